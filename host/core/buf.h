@@ -1,0 +1,42 @@
+/*
+ * buf.h — a growable byte buffer. The buffer owns `data` (malloc'd); free it
+ * with cl_buf_free. data is always NUL-terminated once anything was appended.
+ * Also the host's implementation of the SDK's opaque cl_output.
+ */
+#ifndef CL_CORE_BUF_H
+#define CL_CORE_BUF_H
+
+#include "cliploop_plugin.h"
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct cl_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} cl_buf;
+
+/** cl_output (SDK) is a cl_buf with an optional size cap. */
+struct cl_output {
+    cl_buf buf;
+    size_t limit; /**< 0 = unlimited; appends past it fail with CL_ENOMEM */
+};
+
+#define CL_BUF_INIT {NULL, 0, 0}
+
+/** Append; returns 0 or -1 when out of memory (the buffer is unchanged then). */
+int cl_buf_append(cl_buf *b, const void *data, size_t len);
+int cl_buf_puts(cl_buf *b, const char *s);
+int cl_buf_printf(cl_buf *b, const char *fmt, ...) CL_PRINTF(2, 3);
+int cl_buf_vprintf(cl_buf *b, const char *fmt, va_list ap);
+/** Append s as a JSON string literal (with quotes and escapes). */
+int cl_buf_json_str(cl_buf *b, const char *s);
+/** Release the storage; the buffer is empty and reusable afterwards. */
+void cl_buf_free(cl_buf *b);
+/** Take ownership of data (caller frees); the buffer becomes empty. Never NULL. */
+char *cl_buf_steal(cl_buf *b);
+
+/** The host's cl_host_api.output_append. */
+int cl_output_append(cl_output *out, const void *data, size_t len);
+
+#endif

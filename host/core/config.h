@@ -1,0 +1,71 @@
+/*
+ * config.h — configuration from environment variables, optionally seeded from
+ * a .env file (variables already in the environment win). Every variable is
+ * listed and explained in .env.example. A malformed value fails start-up with
+ * a message naming the variable.
+ */
+#ifndef CL_CORE_CONFIG_H
+#define CL_CORE_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct cl_config {
+    /* HTTP */
+    char host[256];         /**< HOST, default 127.0.0.1 */
+    int port;               /**< PORT, default 3000 */
+    int http_threads;       /**< CLIPLOOP_HTTP_THREADS: event-loop threads, default 2 */
+    int http_pool_threads;  /**< CLIPLOOP_HTTP_POOL_THREADS: blocking-handler threads, default 8 */
+    size_t max_body_bytes;  /**< CLIPLOOP_MAX_BODY_BYTES, default 1 MiB */
+    int access_log;         /**< CLIPLOOP_ACCESS_LOG, default true */
+    int shutdown_timeout_ms;/**< CLIPLOOP_SHUTDOWN_TIMEOUT_MS: in-flight grace, default 10000 */
+    /* Database */
+    char database_url[1024];/**< DATABASE_URL (libpq URI or key=value string); required */
+    int db_pool_size;       /**< CLIPLOOP_DB_POOL_SIZE, default 8 */
+    /* Paths */
+    char plugin_dir[1024];  /**< CLIPLOOP_PLUGIN_DIR, default <exe dir>/plugins */
+    char storage_dir[1024]; /**< CLIPLOOP_STORAGE_DIR, default var/storage */
+    char web_dir[1024];     /**< CLIPLOOP_WEB_DIR, default <source>/web */
+    char migrations_dir[1024]; /**< CLIPLOOP_MIGRATIONS_DIR, default <source>/migrations */
+    char asset_dir[1024];   /**< CLIPLOOP_ASSET_DIR, default <source>/assets */
+    /* Product */
+    int mock_mode;          /**< MOCK_MODE, default false */
+    char llm_provider[64];  /**< LLM_PROVIDER, default mock */
+    /* Jobs */
+    int workers;            /**< CLIPLOOP_WORKERS: worker child processes serve runs, default 1 */
+    int worker_concurrency; /**< CLIPLOOP_WORKER_CONCURRENCY: jobs at once per worker, default 2 */
+    int job_lease_ms;       /**< CLIPLOOP_JOB_LEASE_MS, default 30000 */
+    int job_backoff_ms;     /**< CLIPLOOP_JOB_BACKOFF_MS: first retry delay, doubles, default 2000 */
+    int job_max_attempts;   /**< CLIPLOOP_JOB_MAX_ATTEMPTS, default 5 */
+    int job_poll_ms;        /**< CLIPLOOP_JOB_POLL_MS: idle poll when no NOTIFY arrives, default 1000 */
+    /* Outbound HTTP */
+    int http_allow_loopback;/**< CLIPLOOP_HTTP_ALLOW_LOOPBACK: tests only, default false */
+    int http_timeout_ms;    /**< CLIPLOOP_HTTP_TIMEOUT_MS: default per-attempt deadline, 30000 */
+    size_t http_max_response_bytes; /**< CLIPLOOP_HTTP_MAX_RESPONSE_BYTES, default 32 MiB */
+    char log_level[16];     /**< CLIPLOOP_LOG_LEVEL: debug|info|warn|error, default info */
+} cl_config;
+
+/** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */
+extern cl_config cl_cfg;
+
+/**
+ * Load .env (path from CLIPLOOP_ENV_FILE, else ./.env if present) into the
+ * environment without overriding, then parse every variable into cl_cfg.
+ * Returns 0, or -1 with a message naming the variable in err.
+ */
+int cl_config_load(char *err, size_t errlen);
+
+/**
+ * Parse one .env file into the environment (existing variables win).
+ * Returns 0, -1 if unreadable (err set), or -2 for a syntax error (err names the line).
+ */
+int cl_config_load_env_file(const char *path, char *err, size_t errlen);
+
+/** Parse helpers, exposed for tests. Return 0 or -1 with err naming `name`. */
+int cl_config_parse_int(const char *name, const char *value, long min, long max, long *out, char *err,
+                        size_t errlen);
+int cl_config_parse_bool(const char *name, const char *value, int *out, char *err, size_t errlen);
+
+/** Directory holding the running executable (no trailing slash). */
+const char *cl_exe_dir(void);
+
+#endif

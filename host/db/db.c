@@ -1,0 +1,190 @@
+#include "db/db.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * The pool is a stack of idle connections plus a count of connections that
+ * exist. Acquire pops an idle one, or opens a new one while the count is
+ * below the size, or waits on a condition variable. Opening happens outside
+ * the lock so a slow server never stalls releases.
+ */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *conninfo;
+    int size, open;
+    PGconn **idle;
+    int nidle;
+    int ready;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+int cl_db_pool_init(const char *conninfo, int size)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.conninfo = strdup(conninfo);
+    pool.idle = calloc((size_t)size, sizeof *pool.idle);
+    pool.size = size;
+    pool.open = pool.nidle = 0;
+    pool.ready = pool.conninfo && pool.idle;
+    pthread_mutex_unlock(&pool.mu);
+    return pool.ready ? 0 : -1;
+}
+
+void cl_db_pool_shutdown(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    for (int i = 0; i < pool.nidle; i++)
+        PQfinish(pool.idle[i]);
+    pool.open -= pool.nidle;
+    pool.nidle = 0;
+    free(pool.idle);
+    free(pool.conninfo);
+    pool.idle = NULL;
+    pool.conninfo = NULL;
+    pool.ready = 0;
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static void first_line(const char *msg, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s", msg && *msg ? msg : "unknown error");
+    char *nl = strchr(err, '\n');
+    if (nl)
+        *nl = '\0';
+}
+
+PGconn *cl_db_connect(const char *conninfo, char *err, size_t errlen)
+{
+    /* connect_timeout keeps /healthz and start-up from hanging on a dead server. */
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {conninfo, "3", "cliploop", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        first_line(PQerrorMessage(c), err, errlen);
+        PQfinish(c);
+        return NULL;
+    }
+    PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'");
+    PQclear(r);
+    return c;
+}
+
+PGconn *cl_db_acquire(int timeout_ms, char *err, size_t errlen)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        if (!pool.ready) {
+            pthread_mutex_unlock(&pool.mu);
+            snprintf(err, errlen, "database pool is not initialized");
+            return NULL;
+        }
+        if (pool.nidle > 0) {
+            PGconn *c = pool.idle[--pool.nidle];
+            pthread_mutex_unlock(&pool.mu);
+            if (PQstatus(c) == CONNECTION_OK)
+                return c;
+            PQreset(c);
+            if (PQstatus(c) == CONNECTION_OK)
+                return c;
+            first_line(PQerrorMessage(c), err, errlen);
+            PQfinish(c);
+            pthread_mutex_lock(&pool.mu);
+            pool.open--;
+            pthread_cond_signal(&pool.cv);
+            pthread_mutex_unlock(&pool.mu);
+            return NULL;
+        }
+        if (pool.open < pool.size) {
+            pool.open++;
+            char *ci = pool.conninfo;
+            pthread_mutex_unlock(&pool.mu);
+            PGconn *c = cl_db_connect(ci, err, errlen);
+            if (!c) {
+                pthread_mutex_lock(&pool.mu);
+                pool.open--;
+                pthread_cond_signal(&pool.cv);
+                pthread_mutex_unlock(&pool.mu);
+            }
+            return c;
+        }
+        if (pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&pool.mu);
+            snprintf(err, errlen, "all %d database connections are busy", pool.size);
+            return NULL;
+        }
+    }
+}
+
+void cl_db_release(PGconn *c)
+{
+    if (!c)
+        return;
+    int healthy = PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
+    pthread_mutex_lock(&pool.mu);
+    if (healthy && pool.ready && pool.nidle < pool.size) {
+        pool.idle[pool.nidle++] = c;
+    } else {
+        PQfinish(c);
+        pool.open--;
+    }
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+PGresult *cl_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
+int cl_db_ok(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+}
+
+const char *cl_db_sqlstate(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+void cl_db_errmsg(PGconn *conn, const PGresult *res, char *err, size_t errlen)
+{
+    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!m || !*m)
+        m = conn ? PQerrorMessage(conn) : NULL;
+    first_line(m, err, errlen);
+}
+
+int cl_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+               size_t errlen)
+{
+    PGresult *r = cl_db_query(conn, sql, nparams, params);
+    int ok = cl_db_ok(r);
+    if (!ok && err)
+        cl_db_errmsg(conn, r, err, errlen);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int cl_db_begin(PGconn *conn) { return cl_db_exec(conn, "BEGIN", 0, NULL, NULL, 0); }
+int cl_db_commit(PGconn *conn) { return cl_db_exec(conn, "COMMIT", 0, NULL, NULL, 0); }
+void cl_db_rollback(PGconn *conn) { cl_db_exec(conn, "ROLLBACK", 0, NULL, NULL, 0); }

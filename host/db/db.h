@@ -1,0 +1,59 @@
+/*
+ * db.h — Postgres through libpq: a fixed-size connection pool, parameterized
+ * queries (text parameters only; SQL text never contains user input), and
+ * transactions.
+ *
+ * Ownership: a PGconn from cl_db_acquire belongs to the caller until
+ * cl_db_release. A PGresult from cl_db_query belongs to the caller (PQclear).
+ */
+#ifndef CL_DB_DB_H
+#define CL_DB_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/** Create the process-wide pool (connections are opened lazily). Returns 0 or -1. */
+int cl_db_pool_init(const char *conninfo, int size);
+/** Close every idle connection and free the pool (call after all releases). */
+void cl_db_pool_shutdown(void);
+
+/**
+ * Take a connection, opening one if the pool has room, waiting up to
+ * timeout_ms for a release otherwise. NULL on failure with a reason in err
+ * (never contains the password).
+ */
+PGconn *cl_db_acquire(int timeout_ms, char *err, size_t errlen);
+/** Give a connection back; a broken one or one left inside a transaction is closed. */
+void cl_db_release(PGconn *conn);
+
+/** Open one connection outside the pool (CLI commands, LISTEN). NULL + err on failure. */
+PGconn *cl_db_connect(const char *conninfo, char *err, size_t errlen);
+
+/**
+ * Run one parameterized statement. params are text values (NULL = SQL NULL).
+ * Always returns a PGresult (possibly an error result); never NULL unless out
+ * of memory. Check with cl_db_ok.
+ */
+PGresult *cl_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+/** True when res is a command/tuples success. */
+int cl_db_ok(const PGresult *res);
+/** Run a statement, discard the result; 0 on success, -1 with err filled. */
+int cl_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+               size_t errlen);
+
+/** BEGIN / COMMIT / ROLLBACK. Return 0 or -1. */
+int cl_db_begin(PGconn *conn);
+int cl_db_commit(PGconn *conn);
+void cl_db_rollback(PGconn *conn);
+
+/** SQLSTATE of an error result ("23505" unique violation, ...), "" if none. */
+const char *cl_db_sqlstate(const PGresult *res);
+/** Copy the primary error message of res or conn into err (first line only). */
+void cl_db_errmsg(PGconn *conn, const PGresult *res, char *err, size_t errlen);
+
+/** Count of migrations in dir that the database has not applied; -1 on error (err set). */
+int cl_db_pending_migrations(PGconn *conn, const char *dir, char *err, size_t errlen);
+/** Apply pending migrations under an advisory lock; prints what it applies. 0 or -1 (err set). */
+int cl_db_migrate(PGconn *conn, const char *dir, int verbose, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * http.h — the host's HTTP handler API, independent of H2O.
+ *
+ * A handler receives a cl_req (copies of everything it may read, so it can
+ * run on a pool thread after the event loop moved on) and fills a cl_res.
+ * Routes are registered before `serve` starts its threads. By default a
+ * handler runs on the blocking pool (it may use the database); routes flagged
+ * CL_ROUTE_INLINE run on the event-loop thread and must not block.
+ *
+ * Ownership: the server owns cl_req and cl_res and frees them after the
+ * response is sent. Strings set with cl_res_header are copied.
+ */
+#ifndef CL_HTTP_HTTP_H
+#define CL_HTTP_HTTP_H
+
+#include "core/buf.h"
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#define CL_ROUTE_INLINE 0x1u /**< run on the event loop (no blocking calls) */
+
+#define CL_MAX_PATH_PARAMS 8
+#define CL_MAX_RES_HEADERS 8
+
+typedef struct cl_kv {
+    char *name;
+    char *value;
+} cl_kv;
+
+typedef struct cl_req {
+    char *method;      /**< "GET", ... */
+    char *path;        /**< decoded path without the query */
+    char *query;       /**< raw query string without '?', "" if none */
+    char *body;        /**< NUL-terminated copy of the body (may contain NULs) */
+    size_t body_len;
+    cl_kv *headers;    /**< lower-case names */
+    size_t nheaders;
+    char remote_addr[64];
+    cl_kv params[CL_MAX_PATH_PARAMS]; /**< ":name" captures of the matched route */
+    size_t nparams;
+} cl_req;
+
+typedef struct cl_res {
+    int status;               /**< default 200 */
+    const char *content_type; /**< static string; default application/json */
+    cl_buf body;
+    cl_kv headers[CL_MAX_RES_HEADERS];
+    size_t nheaders;
+} cl_res;
+
+typedef void (*cl_handler_fn)(cl_req *req, cl_res *res);
+
+/**
+ * Register a route. pattern is a path with ":name" segments
+ * ("/api/projects/:id"); a trailing "/*" matches any rest. Later issues add
+ * routes from their capability folder's register function.
+ */
+void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags);
+
+/** Find the route for method+path. Returns 1 found, 0 no such path, -1 path exists for other methods. */
+int cl_router_match(const char *method, const char *path, cl_handler_fn *fn, unsigned *flags,
+                    cl_req *req_params);
+
+/** A path parameter captured by the route, or NULL. */
+const char *cl_req_param(const cl_req *req, const char *name);
+/** A request header (case-insensitive name), or NULL. */
+const char *cl_req_header(const cl_req *req, const char *name);
+/** Parse the body as a JSON object; NULL (and a 400 already set on res) if it is not one. Caller frees. */
+cJSON *cl_req_json(const cl_req *req, cl_res *res);
+
+/** Reply with a JSON document (serialized; obj is freed). */
+void cl_res_json(cl_res *res, int status, cJSON *obj);
+/** Reply with raw JSON text. */
+void cl_res_json_text(cl_res *res, int status, const char *json);
+/** Reply {"error":{"code":code,"message":...}} with status. */
+void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/** Add a response header (copied). Silently ignores more than CL_MAX_RES_HEADERS. */
+void cl_res_header(cl_res *res, const char *name, const char *value);
+
+/** Free what a cl_req / cl_res own (not the structs themselves). */
+void cl_req_clear(cl_req *req);
+void cl_res_clear(cl_res *res);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * main.c — the cliploop program: one binary, several subcommands.
+ */
+#include "commands.h"
+#include "core/config.h"
+#include "core/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"serve", cl_cmd_serve, "HTTP host + API + web studio; supervises worker processes"},
+    {"worker", cl_cmd_worker, "claim durable jobs from Postgres and run them"},
+    {"migrate", cl_cmd_migrate, "apply migrations/NNNN_name.sql in order (idempotent)"},
+    {"plugins", cl_cmd_plugins, "list plugins, their ABI and capabilities, and refusals"},
+    {"jobs", cl_cmd_jobs, "enqueue or inspect durable jobs (operators, tests)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cliploop <command> [args]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nConfiguration comes from the environment and an optional .env file;\n"
+               "see .env.example for every variable.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        char err[512];
+        if (cl_config_load(err, sizeof err) != 0) {
+            cl_error("config", "%s", err);
+            return 2;
+        }
+        return commands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "cliploop: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

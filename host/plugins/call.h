@@ -1,0 +1,31 @@
+/*
+ * call.h — the host's side of the SDK's opaque cl_call: one capability
+ * invocation. The invoker owns it (usually on its stack) and keeps it alive
+ * until the capability returns. cancelled may be set from any thread.
+ */
+#ifndef CL_PLUGINS_CALL_H
+#define CL_PLUGINS_CALL_H
+
+#include "cliploop_plugin.h"
+#include <stdatomic.h>
+
+struct cl_call {
+    atomic_int cancelled;
+    /** Called on the invoking thread by api->progress; may be NULL. */
+    void (*on_progress)(void *arg, int64_t done, int64_t total);
+    void *progress_arg;
+};
+
+/** Initialize a call with an optional progress sink. */
+static inline void cl_call_init(cl_call *call, void (*on_progress)(void *, int64_t, int64_t),
+                                void *arg)
+{
+    atomic_init(&call->cancelled, 0);
+    call->on_progress = on_progress;
+    call->progress_arg = arg;
+}
+
+/** Ask the capability to stop at its next check. Thread-safe. */
+static inline void cl_call_cancel(cl_call *call) { atomic_store(&call->cancelled, 1); }
+
+#endif

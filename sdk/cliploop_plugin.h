@@ -1,0 +1,413 @@
+/*
+ * cliploop_plugin.h — the one header a ClipLoop plugin includes.
+ *
+ * A plugin is a shared object (.so) that exports exactly one function,
+ * cliploop_plugin_entry(), returning a constant manifest. The host checks the
+ * manifest field by field before any other plugin code runs, then calls the
+ * manifest's init() with a table of host services. Inside init, and only
+ * there, the plugin registers its capabilities (LLM provider, renderer,
+ * publisher, billing provider, ingester).
+ *
+ * ABI rules (what keeps old plugins working with newer hosts):
+ *   - CL_ABI_MAJOR changes only when an existing field moves or changes
+ *     meaning. The host refuses a plugin built for another major.
+ *   - CL_ABI_MINOR grows when a field is appended to a struct. The host
+ *     refuses a plugin built for a newer minor than its own (the plugin might
+ *     rely on a service the host does not have); older minors load.
+ *   - Every struct that crosses the boundary starts with its own size. New
+ *     fields are only ever appended; offsets of shipped fields are pinned by
+ *     _Static_assert below. The host copies min(plugin size, host size) into
+ *     zeroed storage and never reads past what the plugin knew.
+ *   - Only plain C crosses: strings (UTF-8, NUL-terminated), byte buffers,
+ *     and JSON as text. No library handles (cJSON, PGconn, CURL, lua_State).
+ *   - Memory: whatever one side allocates, the same side frees. Results flow
+ *     to the host through a host-owned cl_output (append with
+ *     api->output_append); HTTP responses are allocated by the host and freed
+ *     with api->http_response_free. Errors go into a caller-owned cl_error.
+ *   - No longjmp, abort() or exit() may cross the boundary; return an error.
+ *
+ * Threads: init runs on the host's main thread before any worker starts.
+ * Capability callbacks run on worker threads, never on an HTTP event loop,
+ * and may run concurrently unless the capability sets CL_CAP_SERIALIZED.
+ */
+#ifndef CLIPLOOP_PLUGIN_H
+#define CLIPLOOP_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** "CLPL" — first field of every manifest. */
+#define CL_PLUGIN_MAGIC 0x434c504cu
+#define CL_ABI_MAJOR 1
+#define CL_ABI_MINOR 0
+
+/** The name of the single symbol a plugin exports. */
+#define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
+
+#if defined(__GNUC__)
+#define CL_EXPORT __attribute__((visibility("default")))
+#define CL_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CL_EXPORT
+#define CL_PRINTF(fmt, args)
+#endif
+
+#define CL_STR_(x) #x
+#define CL_STR(x) CL_STR_(x)
+
+/**
+ * Build fingerprint: the properties that change the layout of the structs in
+ * this header. Compared as a string at load time. Sanitizers are deliberately
+ * not part of it: they do not change layout, and a plain plugin runs fine in
+ * an ASan host.
+ */
+#define CL_BUILD_FINGERPRINT                                                                       \
+    "cl-abi" CL_STR(CL_ABI_MAJOR) ";ptr" CL_STR(__SIZEOF_POINTER__) ";long" CL_STR(__SIZEOF_LONG__) \
+    ";" CL_STR(__BYTE_ORDER__)
+
+/* ------------------------------------------------------------------------- */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/** Return codes: 0 is success, everything else is one of these (negative). */
+enum cl_status {
+    CL_OK = 0,
+    CL_EINVAL = -1,       /**< bad input from the caller */
+    CL_ENOMEM = -2,       /**< out of memory */
+    CL_EAUTH = -3,        /**< credentials refused by the upstream service */
+    CL_ERATELIMIT = -4,   /**< upstream rate limit; see cl_error.retry_after_ms */
+    CL_EUPSTREAM = -5,    /**< upstream failed or answered something unusable */
+    CL_ETIMEOUT = -6,     /**< deadline passed */
+    CL_ECANCELLED = -7,   /**< the host cancelled the call */
+    CL_EUNSUPPORTED = -8, /**< not implemented / not configured / disabled */
+    CL_EBLOCKED = -9,     /**< refused by policy (e.g. private-address guard) */
+    CL_EIO = -10          /**< local file or process failure */
+};
+
+/**
+ * Error details, owned by the caller (usually the host), filled by the callee.
+ * message is a fixed buffer so that nothing is allocated across the boundary.
+ */
+typedef struct cl_error {
+    int code;           /**< one of enum cl_status */
+    int http_status;    /**< upstream HTTP status, 0 if none */
+    int retry_after_ms; /**< >0 when the upstream said when to retry */
+    char message[512];  /**< human-readable, never contains secrets */
+} cl_error;
+
+/* ------------------------------------------------------------------------- */
+/* Opaque host objects                                                       */
+/* ------------------------------------------------------------------------- */
+
+/** The plugin's own handle, passed to init; valid for the life of the host. */
+typedef struct cl_plugin_ctx cl_plugin_ctx;
+/** One capability invocation: carries cancellation and progress. */
+typedef struct cl_call cl_call;
+/** A host-owned growable byte buffer that receives results. */
+typedef struct cl_output cl_output;
+
+/* ------------------------------------------------------------------------- */
+/* HTTP through the host                                                     */
+/* ------------------------------------------------------------------------- */
+
+/** cl_http_request.flags */
+#define CL_HTTP_FOLLOW_REDIRECTS 0x1u /**< follow up to max_redirects (guard checks every hop) */
+#define CL_HTTP_RETRY_UNSAFE 0x2u     /**< retry POST/PATCH too (the request is idempotent) */
+
+/**
+ * An HTTP request performed by the host (libcurl). The host applies its TLS
+ * and proxy policy and the private-address guard: a connection to a loopback,
+ * private, link-local or metadata address is refused with CL_EBLOCKED, for the
+ * first request and for every redirect hop. All pointers are borrowed for the
+ * duration of the call.
+ */
+typedef struct cl_http_request {
+    size_t size;                 /**< sizeof(cl_http_request) */
+    const char *method;          /**< "GET", "POST", ...; NULL means GET */
+    const char *url;             /**< absolute http(s) URL */
+    const char *const *headers;  /**< NULL-terminated "Name: value" strings, or NULL */
+    const void *body;            /**< request body or NULL */
+    size_t body_len;             /**< bytes in body */
+    int timeout_ms;              /**< whole-transfer deadline per attempt; 0 = host default */
+    int max_retries;             /**< retries on connect errors, 429 and 5xx; 0 = none */
+    size_t max_response_bytes;   /**< larger bodies fail with CL_EUPSTREAM; 0 = host default */
+    unsigned flags;              /**< CL_HTTP_* */
+    int max_redirects;           /**< with CL_HTTP_FOLLOW_REDIRECTS; 0 = host default (5) */
+} cl_http_request;
+
+/**
+ * The response. Allocated by the host; free with api->http_response_free().
+ * body is NUL-terminated for convenience (body_len excludes the NUL).
+ */
+typedef struct cl_http_response {
+    size_t size;             /**< set by the caller to sizeof(cl_http_response) */
+    int status;              /**< final HTTP status */
+    char *body;              /**< host-owned */
+    size_t body_len;
+    char content_type[128];  /**< Content-Type of the final response, "" if none */
+    char effective_url[1024]; /**< URL after redirects */
+    int retry_after_ms;      /**< parsed Retry-After, 0 if absent */
+    int attempts;            /**< how many attempts were made */
+} cl_http_response;
+
+/* ------------------------------------------------------------------------- */
+/* Capabilities                                                              */
+/* ------------------------------------------------------------------------- */
+
+typedef enum cl_cap_kind {
+    CL_CAP_LLM_PROVIDER = 1,
+    CL_CAP_RENDERER = 2,
+    CL_CAP_PUBLISHER = 3,
+    CL_CAP_BILLING_PROVIDER = 4,
+    CL_CAP_INGESTER = 5
+} cl_cap_kind;
+
+/** cl_capability.flags */
+#define CL_CAP_SERIALIZED 0x1u /**< the host never calls this capability concurrently */
+
+/**
+ * The header every capability struct starts with. id is unique per kind
+ * across all loaded plugins ("mock", "mistral", "ffmpeg", ...); configuration
+ * selects a capability by that id (e.g. LLM_PROVIDER=mock).
+ */
+typedef struct cl_capability {
+    size_t size;        /**< sizeof the full capability struct, set by CL_REGISTER */
+    int kind;           /**< cl_cap_kind */
+    const char *id;     /**< static string */
+    const char *description; /**< one line, static string */
+    unsigned flags;     /**< CL_CAP_* */
+    void *self;         /**< plugin data handed back to every callback */
+} cl_capability;
+
+/* --- LLM provider -------------------------------------------------------- */
+
+/** One chat-completion request. All strings borrowed for the call. */
+typedef struct cl_llm_request {
+    size_t size;
+    const char *purpose;       /**< prompt shape: "brief", "promo_draft", "chat", "posts",
+                                    "regenerate", "iteration", or another host-defined name */
+    const char *system;        /**< system prompt, may be NULL */
+    const char *prompt;        /**< the user prompt (already rendered by the host's Lua) */
+    const char *messages_json; /**< optional prior turns: [{"role":"user|assistant","content":"…"}] */
+    int json_output;           /**< 1: the answer must be one JSON object */
+    double temperature;        /**< <0 means provider default */
+    int max_tokens;            /**< 0 means provider default */
+} cl_llm_request;
+
+/** Usage report filled by the provider (optional fields stay 0 / ""). */
+typedef struct cl_llm_usage {
+    size_t size;
+    int prompt_tokens;
+    int completion_tokens;
+    char model[128];
+} cl_llm_usage;
+
+typedef struct cl_llm_provider {
+    cl_capability base;
+    /**
+     * Complete one request. Append the answer text (a JSON object when
+     * req->json_output) to out with api->output_append. usage may be NULL.
+     * Returns CL_OK or a negative cl_status with err filled.
+     */
+    int (*complete)(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
+                    cl_llm_usage *usage, cl_error *err);
+} cl_llm_provider;
+
+/* --- Renderer ------------------------------------------------------------ */
+
+typedef struct cl_render_request {
+    size_t size;
+    const char *composition_json; /**< the documented composition (docs/composition.md) */
+    const char *work_dir;          /**< private scratch directory for this render */
+    const char *video_path;        /**< where to write the MP4 */
+    const char *thumbnail_path;    /**< where to write the JPEG thumbnail */
+} cl_render_request;
+
+typedef struct cl_renderer {
+    cl_capability base;
+    /** Render; report frames done/total with api->progress; poll api->cancelled. */
+    int (*render)(void *self, cl_call *call, const cl_render_request *req, cl_error *err);
+} cl_renderer;
+
+/* --- Publisher ----------------------------------------------------------- */
+
+typedef struct cl_publish_request {
+    size_t size;
+    const char *channel;        /**< "instagram", "tiktok", "whatsapp" */
+    const char *video_path;     /**< local MP4 */
+    const char *video_url;      /**< public URL of the same file, if the platform pulls it */
+    const char *caption;
+    const char *access_token;   /**< decrypted by the host just for this call */
+    const char *account_json;   /**< connection metadata (account ids, ...) */
+} cl_publish_request;
+
+typedef struct cl_publisher {
+    cl_capability base;
+    /** Publish; append {"external_id":"…","permalink":"…"} JSON to out. */
+    int (*publish)(void *self, cl_call *call, const cl_publish_request *req, cl_output *out,
+                   cl_error *err);
+} cl_publisher;
+
+/* --- Billing provider ---------------------------------------------------- */
+
+typedef struct cl_billing_provider {
+    cl_capability base;
+    /** Create a checkout; request_json carries plan, user id, email, redirect URL.
+        Append {"url":"…"} to out. */
+    int (*create_checkout)(void *self, cl_call *call, const char *request_json, cl_output *out,
+                           cl_error *err);
+    /** Verify a webhook signature (constant-time). Returns CL_OK or CL_EAUTH. */
+    int (*verify_webhook)(void *self, const char *signature_header, const void *body,
+                          size_t body_len, cl_error *err);
+    /** Normalize a verified webhook body into the host's event JSON, appended to out. */
+    int (*parse_webhook)(void *self, const void *body, size_t body_len, cl_output *out,
+                         cl_error *err);
+} cl_billing_provider;
+
+/* --- Ingester ------------------------------------------------------------ */
+
+typedef struct cl_ingest_request {
+    size_t size;
+    const char *url;      /**< where to start */
+    int max_pages;        /**< 0 = plugin default */
+    size_t max_page_bytes;/**< 0 = plugin default */
+    int time_budget_ms;   /**< 0 = plugin default */
+} cl_ingest_request;
+
+typedef struct cl_ingester {
+    cl_capability base;
+    /** Ingest; append a JSON array of documents
+        [{"url","title","description","headings":[…],"text","status"}] to out. */
+    int (*ingest)(void *self, cl_call *call, const cl_ingest_request *req, cl_output *out,
+                  cl_error *err);
+} cl_ingester;
+
+/* ------------------------------------------------------------------------- */
+/* Host services                                                             */
+/* ------------------------------------------------------------------------- */
+
+enum cl_log_level { CL_LOG_DEBUG = 0, CL_LOG_INFO = 1, CL_LOG_WARN = 2, CL_LOG_ERROR = 3 };
+
+/**
+ * The services the host hands to init. The table only grows at the end; test
+ * for an entry newer than CL_ABI_MINOR 0 with CL_HOST_HAS(api, field).
+ * The pointer stays valid for the life of the process.
+ */
+typedef struct cl_host_api {
+    size_t size; /**< sizeof(cl_host_api) as the host knows it */
+    int abi_major;
+    int abi_minor;
+
+    /** Log a line prefixed with the plugin's name. Never log secrets. */
+    void (*log)(const cl_plugin_ctx *ctx, int level, const char *fmt, ...) CL_PRINTF(3, 4);
+
+    /**
+     * Read a configuration value from the plugin's own section: with the
+     * manifest's config_prefix "MISTRAL", key "API_KEY" reads MISTRAL_API_KEY.
+     * Returns a host-owned string valid for the life of the process, or NULL.
+     */
+    const char *(*config_get)(const cl_plugin_ctx *ctx, const char *key);
+
+    /**
+     * Register a capability; only allowed while init runs. Use CL_REGISTER,
+     * which passes the struct's size. The host copies the struct, so it may
+     * live on the stack. Returns CL_OK or a negative cl_status (duplicate id,
+     * missing callback, unknown kind, called outside init).
+     */
+    int (*register_capability)(cl_plugin_ctx *ctx, const cl_capability *cap, size_t size);
+
+    /** Perform an HTTP request (see cl_http_request). res->size must be set. */
+    int (*http_do)(cl_call *call, const cl_http_request *req, cl_http_response *res,
+                   cl_error *err);
+    /** Free what http_do put into res (safe on a zeroed or already freed res). */
+    void (*http_response_free)(cl_http_response *res);
+
+    /** A directory for the plugin's temporary files (created on demand). */
+    const char *(*temp_dir)(const cl_plugin_ctx *ctx);
+    /** A directory of read-only assets shipped with the host (fonts, templates). */
+    const char *(*asset_dir)(const cl_plugin_ctx *ctx);
+
+    /** Non-zero once the host wants the current call to stop. Poll it. */
+    int (*cancelled)(cl_call *call);
+    /** Report progress of the current call (e.g. frames done of total). */
+    void (*progress)(cl_call *call, int64_t done, int64_t total);
+
+    /** Append bytes to a host-owned output. Returns CL_OK or CL_ENOMEM. */
+    int (*output_append)(cl_output *out, const void *data, size_t len);
+} cl_host_api;
+
+/** True when the host's table has `field` (the plugin may be newer than the host). */
+#define CL_HOST_HAS(api, field)                                                                    \
+    ((api)->size >= offsetof(cl_host_api, field) + sizeof(((cl_host_api *)0)->field) &&            \
+     (api)->field != NULL)
+
+/** Register a capability struct, passing its size. */
+#define CL_REGISTER(api, ctx, capstruct)                                                           \
+    ((api)->register_capability((ctx), &(capstruct)->base, sizeof(*(capstruct))))
+
+/* ------------------------------------------------------------------------- */
+/* Manifest and entry point                                                  */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * init: register capabilities and read configuration. Return CL_OK, or a
+ * negative cl_status with a reason in err->message; the plugin is then
+ * refused and none of its capabilities stay registered.
+ */
+typedef int (*cl_plugin_init_fn)(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err);
+
+/** What cliploop_plugin_entry() returns. Must be static/constant data. */
+typedef struct cl_plugin_manifest {
+    uint32_t magic;            /**< CL_PLUGIN_MAGIC */
+    uint16_t abi_major;        /**< CL_ABI_MAJOR the plugin was built against */
+    uint16_t abi_minor;        /**< CL_ABI_MINOR the plugin was built against */
+    uint32_t manifest_size;    /**< sizeof(cl_plugin_manifest) */
+    const char *fingerprint;   /**< CL_BUILD_FINGERPRINT */
+    const char *name;          /**< unique plugin name, [a-z0-9_]+ */
+    const char *version;       /**< plugin version, free form ("1.2.0") */
+    const char *config_prefix; /**< env prefix of the plugin's section, e.g. "MISTRAL"; may be NULL */
+    cl_plugin_init_fn init;
+} cl_plugin_manifest;
+
+/** Initializer for the fixed part of a manifest. */
+#define CL_MANIFEST_INIT(name_, version_, prefix_, init_)                                          \
+    {CL_PLUGIN_MAGIC, CL_ABI_MAJOR,    CL_ABI_MINOR, (uint32_t)sizeof(cl_plugin_manifest),          \
+     CL_BUILD_FINGERPRINT, (name_), (version_), (prefix_), (init_)}
+
+/** Define the entry point returning `manifest`. Use once per plugin. */
+#define CL_PLUGIN_DEFINE(manifest)                                                                 \
+    CL_EXPORT const cl_plugin_manifest *cliploop_plugin_entry(void);                                \
+    CL_EXPORT const cl_plugin_manifest *cliploop_plugin_entry(void) { return &(manifest); }
+
+typedef const cl_plugin_manifest *(*cl_plugin_entry_fn)(void);
+
+/* ------------------------------------------------------------------------- */
+/* Pinned offsets of shipped ABI 1.0 fields (never change these)            */
+/* ------------------------------------------------------------------------- */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && __SIZEOF_POINTER__ == 8
+_Static_assert(offsetof(cl_plugin_manifest, magic) == 0, "ABI: manifest.magic");
+_Static_assert(offsetof(cl_plugin_manifest, abi_major) == 4, "ABI: manifest.abi_major");
+_Static_assert(offsetof(cl_plugin_manifest, abi_minor) == 6, "ABI: manifest.abi_minor");
+_Static_assert(offsetof(cl_plugin_manifest, manifest_size) == 8, "ABI: manifest.manifest_size");
+_Static_assert(offsetof(cl_plugin_manifest, fingerprint) == 16, "ABI: manifest.fingerprint");
+_Static_assert(offsetof(cl_plugin_manifest, init) == 48, "ABI: manifest.init");
+_Static_assert(offsetof(cl_capability, id) == 16, "ABI: capability.id");
+_Static_assert(offsetof(cl_capability, self) == 40, "ABI: capability.self");
+_Static_assert(sizeof(cl_capability) == 48, "ABI: capability size");
+_Static_assert(offsetof(cl_llm_provider, complete) == 48, "ABI: llm_provider.complete");
+_Static_assert(offsetof(cl_renderer, render) == 48, "ABI: renderer.render");
+_Static_assert(offsetof(cl_publisher, publish) == 48, "ABI: publisher.publish");
+_Static_assert(offsetof(cl_ingester, ingest) == 48, "ABI: ingester.ingest");
+_Static_assert(offsetof(cl_host_api, log) == 16, "ABI: host_api.log");
+_Static_assert(offsetof(cl_host_api, output_append) == 88, "ABI: host_api.output_append");
+_Static_assert(offsetof(cl_error, message) == 12, "ABI: error.message");
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLIPLOOP_PLUGIN_H */
