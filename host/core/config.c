@@ -220,6 +220,7 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_HTTP_TIMEOUT_MS", 30000, 100, 3600000, &c->http_timeout_ms, err, errlen)) return -1;
     if (get_size("CLIPLOOP_HTTP_MAX_RESPONSE_BYTES", 32L << 20, 1024, 1L << 32, &c->http_max_response_bytes, err, errlen)) return -1;
 
+    if (get_bool("CLIPLOOP_TEST_ROUTES", 0, &c->test_routes, err, errlen)) return -1;
     if (get_str("CLIPLOOP_LOG_LEVEL", "info", c->log_level, sizeof c->log_level, err, errlen)) return -1;
     if (cl_log_set_level_name(c->log_level)) {
         snprintf(err, errlen, "CLIPLOOP_LOG_LEVEL=%s is not one of debug, info, warn, error", c->log_level);

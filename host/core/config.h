@@ -41,6 +41,7 @@ typedef struct cl_config {
     int http_allow_loopback;/**< CLIPLOOP_HTTP_ALLOW_LOOPBACK: tests only, default false */
     int http_timeout_ms;    /**< CLIPLOOP_HTTP_TIMEOUT_MS: default per-attempt deadline, 30000 */
     size_t http_max_response_bytes; /**< CLIPLOOP_HTTP_MAX_RESPONSE_BYTES, default 32 MiB */
+    int test_routes;        /**< CLIPLOOP_TEST_ROUTES: /api/_test diagnostics for the test suite, default false */
     char log_level[16];     /**< CLIPLOOP_LOG_LEVEL: debug|info|warn|error, default info */
 } cl_config;
 

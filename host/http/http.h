@@ -52,7 +52,7 @@ typedef void (*cl_handler_fn)(cl_req *req, cl_res *res);
 
 /**
  * Register a route. pattern is a path with ":name" segments
- * ("/api/projects/:id"); a trailing "/*" matches any rest. Later issues add
+ * ("/api/projects/:id"); a trailing "/ *" segment (slash, star) matches any rest. Later issues add
  * routes from their capability folder's register function.
  */
 void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags);
@@ -60,6 +60,9 @@ void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigne
 /** Find the route for method+path. Returns 1 found, 0 no such path, -1 path exists for other methods. */
 int cl_router_match(const char *method, const char *path, cl_handler_fn *fn, unsigned *flags,
                     cl_req *req_params);
+
+/** Forget every route (tests only). */
+void cl_router_reset(void);
 
 /** A path parameter captured by the route, or NULL. */
 const char *cl_req_param(const cl_req *req, const char *name);

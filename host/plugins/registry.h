@@ -30,4 +30,54 @@ int cl_plugins_check_selection(char *err, size_t errlen);
 /** The services table handed to plugins. */
 const cl_host_api *cl_host_api_get(void);
 
+/* ------------------------------------------------------------------------- */
+/* Listing, diagnostics, tests                                               */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * One plugin file as the loader saw it: loaded, or refused with a reason.
+ * Every pointer is borrowed from the registry and stays valid until
+ * cl_plugins_reset_for_tests (in production: for the life of the process).
+ */
+typedef struct cl_plugin_info {
+    const char *file;    /**< file name within the directory ("llm_mock.so") */
+    const char *path;    /**< directory + "/" + file */
+    const char *name;    /**< manifest name; NULL when refused before it was read */
+    const char *version; /**< manifest version; NULL likewise */
+    int abi_major;       /**< the ABI the plugin was built for; -1 if not read */
+    int abi_minor;
+    int loaded;          /**< 1 loaded, 0 refused */
+    const char *reason;  /**< why it was refused; NULL when loaded */
+    size_t n_caps;       /**< registered capabilities (0 when refused) */
+} cl_plugin_info;
+
+/** Number of plugin files seen by cl_plugins_load_dir (loaded and refused, in load order). */
+size_t cl_plugins_count(void);
+
+/** Fill *out for the i-th file (0-based). Returns 0, or -1 when i is out of range. */
+int cl_plugins_info_at(size_t i, cl_plugin_info *out);
+
+/** The j-th capability of the i-th file, or NULL. Borrowed, like cl_plugins_find's result. */
+const cl_capability *cl_plugins_cap_at(size_t i, size_t j);
+
+/** "llm_provider", "renderer", "publisher", "billing_provider", "ingester", or NULL. */
+const char *cl_cap_kind_name(int kind);
+
+/** "CL_OK", "CL_EINVAL", ... for a cl_status; "unknown status" otherwise. Static string. */
+const char *cl_plugins_status_name(int status);
+
+/**
+ * Tests only: forget every plugin, free every record, and dlclose every
+ * handle (production never unloads a plugin whose init ran). Pointers from
+ * cl_plugins_find / cl_plugins_info_at become invalid.
+ */
+void cl_plugins_reset_for_tests(void);
+
+/**
+ * The size rule, exposed for tests: a calloc'd block of host_size bytes that
+ * holds the first min(size, host_size) bytes of src, the rest zero. The caller
+ * frees it. Returns NULL when out of memory.
+ */
+void *cl_plugins_copy_sized(const void *src, size_t size, size_t host_size);
+
 #endif

@@ -1,0 +1,162 @@
+/*
+ * router.c — method + path patterns with ":name" captures and a trailing "*".
+ *
+ * Routes are registered once before the server threads start and are read-only
+ * afterwards, so matching needs no lock. The table is small (tens of routes);
+ * a linear scan over pre-split segments is faster than anything cleverer here.
+ */
+#include "http/http.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROUTES 256
+#define MAX_SEGS 16
+
+typedef struct {
+    char method[8];
+    char *pattern; /* owned copy; segs point into it */
+    char *segs[MAX_SEGS];
+    int nsegs;
+    int wildcard; /* trailing "*" */
+    cl_handler_fn fn;
+    unsigned flags;
+} route;
+
+static route routes[MAX_ROUTES];
+static int nroutes;
+
+void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags)
+{
+    if (nroutes == MAX_ROUTES || strlen(method) >= sizeof routes[0].method || pattern[0] != '/') {
+        cl_error("http", "cannot register route %s %s", method, pattern);
+        return;
+    }
+    route *r = &routes[nroutes];
+    memset(r, 0, sizeof *r);
+    strcpy(r->method, method);
+    r->pattern = strdup(pattern);
+    if (!r->pattern)
+        return;
+    char *save = NULL;
+    for (char *s = strtok_r(r->pattern, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+        if (strcmp(s, "*") == 0) {
+            r->wildcard = 1;
+            break;
+        }
+        if (r->nsegs == MAX_SEGS) {
+            cl_error("http", "route %s has too many segments", pattern);
+            free(r->pattern);
+            return;
+        }
+        r->segs[r->nsegs++] = s;
+    }
+    r->fn = fn;
+    r->flags = flags;
+    nroutes++;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode [s, s+len) into a new string (caller frees). NULL on bad escapes or NUL bytes. */
+static char *decode_segment(const char *s, size_t len)
+{
+    char *out = malloc(len + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            int h = i + 1 < len ? hexval(s[i + 1]) : -1, l = i + 2 < len ? hexval(s[i + 2]) : -1;
+            if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+                free(out);
+                return NULL;
+            }
+            *o++ = (char)(h * 16 + l);
+            i += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Try one route; on success fill captured params into req (owned strings). */
+static int try_route(const route *r, const char *path, cl_req *req)
+{
+    const char *p = path;
+    size_t ncap = 0;
+    cl_kv caps[CL_MAX_PATH_PARAMS];
+    for (int i = 0; i < r->nsegs; i++) {
+        if (*p != '/')
+            goto fail;
+        p++;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (r->segs[i][0] == ':') {
+            if (len == 0 || ncap == CL_MAX_PATH_PARAMS)
+                goto fail;
+            char *v = decode_segment(p, len);
+            if (!v)
+                goto fail;
+            caps[ncap].name = r->segs[i] + 1;
+            caps[ncap].value = v;
+            ncap++;
+        } else if (strlen(r->segs[i]) != len || memcmp(r->segs[i], p, len) != 0) {
+            goto fail;
+        }
+        p += len;
+    }
+    if (!r->wildcard && !(*p == '\0' || (p[0] == '/' && p[1] == '\0')))
+        goto fail;
+    if (req) {
+        for (size_t i = 0; i < ncap; i++)
+            req->params[i] = caps[i];
+        req->nparams = ncap;
+    } else {
+        for (size_t i = 0; i < ncap; i++)
+            free(caps[i].value);
+    }
+    return 1;
+fail:
+    for (size_t i = 0; i < ncap; i++)
+        free(caps[i].value);
+    return 0;
+}
+
+int cl_router_match(const char *method, const char *path, cl_handler_fn *fn, unsigned *flags,
+                    cl_req *req)
+{
+    int path_exists = 0;
+    for (int i = 0; i < nroutes; i++) {
+        const route *r = &routes[i];
+        int same_method = strcmp(r->method, method) == 0 ||
+                          (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
+        if (!same_method) {
+            if (!path_exists && try_route(r, path, NULL))
+                path_exists = 1;
+            continue;
+        }
+        if (try_route(r, path, req)) {
+            *fn = r->fn;
+            *flags = r->flags;
+            return 1;
+        }
+    }
+    return path_exists ? -1 : 0;
+}
+
+/** Forget every route (tests). */
+void cl_router_reset(void)
+{
+    for (int i = 0; i < nroutes; i++)
+        free(routes[i].pattern);
+    nroutes = 0;
+}

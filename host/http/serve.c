@@ -1,0 +1,109 @@
+/*
+ * serve.c — `cliploop serve`: checks the database and plugins, registers every
+ * capability's routes, starts the HTTP server and the worker supervisor, and
+ * waits for SIGTERM/SIGINT to stop gracefully.
+ */
+#include "commands.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "db/db.h"
+#include "health/health.h"
+#include "http/http.h"
+#include "http/server.h"
+#include "jobs/supervisor.h"
+#include "net/http_client.h"
+#include "plugins/registry.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+/* Every capability folder adds its register function here. */
+void cl_test_routes_register(void); /* http/test_routes.c */
+
+static void register_routes(void)
+{
+    cl_health_register_routes();
+    cl_test_routes_register();
+}
+
+/* Refuse to serve an unreachable or unmigrated database: better a clear
+   start-up error than 500s on every request. */
+static int check_database(void)
+{
+    char err[1024];
+    PGconn *c = cl_db_connect(cl_cfg.database_url, err, sizeof err);
+    if (!c) {
+        cl_error("serve", "cannot connect to the database (DATABASE_URL): %s", err);
+        return -1;
+    }
+    int pending = cl_db_pending_migrations(c, cl_cfg.migrations_dir, err, sizeof err);
+    PQfinish(c);
+    if (pending < 0) {
+        cl_error("serve", "cannot check migrations: %s", err);
+        return -1;
+    }
+    if (pending > 0) {
+        cl_error("serve", "the database is not migrated (%d pending migration(s)): run `cliploop migrate` first",
+                 pending);
+        return -1;
+    }
+    return 0;
+}
+
+int cl_cmd_serve(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char err[1024];
+    if (!cl_cfg.database_url[0]) {
+        cl_error("serve", "DATABASE_URL is not set");
+        return 2;
+    }
+    if (check_database() != 0)
+        return 1;
+    if (cl_http_global_init() != 0) {
+        cl_error("serve", "cannot initialize the HTTP client library");
+        return 1;
+    }
+    if (cl_plugins_load_dir(cl_cfg.plugin_dir) < 0)
+        cl_warn("serve", "cannot read the plugin directory %s (CLIPLOOP_PLUGIN_DIR)", cl_cfg.plugin_dir);
+    if (cl_plugins_check_selection(err, sizeof err) != 0) {
+        cl_error("serve", "%s", err);
+        return 2;
+    }
+    if (cl_db_pool_init(cl_cfg.database_url, cl_cfg.db_pool_size) != 0) {
+        cl_error("serve", "out of memory");
+        return 1;
+    }
+
+    /* Signals are taken synchronously by this thread; every other thread
+       inherits the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    register_routes();
+    if (cl_server_start(err, sizeof err) != 0) {
+        cl_error("serve", "%s", err);
+        cl_db_pool_shutdown();
+        return 1;
+    }
+    cl_info("serve", "ClipLoop %s ready on http://%s:%d (LLM provider: %s%s)", CLIPLOOP_VERSION,
+            cl_cfg.host, cl_server_port(), cl_cfg.llm_provider, cl_cfg.mock_mode ? ", mock mode" : "");
+    if (cl_cfg.workers > 0 && cl_supervisor_start() != 0)
+        cl_error("serve", "could not start the worker processes; jobs will wait");
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    cl_info("serve", "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    cl_server_stop();
+    if (cl_cfg.workers > 0)
+        cl_supervisor_stop();
+    cl_router_reset();
+    cl_db_pool_shutdown();
+    return 0;
+}

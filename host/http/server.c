@@ -1,0 +1,518 @@
+/*
+ * server.c — H2O glue: listeners, event loops, the blocking-handler pool,
+ * static files, the app-shell fallback, the access log and graceful stop.
+ *
+ * Request life cycle for a routed request:
+ *   on_req (loop thread) copies what the handler may read into a task
+ *   (method, path, query, headers, body), then either runs the handler at
+ *   once (CL_ROUTE_INLINE) or queues the task for the pool. A pool thread
+ *   runs the handler and posts the task back to the loop's receiver; the
+ *   loop sends the response. If the client went away meanwhile, the request's
+ *   memory pool was disposed; a small shared object in that pool clears
+ *   task->req on disposal, so the loop then just frees the task.
+ */
+#include "http/server.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "http/http.h"
+
+#include <h2o.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct loop_thread loop_thread;
+
+typedef struct task {
+    h2o_multithread_message_t msg; /* must be first: messages arrive as this */
+    loop_thread *lt;
+    h2o_req_t *req;       /* NULL once h2o disposed of the request */
+    struct task **slot;   /* pool-allocated back pointer, cleared when we finish first */
+    cl_handler_fn fn;
+    cl_req creq;
+    cl_res cres;
+    struct task *next;    /* pool queue link */
+} task;
+
+struct loop_thread {
+    pthread_t tid;
+    int index;
+    int fd;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t done_receiver;
+    h2o_multithread_receiver_t ctl_receiver;
+    int stopping;
+};
+
+static h2o_globalconf_t config;
+static loop_thread *loops;
+static int nloops;
+static int bound_port;
+static atomic_int inflight;
+static atomic_int stop_requested;
+static char app_shell_path[1200];
+
+/* ---- blocking pool ----------------------------------------------------- */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    task *head, *tail;
+    int stop;
+    pthread_t *threads;
+    int nthreads;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void pool_push(task *t)
+{
+    pthread_mutex_lock(&pool.mu);
+    t->next = NULL;
+    if (pool.tail)
+        pool.tail->next = t;
+    else
+        pool.head = t;
+    pool.tail = t;
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static void *pool_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&pool.mu);
+        while (!pool.head && !pool.stop)
+            pthread_cond_wait(&pool.cv, &pool.mu);
+        task *t = pool.head;
+        if (!t) { /* stop requested and the queue is drained */
+            pthread_mutex_unlock(&pool.mu);
+            return NULL;
+        }
+        pool.head = t->next;
+        if (!pool.head)
+            pool.tail = NULL;
+        pthread_mutex_unlock(&pool.mu);
+        t->fn(&t->creq, &t->cres);
+        h2o_multithread_send_message(&t->lt->done_receiver, &t->msg);
+    }
+}
+
+/* ---- tasks --------------------------------------------------------------- */
+
+static void on_req_dispose(void *p)
+{
+    task *t = *(task **)p;
+    if (t)
+        t->req = NULL;
+}
+
+static char *dup_iov(h2o_iovec_t v)
+{
+    char *s = malloc(v.len + 1);
+    if (s) {
+        if (v.len)
+            memcpy(s, v.base, v.len);
+        s[v.len] = '\0';
+    }
+    return s;
+}
+
+static void task_free(task *t)
+{
+    cl_req_clear(&t->creq);
+    cl_res_clear(&t->cres);
+    free(t);
+}
+
+/* Copy what a handler may read out of the h2o request. 0 or -1 (out of memory). */
+static int copy_request(task *t, h2o_req_t *req)
+{
+    cl_req *r = &t->creq;
+    r->method = dup_iov(req->method);
+    r->path = dup_iov(req->path_normalized);
+    r->query = req->query_at != SIZE_MAX
+                   ? dup_iov(h2o_iovec_init(req->path.base + req->query_at + 1,
+                                            req->path.len - req->query_at - 1))
+                   : strdup("");
+    r->body = dup_iov(req->entity.base ? req->entity : h2o_iovec_init("", 0));
+    r->body_len = req->entity.base ? req->entity.len : 0;
+    if (!r->method || !r->path || !r->query || !r->body)
+        return -1;
+    if (req->headers.size) {
+        r->headers = calloc(req->headers.size, sizeof *r->headers);
+        if (!r->headers)
+            return -1;
+        for (size_t i = 0; i < req->headers.size; i++) {
+            h2o_header_t *h = &req->headers.entries[i];
+            r->headers[i].name = dup_iov(*h->name);
+            r->headers[i].value = dup_iov(h->value);
+            r->nheaders = i + 1;
+            if (!r->headers[i].name || !r->headers[i].value)
+                return -1;
+        }
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl > 0)
+        getnameinfo((struct sockaddr *)&ss, sl, r->remote_addr, sizeof r->remote_addr, NULL, 0,
+                    NI_NUMERICHOST);
+    return 0;
+}
+
+static void send_response(h2o_req_t *req, cl_res *res)
+{
+    static const char *reasons[600];
+    if (!reasons[200]) {
+        reasons[200] = "OK", reasons[201] = "Created", reasons[202] = "Accepted",
+        reasons[204] = "No Content", reasons[302] = "Found", reasons[304] = "Not Modified",
+        reasons[400] = "Bad Request", reasons[401] = "Unauthorized", reasons[402] = "Payment Required",
+        reasons[403] = "Forbidden", reasons[404] = "Not Found", reasons[405] = "Method Not Allowed",
+        reasons[409] = "Conflict", reasons[413] = "Payload Too Large",
+        reasons[422] = "Unprocessable Entity", reasons[429] = "Too Many Requests",
+        reasons[500] = "Internal Server Error", reasons[502] = "Bad Gateway",
+        reasons[503] = "Service Unavailable", reasons[504] = "Gateway Timeout";
+    }
+    int status = res->status ? res->status : 200;
+    if (status < 100 || status > 599)
+        status = 500;
+    req->res.status = status;
+    req->res.reason = reasons[status] ? reasons[status] : "Status";
+    const char *ct = res->content_type ? res->content_type : "application/json; charset=utf-8";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct, strlen(ct));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+    for (size_t i = 0; i < res->nheaders; i++) {
+        h2o_iovec_t name = h2o_strdup(&req->pool, res->headers[i].name, SIZE_MAX);
+        h2o_iovec_t value = h2o_strdup(&req->pool, res->headers[i].value, SIZE_MAX);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL,
+                              value.base, value.len);
+    }
+    h2o_send_inline(req, res->body.data ? res->body.data : "", res->body.len);
+}
+
+/* Loop thread: a pool thread finished a task. */
+static void on_task_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m =
+            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        task *t = (task *)m;
+        if (t->req) {
+            *t->slot = NULL;
+            send_response(t->req, &t->cres);
+        }
+        task_free(t);
+        atomic_fetch_sub(&inflight, 1);
+    }
+}
+
+/* ---- request handler ---------------------------------------------------- */
+
+static int has_prefix_segment(h2o_iovec_t path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return path.len >= n && memcmp(path.base, prefix, n) == 0 &&
+           (path.len == n || path.base[n] == '/');
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    loop_thread *lt = NULL;
+    for (int i = 0; i < nloops; i++)
+        if (&loops[i].ctx == req->conn->ctx)
+            lt = &loops[i];
+
+    int is_api = has_prefix_segment(req->path_normalized, "/api") ||
+                 h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz"));
+    if (!is_api) {
+        /* The studio: /app/... and /dashboard/... are client-side routes served by the shell. */
+        if ((has_prefix_segment(req->path_normalized, "/app") ||
+             has_prefix_segment(req->path_normalized, "/dashboard")) &&
+            (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+             h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))) {
+            if (h2o_file_send(req, 200, "OK", app_shell_path,
+                              h2o_iovec_init(H2O_STRLIT("text/html; charset=utf-8")), 0) == 0)
+                return 0;
+        }
+        return -1; /* static files handler next */
+    }
+
+    task *t = calloc(1, sizeof *t);
+    if (!t) {
+        h2o_send_error_503(req, "Service Unavailable", "out of memory", 0);
+        return 0;
+    }
+    t->lt = lt;
+    if (copy_request(t, req) != 0) {
+        task_free(t);
+        h2o_send_error_503(req, "Service Unavailable", "out of memory", 0);
+        return 0;
+    }
+    unsigned flags = 0;
+    int m = cl_router_match(t->creq.method, t->creq.path, &t->fn, &flags, &t->creq);
+    if (m <= 0) {
+        if (m < 0)
+            cl_res_error(&t->cres, 405, "method_not_allowed", "%s is not allowed on %s",
+                         t->creq.method, t->creq.path);
+        else
+            cl_res_error(&t->cres, 404, "not_found", "No API route for %s %s", t->creq.method,
+                         t->creq.path);
+        send_response(req, &t->cres);
+        task_free(t);
+        return 0;
+    }
+    if ((flags & CL_ROUTE_INLINE) || !lt) {
+        t->fn(&t->creq, &t->cres);
+        send_response(req, &t->cres);
+        task_free(t);
+        return 0;
+    }
+    atomic_fetch_add(&inflight, 1);
+    t->req = req;
+    t->slot = h2o_mem_alloc_shared(&req->pool, sizeof *t->slot, on_req_dispose);
+    *t->slot = t;
+    pool_push(t);
+    return 0;
+}
+
+/* ---- access log ---------------------------------------------------------- */
+
+static void log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    (void)self;
+    if (!cl_cfg.access_log)
+        return;
+    char addr[64] = "-";
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl > 0)
+        getnameinfo((struct sockaddr *)&ss, sl, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double ms = (double)(now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1e3 +
+                (double)(now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1e3;
+    /* The path is logged without its query string: queries may carry tokens. */
+    cl_log(CL_LOG_INFO, "access", "%s %.*s %.*s %d %zu %.1fms", addr, (int)req->method.len,
+           req->method.base, (int)req->path_normalized.len, req->path_normalized.base,
+           req->res.status, req->bytes_sent, ms);
+}
+
+/* ---- loops ---------------------------------------------------------------- */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err)
+        return;
+    loop_thread *lt = listener->data;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock)
+        h2o_accept(&lt->accept_ctx, sock);
+}
+
+/* Loop thread: the main thread asked us to stop accepting. */
+static void on_ctl(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    loop_thread *lt = H2O_STRUCT_FROM_MEMBER(loop_thread, ctl_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m =
+            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        free(m);
+    }
+    if (!lt->stopping) {
+        lt->stopping = 1;
+        if (lt->listener) {
+            h2o_socket_read_stop(lt->listener);
+            h2o_socket_close(lt->listener);
+            lt->listener = NULL;
+        }
+        h2o_context_request_shutdown(&lt->ctx);
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *loop_main(void *arg)
+{
+    loop_thread *lt = arg;
+    uint64_t drained_at = 0, stop_at = 0;
+    for (;;) {
+        h2o_evloop_run(lt->loop, 50);
+        if (!lt->stopping)
+            continue;
+        uint64_t now = now_ms();
+        if (!stop_at)
+            stop_at = now + (uint64_t)cl_cfg.shutdown_timeout_ms;
+        int busy = atomic_load(&inflight) > 0;
+        int conns = !h2o_linklist_is_empty(&lt->ctx.http1._conns) ||
+                    !h2o_linklist_is_empty(&lt->ctx.http2._conns);
+        if (busy) {
+            drained_at = 0;
+        } else if (!drained_at) {
+            drained_at = now;
+        }
+        /* Done when nothing is in flight and either every connection closed
+           or the last responses had a moment to flush. */
+        if (drained_at && (!conns || now - drained_at > 300))
+            break;
+        if (now > stop_at) {
+            cl_warn("http", "shutdown timeout: %d request(s) still in flight", atomic_load(&inflight));
+            break;
+        }
+    }
+    return NULL;
+}
+
+static int bind_listener(const char *host, int port, int *out_fd, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_PASSIVE}, *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int gai = getaddrinfo(host, portstr, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "HOST=%s: %s", host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    *out_fd = fd;
+    return 0;
+}
+
+int cl_server_start(char *err, size_t errlen)
+{
+    snprintf(app_shell_path, sizeof app_shell_path, "%s/app.html", cl_cfg.web_dir);
+    struct stat st;
+    if (stat(app_shell_path, &st) != 0)
+        cl_warn("http", "web shell %s is missing; /app pages will 404", app_shell_path);
+
+    h2o_config_init(&config);
+    config.max_request_entity_size = cl_cfg.max_body_bytes;
+    config.server_name = h2o_iovec_init(H2O_STRLIT("cliploop"));
+    h2o_hostconf_t *hostconf =
+        h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof *handler);
+    handler->on_req = on_req;
+    static const char *index_files[] = {"index.html", NULL};
+    h2o_file_register(pathconf, cl_cfg.web_dir, index_files, NULL, 0);
+    h2o_logger_t *logger = h2o_create_logger(pathconf, sizeof *logger);
+    logger->log_access = log_access;
+
+    nloops = cl_cfg.http_threads;
+    loops = calloc((size_t)nloops, sizeof *loops);
+    pool.nthreads = cl_cfg.http_pool_threads;
+    pool.threads = calloc((size_t)pool.nthreads, sizeof *pool.threads);
+    if (!loops || !pool.threads) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    /* One listening socket, bound before any thread starts so a busy port
+       fails start-up cleanly (no SO_REUSEPORT: a second server on the same
+       port must fail, not share traffic). Each loop accepts on its own dup. */
+    int fd0;
+    if (bind_listener(cl_cfg.host, cl_cfg.port, &fd0, err, errlen) != 0)
+        return -1;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd0, (struct sockaddr *)&ss, &sl);
+    bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                : ((struct sockaddr_in *)&ss)->sin_port);
+    loops[0].fd = fd0;
+    for (int i = 1; i < nloops; i++)
+        loops[i].fd = fcntl(fd0, F_DUPFD_CLOEXEC, 0);
+
+    for (int i = 0; i < pool.nthreads; i++)
+        pthread_create(&pool.threads[i], NULL, pool_main, NULL);
+
+    for (int i = 0; i < nloops; i++) {
+        loop_thread *lt = &loops[i];
+        lt->index = i;
+        lt->loop = h2o_evloop_create();
+        h2o_context_init(&lt->ctx, lt->loop, &config);
+        lt->accept_ctx.ctx = &lt->ctx;
+        lt->accept_ctx.hosts = config.hosts;
+        lt->queue = h2o_multithread_create_queue(lt->loop);
+        h2o_multithread_register_receiver(lt->queue, &lt->done_receiver, on_task_done);
+        h2o_multithread_register_receiver(lt->queue, &lt->ctl_receiver, on_ctl);
+        lt->listener = h2o_evloop_socket_create(lt->loop, lt->fd, H2O_SOCKET_FLAG_DONT_READ);
+        lt->listener->data = lt;
+        h2o_socket_read_start(lt->listener, on_accept);
+        pthread_create(&lt->tid, NULL, loop_main, lt);
+    }
+    cl_info("http", "listening on http://%s:%d (%d loop thread(s), %d pool thread(s))", cl_cfg.host,
+            bound_port, nloops, pool.nthreads);
+    return 0;
+}
+
+int cl_server_port(void) { return bound_port; }
+
+void cl_server_stop(void)
+{
+    if (atomic_exchange(&stop_requested, 1))
+        return;
+    cl_info("http", "stopping: no new connections; %d request(s) in flight", atomic_load(&inflight));
+    for (int i = 0; i < nloops; i++) {
+        h2o_multithread_message_t *m = calloc(1, sizeof *m);
+        if (m)
+            h2o_multithread_send_message(&loops[i].ctl_receiver, m);
+    }
+    for (int i = 0; i < nloops; i++)
+        pthread_join(loops[i].tid, NULL);
+
+    pthread_mutex_lock(&pool.mu);
+    pool.stop = 1;
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 0; i < pool.nthreads; i++)
+        pthread_join(pool.threads[i], NULL);
+    /* Tasks that finished after their loop stopped are still queued to it. */
+    for (int i = 0; i < nloops; i++) {
+        loop_thread *lt = &loops[i];
+        h2o_evloop_run(lt->loop, 0);
+        h2o_multithread_unregister_receiver(lt->queue, &lt->done_receiver);
+        h2o_multithread_unregister_receiver(lt->queue, &lt->ctl_receiver);
+        h2o_multithread_destroy_queue(lt->queue);
+        h2o_context_dispose(&lt->ctx);
+    }
+    free(loops);
+    free(pool.threads);
+    loops = NULL;
+    nloops = 0;
+    h2o_config_dispose(&config);
+    cl_info("http", "stopped");
+}

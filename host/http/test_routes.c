@@ -1,0 +1,64 @@
+/*
+ * test_routes.c — diagnostics the HTTP-level tests drive, registered only when
+ * CLIPLOOP_TEST_ROUTES=true (never in a normal deployment):
+*   GET  /api/_test/sleep?ms=N        blocks a pool thread for N ms (<= 30 s)
+ *   ANY  /api/_test/echo/:a/:b        echoes method, params, query, body size
+ */
+#include "core/config.h"
+#include "http/http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static long query_long(const char *query, const char *key, long def)
+{
+    size_t kl = strlen(key);
+    for (const char *p = query; p && *p;) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+            return strtol(p + kl + 1, NULL, 10);
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return def;
+}
+
+static void sleep_route(cl_req *req, cl_res *res)
+{
+    long ms = query_long(req->query, "ms", 100);
+    if (ms < 0 || ms > 30000) {
+        cl_res_error(res, 400, "invalid_ms", "ms must be between 0 and 30000");
+        return;
+    }
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "slept_ms", (double)ms);
+    cl_res_json(res, 200, o);
+}
+
+static void echo_route(cl_req *req, cl_res *res)
+{
+    cJSON *o = cJSON_CreateObject(), *params = cJSON_AddObjectToObject(o, "params");
+    for (size_t i = 0; i < req->nparams; i++)
+        cJSON_AddStringToObject(params, req->params[i].name, req->params[i].value);
+    cJSON_AddStringToObject(o, "method", req->method);
+    cJSON_AddStringToObject(o, "path", req->path);
+    cJSON_AddStringToObject(o, "query", req->query);
+    cJSON_AddNumberToObject(o, "body_bytes", (double)req->body_len);
+    const char *ua = cl_req_header(req, "user-agent");
+    if (ua)
+        cJSON_AddStringToObject(o, "user_agent", ua);
+    cl_res_json(res, 200, o);
+}
+
+void cl_test_routes_register(void)
+{
+    if (!cl_cfg.test_routes)
+        return;
+    cl_route("GET", "/api/_test/sleep", sleep_route, 0);
+    cl_route("GET", "/api/_test/echo/:a/:b", echo_route, 0);
+    cl_route("POST", "/api/_test/echo/:a/:b", echo_route, 0);
+    cl_route("GET", "/api/_test/files/*", echo_route, CL_ROUTE_INLINE);
+}

@@ -1,0 +1,181 @@
+// HTTP host: router, JSON error shape, body limit, static files and the app
+// shell, /healthz against a database that goes away, the blocking pool not
+// stalling the event loop, graceful stop with a request in flight, config
+// errors at start-up.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { createDatabase, startServer, cliploop, psql, freePort, startProcess } from './lib/harness.mjs';
+
+const ADMIN = process.env.CLIPLOOP_PG_ADMIN_URL;
+let db, srv;
+
+before(async () => {
+  db = createDatabase('http');
+  srv = await startServer({ dbUrl: db.url, env: { CLIPLOOP_TEST_ROUTES: 'true', CLIPLOOP_MAX_BODY_BYTES: '4096' } });
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+  if (db) db.drop();
+});
+
+function assertErrorShape(body, code) {
+  assert.equal(typeof body.error, 'object');
+  assert.equal(body.error.code, code);
+  assert.equal(typeof body.error.message, 'string');
+  assert.ok(body.error.message.length > 0);
+}
+
+test('GET /api/version answers JSON', async () => {
+  const r = await fetch(srv.url + '/api/version');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^application\/json/);
+  const body = await r.json();
+  assert.equal(body.name, 'cliploop');
+  assert.equal(body.abi, '1.0');
+});
+
+test('unknown API route is a JSON 404', async () => {
+  const r = await fetch(srv.url + '/api/no/such/thing');
+  assert.equal(r.status, 404);
+  assertErrorShape(await r.json(), 'not_found');
+});
+
+test('wrong method on a known route is a JSON 405', async () => {
+  const r = await fetch(srv.url + '/api/version', { method: 'DELETE' });
+  assert.equal(r.status, 405);
+  assertErrorShape(await r.json(), 'method_not_allowed');
+});
+
+test('router captures path parameters, decodes them, and passes query and body', async () => {
+  const r = await fetch(srv.url + '/api/_test/echo/abc/h%C3%A9llo%20x?x=1&y=2', {
+    method: 'POST', body: 'hello', headers: { 'user-agent': 'cliploop-test' },
+  });
+  assert.equal(r.status, 200);
+  const body = await r.json();
+  assert.deepEqual(body.params, { a: 'abc', b: 'héllo x' });
+  assert.equal(body.query, 'x=1&y=2');
+  assert.equal(body.method, 'POST');
+  assert.equal(body.body_bytes, 5);
+  assert.equal(body.user_agent, 'cliploop-test');
+  // A missing segment does not match the two-parameter route.
+  const r2 = await fetch(srv.url + '/api/_test/echo/abc');
+  assert.equal(r2.status, 404);
+  // A trailing wildcard matches any rest.
+  const r3 = await fetch(srv.url + '/api/_test/files/a/b/c.txt');
+  assert.equal(r3.status, 200);
+  assert.equal((await r3.json()).path, '/api/_test/files/a/b/c.txt');
+});
+
+test('a body past CLIPLOOP_MAX_BODY_BYTES is refused with 413', async () => {
+  const small = await fetch(srv.url + '/api/_test/echo/a/b', { method: 'POST', body: 'x'.repeat(4000) });
+  assert.equal(small.status, 200);
+  assert.equal((await small.json()).body_bytes, 4000);
+  const big = await fetch(srv.url + '/api/_test/echo/a/b', { method: 'POST', body: 'x'.repeat(5000) });
+  assert.equal(big.status, 413);
+});
+
+test('static files, the landing page, and the app shell fallback', async () => {
+  const home = await fetch(srv.url + '/');
+  assert.equal(home.status, 200);
+  assert.match(await home.text(), /ClipLoop/);
+  const css = await fetch(srv.url + '/assets/css/app.css');
+  assert.equal(css.status, 200);
+  assert.match(css.headers.get('content-type'), /text\/css/);
+  for (const p of ['/app', '/app/create', '/app/projects/42', '/dashboard/settings']) {
+    const r = await fetch(srv.url + p);
+    assert.equal(r.status, 200, p);
+    assert.match(r.headers.get('content-type'), /text\/html/, p);
+    assert.match(await r.text(), /ClipLoop studio/, p);
+  }
+  const missing = await fetch(srv.url + '/nope.html');
+  assert.equal(missing.status, 404);
+  // /application is not the shell: prefixes match whole segments only.
+  assert.equal((await fetch(srv.url + '/application')).status, 404);
+});
+
+test('the access log records method, path and status, never the query', async () => {
+  await fetch(srv.url + '/api/version?token=secret123');
+  await srv.proc.waitForLog(/GET \/api\/version 200/);
+  assert.doesNotMatch(srv.proc.log, /secret123/);
+});
+
+test('blocking handlers run on the pool: the event loop keeps answering', async () => {
+  const slow = [1, 2, 3].map(() => fetch(srv.url + '/api/_test/sleep?ms=1500'));
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = Date.now();
+  const fast = await fetch(srv.url + '/api/version');
+  const elapsed = Date.now() - t0;
+  assert.equal(fast.status, 200);
+  assert.ok(elapsed < 1000, `version took ${elapsed} ms while handlers slept`);
+  for (const r of await Promise.all(slow)) assert.equal(r.status, 200);
+});
+
+test('/healthz is 200 with the database up and 503 while it is unreachable', async () => {
+  let r = await fetch(srv.url + '/healthz');
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), { status: 'ok', database: 'ok' });
+  // Take the database away: refuse new connections and end the open ones.
+  psql(ADMIN, `ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`);
+  psql(ADMIN, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}'`);
+  try {
+    r = await fetch(srv.url + '/healthz');
+    assert.equal(r.status, 503);
+    assertErrorShape(await r.json(), 'database_unavailable');
+  } finally {
+    psql(ADMIN, `ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`);
+  }
+  // It recovers without a restart.
+  r = await fetch(srv.url + '/healthz');
+  assert.equal(r.status, 200);
+});
+
+test('graceful stop: SIGTERM lets an in-flight request finish, then exits 0', async () => {
+  const own = await startServer({ dbUrl: db.url, env: { CLIPLOOP_TEST_ROUTES: 'true' } });
+  const inflight = fetch(own.url + '/api/_test/sleep?ms=1500').then(async (r) => ({ status: r.status, body: await r.json() }));
+  await new Promise((r) => setTimeout(r, 300));
+  own.proc.child.kill('SIGTERM');
+  await own.proc.waitForLog(/stopping/);
+  const res = await inflight;
+  assert.equal(res.status, 200);
+  assert.equal(res.body.slept_ms, 1500);
+  const exit = await own.proc.exit;
+  assert.equal(exit.code, 0);
+  // After the stop nothing listens any more.
+  await assert.rejects(fetch(own.url + '/api/version'));
+});
+
+test('serve refuses an unmigrated database with a clear message', async () => {
+  const empty = createDatabase('unmigrated');
+  try {
+    const port = await freePort();
+    const r = cliploop(['serve'], { DATABASE_URL: empty.url, PORT: String(port), CLIPLOOP_WORKERS: '0', CLIPLOOP_ENV_FILE: '/dev/null' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /not migrated.*cliploop migrate/);
+  } finally {
+    empty.drop();
+  }
+});
+
+test('malformed configuration fails at start and names the variable', () => {
+  const base = { DATABASE_URL: db.url, CLIPLOOP_ENV_FILE: '/dev/null', CLIPLOOP_WORKERS: '0' };
+  let r = cliploop(['serve'], { ...base, PORT: 'abc' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /PORT=abc is not a whole number/);
+  r = cliploop(['serve'], { ...base, PORT: '70000' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /PORT=70000 is out of range/);
+  r = cliploop(['serve'], { ...base, MOCK_MODE: 'maybe' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /MOCK_MODE=maybe is not a boolean/);
+  r = cliploop(['serve'], { ...base, LLM_PROVIDER: 'Not A Provider' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /LLM_PROVIDER/);
+});
+
+test('a port already in use is a clear start-up error', async () => {
+  const r = cliploop(['serve'], { ...srv.env, CLIPLOOP_TEST_ROUTES: 'false' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+/);
+});

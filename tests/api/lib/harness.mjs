@@ -1,0 +1,109 @@
+// harness.mjs — shared helpers for the HTTP-level tests (node:test).
+//
+// Every test file gets its own database (created through
+// CLIPLOOP_PG_ADMIN_URL, dropped at the end), runs the real `cliploop`
+// binary (CLIPLOOP_BIN, default build/cliploop) against it, and talks HTTP.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.CLIPLOOP_BIN || path.join(ROOT, 'build', 'cliploop');
+const ADMIN_URL = process.env.CLIPLOOP_PG_ADMIN_URL;
+
+/** Run SQL with psql; returns rows as arrays of strings (unaligned, tab-separated). */
+export function psql(url, sql) {
+  const r = spawnSync('psql', [url, '-X', '-q', '-t', '-A', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+    { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+}
+
+/** Replace the database name in a libpq URI. */
+function withDb(url, db) {
+  const u = new URL(url);
+  u.pathname = '/' + db;
+  return u.toString();
+}
+
+/** Create a fresh, empty database; returns { url, drop() }. */
+export function createDatabase(prefix = 't') {
+  if (!ADMIN_URL) throw new Error('CLIPLOOP_PG_ADMIN_URL is not set (run through scripts/test)');
+  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase();
+  psql(ADMIN_URL, `CREATE DATABASE ${name}`);
+  return {
+    url: withDb(ADMIN_URL, name),
+    name,
+    drop() {
+      try { psql(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* best effort */ }
+    },
+  };
+}
+
+/** Run a cliploop subcommand to completion; returns { status, stdout, stderr }. */
+export function cliploop(args, env = {}) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Start a long-running cliploop subcommand; collects its stderr. */
+export function startProcess(args, env = {}) {
+  const child = spawn(BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = { child, log: '', exited: null };
+  child.stdout.on('data', (d) => { proc.log += d; });
+  child.stderr.on('data', (d) => { proc.log += d; });
+  proc.exit = new Promise((resolve) => child.on('exit', (code, signal) => { proc.exited = { code, signal }; resolve(proc.exited); }));
+  /** Wait until the log matches re (or the process exits / time runs out). */
+  proc.waitForLog = async (re, timeoutMs = 15000) => {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (re.test(proc.log)) return true;
+      if (proc.exited) break;
+      await sleep(25);
+    }
+    throw new Error(`log never matched ${re}; log:\n${proc.log}`);
+  };
+  proc.stop = async (signal = 'SIGTERM') => {
+    if (!proc.exited) child.kill(signal);
+    return proc.exit;
+  };
+  return proc;
+}
+
+/**
+ * Start `cliploop serve` on a free port against dbUrl (migrated first unless
+ * migrate=false). Returns { url, port, proc, stop() }.
+ */
+export async function startServer({ dbUrl, env = {}, migrate = true } = {}) {
+  const port = await freePort();
+  const fullEnv = {
+    DATABASE_URL: dbUrl, HOST: '127.0.0.1', PORT: String(port), CLIPLOOP_WORKERS: '0',
+    CLIPLOOP_ENV_FILE: '/dev/null', ...env,
+  };
+  if (migrate) {
+    const m = cliploop(['migrate'], fullEnv);
+    if (m.status !== 0) throw new Error(`migrate failed: ${m.stderr}`);
+  }
+  const proc = startProcess(['serve'], fullEnv);
+  const url = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 20000;
+  for (;;) {
+    try { await fetch(url + '/healthz'); break; } catch { /* not up yet */ }
+    if (proc.exited) throw new Error(`serve exited early: ${proc.log}`);
+    if (Date.now() > end) { await proc.stop('SIGKILL'); throw new Error(`serve did not start:\n${proc.log}`); }
+    await sleep(50);
+  }
+  return { url, port, proc, env: fullEnv, stop: (sig) => proc.stop(sig) };
+}
