@@ -1,0 +1,150 @@
+/*
+ * plugins_cmd.c — `cliploop plugins [--dir DIR] [--json]`: load every plugin
+ * the way serve and worker do, then list what loaded (name, version, ABI,
+ * file, capabilities) and what was refused and why.
+ *
+ * Exit codes: 0 when the directory was read (refusals are listed, not
+ * failures), 2 for bad usage or an unreadable directory.
+ */
+#include "commands.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "plugins/registry.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cliploop plugins [--dir DIR] [--json]\n"
+               "  --dir DIR  plugin directory (default CLIPLOOP_PLUGIN_DIR, then <exe dir>/plugins)\n"
+               "  --json     machine-readable output\n");
+}
+
+static void print_text(const char *dir, const char *selection_err)
+{
+    size_t n = cl_plugins_count(), n_loaded = 0;
+    cl_plugin_info info;
+    printf("plugin directory: %s\nhost ABI %d.%d, fingerprint %s\n\n", dir, CL_ABI_MAJOR,
+           CL_ABI_MINOR, CL_BUILD_FINGERPRINT);
+    for (size_t i = 0; i < n; i++) {
+        cl_plugins_info_at(i, &info);
+        if (!info.loaded)
+            continue;
+        n_loaded++;
+        printf("%s %s  (ABI %d.%d, %s)\n", info.name, info.version, info.abi_major, info.abi_minor,
+               info.file);
+        for (size_t j = 0; j < info.n_caps; j++) {
+            const cl_capability *c = cl_plugins_cap_at(i, j);
+            printf("    %-16s %-16s %s%s\n", cl_cap_kind_name(c->kind), c->id, c->description,
+                   (c->flags & CL_CAP_SERIALIZED) ? " [serialized]" : "");
+        }
+    }
+    if (!n_loaded)
+        printf("no plugins loaded\n");
+    size_t n_refused = n - n_loaded;
+    if (n_refused) {
+        printf("\nrefused (%zu):\n", n_refused);
+        for (size_t i = 0; i < n; i++) {
+            cl_plugins_info_at(i, &info);
+            if (!info.loaded)
+                printf("  %s: %s\n", info.file, info.reason ? info.reason : "(no reason)");
+        }
+    }
+    if (selection_err)
+        printf("\nwarning: %s\n", selection_err);
+}
+
+/* Returns 0, or -1 when out of memory. */
+static int print_json(const char *dir, const char *selection_err)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *host = cJSON_AddObjectToObject(root, "host");
+    cJSON *loaded = cJSON_CreateArray();
+    cJSON *refused = cJSON_CreateArray();
+    cJSON_AddItemToObject(root, "plugins", loaded);
+    cJSON_AddItemToObject(root, "refused", refused);
+    cJSON_AddStringToObject(root, "dir", dir);
+    cJSON_AddNumberToObject(host, "abi_major", CL_ABI_MAJOR);
+    cJSON_AddNumberToObject(host, "abi_minor", CL_ABI_MINOR);
+    cJSON_AddStringToObject(host, "fingerprint", CL_BUILD_FINGERPRINT);
+    cJSON *sel = cJSON_AddObjectToObject(root, "selection");
+    cJSON_AddBoolToObject(sel, "ok", selection_err == NULL);
+    if (selection_err)
+        cJSON_AddStringToObject(sel, "error", selection_err);
+
+    cl_plugin_info info;
+    for (size_t i = 0; cl_plugins_info_at(i, &info) == 0; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddItemToArray(info.loaded ? loaded : refused, p);
+        cJSON_AddStringToObject(p, "file", info.file);
+        if (info.name)
+            cJSON_AddStringToObject(p, "name", info.name);
+        else
+            cJSON_AddNullToObject(p, "name");
+        if (info.version)
+            cJSON_AddStringToObject(p, "version", info.version);
+        if (info.abi_major >= 0) {
+            cJSON_AddNumberToObject(p, "abi_major", info.abi_major);
+            cJSON_AddNumberToObject(p, "abi_minor", info.abi_minor);
+        }
+        if (!info.loaded) {
+            cJSON_AddStringToObject(p, "reason", info.reason ? info.reason : "");
+            continue;
+        }
+        cJSON *caps = cJSON_AddArrayToObject(p, "capabilities");
+        for (size_t j = 0; j < info.n_caps; j++) {
+            const cl_capability *c = cl_plugins_cap_at(i, j);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToArray(caps, o);
+            cJSON_AddStringToObject(o, "kind", cl_cap_kind_name(c->kind));
+            cJSON_AddStringToObject(o, "id", c->id);
+            cJSON_AddStringToObject(o, "description", c->description);
+            cJSON_AddBoolToObject(o, "serialized", (c->flags & CL_CAP_SERIALIZED) != 0);
+        }
+    }
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!s)
+        return -1;
+    puts(s);
+    free(s);
+    return 0;
+}
+
+int cl_cmd_plugins(int argc, char **argv)
+{
+    const char *dir = cl_cfg.plugin_dir;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (strncmp(argv[i], "--dir=", 6) == 0) {
+            dir = argv[i] + 6;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "cliploop plugins: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (cl_plugins_load_dir(dir) < 0) {
+        fprintf(stderr, "cliploop plugins: cannot read plugin directory %s\n", dir);
+        return 2;
+    }
+    char err[512];
+    const char *selection_err = cl_plugins_check_selection(err, sizeof err) ? err : NULL;
+    int rc = 0;
+    if (json)
+        rc = print_json(dir, selection_err);
+    else
+        print_text(dir, selection_err);
+    fflush(stdout);
+    return rc == 0 ? 0 : 1;
+}

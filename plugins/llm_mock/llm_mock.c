@@ -1,0 +1,657 @@
+/*
+ * llm_mock.c — a deterministic, offline LLM provider (capability
+ * llm_provider, id "mock") for tests, demos and MOCK_MODE.
+ *
+ * The answer is a pure function of (purpose, system, prompt, messages_json):
+ * those inputs are hashed with FNV-1a, the hash seeds a small PRNG
+ * (splitmix64), and the PRNG picks templates and content words taken from
+ * the prompt, so answers look related to what was asked. Every JSON answer
+ * also carries "mock_seed" (the hash in hex), so different inputs always give
+ * different bytes. Same input, same bytes — on any machine, any thread.
+ *
+ * Answer shapes by purpose (json_output 1 unless noted):
+ *   brief        {"title","channel","tone","duration_seconds","style","cta",
+ *                 "caption_hint","audience","offer"}
+ *   promo_draft  {"hook","script":[string…],"caption","cta","caption_hint",
+ *   regenerate    "hashtags":[…],"variants":{"instagram":{…},"tiktok":{…},"whatsapp":{…}}}
+ *   chat         {"reply"} — plain text when json_output is 0
+ *   posts        {"posts":[{"day","channel","title","hook","caption","cta"}…]}
+ *   iteration    {"summary","winners":[],"recommendations":[…]}
+ *   other        {"text"} — plain text when json_output is 0
+ *
+ * Configuration (section LLM_MOCK):
+ *   LLM_MOCK_FAIL=auth|rate_limit|upstream|timeout  every call fails with
+ *       CL_EAUTH (401) / CL_ERATELIMIT (429, retry after 1000 ms) /
+ *       CL_EUPSTREAM (502) / CL_ETIMEOUT, err filled — for error-path tests.
+ *   LLM_MOCK_DELAY_MS=N  wait N ms before answering (polls cancellation
+ *       every 10 ms) — for progress and cancellation tests.
+ *
+ * The plugin links nothing but libc and keeps no state besides the services
+ * table and its ctx, so calls may run concurrently.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include "cliploop_plugin.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const cl_host_api *api;
+static cl_plugin_ctx *self_ctx;
+
+/* ------------------------------------------------------------------------- */
+/* A private growable buffer (freed here; only the final text crosses).      */
+/* ------------------------------------------------------------------------- */
+
+typedef struct mbuf {
+    char *data;
+    size_t len, cap;
+    int oom;
+} mbuf;
+
+static void mb_add(mbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 1024;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        char *d = realloc(b->data, nc);
+        if (!d) {
+            b->oom = 1;
+            return;
+        }
+        b->data = d;
+        b->cap = nc;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void mb_puts(mbuf *b, const char *s) { mb_add(b, s, strlen(s)); }
+
+static void mb_printf(mbuf *b, const char *fmt, ...) CL_PRINTF(2, 3);
+static void mb_printf(mbuf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    mb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* Append s as a JSON string literal: quotes, backslashes and control
+   characters escaped; other bytes (UTF-8) copied as they are. */
+static void mb_jstr(mbuf *b, const char *s)
+{
+    mb_add(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '"': mb_add(b, "\\\"", 2); break;
+        case '\\': mb_add(b, "\\\\", 2); break;
+        case '\n': mb_add(b, "\\n", 2); break;
+        case '\r': mb_add(b, "\\r", 2); break;
+        case '\t': mb_add(b, "\\t", 2); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                mb_printf(b, "\\u%04x", c);
+            else
+                mb_add(b, s, 1);
+        }
+    }
+    mb_add(b, "\"", 1);
+}
+
+/* "key": "value" with a leading comma unless first. */
+static void mb_kv(mbuf *b, int *first, const char *key, const char *value)
+{
+    if (!*first)
+        mb_add(b, ",", 1);
+    *first = 0;
+    mb_jstr(b, key);
+    mb_add(b, ":", 1);
+    mb_jstr(b, value);
+}
+
+static void mb_key(mbuf *b, int *first, const char *key)
+{
+    if (!*first)
+        mb_add(b, ",", 1);
+    *first = 0;
+    mb_jstr(b, key);
+    mb_add(b, ":", 1);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Determinism: hash, PRNG, words from the prompt                            */
+/* ------------------------------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    if (!s) {
+        h ^= 0xffu; /* NULL and "" hash differently */
+        return h * 0x100000001b3ull;
+    }
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return (h ^ 0x1f) * 0x100000001b3ull; /* separator: ("ab","c") != ("a","bc") */
+}
+
+static uint64_t next_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#define MAX_WORDS 48
+#define WORD_LEN 24
+
+typedef struct gen {
+    uint64_t rng;
+    char seed_hex[17];
+    char words[MAX_WORDS][WORD_LEN];
+    int n_words;
+    const char *prompt;
+} gen;
+
+static const char *const stopwords[] = {
+    "the", "and", "for", "with", "that", "this", "from", "your", "you", "our", "are", "was",
+    "were", "will", "would", "should", "could", "have", "has", "had", "not", "but", "all",
+    "any", "can", "its", "into", "about", "than", "then", "them", "they", "their", "there",
+    "what", "when", "where", "which", "who", "why", "how", "also", "just", "only", "more",
+    "most", "some", "such", "very", "each", "every", "other", "over", "under", "been", "being",
+    "does", "did", "doing", "make", "made", "like", "want", "need", "please", "write", "create",
+    "generate", "return", "returns", "json", "object", "objects", "key", "keys", "field",
+    "fields", "string", "strings", "array", "arrays", "value", "values", "null", "true", "false",
+    "format", "output", "answer", "respond", "response", "include", "including", "using", "use",
+    "one", "two", "three", "four", "five", "must", "may", "might", "these", "those", "here",
+    "user", "assistant", "system", "prompt", "text", "short", "long", "based", "given", "following",
+    "exactly", "without", "within", "per", "via", "etc", "let", "get", "got", "out",
+    /* words every product prompt carries, which make dull picks */
+    "off", "promo", "promote", "promotion", "instagram", "tiktok", "whatsapp", "video", "videos",
+    "post", "posts", "caption", "captions", "hashtag", "hashtags", "brief", "draft", "channel",
+    "channels", "content", "audience", "tone", "style", "script", "hook", "cta", "plan",
+};
+
+static int is_stopword(const char *w)
+{
+    for (size_t i = 0; i < sizeof stopwords / sizeof *stopwords; i++)
+        if (strcmp(w, stopwords[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void collect_words(gen *g, const char *s)
+{
+    while (s && *s && g->n_words < MAX_WORDS) {
+        while (*s && !isalnum((unsigned char)*s))
+            s++;
+        const char *start = s;
+        while (*s && isalnum((unsigned char)*s))
+            s++;
+        size_t n = (size_t)(s - start);
+        if (n < 4 || n >= WORD_LEN)
+            continue;
+        char w[WORD_LEN];
+        int digits = 1;
+        for (size_t i = 0; i < n; i++) {
+            w[i] = (char)tolower((unsigned char)start[i]);
+            digits &= isdigit((unsigned char)start[i]) != 0;
+        }
+        w[n] = '\0';
+        if (digits || is_stopword(w))
+            continue;
+        int dup = 0;
+        for (int i = 0; i < g->n_words && !dup; i++)
+            dup = strcmp(g->words[i], w) == 0;
+        if (!dup)
+            memcpy(g->words[g->n_words++], w, n + 1);
+    }
+}
+
+static const char *const fallback_words[] = {"launch", "offer", "weekend", "studio",
+                                             "fresh",  "local", "favourite", "collection"};
+
+static uint64_t rnd(gen *g, uint64_t n) { return n ? next_rand(&g->rng) % n : 0; }
+
+#define PICK(g, arr) ((arr)[rnd((g), sizeof(arr) / sizeof *(arr))])
+
+static const char *word(gen *g)
+{
+    if (!g->n_words)
+        return PICK(g, fallback_words);
+    return g->words[rnd(g, (uint64_t)g->n_words)];
+}
+
+/* Capitalized copy of w into out. */
+static const char *cap(const char *w, char *out, size_t len)
+{
+    snprintf(out, len, "%s", w);
+    out[0] = (char)toupper((unsigned char)out[0]);
+    return out;
+}
+
+/* The channel the prompt mentions first, else a pick. */
+static const char *channel_of(gen *g)
+{
+    static const char *const chans[] = {"instagram", "tiktok", "whatsapp"};
+    const char *best = NULL, *best_at = NULL;
+    for (size_t i = 0; i < 3; i++) {
+        const char *at = g->prompt ? strcasestr(g->prompt, chans[i]) : NULL;
+        if (at && (!best_at || at < best_at)) {
+            best_at = at;
+            best = chans[i];
+        }
+    }
+    return best ? best : PICK(g, chans);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Answer shapes                                                             */
+/* ------------------------------------------------------------------------- */
+
+static const char *const tones[] = {"warm", "playful", "confident", "urgent", "friendly", "premium"};
+static const char *const styles[] = {"bold captions over close-up product shots",
+                                     "clean and minimal with soft light",
+                                     "fast cuts with kinetic text", "handheld behind-the-scenes"};
+static const char *const ctas[] = {"Order now", "Book today", "DM us to order",
+                                   "Tap the link to shop", "Visit us this week"};
+static const char *const offers[] = {"10% off this week", "Free delivery on the first order",
+                                     "Buy one, get one free", "A free gift with every order"};
+static const char *const nouns[] = {"Promo", "Spotlight", "Launch", "Drop", "Special"};
+
+static void hashtags(mbuf *b, gen *g, int n)
+{
+    mb_add(b, "[", 1);
+    char used[8][WORD_LEN];
+    int k = 0;
+    for (int i = 0; i < n * 3 && k < n && k < 8; i++) {
+        const char *w = word(g);
+        int dup = 0;
+        for (int j = 0; j < k && !dup; j++)
+            dup = strcmp(used[j], w) == 0;
+        if (dup)
+            continue;
+        snprintf(used[k], WORD_LEN, "%s", w);
+        char tag[WORD_LEN + 2];
+        snprintf(tag, sizeof tag, "#%s", w);
+        if (k)
+            mb_add(b, ",", 1);
+        mb_jstr(b, tag);
+        k++;
+    }
+    mb_add(b, "]", 1);
+}
+
+static void answer_brief(mbuf *b, gen *g)
+{
+    static const int durations[] = {15, 20, 30};
+    char w1[WORD_LEN], w2[WORD_LEN], t[128];
+    cap(word(g), w1, sizeof w1);
+    cap(word(g), w2, sizeof w2);
+    int first = 1;
+    mb_add(b, "{", 1);
+    snprintf(t, sizeof t, "%s %s %s", w1, w2, PICK(g, nouns));
+    mb_kv(b, &first, "title", t);
+    mb_kv(b, &first, "channel", channel_of(g));
+    mb_kv(b, &first, "tone", PICK(g, tones));
+    mb_key(b, &first, "duration_seconds");
+    mb_printf(b, "%d", PICK(g, durations));
+    mb_kv(b, &first, "style", PICK(g, styles));
+    mb_kv(b, &first, "cta", PICK(g, ctas));
+    snprintf(t, sizeof t, "Lead with %s, end with the offer", word(g));
+    mb_kv(b, &first, "caption_hint", t);
+    snprintf(t, sizeof t, "Nearby customers who care about %s", word(g));
+    mb_kv(b, &first, "audience", t);
+    mb_kv(b, &first, "offer", PICK(g, offers));
+    mb_kv(b, &first, "mock_seed", g->seed_hex);
+    mb_add(b, "}", 1);
+}
+
+static void hook_line(gen *g, char *out, size_t len)
+{
+    char w[WORD_LEN];
+    switch (rnd(g, 4)) {
+    case 0: snprintf(out, len, "Still looking for %s?", word(g)); break;
+    case 1: snprintf(out, len, "Stop scrolling: %s just got better.", cap(word(g), w, sizeof w)); break;
+    case 2: snprintf(out, len, "This %s changes everything.", word(g)); break;
+    default: snprintf(out, len, "3 seconds to fall for %s.", word(g)); break;
+    }
+}
+
+static void variant(mbuf *b, gen *g, const char *channel, const char *cta)
+{
+    char w[WORD_LEN], t[256];
+    int first = 1;
+    mb_add(b, "{", 1);
+    if (strcmp(channel, "whatsapp") == 0)
+        snprintf(t, sizeof t, "Hi! Our %s is here: %s. Reply to order.", word(g), PICK(g, offers));
+    else if (strcmp(channel, "tiktok") == 0)
+        snprintf(t, sizeof t, "POV: you found the best %s in town", word(g));
+    else
+        snprintf(t, sizeof t, "%s, made for you. %s.", cap(word(g), w, sizeof w), PICK(g, offers));
+    mb_kv(b, &first, "caption", t);
+    mb_kv(b, &first, "cta", cta);
+    mb_key(b, &first, "hashtags");
+    if (strcmp(channel, "whatsapp") == 0)
+        mb_puts(b, "[]");
+    else
+        hashtags(b, g, strcmp(channel, "tiktok") == 0 ? 3 : 5);
+    if (strcmp(channel, "tiktok") == 0) {
+        hook_line(g, t, sizeof t);
+        mb_kv(b, &first, "hook", t);
+    }
+    mb_add(b, "}", 1);
+}
+
+static void answer_draft(mbuf *b, gen *g)
+{
+    char hook[256], t[256], w[WORD_LEN];
+    const char *cta = PICK(g, ctas);
+    hook_line(g, hook, sizeof hook);
+    int first = 1;
+    mb_add(b, "{", 1);
+    mb_kv(b, &first, "hook", hook);
+    mb_key(b, &first, "script");
+    mb_add(b, "[", 1);
+    mb_jstr(b, hook);
+    snprintf(t, sizeof t, "Show the %s up close.", word(g));
+    mb_add(b, ",", 1);
+    mb_jstr(b, t);
+    snprintf(t, sizeof t, "Why %s matters: %s.", word(g), PICK(g, offers));
+    mb_add(b, ",", 1);
+    mb_jstr(b, t);
+    mb_add(b, ",", 1);
+    mb_jstr(b, cta);
+    mb_add(b, "]", 1);
+    snprintf(t, sizeof t, "%s done right. %s.", cap(word(g), w, sizeof w), PICK(g, offers));
+    mb_kv(b, &first, "caption", t);
+    mb_kv(b, &first, "cta", cta);
+    snprintf(t, sizeof t, "Open with %s; keep it under two lines", word(g));
+    mb_kv(b, &first, "caption_hint", t);
+    mb_key(b, &first, "hashtags");
+    hashtags(b, g, 4);
+    mb_key(b, &first, "variants");
+    mb_puts(b, "{\"instagram\":");
+    variant(b, g, "instagram", cta);
+    mb_puts(b, ",\"tiktok\":");
+    variant(b, g, "tiktok", cta);
+    mb_puts(b, ",\"whatsapp\":");
+    variant(b, g, "whatsapp", cta);
+    mb_add(b, "}", 1);
+    mb_kv(b, &first, "mock_seed", g->seed_hex);
+    mb_add(b, "}", 1);
+}
+
+static void reply_text(gen *g, char *out, size_t len)
+{
+    snprintf(out, len,
+             "Good question about %s. I would lead with %s, keep the video to about 20 seconds, "
+             "and close with \"%s\". (mock %.8s)",
+             word(g), word(g), PICK(g, ctas), g->seed_hex);
+}
+
+static void answer_chat(mbuf *b, gen *g, int json)
+{
+    char t[512];
+    reply_text(g, t, sizeof t);
+    if (!json) {
+        mb_puts(b, t);
+        return;
+    }
+    int first = 1;
+    mb_add(b, "{", 1);
+    mb_kv(b, &first, "reply", t);
+    mb_kv(b, &first, "mock_seed", g->seed_hex);
+    mb_add(b, "}", 1);
+}
+
+/* "7 posts" in the prompt sets the count (1..14), default 5. */
+static int post_count(const char *prompt)
+{
+    for (const char *p = prompt; p && (p = strcasestr(p, "post")) != NULL; p++) {
+        const char *q = p;
+        while (q > prompt && q[-1] == ' ')
+            q--;
+        const char *e = q;
+        while (q > prompt && isdigit((unsigned char)q[-1]))
+            q--;
+        if (q < e) {
+            int n = atoi(q);
+            if (n >= 1 && n <= 14)
+                return n;
+        }
+    }
+    return 5;
+}
+
+static void answer_posts(mbuf *b, gen *g)
+{
+    int n = post_count(g->prompt);
+    char t[256], w[WORD_LEN];
+    mb_puts(b, "{\"posts\":[");
+    for (int i = 0; i < n; i++) {
+        int first = 1;
+        if (i)
+            mb_add(b, ",", 1);
+        mb_add(b, "{", 1);
+        mb_key(b, &first, "day");
+        mb_printf(b, "%d", i + 1);
+        mb_kv(b, &first, "channel", PICK(g, ((const char *const[]){"instagram", "tiktok", "whatsapp"})));
+        snprintf(t, sizeof t, "%s %s", cap(word(g), w, sizeof w), PICK(g, nouns));
+        mb_kv(b, &first, "title", t);
+        hook_line(g, t, sizeof t);
+        mb_kv(b, &first, "hook", t);
+        snprintf(t, sizeof t, "Your %s, our %s. %s.", word(g), word(g), PICK(g, offers));
+        mb_kv(b, &first, "caption", t);
+        mb_kv(b, &first, "cta", PICK(g, ctas));
+        mb_add(b, "}", 1);
+    }
+    mb_puts(b, "]");
+    int first = 0;
+    mb_kv(b, &first, "mock_seed", g->seed_hex);
+    mb_add(b, "}", 1);
+}
+
+static void answer_iteration(mbuf *b, gen *g)
+{
+    char t[256];
+    int first = 1;
+    mb_add(b, "{", 1);
+    snprintf(t, sizeof t, "Posts about %s drew the most clicks; %s content underperformed.", word(g),
+             word(g));
+    mb_kv(b, &first, "summary", t);
+    mb_key(b, &first, "winners");
+    mb_puts(b, "[]");
+    mb_key(b, &first, "recommendations");
+    mb_add(b, "[", 1);
+    snprintf(t, sizeof t, "Make two more videos about %s", word(g));
+    mb_jstr(b, t);
+    snprintf(t, sizeof t, "Open with the offer (%s) in the first 2 seconds", PICK(g, offers));
+    mb_add(b, ",", 1);
+    mb_jstr(b, t);
+    snprintf(t, sizeof t, "Try a %s tone on %s", PICK(g, tones), channel_of(g));
+    mb_add(b, ",", 1);
+    mb_jstr(b, t);
+    mb_add(b, "]", 1);
+    mb_kv(b, &first, "mock_seed", g->seed_hex);
+    mb_add(b, "}", 1);
+}
+
+static void answer_other(mbuf *b, gen *g, int json)
+{
+    char t[256];
+    snprintf(t, sizeof t, "Mock answer about %s and %s. (mock %.8s)", word(g), word(g), g->seed_hex);
+    if (!json) {
+        mb_puts(b, t);
+        return;
+    }
+    int first = 1;
+    mb_add(b, "{", 1);
+    mb_kv(b, &first, "text", t);
+    mb_kv(b, &first, "mock_seed", g->seed_hex);
+    mb_add(b, "}", 1);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The capability                                                            */
+/* ------------------------------------------------------------------------- */
+
+static int fail(cl_error *err, int code, int http_status, int retry_ms, const char *fmt, ...)
+    CL_PRINTF(5, 6);
+static int fail(cl_error *err, int code, int http_status, int retry_ms, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        err->http_status = http_status;
+        err->retry_after_ms = retry_ms;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Failure injected through LLM_MOCK_FAIL; returns CL_OK when none is set. */
+static int injected_failure(cl_error *err)
+{
+    const char *f = api->config_get(self_ctx, "FAIL");
+    if (!f || !*f)
+        return CL_OK;
+    if (strcmp(f, "auth") == 0)
+        return fail(err, CL_EAUTH, 401, 0, "mock: LLM_MOCK_FAIL=auth (simulated invalid API key)");
+    if (strcmp(f, "rate_limit") == 0)
+        return fail(err, CL_ERATELIMIT, 429, 1000, "mock: LLM_MOCK_FAIL=rate_limit (simulated 429)");
+    if (strcmp(f, "upstream") == 0)
+        return fail(err, CL_EUPSTREAM, 502, 0, "mock: LLM_MOCK_FAIL=upstream (simulated 502)");
+    if (strcmp(f, "timeout") == 0)
+        return fail(err, CL_ETIMEOUT, 0, 0, "mock: LLM_MOCK_FAIL=timeout (simulated deadline)");
+    return fail(err, CL_EINVAL, 0, 0,
+                "mock: LLM_MOCK_FAIL=%.64s is not one of auth, rate_limit, upstream, timeout", f);
+}
+
+/* Wait LLM_MOCK_DELAY_MS, polling cancellation. Returns CL_OK or CL_ECANCELLED. */
+static int delay(cl_call *call)
+{
+    const char *d = api->config_get(self_ctx, "DELAY_MS");
+    long ms = d ? strtol(d, NULL, 10) : 0;
+    if (ms > 600000)
+        ms = 600000;
+    for (long waited = 0; waited < ms; waited += 10) {
+        if (api->cancelled(call))
+            return CL_ECANCELLED;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        api->progress(call, waited + 10 < ms ? waited + 10 : ms, ms);
+    }
+    return CL_OK;
+}
+
+#define REQ_HAS(req, field) ((req)->size >= offsetof(cl_llm_request, field) + sizeof((req)->field))
+
+static int mock_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
+                         cl_llm_usage *usage, cl_error *err)
+{
+    (void)self;
+    if (!req || !REQ_HAS(req, max_tokens) || !out)
+        return fail(err, CL_EINVAL, 0, 0, "mock: request is missing or too small");
+    if (!req->prompt)
+        return fail(err, CL_EINVAL, 0, 0, "mock: prompt is required");
+    int rc = injected_failure(err);
+    if (rc != CL_OK)
+        return rc;
+    if ((rc = delay(call)) != CL_OK || api->cancelled(call))
+        return fail(err, CL_ECANCELLED, 0, 0, "mock: cancelled");
+
+    const char *purpose = req->purpose ? req->purpose : "";
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv1a(h, req->purpose);
+    h = fnv1a(h, req->system);
+    h = fnv1a(h, req->prompt);
+    h = fnv1a(h, req->messages_json);
+
+    gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return fail(err, CL_ENOMEM, 0, 0, "mock: out of memory");
+    g->rng = h;
+    g->prompt = req->prompt;
+    snprintf(g->seed_hex, sizeof g->seed_hex, "%016llx", (unsigned long long)h);
+    collect_words(g, req->prompt);
+    if (g->n_words < 4)
+        collect_words(g, req->system);
+
+    mbuf b = {0};
+    if (strcmp(purpose, "brief") == 0)
+        answer_brief(&b, g);
+    else if (strcmp(purpose, "promo_draft") == 0 || strcmp(purpose, "regenerate") == 0)
+        answer_draft(&b, g);
+    else if (strcmp(purpose, "chat") == 0)
+        answer_chat(&b, g, req->json_output);
+    else if (strcmp(purpose, "posts") == 0)
+        answer_posts(&b, g);
+    else if (strcmp(purpose, "iteration") == 0)
+        answer_iteration(&b, g);
+    else
+        answer_other(&b, g, req->json_output);
+    free(g);
+
+    if (b.oom || !b.data) {
+        free(b.data);
+        return fail(err, CL_ENOMEM, 0, 0, "mock: out of memory");
+    }
+    if (api->cancelled(call)) {
+        free(b.data);
+        return fail(err, CL_ECANCELLED, 0, 0, "mock: cancelled");
+    }
+    rc = api->output_append(out, b.data, b.len);
+    if (rc == CL_OK && usage && usage->size >= offsetof(cl_llm_usage, model) + sizeof usage->model) {
+        size_t in = strlen(req->prompt) + (req->system ? strlen(req->system) : 0) +
+                    (req->messages_json ? strlen(req->messages_json) : 0);
+        usage->prompt_tokens = (int)(in / 4 + 1);
+        usage->completion_tokens = (int)(b.len / 4 + 1);
+        snprintf(usage->model, sizeof usage->model, "mock-1");
+    }
+    free(b.data);
+    if (rc != CL_OK)
+        return fail(err, rc, 0, 0, "mock: output buffer refused the answer (%d)", rc);
+    return CL_OK;
+}
+
+static int mock_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+{
+    if (!CL_HOST_HAS(host, output_append) || !CL_HOST_HAS(host, config_get)) {
+        snprintf(err->message, sizeof err->message, "host services table is too old");
+        return CL_EUNSUPPORTED;
+    }
+    api = host;
+    self_ctx = ctx;
+    cl_llm_provider p = {
+        .base = {.kind = CL_CAP_LLM_PROVIDER,
+                 .id = "mock",
+                 .description = "Deterministic offline LLM (answers derived from the prompt)"},
+        .complete = mock_complete,
+    };
+    int rc = CL_REGISTER(api, ctx, &p);
+    if (rc != CL_OK)
+        snprintf(err->message, sizeof err->message, "registering llm_provider 'mock' failed (%d)", rc);
+    return rc;
+}
+
+static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("llm_mock", "1.0.0", "LLM_MOCK", mock_init);
+CL_PLUGIN_DEFINE(manifest)

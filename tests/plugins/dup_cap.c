@@ -1,0 +1,12 @@
+/* Built twice as dup_cap_a / dup_cap_b (FIXTURE_NAME): two plugins that both
+   register llm_provider "same"; the second is refused. */
+#include "fixture.h"
+static int init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
+{
+    (void)err;
+    cl_llm_provider p = {.base = {.kind = CL_CAP_LLM_PROVIDER, .id = "same", .description = FIXTURE_NAME},
+                         .complete = fixture_complete};
+    return CL_REGISTER(api, ctx, &p);
+}
+static const cl_plugin_manifest manifest = CL_MANIFEST_INIT(FIXTURE_NAME, "1", NULL, init);
+CL_PLUGIN_DEFINE(manifest)

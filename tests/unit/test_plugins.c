@@ -1,0 +1,691 @@
+/*
+ * test_plugins.c — the plugin loader, the host services table, llm_mock,
+ * the SDK example built out of tree, and `cliploop plugins`.
+ *
+ * Fixtures are real .so files from tests/plugins/, one directory per case
+ * under $CLIPLOOP_BUILD_DIR/test-plugins/. Every refusal is asserted by its
+ * reason text, so a loader that refuses for the wrong reason fails here.
+ */
+#include "core/buf.h"
+#include "core/config.h"
+#include "plugins/call.h"
+#include "plugins/registry.h"
+#include "unit.h"
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *build_dir, *source_dir, *plugin_dir;
+static char scratch[1024]; /* mkdtemp'd, removed at the end */
+
+/* ------------------------------------------------------------------------- */
+/* helpers                                                                   */
+/* ------------------------------------------------------------------------- */
+
+static const char *fixture_dir(const char *c)
+{
+    static char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/test-plugins/%s", build_dir, c);
+    return path;
+}
+
+/* Load exactly one directory into a fresh registry; returns cl_plugins_load_dir's result. */
+static int load_fresh(const char *dir)
+{
+    cl_plugins_reset_for_tests();
+    return cl_plugins_load_dir(dir);
+}
+
+/* The registry record of `file`, or NULL. */
+static const cl_plugin_info *info_of(const char *file)
+{
+    static cl_plugin_info info;
+    for (size_t i = 0; cl_plugins_info_at(i, &info) == 0; i++)
+        if (strcmp(info.file, file) == 0)
+            return &info;
+    return NULL;
+}
+
+static int contains(const char *hay, const char *needle)
+{
+    if (!(hay && needle && strstr(hay, needle))) {
+        fprintf(stderr, "  expected to find \"%s\" in \"%s\"\n", needle ? needle : "(null)",
+                hay ? hay : "(null)");
+        return 0;
+    }
+    return 1;
+}
+
+/* Call an llm_provider; *out_text is malloc'd (caller frees) or NULL. */
+static int complete(const cl_capability *cap, cl_call *call, const char *purpose, const char *prompt,
+                    int json, char **out_text, cl_llm_usage *usage, cl_error *err)
+{
+    const cl_llm_provider *p = (const cl_llm_provider *)cap;
+    cl_llm_request req = {.size = sizeof req, .purpose = purpose, .system = "You write promos.",
+                          .prompt = prompt, .json_output = json, .temperature = -1};
+    cl_output out = {CL_BUF_INIT, 0};
+    cl_call local;
+    if (!call) {
+        cl_call_init(&local, NULL, NULL);
+        call = &local;
+    }
+    memset(err, 0, sizeof *err);
+    int rc = p->complete(p->base.self, call, &req, &out, usage, err);
+    *out_text = out.buf.data ? cl_buf_steal(&out.buf) : NULL;
+    cl_buf_free(&out.buf);
+    return rc;
+}
+
+/* A scratch directory holding symlinks to the given .so files (NULL-terminated pairs
+   of link name and target). Returns a static path. */
+static const char *link_dir(const char *name, const char *const *pairs)
+{
+    static char dir[2048];
+    snprintf(dir, sizeof dir, "%s/%s", scratch, name);
+    mkdir(dir, 0700);
+    for (size_t i = 0; pairs[i]; i += 2) {
+        char link[PATH_MAX];
+        snprintf(link, sizeof link, "%s/%s", dir, pairs[i]);
+        unlink(link);
+        if (symlink(pairs[i + 1], link) != 0)
+            fprintf(stderr, "symlink %s failed\n", link);
+    }
+    return dir;
+}
+
+/* Run a shell command, capture stdout (malloc'd, caller frees); returns the exit status. */
+static int run_capture(const char *cmd, char **out)
+{
+    FILE *p = popen(cmd, "r");
+    cl_buf b = CL_BUF_INIT;
+    if (!p) {
+        *out = NULL;
+        return -1;
+    }
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+        cl_buf_append(&b, chunk, n);
+    int st = pclose(p);
+    *out = cl_buf_steal(&b);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* refusals                                                                  */
+/* ------------------------------------------------------------------------- */
+
+static void test_refusals(void)
+{
+    char fp[256];
+    snprintf(fp, sizeof fp, "fingerprint 'cl-abi1;ptr4;long4;1234', host '%s'", CL_BUILD_FINGERPRINT);
+    static const struct {
+        const char *dir, *file, *reason;
+    } cases[] = {
+        {"no_entry", "no_entry.so", "no entry symbol cliploop_plugin_entry()"},
+        {"bad_magic", "bad_magic.so", "wrong magic 0xdeadbeef, host 0x434c504c"},
+        {"abi_major", "abi_major.so", "ABI major 2, host 1"},
+        {"abi_minor_newer", "abi_minor_newer.so", "ABI minor 1 is newer than the host's 0"},
+        {"small_manifest", "small_manifest.so", "manifest_size 8, ABI 1.0 needs at least 56"},
+        {"multi_mismatch", "multi_mismatch.so",
+         "ABI major 2, host 1; manifest_size 8, ABI 1.0 needs at least 56"},
+        {"bad_fingerprint", "bad_fingerprint.so", NULL /* fp */},
+        {"no_name", "no_name.so", "manifest has no name"},
+        {"no_init", "no_init.so", "manifest has no init function"},
+        {"init_fails", "init_fails.so",
+         "init failed with CL_EUPSTREAM (-5): fixture: backend unreachable"},
+        {"null_callback", "null_callback.so",
+         "billing_provider 'nullbill': required callback 'verify_webhook' is NULL"},
+        {"small_cap", "small_cap.so", "renderer 'tiny': size 48 is smaller than the renderer minimum 56"},
+        {"empty_id", "empty_id.so", "llm_provider capability has no id"},
+        {"not_elf", "not_elf.so", "dlopen failed: "},
+        {"missing_dep", "missing_dep.so", "dlopen failed: libcl_fixture_dep.so: cannot open shared object"},
+        {"dup_name", "dup_name_b.so", "duplicate plugin name 'dup_name' (already loaded from dup_name_a.so)"},
+        {"dup_cap", "dup_cap_b.so",
+         "duplicate llm_provider id 'same' (already registered by plugin 'dup_cap_a')"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int two = strcmp(cases[i].dir, "dup_name") == 0 || strcmp(cases[i].dir, "dup_cap") == 0;
+        int rc = load_fresh(fixture_dir(cases[i].dir));
+        CHECK(rc == (two ? 1 : 0));
+        CHECK(cl_plugins_count() == (two ? 2u : 1u));
+        const cl_plugin_info *info = info_of(cases[i].file);
+        CHECK(info != NULL);
+        if (!info)
+            continue;
+        CHECK(!info->loaded);
+        CHECK(info->n_caps == 0);
+        CHECK(contains(info->reason, cases[i].reason ? cases[i].reason : fp));
+    }
+
+    /* the ABI fields are reported even when refused */
+    load_fresh(fixture_dir("abi_minor_newer"));
+    const cl_plugin_info *info = info_of("abi_minor_newer.so");
+    CHECK(info && info->abi_major == 1 && info->abi_minor == 1 && info->name == NULL);
+
+    /* a failed init keeps none of its capabilities, even ones registered before it failed */
+    load_fresh(fixture_dir("init_fails"));
+    CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, "doomed") == NULL);
+    load_fresh(fixture_dir("null_callback"));
+    CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, "nullcb_ok") == NULL);
+    CHECK(cl_plugins_find(CL_CAP_BILLING_PROVIDER, "nullbill") == NULL);
+
+    /* the winner of a duplicate keeps its capability and stays usable */
+    load_fresh(fixture_dir("dup_cap"));
+    const cl_capability *same = cl_plugins_find(CL_CAP_LLM_PROVIDER, "same");
+    CHECK(same && strcmp(same->description, "dup_cap_a") == 0);
+    info = info_of("dup_cap_a.so");
+    CHECK(info && info->loaded && info->n_caps == 1);
+
+    /* an unreadable directory */
+    cl_plugins_reset_for_tests();
+    CHECK(cl_plugins_load_dir("/nonexistent/cliploop-plugins") == -1);
+    CHECK(cl_plugins_count() == 0);
+}
+
+/* One refusal is one log line, naming the file and the reason. */
+static void test_refusal_log_line(void)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/stderr.log", scratch);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    CHECK(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    load_fresh(fixture_dir("small_cap"));
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+
+    FILE *f = fopen(path, "r");
+    char line[2048];
+    int lines = 0, matching = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        lines++;
+        if (strstr(line, "ERROR") && strstr(line, "small_cap.so") &&
+            strstr(line, "renderer 'tiny': size 48 is smaller than the renderer minimum 56"))
+            matching++;
+    }
+    if (f)
+        fclose(f);
+    CHECK(lines == 1);
+    CHECK(matching == 1);
+}
+
+/* ------------------------------------------------------------------------- */
+/* good plugins, host services                                               */
+/* ------------------------------------------------------------------------- */
+
+static int64_t progress_done, progress_total;
+static int progress_calls;
+static void on_progress(void *arg, int64_t done, int64_t total)
+{
+    (void)arg;
+    progress_done = done;
+    progress_total = total;
+    progress_calls++;
+}
+
+static void test_good_plugin(void)
+{
+    CHECK(load_fresh(fixture_dir("good")) == 1);
+    const cl_plugin_info *info = info_of("good.so");
+    CHECK(info && info->loaded && info->reason == NULL);
+    if (info) {
+        CHECK_STR(info->name, "good");
+        CHECK_STR(info->version, "1.2.3");
+        CHECK(info->abi_major == CL_ABI_MAJOR && info->abi_minor == CL_ABI_MINOR);
+        CHECK(info->n_caps == 2);
+    }
+    const cl_capability *c0 = cl_plugins_cap_at(0, 0), *c1 = cl_plugins_cap_at(0, 1);
+    CHECK(c0 && c0->kind == CL_CAP_LLM_PROVIDER && strcmp(c0->id, "echo") == 0);
+    CHECK(c1 && c1->kind == CL_CAP_RENDERER && strcmp(c1->id, "noop") == 0);
+    CHECK(cl_plugins_cap_at(0, 2) == NULL);
+    CHECK(c1 && (c1->flags & CL_CAP_SERIALIZED));
+    CHECK_STR(cl_cap_kind_name(CL_CAP_BILLING_PROVIDER), "billing_provider");
+    CHECK(cl_cap_kind_name(99) == NULL);
+
+    /* found by kind and id only */
+    const cl_capability *echo = cl_plugins_find(CL_CAP_LLM_PROVIDER, "echo");
+    CHECK(echo == c0);
+    CHECK(cl_plugins_find(CL_CAP_RENDERER, "echo") == NULL);
+    CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, "nope") == NULL);
+    CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, NULL) == NULL);
+
+    /* config_get reads GOOD_<key>; temp_dir is <storage>/tmp/good and exists */
+    setenv("GOOD_GREETING", "hi there", 1);
+    char *text = NULL;
+    cl_error err;
+    cl_llm_usage usage = {.size = sizeof usage};
+    CHECK(echo && complete(echo, NULL, "chat", "ping", 0, &text, &usage, &err) == CL_OK);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "echo|ping|hi there|%s/tmp/good", cl_cfg.storage_dir);
+    CHECK_STR(text, want);
+    CHECK_STR(usage.model, "echo-1");
+    free(text);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/tmp/good", cl_cfg.storage_dir);
+    struct stat st;
+    CHECK(stat(tmp, &st) == 0 && S_ISDIR(st.st_mode));
+    /* a changed value is seen; the string handed out earlier stays valid */
+    setenv("GOOD_GREETING", "hello again", 1);
+    CHECK(echo && complete(echo, NULL, "chat", "x", 0, &text, NULL, &err) == CL_OK);
+    snprintf(want, sizeof want, "echo|x|hello again|%s/tmp/good", cl_cfg.storage_dir);
+    CHECK_STR(text, want);
+    free(text);
+    unsetenv("GOOD_GREETING");
+    CHECK(echo && complete(echo, NULL, "chat", "y", 0, &text, NULL, &err) == CL_OK);
+    CHECK(contains(text, "echo|y|(null)|"));
+    free(text);
+
+    /* renderer: self handed back, progress and cancellation through cl_call */
+    const cl_renderer *r = (const cl_renderer *)cl_plugins_find(CL_CAP_RENDERER, "noop");
+    CHECK(r != NULL);
+    if (r) {
+        cl_call call;
+        cl_call_init(&call, on_progress, NULL);
+        cl_render_request rq = {.size = sizeof rq};
+        memset(&err, 0, sizeof err);
+        CHECK(r->render(r->base.self, &call, &rq, &err) == CL_OK);
+        CHECK(progress_calls == 2 && progress_done == 2 && progress_total == 2);
+        cl_call_cancel(&call);
+        CHECK(r->render(r->base.self, &call, &rq, &err) == CL_ECANCELLED);
+        CHECK(progress_calls == 3 && progress_done == 1);
+    }
+}
+
+static void test_registration_rules(void)
+{
+    /* registering after init returned is refused, and nothing is added */
+    CHECK(load_fresh(fixture_dir("late_register")) == 1);
+    const cl_capability *late = cl_plugins_find(CL_CAP_LLM_PROVIDER, "late");
+    char *text = NULL;
+    cl_error err;
+    CHECK(late && complete(late, NULL, "chat", "x", 0, &text, NULL, &err) == CL_OK);
+    char want[64];
+    snprintf(want, sizeof want, "register=%d;config=(null)", CL_EINVAL);
+    CHECK_STR(text, want); /* and: no config_prefix -> config_get is always NULL */
+    free(text);
+    CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, "late_extra") == NULL);
+    const cl_plugin_info *info = info_of("late_register.so");
+    CHECK(info && info->loaded && info->n_caps == 1);
+
+    /* register with no plugin context at all */
+    cl_llm_provider p = {.base = {.kind = CL_CAP_LLM_PROVIDER, .id = "x"}};
+    CHECK(cl_host_api_get()->register_capability(NULL, &p.base, sizeof p) == CL_EINVAL);
+
+    /* a struct larger than the host's: the host keeps what it knows */
+    CHECK(load_fresh(fixture_dir("big_cap")) == 1);
+    const cl_capability *big = cl_plugins_find(CL_CAP_LLM_PROVIDER, "big");
+    CHECK(big && big->size == sizeof(cl_llm_provider));
+    CHECK(big && complete(big, NULL, "chat", "x", 0, &text, NULL, &err) == CL_OK);
+    free(text);
+
+    /* the size rule itself: copy min(size, host size), zero the rest */
+    unsigned char src[32];
+    memset(src, 0xab, sizeof src);
+    unsigned char *copy = cl_plugins_copy_sized(src, 8, 24);
+    CHECK(copy != NULL);
+    if (copy) {
+        int head = 1, tail = 1;
+        for (int i = 0; i < 8; i++)
+            head &= copy[i] == 0xab;
+        for (int i = 8; i < 24; i++)
+            tail &= copy[i] == 0;
+        CHECK(head && tail);
+        free(copy);
+    }
+    copy = cl_plugins_copy_sized(src, sizeof src, 16); /* larger: truncated, no overread */
+    CHECK(copy && copy[15] == 0xab);
+    free(copy);
+
+    CHECK_STR(cl_plugins_status_name(CL_ECANCELLED), "CL_ECANCELLED");
+    CHECK_STR(cl_plugins_status_name(5), "unknown status");
+}
+
+static void test_host_api(void)
+{
+    const cl_host_api *api = cl_host_api_get();
+    CHECK(api->size == sizeof(cl_host_api));
+    CHECK(api->abi_major == CL_ABI_MAJOR && api->abi_minor == CL_ABI_MINOR);
+    CHECK(CL_HOST_HAS(api, log) && CL_HOST_HAS(api, output_append) && CL_HOST_HAS(api, http_do));
+
+    /* an older, smaller table does not have the later entries */
+    cl_host_api old = *api;
+    old.size = offsetof(cl_host_api, output_append);
+    CHECK(!CL_HOST_HAS(&old, output_append));
+    CHECK(CL_HOST_HAS(&old, progress));
+    old.size = sizeof old;
+    old.progress = NULL;
+    CHECK(!CL_HOST_HAS(&old, progress));
+
+    CHECK_STR(api->asset_dir(NULL), cl_cfg.asset_dir);
+    CHECK(api->cancelled(NULL) == 0);
+    api->progress(NULL, 1, 2); /* no call: ignored */
+    cl_output out = {CL_BUF_INIT, 4};
+    CHECK(api->output_append(&out, "abc", 3) == CL_OK);
+    CHECK(api->output_append(&out, "de", 2) == CL_ENOMEM); /* over the limit */
+    CHECK(out.buf.len == 3);
+    cl_buf_free(&out.buf);
+    cl_http_response res = {.size = sizeof res};
+    api->http_response_free(&res); /* safe on a zeroed response */
+}
+
+static void test_selection(void)
+{
+    char err[512];
+    char saved[sizeof cl_cfg.llm_provider];
+    memcpy(saved, cl_cfg.llm_provider, sizeof saved);
+    load_fresh(fixture_dir("good"));
+    snprintf(cl_cfg.llm_provider, sizeof cl_cfg.llm_provider, "echo");
+    CHECK(cl_plugins_check_selection(err, sizeof err) == 0);
+    snprintf(cl_cfg.llm_provider, sizeof cl_cfg.llm_provider, "foo");
+    CHECK(cl_plugins_check_selection(err, sizeof err) == -1);
+    CHECK_STR(err, "LLM_PROVIDER=foo: no loaded plugin provides an llm_provider named 'foo' "
+                   "(available: echo)");
+    load_fresh(fixture_dir("bad_magic"));
+    CHECK(cl_plugins_check_selection(err, sizeof err) == -1);
+    CHECK(contains(err, "(available: none)"));
+    memcpy(cl_cfg.llm_provider, saved, sizeof saved);
+}
+
+/* ------------------------------------------------------------------------- */
+/* llm_mock                                                                  */
+/* ------------------------------------------------------------------------- */
+
+static cJSON *parse_obj(const char *text)
+{
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    if (!cJSON_IsObject(j)) {
+        fprintf(stderr, "  not a JSON object: %s\n", text ? text : "(null)");
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+static int has_keys(const cJSON *o, const char *const *keys)
+{
+    int ok = 1;
+    for (; *keys; keys++)
+        if (!cJSON_HasObjectItem(o, *keys)) {
+            fprintf(stderr, "  missing key %s\n", *keys);
+            ok = 0;
+        }
+    return ok;
+}
+
+static void test_llm_mock(void)
+{
+    char target[PATH_MAX];
+    snprintf(target, sizeof target, "%s/llm_mock.so", plugin_dir);
+    const char *dir = link_dir("mock", (const char *const[]){"llm_mock.so", target, NULL});
+    CHECK(load_fresh(dir) == 1);
+    const cl_capability *mock = cl_plugins_find(CL_CAP_LLM_PROVIDER, "mock");
+    CHECK(mock != NULL);
+    if (!mock)
+        return;
+    const char *p1 = "Bakery in Lagos selling jollof pies and chin chin, promote on TikTok",
+               *p2 = "Barber shop fades and beard trims, weekend discount";
+    char *a = NULL, *b = NULL, *c = NULL;
+    cl_error err;
+    cl_llm_usage usage = {.size = sizeof usage};
+
+    /* brief: deterministic, different input -> different bytes, right shape */
+    CHECK(complete(mock, NULL, "brief", p1, 1, &a, &usage, &err) == CL_OK);
+    CHECK(complete(mock, NULL, "brief", p1, 1, &b, NULL, &err) == CL_OK);
+    CHECK(complete(mock, NULL, "brief", p2, 1, &c, NULL, &err) == CL_OK);
+    CHECK(a && b && strcmp(a, b) == 0);
+    CHECK(a && c && strcmp(a, c) != 0);
+    CHECK_STR(usage.model, "mock-1");
+    CHECK(usage.prompt_tokens > 0 && usage.completion_tokens > 0);
+    cJSON *j = parse_obj(a);
+    CHECK(j && has_keys(j, (const char *const[]){"title", "channel", "tone", "duration_seconds",
+                                                 "style", "cta", "caption_hint", "audience",
+                                                 "offer", NULL}));
+    CHECK(j && cJSON_IsNumber(cJSON_GetObjectItem(j, "duration_seconds")));
+    CHECK(j && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "channel")), "tiktok") == 0);
+    cJSON_Delete(j);
+    free(a);
+    free(b);
+    free(c);
+
+    /* the words come from the prompt */
+    CHECK(complete(mock, NULL, "brief", "jollof jollof rice", 1, &a, NULL, &err) == CL_OK);
+    j = parse_obj(a);
+    const char *title = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "title")) : NULL;
+    CHECK(title && (strcasestr(title, "jollof") || strcasestr(title, "rice")));
+    cJSON_Delete(j);
+    free(a);
+
+    /* a different system prompt or message history changes the answer too */
+    CHECK(complete(mock, NULL, "promo_draft", p1, 1, &a, NULL, &err) == CL_OK);
+    CHECK(complete(mock, NULL, "regenerate", p1, 1, &b, NULL, &err) == CL_OK);
+    CHECK(a && b && strcmp(a, b) != 0);
+    j = parse_obj(a);
+    CHECK(j && has_keys(j, (const char *const[]){"hook", "script", "caption", "cta", "caption_hint",
+                                                 "hashtags", "variants", NULL}));
+    CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "script")) >= 3);
+    CHECK(j && cJSON_IsArray(cJSON_GetObjectItem(j, "hashtags")));
+    cJSON *v = j ? cJSON_GetObjectItem(j, "variants") : NULL;
+    CHECK(v && has_keys(v, (const char *const[]){"instagram", "tiktok", "whatsapp", NULL}));
+    cJSON_Delete(j);
+    j = parse_obj(b);
+    CHECK(j && has_keys(j, (const char *const[]){"hook", "script", "variants", NULL}));
+    cJSON_Delete(j);
+    free(a);
+    free(b);
+
+    /* chat: JSON reply, or plain text */
+    CHECK(complete(mock, NULL, "chat", p2, 1, &a, NULL, &err) == CL_OK);
+    j = parse_obj(a);
+    CHECK(j && cJSON_IsString(cJSON_GetObjectItem(j, "reply")));
+    cJSON_Delete(j);
+    free(a);
+    CHECK(complete(mock, NULL, "chat", p2, 0, &a, NULL, &err) == CL_OK);
+    CHECK(a && a[0] != '{' && strlen(a) > 10);
+    free(a);
+
+    /* posts (count from the prompt), iteration, unknown */
+    CHECK(complete(mock, NULL, "posts", "Plan 3 posts for the bakery", 1, &a, NULL, &err) == CL_OK);
+    j = parse_obj(a);
+    CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "posts")) == 3);
+    cJSON_Delete(j);
+    free(a);
+    CHECK(complete(mock, NULL, "iteration", p1, 1, &a, NULL, &err) == CL_OK);
+    j = parse_obj(a);
+    CHECK(j && has_keys(j, (const char *const[]){"summary", "winners", "recommendations", NULL}));
+    CHECK(j && cJSON_IsArray(cJSON_GetObjectItem(j, "winners")));
+    cJSON_Delete(j);
+    free(a);
+    CHECK(complete(mock, NULL, "something_else", "quote \" backslash \\ tab\t", 1, &a, NULL, &err) ==
+          CL_OK);
+    j = parse_obj(a);
+    CHECK(j && cJSON_IsString(cJSON_GetObjectItem(j, "text")));
+    cJSON_Delete(j);
+    free(a);
+
+    /* injected failures (LLM_MOCK_FAIL) and cancellation */
+    setenv("LLM_MOCK_FAIL", "rate_limit", 1);
+    CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_ERATELIMIT);
+    CHECK(err.code == CL_ERATELIMIT && err.http_status == 429 && err.retry_after_ms > 0);
+    CHECK(contains(err.message, "rate_limit"));
+    CHECK(a == NULL);
+    free(a);
+    setenv("LLM_MOCK_FAIL", "auth", 1);
+    CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_EAUTH);
+    CHECK(err.http_status == 401);
+    free(a);
+    setenv("LLM_MOCK_FAIL", "upstream", 1);
+    CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_EUPSTREAM);
+    free(a);
+    setenv("LLM_MOCK_FAIL", "sometimes", 1);
+    CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_EINVAL);
+    CHECK(contains(err.message, "LLM_MOCK_FAIL=sometimes"));
+    free(a);
+    unsetenv("LLM_MOCK_FAIL");
+
+    /* LLM_MOCK_DELAY_MS: waits, reporting progress through the call */
+    setenv("LLM_MOCK_DELAY_MS", "30", 1);
+    cl_call slow;
+    cl_call_init(&slow, on_progress, NULL);
+    progress_calls = 0;
+    CHECK(complete(mock, &slow, "brief", p1, 1, &a, NULL, &err) == CL_OK);
+    CHECK(progress_calls == 3 && progress_done == 30 && progress_total == 30);
+    free(a);
+    unsetenv("LLM_MOCK_DELAY_MS");
+
+    cl_call call;
+    cl_call_init(&call, NULL, NULL);
+    cl_call_cancel(&call);
+    CHECK(complete(mock, &call, "brief", p1, 1, &a, NULL, &err) == CL_ECANCELLED);
+    CHECK(a == NULL);
+    free(a);
+}
+
+/* ------------------------------------------------------------------------- */
+/* the SDK example, built out of tree against sdk/ alone                     */
+/* ------------------------------------------------------------------------- */
+
+static void test_sdk_example(void)
+{
+    char dir[PATH_MAX], cmd[4 * PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/sdk-example", scratch);
+    mkdir(dir, 0700);
+    /* exactly the command sdk/README.md documents; -I points at sdk/ only */
+    snprintf(cmd, sizeof cmd,
+             "cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden "
+             "-Wl,--no-undefined -I'%s/sdk' '%s/sdk/examples/hello_llm/hello_llm.c' "
+             "-o '%s/hello_llm.so'",
+             source_dir, source_dir, dir);
+    int st = system(cmd);
+    CHECK(st == 0);
+    if (st != 0)
+        return;
+    CHECK(load_fresh(dir) == 1);
+    const cl_capability *hello = cl_plugins_find(CL_CAP_LLM_PROVIDER, "hello");
+    CHECK(hello != NULL);
+    char *text = NULL;
+    cl_error err;
+    setenv("HELLO_GREETING", "Howdy", 1);
+    CHECK(hello && complete(hello, NULL, "chat", "what is new?", 0, &text, NULL, &err) == CL_OK);
+    CHECK_STR(text, "Howdy! You asked: what is new?");
+    free(text);
+    unsetenv("HELLO_GREETING");
+    CHECK(hello && complete(hello, NULL, "brief", "abcd", 1, &text, NULL, &err) == CL_OK);
+    cJSON *j = parse_obj(text);
+    CHECK(j != NULL);
+    cJSON_Delete(j);
+    free(text);
+}
+
+/* ------------------------------------------------------------------------- */
+/* cliploop plugins                                                          */
+/* ------------------------------------------------------------------------- */
+
+static void test_plugins_command(void)
+{
+    char good[PATH_MAX], magic[PATH_MAX], notelf[PATH_MAX], mock[PATH_MAX];
+    snprintf(good, sizeof good, "%s/good.so", fixture_dir("good"));
+    snprintf(magic, sizeof magic, "%s/bad_magic.so", fixture_dir("bad_magic"));
+    snprintf(notelf, sizeof notelf, "%s/not_elf.so", fixture_dir("not_elf"));
+    snprintf(mock, sizeof mock, "%s/llm_mock.so", plugin_dir);
+    const char *dir = link_dir("mixed", (const char *const[]){"d_good.so", good, "c_bad_magic.so",
+                                                              magic, "a_not_elf.so", notelf,
+                                                              "b_llm_mock.so", mock, NULL});
+    /* in-process: sorted by file name, one bad file does not stop the others */
+    CHECK(load_fresh(dir) == 2);
+    cl_plugin_info info;
+    const char *order[] = {"a_not_elf.so", "b_llm_mock.so", "c_bad_magic.so", "d_good.so"};
+    for (size_t i = 0; i < 4; i++)
+        CHECK(cl_plugins_info_at(i, &info) == 0 && strcmp(info.file, order[i]) == 0);
+    CHECK(cl_plugins_info_at(4, &info) == -1);
+
+    char cmd[3 * PATH_MAX], *out = NULL;
+    snprintf(cmd, sizeof cmd, "'%s/cliploop' plugins --json --dir '%s' 2>/dev/null", build_dir, dir);
+    CHECK(run_capture(cmd, &out) == 0);
+    cJSON *j = parse_obj(out);
+    cJSON *plugins = j ? cJSON_GetObjectItem(j, "plugins") : NULL;
+    cJSON *refused = j ? cJSON_GetObjectItem(j, "refused") : NULL;
+    CHECK(cJSON_GetArraySize(plugins) == 2 && cJSON_GetArraySize(refused) == 2);
+    cJSON *p0 = cJSON_GetArrayItem(plugins, 0), *p1 = cJSON_GetArrayItem(plugins, 1);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p0, "name")), "llm_mock");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p0, "file")), "b_llm_mock.so");
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(p0, "abi_major")) == 1);
+    cJSON *caps = cJSON_GetObjectItem(p1, "capabilities");
+    CHECK(cJSON_GetArraySize(caps) == 2);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(caps, 1), "kind")),
+              "renderer");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(caps, 1), "id")), "noop");
+    cJSON *r1 = cJSON_GetArrayItem(refused, 1);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r1, "file")), "c_bad_magic.so");
+    CHECK(contains(cJSON_GetStringValue(cJSON_GetObjectItem(r1, "reason")), "wrong magic"));
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "selection"), "ok")) ||
+          getenv("LLM_PROVIDER"));
+    cJSON_Delete(j);
+    free(out);
+
+    /* text form lists the capability and the refusal */
+    snprintf(cmd, sizeof cmd, "'%s/cliploop' plugins --dir '%s' 2>/dev/null", build_dir, dir);
+    CHECK(run_capture(cmd, &out) == 0);
+    CHECK(contains(out, "llm_provider") && contains(out, "mock") && contains(out, "c_bad_magic.so: wrong magic"));
+    free(out);
+
+    /* an unreadable directory is exit 2; a bad argument too */
+    snprintf(cmd, sizeof cmd, "'%s/cliploop' plugins --dir '%s/none' 2>/dev/null", build_dir, scratch);
+    CHECK(run_capture(cmd, &out) == 2);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s/cliploop' plugins --bogus 2>/dev/null", build_dir);
+    CHECK(run_capture(cmd, &out) == 2);
+    free(out);
+}
+
+int main(void)
+{
+    build_dir = getenv("CLIPLOOP_BUILD_DIR");
+    source_dir = getenv("CLIPLOOP_SOURCE_DIR");
+    plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
+    if (!build_dir || !source_dir || !plugin_dir) {
+        fprintf(stderr, "CLIPLOOP_BUILD_DIR, CLIPLOOP_SOURCE_DIR and CLIPLOOP_PLUGIN_DIR must be set\n");
+        return 1;
+    }
+    snprintf(scratch, sizeof scratch, "%s/cl-test-plugins-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(scratch)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char storage[PATH_MAX + 16];
+    snprintf(storage, sizeof storage, "%s/storage", scratch);
+    setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
+    unsetenv("LLM_MOCK_FAIL");
+    unsetenv("LLM_MOCK_DELAY_MS");
+    char err[512];
+    if (cl_config_load(err, sizeof err) != 0) {
+        fprintf(stderr, "config: %s\n", err);
+        return 1;
+    }
+
+    test_refusals();
+    test_refusal_log_line();
+    test_good_plugin();
+    test_registration_rules();
+    test_host_api();
+    test_selection();
+    test_llm_mock();
+    test_sdk_example();
+    test_plugins_command();
+    cl_plugins_reset_for_tests();
+
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", scratch);
+    return unit_done("test_plugins");
+}
