@@ -1,0 +1,559 @@
+/*
+ * worker.c — `cliploop worker`: claims jobs from Postgres and runs them.
+ *
+ * Threads, each with its own database connection:
+ *   runners (CLIPLOOP_WORKER_CONCURRENCY)  claim -> run handler -> complete/fail
+ *   heartbeat                               every lease/3 extends the lease of
+ *                                           each running attempt; when the
+ *                                           fence says the attempt was lost,
+ *                                           cancels its handler
+ *   listener                                LISTEN cliploop_jobs; wakes idle
+ *                                           runners on NOTIFY
+ *
+ * An idle runner sleeps until woken, until the next retry or lease expiry
+ * is due (asked from the database), or at most CLIPLOOP_JOB_POLL_MS.
+ *   main                                    waits for SIGTERM/SIGINT
+ *
+ * Shutdown: on the first SIGTERM/SIGINT runners stop claiming; running jobs
+ * get CLIPLOOP_SHUTDOWN_TIMEOUT_MS to finish, after which (or on a second
+ * signal) their handlers are cancelled and the attempts failed retryably.
+ * Exit status 0.
+ *
+ * Logs name the job id, kind and attempt, never the payload.
+ */
+#include "commands.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "jobs/jobs.h"
+#include "plugins/registry.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG "worker"
+#define PROGRESS_INTERVAL_MS 250
+#define IDLE_MIN_WAIT_MS 10
+
+typedef struct runner {
+    int index;
+    pthread_t thread;
+    int started;
+    PGconn *conn;
+    char worker_id[128];
+    cl_job job; /* the attempt being run; only the runner writes it */
+    cl_call call;
+    /* Guarded by W.mu: what the heartbeat thread sees. */
+    int active;
+    int64_t active_id;
+    int active_attempt;
+    int lost;            /* the fence refused a heartbeat or progress write */
+    int shutdown_cancel; /* cancelled because the worker is stopping */
+    /* Progress rate limiting (runner thread only). */
+    int64_t progress_at_ms;
+} runner;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;    /* idle runners wait here */
+    pthread_cond_t hb_cv;   /* heartbeat thread sleeps here */
+    uint64_t gen;           /* bumped on every wake-up, so no wake-up is lost */
+    int stopping;           /* stop claiming */
+    int hb_stop;            /* runners are gone: stop heartbeating */
+    int nalive;             /* runner threads still running */
+    runner *runners;
+    int nrunners;
+    int stop_pipe[2];       /* written once to wake the listener */
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+       .hb_cv = PTHREAD_COND_INITIALIZER, .stop_pipe = {-1, -1}};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An absolute CLOCK_REALTIME deadline ms from now (pthread_cond_timedwait's clock). */
+static struct timespec deadline_in(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+static void wake_runners(void)
+{
+    pthread_mutex_lock(&W.mu);
+    W.gen++;
+    pthread_cond_broadcast(&W.wake);
+    pthread_mutex_unlock(&W.mu);
+}
+
+/* Reconnect a broken connection; a no-op while it is healthy. */
+static void ensure_connected(PGconn *conn, const char *who)
+{
+    if (PQstatus(conn) == CONNECTION_OK)
+        return;
+    PQreset(conn);
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PGresult *r = PQexec(conn, "SET TIME ZONE 'UTC'");
+        PQclear(r);
+        cl_info(LOG, "%s reconnected to the database", who);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Running one attempt                                                       */
+/* ------------------------------------------------------------------------- */
+
+/* cl_call progress sink: runs on the runner thread inside the handler. */
+static void on_progress(void *arg, int64_t done, int64_t total)
+{
+    runner *r = arg;
+    int64_t now = mono_ms();
+    if (now - r->progress_at_ms < PROGRESS_INTERVAL_MS && !(total > 0 && done >= total))
+        return;
+    r->progress_at_ms = now;
+    char err[256];
+    int rc = cl_job_progress(r->conn, &r->job, done, total, err, sizeof err);
+    if (rc == CL_JOB_LOST) {
+        pthread_mutex_lock(&W.mu);
+        r->lost = 1;
+        pthread_mutex_unlock(&W.mu);
+        cl_call_cancel(&r->call);
+    } else if (rc < 0) {
+        cl_warn(LOG, "job %" PRId64 ": progress not recorded: %s", r->job.id, err);
+    }
+}
+
+/* Write the outcome; on a dropped connection reconnect and try once more. */
+static int write_outcome(runner *r, int ok, const char *result, const char *error_msg, int retryable,
+                         const char **status, char *err, size_t errlen)
+{
+    int rc = -1;
+    for (int tries = 0; tries < 2 && rc < 0; tries++) {
+        if (tries)
+            ensure_connected(r->conn, r->worker_id);
+        rc = ok ? cl_job_complete(r->conn, &r->job, result, err, errlen)
+                : cl_job_fail(r->conn, &r->job, error_msg, retryable, status, err, errlen);
+        if (rc >= 0 || PQstatus(r->conn) == CONNECTION_OK)
+            break;
+    }
+    return rc;
+}
+
+static void run_job(runner *r)
+{
+    const cl_job *job = &r->job;
+    cl_call_init(&r->call, on_progress, r);
+    r->progress_at_ms = 0;
+    pthread_mutex_lock(&W.mu);
+    r->active = 1;
+    r->active_id = job->id;
+    r->active_attempt = job->attempt;
+    r->lost = r->shutdown_cancel = 0;
+    pthread_mutex_unlock(&W.mu);
+
+    cl_info(LOG, "claimed job %" PRId64 " kind=%s attempt=%d/%d", job->id, job->kind, job->attempt,
+            job->max_attempts);
+    int64_t t0 = mono_ms();
+    cl_buf result = CL_BUF_INIT;
+    char msg[1024] = "";
+    int rc;
+    cl_job_handler fn = cl_job_find_handler(job->kind);
+    if (!fn) {
+        snprintf(msg, sizeof msg, "unknown job kind '%s': no handler is registered in this worker",
+                 job->kind);
+        rc = -1;
+    } else {
+        rc = fn(job, &r->call, &result, msg, sizeof msg);
+        if (rc != 0 && !msg[0])
+            snprintf(msg, sizeof msg, "handler failed (code %d)", rc);
+    }
+    if (rc == 0 && result.len > 0) {
+        cJSON *check = cJSON_Parse(result.data);
+        if (!check) {
+            snprintf(msg, sizeof msg, "handler for '%s' returned a result that is not valid JSON",
+                     job->kind);
+            rc = -1;
+        }
+        cJSON_Delete(check);
+    }
+
+    pthread_mutex_lock(&W.mu);
+    r->active = 0;
+    int lost = r->lost, shutdown = r->shutdown_cancel;
+    pthread_mutex_unlock(&W.mu);
+
+    int64_t took = mono_ms() - t0;
+    char err[512];
+    if (lost) {
+        cl_warn(LOG, "job %" PRId64 " kind=%s attempt=%d lost its lease; outcome discarded", job->id,
+                job->kind, job->attempt);
+    } else if (rc == 0) {
+        int w = write_outcome(r, 1, result.data, NULL, 0, NULL, err, sizeof err);
+        if (w == 0)
+            cl_info(LOG, "completed job %" PRId64 " kind=%s attempt=%d in %" PRId64 " ms", job->id,
+                    job->kind, job->attempt, took);
+        else if (w == CL_JOB_LOST)
+            cl_warn(LOG, "job %" PRId64 " kind=%s attempt=%d: completion refused, the lease was lost",
+                    job->id, job->kind, job->attempt);
+        else
+            cl_error(LOG, "job %" PRId64 " kind=%s attempt=%d: cannot record completion: %s", job->id,
+                     job->kind, job->attempt, err);
+    } else {
+        int retryable = rc > 0 || shutdown;
+        if (shutdown)
+            snprintf(msg, sizeof msg, "cancelled: the worker shut down before the job finished");
+        const char *status = "?";
+        int w = write_outcome(r, 0, NULL, msg, retryable, &status, err, sizeof err);
+        if (w == 0)
+            cl_info(LOG, "failed job %" PRId64 " kind=%s attempt=%d/%d -> %s: %s", job->id, job->kind,
+                    job->attempt, job->max_attempts, status, msg);
+        else if (w == CL_JOB_LOST)
+            cl_warn(LOG, "job %" PRId64 " kind=%s attempt=%d: failure refused, the lease was lost",
+                    job->id, job->kind, job->attempt);
+        else
+            cl_error(LOG, "job %" PRId64 " kind=%s attempt=%d: cannot record failure: %s", job->id,
+                     job->kind, job->attempt, err);
+    }
+    cl_buf_free(&result);
+}
+
+static void *runner_main(void *arg)
+{
+    runner *r = arg;
+    int64_t last_error_log = 0;
+    for (;;) {
+        pthread_mutex_lock(&W.mu);
+        uint64_t gen = W.gen;
+        int stop = W.stopping;
+        pthread_mutex_unlock(&W.mu);
+        if (stop)
+            break;
+
+        char err[512];
+        int rc = cl_job_claim(r->conn, r->worker_id, cl_cfg.job_lease_ms, &r->job, err, sizeof err);
+        if (rc == 1) {
+            run_job(r);
+            cl_job_clear(&r->job);
+            continue;
+        }
+        if (rc < 0) {
+            if (mono_ms() - last_error_log > 10000) {
+                cl_error(LOG, "%s: cannot claim: %s", r->worker_id, err);
+                last_error_log = mono_ms();
+            }
+            ensure_connected(r->conn, r->worker_id);
+        }
+        /* Nothing claimable: sleep until a NOTIFY wakes us, the next retry
+           or lease expiry is due, or the poll interval passes. */
+        int64_t wait = cl_cfg.job_poll_ms;
+        if (rc == 0) {
+            int64_t due = cl_job_next_due_ms(r->conn, wait, err, sizeof err);
+            if (due >= 0)
+                wait = due < IDLE_MIN_WAIT_MS ? IDLE_MIN_WAIT_MS : due;
+        }
+        pthread_mutex_lock(&W.mu);
+        if (!W.stopping && W.gen == gen) {
+            struct timespec dl = deadline_in(wait);
+            while (!W.stopping && W.gen == gen &&
+                   pthread_cond_timedwait(&W.wake, &W.mu, &dl) != ETIMEDOUT) {
+            }
+        }
+        pthread_mutex_unlock(&W.mu);
+    }
+    pthread_mutex_lock(&W.mu);
+    W.nalive--;
+    pthread_cond_broadcast(&W.hb_cv);
+    pthread_mutex_unlock(&W.mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Heartbeat and listener                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void *heartbeat_main(void *arg)
+{
+    PGconn *conn = arg;
+    int interval = cl_cfg.job_lease_ms / 3;
+    pthread_mutex_lock(&W.mu);
+    while (!W.hb_stop) {
+        struct timespec dl = deadline_in(interval);
+        while (!W.hb_stop && pthread_cond_timedwait(&W.hb_cv, &W.mu, &dl) != ETIMEDOUT) {
+        }
+        if (W.hb_stop)
+            break;
+        for (int i = 0; i < W.nrunners; i++) {
+            runner *r = &W.runners[i];
+            if (!r->active || r->lost)
+                continue;
+            cl_job j = {.id = r->active_id, .attempt = r->active_attempt};
+            pthread_mutex_unlock(&W.mu);
+            char err[256];
+            ensure_connected(conn, "heartbeat");
+            int rc = cl_job_heartbeat(conn, &j, cl_cfg.job_lease_ms, err, sizeof err);
+            pthread_mutex_lock(&W.mu);
+            if (rc == CL_JOB_LOST && r->active && r->active_id == j.id &&
+                r->active_attempt == j.attempt) {
+                r->lost = 1;
+                cl_call_cancel(&r->call);
+                cl_warn(LOG, "job %" PRId64 " attempt=%d: lease lost, cancelling", j.id, j.attempt);
+            } else if (rc < 0) {
+                cl_warn(LOG, "job %" PRId64 ": heartbeat failed: %s", j.id, err);
+            }
+        }
+    }
+    pthread_mutex_unlock(&W.mu);
+    return NULL;
+}
+
+static void *listener_main(void *arg)
+{
+    PGconn *conn = arg;
+    int listening = 0;
+    for (;;) {
+        pthread_mutex_lock(&W.mu);
+        int stop = W.stopping;
+        pthread_mutex_unlock(&W.mu);
+        if (stop)
+            break;
+        if (!listening) {
+            char err[256];
+            ensure_connected(conn, "listener");
+            listening = cl_db_exec(conn, "LISTEN " CL_JOBS_CHANNEL, 0, NULL, err, sizeof err) == 0;
+        }
+        /* Runners time their own sleeps (poll interval, next retry); this
+           thread only turns a NOTIFY into an immediate wake-up. */
+        struct pollfd fds[2] = {{.fd = W.stop_pipe[0], .events = POLLIN},
+                                {.fd = listening ? PQsocket(conn) : -1, .events = POLLIN}};
+        int n = poll(fds, 2, cl_cfg.job_poll_ms);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (fds[0].revents)
+            break;
+        if (!listening || !fds[1].revents)
+            continue;
+        if (!PQconsumeInput(conn)) {
+            listening = 0; /* reconnect on the next round; runners poll meanwhile */
+            continue;
+        }
+        int notified = 0;
+        PGnotify *nt;
+        while ((nt = PQnotifies(conn))) {
+            notified = 1;
+            PQfreemem(nt);
+        }
+        if (notified)
+            wake_runners();
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The command                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* Cancel every running handler because the worker is stopping. */
+static void cancel_all(void)
+{
+    pthread_mutex_lock(&W.mu);
+    for (int i = 0; i < W.nrunners; i++)
+        if (W.runners[i].active) {
+            W.runners[i].shutdown_cancel = 1;
+            cl_call_cancel(&W.runners[i].call);
+        }
+    pthread_mutex_unlock(&W.mu);
+}
+
+static int alive_runners(void)
+{
+    pthread_mutex_lock(&W.mu);
+    int n = W.nalive;
+    pthread_mutex_unlock(&W.mu);
+    return n;
+}
+
+static void register_kinds(void)
+{
+    /* Capabilities add their job kinds here (see docs/jobs.md). */
+    cl_jobs_register_builtin();
+}
+
+int cl_cmd_worker(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: cliploop worker\n");
+        return 2;
+    }
+    if (!cl_cfg.database_url[0]) {
+        cl_error(LOG, "DATABASE_URL is not set");
+        return 2;
+    }
+    char err[1024];
+    PGconn *main_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err);
+    if (!main_conn) {
+        cl_error(LOG, "cannot connect to the database: %s", err);
+        return 1;
+    }
+    int pending = cl_db_pending_migrations(main_conn, cl_cfg.migrations_dir, err, sizeof err);
+    PQfinish(main_conn);
+    if (pending < 0) {
+        cl_error(LOG, "cannot check migrations: %s", err);
+        return 1;
+    }
+    if (pending > 0) {
+        cl_error(LOG, "database is not migrated: run `cliploop migrate` (%d pending migration(s))",
+                 pending);
+        return 1;
+    }
+    /* As in serve: an unreadable plugin directory is a warning; a configured
+       selection that names no loaded plugin is a configuration error. */
+    if (cl_plugins_load_dir(cl_cfg.plugin_dir) < 0)
+        cl_warn(LOG, "cannot read the plugin directory %s (CLIPLOOP_PLUGIN_DIR)", cl_cfg.plugin_dir);
+    if (cl_plugins_check_selection(err, sizeof err)) {
+        cl_error(LOG, "%s", err);
+        return 2;
+    }
+    cl_job_registry_reset();
+    register_kinds();
+
+    /* SIGTERM/SIGINT are taken synchronously by main; every thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+
+    int rc = 0;
+    int n = cl_cfg.worker_concurrency;
+    W.runners = calloc((size_t)n, sizeof *W.runners);
+    W.nrunners = n;
+    PGconn *hb_conn = NULL, *listen_conn = NULL;
+    pthread_t hb_thread, listen_thread;
+    int hb_started = 0, listen_started = 0;
+    if (!W.runners || pipe(W.stop_pipe) != 0) {
+        cl_error(LOG, "out of resources");
+        rc = 1;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        runner *r = &W.runners[i];
+        r->index = i;
+        snprintf(r->worker_id, sizeof r->worker_id, "%s:%d:%d", host, (int)getpid(), i);
+        r->conn = cl_db_connect(cl_cfg.database_url, err, sizeof err);
+        if (!r->conn) {
+            cl_error(LOG, "cannot connect to the database: %s", err);
+            rc = 1;
+            goto out;
+        }
+    }
+    if (!(hb_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err)) ||
+        !(listen_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err))) {
+        cl_error(LOG, "cannot connect to the database: %s", err);
+        rc = 1;
+        goto out;
+    }
+    W.nalive = n;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&W.runners[i].thread, NULL, runner_main, &W.runners[i]) != 0) {
+            W.nalive -= n - i;
+            cl_error(LOG, "cannot start runner threads");
+            rc = 1;
+            break;
+        }
+        W.runners[i].started = 1;
+    }
+    hb_started = rc == 0 && pthread_create(&hb_thread, NULL, heartbeat_main, hb_conn) == 0;
+    listen_started = rc == 0 && pthread_create(&listen_thread, NULL, listener_main, listen_conn) == 0;
+    if (rc == 0 && (!hb_started || !listen_started)) {
+        cl_error(LOG, "cannot start worker threads");
+        rc = 1;
+    }
+
+    if (rc == 0) {
+        cl_info(LOG, "worker %s:%d ready: %d runner(s), lease %d ms, poll %d ms", host, (int)getpid(),
+                n, cl_cfg.job_lease_ms, cl_cfg.job_poll_ms);
+        int sig = 0;
+        while (sigwait(&sigs, &sig) != 0) {
+        }
+        cl_info(LOG, "received %s: no new claims; waiting up to %d ms for running jobs",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", cl_cfg.shutdown_timeout_ms);
+    }
+    pthread_mutex_lock(&W.mu);
+    W.stopping = 1;
+    W.gen++;
+    pthread_cond_broadcast(&W.wake);
+    pthread_mutex_unlock(&W.mu);
+    if (W.stop_pipe[1] >= 0 && write(W.stop_pipe[1], "x", 1) < 0)
+        cl_warn(LOG, "cannot wake the listener: %s", strerror(errno));
+
+    /* Grace period: running jobs may finish; a second signal cuts it short.
+       Signals in the first second are duplicates, not a second request: when
+       serve dies, the kernel may deliver the parent-death SIGTERM once per
+       exiting thread. */
+    int64_t first = mono_ms(), end = first + cl_cfg.shutdown_timeout_ms;
+    while (alive_runners() > 0 && mono_ms() < end) {
+        struct timespec ts = {0, 100 * 1000000L};
+        if (sigtimedwait(&sigs, NULL, &ts) > 0 && mono_ms() - first >= 1000) {
+            cl_info(LOG, "second signal: cancelling running jobs");
+            break;
+        }
+    }
+    if (alive_runners() > 0) {
+        cl_warn(LOG, "cancelling running jobs; they will be retried");
+        cancel_all();
+    }
+    for (int i = 0; i < n; i++)
+        if (W.runners[i].started)
+            pthread_join(W.runners[i].thread, NULL);
+    pthread_mutex_lock(&W.mu);
+    W.hb_stop = 1;
+    pthread_cond_broadcast(&W.hb_cv);
+    pthread_mutex_unlock(&W.mu);
+    if (hb_started)
+        pthread_join(hb_thread, NULL);
+    if (listen_started)
+        pthread_join(listen_thread, NULL);
+    if (rc == 0)
+        cl_info(LOG, "worker stopped");
+
+out:
+    for (int i = 0; W.runners && i < n; i++)
+        if (W.runners[i].conn)
+            PQfinish(W.runners[i].conn);
+    if (hb_conn)
+        PQfinish(hb_conn);
+    if (listen_conn)
+        PQfinish(listen_conn);
+    free(W.runners);
+    W.runners = NULL;
+    W.nrunners = 0;
+    for (int i = 0; i < 2; i++)
+        if (W.stop_pipe[i] >= 0) {
+            close(W.stop_pipe[i]);
+            W.stop_pipe[i] = -1;
+        }
+    return rc;
+}
