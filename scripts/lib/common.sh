@@ -1,0 +1,131 @@
+# shellcheck shell=bash disable=SC2034 # the package lists are used by the callers
+# Shared helpers for scripts/run, scripts/test and tests/bench/http.
+# The caller sets CL_ROOT (the checkout) before sourcing this file.
+#
+#   cl_say / cl_warn / cl_die      messages on stderr, prefixed with the script name
+#   cl_as_root CMD...              run CMD as root (directly, or through sudo)
+#   cl_ensure_packages PKG...      apt-get install whatever is missing (Debian/Ubuntu)
+#   cl_build DIR TYPE              configure + build the tree into DIR (CMAKE_BUILD_TYPE=TYPE)
+#   cl_load_env_file               read .env (or $CLIPLOOP_ENV_FILE) like cliploop does
+#   cl_free_port                   print a free TCP port on 127.0.0.1
+
+: "${CL_ROOT:?CL_ROOT must be set before sourcing scripts/lib/common.sh}"
+CL_PROG=${CL_PROG:-$(basename "$0")} # the prefix of every message
+
+# Everything the product needs to build, run and test, as Debian/Ubuntu
+# package names. wrk is only for the benchmark; nodejs runs the HTTP tests.
+CL_PACKAGES_BUILD=(build-essential cmake pkg-config libh2o-evloop-dev libh2o-dev libpq-dev
+    libcjson-dev libcurl4-openssl-dev libssl-dev libarchive-dev libavformat-dev libavcodec-dev
+    libavfilter-dev libavutil-dev libswscale-dev libswresample-dev liblua5.4-dev libgumbo-dev)
+CL_PACKAGES_RUN=(postgresql postgresql-client fonts-dejavu-core ffmpeg curl)
+CL_PACKAGES_TEST=(nodejs)
+
+cl_say() { printf '%s: %s\n' "$CL_PROG" "$*" >&2; }
+cl_warn() { printf '%s: warning: %s\n' "$CL_PROG" "$*" >&2; }
+cl_die() { printf '%s: %s\n' "$CL_PROG" "$*" >&2; exit 1; }
+
+cl_as_root() {
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        cl_die "need root for: $* (run as root or install sudo)"
+    fi
+}
+
+# Major version of the installed node, or 0.
+cl_node_major() {
+    local v
+    v=$(node --version 2>/dev/null) || { echo 0; return; }
+    v=${v#v}
+    echo "${v%%.*}"
+}
+
+# True when PKG (or what it stands for) is already usable. Some packages are
+# checked by what they provide, so a machine that got node or psql some other
+# way does not go to apt at all.
+cl_pkg_ready() {
+    case $1 in
+    nodejs) [ "$(cl_node_major)" -ge 18 ] && return 0 ;;
+    postgresql-client) command -v psql >/dev/null 2>&1 && return 0 ;;
+    postgresql) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0 ;;
+    esac
+    dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed'
+}
+
+# Install the packages that are missing. `apt-get update` runs once, and only
+# when something has to be installed. CL_SKIP_APT=1 skips all of this.
+cl_ensure_packages() {
+    if [ "${CL_SKIP_APT:-0}" = 1 ]; then return 0; fi
+    if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+        cl_warn "not a Debian/Ubuntu system: install these yourself if the build fails: $*"
+        return 0
+    fi
+    local missing=() p
+    for p in "$@"; do
+        cl_pkg_ready "$p" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    cl_say "installing missing packages: ${missing[*]}"
+    if [ "${CL_APT_UPDATED:-0}" != 1 ]; then
+        cl_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || cl_die "apt-get update failed"
+        CL_APT_UPDATED=1
+    fi
+    cl_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+        || cl_die "apt-get install failed (on Ubuntu, libh2o-evloop-dev lives in 'universe')"
+    for p in "${missing[@]}"; do
+        if [ "$p" = nodejs ] && [ "$(cl_node_major)" -lt 18 ]; then
+            cl_die "node >= 18 is needed (this system's nodejs is $(node --version 2>/dev/null || echo missing)); install a newer Node.js"
+        fi
+    done
+}
+
+# cl_build DIR TYPE — configure (first time, or when the type changed) and build.
+# Jobs: CL_JOBS, default the number of CPUs.
+cl_build() {
+    local dir=$1 type=$2 jobs=${CL_JOBS:-$(nproc 2>/dev/null || echo 2)}
+    local cached=
+    if [ -f "$dir/CMakeCache.txt" ]; then
+        cached=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$dir/CMakeCache.txt")
+    fi
+    if [ ! -f "$dir/CMakeCache.txt" ] || [ "$cached" != "$type" ]; then
+        cl_say "configuring $dir ($type)"
+        cmake -S "$CL_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" >/dev/null || return 1
+    fi
+    cl_say "building $dir ($type, -j$jobs)"
+    cmake --build "$dir" -j"$jobs" || return 1
+}
+
+# Read the .env file into the environment the way cliploop does: NAME=value
+# lines, optional `export `, optional matching quotes, '#' comments, and
+# variables already set in the environment win. Nothing is evaluated.
+cl_load_env_file() {
+    local f=${CLIPLOOP_ENV_FILE:-$CL_ROOT/.env} line name value
+    [ -r "$f" ] || return 0
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line#"${line%%[![:space:]]*}"}
+        line=${line%"${line##*[![:space:]]}"}
+        case $line in '' | '#'*) continue ;; esac
+        line=${line#export }
+        case $line in *=*) ;; *) cl_warn "$f: ignoring line without '=': $line"; continue ;; esac
+        name=${line%%=*}; name=${name%"${name##*[![:space:]]}"}
+        value=${line#*=}; value=${value#"${value%%[![:space:]]*}"}
+        if [[ ! $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+            cl_warn "$f: ignoring bad variable name '$name'"
+            continue
+        fi
+        if [ ${#value} -ge 2 ]; then
+            case $value in
+            \"*\") value=${value:1:${#value}-2} ;;
+            \'*\') value=${value:1:${#value}-2} ;;
+            esac
+        fi
+        [ -n "${!name+x}" ] || export "$name=$value"
+    done <"$f"
+}
+
+# A free TCP port on 127.0.0.1 (asks the kernel through node).
+cl_free_port() {
+    node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
