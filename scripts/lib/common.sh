@@ -50,6 +50,8 @@ cl_pkg_ready() {
     nodejs) [ "$(cl_node_major)" -ge 18 ] && return 0 ;;
     postgresql-client) command -v psql >/dev/null 2>&1 && return 0 ;;
     postgresql) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0 ;;
+    npm) command -v npm >/dev/null 2>&1 && return 0 ;;
+    chromium) [ -x /usr/bin/chromium ] && return 0 ;;
     esac
     dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed'
 }
@@ -123,6 +125,18 @@ cl_load_env_file() {
         fi
         [ -n "${!name+x}" ] || export "$name=$value"
     done <"$f"
+}
+
+# Browser tests: Debian's Chromium plus the npm package playwright-core
+# (package.json / package-lock.json at the top of the checkout), installed into
+# node_modules/ when missing. Never downloads a browser of its own.
+cl_browser_ready() {
+    cl_ensure_packages chromium npm || return 1
+    if [ ! -f "$CL_ROOT/node_modules/playwright-core/package.json" ] ||
+        [ "$CL_ROOT/package-lock.json" -nt "$CL_ROOT/node_modules/.package-lock.json" ]; then
+        cl_say "installing the browser-test packages (npm ci)"
+        (cd "$CL_ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || return 1
+    fi
 }
 
 # A free TCP port on 127.0.0.1 (asks the kernel through node).
