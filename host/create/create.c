@@ -1,0 +1,833 @@
+/*
+ * create.c — see create.h. The flow for both briefs and drafts:
+ *
+ *   Lua prompt script (scripts/prompts/<name>.lua) renders {system, prompt}
+ *   from a context built here -> the configured llm_provider answers JSON ->
+ *   the answer is validated -> (drafts) the channel rules are enforced.
+ *
+ * A rejected answer is retried with the reason added to the context
+ * (ctx.retry_reason), which the prompt scripts pass on to the model; that
+ * also changes the prompt, so a deterministic provider gets a new chance.
+ */
+#include "create/create.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "lua/lua_runtime.h"
+#include "plugins/call.h"
+#include "plugins/registry.h"
+#include "core/buf.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define COMPONENT "create"
+#define MAX_BEATS 12
+
+static int fail(cl_error *err, int code, const char *fmt, ...) CL_PRINTF(3, 4);
+static int fail(cl_error *err, int code, const char *fmt, ...)
+{
+    memset(err, 0, sizeof *err);
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Small JSON helpers                                                        */
+/* ------------------------------------------------------------------------- */
+
+static const char *str_field(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *nonempty(const char *s) { return s && *s ? s : NULL; }
+
+/* rules.<a>.<b> as a number, or def. */
+static double rule_num(const cJSON *rules, const char *a, const char *b, double def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rules, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+static const char *rule_str(const cJSON *rules, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rules, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void set_str(cJSON *o, const char *key, const char *value)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    cJSON_AddStringToObject(o, key, value ? value : "");
+}
+
+static void note(cJSON *adjustments, const char *label, const char *fmt, ...) CL_PRINTF(3, 4);
+static void note(cJSON *adjustments, const char *label, const char *fmt, ...)
+{
+    if (!adjustments)
+        return;
+    char msg[256], line[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (label && *label)
+        snprintf(line, sizeof line, "%s: %s", label, msg);
+    else
+        snprintf(line, sizeof line, "%s", msg);
+    cJSON_AddItemToArray(adjustments, cJSON_CreateString(line));
+}
+
+/* ------------------------------------------------------------------------- */
+/* Text rules                                                                */
+/* ------------------------------------------------------------------------- */
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* Byte offset just after the first n code points of s. */
+static size_t utf8_offset(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (s[i] && n) {
+        i++;
+        while (((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
+        n--;
+    }
+    return i;
+}
+
+char *cl_truncate_words(const char *s, int max_chars)
+{
+    if (!s)
+        s = "";
+    if (max_chars < 0 || utf8_len(s) <= (size_t)max_chars)
+        return strdup(s);
+    if (max_chars <= 1)
+        return strdup(max_chars == 1 ? "\xe2\x80\xa6" : "");
+    size_t limit = utf8_offset(s, (size_t)max_chars - 1); /* room for "…" */
+    size_t end = limit;
+    if (!isspace((unsigned char)s[limit])) {
+        size_t p = limit;
+        while (p > 0 && !isspace((unsigned char)s[p - 1]))
+            p--;
+        if (p > 0)
+            end = p; /* the start of the word that did not fit */
+    }
+    while (end > 0 && (isspace((unsigned char)s[end - 1]) || strchr(",;:-(", s[end - 1])))
+        end--;
+    char *out = malloc(end + 4);
+    if (!out)
+        return NULL;
+    memcpy(out, s, end);
+    memcpy(out + end, "\xe2\x80\xa6", 4); /* "…" and the NUL */
+    return out;
+}
+
+static int tag_char(unsigned char c) { return isalnum(c) || c == '_' || c >= 0x80; }
+
+/* Remove inline #tags beyond the first `keep` from s; returns a malloc'd
+   string and the number removed in *removed. */
+static char *strip_inline_tags(const char *s, int keep, int *removed)
+{
+    cl_buf b = CL_BUF_INIT;
+    int seen = 0;
+    *removed = 0;
+    for (size_t i = 0; s[i];) {
+        int at_word_start = i == 0 || isspace((unsigned char)s[i - 1]);
+        if (s[i] == '#' && at_word_start && tag_char((unsigned char)s[i + 1])) {
+            size_t j = i + 1;
+            while (s[j] && tag_char((unsigned char)s[j]))
+                j++;
+            if (seen++ >= keep) {
+                (*removed)++;
+                while (b.len && b.data[b.len - 1] == ' ')
+                    b.data[--b.len] = '\0'; /* no double space left behind */
+                i = j;
+                continue;
+            }
+            cl_buf_append(&b, s + i, j - i);
+            i = j;
+            continue;
+        }
+        if (s[i] == ' ' && b.len == 0) { /* no leading space after a removed tag */
+            i++;
+            continue;
+        }
+        cl_buf_append(&b, s + i, 1);
+        i++;
+    }
+    while (b.len && isspace((unsigned char)b.data[b.len - 1]))
+        b.data[--b.len] = '\0';
+    if (!b.data)
+        cl_buf_append(&b, "", 0);
+    return cl_buf_steal(&b);
+}
+
+/* Normalize a hashtag: "#" + the tag characters; "" when nothing is left. */
+static void normalize_tag(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    if (outlen < 2) {
+        if (outlen)
+            out[0] = '\0';
+        return;
+    }
+    out[n++] = '#';
+    for (const char *p = in; *p && n + 1 < outlen; p++)
+        if (tag_char((unsigned char)*p))
+            out[n++] = *p;
+    out[n] = '\0';
+    if (n == 1)
+        out[0] = '\0';
+}
+
+/* Cap the words of a string field. */
+static void cap_words(cJSON *o, const char *key, int max_words, const char *label, cJSON *adj)
+{
+    const char *s = str_field(o, key);
+    if (!s || max_words <= 0)
+        return;
+    cl_buf b = CL_BUF_INIT;
+    int words = 0, cut = 0;
+    for (const char *p = s; *p;) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        if (words == max_words) {
+            cut = 1;
+            break;
+        }
+        if (words++)
+            cl_buf_append(&b, " ", 1);
+        cl_buf_append(&b, start, (size_t)(p - start));
+    }
+    if (cut) {
+        set_str(o, key, b.data ? b.data : "");
+        note(adj, label, "%s shortened to %d words", key, max_words);
+    }
+    cl_buf_free(&b);
+}
+
+void cl_draft_apply_rules(cJSON *draft, const cJSON *rules, const char *label, cJSON *adj)
+{
+    if (!cJSON_IsObject(draft) || !cJSON_IsObject(rules))
+        return;
+    int max_tags = (int)rule_num(rules, "hashtags", "max", -1);
+    int max_chars = (int)rule_num(rules, "caption", "max_chars", -1);
+    int max_words = (int)rule_num(rules, "hook", "max_words", -1);
+    int max_beats = (int)rule_num(rules, "script", "max_beats", -1);
+
+    /* hashtags: normalized, de-duplicated, capped */
+    cJSON *tags = cJSON_GetObjectItemCaseSensitive(draft, "hashtags");
+    if (cJSON_IsArray(tags)) {
+        cJSON *clean = cJSON_CreateArray();
+        int total = 0, kept = 0;
+        const cJSON *t;
+        cJSON_ArrayForEach(t, tags)
+        {
+            char tag[128];
+            if (!cJSON_IsString(t))
+                continue;
+            normalize_tag(t->valuestring, tag, sizeof tag);
+            if (!tag[0])
+                continue;
+            int dup = 0;
+            const cJSON *k;
+            cJSON_ArrayForEach(k, clean) dup |= strcasecmp(k->valuestring, tag) == 0;
+            if (dup)
+                continue;
+            total++;
+            if (max_tags >= 0 && kept >= max_tags)
+                continue;
+            cJSON_AddItemToArray(clean, cJSON_CreateString(tag));
+            kept++;
+        }
+        if (max_tags >= 0 && total > max_tags)
+            note(adj, label, "hashtags capped at %d (had %d)", max_tags, total);
+        cJSON_ReplaceItemInObjectCaseSensitive(draft, "hashtags", clean);
+    }
+
+    /* caption: inline tags within the policy, then the length limit */
+    const char *caption = str_field(draft, "caption");
+    if (caption && max_tags >= 0) {
+        int removed = 0;
+        char *c = strip_inline_tags(caption, max_tags, &removed);
+        if (c && removed) {
+            set_str(draft, "caption", c);
+            note(adj, label, "removed %d hashtag%s from the caption", removed, removed == 1 ? "" : "s");
+        }
+        free(c);
+    }
+    caption = str_field(draft, "caption");
+    if (caption && max_chars > 0 && utf8_len(caption) > (size_t)max_chars) {
+        char *c = cl_truncate_words(caption, max_chars);
+        if (c) {
+            set_str(draft, "caption", c);
+            note(adj, label, "caption shortened to %d characters", max_chars);
+        }
+        free(c);
+    }
+
+    cap_words(draft, "hook", max_words, label, adj);
+
+    cJSON *script = cJSON_GetObjectItemCaseSensitive(draft, "script");
+    int beats = cJSON_GetArraySize(script);
+    if (cJSON_IsArray(script) && max_beats > 0 && beats > max_beats) {
+        /* keep the opening beats and the closing (CTA) beat */
+        while (cJSON_GetArraySize(script) > max_beats)
+            cJSON_DeleteItemFromArray(script, cJSON_GetArraySize(script) - 2);
+        note(adj, label, "script cut to %d beats (had %d)", max_beats, beats);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Validation                                                                */
+/* ------------------------------------------------------------------------- */
+
+static int why_set(char *why, size_t whylen, const char *fmt, ...) CL_PRINTF(3, 4);
+static int why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Copy a string field into out; required means non-empty. */
+static int take_str(const cJSON *in, cJSON *out, const char *key, int required, char *why,
+                    size_t whylen, const char *where)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
+    if (!v || cJSON_IsNull(v)) {
+        if (required)
+            return why_set(why, whylen, "%s'%s' is missing", where, key);
+        return 0;
+    }
+    if (!cJSON_IsString(v))
+        return why_set(why, whylen, "%s'%s' must be a string", where, key);
+    const char *s = v->valuestring;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (required && !*s)
+        return why_set(why, whylen, "%s'%s' is empty", where, key);
+    cJSON_AddStringToObject(out, key, v->valuestring);
+    return 0;
+}
+
+static int take_tags(const cJSON *in, cJSON *out, char *why, size_t whylen, const char *where)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, "hashtags");
+    cJSON *arr = cJSON_AddArrayToObject(out, "hashtags");
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsArray(v))
+        return why_set(why, whylen, "%s'hashtags' must be an array of strings", where);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, v)
+    {
+        if (!cJSON_IsString(t))
+            return why_set(why, whylen, "%s'hashtags' must be an array of strings", where);
+        cJSON_AddItemToArray(arr, cJSON_CreateString(t->valuestring));
+    }
+    return 0;
+}
+
+cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
+{
+    cJSON *in = answer ? cJSON_Parse(answer) : NULL;
+    if (!cJSON_IsObject(in)) {
+        cJSON_Delete(in);
+        why_set(why, whylen, "the answer is not a JSON object");
+        return NULL;
+    }
+    cJSON *out = cJSON_CreateObject();
+    if (take_str(in, out, "hook", 1, why, whylen, "") != 0)
+        goto bad;
+    const cJSON *script = cJSON_GetObjectItemCaseSensitive(in, "script");
+    if (!cJSON_IsArray(script)) {
+        why_set(why, whylen, "'script' must be an array of beats (strings)");
+        goto bad;
+    }
+    int n = cJSON_GetArraySize(script);
+    if (n < 1 || n > MAX_BEATS) {
+        why_set(why, whylen, "'script' must have 1 to %d beats, has %d", MAX_BEATS, n);
+        goto bad;
+    }
+    cJSON *beats = cJSON_AddArrayToObject(out, "script");
+    const cJSON *b;
+    cJSON_ArrayForEach(b, script)
+    {
+        const char *s = cJSON_IsString(b) ? b->valuestring : NULL;
+        while (s && isspace((unsigned char)*s))
+            s++;
+        if (!s || !*s) {
+            why_set(why, whylen, "every 'script' beat must be a non-empty string");
+            goto bad;
+        }
+        cJSON_AddItemToArray(beats, cJSON_CreateString(b->valuestring));
+    }
+    if (take_str(in, out, "caption", 1, why, whylen, "") || take_str(in, out, "cta", 1, why, whylen, "") ||
+        take_str(in, out, "caption_hint", 0, why, whylen, "") || take_tags(in, out, why, whylen, ""))
+        goto bad;
+    if (!cJSON_GetObjectItemCaseSensitive(out, "caption_hint"))
+        cJSON_AddStringToObject(out, "caption_hint", "");
+
+    const cJSON *variants = cJSON_GetObjectItemCaseSensitive(in, "variants");
+    if (!cJSON_IsObject(variants)) {
+        why_set(why, whylen, "'variants' must be an object keyed by channel");
+        goto bad;
+    }
+    cJSON *vout = cJSON_AddObjectToObject(out, "variants");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, variants)
+    {
+        char where[80];
+        snprintf(where, sizeof where, "variants.%.40s: ", v->string);
+        if (!cJSON_IsObject(v)) {
+            why_set(why, whylen, "%smust be an object", where);
+            goto bad;
+        }
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddItemToObject(vout, v->string, one);
+        if (take_str(v, one, "caption", 1, why, whylen, where) ||
+            take_str(v, one, "cta", 0, why, whylen, where) || take_tags(v, one, why, whylen, where) ||
+            take_str(v, one, "hook", 0, why, whylen, where))
+            goto bad;
+        if (!cJSON_GetObjectItemCaseSensitive(one, "cta"))
+            cJSON_AddStringToObject(one, "cta", str_field(out, "cta"));
+    }
+    cJSON_Delete(in);
+    return out;
+bad:
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The model loop                                                            */
+/* ------------------------------------------------------------------------- */
+
+/* Validate an answer; returns a new object or NULL with why. */
+typedef cJSON *(*validate_fn)(const char *answer, char *why, size_t whylen);
+
+static const cl_llm_provider *provider(cl_error *err)
+{
+    const cl_capability *cap = cl_plugins_find(CL_CAP_LLM_PROVIDER, cl_cfg.llm_provider);
+    if (!cap) {
+        fail(err, CL_EUNSUPPORTED, "LLM_PROVIDER=%s is not a loaded llm_provider plugin",
+             cl_cfg.llm_provider[0] ? cl_cfg.llm_provider : "(unset)");
+        return NULL;
+    }
+    return (const cl_llm_provider *)cap;
+}
+
+/*
+ * Render prompts/<prompt_name> with ctx, ask the provider, validate; retry a
+ * malformed answer. On success *result is the validated object and meta is
+ * filled. ctx gains "retry_reason" on retries.
+ */
+static int generate(cl_call *call, const char *prompt_name, cJSON *ctx, validate_fn validate,
+                    cJSON **result, cJSON *meta, cl_error *err)
+{
+    *result = NULL;
+    cl_call local;
+    if (!call) {
+        cl_call_init(&local, NULL, NULL);
+        call = &local;
+    }
+    const cl_llm_provider *p = provider(err);
+    if (!p)
+        return err->code;
+    char why[512] = "";
+    int prompt_tokens = 0, completion_tokens = 0, attempt;
+    char model[128] = "";
+    for (attempt = 1; attempt <= CL_CREATE_MAX_ATTEMPTS; attempt++) {
+        if (atomic_load(&call->cancelled))
+            return fail(err, CL_ECANCELLED, "%s: cancelled", prompt_name);
+        char *ctx_json = cJSON_PrintUnformatted(ctx);
+        char *system = NULL, *prompt = NULL, lerr[512];
+        int rc = ctx_json ? cl_lua_prompt(prompt_name, ctx_json, &system, &prompt, lerr, sizeof lerr)
+                          : CL_ENOMEM;
+        free(ctx_json);
+        if (rc != CL_OK)
+            return fail(err, rc == CL_ENOMEM ? CL_ENOMEM : CL_EIO, "prompt script %s: %s", prompt_name,
+                        rc == CL_ENOMEM ? "out of memory" : lerr);
+        cl_llm_request req = {.size = sizeof req, .purpose = prompt_name, .system = system,
+                              .prompt = prompt, .json_output = 1, .temperature = -1};
+        cl_llm_usage usage = {.size = sizeof usage};
+        cl_output out = {CL_BUF_INIT, 0};
+        memset(err, 0, sizeof *err);
+        rc = p->complete(p->base.self, call, &req, &out, &usage, err);
+        free(system);
+        free(prompt);
+        prompt_tokens += usage.prompt_tokens;
+        completion_tokens += usage.completion_tokens;
+        if (usage.model[0])
+            snprintf(model, sizeof model, "%s", usage.model);
+        if (rc == CL_OK) {
+            *result = validate(out.buf.data, why, sizeof why);
+            cl_buf_free(&out.buf);
+            if (*result)
+                break;
+        } else {
+            cl_buf_free(&out.buf);
+            if (rc != CL_EUPSTREAM || !strstr(err->message, "malformed output")) {
+                if (!err->code)
+                    err->code = rc;
+                return rc; /* auth, rate limit, timeout, …: the provider's own error */
+            }
+            snprintf(why, sizeof why, "%s", err->message);
+        }
+        cl_warn(COMPONENT, "%s: answer %d of %d rejected: %s", prompt_name, attempt,
+                CL_CREATE_MAX_ATTEMPTS, why);
+        cJSON_DeleteItemFromObjectCaseSensitive(ctx, "retry_reason");
+        cJSON_AddStringToObject(ctx, "retry_reason", why);
+    }
+    if (!*result)
+        return fail(err, CL_EUPSTREAM,
+                    "the model returned malformed output %d times for %s; last problem: %.300s",
+                    CL_CREATE_MAX_ATTEMPTS, prompt_name, why);
+    cJSON_AddStringToObject(meta, "provider", p->base.id);
+    cJSON_AddStringToObject(meta, "model", model);
+    cJSON_AddNumberToObject(meta, "attempts", attempt);
+    cJSON_AddNumberToObject(meta, "prompt_tokens", prompt_tokens);
+    cJSON_AddNumberToObject(meta, "completion_tokens", completion_tokens);
+    return CL_OK;
+}
+
+/* Channel names (JSON array) and every channel's rules keyed by name. */
+static int load_all_rules(cJSON **names_out, cJSON **all_out, cl_error *err)
+{
+    char lerr[512], *names_json = NULL;
+    *names_out = *all_out = NULL;
+    if (cl_lua_channel_names(&names_json, lerr, sizeof lerr) != CL_OK)
+        return fail(err, CL_EIO, "channel scripts: %s", lerr);
+    cJSON *names = cJSON_Parse(names_json);
+    free(names_json);
+    cJSON *all = cJSON_CreateObject();
+    const cJSON *n;
+    cJSON_ArrayForEach(n, names)
+    {
+        char *rules_json = NULL;
+        if (cl_lua_channel_rules(n->valuestring, &rules_json, lerr, sizeof lerr) != CL_OK) {
+            cl_warn(COMPONENT, "channel %s skipped: %s", n->valuestring, lerr);
+            continue;
+        }
+        cJSON *r = cJSON_Parse(rules_json);
+        free(rules_json);
+        if (r)
+            cJSON_AddItemToObject(all, n->valuestring, r);
+    }
+    if (!cJSON_GetArraySize(all)) {
+        cJSON_Delete(names);
+        cJSON_Delete(all);
+        return fail(err, CL_EIO, "no channel script loaded (scripts/channels)");
+    }
+    *names_out = names;
+    *all_out = all;
+    return CL_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Brief                                                                     */
+/* ------------------------------------------------------------------------- */
+
+static cJSON *validate_brief(const char *answer, char *why, size_t whylen)
+{
+    static const char *const keys[] = {"title", "channel", "tone", "duration_seconds", "style",
+                                       "cta", "caption_hint", "audience", "offer", "language_style"};
+    cJSON *in = answer ? cJSON_Parse(answer) : NULL;
+    if (!cJSON_IsObject(in)) {
+        cJSON_Delete(in);
+        why_set(why, whylen, "the answer is not a JSON object");
+        return NULL;
+    }
+    int known = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        known += cJSON_GetObjectItemCaseSensitive(in, keys[i]) != NULL;
+    if (known < 3) {
+        cJSON_Delete(in);
+        why_set(why, whylen, "the answer has almost none of the brief's keys (title, channel, tone, "
+                             "duration_seconds, style, cta, caption_hint, …)");
+        return NULL;
+    }
+    return in;
+}
+
+static int valid_language(const char *s)
+{
+    return s && (strcmp(s, "english") == 0 || strcmp(s, "pidgin") == 0 || strcmp(s, "mixed") == 0);
+}
+
+int cl_brief_generate(cl_call *call, const char *profile_json, const char *context_text,
+                      const char *rough_prompt, char **brief_json, cl_error *err)
+{
+    *brief_json = NULL;
+    if (!rough_prompt || !*rough_prompt)
+        return fail(err, CL_EINVAL, "the prompt is empty");
+    cJSON *profile = profile_json && *profile_json ? cJSON_Parse(profile_json) : cJSON_CreateObject();
+    if (!cJSON_IsObject(profile)) {
+        cJSON_Delete(profile);
+        return fail(err, CL_EINVAL, "the project profile is not a JSON object");
+    }
+    cJSON *names, *all;
+    int rc = load_all_rules(&names, &all, err);
+    if (rc != CL_OK) {
+        cJSON_Delete(profile);
+        return rc;
+    }
+    char intent[64] = "", lerr[512];
+    if (cl_lua_infer_channel(rough_prompt, intent, sizeof intent, lerr, sizeof lerr) != CL_OK)
+        cl_warn(COMPONENT, "channel inference failed: %s", lerr);
+    if (intent[0] && !cJSON_GetObjectItemCaseSensitive(all, intent))
+        intent[0] = '\0';
+
+    cJSON *ctx = cJSON_CreateObject();
+    cJSON_AddStringToObject(ctx, "request", rough_prompt);
+    cJSON_AddItemToObject(ctx, "profile", cJSON_Duplicate(profile, 1));
+    cJSON_AddStringToObject(ctx, "context", context_text ? context_text : "");
+    cJSON_AddStringToObject(ctx, "channel", intent);
+    if (intent[0])
+        cJSON_AddItemToObject(ctx, "rules",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(all, intent), 1));
+    cJSON_AddItemToObject(ctx, "channels", cJSON_Duplicate(names, 1));
+
+    cJSON *answer = NULL, *meta = cJSON_CreateObject();
+    rc = generate(call, "brief", ctx, validate_brief, &answer, meta, err);
+    cJSON_Delete(ctx);
+    if (rc != CL_OK) {
+        cJSON_Delete(meta);
+        cJSON_Delete(profile);
+        cJSON_Delete(names);
+        cJSON_Delete(all);
+        return rc;
+    }
+
+    /* channel: the request's intent > the model's known pick > the profile's default > instagram */
+    const char *channel = intent[0] ? intent : NULL;
+    const char *pick = str_field(answer, "channel");
+    if (!channel && pick && cJSON_GetObjectItemCaseSensitive(all, pick))
+        channel = pick;
+    const char *def = str_field(profile, "default_channel");
+    if (!channel && def && cJSON_GetObjectItemCaseSensitive(all, def))
+        channel = def;
+    const cJSON *pch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(profile, "channels"), 0);
+    if (!channel && cJSON_IsString(pch) && cJSON_GetObjectItemCaseSensitive(all, pch->valuestring))
+        channel = pch->valuestring;
+    if (!channel)
+        channel = cJSON_GetObjectItemCaseSensitive(all, "instagram") ? "instagram"
+                                                                     : all->child->string;
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(all, channel);
+
+    cJSON *brief = cJSON_CreateObject();
+    const char *title = nonempty(str_field(answer, "title"));
+    char fallback_title[80];
+    snprintf(fallback_title, sizeof fallback_title, "%.60s", rough_prompt);
+    cJSON_AddStringToObject(brief, "title", title ? title : fallback_title);
+    cJSON_AddStringToObject(brief, "channel", channel);
+    const char *tone = nonempty(str_field(answer, "tone"));
+    if (!tone)
+        tone = nonempty(str_field(profile, "tone"));
+    if (!tone)
+        tone = rule_str(rules, "tone", NULL);
+    cJSON_AddStringToObject(brief, "tone", tone ? tone : "friendly");
+
+    double dmin = rule_num(rules, "duration", "min", 5), dmax = rule_num(rules, "duration", "max", 90);
+    double dur = rule_num(rules, "duration", "default", 20);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(answer, "duration_seconds");
+    if (cJSON_IsNumber(d) && d->valuedouble > 0)
+        dur = d->valuedouble;
+    else if (cJSON_IsString(d) && atoi(d->valuestring) > 0)
+        dur = atoi(d->valuestring);
+    dur = round(dur);
+    if (dur < dmin)
+        dur = dmin;
+    if (dur > dmax)
+        dur = dmax;
+    cJSON_AddNumberToObject(brief, "duration_seconds", dur);
+
+    const char *style = nonempty(str_field(answer, "style"));
+    if (!style)
+        style = nonempty(str_field(profile, "style"));
+    cJSON_AddStringToObject(brief, "style",
+                            style ? style : "Phone-shot, close-ups of the product, bold on-screen text");
+    const char *cta = nonempty(str_field(answer, "cta"));
+    if (!cta)
+        cta = nonempty(str_field(profile, "cta"));
+    const cJSON *ex = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rules, "cta"), "examples"), 0);
+    if (!cta && cJSON_IsString(ex))
+        cta = ex->valuestring;
+    cJSON_AddStringToObject(brief, "cta", cta ? cta : "Order now");
+    const char *hint = nonempty(str_field(answer, "caption_hint"));
+    if (!hint)
+        hint = rule_str(rules, "caption", "style");
+    cJSON_AddStringToObject(brief, "caption_hint", hint ? hint : "");
+    const char *aud = nonempty(str_field(answer, "audience"));
+    if (!aud)
+        aud = str_field(profile, "audience");
+    cJSON_AddStringToObject(brief, "audience", aud ? aud : "");
+    const char *offer = nonempty(str_field(answer, "offer"));
+    if (!offer)
+        offer = str_field(profile, "offer");
+    cJSON_AddStringToObject(brief, "offer", offer ? offer : "");
+    const char *lang = str_field(answer, "language_style");
+    if (!valid_language(lang))
+        lang = str_field(profile, "language_style");
+    if (!valid_language(lang))
+        lang = "english";
+    cJSON_AddStringToObject(brief, "language_style", lang);
+    const char *aspect = rule_str(rules, "aspect", NULL);
+    cJSON_AddStringToObject(brief, "aspect", aspect ? aspect : "9:16");
+    cJSON_AddStringToObject(brief, "request", rough_prompt);
+    cJSON_AddItemToObject(brief, "meta", meta);
+
+    *brief_json = cJSON_PrintUnformatted(brief);
+    cJSON_Delete(brief);
+    cJSON_Delete(answer);
+    cJSON_Delete(profile);
+    cJSON_Delete(names);
+    cJSON_Delete(all);
+    return *brief_json ? CL_OK : fail(err, CL_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Draft                                                                     */
+/* ------------------------------------------------------------------------- */
+
+int cl_draft_generate(cl_call *call, const char *brief_json, const char *context_text,
+                      const char *channel, char **draft_json, cl_error *err)
+{
+    *draft_json = NULL;
+    cJSON *brief = brief_json ? cJSON_Parse(brief_json) : NULL;
+    if (!cJSON_IsObject(brief)) {
+        cJSON_Delete(brief);
+        return fail(err, CL_EINVAL, "the brief is not a JSON object");
+    }
+    if (!channel || !*channel)
+        channel = str_field(brief, "channel");
+    if (!channel || !*channel) {
+        cJSON_Delete(brief);
+        return fail(err, CL_EINVAL, "no channel: the brief has none and none was given");
+    }
+    cJSON *names, *all;
+    int rc = load_all_rules(&names, &all, err);
+    if (rc != CL_OK) {
+        cJSON_Delete(brief);
+        return rc;
+    }
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(all, channel);
+    if (!rules) {
+        rc = fail(err, CL_EINVAL, "unknown channel '%.64s' (no scripts/channels/%.64s.lua)", channel,
+                  channel);
+        cJSON_Delete(brief);
+        cJSON_Delete(names);
+        cJSON_Delete(all);
+        return rc;
+    }
+    char chan[64];
+    snprintf(chan, sizeof chan, "%s", channel);
+
+    cJSON *ctx = cJSON_CreateObject();
+    cJSON_AddItemToObject(ctx, "brief", cJSON_Duplicate(brief, 1));
+    cJSON_AddStringToObject(ctx, "context", context_text ? context_text : "");
+    cJSON_AddStringToObject(ctx, "channel", chan);
+    cJSON_AddItemToObject(ctx, "rules", cJSON_Duplicate(rules, 1));
+    cJSON_AddItemToObject(ctx, "all_rules", cJSON_Duplicate(all, 1));
+
+    cJSON *draft = NULL, *meta = cJSON_CreateObject();
+    rc = generate(call, "promo_draft", ctx, cl_draft_validate, &draft, meta, err);
+    cJSON_Delete(ctx);
+    if (rc != CL_OK) {
+        cJSON_Delete(meta);
+        cJSON_Delete(brief);
+        cJSON_Delete(names);
+        cJSON_Delete(all);
+        return rc;
+    }
+
+    /* variants: drop unknown channels, make sure the target has one */
+    cJSON *variants = cJSON_GetObjectItemCaseSensitive(draft, "variants");
+    for (cJSON *v = variants->child, *next; v; v = next) {
+        next = v->next;
+        if (!cJSON_GetObjectItemCaseSensitive(all, v->string))
+            cJSON_Delete(cJSON_DetachItemViaPointer(variants, v));
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(variants, chan)) {
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "caption", str_field(draft, "caption"));
+        cJSON_AddStringToObject(v, "cta", str_field(draft, "cta"));
+        cJSON_AddItemToObject(v, "hashtags",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(draft, "hashtags"), 1));
+        cJSON_AddStringToObject(v, "hook", str_field(draft, "hook"));
+        cJSON_AddItemToObject(variants, chan, v);
+    }
+
+    /* the rules, after generation: a limit is enforced, not only requested */
+    cJSON *adj = cJSON_CreateArray();
+    cl_draft_apply_rules(draft, rules, NULL, adj);
+    cJSON *v;
+    cJSON_ArrayForEach(v, variants)
+    {
+        char label[80];
+        snprintf(label, sizeof label, "variants.%.60s", v->string);
+        cl_draft_apply_rules(v, cJSON_GetObjectItemCaseSensitive(all, v->string), label, adj);
+    }
+
+    /* the result, in a stable key order */
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "channel", chan);
+    static const char *const order[] = {"hook", "script", "caption", "cta", "caption_hint",
+                                        "hashtags", "variants"};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        cJSON_AddItemToObject(out, order[i], cJSON_DetachItemFromObjectCaseSensitive(draft, order[i]));
+    double dmin = rule_num(rules, "duration", "min", 5), dmax = rule_num(rules, "duration", "max", 90);
+    const cJSON *bd = cJSON_GetObjectItemCaseSensitive(brief, "duration_seconds");
+    double dur = cJSON_IsNumber(bd) && bd->valuedouble > 0 ? bd->valuedouble
+                                                           : rule_num(rules, "duration", "default", 20);
+    dur = round(dur < dmin ? dmin : dur > dmax ? dmax : dur);
+    cJSON_AddNumberToObject(out, "duration_seconds", dur);
+    const char *aspect = nonempty(str_field(brief, "aspect"));
+    if (!aspect)
+        aspect = rule_str(rules, "aspect", NULL);
+    cJSON_AddStringToObject(out, "aspect", aspect ? aspect : "9:16");
+    const char *lang = str_field(brief, "language_style");
+    cJSON_AddStringToObject(out, "language_style", valid_language(lang) ? lang : "english");
+    cJSON_AddItemToObject(out, "adjustments", adj);
+    cJSON_AddItemToObject(out, "meta", meta);
+
+    *draft_json = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    cJSON_Delete(draft);
+    cJSON_Delete(brief);
+    cJSON_Delete(names);
+    cJSON_Delete(all);
+    return *draft_json ? CL_OK : fail(err, CL_ENOMEM, "out of memory");
+}

@@ -1,0 +1,91 @@
+/*
+ * create.h — prompt -> brief and brief -> promo draft, over the configured
+ * LLM provider (LLM_PROVIDER, looked up with cl_plugins_find) and the Lua
+ * prompt/channel scripts (host/lua). No HTTP here: the create flow, chat and
+ * the weekly loop call these from worker threads and map cl_error.code to
+ * their own replies.
+ *
+ * Both functions:
+ *   - never fall back to another provider: an unloaded provider is
+ *     CL_EUNSUPPORTED, a failing one returns its own code and message;
+ *   - retry a model answer that is not the expected JSON (malformed output
+ *     from the provider, or a schema violation) up to CL_CREATE_MAX_ATTEMPTS
+ *     calls in all, telling the model what was wrong, then fail with
+ *     CL_EUPSTREAM and a message that says so; other provider errors
+ *     (auth, rate limit, timeout, …) are returned at once;
+ *   - add "meta": {"provider","model","attempts","prompt_tokens",
+ *     "completion_tokens"} to their result.
+ * They block for as long as the provider takes; run them off the event loop.
+ */
+#ifndef CL_CREATE_CREATE_H
+#define CL_CREATE_CREATE_H
+
+#include "cliploop_plugin.h"
+#include <cjson/cJSON.h>
+
+/** Model calls per brief or draft, first try included. */
+#define CL_CREATE_MAX_ATTEMPTS 3
+
+/**
+ * Rough prompt -> brief. profile_json is the project's business profile
+ * (object; NULL or "" means {}); fields read when present: name, category,
+ * location, audience, offer, tone, style, cta, language_style
+ * (english|pidgin|mixed), default_channel, channels[]. context_text (may be
+ * NULL) is business context. The channel is the one the request names
+ * (channel scripts' infer), else the model's pick when it is a known
+ * channel, else the profile's default, else "instagram".
+ *
+ * On success *brief_json (malloc'd, caller frees) is
+ *   {"title","channel","tone","duration_seconds","style","cta","caption_hint",
+ *    "audience","offer","language_style","aspect","request","meta":{…}}
+ * with every field filled (defaults from the profile and the channel rules).
+ * call may be NULL. Returns CL_OK or a negative cl_status with err filled.
+ */
+int cl_brief_generate(cl_call *call, const char *profile_json, const char *context_text,
+                      const char *rough_prompt, char **brief_json, cl_error *err);
+
+/**
+ * Brief -> promo draft for `channel` (NULL or "": the brief's channel). The
+ * model's answer is validated (cl_draft_validate), then the channel rules
+ * are applied to the main copy and to each variant (cl_draft_apply_rules).
+ *
+ * On success *draft_json (malloc'd, caller frees) is
+ *   {"channel","hook","script":[…],"caption","cta","caption_hint","hashtags":[…],
+ *    "variants":{"<channel>":{"caption","cta","hashtags":[…],"hook"?}…},
+ *    "duration_seconds","aspect","language_style","adjustments":[…],"meta":{…}}
+ * where adjustments lists what the rules changed ("caption shortened to 280
+ * characters", …). call may be NULL. Returns CL_OK or a negative cl_status.
+ */
+int cl_draft_generate(cl_call *call, const char *brief_json, const char *context_text,
+                      const char *channel, char **draft_json, cl_error *err);
+
+/**
+ * Check a model answer against the draft schema: hook (non-empty string),
+ * script (1..12 non-empty strings), caption and cta (non-empty strings),
+ * caption_hint (string), hashtags (optional array of strings), variants
+ * (object; each value {caption: non-empty string, cta: string, hashtags?:
+ * [string], hook?: string}). Returns a new normalized object holding only
+ * those fields (caller deletes), or NULL with the first problem in why.
+ */
+cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen);
+
+/**
+ * Enforce one channel's rules on a normalized draft in place: the caption
+ * (cut at a word boundary to caption.max_chars characters, "…" appended),
+ * hashtags (normalized to "#tag", de-duplicated, at most hashtags.max; with
+ * max 0 inline #tags are removed from the caption too), the hook (at most
+ * hook.max_words words) and the script (at most script.max_beats beats, the
+ * last beat kept). rules is the channel's rules object (cl_lua_channel_rules);
+ * applies to `draft`'s top-level caption/hashtags/hook/script. Appends a line
+ * per change to adjustments (a JSON array, may be NULL), prefixed with label.
+ */
+void cl_draft_apply_rules(cJSON *draft, const cJSON *rules, const char *label, cJSON *adjustments);
+
+/**
+ * Cut s to at most max_chars characters (UTF-8 code points) at a word
+ * boundary, appending "…" when it cut. Returns a malloc'd string (caller
+ * frees), or NULL when out of memory.
+ */
+char *cl_truncate_words(const char *s, int max_chars);
+
+#endif

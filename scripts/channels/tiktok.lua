@@ -1,0 +1,55 @@
+-- TikTok channel rules: a sharp opening hook, fast pacing, creator-native
+-- phrasing. See instagram.lua for how the host uses each field.
+
+local rules = {
+  name = "tiktok",
+  caption = {
+    max_chars = 300,          -- short on purpose; the video carries the message
+    ideal_chars = 120,
+    style = "One or two punchy lines that read like a creator, not an ad: "
+         .. "'POV:', 'Wait for it', 'Tell me you ... without telling me'.",
+  },
+  hashtags = {
+    min = 2,
+    max = 4,
+    placement = "end",
+    policy = "One trend or format tag, one niche tag, one local tag. Never #fyp spam.",
+  },
+  tone = "playful, fast and native to the platform; talk like a person, not a brand",
+  cta = {
+    style = "Casual and in-voice: 'Link in bio', 'Comment \"ME\" and we will DM you', "
+         .. "'Follow for part 2'.",
+    examples = { "Link in bio", "Comment ORDER and we'll DM you", "Follow for part 2" },
+  },
+  hook = {
+    pacing = "Sharp: the first second must stop the scroll (a bold claim, a question, "
+          .. "a visual surprise). Cut every 1-2 seconds after that.",
+    max_words = 10,
+    max_seconds = 1,
+  },
+  script = { max_beats = 7 },
+  duration = { default = 15, min = 7, max = 45 },
+  aspect = "9:16",
+  language_styles = {
+    english = "Casual spoken English, short sentences, on-screen text friendly.",
+    pidgin  = "Street-smart Pidgin as creators speak it.",
+    mixed   = "Code-switch naturally between English and Pidgin, like local creators do.",
+  },
+  keywords = { "tiktok", "tik tok", "fyp", "trend", "trending", "duet", "stitch", "viral", "creator" },
+}
+
+function rules.infer(request)
+  local text = " " .. string.lower(request or "") .. " "
+  local score = 0
+  if text:find("tiktok", 1, true) or text:find("tik tok", 1, true) then
+    score = score + 10
+  end
+  for _, k in ipairs(rules.keywords) do
+    if k ~= "tiktok" and k ~= "tik tok" and text:find("[^%w]" .. k .. "[^%w]") then
+      score = score + 2
+    end
+  end
+  return score
+end
+
+return rules

@@ -1,0 +1,54 @@
+-- WhatsApp channel rules: short, status-friendly copy with a direct sales
+-- tone; no hashtags (they do nothing on WhatsApp). See instagram.lua for how
+-- the host uses each field.
+
+local rules = {
+  name = "whatsapp",
+  caption = {
+    max_chars = 280,          -- fits a Status caption / one broadcast bubble
+    ideal_chars = 160,
+    style = "Short and direct, like a message from the owner: the offer, the "
+         .. "price or deadline, and how to order. Line breaks over paragraphs.",
+  },
+  hashtags = {
+    min = 0,
+    max = 0,                  -- enforced: hashtags are removed, inline ones too
+    placement = "none",
+    policy = "No hashtags on WhatsApp.",
+  },
+  tone = "direct, friendly sales talk; personal and trustworthy",
+  cta = {
+    style = "Reply-driven: 'Reply ORDER', 'Send us a message to reserve', 'Tap to chat'.",
+    examples = { "Reply ORDER to reserve yours", "Message us to book", "Tap to chat with us" },
+  },
+  hook = {
+    pacing = "Offer first: the first line says what is on offer and until when.",
+    max_words = 12,
+    max_seconds = 2,
+  },
+  script = { max_beats = 5 },
+  duration = { default = 15, min = 5, max = 30 },  -- Status videos stay short
+  aspect = "9:16",
+  language_styles = {
+    english = "Plain, friendly English as you would text a customer.",
+    pidgin  = "Warm Pidgin, as you would text a regular customer.",
+    mixed   = "English with Pidgin touches ('abeg', 'no wahala') where it feels natural.",
+  },
+  keywords = { "whatsapp", "whats app", "wa", "status", "broadcast", "chat", "message" },
+}
+
+function rules.infer(request)
+  local text = " " .. string.lower(request or "") .. " "
+  local score = 0
+  if text:find("whatsapp", 1, true) or text:find("whats app", 1, true) then
+    score = score + 10
+  end
+  for _, k in ipairs(rules.keywords) do
+    if k ~= "whatsapp" and k ~= "whats app" and text:find("[^%w]" .. k .. "[^%w]") then
+      score = score + 2
+    end
+  end
+  return score
+end
+
+return rules

@@ -1,0 +1,47 @@
+-- prompts/regenerate.lua — a new version of an existing draft, following
+-- the user's feedback. Same answer shape as promo_draft.
+--
+-- Called with ctx = {
+--   brief, context, channel, rules, all_rules   -- as for promo_draft
+--   previous = { ...the draft being replaced... },
+--   feedback = "make it funnier, mention free delivery",
+--   retry_reason = "..." (only on a retry),
+-- }
+
+local BIASES = {
+  "Keep what worked in the previous draft unless the feedback says otherwise.",
+  "Offer-led hooks; urgency only when real; social proof; practical for a small business.",
+}
+
+return function(ctx)
+  local prev = ctx.previous or {}
+  local brief = ctx.brief or {}
+  local rules = ctx.rules or {}
+  local p = {
+    "Target channel: " .. (ctx.channel or brief.channel or "instagram"),
+    "Channel tone: " .. (rules.tone or ""),
+    "Hook pacing: " .. (rules.hook and rules.hook.pacing or ""),
+    "",
+    "Previous hook: " .. tostring(prev.hook or ""),
+    "Previous caption: " .. tostring(prev.caption or ""),
+    "Previous CTA: " .. tostring(prev.cta or ""),
+    "",
+    "Feedback: " .. (ctx.feedback ~= nil and ctx.feedback ~= "" and ctx.feedback or "Try a fresh angle."),
+    "",
+    "Brief title: " .. tostring(brief.title or ""),
+    "Offer: " .. tostring(brief.offer or ""),
+    "",
+    [[Return JSON with exactly these keys:
+{"hook", "script": [beats…], "caption", "cta", "caption_hint", "hashtags": [...],
+ "variants": {"instagram": {"caption","cta","hashtags"}, "tiktok": {...}, "whatsapp": {...}}}]],
+  }
+  if ctx.retry_reason and ctx.retry_reason ~= "" then
+    p[#p + 1] = ""
+    p[#p + 1] = "Your previous answer was rejected: " .. ctx.retry_reason .. ". Answer with only the JSON object."
+  end
+  return {
+    system = "You rewrite short-form promo drafts for small local businesses. Answer with ONE JSON object.\n- "
+      .. table.concat(BIASES, "\n- "),
+    prompt = table.concat(p, "\n"),
+  }
+end
