@@ -46,6 +46,8 @@ typedef struct cl_res {
     cl_buf body;
     cl_kv headers[CL_MAX_RES_HEADERS];
     size_t nheaders;
+    char *file_path;          /**< set by cl_res_file: the loop streams this file instead of body */
+    const char *file_mime;    /**< static string */
 } cl_res;
 
 typedef void (*cl_handler_fn)(cl_req *req, cl_res *res);
@@ -80,6 +82,14 @@ void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 /** Add a response header (copied). Silently ignores more than CL_MAX_RES_HEADERS. */
 void cl_res_header(cl_res *res, const char *name, const char *value);
+
+/**
+ * Reply with a file from disk (copied path; mime is a static string). The
+ * event loop streams it with Content-Length, ETag/Last-Modified and HTTP
+ * Range support (206 / 416), so browsers can seek in videos. A file that
+ * vanished meanwhile becomes a JSON 404. Returns 0, or -1 out of memory.
+ */
+int cl_res_file(cl_res *res, const char *path, const char *mime);
 
 /** Free what a cl_req / cl_res own (not the structs themselves). */
 void cl_req_clear(cl_req *req);

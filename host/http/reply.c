@@ -95,6 +95,18 @@ void cl_res_header(cl_res *res, const char *name, const char *value)
     res->nheaders++;
 }
 
+int cl_res_file(cl_res *res, const char *path, const char *mime)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    free(res->file_path);
+    res->file_path = p;
+    res->file_mime = mime;
+    res->status = 200;
+    return 0;
+}
+
 void cl_req_clear(cl_req *req)
 {
     free(req->method);
@@ -114,6 +126,7 @@ void cl_req_clear(cl_req *req)
 void cl_res_clear(cl_res *res)
 {
     cl_buf_free(&res->body);
+    free(res->file_path);
     for (size_t i = 0; i < res->nheaders; i++) {
         free(res->headers[i].name);
         free(res->headers[i].value);

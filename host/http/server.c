@@ -174,6 +174,172 @@ static int copy_request(task *t, h2o_req_t *req)
     return 0;
 }
 
+/* ---- file replies ---------------------------------------------------------- */
+
+/*
+ * Streams a file in FILE_CHUNK pieces with the generator protocol: h2o calls
+ * proceed when the previous piece went out, so memory stays bounded whatever
+ * the file size. One byte range ("bytes=a-b", "bytes=a-", "bytes=-n") is
+ * honoured with 206 + Content-Range; an unsatisfiable one is 416. Multiple
+ * ranges are answered with the whole file (allowed by RFC 9110).
+ */
+#define FILE_CHUNK (64 * 1024)
+
+typedef struct {
+    h2o_generator_t super;
+    int fd;
+    off_t off;
+    uint64_t left;
+    char *buf;
+} file_gen;
+
+static void file_gen_close(file_gen *g)
+{
+    if (g->fd >= 0) {
+        close(g->fd);
+        g->fd = -1;
+    }
+}
+
+static void file_gen_proceed(h2o_generator_t *self, h2o_req_t *req)
+{
+    file_gen *g = (file_gen *)self;
+    size_t want = g->left < FILE_CHUNK ? (size_t)g->left : FILE_CHUNK;
+    ssize_t n = want ? pread(g->fd, g->buf, want, g->off) : 0;
+    if (n < 0 || (want && n == 0)) {
+        file_gen_close(g);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        return;
+    }
+    g->off += n;
+    g->left -= (uint64_t)n;
+    h2o_iovec_t vec = h2o_iovec_init(g->buf, (size_t)n);
+    int final = g->left == 0;
+    if (final)
+        file_gen_close(g);
+    h2o_send(req, &vec, 1, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void file_gen_stop(h2o_generator_t *self, h2o_req_t *req)
+{
+    (void)req;
+    file_gen_close((file_gen *)self);
+}
+
+static void file_gen_dispose(void *p) { file_gen_close(p); }
+
+/* Parse a single "bytes=" range against size. 1 = ranged (start/len set),
+   0 = serve whole file, -1 = unsatisfiable. */
+static int parse_range(const char *v, size_t vlen, uint64_t size, uint64_t *start, uint64_t *len)
+{
+    char tmp[128];
+    if (vlen >= sizeof tmp || vlen < 7 || strncmp(v, "bytes=", 6) != 0)
+        return 0;
+    memcpy(tmp, v + 6, vlen - 6);
+    tmp[vlen - 6] = '\0';
+    if (strchr(tmp, ','))
+        return 0;
+    char *dash = strchr(tmp, '-');
+    if (!dash)
+        return 0;
+    *dash = '\0';
+    char *a = tmp, *b = dash + 1, *end;
+    if (!*a) { /* suffix: last n bytes */
+        unsigned long long n = strtoull(b, &end, 10);
+        if (*end || !*b || n == 0)
+            return n == 0 && *b && !*end ? -1 : 0;
+        if (size == 0)
+            return -1;
+        *len = n > size ? size : n;
+        *start = size - *len;
+        return 1;
+    }
+    unsigned long long s0 = strtoull(a, &end, 10);
+    if (*end)
+        return 0;
+    if (s0 >= size)
+        return -1;
+    unsigned long long e0 = size - 1;
+    if (*b) {
+        e0 = strtoull(b, &end, 10);
+        if (*end || e0 < s0)
+            return 0;
+        if (e0 >= size)
+            e0 = size - 1;
+    }
+    *start = s0;
+    *len = e0 - s0 + 1;
+    return 1;
+}
+
+/* 0 when the response was started; -1 with a JSON error put into res. */
+static int send_file(h2o_req_t *req, cl_res *res)
+{
+    int fd = open(res->file_path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        cl_res_error(res, 404, "not_found", "The file is no longer available");
+        return -1;
+    }
+    uint64_t size = (uint64_t)st.st_size, start = 0, len = size;
+    int ranged = 0;
+    ssize_t ri = h2o_find_header(&req->headers, H2O_TOKEN_RANGE, -1);
+    if (ri != -1) {
+        h2o_iovec_t v = req->headers.entries[ri].value;
+        ranged = parse_range(v.base, v.len, size, &start, &len);
+    }
+    for (size_t i = 0; i < res->nheaders; i++) {
+        h2o_iovec_t name = h2o_strdup(&req->pool, res->headers[i].name, SIZE_MAX);
+        h2o_iovec_t value = h2o_strdup(&req->pool, res->headers[i].value, SIZE_MAX);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL,
+                              value.base, value.len);
+    }
+    char hdr[96];
+    if (ranged < 0) {
+        close(fd);
+        req->res.status = 416;
+        req->res.reason = "Range Not Satisfiable";
+        int n = snprintf(hdr, sizeof hdr, "bytes */%llu", (unsigned long long)size);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_RANGE, NULL,
+                       h2o_strdup(&req->pool, hdr, (size_t)n).base, (size_t)n);
+        h2o_send_inline(req, "", 0);
+        return 0;
+    }
+    const char *mime = res->file_mime ? res->file_mime : "application/octet-stream";
+    req->res.status = ranged ? 206 : 200;
+    req->res.reason = ranged ? "Partial Content" : "OK";
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, mime, strlen(mime));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCEPT_RANGES, NULL, H2O_STRLIT("bytes"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("private, max-age=3600"));
+    if (ranged) {
+        int n = snprintf(hdr, sizeof hdr, "bytes %llu-%llu/%llu", (unsigned long long)start,
+                         (unsigned long long)(start + len - 1), (unsigned long long)size);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_RANGE, NULL,
+                       h2o_strdup(&req->pool, hdr, (size_t)n).base, (size_t)n);
+    }
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")) || len == 0) {
+        close(fd);
+        h2o_send_inline(req, "", 0);
+        return 0;
+    }
+    /* The generator lives in the request pool; its dispose hook closes the
+       file if the client goes away before the last piece. */
+    file_gen *g = h2o_mem_alloc_shared(&req->pool, sizeof *g, file_gen_dispose);
+    g->super.proceed = file_gen_proceed;
+    g->super.stop = file_gen_stop;
+    g->fd = fd;
+    g->off = (off_t)start;
+    g->left = len;
+    g->buf = h2o_mem_alloc_pool(&req->pool, FILE_CHUNK);
+    h2o_start_response(req, &g->super);
+    file_gen_proceed(&g->super, req);
+    return 0;
+}
+
 static void send_response(h2o_req_t *req, cl_res *res)
 {
     static const char *reasons[600];
@@ -190,6 +356,11 @@ static void send_response(h2o_req_t *req, cl_res *res)
     int status = res->status ? res->status : 200;
     if (status < 100 || status > 599)
         status = 500;
+    if (res->file_path) {
+        if (send_file(req, res) == 0)
+            return;
+        status = res->status;
+    }
     req->res.status = status;
     req->res.reason = reasons[status] ? reasons[status] : "Status";
     const char *ct = res->content_type ? res->content_type : "application/json; charset=utf-8";

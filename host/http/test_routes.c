@@ -3,10 +3,13 @@
  * CLIPLOOP_TEST_ROUTES=true (never in a normal deployment):
 *   GET  /api/_test/sleep?ms=N        blocks a pool thread for N ms (<= 30 s)
  *   ANY  /api/_test/echo/:a/:b        echoes method, params, query, body size
+ *   GET  /api/_test/file              streams web/assets/favicon.svg (Range support)
+ *   GET  /api/_test/missing-file      a file reply whose file is gone (JSON 404)
  */
 #include "core/config.h"
 #include "http/http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +56,20 @@ static void echo_route(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
+static void file_route(cl_req *req, cl_res *res)
+{
+    (void)req;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/assets/favicon.svg", cl_cfg.web_dir);
+    cl_res_file(res, path, "image/svg+xml");
+}
+
+static void missing_file_route(cl_req *req, cl_res *res)
+{
+    (void)req;
+    cl_res_file(res, "/nonexistent/cliploop-test-file", "video/mp4");
+}
+
 void cl_test_routes_register(void)
 {
     if (!cl_cfg.test_routes)
@@ -61,4 +78,6 @@ void cl_test_routes_register(void)
     cl_route("GET", "/api/_test/echo/:a/:b", echo_route, 0);
     cl_route("POST", "/api/_test/echo/:a/:b", echo_route, 0);
     cl_route("GET", "/api/_test/files/*", echo_route, CL_ROUTE_INLINE);
+    cl_route("GET", "/api/_test/file", file_route, 0);
+    cl_route("GET", "/api/_test/missing-file", missing_file_route, 0);
 }

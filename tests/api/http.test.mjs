@@ -179,3 +179,20 @@ test('a port already in use is a clear start-up error', async () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+/);
 });
+
+test('file replies stream with Content-Length and honour Range requests', async () => {
+  const full = await fetch(srv.url + '/api/_test/file');
+  assert.equal(full.status, 200);
+  assert.equal(full.headers.get('content-type'), 'image/svg+xml');
+  const body = Buffer.from(await full.arrayBuffer());
+  assert.equal(Number(full.headers.get('content-length')), body.length);
+  const part = await fetch(srv.url + '/api/_test/file', { headers: { range: 'bytes=5-14' } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers.get('content-range'), `bytes 5-14/${body.length}`);
+  assert.deepEqual(Buffer.from(await part.arrayBuffer()), body.subarray(5, 15));
+  const bad = await fetch(srv.url + '/api/_test/file', { headers: { range: `bytes=${body.length + 10}-` } });
+  assert.equal(bad.status, 416);
+  const gone = await fetch(srv.url + '/api/_test/missing-file');
+  assert.equal(gone.status, 404);
+  assert.equal((await gone.json()).error.code, 'not_found');
+});
