@@ -19,6 +19,7 @@ static const struct {
     {"migrate", cl_cmd_migrate, "apply migrations/NNNN_name.sql in order (idempotent)"},
     {"plugins", cl_cmd_plugins, "list plugins, their ABI and capabilities, and refusals"},
     {"jobs", cl_cmd_jobs, "enqueue or inspect durable jobs (operators, tests)"},
+    {"render-file", cl_cmd_render_file, "render COMPOSITION.json into OUT_DIR (--renderer ID)"},
 };
 
 static void usage(FILE *f)

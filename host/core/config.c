@@ -209,6 +209,11 @@ int cl_config_load(char *err, size_t errlen)
         return -1;
     }
 
+    if (get_str("RENDERER", "ffmpeg", c->renderer, sizeof c->renderer, err, errlen)) return -1;
+    if (!is_ident(c->renderer)) {
+        snprintf(err, errlen, "RENDERER=%s is not a renderer name (lower-case letters, digits, _)", c->renderer);
+        return -1;
+    }
     if (get_int("CLIPLOOP_WORKERS", 1, 0, 64, &c->workers, err, errlen)) return -1;
     if (get_int("CLIPLOOP_WORKER_CONCURRENCY", 2, 1, 64, &c->worker_concurrency, err, errlen)) return -1;
     if (get_int("CLIPLOOP_JOB_LEASE_MS", 30000, 200, 86400000, &c->job_lease_ms, err, errlen)) return -1;
@@ -226,5 +231,13 @@ int cl_config_load(char *err, size_t errlen)
         snprintf(err, errlen, "CLIPLOOP_LOG_LEVEL=%s is not one of debug, info, warn, error", c->log_level);
         return -1;
     }
+
+    if (get_bool("INVITE_ONLY_MODE", 1, &c->invite_only_mode, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_SESSION_TTL_SECONDS", 1209600, 1, 31536000, &c->session_ttl_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES", 5, 1, 1000, &c->login_max_failures, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR", 20, 1, 100000, &c->login_max_failures_per_addr, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_LOGIN_WINDOW_SECONDS", 900, 1, 86400, &c->login_window_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_SCRYPT_LOG_N", 15, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
+    if (get_bool("CLIPLOOP_COOKIE_SECURE", 0, &c->cookie_secure, err, errlen)) return -1;
     return 0;
 }

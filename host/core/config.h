@@ -30,6 +30,7 @@ typedef struct cl_config {
     /* Product */
     int mock_mode;          /**< MOCK_MODE, default false */
     char llm_provider[64];  /**< LLM_PROVIDER, default mock */
+    char renderer[64];      /**< RENDERER: renderer capability id (ffmpeg|hyperframes), default ffmpeg */
     /* Jobs */
     int workers;            /**< CLIPLOOP_WORKERS: worker child processes serve runs, default 1 */
     int worker_concurrency; /**< CLIPLOOP_WORKER_CONCURRENCY: jobs at once per worker, default 2 */
@@ -43,6 +44,14 @@ typedef struct cl_config {
     size_t http_max_response_bytes; /**< CLIPLOOP_HTTP_MAX_RESPONSE_BYTES, default 32 MiB */
     int test_routes;        /**< CLIPLOOP_TEST_ROUTES: /api/_test diagnostics for the test suite, default false */
     char log_level[16];     /**< CLIPLOOP_LOG_LEVEL: debug|info|warn|error, default info */
+    /* Accounts and access (host/auth) */
+    int invite_only_mode;   /**< INVITE_ONLY_MODE: product workflows only for beta/Pro users, default true */
+    int session_ttl_seconds;/**< CLIPLOOP_SESSION_TTL_SECONDS: session lifetime, default 1209600 (14 days) */
+    int login_max_failures; /**< CLIPLOOP_LOGIN_MAX_FAILURES: failed log-ins per email per window before 429, default 5 */
+    int login_max_failures_per_addr; /**< CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR: same per client address, default 20 */
+    int login_window_seconds; /**< CLIPLOOP_LOGIN_WINDOW_SECONDS: the failure-counting window, default 900 */
+    int scrypt_log_n;       /**< CLIPLOOP_SCRYPT_LOG_N: scrypt cost for new hashes (N = 2^x, r=8, p=1), default 15 */
+    int cookie_secure;      /**< CLIPLOOP_COOKIE_SECURE: always mark the session cookie Secure, default false */
 } cl_config;
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */

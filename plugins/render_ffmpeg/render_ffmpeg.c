@@ -1,0 +1,940 @@
+/*
+ * render_ffmpeg.c — the in-process FFmpeg-library renderer (capability
+ * renderer, id "ffmpeg"). Composition format: docs/composition.md.
+ *
+ * Why it is fast. A promo is a static picture (background, logo) with a few
+ * text layers that appear, fade and slide. Running the full filter graph
+ * for every frame, as the ffmpeg program does, redraws the gradient and
+ * every glyph 30 times a second. Here libavfilter runs once per static
+ * element instead:
+ *   1. the background graph (color | gradients | decoded image scaled to
+ *      cover, plus the logo through overlay) produces ONE yuv420p frame;
+ *   2. each text layer's drawtext chain runs once, on black and on white;
+ *      the two results give the layer's colour and exact alpha (shadow
+ *      included), converted once to Y/U/V planes with alpha, cropped to the
+ *      pixels the text covers;
+ *   3. per output frame we only work out each layer's opacity and offset at
+ *      t; when nothing changed since the previous frame the previous
+ *      picture is sent to the encoder again, otherwise the base frame is
+ *      copied and the visible layers are alpha-blended into their boxes.
+ * What remains is the encoder: libx264 (CRF/preset from config, yuv420p,
+ * BT.601 limited range, tagged), a silent AAC track, MP4 with +faststart,
+ * and the thumbnail is the composed picture at 1 s through the mjpeg
+ * encoder. Nothing shells out.
+ *
+ * Configuration (section RENDER_FFMPEG):
+ *   RENDER_FFMPEG_CRF      x264 CRF, 0..51, default 23
+ *   RENDER_FFMPEG_PRESET   x264 preset, default veryfast
+ *   RENDER_FFMPEG_THREADS  encoder threads, default 0 (x264 decides)
+ *   RENDER_FFMPEG_FONT     font file; default <asset_dir>/fonts/DejaVuSans-Bold.ttf,
+ *                          then the system DejaVu Sans Bold
+ *
+ * Calls may run concurrently: all state lives in the call's render_ctx.
+ */
+#include "cliploop_plugin.h"
+#include "rc_comp.h"
+#include "rc_media.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/samplefmt.h>
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const cl_host_api *api;
+static cl_plugin_ctx *pctx;
+static atomic_uint tmp_counter;
+
+/* ------------------------------------------------------------------------- */
+/* Text layout: wrap with FreeType's advances (the font drawtext will use)   */
+/* ------------------------------------------------------------------------- */
+
+#define MAX_LINES 12
+
+typedef struct text_lines {
+    char *line[MAX_LINES];
+    int n;
+    int font_size;
+    int line_h;
+} text_lines;
+
+static void lines_free(text_lines *tl)
+{
+    for (int i = 0; i < tl->n; i++)
+        free(tl->line[i]);
+    tl->n = 0;
+}
+
+/* Decode one UTF-8 code point; advances *s. Invalid bytes decode as U+FFFD. */
+static uint32_t utf8_next(const char **s)
+{
+    const unsigned char *p = (const unsigned char *)*s;
+    uint32_t c = p[0];
+    int n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+    if (n == 0) {
+        *s += 1;
+        return c;
+    }
+    c &= 0x3f >> n;
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            *s += i;
+            return 0xfffd;
+        }
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    *s += n + 1;
+    return c;
+}
+
+static int text_width(FT_Face face, const char *s, size_t len)
+{
+    const char *end = s + len;
+    long w = 0;
+    FT_UInt prev = 0;
+    while (s < end) {
+        FT_UInt gi = FT_Get_Char_Index(face, utf8_next(&s));
+        if (prev && gi && FT_HAS_KERNING(face)) {
+            FT_Vector k;
+            if (FT_Get_Kerning(face, prev, gi, FT_KERNING_DEFAULT, &k) == 0)
+                w += k.x;
+        }
+        if (FT_Load_Glyph(face, gi, FT_LOAD_DEFAULT) == 0)
+            w += face->glyph->advance.x;
+        prev = gi;
+    }
+    return (int)(w >> 6);
+}
+
+/* Greedy word wrap of text into lines no wider than max_w at font size fs.
+   Returns 0, 1 when a single word does not fit or there are too many lines
+   (try a smaller size), -1 when out of memory. */
+static int wrap_at(FT_Face face, const char *text, int fs, int max_w, int max_lines, text_lines *tl)
+{
+    FT_Set_Pixel_Sizes(face, 0, (FT_UInt)fs);
+    tl->n = 0;
+    const char *p = text;
+    char cur[1024];
+    size_t cur_len = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        int hard = *p == '\n';
+        if (*p == '\0' || hard) {
+            if (cur_len || hard) {
+                if (tl->n >= max_lines)
+                    return 1;
+                if (cur_len) {
+                    if (!(tl->line[tl->n] = strndup(cur, cur_len)))
+                        return -1;
+                    tl->n++;
+                }
+                cur_len = 0;
+            }
+            if (*p == '\0')
+                break;
+            p++;
+            continue;
+        }
+        size_t wl = strcspn(p, " \t\r\n");
+        if (wl >= sizeof cur - 2)
+            wl = sizeof cur - 2;
+        if (text_width(face, p, wl) > max_w)
+            return 1;
+        char cand[1024];
+        size_t cl = 0;
+        if (cur_len) {
+            memcpy(cand, cur, cur_len);
+            cand[cur_len] = ' ';
+            cl = cur_len + 1;
+        }
+        if (cl + wl >= sizeof cand)
+            wl = sizeof cand - cl - 1;
+        memcpy(cand + cl, p, wl);
+        cl += wl;
+        if (cur_len && text_width(face, cand, cl) > max_w) {
+            if (tl->n >= max_lines)
+                return 1;
+            if (!(tl->line[tl->n] = strndup(cur, cur_len)))
+                return -1;
+            tl->n++;
+            memcpy(cur, p, wl);
+            cur_len = wl;
+        } else {
+            memcpy(cur, cand, cl);
+            cur_len = cl;
+        }
+        p += wl;
+    }
+    return 0;
+}
+
+/* Wrap, shrinking the font by 8% steps until the text fits max_w x max_h. */
+static int layout_text(FT_Face face, const char *text, int fs, int max_w, int max_h, text_lines *tl)
+{
+    for (;;) {
+        int line_h = (int)lround(fs * 1.22);
+        int max_lines = max_h / line_h;
+        if (max_lines > MAX_LINES)
+            max_lines = MAX_LINES;
+        if (max_lines < 1)
+            max_lines = 1;
+        int rc = wrap_at(face, text, fs, max_w, max_lines, tl);
+        if (rc < 0) {
+            lines_free(tl);
+            return -1;
+        }
+        if (rc == 0 || fs <= 12) {
+            tl->font_size = fs;
+            tl->line_h = line_h;
+            return 0; /* at the smallest size, keep what fitted */
+        }
+        lines_free(tl);
+        fs = fs * 92 / 100;
+        if (fs < 12)
+            fs = 12;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Render state                                                              */
+/* ------------------------------------------------------------------------- */
+
+/* A text layer drawn once: Y/U/V + alpha over its bounding box (even-aligned). */
+typedef struct layer_img {
+    int x, y, w, h; /* in frame coordinates; all even */
+    uint8_t *yp, *ap;          /* w*h */
+    uint8_t *up, *vp, *acp;    /* (w/2)*(h/2), chroma alpha is the 2x2 mean */
+    int empty;                 /* nothing visible */
+} layer_img;
+
+typedef struct render_ctx {
+    rc_comp comp;
+    cl_call *call;
+    cl_error *err;
+    char font[1024];
+    char work_dir[1024];
+    AVFrame *base;      /* background + logo, yuv420p */
+    layer_img *imgs;    /* comp.n_layers */
+    /* output */
+    AVFormatContext *oc;
+    AVCodecContext *venc, *aenc;
+    AVStream *vst, *ast;
+    AVPacket *pkt;
+    AVFrame *aframe;
+    int64_t audio_next;  /* next audio sample to encode */
+    int64_t audio_total; /* samples in the whole track */
+    int io_open;
+    int wrote_file; /* the video file was created by this call */
+} render_ctx;
+
+static int av_fail(render_ctx *r, int code, const char *what, int averr)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE] = "";
+    av_strerror(averr, buf, sizeof buf);
+    return rc_err(r->err, code, "%s: %s", what, buf);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Filter graphs (run once each)                                             */
+/* ------------------------------------------------------------------------- */
+
+/* Add a filter to g, initialised from an option string (may be NULL). */
+static AVFilterContext *add_filter(AVFilterGraph *g, const char *name, const char *inst,
+                                   const char *args)
+{
+    const AVFilter *f = avfilter_get_by_name(name);
+    if (!f)
+        return NULL;
+    AVFilterContext *ctx = NULL;
+    if (avfilter_graph_create_filter(&ctx, f, inst, args, NULL, g) < 0)
+        return NULL;
+    return ctx;
+}
+
+/* Pull the first frame out of a configured graph's sink. */
+static AVFrame *pull_one(AVFilterContext *sink)
+{
+    AVFrame *f = av_frame_alloc();
+    if (!f)
+        return NULL;
+    if (av_buffersink_get_frame(sink, f) < 0)
+        av_frame_free(&f);
+    return f;
+}
+
+/* A buffersrc fed with one decoded picture (then EOF). */
+static AVFilterContext *picture_source(AVFilterGraph *g, const char *inst, AVFrame *pic)
+{
+    char args[256];
+    snprintf(args, sizeof args, "video_size=%dx%d:pix_fmt=%d:time_base=1/1:pixel_aspect=1/1",
+             pic->width, pic->height, pic->format);
+    return add_filter(g, "buffer", inst, args);
+}
+
+static int fetch_and_decode(render_ctx *r, const char *url, const char *what, AVFrame **out)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.%d.%u", r->work_dir, what[0] == 'l' ? "logo" : "background",
+             (int)getpid(), atomic_fetch_add(&tmp_counter, 1));
+    int rc = rc_fetch_to_file(api, r->call, url, path, what, r->err);
+    if (rc == CL_OK)
+        rc = rc_decode_image(path, what, out, r->err);
+    unlink(path);
+    return rc;
+}
+
+/* Build and run the background graph once -> r->base (yuv420p). */
+static int build_base(render_ctx *r)
+{
+    const rc_comp *c = &r->comp;
+    AVFrame *bgpic = NULL, *logopic = NULL;
+    int rc;
+    if (c->bg_type == RC_BG_IMAGE &&
+        (rc = fetch_and_decode(r, c->bg_image_url, "background image", &bgpic)) != CL_OK)
+        return rc;
+    if (c->logo_url && (rc = fetch_and_decode(r, c->logo_url, "logo", &logopic)) != CL_OK) {
+        av_frame_free(&bgpic);
+        return rc;
+    }
+    rc = rc_err(r->err, CL_EUNSUPPORTED,
+                "the FFmpeg libraries lack a filter the background needs (color, gradients, "
+                "scale, crop, overlay, format)");
+    AVFilterGraph *g = avfilter_graph_alloc();
+    AVFilterContext *bg = NULL, *bgsrc = NULL, *lgsrc = NULL, *last, *sink;
+    char args[512];
+    if (!g)
+        goto out;
+    if (c->bg_type == RC_BG_SOLID) {
+        snprintf(args, sizeof args, "c=0x%06x:s=%dx%d:r=1:d=1", c->bg_color, c->width, c->height);
+        bg = add_filter(g, "color", "bg", args);
+    } else if (c->bg_type == RC_BG_GRADIENT) {
+        /* A static linear gradient, top-left to bottom-right: the first frame
+           of the gradients source (its rotation starts at 0; seed fixed). */
+        snprintf(args, sizeof args,
+                 "s=%dx%d:c0=0x%06x:c1=0x%06x:x0=0:y0=0:x1=%d:y1=%d:n=2:seed=1:speed=0.00001:r=1:d=1",
+                 c->width, c->height, c->bg_colors[0], c->bg_colors[1], c->width - 1, c->height - 1);
+        bg = add_filter(g, "gradients", "bg", args);
+    } else {
+        bgsrc = picture_source(g, "bgimg", bgpic);
+        snprintf(args, sizeof args, "w=%d:h=%d:force_original_aspect_ratio=increase", c->width,
+                 c->height);
+        AVFilterContext *sc = bgsrc ? add_filter(g, "scale", "bgscale", args) : NULL;
+        snprintf(args, sizeof args, "w=%d:h=%d", c->width, c->height);
+        AVFilterContext *cr = sc ? add_filter(g, "crop", "bgcrop", args) : NULL;
+        if (!cr || avfilter_link(bgsrc, 0, sc, 0) < 0 || avfilter_link(sc, 0, cr, 0) < 0)
+            goto out;
+        bg = cr;
+    }
+    if (!bg)
+        goto out;
+    last = bg;
+    if (logopic) {
+        lgsrc = picture_source(g, "logo", logopic);
+        snprintf(args, sizeof args, "w=%d:h=%d:force_original_aspect_ratio=decrease",
+                 c->width * 3 / 10, c->height / 10);
+        AVFilterContext *ls = lgsrc ? add_filter(g, "scale", "logoscale", args) : NULL;
+        AVFilterContext *lf = ls ? add_filter(g, "format", "logofmt", "pix_fmts=rgba") : NULL;
+        snprintf(args, sizeof args, "x=(main_w-overlay_w)/2:y=%d:format=yuv420:eof_action=repeat",
+                 c->safe_top);
+        AVFilterContext *ov = lf ? add_filter(g, "overlay", "logooverlay", args) : NULL;
+        if (!ov || avfilter_link(lgsrc, 0, ls, 0) < 0 || avfilter_link(ls, 0, lf, 0) < 0 ||
+            avfilter_link(last, 0, ov, 0) < 0 || avfilter_link(lf, 0, ov, 1) < 0)
+            goto out;
+        last = ov;
+    }
+    AVFilterContext *fmt = add_filter(g, "format", "outfmt", "pix_fmts=yuv420p");
+    sink = fmt ? add_filter(g, "buffersink", "out", NULL) : NULL;
+    if (!sink || avfilter_link(last, 0, fmt, 0) < 0 || avfilter_link(fmt, 0, sink, 0) < 0)
+        goto out;
+    int e = avfilter_graph_config(g, NULL);
+    if (e < 0) {
+        rc = av_fail(r, CL_EIO, "background filter graph", e);
+        goto out;
+    }
+    if ((bgsrc && (av_buffersrc_add_frame(bgsrc, bgpic) < 0 || av_buffersrc_add_frame(bgsrc, NULL) < 0)) ||
+        (lgsrc && (av_buffersrc_add_frame(lgsrc, logopic) < 0 || av_buffersrc_add_frame(lgsrc, NULL) < 0))) {
+        rc = rc_err(r->err, CL_EIO, "cannot feed the background graph");
+        goto out;
+    }
+    if (!(r->base = pull_one(sink))) {
+        rc = rc_err(r->err, CL_EIO, "the background graph produced no picture");
+        goto out;
+    }
+    rc = CL_OK;
+out:
+    avfilter_graph_free(&g);
+    av_frame_free(&bgpic);
+    av_frame_free(&logopic);
+    return rc;
+}
+
+/* Run the drawtext chain for one layer on an opaque canvas (black or white),
+   rgb24. Returns the frame or NULL. */
+static AVFrame *draw_text_on(render_ctx *r, const text_lines *tl, const rc_layer *l, int area_x,
+                             int area_w, int top, const char *canvas)
+{
+    const rc_comp *c = &r->comp;
+    AVFrame *out = NULL;
+    AVFilterGraph *g = avfilter_graph_alloc();
+    char args[256];
+    if (!g)
+        return NULL;
+    snprintf(args, sizeof args, "c=%s:s=%dx%d:r=1:d=1", canvas, c->width, c->height);
+    AVFilterContext *src = add_filter(g, "color", "canvas", args);
+    AVFilterContext *fmt = src ? add_filter(g, "format", "rgb", "pix_fmts=rgb24") : NULL;
+    if (!fmt || avfilter_link(src, 0, fmt, 0) < 0)
+        goto out;
+    AVFilterContext *last = fmt;
+    int shadow = tl->font_size / 24 > 2 ? tl->font_size / 24 : 2;
+    for (int i = 0; i < tl->n; i++) {
+        char name[32], val[64];
+        snprintf(name, sizeof name, "text%d", i);
+        const AVFilter *dt = avfilter_get_by_name("drawtext");
+        AVFilterContext *f = dt ? avfilter_graph_alloc_filter(g, dt, name) : NULL;
+        if (!f)
+            goto out;
+        /* Options set one by one: no filter-graph escaping of user text. */
+        int e = av_opt_set(f, "fontfile", r->font, AV_OPT_SEARCH_CHILDREN);
+        e |= av_opt_set(f, "text", tl->line[i], AV_OPT_SEARCH_CHILDREN);
+        e |= av_opt_set(f, "expansion", "none", AV_OPT_SEARCH_CHILDREN);
+        snprintf(val, sizeof val, "%d", tl->font_size);
+        e |= av_opt_set(f, "fontsize", val, AV_OPT_SEARCH_CHILDREN);
+        snprintf(val, sizeof val, "0x%06x", l->color);
+        e |= av_opt_set(f, "fontcolor", val, AV_OPT_SEARCH_CHILDREN);
+        e |= av_opt_set(f, "shadowcolor", "black@0.6", AV_OPT_SEARCH_CHILDREN);
+        e |= av_opt_set_int(f, "shadowx", shadow, AV_OPT_SEARCH_CHILDREN);
+        e |= av_opt_set_int(f, "shadowy", shadow, AV_OPT_SEARCH_CHILDREN);
+        snprintf(val, sizeof val, "%d+(%d-text_w)/2", area_x, area_w);
+        e |= av_opt_set(f, "x", val, AV_OPT_SEARCH_CHILDREN);
+        snprintf(val, sizeof val, "%d", top + i * tl->line_h);
+        e |= av_opt_set(f, "y", val, AV_OPT_SEARCH_CHILDREN);
+        if (e < 0 || avfilter_init_str(f, NULL) < 0 || avfilter_link(last, 0, f, 0) < 0)
+            goto out;
+        last = f;
+    }
+    AVFilterContext *sink = add_filter(g, "buffersink", "out", NULL);
+    if (!sink || avfilter_link(last, 0, sink, 0) < 0 || avfilter_graph_config(g, NULL) < 0)
+        goto out;
+    out = pull_one(sink);
+out:
+    avfilter_graph_free(&g);
+    return out;
+}
+
+/* BT.601 limited range, what swscale and the color source use by default. */
+static inline uint8_t rgb_y(int R, int G, int B) { return (uint8_t)((66 * R + 129 * G + 25 * B + 128) / 256 + 16); }
+static inline int rgb_u(int R, int G, int B) { return (-38 * R - 74 * G + 112 * B); }
+static inline int rgb_v(int R, int G, int B) { return (112 * R - 94 * G - 18 * B); }
+
+/* From the black and white renders: straight colour + alpha, cropped to the
+   covered box, converted to Y/U/V with alpha. */
+static int extract_layer(render_ctx *r, const AVFrame *blk, const AVFrame *wht, layer_img *li)
+{
+    int W = blk->width, H = blk->height;
+    int x0 = W, y0 = H, x1 = -1, y1 = -1;
+    for (int y = 0; y < H; y++) {
+        const uint8_t *b = blk->data[0] + (size_t)y * blk->linesize[0];
+        const uint8_t *w = wht->data[0] + (size_t)y * wht->linesize[0];
+        for (int x = 0; x < W * 3; x++) {
+            if (b[x] != 0 || w[x] != 255) {
+                int px = x / 3;
+                if (px < x0)
+                    x0 = px;
+                if (px > x1)
+                    x1 = px;
+                if (y < y0)
+                    y0 = y;
+                y1 = y;
+            }
+        }
+    }
+    if (x1 < 0) {
+        li->empty = 1;
+        return CL_OK;
+    }
+    x0 &= ~1;
+    y0 &= ~1;
+    x1 = (x1 + 2) & ~1; /* exclusive, even */
+    y1 = (y1 + 2) & ~1;
+    if (x1 > W)
+        x1 = W;
+    if (y1 > H)
+        y1 = H;
+    li->x = x0;
+    li->y = y0;
+    li->w = x1 - x0;
+    li->h = y1 - y0;
+    size_t n = (size_t)li->w * li->h, nc = n / 4;
+    li->yp = malloc(n);
+    li->ap = malloc(n);
+    li->up = malloc(nc);
+    li->vp = malloc(nc);
+    li->acp = malloc(nc);
+    int *ua = calloc(nc, sizeof *ua), *va = calloc(nc, sizeof *va), *aa = calloc(nc, sizeof *aa);
+    if (!li->yp || !li->ap || !li->up || !li->vp || !li->acp || !ua || !va || !aa) {
+        free(ua), free(va), free(aa);
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    }
+    int cw = li->w / 2;
+    for (int y = 0; y < li->h; y++) {
+        const uint8_t *b = blk->data[0] + (size_t)(y + y0) * blk->linesize[0] + x0 * 3;
+        const uint8_t *w = wht->data[0] + (size_t)(y + y0) * wht->linesize[0] + x0 * 3;
+        for (int x = 0; x < li->w; x++, b += 3, w += 3) {
+            int d = 0;
+            for (int k = 0; k < 3; k++) {
+                int dk = w[k] - b[k];
+                if (dk > d)
+                    d = dk;
+            }
+            int a = 255 - d; /* on black: c*a; on white: c*a + 255*(1-a) */
+            int R = 0, G = 0, B = 0;
+            if (a > 0) {
+                R = b[0] * 255 / a;
+                G = b[1] * 255 / a;
+                B = b[2] * 255 / a;
+                R = R > 255 ? 255 : R;
+                G = G > 255 ? 255 : G;
+                B = B > 255 ? 255 : B;
+            }
+            size_t i = (size_t)y * li->w + x, ci = (size_t)(y / 2) * cw + x / 2;
+            li->ap[i] = (uint8_t)a;
+            li->yp[i] = rgb_y(R, G, B);
+            ua[ci] += a * rgb_u(R, G, B);
+            va[ci] += a * rgb_v(R, G, B);
+            aa[ci] += a;
+        }
+    }
+    for (size_t i = 0; i < nc; i++) {
+        int a = aa[i];
+        li->acp[i] = (uint8_t)((a + 2) / 4);
+        li->up[i] = a ? (uint8_t)(128 + (ua[i] / a + 128) / 256) : 128;
+        li->vp[i] = a ? (uint8_t)(128 + (va[i] / a + 128) / 256) : 128;
+    }
+    free(ua), free(va), free(aa);
+    return CL_OK;
+}
+
+static void layer_img_free(layer_img *li)
+{
+    free(li->yp), free(li->ap), free(li->up), free(li->vp), free(li->acp);
+    memset(li, 0, sizeof *li);
+}
+
+static int build_layers(render_ctx *r)
+{
+    const rc_comp *c = &r->comp;
+    if (c->n_layers == 0)
+        return CL_OK;
+    if (!(r->imgs = calloc((size_t)c->n_layers, sizeof *r->imgs)))
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    FT_Library ft;
+    FT_Face face;
+    if (FT_Init_FreeType(&ft) != 0)
+        return rc_err(r->err, CL_EUNSUPPORTED, "FreeType could not start");
+    if (FT_New_Face(ft, r->font, 0, &face) != 0) {
+        FT_Done_FreeType(ft);
+        return rc_err(r->err, CL_EUNSUPPORTED, "font %s could not be loaded", r->font);
+    }
+    int rc = CL_OK;
+    for (int i = 0; i < c->n_layers && rc == CL_OK; i++) {
+        const rc_layer *l = &c->layers[i];
+        int ax, aw, ay, anchor;
+        rc_layer_area(c, l, &ax, &aw, &ay, &anchor);
+        int max_h = l->has_box ? l->box_h : (c->height - c->safe_top - c->safe_bottom) * 2 / 5;
+        text_lines tl = {0};
+        if (layout_text(face, l->text, l->font_size, aw, max_h, &tl) != 0) {
+            rc = rc_err(r->err, CL_ENOMEM, "out of memory");
+            break;
+        }
+        int block = tl.n * tl.line_h, top;
+        if (l->has_box)
+            top = ay + (l->box_h - block) / 2;
+        else if (anchor == RC_POS_TOP)
+            top = ay;
+        else if (anchor == RC_POS_BOTTOM)
+            top = ay - block;
+        else
+            top = ay - block / 2;
+        AVFrame *blk = draw_text_on(r, &tl, l, ax, aw, top, "black");
+        AVFrame *wht = blk ? draw_text_on(r, &tl, l, ax, aw, top, "white") : NULL;
+        if (!blk || !wht)
+            rc = rc_err(r->err, CL_EUNSUPPORTED,
+                        "drawing layers[%d] failed (is the drawtext filter available?)", i);
+        else
+            rc = extract_layer(r, blk, wht, &r->imgs[i]);
+        av_frame_free(&blk);
+        av_frame_free(&wht);
+        lines_free(&tl);
+    }
+    FT_Done_Face(face);
+    FT_Done_FreeType(ft);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Per-frame composition                                                     */
+/* ------------------------------------------------------------------------- */
+
+static void blend_plane(uint8_t *dst, int dst_ls, int dst_h, int x, int y, const uint8_t *src,
+                        const uint8_t *alpha, int w, int h, int opacity /* 0..256 */)
+{
+    for (int j = 0; j < h; j++) {
+        int dy = y + j;
+        if (dy < 0 || dy >= dst_h)
+            continue;
+        uint8_t *d = dst + (size_t)dy * dst_ls + x;
+        const uint8_t *s = src + (size_t)j * w, *a = alpha + (size_t)j * w;
+        for (int i = 0; i < w; i++) {
+            if (!a[i])
+                continue;
+            int aa = ((a[i] + (a[i] >> 7)) * opacity) >> 8; /* 0..256 */
+            d[i] = (uint8_t)((s[i] * aa + d[i] * (256 - aa)) >> 8);
+        }
+    }
+}
+
+static void compose(render_ctx *r, AVFrame *dst, const double *alpha, const int *offset)
+{
+    const AVFrame *b = r->base;
+    int H = b->height;
+    for (int p = 0; p < 3; p++) {
+        int ph = p ? H / 2 : H, bytes = p ? b->width / 2 : b->width;
+        if (dst->linesize[p] == b->linesize[p])
+            memcpy(dst->data[p], b->data[p], (size_t)b->linesize[p] * ph);
+        else
+            for (int y = 0; y < ph; y++)
+                memcpy(dst->data[p] + (size_t)y * dst->linesize[p],
+                       b->data[p] + (size_t)y * b->linesize[p], (size_t)bytes);
+    }
+    for (int i = 0; i < r->comp.n_layers; i++) {
+        const layer_img *li = &r->imgs[i];
+        if (li->empty || alpha[i] <= 0)
+            continue;
+        int op = (int)lround(alpha[i] * 256), off = offset[i] & ~1;
+        blend_plane(dst->data[0], dst->linesize[0], H, li->x, li->y + off, li->yp, li->ap, li->w,
+                    li->h, op);
+        blend_plane(dst->data[1], dst->linesize[1], H / 2, li->x / 2, (li->y + off) / 2, li->up,
+                    li->acp, li->w / 2, li->h / 2, op);
+        blend_plane(dst->data[2], dst->linesize[2], H / 2, li->x / 2, (li->y + off) / 2, li->vp,
+                    li->acp, li->w / 2, li->h / 2, op);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Output: x264 + silent AAC in MP4                                          */
+/* ------------------------------------------------------------------------- */
+
+static int cfg_int(const char *key, int def, int lo, int hi)
+{
+    const char *v = api->config_get(pctx, key);
+    if (!v || !*v)
+        return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < lo || n > hi)
+        return def;
+    return (int)n;
+}
+
+static int open_output(render_ctx *r, const char *path)
+{
+    const rc_comp *c = &r->comp;
+    int e = avformat_alloc_output_context2(&r->oc, NULL, "mp4", path);
+    if (e < 0)
+        return av_fail(r, CL_EUNSUPPORTED, "the FFmpeg libraries cannot write MP4", e);
+    const AVCodec *vc = avcodec_find_encoder_by_name("libx264");
+    if (!vc)
+        return rc_err(r->err, CL_EUNSUPPORTED,
+                      "the FFmpeg libraries have no libx264 encoder (install libavcodec with x264)");
+    const AVCodec *ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    if (!ac)
+        return rc_err(r->err, CL_EUNSUPPORTED, "the FFmpeg libraries have no AAC encoder");
+
+    /* video */
+    r->venc = avcodec_alloc_context3(vc);
+    r->vst = avformat_new_stream(r->oc, NULL);
+    if (!r->venc || !r->vst)
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    r->venc->width = c->width;
+    r->venc->height = c->height;
+    r->venc->pix_fmt = AV_PIX_FMT_YUV420P;
+    r->venc->time_base = (AVRational){1, c->fps};
+    r->venc->framerate = (AVRational){c->fps, 1};
+    r->venc->sample_aspect_ratio = (AVRational){1, 1};
+    r->venc->color_range = AVCOL_RANGE_MPEG;
+    r->venc->colorspace = AVCOL_SPC_SMPTE170M;
+    r->venc->color_primaries = AVCOL_PRI_BT709;
+    r->venc->color_trc = AVCOL_TRC_BT709;
+    r->venc->thread_count = cfg_int("THREADS", 0, 0, 64);
+    if (r->oc->oformat->flags & AVFMT_GLOBALHEADER)
+        r->venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    const char *preset = api->config_get(pctx, "PRESET");
+    AVDictionary *vopt = NULL;
+    char crf[16];
+    snprintf(crf, sizeof crf, "%d", cfg_int("CRF", 23, 0, 51));
+    av_dict_set(&vopt, "crf", crf, 0);
+    av_dict_set(&vopt, "preset", preset && *preset ? preset : "veryfast", 0);
+    e = avcodec_open2(r->venc, vc, &vopt);
+    av_dict_free(&vopt);
+    if (e < 0)
+        return av_fail(r, CL_EINVAL, "cannot open libx264 (check RENDER_FFMPEG_PRESET/CRF)", e);
+    avcodec_parameters_from_context(r->vst->codecpar, r->venc);
+    r->vst->time_base = r->venc->time_base;
+    r->vst->avg_frame_rate = r->venc->framerate;
+    r->vst->r_frame_rate = r->venc->framerate;
+
+    /* audio: silence, so every platform accepts the file */
+    r->aenc = avcodec_alloc_context3(ac);
+    r->ast = avformat_new_stream(r->oc, NULL);
+    if (!r->aenc || !r->ast)
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    r->aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    r->aenc->sample_rate = 48000;
+    r->aenc->bit_rate = 64000;
+    av_channel_layout_default(&r->aenc->ch_layout, 2);
+    r->aenc->time_base = (AVRational){1, 48000};
+    if (r->oc->oformat->flags & AVFMT_GLOBALHEADER)
+        r->aenc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if ((e = avcodec_open2(r->aenc, ac, NULL)) < 0)
+        return av_fail(r, CL_EUNSUPPORTED, "cannot open the AAC encoder", e);
+    avcodec_parameters_from_context(r->ast->codecpar, r->aenc);
+    r->ast->time_base = r->aenc->time_base;
+    r->aframe = av_frame_alloc();
+    if (!r->aframe)
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    r->aframe->format = AV_SAMPLE_FMT_FLTP;
+    r->aframe->nb_samples = r->aenc->frame_size;
+    r->aframe->sample_rate = 48000;
+    av_channel_layout_copy(&r->aframe->ch_layout, &r->aenc->ch_layout);
+    if (av_frame_get_buffer(r->aframe, 0) < 0)
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    av_samples_set_silence(r->aframe->data, 0, r->aframe->nb_samples, 2, AV_SAMPLE_FMT_FLTP);
+    r->audio_total = (int64_t)llround(c->duration * 48000);
+
+    if (!(r->pkt = av_packet_alloc()))
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    if ((e = avio_open(&r->oc->pb, path, AVIO_FLAG_WRITE)) < 0) {
+        char buf[AV_ERROR_MAX_STRING_SIZE] = "";
+        av_strerror(e, buf, sizeof buf);
+        return rc_err(r->err, CL_EIO, "cannot write the video to %s: %s", path, buf);
+    }
+    r->io_open = 1;
+    r->wrote_file = 1;
+    AVDictionary *mopt = NULL;
+    av_dict_set(&mopt, "movflags", "+faststart", 0);
+    e = avformat_write_header(r->oc, &mopt);
+    av_dict_free(&mopt);
+    if (e < 0)
+        return av_fail(r, CL_EIO, "cannot write the MP4 header", e);
+    return CL_OK;
+}
+
+/* Send frame (NULL flushes) and write every packet that comes out. */
+static int encode(render_ctx *r, AVCodecContext *enc, AVStream *st, AVFrame *frame)
+{
+    int e = avcodec_send_frame(enc, frame);
+    if (e < 0)
+        return av_fail(r, CL_EIO, "encoder refused a frame", e);
+    for (;;) {
+        e = avcodec_receive_packet(enc, r->pkt);
+        if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
+            return CL_OK;
+        if (e < 0)
+            return av_fail(r, CL_EIO, "encoding failed", e);
+        av_packet_rescale_ts(r->pkt, enc->time_base, st->time_base);
+        r->pkt->stream_index = st->index;
+        e = av_interleaved_write_frame(r->oc, r->pkt);
+        if (e < 0)
+            return av_fail(r, CL_EIO, "cannot write to the video file", e);
+    }
+}
+
+/* Encode silent audio up to sample `upto`. */
+static int audio_until(render_ctx *r, int64_t upto)
+{
+    if (upto > r->audio_total)
+        upto = r->audio_total;
+    while (r->audio_next < upto) {
+        int n = r->aenc->frame_size;
+        if (r->audio_total - r->audio_next < n)
+            n = (int)(r->audio_total - r->audio_next);
+        /* The encoder may hold a reference to the previous frame's buffer:
+           the samples are zeros either way, only pts and size change. */
+        if (av_frame_make_writable(r->aframe) < 0)
+            return rc_err(r->err, CL_ENOMEM, "out of memory");
+        r->aframe->nb_samples = n;
+        r->aframe->pts = r->audio_next;
+        av_samples_set_silence(r->aframe->data, 0, n, 2, AV_SAMPLE_FMT_FLTP);
+        int rc = encode(r, r->aenc, r->ast, r->aframe);
+        if (rc != CL_OK)
+            return rc;
+        r->audio_next += n;
+    }
+    return CL_OK;
+}
+
+static void render_ctx_free(render_ctx *r)
+{
+    if (r->oc && r->io_open)
+        avio_closep(&r->oc->pb);
+    avformat_free_context(r->oc);
+    avcodec_free_context(&r->venc);
+    avcodec_free_context(&r->aenc);
+    av_packet_free(&r->pkt);
+    av_frame_free(&r->aframe);
+    av_frame_free(&r->base);
+    if (r->imgs)
+        for (int i = 0; i < r->comp.n_layers; i++)
+            layer_img_free(&r->imgs[i]);
+    free(r->imgs);
+    rc_comp_free(&r->comp);
+}
+
+static int render_frames(render_ctx *r, const cl_render_request *req)
+{
+    const rc_comp *c = &r->comp;
+    int64_t total = (int64_t)llround(c->duration * c->fps);
+    int64_t thumb_at = c->fps; /* 1 s (durations are at least 3 s) */
+    int n = c->n_layers;
+    double *alpha = calloc((size_t)n + 1, sizeof *alpha), *palpha = calloc((size_t)n + 1, sizeof *palpha);
+    int *off = calloc((size_t)n + 1, sizeof *off), *poff = calloc((size_t)n + 1, sizeof *poff);
+    AVFrame *cur = av_frame_alloc(), *thumb = NULL;
+    int rc = CL_OK;
+    if (!alpha || !palpha || !off || !poff || !cur) {
+        rc = rc_err(r->err, CL_ENOMEM, "out of memory");
+        goto out;
+    }
+    cur->format = AV_PIX_FMT_YUV420P;
+    cur->width = c->width;
+    cur->height = c->height;
+    if (av_frame_get_buffer(cur, 0) < 0) {
+        rc = rc_err(r->err, CL_ENOMEM, "out of memory");
+        goto out;
+    }
+    api->progress(r->call, 0, total);
+    for (int64_t i = 0; i < total; i++) {
+        if (api->cancelled(r->call)) {
+            rc = rc_err(r->err, CL_ECANCELLED, "render cancelled after %lld of %lld frames",
+                        (long long)i, (long long)total);
+            goto out;
+        }
+        double t = (double)i / c->fps;
+        int changed = i == 0;
+        for (int k = 0; k < n; k++) {
+            rc_layer_state(c, &c->layers[k], t, &alpha[k], &off[k]);
+            alpha[k] = round(alpha[k] * 256) / 256; /* what compose can show */
+            if (alpha[k] != palpha[k] || (off[k] & ~1) != (poff[k] & ~1))
+                changed = 1;
+        }
+        if (changed) {
+            /* The encoder may still reference the previous picture. */
+            if (av_frame_make_writable(cur) < 0) {
+                rc = rc_err(r->err, CL_ENOMEM, "out of memory");
+                goto out;
+            }
+            compose(r, cur, alpha, off);
+            memcpy(palpha, alpha, sizeof *alpha * (size_t)n);
+            memcpy(poff, off, sizeof *off * (size_t)n);
+        }
+        cur->pts = i;
+        if (i == thumb_at && !(thumb = av_frame_clone(cur))) {
+            rc = rc_err(r->err, CL_ENOMEM, "out of memory");
+            goto out;
+        }
+        if ((rc = encode(r, r->venc, r->vst, cur)) != CL_OK)
+            goto out;
+        if ((rc = audio_until(r, (i + 1) * 48000 / c->fps)) != CL_OK)
+            goto out;
+        if ((i + 1) % c->fps == 0 || i + 1 == total)
+            api->progress(r->call, i + 1, total);
+    }
+    if ((rc = encode(r, r->venc, r->vst, NULL)) != CL_OK || (rc = audio_until(r, r->audio_total)) != CL_OK ||
+        (rc = encode(r, r->aenc, r->ast, NULL)) != CL_OK)
+        goto out;
+    int e = av_write_trailer(r->oc);
+    if (e < 0) {
+        rc = av_fail(r, CL_EIO, "cannot finish the MP4", e);
+        goto out;
+    }
+    avio_closep(&r->oc->pb);
+    r->io_open = 0;
+    rc = rc_write_jpeg(thumb ? thumb : cur, req->thumbnail_path, r->err);
+out:
+    av_frame_free(&thumb);
+    av_frame_free(&cur);
+    free(alpha), free(palpha), free(off), free(poff);
+    return rc;
+}
+
+static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req, cl_error *err)
+{
+    render_ctx r = {.call = call, .err = err};
+    if (!req || !req->video_path || !req->thumbnail_path || !req->composition_json)
+        return rc_err(err, CL_EINVAL, "render request lacks composition_json, video_path or thumbnail_path");
+    char msg[400];
+    if (rc_comp_parse(req->composition_json, &r.comp, msg, sizeof msg) != 0)
+        return rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
+    int rc;
+    const char *wd = req->work_dir && req->work_dir[0] ? req->work_dir : api->temp_dir(pctx);
+    snprintf(r.work_dir, sizeof r.work_dir, "%s", wd ? wd : "/tmp");
+    if (r.comp.n_layers > 0 &&
+        rc_find_font(api->config_get(pctx, "FONT"), api->asset_dir(pctx), r.font, sizeof r.font, msg,
+                     sizeof msg) != 0) {
+        rc = rc_err(err, CL_EUNSUPPORTED, "%s (RENDER_FFMPEG_FONT)", msg);
+        goto out;
+    }
+    if (rc_mkdirs_for(req->video_path) != 0 || rc_mkdirs_for(req->thumbnail_path) != 0) {
+        rc = rc_err(err, CL_EIO, "cannot create the output directory for %s: %s", req->video_path,
+                    strerror(errno));
+        goto out;
+    }
+    /* The output first: an unwritable path fails before any work is done. */
+    if ((rc = open_output(&r, req->video_path)) != CL_OK)
+        goto out;
+    if ((rc = build_base(&r)) != CL_OK || (rc = build_layers(&r)) != CL_OK)
+        goto out;
+    rc = render_frames(&r, req);
+out:;
+    int wrote = r.wrote_file;
+    render_ctx_free(&r);
+    if (rc != CL_OK && wrote) {
+        unlink(req->video_path); /* never leave a partial video behind */
+        unlink(req->thumbnail_path);
+    }
+    return rc;
+}
+
+static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
+{
+    api = a;
+    pctx = ctx;
+    av_log_set_level(AV_LOG_ERROR);
+    static cl_renderer r = {
+        .base = {.kind = CL_CAP_RENDERER,
+                 .id = "ffmpeg",
+                 .description = "FFmpeg libraries in process: libavfilter, libx264, AAC, MP4"},
+        .render = ffmpeg_render,
+    };
+    return CL_REGISTER(a, ctx, &r);
+}
+
+static const cl_plugin_manifest manifest =
+    CL_MANIFEST_INIT("render_ffmpeg", "1.0.0", "RENDER_FFMPEG", init);
+CL_PLUGIN_DEFINE(manifest)

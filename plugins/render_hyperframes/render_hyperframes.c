@@ -1,0 +1,589 @@
+/*
+ * render_hyperframes.c — the HyperFrames renderer (capability renderer, id
+ * "hyperframes"). It writes an HTML composition package for the
+ * composition (docs/composition.md), runs the HyperFrames CLI on it with the
+ * system Chromium, then adds a silent AAC track (+faststart) to the video it
+ * made and takes the thumbnail, both with the FFmpeg libraries in process.
+ *
+ * The package is deterministic and offline: one index.html whose root
+ * carries data-composition-id/width/height/fps/duration and data-no-timeline
+ * (no GSAP), every layer a full-length clip animated by one CSS @keyframes
+ * sampled from the same curves render_ffmpeg uses (rc_layer_state), the font
+ * file copied next to it, and remote images fetched beforehand through the
+ * host's HTTP client (its guard applies) into the package.
+ *
+ * The CLI runs through posix_spawn (an argument vector, no shell) in its own
+ * process group, with stdout/stderr in files of the work directory. The
+ * plugin polls: cancellation and the timeout kill the whole group
+ * (SIGTERM, then SIGKILL); progress comes from the CLI's "@hf-progress"
+ * lines.
+ *
+ * Configuration (section HYPERFRAMES):
+ *   HYPERFRAMES_ENABLED       must be true, else every render is CL_EUNSUPPORTED
+ *   HYPERFRAMES_BIN           the CLI, default "hyperframes" (searched in PATH)
+ *   HYPERFRAMES_BROWSER_PATH  Chromium for the CLI, passed through when set
+ *   HYPERFRAMES_QUALITY       draft | looks | delivery, default looks
+ *   HYPERFRAMES_WORKERS       CLI render workers, default 1
+ *   HYPERFRAMES_TIMEOUT_MS    whole-render deadline, default 600000
+ *   HYPERFRAMES_FONT          font file (default as render_ffmpeg: assets, then DejaVu)
+ */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np */
+#include "cliploop_plugin.h"
+#include "rc_comp.h"
+#include "rc_media.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const cl_host_api *api;
+static cl_plugin_ctx *pctx;
+
+/* ------------------------------------------------------------------------- */
+/* A small private string builder                                            */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *d;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 4096;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        char *d = realloc(b->d, nc);
+        if (!d) {
+            b->oom = 1;
+            return;
+        }
+        b->d = d;
+        b->cap = nc;
+    }
+    memcpy(b->d + b->len, s, n);
+    b->len += n;
+    b->d[b->len] = '\0';
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) CL_PRINTF(2, 3);
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char tmp[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void sb_html(sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': sb_add(b, "&amp;", 5); break;
+        case '<': sb_add(b, "&lt;", 4); break;
+        case '>': sb_add(b, "&gt;", 4); break;
+        case '"': sb_add(b, "&quot;", 6); break;
+        case '\'': sb_add(b, "&#39;", 5); break;
+        case '\n': sb_add(b, "<br>", 4); break;
+        default: sb_add(b, s, 1);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* The composition package                                                   */
+/* ------------------------------------------------------------------------- */
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    int rc = in && out ? 0 : -1;
+    char buf[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* Keyframes for layer l over the whole composition, sampled from rc_layer_state. */
+static void layer_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int idx)
+{
+    double ts[64];
+    int n = 0;
+    ts[n++] = 0;
+    ts[n++] = l->start - 0.001;
+    for (int k = 0; k <= 8; k++)
+        ts[n++] = l->start + RC_ANIM_SECONDS * k / 8;
+    for (int k = 0; k <= 8; k++)
+        ts[n++] = l->end - RC_ANIM_SECONDS + RC_ANIM_SECONDS * k / 8 - (k == 8 ? 0.001 : 0);
+    ts[n++] = l->end;
+    ts[n++] = c->duration;
+    /* sort (tiny n) */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && ts[j] < ts[j - 1]; j--) {
+            double t = ts[j];
+            ts[j] = ts[j - 1];
+            ts[j - 1] = t;
+        }
+    sb_printf(b, "@keyframes L%d{", idx);
+    double last_pct = -1;
+    for (int i = 0; i < n; i++) {
+        double t = ts[i];
+        if (t < 0 || t > c->duration)
+            continue;
+        double pct = t / c->duration * 100;
+        if (pct - last_pct < 0.0005)
+            continue;
+        last_pct = pct;
+        double a;
+        int off;
+        rc_layer_state(c, l, t >= c->duration ? c->duration - 1e-6 : t, &a, &off);
+        sb_printf(b, "%.4f%%{opacity:%.3f;transform:translateY(%dpx)}", pct, a, off);
+    }
+    sb_add(b, "}\n", 2);
+}
+
+static int write_package(const rc_comp *c, const char *dir, const char *font,
+                         const char *bg_file, const char *logo_file, cl_error *err)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/font.ttf", dir);
+    if (copy_file(font, path) != 0)
+        return rc_err(err, CL_EIO, "cannot copy the font %s into the HyperFrames package", font);
+    sbuf b = {0};
+    int W = c->width, H = c->height;
+    sb_printf(&b,
+              "<!doctype html>\n<html><head><meta charset=\"utf-8\">\n"
+              "<meta name=\"viewport\" content=\"width=%d, height=%d\">\n<style>\n"
+              "@font-face{font-family:\"CLText\";src:url(\"font.ttf\") format(\"truetype\");}\n"
+              "html,body{margin:0;padding:0;background:#000;}\n"
+              "#stage{position:relative;width:%dpx;height:%dpx;overflow:hidden;"
+              "font-family:\"CLText\",sans-serif;",
+              W, H, W, H);
+    if (c->bg_type == RC_BG_GRADIENT) {
+        /* From the top-left to the bottom-right corner, as render_ffmpeg draws it. */
+        double deg = 180.0 - atan((double)W / H) * 180.0 / M_PI;
+        sb_printf(&b, "background:linear-gradient(%.3fdeg,#%06x,#%06x);", deg, c->bg_colors[0],
+                  c->bg_colors[1]);
+    } else {
+        sb_printf(&b, "background:#%06x;", c->bg_color);
+    }
+    sb_printf(&b, "}\n"
+                  ".bgimg{position:absolute;left:0;top:0;width:%dpx;height:%dpx;object-fit:cover;}\n"
+                  ".logo{position:absolute;left:0;top:%dpx;width:%dpx;height:%dpx;object-fit:contain;}\n"
+                  ".clip{position:absolute;}\n"
+                  ".txt{text-align:center;line-height:1.22;white-space:pre-wrap;overflow-wrap:anywhere;"
+                  "animation-duration:%.3fs;animation-timing-function:linear;animation-fill-mode:both;"
+                  "animation-iteration-count:1;opacity:0;}\n",
+              W, H, c->safe_top, W, H / 10, c->duration);
+    for (int i = 0; i < c->n_layers; i++) {
+        const rc_layer *l = &c->layers[i];
+        int shadow = l->font_size / 24 > 2 ? l->font_size / 24 : 2;
+        layer_keyframes(&b, c, l, i);
+        sb_printf(&b, ".t%d{animation-name:L%d;font-size:%dpx;color:#%06x;"
+                      "text-shadow:%dpx %dpx 0 rgba(0,0,0,0.6);}\n",
+                  i, i, l->font_size, l->color, shadow, shadow);
+        int x, w, ay, anchor;
+        rc_layer_area(c, l, &x, &w, &ay, &anchor);
+        if (l->has_box)
+            sb_printf(&b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;display:flex;"
+                          "align-items:center;justify-content:center;}\n",
+                      i, l->box_x, l->box_y, l->box_w, l->box_h);
+        else if (anchor == RC_POS_TOP)
+            sb_printf(&b, ".c%d{left:%dpx;width:%dpx;top:%dpx;}\n", i, x, w, ay);
+        else if (anchor == RC_POS_BOTTOM)
+            sb_printf(&b, ".c%d{left:%dpx;width:%dpx;bottom:%dpx;}\n", i, x, w, H - ay);
+        else
+            sb_printf(&b, ".c%d{left:%dpx;width:%dpx;top:%dpx;transform:translateY(-50%%);}\n", i, x,
+                      w, ay);
+    }
+    sb_printf(&b,
+              "</style></head>\n<body>\n"
+              "<div id=\"stage\" data-composition-id=\"cliploop-%s\" data-width=\"%d\" "
+              "data-height=\"%d\" data-fps=\"%d\" data-duration=\"%.3f\" data-start=\"0\" "
+              "data-no-timeline>\n",
+              c->template_id, W, H, c->fps, c->duration);
+    int track = 0;
+    if (bg_file)
+        sb_printf(&b, "<img class=\"clip bgimg\" src=\"%s\" alt=\"\" data-start=\"0\" "
+                      "data-duration=\"%.3f\" data-track-index=\"%d\">\n",
+                  bg_file, c->duration, track++);
+    if (logo_file)
+        sb_printf(&b, "<img class=\"clip logo\" src=\"%s\" alt=\"\" data-start=\"0\" "
+                      "data-duration=\"%.3f\" data-track-index=\"%d\">\n",
+                  logo_file, c->duration, track++);
+    for (int i = 0; i < c->n_layers; i++) {
+        sb_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" "
+                      "data-track-index=\"%d\"><div class=\"txt t%d\">",
+                  i, c->duration, track++, i);
+        sb_html(&b, c->layers[i].text);
+        sb_add(&b, "</div></div>\n", 13);
+    }
+    sb_add(&b, "</div>\n</body></html>\n", 22);
+    if (b.oom) {
+        free(b.d);
+        return rc_err(err, CL_ENOMEM, "out of memory");
+    }
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(b.d, 1, b.len, f) == b.len;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(b.d);
+    return ok ? CL_OK : rc_err(err, CL_EIO, "cannot write %s: %s", path, strerror(errno));
+}
+
+/* ------------------------------------------------------------------------- */
+/* Running the CLI                                                           */
+/* ------------------------------------------------------------------------- */
+
+static const char *cfg(const char *key, const char *def)
+{
+    const char *v = api->config_get(pctx, key);
+    return v && *v ? v : def;
+}
+
+static int cfg_true(const char *key)
+{
+    const char *v = cfg(key, "");
+    return strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
+           strcasecmp(v, "on") == 0;
+}
+
+/* Resolve the CLI like execvp would; returns 0 with the path in out. */
+static int find_bin(const char *bin, char *out, size_t len)
+{
+    if (strchr(bin, '/')) {
+        char abs[PATH_MAX]; /* the CLI runs in the work directory */
+        if (access(bin, X_OK) != 0 || !realpath(bin, abs))
+            return -1;
+        snprintf(out, len, "%s", abs);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        size_t n = strcspn(path, ":");
+        snprintf(out, len, "%.*s/%s", (int)n, path, bin);
+        if (n && access(out, X_OK) == 0)
+            return 0;
+        path += n + (path[n] == ':');
+    }
+    return -1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The last len bytes of a file, ANSI escapes and progress lines removed. */
+static void file_tail(const char *path, char *out, size_t len)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char raw[4096];
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    long from = size > (long)sizeof raw - 1 ? size - (long)sizeof raw + 1 : 0;
+    fseek(f, from, SEEK_SET);
+    size_t n = fread(raw, 1, sizeof raw - 1, f);
+    fclose(f);
+    raw[n] = '\0';
+    char clean[4096];
+    size_t o = 0;
+    for (size_t i = 0; i < n && o < sizeof clean - 1; i++) {
+        if (raw[i] == 0x1b) { /* skip ESC [ ... letter */
+            while (i < n && !((raw[i] >= 'A' && raw[i] <= 'Z') || (raw[i] >= 'a' && raw[i] <= 'z')))
+                i++;
+            continue;
+        }
+        if (raw[i] == '\r')
+            raw[i] = '\n';
+        if (raw[i] == '@' && strncmp(raw + i, "@hf-progress", 12) == 0) {
+            while (i < n && raw[i] != '\n')
+                i++;
+            continue;
+        }
+        clean[o++] = raw[i];
+    }
+    clean[o] = '\0';
+    /* trim trailing whitespace, keep the end */
+    while (o > 0 && (clean[o - 1] == '\n' || clean[o - 1] == ' '))
+        clean[--o] = '\0';
+    const char *start = o > len - 1 ? clean + o - (len - 1) : clean;
+    snprintf(out, len, "%s", start);
+    for (char *p = out; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+/* Progress from the newest "@hf-progress {...\"pct\":N...}" line in the log. */
+static int read_pct(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char buf[8192];
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0, SEEK_SET);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    int pct = -1;
+    for (char *p = buf; (p = strstr(p, "\"pct\":")); p += 6)
+        pct = atoi(p + 6);
+    return pct;
+}
+
+static void kill_group(pid_t pid)
+{
+    kill(-pid, SIGTERM);
+    for (int i = 0; i < 30; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        usleep(100000);
+    }
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const char *work,
+                   int total_frames, cl_call *call, cl_error *err)
+{
+    char log_out[PATH_MAX + 64], log_err[PATH_MAX + 64];
+    snprintf(log_out, sizeof log_out, "%s/hyperframes.out", work);
+    snprintf(log_err, sizeof log_err, "%s/hyperframes.err", work);
+    const char *quality = cfg("QUALITY", "looks");
+    const char *workers = cfg("WORKERS", "1");
+    char *argv[] = {(char *)bin, "render", (char *)pkg, "-o", (char *)out_mp4, "--quality",
+                    (char *)quality, "--workers", (char *)workers, NULL};
+
+    /* The environment: ours, plus the browser and offline switches. */
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    char **envp = calloc(ne + 8, sizeof *envp);
+    char browser[1200];
+    if (!envp)
+        return rc_err(err, CL_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "HYPERFRAMES_BROWSER_PATH=", 25) != 0)
+            envp[k++] = environ[i];
+    const char *bp = cfg("BROWSER_PATH", NULL);
+    if (bp) {
+        snprintf(browser, sizeof browser, "HYPERFRAMES_BROWSER_PATH=%s", bp);
+        envp[k++] = browser;
+    }
+    envp[k++] = "HYPERFRAMES_NO_TELEMETRY=1";
+    envp[k++] = "HYPERFRAMES_NO_UPDATE_CHECK=1";
+    envp[k++] = "PUPPETEER_SKIP_DOWNLOAD=1";
+    envp[k++] = "DO_NOT_TRACK=1";
+    envp[k] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log_out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, log_err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addchdir_np(&fa, work);
+    posix_spawnattr_setpgroup(&at, 0);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int e = posix_spawn(&pid, bin, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    free(envp);
+    if (e != 0)
+        return rc_err(err, e == ENOENT ? CL_EUNSUPPORTED : CL_EIO,
+                      "cannot start the HyperFrames CLI (HYPERFRAMES_BIN=%s): %s", bin, strerror(e));
+
+    double deadline = now_s() + atoi(cfg("TIMEOUT_MS", "600000")) / 1000.0;
+    int status = 0, last_pct = -1;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            kill_group(pid);
+            return rc_err(err, CL_EIO, "lost the HyperFrames process: %s", strerror(errno));
+        }
+        if (api->cancelled(call)) {
+            kill_group(pid);
+            return rc_err(err, CL_ECANCELLED, "HyperFrames render cancelled");
+        }
+        if (now_s() > deadline) {
+            kill_group(pid);
+            return rc_err(err, CL_ETIMEOUT, "HyperFrames render exceeded HYPERFRAMES_TIMEOUT_MS (%s ms)",
+                          cfg("TIMEOUT_MS", "600000"));
+        }
+        int pct = read_pct(log_out);
+        if (pct > last_pct && pct <= 100) {
+            last_pct = pct;
+            api->progress(call, (int64_t)total_frames * pct / 100, total_frames);
+        }
+        usleep(100000);
+    }
+    kill(-pid, SIGKILL); /* stray children of the CLI (browsers) go with it */
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char tail[360];
+        file_tail(log_err, tail, sizeof tail);
+        if (!tail[0])
+            file_tail(log_out, tail, sizeof tail);
+        if (WIFSIGNALED(status))
+            return rc_err(err, CL_EUPSTREAM, "hyperframes was killed by signal %d: %s",
+                          WTERMSIG(status), tail);
+        return rc_err(err, CL_EUPSTREAM, "hyperframes exited with status %d: %s",
+                      WEXITSTATUS(status), tail);
+    }
+    return CL_OK;
+}
+
+static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl_error *err)
+{
+    if (!cfg_true("ENABLED"))
+        return rc_err(err, CL_EUNSUPPORTED,
+                      "HyperFrames rendering is disabled (set HYPERFRAMES_ENABLED=true)");
+    if (!req || !req->video_path || !req->thumbnail_path || !req->composition_json)
+        return rc_err(err, CL_EINVAL, "render request lacks composition_json, video_path or thumbnail_path");
+    const char *bin_cfg = cfg("BIN", "hyperframes");
+    char bin[PATH_MAX];
+    if (find_bin(bin_cfg, bin, sizeof bin) != 0)
+        return rc_err(err, CL_EUNSUPPORTED,
+                      "the HyperFrames CLI was not found (HYPERFRAMES_BIN=%s); install it with "
+                      "scripts/lib/hyperframes.sh or point HYPERFRAMES_BIN at it",
+                      bin_cfg);
+    rc_comp c;
+    char msg[400], font[1024];
+    if (rc_comp_parse(req->composition_json, &c, msg, sizeof msg) != 0)
+        return rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
+    int rc;
+    if (rc_find_font(cfg("FONT", NULL), api->asset_dir(pctx), font, sizeof font, msg, sizeof msg) != 0) {
+        rc = rc_err(err, CL_EUNSUPPORTED, "%s (HYPERFRAMES_FONT)", msg);
+        goto out;
+    }
+    /* Absolute: the CLI runs with the work directory as its cwd. */
+    const char *wd0 = req->work_dir && req->work_dir[0] ? req->work_dir : api->temp_dir(pctx);
+    char wd_abs[PATH_MAX];
+    const char *wd = wd0 && realpath(wd0, wd_abs) ? wd_abs : NULL;
+    if (!wd) {
+        rc = rc_err(err, CL_EIO, "work directory %s is not usable", wd0 ? wd0 : "(none)");
+        goto out;
+    }
+    char pkg[PATH_MAX + 32], raw[PATH_MAX + 32];
+    snprintf(pkg, sizeof pkg, "%s/hf-package", wd);
+    snprintf(raw, sizeof raw, "%s/hyperframes-raw.mp4", wd);
+    if (mkdir(pkg, 0700) != 0 && errno != EEXIST) {
+        rc = rc_err(err, CL_EIO, "cannot create %s: %s", pkg, strerror(errno));
+        goto out;
+    }
+    if (rc_mkdirs_for(req->video_path) != 0 || rc_mkdirs_for(req->thumbnail_path) != 0) {
+        rc = rc_err(err, CL_EIO, "cannot create the output directory for %s: %s", req->video_path,
+                    strerror(errno));
+        goto out;
+    }
+    /* An unwritable destination fails before the (slow) render. */
+    FILE *probe = fopen(req->video_path, "ab");
+    if (!probe) {
+        rc = rc_err(err, CL_EIO, "cannot write the video to %s: %s", req->video_path, strerror(errno));
+        goto out;
+    }
+    fclose(probe);
+    char path[PATH_MAX + 64];
+    const char *bg_file = NULL, *logo_file = NULL;
+    if (c.bg_image_url) {
+        snprintf(path, sizeof path, "%s/background.img", pkg);
+        if ((rc = rc_fetch_to_file(api, call, c.bg_image_url, path, "background image", err)) != CL_OK)
+            goto out_rm;
+        bg_file = "background.img";
+    }
+    if (c.logo_url) {
+        snprintf(path, sizeof path, "%s/logo.img", pkg);
+        if ((rc = rc_fetch_to_file(api, call, c.logo_url, path, "logo", err)) != CL_OK)
+            goto out_rm;
+        logo_file = "logo.img";
+    }
+    if ((rc = write_package(&c, pkg, font, bg_file, logo_file, err)) != CL_OK)
+        goto out_rm;
+    int total = (int)lround(c.duration * c.fps);
+    api->progress(call, 0, total);
+    if ((rc = run_cli(bin, pkg, raw, wd, total, call, err)) != CL_OK)
+        goto out_rm;
+    struct stat st;
+    if (stat(raw, &st) != 0 || st.st_size == 0) {
+        rc = rc_err(err, CL_EUPSTREAM, "hyperframes exited successfully but wrote no video");
+        goto out_rm;
+    }
+    if ((rc = rc_mux_with_silence(raw, req->video_path, err)) != CL_OK)
+        goto out_rm;
+    unlink(raw);
+    rc = rc_thumbnail_from_video(req->video_path, 1.0, req->thumbnail_path, err);
+    if (rc == CL_OK)
+        api->progress(call, total, total);
+out_rm:
+    if (rc != CL_OK) {
+        unlink(req->video_path);
+        unlink(req->thumbnail_path);
+    }
+out:
+    rc_comp_free(&c);
+    return rc;
+}
+
+static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
+{
+    api = a;
+    pctx = ctx;
+    static cl_renderer r = {
+        .base = {.kind = CL_CAP_RENDERER,
+                 .id = "hyperframes",
+                 .description = "HyperFrames CLI (HTML composition, headless Chromium)"},
+        .render = hf_render,
+    };
+    return CL_REGISTER(a, ctx, &r);
+}
+
+static const cl_plugin_manifest manifest =
+    CL_MANIFEST_INIT("render_hyperframes", "1.0.0", "HYPERFRAMES", init);
+CL_PLUGIN_DEFINE(manifest)

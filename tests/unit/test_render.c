@@ -1,0 +1,586 @@
+/*
+ * test_render.c — compositions (build + validation) and the renderer
+ * plugins, loaded from CLIPLOOP_PLUGIN_DIR through the real loader:
+ *   - render_ffmpeg renders a 3 s 1080x1920 composition; the MP4 is opened
+ *     with libavformat (container, H.264, size, duration, frame rate, AAC),
+ *     the thumbnail decodes as a non-blank JPEG, and the text is really
+ *     drawn (pixels in the text region differ from a render without text,
+ *     pixels elsewhere do not);
+ *   - error paths: invalid composition, unknown renderer, missing font,
+ *     unreadable image URL (404 from tests/fakes/http_fake.mjs), blocked
+ *     private address, unwritable output, cancellation, and for
+ *     render_hyperframes: disabled, missing binary, failing CLI;
+ *   - render_hyperframes against the real HyperFrames CLI when
+ *     HYPERFRAMES_BIN is set (scripts/test installs it and sets it). Without
+ *     it the test fails, unless CLIPLOOP_SKIP_HYPERFRAMES=1 says to skip.
+ */
+#include "core/config.h"
+#include "net/http_client.h"
+#include "plugins/call.h"
+#include "plugins/registry.h"
+#include "render/composition.h"
+#include "render/render.h"
+#include "render_probe.h"
+#include "unit.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char scratch[] = "/tmp/cl_render_test_XXXXXX";
+static int fake_port;
+static pid_t fake_pid;
+
+/* ------------------------------------------------------------------------- */
+
+static const char *COMP_TEXT =
+    "{\"template\":\"hf_promo_v1\",\"width\":1080,\"height\":1920,\"fps\":30,\"duration\":3,"
+    "\"background\":{\"type\":\"gradient\",\"colors\":[\"#1E3A8A\",\"#DB2777\"]},\"logo_url\":null,"
+    "\"safe_area\":{\"top\":180,\"bottom\":480,\"left\":60,\"right\":180},\"layers\":["
+    "{\"role\":\"hook\",\"text\":\"Fresh bread, 50% off today\",\"start\":0,\"end\":2,"
+    "\"animation\":\"slide_up\",\"font_size\":84,\"color\":\"#FFFFFF\"},"
+    "{\"role\":\"cta\",\"text\":\"Order now\",\"start\":1.5,\"end\":3,\"animation\":\"fade\","
+    "\"font_size\":68,\"color\":\"#FDE68A\"},"
+    "{\"role\":\"business_name\",\"text\":\"Mama's Bakery\",\"start\":0,\"end\":3,"
+    "\"animation\":\"none\",\"font_size\":44,\"position\":\"top\"}]}";
+
+static const char *COMP_PLAIN =
+    "{\"template\":\"hf_promo_v1\",\"width\":1080,\"height\":1920,\"fps\":30,\"duration\":3,"
+    "\"background\":{\"type\":\"gradient\",\"colors\":[\"#1E3A8A\",\"#DB2777\"]},"
+    "\"safe_area\":{\"top\":180,\"bottom\":480,\"left\":60,\"right\":180},\"layers\":[]}";
+
+/* The hook's block at 1 s (centre of the safe area) and a region no layer touches. */
+#define TEXT_X 120
+#define TEXT_Y 700
+#define TEXT_W 720
+#define TEXT_H 220
+#define BLANK_X 900
+#define BLANK_Y 1560
+#define BLANK_W 160
+#define BLANK_H 300
+
+static int start_fake(void)
+{
+    char script[PATH_MAX], port_file[PATH_MAX + 16];
+    snprintf(script, sizeof script, "%s/tests/fakes/http_fake.mjs", getenv("CLIPLOOP_SOURCE_DIR"));
+    snprintf(port_file, sizeof port_file, "%s/port", scratch);
+    pid_t parent = getpid();
+    fake_pid = fork();
+    if (fake_pid < 0)
+        return -1;
+    if (fake_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        execlp("node", "node", script, port_file, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &fake_port) == 1;
+            fclose(f);
+            if (ok && fake_port > 0)
+                return 0;
+        }
+        usleep(50 * 1000);
+    }
+    return -1;
+}
+
+static void stop_fake(void)
+{
+    if (fake_pid > 0) {
+        kill(fake_pid, SIGTERM);
+        waitpid(fake_pid, NULL, 0);
+        fake_pid = 0;
+    }
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+typedef struct progress_log {
+    int64_t calls, last_done, last_total;
+} progress_log;
+
+static void on_progress(void *arg, int64_t done, int64_t total)
+{
+    progress_log *p = arg;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+}
+
+/* Replace the composition's background with an image (or add a logo) URL. */
+static char *with_background_image(const char *url)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{\"width\":1080,\"height\":1920,\"fps\":30,\"duration\":3,"
+             "\"background\":{\"type\":\"image\",\"image_url\":\"%s\"},\"layers\":[]}",
+             url);
+    return buf;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Compositions                                                              */
+/* ------------------------------------------------------------------------- */
+
+static void expect_invalid(const char *json, const char *needle)
+{
+    char err[512] = "";
+    int rc = cl_composition_validate(json, err, sizeof err);
+    CHECK(rc == -1);
+    if (!strstr(err, needle)) {
+        unit_failed++;
+        fprintf(stderr, "FAIL: validation message \"%s\" does not name \"%s\"\n", err, needle);
+    } else {
+        unit_passed++;
+    }
+}
+
+static void test_composition(void)
+{
+    char err[512] = "";
+    CHECK(cl_composition_validate(COMP_TEXT, err, sizeof err) == 0);
+    CHECK(cl_composition_validate(COMP_PLAIN, err, sizeof err) == 0);
+    CHECK(cl_composition_validate("{}", err, sizeof err) == 0); /* every field has a default */
+    expect_invalid("not json", "not valid JSON");
+    expect_invalid("[]", "JSON object");
+    expect_invalid("{\"fps\":29}", "fps");
+    expect_invalid("{\"width\":720,\"height\":1280}", "width x height");
+    expect_invalid("{\"duration\":2}", "duration");
+    expect_invalid("{\"duration\":61}", "duration");
+    expect_invalid("{\"template\":\"other\"}", "template");
+    expect_invalid("{\"background\":{\"type\":\"gradient\",\"colors\":[\"#fff\"]}}", "background.colors");
+    expect_invalid("{\"background\":{\"type\":\"image\",\"image_url\":\"file:///etc/passwd\"}}",
+                   "background.image_url");
+    expect_invalid("{\"background\":{\"type\":\"video\"}}", "background.type");
+    expect_invalid("{\"logo_url\":\"ftp://x/y.png\"}", "logo_url");
+    expect_invalid("{\"safe_area\":{\"top\":-1}}", "safe_area.top");
+    expect_invalid("{\"safe_area\":{\"top\":900,\"bottom\":900}}", "safe_area");
+    expect_invalid("{\"layers\":{}}", "layers must be an array");
+    expect_invalid("{\"layers\":[{\"role\":\"hook\"}]}", "layers[0].text");
+    expect_invalid("{\"layers\":[{\"role\":\"intro\",\"text\":\"x\"}]}", "layers[0].role");
+    expect_invalid("{\"duration\":5,\"layers\":[{\"role\":\"hook\",\"text\":\"x\"},"
+                   "{\"role\":\"cta\",\"text\":\"y\",\"start\":2,\"end\":6}]}",
+                   "layers[1].end");
+    expect_invalid("{\"layers\":[{\"role\":\"cta\",\"text\":\"y\",\"start\":3,\"end\":2}]}",
+                   "layers[0].end");
+    expect_invalid("{\"layers\":[{\"role\":\"cta\",\"text\":\"y\",\"color\":\"red\"}]}",
+                   "layers[0].color");
+    expect_invalid("{\"layers\":[{\"role\":\"cta\",\"text\":\"y\",\"animation\":\"spin\"}]}",
+                   "layers[0].animation");
+    expect_invalid("{\"layers\":[{\"role\":\"cta\",\"text\":\"y\",\"font_size\":4}]}",
+                   "layers[0].font_size");
+    expect_invalid("{\"layers\":[{\"role\":\"cta\",\"text\":\"y\",\"box\":{\"x\":1000,\"y\":0,"
+                   "\"w\":200,\"h\":100}}]}",
+                   "layers[0].box");
+    expect_invalid("{\"layers\":[{\"role\":\"cta\",\"text\":\"y\",\"position\":\"left\"}]}",
+                   "layers[0].position");
+
+    /* Channel safe areas keep text off the platforms' overlays. */
+    cl_safe_area tk, ig, wa, other;
+    CHECK(cl_composition_safe_area("tiktok", 1080, 1920, &tk) == 0);
+    CHECK(cl_composition_safe_area("instagram", 1080, 1920, &ig) == 0);
+    CHECK(cl_composition_safe_area("whatsapp", 1080, 1920, &wa) == 0);
+    CHECK(cl_composition_safe_area("myspace", 1080, 1920, &other) == -1);
+    CHECK(tk.right > tk.left && tk.right >= 160); /* TikTok's right rail */
+    CHECK(tk.bottom >= 400 && ig.bottom >= 400);  /* captions and buttons */
+    CHECK(wa.bottom < ig.bottom);
+    cl_safe_area sq;
+    CHECK(cl_composition_safe_area("tiktok", 1080, 1080, &sq) == 0);
+    CHECK(sq.bottom == tk.bottom * 1080 / 1920 && sq.right == tk.right);
+
+    /* Building hf_promo_v1 from a draft, the profile and channel rules. */
+    const char *draft =
+        "{\"hook\":\"Generic hook\",\"caption\":\"A caption\",\"cta\":\"Buy\","
+        "\"variants\":{\"tiktok\":{\"hook\":\"POV: best bread\",\"caption\":\"TikTok caption "
+        "#bread\",\"cta\":\"Tap the link\"}}}";
+    const char *profile = "{\"business_name\":\"Mama's Bakery\",\"brand_colors\":[\"#112233\","
+                          "\"#445566\"],\"logo_url\":\"https://cdn.example.test/logo.png\"}";
+    cl_buf out = CL_BUF_INIT;
+    CHECK(cl_composition_build(draft, profile, "tiktok", "{\"duration_seconds\":20}", &out, err,
+                               sizeof err) == 0);
+    CHECK(out.data && cl_composition_validate(out.data, err, sizeof err) == 0);
+    CHECK(out.data && strstr(out.data, "\"template\":\"hf_promo_v1\""));
+    CHECK(out.data && strstr(out.data, "\"duration\":20"));
+    CHECK(out.data && strstr(out.data, "POV: best bread"));        /* channel variant wins */
+    CHECK(out.data && strstr(out.data, "Tap the link"));
+    CHECK(out.data && strstr(out.data, "\"colors\":[\"#112233\",\"#445566\"]"));
+    CHECK(out.data && strstr(out.data, "\"right\":180"));           /* TikTok safe area */
+    CHECK(out.data && strstr(out.data, "\"role\":\"business_name\""));
+    CHECK(out.data && strstr(out.data, "\"box\""));                 /* name below the logo */
+    cl_buf_free(&out);
+    CHECK(cl_composition_build("{\"hook\":\"Hi\"}", NULL, "whatsapp", NULL, &out, err, sizeof err) == 0);
+    CHECK(out.data && strstr(out.data, "\"duration\":15") && strstr(out.data, "\"logo_url\":null"));
+    cl_buf_free(&out);
+    CHECK(cl_composition_build("{\"caption\":\"no hook\"}", NULL, "tiktok", NULL, &out, err, sizeof err) == -1);
+    CHECK(strstr(err, "draft.hook") != NULL && out.data == NULL);
+    CHECK(cl_composition_build("{\"hook\":\"x\"}", NULL, "myspace", NULL, &out, err, sizeof err) == -1);
+    CHECK(strstr(err, "channel") != NULL);
+    CHECK(cl_composition_build("{\"hook\":\"x\"}", NULL, "tiktok", "{\"size\":\"640x480\"}", &out, err,
+                               sizeof err) == -1);
+    CHECK(strstr(err, "size") != NULL);
+    CHECK(cl_composition_build("{", NULL, "tiktok", NULL, &out, err, sizeof err) == -1);
+    CHECK(strstr(err, "draft") != NULL);
+}
+
+/* ------------------------------------------------------------------------- */
+/* render_ffmpeg                                                             */
+/* ------------------------------------------------------------------------- */
+
+static void check_video(const char *what, const char *path, double duration, int fps)
+{
+    probe_info p = probe_video(path);
+    CHECK(p.ok);
+    CHECK(strstr(p.format, "mp4") != NULL);
+    CHECK_STR(p.vcodec, "h264");
+    CHECK(p.width == 1080 && p.height == 1920);
+    CHECK(fabs(p.duration - duration) <= 0.1);
+    CHECK(p.fps_den > 0 && p.fps_num == fps * p.fps_den);
+    CHECK(p.n_audio == 1);
+    CHECK_STR(p.acodec, "aac");
+    fprintf(stderr, "%s: %s %s %dx%d %.3fs %d/%d fps, audio %s\n", what, p.format, p.vcodec,
+            p.width, p.height, p.duration, p.fps_num, p.fps_den, p.acodec);
+}
+
+static void test_ffmpeg_render(void)
+{
+    CHECK(cl_plugins_find(CL_CAP_RENDERER, "ffmpeg") != NULL);
+    char dir_text[PATH_MAX], dir_plain[PATH_MAX];
+    snprintf(dir_text, sizeof dir_text, "%s/ff-text", scratch);
+    snprintf(dir_plain, sizeof dir_plain, "%s/ff-plain", scratch);
+
+    progress_log pl = {0};
+    cl_call call;
+    cl_call_init(&call, on_progress, &pl);
+    cl_error err;
+    cl_render_result res;
+    double t0 = now_s();
+    int rc = cl_render_composition(COMP_TEXT, dir_text, "ffmpeg", &call, &res, &err);
+    double took = now_s() - t0;
+    if (rc != CL_OK)
+        fprintf(stderr, "render: %s\n", err.message);
+    CHECK(rc == CL_OK);
+    fprintf(stderr, "render_ffmpeg: 3 s 1080x1920 30 fps in %.2f s\n", took);
+    CHECK_STR(res.renderer, "ffmpeg");
+    CHECK(pl.calls >= 2 && pl.last_done == 90 && pl.last_total == 90);
+    check_video("ffmpeg", res.video_path, 3.0, 30);
+
+    cl_call_init(&call, NULL, NULL);
+    CHECK(cl_render_composition(COMP_PLAIN, dir_plain, "ffmpeg", &call, NULL, &err) == CL_OK);
+
+    /* The work directory is gone; only the two outputs remain. */
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/thumbnail.jpg", dir_plain);
+    CHECK(exists(p));
+
+    luma with = {0}, without = {0};
+    char codec[32] = "";
+    CHECK(decode_luma(res.thumbnail_path, &with, codec, sizeof codec) == 0);
+    CHECK_STR(codec, "mjpeg");
+    CHECK(with.w == 1080 && with.h == 1920);
+    CHECK(decode_luma(p, &without, codec, sizeof codec) == 0);
+    if (with.y && without.y) {
+        double var = region_variance(&with, 0, 0, with.w, with.h);
+        double d_text = region_diff(&with, &without, TEXT_X, TEXT_Y, TEXT_W, TEXT_H);
+        double d_blank = region_diff(&with, &without, BLANK_X, BLANK_Y, BLANK_W, BLANK_H);
+        double d_name = region_diff(&with, &without, 300, 180, 480, 70);
+        fprintf(stderr, "ffmpeg thumbnail: variance %.1f, text diff %.2f, name diff %.2f, blank diff %.2f\n",
+                var, d_text, d_name, d_blank);
+        CHECK(var > 50);        /* not blank: a gradient with text */
+        CHECK(d_text > 8);      /* the hook is drawn where the layout puts it */
+        CHECK(d_name > 4);      /* and the business name at the top */
+        CHECK(d_blank < 1.0);   /* nothing else changed */
+    }
+    luma_free(&with);
+    luma_free(&without);
+}
+
+static void test_ffmpeg_errors(void)
+{
+    const cl_renderer *r = (const cl_renderer *)cl_plugins_find(CL_CAP_RENDERER, "ffmpeg");
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    cl_error err;
+    cl_call call;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/ff-err", scratch);
+
+    /* Invalid composition and unknown renderer, through the host function. */
+    CHECK(cl_render_composition("{\"fps\":7}", out, "ffmpeg", NULL, NULL, &err) == CL_EINVAL);
+    CHECK(strstr(err.message, "fps") != NULL);
+    CHECK(cl_render_composition(COMP_PLAIN, out, "nosuch", NULL, NULL, &err) == CL_EUNSUPPORTED);
+    CHECK(strstr(err.message, "nosuch") && strstr(err.message, "RENDERER"));
+    snprintf(cl_cfg.renderer, sizeof cl_cfg.renderer, "nosuch2");
+    CHECK(strcmp(cl_render_pick(NULL), "nosuch2") == 0 && strcmp(cl_render_pick("ffmpeg"), "ffmpeg") == 0);
+    snprintf(cl_cfg.renderer, sizeof cl_cfg.renderer, "ffmpeg");
+    CHECK(strcmp(cl_render_pick(NULL), "ffmpeg") == 0);
+
+    /* Unwritable output: a path below a regular file (fails even as root). */
+    char file[PATH_MAX + 16], bad[PATH_MAX + 32], thumb[PATH_MAX + 32];
+    snprintf(file, sizeof file, "%s/afile", scratch);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    snprintf(bad, sizeof bad, "%s/sub", file);
+    CHECK(cl_render_composition(COMP_PLAIN, bad, "ffmpeg", NULL, NULL, &err) == CL_EIO);
+    CHECK(strstr(err.message, "cannot create output directory") != NULL);
+    snprintf(bad, sizeof bad, "%s/x.mp4", file);
+    snprintf(thumb, sizeof thumb, "%s/x.jpg", scratch);
+    cl_render_request req = {.size = sizeof req,
+                             .composition_json = COMP_PLAIN,
+                             .work_dir = scratch,
+                             .video_path = bad,
+                             .thumbnail_path = thumb};
+    memset(&err, 0, sizeof err);
+    cl_call_init(&call, NULL, NULL);
+    CHECK(r->render(r->base.self, &call, &req, &err) == CL_EIO);
+    CHECK(err.code == CL_EIO && strstr(err.message, bad) != NULL);
+    fprintf(stderr, "unwritable: %s\n", err.message);
+
+    /* Missing font (explicitly configured). */
+    setenv("RENDER_FFMPEG_FONT", "/nonexistent/font.ttf", 1);
+    CHECK(cl_render_composition(COMP_TEXT, out, "ffmpeg", NULL, NULL, &err) == CL_EUNSUPPORTED);
+    CHECK(strstr(err.message, "/nonexistent/font.ttf") && strstr(err.message, "RENDER_FFMPEG_FONT"));
+    unsetenv("RENDER_FFMPEG_FONT");
+
+    /* Cancelled before the first frame: an explicit code and no video left. */
+    cl_call_init(&call, NULL, NULL);
+    cl_call_cancel(&call);
+    CHECK(cl_render_composition(COMP_TEXT, out, "ffmpeg", &call, NULL, &err) == CL_ECANCELLED);
+    CHECK(strstr(err.message, "cancelled") != NULL);
+    snprintf(bad, sizeof bad, "%s/rendered.mp4", out);
+    CHECK(!exists(bad));
+
+    /* Images through the host's HTTP client and its guard. */
+    int saved = cl_cfg.http_allow_loopback;
+    cl_cfg.http_allow_loopback = 1;
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/status/404", fake_port);
+    CHECK(cl_render_composition(with_background_image(url), out, "ffmpeg", NULL, NULL, &err) ==
+          CL_EUPSTREAM);
+    CHECK(err.http_status == 404 && strstr(err.message, "background image") && strstr(err.message, "404"));
+    fprintf(stderr, "404: %s\n", err.message);
+    CHECK(!exists(bad));
+
+    CHECK(cl_render_composition(with_background_image("http://10.0.0.1/x.png"), out, "ffmpeg", NULL,
+                                NULL, &err) == CL_EBLOCKED);
+    CHECK(strstr(err.message, "10.0.0.1") != NULL);
+    fprintf(stderr, "blocked: %s\n", err.message);
+
+    /* A body that is not an image. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/json", fake_port);
+    CHECK(cl_render_composition(with_background_image(url), out, "ffmpeg", NULL, NULL, &err) ==
+          CL_EUPSTREAM);
+    CHECK(strstr(err.message, "not a decodable image") != NULL);
+
+    /* A real (tiny PPM) image as background and logo: renders. */
+    snprintf(url, sizeof url,
+             "http://127.0.0.1:%d/status/200?type=image/x-portable-pixmap&body=P3%%0A2%%202%%0A255%%0A"
+             "255%%200%%200%%200%%20255%%200%%200%%200%%20255%%20255%%20255%%20255%%0A",
+             fake_port);
+    char comp[4096];
+    snprintf(comp, sizeof comp,
+             "{\"duration\":3,\"background\":{\"type\":\"image\",\"image_url\":\"%s\"},"
+             "\"logo_url\":\"%s\",\"layers\":[{\"role\":\"cta\",\"text\":\"Hi\"}]}",
+             url, url);
+    int rc = cl_render_composition(comp, out, "ffmpeg", NULL, NULL, &err);
+    if (rc != CL_OK)
+        fprintf(stderr, "image render: %s\n", err.message);
+    CHECK(rc == CL_OK);
+    CHECK(exists(bad));
+
+    cl_cfg.http_allow_loopback = 0; /* loopback refused by the guard by default */
+    CHECK(cl_render_composition(comp, out, "ffmpeg", NULL, NULL, &err) == CL_EBLOCKED);
+    cl_cfg.http_allow_loopback = saved;
+}
+
+/* ------------------------------------------------------------------------- */
+/* render_hyperframes                                                        */
+/* ------------------------------------------------------------------------- */
+
+static const char *COMP_HF =
+    "{\"template\":\"hf_promo_v1\",\"width\":1080,\"height\":1920,\"fps\":24,\"duration\":3,"
+    "\"background\":{\"type\":\"gradient\",\"colors\":[\"#1E3A8A\",\"#DB2777\"]},"
+    "\"safe_area\":{\"top\":180,\"bottom\":480,\"left\":60,\"right\":180},\"layers\":["
+    "{\"role\":\"hook\",\"text\":\"Fresh bread, 50% off today\",\"start\":0,\"end\":2,"
+    "\"animation\":\"slide_up\",\"font_size\":84},"
+    "{\"role\":\"cta\",\"text\":\"Order now\",\"start\":1.5,\"end\":3,\"animation\":\"fade\"}]}";
+
+static void test_hyperframes_errors(void)
+{
+    CHECK(cl_plugins_find(CL_CAP_RENDERER, "hyperframes") != NULL);
+    cl_error err;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/hf-err", scratch);
+
+    unsetenv("HYPERFRAMES_ENABLED");
+    CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUNSUPPORTED);
+    CHECK_STR(err.message, "HyperFrames rendering is disabled (set HYPERFRAMES_ENABLED=true)");
+
+    setenv("HYPERFRAMES_ENABLED", "true", 1);
+    setenv("HYPERFRAMES_BIN", "/nonexistent/hyperframes", 1);
+    CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUNSUPPORTED);
+    CHECK(strstr(err.message, "HYPERFRAMES_BIN=/nonexistent/hyperframes") != NULL);
+
+    /* A CLI that fails: CL_EUPSTREAM with the tail of its stderr. */
+    char script[PATH_MAX + 16];
+    snprintf(script, sizeof script, "%s/failing-cli", scratch);
+    FILE *f = fopen(script, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("#!/bin/sh\necho 'starting' ; echo 'boom: the browser crashed' >&2; exit 3\n", f);
+        fclose(f);
+        chmod(script, 0755);
+    }
+    setenv("HYPERFRAMES_BIN", script, 1);
+    CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUPSTREAM);
+    CHECK(strstr(err.message, "status 3") && strstr(err.message, "boom: the browser crashed"));
+    fprintf(stderr, "failing CLI: %s\n", err.message);
+    char video[PATH_MAX + 32];
+    snprintf(video, sizeof video, "%s/rendered.mp4", out);
+    CHECK(!exists(video)); /* never a fake success */
+
+    /* A CLI that "succeeds" without writing anything. */
+    f = fopen(script, "w");
+    if (f) {
+        fputs("#!/bin/sh\nexit 0\n", f);
+        fclose(f);
+    }
+    CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUPSTREAM);
+    CHECK(strstr(err.message, "no video") != NULL);
+
+    /* Cancellation kills the CLI's process group promptly. */
+    f = fopen(script, "w");
+    if (f) {
+        fputs("#!/bin/sh\nsleep 30 &\nsleep 30\n", f);
+        fclose(f);
+    }
+    cl_call call;
+    cl_call_init(&call, NULL, NULL);
+    setenv("HYPERFRAMES_TIMEOUT_MS", "600", 1);
+    double t0 = now_s();
+    CHECK(cl_render_composition(COMP_HF, out, "hyperframes", &call, NULL, &err) == CL_ETIMEOUT);
+    CHECK(now_s() - t0 < 5);
+    CHECK(strstr(err.message, "HYPERFRAMES_TIMEOUT_MS") != NULL);
+    unsetenv("HYPERFRAMES_TIMEOUT_MS");
+    cl_call_cancel(&call);
+    CHECK(cl_render_composition(COMP_HF, out, "hyperframes", &call, NULL, &err) == CL_ECANCELLED);
+}
+
+static void test_hyperframes_real(const char *bin)
+{
+    if (!bin || !bin[0]) {
+        const char *skip = getenv("CLIPLOOP_SKIP_HYPERFRAMES");
+        if (skip && strcmp(skip, "1") == 0) {
+            fprintf(stderr, "\n*** SKIPPED: render_hyperframes against the real CLI "
+                            "(CLIPLOOP_SKIP_HYPERFRAMES=1) ***\n\n");
+            return;
+        }
+        unit_failed++;
+        fprintf(stderr, "FAIL: HYPERFRAMES_BIN is not set: run the tests through scripts/test, which "
+                        "installs the HyperFrames CLI (or set CLIPLOOP_SKIP_HYPERFRAMES=1 to skip)\n");
+        return;
+    }
+    setenv("HYPERFRAMES_ENABLED", "true", 1);
+    setenv("HYPERFRAMES_BIN", bin, 1);
+    setenv("HYPERFRAMES_QUALITY", "draft", 1);
+    if (!getenv("HYPERFRAMES_BROWSER_PATH"))
+        setenv("HYPERFRAMES_BROWSER_PATH", "/usr/bin/chromium", 1);
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/hf", scratch);
+    progress_log pl = {0};
+    cl_call call;
+    cl_call_init(&call, on_progress, &pl);
+    cl_error err;
+    cl_render_result res;
+    double t0 = now_s();
+    int rc = cl_render_composition(COMP_HF, out, "hyperframes", &call, &res, &err);
+    double took = now_s() - t0;
+    if (rc != CL_OK)
+        fprintf(stderr, "hyperframes: %s\n", err.message);
+    CHECK(rc == CL_OK);
+    if (rc != CL_OK)
+        return;
+    fprintf(stderr, "render_hyperframes: 3 s 1080x1920 24 fps (draft) in %.2f s\n", took);
+    CHECK(pl.last_done == 72 && pl.last_total == 72);
+    check_video("hyperframes", res.video_path, 3.0, 24);
+    luma th = {0};
+    char codec[32] = "";
+    CHECK(decode_luma(res.thumbnail_path, &th, codec, sizeof codec) == 0);
+    CHECK_STR(codec, "mjpeg");
+    if (th.y) {
+        double var = region_variance(&th, 0, 0, th.w, th.h);
+        double v_text = region_variance(&th, TEXT_X, TEXT_Y, TEXT_W, TEXT_H);
+        double v_blank = region_variance(&th, BLANK_X, BLANK_Y, BLANK_W, BLANK_H);
+        fprintf(stderr, "hyperframes thumbnail: variance %.1f, text region %.1f, blank region %.1f\n",
+                var, v_text, v_blank);
+        CHECK(var > 50);
+        CHECK(v_text > 10 * (v_blank + 1)); /* glyphs on a smooth gradient */
+    }
+    luma_free(&th);
+}
+
+int main(void)
+{
+    const char *plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
+    if (!plugin_dir || !getenv("CLIPLOOP_SOURCE_DIR")) {
+        fprintf(stderr, "CLIPLOOP_PLUGIN_DIR / CLIPLOOP_SOURCE_DIR are not set (run through ctest)\n");
+        return 1;
+    }
+    const char *hf = getenv("HYPERFRAMES_BIN");
+    char *hf_bin = hf ? strdup(hf) : NULL;
+    if (!mkdtemp(scratch)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char storage[PATH_MAX + 16];
+    snprintf(storage, sizeof storage, "%s/storage", scratch);
+    setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
+    unsetenv("RENDERER");
+    unsetenv("RENDER_FFMPEG_FONT");
+    char err[512];
+    if (cl_config_load(err, sizeof err) != 0) {
+        fprintf(stderr, "config: %s\n", err);
+        return 1;
+    }
+    cl_cfg.http_allow_loopback = 0;
+    CHECK(cl_http_global_init() == 0);
+    CHECK(start_fake() == 0);
+    CHECK(cl_plugins_load_dir(plugin_dir) > 0);
+
+    test_composition();
+    test_ffmpeg_render();
+    test_ffmpeg_errors();
+    test_hyperframes_errors();
+    test_hyperframes_real(hf_bin);
+
+    stop_fake();
+    cl_plugins_reset_for_tests();
+    free(hf_bin);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", scratch);
+    return unit_done("test_render");
+}
