@@ -67,8 +67,9 @@ const char *cl_cap_kind_name(int kind);
 const char *cl_plugins_status_name(int status);
 
 /**
- * Tests only: forget every plugin, free every record, and dlclose every
- * handle (production never unloads a plugin whose init ran). Pointers from
+ * Tests only: forget every plugin and free every record. Handles of
+ * plugins whose init ran stay mapped (as in production, which never unloads
+ * them); refused ones are closed. Pointers from
  * cl_plugins_find / cl_plugins_info_at become invalid.
  */
 void cl_plugins_reset_for_tests(void);
