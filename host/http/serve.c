@@ -4,9 +4,12 @@
  * waits for SIGTERM/SIGINT to stop gracefully.
  */
 #include "commands.h"
+#include "content/content.h"
+#include "auth/auth.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "credits/credits.h"
 #include "db/db.h"
 #include "health/health.h"
 #include "http/http.h"
@@ -14,6 +17,7 @@
 #include "jobs/supervisor.h"
 #include "net/http_client.h"
 #include "plugins/registry.h"
+#include "projects/projects.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +29,10 @@ void cl_test_routes_register(void); /* http/test_routes.c */
 static void register_routes(void)
 {
     cl_health_register_routes();
+    cl_auth_register_routes();
+    cl_credits_register_routes();
+    cl_content_register_routes();
+    cl_projects_register_routes();
     cl_test_routes_register();
 }
 

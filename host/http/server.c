@@ -153,18 +153,25 @@ static int copy_request(task *t, h2o_req_t *req)
     r->body_len = req->entity.base ? req->entity.len : 0;
     if (!r->method || !r->path || !r->query || !r->body)
         return -1;
-    if (req->headers.size) {
-        r->headers = calloc(req->headers.size, sizeof *r->headers);
-        if (!r->headers)
+    /* h2o keeps Host (and HTTP/2's :authority) in req->authority, not in the
+       header list; handlers see it as an ordinary "host" header. */
+    r->headers = calloc(req->headers.size + 1, sizeof *r->headers);
+    if (!r->headers)
+        return -1;
+    for (size_t i = 0; i < req->headers.size; i++) {
+        h2o_header_t *h = &req->headers.entries[i];
+        r->headers[i].name = dup_iov(*h->name);
+        r->headers[i].value = dup_iov(h->value);
+        r->nheaders = i + 1;
+        if (!r->headers[i].name || !r->headers[i].value)
             return -1;
-        for (size_t i = 0; i < req->headers.size; i++) {
-            h2o_header_t *h = &req->headers.entries[i];
-            r->headers[i].name = dup_iov(*h->name);
-            r->headers[i].value = dup_iov(h->value);
-            r->nheaders = i + 1;
-            if (!r->headers[i].name || !r->headers[i].value)
-                return -1;
-        }
+    }
+    if (req->authority.len) {
+        r->headers[r->nheaders].name = strdup("host");
+        r->headers[r->nheaders].value = dup_iov(req->authority);
+        r->nheaders++;
+        if (!r->headers[r->nheaders - 1].name || !r->headers[r->nheaders - 1].value)
+            return -1;
     }
     struct sockaddr_storage ss;
     socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);

@@ -50,6 +50,9 @@ static void echo_route(cl_req *req, cl_res *res)
     cJSON_AddStringToObject(o, "path", req->path);
     cJSON_AddStringToObject(o, "query", req->query);
     cJSON_AddNumberToObject(o, "body_bytes", (double)req->body_len);
+    const char *host = cl_req_header(req, "host");
+    if (host)
+        cJSON_AddStringToObject(o, "host", host);
     const char *ua = cl_req_header(req, "user-agent");
     if (ua)
         cJSON_AddStringToObject(o, "user_agent", ua);

@@ -59,6 +59,7 @@ test('router captures path parameters, decodes them, and passes query and body',
   assert.equal(body.method, 'POST');
   assert.equal(body.body_bytes, 5);
   assert.equal(body.user_agent, 'cliploop-test');
+  assert.equal(body.host, `127.0.0.1:${srv.port}`); // h2o keeps Host apart; handlers still see it
   // A missing segment does not match the two-parameter route.
   const r2 = await fetch(srv.url + '/api/_test/echo/abc');
   assert.equal(r2.status, 404);

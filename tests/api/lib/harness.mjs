@@ -107,3 +107,39 @@ export async function startServer({ dbUrl, env = {}, migrate = true } = {}) {
   }
   return { url, port, proc, env: fullEnv, stop: (sig) => proc.stop(sig) };
 }
+
+/**
+ * A signed-in API client for the HTTP tests: keeps the session cookie like a
+ * cookie jar and sends the CSRF token header on state-changing requests.
+ *   const u = apiClient(srv.url);
+ *   await u.signup('ada@example.com', 'password123');   // or u.login(...) / u.demoLogin()
+ *   const r = await u.get('/api/me');                   // { status, body, headers }
+ */
+export function apiClient(baseUrl) {
+  const c = { cookie: null, csrf: null, user: null };
+  c.request = async (method, path, body, { headers = {}, csrf = true } = {}) => {
+    const h = { ...headers };
+    if (c.cookie) h.cookie = c.cookie;
+    if (csrf && c.csrf && method !== 'GET') h['x-csrf-token'] = c.csrf;
+    if (body !== undefined && typeof body !== 'string') h['content-type'] = 'application/json';
+    const r = await fetch(baseUrl + path, {
+      method, headers: h, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+    });
+    for (const sc of r.headers.getSetCookie()) {
+      const m = /^cliploop_session=([^;]*)/.exec(sc);
+      if (m) c.cookie = m[1] ? `cliploop_session=${m[1]}` : null;
+    }
+    const text = await r.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    if (json && typeof json.csrf_token === 'string') c.csrf = json.csrf_token;
+    if (json && json.user && json.csrf_token) c.user = json.user;
+    return { status: r.status, body: json, text, headers: r.headers };
+  };
+  c.get = (path, opts) => c.request('GET', path, undefined, opts);
+  c.post = (path, body, opts) => c.request('POST', path, body === undefined ? {} : body, opts);
+  c.signup = (email, password = 'password123') => c.post('/api/auth/signup', { email, password });
+  c.login = (email, password = 'password123') => c.post('/api/auth/login', { email, password });
+  c.demoLogin = () => c.post('/api/dev/demo-login');
+  return c;
+}

@@ -1,0 +1,640 @@
+/*
+ * auth.c — sessions, CSRF, the invite-only gate, and the account routes:
+ *
+ *   POST /api/auth/signup      {email, password}          201 + session cookie
+ *   POST /api/auth/login       {email, password}          200 + session cookie, 401, 429
+ *   POST /api/auth/logout                                  revokes this session
+ *   POST /api/auth/logout-all                              revokes every session of the user
+ *   GET  /api/me                                           the user, plan, access, csrf_token
+ *   GET  /api/auth/config                                  public: {mock_mode, invite_only, demo_email?}
+ *   GET  /api/_test/product     (CLIPLOOP_TEST_ROUTES only) a stand-in route behind the product gate
+ *
+ * Access requests and the mock-mode dev routes live in access.c.
+ * Passwords and tokens never reach the log.
+ */
+#include "auth/auth.h"
+#include "auth/auth_internal.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "credits/credits.h"
+#include "db/db.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 256
+
+/* Columns shared by both user loaders (session and id). */
+#define USER_COLUMNS                                                                               \
+    "u.id, u.email, u.beta_approved, u.is_demo,"                                                   \
+    " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                 \
+    " COALESCE(sub.status, ''), COALESCE(sub.cancel_at_period_end, false),"                        \
+    " COALESCE(extract(epoch FROM sub.current_period_end)::bigint, 0),"                            \
+    " extract(epoch FROM now())::bigint"
+
+static int64_t col_i64(const PGresult *r, int col) { return strtoll(PQgetvalue(r, 0, col), NULL, 10); }
+static int col_bool(const PGresult *r, int col) { return PQgetvalue(r, 0, col)[0] == 't'; }
+
+/* Fill u from a row of USER_COLUMNS starting at column 0. */
+static void fill_user(const PGresult *r, cl_user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->id = col_i64(r, 0);
+    snprintf(u->email, sizeof u->email, "%s", PQgetvalue(r, 0, 1));
+    u->beta_approved = col_bool(r, 2);
+    u->is_demo = col_bool(r, 3);
+    snprintf(u->created_at, sizeof u->created_at, "%s", PQgetvalue(r, 0, 4));
+    u->sub.beta_approved = u->beta_approved;
+    if (cl_sub_status_parse(PQgetvalue(r, 0, 5), &u->sub.status) != 0)
+        u->sub.status = CL_SUB_NONE;
+    u->sub.cancel_at_period_end = col_bool(r, 6);
+    u->sub.period_end = col_i64(r, 7);
+    int64_t now = col_i64(r, 8);
+    cl_plan_result pr = cl_effective_plan(&u->sub, cl_cfg.invite_only_mode, now);
+    u->plan = pr.plan;
+    u->product_access = pr.product_access;
+    u->plan_reason = pr.reason;
+}
+
+int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t errlen)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%" PRId64, user_id);
+    const char *p[] = {id};
+    PGresult *r = cl_db_query(c,
+                              "SELECT " USER_COLUMNS " FROM users u"
+                              " LEFT JOIN subscriptions sub ON sub.user_id = u.id WHERE u.id = $1::bigint",
+                              1, p);
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    int found = PQntuples(r) == 1;
+    if (found)
+        fill_user(r, out);
+    PQclear(r);
+    return found;
+}
+
+cJSON *cl_user_json(const cl_user *u)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "id", (double)u->id);
+    cJSON_AddStringToObject(o, "email", u->email);
+    cJSON_AddStringToObject(o, "created_at", u->created_at);
+    cJSON_AddBoolToObject(o, "is_demo", u->is_demo);
+    cJSON_AddBoolToObject(o, "beta_approved", u->beta_approved);
+    return o;
+}
+
+void cl_auth_field_error(cl_res *res, int status, const char *field, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", "validation_failed");
+    cJSON_AddStringToObject(e, "message", message);
+    cJSON *f = cJSON_AddObjectToObject(e, "fields");
+    cJSON_AddStringToObject(f, field, message);
+    cl_res_json(res, status, o);
+}
+
+/* ---- cookies, origin, CSRF --------------------------------------------- */
+
+/* The session token from any Cookie header (HTTP/2 may split them), copied
+   into out (at most outlen-1 bytes). 0 found, -1 none. */
+static int session_cookie(const cl_req *req, char *out, size_t outlen)
+{
+    const size_t nl = strlen(CL_SESSION_COOKIE);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].name, "cookie") != 0)
+            continue;
+        const char *p = req->headers[i].value;
+        while (*p) {
+            while (*p == ' ' || *p == ';')
+                p++;
+            const char *end = strchr(p, ';');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            if (len > nl && strncmp(p, CL_SESSION_COOKIE, nl) == 0 && p[nl] == '=') {
+                size_t vl = len - nl - 1;
+                if (vl == 0 || vl >= outlen)
+                    return -1;
+                memcpy(out, p + nl + 1, vl);
+                out[vl] = '\0';
+                return 0;
+            }
+            p += len;
+        }
+    }
+    return -1;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int state_changing(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+}
+
+/* The authority ("host[:port]") this request was addressed to, when known:
+   the Host header if the server passes it on, else X-Forwarded-Host from a
+   proxy. NULL when neither is present. */
+static const char *request_authority(const cl_req *req)
+{
+    const char *h = cl_req_header(req, "host");
+    if (!h)
+        h = cl_req_header(req, "x-forwarded-host");
+    return h && *h ? h : NULL;
+}
+
+/* Does origin's authority name this server? Compared with the request's
+   authority when known; otherwise with the configured listener (HOST:PORT,
+   or a loopback name on PORT when HOST is a wildcard or loopback address). */
+static int origin_matches(const cl_req *req, const char *origin)
+{
+    const char *sep = strstr(origin, "://");
+    if (!sep || strncasecmp(origin, "http", 4) != 0)
+        return 0;
+    const char *auth = sep + 3;
+    const char *want = request_authority(req);
+    if (want)
+        return strcasecmp(auth, want) == 0;
+    char expect[300];
+    snprintf(expect, sizeof expect, "%s:%d", cl_cfg.host, cl_cfg.port);
+    if (strcasecmp(auth, expect) == 0)
+        return 1;
+    const char *colon = strrchr(auth, ':');
+    if (!colon || atoi(colon + 1) != cl_cfg.port)
+        return 0;
+    size_t hl = (size_t)(colon - auth);
+    int wildcard = strcmp(cl_cfg.host, "0.0.0.0") == 0 || strcmp(cl_cfg.host, "::") == 0 ||
+                   strcmp(cl_cfg.host, "127.0.0.1") == 0 || strcmp(cl_cfg.host, "localhost") == 0;
+    return wildcard && ((hl == 9 && strncasecmp(auth, "localhost", 9) == 0) ||
+                        (hl == 9 && strncmp(auth, "127.0.0.1", 9) == 0) ||
+                        (hl == 5 && strncmp(auth, "[::1]", 5) == 0));
+}
+
+int cl_auth_check_origin(const cl_req *req, cl_res *res)
+{
+    const char *site = cl_req_header(req, "sec-fetch-site");
+    if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
+        cl_res_error(res, 403, "csrf_failed", "Cross-site request refused");
+        return -1;
+    }
+    const char *origin = cl_req_header(req, "origin");
+    if (origin && !origin_matches(req, origin)) {
+        cl_res_error(res, 403, "csrf_failed", "Request origin does not match this site");
+        return -1;
+    }
+    return 0;
+}
+
+static int request_is_tls(const cl_req *req)
+{
+    const char *proto = cl_req_header(req, "x-forwarded-proto");
+    return cl_cfg.cookie_secure || (proto && strcasecmp(proto, "https") == 0);
+}
+
+void cl_auth_set_cookie(const cl_req *req, cl_res *res, const char *token, int max_age)
+{
+    char v[256];
+    snprintf(v, sizeof v, "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s", CL_SESSION_COOKIE,
+             token, max_age, request_is_tls(req) ? "; Secure" : "");
+    cl_res_header(res, "Set-Cookie", v);
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
+{
+    char token[128], hash[65];
+    if (session_cookie(req, token, sizeof token) != 0 || !is_hex(token, 64)) {
+        cl_res_error(res, 401, "unauthenticated", "Sign in to continue");
+        return -1;
+    }
+    cl_sha256_hex(token, hash);
+    OPENSSL_cleanse(token, sizeof token);
+    const char *p[] = {hash};
+    PGresult *r = cl_db_query(c,
+                              "SELECT " USER_COLUMNS ", s.id, s.csrf_token,"
+                              " extract(epoch FROM s.expires_at)::bigint"
+                              " FROM sessions s JOIN users u ON u.id = s.user_id"
+                              " LEFT JOIN subscriptions sub ON sub.user_id = u.id"
+                              " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
+                              1, p);
+    if (!cl_db_ok(r)) {
+        char err[256];
+        cl_db_errmsg(c, r, err, sizeof err);
+        PQclear(r);
+        cl_error("auth", "session lookup failed: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "Could not check the session");
+        return -1;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        cl_res_error(res, 401, "unauthenticated", "Your session has expired or was signed out; sign in again");
+        return -1;
+    }
+    fill_user(r, out);
+    out->session_id = col_i64(r, 9);
+    snprintf(out->csrf_token, sizeof out->csrf_token, "%s", PQgetvalue(r, 0, 10));
+    out->session_expires_at = col_i64(r, 11);
+    PQclear(r);
+
+    if (state_changing(req->method)) {
+        if (cl_auth_check_origin(req, res) != 0)
+            return -1;
+        const char *sent = cl_req_header(req, CL_CSRF_HEADER);
+        size_t want = strlen(out->csrf_token);
+        if (!sent || strlen(sent) != want || CRYPTO_memcmp(sent, out->csrf_token, want) != 0) {
+            cl_res_error(res, 403, "csrf_failed",
+                         "Missing or wrong " CL_CSRF_HEADER " header (get the token from GET /api/me)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
+{
+    if (cl_auth_require(req, res, c, out) != 0)
+        return -1;
+    if (!out->product_access) {
+        cl_res_error(res, 403, "waitlisted",
+                     "ClipLoop is invite-only for now. Your account is on the waitlist; we will email %s "
+                     "when it is approved, or upgrade to Pro to start right away.",
+                     out->email);
+        return -1;
+    }
+    return 0;
+}
+
+int cl_auth_create_session(PGconn *c, const cl_req *req, int64_t user_id, char token[65], char csrf[33],
+                           char *err, size_t errlen)
+{
+    char hash[65], uid[24], ttl[24];
+    if (cl_random_hex(token, 32) != 0 || cl_random_hex(csrf, 16) != 0) {
+        snprintf(err, errlen, "no randomness available");
+        return -1;
+    }
+    cl_sha256_hex(token, hash);
+    snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    snprintf(ttl, sizeof ttl, "%d", cl_cfg.session_ttl_seconds > 0 ? cl_cfg.session_ttl_seconds : 1209600);
+    const char *ua = cl_req_header(req, "user-agent");
+    char ua_short[256];
+    snprintf(ua_short, sizeof ua_short, "%s", ua ? ua : "");
+    const char *p[] = {uid, hash, csrf, ttl, ua_short, req->remote_addr};
+    return cl_db_exec(c,
+                      "INSERT INTO sessions (user_id, token_hash, csrf_token, expires_at, user_agent, addr)"
+                      " VALUES ($1::bigint, $2, $3, now() + make_interval(secs => $4::int), $5, $6)",
+                      6, p, err, errlen);
+}
+
+/* The common success body of sign-up, log-in and demo log-in. */
+cJSON *cl_auth_me_json(const cl_user *u, const char *csrf)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "user", cl_user_json(u));
+    cJSON *plan = cJSON_AddObjectToObject(o, "plan");
+    cJSON_AddStringToObject(plan, "id", cl_plan_id(u->plan));
+    cJSON_AddStringToObject(plan, "label", cl_plan_label(u->plan));
+    cJSON_AddStringToObject(plan, "reason", u->plan_reason ? u->plan_reason : "");
+    cJSON *access = cJSON_AddObjectToObject(o, "access");
+    cJSON_AddBoolToObject(access, "product", u->product_access);
+    cJSON_AddBoolToObject(access, "invite_only", cl_cfg.invite_only_mode);
+    cJSON_AddBoolToObject(access, "waitlisted", !u->product_access);
+    cJSON_AddStringToObject(o, "csrf_token", csrf);
+    cJSON_AddBoolToObject(o, "mock_mode", cl_cfg.mock_mode);
+    return o;
+}
+
+/* Sign a user in: session row, cookie, and the /api/me body. Replies on res. */
+void cl_auth_sign_in(PGconn *c, cl_req *req, cl_res *res, int64_t user_id, int status)
+{
+    char token[65], csrf[33], err[256];
+    cl_user u;
+    int found = cl_user_load(c, user_id, &u, err, sizeof err);
+    if (found <= 0 || cl_auth_create_session(c, req, user_id, token, csrf, err, sizeof err) != 0) {
+        cl_error("auth", "cannot create a session for user %" PRId64 ": %s", user_id,
+                 found == 0 ? "no such user" : err);
+        cl_res_error(res, 500, "internal", "Could not sign in");
+        return;
+    }
+    /* Credits for this month, so the first screen shows real balances. */
+    if (cl_credits_grant_monthly(c, user_id, u.plan, NULL, err, sizeof err) < 0)
+        cl_warn("auth", "monthly grant for user %" PRId64 " failed: %s", user_id, err);
+    cl_auth_set_cookie(req, res, token, cl_cfg.session_ttl_seconds > 0 ? cl_cfg.session_ttl_seconds : 1209600);
+    OPENSSL_cleanse(token, sizeof token);
+    cl_res_json(res, status, cl_auth_me_json(&u, csrf));
+}
+
+PGconn *cl_auth_db(cl_res *res)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_warn("auth", "no database connection: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+    }
+    return c;
+}
+
+/* ---- routes ----------------------------------------------------------------- */
+
+/* Read {email, password} with field errors; 0 or -1 (reply set). */
+static int read_credentials(cl_req *req, cl_res *res, char *email, size_t elen, char *password, size_t plen,
+                            int signup)
+{
+    cJSON *j = cl_req_json(req, res);
+    if (!j)
+        return -1;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "email");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "password");
+    int rc = -1;
+    if (!cJSON_IsString(e) || !e->valuestring[0])
+        cl_auth_field_error(res, 422, "email", "Enter your email address");
+    else if (cl_email_normalize(e->valuestring, email, elen) != 0)
+        cl_auth_field_error(res, 422, "email", "Enter a valid email address");
+    else if (!cJSON_IsString(p) || !p->valuestring[0])
+        cl_auth_field_error(res, 422, "password", "Enter your password");
+    else if (strlen(p->valuestring) > PASSWORD_MAX)
+        cl_auth_field_error(res, 422, "password", "Passwords are at most 256 characters");
+    else if (signup && strlen(p->valuestring) < PASSWORD_MIN)
+        cl_auth_field_error(res, 422, "password", "Use at least 8 characters");
+    else {
+        snprintf(password, plen, "%s", p->valuestring);
+        rc = 0;
+    }
+    if (cJSON_IsString(p))
+        OPENSSL_cleanse(p->valuestring, strlen(p->valuestring));
+    cJSON_Delete(j);
+    return rc;
+}
+
+static void signup(cl_req *req, cl_res *res)
+{
+    if (cl_auth_check_origin(req, res) != 0)
+        return;
+    char email[256], password[PASSWORD_MAX + 1], hash[CL_PASSWORD_HASH_MAX], err[256];
+    if (read_credentials(req, res, email, sizeof email, password, sizeof password, 1) != 0)
+        return;
+    int hrc = cl_password_hash(password, cl_cfg.scrypt_log_n, hash, sizeof hash, err, sizeof err);
+    OPENSSL_cleanse(password, sizeof password);
+    if (hrc != 0) {
+        cl_error("auth", "password hashing failed: %s", err);
+        cl_res_error(res, 500, "internal", "Could not create the account");
+        return;
+    }
+    PGconn *c = cl_auth_db(res);
+    if (!c)
+        return;
+    /* An approved waitlist request for this email approves the account. */
+    const char *p[] = {email, hash};
+    PGresult *r = cl_db_query(c,
+                              "WITH appr AS (SELECT EXISTS (SELECT 1 FROM access_requests"
+                              " WHERE email = $1 AND status = 'approved') AS ok)"
+                              " INSERT INTO users (email, password_hash, beta_approved, beta_approved_at)"
+                              " SELECT $1, $2, appr.ok, CASE WHEN appr.ok THEN now() END FROM appr"
+                              " ON CONFLICT (email) DO NOTHING RETURNING id",
+                              2, p);
+    OPENSSL_cleanse(hash, sizeof hash);
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, sizeof err);
+        PQclear(r);
+        cl_db_release(c);
+        cl_error("auth", "sign-up failed: %s", err);
+        cl_res_error(res, 500, "internal", "Could not create the account");
+        return;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        cl_db_release(c);
+        cl_res_error(res, 409, "email_taken", "An account with this email already exists; log in instead");
+        return;
+    }
+    int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (cl_credits_ensure_account(c, id, err, sizeof err) != 0)
+        cl_warn("auth", "credit account for user %" PRId64 ": %s", id, err);
+    cl_info("auth", "new account %" PRId64, id);
+    cl_auth_sign_in(c, req, res, id, 201);
+    cl_db_release(c);
+}
+
+/* Seconds until a log-in for email/addr may be tried again; 0 when allowed, -1 on error. */
+static long login_blocked_for(PGconn *c, const char *email, const char *addr)
+{
+    char win[16], max_e[16], max_a[16];
+    snprintf(win, sizeof win, "%d", cl_cfg.login_window_seconds > 0 ? cl_cfg.login_window_seconds : 900);
+    snprintf(max_e, sizeof max_e, "%d", cl_cfg.login_max_failures > 0 ? cl_cfg.login_max_failures : 5);
+    snprintf(max_a, sizeof max_a, "%d",
+             cl_cfg.login_max_failures_per_addr > 0 ? cl_cfg.login_max_failures_per_addr : 20);
+    const char *p[] = {email, addr, win, max_e, max_a};
+    /* The max-th most recent failure inside the window blocks until it
+       leaves the window. */
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT GREATEST("
+        " COALESCE((SELECT ceil(extract(epoch FROM at + make_interval(secs => $3::int) - now()))::bigint"
+        "  FROM login_failures WHERE email = $1 AND at > now() - make_interval(secs => $3::int)"
+        "  ORDER BY at DESC OFFSET $4::int - 1 LIMIT 1), 0),"
+        " COALESCE((SELECT ceil(extract(epoch FROM at + make_interval(secs => $3::int) - now()))::bigint"
+        "  FROM login_failures WHERE addr = $2 AND at > now() - make_interval(secs => $3::int)"
+        "  ORDER BY at DESC OFFSET $5::int - 1 LIMIT 1), 0))",
+        5, p);
+    long v = cl_db_ok(r) && PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    return v;
+}
+
+static void login(cl_req *req, cl_res *res)
+{
+    if (cl_auth_check_origin(req, res) != 0)
+        return;
+    char email[256], password[PASSWORD_MAX + 1], err[256];
+    if (read_credentials(req, res, email, sizeof email, password, sizeof password, 0) != 0)
+        return;
+    PGconn *c = cl_auth_db(res);
+    if (!c) {
+        OPENSSL_cleanse(password, sizeof password);
+        return;
+    }
+    long wait = login_blocked_for(c, email, req->remote_addr);
+    if (wait != 0) {
+        OPENSSL_cleanse(password, sizeof password);
+        cl_db_release(c);
+        if (wait < 0) {
+            cl_res_error(res, 503, "database_unavailable", "Could not check log-in attempts");
+            return;
+        }
+        char ra[24];
+        snprintf(ra, sizeof ra, "%ld", wait);
+        cl_res_header(res, "Retry-After", ra);
+        cl_res_error(res, 429, "too_many_attempts", "Too many failed log-ins; try again in %ld seconds", wait);
+        return;
+    }
+    const char *p[] = {email};
+    PGresult *r = cl_db_query(c, "SELECT id, password_hash FROM users WHERE email = $1", 1, p);
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, sizeof err);
+        PQclear(r);
+        OPENSSL_cleanse(password, sizeof password);
+        cl_db_release(c);
+        cl_error("auth", "log-in lookup failed: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "Could not check the password");
+        return;
+    }
+    int ok = 0;
+    int64_t id = 0;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
+        id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        ok = cl_password_verify(password, PQgetvalue(r, 0, 1)) == 1;
+    } else {
+        cl_password_dummy_verify(password);
+    }
+    PQclear(r);
+    OPENSSL_cleanse(password, sizeof password);
+    if (!ok) {
+        const char *fp[] = {email, req->remote_addr};
+        if (cl_db_exec(c,
+                       "WITH gc AS (DELETE FROM login_failures WHERE at < now() - interval '1 day')"
+                       " INSERT INTO login_failures (email, addr) VALUES ($1, $2)",
+                       2, fp, err, sizeof err) != 0)
+            cl_warn("auth", "cannot record a failed log-in: %s", err);
+        cl_db_release(c);
+        cl_res_error(res, 401, "invalid_credentials", "Email or password is wrong");
+        return;
+    }
+    if (cl_db_exec(c, "DELETE FROM login_failures WHERE email = $1", 1, p, err, sizeof err) != 0)
+        cl_warn("auth", "cannot clear failed log-ins: %s", err);
+    cl_auth_sign_in(c, req, res, id, 200);
+    cl_db_release(c);
+}
+
+static void logout(cl_req *req, cl_res *res)
+{
+    PGconn *c = cl_auth_db(res);
+    if (!c)
+        return;
+    cl_user u;
+    if (cl_auth_require(req, res, c, &u) != 0) {
+        cl_db_release(c);
+        return;
+    }
+    char sid[24], err[256];
+    snprintf(sid, sizeof sid, "%" PRId64, u.session_id);
+    const char *p[] = {sid};
+    int rc = cl_db_exec(c, "UPDATE sessions SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL",
+                        1, p, err, sizeof err);
+    cl_db_release(c);
+    if (rc != 0) {
+        cl_error("auth", "log-out failed: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "Could not sign out");
+        return;
+    }
+    cl_auth_set_cookie(req, res, "", 0);
+    cl_res_json_text(res, 200, "{\"signed_out\":true}");
+}
+
+static void logout_all(cl_req *req, cl_res *res)
+{
+    PGconn *c = cl_auth_db(res);
+    if (!c)
+        return;
+    cl_user u;
+    if (cl_auth_require(req, res, c, &u) != 0) {
+        cl_db_release(c);
+        return;
+    }
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *p[] = {uid};
+    PGresult *r = cl_db_query(c,
+                              "UPDATE sessions SET revoked_at = now()"
+                              " WHERE user_id = $1::bigint AND revoked_at IS NULL",
+                              1, p);
+    int ok = cl_db_ok(r);
+    long n = ok ? strtol(PQcmdTuples(r), NULL, 10) : 0;
+    PQclear(r);
+    cl_db_release(c);
+    if (!ok) {
+        cl_res_error(res, 503, "database_unavailable", "Could not sign out");
+        return;
+    }
+    cl_auth_set_cookie(req, res, "", 0);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "signed_out", 1);
+    cJSON_AddNumberToObject(o, "sessions_revoked", (double)n);
+    cl_res_json(res, 200, o);
+}
+
+static void me(cl_req *req, cl_res *res)
+{
+    PGconn *c = cl_auth_db(res);
+    if (!c)
+        return;
+    cl_user u;
+    if (cl_auth_require(req, res, c, &u) != 0) {
+        cl_db_release(c);
+        return;
+    }
+    char err[256];
+    if (cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err) < 0)
+        cl_warn("auth", "monthly grant for user %" PRId64 " failed: %s", u.id, err);
+    cl_db_release(c);
+    cl_res_json(res, 200, cl_auth_me_json(&u, u.csrf_token));
+}
+
+/* Public: what the log-in page needs to know before anyone signs in. */
+static void auth_config(cl_req *req, cl_res *res)
+{
+    (void)req;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "mock_mode", cl_cfg.mock_mode);
+    cJSON_AddBoolToObject(o, "invite_only", cl_cfg.invite_only_mode);
+    if (cl_cfg.mock_mode)
+        cJSON_AddStringToObject(o, "demo_email", CL_DEMO_EMAIL);
+    cl_res_json(res, 200, o);
+}
+
+/* Test-only (CLIPLOOP_TEST_ROUTES): a stand-in product route behind the gate. */
+static void test_product(cl_req *req, cl_res *res)
+{
+    PGconn *c = cl_auth_db(res);
+    if (!c)
+        return;
+    cl_user u;
+    int rc = cl_auth_require_product_access(req, res, c, &u);
+    cl_db_release(c);
+    if (rc == 0)
+        cl_res_json_text(res, 200, "{\"product_access\":true}");
+}
+
+void cl_auth_register_routes(void)
+{
+    if (cl_cfg.test_routes)
+        cl_route("GET", "/api/_test/product", test_product, 0);
+    cl_route("POST", "/api/auth/signup", signup, 0);
+    cl_route("POST", "/api/auth/login", login, 0);
+    cl_route("POST", "/api/auth/logout", logout, 0);
+    cl_route("POST", "/api/auth/logout-all", logout_all, 0);
+    cl_route("GET", "/api/me", me, 0);
+    cl_route("GET", "/api/auth/config", auth_config, CL_ROUTE_INLINE);
+    cl_access_register_routes();
+}

@@ -1,0 +1,134 @@
+/*
+ * auth.h — accounts, sessions, CSRF and the invite-only gate.
+ *
+ * Every /api handler that serves a signed-in user starts like this:
+ *
+ *     PGconn *c = cl_db_acquire(2000, err, sizeof err);
+ *     if (!c) { cl_res_error(res, 503, "database_unavailable", "..."); return; }
+ *     cl_user u;
+ *     if (cl_auth_require(req, res, c, &u) != 0) {   // 401 / 403 already set on res
+ *         cl_db_release(c);
+ *         return;
+ *     }
+ *     ... use u.id only; never take a user id from the request ...
+ *
+ * Product workflows (create, projects, chat generation, ...) call
+ * cl_auth_require_product_access instead, which adds the invite-only gate.
+ *
+ * Sessions: the cookie `cliploop_session` (HttpOnly, SameSite=Lax, Path=/,
+ * Secure when the request came over TLS or X-Forwarded-Proto is https, or
+ * CLIPLOOP_COOKIE_SECURE is set) carries a random token; the database keeps
+ * only its SHA-256. Sessions expire after CLIPLOOP_SESSION_TTL_SECONDS and
+ * are revoked by log-out.
+ *
+ * CSRF: for POST, PUT, PATCH and DELETE, the request must carry the header
+ * `X-CSRF-Token` equal to the session's token (returned by log-in, sign-up
+ * and GET /api/me), and, when the browser sends them, `Origin` must name this
+ * host and `Sec-Fetch-Site` must be same-origin (or none). API clients with a
+ * cookie jar send the header and no Origin.
+ */
+#ifndef CL_AUTH_AUTH_H
+#define CL_AUTH_AUTH_H
+
+#include "http/http.h"
+#include "plans/plans.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CL_SESSION_COOKIE "cliploop_session"
+#define CL_CSRF_HEADER "X-CSRF-Token"
+/** The mock-mode demo account (MOCK_MODE only; see docs/accounts.md). */
+#define CL_DEMO_EMAIL "demo@cliploop.test"
+
+/** A signed-in user as the request sees it. Plain data; nothing to free. */
+typedef struct cl_user {
+    int64_t id;
+    char email[256];
+    int beta_approved;
+    int is_demo;
+    char created_at[32];      /**< ISO 8601 UTC */
+    cl_plan plan;             /**< effective plan (cl_effective_plan) */
+    int product_access;       /**< invite-only gate result */
+    const char *plan_reason;  /**< static string from cl_effective_plan */
+    cl_plan_input sub;        /**< what the plan was derived from */
+    int64_t session_id;       /**< 0 when loaded without a session */
+    char csrf_token[65];      /**< "" when loaded without a session */
+    int64_t session_expires_at;
+} cl_user;
+
+/**
+ * Resolve the session cookie into *out. Returns 0, or -1 with the reply
+ * already set on res: 401 `unauthenticated` (no, unknown, expired or revoked
+ * session), 403 `csrf_failed` (state-changing method without a matching
+ * X-CSRF-Token, or a cross-site Origin / Sec-Fetch-Site), 500/503 on
+ * database errors. c is the caller's connection (not released here).
+ */
+int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out);
+
+/**
+ * cl_auth_require plus the invite-only gate: 403 `waitlisted` (with a
+ * message pointing at the waitlist) when INVITE_ONLY_MODE is on and the
+ * user is neither beta-approved nor on an active Pro plan.
+ */
+int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user *out);
+
+/**
+ * Same-origin check alone (for public state-changing routes such as log-in,
+ * sign-up and access requests): 0, or -1 with 403 `csrf_failed` set on res.
+ */
+int cl_auth_check_origin(const cl_req *req, cl_res *res);
+
+/**
+ * Load a user by id without a session (jobs, credits). Returns 1 found,
+ * 0 no such user, -1 error (err set). The effective plan uses `now` and the
+ * configured INVITE_ONLY_MODE.
+ */
+int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t errlen);
+
+/** The user as JSON {id, email, created_at, is_demo} (caller frees with cJSON_Delete). */
+cJSON *cl_user_json(const cl_user *u);
+
+/**
+ * Reply 422 (or status) {"error":{"code":"validation_failed","message":message,
+ * "fields":{field:message}}}.
+ */
+void cl_auth_field_error(cl_res *res, int status, const char *field, const char *message);
+
+/** Register /api/auth/..., /api/me, /api/access/request and (MOCK_MODE only) /api/dev/... */
+void cl_auth_register_routes(void);
+
+/* ---- passwords (password.c) ------------------------------------------- */
+
+#define CL_PASSWORD_HASH_MAX 256
+
+/**
+ * Hash a password with scrypt (N = 2^log_n, r = 8, p = 1, 16-byte random
+ * salt) into out as "scrypt$<log_n>$8$1$<salt b64>$<hash b64>". 0 or -1
+ * (err set). The password is never logged.
+ */
+int cl_password_hash(const char *password, int log_n, char *out, size_t outlen, char *err, size_t errlen);
+
+/**
+ * Check a password against a stored hash in constant time (CRYPTO_memcmp).
+ * 1 match, 0 mismatch or malformed hash, -1 out of memory.
+ */
+int cl_password_verify(const char *password, const char *stored);
+
+/** Spend about as long as one verification (log-in for an unknown email). */
+void cl_password_dummy_verify(const char *password);
+
+/* ---- helpers shared with tests ------------------------------------------ */
+
+/** Fill out with 2*nbytes lower-case hex characters of randomness. 0 or -1. */
+int cl_random_hex(char *out, size_t nbytes);
+/** SHA-256 of s as 64 lower-case hex characters plus NUL (out must hold 65). */
+void cl_sha256_hex(const char *s, char out[65]);
+/**
+ * Normalize and validate an email (trim, lower-case, one '@', a dot in the
+ * domain, no spaces or control characters, at most 254 bytes). 0 or -1.
+ */
+int cl_email_normalize(const char *in, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * credits_routes.c — the signed-in user's plan, usage, credits and ledger:
+ *
+ *   GET /api/me/plan                       effective plan, limits, costs, subscription
+ *   GET /api/me/usage                      counters of the current week and month windows
+ *   GET /api/me/credits                    balances and monthly grants
+ *   GET /api/me/transactions?limit&before  ledger receipts, newest first (keyset paging)
+ *
+ * With CLIPLOOP_TEST_ROUTES=true (never in a deployment) also
+ *   POST /api/_test/credits/charge {action, reference_key}   charge as the session's user
+ *   POST /api/_test/credits/refund {reference_key}           refund one of its charges
+ * so the HTTP-level tests can drive the ledger the way product routes will.
+ *
+ * Every route reads only the session's user id; nothing in the request can
+ * name another user.
+ */
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "credits/credits.h"
+#include "db/db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Acquire a connection and the session's user, applying the month's grant.
+   NULL with the reply set on failure. */
+static PGconn *begin_me(cl_req *req, cl_res *res, cl_user *u)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_warn("credits", "no database connection: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return NULL;
+    }
+    if (cl_auth_require(req, res, c, u) != 0) {
+        cl_db_release(c);
+        return NULL;
+    }
+    if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
+        cl_warn("credits", "monthly grant for user %" PRId64 " failed: %s", u->id, err);
+    return c;
+}
+
+static cJSON *limits_json(cl_plan plan)
+{
+    const cl_plan_limits *l = cl_policy_limits(plan);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "active_projects", l->active_projects);
+    cJSON_AddNumberToObject(o, "posts_per_week", l->posts_per_week);
+    cJSON_AddNumberToObject(o, "posts_per_month", l->posts_per_month);
+    cJSON_AddNumberToObject(o, "regenerations_per_week", l->regenerations_per_week);
+    cJSON_AddNumberToObject(o, "renders_per_month", l->renders_per_month);
+    cJSON_AddNumberToObject(o, "publishes_per_month", l->publishes_per_month);
+    cJSON_AddNumberToObject(o, "connected_channels", l->connected_channels);
+    return o;
+}
+
+static void me_plan(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = begin_me(req, res, &u);
+    if (!c)
+        return;
+    cl_db_release(c);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *plan = cJSON_AddObjectToObject(o, "plan");
+    cJSON_AddStringToObject(plan, "id", cl_plan_id(u.plan));
+    cJSON_AddStringToObject(plan, "label", cl_plan_label(u.plan));
+    cJSON_AddStringToObject(plan, "reason", u.plan_reason);
+    cJSON_AddBoolToObject(o, "beta_approved", u.beta_approved);
+    if (u.sub.status == CL_SUB_NONE) {
+        cJSON_AddNullToObject(o, "subscription");
+    } else {
+        cJSON *s = cJSON_AddObjectToObject(o, "subscription");
+        cJSON_AddStringToObject(s, "plan", "starter");
+        cJSON_AddStringToObject(s, "status", cl_sub_status_name(u.sub.status));
+        cJSON_AddBoolToObject(s, "cancel_at_period_end", u.sub.cancel_at_period_end);
+        if (u.sub.period_end)
+            cJSON_AddNumberToObject(s, "current_period_end", (double)u.sub.period_end);
+        else
+            cJSON_AddNullToObject(s, "current_period_end");
+    }
+    cJSON *access = cJSON_AddObjectToObject(o, "access");
+    cJSON_AddBoolToObject(access, "product", u.product_access);
+    cJSON_AddBoolToObject(access, "invite_only", cl_cfg.invite_only_mode);
+    cJSON_AddItemToObject(o, "limits", limits_json(u.plan));
+    const cl_plan_limits *l = cl_policy_limits(u.plan);
+    cJSON *grants = cJSON_AddObjectToObject(o, "monthly_grants");
+    cJSON_AddNumberToObject(grants, "generation", (double)l->monthly_generation_grant);
+    cJSON_AddNumberToObject(grants, "render", (double)l->monthly_render_grant);
+    cJSON *costs = cJSON_AddArrayToObject(o, "costs");
+    for (size_t i = 0; i < cl_policy_action_count(); i++) {
+        const cl_action_cost *a = cl_policy_action_at(i);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "action", a->action);
+        cJSON_AddStringToObject(x, "label", a->label);
+        cJSON_AddStringToObject(x, "kind", cl_credit_kind_name(a->kind));
+        cJSON_AddNumberToObject(x, "cost", (double)a->cost);
+        cJSON_AddItemToArray(costs, x);
+    }
+    cl_res_json(res, 200, o);
+}
+
+static void me_usage(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = begin_me(req, res, &u);
+    if (!c)
+        return;
+    char uid[24], err[256];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *p[] = {uid};
+    PGresult *r = cl_db_query(c,
+                              "SELECT w.kind, w.start::text, u.metric, u.count"
+                              " FROM (VALUES ('week', date_trunc('week', now())::date),"
+                              " ('month', date_trunc('month', now())::date)) AS w(kind, start)"
+                              " LEFT JOIN usage_counters u ON u.user_id = $1::bigint"
+                              " AND u.window_kind = w.kind AND u.window_start = w.start",
+                              1, p);
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, sizeof err);
+        PQclear(r);
+        cl_db_release(c);
+        cl_error("credits", "usage query failed: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "Could not read usage");
+        return;
+    }
+    cl_db_release(c);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *week = cJSON_AddObjectToObject(o, "week");
+    cJSON *month = cJSON_AddObjectToObject(o, "month");
+    cJSON *wm = cJSON_AddObjectToObject(week, "metrics");
+    cJSON *mm = cJSON_AddObjectToObject(month, "metrics");
+    for (int i = 0; i < PQntuples(r); i++) {
+        cJSON *win = strcmp(PQgetvalue(r, i, 0), "week") == 0 ? week : month;
+        if (!cJSON_GetObjectItemCaseSensitive(win, "start"))
+            cJSON_AddStringToObject(win, "start", PQgetvalue(r, i, 1));
+    }
+    /* Every reported (metric, window), with 0 when nothing was counted. */
+    for (size_t k = 0; k < cl_policy_usage_window_count(); k++) {
+        const cl_usage_window *w = cl_policy_usage_window_at(k);
+        long long used = 0;
+        for (int i = 0; i < PQntuples(r); i++)
+            if (!PQgetisnull(r, i, 2) && strcmp(PQgetvalue(r, i, 0), w->window) == 0 &&
+                strcmp(PQgetvalue(r, i, 2), w->metric) == 0)
+                used = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        int limit = cl_policy_usage_limit(u.plan, w->metric, w->window);
+        cJSON *m = cJSON_AddObjectToObject(strcmp(w->window, "week") == 0 ? wm : mm, w->metric);
+        cJSON_AddNumberToObject(m, "used", (double)used);
+        if (limit >= 0) {
+            cJSON_AddNumberToObject(m, "limit", limit);
+            cJSON_AddNumberToObject(m, "remaining", used >= limit ? 0 : (double)(limit - used));
+        } else {
+            cJSON_AddNullToObject(m, "limit");
+            cJSON_AddNullToObject(m, "remaining");
+        }
+    }
+    PQclear(r);
+    cJSON_AddStringToObject(o, "note", "Usage is for reporting; credits decide what can run.");
+    cl_res_json(res, 200, o);
+}
+
+static void me_credits(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = begin_me(req, res, &u);
+    if (!c)
+        return;
+    cl_balance b;
+    char err[256];
+    int found = cl_credits_balance(c, u.id, &b, err, sizeof err);
+    cl_db_release(c);
+    if (found < 0) {
+        cl_error("credits", "balance query failed: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "Could not read credits");
+        return;
+    }
+    const cl_plan_limits *l = cl_policy_limits(u.plan);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *g = cJSON_AddObjectToObject(o, "generation");
+    cJSON_AddNumberToObject(g, "balance", (double)b.generation);
+    cJSON_AddNumberToObject(g, "monthly_grant", (double)l->monthly_generation_grant);
+    cJSON *rn = cJSON_AddObjectToObject(o, "render");
+    cJSON_AddNumberToObject(rn, "balance", (double)b.render);
+    cJSON_AddNumberToObject(rn, "monthly_grant", (double)l->monthly_render_grant);
+    if (b.granted_month[0])
+        cJSON_AddStringToObject(o, "granted_month", b.granted_month);
+    else
+        cJSON_AddNullToObject(o, "granted_month");
+    cJSON_AddStringToObject(o, "plan", cl_plan_id(u.plan));
+    cl_res_json(res, 200, o);
+}
+
+/* value of key in a query string (not decoded; numbers only here), or NULL. */
+static const char *query_value(const char *query, const char *key, char *out, size_t outlen)
+{
+    size_t kl = strlen(key);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            snprintf(out, outlen, "%.*s", (int)(len - kl - 1), p + kl + 1);
+            return out;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int parse_pos(const char *s, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void me_transactions(cl_req *req, cl_res *res)
+{
+    char buf[32];
+    long long limit = 20, before = 0;
+    if (query_value(req->query, "limit", buf, sizeof buf) && parse_pos(buf, 100, &limit) != 0) {
+        cl_auth_field_error(res, 422, "limit", "limit must be a whole number from 1 to 100");
+        return;
+    }
+    if (query_value(req->query, "before", buf, sizeof buf) && parse_pos(buf, INT64_MAX, &before) != 0) {
+        cl_auth_field_error(res, 422, "before", "before must be a transaction id");
+        return;
+    }
+    cl_user u;
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return;
+    }
+    if (cl_auth_require(req, res, c, &u) != 0) {
+        cl_db_release(c);
+        return;
+    }
+    char uid[24], lim[24], bef[24];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(lim, sizeof lim, "%lld", limit + 1); /* one extra row tells whether there is a next page */
+    snprintf(bef, sizeof bef, "%lld", before);
+    const char *p[] = {uid, lim, before ? bef : NULL};
+    PGresult *r = cl_db_query(c,
+                              "SELECT id, action, kind, reason, amount, generation_balance_after,"
+                              " render_balance_after, reference_key,"
+                              " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+                              " FROM credit_ledger_entries WHERE user_id = $1::bigint"
+                              " AND ($3::bigint IS NULL OR id < $3::bigint)"
+                              " ORDER BY id DESC LIMIT $2::int",
+                              3, p);
+    cl_db_release(c);
+    if (!cl_db_ok(r)) {
+        PQclear(r);
+        cl_res_error(res, 503, "database_unavailable", "Could not read transactions");
+        return;
+    }
+    int n = PQntuples(r);
+    int shown = n > limit ? (int)limit : n;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(o, "items");
+    for (int i = 0; i < shown; i++) {
+        cl_receipt rc;
+        memset(&rc, 0, sizeof rc);
+        rc.entry_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        rc.user_id = u.id;
+        snprintf(rc.action, sizeof rc.action, "%s", PQgetvalue(r, i, 1));
+        snprintf(rc.kind, sizeof rc.kind, "%s", PQgetvalue(r, i, 2));
+        snprintf(rc.reason, sizeof rc.reason, "%s", PQgetvalue(r, i, 3));
+        rc.amount = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+        rc.generation_balance_after = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+        rc.render_balance_after = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+        snprintf(rc.reference_key, sizeof rc.reference_key, "%s", PQgetvalue(r, i, 7));
+        snprintf(rc.created_at, sizeof rc.created_at, "%s", PQgetvalue(r, i, 8));
+        cJSON *item = cl_receipt_json(&rc);
+        cJSON_DeleteItemFromObject(item, "replayed");
+        cJSON_AddItemToArray(items, item);
+    }
+    if (n > limit && shown > 0)
+        cJSON_AddNumberToObject(o, "next_before", (double)strtoll(PQgetvalue(r, shown - 1, 0), NULL, 10));
+    else
+        cJSON_AddNullToObject(o, "next_before");
+    PQclear(r);
+    cl_res_json(res, 200, o);
+}
+
+void cl_credits_reply_error(cl_res *res, int rc, const cl_receipt *r, const char *err)
+{
+    if (rc == CL_CREDITS_INSUFFICIENT && r) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "code", "insufficient_credits");
+        char msg[256];
+        snprintf(msg, sizeof msg, "Not enough %s credits: this needs %lld and %lld %s left", r->kind,
+                 (long long)r->needed, (long long)r->available, r->available == 1 ? "is" : "are");
+        cJSON_AddStringToObject(e, "message", msg);
+        cJSON_AddStringToObject(e, "action", r->action);
+        cJSON_AddStringToObject(e, "kind", r->kind);
+        cJSON_AddNumberToObject(e, "needed", (double)r->needed);
+        cJSON_AddNumberToObject(e, "available", (double)r->available);
+        cl_res_json(res, 402, o);
+        return;
+    }
+    switch (rc) {
+    case CL_CREDITS_INVALID:
+        cl_res_error(res, 422, "invalid_charge", "%s", err);
+        break;
+    case CL_CREDITS_KEY_CONFLICT:
+        cl_res_error(res, 409, "reference_key_conflict", "%s", err);
+        break;
+    case CL_CREDITS_NOT_FOUND:
+        cl_res_error(res, 404, "not_found", "%s", err);
+        break;
+    default:
+        cl_error("credits", "credit operation failed: %s", err);
+        cl_res_error(res, 500, "internal", "The credit operation failed; nothing was charged twice");
+    }
+}
+
+/* Test-only: charge or refund as the session's user, behind the product gate. */
+static void test_credit_op(cl_req *req, cl_res *res, int refund)
+{
+    cJSON *j = cl_req_json(req, res);
+    if (!j)
+        return;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "action");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "reference_key");
+    if (!refund && !cJSON_IsString(a)) {
+        cl_auth_field_error(res, 422, "action", "action is required");
+        cJSON_Delete(j);
+        return;
+    }
+    if (!cJSON_IsString(k)) {
+        cl_auth_field_error(res, 422, "reference_key", "reference_key is required");
+        cJSON_Delete(j);
+        return;
+    }
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cJSON_Delete(j);
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable");
+        return;
+    }
+    cl_user u;
+    if (cl_auth_require_product_access(req, res, c, &u) != 0) {
+        cl_db_release(c);
+        cJSON_Delete(j);
+        return;
+    }
+    cl_receipt r;
+    int rc = refund ? cl_credits_refund(c, u.id, k->valuestring, &r, err, sizeof err)
+                    : cl_credits_charge(c, u.id, a->valuestring, k->valuestring, &r, err, sizeof err);
+    cl_db_release(c);
+    cJSON_Delete(j);
+    if (rc != CL_CREDITS_OK) {
+        cl_credits_reply_error(res, rc, &r, err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "receipt", cl_receipt_json(&r));
+    cl_res_json(res, r.replayed ? 200 : 201, o);
+}
+
+static void test_charge(cl_req *req, cl_res *res) { test_credit_op(req, res, 0); }
+static void test_refund(cl_req *req, cl_res *res) { test_credit_op(req, res, 1); }
+
+void cl_credits_register_routes(void)
+{
+    if (cl_cfg.test_routes) {
+        cl_route("POST", "/api/_test/credits/charge", test_charge, 0);
+        cl_route("POST", "/api/_test/credits/refund", test_refund, 0);
+    }
+    cl_route("GET", "/api/me/plan", me_plan, 0);
+    cl_route("GET", "/api/me/usage", me_usage, 0);
+    cl_route("GET", "/api/me/credits", me_credits, 0);
+    cl_route("GET", "/api/me/transactions", me_transactions, 0);
+}
