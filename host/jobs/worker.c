@@ -25,8 +25,10 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "content/content.h"
 #include "jobs/jobs.h"
 #include "plugins/registry.h"
+#include "projects/projects.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -395,6 +397,8 @@ static void register_kinds(void)
 {
     /* Capabilities add their job kinds here (see docs/jobs.md). */
     cl_jobs_register_builtin();
+    cl_content_register_jobs();
+    cl_job_register(CL_JOB_INGEST_WEBSITE, cl_projects_ingest_job);
 }
 
 int cl_cmd_worker(int argc, char **argv)

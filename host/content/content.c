@@ -1,0 +1,468 @@
+/*
+ * content.c — content item routes, the render request, and asset downloads.
+ * See content.h for the routes; render_job.c holds the worker side.
+ */
+#include "content/content.h"
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "create/create.h"
+#include "credits/credits.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "jobs/jobs.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP "content"
+
+/* Acquire a connection and the signed-in user with product access.
+   NULL with the reply already set on failure. */
+static PGconn *open_user(cl_req *req, cl_res *res, cl_user *u)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_warn(COMP, "no database connection: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return NULL;
+    }
+    if (cl_auth_require_product_access(req, res, c, u) != 0) {
+        cl_db_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A positive id from a path parameter, or 0. */
+static int64_t param_id(const cl_req *req, const char *name)
+{
+    const char *s = cl_req_param(req, name);
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    return s && *s && !*end && v > 0 ? (int64_t)v : 0;
+}
+
+static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
+{
+    char err[256];
+    cl_db_errmsg(c, r, err, sizeof err);
+    cl_error(COMP, "%s: %s", what, err);
+    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
+}
+
+/* ---- JSON of an item --------------------------------------------------- */
+
+static const char *item_sql =
+    "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.brief, i.draft,"
+    "       i.status, i.render_seq, i.render_job_id, i.render_error, i.publish_strategy,"
+    "       i.publish_status, i.manual_status, i.tracking_slug,"
+    "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "       to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "       j.status, j.progress_done, j.progress_total, j.attempts"
+    "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
+    " WHERE i.id = $1 AND i.user_id = $2";
+
+static void add_num_or_null(cJSON *o, const char *k, PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        cJSON_AddNullToObject(o, k);
+    else
+        cJSON_AddNumberToObject(o, k, strtod(PQgetvalue(r, row, col), NULL));
+}
+
+static void add_str_or_null(cJSON *o, const char *k, PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        cJSON_AddNullToObject(o, k);
+    else
+        cJSON_AddStringToObject(o, k, PQgetvalue(r, row, col));
+}
+
+static void add_json_or_null(cJSON *o, const char *k, PGresult *r, int row, int col)
+{
+    cJSON *v = PQgetisnull(r, row, col) ? NULL : cJSON_Parse(PQgetvalue(r, row, col));
+    cJSON_AddItemToObject(o, k, v ? v : cJSON_CreateNull());
+}
+
+/* Build the item object from a row of item_sql. */
+static cJSON *item_json(PGresult *r, int row)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, row, 0), NULL));
+    cJSON_AddNumberToObject(o, "project_id", strtod(PQgetvalue(r, row, 1), NULL));
+    add_num_or_null(o, "parent_id", r, row, 2);
+    cJSON_AddStringToObject(o, "source", PQgetvalue(r, row, 3));
+    cJSON_AddStringToObject(o, "channel", PQgetvalue(r, row, 4));
+    cJSON_AddStringToObject(o, "title", PQgetvalue(r, row, 5));
+    add_json_or_null(o, "brief", r, row, 6);
+    add_json_or_null(o, "draft", r, row, 7);
+    cJSON_AddStringToObject(o, "status", PQgetvalue(r, row, 8));
+    cJSON_AddNumberToObject(o, "render_seq", strtod(PQgetvalue(r, row, 9), NULL));
+    add_str_or_null(o, "render_error", r, row, 11);
+    cJSON_AddStringToObject(o, "publish_strategy", PQgetvalue(r, row, 12));
+    cJSON_AddStringToObject(o, "publish_status", PQgetvalue(r, row, 13));
+    add_str_or_null(o, "manual_status", r, row, 14);
+    add_str_or_null(o, "tracking_slug", r, row, 15);
+    cJSON_AddStringToObject(o, "created_at", PQgetvalue(r, row, 16));
+    cJSON_AddStringToObject(o, "updated_at", PQgetvalue(r, row, 17));
+    if (PQgetisnull(r, row, 10)) {
+        cJSON_AddNullToObject(o, "render_job");
+    } else {
+        cJSON *j = cJSON_AddObjectToObject(o, "render_job");
+        cJSON_AddNumberToObject(j, "id", strtod(PQgetvalue(r, row, 10), NULL));
+        add_str_or_null(j, "status", r, row, 18);
+        add_num_or_null(j, "progress_done", r, row, 19);
+        add_num_or_null(j, "progress_total", r, row, 20);
+        add_num_or_null(j, "attempts", r, row, 21);
+    }
+    return o;
+}
+
+/* Attach the item's assets (newest render first) as "assets". 0 or -1. */
+static int add_assets(PGconn *c, cJSON *item, const char *item_id)
+{
+    const char *p[] = {item_id};
+    PGresult *r = cl_db_query(c,
+                              "SELECT id, kind, mime, bytes, renderer, render_seq,"
+                              " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                              " FROM content_assets WHERE content_item_id = $1"
+                              " ORDER BY render_seq DESC, kind",
+                              1, p);
+    if (!cl_db_ok(r)) {
+        PQclear(r);
+        return -1;
+    }
+    cJSON *arr = cJSON_AddArrayToObject(item, "assets");
+    for (int i = 0; i < PQntuples(r); i++) {
+        cJSON *a = cJSON_CreateObject();
+        const char *id = PQgetvalue(r, i, 0);
+        cJSON_AddNumberToObject(a, "id", strtod(id, NULL));
+        cJSON_AddStringToObject(a, "kind", PQgetvalue(r, i, 1));
+        cJSON_AddStringToObject(a, "mime", PQgetvalue(r, i, 2));
+        cJSON_AddNumberToObject(a, "bytes", strtod(PQgetvalue(r, i, 3), NULL));
+        cJSON_AddStringToObject(a, "renderer", PQgetvalue(r, i, 4));
+        cJSON_AddNumberToObject(a, "render_seq", strtod(PQgetvalue(r, i, 5), NULL));
+        cJSON_AddStringToObject(a, "created_at", PQgetvalue(r, i, 6));
+        char url[96];
+        snprintf(url, sizeof url, "/api/assets/%s", id);
+        cJSON_AddStringToObject(a, "url", url);
+        snprintf(url, sizeof url, "/api/assets/%s?download=1", id);
+        cJSON_AddStringToObject(a, "download_url", url);
+        cJSON_AddItemToArray(arr, a);
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* ---- routes --------------------------------------------------------------- */
+
+static int valid_channel(const char *ch)
+{
+    return ch && (!strcmp(ch, "instagram") || !strcmp(ch, "tiktok") || !strcmp(ch, "whatsapp"));
+}
+
+/* POST /api/content-items — store a draft as a content item of one of the
+   user's projects. Free: the draft was paid for when it was generated. */
+static void create_item(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    cJSON *body = cl_req_json(req, res);
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
+    const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
+    const cJSON *draft = cJSON_GetObjectItem(body, "draft");
+    const cJSON *brief = cJSON_GetObjectItem(body, "brief");
+    const cJSON *title = cJSON_GetObjectItem(body, "title");
+    char why[256] = "";
+    char *draft_text = NULL, *brief_text = NULL;
+    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+        cl_auth_field_error(res, 422, "project_id", "project_id must be the id of one of your projects");
+    } else if (!valid_channel(channel)) {
+        cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    } else if (!cJSON_IsObject(draft)) {
+        cl_auth_field_error(res, 422, "draft", "draft must be a promo draft object");
+    } else if (brief && !cJSON_IsObject(brief) && !cJSON_IsNull(brief)) {
+        cl_auth_field_error(res, 422, "brief", "brief must be an object");
+    } else if (title && (!cJSON_IsString(title) || strlen(title->valuestring) > 200)) {
+        cl_auth_field_error(res, 422, "title", "title must be text of at most 200 characters");
+    } else {
+        draft_text = cJSON_PrintUnformatted(draft);
+        cJSON *checked = draft_text ? cl_draft_validate(draft_text, why, sizeof why) : NULL;
+        if (!checked)
+            cl_auth_field_error(res, 422, "draft", why[0] ? why : "draft is not a valid promo draft");
+        cJSON_Delete(checked);
+    }
+    if (res->status) {
+        free(draft_text);
+        cJSON_Delete(body);
+        cl_db_release(c);
+        return;
+    }
+    brief_text = cJSON_IsObject(brief) ? cJSON_PrintUnformatted(brief) : NULL;
+    char uid[24], project[24];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(project, sizeof project, "%.0f", pid->valuedouble);
+    const char *p[] = {uid, project, channel, draft_text, brief_text,
+                       cJSON_IsString(title) ? title->valuestring : ""};
+    /* The project must be the user's: the INSERT selects it by owner, so
+       another user's project id inserts nothing (404, not 403). */
+    PGresult *r = cl_db_query(c,
+                              "INSERT INTO content_items (user_id, project_id, channel, draft, brief, title)"
+                              " SELECT $1, p.id, $3, $4::jsonb, $5::jsonb, $6 FROM projects p"
+                              "  WHERE p.id = $2 AND p.user_id = $1 RETURNING id",
+                              6, p);
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "insert content item");
+    } else if (PQntuples(r) == 0) {
+        cl_res_error(res, 404, "not_found", "No project %s", project);
+    } else {
+        char id[24];
+        snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        const char *q[] = {id, uid};
+        r = cl_db_query(c, item_sql, 2, q);
+        if (cl_db_ok(r) && PQntuples(r) == 1) {
+            cJSON *item = item_json(r, 0);
+            add_assets(c, item, id);
+            cl_res_json(res, 201, item);
+        } else {
+            db_failed(res, c, r, "read content item");
+        }
+    }
+    PQclear(r);
+    free(draft_text);
+    free(brief_text);
+    cJSON_Delete(body);
+    cl_db_release(c);
+}
+
+static long query_long(const char *query, const char *key, long def)
+{
+    size_t kl = strlen(key);
+    for (const char *p = query; p && *p;) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+            return strtol(p + kl + 1, NULL, 10);
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return def;
+}
+
+/* GET /api/content-items?limit=N — newest first, with their assets. */
+static void list_items(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    long limit = query_long(req->query, "limit", 20);
+    if (limit < 1 || limit > 100) {
+        cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 100");
+        cl_db_release(c);
+        return;
+    }
+    char uid[24], lim[16];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(lim, sizeof lim, "%ld", limit);
+    const char *p[] = {uid, lim};
+    PGresult *r = cl_db_query(c,
+                              "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.brief, i.draft,"
+                              "       i.status, i.render_seq, i.render_job_id, i.render_error, i.publish_strategy,"
+                              "       i.publish_status, i.manual_status, i.tracking_slug,"
+                              "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                              "       to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                              "       j.status, j.progress_done, j.progress_total, j.attempts"
+                              "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
+                              " WHERE i.user_id = $1 ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
+                              2, p);
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "list content items");
+    } else {
+        cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
+        for (int i = 0; i < PQntuples(r); i++) {
+            cJSON *item = item_json(r, i);
+            add_assets(c, item, PQgetvalue(r, i, 0));
+            cJSON_AddItemToArray(arr, item);
+        }
+        cl_res_json(res, 200, o);
+    }
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/* GET /api/content-items/:id */
+static void get_item(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    int64_t id = param_id(req, "id");
+    char sid[24], uid[24];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *p[] = {sid, uid};
+    PGresult *r = cl_db_query(c, item_sql, 2, p);
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "read content item");
+    } else if (PQntuples(r) == 0) {
+        cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
+    } else {
+        cJSON *item = item_json(r, 0);
+        add_assets(c, item, sid);
+        cl_res_json(res, 200, item);
+    }
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/*
+ * POST /api/content-items/:id/render — in ONE transaction: lock the item,
+ * bump its render sequence, charge one render credit under the key
+ * "content_item:<id>:render:<seq>", enqueue the render job under the same
+ * key, and mark the item rendering. A request while a render is running
+ * returns that render (202, nothing charged), so a double click never pays
+ * twice; insufficient credits roll everything back (402).
+ */
+static void render_item(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    int64_t id = param_id(req, "id");
+    char sid[24], uid[24], err[512];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    /* Make sure this month's grant is there before the affordability check. */
+    if (cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err) < 0)
+        cl_warn(COMP, "monthly grant for user %" PRId64 " failed: %s", u.id, err);
+    if (cl_db_begin(c) != 0) {
+        db_failed(res, c, NULL, "begin");
+        cl_db_release(c);
+        return;
+    }
+    const char *p[] = {sid, uid};
+    PGresult *r = cl_db_query(c,
+                              "SELECT status, render_seq, render_job_id FROM content_items"
+                              " WHERE id = $1 AND user_id = $2 FOR UPDATE",
+                              2, p);
+    int ok = 0;
+    cl_receipt receipt;
+    memset(&receipt, 0, sizeof receipt);
+    int64_t job_id = 0;
+    int already = 0;
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "lock content item");
+    } else if (PQntuples(r) == 0) {
+        cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
+    } else if (strcmp(PQgetvalue(r, 0, 0), "rendering") == 0 && !PQgetisnull(r, 0, 2)) {
+        already = 1;
+        job_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+        ok = 1;
+    } else {
+        int seq = atoi(PQgetvalue(r, 0, 1)) + 1;
+        char key[96], payload[256];
+        snprintf(key, sizeof key, "content_item:%" PRId64 ":render:%d", id, seq);
+        int rc = cl_credits_charge(c, u.id, CL_ACTION_CONTENT_RENDER, key, &receipt, err, sizeof err);
+        if (rc != CL_CREDITS_OK) {
+            cl_credits_reply_error(res, rc, &receipt, err);
+        } else {
+            snprintf(payload, sizeof payload,
+                     "{\"content_item_id\":%" PRId64 ",\"render_seq\":%d,\"user_id\":%" PRId64
+                     ",\"charge_key\":\"%s\"}",
+                     id, seq, u.id, key);
+            int created = 0;
+            if (cl_job_enqueue(c, "render.content_item", payload, key, 0, &job_id, &created, err,
+                               sizeof err) != 0) {
+                cl_error(COMP, "enqueue render: %s", err);
+                cl_res_error(res, 500, "internal", "Could not queue the render; nothing was charged");
+            } else {
+                char seqs[16], jid[24];
+                snprintf(seqs, sizeof seqs, "%d", seq);
+                snprintf(jid, sizeof jid, "%" PRId64, job_id);
+                const char *q[] = {sid, seqs, jid};
+                ok = cl_db_exec(c,
+                                "UPDATE content_items SET status = 'rendering', render_seq = $2,"
+                                " render_job_id = $3, render_error = NULL, updated_at = now() WHERE id = $1",
+                                3, q, err, sizeof err) == 0;
+                if (!ok)
+                    db_failed(res, c, NULL, "mark rendering");
+            }
+        }
+    }
+    PQclear(r);
+    if (ok && cl_db_commit(c) == 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *job = cJSON_AddObjectToObject(o, "job");
+        cJSON_AddNumberToObject(job, "id", (double)job_id);
+        cJSON_AddStringToObject(job, "kind", "render.content_item");
+        cJSON_AddBoolToObject(o, "already_rendering", already);
+        cJSON_AddItemToObject(o, "receipt", already ? cJSON_CreateNull() : cl_receipt_json(&receipt));
+        cl_res_json(res, 202, o);
+    } else {
+        cl_db_rollback(c);
+        if (ok)
+            db_failed(res, c, NULL, "commit render request");
+    }
+    cl_db_release(c);
+}
+
+/* GET /api/assets/:id — owner-only; another user's asset is 404. */
+static void get_asset(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    int64_t id = param_id(req, "id");
+    char sid[24], uid[24];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *p[] = {sid, uid};
+    PGresult *r = cl_db_query(c,
+                              "SELECT a.path, a.mime, a.kind, a.content_item_id FROM content_assets a"
+                              " JOIN content_items i ON i.id = a.content_item_id"
+                              " WHERE a.id = $1 AND i.user_id = $2",
+                              2, p);
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "read asset");
+    } else if (PQntuples(r) == 0) {
+        cl_res_error(res, 404, "not_found", "No asset %s", cl_req_param(req, "id"));
+    } else {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, 0));
+        /* The mime strings come from a fixed set; keep a static copy. */
+        const char *mime = strcmp(PQgetvalue(r, 0, 1), "video/mp4") == 0 ? "video/mp4" : "image/jpeg";
+        if (strstr(req->query, "download=1")) {
+            char disp[128];
+            snprintf(disp, sizeof disp, "attachment; filename=\"cliploop-%s-%s.%s\"",
+                     PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2), mime[0] == 'v' ? "mp4" : "jpg");
+            cl_res_header(res, "content-disposition", disp);
+        }
+        if (cl_res_file(res, path, mime) != 0)
+            cl_res_error(res, 500, "internal", "out of memory");
+    }
+    PQclear(r);
+    cl_db_release(c);
+}
+
+void cl_content_register_routes(void)
+{
+    cl_route("POST", "/api/content-items", create_item, 0);
+    cl_route("GET", "/api/content-items", list_items, 0);
+    cl_route("GET", "/api/content-items/:id", get_item, 0);
+    cl_route("POST", "/api/content-items/:id/render", render_item, 0);
+    cl_route("GET", "/api/assets/:id", get_asset, 0);
+}

@@ -1,0 +1,218 @@
+/*
+ * render_job.c — the durable job "render.content_item", run by the worker.
+ *
+ * payload: {"content_item_id", "render_seq", "user_id", "charge_key"}
+ *
+ * One attempt: read the item and its project, build the composition
+ * (draft + project profile + the channel's Lua rules), render it into
+ * <storage>/generated/content-items/<id>/<UTC timestamp>/, then record both
+ * files in content_assets and mark the item rendered — in one transaction.
+ * A failure that will not be retried (a permanent error, or the last
+ * attempt) marks the item render_failed and refunds the render credit with a
+ * compensating ledger entry in the same transaction. A render superseded by
+ * a newer request for the same item is dropped without touching the item.
+ */
+#include "content/content.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "credits/credits.h"
+#include "db/db.h"
+#include "jobs/jobs.h"
+#include "lua/lua_runtime.h"
+#include "render/composition.h"
+#include "render/render.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define COMP "render-job"
+
+typedef struct {
+    int64_t item_id, user_id;
+    int seq;
+    char charge_key[128];
+} render_payload;
+
+static int parse_payload(const char *json, render_payload *p, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_Parse(json);
+    const cJSON *id = cJSON_GetObjectItem(o, "content_item_id"), *seq = cJSON_GetObjectItem(o, "render_seq"),
+                *user = cJSON_GetObjectItem(o, "user_id");
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItem(o, "charge_key"));
+    int ok = cJSON_IsNumber(id) && cJSON_IsNumber(seq) && cJSON_IsNumber(user) && key &&
+             strlen(key) < sizeof p->charge_key;
+    if (ok) {
+        p->item_id = (int64_t)id->valuedouble;
+        p->user_id = (int64_t)user->valuedouble;
+        p->seq = seq->valueint;
+        snprintf(p->charge_key, sizeof p->charge_key, "%s", key);
+    } else {
+        snprintf(err, errlen, "render payload must have content_item_id, render_seq, user_id, charge_key");
+    }
+    cJSON_Delete(o);
+    return ok ? 0 : -1;
+}
+
+/* Mark the item failed and refund its charge, once, in one transaction. */
+static void fail_and_refund(PGconn *c, const render_payload *p, const char *why)
+{
+    char id[24], seq[16], err[256];
+    snprintf(id, sizeof id, "%" PRId64, p->item_id);
+    snprintf(seq, sizeof seq, "%d", p->seq);
+    const char *q[] = {id, seq, why};
+    cl_receipt receipt;
+    if (cl_db_begin(c) != 0)
+        return;
+    int ok = cl_db_exec(c,
+                        "UPDATE content_items SET status = 'render_failed', render_error = $3, updated_at = now()"
+                        " WHERE id = $1 AND render_seq = $2",
+                        3, q, err, sizeof err) == 0;
+    int rc = ok ? cl_credits_refund(c, p->user_id, p->charge_key, &receipt, err, sizeof err) : -1;
+    if (ok && (rc == CL_CREDITS_OK || rc == CL_CREDITS_NOT_FOUND) && cl_db_commit(c) == 0) {
+        cl_info(COMP, "content item %" PRId64 " render %d failed; render credit refunded", p->item_id, p->seq);
+        return;
+    }
+    cl_error(COMP, "could not record the failed render of item %" PRId64 ": %s", p->item_id, err);
+    cl_db_rollback(c);
+}
+
+static int is_retryable(int code)
+{
+    return code == CL_ETIMEOUT || code == CL_EUPSTREAM || code == CL_ERATELIMIT || code == CL_EIO ||
+           code == CL_ENOMEM;
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result, char *err, size_t errlen)
+{
+    render_payload p;
+    if (parse_payload(job->payload, &p, err, errlen) != 0)
+        return -1;
+    char dberr[256];
+    PGconn *c = cl_db_connect(cl_cfg.database_url, dberr, sizeof dberr);
+    if (!c) {
+        snprintf(err, errlen, "database unavailable: %s", dberr);
+        return 1;
+    }
+    char id[24], uid[24];
+    snprintf(id, sizeof id, "%" PRId64, p.item_id);
+    snprintf(uid, sizeof uid, "%" PRId64, p.user_id);
+    const char *q[] = {id, uid};
+    PGresult *r = cl_db_query(c,
+                              "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text"
+                              "  FROM content_items i JOIN projects pr ON pr.id = i.project_id"
+                              " WHERE i.id = $1 AND i.user_id = $2",
+                              2, q);
+    int rc = 0;
+    char *rules = NULL;
+    cl_buf comp = CL_BUF_INIT;
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, dberr, sizeof dberr);
+        snprintf(err, errlen, "reading the content item failed: %s", dberr);
+        rc = 1;
+        goto out;
+    }
+    if (PQntuples(r) == 0) {
+        snprintf(err, errlen, "content item %" PRId64 " no longer exists", p.item_id);
+        rc = -1;
+        goto out;
+    }
+    if (atoi(PQgetvalue(r, 0, 2)) != p.seq) {
+        /* A newer render request replaced this one; it owns the item now. */
+        snprintf(err, errlen, "superseded by a newer render of item %" PRId64, p.item_id);
+        cl_credits_refund(c, p.user_id, p.charge_key, &(cl_receipt){0}, dberr, sizeof dberr);
+        rc = -1;
+        goto out;
+    }
+    const char *channel = PQgetvalue(r, 0, 1);
+    char lerr[256];
+    if (cl_lua_channel_rules(channel, &rules, lerr, sizeof lerr) != 0) {
+        cl_warn(COMP, "channel rules for %s unavailable (%s); using defaults", channel, lerr);
+        rules = NULL;
+    }
+    if (cl_composition_build(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 3), channel, rules, &comp, err,
+                             errlen) != 0) {
+        rc = -1;
+        goto fail;
+    }
+
+    /* generated/content-items/<id>/<UTC timestamp>/ under the storage root. */
+    char rel[256], out_dir[2048], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(rel, sizeof rel, "generated/content-items/%" PRId64 "/%s-r%d", p.item_id, stamp, p.seq);
+    snprintf(out_dir, sizeof out_dir, "%s/%s", cl_cfg.storage_dir, rel);
+    cl_render_result res;
+    cl_error rerr;
+    memset(&rerr, 0, sizeof rerr);
+    int code = cl_render_composition(comp.data, out_dir, NULL, call, &res, &rerr);
+    if (code != CL_OK) {
+        snprintf(err, errlen, "%s", rerr.message[0] ? rerr.message : "the renderer failed");
+        rc = is_retryable(code) ? 1 : -1;
+        goto fail;
+    }
+
+    long long vbytes = file_size(res.video_path), tbytes = file_size(res.thumbnail_path);
+    if (vbytes <= 0 || tbytes <= 0) {
+        snprintf(err, errlen, "the renderer reported success but wrote no video or thumbnail");
+        rc = -1;
+        goto fail;
+    }
+    char vrel[320], trel[320], vb[24], tb[24], seq[16];
+    snprintf(vrel, sizeof vrel, "%s/%s", rel, CL_RENDER_VIDEO_NAME);
+    snprintf(trel, sizeof trel, "%s/%s", rel, CL_RENDER_THUMBNAIL_NAME);
+    snprintf(vb, sizeof vb, "%lld", vbytes);
+    snprintf(tb, sizeof tb, "%lld", tbytes);
+    snprintf(seq, sizeof seq, "%d", p.seq);
+    const char *a[] = {id, vrel, vb, trel, tb, res.renderer, seq};
+    if (cl_db_begin(c) != 0 ||
+        cl_db_exec(c,
+                   "INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq)"
+                   " VALUES ($1, 'video', $2, 'video/mp4', $3, $6, $7),"
+                   "        ($1, 'thumbnail', $4, 'image/jpeg', $5, $6, $7)"
+                   " ON CONFLICT (content_item_id, render_seq, kind) DO UPDATE"
+                   "   SET path = EXCLUDED.path, bytes = EXCLUDED.bytes, renderer = EXCLUDED.renderer",
+                   7, a, dberr, sizeof dberr) != 0 ||
+        cl_db_exec(c,
+                   "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now()"
+                   " WHERE id = $1 AND render_seq = $2",
+                   2, (const char *[]){id, seq}, dberr, sizeof dberr) != 0 ||
+        cl_db_commit(c) != 0) {
+        cl_db_rollback(c);
+        snprintf(err, errlen, "recording the rendered files failed: %s", dberr);
+        rc = 1;
+        goto fail;
+    }
+    cl_buf_printf(result, "{\"content_item_id\":%" PRId64 ",\"renderer\":\"%s\",\"seconds\":%.2f}",
+                  p.item_id, res.renderer, res.seconds);
+    cl_info(COMP, "content item %" PRId64 " rendered by %s in %.1fs", p.item_id, res.renderer, res.seconds);
+    goto out;
+
+fail:
+    /* Retryable failures keep the item rendering until the last attempt. */
+    if (rc < 0 || job->attempt >= job->max_attempts)
+        fail_and_refund(c, &p, err);
+out:
+    PQclear(r);
+    free(rules);
+    cl_buf_free(&comp);
+    cl_lua_thread_release();
+    PQfinish(c);
+    return rc;
+}
+
+int cl_content_register_jobs(void) { return cl_job_register("render.content_item", render_content_item); }
