@@ -219,7 +219,7 @@ static void create_item(cl_req *req, cl_res *res)
     PGresult *r = cl_db_query(c,
                               "INSERT INTO content_items (user_id, project_id, channel, draft, brief, title)"
                               " SELECT $1, p.id, $3, $4::jsonb, $5::jsonb, $6 FROM projects p"
-                              "  WHERE p.id = $2 AND p.user_id = $1 RETURNING id",
+                              "  WHERE p.id = $2 AND p.owner_id = $1 RETURNING id",
                               6, p);
     if (!cl_db_ok(r)) {
         db_failed(res, c, r, "insert content item");
@@ -328,30 +328,25 @@ static void get_item(cl_req *req, cl_res *res)
 }
 
 /*
- * POST /api/content-items/:id/render — in ONE transaction: lock the item,
+ * Request a render of one of u's items, in ONE transaction: lock the item,
  * bump its render sequence, charge one render credit under the key
  * "content_item:<id>:render:<seq>", enqueue the render job under the same
- * key, and mark the item rendering. A request while a render is running
- * returns that render (202, nothing charged), so a double click never pays
- * twice; insufficient credits roll everything back (402).
+ * key, and mark the item rendering. While a render is running the request
+ * returns that render (already = 1, nothing charged), so a double click never
+ * pays twice; insufficient credits roll everything back (402).
  */
-static void render_item(cl_req *req, cl_res *res)
+int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, cl_render_order *out, cl_res *res)
 {
-    cl_user u;
-    PGconn *c = open_user(req, res, &u);
-    if (!c)
-        return;
-    int64_t id = param_id(req, "id");
     char sid[24], uid[24], err[512];
+    memset(out, 0, sizeof *out);
     snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     /* Make sure this month's grant is there before the affordability check. */
-    if (cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err) < 0)
-        cl_warn(COMP, "monthly grant for user %" PRId64 " failed: %s", u.id, err);
+    if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
+        cl_warn(COMP, "monthly grant for user %" PRId64 " failed: %s", u->id, err);
     if (cl_db_begin(c) != 0) {
         db_failed(res, c, NULL, "begin");
-        cl_db_release(c);
-        return;
+        return -1;
     }
     const char *p[] = {sid, uid};
     PGresult *r = cl_db_query(c,
@@ -359,39 +354,35 @@ static void render_item(cl_req *req, cl_res *res)
                               " WHERE id = $1 AND user_id = $2 FOR UPDATE",
                               2, p);
     int ok = 0;
-    cl_receipt receipt;
-    memset(&receipt, 0, sizeof receipt);
-    int64_t job_id = 0;
-    int already = 0;
     if (!cl_db_ok(r)) {
         db_failed(res, c, r, "lock content item");
     } else if (PQntuples(r) == 0) {
-        cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
+        cl_res_error(res, 404, "not_found", "No content item %s", sid);
     } else if (strcmp(PQgetvalue(r, 0, 0), "rendering") == 0 && !PQgetisnull(r, 0, 2)) {
-        already = 1;
-        job_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+        out->already = 1;
+        out->job_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
         ok = 1;
     } else {
         int seq = atoi(PQgetvalue(r, 0, 1)) + 1;
         char key[96], payload[256];
         snprintf(key, sizeof key, "content_item:%" PRId64 ":render:%d", id, seq);
-        int rc = cl_credits_charge(c, u.id, CL_ACTION_CONTENT_RENDER, key, &receipt, err, sizeof err);
+        int rc = cl_credits_charge(c, u->id, CL_ACTION_CONTENT_RENDER, key, &out->receipt, err, sizeof err);
         if (rc != CL_CREDITS_OK) {
-            cl_credits_reply_error(res, rc, &receipt, err);
+            cl_credits_reply_error(res, rc, &out->receipt, err);
         } else {
             snprintf(payload, sizeof payload,
                      "{\"content_item_id\":%" PRId64 ",\"render_seq\":%d,\"user_id\":%" PRId64
                      ",\"charge_key\":\"%s\"}",
-                     id, seq, u.id, key);
+                     id, seq, u->id, key);
             int created = 0;
-            if (cl_job_enqueue(c, "render.content_item", payload, key, 0, &job_id, &created, err,
+            if (cl_job_enqueue(c, "render.content_item", payload, key, 0, &out->job_id, &created, err,
                                sizeof err) != 0) {
                 cl_error(COMP, "enqueue render: %s", err);
                 cl_res_error(res, 500, "internal", "Could not queue the render; nothing was charged");
             } else {
                 char seqs[16], jid[24];
                 snprintf(seqs, sizeof seqs, "%d", seq);
-                snprintf(jid, sizeof jid, "%" PRId64, job_id);
+                snprintf(jid, sizeof jid, "%" PRId64, out->job_id);
                 const char *q[] = {sid, seqs, jid};
                 ok = cl_db_exec(c,
                                 "UPDATE content_items SET status = 'rendering', render_seq = $2,"
@@ -403,19 +394,35 @@ static void render_item(cl_req *req, cl_res *res)
         }
     }
     PQclear(r);
-    if (ok && cl_db_commit(c) == 0) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON *job = cJSON_AddObjectToObject(o, "job");
-        cJSON_AddNumberToObject(job, "id", (double)job_id);
-        cJSON_AddStringToObject(job, "kind", "render.content_item");
-        cJSON_AddBoolToObject(o, "already_rendering", already);
-        cJSON_AddItemToObject(o, "receipt", already ? cJSON_CreateNull() : cl_receipt_json(&receipt));
-        cl_res_json(res, 202, o);
-    } else {
-        cl_db_rollback(c);
-        if (ok)
-            db_failed(res, c, NULL, "commit render request");
-    }
+    if (ok && cl_db_commit(c) == 0)
+        return 0;
+    cl_db_rollback(c);
+    if (ok)
+        db_failed(res, c, NULL, "commit render request");
+    return -1;
+}
+
+cJSON *cl_render_order_json(const cl_render_order *rr)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *job = cJSON_AddObjectToObject(o, "job");
+    cJSON_AddNumberToObject(job, "id", (double)rr->job_id);
+    cJSON_AddStringToObject(job, "kind", "render.content_item");
+    cJSON_AddBoolToObject(o, "already_rendering", rr->already);
+    cJSON_AddItemToObject(o, "receipt", rr->already ? cJSON_CreateNull() : cl_receipt_json(&rr->receipt));
+    return o;
+}
+
+/* POST /api/content-items/:id/render */
+static void render_item(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    cl_render_order rr;
+    if (cl_content_request_render(c, &u, param_id(req, "id"), &rr, res) == 0)
+        cl_res_json(res, 202, cl_render_order_json(&rr));
     cl_db_release(c);
 }
 

@@ -20,6 +20,33 @@
 #ifndef CL_CONTENT_CONTENT_H
 #define CL_CONTENT_CONTENT_H
 
+#include "auth/auth.h"
+#include "credits/credits.h"
+#include "http/http.h"
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <stdint.h>
+
+/** What a render request did. Plain data. */
+typedef struct cl_render_order {
+    int64_t job_id;     /**< the render job (new, or the one already running) */
+    int already;        /**< 1: a render was already running; nothing charged */
+    cl_receipt receipt; /**< the render charge when already == 0 */
+} cl_render_order;
+
+/**
+ * Request a render of u's content item `id` (charge + enqueue + mark
+ * rendering, one transaction; see content.c). c is the caller's idle
+ * connection (not inside a transaction; not released). Returns 0 with *out
+ * filled, or -1 with the error reply set on res (404, 402
+ * insufficient_credits, 500).
+ */
+int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, cl_render_order *out, cl_res *res);
+
+/** {"job":{id,kind},"already_rendering","receipt"} (caller deletes). */
+cJSON *cl_render_order_json(const cl_render_order *rr);
+
 /** Register the content routes (serve). */
 void cl_content_register_routes(void);
 /** Register the "render.content_item" job kind (worker). */

@@ -88,4 +88,7 @@ void cl_draft_apply_rules(cJSON *draft, const cJSON *rules, const char *label, c
  */
 char *cl_truncate_words(const char *s, int max_chars);
 
+/** Register POST /api/create/brief (create_routes.c). */
+void cl_create_register_routes(void);
+
 #endif

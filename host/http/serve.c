@@ -5,6 +5,7 @@
  */
 #include "commands.h"
 #include "content/content.h"
+#include "create/create.h"
 #include "auth/auth.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -32,6 +33,7 @@ static void register_routes(void)
     cl_auth_register_routes();
     cl_credits_register_routes();
     cl_content_register_routes();
+    cl_create_register_routes();
     cl_projects_register_routes();
     cl_test_routes_register();
 }

@@ -3,6 +3,7 @@
 // server's health, and renders the sections that exist.
 import { loadMe, signOut } from './api.js';
 import { renderSettings } from './settings.js';
+import { mountProjects } from './projects.js';
 
 const sections = {
   '/app': 'Home', '/app/create': 'Create', '/app/chats': 'Chats', '/app/projects': 'Projects',
@@ -46,4 +47,5 @@ if (!me) {
     document.getElementById('view').append(view);
     renderSettings(view, me);
   }
+  mountProjects(location.pathname); // projects, project detail, onboarding (projects.js)
 }

@@ -1,0 +1,163 @@
+/*
+ * create_routes.c — the create flow's HTTP side.
+ *
+ *   POST /api/create/brief {project_id, prompt, channel?}
+ *       rough prompt + the project's business context -> an editable brief
+ *       (channel, tone, duration, style, CTA, caption hint, ...), with
+ *       defaults from the profile and the channel's Lua rules. Free.
+ *
+ * The LLM call runs on the HTTP pool thread (it is bounded by the provider's
+ * timeout); provider failures map to clear statuses and never fall back to
+ * another provider.
+ */
+#include "auth/auth.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "create/create.h"
+#include "create/generate.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "lua/lua_runtime.h"
+#include "projects/context.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP "create"
+#define CONTEXT_BUDGET 12000 /* bytes of business context handed to the prompt */
+
+/* The profile shape the prompt scripts read (see create.h), from the
+   context loader's project object. Caller deletes. */
+static cJSON *profile_for_prompts(const cJSON *project)
+{
+    cJSON *p = cJSON_CreateObject();
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(project, "business_name"));
+    if (!name || !*name)
+        name = cJSON_GetStringValue(cJSON_GetObjectItem(project, "name"));
+    if (name)
+        cJSON_AddStringToObject(p, "name", name);
+    static const char *const same[][2] = {{"category", "category"}, {"target_audience", "audience"},
+                                          {"primary_offer", "offer"},  {"tone", "tone"},
+                                          {"cta", "cta"},              {"language_style", "language_style"},
+                                          {"price_range", "price_range"}};
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(project, same[i][0]));
+        if (v && *v)
+            cJSON_AddStringToObject(p, same[i][1], v);
+    }
+    const char *city = cJSON_GetStringValue(cJSON_GetObjectItem(project, "city"));
+    const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(project, "state"));
+    if ((city && *city) || (state && *state)) {
+        char loc[200];
+        snprintf(loc, sizeof loc, "%s%s%s", city ? city : "", city && *city && state && *state ? ", " : "",
+                 state ? state : "");
+        cJSON_AddStringToObject(p, "location", loc);
+    }
+    const cJSON *channels = cJSON_GetObjectItem(project, "preferred_channels");
+    if (cJSON_IsArray(channels) && cJSON_GetArraySize(channels) > 0) {
+        cJSON_AddItemToObject(p, "channels", cJSON_Duplicate(channels, 1));
+        const char *first = cJSON_GetStringValue(cJSON_GetArrayItem(channels, 0));
+        if (first)
+            cJSON_AddStringToObject(p, "default_channel", first);
+    }
+    return p;
+}
+
+static void brief(cl_req *req, cl_res *res)
+{
+    char err[512];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return;
+    }
+    cl_user u;
+    cJSON *body = NULL, *ctx = NULL, *profile = NULL;
+    cl_buf context = CL_BUF_INIT;
+    char *brief_json = NULL, *prompt_with_channel = NULL;
+    if (cl_auth_require_product_access(req, res, c, &u) != 0 || !(body = cl_req_json(req, res)))
+        goto out;
+    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
+    const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItem(body, "prompt"));
+    const cJSON *chan = cJSON_GetObjectItem(body, "channel");
+    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+        cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
+        goto out;
+    }
+    if (!prompt || strlen(prompt) < 3 || strlen(prompt) > 2000) {
+        cl_auth_field_error(res, 422, "prompt", "Describe the promotion in 3 to 2000 characters");
+        goto out;
+    }
+    const char *channel = cJSON_GetStringValue(chan);
+    if (chan && !cJSON_IsNull(chan) &&
+        (!channel || (strcmp(channel, "instagram") && strcmp(channel, "tiktok") && strcmp(channel, "whatsapp")))) {
+        cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+        goto out;
+    }
+    int64_t project_id = (int64_t)pid->valuedouble;
+    /* Owner check first: another user's project is a 404. */
+    char sid[24], uid[24];
+    snprintf(sid, sizeof sid, "%" PRId64, project_id);
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2,
+                              (const char *[]){sid, uid});
+    int owned = cl_db_ok(r) && PQntuples(r) == 1;
+    PQclear(r);
+    if (!owned) {
+        cl_res_error(res, 404, "not_found", "No project %s", sid);
+        goto out;
+    }
+    if (cl_context_load(c, project_id, CONTEXT_BUDGET, &context, err, sizeof err) != 0) {
+        cl_error(COMP, "context for project %s: %s", sid, err);
+        cl_res_error(res, 500, "internal", "Could not load the business context");
+        goto out;
+    }
+    cl_db_release(c); /* the LLM call may take seconds; do not hold a connection */
+    c = NULL;
+    ctx = cJSON_Parse(context.data);
+    profile = profile_for_prompts(cJSON_GetObjectItem(ctx, "project"));
+    char *profile_text = cJSON_PrintUnformatted(profile);
+    /* A channel chosen in the form wins over what the prompt implies. */
+    if (channel) {
+        size_t n = strlen(prompt) + strlen(channel) + 32;
+        prompt_with_channel = malloc(n);
+        if (prompt_with_channel)
+            snprintf(prompt_with_channel, n, "%s (for %s)", prompt, channel);
+    }
+    cl_error e;
+    memset(&e, 0, sizeof e);
+    int rc = cl_brief_generate(NULL, profile_text, context.data,
+                               prompt_with_channel ? prompt_with_channel : prompt, &brief_json, &e);
+    free(profile_text);
+    cl_lua_thread_release();
+    if (rc != CL_OK) {
+        cl_warn(COMP, "brief for user %" PRId64 " failed: %s (%d)", u.id, e.message, e.code);
+        cl_generation_error_reply(res, &e);
+        goto out;
+    }
+    cJSON *b = cJSON_Parse(brief_json);
+    if (b && channel)
+        cJSON_ReplaceItemInObject(b, "channel", cJSON_CreateString(channel));
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "project_id", (double)project_id);
+    cJSON_AddItemToObject(o, "brief", b ? b : cJSON_CreateNull());
+    cl_res_json(res, 200, o);
+out:
+    cJSON_Delete(body);
+    cJSON_Delete(ctx);
+    cJSON_Delete(profile);
+    cl_buf_free(&context);
+    free(brief_json);
+    free(prompt_with_channel);
+    if (c)
+        cl_db_release(c);
+}
+
+void cl_create_register_routes(void)
+{
+    cl_route("POST", "/api/create/brief", brief, 0);
+    cl_generate_register_routes();
+}

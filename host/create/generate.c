@@ -1,0 +1,377 @@
+/*
+ * generate.c — the paid promo pipeline (see generate.h) and its routes:
+ *
+ *   GET  /api/create/cost?render=1     what a generation will cost, the balances, affordable?
+ *   POST /api/create/generate          {project_id, brief, channel?, request_id, render?}
+ */
+#include "create/generate.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "create/create.h"
+#include "db/db.h"
+#include "lua/lua_runtime.h"
+#include "projects/context.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP "generate"
+#define CONTEXT_BUDGET 12000
+
+void cl_generation_error_reply(cl_res *res, const cl_error *e)
+{
+    const char *msg = e->message[0] ? e->message : "generation failed";
+    switch (e->code) {
+    case CL_ERATELIMIT:
+        if (e->retry_after_ms > 0) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", (e->retry_after_ms + 999) / 1000);
+            cl_res_header(res, "Retry-After", ra);
+        }
+        cl_res_error(res, 429, "llm_rate_limited", "The AI provider is busy: %s", msg);
+        break;
+    case CL_ETIMEOUT:
+        cl_res_error(res, 504, "llm_timeout", "The AI provider did not answer in time: %s", msg);
+        break;
+    case CL_EAUTH:
+        cl_res_error(res, 502, "llm_auth_failed", "The AI provider refused our credentials: %s", msg);
+        break;
+    case CL_EUNSUPPORTED:
+        cl_res_error(res, 503, "llm_unavailable", "%s", msg);
+        break;
+    case CL_EINVAL:
+        cl_res_error(res, 422, "generation_rejected", "%s", msg);
+        break;
+    case CL_ECANCELLED:
+        cl_res_error(res, 409, "cancelled", "%s", msg);
+        break;
+    default:
+        cl_res_error(res, 502, "llm_failed", "%s", msg);
+    }
+}
+
+static int valid_ref(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 8 || n > 100)
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == ':' || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static const char *copy_action(int with_render)
+{
+    return with_render ? CL_ACTION_GENERATE_VIDEO_COPY : CL_ACTION_GENERATE_COPY;
+}
+
+/* 402 with what is needed and what is left, before any work starts. */
+static int affordability_gate(PGconn *c, const cl_user *u, int with_render, cl_res *res)
+{
+    const char *actions[2] = {copy_action(with_render), with_render ? CL_ACTION_CONTENT_RENDER : NULL};
+    for (int i = 0; i < 2 && actions[i]; i++) {
+        int64_t needed = 0, available = 0;
+        char err[256];
+        int ok = cl_credits_can_afford(c, u->id, actions[i], &needed, &available, err, sizeof err);
+        if (ok < 0) {
+            cl_error(COMP, "affordability check: %s", err);
+            cl_res_error(res, 500, "internal", "Could not check your credits; nothing was charged");
+            return -1;
+        }
+        if (ok == 0) {
+            const cl_action_cost *a = cl_policy_action(actions[i]);
+            cl_receipt r;
+            memset(&r, 0, sizeof r);
+            snprintf(r.action, sizeof r.action, "%s", actions[i]);
+            snprintf(r.kind, sizeof r.kind, "%s", a ? cl_credit_kind_name(a->kind) : "");
+            r.needed = needed;
+            r.available = available;
+            cl_credits_reply_error(res, CL_CREDITS_INSUFFICIENT, &r, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The content item already stored for this ref, or 0. -1 on error. */
+static int64_t find_item(PGconn *c, const cl_user *u, const char *ref)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
+    PGresult *r = cl_db_query(c, "SELECT id FROM content_items WHERE user_id = $1 AND request_key = $2", 2,
+                              (const char *[]){uid, ref});
+    int64_t id = !cl_db_ok(r) ? -1 : PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return id;
+}
+
+static int refund_exists(PGconn *c, const cl_user *u, const char *charge_key)
+{
+    char uid[24], key[176];
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
+    snprintf(key, sizeof key, "refund:%s", charge_key);
+    PGresult *r = cl_db_query(c, "SELECT 1 FROM credit_ledger_entries WHERE user_id = $1 AND reference_key = $2",
+                              2, (const char *[]){uid, key});
+    int yes = cl_db_ok(r) && PQntuples(r) > 0;
+    PQclear(r);
+    return yes;
+}
+
+int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, cl_generate_result *out,
+                      cl_res *res)
+{
+    memset(out, 0, sizeof *out);
+    char err[512], sid[24], uid[24], charge_key[160];
+    if (!valid_ref(p->ref)) {
+        cl_auth_field_error(res, 422, "request_id", "request_id must be 8-100 characters of letters, digits, : _ -");
+        return -1;
+    }
+    snprintf(sid, sizeof sid, "%" PRId64, p->project_id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
+    snprintf(charge_key, sizeof charge_key, "%s:copy", p->ref);
+
+    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2,
+                              (const char *[]){sid, uid});
+    int owned = cl_db_ok(r) && PQntuples(r) == 1;
+    PQclear(r);
+    if (!owned) {
+        cl_res_error(res, 404, "not_found", "No project %s", sid);
+        return -1;
+    }
+    if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
+        cl_warn(COMP, "monthly grant for user %" PRId64 " failed: %s", u->id, err);
+
+    /* A retry of a request that already produced its item: replay. */
+    int64_t existing = find_item(c, u, p->ref);
+    if (existing < 0) {
+        cl_res_error(res, 500, "internal", "Could not read your content; nothing was charged");
+        return -1;
+    }
+    if (existing == 0) {
+        if (refund_exists(c, u, charge_key)) {
+            cl_res_error(res, 409, "request_already_failed",
+                         "This request failed earlier and was refunded; start a new generation");
+            return -1;
+        }
+        if (affordability_gate(c, u, p->with_render, res) != 0)
+            return -1;
+    }
+
+    int rc = cl_credits_charge(c, u->id, copy_action(p->with_render), charge_key, &out->generation, err,
+                               sizeof err);
+    if (rc != CL_CREDITS_OK) {
+        cl_credits_reply_error(res, rc, &out->generation, err);
+        return -1;
+    }
+
+    if (existing > 0) {
+        out->content_item_id = existing;
+        out->replayed = 1;
+    } else {
+        /* The LLM work: context, draft with channel rules. */
+        cl_buf context = CL_BUF_INIT;
+        char *draft = NULL;
+        cl_error e;
+        memset(&e, 0, sizeof e);
+        if (cl_context_load(c, p->project_id, CONTEXT_BUDGET, &context, err, sizeof err) != 0) {
+            e.code = CL_EIO;
+            snprintf(e.message, sizeof e.message, "could not load the business context");
+        } else {
+            cl_draft_generate(p->call, p->brief_json, context.data, p->channel, &draft, &e);
+        }
+        cl_buf_free(&context);
+        cl_lua_thread_release();
+        if (!draft) {
+            cl_receipt refund;
+            if (cl_credits_refund(c, u->id, charge_key, &refund, err, sizeof err) != CL_CREDITS_OK)
+                cl_error(COMP, "refund of %s failed: %s", charge_key, err);
+            cl_warn(COMP, "generation for user %" PRId64 " failed (%d): %s; charge refunded", u->id, e.code,
+                    e.message);
+            if (e.code == CL_EIO)
+                cl_res_error(res, 500, "internal", "%s; your credit was refunded", e.message);
+            else
+                cl_generation_error_reply(res, &e);
+            return -1;
+        }
+        cJSON *d = cJSON_Parse(draft);
+        const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(d, "channel"));
+        cJSON *b = cJSON_Parse(p->brief_json);
+        const char *title = cJSON_GetStringValue(cJSON_GetObjectItem(b, "title"));
+        char ch[16];
+        snprintf(ch, sizeof ch, "%s", p->channel && *p->channel ? p->channel : channel ? channel : "instagram");
+        char ttl[201];
+        snprintf(ttl, sizeof ttl, "%s", title ? title : "");
+        const char *q[] = {uid, sid, p->source ? p->source : "create", ch, draft, p->brief_json, ttl, p->ref};
+        r = cl_db_query(c,
+                        "INSERT INTO content_items (user_id, project_id, source, channel, draft, brief, title, request_key)"
+                        " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8)"
+                        " ON CONFLICT (user_id, request_key) WHERE request_key IS NOT NULL DO NOTHING RETURNING id",
+                        8, q);
+        cJSON_Delete(d);
+        cJSON_Delete(b);
+        free(draft);
+        if (!cl_db_ok(r)) {
+            cl_db_errmsg(c, r, err, sizeof err);
+            PQclear(r);
+            cl_error(COMP, "store content item: %s", err);
+            cl_receipt refund;
+            cl_credits_refund(c, u->id, charge_key, &refund, err, sizeof err);
+            cl_res_error(res, 500, "internal", "Could not store the promo; your credit was refunded");
+            return -1;
+        }
+        /* A concurrent duplicate of this request stored it first: use that one. */
+        out->content_item_id = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : find_item(c, u, p->ref);
+        out->replayed = PQntuples(r) == 0;
+        PQclear(r);
+    }
+
+    if (p->with_render) {
+        out->rendered = 1;
+        /* A replayed request reports the render it already asked for; only
+           an item that was never rendered gets a render now. */
+        char iid[24];
+        snprintf(iid, sizeof iid, "%" PRId64, out->content_item_id);
+        r = cl_db_query(c, "SELECT render_seq, render_job_id FROM content_items WHERE id = $1", 1,
+                        (const char *[]){iid});
+        int seq = cl_db_ok(r) && PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+        if (seq > 0 && !PQgetisnull(r, 0, 1)) {
+            out->render.already = 1;
+            out->render.job_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        }
+        PQclear(r);
+        if (!out->render.already && cl_content_request_render(c, u, out->content_item_id, &out->render, res) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+cJSON *cl_generate_result_json(const cl_generate_result *g)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "content_item_id", (double)g->content_item_id);
+    cJSON_AddBoolToObject(o, "replayed", g->replayed);
+    cJSON *receipts = cJSON_AddArrayToObject(o, "receipts");
+    cJSON_AddItemToArray(receipts, cl_receipt_json(&g->generation));
+    if (g->rendered && !g->render.already)
+        cJSON_AddItemToArray(receipts, cl_receipt_json(&g->render.receipt));
+    cJSON_AddItemToObject(o, "render", g->rendered ? cl_render_order_json(&g->render) : cJSON_CreateNull());
+    return o;
+}
+
+/* ---- routes ----------------------------------------------------------------- */
+
+static PGconn *open_user(cl_req *req, cl_res *res, cl_user *u)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return NULL;
+    }
+    if (cl_auth_require_product_access(req, res, c, u) != 0) {
+        cl_db_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* GET /api/create/cost?render=0|1 — the price before anything is charged. */
+static void cost(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    int with_render = !strstr(req->query, "render=0");
+    char err[256];
+    cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err);
+    cl_balance bal;
+    memset(&bal, 0, sizeof bal);
+    if (cl_credits_balance(c, u.id, &bal, err, sizeof err) < 0) {
+        cl_res_error(res, 500, "internal", "Could not read your credits");
+        cl_db_release(c);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+    int64_t need_gen = 0, need_render = 0;
+    const char *actions[2] = {copy_action(with_render), with_render ? CL_ACTION_CONTENT_RENDER : NULL};
+    for (int i = 0; i < 2 && actions[i]; i++) {
+        const cl_action_cost *a = cl_policy_action(actions[i]);
+        if (!a)
+            continue;
+        cJSON *it = cJSON_CreateObject();
+        cJSON_AddStringToObject(it, "action", a->action);
+        cJSON_AddStringToObject(it, "label", a->label);
+        cJSON_AddStringToObject(it, "kind", cl_credit_kind_name(a->kind));
+        cJSON_AddNumberToObject(it, "cost", (double)a->cost);
+        cJSON_AddItemToArray(items, it);
+        if (a->kind == CL_CREDIT_GENERATION)
+            need_gen += a->cost;
+        else if (a->kind == CL_CREDIT_RENDER)
+            need_render += a->cost;
+    }
+    cJSON *b = cJSON_AddObjectToObject(o, "balances");
+    cJSON_AddNumberToObject(b, "generation", (double)bal.generation);
+    cJSON_AddNumberToObject(b, "render", (double)bal.render);
+    cJSON *t = cJSON_AddObjectToObject(o, "total");
+    cJSON_AddNumberToObject(t, "generation", (double)need_gen);
+    cJSON_AddNumberToObject(t, "render", (double)need_render);
+    cJSON_AddBoolToObject(o, "affordable", bal.generation >= need_gen && bal.render >= need_render);
+    cl_res_json(res, 200, o);
+    cl_db_release(c);
+}
+
+/* POST /api/create/generate */
+static void generate(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    cJSON *body = cl_req_json(req, res);
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
+    const cJSON *brief = cJSON_GetObjectItem(body, "brief");
+    const char *ref = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
+    const cJSON *render = cJSON_GetObjectItem(body, "render");
+    char *brief_text = NULL;
+    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+        cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
+    } else if (!cJSON_IsObject(brief)) {
+        cl_auth_field_error(res, 422, "brief", "brief must be the brief object from /api/create/brief");
+    } else if (channel && strcmp(channel, "instagram") && strcmp(channel, "tiktok") && strcmp(channel, "whatsapp")) {
+        cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    } else if (!valid_ref(ref)) {
+        cl_auth_field_error(res, 422, "request_id",
+                            "request_id must be 8-100 characters of letters, digits, : _ - (one per generate click)");
+    } else if (render && !cJSON_IsBool(render)) {
+        cl_auth_field_error(res, 422, "render", "render must be true or false");
+    } else {
+        brief_text = cJSON_PrintUnformatted(brief);
+        char ref_full[128];
+        snprintf(ref_full, sizeof ref_full, "create:%s", ref ? ref : "");
+        cl_generate_params p = {(int64_t)pid->valuedouble, brief_text, channel, ref_full, "create",
+                                render ? cJSON_IsTrue(render) : 1, NULL};
+        cl_generate_result g;
+        if (cl_generate_promo(c, &u, &p, &g, res) == 0)
+            cl_res_json(res, g.replayed ? 200 : 201, cl_generate_result_json(&g));
+    }
+    free(brief_text);
+    cJSON_Delete(body);
+    cl_db_release(c);
+}
+
+void cl_generate_register_routes(void)
+{
+    cl_route("GET", "/api/create/cost", cost, 0);
+    cl_route("POST", "/api/create/generate", generate, 0);
+}

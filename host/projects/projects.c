@@ -1,0 +1,788 @@
+/*
+ * projects.c — the /api/projects and /api/onboarding routes (see
+ * projects.h for the list). Every route resolves the session with the
+ * invite-only gate, then reads and writes only rows whose owner_id is the
+ * session's user: another user's project is indistinguishable from a missing
+ * one (404). Requests are validated completely before anything is written,
+ * and each write is one transaction.
+ */
+#include "projects/projects.h"
+
+#include "auth/auth.h"
+#include "core/log.h"
+#include "credits/policy.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "projects/context.h"
+#include "projects/profile.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG "projects"
+
+/* The project as the API shows it (the table aliased p). */
+#define PROJECT_JSON                                                                               \
+    "json_build_object('id', p.id, 'name', p.name, 'project_type', p.project_type,"               \
+    " 'status', p.status, 'business_name', p.business_name, 'category', p.category,"              \
+    " 'city', p.city, 'state', p.state, 'target_audience', p.target_audience,"                    \
+    " 'primary_offer', p.primary_offer, 'price_range', p.price_range, 'tone', p.tone,"            \
+    " 'cta', p.cta, 'instagram_handle', p.instagram_handle, 'whatsapp_number', p.whatsapp_number," \
+    " 'website_url', p.website_url, 'preferred_channels', to_json(p.preferred_channels),"         \
+    " 'language_style', p.language_style, 'onboarding_step', p.onboarding_step,"                  \
+    " 'onboarded', p.onboarded_at IS NOT NULL, 'onboarded_at', p.onboarded_at,"                   \
+    " 'documents_count', (SELECT count(*) FROM context_documents d WHERE d.project_id = p.id),"    \
+    " 'created_at', p.created_at, 'updated_at', p.updated_at)"
+
+/* An ingestion run (aliased r) with its job (aliased j, LEFT JOINed). A run
+   whose job ended without the handler recording it (a worker died on the
+   last attempt) shows as failed with the job's last error. */
+#define RUN_JSON                                                                                   \
+    "jsonb_build_object('id', r.id, 'start_url', r.start_url, 'job_id', r.job_id,"                \
+    " 'status', CASE WHEN r.status IN ('queued', 'running') AND j.status IN ('failed', 'dead')"   \
+    "   THEN 'failed' ELSE r.status END,"                                                          \
+    " 'job_status', j.status, 'attempts', coalesce(j.attempts, 0),"                               \
+    " 'pages_fetched', CASE WHEN r.status IN ('completed', 'failed') THEN r.pages_fetched"        \
+    "   ELSE coalesce(j.progress_done, 0) END,"                                                    \
+    " 'pages_total', CASE WHEN r.status IN ('completed', 'failed') THEN r.pages_fetched"          \
+    "   ELSE coalesce(j.progress_total, 0) END,"                                                   \
+    " 'pages_ok', r.pages_ok, 'documents', r.documents,"                                           \
+    " 'error', coalesce(r.error, CASE WHEN j.status IN ('failed', 'dead') THEN j.last_error END),"\
+    " 'created_at', r.created_at, 'started_at', r.started_at, 'finished_at', r.finished_at)"
+
+/* ------------------------------------------------------------------------- */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Acquire a connection and the signed-in user with product access. NULL
+   with the reply set on failure. */
+static PGconn *begin_user(cl_req *req, cl_res *res, cl_user *u)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_warn(LOG, "no database connection: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return NULL;
+    }
+    if (cl_auth_require_product_access(req, res, c, u) != 0) {
+        cl_db_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A path id: 1-18 decimal digits. 0 ok, -1 not an id (callers answer 404). */
+static int parse_id(const char *s, char *out, size_t outlen)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 18 || n >= outlen)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+/* Roll back only when a transaction is open (no "no transaction" warnings). */
+static void rollback_open(PGconn *c)
+{
+    PGTransactionStatusType t = PQtransactionStatus(c);
+    if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR)
+        cl_db_rollback(c);
+}
+
+static void not_found(cl_res *res)
+{
+    cl_res_error(res, 404, "not_found", "No such project");
+}
+
+static void internal(cl_res *res, PGconn *c, PGresult *r, const char *what)
+{
+    char err[256];
+    cl_db_errmsg(c, r, err, sizeof err);
+    cl_error(LOG, "%s: %s", what, err);
+    cl_res_error(res, 500, "internal", "Something went wrong; try again");
+}
+
+/* 422 {"error":{"code":"validation_failed","message":…,"fields":{…}}}; takes errors. */
+static void reply_invalid(cl_res *res, cJSON *errors)
+{
+    int n = cJSON_GetArraySize(errors);
+    char msg[300];
+    if (n == 1)
+        snprintf(msg, sizeof msg, "%s", errors->child->valuestring);
+    else
+        snprintf(msg, sizeof msg, "%d fields need attention", n);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", "validation_failed");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddItemToObject(e, "fields", errors);
+    cl_res_json(res, 422, o);
+}
+
+/* Reply the single text value of a query as JSON (status), or 404 when it has no row. */
+static void reply_row_json(cl_res *res, PGconn *c, PGresult *r, int status, const char *what)
+{
+    if (!cl_db_ok(r))
+        internal(res, c, r, what);
+    else if (PQntuples(r) == 0)
+        not_found(res);
+    else
+        cl_res_json_text(res, status, PQgetvalue(r, 0, 0));
+}
+
+/* Does the user own an existing project? 1 yes, 0 no, -1 error (reply set). */
+static int owns(cl_res *res, PGconn *c, const char *pid, const char *uid)
+{
+    const char *p[] = {pid, uid};
+    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2, p);
+    int rc = cl_db_ok(r) ? PQntuples(r) > 0 : -1;
+    if (rc < 0)
+        internal(res, c, r, "project lookup");
+    else if (rc == 0)
+        not_found(res);
+    PQclear(r);
+    return rc;
+}
+
+/* The plan's active-project limit, checked inside the caller's transaction
+   after the user row was locked (so two concurrent creates cannot both pass).
+   0 within the limit, 1 over it (403 set), -1 error (reply set). */
+static int check_limit(cl_res *res, PGconn *c, const cl_user *u, const char *uid)
+{
+    const cl_plan_limits *l = cl_policy_limits(u->plan);
+    if (l->active_projects < 0)
+        return 0;
+    const char *p[] = {uid};
+    PGresult *r = cl_db_query(c, "SELECT count(*) FROM projects WHERE owner_id = $1 AND status = 'active'", 1, p);
+    if (!cl_db_ok(r)) {
+        internal(res, c, r, "count projects");
+        PQclear(r);
+        return -1;
+    }
+    long active = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (active < l->active_projects)
+        return 0;
+    cl_res_error(res, 403, "project_limit_reached",
+                 "Your %s plan allows %d active project%s. Archive a project or upgrade to add another.",
+                 cl_plan_label(u->plan), l->active_projects, l->active_projects == 1 ? "" : "s");
+    return 1;
+}
+
+static int lock_user(cl_res *res, PGconn *c, const char *uid)
+{
+    const char *p[] = {uid};
+    PGresult *r = cl_db_query(c, "SELECT 1 FROM users WHERE id = $1 FOR UPDATE", 1, p);
+    int ok = cl_db_ok(r);
+    if (!ok)
+        internal(res, c, r, "lock user");
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static const char *query_param(const cl_req *req, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    for (const char *p = req->query; p && *p;) {
+        size_t len = strcspn(p, "&");
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            size_t vl = len - nl - 1;
+            if (vl >= outlen)
+                vl = outlen - 1;
+            memcpy(out, p + nl + 1, vl);
+            out[vl] = '\0';
+            return out;
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Projects                                                                  */
+/* ------------------------------------------------------------------------- */
+
+static void list_projects(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = begin_user(req, res, &u);
+    if (!c)
+        return;
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *p[] = {uid};
+    PGresult *r = cl_db_query(c,
+                              "SELECT coalesce(json_agg(" PROJECT_JSON
+                              " ORDER BY p.status = 'archived', p.updated_at DESC, p.id DESC), '[]'),"
+                              " count(*) FILTER (WHERE p.status = 'active')"
+                              " FROM projects p WHERE p.owner_id = $1",
+                              1, p);
+    if (!cl_db_ok(r)) {
+        internal(res, c, r, "list projects");
+    } else {
+        const cl_plan_limits *l = cl_policy_limits(u.plan);
+        cl_buf b = CL_BUF_INIT;
+        cl_buf_printf(&b, "{\"projects\":%s,\"limits\":{\"plan\":", PQgetvalue(r, 0, 0));
+        cl_buf_json_str(&b, cl_plan_id(u.plan));
+        cl_buf_printf(&b, ",\"active_projects\":%s,\"max_active_projects\":%d}}", PQgetvalue(r, 0, 1),
+                      l->active_projects);
+        cl_res_json_text(res, 200, b.data ? b.data : "{}");
+        cl_buf_free(&b);
+    }
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/* Build "col1, col2" and "$k, $k+1::text[]" lists for the update's columns,
+   with parameters starting at $first. */
+static void column_lists(const cl_profile_update *upd, int first, cl_buf *cols, cl_buf *vals,
+                         cl_buf *sets)
+{
+    for (size_t i = 0; i < upd->n; i++) {
+        const char *cast = upd->is_array[i] ? "::text[]" : "";
+        if (cols)
+            cl_buf_printf(cols, ", %s", upd->names[i]);
+        if (vals)
+            cl_buf_printf(vals, ", $%d%s", first + (int)i, cast);
+        if (sets)
+            cl_buf_printf(sets, ", %s = $%d%s", upd->names[i], first + (int)i, cast);
+    }
+}
+
+static int step_is_done(const cl_profile_update *upd)
+{
+    const char *v = NULL;
+    return cl_profile_update_get(upd, "onboarding_step", &v) && v && strcmp(v, "done") == 0;
+}
+
+static void create_project(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = begin_user(req, res, &u);
+    if (!c)
+        return;
+    cJSON *body = cl_req_json(req, res);
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    cJSON *errors = cJSON_CreateObject();
+    cl_profile_update upd;
+    int v = cl_profile_validate(body, CL_PROFILE_CREATE, &upd, errors);
+    if (v == 0 && step_is_done(&upd) && cl_profile_check_complete(NULL, &upd, errors) > 0)
+        v = 1;
+    cJSON_Delete(body);
+    if (v != 0) {
+        if (v > 0)
+            reply_invalid(res, errors);
+        else {
+            cJSON_Delete(errors);
+            cl_res_error(res, 500, "internal", "Out of memory");
+        }
+        cl_profile_update_free(&upd);
+        cl_db_release(c);
+        return;
+    }
+    cJSON_Delete(errors);
+
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *params[CL_PROFILE_MAX_FIELDS + 1] = {uid};
+    for (size_t i = 0; i < upd.n; i++)
+        params[i + 1] = upd.values[i];
+    cl_buf cols = CL_BUF_INIT, vals = CL_BUF_INIT, sql = CL_BUF_INIT;
+    column_lists(&upd, 2, &cols, &vals, NULL);
+    cl_buf_printf(&sql, "INSERT INTO projects AS p (owner_id%s%s) VALUES ($1%s%s) RETURNING " PROJECT_JSON,
+                  cols.data ? cols.data : "", step_is_done(&upd) ? ", onboarded_at" : "",
+                  vals.data ? vals.data : "", step_is_done(&upd) ? ", now()" : "");
+
+    if (cl_db_begin(c) != 0) {
+        internal(res, c, NULL, "begin");
+    } else if (lock_user(res, c, uid) == 0 && check_limit(res, c, &u, uid) == 0) {
+        PGresult *r = cl_db_query(c, sql.data, (int)upd.n + 1, params);
+        if (cl_db_ok(r) && cl_db_commit(c) == 0) {
+            cl_res_json_text(res, 201, PQgetvalue(r, 0, 0));
+        } else {
+            internal(res, c, r, "create project");
+        }
+        PQclear(r);
+    }
+    rollback_open(c);
+    cl_buf_free(&cols);
+    cl_buf_free(&vals);
+    cl_buf_free(&sql);
+    cl_profile_update_free(&upd);
+    cl_db_release(c);
+}
+
+/* Resolve user and :id for the routes below; NULL with the reply set. */
+static PGconn *begin_project(cl_req *req, cl_res *res, cl_user *u, char pid[24], char uid[24])
+{
+    PGconn *c = begin_user(req, res, u);
+    if (!c)
+        return NULL;
+    snprintf(uid, 24, "%" PRId64, u->id);
+    if (parse_id(cl_req_param(req, "id"), pid, 24)) {
+        not_found(res);
+        cl_db_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void get_project(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    const char *p[] = {pid, uid};
+    PGresult *r = cl_db_query(c, "SELECT " PROJECT_JSON " FROM projects p WHERE p.id = $1 AND p.owner_id = $2", 2, p);
+    reply_row_json(res, c, r, 200, "get project");
+    PQclear(r);
+    cl_db_release(c);
+}
+
+static void update_project(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    cJSON *body = cl_req_json(req, res);
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    cJSON *errors = cJSON_CreateObject();
+    cl_profile_update upd;
+    int v = cl_profile_validate(body, CL_PROFILE_UPDATE, &upd, errors);
+    cJSON_Delete(body);
+    if (v != 0) {
+        if (v > 0)
+            reply_invalid(res, errors);
+        else {
+            cJSON_Delete(errors);
+            cl_res_error(res, 500, "internal", "Out of memory");
+        }
+        cl_db_release(c);
+        return;
+    }
+
+    const char *kp[] = {pid, uid};
+    cl_buf sets = CL_BUF_INIT, sql = CL_BUF_INIT;
+    cJSON *current = NULL;
+    PGresult *r = NULL;
+    if (cl_db_begin(c) != 0) {
+        internal(res, c, NULL, "begin");
+        goto out;
+    }
+    if (lock_user(res, c, uid) != 0)
+        goto out;
+    r = cl_db_query(c, "SELECT " PROJECT_JSON " FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR UPDATE", 2, kp);
+    if (!cl_db_ok(r) || PQntuples(r) == 0) {
+        reply_row_json(res, c, r, 200, "lock project");
+        goto out;
+    }
+    current = cJSON_Parse(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = NULL;
+    if (!current) {
+        cl_res_error(res, 500, "internal", "Out of memory");
+        goto out;
+    }
+    if (step_is_done(&upd) && cl_profile_check_complete(current, &upd, errors) > 0) {
+        reply_invalid(res, errors);
+        errors = NULL;
+        goto out;
+    }
+    const char *st = NULL;
+    const cJSON *cur_status = cJSON_GetObjectItemCaseSensitive(current, "status");
+    if (cl_profile_update_get(&upd, "status", &st) && st && strcmp(st, "active") == 0 &&
+        cJSON_IsString(cur_status) && strcmp(cur_status->valuestring, "active") != 0 &&
+        check_limit(res, c, &u, uid) != 0)
+        goto out;
+
+    const char *params[CL_PROFILE_MAX_FIELDS + 2] = {pid, uid};
+    for (size_t i = 0; i < upd.n; i++)
+        params[i + 2] = upd.values[i];
+    column_lists(&upd, 3, NULL, NULL, &sets);
+    cl_buf_printf(&sql, "UPDATE projects AS p SET updated_at = now()%s%s WHERE p.id = $1 AND p.owner_id = $2 RETURNING " PROJECT_JSON,
+                  sets.data ? sets.data : "",
+                  step_is_done(&upd) ? ", onboarded_at = coalesce(p.onboarded_at, now())" : "");
+    r = cl_db_query(c, sql.data, (int)upd.n + 2, params);
+    if (cl_db_ok(r) && PQntuples(r) == 1 && cl_db_commit(c) == 0)
+        cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
+    else
+        internal(res, c, r, "update project");
+out:
+    rollback_open(c);
+    PQclear(r);
+    cJSON_Delete(current);
+    cJSON_Delete(errors);
+    cl_buf_free(&sets);
+    cl_buf_free(&sql);
+    cl_profile_update_free(&upd);
+    cl_db_release(c);
+}
+
+static void delete_project(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    const char *p[] = {pid, uid};
+    PGresult *r = cl_db_query(c, "DELETE FROM projects WHERE id = $1 AND owner_id = $2 RETURNING id", 2, p);
+    if (!cl_db_ok(r))
+        internal(res, c, r, "delete project");
+    else if (PQntuples(r) == 0)
+        not_found(res);
+    else {
+        char out[80];
+        snprintf(out, sizeof out, "{\"deleted\":true,\"id\":%s}", pid);
+        cl_res_json_text(res, 200, out);
+    }
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Onboarding                                                                */
+/* ------------------------------------------------------------------------- */
+
+static void get_onboarding(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = begin_user(req, res, &u);
+    if (!c)
+        return;
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *p[] = {uid};
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT json_build_object("
+        " 'state', CASE WHEN EXISTS (SELECT 1 FROM projects WHERE owner_id = $1 AND onboarded_at IS NOT NULL)"
+        "   THEN 'done' WHEN pending.j IS NOT NULL THEN 'in_progress' ELSE 'none' END,"
+        " 'step', coalesce(pending.step, 'basics'),"
+        " 'project', pending.j)"
+        " FROM (SELECT NULL) AS one LEFT JOIN LATERAL ("
+        "   SELECT " PROJECT_JSON " AS j, p.onboarding_step AS step FROM projects p"
+        "   WHERE p.owner_id = $1 AND p.onboarded_at IS NULL AND p.status = 'active'"
+        "   ORDER BY p.created_at DESC, p.id DESC LIMIT 1) pending ON true",
+        1, p);
+    reply_row_json(res, c, r, 200, "onboarding state");
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Ingestion and documents                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* The run (with pages when with_pages) as JSON; NULL result when none. */
+static PGresult *latest_run(PGconn *c, const char *pid, const char *run_id, int with_pages)
+{
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "SELECT " RUN_JSON "%s FROM ingestion_runs r LEFT JOIN jobs j ON j.id = r.job_id"
+             " WHERE r.project_id = $1 %s ORDER BY r.id DESC LIMIT 1",
+             with_pages ? " || jsonb_build_object('pages', (SELECT coalesce(jsonb_agg(jsonb_build_object("
+                          "'position', g.position, 'url', g.url, 'final_url', g.final_url, 'outcome', g.outcome,"
+                          " 'http_status', g.http_status, 'content_type', g.content_type, 'bytes', g.bytes,"
+                          " 'title', g.title, 'message', g.message) ORDER BY g.position), '[]'::jsonb)"
+                          " FROM ingestion_pages g WHERE g.run_id = r.id))"
+                        : "",
+             run_id ? "AND r.id = $2" : "");
+    const char *p[] = {pid, run_id};
+    return cl_db_query(c, sql, run_id ? 2 : 1, p);
+}
+
+static void start_ingest(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    char *url = NULL;
+    cJSON *errors = cJSON_CreateObject();
+    PGresult *r = NULL;
+    /* An optional body {"url": "..."} overrides the profile's website. */
+    const char *b = req->body ? req->body : "";
+    while (*b && (*b == ' ' || *b == '\n' || *b == '\r' || *b == '\t'))
+        b++;
+    if (*b) {
+        cJSON *body = cl_req_json(req, res);
+        if (!body)
+            goto out;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, body)
+        {
+            if (strcmp(it->string, "url") != 0)
+                cJSON_AddStringToObject(errors, it->string, "Unknown field");
+        }
+        const cJSON *ju = cJSON_GetObjectItemCaseSensitive(body, "url");
+        const char *msg = NULL;
+        if (ju && !cJSON_IsNull(ju)) {
+            if (!cJSON_IsString(ju))
+                cJSON_AddStringToObject(errors, "url", "Must be text");
+            else if (cl_profile_normalize_url(ju->valuestring, &url, &msg))
+                cJSON_AddStringToObject(errors, "url", msg);
+        }
+        cJSON_Delete(body);
+        if (cJSON_GetArraySize(errors) > 0) {
+            reply_invalid(res, errors);
+            errors = NULL;
+            goto out;
+        }
+    }
+    if (cl_db_begin(c) != 0) {
+        internal(res, c, NULL, "begin");
+        goto out;
+    }
+    const char *kp[] = {pid, uid};
+    r = cl_db_query(c, "SELECT website_url FROM projects WHERE id = $1 AND owner_id = $2 FOR UPDATE", 2, kp);
+    if (!cl_db_ok(r) || PQntuples(r) == 0) {
+        if (cl_db_ok(r))
+            not_found(res);
+        else
+            internal(res, c, r, "lock project");
+        goto out;
+    }
+    if (!url) {
+        if (PQgetisnull(r, 0, 0)) {
+            cJSON_AddStringToObject(errors, "website_url", "Add your website address before ingesting it");
+            reply_invalid(res, errors);
+            errors = NULL;
+            goto out;
+        }
+        url = strdup(PQgetvalue(r, 0, 0));
+        if (!url) {
+            cl_res_error(res, 500, "internal", "Out of memory");
+            goto out;
+        }
+    }
+    PQclear(r);
+    /* A run whose job already ended without recording it (worker died) no
+       longer blocks a new one. */
+    const char *pp[] = {pid};
+    r = cl_db_query(c,
+                    "UPDATE ingestion_runs r SET status = 'failed', finished_at = now(),"
+                    " error = coalesce(j.last_error, 'the ingestion job ended unexpectedly')"
+                    " FROM jobs j WHERE j.id = r.job_id AND r.project_id = $1"
+                    " AND r.status IN ('queued', 'running') AND j.status IN ('completed', 'failed', 'dead')",
+                    1, pp);
+    if (!cl_db_ok(r)) {
+        internal(res, c, r, "release stale runs");
+        goto out;
+    }
+    PQclear(r);
+    r = latest_run(c, pid, NULL, 0);
+    if (!cl_db_ok(r)) {
+        internal(res, c, r, "latest run");
+        goto out;
+    }
+    if (PQntuples(r) > 0) {
+        cJSON *run = cJSON_Parse(PQgetvalue(r, 0, 0));
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(run, "status");
+        if (cJSON_IsString(st) && (strcmp(st->valuestring, "queued") == 0 || strcmp(st->valuestring, "running") == 0)) {
+            /* One ingestion at a time: answer with the one in progress. */
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToObject(o, "run", run);
+            cJSON_AddBoolToObject(o, "created", 0);
+            cl_db_commit(c);
+            cl_res_json(res, 200, o);
+            goto out;
+        }
+        cJSON_Delete(run);
+    }
+    PQclear(r);
+    const char *ip[] = {pid, url};
+    r = cl_db_query(c, "INSERT INTO ingestion_runs (project_id, start_url) VALUES ($1, $2) RETURNING id", 2, ip);
+    if (!cl_db_ok(r)) {
+        internal(res, c, r, "insert run");
+        goto out;
+    }
+    char run_id[24];
+    snprintf(run_id, sizeof run_id, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = NULL;
+    cl_buf payload = CL_BUF_INIT, key = CL_BUF_INIT;
+    cl_buf_printf(&payload, "{\"project_id\":%s,\"run_id\":%s,\"url\":", pid, run_id);
+    cl_buf_json_str(&payload, url);
+    cl_buf_puts(&payload, "}");
+    cl_buf_printf(&key, "%s:run:%s", CL_JOB_INGEST_WEBSITE, run_id);
+    int64_t job_id = 0;
+    char err[256];
+    int erc = payload.data && key.data
+                  ? cl_job_enqueue(c, CL_JOB_INGEST_WEBSITE, payload.data, key.data, 3, &job_id, NULL, err, sizeof err)
+                  : -1;
+    cl_buf_free(&payload);
+    cl_buf_free(&key);
+    if (erc != 0) {
+        cl_error(LOG, "cannot enqueue ingestion: %s", err);
+        cl_res_error(res, 500, "internal", "Could not start the ingestion; try again");
+        goto out;
+    }
+    char jid[24];
+    snprintf(jid, sizeof jid, "%" PRId64, job_id);
+    const char *up[] = {run_id, jid};
+    r = cl_db_query(c, "UPDATE ingestion_runs SET job_id = $2 WHERE id = $1", 2, up);
+    if (!cl_db_ok(r) || cl_db_commit(c) != 0) {
+        internal(res, c, r, "link run to job");
+        goto out;
+    }
+    PQclear(r);
+    r = latest_run(c, pid, run_id, 0);
+    if (cl_db_ok(r) && PQntuples(r) == 1) {
+        cl_buf o = CL_BUF_INIT;
+        cl_buf_printf(&o, "{\"run\":%s,\"created\":true}", PQgetvalue(r, 0, 0));
+        cl_res_json_text(res, 202, o.data ? o.data : "{}");
+        cl_buf_free(&o);
+    } else
+        internal(res, c, r, "read run");
+    cl_info(LOG, "project %s: ingestion run %s queued as job %s", pid, run_id, jid);
+out:
+    rollback_open(c);
+    PQclear(r);
+    cJSON_Delete(errors);
+    free(url);
+    cl_db_release(c);
+}
+
+static void get_ingestion(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    if (owns(res, c, pid, uid) == 1) {
+        PGresult *r = latest_run(c, pid, NULL, 1);
+        if (!cl_db_ok(r))
+            internal(res, c, r, "ingestion status");
+        else {
+            cl_buf o = CL_BUF_INIT;
+            cl_buf_printf(&o, "{\"run\":%s}", PQntuples(r) ? PQgetvalue(r, 0, 0) : "null");
+            cl_res_json_text(res, 200, o.data ? o.data : "{}");
+            cl_buf_free(&o);
+        }
+        PQclear(r);
+    }
+    cl_db_release(c);
+}
+
+static void list_documents(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    if (owns(res, c, pid, uid) == 1) {
+        const char *p[] = {pid};
+        PGresult *r = cl_db_query(
+            c,
+            "SELECT json_build_object('documents', coalesce(json_agg(json_build_object("
+            " 'id', d.id, 'url', d.url, 'title', d.title, 'description', d.description,"
+            " 'headings', d.headings, 'excerpt', left(d.body_text, 280),"
+            " 'chars', char_length(d.body_text), 'position', d.position, 'charset', d.charset,"
+            " 'run_id', d.run_id, 'created_at', d.created_at) ORDER BY d.position, d.id), '[]'))"
+            " FROM context_documents d WHERE d.project_id = $1",
+            1, p);
+        reply_row_json(res, c, r, 200, "list documents");
+        PQclear(r);
+    }
+    cl_db_release(c);
+}
+
+static void get_document(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24], did[24];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    if (parse_id(cl_req_param(req, "doc"), did, sizeof did)) {
+        cl_res_error(res, 404, "not_found", "No such document");
+        cl_db_release(c);
+        return;
+    }
+    const char *p[] = {pid, uid, did};
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT json_build_object('id', d.id, 'url', d.url, 'title', d.title,"
+        " 'description', d.description, 'headings', d.headings, 'text', d.body_text,"
+        " 'chars', char_length(d.body_text), 'position', d.position, 'charset', d.charset,"
+        " 'run_id', d.run_id, 'created_at', d.created_at)"
+        " FROM context_documents d JOIN projects p ON p.id = d.project_id"
+        " WHERE p.id = $1 AND p.owner_id = $2 AND d.id = $3",
+        3, p);
+    if (cl_db_ok(r) && PQntuples(r) == 0)
+        cl_res_error(res, 404, "not_found", "No such document");
+    else
+        reply_row_json(res, c, r, 200, "get document");
+    PQclear(r);
+    cl_db_release(c);
+}
+
+static void get_context(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    char pid[24], uid[24], bud[16];
+    PGconn *c = begin_project(req, res, &u, pid, uid);
+    if (!c)
+        return;
+    long budget = 8000;
+    if (query_param(req, "budget", bud, sizeof bud)) {
+        char *end;
+        budget = strtol(bud, &end, 10);
+        if (*end || budget < CL_CONTEXT_MIN_BUDGET || budget > 200000) {
+            cl_res_error(res, 400, "invalid_budget", "budget must be a number of bytes from 256 to 200000");
+            cl_db_release(c);
+            return;
+        }
+    }
+    if (owns(res, c, pid, uid) == 1) {
+        cl_buf out = CL_BUF_INIT;
+        char err[256];
+        int64_t id = strtoll(pid, NULL, 10);
+        if (cl_context_load(c, id, (size_t)budget, &out, err, sizeof err) == 0)
+            cl_res_json_text(res, 200, out.data);
+        else {
+            cl_error(LOG, "context for project %s: %s", pid, err);
+            cl_res_error(res, 500, "internal", "Could not load the business context");
+        }
+        cl_buf_free(&out);
+    }
+    cl_db_release(c);
+}
+
+void cl_projects_register_routes(void)
+{
+    cl_route("GET", "/api/projects", list_projects, 0);
+    cl_route("POST", "/api/projects", create_project, 0);
+    cl_route("GET", "/api/projects/:id", get_project, 0);
+    cl_route("PATCH", "/api/projects/:id", update_project, 0);
+    cl_route("DELETE", "/api/projects/:id", delete_project, 0);
+    cl_route("POST", "/api/projects/:id/ingest", start_ingest, 0);
+    cl_route("GET", "/api/projects/:id/ingestion", get_ingestion, 0);
+    cl_route("GET", "/api/projects/:id/documents", list_documents, 0);
+    cl_route("GET", "/api/projects/:id/documents/:doc", get_document, 0);
+    cl_route("GET", "/api/projects/:id/context", get_context, 0);
+    cl_route("GET", "/api/onboarding", get_onboarding, 0);
+}

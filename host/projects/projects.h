@@ -1,0 +1,44 @@
+/*
+ * projects.h — projects (the business profile every generation is grounded
+ * in), onboarding, and website ingestion. See docs/projects.md and
+ * docs/ingestion.md.
+ *
+ * Routes (all owner-only: another user's project answers 404):
+ *   GET    /api/projects                      list + the plan's active-project limit
+ *   POST   /api/projects                      create (422 per field; 403 project_limit_reached)
+ *   GET    /api/projects/:id
+ *   PATCH  /api/projects/:id                  partial update, onboarding step, archive/restore
+ *   DELETE /api/projects/:id
+ *   POST   /api/projects/:id/ingest           enqueue the "ingest.website" job (202)
+ *   GET    /api/projects/:id/ingestion        latest run: progress and per-page outcomes
+ *   GET    /api/projects/:id/documents        stored context documents (excerpts)
+ *   GET    /api/projects/:id/documents/:doc   one document with its full text
+ *   GET    /api/projects/:id/context?budget=N what cl_context_load gives generation
+ *   GET    /api/onboarding                    where the guided onboarding resumes
+ */
+#ifndef CL_PROJECTS_PROJECTS_H
+#define CL_PROJECTS_PROJECTS_H
+
+#include "core/buf.h"
+#include "jobs/jobs.h"
+
+#include <stddef.h>
+
+/** The job kind that crawls a project's website. */
+#define CL_JOB_INGEST_WEBSITE "ingest.website"
+
+/** Register the /api/projects and /api/onboarding routes (serve.c). */
+void cl_projects_register_routes(void);
+
+/**
+ * The "ingest.website" job handler (registered in worker.c's register_kinds):
+ * payload {"project_id","run_id","url"}. Runs the "web" ingester capability,
+ * then, in one transaction fenced on the job's attempt, replaces the run's
+ * page outcomes and — when at least one page was ingested — the project's
+ * website context documents. Returns 0, > 0 retryable, < 0 permanent (see
+ * cl_job_handler); the message in err never contains page text.
+ */
+int cl_projects_ingest_job(const cl_job *job, cl_call *call, cl_buf *result_json, char *err,
+                           size_t errlen);
+
+#endif

@@ -1,0 +1,206 @@
+// Content items and rendering end to end: a signed-in user stores a draft,
+// asks for a render (one render credit, charged once even on a double
+// click), the worker process renders it with the in-process FFmpeg renderer,
+// and the MP4 + thumbnail are served owner-only with Range support. A render
+// that fails for good is refunded by a compensating ledger entry.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+
+let db, srv, storage;
+
+const DRAFT = {
+  hook: 'Weekend jollof, half price',
+  script: ['Smoky party jollof', 'Half price Saturday and Sunday', 'Order on WhatsApp'],
+  caption: 'Half-price jollof this weekend only at Mama Put Kitchen. Come hungry!',
+  cta: 'Order now',
+  caption_hint: 'short and warm',
+  hashtags: ['#jollof', '#lagosfood'],
+  variants: {
+    tiktok: { hook: 'POV: jollof at half price', caption: 'Half-price jollof all weekend', cta: 'Tap to order' },
+  },
+};
+
+const PROJECT = {
+  name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen',
+  category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers nearby',
+  primary_offer: 'Party jollof trays', preferred_channels: ['tiktok'], language_style: 'english',
+};
+
+async function signedIn(email) {
+  const c = apiClient(srv.url);
+  const r = await c.signup(email);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  // Product access needs beta approval (invite-only mode): approve in mock mode.
+  const a = await c.post('/api/dev/approve-user', { email, plan: 'beta' });
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  return c;
+}
+
+async function waitForItem(c, id, pred, ms = 60000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await c.get(`/api/content-items/${id}`);
+    if (pred(r.body)) return r.body;
+    if (Date.now() > end) throw new Error(`item never reached the state: ${JSON.stringify(r.body)}\n${srv.proc.log.slice(-3000)}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+before(async () => {
+  db = createDatabase('content');
+  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-storage-'));
+  srv = await startServer({
+    dbUrl: db.url,
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
+      CLIPLOOP_JOB_BACKOFF_MS: '100', CLIPLOOP_JOB_MAX_ATTEMPTS: '2' },
+  });
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+  if (db) db.drop();
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+test('store a draft, render it once, stream the video with Range, keep it owner-only', async () => {
+  const c = await signedIn('ada@example.com');
+  const p = await c.post('/api/projects', PROJECT);
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const projectId = p.body.project?.id ?? p.body.id;
+
+  // Bad input is a field error, never a partial write.
+  let r = await c.post('/api/content-items', { project_id: projectId, channel: 'myspace', draft: DRAFT });
+  assert.equal(r.status, 422);
+  assert.ok(r.body.error.fields.channel);
+  r = await c.post('/api/content-items', { project_id: projectId, channel: 'tiktok', draft: { hook: 'x' } });
+  assert.equal(r.status, 422);
+  assert.ok(r.body.error.fields.draft);
+  assert.equal(psql(db.url, 'SELECT count(*) FROM content_items')[0][0], '0');
+
+  r = await c.post('/api/content-items', { project_id: projectId, channel: 'tiktok', draft: DRAFT, title: 'Weekend jollof' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const item = r.body;
+  assert.equal(item.status, 'draft');
+  assert.deepEqual(item.assets, []);
+
+  const before = (await c.get('/api/me/credits')).body;
+  // A double click: two render requests at once charge one credit and queue one job.
+  const [a, b] = await Promise.all([c.post(`/api/content-items/${item.id}/render`), c.post(`/api/content-items/${item.id}/render`)]);
+  assert.deepEqual([a.status, b.status], [202, 202], JSON.stringify([a.body, b.body]));
+  assert.equal(a.body.job.id, b.body.job.id);
+  assert.equal([a.body, b.body].filter((x) => x.already_rendering).length, 1);
+  const charged = [a.body, b.body].find((x) => !x.already_rendering).receipt;
+  assert.equal(charged.amount, -1);
+  assert.equal(charged.kind, 'render');
+  const mid = (await c.get('/api/me/credits')).body;
+  assert.equal(JSON.stringify(mid).includes('render'), true);
+
+  const done = await waitForItem(c, item.id, (x) => x.status === 'rendered' || x.status === 'render_failed');
+  assert.equal(done.status, 'rendered', JSON.stringify(done));
+  assert.equal(done.render_job.status, 'completed');
+  assert.ok(done.render_job.progress_total > 0);
+  assert.equal(done.render_job.progress_done, done.render_job.progress_total);
+  const video = done.assets.find((x) => x.kind === 'video');
+  const thumb = done.assets.find((x) => x.kind === 'thumbnail');
+  assert.ok(video && thumb, JSON.stringify(done.assets));
+  const rel = psql(db.url, `SELECT path FROM content_assets WHERE id = ${video.id}`)[0][0];
+  assert.match(rel, new RegExp(`^generated/content-items/${item.id}/\\d{8}T\\d{6}Z-r1/rendered\\.mp4$`));
+
+  // The file: right type, length, seekable.
+  const full = await fetch(srv.url + video.url, { headers: { cookie: c.cookie } });
+  assert.equal(full.status, 200);
+  assert.equal(full.headers.get('content-type'), 'video/mp4');
+  const bytes = Buffer.from(await full.arrayBuffer());
+  assert.equal(bytes.length, video.bytes);
+  assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp');
+  const part = await fetch(srv.url + video.url, { headers: { cookie: c.cookie, range: 'bytes=100-199' } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers.get('content-range'), `bytes 100-199/${bytes.length}`);
+  assert.deepEqual(Buffer.from(await part.arrayBuffer()), bytes.subarray(100, 200));
+  const dl = await fetch(srv.url + video.download_url, { headers: { cookie: c.cookie } });
+  assert.match(dl.headers.get('content-disposition'), /attachment; filename="cliploop-\d+-video\.mp4"/);
+  await dl.arrayBuffer();
+
+  // The rendered video is what the composition says: H.264 1080x1920 with an AAC track.
+  const dir = mkdtempSync(path.join(tmpdir(), 'cliploop-probe-'));
+  writeFileSync(path.join(dir, 'v.mp4'), bytes);
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', path.join(dir, 'v.mp4')], { encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
+  const streams = JSON.parse(probe.stdout).streams;
+  assert.ok(streams.some((s) => s.codec_name === 'h264' && s.width === 1080 && s.height === 1920), probe.stdout);
+  assert.ok(streams.some((s) => s.codec_name === 'aac'), probe.stdout);
+
+  const t = await fetch(srv.url + thumb.url, { headers: { cookie: c.cookie } });
+  assert.equal(t.status, 200);
+  assert.equal(t.headers.get('content-type'), 'image/jpeg');
+  const jpg = Buffer.from(await t.arrayBuffer());
+  assert.deepEqual([...jpg.subarray(0, 2)], [0xff, 0xd8]);
+
+  // Exactly one render credit moved, and the ledger says why.
+  const tx = (await c.get('/api/me/transactions')).body;
+  const renders = JSON.stringify(tx).match(/content_item\.render/g) || [];
+  assert.ok(renders.length >= 1);
+  assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE reference_key LIKE 'content_item:${item.id}:render:%'`)[0][0], '1');
+
+  // Another user sees none of it.
+  const eve = await signedIn('eve@example.com');
+  assert.equal((await eve.get(`/api/content-items/${item.id}`)).status, 404);
+  assert.equal((await eve.post(`/api/content-items/${item.id}/render`)).status, 404);
+  const stolen = await fetch(srv.url + video.url, { headers: { cookie: eve.cookie } });
+  assert.equal(stolen.status, 404);
+  assert.equal((await eve.post('/api/content-items', { project_id: projectId, channel: 'tiktok', draft: DRAFT })).status, 404);
+  assert.equal((await fetch(srv.url + video.url)).status, 401);
+  assert.deepEqual((await eve.get('/api/content-items')).body.items, []);
+  assert.equal((await c.get('/api/content-items')).body.items.length, 1);
+});
+
+test('no render credits: 402 with what is needed, nothing queued', async () => {
+  const c = await signedIn('poor@example.com');
+  const p = await c.post('/api/projects', { ...PROJECT, name: 'Poor Kitchen' });
+  const projectId = p.body.project?.id ?? p.body.id;
+  const item = (await c.post('/api/content-items', { project_id: projectId, channel: 'tiktok', draft: DRAFT })).body;
+  await c.get('/api/me/credits'); // applies the month's grant
+  const uid = psql(db.url, "SELECT id FROM users WHERE email = 'poor@example.com'")[0][0];
+  psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${uid}`);
+  const r = await c.post(`/api/content-items/${item.id}/render`);
+  assert.equal(r.status, 402, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'insufficient_credits');
+  assert.equal(psql(db.url, `SELECT status, render_job_id IS NULL FROM content_items WHERE id = ${item.id}`)[0].join(','), 'draft,t');
+  assert.equal(psql(db.url, "SELECT count(*) FROM jobs WHERE kind = 'render.content_item' AND payload->>'content_item_id' = '" + item.id + "'")[0][0], '0');
+});
+
+test('a render that fails for good is marked failed and its credit refunded', async () => {
+  // A second server on the same database whose worker has no such renderer:
+  // the render fails permanently (CL_EUNSUPPORTED naming RENDERER).
+  const broken = await startServer({
+    dbUrl: db.url, migrate: false,
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, RENDERER: 'no_such_renderer',
+      CLIPLOOP_JOB_POLL_MS: '100' },
+  });
+  try {
+    await srv.stop(); // only the broken server's worker may pick the job up
+    srv = broken;
+    const c = await signedIn('unlucky@example.com');
+    const p = await c.post('/api/projects', { ...PROJECT, name: 'Unlucky Kitchen' });
+    const projectId = p.body.project?.id ?? p.body.id;
+    const item = (await c.post('/api/content-items', { project_id: projectId, channel: 'tiktok', draft: DRAFT })).body;
+    const credits0 = (await c.get('/api/me/credits')).body;
+    const r = await c.post(`/api/content-items/${item.id}/render`);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const mid = (await c.get('/api/me/credits')).body;
+    assert.notDeepEqual(mid, credits0); // the credit was taken up front
+    const done = await waitForItem(c, item.id, (x) => x.status === 'render_failed' || x.status === 'rendered');
+    assert.equal(done.status, 'render_failed', JSON.stringify(done));
+    assert.match(done.render_error, /RENDERER/);
+    const rows = psql(db.url, `SELECT reason, amount FROM credit_ledger_entries WHERE reference_key LIKE '%content_item:${item.id}:render:1' ORDER BY id`);
+    assert.deepEqual(rows.map((k) => k.join(':')), ['charge:-1', 'refund:1']);
+    assert.deepEqual((await c.get('/api/me/credits')).body, credits0);
+  } finally {
+    await broken.stop();
+  }
+});

@@ -1,0 +1,371 @@
+// projects.js — the studio's projects: the list (quick access, create), a
+// project's detail (profile editing with errors beside each field, website
+// ingestion with live progress and per-page outcomes, stored documents), and
+// the guided onboarding that a signed-in user without a finished project is
+// sent to from /app. Real data only; every empty section offers an action.
+import { api, esc } from './api.js';
+
+const TYPES = [['business', 'Business'], ['creator', 'Creator'], ['app', 'App']];
+const CHANNELS = [['instagram', 'Instagram'], ['tiktok', 'TikTok'], ['whatsapp', 'WhatsApp']];
+const STYLES = [['english', 'English'], ['pidgin', 'Pidgin'], ['mixed', 'Mixed']];
+const STEPS = ['basics', 'business', 'audience', 'channels', 'website'];
+const OUTCOMES = {
+  ok: 'Ingested', noindex: 'Asked not to be indexed', duplicate: 'Duplicate', robots_disallowed: 'Blocked by robots.txt',
+  robots_unavailable: 'robots.txt unavailable', not_html: 'Not a web page', too_large: 'Too large', http_error: 'HTTP error',
+  off_site: 'Redirected off site', blocked: 'Refused (private address)', timeout: 'Timed out', error: 'Error',
+};
+
+const fmtDate = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '');
+
+/* ---------------------------------------------------------------------- */
+/* Form helpers                                                            */
+/* ---------------------------------------------------------------------- */
+
+function input(name, label, value, { type = 'text', placeholder = '', hint = '', textarea = false } = {}) {
+  const v = esc(value ?? '');
+  const control = textarea
+    ? `<textarea class="input" name="${name}" rows="3" placeholder="${esc(placeholder)}">${v}</textarea>`
+    : `<input class="input" type="${type}" name="${name}" value="${v}" placeholder="${esc(placeholder)}">`;
+  return `<label class="field">${esc(label)}${hint ? ` <span class="muted small">${esc(hint)}</span>` : ''}
+    ${control}<span class="field-error" data-error="${name}"></span></label>`;
+}
+
+function select(name, label, options, value, { blank = false } = {}) {
+  const opts = (blank ? ['<option value="">Choose…</option>'] : [])
+    .concat(options.map(([v, l]) => `<option value="${v}"${v === value ? ' selected' : ''}>${esc(l)}</option>`));
+  return `<label class="field">${esc(label)}<select class="input" name="${name}">${opts.join('')}</select>
+    <span class="field-error" data-error="${name}"></span></label>`;
+}
+
+function channelBoxes(value = []) {
+  return `<fieldset class="field channel-set"><legend>Preferred channels</legend><div class="chips">
+    ${CHANNELS.map(([v, l]) => `<label class="chip"><input type="checkbox" name="preferred_channels" value="${v}"${value.includes(v) ? ' checked' : ''}> ${l}</label>`).join('')}
+    </div><span class="field-error" data-error="preferred_channels"></span></fieldset>`;
+}
+
+/** The form's values for the given field names (checkbox groups become arrays). */
+function values(form, names) {
+  const out = {};
+  for (const n of names) {
+    if (n === 'preferred_channels') out[n] = [...form.querySelectorAll('input[name="preferred_channels"]:checked')].map((i) => i.value);
+    else if (form.elements[n]) out[n] = form.elements[n].value;
+  }
+  return out;
+}
+
+function showErrors(form, err) {
+  for (const el of form.querySelectorAll('[data-error]')) el.textContent = '';
+  const status = form.querySelector('[data-form-status]');
+  const fields = (err && err.fields) || {};
+  let unplaced = [];
+  for (const [k, msg] of Object.entries(fields)) {
+    const el = form.querySelector(`[data-error="${k}"]`);
+    if (el) el.textContent = msg; else unplaced.push(msg);
+  }
+  if (status) {
+    const text = err ? (unplaced.length ? unplaced.join(' ') : Object.keys(fields).length ? 'Please fix the highlighted fields.' : err.message) : '';
+    status.textContent = text;
+    status.className = text ? 'status error' : '';
+    status.hidden = !text;
+  }
+}
+
+function view(title) {
+  document.getElementById('placeholder')?.remove();
+  document.getElementById('title').textContent = title;
+  let v = document.getElementById('projects-view');
+  if (!v) {
+    v = document.createElement('div');
+    v.id = 'projects-view';
+    v.className = 'stack';
+    document.getElementById('view').append(v);
+  }
+  return v;
+}
+
+/* ---------------------------------------------------------------------- */
+/* /app/projects                                                           */
+/* ---------------------------------------------------------------------- */
+
+async function renderList() {
+  const v = view('Projects');
+  v.innerHTML = '<p class="muted">Loading projects…</p>';
+  let data;
+  try { data = await api('/api/projects'); } catch (e) { v.innerHTML = `<p class="status error">${esc(e.message)}</p>`; return; }
+  const { projects, limits } = data;
+  const active = projects.filter((p) => p.status === 'active');
+  const full = limits.max_active_projects >= 0 && limits.active_projects >= limits.max_active_projects;
+  const quick = active.slice(0, 4).map((p) => `<a class="chip" href="/app/projects/${p.id}">${esc(p.name)}</a>`).join('');
+  const cards = projects.map((p) => `<a class="card project-card" href="/app/projects/${p.id}">
+      <div class="row"><h2>${esc(p.name)}</h2><span class="badge ${p.status === 'active' ? 'ok' : ''}">${esc(p.status)}</span></div>
+      <p class="muted">${esc([TYPES.find((t) => t[0] === p.project_type)?.[1], p.category, [p.city, p.state].filter(Boolean).join(', ')].filter(Boolean).join(' · '))}</p>
+      <p class="small muted">${p.onboarded ? '' : 'Setup not finished · '}${p.documents_count} context document${p.documents_count === 1 ? '' : 's'} · updated ${esc(fmtDate(p.updated_at))}</p>
+    </a>`).join('');
+  v.innerHTML = `
+    ${quick ? `<section class="stack"><h2 class="section-title">Quick access</h2><div class="chips">${quick}</div></section>` : ''}
+    <section class="card stack">
+      <div class="row"><h2>New project</h2>
+        <span class="muted small">${limits.active_projects} of ${limits.max_active_projects < 0 ? 'unlimited' : limits.max_active_projects} active projects on your plan</span></div>
+      <form class="grid-2" data-create novalidate>
+        ${input('name', 'Project name', '', { placeholder: 'Mama Put Kitchen' })}
+        ${select('project_type', 'Type', TYPES, 'business')}
+        <div><button class="button" type="submit"${full ? ' disabled' : ''}>Create project</button>
+          ${full ? '<p class="muted small">Archive a project or upgrade to add another.</p>' : ''}</div>
+        <p data-form-status hidden></p>
+      </form>
+    </section>
+    ${projects.length ? `<section class="project-grid">${cards}</section>` : `<section class="card empty">
+      <p><strong>No projects yet.</strong></p><p>A project holds your business profile, so every post sounds like you.</p>
+      <p><a class="button" href="/app/onboarding">Set up your first project</a></p></section>`}`;
+  const form = v.querySelector('[data-create]');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const p = await api('/api/projects', { method: 'POST', body: values(form, ['name', 'project_type']) });
+      location.assign(`/app/projects/${p.id}`);
+    } catch (e) { showErrors(form, e); }
+  });
+}
+
+/* ---------------------------------------------------------------------- */
+/* /app/projects/:id                                                       */
+/* ---------------------------------------------------------------------- */
+
+const PROFILE_FIELDS = ['name', 'project_type', 'business_name', 'category', 'city', 'state', 'target_audience',
+  'primary_offer', 'price_range', 'tone', 'cta', 'instagram_handle', 'whatsapp_number', 'website_url',
+  'preferred_channels', 'language_style'];
+
+function profileForm(p) {
+  return `<form class="card stack" data-profile novalidate>
+    <div class="row"><h2>Business profile</h2><span class="muted small">Saved ${esc(fmtDate(p.updated_at))}</span></div>
+    <div class="grid-2">
+      ${input('name', 'Project name', p.name)}
+      ${select('project_type', 'Type', TYPES, p.project_type)}
+      ${input('business_name', 'Business or brand name', p.business_name)}
+      ${input('category', 'Category', p.category, { placeholder: 'Restaurant, fashion, fintech…' })}
+      ${input('city', 'City', p.city)}
+      ${input('state', 'State', p.state)}
+    </div>
+    ${input('target_audience', 'Target audience', p.target_audience, { textarea: true, placeholder: 'Who buys from you?' })}
+    ${input('primary_offer', 'Primary offer', p.primary_offer, { textarea: true, placeholder: 'What do you sell?' })}
+    <div class="grid-2">
+      ${input('price_range', 'Price range', p.price_range, { placeholder: '₦2,500 – ₦6,000' })}
+      ${input('tone', 'Tone', p.tone, { placeholder: 'Warm, playful' })}
+      ${input('cta', 'Call to action', p.cta, { placeholder: 'Order on WhatsApp' })}
+      ${select('language_style', 'Language style', STYLES, p.language_style || '', { blank: true })}
+      ${input('instagram_handle', 'Instagram handle', p.instagram_handle ? '@' + p.instagram_handle : '', { placeholder: '@yourbusiness' })}
+      ${input('whatsapp_number', 'WhatsApp number', p.whatsapp_number, { placeholder: '+2348012345678', type: 'tel' })}
+    </div>
+    ${input('website_url', 'Website', p.website_url, { placeholder: 'https://yourbusiness.com', type: 'url' })}
+    ${channelBoxes(p.preferred_channels)}
+    <p data-form-status hidden></p>
+    <div class="row"><button class="button" type="submit">Save profile</button>
+      <span class="actions">
+        <button class="button secondary" type="button" data-archive>${p.status === 'active' ? 'Archive' : 'Restore'}</button>
+        <button class="button secondary danger" type="button" data-delete>Delete</button>
+      </span></div>
+  </form>`;
+}
+
+function runCard(run, p) {
+  if (!run) {
+    return `<div class="empty"><p><strong>No website ingested yet.</strong></p>
+      <p>${p.website_url ? 'Read your website so ClipLoop can quote your menu, prices and story.' : 'Add your website to the profile first.'}</p>
+      <p><button class="button" data-ingest${p.website_url ? '' : ' disabled'}>Ingest website</button></p></div>`;
+  }
+  const live = run.status === 'queued' || run.status === 'running';
+  const pct = run.pages_total > 0 ? Math.round((100 * run.pages_fetched) / run.pages_total) : 0;
+  const badge = { completed: 'ok', failed: 'error', running: 'warn', queued: 'warn' }[run.status] || '';
+  const rows = (run.pages || []).map((pg) => `<tr><td class="url-cell"><a href="${esc(pg.final_url || pg.url)}" rel="noopener noreferrer" target="_blank">${esc(pg.url)}</a>${pg.title ? `<div class="muted small">${esc(pg.title)}</div>` : ''}</td>
+      <td><span class="badge ${pg.outcome === 'ok' ? 'ok' : 'warn'}">${esc(OUTCOMES[pg.outcome] || pg.outcome)}</span>${pg.message ? `<div class="muted small">${esc(pg.message)}</div>` : ''}</td>
+      <td class="num">${pg.http_status ?? ''}</td></tr>`).join('');
+  return `<div class="stack">
+    <div class="row"><span>${esc(run.start_url)}</span><span class="badge ${badge}">${esc(run.status)}</span></div>
+    ${live ? `<div><div class="meter"><span style="width:${pct}%"></span></div>
+      <p class="muted small">${run.pages_fetched} of ${run.pages_total || '?'} pages fetched…</p></div>`
+    : `<p class="muted small">${run.pages_fetched} page${run.pages_fetched === 1 ? '' : 's'} fetched · ${run.documents} document${run.documents === 1 ? '' : 's'} stored · ${esc(fmtDate(run.finished_at))}</p>`}
+    ${run.error ? `<p class="status error">${esc(run.error)}</p>` : ''}
+    ${rows ? `<div class="table-wrap"><table class="table"><thead><tr><th>Page</th><th>Outcome</th><th class="num">HTTP</th></tr></thead><tbody>${rows}</tbody></table></div>` : ''}
+    ${live ? '' : `<p><button class="button secondary" data-ingest${p.website_url ? '' : ' disabled'}>Ingest again</button></p>`}
+  </div>`;
+}
+
+function docsCard(docs, p) {
+  if (!docs.length) {
+    return `<div class="empty"><p><strong>No context documents yet.</strong></p>
+      <p>Ingest your website and the readable text of its pages appears here.</p>
+      ${p.website_url ? '<p><button class="button secondary" data-ingest>Ingest website</button></p>' : ''}</div>`;
+  }
+  return `<ul class="doc-list">${docs.map((d) => `<li><details data-doc="${d.id}"><summary><strong>${esc(d.title || d.url)}</strong>
+      <span class="muted small"> · ${d.chars.toLocaleString()} characters</span><div class="muted small">${esc(d.url)}</div></summary>
+      ${d.description ? `<p class="muted">${esc(d.description)}</p>` : ''}
+      <p class="doc-text" data-text>${esc(d.excerpt)}${d.chars > d.excerpt.length ? '…' : ''}</p></details></li>`).join('')}</ul>`;
+}
+
+async function renderDetail(id) {
+  const v = view('Project');
+  v.innerHTML = '<p class="muted">Loading project…</p>';
+  let p;
+  try { p = await api(`/api/projects/${id}`); } catch (e) {
+    v.innerHTML = `<section class="card empty"><p>${e.status === 404 ? 'This project does not exist or is not yours.' : esc(e.message)}</p>
+      <p><a class="button" href="/app/projects">Back to projects</a></p></section>`;
+    return;
+  }
+  document.getElementById('title').textContent = p.name;
+  v.innerHTML = `<p><a class="muted" href="/app/projects">← All projects</a></p>
+    ${p.onboarded ? '' : `<p class="status">Setup is not finished. <a href="/app/onboarding">Continue onboarding</a></p>`}
+    ${profileForm(p)}
+    <section class="card stack"><h2>Website ingestion</h2><div data-run><p class="muted">Loading…</p></div></section>
+    <section class="card stack"><h2>Context documents</h2><div data-docs><p class="muted">Loading…</p></div></section>`;
+
+  const form = v.querySelector('[data-profile]');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showErrors(form, null);
+    try {
+      p = await api(`/api/projects/${id}`, { method: 'PATCH', body: values(form, PROFILE_FIELDS) });
+      document.getElementById('title').textContent = p.name;
+      const st = form.querySelector('[data-form-status]');
+      st.textContent = 'Saved.'; st.className = 'status ok'; st.hidden = false;
+      refresh();
+    } catch (e) { showErrors(form, e); }
+  });
+  form.querySelector('[data-archive]').addEventListener('click', async () => {
+    try {
+      p = await api(`/api/projects/${id}`, { method: 'PATCH', body: { status: p.status === 'active' ? 'archived' : 'active' } });
+      renderDetail(id);
+    } catch (e) { showErrors(form, e); }
+  });
+  form.querySelector('[data-delete]').addEventListener('click', async () => {
+    if (!confirm(`Delete ${p.name} and its documents? This cannot be undone.`)) return;
+    try { await api(`/api/projects/${id}`, { method: 'DELETE' }); location.assign('/app/projects'); } catch (e) { showErrors(form, e); }
+  });
+
+  const runEl = v.querySelector('[data-run]');
+  const docsEl = v.querySelector('[data-docs]');
+  let timer = null;
+  async function refresh() {
+    clearTimeout(timer);
+    try {
+      const [{ run }, { documents }] = await Promise.all([api(`/api/projects/${id}/ingestion`), api(`/api/projects/${id}/documents`)]);
+      runEl.innerHTML = runCard(run, p);
+      docsEl.innerHTML = docsCard(documents, p);
+      if (run && (run.status === 'queued' || run.status === 'running')) timer = setTimeout(refresh, 1500);
+    } catch (e) { runEl.innerHTML = `<p class="status error">${esc(e.message)}</p>`; }
+  }
+  v.addEventListener('click', async (ev) => {
+    const b = ev.target.closest('[data-ingest]');
+    if (!b) return;
+    b.disabled = true;
+    try { await api(`/api/projects/${id}/ingest`, { method: 'POST', body: {} }); } catch (e) {
+      runEl.insertAdjacentHTML('afterbegin', `<p class="status error">${esc(e.fields?.website_url || e.message)}</p>`);
+    }
+    refresh();
+  });
+  v.addEventListener('toggle', async (ev) => {
+    const d = ev.target.closest?.('[data-doc]');
+    if (!d || !d.open || d.dataset.loaded) return;
+    d.dataset.loaded = '1';
+    try { d.querySelector('[data-text]').textContent = (await api(`/api/projects/${id}/documents/${d.dataset.doc}`)).text; } catch { /* keep the excerpt */ }
+  }, true);
+  refresh();
+}
+
+/* ---------------------------------------------------------------------- */
+/* /app/onboarding                                                         */
+/* ---------------------------------------------------------------------- */
+
+function stepForm(step, p) {
+  const i = STEPS.indexOf(step);
+  const head = `<p class="muted small">Step ${i + 1} of ${STEPS.length}</p><div class="meter"><span style="width:${Math.round((100 * (i + 1)) / STEPS.length)}%"></span></div>`;
+  const body = {
+    basics: `<h2>What are you promoting?</h2>${select('project_type', 'Type', TYPES, p.project_type || 'business')}
+      ${input('name', 'Project name', p.name, { placeholder: 'Mama Put Kitchen' })}`,
+    business: `<h2>Your business</h2><div class="grid-2">${input('business_name', 'Business or brand name', p.business_name ?? p.name)}
+      ${input('category', 'Category', p.category, { placeholder: 'Restaurant, fashion, fintech…' })}
+      ${input('city', 'City', p.city)}${input('state', 'State', p.state)}</div>
+      ${input('primary_offer', 'What do you sell?', p.primary_offer, { textarea: true })}
+      ${input('price_range', 'Price range', p.price_range, { placeholder: '₦2,500 – ₦6,000' })}`,
+    audience: `<h2>Your audience and voice</h2>${input('target_audience', 'Who buys from you?', p.target_audience, { textarea: true })}
+      <div class="grid-2">${input('tone', 'Tone', p.tone, { placeholder: 'Warm, playful' })}
+      ${input('cta', 'Call to action', p.cta, { placeholder: 'Order on WhatsApp' })}</div>
+      ${select('language_style', 'Language style', STYLES, p.language_style || '', { blank: true })}`,
+    channels: `<h2>Where you post</h2>${channelBoxes(p.preferred_channels || [])}
+      <div class="grid-2">${input('instagram_handle', 'Instagram handle', p.instagram_handle ? '@' + p.instagram_handle : '', { placeholder: '@yourbusiness' })}
+      ${input('whatsapp_number', 'WhatsApp number', p.whatsapp_number, { placeholder: '+2348012345678', type: 'tel' })}</div>`,
+    website: `<h2>Your website (optional)</h2>${input('website_url', 'Website', p.website_url, { placeholder: 'https://yourbusiness.com', type: 'url' })}
+      <label class="chip"><input type="checkbox" name="ingest" checked> Read my website so posts can quote it</label>`,
+  }[step];
+  return `<form class="card stack onboarding" novalidate>${head}${body}<p data-form-status hidden></p>
+    <div class="row">${i > 0 ? '<button class="button secondary" type="button" data-back>Back</button>' : '<span></span>'}
+      <button class="button" type="submit">${step === 'website' ? 'Finish' : 'Continue'}</button></div></form>`;
+}
+
+const STEP_FIELDS = {
+  basics: ['project_type', 'name'],
+  business: ['business_name', 'category', 'city', 'state', 'primary_offer', 'price_range'],
+  audience: ['target_audience', 'tone', 'cta', 'language_style'],
+  channels: ['preferred_channels', 'instagram_handle', 'whatsapp_number'],
+  website: ['website_url'],
+};
+
+async function renderOnboarding() {
+  const v = view('Set up your business');
+  let state;
+  try { state = await api('/api/onboarding'); } catch (e) { v.innerHTML = `<p class="status error">${esc(e.message)}</p>`; return; }
+  if (state.state === 'done' && !state.project) {
+    v.innerHTML = `<section class="card empty"><p><strong>You're all set up.</strong></p>
+      <p><a class="button" href="/app">Go to the studio</a> <a class="button secondary" href="/app/projects">Projects</a></p></section>`;
+    return;
+  }
+  let p = state.project || {};
+  let step = state.project ? (STEPS.includes(state.step) ? state.step : 'business') : 'basics';
+  const draw = () => {
+    v.innerHTML = stepForm(step, p);
+    const form = v.querySelector('form');
+    v.querySelector('[data-back]')?.addEventListener('click', () => { step = STEPS[STEPS.indexOf(step) - 1]; draw(); });
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      showErrors(form, null);
+      const next = step === 'website' ? 'done' : STEPS[STEPS.indexOf(step) + 1];
+      const body = { ...values(form, STEP_FIELDS[step]), onboarding_step: next };
+      try {
+        p = p.id ? await api(`/api/projects/${p.id}`, { method: 'PATCH', body }) : await api('/api/projects', { method: 'POST', body });
+        if (next === 'done') {
+          if (form.elements.ingest?.checked && p.website_url) {
+            try { await api(`/api/projects/${p.id}/ingest`, { method: 'POST', body: {} }); } catch { /* shown on the project page */ }
+          }
+          location.assign('/app');
+          return;
+        }
+        step = next;
+        draw();
+      } catch (e) {
+        // Finishing can name fields of earlier steps: go back to the first one.
+        const back = STEPS.find((s) => STEP_FIELDS[s].some((f) => e.fields && e.fields[f]));
+        if (back && back !== step) { step = back; draw(); showErrors(v.querySelector('form'), e); } else showErrors(form, e);
+      }
+    });
+  };
+  draw();
+}
+
+/**
+ * Mount the projects views for path. /app sends a user without a finished
+ * project to onboarding; /app/onboarding, /app/projects and
+ * /app/projects/<id> render here. Returns true when the path was handled.
+ */
+export async function mountProjects(path) {
+  if (path === '/app' || path === '/app/') {
+    try {
+      const o = await api('/api/onboarding');
+      if (o.state !== 'done') { location.replace('/app/onboarding'); return true; }
+    } catch { /* leave the home page as it is */ }
+    return false;
+  }
+  if (path === '/app/onboarding') { await renderOnboarding(); return true; }
+  if (path === '/app/projects' || path === '/app/projects/') { await renderList(); return true; }
+  const m = /^\/app\/projects\/(\d+)\/?$/.exec(path);
+  if (m) { await renderDetail(m[1]); return true; }
+  return false;
+}
