@@ -156,8 +156,64 @@ out:
         cl_db_release(c);
 }
 
+/*
+ * GET /api/scripts — the Lua prompt templates and channel rules this server
+ * uses, each with whether it loaded, its version (bumps on every successful
+ * reload) and the last error (a broken edit keeps the previous version).
+ * Every known script is loaded first, so the list is complete. File paths
+ * stay on the server: only names are shown.
+ */
+static void scripts_status(cl_req *req, cl_res *res)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return;
+    }
+    cl_user u;
+    int ok = cl_auth_require(req, res, c, &u) == 0;
+    cl_db_release(c);
+    if (!ok)
+        return;
+    static const char *const prompts[] = {"brief", "promo_draft", "chat", "posts", "regenerate", "iteration"};
+    for (size_t i = 0; i < sizeof prompts / sizeof *prompts; i++) {
+        char *sys = NULL, *prompt = NULL;
+        cl_lua_prompt(prompts[i], "{}", &sys, &prompt, err, sizeof err);
+        free(sys);
+        free(prompt);
+    }
+    char *names = NULL;
+    if (cl_lua_channel_names(&names, err, sizeof err) == 0) {
+        cJSON *arr = cJSON_Parse(names);
+        const cJSON *n;
+        cJSON_ArrayForEach(n, arr)
+        {
+            char *rules = NULL;
+            if (cJSON_IsString(n))
+                cl_lua_channel_rules(n->valuestring, &rules, err, sizeof err);
+            free(rules);
+        }
+        cJSON_Delete(arr);
+    }
+    free(names);
+    char *status = NULL;
+    if (cl_lua_scripts_status_json(&status) != 0) {
+        cl_res_error(res, 500, "internal", "out of memory");
+        return;
+    }
+    cJSON *list = cJSON_Parse(status);
+    free(status);
+    cJSON *item;
+    cJSON_ArrayForEach(item, list) cJSON_DeleteItemFromObject(item, "path");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "scripts", list ? list : cJSON_CreateArray());
+    cl_res_json(res, 200, o);
+}
+
 void cl_create_register_routes(void)
 {
     cl_route("POST", "/api/create/brief", brief, 0);
+    cl_route("GET", "/api/scripts", scripts_status, 0);
     cl_generate_register_routes();
 }

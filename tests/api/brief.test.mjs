@@ -98,3 +98,31 @@ test('validation, ownership and provider errors', async () => {
     await failing.stop();
   }
 });
+
+test('GET /api/scripts lists every prompt and channel script with its status', async () => {
+  const file = path.join(scripts, 'channels', 'whatsapp.lua');
+  const good = readFileSync(file, 'utf8');
+  const r = await client.get('/api/scripts');
+  assert.equal(r.status, 200);
+  const names = r.body.scripts.map((s) => s.name).sort();
+  for (const n of ['prompts/brief', 'prompts/promo_draft', 'prompts/chat', 'channels/instagram', 'channels/tiktok', 'channels/whatsapp']) {
+    assert.ok(names.includes(n), `${n} missing from ${names}`);
+  }
+  assert.ok(r.body.scripts.every((s) => s.path === undefined), 'file paths stay on the server');
+  const wa = r.body.scripts.find((s) => s.name === 'channels/whatsapp');
+  assert.equal(wa.loaded, true);
+  assert.equal(wa.last_error, null);
+  // A broken edit shows up with its error while the previous version stays loaded.
+  writeFileSync(file, 'return {{{');
+  const later = new Date(Date.now() + 6000);
+  utimesSync(file, later, later);
+  try {
+    const r2 = await client.get('/api/scripts');
+    const wa2 = r2.body.scripts.find((s) => s.name === 'channels/whatsapp');
+    assert.equal(wa2.loaded, true);
+    assert.match(wa2.last_error, /whatsapp\.lua/);
+  } finally {
+    writeFileSync(file, good);
+  }
+  assert.equal((await apiClient(srv.url).get('/api/scripts')).status, 401);
+});
