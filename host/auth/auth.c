@@ -271,6 +271,24 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
     return 0;
 }
 
+PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_warn("auth", "no database connection: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return NULL;
+    }
+    int rc = level == CL_AUTH_PRODUCT ? cl_auth_require_product_access(req, res, c, out)
+                                      : cl_auth_require(req, res, c, out);
+    if (rc != 0) {
+        cl_db_release(c);
+        return NULL;
+    }
+    return c;
+}
+
 int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
 {
     if (cl_auth_require(req, res, c, out) != 0)

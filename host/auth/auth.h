@@ -74,6 +74,19 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out);
  */
 int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user *out);
 
+/** cl_auth_open levels. */
+#define CL_AUTH_SESSION 0 /**< a signed-in user */
+#define CL_AUTH_PRODUCT 1 /**< a signed-in user past the invite-only gate */
+
+/**
+ * The usual start of an /api handler: take a pooled connection and resolve
+ * the user (cl_auth_require, or cl_auth_require_product_access for
+ * CL_AUTH_PRODUCT). Returns the connection (release it with cl_db_release),
+ * or NULL with the reply already set on res (503 when the database is
+ * unreachable, 401/403 from the checks).
+ */
+PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level);
+
 /**
  * Same-origin check alone (for public state-changing routes such as log-in,
  * sign-up and access requests): 0, or -1 with 403 `csrf_failed` set on res.

@@ -19,24 +19,6 @@
 
 #define COMP "content"
 
-/* Acquire a connection and the signed-in user with product access.
-   NULL with the reply already set on failure. */
-static PGconn *open_user(cl_req *req, cl_res *res, cl_user *u)
-{
-    char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_warn(COMP, "no database connection: %s", err);
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
-        return NULL;
-    }
-    if (cl_auth_require_product_access(req, res, c, u) != 0) {
-        cl_db_release(c);
-        return NULL;
-    }
-    return c;
-}
-
 /* A positive id from a path parameter, or 0. */
 static int64_t param_id(const cl_req *req, const char *name)
 {
@@ -170,7 +152,7 @@ static int valid_channel(const char *ch)
 static void create_item(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -263,7 +245,7 @@ static long query_long(const char *query, const char *key, long def)
 static void list_items(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     long limit = query_long(req->query, "limit", 20);
@@ -305,7 +287,7 @@ static void list_items(cl_req *req, cl_res *res)
 static void get_item(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     int64_t id = param_id(req, "id");
@@ -417,7 +399,7 @@ cJSON *cl_render_order_json(const cl_render_order *rr)
 static void render_item(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     cl_render_order rr;
@@ -430,7 +412,7 @@ static void render_item(cl_req *req, cl_res *res)
 static void get_asset(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     int64_t id = param_id(req, "id");

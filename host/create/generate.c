@@ -265,26 +265,11 @@ cJSON *cl_generate_result_json(const cl_generate_result *g)
 
 /* ---- routes ----------------------------------------------------------------- */
 
-static PGconn *open_user(cl_req *req, cl_res *res, cl_user *u)
-{
-    char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
-        return NULL;
-    }
-    if (cl_auth_require_product_access(req, res, c, u) != 0) {
-        cl_db_release(c);
-        return NULL;
-    }
-    return c;
-}
-
 /* GET /api/create/cost?render=0|1 — the price before anything is charged. */
 static void cost(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     int with_render = !strstr(req->query, "render=0");
@@ -330,7 +315,7 @@ static void cost(cl_req *req, cl_res *res)
 static void generate(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);

@@ -57,24 +57,6 @@
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------- */
 
-/* Acquire a connection and the signed-in user with product access. NULL
-   with the reply set on failure. */
-static PGconn *begin_user(cl_req *req, cl_res *res, cl_user *u)
-{
-    char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_warn(LOG, "no database connection: %s", err);
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
-        return NULL;
-    }
-    if (cl_auth_require_product_access(req, res, c, u) != 0) {
-        cl_db_release(c);
-        return NULL;
-    }
-    return c;
-}
-
 /* A path id: 1-18 decimal digits. 0 ok, -1 not an id (callers answer 404). */
 static int parse_id(const char *s, char *out, size_t outlen)
 {
@@ -214,7 +196,7 @@ static const char *query_param(const cl_req *req, const char *name, char *out, s
 static void list_projects(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = begin_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     char uid[24];
@@ -267,7 +249,7 @@ static int step_is_done(const cl_profile_update *upd)
 static void create_project(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = begin_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -327,7 +309,7 @@ static void create_project(cl_req *req, cl_res *res)
 /* Resolve user and :id for the routes below; NULL with the reply set. */
 static PGconn *begin_project(cl_req *req, cl_res *res, cl_user *u, char pid[24], char uid[24])
 {
-    PGconn *c = begin_user(req, res, u);
+    PGconn *c = cl_auth_open(req, res, u, CL_AUTH_PRODUCT);
     if (!c)
         return NULL;
     snprintf(uid, 24, "%" PRId64, u->id);
@@ -466,7 +448,7 @@ static void delete_project(cl_req *req, cl_res *res)
 static void get_onboarding(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = begin_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     char uid[24];
