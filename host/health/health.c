@@ -1,9 +1,11 @@
 /*
  * health.c — /healthz (database reachability, for load balancers and
  * scripts/run) and /api/version (a tiny inline route, also the benchmark's
- * JSON route).
+ * JSON route). /api/version also says which LLM provider the server runs and
+ * whether MOCK_MODE is on, so the studio can show a "Mock LLM" badge.
  */
 #include "health/health.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "db/db.h"
@@ -33,16 +35,40 @@ static void healthz(cl_req *req, cl_res *res)
     cl_res_error(res, 503, "database_unavailable", "The database is not reachable");
 }
 
+/*
+ * The /api/version body, built once when the routes are registered (the
+ * configuration is read-only by then), so the inline route stays a single
+ * copy on the event loop. The provider id is kept to [A-Za-z0-9_.-] so it
+ * never needs JSON escaping.
+ */
+static char version_json[256];
+
+static void build_version_json(void)
+{
+    char provider[sizeof cl_cfg.llm_provider];
+    size_t n = 0;
+    for (const char *p = cl_cfg.llm_provider; *p && n + 1 < sizeof provider; p++) {
+        char ch = *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+            ch == '.' || ch == '-')
+            provider[n++] = ch;
+    }
+    provider[n] = '\0';
+    snprintf(version_json, sizeof version_json,
+             "{\"name\":\"cliploop\",\"version\":\"" CLIPLOOP_VERSION "\",\"abi\":\"" CL_STR(CL_ABI_MAJOR) "." CL_STR(
+                 CL_ABI_MINOR) "\",\"llm_provider\":\"%s\",\"mock_mode\":%s}",
+             provider, cl_cfg.mock_mode ? "true" : "false");
+}
+
 static void version(cl_req *req, cl_res *res)
 {
     (void)req;
-    cl_res_json_text(res, 200,
-                     "{\"name\":\"cliploop\",\"version\":\"" CLIPLOOP_VERSION "\",\"abi\":\"" CL_STR(
-                         CL_ABI_MAJOR) "." CL_STR(CL_ABI_MINOR) "\"}");
+    cl_res_json_text(res, 200, version_json);
 }
 
 void cl_health_register_routes(void)
 {
+    build_version_json();
     cl_route("GET", "/healthz", healthz, 0);
     cl_route("GET", "/api/version", version, CL_ROUTE_INLINE);
 }

@@ -3,6 +3,7 @@
  * capability's routes, starts the HTTP server and the worker supervisor, and
  * waits for SIGTERM/SIGINT to stop gracefully.
  */
+#include "chat/chat.h"
 #include "commands.h"
 #include "content/content.h"
 #include "create/create.h"
@@ -35,6 +36,7 @@ static void register_routes(void)
     cl_content_register_routes();
     cl_create_register_routes();
     cl_projects_register_routes();
+    cl_chat_register_routes();
     cl_test_routes_register();
 }
 

@@ -21,6 +21,7 @@
  *
  * Logs name the job id, kind and attempt, never the payload.
  */
+#include "chat/chat.h"
 #include "commands.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -399,6 +400,7 @@ static void register_kinds(void)
     cl_jobs_register_builtin();
     cl_content_register_jobs();
     cl_job_register(CL_JOB_INGEST_WEBSITE, cl_projects_ingest_job);
+    cl_chat_register_jobs();
 }
 
 int cl_cmd_worker(int argc, char **argv)

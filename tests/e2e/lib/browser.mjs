@@ -25,11 +25,39 @@ export async function newPage(browser, { mobile = false } = {}) {
     : { viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.consoleErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const where = m.location()?.url;
+    page.consoleErrors.push(where ? `${m.text()} @ ${where}` : m.text());
+  });
   page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
+  // Failed requests (network errors, aborted loads) and HTTP responses >= 400.
+  page.failedRequests = [];
+  page.on('requestfailed', (r) => page.failedRequests.push(`${r.method()} ${r.url()} ${r.failure()?.errorText || 'failed'}`));
+  page.on('response', (r) => { if (r.status() >= 400) page.failedRequests.push(`${r.request().method()} ${r.url()} ${r.status()}`); });
   return page;
 }
 
-export async function screenshot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+/** Save tests/e2e/artifacts/<name>.png: the whole page, or only the viewport with fullPage: false. */
+export async function screenshot(page, name, { fullPage = true } = {}) {
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0)); // sticky bars belong at the top
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage });
+}
+
+/**
+ * Console errors and failed requests of page that match none of the allowed
+ * patterns (deliberate failures: a 401 from /api/me on a signed-out page,
+ * a mocked provider error, ...). Returns [] when the page was clean.
+ */
+export function problems(page, allowed = []) {
+  const ok = (line) => allowed.some((re) => re.test(line));
+  return [...page.consoleErrors, ...page.failedRequests].filter((line) => !ok(line));
+}
+
+/** A signed-in browser context (the demo user through the mock-mode one-click route). */
+export async function demoContext(browser, baseUrl, { mobile = false } = {}) {
+  const page = await newPage(browser, { mobile });
+  const r = await page.context().request.post(baseUrl + '/api/dev/demo-login', { data: {} });
+  if (r.status() !== 200) throw new Error(`demo log-in failed: ${r.status()} ${await r.text()}`);
+  return page;
 }

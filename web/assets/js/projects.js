@@ -26,7 +26,7 @@ function input(name, label, value, { type = 'text', placeholder = '', hint = '',
   const control = textarea
     ? `<textarea class="input" name="${name}" rows="3" placeholder="${esc(placeholder)}">${v}</textarea>`
     : `<input class="input" type="${type}" name="${name}" value="${v}" placeholder="${esc(placeholder)}">`;
-  return `<label class="field">${esc(label)}${hint ? ` <span class="muted small">${esc(hint)}</span>` : ''}
+  return `<label class="field"><span>${esc(label)}${hint ? ` <span class="muted small">${esc(hint)}</span>` : ''}</span>
     ${control}<span class="field-error" data-error="${name}"></span></label>`;
 }
 
@@ -368,4 +368,18 @@ export async function mountProjects(path) {
   const m = /^\/app\/projects\/(\d+)\/?$/.exec(path);
   if (m) { await renderDetail(m[1]); return true; }
   return false;
+}
+
+/**
+ * The studio router's entry (app.js): render the projects page for ctx.path
+ * into view (which becomes #projects-view). Shows a not-found state for a
+ * path projects.js does not handle.
+ */
+export async function mountProjectsPage(view, ctx) {
+  view.id = 'projects-view';
+  view.className = 'stack loose';
+  if (!(await mountProjects(ctx.path))) {
+    view.innerHTML = `<section class="card empty"><strong>There is no such project page.</strong>
+      <a class="button" href="/app/projects">All projects</a></section>`;
+  }
 }

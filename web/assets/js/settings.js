@@ -1,6 +1,7 @@
 // settings.js — the studio's Settings section: plan, credits, usage left this
 // week/month, and recent credit transactions (real data, with empty states).
 import { api, esc } from './api.js';
+import { receiptLabel } from './ui.js';
 
 const fmtDate = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '');
 const metricNames = {
@@ -61,7 +62,7 @@ function usageCard(usage) {
 function txRows(items) {
   return items.map((t) => `<tr>
     <td>${esc(fmtDate(t.created_at))}</td>
-    <td>${esc(t.label || t.action)}<div class="muted small">${esc(t.reference_key)}</div></td>
+    <td>${esc(receiptLabel(t))}<div class="muted small">${esc(t.reference_key)}</div></td>
     <td>${esc(t.kind)}</td>
     <td class="num ${t.amount < 0 ? 'neg' : 'pos'}">${t.amount > 0 ? '+' : ''}${t.amount}</td>
     <td class="num">${t.balances_after.generation} / ${t.balances_after.render}</td>
@@ -108,4 +109,10 @@ export async function renderSettings(container, me) {
   } catch (err) {
     container.innerHTML = `<p class="status error">Could not load settings: ${esc(err.message)}</p>`;
   }
+}
+
+/** The studio router's entry (app.js): the settings page for ctx.me. */
+export function renderSettingsPage(view, ctx) {
+  view.id = 'settings';
+  return renderSettings(view, ctx.me);
 }

@@ -1,0 +1,779 @@
+/*
+ * chat_routes.c — the chat API (routes listed in chat.h; docs/chat.md).
+ *
+ * Every route is owner-only: a conversation or chat job of another user is
+ * a 404, exactly like one that does not exist. Sending a message stores the
+ * user's message, a pending assistant message, the chat job with its steps
+ * and the durable "chat.reply" job in one transaction, idempotent by the
+ * client's request_id; the reply is produced by the worker (chat_job.c).
+ */
+#include "auth/auth.h"
+#include "chat/chat.h"
+#include "chat/chat_internal.h"
+#include "core/log.h"
+#include "create/create.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "jobs/jobs.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP "chat"
+#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define MAX_CONTENT 4000
+#define MAX_TITLE 120
+#define TITLE_FROM_MESSAGE 60
+#define THREAD_LIMIT 200
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static PGconn *open_user(cl_req *req, cl_res *res, cl_user *u)
+{
+    char err[256];
+    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    if (!c) {
+        cl_warn(COMP, "no database connection: %s", err);
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+        return NULL;
+    }
+    if (cl_auth_require_product_access(req, res, c, u) != 0) {
+        cl_db_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int64_t param_id(const cl_req *req, const char *name)
+{
+    const char *s = cl_req_param(req, name);
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    return s && *s && !*end && v > 0 ? (int64_t)v : 0;
+}
+
+static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
+{
+    char err[256];
+    cl_db_errmsg(c, r, err, sizeof err);
+    cl_error(COMP, "%s: %s", what, err);
+    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
+}
+
+static int hexval(int ch)
+{
+    return isdigit(ch) ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
+}
+
+/* The percent-decoded value of key in a query string ("" when absent). */
+static void query_param(const char *query, const char *key, char *out, size_t len)
+{
+    size_t kl = strlen(key), n = 0;
+    out[0] = '\0';
+    for (const char *p = query; p && *p;) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            for (const char *s = p + kl + 1; *s && *s != '&' && n + 1 < len; s++) {
+                int hi, lo;
+                if (*s == '+') {
+                    out[n++] = ' ';
+                } else if (*s == '%' && (hi = hexval((unsigned char)s[1])) >= 0 &&
+                           (lo = hexval((unsigned char)s[2])) >= 0) {
+                    char ch = (char)(hi * 16 + lo);
+                    if (ch)
+                        out[n++] = ch;
+                    s += 2;
+                } else {
+                    out[n++] = *s;
+                }
+            }
+            out[n] = '\0';
+            return;
+        }
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+}
+
+static int valid_request_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 8 || n > 64)
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == ':' || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* Trimmed copy of s (caller frees), or NULL. */
+static char *trimmed(const char *s)
+{
+    if (!s)
+        return NULL;
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return strndup(s, n);
+}
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* ---- conversation JSON ------------------------------------------------------- */
+
+static const char *conv_sql =
+    "SELECT c.id, c.project_id, p.name, c.title, c.title_edited, " ISO("c.created_at") ", " ISO("c.updated_at") ","
+    "       (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND m.content <> ''"
+    "         ORDER BY m.id DESC LIMIT 1),"
+    "       (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+    "  FROM conversations c JOIN projects p ON p.id = c.project_id";
+
+static cJSON *conv_json(PGresult *r, int i)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, i, 0), NULL));
+    cJSON_AddNumberToObject(o, "project_id", strtod(PQgetvalue(r, i, 1), NULL));
+    cJSON_AddStringToObject(o, "project_name", PQgetvalue(r, i, 2));
+    cJSON_AddStringToObject(o, "title", PQgetvalue(r, i, 3));
+    cJSON_AddBoolToObject(o, "title_edited", PQgetvalue(r, i, 4)[0] == 't');
+    cJSON_AddStringToObject(o, "created_at", PQgetvalue(r, i, 5));
+    cJSON_AddStringToObject(o, "updated_at", PQgetvalue(r, i, 6));
+    cJSON_AddStringToObject(o, "last_activity_at", PQgetvalue(r, i, 6));
+    if (PQgetisnull(r, i, 7)) {
+        cJSON_AddNullToObject(o, "preview");
+    } else {
+        char *p = cl_truncate_words(PQgetvalue(r, i, 7), 120);
+        cJSON_AddStringToObject(o, "preview", p ? p : "");
+        free(p);
+    }
+    cJSON_AddNumberToObject(o, "message_count", strtod(PQgetvalue(r, i, 8), NULL));
+    return o;
+}
+
+/* The conversation of user u as JSON; NULL when not found (404 set) or on error (500 set). */
+static cJSON *load_conv(PGconn *c, const cl_user *u, int64_t id, cl_res *res)
+{
+    char sid[24], uid[24], sql[1024];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
+    snprintf(sql, sizeof sql, "%s WHERE c.id = $1 AND c.user_id = $2", conv_sql);
+    PGresult *r = cl_db_query(c, sql, 2, (const char *[]){sid, uid});
+    cJSON *o = NULL;
+    if (!cl_db_ok(r))
+        db_failed(res, c, r, "read conversation");
+    else if (PQntuples(r) == 0)
+        cl_res_error(res, 404, "not_found", "No conversation %s", sid);
+    else
+        o = conv_json(r, 0);
+    PQclear(r);
+    return o;
+}
+
+/* ---- /api/chats ---------------------------------------------------------------- */
+
+/* GET /api/chats?q=&project_id=&limit= — newest activity first. */
+static void list_chats(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    char q[256], project[24], limit_s[16];
+    query_param(req->query, "q", q, sizeof q);
+    query_param(req->query, "project_id", project, sizeof project);
+    query_param(req->query, "limit", limit_s, sizeof limit_s);
+    long limit = limit_s[0] ? strtol(limit_s, NULL, 10) : 50;
+    char *end = NULL;
+    if (project[0] && (strtoll(project, &end, 10) <= 0 || *end)) {
+        cl_res_error(res, 400, "invalid_project_id", "project_id must be a project id");
+        cl_db_release(c);
+        return;
+    }
+    if (limit < 1 || limit > 200) {
+        cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 200");
+        cl_db_release(c);
+        return;
+    }
+    /* ILIKE pattern: the search text with its wildcards escaped. */
+    char *qt = trimmed(q);
+    char pattern[600];
+    size_t n = 0;
+    pattern[n++] = '%';
+    for (const char *s = qt ? qt : ""; *s && n + 3 < sizeof pattern; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\')
+            pattern[n++] = '\\';
+        pattern[n++] = *s;
+    }
+    pattern[n++] = '%';
+    pattern[n] = '\0';
+    char uid[24], lim[16], sql[2048];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(lim, sizeof lim, "%ld", limit);
+    snprintf(sql, sizeof sql,
+             "%s WHERE c.user_id = $1"
+             "   AND ($2 = '' OR c.title ILIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+             "        WHERE m.conversation_id = c.id AND m.content ILIKE $3 ESCAPE '\\'))"
+             "   AND (NULLIF($4, '')::bigint IS NULL OR c.project_id = NULLIF($4, '')::bigint)"
+             " ORDER BY c.updated_at DESC, c.id DESC LIMIT $5",
+             conv_sql);
+    PGresult *r = cl_db_query(c, sql, 5, (const char *[]){uid, qt ? qt : "", pattern, project, lim});
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "list conversations");
+    } else {
+        cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "chats");
+        for (int i = 0; i < PQntuples(r); i++)
+            cJSON_AddItemToArray(arr, conv_json(r, i));
+        cJSON_AddStringToObject(o, "q", qt ? qt : "");
+        cl_res_json(res, 200, o);
+    }
+    free(qt);
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/* POST /api/chats {project_id, title?} */
+static void create_chat(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    cJSON *body = cl_req_json(req, res);
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
+    const cJSON *title = cJSON_GetObjectItem(body, "title");
+    char *t = cJSON_IsString(title) ? trimmed(title->valuestring) : NULL;
+    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+        cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
+    } else if (title && !cJSON_IsNull(title) && (!t || utf8_len(t) > MAX_TITLE)) {
+        cl_auth_field_error(res, 422, "title", "title must be text of at most 120 characters");
+    } else {
+        char uid[24], project[24];
+        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        snprintf(project, sizeof project, "%.0f", pid->valuedouble);
+        const char *edited = t && *t ? "true" : "false";
+        PGresult *r = cl_db_query(c,
+                                  "INSERT INTO conversations (user_id, project_id, title, title_edited)"
+                                  " SELECT $1, p.id, $3, $4::boolean FROM projects p WHERE p.id = $2 AND p.owner_id = $1"
+                                  " RETURNING id",
+                                  4, (const char *[]){uid, project, t ? t : "", edited});
+        if (!cl_db_ok(r)) {
+            db_failed(res, c, r, "create conversation");
+        } else if (PQntuples(r) == 0) {
+            cl_res_error(res, 404, "not_found", "No project %s", project);
+        } else {
+            int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            cJSON *o = load_conv(c, &u, id, res);
+            if (o)
+                cl_res_json(res, 201, o);
+        }
+        PQclear(r);
+    }
+    free(t);
+    cJSON_Delete(body);
+    cl_db_release(c);
+}
+
+/* GET /api/chats/:id */
+static void get_chat(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    cJSON *o = load_conv(c, &u, param_id(req, "id"), res);
+    if (o)
+        cl_res_json(res, 200, o);
+    cl_db_release(c);
+}
+
+/* PATCH /api/chats/:id {title} */
+static void rename_chat(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    cJSON *body = cl_req_json(req, res);
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    const cJSON *title = cJSON_GetObjectItem(body, "title");
+    char *t = cJSON_IsString(title) ? trimmed(title->valuestring) : NULL;
+    if (!t || !*t || utf8_len(t) > MAX_TITLE) {
+        cl_auth_field_error(res, 422, "title", "Give the conversation a title of 1 to 120 characters");
+    } else {
+        char sid[24], uid[24];
+        snprintf(sid, sizeof sid, "%" PRId64, param_id(req, "id"));
+        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        PGresult *r = cl_db_query(c,
+                                  "UPDATE conversations SET title = $3, title_edited = true"
+                                  " WHERE id = $1 AND user_id = $2 RETURNING id",
+                                  3, (const char *[]){sid, uid, t});
+        if (!cl_db_ok(r)) {
+            db_failed(res, c, r, "rename conversation");
+        } else if (PQntuples(r) == 0) {
+            cl_res_error(res, 404, "not_found", "No conversation %s", sid);
+        } else {
+            cJSON *o = load_conv(c, &u, param_id(req, "id"), res);
+            if (o)
+                cl_res_json(res, 200, o);
+        }
+        PQclear(r);
+    }
+    free(t);
+    cJSON_Delete(body);
+    cl_db_release(c);
+}
+
+/* DELETE /api/chats/:id — the conversation, its messages and chat jobs.
+   Content items it produced stay in the user's library. */
+static void delete_chat(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    char sid[24], uid[24];
+    snprintf(sid, sizeof sid, "%" PRId64, param_id(req, "id"));
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    PGresult *r = cl_db_query(c, "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id", 2,
+                              (const char *[]){sid, uid});
+    if (!cl_db_ok(r))
+        db_failed(res, c, r, "delete conversation");
+    else if (PQntuples(r) == 0)
+        cl_res_error(res, 404, "not_found", "No conversation %s", sid);
+    else
+        cl_res_json_text(res, 200, "{\"deleted\":true}");
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+static const char *msg_sql =
+    "SELECT m.id, m.conversation_id, m.role, m.mode, m.content, m.status, m.card, m.chat_job_id,"
+    "       " ISO("m.created_at") ", " ISO("m.updated_at") " FROM messages m";
+
+static cJSON *message_json(PGconn *c, PGresult *r, int i, int64_t user_id)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, i, 0), NULL));
+    cJSON_AddNumberToObject(o, "conversation_id", strtod(PQgetvalue(r, i, 1), NULL));
+    const char *role = PQgetvalue(r, i, 2), *mode = PQgetvalue(r, i, 3);
+    cJSON_AddStringToObject(o, "role", role);
+    cJSON_AddStringToObject(o, "mode", mode);
+    cJSON_AddStringToObject(o, "content", PQgetvalue(r, i, 4));
+    cJSON_AddStringToObject(o, "status", PQgetvalue(r, i, 5));
+    cJSON_AddStringToObject(o, "created_at", PQgetvalue(r, i, 8));
+    cJSON_AddStringToObject(o, "updated_at", PQgetvalue(r, i, 9));
+    cJSON_AddItemToObject(o, "cost", cl_chat_mode_cost_json(mode));
+    int64_t job_id = PQgetisnull(r, i, 7) ? 0 : strtoll(PQgetvalue(r, i, 7), NULL, 10);
+    if (job_id)
+        cJSON_AddNumberToObject(o, "chat_job_id", (double)job_id);
+    else
+        cJSON_AddNullToObject(o, "chat_job_id");
+    cJSON *job = NULL;
+    if (job_id && !strcmp(role, "assistant")) {
+        int dberr = 0;
+        job = cl_chat_job_json(c, job_id, user_id, &dberr);
+    }
+    /* The live card while the job runs; the stored one otherwise. */
+    cJSON *card = job ? cJSON_GetObjectItem(job, "card") : NULL;
+    if (cJSON_IsObject(card))
+        cJSON_AddItemToObject(o, "card", cJSON_Duplicate(card, 1));
+    else if (!PQgetisnull(r, i, 6)) {
+        cJSON *stored = cJSON_Parse(PQgetvalue(r, i, 6));
+        cJSON_AddItemToObject(o, "card", stored ? stored : cJSON_CreateNull());
+    } else
+        cJSON_AddNullToObject(o, "card");
+    cJSON_AddItemToObject(o, "chat_job", job ? job : cJSON_CreateNull());
+    return o;
+}
+
+/* Bring every unfinished chat job of a conversation up to date. */
+static void sync_conversation(PGconn *c, const char *conv)
+{
+    PGresult *r = cl_db_query(c,
+                              "SELECT id FROM chat_jobs WHERE conversation_id = $1"
+                              " AND status IN ('queued', 'running', 'rendering')",
+                              1, (const char *[]){conv});
+    for (int i = 0; cl_db_ok(r) && i < PQntuples(r); i++)
+        cl_chat_sync(c, strtoll(PQgetvalue(r, i, 0), NULL, 10));
+    PQclear(r);
+}
+
+/* GET /api/chats/:id/messages — the thread, oldest first, each assistant
+   message with its chat job (steps, progress, card, receipts). */
+static void list_messages(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    int64_t id = param_id(req, "id");
+    cJSON *conv = load_conv(c, &u, id, res);
+    if (!conv) {
+        cl_db_release(c);
+        return;
+    }
+    char sid[24], lim[16], sql[1024];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(lim, sizeof lim, "%d", THREAD_LIMIT);
+    sync_conversation(c, sid);
+    snprintf(sql, sizeof sql,
+             "SELECT * FROM (%s WHERE m.conversation_id = $1 ORDER BY m.id DESC LIMIT $2) t ORDER BY id", msg_sql);
+    PGresult *r = cl_db_query(c, sql, 2, (const char *[]){sid, lim});
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "list messages");
+        cJSON_Delete(conv);
+    } else {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "chat", conv);
+        cJSON *arr = cJSON_AddArrayToObject(o, "messages");
+        for (int i = 0; i < PQntuples(r); i++)
+            cJSON_AddItemToArray(arr, message_json(c, r, i, u.id));
+        cl_res_json(res, 200, o);
+    }
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/* {user_message, assistant_message, chat_job} of chat job id. */
+static cJSON *send_result(PGconn *c, int64_t job_id, int64_t user_id, int replayed)
+{
+    char sid[24], sql[1024];
+    snprintf(sid, sizeof sid, "%" PRId64, job_id);
+    snprintf(sql, sizeof sql, "%s WHERE m.chat_job_id = $1 ORDER BY m.id", msg_sql);
+    PGresult *r = cl_db_query(c, sql, 1, (const char *[]){sid});
+    if (!cl_db_ok(r)) {
+        PQclear(r);
+        return NULL;
+    }
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < PQntuples(r); i++) {
+        cJSON *m = message_json(c, r, i, user_id);
+        if (!strcmp(PQgetvalue(r, i, 2), "assistant")) {
+            cJSON *job = cJSON_DetachItemFromObject(m, "chat_job");
+            cJSON_AddItemToObject(m, "chat_job", cJSON_CreateNull());
+            cJSON_AddItemToObject(o, "assistant_message", m);
+            cJSON_AddItemToObject(o, "chat_job", job);
+        } else {
+            cJSON_AddItemToObject(o, "user_message", m);
+        }
+    }
+    PQclear(r);
+    cJSON_AddBoolToObject(o, "replayed", replayed);
+    return o;
+}
+
+/* A short title from the first message: one line, cut at a word boundary. */
+static char *derive_title(const char *content)
+{
+    char *flat = strdup(content);
+    if (!flat)
+        return NULL;
+    for (char *p = flat; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    char *t = cl_truncate_words(flat, TITLE_FROM_MESSAGE);
+    free(flat);
+    return t;
+}
+
+/* POST /api/chats/:id/messages {mode, content, request_id} — 202 with the
+   user message, the pending assistant message and the chat job; the same
+   request_id again answers 200 with what the first request created. */
+static void send_message(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    cJSON *body = cl_req_json(req, res);
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItem(body, "mode"));
+    const char *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    char *content = trimmed(cJSON_GetStringValue(cJSON_GetObjectItem(body, "content")));
+    char *title = NULL;
+    int64_t conv_id = param_id(req, "id");
+    cJSON *conv = NULL;
+    int in_tx = 0;
+    if (!mode) {
+        mode = "chat";
+    }
+    if (!cl_chat_valid_mode(mode)) {
+        cl_auth_field_error(res, 422, "mode", "mode must be chat, generate_copy or generate_video");
+        goto out;
+    }
+    if (!content || !*content || utf8_len(content) > MAX_CONTENT) {
+        cl_auth_field_error(res, 422, "content", "Write a message of 1 to 4000 characters");
+        goto out;
+    }
+    if (!valid_request_id(request_id)) {
+        cl_auth_field_error(res, 422, "request_id",
+                            "request_id must be 8-64 characters of letters, digits, : _ - (one per message)");
+        goto out;
+    }
+    if (!(conv = load_conv(c, &u, conv_id, res)))
+        goto out;
+
+    char uid[24], cid[24], project[24], err[512];
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(cid, sizeof cid, "%" PRId64, conv_id);
+    snprintf(project, sizeof project, "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItem(conv, "project_id")));
+    if (cl_db_begin(c) != 0) {
+        db_failed(res, c, NULL, "begin");
+        goto out;
+    }
+    in_tx = 1;
+    PGresult *r = cl_db_query(c,
+                              "INSERT INTO chat_jobs (conversation_id, user_id, project_id, mode, request_id, prompt)"
+                              " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING id",
+                              6, (const char *[]){cid, uid, project, mode, request_id, content});
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "insert chat job");
+        PQclear(r);
+        goto out;
+    }
+    if (PQntuples(r) == 0) {
+        /* A retried request: answer with what the first one created. */
+        PQclear(r);
+        cl_db_rollback(c);
+        in_tx = 0;
+        r = cl_db_query(c, "SELECT id, conversation_id FROM chat_jobs WHERE user_id = $1 AND request_id = $2", 2,
+                        (const char *[]){uid, request_id});
+        if (!cl_db_ok(r) || PQntuples(r) != 1) {
+            db_failed(res, c, r, "read chat job");
+        } else if (strtoll(PQgetvalue(r, 0, 1), NULL, 10) != conv_id) {
+            cl_res_error(res, 409, "request_id_conflict", "This request_id was already used in another conversation");
+        } else {
+            cJSON *o = send_result(c, strtoll(PQgetvalue(r, 0, 0), NULL, 10), u.id, 1);
+            if (o)
+                cl_res_json(res, 200, o);
+            else
+                db_failed(res, c, NULL, "read chat job");
+        }
+        PQclear(r);
+        goto out;
+    }
+    int64_t job_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    char jid[24], payload[64], key[64];
+    snprintf(jid, sizeof jid, "%" PRId64, job_id);
+    snprintf(payload, sizeof payload, "{\"chat_job_id\":%" PRId64 "}", job_id);
+    snprintf(key, sizeof key, "chat.reply:%" PRId64 ":0", job_id);
+    title = derive_title(content);
+    int64_t durable = 0;
+    const char *pm[] = {cid, uid, mode, content, jid};
+    if (cl_db_exec(c,
+                   "INSERT INTO messages (conversation_id, user_id, role, mode, content, status, chat_job_id)"
+                   " VALUES ($1, $2, 'user', $3, $4, 'done', $5)",
+                   5, pm, err, sizeof err) != 0 ||
+        cl_db_exec(c,
+                   "INSERT INTO messages (conversation_id, user_id, role, mode, content, status, chat_job_id)"
+                   " VALUES ($1, $2, 'assistant', $3, '', 'pending', $4)",
+                   4, (const char *[]){cid, uid, mode, jid}, err, sizeof err) != 0 ||
+        cl_chat_steps_create(c, job_id, mode, err, sizeof err) != 0 ||
+        cl_db_exec(c,
+                   "UPDATE conversations SET updated_at = now(),"
+                   " title = CASE WHEN title = '' AND NOT title_edited THEN $2 ELSE title END WHERE id = $1",
+                   2, (const char *[]){cid, title ? title : ""}, err, sizeof err) != 0 ||
+        cl_job_enqueue(c, CL_JOB_CHAT_REPLY, payload, key, 0, &durable, NULL, err, sizeof err) != 0) {
+        cl_error(COMP, "send message: %s", err);
+        cl_res_error(res, 500, "internal", "Could not send your message; nothing was charged");
+        goto out;
+    }
+    char did[24];
+    snprintf(did, sizeof did, "%" PRId64, durable);
+    if (cl_db_exec(c, "UPDATE chat_jobs SET job_id = $2 WHERE id = $1", 2, (const char *[]){jid, did}, err,
+                   sizeof err) != 0 ||
+        cl_db_commit(c) != 0) {
+        cl_error(COMP, "send message: %s", err);
+        cl_res_error(res, 500, "internal", "Could not send your message; nothing was charged");
+        goto out;
+    }
+    in_tx = 0;
+    cJSON *o = send_result(c, job_id, u.id, 0);
+    if (o)
+        cl_res_json(res, 202, o);
+    else
+        db_failed(res, c, NULL, "read chat job");
+out:
+    if (in_tx)
+        cl_db_rollback(c);
+    free(content);
+    free(title);
+    cJSON_Delete(conv);
+    cJSON_Delete(body);
+    cl_db_release(c);
+}
+
+/* ---- chat jobs --------------------------------------------------------------- */
+
+static int owns_chat_job(PGconn *c, int64_t id, int64_t user_id, cl_res *res)
+{
+    char sid[24], uid[24];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    PGresult *r = cl_db_query(c, "SELECT 1 FROM chat_jobs WHERE id = $1 AND user_id = $2", 2,
+                              (const char *[]){sid, uid});
+    int ok = cl_db_ok(r) && PQntuples(r) == 1;
+    if (!cl_db_ok(r))
+        db_failed(res, c, r, "read chat job");
+    else if (!ok)
+        cl_res_error(res, 404, "not_found", "No chat job %s", sid);
+    PQclear(r);
+    return ok;
+}
+
+static void reply_job(PGconn *c, cl_res *res, int64_t id, int64_t user_id, int status, int retried)
+{
+    int dberr = 0;
+    cJSON *job = cl_chat_job_json(c, id, user_id, &dberr);
+    if (!job) {
+        db_failed(res, c, NULL, "read chat job");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "chat_job", job);
+    if (retried >= 0)
+        cJSON_AddBoolToObject(o, "retried", retried);
+    cl_res_json(res, status, o);
+}
+
+/* GET /api/chat-jobs/:id */
+static void get_chat_job(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    int64_t id = param_id(req, "id");
+    if (owns_chat_job(c, id, u.id, res)) {
+        cl_chat_sync(c, id);
+        reply_job(c, res, id, u.id, 200, -1);
+    }
+    cl_db_release(c);
+}
+
+/* POST /api/chat-jobs/:id/retry — a failed chat job runs again as the same
+   chat job. A failure whose generation charge was refunded moves the ledger
+   reference on (":r<n>"), so the retry pays once and the refunded attempt
+   stays refunded; anything charged and kept is replayed, never charged
+   again. A job that is not failed is returned as it is (retried: false). */
+static void retry_chat_job(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = open_user(req, res, &u);
+    if (!c)
+        return;
+    int64_t id = param_id(req, "id");
+    if (!owns_chat_job(c, id, u.id, res)) {
+        cl_db_release(c);
+        return;
+    }
+    cl_chat_sync(c, id); /* a render that failed meanwhile makes the job retryable */
+    char sid[24], uid[24], err[512];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    if (cl_db_begin(c) != 0) {
+        db_failed(res, c, NULL, "begin");
+        cl_db_release(c);
+        return;
+    }
+    PGresult *r = cl_db_query(c, "SELECT status, ref_seq, retries FROM chat_jobs WHERE id = $1 FOR UPDATE", 1,
+                              (const char *[]){sid});
+    if (!cl_db_ok(r) || PQntuples(r) != 1) {
+        db_failed(res, c, r, "lock chat job");
+        PQclear(r);
+        cl_db_rollback(c);
+        cl_db_release(c);
+        return;
+    }
+    int failed = !strcmp(PQgetvalue(r, 0, 0), "failed");
+    int ref_seq = atoi(PQgetvalue(r, 0, 1));
+    int retries = atoi(PQgetvalue(r, 0, 2)) + 1;
+    PQclear(r);
+    if (!failed) {
+        cl_db_rollback(c);
+        reply_job(c, res, id, u.id, 200, 0);
+        cl_db_release(c);
+        return;
+    }
+    char ref[64], refund_key[96];
+    cl_chat_ref(id, ref_seq, ref, sizeof ref);
+    snprintf(refund_key, sizeof refund_key, "refund:%s:copy", ref);
+    r = cl_db_query(c, "SELECT 1 FROM credit_ledger_entries WHERE user_id = $1 AND reference_key = $2", 2,
+                    (const char *[]){uid, refund_key});
+    int refunded = cl_db_ok(r) && PQntuples(r) == 1;
+    PQclear(r);
+    if (refunded)
+        ref_seq++;
+    char seq_s[16], payload[64], key[64], tries[16];
+    snprintf(seq_s, sizeof seq_s, "%d", ref_seq);
+    snprintf(tries, sizeof tries, "%d", retries);
+    snprintf(payload, sizeof payload, "{\"chat_job_id\":%" PRId64 "}", id);
+    snprintf(key, sizeof key, "chat.reply:%" PRId64 ":%d", id, retries);
+    int64_t durable = 0;
+    int ok = cl_db_exec(c,
+                        "UPDATE chat_jobs SET status = 'queued', error_code = NULL, error_message = NULL,"
+                        " finished_at = NULL, retries = $2, ref_seq = $3, updated_at = now() WHERE id = $1",
+                        3, (const char *[]){sid, tries, seq_s}, err, sizeof err) == 0 &&
+             cl_db_exec(c,
+                        "UPDATE chat_job_steps SET status = 'pending', detail = NULL, started_at = NULL,"
+                        " finished_at = NULL WHERE chat_job_id = $1 AND status IN ('failed', 'running')",
+                        1, (const char *[]){sid}, err, sizeof err) == 0 &&
+             cl_db_exec(c,
+                        "UPDATE messages SET status = 'pending', content = '', updated_at = now()"
+                        " WHERE chat_job_id = $1 AND role = 'assistant'",
+                        1, (const char *[]){sid}, err, sizeof err) == 0 &&
+             cl_job_enqueue(c, CL_JOB_CHAT_REPLY, payload, key, 0, &durable, NULL, err, sizeof err) == 0;
+    if (ok) {
+        char did[24];
+        snprintf(did, sizeof did, "%" PRId64, durable);
+        ok = cl_db_exec(c, "UPDATE chat_jobs SET job_id = $2 WHERE id = $1", 2, (const char *[]){sid, did}, err,
+                        sizeof err) == 0 &&
+             cl_db_commit(c) == 0;
+    }
+    if (!ok) {
+        cl_error(COMP, "retry chat job %" PRId64 ": %s", id, err);
+        cl_db_rollback(c);
+        cl_res_error(res, 500, "internal", "Could not retry; nothing was charged");
+    } else {
+        reply_job(c, res, id, u.id, 202, 1);
+    }
+    cl_db_release(c);
+}
+
+void cl_chat_register_routes(void)
+{
+    cl_route("GET", "/api/chats", list_chats, 0);
+    cl_route("POST", "/api/chats", create_chat, 0);
+    cl_route("GET", "/api/chats/:id", get_chat, 0);
+    cl_route("PATCH", "/api/chats/:id", rename_chat, 0);
+    cl_route("DELETE", "/api/chats/:id", delete_chat, 0);
+    cl_route("GET", "/api/chats/:id/messages", list_messages, 0);
+    cl_route("POST", "/api/chats/:id/messages", send_message, 0);
+    cl_route("GET", "/api/chat-jobs/:id", get_chat_job, 0);
+    cl_route("POST", "/api/chat-jobs/:id/retry", retry_chat_job, 0);
+}

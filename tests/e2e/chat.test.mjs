@@ -1,0 +1,138 @@
+// The chat workspace in a real browser: the demo user opens /app/chats,
+// starts a chat, sends a free message (answered by the worker with the mock
+// LLM), switches the mode to Video (the cost is shown), asks for a WhatsApp
+// promo video, watches the steps and waits for the video card to play. The
+// thread survives a reload; the phone layout keeps the conversation list in
+// a drawer and the composer fixed at the bottom. Screenshots of both
+// viewports go to tests/e2e/artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
+import { launch, newPage, screenshot, problems, ARTIFACTS } from './lib/browser.mjs';
+
+let db, srv, storage, browser, chatUrl;
+// A <video> cancels its first download once it has the metadata and goes on with range requests.
+const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
+
+async function signedIn(mobile) {
+  const page = await newPage(browser, { mobile });
+  const r = await page.context().request.post(srv.url + '/api/dev/demo-login', { data: {} });
+  assert.equal(r.status(), 200);
+  page.csrf = (await r.json()).csrf_token;
+  return page;
+}
+
+async function videoPlays(page) {
+  const video = page.getByTestId('chat-video').last();
+  await video.waitFor({ timeout: 120000 });
+  const duration = await video.evaluate((v) => new Promise((resolve, reject) => {
+    const done = () => resolve(v.duration);
+    if (v.readyState >= 1) done();
+    else { v.addEventListener('loadedmetadata', done); v.addEventListener('error', () => reject(new Error('video error ' + v.error?.code))); }
+  }));
+  assert.ok(duration > 0, `video duration ${duration}`);
+  const played = await video.evaluate(async (v) => {
+    v.muted = true;
+    await v.play();
+    await new Promise((r) => { const t = () => (v.currentTime > 0 ? r() : setTimeout(t, 50)); t(); });
+    v.pause();
+    v.currentTime = 0;
+    return true;
+  });
+  assert.ok(played);
+}
+
+before(async () => {
+  db = createDatabase('e2e_chat');
+  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-chat-'));
+  srv = await startServer({
+    dbUrl: db.url,
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+  if (db) db.drop();
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+test('desktop: free message, then a generate_video message whose card plays; reload keeps the thread', async () => {
+  const page = await signedIn(false);
+  const p = await page.context().request.post(srv.url + '/api/projects', {
+    headers: { 'x-csrf-token': page.csrf },
+    data: {
+      name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
+      city: 'Lagos', target_audience: 'Office workers nearby', primary_offer: 'Party jollof trays',
+      preferred_channels: ['instagram'], language_style: 'english', onboarding_step: 'done',
+    },
+  });
+  assert.equal(p.status(), 201, await p.text());
+
+  await page.goto(srv.url + '/app/chats');
+  await page.getByRole('button', { name: 'Start a chat' }).click();
+  await page.waitForURL(/\/app\/chats\/\d+$/);
+  chatUrl = page.url();
+
+  // Free chat: the mode switch says so; the reply arrives from the worker.
+  assert.match(await page.locator('.mode.selected').innerText(), /Chat\s*Free/);
+  await page.getByLabel('Message').fill('What should we post this week for the jollof trays?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.msg-assistant .bubble').filter({ hasText: /\w{3,}.*\w{3,}/ }).first().waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => /What should we post/.test(document.getElementById('title').textContent));
+  assert.match(await page.locator('.msg-user .msg-meta').first().innerText(), /Free/);
+
+  // Video: the cost is on the switch and on the message.
+  const video = page.locator('.mode', { hasText: 'Video' });
+  await page.waitForFunction(() => /1 generation \+ 1 render credits/.test(document.getElementById('chat-modes').innerText));
+  await video.click();
+  assert.match(await page.locator(".mode.selected").innerText(), /Video\s*1 generation \+ 1 render credits/);
+  await page.getByLabel('Message').fill('Generate a WhatsApp promo video for our weekend sale');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.steps').last().waitFor({ timeout: 15000 });
+  await videoPlays(page);
+  const card = page.getByTestId('chat-card').last();
+  assert.equal(await card.getByTestId('chat-card-channel').innerText(), 'WhatsApp');
+  assert.ok(await card.getByRole('link', { name: 'Download MP4' }).isVisible());
+  assert.equal(await card.locator('.receipts li').count(), 2);
+  assert.match(await page.locator('.msg-user .msg-meta').last().innerText(), /1 generation \+ 1 render credits/);
+  await screenshot(page, 'chat-desktop');
+
+  // Reload: the same thread, the card still there.
+  await page.reload();
+  await videoPlays(page);
+  assert.equal(await page.locator('.msg').count(), 4);
+  const uid = psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
+  assert.deepEqual(psql(db.url, `SELECT action FROM credit_ledger_entries WHERE user_id = ${uid} AND reason = 'charge' ORDER BY id`)
+    .map((r) => r[0]), ['generate_video.copy', 'content_item.render']);
+  assert.deepEqual(problems(page, MEDIA), []);
+});
+
+test('phone: the thread fits, the list is a drawer, the composer is fixed at the bottom', async () => {
+  const page = await signedIn(true);
+  await page.goto(chatUrl);
+  await videoPlays(page);
+  const composer = await page.locator('#chat-composer').boundingBox();
+  assert.ok(composer && Math.abs(composer.y + composer.height - 844) < 2, JSON.stringify(composer));
+  // Nothing wider than the phone.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `horizontal overflow ${overflow}px`);
+  const cardBox = await page.getByTestId('chat-card').last().boundingBox();
+  assert.ok(cardBox.width <= 390, JSON.stringify(cardBox));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'chat-mobile-viewport.png') });
+  await screenshot(page, 'chat-mobile');
+  // The conversation list lives in a drawer.
+  assert.equal(await page.locator('#chat-list').isVisible(), true); // in the DOM, off screen
+  const closed = await page.locator('#chat-list').boundingBox();
+  assert.ok(closed.x + closed.width <= 0, JSON.stringify(closed));
+  await page.getByRole('button', { name: 'All chats' }).click();
+  await page.waitForFunction(() => document.getElementById('chat-list').getBoundingClientRect().x >= 0);
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'chat-mobile-drawer.png') });
+  assert.deepEqual(problems(page, MEDIA), []);
+});

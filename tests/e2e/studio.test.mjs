@@ -1,0 +1,279 @@
+// The studio end to end in a real browser: the demo user signs in with one
+// click, walks onboarding, lands on the dashboard, runs the guided create
+// flow with the mock LLM and the FFmpeg renderer until the video plays,
+// downloads the MP4, and pays the policy cost exactly once. Then the calm
+// error paths (not enough credits, a provider error, a dropped connection
+// retried with the same request id) and every main page at a desktop and a
+// phone viewport, screenshotted under tests/e2e/artifacts/, without console
+// errors or failed requests.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
+import { launch, newPage, screenshot, problems, demoContext } from './lib/browser.mjs';
+
+let db, srv, storage, browser;
+const demoId = () => psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
+const getJson = async (page, p) => page.evaluate(async (u) => (await fetch(u)).json(), p);
+// A signed-out page asks /api/me once to decide where to go: that 401 is expected.
+const SIGNED_OUT = [/GET \S+\/api\/me 401$/, /status of 401 .*@ \S+\/api\/me$/];
+// The command bar asks for chats; a server without the chat routes answers 404.
+const NO_CHATS = [/GET \S+\/api\/chats 404$/, /status of 404 .*@ \S+\/api\/chats$/];
+// A <video> cancels its first download once it has the metadata and goes on with range requests.
+const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
+
+/** Wait until the studio page has rendered (no skeletons, no loading text). */
+async function settled(page) {
+  await page.waitForSelector('#page, #projects-view, #settings', { state: 'attached' });
+  try {
+    await page.waitForFunction(() => document.body.dataset.ready === '1' && !document.getElementById('placeholder')
+      && ![...document.querySelectorAll('[aria-busy="true"]')].some((el) => el.offsetParent !== null)
+      && !/Loading/.test(document.getElementById('view')?.innerText || ''), null, { timeout: 15000 });
+  } catch (e) {
+    const state = await page.evaluate(() => ({ url: location.href, ready: document.body.dataset.ready, text: document.getElementById('view')?.innerText.slice(0, 400) }));
+    throw new Error(`page never settled: ${JSON.stringify(state)}`);
+  }
+}
+
+before(async () => {
+  db = createDatabase('e2e_studio');
+  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-storage-'));
+  srv = await startServer({
+    dbUrl: db.url,
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+  if (db) db.drop();
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+test('demo sign-in, onboarding, dashboard, and the create flow charges once and plays the video', async () => {
+  const page = await newPage(browser);
+  await page.goto(srv.url + '/login.html');
+  await page.getByRole('button', { name: 'Continue as the demo user' }).click();
+  // No project yet: /app sends the user to onboarding first.
+  await page.waitForURL('**/app/onboarding');
+  await page.getByLabel('Project name').fill('Bola Bakes');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Category').fill('Bakery');
+  await page.getByLabel('City').fill('Ibadan');
+  await page.getByLabel('What do you sell?').fill('Custom birthday cakes');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Who buys from you?').fill('Parents planning birthdays');
+  await page.getByLabel('Language style').selectOption('mixed');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('checkbox', { name: 'Instagram' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Finish' }).click();
+  await page.waitForURL(/\/app$/);
+  await settled(page);
+
+  // The dashboard: real balances, empty outputs with an action, the grants in the activity.
+  const before = await getJson(page, '/api/me/credits');
+  assert.equal(await page.getByTestId('generation-balance').textContent(), String(before.generation.balance));
+  assert.equal(await page.getByTestId('render-balance').textContent(), String(before.render.balance));
+  assert.ok(await page.getByText('No outputs yet.').isVisible());
+  assert.ok(await page.getByRole('link', { name: 'Create your first promo' }).isVisible());
+  assert.equal(await page.locator('#activity-h ~ ul li, section[aria-labelledby="activity-h"] li').count(), 2); // the two monthly grants
+  assert.ok(await page.locator('#mock-badge').isVisible(), 'mock LLM badge');
+  await screenshot(page, 'flow-dashboard-empty-desktop');
+
+  // The command bar: "/" focuses it, it finds the project.
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'search-input');
+  await page.keyboard.type('bola');
+  await page.getByRole('option', { name: /Bola Bakes/ }).waitFor();
+  await page.keyboard.press('Escape');
+
+  // The create flow.
+  await page.getByRole('link', { name: 'Create a promo' }).first().click();
+  await page.waitForURL('**/app/create');
+  await page.getByLabel('What do you want to promote?').fill('Birthday cakes, 10% off this week, order on Instagram');
+  await page.getByRole('button', { name: 'Upgrade to brief' }).click();
+  const tone = page.getByLabel('Tone');
+  await tone.waitFor();
+  for (const label of ['Title', 'Channel', 'Duration (seconds)', 'Visual style', 'Call to action', 'Caption hint']) {
+    assert.ok(await page.locator('#step-brief').getByLabel(label).isVisible(), label);
+  }
+  await tone.fill('warm and playful');
+  await page.locator('#step-brief').getByLabel('Call to action').fill('DM us to order');
+  const cost = await getJson(page, '/api/create/cost?render=1');
+  await page.getByTestId('cost').waitFor();
+  assert.match(await page.getByTestId('balance').textContent(),
+    new RegExp(`${before.generation.balance} generation credits · ${before.render.balance} render credits`));
+
+  // A double click is one request and one charge.
+  const generateCalls = [];
+  page.on('request', (r) => { if (r.url().endsWith('/api/create/generate')) generateCalls.push(JSON.parse(r.postData())); });
+  await page.getByRole('button', { name: 'Generate' }).dblclick();
+  await page.waitForURL(/\/app\/create\?item=\d+$/);
+  assert.equal(generateCalls.length, 1);
+  assert.match(generateCalls[0].request_id, /^[A-Za-z0-9-]{8,100}$/);
+  assert.equal(generateCalls[0].brief.tone, 'warm and playful');
+  // The render's progress bar, then the result.
+  await page.getByRole('progressbar', { name: 'Render progress' }).waitFor({ timeout: 15000 });
+  const video = page.getByTestId('result-video');
+  await video.waitFor({ timeout: 90000 });
+  const duration = await video.evaluate((v) => new Promise((resolve, reject) => {
+    const done = () => resolve(v.duration);
+    if (v.readyState >= 1) done(); else { v.addEventListener('loadedmetadata', done); v.addEventListener('error', () => reject(new Error('video error ' + v.error?.code))); }
+  }));
+  assert.ok(duration > 0, `video duration ${duration}`);
+  const played = await video.evaluate(async (v) => {
+    v.muted = true;
+    await v.play();
+    await new Promise((r) => { const t = () => (v.currentTime > 0 ? r() : setTimeout(t, 50)); t(); });
+    v.pause();
+    return v.currentTime;
+  });
+  assert.ok(played > 0);
+  assert.equal(await page.getByTestId('result-channel').textContent(), 'Instagram');
+  assert.ok((await page.getByTestId('result-caption').textContent()).trim().length > 0);
+  assert.ok((await page.getByTestId('result-cta').textContent()).trim().length > 0);
+  assert.equal(await page.getByTestId('receipts').locator('.receipt').count(), 2);
+  await screenshot(page, 'flow-result-desktop');
+
+  // Download the MP4: an MP4 file (ftyp box) of the advertised size.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-mp4').click()]);
+  const bytes = readFileSync(await download.path());
+  assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp');
+  assert.match(download.suggestedFilename(), /\.mp4$/);
+
+  // The policy cost, exactly once.
+  const afterCredits = await getJson(page, '/api/me/credits');
+  assert.equal(afterCredits.generation.balance, before.generation.balance - cost.total.generation);
+  assert.equal(afterCredits.render.balance, before.render.balance - cost.total.render);
+  const charges = psql(db.url, `SELECT action, amount FROM credit_ledger_entries WHERE user_id = ${demoId()} AND reason <> 'monthly_grant' ORDER BY id`);
+  assert.deepEqual(charges.map((r) => r.join(':')), ['generate_video.copy:-1', 'content_item.render:-1']);
+
+  // Back home: the output tile shows its thumbnail; the activity shows the charges.
+  await page.goto(srv.url + '/app');
+  await settled(page);
+  const img = page.locator('.tile img').first();
+  await img.waitFor();
+  assert.ok(await img.evaluate((i) => (i.complete ? i.naturalWidth : new Promise((r) => { i.onload = () => r(i.naturalWidth); }))) > 0);
+  assert.ok(await page.getByText('Video render').first().isVisible());
+  await screenshot(page, 'flow-dashboard-desktop');
+  assert.deepEqual(problems(page, [...SIGNED_OUT, ...NO_CHATS, ...MEDIA]), []);
+});
+
+test('calm errors: short credits, a provider failure, a dropped connection retried without paying twice', async () => {
+  const page = await demoContext(browser, srv.url);
+  const uid = demoId();
+  // 1. Not enough render credits: the cost step says so before anything is charged; copy only still works.
+  psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${uid}`);
+  try {
+    await page.goto(srv.url + '/app/create');
+    await page.getByLabel('What do you want to promote?').fill('Cupcakes for the weekend');
+    await page.getByRole('button', { name: 'Upgrade to brief' }).click();
+    await page.getByText('Not enough render credits for this.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Generate' }).isDisabled(), true);
+    await screenshot(page, 'flow-short-credits-desktop');
+    await page.getByRole('button', { name: 'Write the copy only' }).click();
+    await page.waitForFunction(() => !document.querySelector('[data-generate]').disabled);
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByText('The copy is ready; the video has not been rendered.').waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Render video (1 render credit)' }).isVisible());
+  } finally {
+    psql(db.url, `UPDATE credit_accounts SET render_balance = 5 WHERE user_id = ${uid}`);
+  }
+
+  // 2. A provider error (mocked response): a specific message, the refund said, the button usable again.
+  await settled(page);
+  await page.goto(srv.url + '/app/create');
+  await page.getByLabel('What do you want to promote?').fill('Wedding cakes in June');
+  await page.getByRole('button', { name: 'Upgrade to brief' }).click();
+  await page.getByTestId('cost').waitFor();
+  const ids = [];
+  let mode = 'fail';
+  await page.route('**/api/create/generate', async (route) => {
+    ids.push(JSON.parse(route.request().postData()).request_id);
+    if (mode === 'fail') {
+      await route.fulfill({ status: 502, contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'llm_failed', message: 'The provider answered with an error' } }) });
+    } else if (mode === 'drop') {
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  const generate = page.locator('[data-generate]');
+  await generate.click();
+  await page.getByText('The AI provider could not write this promo.').waitFor();
+  assert.ok(await page.getByText(/Your generation credit was refunded/).isVisible());
+  assert.equal(await generate.isDisabled(), false);
+  await screenshot(page, 'flow-provider-error-desktop');
+
+  // 3. A dropped connection: "Try again" sends the same request id; the server charges once.
+  mode = 'drop';
+  await generate.click();
+  await page.getByText('The connection dropped.').waitFor();
+  assert.equal(await generate.textContent(), 'Try again');
+  mode = 'pass';
+  await generate.click();
+  await page.waitForURL(/\/app\/create\?item=\d+$/);
+  assert.equal(ids.length, 3);
+  assert.notEqual(ids[1], ids[0], 'a refunded failure starts a fresh request');
+  assert.equal(ids[2], ids[1], 'a retry after a dropped connection reuses the request id');
+  const rows = psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${uid} AND reference_key LIKE 'create:${ids[2]}%'`);
+  assert.equal(rows[0][0], '1');
+  await page.unroute('**/api/create/generate');
+  await page.getByRole('progressbar', { name: 'Render progress' }).or(page.getByTestId('result-video')).first().waitFor();
+  assert.deepEqual(problems(page, [/api\/create\/generate/, /ERR_CONNECTION_RESET/, /status of 502/, ...MEDIA]), []);
+});
+
+const PAGES = [
+  ['landing', '/', false], ['login', '/login.html', false], ['signup', '/signup.html', false], ['waitlist', '/waitlist.html', false],
+  ['app', '/app', true], ['create', '/app/create', true], ['projects', '/app/projects', true], ['settings', '/dashboard/settings', true],
+  ['chats', '/app/chats', true], ['manual-queue', '/dashboard/manual-queue', true],
+];
+
+for (const mobile of [false, true]) {
+  test(`every main page on ${mobile ? 'a phone' : 'desktop'}: renders, no console errors, no failed requests`, async () => {
+    const signedIn = await demoContext(browser, srv.url, { mobile });
+    const signedOut = await newPage(browser, { mobile });
+    const suffix = mobile ? 'mobile' : 'desktop';
+    for (const [name, url, auth] of PAGES) {
+      const page = auth ? signedIn : signedOut;
+      page.consoleErrors.length = 0;
+      page.failedRequests.length = 0;
+      await page.goto(srv.url + url);
+      if (auth) {
+        assert.equal(new URL(page.url()).pathname, url, `${name} stays on its page`);
+        await settled(page);
+        await page.waitForFunction(() => document.querySelector('[data-health-text]')?.textContent !== 'checking…');
+        // Every image on the page loaded (thumbnails included).
+        await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+        assert.ok(await page.evaluate(() => [...document.images].every((i) => i.naturalWidth > 0)), `${name}: broken image`);
+      } else {
+        await page.waitForLoadState('networkidle');
+      }
+      // Nothing wider than the viewport (no sideways scrolling on a phone).
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${name} overflows by ${overflow}px`);
+      await screenshot(page, `${name}-${suffix}`);
+      assert.deepEqual(problems(page, auth ? [] : SIGNED_OUT), [], `${name} (${suffix})`);
+    }
+    if (mobile) {
+      // The drawer: the hamburger opens the sidebar over the page, Escape closes it.
+      const page = signedIn;
+      await page.goto(srv.url + '/app');
+      await settled(page);
+      assert.equal(await page.locator('#sidebar').evaluate((el) => el.getBoundingClientRect().right <= 0), true);
+      await page.getByRole('button', { name: 'Open menu' }).click();
+      await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().left >= 0);
+      await page.waitForTimeout(250); // the slide-in transition
+      await screenshot(page, 'drawer-mobile', { fullPage: false });
+      assert.ok(await page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name: 'Settings' }).isVisible());
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().right <= 0);
+    }
+  });
+}

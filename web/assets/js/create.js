@@ -1,0 +1,409 @@
+// create.js — /app/create, the guided create flow:
+//   1. a rough prompt → "Upgrade to brief" (POST /api/create/brief, free);
+//   2. the brief's fields, all editable (channel, tone, duration, style, CTA,
+//      caption hint, title);
+//   3. the cost and the current balance (GET /api/create/cost) before
+//      anything is charged, then one Generate (POST /api/create/generate);
+//   4. the render's progress bar, then the result: video, caption, CTA,
+//      channel, receipts and downloads.
+// /app/create?item=<id> shows (and, while rendering, follows) one output.
+//
+// Idempotency: every Generate intent gets one request_id (a random UUID);
+// retrying the same intent after a dropped connection or a server error
+// sends the same id, so the server charges at most once. A new id is made
+// only when the request or brief changed, or the previous attempt was
+// settled (refunded) by the server.
+import { api, esc, ApiError } from './api.js';
+import {
+  CHANNELS, channelLabel, credits, emptyState, fmtDate, progress, receiptLabel, skeleton, statusBadge, statusBlock,
+} from './ui.js';
+
+const POLL_MS = 800;
+const KIND_LABEL = { generation: 'Script, caption and call to action', render: 'Video render (1080×1920 MP4)' };
+
+/** A request id for one Generate intent: [A-Za-z0-9-], 36 characters. */
+function newRequestId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return 'req-' + [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+let uid = 0;
+/** A labelled control; the hint and the error are described-by, not part of the label. */
+function field(name, label, value, { type = 'text', hint = '', textarea = false, rows = 2, attrs = '' } = {}) {
+  const id = `f-${name}-${++uid}`;
+  const v = esc(value ?? '');
+  const described = `aria-describedby="${id}-err${hint ? ` ${id}-hint` : ''}"`;
+  const control = textarea
+    ? `<textarea class="input" id="${id}" name="${name}" rows="${rows}" ${described} ${attrs}>${v}</textarea>`
+    : `<input class="input" id="${id}" type="${type}" name="${name}" value="${v}" ${described} ${attrs}>`;
+  return `<div class="field"><label for="${id}">${esc(label)}</label>${control}
+    ${hint ? `<span class="field-hint" id="${id}-hint">${esc(hint)}</span>` : ''}
+    <span class="field-error" id="${id}-err" data-error="${name}"></span></div>`;
+}
+
+/** The channel select as a labelled field. */
+function channelField(name, value, { auto = false } = {}) {
+  const id = `f-${name}-${++uid}`;
+  const opts = (auto ? ['<option value="">Let ClipLoop choose</option>'] : [])
+    .concat(CHANNELS.map(([v, l]) => `<option value="${v}"${v === value ? ' selected' : ''}>${l}</option>`));
+  return `<div class="field"><label for="${id}">Channel</label><select class="input" id="${id}" name="${name}" aria-describedby="${id}-err">${opts.join('')}</select>
+    <span class="field-error" id="${id}-err" data-error="${name}"></span></div>`;
+}
+
+function showFieldErrors(root, err) {
+  for (const el of root.querySelectorAll('[data-error]')) el.textContent = '';
+  let placed = false;
+  for (const [k, msg] of Object.entries((err && err.fields) || {})) {
+    const el = root.querySelector(`[data-error="${k}"]`) || root.querySelector(`[data-error="${k.replace(/^brief\./, '')}"]`);
+    if (el) { el.textContent = msg; placed = true; }
+  }
+  return placed;
+}
+
+/** A calm, specific message for a failed API call: [title, text, actionsHtml]. */
+function explain(err, { charged = false } = {}) {
+  if (!(err instanceof ApiError)) {
+    return ['The connection dropped.', charged
+      ? 'ClipLoop may not have answered. Press Generate again: the same request is sent, so you are never charged twice.'
+      : 'Check your connection and try again.', ''];
+  }
+  const d = err.details || {};
+  switch (err.code) {
+    case 'insufficient_credits':
+      return [`Not enough ${d.kind || ''} credits.`.replace('  ', ' '),
+        `${err.message}. Nothing was charged.`,
+        '<a class="button secondary small" href="/dashboard/settings">Plan and credits</a>'];
+    case 'llm_rate_limited':
+      return ['The AI provider is busy right now.', `${charged ? 'Your generation credit was refunded. ' : ''}Wait a few seconds and try again.`, ''];
+    case 'llm_timeout':
+      return ['The AI provider took too long to answer.', `${charged ? 'Your generation credit was refunded. ' : ''}Try again; a shorter prompt can help.`, ''];
+    case 'llm_unavailable': case 'llm_failed': case 'llm_auth_failed':
+      return ['The AI provider could not write this promo.', `${err.message}. ${charged ? 'Your generation credit was refunded. ' : ''}Try again in a moment.`, ''];
+    case 'generation_rejected':
+      return ['The AI answer was not usable.', `${err.message}. ${charged ? 'Your generation credit was refunded. ' : ''}Rephrase the prompt or edit the brief and try again.`, ''];
+    case 'request_already_failed':
+      return ['That attempt failed earlier and was refunded.', 'Press Generate to start a fresh attempt.', ''];
+    case 'validation_failed':
+      return ['Some fields need a look.', err.message, ''];
+    case 'database_unavailable':
+      return ['ClipLoop is briefly unavailable.', `${err.message}.`, ''];
+    default:
+      return ['Something went wrong.', err.message, ''];
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* The result of one content item                                          */
+/* ---------------------------------------------------------------------- */
+
+function receiptLine(r) {
+  const what = r.reason === 'refund' ? `Refund · ${receiptLabel(r)}` : receiptLabel(r);
+  return `<div class="receipt"><span>${esc(what)}<span class="muted"> · ${esc(fmtDate(r.created_at))}</span></span>
+    <span class="${r.amount < 0 ? 'neg' : 'pos'}">${r.amount > 0 ? '+' : ''}${r.amount} ${esc(r.kind)}</span></div>`;
+}
+
+function resultHtml(item, receipts) {
+  const video = item.assets.find((a) => a.kind === 'video');
+  const thumb = item.assets.find((a) => a.kind === 'thumbnail');
+  const d = item.draft || {};
+  const tags = (d.hashtags || []).join(' ');
+  const last = receipts.length ? receipts[receipts.length - 1].balances_after : null;
+  return `<div class="result">
+    <div>${video
+      ? `<video controls playsinline preload="metadata" src="${esc(video.url)}"${thumb ? ` poster="${esc(thumb.url)}"` : ''} data-testid="result-video"></video>`
+      : '<div class="tile-media no-preview" style="aspect-ratio:9/16;max-height:none">No preview</div>'}</div>
+    <div class="stack">
+      <div class="row"><h2>${esc(item.title || 'Your promo')}</h2>${statusBadge(item.status)}</div>
+      <dl>
+        <dt>Channel</dt><dd data-testid="result-channel">${esc(channelLabel(item.channel))}</dd>
+        ${d.hook ? `<dt>Hook</dt><dd>${esc(d.hook)}</dd>` : ''}
+        <dt>Caption</dt><dd data-testid="result-caption">${esc(d.caption || '')}${tags ? `<div class="small muted">${esc(tags)}</div>` : ''}</dd>
+        <dt>Call to action</dt><dd data-testid="result-cta">${esc(d.cta || '')}</dd>
+      </dl>
+      ${video ? `<div class="cluster">
+        <a class="button" href="${esc(video.download_url)}" download data-testid="download-mp4">Download MP4</a>
+        ${thumb ? `<a class="button secondary" href="${esc(thumb.download_url)}" download data-testid="download-thumb">Download thumbnail</a>` : ''}
+        <span class="small muted">${(video.bytes / 1e6).toFixed(1)} MB</span></div>` : ''}
+      ${receipts.length ? `<div data-testid="receipts"><h3 class="section-title" style="margin-bottom:4px">Receipts</h3>${receipts.map(receiptLine).join('')}
+        ${last ? `<p class="small muted" style="margin-top:6px">Balance after: ${credits(last.generation, 'generation')} · ${credits(last.render, 'render')}</p>` : ''}</div>` : ''}
+    </div></div>`;
+}
+
+/**
+ * Show content item `id` in box: follow a running render with a progress
+ * bar, then the result; a failed render says its credit was refunded and
+ * offers to render again. known: receipts already in hand (from generate).
+ */
+async function showItem(box, id, known = []) {
+  let timer = null;
+  let lastDone = -1;
+  const receiptsFor = async (item) => {
+    // The render charges and refunds of this item, plus what generate returned.
+    let tx = [];
+    try { tx = (await api('/api/me/transactions?limit=50')).items; } catch { /* receipts are a courtesy */ }
+    const mine = tx.filter((t) => t.reference_key.includes(`content_item:${item.id}:render:`));
+    const all = new Map([...known, ...mine].map((r) => [r.id, r]));
+    return [...all.values()].sort((a, b) => a.id - b.id);
+  };
+  const draw = async () => {
+    let item;
+    try { item = await api(`/api/content-items/${id}`); } catch (e) {
+      box.innerHTML = e.status === 404
+        ? emptyState('This output does not exist or is not yours.', '', '<a class="button" href="/app/create">Create a promo</a>')
+        : statusBlock('error', 'Could not load this output.', e.message, '<a class="button secondary small" href="">Reload</a>');
+      return;
+    }
+    if (item.status === 'rendering') {
+      const j = item.render_job || {};
+      const pct = j.progress_total > 0 ? (100 * j.progress_done) / j.progress_total : null;
+      const label = pct === null ? (j.status === 'queued' ? 'Queued — waiting for a renderer…' : 'Preparing the render…')
+        : `Rendering your video… ${Math.round(pct)}%`;
+      if (!box.querySelector('[data-progress]')) {
+        box.innerHTML = `<div class="stack" data-progress><div class="row"><h2>${esc(item.title || 'Your promo')}</h2>${statusBadge(item.status)}</div>
+          <div data-bar></div><p class="small muted" data-label aria-live="polite"></p>
+          <p class="small muted">Your script and caption are ready; the video takes a little while. You can leave this page — the render keeps going and the result appears on your dashboard.</p></div>`;
+      }
+      if (j.progress_done !== lastDone || pct === null) {
+        box.querySelector('[data-bar]').innerHTML = progress(pct, 'Render progress');
+        box.querySelector('[data-label]').textContent = label;
+        lastDone = j.progress_done;
+      }
+      timer = setTimeout(draw, POLL_MS);
+      return;
+    }
+    const receipts = await receiptsFor(item);
+    let notice = '';
+    if (item.status === 'render_failed') {
+      const refunded = receipts.some((r) => r.reason === 'refund' && r.kind === 'render');
+      notice = statusBlock('error', 'The video could not be rendered.',
+        `${item.render_error || 'The renderer failed.'} ${refunded ? 'Your render credit was refunded.' : 'Your render credit is refunded automatically.'} Your script and caption are kept.`,
+        '<button class="button small" type="button" data-render>Render again (1 render credit)</button>');
+    } else if (item.status === 'draft') {
+      notice = statusBlock('', 'The copy is ready; the video has not been rendered.', 'Render it when you are happy with the words.',
+        '<button class="button small" type="button" data-render>Render video (1 render credit)</button>');
+    } else if (item.status === 'rendered') {
+      notice = statusBlock('ok', 'Your promo is ready.', 'Preview it, then download the MP4 and the thumbnail.');
+    }
+    box.innerHTML = `<div class="stack">${notice}${resultHtml(item, receipts)}<p data-render-status></p></div>`;
+    box.querySelector('[data-render]')?.addEventListener('click', async (ev) => {
+      ev.currentTarget.disabled = true;
+      try {
+        await api(`/api/content-items/${id}/render`, { method: 'POST', body: {} });
+        lastDone = -1;
+        draw();
+      } catch (e) {
+        const [t, x, a] = explain(e);
+        box.querySelector('[data-render-status]').outerHTML = statusBlock('error', t, x, a);
+        ev.target.disabled = false;
+      }
+    });
+  };
+  box.innerHTML = skeleton(3);
+  await draw();
+  return () => clearTimeout(timer);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The flow                                                                */
+/* ---------------------------------------------------------------------- */
+
+function stepCard(n, id, title, body, hidden = true) {
+  return `<section class="card stack" id="${id}"${hidden ? ' hidden' : ''} aria-labelledby="${id}-h">
+    <div class="step-head"><span class="step-num">${n}</span><h2 id="${id}-h">${esc(title)}</h2></div>${body}</section>`;
+}
+
+function briefFields(b) {
+  return `<div class="grid-2">
+      ${field('title', 'Title', b.title, { attrs: 'maxlength="120"' })}
+      ${channelField('channel', b.channel)}
+      ${field('tone', 'Tone', b.tone, { attrs: 'maxlength="120"' })}
+      ${field('duration_seconds', 'Duration (seconds)', b.duration_seconds, { type: 'number', attrs: 'min="5" max="90" step="1" inputmode="numeric"', hint: 'The channel may keep it between its own limits.' })}
+      ${field('style', 'Visual style', b.style, { attrs: 'maxlength="200"' })}
+      ${field('cta', 'Call to action', b.cta, { attrs: 'maxlength="120"' })}
+    </div>
+    ${field('caption_hint', 'Caption hint', b.caption_hint, { textarea: true, attrs: 'maxlength="300"' })}
+    ${b.audience || b.offer ? `<p class="small muted">Written for <strong>${esc(b.audience || 'your audience')}</strong>${b.offer ? ` · offer: <strong>${esc(b.offer)}</strong>` : ''}.</p>` : ''}
+    <p class="small muted">Change anything. Nothing is charged until you press Generate.</p>`;
+}
+
+/** Render /app/create into view (see app.js for ctx). */
+export async function renderCreate(view, ctx) {
+  const itemId = ctx.params.get('item');
+  if (itemId) {
+    ctx.setTitle('Your promo', 'Preview, download and see what it cost');
+    ctx.actions.innerHTML = '<a class="button secondary" href="/app/create">Create another</a>';
+    view.innerHTML = '<section class="card" id="step-result"></section>';
+    await showItem(view.querySelector('#step-result'), itemId);
+    return;
+  }
+  ctx.setTitle('Create', 'From one sentence to a finished promo video');
+  view.innerHTML = `<div class="card">${skeleton(4)}</div>`;
+  let projects;
+  try { projects = (await api('/api/projects')).projects.filter((p) => p.status === 'active'); } catch (e) {
+    view.innerHTML = statusBlock('error', 'Could not load your projects.', e.message);
+    return;
+  }
+  if (!projects.length) {
+    view.innerHTML = `<section class="card">${emptyState('Set up your business first.',
+      'ClipLoop writes in your voice from your business profile. It takes two minutes.',
+      '<a class="button" href="/app/onboarding">Set up a project</a>')}</section>`;
+    return;
+  }
+  const wanted = Number(ctx.params.get('project'));
+  let project = projects.find((p) => p.id === wanted) || projects[0];
+
+  view.classList.add('flow');
+  view.innerHTML = `
+    ${stepCard(1, 'step-prompt', 'Describe the promotion', `
+      <form class="stack" data-prompt novalidate>
+        ${projects.length > 1
+          ? `<div class="field"><label for="f-project">Project</label><select class="input" id="f-project" name="project_id">${projects.map((p) => `<option value="${p.id}"${p.id === project.id ? ' selected' : ''}>${esc(p.name)}</option>`).join('')}</select></div>`
+          : `<p class="small muted">For <strong>${esc(project.name)}</strong></p>`}
+        ${field('prompt', 'What do you want to promote?', '', { textarea: true, rows: 3, attrs: 'maxlength="2000" required placeholder="Half-price jollof trays this weekend, order on WhatsApp"' })}
+        ${channelField('channel', '', { auto: true })}
+        <div class="cluster"><button class="button" type="submit" data-upgrade>Upgrade to brief</button>
+          <span class="small muted">Free — the brief uses no credits.</span></div>
+        <div data-status></div>
+      </form>`, false)}
+    ${stepCard(2, 'step-brief', 'Check the brief', '<form class="stack" data-brief novalidate></form>')}
+    ${stepCard(3, 'step-generate', 'Cost and generate', `
+      <div data-cost>${skeleton(3)}</div>
+      <label class="chip" style="width:max-content"><input type="checkbox" data-with-render checked> Render the video</label>
+      <p class="small muted">Credits are taken when you press Generate. If writing or rendering fails, they are given back
+        automatically as a refund in your ledger. Pressing twice, or retrying after a dropped connection, never charges twice.</p>
+      <div class="cluster"><button class="button" type="button" data-generate disabled>Generate</button></div>
+      <div data-gen-status></div>`)}
+    ${stepCard(4, 'step-result', 'Your promo', '<div data-result></div>')}`;
+
+  const promptForm = view.querySelector('[data-prompt]');
+  const briefForm = view.querySelector('[data-brief]');
+  const stepBrief = view.querySelector('#step-brief');
+  const stepGen = view.querySelector('#step-generate');
+  const stepResult = view.querySelector('#step-result');
+  const costEl = view.querySelector('[data-cost]');
+  const genButton = view.querySelector('[data-generate]');
+  const genStatus = view.querySelector('[data-gen-status]');
+  const withRender = view.querySelector('[data-with-render]');
+  let brief = null;
+  let intent = null; // { id, key } of the Generate click being retried
+  let busy = false;
+  let cost = null;
+
+  promptForm.elements.project_id?.addEventListener('change', (e) => {
+    project = projects.find((p) => String(p.id) === e.target.value) || project;
+  });
+
+  /* Step 1 → 2 */
+  promptForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const status = promptForm.querySelector('[data-status]');
+    status.innerHTML = '';
+    showFieldErrors(promptForm, null);
+    const prompt = promptForm.elements.prompt.value.trim();
+    if (!prompt) { showFieldErrors(promptForm, { fields: { prompt: 'Say in a sentence what you want to promote.' } }); return; }
+    const button = promptForm.querySelector('[data-upgrade]');
+    button.disabled = true;
+    button.textContent = 'Writing the brief…';
+    try {
+      const body = { project_id: project.id, prompt };
+      if (promptForm.elements.channel.value) body.channel = promptForm.elements.channel.value;
+      brief = (await api('/api/create/brief', { method: 'POST', body })).brief;
+      briefForm.innerHTML = briefFields(brief);
+      stepBrief.hidden = false;
+      stepGen.hidden = false;
+      view.querySelector('#step-prompt').classList.add('step-done');
+      button.textContent = 'Rewrite the brief';
+      button.classList.add('secondary'); // Generate is the main action now
+      loadCost();
+      briefForm.querySelector('input')?.focus();
+    } catch (e) {
+      button.textContent = brief ? 'Rewrite the brief' : 'Upgrade to brief';
+      if (!showFieldErrors(promptForm, e)) {
+        const [t, x, a] = explain(e);
+        status.innerHTML = statusBlock('error', t, x, a);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  /** The brief as edited (unedited keys such as audience and offer kept). */
+  const editedBrief = () => {
+    const f = briefForm.elements;
+    const out = { ...brief };
+    for (const k of ['title', 'channel', 'tone', 'style', 'cta', 'caption_hint']) out[k] = f[k].value.trim();
+    const d = Number(f.duration_seconds.value);
+    if (Number.isFinite(d) && d > 0) out.duration_seconds = Math.round(d);
+    return out;
+  };
+
+  /* Step 3: cost before charge */
+  async function loadCost() {
+    genButton.disabled = true;
+    costEl.innerHTML = skeleton(3);
+    try {
+      cost = await api(`/api/create/cost?render=${withRender.checked ? 1 : 0}`);
+    } catch (e) {
+      costEl.innerHTML = statusBlock('error', 'Could not read the cost.', e.message);
+      return;
+    }
+    const lines = cost.items.map((i) => `<li><span>${esc(KIND_LABEL[i.kind] || i.label)}</span><span>${credits(i.cost, i.kind)}</span></li>`);
+    lines.push(`<li><span>You have</span><span data-testid="balance">${credits(cost.balances.generation, 'generation')} · ${credits(cost.balances.render, 'render')}</span></li>`);
+    let short = '';
+    if (!cost.affordable) {
+      const gap = ['generation', 'render'].filter((k) => cost.total[k] > cost.balances[k]);
+      const copyOnly = withRender.checked && !gap.includes('generation');
+      short = statusBlock('warn', `Not enough ${gap.join(' and ')} credits for this.`,
+        `It needs ${gap.map((k) => credits(cost.total[k], k)).join(' and ')}; you have ${gap.map((k) => cost.balances[k]).join(' and ')}. Nothing has been charged.`,
+        `${copyOnly ? '<button class="button small" type="button" data-copy-only>Write the copy only</button>' : ''}<a class="button secondary small" href="/dashboard/settings">Plan and credits</a>`);
+    }
+    costEl.innerHTML = `<ul class="cost-lines" data-testid="cost">${lines.join('')}</ul>${short}`;
+    costEl.querySelector('[data-copy-only]')?.addEventListener('click', () => { withRender.checked = false; loadCost(); });
+    genButton.disabled = !cost.affordable || busy;
+  }
+  withRender.addEventListener('change', loadCost);
+
+  /* Generate: one billable action, idempotent per intent */
+  genButton.addEventListener('click', async () => {
+    if (busy || !brief) return;
+    busy = true;
+    genButton.disabled = true;
+    genButton.textContent = 'Generating…';
+    genStatus.innerHTML = '';
+    showFieldErrors(briefForm, null);
+    const body = { project_id: project.id, brief: editedBrief(), render: withRender.checked };
+    body.channel = body.brief.channel;
+    const key = JSON.stringify(body);
+    if (!intent || intent.key !== key) intent = { id: newRequestId(), key };
+    let r;
+    try {
+      r = await api('/api/create/generate', { method: 'POST', body: { ...body, request_id: intent.id } });
+    } catch (e) {
+      // Keep the id only when the server may have charged and not settled:
+      // a dropped connection or an internal error. Everything else was
+      // either never charged (402, 422) or refunded (LLM errors).
+      const retrySame = !(e instanceof ApiError) || (e.status >= 500 && e.code === 'internal');
+      if (!retrySame) intent = null;
+      const [t, x, a] = explain(e, { charged: true });
+      if (!showFieldErrors(briefForm, e)) genStatus.innerHTML = statusBlock('error', t, x, a);
+      genButton.textContent = retrySame ? 'Try again' : 'Generate';
+      busy = false;
+      if (e.code === 'insufficient_credits') loadCost(); else genButton.disabled = false;
+      return;
+    }
+    intent = null;
+    history.replaceState(null, '', `/app/create?item=${r.content_item_id}`);
+    genButton.textContent = 'Generated';
+    for (const el of [promptForm, briefForm]) for (const c of el.elements) c.disabled = true;
+    withRender.disabled = true;
+    stepBrief.classList.add('step-done');
+    stepGen.classList.add('step-done');
+    genStatus.innerHTML = statusBlock('ok', r.replayed ? 'Already generated — nothing charged again.' : 'Charged and started.',
+      r.receipts.map((x) => `${receiptLabel(x)}: ${x.amount} ${x.kind}`).join(' · '));
+    stepResult.hidden = false;
+    ctx.actions.innerHTML = '<a class="button secondary" href="/app/create">Create another</a>';
+    stepResult.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    await showItem(stepResult.querySelector('[data-result]'), r.content_item_id, r.receipts);
+  });
+}

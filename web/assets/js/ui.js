@@ -1,0 +1,95 @@
+// ui.js — small HTML builders for the shared primitives in app.css (status
+// block, empty state, skeleton, progress, thumbnail tile) and formatting
+// helpers, so every page composes the same pieces. All builders return HTML
+// strings; every value passed in is escaped here.
+import { esc } from './api.js';
+
+export { esc };
+
+/** "25 Nov 2026, 09:41" (local time), or '' for no date. */
+export function fmtDate(iso) {
+  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '';
+}
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago", else the date. */
+export function fmtAgo(iso) {
+  if (!iso) return '';
+  const s = (Date.now() - new Date(iso).getTime()) / 1000;
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 7 * 86400) return `${Math.floor(s / 86400)} day${s < 2 * 86400 ? '' : 's'} ago`;
+  return new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' });
+}
+
+/** "1 generation credit", "2 render credits". */
+export function credits(n, kind) {
+  return `${n} ${kind} credit${n === 1 ? '' : 's'}`;
+}
+
+export const CHANNELS = [['instagram', 'Instagram'], ['tiktok', 'TikTok'], ['whatsapp', 'WhatsApp']];
+export const channelLabel = (c) => (CHANNELS.find((x) => x[0] === c) || [c, c || ''])[1];
+
+const ITEM_STATUS = {
+  draft: ['Draft', ''], rendering: ['Rendering', 'warn'], rendered: ['Ready', 'ok'], render_failed: ['Render failed', 'error'],
+};
+/** A badge for a content item's status. */
+export function statusBadge(status) {
+  const [label, tone] = ITEM_STATUS[status] || [status, ''];
+  return `<span class="badge ${tone}">${esc(label)}</span>`;
+}
+
+/**
+ * A status block: tone '' | 'ok' | 'warn' | 'error'; title and text are
+ * plain text; actionsHtml is trusted HTML (links/buttons) shown under it.
+ */
+export function statusBlock(tone, title, text = '', actionsHtml = '') {
+  return `<div class="status ${tone}" role="${tone === 'error' ? 'alert' : 'status'}">${title ? `<strong>${esc(title)}</strong>` : ''}${text ? `<span>${esc(text)}</span>` : ''}${actionsHtml ? `<div class="status-actions">${actionsHtml}</div>` : ''}</div>`;
+}
+
+/** An empty state: title and text plain, actionHtml trusted. */
+export function emptyState(title, text, actionHtml = '') {
+  return `<div class="empty"><strong>${esc(title)}</strong>${text ? `<span>${esc(text)}</span>` : ''}${actionHtml}</div>`;
+}
+
+/** n skeleton lines (loading placeholder). */
+export function skeleton(n = 3) {
+  const widths = [70, 90, 55, 80, 40];
+  return `<div aria-busy="true" aria-label="Loading">${Array.from({ length: n }, (_, i) => `<span class="skeleton line" style="width:${widths[i % widths.length]}%"></span>`).join('')}</div>`;
+}
+
+/** A progress bar; pct null = indeterminate. */
+export function progress(pct, label) {
+  const p = pct === null || pct === undefined ? null : Math.max(0, Math.min(100, Math.round(pct)));
+  return `<div class="progress${p === null ? ' indeterminate' : ''}" role="progressbar" aria-label="${esc(label || 'Progress')}"
+    aria-valuemin="0" aria-valuemax="100"${p === null ? '' : ` aria-valuenow="${p}"`}><span style="width:${p ?? 0}%"></span></div>`;
+}
+
+/** The thumbnail tile of a content item: its rendered thumbnail, or a clean "No preview" tile. */
+export function thumbTile(item) {
+  const thumb = (item.assets || []).find((a) => a.kind === 'thumbnail');
+  const media = thumb
+    ? `<img src="${esc(thumb.url)}" alt="Thumbnail of ${esc(item.title || 'this promo')}" loading="lazy">`
+    : `<div class="tile-media no-preview" style="border:0"><svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6" aria-hidden="true"><rect x="4" y="3" width="16" height="18" rx="2"/><path d="M10 9l5 3-5 3z"/></svg>No preview</div>`;
+  return `<a class="tile" href="/app/create?item=${encodeURIComponent(item.id)}" data-item="${esc(item.id)}">
+    <div class="tile-media">${media}</div>
+    <div class="tile-body"><div class="tile-title">${esc(item.title || 'Untitled promo')}</div>
+      <div class="cluster small muted">${esc(channelLabel(item.channel))} · ${statusBadge(item.status)}</div></div></a>`;
+}
+
+const ACTION_LABELS = {
+  'generate_video.copy': 'Promo script and caption', 'generate_copy': 'Promo copy', 'content_item.render': 'Video render',
+  'generate_video.render': 'Video render', 'regenerate': 'Regeneration',
+};
+/** A receipt's label in product words (the policy's label otherwise). */
+export function receiptLabel(t) {
+  return ACTION_LABELS[t.action] || t.label || t.action;
+}
+
+/** A ledger receipt as a list row: label, signed amount with kind, time. */
+export function receiptRow(t) {
+  const sign = t.amount > 0 ? '+' : '';
+  const why = { charge: 'Charged', refund: 'Refunded', monthly_grant: 'Monthly grant', adjustment: 'Adjustment' }[t.reason] || t.reason;
+  return `<li><div><div>${esc(receiptLabel(t))}</div><div class="small muted">${esc(why)} · ${esc(fmtAgo(t.created_at))}</div></div>
+    <span class="${t.amount < 0 ? 'neg' : 'pos'}" style="white-space:nowrap;font-weight:600">${sign}${t.amount} ${esc(t.kind)}</span></li>`;
+}
