@@ -56,7 +56,18 @@ export function mountSearch(input, list) {
     }
     if (input.value.trim().toLowerCase() !== q) return; // typed on meanwhile
     const words = q.split(/\s+/);
-    shown = rows.filter((r) => words.every((w) => r.text.toLowerCase().includes(w))).slice(0, 12);
+    const local = rows.filter((r) => words.every((w) => r.text.toLowerCase().includes(w)));
+    // Chats also match on what was said in them: ask the server (titles and messages).
+    let found = null;
+    try { found = await optional('/api/chats?q=' + encodeURIComponent(input.value.trim()) + '&limit=5'); } catch { /* titles only */ }
+    if (input.value.trim().toLowerCase() !== q) return;
+    const seen = new Set(local.map((r) => r.href));
+    const more = [];
+    for (const x of found ? (Array.isArray(found) ? found : found.chats || found.items || []) : []) {
+      const href = `/app/chats/${x.id}`;
+      if (!seen.has(href)) more.push({ group: 'Chats', label: x.title || `Chat ${x.id}`, detail: 'mentions it', href, text: '' });
+    }
+    shown = local.concat(more).sort((a, b) => ['Projects', 'Outputs', 'Chats'].indexOf(a.group) - ['Projects', 'Outputs', 'Chats'].indexOf(b.group)).slice(0, 12);
     active = shown.length ? 0 : -1;
     let html = '';
     let group = '';
