@@ -60,6 +60,11 @@ struct loop_thread {
 };
 
 static h2o_globalconf_t config;
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int count; /* loops ready to take messages */
+} ready = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 static loop_thread *loops;
 static int nloops;
 static int bound_port;
@@ -580,7 +585,23 @@ static void *loop_main(void *arg)
 
 static void *loop_thread_main(void *arg)
 {
-    loop_main(arg);
+    loop_thread *lt = arg;
+    lt->loop = h2o_evloop_create();
+    h2o_context_init(&lt->ctx, lt->loop, &config);
+    lt->accept_ctx.ctx = &lt->ctx;
+    lt->accept_ctx.hosts = config.hosts;
+    lt->queue = h2o_multithread_create_queue(lt->loop);
+    h2o_multithread_register_receiver(lt->queue, &lt->done_receiver, on_task_done);
+    h2o_multithread_register_receiver(lt->queue, &lt->ctl_receiver, on_ctl);
+    lt->listener = h2o_evloop_socket_create(lt->loop, lt->fd, H2O_SOCKET_FLAG_DONT_READ);
+    lt->listener->data = lt;
+    h2o_socket_read_start(lt->listener, on_accept);
+    pthread_mutex_lock(&ready.mu);
+    ready.count++;
+    pthread_cond_broadcast(&ready.cv);
+    pthread_mutex_unlock(&ready.mu);
+
+    loop_main(lt);
     drain_socket_buffer_recycler();
     return NULL;
 }
@@ -658,21 +679,19 @@ int cl_server_start(char *err, size_t errlen)
     for (int i = 0; i < pool.nthreads; i++)
         pthread_create(&pool.threads[i], NULL, pool_main, NULL);
 
+    /* Each loop builds its evloop, context, queue and listener on its own
+       thread: h2o binds socket buffers and memory pools to the creating
+       thread's TLS, so objects made on the main thread and then used by two
+       loops would share (and corrupt) the main thread's free lists. Start-up
+       waits until every loop is ready to take messages. */
     for (int i = 0; i < nloops; i++) {
-        loop_thread *lt = &loops[i];
-        lt->index = i;
-        lt->loop = h2o_evloop_create();
-        h2o_context_init(&lt->ctx, lt->loop, &config);
-        lt->accept_ctx.ctx = &lt->ctx;
-        lt->accept_ctx.hosts = config.hosts;
-        lt->queue = h2o_multithread_create_queue(lt->loop);
-        h2o_multithread_register_receiver(lt->queue, &lt->done_receiver, on_task_done);
-        h2o_multithread_register_receiver(lt->queue, &lt->ctl_receiver, on_ctl);
-        lt->listener = h2o_evloop_socket_create(lt->loop, lt->fd, H2O_SOCKET_FLAG_DONT_READ);
-        lt->listener->data = lt;
-        h2o_socket_read_start(lt->listener, on_accept);
-        pthread_create(&lt->tid, NULL, loop_thread_main, lt);
+        loops[i].index = i;
+        pthread_create(&loops[i].tid, NULL, loop_thread_main, &loops[i]);
     }
+    pthread_mutex_lock(&ready.mu);
+    while (ready.count < nloops)
+        pthread_cond_wait(&ready.cv, &ready.mu);
+    pthread_mutex_unlock(&ready.mu);
     cl_info("http", "listening on http://%s:%d (%d loop thread(s), %d pool thread(s))", cl_cfg.host,
             bound_port, nloops, pool.nthreads);
     return 0;
@@ -699,12 +718,12 @@ void cl_server_stop(void)
     pthread_mutex_unlock(&pool.mu);
     for (int i = 0; i < pool.nthreads; i++)
         pthread_join(pool.threads[i], NULL);
-    /* Tasks that finished after their loop stopped are still queued to it:
-       run each loop once more so they are freed. The contexts themselves are
-       not disposed: h2o asserts that no connection timers are pending, and
-       the process is about to exit anyway; everything stays reachable from
-       `loops`, so nothing leaks. */
-    for (int i = 0; i < nloops; i++)
-        h2o_evloop_run(loops[i].loop, 0);
+    /* Nothing may run a loop after its thread ended: h2o keeps per-thread
+       state (socket-buffer recyclers, memory pools) in that thread's TLS,
+       which is gone, and deferred socket closes would write into it. A loop
+       only ends once nothing is in flight (or at the shutdown deadline), so
+       no finished task is left behind except after that deadline; contexts
+       are not disposed either (h2o asserts no connection timer is pending),
+       and everything stays reachable from `loops` until exit. */
     cl_info("http", "stopped");
 }

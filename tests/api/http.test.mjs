@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { spawn } from 'node:child_process';
 import { createDatabase, startServer, cliploop, psql, freePort, startProcess } from './lib/harness.mjs';
 
 const ADMIN = process.env.CLIPLOOP_PG_ADMIN_URL;
@@ -196,4 +197,28 @@ test('file replies stream with Content-Length and honour Range requests', async 
   const gone = await fetch(srv.url + '/api/_test/missing-file');
   assert.equal(gone.status, 404);
   assert.equal((await gone.json()).error.code, 'not_found');
+});
+
+test('graceful stop after and during keep-alive load exits cleanly', async () => {
+  // wrk keeps 64 keep-alive connections busy on two event loops, inline and
+  // pool routes; the server is stopped once right after a burst and once in
+  // the middle of one. Neither stop may touch a loop after its thread ended.
+  for (const during of [false, true]) {
+    const own = await startServer({ dbUrl: db.url, env: { CLIPLOOP_HTTP_THREADS: '2', CLIPLOOP_ACCESS_LOG: 'false' } });
+    for (const path of during ? ['/healthz'] : ['/api/version', '/healthz']) {
+      const wrk = spawn('wrk', ['-t2', '-c64', during ? '-d4s' : '-d2s', own.url + path], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      wrk.stdout.on('data', (d) => { out += d; });
+      const done = new Promise((resolve) => wrk.on('exit', resolve));
+      if (during) {
+        await new Promise((r) => setTimeout(r, 1500));
+        own.proc.child.kill('SIGTERM');
+      }
+      await done;
+      assert.match(out, /Requests\/sec/, out);
+    }
+    if (!during) own.proc.child.kill('SIGTERM');
+    const exit = await own.proc.exit;
+    assert.deepEqual(exit, { code: 0, signal: null }, `${during ? 'during' : 'after'} load:\n${own.proc.log.slice(-2000)}`);
+  }
 });
