@@ -324,7 +324,7 @@ static int credits_gate(chat_run *run, int with_render, const char *ref)
                                        !strcmp(PQgetvalue(r, 0, 0), "draft"));
     PQclear(r);
     const char *actions[2] = {have_item ? NULL : with_render ? CL_ACTION_GENERATE_VIDEO_COPY : CL_ACTION_GENERATE_COPY,
-                              needs_render ? CL_ACTION_CONTENT_RENDER : NULL};
+                              needs_render ? CL_ACTION_GENERATE_VIDEO_RENDER : NULL};
     char gap[400] = "";
     for (int i = 0; i < 2; i++) {
         if (!actions[i])
@@ -510,7 +510,8 @@ static int run_generate(chat_run *run, cl_buf *result, char *err, size_t errlen)
         if (again) {
             cl_render_order rr;
             memset(&res, 0, sizeof res);
-            if (cl_content_request_render(run->c, &run->user, out.content_item_id, &rr, &res) != 0) {
+            if (cl_content_request_render(run->c, &run->user, out.content_item_id, CL_ACTION_GENERATE_VIDEO_RENDER,
+                                          &rr, &res) != 0) {
                 char code[64], msg[700];
                 res_error(&res, code, sizeof code, msg, sizeof msg);
                 cl_res_clear(&res);

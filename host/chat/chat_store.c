@@ -225,7 +225,7 @@ cJSON *cl_chat_mode_cost_json(const char *mode)
         actions[0] = CL_ACTION_GENERATE_COPY;
     else if (mode && !strcmp(mode, "generate_video")) {
         actions[0] = CL_ACTION_GENERATE_VIDEO_COPY;
-        actions[1] = CL_ACTION_CONTENT_RENDER;
+        actions[1] = CL_ACTION_GENERATE_VIDEO_RENDER;
     }
     int64_t gen = 0, render = 0;
     for (int i = 0; i < 2 && actions[i]; i++) {

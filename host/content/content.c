@@ -317,7 +317,8 @@ static void get_item(cl_req *req, cl_res *res)
  * returns that render (already = 1, nothing charged), so a double click never
  * pays twice; insufficient credits roll everything back (402).
  */
-int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, cl_render_order *out, cl_res *res)
+int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, cl_render_order *out,
+                              cl_res *res)
 {
     char sid[24], uid[24], err[512];
     memset(out, 0, sizeof *out);
@@ -348,7 +349,8 @@ int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, cl_render
         int seq = atoi(PQgetvalue(r, 0, 1)) + 1;
         char key[96], payload[256];
         snprintf(key, sizeof key, "content_item:%" PRId64 ":render:%d", id, seq);
-        int rc = cl_credits_charge(c, u->id, CL_ACTION_CONTENT_RENDER, key, &out->receipt, err, sizeof err);
+        int rc = cl_credits_charge(c, u->id, action ? action : CL_ACTION_CONTENT_RENDER, key, &out->receipt, err,
+                                   sizeof err);
         if (rc != CL_CREDITS_OK) {
             cl_credits_reply_error(res, rc, &out->receipt, err);
         } else {
@@ -403,7 +405,7 @@ static void render_item(cl_req *req, cl_res *res)
     if (!c)
         return;
     cl_render_order rr;
-    if (cl_content_request_render(c, &u, param_id(req, "id"), &rr, res) == 0)
+    if (cl_content_request_render(c, &u, param_id(req, "id"), NULL, &rr, res) == 0)
         cl_res_json(res, 202, cl_render_order_json(&rr));
     cl_db_release(c);
 }

@@ -37,12 +37,16 @@ typedef struct cl_render_order {
 
 /**
  * Request a render of u's content item `id` (charge + enqueue + mark
- * rendering, one transaction; see content.c). c is the caller's idle
+ * rendering, one transaction; see content.c). action is the policy action
+ * charged (NULL: content_item.render; the generate pipeline passes
+ * generate_video.render so receipts say what the user asked for; both cost
+ * one render credit). c is the caller's idle
  * connection (not inside a transaction; not released). Returns 0 with *out
  * filled, or -1 with the error reply set on res (404, 402
  * insufficient_credits, 500).
  */
-int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, cl_render_order *out, cl_res *res);
+int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, cl_render_order *out,
+                              cl_res *res);
 
 /** {"job":{id,kind},"already_rendering","receipt"} (caller deletes). */
 cJSON *cl_render_order_json(const cl_render_order *rr);

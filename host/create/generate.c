@@ -73,7 +73,7 @@ static const char *copy_action(int with_render)
 /* 402 with what is needed and what is left, before any work starts. */
 static int affordability_gate(PGconn *c, const cl_user *u, int with_render, cl_res *res)
 {
-    const char *actions[2] = {copy_action(with_render), with_render ? CL_ACTION_CONTENT_RENDER : NULL};
+    const char *actions[2] = {copy_action(with_render), with_render ? CL_ACTION_GENERATE_VIDEO_RENDER : NULL};
     for (int i = 0; i < 2 && actions[i]; i++) {
         int64_t needed = 0, available = 0;
         char err[256];
@@ -244,7 +244,8 @@ int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, 
             out->render.job_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
         }
         PQclear(r);
-        if (!out->render.already && cl_content_request_render(c, u, out->content_item_id, &out->render, res) != 0)
+        if (!out->render.already && cl_content_request_render(c, u, out->content_item_id, CL_ACTION_GENERATE_VIDEO_RENDER,
+                                                               &out->render, res) != 0)
             return -1;
     }
     return 0;
@@ -284,7 +285,7 @@ static void cost(cl_req *req, cl_res *res)
     }
     cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
     int64_t need_gen = 0, need_render = 0;
-    const char *actions[2] = {copy_action(with_render), with_render ? CL_ACTION_CONTENT_RENDER : NULL};
+    const char *actions[2] = {copy_action(with_render), with_render ? CL_ACTION_GENERATE_VIDEO_RENDER : NULL};
     for (int i = 0; i < 2 && actions[i]; i++) {
         const cl_action_cost *a = cl_policy_action(actions[i]);
         if (!a)

@@ -161,7 +161,7 @@ test('generate_video: draft, render, card with video, receipts generation 1 + re
   assert.match(card.thumbnail_url, /^\/api\/assets\/\d+$/);
   assert.ok(job.steps.every((s) => s.status === 'done'), JSON.stringify(job.steps));
   assert.deepEqual(job.receipts.map((x) => [x.action, x.kind, x.amount]),
-    [['generate_video.copy', 'generation', -1], ['content_item.render', 'render', -1]]);
+    [['generate_video.copy', 'generation', -1], ['generate_video.render', 'render', -1]]);
   assert.deepEqual(job.charged, { generation: 1, render: 1 });
   const video = await fetch(srv.url + card.video_url, { headers: { cookie: c.cookie } });
   assert.equal(video.status, 200);
@@ -187,7 +187,7 @@ test('generate_video: draft, render, card with video, receipts generation 1 + re
   assert.equal(retry.body.retried, false);
   assert.equal((await c.get(`/api/chats/${chatId}/messages`)).body.messages.length, count);
   assert.deepEqual(ledger(`chat_job:${id}:`), ['generate_video.copy:-1']);
-  assert.deepEqual(ledger(`content_item:${job.content_item_id}:render:`), ['content_item.render:-1']);
+  assert.deepEqual(ledger(`content_item:${job.content_item_id}:render:`), ['generate_video.render:-1']);
 });
 
 test('insufficient credits: explained in the thread before any work, nothing charged; retry after top-up pays once', async () => {

@@ -68,7 +68,7 @@ test('generate charges once per request, renders, and replays on retry', async (
   const [a, b] = await Promise.all([c.post('/api/create/generate', body), c.post('/api/create/generate', body)]);
   assert.ok([200, 201].includes(a.status) && [200, 201].includes(b.status), JSON.stringify([a.body, b.body]));
   assert.equal(a.body.content_item_id, b.body.content_item_id);
-  assert.deepEqual(ledger("AND reason = 'charge'"), ['generate_video.copy:-1', 'content_item.render:-1']);
+  assert.deepEqual(ledger("AND reason = 'charge'"), ['generate_video.copy:-1', 'generate_video.render:-1']);
 
   const item = await waitRendered(a.body.content_item_id);
   assert.equal(item.status, 'rendered', JSON.stringify(item));
@@ -82,7 +82,7 @@ test('generate charges once per request, renders, and replays on retry', async (
   assert.equal(again.body.replayed, true);
   assert.equal(again.body.content_item_id, a.body.content_item_id);
   assert.equal(again.body.receipts[0].replayed, true);
-  assert.deepEqual(ledger("AND reason = 'charge'"), ['generate_video.copy:-1', 'content_item.render:-1']);
+  assert.deepEqual(ledger("AND reason = 'charge'"), ['generate_video.copy:-1', 'generate_video.render:-1']);
 });
 
 test('not enough credits: 402 before any work, nothing written', async () => {

@@ -109,7 +109,7 @@ test('desktop: free message, then a generate_video message whose card plays; rel
   assert.equal(await page.locator('.msg').count(), 4);
   const uid = psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
   assert.deepEqual(psql(db.url, `SELECT action FROM credit_ledger_entries WHERE user_id = ${uid} AND reason = 'charge' ORDER BY id`)
-    .map((r) => r[0]), ['generate_video.copy', 'content_item.render']);
+    .map((r) => r[0]), ['generate_video.copy', 'generate_video.render']);
   // The command bar finds the thread by what was said in it, not only by title.
   await page.locator('#search-input').focus();
   await page.keyboard.type('weekend sale');
