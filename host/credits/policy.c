@@ -7,10 +7,10 @@
 #include <string.h>
 
 static const cl_action_cost actions[] = {
-    {CL_ACTION_GENERATE_COPY, "Chat: generate copy", CL_CREDIT_GENERATION, 1, CL_METRIC_POSTS_GENERATED, 1},
-    {CL_ACTION_GENERATE_VIDEO_COPY, "Chat: generate video (script)", CL_CREDIT_GENERATION, 1,
+    {CL_ACTION_GENERATE_COPY, "Generate copy", CL_CREDIT_GENERATION, 1, CL_METRIC_POSTS_GENERATED, 1},
+    {CL_ACTION_GENERATE_VIDEO_COPY, "Generate video: script and caption", CL_CREDIT_GENERATION, 1,
      CL_METRIC_POSTS_GENERATED, 1},
-    {CL_ACTION_GENERATE_VIDEO_RENDER, "Chat: generate video (render)", CL_CREDIT_RENDER, 1, CL_METRIC_RENDERS, 1},
+    {CL_ACTION_GENERATE_VIDEO_RENDER, "Generate video: render", CL_CREDIT_RENDER, 1, CL_METRIC_RENDERS, 1},
     {CL_ACTION_CYCLE_POSTS, "Strategy cycle: post generation", CL_CREDIT_GENERATION, 5,
      CL_METRIC_POSTS_GENERATED, 5},
     {CL_ACTION_REGENERATE, "Regenerate", CL_CREDIT_GENERATION, 1, CL_METRIC_REGENERATIONS, 1},
