@@ -593,4 +593,21 @@ static int chat_reply_job(const cl_job *job, cl_call *call, cl_buf *result, char
     return rc;
 }
 
-int cl_chat_register_jobs(void) { return cl_job_register(CL_JOB_CHAT_REPLY, chat_reply_job); }
+/* A render finished in this worker: complete the chat jobs waiting on it now,
+   instead of when somebody next reads the thread. */
+static void render_finished(PGconn *c, int64_t item_id)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%" PRId64, item_id);
+    PGresult *r = cl_db_query(c, "SELECT id FROM chat_jobs WHERE content_item_id = $1 AND status = 'rendering'", 1,
+                              (const char *[]){sid});
+    for (int i = 0; cl_db_ok(r) && i < PQntuples(r); i++)
+        cl_chat_sync(c, strtoll(PQgetvalue(r, i, 0), NULL, 10));
+    PQclear(r);
+}
+
+int cl_chat_register_jobs(void)
+{
+    cl_content_on_render_finished(render_finished);
+    return cl_job_register(CL_JOB_CHAT_REPLY, chat_reply_job);
+}

@@ -51,6 +51,17 @@ int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const cha
 /** {"job":{id,kind},"already_rendering","receipt"} (caller deletes). */
 cJSON *cl_render_order_json(const cl_render_order *rr);
 
+/**
+ * Called in the worker after a content item's render finished for good
+ * (rendered, or failed and refunded), with the worker's connection (idle,
+ * not released by the observer). Lets other capabilities react without
+ * polling — e.g. chat completes the chat job waiting on the render.
+ */
+typedef void (*cl_render_observer)(PGconn *c, int64_t content_item_id);
+
+/** Add an observer; only before the worker's runner threads start. 0 or -1 (table full). */
+int cl_content_on_render_finished(cl_render_observer fn);
+
 /** Register the content routes (serve). */
 void cl_content_register_routes(void);
 /** Register the "render.content_item" job kind (worker). */

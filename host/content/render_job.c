@@ -34,6 +34,24 @@
 
 #define COMP "render-job"
 
+#define MAX_OBSERVERS 8
+static cl_render_observer observers[MAX_OBSERVERS];
+static int nobservers;
+
+int cl_content_on_render_finished(cl_render_observer fn)
+{
+    if (nobservers == MAX_OBSERVERS)
+        return -1;
+    observers[nobservers++] = fn;
+    return 0;
+}
+
+static void notify_finished(PGconn *c, int64_t item_id)
+{
+    for (int i = 0; i < nobservers; i++)
+        observers[i](c, item_id);
+}
+
 typedef struct {
     int64_t item_id, user_id;
     int seq;
@@ -77,6 +95,7 @@ static void fail_and_refund(PGconn *c, const render_payload *p, const char *why)
     int rc = ok ? cl_credits_refund(c, p->user_id, p->charge_key, &receipt, err, sizeof err) : -1;
     if (ok && (rc == CL_CREDITS_OK || rc == CL_CREDITS_NOT_FOUND) && cl_db_commit(c) == 0) {
         cl_info(COMP, "content item %" PRId64 " render %d failed; render credit refunded", p->item_id, p->seq);
+        notify_finished(c, p->item_id);
         return;
     }
     cl_error(COMP, "could not record the failed render of item %" PRId64 ": %s", p->item_id, err);
@@ -200,6 +219,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     cl_buf_printf(result, "{\"content_item_id\":%" PRId64 ",\"renderer\":\"%s\",\"seconds\":%.2f}",
                   p.item_id, res.renderer, res.seconds);
     cl_info(COMP, "content item %" PRId64 " rendered by %s in %.1fs", p.item_id, res.renderer, res.seconds);
+    notify_finished(c, p.item_id);
     goto out;
 
 fail:

@@ -190,6 +190,22 @@ test('generate_video: draft, render, card with video, receipts generation 1 + re
   assert.deepEqual(ledger(`content_item:${job.content_item_id}:render:`), ['generate_video.render:-1']);
 });
 
+test('a video chat job completes when its render does, even if nobody is reading the thread', async () => {
+  const r = await send(c, chatId, 'generate_video', 'Make an Instagram video for our Ankara prints sale');
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const id = r.body.chat_job.id;
+  // No API reads from here on (a read would complete it lazily): watch the database only.
+  const end = Date.now() + 90000;
+  let row;
+  for (;;) {
+    row = psql(db.url, `SELECT cj.status, i.status FROM chat_jobs cj LEFT JOIN content_items i ON i.id = cj.content_item_id WHERE cj.id = ${id}`)[0];
+    if (row[0] === 'completed' || row[0] === 'failed') break;
+    if (Date.now() > end) throw new Error(`chat job stuck: ${row}`);
+    await sleep(200);
+  }
+  assert.deepEqual(row, ['completed', 'rendered']);
+});
+
 test('insufficient credits: explained in the thread before any work, nothing charged; retry after top-up pays once', async () => {
   psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${userId}`);
   const items = psql(db.url, 'SELECT count(*) FROM content_items')[0][0];
