@@ -71,6 +71,33 @@ test('editing a channel rule file changes the next brief without a restart', asy
   assert.ok(still.duration_seconds >= 5 && still.duration_seconds <= 6, JSON.stringify(still));
 });
 
+test('editing a channel rule file changes the next draft without a restart', async () => {
+  const file = path.join(scripts, 'channels', 'instagram.lua');
+  const text = readFileSync(file, 'utf8');
+  const brief = (await client.post('/api/create/brief', { project_id: projectId, prompt: 'Braids promo', channel: 'instagram' })).body.brief;
+  const draftOf = async (tag) => {
+    const r = await client.post('/api/create/generate', { project_id: projectId, brief, channel: 'instagram', render: false, request_id: `req-reload-${tag}-${process.pid}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return (await client.get(`/api/content-items/${r.body.content_item_id}`)).body.draft;
+  };
+  const before = await draftOf('a');
+  assert.ok([...before.caption].length > 30, `the mock caption is long enough to be cut: ${before.caption}`);
+  try {
+    const edited = text.replace(/max_chars\s*=\s*\d+/, 'max_chars = 30');
+    assert.notEqual(edited, text);
+    writeFileSync(file, edited);
+    const later = new Date(Date.now() + 8000);
+    utimesSync(file, later, later);
+    const after = await draftOf('b');
+    assert.ok([...after.caption].length <= 30, `caption not cut to the new rule: ${after.caption}`);
+    assert.ok(after.adjustments.some((a) => /caption/.test(a)), JSON.stringify(after.adjustments));
+  } finally {
+    writeFileSync(file, text);
+    const later = new Date(Date.now() + 10000);
+    utimesSync(file, later, later);
+  }
+});
+
 test('validation, ownership and provider errors', async () => {
   let r = await client.post('/api/create/brief', { project_id: projectId, prompt: '' });
   assert.equal(r.status, 422);
