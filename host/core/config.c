@@ -239,5 +239,54 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_LOGIN_WINDOW_SECONDS", 900, 1, 86400, &c->login_window_seconds, err, errlen)) return -1;
     if (get_int("CLIPLOOP_SCRYPT_LOG_N", 15, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
     if (get_bool("CLIPLOOP_COOKIE_SECURE", 0, &c->cookie_secure, err, errlen)) return -1;
+
+    const char *ports = getenv("CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS");
+    if (ports && cl_config_parse_ports("CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS", ports,
+                                       c->http_allow_loopback_ports, CL_CONFIG_MAX_LOOPBACK_PORTS,
+                                       &c->http_allow_loopback_port_count, err, errlen))
+        return -1;
+    return 0;
+}
+
+int cl_config_parse_ports(const char *name, const char *value, int *out, int max, int *count,
+                          char *err, size_t errlen)
+{
+    *count = 0;
+    const char *p = value;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return 0; /* empty = not set */
+    int n = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *start = p;
+        long v = 0;
+        for (; isdigit((unsigned char)*p); p++)
+            if (v <= 65535) /* stop growing once out of range; still consume the digits */
+                v = v * 10 + (*p - '0');
+        const char *end = p;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (end == start || (*p && *p != ',')) {
+            snprintf(err, errlen, "%s=%s is not a comma-separated list of port numbers", name, value);
+            return -1;
+        }
+        if (v < 1 || v > 65535) {
+            snprintf(err, errlen, "%s=%s: port %.*s is out of range (1..65535)", name, value,
+                     (int)(end - start), start);
+            return -1;
+        }
+        if (n == max) {
+            snprintf(err, errlen, "%s=%s lists more than %d ports", name, value, max);
+            return -1;
+        }
+        out[n++] = (int)v;
+        if (!*p)
+            break;
+        p++; /* the comma; an entry must follow */
+    }
+    *count = n;
     return 0;
 }

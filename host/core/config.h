@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+/** Most ports CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS may list. */
+#define CL_CONFIG_MAX_LOOPBACK_PORTS 16
+
 typedef struct cl_config {
     /* HTTP */
     char host[256];         /**< HOST, default 127.0.0.1 */
@@ -52,6 +55,9 @@ typedef struct cl_config {
     int login_window_seconds; /**< CLIPLOOP_LOGIN_WINDOW_SECONDS: the failure-counting window, default 900 */
     int scrypt_log_n;       /**< CLIPLOOP_SCRYPT_LOG_N: scrypt cost for new hashes (N = 2^x, r=8, p=1), default 15 */
     int cookie_secure;      /**< CLIPLOOP_COOKIE_SECURE: always mark the session cookie Secure, default false */
+    /* Outbound HTTP, continued */
+    int http_allow_loopback_ports[CL_CONFIG_MAX_LOOPBACK_PORTS]; /**< CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: tests only; loopback allowed for these TCP ports only */
+    int http_allow_loopback_port_count; /**< entries used in http_allow_loopback_ports; 0 = not set */
 } cl_config;
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */
@@ -77,5 +83,14 @@ int cl_config_parse_bool(const char *name, const char *value, int *out, char *er
 
 /** Directory holding the running executable (no trailing slash). */
 const char *cl_exe_dir(void);
+
+/**
+ * Parse a comma-separated list of TCP ports (1..65535, spaces around entries
+ * allowed, no empty entries, at most max) into out (caller-owned, max
+ * entries); *count receives how many. An empty or all-blank value gives
+ * *count = 0. Returns 0, or -1 with err naming `name`.
+ */
+int cl_config_parse_ports(const char *name, const char *value, int *out, int max, int *count,
+                          char *err, size_t errlen);
 
 #endif

@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The loopback reason is one object, so the port rule can recognise it. */
+static const char loopback_reason[] = "loopback address";
+
 /* IPv4 ranges, address in host byte order. */
 static const char *v4_reason(uint32_t a, int allow_loopback)
 {
@@ -28,7 +31,7 @@ static const char *v4_reason(uint32_t a, int allow_loopback)
     if ((a & 0xffc00000u) == 0x64400000u) /* 100.64.0.0/10 */
         return "carrier-grade NAT address";
     if ((a & 0xff000000u) == 0x7f000000u) /* 127.0.0.0/8 */
-        return allow_loopback ? NULL : "loopback address";
+        return allow_loopback ? NULL : loopback_reason;
     if (a == 0xa9fea9feu) /* 169.254.169.254 */
         return "cloud metadata address";
     if ((a & 0xffff0000u) == 0xa9fe0000u) /* 169.254.0.0/16 */
@@ -73,7 +76,7 @@ static const char *v6_reason(const uint8_t *b, int allow_loopback)
     if (all_zero(b, 16))
         return "unspecified address";
     if (all_zero(b, 15) && b[15] == 1)
-        return allow_loopback ? NULL : "loopback address";
+        return allow_loopback ? NULL : loopback_reason;
     /* Forms that embed an IPv4 address in the low 32 bits: judge the IPv4. */
     if (memcmp(b, mapped, 12) == 0 || memcmp(b, siit, 12) == 0 || memcmp(b, nat64, 12) == 0)
         return v4_reason(v4_at(b + 12), allow_loopback);
@@ -109,6 +112,30 @@ const char *cl_net_addr_block_reason(const struct sockaddr *sa, int allow_loopba
         return v6_reason(in6.sin6_addr.s6_addr, allow_loopback);
     }
     return "non-IP address family";
+}
+
+const char *cl_net_addr_block_reason_ports(const struct sockaddr *sa, int allow_loopback,
+                                           const int *loopback_ports, int nports)
+{
+    const char *why = cl_net_addr_block_reason(sa, allow_loopback);
+    if (why != loopback_reason || !loopback_ports || nports <= 0)
+        return why;
+    /* Only a loopback address gets here, so sa is AF_INET or AF_INET6. */
+    uint16_t port_be;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof in);
+        port_be = in.sin_port;
+    } else {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        port_be = in6.sin6_port;
+    }
+    int port = ntohs(port_be);
+    for (int i = 0; i < nports; i++)
+        if (port != 0 && loopback_ports[i] == port)
+            return NULL;
+    return why;
 }
 
 int cl_net_addr_blocked(const struct sockaddr *sa, int allow_loopback)

@@ -108,6 +108,8 @@ typedef struct xfer {
     int blocked;          /* the open-socket callback refused an address */
     char blocked_msg[512]; /* same size as cl_error.message */
     int allow_loopback;
+    const int *loopback_ports; /* CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS, borrowed from cl_cfg */
+    int loopback_port_count;
     int retry_after_ms;   /* Retry-After of the latest response header block */
 } xfer;
 
@@ -210,7 +212,8 @@ static void url_host(const char *url, char *out, size_t outlen)
 static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
     xfer *x = arg;
-    const char *why = cl_net_addr_block_reason(&addr->addr, x->allow_loopback);
+    const char *why = cl_net_addr_block_reason_ports(&addr->addr, x->allow_loopback,
+                                                     x->loopback_ports, x->loopback_port_count);
     if (why) {
         char ip[INET6_ADDRSTRLEN + 1], host[256];
         cl_net_addr_format(&addr->addr, ip, sizeof ip);
@@ -539,6 +542,8 @@ int cl_http_do(cl_call *call, const cl_http_request *req, cl_http_response *res,
                  : cl_cfg.http_max_response_bytes ? cl_cfg.http_max_response_bytes
                                                   : DEFAULT_MAX_RESPONSE;
     x.allow_loopback = cl_cfg.http_allow_loopback;
+    x.loopback_ports = cl_cfg.http_allow_loopback_ports;
+    x.loopback_port_count = cl_cfg.http_allow_loopback_port_count;
 
     struct curl_slist *headers = NULL;
     int has_ua;

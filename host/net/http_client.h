@@ -22,6 +22,8 @@ void cl_http_response_free(cl_http_response *res);
  * The guard: non-zero when a connection to sa must be refused (loopback,
  * private, link-local, CGNAT, metadata, unspecified, multicast, IPv4-mapped
  * forms of those). allow_loopback lets 127.0.0.0/8 and ::1 through (tests).
+ * No port rule: cl_net_addr_block_reason_ports (net/addr_guard.h) adds the
+ * CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS allowance that http_do applies.
  */
 int cl_net_addr_blocked(const struct sockaddr *sa, int allow_loopback);
 

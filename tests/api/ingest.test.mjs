@@ -10,7 +10,9 @@
 // The guard normally refuses 127.0.0.1 too; CLIPLOOP_HTTP_ALLOW_LOOPBACK=true
 // (tests only) lets the crawler reach the fixture while private, link-local
 // and metadata addresses stay refused — which is what the /go-internal
-// redirect to 10.0.0.1 checks.
+// redirect to 10.0.0.1 checks. The last test uses the narrower
+// CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS=<fixture's port> instead, so a redirect
+// to 127.0.0.1 on another port can be shown refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -37,6 +39,19 @@ function startSite() {
     if (site.mode === 'down') {
       if (p === '/robots.txt') return html(503, 'maintenance', 'text/plain');
       return html(503, 'down');
+    }
+    if (site.mode === 'loopback') {
+      // For the ALLOW_LOOPBACK_PORTS test: one page redirects to another
+      // loopback port (site.trapPort), which the guard must refuse.
+      if (p === '/robots.txt') return html(404, 'no robots', 'text/plain');
+      if (p === '/') return html(200, page('Loop home', '<main><p>Start here.</p><a href="/a">A</a> <a href="/go-loopback">Admin</a> <a href="/b">B</a></main>'));
+      if (p === '/a') return html(200, page('Page A', '<main><p>First page.</p></main>'));
+      if (p === '/b') return html(200, page('Page B', '<main><p>Second page.</p></main>'));
+      if (p === '/go-loopback') {
+        res.writeHead(302, { location: `http://127.0.0.1:${site.trapPort}/admin`, 'content-length': 0 });
+        return res.end();
+      }
+      return html(404, page('Not found', '<p>nothing</p>'));
     }
     if (site.mode === 'v2') {
       if (p === '/robots.txt') return html(404, 'no robots', 'text/plain');
@@ -285,5 +300,57 @@ test('with loopback not allowed the guard refuses the start URL itself and nothi
   } finally {
     await srv2.stop();
     db2.drop();
+  }
+});
+
+test('with loopback allowed only for the fixture\'s port, a redirect to another loopback port is blocked', async () => {
+  // A trap on another loopback port that would happily serve a page: it must
+  // never see a connection.
+  const trap = { connections: 0, requests: 0 };
+  trap.server = http.createServer((req, res) => {
+    trap.requests++;
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html><head><title>Admin</title></head><body><main><p>internal admin</p></main></body></html>');
+  });
+  trap.server.on('connection', () => { trap.connections++; });
+  await new Promise((resolve) => trap.server.listen(0, '127.0.0.1', resolve));
+  site.trapPort = trap.server.address().port;
+  const sitePort = site.server.address().port;
+  assert.notEqual(site.trapPort, sitePort);
+
+  const db3 = createDatabase('ingest_ports');
+  const srv3 = await startServer({
+    dbUrl: db3.url,
+    env: {
+      MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1',
+      CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'false', CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: String(sitePort),
+    },
+  });
+  try {
+    site.mode = 'loopback';
+    for (const k of Object.keys(site.hits)) delete site.hits[k];
+    const u = await betaUser(srv3.url);
+    const p = (await u.post('/api/projects', { name: 'Ports', project_type: 'business', website_url: site.url + '/' })).body;
+    const r = await u.post(`/api/projects/${p.id}/ingest`);
+    assert.equal(r.status, 202, r.text);
+    const [run] = await waitRun(u, p.id);
+    assert.equal(run.status, 'completed', JSON.stringify(run));
+    assert.deepEqual(run.pages.map((pg) => [new URL(pg.url).pathname, pg.outcome]), [
+      ['/', 'ok'], ['/a', 'ok'], ['/go-loopback', 'blocked'], ['/b', 'ok'],
+    ]);
+    const blocked = run.pages.find((pg) => new URL(pg.url).pathname === '/go-loopback');
+    assert.match(blocked.message, /refusing to connect to 127\.0\.0\.1 \(loopback address\)/);
+    assert.equal(run.documents, 3);
+    assert.deepEqual(site.hits, { '/robots.txt': 1, '/': 1, '/a': 1, '/go-loopback': 1, '/b': 1 });
+    assert.equal(trap.connections, 0, 'nothing connected to the other loopback port');
+    assert.equal(trap.requests, 0);
+    const docs = (await u.get(`/api/projects/${p.id}/documents`)).body.documents;
+    assert.deepEqual(docs.map((d) => d.title), ['Loop home', 'Page A', 'Page B']);
+  } finally {
+    site.mode = 'v1';
+    await srv3.stop();
+    db3.drop();
+    trap.server.closeAllConnections();
+    await new Promise((resolve) => trap.server.close(resolve));
   }
 });

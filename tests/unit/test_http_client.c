@@ -3,7 +3,8 @@
  * a table, then end-to-end behaviour against tests/fakes/http_fake.mjs
  * (spawned here with node, listening on 127.0.0.1): retries, Retry-After,
  * timeouts, the size cap, redirects, POST, cancellation, and the guard on the
- * first connection and on redirect hops.
+ * first connection and on redirect hops, and the test-only port allowance
+ * (CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS).
  */
 #include "core/config.h"
 #include "net/addr_guard.h"
@@ -12,6 +13,7 @@
 #include "unit.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -153,6 +155,142 @@ static void test_guard_table(void)
     CHECK_STR(text, "127.0.0.1");
     struct sockaddr unix_sa = {.sa_family = AF_UNIX};
     CHECK(cl_net_addr_blocked(&unix_sa, 1));
+}
+
+
+/* The CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS rule: loopback only on listed ports. */
+typedef struct {
+    const char *addr;
+    int port;
+    int blocked; /* expected with allow_loopback = 0 and ports {4000, 8080} */
+} port_case;
+
+static const port_case port_cases[] = {
+    /* loopback on a listed port: allowed, in every form the guard recognises */
+    {"127.0.0.1", 4000, 0},
+    {"127.0.0.1", 8080, 0},
+    {"127.1.2.3", 8080, 0},
+    {"127.255.255.254", 4000, 0},
+    {"::1", 4000, 0},
+    {"::ffff:127.0.0.1", 8080, 0},
+    {"64:ff9b::127.0.0.1", 4000, 0},
+    {"2002:7f00:1::1", 4000, 0},
+    /* loopback on any other port: refused as with the guard fully on */
+    {"127.0.0.1", 4001, 1},
+    {"127.0.0.1", 3999, 1},
+    {"127.0.0.1", 80, 1},
+    {"127.0.0.1", 0, 1},
+    {"127.1.2.3", 5432, 1},
+    {"::1", 8081, 1},
+    {"::1", 22, 1},
+    {"::ffff:127.0.0.1", 6379, 1},
+    /* the listed ports open nothing but loopback */
+    {"10.0.0.1", 4000, 1},
+    {"192.168.1.1", 8080, 1},
+    {"169.254.169.254", 4000, 1},
+    {"0.0.0.0", 4000, 1},
+    {"::", 4000, 1},
+    {"fe80::1", 8080, 1},
+    {"::ffff:10.0.0.1", 4000, 1},
+    {"fd00::1", 4000, 1},
+    /* public addresses are allowed on any port */
+    {"93.184.216.34", 4001, 0},
+    {"2606:4700::1", 22, 0},
+};
+
+static void set_port(struct sockaddr_storage *ss, int port)
+{
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static void test_guard_ports_table(void)
+{
+    static const int ports[] = {4000, 8080};
+    for (size_t i = 0; i < sizeof port_cases / sizeof *port_cases; i++) {
+        const port_case *g = &port_cases[i];
+        struct sockaddr_storage ss;
+        if (to_sockaddr(g->addr, &ss) != 0) {
+            fprintf(stderr, "FAIL bad table address %s\n", g->addr);
+            unit_failed++;
+            continue;
+        }
+        set_port(&ss, g->port);
+        const struct sockaddr *sa = (struct sockaddr *)&ss;
+        const char *why = cl_net_addr_block_reason_ports(sa, 0, ports, 2);
+        if ((why != NULL) != g->blocked)
+            fprintf(stderr, "FAIL guard %s port %d: %s (want %s)\n", g->addr, g->port,
+                    why ? why : "allowed", g->blocked ? "blocked" : "allowed");
+        CHECK((why != NULL) == g->blocked);
+        /* Without the port list the plain guard decides (loopback refused). */
+        CHECK((cl_net_addr_block_reason_ports(sa, 0, NULL, 0) != NULL) ==
+              cl_net_addr_blocked(sa, 0));
+        CHECK((cl_net_addr_block_reason_ports(sa, 0, ports, 0) != NULL) ==
+              cl_net_addr_blocked(sa, 0));
+        /* ALLOW_LOOPBACK=true still means every loopback port. */
+        CHECK((cl_net_addr_block_reason_ports(sa, 1, ports, 2) != NULL) ==
+              cl_net_addr_blocked(sa, 1));
+    }
+    struct sockaddr_storage ss;
+    to_sockaddr("127.0.0.1", &ss);
+    set_port(&ss, 4001);
+    CHECK_STR(cl_net_addr_block_reason_ports((struct sockaddr *)&ss, 0, ports, 2),
+              "loopback address");
+    to_sockaddr("169.254.169.254", &ss);
+    set_port(&ss, 4000);
+    CHECK_STR(cl_net_addr_block_reason_ports((struct sockaddr *)&ss, 0, ports, 2),
+              "cloud metadata address");
+    struct sockaddr unix_sa = {.sa_family = AF_UNIX};
+    CHECK(cl_net_addr_block_reason_ports(&unix_sa, 0, ports, 2) != NULL);
+}
+
+/* The setting's parser, and start-up failing on a bad value. */
+static void test_loopback_ports_config(void)
+{
+    int out[CL_CONFIG_MAX_LOOPBACK_PORTS];
+    int n = -1;
+    char err[256];
+    const char *name = "CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS";
+    CHECK(cl_config_parse_ports(name, "4000", out, CL_CONFIG_MAX_LOOPBACK_PORTS, &n, err, sizeof err) == 0);
+    CHECK(n == 1 && out[0] == 4000);
+    CHECK(cl_config_parse_ports(name, " 1, 65535 ,8080", out, CL_CONFIG_MAX_LOOPBACK_PORTS, &n, err, sizeof err) == 0);
+    CHECK(n == 3 && out[0] == 1 && out[1] == 65535 && out[2] == 8080);
+    CHECK(cl_config_parse_ports(name, "", out, CL_CONFIG_MAX_LOOPBACK_PORTS, &n, err, sizeof err) == 0);
+    CHECK(n == 0);
+    CHECK(cl_config_parse_ports(name, "  ", out, CL_CONFIG_MAX_LOOPBACK_PORTS, &n, err, sizeof err) == 0);
+    CHECK(n == 0);
+    static const char *bad[] = {"0", "65536", "99999999999999999999", "-1", "80,", ",80", "80,,81",
+                                "80 81", "http", "80;81", "8o", "+80", "80,x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        n = -1;
+        int rc = cl_config_parse_ports(name, bad[i], out, CL_CONFIG_MAX_LOOPBACK_PORTS, &n, err, sizeof err);
+        if (rc != -1)
+            fprintf(stderr, "FAIL ports value '%s' accepted\n", bad[i]);
+        CHECK(rc == -1);
+        CHECK(n == 0);
+        CHECK(strstr(err, name) != NULL);
+    }
+    CHECK(cl_config_parse_ports(name, "1,2,3", out, 2, &n, err, sizeof err) == -1);
+    CHECK(strstr(err, "more than 2 ports") != NULL);
+
+    /* Through cl_config_load: parsed into cl_cfg, or start-up refused. */
+    setenv(name, "4000,8080", 1);
+    CHECK(cl_config_load(err, sizeof err) == 0);
+    CHECK(cl_cfg.http_allow_loopback_port_count == 2);
+    CHECK(cl_cfg.http_allow_loopback_ports[0] == 4000 && cl_cfg.http_allow_loopback_ports[1] == 8080);
+    setenv(name, "4000,loopback", 1);
+    err[0] = '\0';
+    CHECK(cl_config_load(err, sizeof err) == -1);
+    CHECK(strstr(err, name) != NULL);
+    setenv(name, "", 1);
+    CHECK(cl_config_load(err, sizeof err) == 0);
+    CHECK(cl_cfg.http_allow_loopback_port_count == 0);
+    unsetenv(name);
+    CHECK(cl_config_load(err, sizeof err) == 0);
+    CHECK(cl_cfg.http_allow_loopback_port_count == 0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -689,6 +827,99 @@ static void test_guard_e2e(void)
     cl_http_response_free(&o.res);
 }
 
+/* CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS=<fake's port>: the fake is reachable,
+   any other loopback port is refused — directly or as a redirect hop, by
+   address or by name — and no connection to it is ever made. */
+static void test_guard_ports_e2e(void)
+{
+    /* A trap on another loopback port: it listens, so a connection would
+       complete the handshake and show up in accept(). */
+    int trap = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    CHECK(trap >= 0);
+    CHECK(bind(trap, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(trap, 8) == 0);
+    CHECK(getsockname(trap, (struct sockaddr *)&a, &al) == 0);
+    int trap_port = ntohs(a.sin_port);
+    CHECK(trap_port > 0 && trap_port != fake_port);
+
+    cl_cfg.http_allow_loopback = 0;
+    cl_cfg.http_allow_loopback_ports[0] = fake_port;
+    cl_cfg.http_allow_loopback_port_count = 1;
+
+    /* The listed port works. */
+    cl_http_request r = request("GET", fake_url("/json?key=lp1"));
+    outcome o = run(NULL, &r);
+    CHECK(o.rc == CL_OK && o.res.status == 200);
+    CHECK(o.res.body && strstr(o.res.body, "\"ok\":true"));
+    cl_http_response_free(&o.res);
+
+    /* Another loopback port, as the first URL. */
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/admin", trap_port);
+    r = request("GET", url);
+    r.max_retries = 2;
+    o = run(NULL, &r);
+    CHECK(o.rc == CL_EBLOCKED);
+    CHECK(strstr(o.err.message, "refusing to connect to 127.0.0.1 (loopback address)") != NULL);
+    CHECK(o.res.attempts == 1);
+
+    /* ... as a redirect hop to 127.0.0.1: the redirect itself is fetched
+       from the fake, the hop is refused. */
+    char path[512];
+    snprintf(path, sizeof path, "/redirect?key=lp2&to=http://127.0.0.1:%d/admin", trap_port);
+    r = request("GET", fake_url(path));
+    r.flags = CL_HTTP_FOLLOW_REDIRECTS;
+    r.timeout_ms = 5000;
+    o = run(NULL, &r);
+    CHECK(o.rc == CL_EBLOCKED);
+    CHECK(o.err.code == CL_EBLOCKED);
+    CHECK(strstr(o.err.message, "refusing to connect to 127.0.0.1 (loopback address)") != NULL);
+    CHECK(o.res.body == NULL);
+    CHECK(o.elapsed_ms < 1000);
+    CHECK(hits("lp2") == 1);
+
+    /* ... as a redirect hop to localhost (::1 and 127.0.0.1 both refused). */
+    snprintf(path, sizeof path, "/redirect?key=lp3&to=http://localhost:%d/admin", trap_port);
+    r = request("GET", fake_url(path));
+    r.flags = CL_HTTP_FOLLOW_REDIRECTS;
+    r.timeout_ms = 5000;
+    o = run(NULL, &r);
+    CHECK(o.rc == CL_EBLOCKED);
+    CHECK(strstr(o.err.message, "loopback address") && strstr(o.err.message, "for host localhost"));
+    CHECK(o.res.body == NULL);
+    CHECK(o.elapsed_ms < 1000);
+    CHECK(hits("lp3") == 1);
+
+    /* Nothing ever connected to the trap. */
+    int conn = accept(trap, NULL, NULL);
+    CHECK(conn < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    if (conn >= 0)
+        close(conn);
+    close(trap);
+
+    /* A redirect to the listed port by name is followed. */
+    snprintf(path, sizeof path, "/redirect?to=http://localhost:%d/json", fake_port);
+    r = request("GET", fake_url(path));
+    r.flags = CL_HTTP_FOLLOW_REDIRECTS;
+    o = run(NULL, &r);
+    CHECK(o.rc == CL_OK && o.res.status == 200);
+    CHECK(o.res.body && strstr(o.res.body, "\"ok\":true"));
+    cl_http_response_free(&o.res);
+
+    /* Other inward ranges stay refused on the listed port. */
+    snprintf(path, sizeof path, "/redirect?to=http://10.0.0.1:%d/", fake_port);
+    r = request("GET", fake_url(path));
+    r.flags = CL_HTTP_FOLLOW_REDIRECTS;
+    r.timeout_ms = 5000;
+    o = run(NULL, &r);
+    CHECK(o.rc == CL_EBLOCKED && strstr(o.err.message, "10.0.0.1 (private address)"));
+
+    cl_cfg.http_allow_loopback_port_count = 0;
+    cl_cfg.http_allow_loopback = 1;
+}
+
 static void test_invalid(void)
 {
     cl_http_request r = request("GET", "ftp://example.invalid/");
@@ -741,6 +972,8 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_guard_table();
+    test_guard_ports_table();
+    test_loopback_ports_config();
 
     char cfg_err[256];
     if (cl_config_load(cfg_err, sizeof cfg_err) != 0) {
@@ -768,6 +1001,7 @@ int main(void)
     test_connect_failure();
     test_cancellation();
     test_guard_e2e();
+    test_guard_ports_e2e();
     test_invalid();
     stop_fake();
     return unit_done("test_http_client");
