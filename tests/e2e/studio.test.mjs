@@ -229,10 +229,76 @@ test('calm errors: short credits, a provider failure, a dropped connection retri
   assert.deepEqual(problems(page, [/api\/create\/generate/, /ERR_CONNECTION_RESET/, /status of 502/, ...MEDIA]), []);
 });
 
+test('the create result and its calm errors on a phone: readable, no sideways scroll', async () => {
+  const page = await demoContext(browser, srv.url, { mobile: true });
+  const uid = demoId();
+  const fits = async (name) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${name} overflows by ${overflow}px`);
+  };
+
+  // The result, opened from its link (as from a dashboard tile).
+  const [[item]] = psql(db.url, `SELECT id FROM content_items WHERE user_id = ${uid} AND status = 'rendered' ORDER BY id LIMIT 1`);
+  await page.goto(`${srv.url}/app/create?item=${item}`);
+  await settled(page);
+  // The poster, not the loading spinner: wait until the metadata is in and loading paused.
+  await page.getByTestId('result-video').evaluate((v) => new Promise((resolve) => {
+    const t = Date.now();
+    const check = () => ((v.readyState >= 1 && v.networkState !== 2) || Date.now() - t > 5000 ? resolve() : setTimeout(check, 50));
+    check();
+  }));
+  // Opened later, the page finds the render charge in the ledger (the copy's receipt comes with the generate answer).
+  assert.ok(await page.getByTestId('receipts').locator('.receipt').count() >= 1);
+  await fits('result');
+  await screenshot(page, 'flow-result-mobile');
+
+  // Not enough render credits: said before anything is charged.
+  const [[renderBalance]] = psql(db.url, `SELECT render_balance FROM credit_accounts WHERE user_id = ${uid}`);
+  psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${uid}`);
+  try {
+    await page.goto(srv.url + '/app/create');
+    await page.getByLabel('What do you want to promote?').fill('Cupcakes for the weekend');
+    await page.getByRole('button', { name: 'Upgrade to brief' }).click();
+    await page.getByText('Not enough render credits for this.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Generate' }).isDisabled(), true);
+    await fits('short credits');
+    await screenshot(page, 'flow-short-credits-mobile');
+  } finally {
+    psql(db.url, `UPDATE credit_accounts SET render_balance = ${Number(renderBalance)} WHERE user_id = ${uid}`);
+  }
+
+  // A provider error (mocked response).
+  await page.route('**/api/create/generate', (route) => route.fulfill({ status: 502, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'llm_failed', message: 'The provider answered with an error' } }) }));
+  await page.goto(srv.url + '/app/create');
+  await page.getByLabel('What do you want to promote?').fill('Wedding cakes in June');
+  await page.getByRole('button', { name: 'Upgrade to brief' }).click();
+  await page.getByTestId('cost').waitFor();
+  await page.locator('[data-generate]').click();
+  await page.getByText('The AI provider could not write this promo.').waitFor();
+  assert.ok(await page.getByText(/Your generation credit was refunded/).isVisible());
+  await fits('provider error');
+  await screenshot(page, 'flow-provider-error-mobile');
+  await page.unroute('**/api/create/generate');
+  assert.deepEqual(problems(page, [/api\/create\/generate 502$/, /status of 502/, ...MEDIA]), []);
+});
+
+// The demo user's project (made during onboarding in the first test).
+const projectId = () => psql(db.url, `SELECT id FROM projects WHERE owner_id = ${demoId()} ORDER BY id LIMIT 1`)[0][0];
+/** Show onboarding part-way (the project marked unfinished); returns the function that restores it. */
+function midOnboarding() {
+  const id = projectId();
+  const [[at, step]] = psql(db.url, `SELECT onboarded_at, onboarding_step FROM projects WHERE id = ${id}`);
+  psql(db.url, `UPDATE projects SET onboarded_at = NULL, onboarding_step = 'audience' WHERE id = ${id}`);
+  return () => psql(db.url, `UPDATE projects SET onboarded_at = '${at}', onboarding_step = '${step}' WHERE id = ${id}`);
+}
+
+// [name, url (or a function giving it), signed in, setup (returns a restore function)]
 const PAGES = [
   ['landing', '/', false], ['login', '/login.html', false], ['signup', '/signup.html', false], ['waitlist', '/waitlist.html', false],
-  ['app', '/app', true], ['create', '/app/create', true], ['projects', '/app/projects', true], ['settings', '/dashboard/settings', true],
-  ['chats', '/app/chats', true], ['manual-queue', '/dashboard/manual-queue', true],
+  ['app', '/app', true], ['onboarding', '/app/onboarding', true, midOnboarding], ['create', '/app/create', true],
+  ['projects', '/app/projects', true], ['project', () => `/app/projects/${projectId()}`, true],
+  ['settings', '/dashboard/settings', true], ['chats', '/app/chats', true], ['manual-queue', '/dashboard/manual-queue', true],
 ];
 
 for (const mobile of [false, true]) {
@@ -240,25 +306,31 @@ for (const mobile of [false, true]) {
     const signedIn = await demoContext(browser, srv.url, { mobile });
     const signedOut = await newPage(browser, { mobile });
     const suffix = mobile ? 'mobile' : 'desktop';
-    for (const [name, url, auth] of PAGES) {
+    for (const [name, target, auth, setup] of PAGES) {
+      const url = typeof target === 'function' ? target() : target;
       const page = auth ? signedIn : signedOut;
       page.consoleErrors.length = 0;
       page.failedRequests.length = 0;
-      await page.goto(srv.url + url);
-      if (auth) {
-        assert.equal(new URL(page.url()).pathname, url, `${name} stays on its page`);
-        await settled(page);
-        await page.waitForFunction(() => document.querySelector('[data-health-text]')?.textContent !== 'checking…');
-        // Every image on the page loaded (thumbnails included).
-        await page.waitForFunction(() => [...document.images].every((i) => i.complete));
-        assert.ok(await page.evaluate(() => [...document.images].every((i) => i.naturalWidth > 0)), `${name}: broken image`);
-      } else {
-        await page.waitForLoadState('networkidle');
+      const restore = setup ? setup() : null;
+      try {
+        await page.goto(srv.url + url);
+        if (auth) {
+          assert.equal(new URL(page.url()).pathname, url, `${name} stays on its page`);
+          await settled(page);
+          await page.waitForFunction(() => document.querySelector('[data-health-text]')?.textContent !== 'checking…');
+          // Every image on the page loaded (thumbnails included).
+          await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+          assert.ok(await page.evaluate(() => [...document.images].every((i) => i.naturalWidth > 0)), `${name}: broken image`);
+        } else {
+          await page.waitForLoadState('networkidle');
+        }
+        // Nothing wider than the viewport (no sideways scrolling on a phone).
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${name} overflows by ${overflow}px`);
+        await screenshot(page, `${name}-${suffix}`);
+      } finally {
+        if (restore) restore();
       }
-      // Nothing wider than the viewport (no sideways scrolling on a phone).
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      assert.ok(overflow <= 0, `${name} overflows by ${overflow}px`);
-      await screenshot(page, `${name}-${suffix}`);
       assert.deepEqual(problems(page, auth ? [] : SIGNED_OUT), [], `${name} (${suffix})`);
     }
     if (mobile) {

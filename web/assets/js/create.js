@@ -112,7 +112,7 @@ function resultHtml(item, receipts) {
   return `<div class="result">
     <div>${video
       ? `<video controls playsinline preload="metadata" src="${esc(video.url)}"${thumb ? ` poster="${esc(thumb.url)}"` : ''} data-testid="result-video"></video>`
-      : '<div class="tile-media no-preview" style="aspect-ratio:9/16;max-height:none">No preview</div>'}</div>
+      : '<div class="tile-media no-preview">No preview</div>'}</div>
     <div class="stack">
       <div class="row"><h2>${esc(item.title || 'Your promo')}</h2>${statusBadge(item.status)}</div>
       <dl>
@@ -125,8 +125,8 @@ function resultHtml(item, receipts) {
         <a class="button" href="${esc(video.download_url)}" download data-testid="download-mp4">Download MP4</a>
         ${thumb ? `<a class="button secondary" href="${esc(thumb.download_url)}" download data-testid="download-thumb">Download thumbnail</a>` : ''}
         <span class="small muted">${(video.bytes / 1e6).toFixed(1)} MB</span></div>` : ''}
-      ${receipts.length ? `<div data-testid="receipts"><h3 class="section-title" style="margin-bottom:4px">Receipts</h3>${receipts.map(receiptLine).join('')}
-        ${last ? `<p class="small muted" style="margin-top:6px">Balance after: ${credits(last.generation, 'generation')} · ${credits(last.render, 'render')}</p>` : ''}</div>` : ''}
+      ${receipts.length ? `<div data-testid="receipts"><h3 class="section-title mb-xs">Receipts</h3>${receipts.map(receiptLine).join('')}
+        ${last ? `<p class="small muted mt-xs">Balance after: ${credits(last.generation, 'generation')} · ${credits(last.render, 'render')}</p>` : ''}</div>` : ''}
     </div></div>`;
 }
 
@@ -269,7 +269,7 @@ export async function renderCreate(view, ctx) {
     ${stepCard(2, 'step-brief', 'Check the brief', '<form class="stack" data-brief novalidate></form>')}
     ${stepCard(3, 'step-generate', 'Cost and generate', `
       <div data-cost>${skeleton(3)}</div>
-      <label class="chip" style="width:max-content"><input type="checkbox" data-with-render checked> Render the video</label>
+      <label class="chip fit-content"><input type="checkbox" data-with-render checked> Render the video</label>
       <p class="small muted">Credits are taken when you press Generate. If writing or rendering fails, they are given back
         automatically as a refund in your ledger. Pressing twice, or retrying after a dropped connection, never charges twice.</p>
       <div class="cluster"><button class="button" type="button" data-generate disabled>Generate</button></div>

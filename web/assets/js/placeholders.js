@@ -1,15 +1,7 @@
 // placeholders.js — honest placeholder pages for sections later work fills
-// (chats, the manual queue): they say what will be there and offer what
-// already works. No sample data.
+// (the manual queue): they say what will be there and offer what already
+// works. No sample data.
 import { emptyState } from './ui.js';
-
-/** /app/chats until the chat workspace ships. */
-export function renderChatsPlaceholder(view, ctx) {
-  ctx.setTitle('Chats', 'Talk to ClipLoop about your business');
-  view.innerHTML = `<section class="card">${emptyState('Chats are on their way.',
-    'Here you will chat with ClipLoop using your business profile and website as context, and turn a conversation into copy or a video. Until then, the guided create flow makes a finished promo from one sentence.',
-    '<a class="button" href="/app/create">Create a promo</a>')}</section>`;
-}
 
 /** /dashboard/manual-queue until publishing ships. */
 export function renderManualQueuePlaceholder(view, ctx) {

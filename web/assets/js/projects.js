@@ -70,17 +70,10 @@ function showErrors(form, err) {
   }
 }
 
+/** The page's element (#projects-view, made by mountProjectsPage) under heading title. */
 function view(title) {
-  document.getElementById('placeholder')?.remove();
   document.getElementById('title').textContent = title;
-  let v = document.getElementById('projects-view');
-  if (!v) {
-    v = document.createElement('div');
-    v.id = 'projects-view';
-    v.className = 'stack';
-    document.getElementById('view').append(v);
-  }
-  return v;
+  return document.getElementById('projects-view');
 }
 
 /* ---------------------------------------------------------------------- */

@@ -54,8 +54,7 @@ export function emptyState(title, text, actionHtml = '') {
 
 /** n skeleton lines (loading placeholder). */
 export function skeleton(n = 3) {
-  const widths = [70, 90, 55, 80, 40];
-  return `<div aria-busy="true" aria-label="Loading">${Array.from({ length: n }, (_, i) => `<span class="skeleton line" style="width:${widths[i % widths.length]}%"></span>`).join('')}</div>`;
+  return `<div class="skeleton-lines" aria-busy="true" aria-label="Loading">${'<span class="skeleton line"></span>'.repeat(n)}</div>`;
 }
 
 /** A progress bar; pct null = indeterminate. */
@@ -69,10 +68,10 @@ export function progress(pct, label) {
 export function thumbTile(item) {
   const thumb = (item.assets || []).find((a) => a.kind === 'thumbnail');
   const media = thumb
-    ? `<img src="${esc(thumb.url)}" alt="Thumbnail of ${esc(item.title || 'this promo')}" loading="lazy">`
-    : `<div class="tile-media no-preview" style="border:0"><svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6" aria-hidden="true"><rect x="4" y="3" width="16" height="18" rx="2"/><path d="M10 9l5 3-5 3z"/></svg>No preview</div>`;
+    ? `<div class="tile-media"><img src="${esc(thumb.url)}" alt="Thumbnail of ${esc(item.title || 'this promo')}" loading="lazy"></div>`
+    : '<div class="tile-media no-preview"><svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6" aria-hidden="true"><rect x="4" y="3" width="16" height="18" rx="2"/><path d="M10 9l5 3-5 3z"/></svg>No preview</div>';
   return `<a class="tile" href="/app/create?item=${encodeURIComponent(item.id)}" data-item="${esc(item.id)}">
-    <div class="tile-media">${media}</div>
+    ${media}
     <div class="tile-body"><div class="tile-title">${esc(item.title || 'Untitled promo')}</div>
       <div class="cluster small muted">${esc(channelLabel(item.channel))} · ${statusBadge(item.status)}</div></div></a>`;
 }
@@ -91,5 +90,5 @@ export function receiptRow(t) {
   const sign = t.amount > 0 ? '+' : '';
   const why = { charge: 'Charged', refund: 'Refunded', monthly_grant: 'Monthly grant', adjustment: 'Adjustment' }[t.reason] || t.reason;
   return `<li><div><div>${esc(receiptLabel(t))}</div><div class="small muted">${esc(why)} · ${esc(fmtAgo(t.created_at))}</div></div>
-    <span class="${t.amount < 0 ? 'neg' : 'pos'}" style="white-space:nowrap;font-weight:600">${sign}${t.amount} ${esc(t.kind)}</span></li>`;
+    <span class="amount ${t.amount < 0 ? 'neg' : 'pos'}">${sign}${t.amount} ${esc(t.kind)}</span></li>`;
 }
