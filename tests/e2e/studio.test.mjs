@@ -151,7 +151,7 @@ test('demo sign-in, onboarding, dashboard, and the create flow charges once and 
   assert.equal(afterCredits.generation.balance, before.generation.balance - cost.total.generation);
   assert.equal(afterCredits.render.balance, before.render.balance - cost.total.render);
   const charges = psql(db.url, `SELECT action, amount FROM credit_ledger_entries WHERE user_id = ${demoId()} AND reason <> 'monthly_grant' ORDER BY id`);
-  assert.deepEqual(charges.map((r) => r.join(':')), ['generate_video.copy:-1', 'content_item.render:-1']);
+  assert.deepEqual(charges.map((r) => r.join(':')), ['generate_video.copy:-1', 'generate_video.render:-1']);
 
   // Back home: the output tile shows its thumbnail; the activity shows the charges.
   await page.goto(srv.url + '/app');
