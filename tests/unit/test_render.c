@@ -427,6 +427,12 @@ static const char *COMP_HF =
     "\"animation\":\"slide_up\",\"font_size\":84},"
     "{\"role\":\"cta\",\"text\":\"Order now\",\"start\":1.5,\"end\":3,\"animation\":\"fade\"}]}";
 
+/* The same design without any text layer: the reference for "text is drawn". */
+static const char *COMP_HF_NOTEXT =
+    "{\"template\":\"hf_promo_v1\",\"width\":1080,\"height\":1920,\"fps\":24,\"duration\":3,"
+    "\"background\":{\"type\":\"gradient\",\"colors\":[\"#1E3A8A\",\"#DB2777\"]},"
+    "\"safe_area\":{\"top\":180,\"bottom\":480,\"left\":60,\"right\":180},\"layers\":[]}";
+
 static void test_hyperframes_errors(void)
 {
     CHECK(cl_plugins_find(CL_CAP_RENDERER, "hyperframes") != NULL);
@@ -538,6 +544,28 @@ static void test_hyperframes_real(const char *bin)
         CHECK(var > 50);
         CHECK(v_text > 10 * (v_blank + 1)); /* glyphs on a smooth gradient */
     }
+    /* Text is drawn: against a render of the same design without text, the
+       text region differs and an empty region does not. */
+    char out2[PATH_MAX + 16], thumb2[PATH_MAX + 48];
+    snprintf(out2, sizeof out2, "%s/hf-notext", scratch);
+    cl_call_init(&call, NULL, NULL);
+    rc = cl_render_composition(COMP_HF_NOTEXT, out2, "hyperframes", &call, NULL, &err);
+    if (rc != CL_OK)
+        fprintf(stderr, "hyperframes (no text): %s\n", err.message);
+    CHECK(rc == CL_OK);
+    snprintf(thumb2, sizeof thumb2, "%s/thumbnail.jpg", out2);
+    luma plain = {0};
+    if (rc == CL_OK && th.y && decode_luma(thumb2, &plain, codec, sizeof codec) == 0 && plain.y) {
+        double d_text = region_diff(&th, &plain, TEXT_X, TEXT_Y, TEXT_W, TEXT_H);
+        double d_blank = region_diff(&th, &plain, BLANK_X, BLANK_Y, BLANK_W, BLANK_H);
+        fprintf(stderr, "hyperframes thumbnail vs no-text render: text diff %.2f, blank diff %.2f\n", d_text,
+                d_blank);
+        CHECK(d_text > 8);
+        CHECK(d_blank < 1.0);
+    } else {
+        CHECK(!"the text-less HyperFrames thumbnail decodes");
+    }
+    luma_free(&plain);
     luma_free(&th);
 }
 
