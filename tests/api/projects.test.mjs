@@ -172,6 +172,9 @@ test("every project route answers 404 for another user's project", async () => {
   const other = await user();
   const p = (await owner.post('/api/projects', { name: 'Private', project_type: 'business', website_url: 'https://x.example' })).body;
   const id = p.id;
+  // A real document of that project, so the document route is checked on an id that exists.
+  const docId = psql(db.url, `INSERT INTO context_documents (project_id, url, title, body_text) VALUES (${id}, 'https://x.example/', 'Home', 'Private text') RETURNING id`)[0][0];
+  assert.equal((await owner.get(`/api/projects/${id}/documents/${docId}`)).status, 200);
   const checks = [
     await other.get(`/api/projects/${id}`),
     await patch(other, `/api/projects/${id}`, { name: 'Stolen' }),
@@ -179,7 +182,7 @@ test("every project route answers 404 for another user's project", async () => {
     await other.post(`/api/projects/${id}/ingest`),
     await other.get(`/api/projects/${id}/ingestion`),
     await other.get(`/api/projects/${id}/documents`),
-    await other.get(`/api/projects/${id}/documents/1`),
+    await other.get(`/api/projects/${id}/documents/${docId}`),
     await other.get(`/api/projects/${id}/context`),
   ];
   for (const r of checks) assertError(r, 404, 'not_found');
