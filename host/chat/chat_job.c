@@ -143,35 +143,6 @@ static int load_run(chat_run *run, char *err, size_t errlen)
     return 0;
 }
 
-/* The profile shape the prompt scripts read (see create.h) from the
-   context loader's project object. Caller deletes. */
-static cJSON *profile_for_prompts(const cJSON *project)
-{
-    cJSON *p = cJSON_CreateObject();
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(project, "business_name"));
-    if (!name || !*name)
-        name = cJSON_GetStringValue(cJSON_GetObjectItem(project, "name"));
-    if (name)
-        cJSON_AddStringToObject(p, "name", name);
-    static const char *const same[][2] = {{"category", "category"}, {"target_audience", "audience"},
-                                          {"primary_offer", "offer"},  {"tone", "tone"},
-                                          {"cta", "cta"},              {"language_style", "language_style"},
-                                          {"city", "location"}};
-    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
-        const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(project, same[i][0]));
-        if (v && *v)
-            cJSON_AddStringToObject(p, same[i][1], v);
-    }
-    const cJSON *channels = cJSON_GetObjectItem(project, "preferred_channels");
-    if (cJSON_IsArray(channels) && cJSON_GetArraySize(channels) > 0) {
-        cJSON_AddItemToObject(p, "channels", cJSON_Duplicate(channels, 1));
-        const char *first = cJSON_GetStringValue(cJSON_GetArrayItem(channels, 0));
-        if (first)
-            cJSON_AddStringToObject(p, "default_channel", first);
-    }
-    return p;
-}
-
 /* Earlier turns of the conversation, oldest first, as [{role, content}]. */
 static cJSON *history_json(chat_run *run)
 {
@@ -212,7 +183,7 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
     cJSON *ctx_obj = cJSON_Parse(context.data);
     cJSON *ctx = cJSON_CreateObject();
     cJSON_AddStringToObject(ctx, "message", run->prompt);
-    cJSON_AddItemToObject(ctx, "profile", profile_for_prompts(cJSON_GetObjectItem(ctx_obj, "project")));
+    cJSON_AddItemToObject(ctx, "profile", cl_profile_for_prompts(cJSON_GetObjectItem(ctx_obj, "project")));
     cJSON_AddStringToObject(ctx, "context", context.data ? context.data : "");
     cJSON *history = history_json(run);
     cJSON_AddItemToObject(ctx, "history", cJSON_Duplicate(history, 1));
@@ -388,7 +359,7 @@ static int run_brief(chat_run *run, char *err, size_t errlen)
     if (strcmp(channel, "instagram") && strcmp(channel, "tiktok") && strcmp(channel, "whatsapp"))
         snprintf(channel, sizeof channel, "instagram");
     cJSON *ctx_obj = cJSON_Parse(context.data);
-    cJSON *profile = profile_for_prompts(cJSON_GetObjectItem(ctx_obj, "project"));
+    cJSON *profile = cl_profile_for_prompts(cJSON_GetObjectItem(ctx_obj, "project"));
     char *profile_text = cJSON_PrintUnformatted(profile);
     cJSON_Delete(profile);
     cJSON_Delete(ctx_obj);

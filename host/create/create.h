@@ -88,6 +88,14 @@ void cl_draft_apply_rules(cJSON *draft, const cJSON *rules, const char *label, c
  */
 char *cl_truncate_words(const char *s, int max_chars);
 
+/**
+ * The profile object the prompt scripts read (name, category, audience,
+ * offer, tone, cta, language_style, price_range, location, channels,
+ * default_channel) from the context loader's "project" object
+ * (projects/context.h). Caller deletes. (create_routes.c)
+ */
+cJSON *cl_profile_for_prompts(const cJSON *project);
+
 /** Register POST /api/create/brief (create_routes.c). */
 void cl_create_register_routes(void);
 

@@ -29,9 +29,7 @@
 #define COMP "create"
 #define CONTEXT_BUDGET 12000 /* bytes of business context handed to the prompt */
 
-/* The profile shape the prompt scripts read (see create.h), from the
-   context loader's project object. Caller deletes. */
-static cJSON *profile_for_prompts(const cJSON *project)
+cJSON *cl_profile_for_prompts(const cJSON *project)
 {
     cJSON *p = cJSON_CreateObject();
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(project, "business_name"));
@@ -118,7 +116,7 @@ static void brief(cl_req *req, cl_res *res)
     cl_db_release(c); /* the LLM call may take seconds; do not hold a connection */
     c = NULL;
     ctx = cJSON_Parse(context.data);
-    profile = profile_for_prompts(cJSON_GetObjectItem(ctx, "project"));
+    profile = cl_profile_for_prompts(cJSON_GetObjectItem(ctx, "project"));
     char *profile_text = cJSON_PrintUnformatted(profile);
     /* A channel chosen in the form wins over what the prompt implies. */
     if (channel) {
