@@ -155,8 +155,8 @@ out:
 }
 
 /*
- * GET /api/scripts — the Lua prompt templates and channel rules this server
- * uses, each with whether it loaded, its version (bumps on every successful
+ * GET /api/scripts — (users with product access) the Lua prompt templates
+ * and channel rules this server uses, each with whether it loaded, its version (bumps on every successful
  * reload) and the last error (a broken edit keeps the previous version).
  * Every known script is loaded first, so the list is complete. File paths
  * stay on the server: only names are shown.
@@ -164,16 +164,11 @@ out:
 static void scripts_status(cl_req *req, cl_res *res)
 {
     char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
-        return;
-    }
     cl_user u;
-    int ok = cl_auth_require(req, res, c, &u) == 0;
-    cl_db_release(c);
-    if (!ok)
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT); /* not for waitlisted accounts */
+    if (!c)
         return;
+    cl_db_release(c);
     static const char *const prompts[] = {"brief", "promo_draft", "chat", "posts", "regenerate", "iteration"};
     for (size_t i = 0; i < sizeof prompts / sizeof *prompts; i++) {
         char *sys = NULL, *prompt = NULL;

@@ -152,4 +152,10 @@ test('GET /api/scripts lists every prompt and channel script with its status', a
     writeFileSync(file, good);
   }
   assert.equal((await apiClient(srv.url).get('/api/scripts')).status, 401);
+  // A waitlisted account does not see the server's internals.
+  const waiting = apiClient(srv.url);
+  assert.equal((await waiting.signup('waiting@example.com')).status, 201);
+  const w = await waiting.get('/api/scripts');
+  assert.equal(w.status, 403);
+  assert.equal(w.body.error.code, 'waitlisted');
 });
