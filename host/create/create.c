@@ -510,10 +510,12 @@ static int generate(cl_call *call, const char *prompt_name, cJSON *ctx, validate
         cJSON_DeleteItemFromObjectCaseSensitive(ctx, "retry_reason");
         cJSON_AddStringToObject(ctx, "retry_reason", why);
     }
-    if (!*result)
-        return fail(err, CL_EUPSTREAM,
-                    "the model returned malformed output %d times for %s; last problem: %.300s",
-                    CL_CREATE_MAX_ATTEMPTS, prompt_name, why);
+    if (!*result) {
+        fail(err, CL_EUPSTREAM, "the model returned malformed output %d times for %s; last problem: %.300s",
+             CL_CREATE_MAX_ATTEMPTS, prompt_name, why);
+        err->http_status = 200; /* answers arrived; they were unusable (see CL_CREATE_MALFORMED) */
+        return CL_EUPSTREAM;
+    }
     cJSON_AddStringToObject(meta, "provider", p->base.id);
     cJSON_AddStringToObject(meta, "model", model);
     cJSON_AddNumberToObject(meta, "attempts", attempt);

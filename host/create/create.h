@@ -23,6 +23,14 @@
 #include "cliploop_plugin.h"
 #include <cjson/cJSON.h>
 
+/**
+ * A brief or draft that failed because every answer was unusable returns
+ * CL_EUPSTREAM with err->http_status 200 (answers arrived); callers report it
+ * as malformed output rather than an upstream outage (HTTP 502
+ * llm_malformed_output).
+ */
+#define CL_CREATE_IS_MALFORMED(e) ((e)->code == CL_EUPSTREAM && (e)->http_status == 200)
+
 /** Model calls per brief or draft, first try included. */
 #define CL_CREATE_MAX_ATTEMPTS 3
 

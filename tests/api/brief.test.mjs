@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, createDatabase, startServer, apiClient } from './lib/harness.mjs';
+import { startLlmFake } from '../fakes/llm_fake.mjs';
 
 let db, srv, scripts, client, projectId;
 
@@ -123,6 +124,27 @@ test('validation, ownership and provider errors', async () => {
     assert.equal(r.body.error.code, 'llm_rate_limited');
   } finally {
     await failing.stop();
+  }
+
+  // A real provider plugin whose answers are never usable: malformed output is
+  // its own error, after the bounded retries, never a silent fallback.
+  const fake = await startLlmFake();
+  const garbled = await startServer({
+    dbUrl: db.url, migrate: false,
+    env: { MOCK_MODE: 'true', LLM_PROVIDER: 'openai_compat', OPENAI_COMPAT_BASE_URL: fake.baseUrl,
+      OPENAI_COMPAT_MODEL: 'fake-malformed', CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'true', CLIPLOOP_SCRIPTS_DIR: scripts },
+  });
+  try {
+    const c = apiClient(garbled.url);
+    await c.demoLogin();
+    r = await c.post('/api/create/brief', { project_id: projectId, prompt: 'Braids promo' });
+    assert.equal(r.status, 502, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'llm_malformed_output');
+    assert.match(r.body.error.message, /malformed output 3 times/);
+    assert.equal(fake.requests.length, 3);
+  } finally {
+    await garbled.stop();
+    await fake.close();
   }
 });
 
