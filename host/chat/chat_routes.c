@@ -31,71 +31,12 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static PGconn *open_user(cl_req *req, cl_res *res, cl_user *u)
-{
-    char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_warn(COMP, "no database connection: %s", err);
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
-        return NULL;
-    }
-    if (cl_auth_require_product_access(req, res, c, u) != 0) {
-        cl_db_release(c);
-        return NULL;
-    }
-    return c;
-}
-
-static int64_t param_id(const cl_req *req, const char *name)
-{
-    const char *s = cl_req_param(req, name);
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    return s && *s && !*end && v > 0 ? (int64_t)v : 0;
-}
-
 static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
 {
     char err[256];
     cl_db_errmsg(c, r, err, sizeof err);
     cl_error(COMP, "%s: %s", what, err);
     cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}
-
-static int hexval(int ch)
-{
-    return isdigit(ch) ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
-}
-
-/* The percent-decoded value of key in a query string ("" when absent). */
-static void query_param(const char *query, const char *key, char *out, size_t len)
-{
-    size_t kl = strlen(key), n = 0;
-    out[0] = '\0';
-    for (const char *p = query; p && *p;) {
-        if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            for (const char *s = p + kl + 1; *s && *s != '&' && n + 1 < len; s++) {
-                int hi, lo;
-                if (*s == '+') {
-                    out[n++] = ' ';
-                } else if (*s == '%' && (hi = hexval((unsigned char)s[1])) >= 0 &&
-                           (lo = hexval((unsigned char)s[2])) >= 0) {
-                    char ch = (char)(hi * 16 + lo);
-                    if (ch)
-                        out[n++] = ch;
-                    s += 2;
-                } else {
-                    out[n++] = *s;
-                }
-            }
-            out[n] = '\0';
-            return;
-        }
-        p = strchr(p, '&');
-        if (p)
-            p++;
-    }
 }
 
 static int valid_request_id(const char *s)
@@ -187,13 +128,13 @@ static cJSON *load_conv(PGconn *c, const cl_user *u, int64_t id, cl_res *res)
 static void list_chats(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     char q[256], project[24], limit_s[16];
-    query_param(req->query, "q", q, sizeof q);
-    query_param(req->query, "project_id", project, sizeof project);
-    query_param(req->query, "limit", limit_s, sizeof limit_s);
+    cl_req_query(req, "q", q, sizeof q);
+    cl_req_query(req, "project_id", project, sizeof project);
+    cl_req_query(req, "limit", limit_s, sizeof limit_s);
     long limit = limit_s[0] ? strtol(limit_s, NULL, 10) : 50;
     char *end = NULL;
     if (project[0] && (strtoll(project, &end, 10) <= 0 || *end)) {
@@ -247,7 +188,7 @@ static void list_chats(cl_req *req, cl_res *res)
 static void create_chat(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -293,10 +234,10 @@ static void create_chat(cl_req *req, cl_res *res)
 static void get_chat(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    cJSON *o = load_conv(c, &u, param_id(req, "id"), res);
+    cJSON *o = load_conv(c, &u, cl_req_param_id(req, "id"), res);
     if (o)
         cl_res_json(res, 200, o);
     cl_db_release(c);
@@ -306,7 +247,7 @@ static void get_chat(cl_req *req, cl_res *res)
 static void rename_chat(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -320,7 +261,7 @@ static void rename_chat(cl_req *req, cl_res *res)
         cl_auth_field_error(res, 422, "title", "Give the conversation a title of 1 to 120 characters");
     } else {
         char sid[24], uid[24];
-        snprintf(sid, sizeof sid, "%" PRId64, param_id(req, "id"));
+        snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
         snprintf(uid, sizeof uid, "%" PRId64, u.id);
         PGresult *r = cl_db_query(c,
                                   "UPDATE conversations SET title = $3, title_edited = true"
@@ -331,7 +272,7 @@ static void rename_chat(cl_req *req, cl_res *res)
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 404, "not_found", "No conversation %s", sid);
         } else {
-            cJSON *o = load_conv(c, &u, param_id(req, "id"), res);
+            cJSON *o = load_conv(c, &u, cl_req_param_id(req, "id"), res);
             if (o)
                 cl_res_json(res, 200, o);
         }
@@ -347,11 +288,11 @@ static void rename_chat(cl_req *req, cl_res *res)
 static void delete_chat(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, param_id(req, "id"));
+    snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     PGresult *r = cl_db_query(c, "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id", 2,
                               (const char *[]){sid, uid});
@@ -424,10 +365,10 @@ static void sync_conversation(PGconn *c, const char *conv)
 static void list_messages(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    int64_t id = param_id(req, "id");
+    int64_t id = cl_req_param_id(req, "id");
     cJSON *conv = load_conv(c, &u, id, res);
     if (!conv) {
         cl_db_release(c);
@@ -503,7 +444,7 @@ static char *derive_title(const char *content)
 static void send_message(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -515,7 +456,7 @@ static void send_message(cl_req *req, cl_res *res)
     const char *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
     char *content = trimmed(cJSON_GetStringValue(cJSON_GetObjectItem(body, "content")));
     char *title = NULL;
-    int64_t conv_id = param_id(req, "id");
+    int64_t conv_id = cl_req_param_id(req, "id");
     cJSON *conv = NULL;
     int in_tx = 0;
     if (!mode) {
@@ -665,10 +606,10 @@ static void reply_job(PGconn *c, cl_res *res, int64_t id, int64_t user_id, int s
 static void get_chat_job(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    int64_t id = param_id(req, "id");
+    int64_t id = cl_req_param_id(req, "id");
     if (owns_chat_job(c, id, u.id, res)) {
         cl_chat_sync(c, id);
         reply_job(c, res, id, u.id, 200, -1);
@@ -684,10 +625,10 @@ static void get_chat_job(cl_req *req, cl_res *res)
 static void retry_chat_job(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = open_user(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    int64_t id = param_id(req, "id");
+    int64_t id = cl_req_param_id(req, "id");
     if (!owns_chat_job(c, id, u.id, res)) {
         cl_db_release(c);
         return;

@@ -19,15 +19,6 @@
 
 #define COMP "content"
 
-/* A positive id from a path parameter, or 0. */
-static int64_t param_id(const cl_req *req, const char *name)
-{
-    const char *s = cl_req_param(req, name);
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    return s && *s && !*end && v > 0 ? (int64_t)v : 0;
-}
-
 static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
 {
     char err[256];
@@ -228,19 +219,6 @@ static void create_item(cl_req *req, cl_res *res)
     cl_db_release(c);
 }
 
-static long query_long(const char *query, const char *key, long def)
-{
-    size_t kl = strlen(key);
-    for (const char *p = query; p && *p;) {
-        if (strncmp(p, key, kl) == 0 && p[kl] == '=')
-            return strtol(p + kl + 1, NULL, 10);
-        p = strchr(p, '&');
-        if (p)
-            p++;
-    }
-    return def;
-}
-
 /* GET /api/content-items?limit=N — newest first, with their assets. */
 static void list_items(cl_req *req, cl_res *res)
 {
@@ -248,8 +226,9 @@ static void list_items(cl_req *req, cl_res *res)
     PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    long limit = query_long(req->query, "limit", 20);
-    if (limit < 1 || limit > 100) {
+    int ok_num;
+    long limit = cl_req_query_long(req, "limit", 20, &ok_num);
+    if (!ok_num || limit < 1 || limit > 100) {
         cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 100");
         cl_db_release(c);
         return;
@@ -290,7 +269,7 @@ static void get_item(cl_req *req, cl_res *res)
     PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    int64_t id = param_id(req, "id");
+    int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, id);
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
@@ -405,7 +384,7 @@ static void render_item(cl_req *req, cl_res *res)
     if (!c)
         return;
     cl_render_order rr;
-    if (cl_content_request_render(c, &u, param_id(req, "id"), NULL, &rr, res) == 0)
+    if (cl_content_request_render(c, &u, cl_req_param_id(req, "id"), NULL, &rr, res) == 0)
         cl_res_json(res, 202, cl_render_order_json(&rr));
     cl_db_release(c);
 }
@@ -417,7 +396,7 @@ static void get_asset(cl_req *req, cl_res *res)
     PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    int64_t id = param_id(req, "id");
+    int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, id);
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
@@ -436,7 +415,8 @@ static void get_asset(cl_req *req, cl_res *res)
         snprintf(path, sizeof path, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, 0));
         /* The mime strings come from a fixed set; keep a static copy. */
         const char *mime = strcmp(PQgetvalue(r, 0, 1), "video/mp4") == 0 ? "video/mp4" : "image/jpeg";
-        if (strstr(req->query, "download=1")) {
+        char dl[8];
+        if (cl_req_query(req, "download", dl, sizeof dl) && strcmp(dl, "1") == 0) {
             char disp[128];
             snprintf(disp, sizeof disp, "attachment; filename=\"cliploop-%s-%s.%s\"",
                      PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2), mime[0] == 'v' ? "mp4" : "jpg");

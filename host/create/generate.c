@@ -277,7 +277,8 @@ static void cost(cl_req *req, cl_res *res)
     PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    int with_render = !strstr(req->query, "render=0");
+    char rq[8];
+    int with_render = !(cl_req_query(req, "render", rq, sizeof rq) && strcmp(rq, "0") == 0);
     char err[256];
     cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err);
     cl_balance bal;

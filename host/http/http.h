@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CL_ROUTE_INLINE 0x1u /**< run on the event loop (no blocking calls) */
 
@@ -68,6 +69,22 @@ void cl_router_reset(void);
 
 /** A path parameter captured by the route, or NULL. */
 const char *cl_req_param(const cl_req *req, const char *name);
+/**
+ * A path parameter that must be a positive decimal id (at most 18 digits);
+ * 0 when absent or not an id (callers answer 404).
+ */
+int64_t cl_req_param_id(const cl_req *req, const char *name);
+
+/**
+ * The percent-decoded value of `key` in the query string ('+' is a space;
+ * an encoded NUL or a bad escape is dropped) into out (truncated to len-1).
+ * Returns 1 when the key is present (out may be ""), 0 when absent (out "").
+ */
+int cl_req_query(const cl_req *req, const char *key, char *out, size_t len);
+
+/** A whole-number query value, def when absent; *ok = 0 when present but not a number. */
+long cl_req_query_long(const cl_req *req, const char *key, long def, int *ok);
+
 /** A request header (case-insensitive name), or NULL. */
 const char *cl_req_header(const cl_req *req, const char *name);
 /** Parse the body as a JSON object; NULL (and a 400 already set on res) if it is not one. Caller frees. */

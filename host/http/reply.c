@@ -17,6 +17,70 @@ const char *cl_req_param(const cl_req *req, const char *name)
     return NULL;
 }
 
+int64_t cl_req_param_id(const cl_req *req, const char *name)
+{
+    const char *s = cl_req_param(req, name);
+    if (!s || !*s || strlen(s) > 18)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    long long v = strtoll(s, NULL, 10);
+    return v > 0 ? (int64_t)v : 0;
+}
+
+static int hexval(int ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+int cl_req_query(const cl_req *req, const char *key, char *out, size_t len)
+{
+    size_t kl = strlen(key), n = 0;
+    out[0] = '\0';
+    for (const char *p = req->query; p && *p;) {
+        size_t seg = strcspn(p, "&");
+        if (seg >= kl && strncmp(p, key, kl) == 0 && (p[kl] == '=' || seg == kl)) {
+            const char *end = p + seg;
+            for (const char *s = p + kl + (seg > kl); s < end && n + 1 < len; s++) {
+                int hi, lo;
+                if (*s == '+') {
+                    out[n++] = ' ';
+                } else if (*s == '%' && s + 2 < end && (hi = hexval((unsigned char)s[1])) >= 0 &&
+                           (lo = hexval((unsigned char)s[2])) >= 0) {
+                    if (hi || lo)
+                        out[n++] = (char)(hi * 16 + lo);
+                    s += 2;
+                } else {
+                    out[n++] = *s;
+                }
+            }
+            out[n] = '\0';
+            return 1;
+        }
+        p += seg;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+long cl_req_query_long(const cl_req *req, const char *key, long def, int *ok)
+{
+    char v[32];
+    *ok = 1;
+    if (!cl_req_query(req, key, v, sizeof v))
+        return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!v[0] || *end)
+        *ok = 0;
+    return n;
+}
+
 const char *cl_req_header(const cl_req *req, const char *name)
 {
     for (size_t i = 0; i < req->nheaders; i++)

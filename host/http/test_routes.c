@@ -14,23 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-static long query_long(const char *query, const char *key, long def)
-{
-    size_t kl = strlen(key);
-    for (const char *p = query; p && *p;) {
-        if (strncmp(p, key, kl) == 0 && p[kl] == '=')
-            return strtol(p + kl + 1, NULL, 10);
-        p = strchr(p, '&');
-        if (p)
-            p++;
-    }
-    return def;
-}
-
 static void sleep_route(cl_req *req, cl_res *res)
 {
-    long ms = query_long(req->query, "ms", 100);
-    if (ms < 0 || ms > 30000) {
+    int ok;
+    long ms = cl_req_query_long(req, "ms", 100, &ok);
+    if (!ok || ms < 0 || ms > 30000) {
         cl_res_error(res, 400, "invalid_ms", "ms must be between 0 and 30000");
         return;
     }

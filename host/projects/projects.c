@@ -169,26 +169,6 @@ static int lock_user(cl_res *res, PGconn *c, const char *uid)
     return ok ? 0 : -1;
 }
 
-static const char *query_param(const cl_req *req, const char *name, char *out, size_t outlen)
-{
-    size_t nl = strlen(name);
-    for (const char *p = req->query; p && *p;) {
-        size_t len = strcspn(p, "&");
-        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            size_t vl = len - nl - 1;
-            if (vl >= outlen)
-                vl = outlen - 1;
-            memcpy(out, p + nl + 1, vl);
-            out[vl] = '\0';
-            return out;
-        }
-        p += len;
-        if (*p == '&')
-            p++;
-    }
-    return NULL;
-}
-
 /* ------------------------------------------------------------------------- */
 /* Projects                                                                  */
 /* ------------------------------------------------------------------------- */
@@ -730,7 +710,7 @@ static void get_context(cl_req *req, cl_res *res)
     if (!c)
         return;
     long budget = 8000;
-    if (query_param(req, "budget", bud, sizeof bud)) {
+    if (cl_req_query(req, "budget", bud, sizeof bud)) {
         char *end;
         budget = strtol(bud, &end, 10);
         if (*end || budget < CL_CONTEXT_MIN_BUDGET || budget > 200000) {

@@ -79,6 +79,48 @@ int main(void)
     cJSON_Delete(obj);
     cl_res_clear(&res);
 
+    /* Query strings and id parameters: one parser for every handler. */
+    cl_req q = {0};
+    char v[32];
+    q.query = "limit=20&q=caf%C3%A9+au+lait&flag&empty=&download=1&bad=%zz%4&nul=a%00b";
+    CHECK(cl_req_query(&q, "limit", v, sizeof v) == 1);
+    CHECK_STR(v, "20");
+    CHECK(cl_req_query(&q, "q", v, sizeof v) == 1);
+    CHECK_STR(v, "caf\xc3\xa9 au lait");
+    CHECK(cl_req_query(&q, "flag", v, sizeof v) == 1);
+    CHECK_STR(v, "");
+    CHECK(cl_req_query(&q, "empty", v, sizeof v) == 1);
+    CHECK_STR(v, "");
+    CHECK(cl_req_query(&q, "nul", v, sizeof v) == 1);
+    CHECK_STR(v, "ab"); /* an encoded NUL never reaches a C string */
+    CHECK(cl_req_query(&q, "bad", v, sizeof v) == 1);
+    CHECK_STR(v, "%zz%4"); /* bad escapes stay literal */
+    CHECK(cl_req_query(&q, "missing", v, sizeof v) == 0);
+    CHECK_STR(v, "");
+    CHECK(cl_req_query(&q, "load", v, sizeof v) == 0); /* "download" is not "load" */
+    char tiny[4];
+    CHECK(cl_req_query(&q, "q", tiny, sizeof tiny) == 1);
+    CHECK_STR(tiny, "caf"); /* truncated, still terminated */
+    int ok = 0;
+    CHECK(cl_req_query_long(&q, "limit", 5, &ok) == 20 && ok);
+    CHECK(cl_req_query_long(&q, "missing", 5, &ok) == 5 && ok);
+    CHECK(cl_req_query_long(&q, "q", 5, &ok) == 0 && !ok);
+    CHECK(cl_req_query_long(&q, "empty", 5, &ok) == 0 && !ok);
+
+    cl_req ids = {0};
+    char a[] = "42", b[] = "0", c2[] = "-3", d[] = "12x", e[] = "1234567890123456789", f[] = "1e3";
+    cl_kv params[] = {{"a", a}, {"b", b}, {"c", c2}, {"d", d}, {"e", e}, {"f", f}};
+    for (size_t i = 0; i < 6; i++)
+        ids.params[i] = params[i];
+    ids.nparams = 6;
+    CHECK(cl_req_param_id(&ids, "a") == 42);
+    CHECK(cl_req_param_id(&ids, "b") == 0);
+    CHECK(cl_req_param_id(&ids, "c") == 0);
+    CHECK(cl_req_param_id(&ids, "d") == 0);
+    CHECK(cl_req_param_id(&ids, "e") == 0); /* 19 digits: not an id */
+    CHECK(cl_req_param_id(&ids, "f") == 0);
+    CHECK(cl_req_param_id(&ids, "nope") == 0);
+
     cl_router_reset();
     return unit_done("test_router");
 }
