@@ -197,7 +197,6 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
     char *system = NULL, *prompt = NULL;
     int rc = ctx_json ? cl_lua_prompt("chat", ctx_json, &system, &prompt, lerr, sizeof lerr) : CL_ENOMEM;
     free(ctx_json);
-    cl_lua_thread_release();
     cl_output out = {CL_BUF_INIT, 0};
     cl_error e;
     memset(&e, 0, sizeof e);
@@ -377,7 +376,6 @@ static int run_brief(chat_run *run, char *err, size_t errlen)
     free(request);
     free(profile_text);
     cl_buf_free(&context);
-    cl_lua_thread_release();
     if (rc != CL_OK) {
         char code[64], msg[700], full[800];
         llm_error(&e, code, sizeof code, msg, sizeof msg);
@@ -557,7 +555,6 @@ static int chat_reply_job(const cl_job *job, cl_call *call, cl_buf *result, char
                                            : run_generate(&run, result, err, errlen);
         }
     }
-    cl_lua_thread_release();
     free(run.prompt);
     free(run.brief);
     PQfinish(run.c);

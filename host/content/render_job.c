@@ -230,7 +230,6 @@ out:
     PQclear(r);
     free(rules);
     cl_buf_free(&comp);
-    cl_lua_thread_release();
     PQfinish(c);
     return rc;
 }

@@ -130,7 +130,6 @@ static void brief(cl_req *req, cl_res *res)
     int rc = cl_brief_generate(NULL, profile_text, context.data,
                                prompt_with_channel ? prompt_with_channel : prompt, &brief_json, &e);
     free(profile_text);
-    cl_lua_thread_release();
     if (rc != CL_OK) {
         cl_warn(COMP, "brief for user %" PRId64 " failed: %s (%d)", u.id, e.message, e.code);
         cl_generation_error_reply(res, &e);

@@ -10,7 +10,6 @@
 #include "core/log.h"
 #include "create/create.h"
 #include "db/db.h"
-#include "lua/lua_runtime.h"
 #include "projects/context.h"
 
 #include <ctype.h>
@@ -189,7 +188,6 @@ int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, 
             cl_draft_generate(p->call, p->brief_json, context.data, p->channel, &draft, &e);
         }
         cl_buf_free(&context);
-        cl_lua_thread_release();
         if (!draft) {
             cl_receipt refund;
             if (cl_credits_refund(c, u->id, charge_key, &refund, err, sizeof err) != CL_CREDITS_OK)
