@@ -43,7 +43,7 @@ extern "C" {
 /** "CLPL" — first field of every manifest. */
 #define CL_PLUGIN_MAGIC 0x434c504cu
 #define CL_ABI_MAJOR 1
-#define CL_ABI_MINOR 0
+#define CL_ABI_MINOR 1
 
 /** The name of the single symbol a plugin exports. */
 #define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
@@ -254,18 +254,49 @@ typedef struct cl_publisher {
 
 /* --- Billing provider ---------------------------------------------------- */
 
+/*
+ * A billing provider talks to the payment service and nothing else: it never
+ * touches the database. The host stores every webhook, derives the plan and
+ * grants credits; the provider makes the HTTP calls (through api->http_do),
+ * checks signatures and translates the service's documents into the host's
+ * normalized JSON (docs/billing.md):
+ *
+ *   subscription  {"id","status","plan":"starter"|"","variant_id","customer_id",
+ *                  "order_id","user_email","cancelled":bool,"renews_at","ends_at",
+ *                  "trial_ends_at","updated_at","portal_url","update_payment_url",
+ *                  "card_brand","card_last_four"}   (times ISO 8601, or null)
+ *   event         {"event_key","event_name","kind":"subscription"|"payment"|"other",
+ *                  "user_id":"…"|null (the checkout's custom data),
+ *                  "subscription":{…} (kind subscription),
+ *                  "payment":{"subscription_id","status","amount_cents","currency",
+ *                             "created_at","invoice_url"} (kind payment)}
+ *
+ * Every callback returns CL_OK or a negative cl_status; CL_EUNSUPPORTED means
+ * "not configured" (err->message names the missing settings, never values).
+ */
 typedef struct cl_billing_provider {
     cl_capability base;
-    /** Create a checkout; request_json carries plan, user id, email, redirect URL.
+    /** Create a checkout; request_json is {"plan","user_id","email","redirect_url"}.
         Append {"url":"…"} to out. */
     int (*create_checkout)(void *self, cl_call *call, const char *request_json, cl_output *out,
                            cl_error *err);
-    /** Verify a webhook signature (constant-time). Returns CL_OK or CL_EAUTH. */
+    /** Verify a webhook signature (constant-time) over the raw body. Returns CL_OK or
+        CL_EAUTH (CL_EUNSUPPORTED when no signing secret is configured). */
     int (*verify_webhook)(void *self, const char *signature_header, const void *body,
                           size_t body_len, cl_error *err);
     /** Normalize a verified webhook body into the host's event JSON, appended to out. */
     int (*parse_webhook)(void *self, const void *body, size_t body_len, cl_output *out,
                          cl_error *err);
+    /* ---- ABI 1.1 (a 1.0 plugin leaves these NULL) ---- */
+    /** The request header that carries the webhook signature, e.g. "X-Signature" (static). */
+    const char *signature_header;
+    /** Read one subscription from the service and append its normalized JSON to out
+        (fresh portal / update-payment URLs included). CL_EINVAL when unknown there. */
+    int (*get_subscription)(void *self, cl_call *call, const char *subscription_id, cl_output *out,
+                            cl_error *err);
+    /** 1 when every setting the provider needs is present; else 0 with the missing
+        settings' names (comma-separated) in missing. Must not block. */
+    int (*configured)(void *self, char *missing, size_t missing_len);
 } cl_billing_provider;
 
 /* --- Ingester ------------------------------------------------------------ */
@@ -386,7 +417,7 @@ typedef struct cl_plugin_manifest {
 typedef const cl_plugin_manifest *(*cl_plugin_entry_fn)(void);
 
 /* ------------------------------------------------------------------------- */
-/* Pinned offsets of shipped ABI 1.0 fields (never change these)            */
+/* Pinned offsets of shipped ABI 1.0 / 1.1 fields (never change these)      */
 /* ------------------------------------------------------------------------- */
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && __SIZEOF_POINTER__ == 8
 _Static_assert(offsetof(cl_plugin_manifest, magic) == 0, "ABI: manifest.magic");
@@ -402,6 +433,11 @@ _Static_assert(offsetof(cl_llm_provider, complete) == 48, "ABI: llm_provider.com
 _Static_assert(offsetof(cl_renderer, render) == 48, "ABI: renderer.render");
 _Static_assert(offsetof(cl_publisher, publish) == 48, "ABI: publisher.publish");
 _Static_assert(offsetof(cl_ingester, ingest) == 48, "ABI: ingester.ingest");
+_Static_assert(offsetof(cl_billing_provider, create_checkout) == 48, "ABI: billing.create_checkout");
+_Static_assert(offsetof(cl_billing_provider, parse_webhook) == 64, "ABI: billing.parse_webhook");
+/* ABI 1.1 */
+_Static_assert(offsetof(cl_billing_provider, signature_header) == 72, "ABI: billing.signature_header");
+_Static_assert(offsetof(cl_billing_provider, configured) == 88, "ABI: billing.configured");
 _Static_assert(offsetof(cl_host_api, log) == 16, "ABI: host_api.log");
 _Static_assert(offsetof(cl_host_api, output_append) == 88, "ABI: host_api.output_append");
 _Static_assert(offsetof(cl_error, message) == 12, "ABI: error.message");

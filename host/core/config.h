@@ -58,6 +58,9 @@ typedef struct cl_config {
     /* Outbound HTTP, continued */
     int http_allow_loopback_ports[CL_CONFIG_MAX_LOOPBACK_PORTS]; /**< CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: tests only; loopback allowed for these TCP ports only */
     int http_allow_loopback_port_count; /**< entries used in http_allow_loopback_ports; 0 = not set */
+    /* Billing (host/billing) */
+    char billing_provider[64]; /**< BILLING_PROVIDER: billing_provider capability id, or "none" (default): billing routes answer 503 */
+    char public_url[512];   /**< CLIPLOOP_PUBLIC_URL: the site's public origin for provider redirects, default "" (the request's Host) */
 } cl_config;
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */

@@ -3,6 +3,7 @@
  * capability's routes, starts the HTTP server and the worker supervisor, and
  * waits for SIGTERM/SIGINT to stop gracefully.
  */
+#include "billing/billing.h"
 #include "chat/chat.h"
 #include "commands.h"
 #include "content/content.h"
@@ -37,6 +38,7 @@ static void register_routes(void)
     cl_create_register_routes();
     cl_projects_register_routes();
     cl_chat_register_routes();
+    cl_billing_register_routes();
     cl_test_routes_register();
 }
 
@@ -85,6 +87,7 @@ int cl_cmd_serve(int argc, char **argv)
         cl_error("serve", "%s", err);
         return 2;
     }
+    cl_billing_log_status();
     if (cl_db_pool_init(cl_cfg.database_url, cl_cfg.db_pool_size) != 0) {
         cl_error("serve", "out of memory");
         return 1;

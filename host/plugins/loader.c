@@ -567,6 +567,17 @@ int cl_plugins_check_selection(char *err, size_t errlen)
                  want, want, ids);
         return -1;
     }
+    /* BILLING_PROVIDER=none (the default) turns billing off; any other value
+       must name a loaded billing_provider. */
+    const char *bill = cl_cfg.billing_provider;
+    if (bill[0] && strcmp(bill, "none") != 0 && !cl_plugins_find(CL_CAP_BILLING_PROVIDER, bill)) {
+        char ids[400];
+        list_ids(CL_CAP_BILLING_PROVIDER, ids, sizeof ids);
+        snprintf(err, errlen,
+                 "BILLING_PROVIDER=%s: no loaded plugin provides a billing_provider named '%s' (available: %s)",
+                 bill, bill, ids);
+        return -1;
+    }
     return 0;
 }
 
