@@ -724,6 +724,38 @@ int cl_brief_generate(cl_call *call, const char *profile_json, const char *conte
 /* Draft                                                                     */
 /* ------------------------------------------------------------------------- */
 
+static void draft_use_cta(cJSON *draft, const char *cta)
+{
+    const char *old = str_field(draft, "cta");
+    cJSON *script = cJSON_GetObjectItemCaseSensitive(draft, "script");
+    cJSON *last = cJSON_GetArrayItem(script, cJSON_GetArraySize(script) - 1);
+    if (old && cJSON_IsString(last) && strcmp(last->valuestring, old) == 0)
+        cJSON_ReplaceItemViaPointer(script, last, cJSON_CreateString(cta));
+    set_str(draft, "cta", cta);
+    cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(draft, "variants")) set_str(v, "cta", cta);
+}
+
+void cl_draft_select_channel(cJSON *draft, const char *channel)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(draft, "variants"), channel);
+    static const char *const text[] = {"hook", "caption", "cta"};
+    for (size_t i = 0; v && i < sizeof text / sizeof *text; i++) {
+        const char *s = nonempty(str_field(v, text[i]));
+        if (s)
+            set_str(draft, text[i], s);
+    }
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(v, "hashtags");
+    if (cJSON_IsArray(tags)) {
+        cJSON *copy = cJSON_Duplicate(tags, 1);
+        if (cJSON_GetObjectItemCaseSensitive(draft, "hashtags"))
+            cJSON_ReplaceItemInObjectCaseSensitive(draft, "hashtags", copy);
+        else
+            cJSON_AddItemToObject(draft, "hashtags", copy);
+    }
+    set_str(draft, "channel", channel);
+}
+
 int cl_draft_generate(cl_call *call, const char *brief_json, const char *context_text,
                       const char *channel, char **draft_json, cl_error *err)
 {
@@ -792,6 +824,13 @@ int cl_draft_generate(cl_call *call, const char *brief_json, const char *context
         cJSON_AddItemToObject(variants, chan, v);
     }
 
+    /* The brief's call to action is the user's (edited) words: it reaches
+       the draft and every variant unchanged, and a closing beat that
+       repeated the model's own CTA repeats the user's instead. */
+    const char *brief_cta = nonempty(str_field(brief, "cta"));
+    if (brief_cta)
+        draft_use_cta(draft, brief_cta);
+
     /* the rules, after generation: a limit is enforced, not only requested */
     cJSON *adj = cJSON_CreateArray();
     cl_draft_apply_rules(draft, rules, NULL, adj);
@@ -802,6 +841,9 @@ int cl_draft_generate(cl_call *call, const char *brief_json, const char *context
         snprintf(label, sizeof label, "variants.%.60s", v->string);
         cl_draft_apply_rules(v, cJSON_GetObjectItemCaseSensitive(all, v->string), label, adj);
     }
+
+    /* One source of truth: the top-level copy is the target channel's. */
+    cl_draft_select_channel(draft, chan);
 
     /* the result, in a stable key order */
     cJSON *out = cJSON_CreateObject();

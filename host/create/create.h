@@ -68,6 +68,16 @@ int cl_draft_generate(cl_call *call, const char *brief_json, const char *context
                       const char *channel, char **draft_json, cl_error *err);
 
 /**
+ * Make `channel` the draft's channel: the top-level hook, caption, cta and
+ * hashtags become that channel's variant (where the variant has them) and
+ * "channel" is set. After this the top-level copy is what the item shows,
+ * what the video draws, and what is copied, exported and published — one
+ * source of truth per item. cl_draft_generate does it for its channel; a
+ * channel switch on a stored draft calls it again (no LLM call).
+ */
+void cl_draft_select_channel(cJSON *draft, const char *channel);
+
+/**
  * Check a model answer against the draft schema: hook (non-empty string),
  * script (1..12 non-empty strings), caption and cta (non-empty strings),
  * caption_hint (string), hashtags (optional array of strings), variants

@@ -333,8 +333,14 @@ static int build(const cJSON *draft, const cJSON *profile, const char *channel, 
         return fail(err, errlen, "profile must be a JSON object");
     if (rules && !cJSON_IsObject(rules))
         return fail(err, errlen, "channel rules must be a JSON object");
+    /* The draft's top-level copy is its own channel's (cl_draft_select_channel):
+       the words the item shows are the words drawn. Only a draft made for
+       another channel falls back to this channel's variant. */
+    const char *own = obj_str(draft, "channel");
     const cJSON *variants = cJSON_GetObjectItemCaseSensitive(draft, "variants");
-    const cJSON *variant = cJSON_IsObject(variants) ? cJSON_GetObjectItemCaseSensitive(variants, channel) : NULL;
+    const cJSON *variant = own && strcmp(own, channel) == 0 ? NULL
+                           : cJSON_IsObject(variants)       ? cJSON_GetObjectItemCaseSensitive(variants, channel)
+                                                            : NULL;
 
     const char *hook = obj_str(variant, "hook") ? obj_str(variant, "hook") : obj_str(draft, "hook");
     const char *caption = obj_str(variant, "caption") ? obj_str(variant, "caption") : obj_str(draft, "caption");

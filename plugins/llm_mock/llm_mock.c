@@ -31,6 +31,7 @@
  */
 #define _GNU_SOURCE /* strcasestr */
 #include "cliploop_plugin.h"
+#include "mock_facts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -87,6 +88,16 @@ static void mb_printf(mbuf *b, const char *fmt, ...)
     if (n < 0)
         return;
     mb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* snprintf that may cut: the mock's copy is built from user text of any length. */
+static void fmt(char *out, size_t len, const char *f, ...) CL_PRINTF(3, 4);
+static void fmt(char *out, size_t len, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(out, len, f, ap);
+    va_end(ap);
 }
 
 /* Append s as a JSON string literal: quotes, backslashes and control
@@ -166,6 +177,7 @@ typedef struct gen {
     char words[MAX_WORDS][WORD_LEN];
     int n_words;
     const char *prompt;
+    mock_facts facts;
 } gen;
 
 static const char *const stopwords[] = {
@@ -237,14 +249,6 @@ static const char *word(gen *g)
     return g->words[rnd(g, (uint64_t)g->n_words)];
 }
 
-/* Capitalized copy of w into out. */
-static const char *cap(const char *w, char *out, size_t len)
-{
-    snprintf(out, len, "%s", w);
-    out[0] = (char)toupper((unsigned char)out[0]);
-    return out;
-}
-
 /* The channel the prompt mentions first, else a pick. */
 static const char *channel_of(gen *g)
 {
@@ -268,15 +272,12 @@ static const char *const tones[] = {"warm", "playful", "confident", "urgent", "f
 static const char *const styles[] = {"bold captions over close-up product shots",
                                      "clean and minimal with soft light",
                                      "fast cuts with kinetic text", "handheld behind-the-scenes"};
-static const char *const ctas[] = {"Order now", "Book today", "DM us to order",
-                                   "Tap the link to shop", "Visit us this week"};
 static const char *const offers[] = {"10% off this week", "Free delivery on the first order",
                                      "Buy one, get one free", "A free gift with every order"};
-static const char *const nouns[] = {"Promo", "Spotlight", "Launch", "Drop", "Special"};
 
-static void hashtags(mbuf *b, gen *g, int n)
+/* n distinct #words from the prompt, comma-separated (no brackets). */
+static void hashtags_inner(mbuf *b, gen *g, int n)
 {
-    mb_add(b, "[", 1);
     char used[8][WORD_LEN];
     int k = 0;
     for (int i = 0; i < n * 3 && k < n && k < 8; i++) {
@@ -288,103 +289,197 @@ static void hashtags(mbuf *b, gen *g, int n)
             continue;
         snprintf(used[k], WORD_LEN, "%s", w);
         char tag[WORD_LEN + 2];
-        snprintf(tag, sizeof tag, "#%s", w);
+        fmt(tag, sizeof tag, "#%s", w);
         if (k)
             mb_add(b, ",", 1);
         mb_jstr(b, tag);
         k++;
     }
-    mb_add(b, "]", 1);
+}
+
+/* The facts of this request (mock_facts.h), read once per call. */
+static const mock_facts *facts_of(gen *g) { return &g->facts; }
+
+static const char *business_or(const mock_facts *f, const char *fallback)
+{
+    return f->business[0] ? f->business : fallback;
 }
 
 static void answer_brief(mbuf *b, gen *g)
 {
-    static const int durations[] = {15, 20, 30};
-    char w1[WORD_LEN], w2[WORD_LEN], t[128];
-    cap(word(g), w1, sizeof w1);
-    cap(word(g), w2, sizeof w2);
+    const mock_facts *f = facts_of(g);
+    const char *channel = channel_of(g);
+    char deal[256], t[320], c[320];
+    mock_deal(f, 0, deal, sizeof deal);
     int first = 1;
     mb_add(b, "{", 1);
-    snprintf(t, sizeof t, "%s %s %s", w1, w2, PICK(g, nouns));
+    /* The title comes from the offer, so outputs can be told apart. */
+    if (deal[0])
+        fmt(t, sizeof t, "%s", mock_capitalize(deal, c, sizeof c));
+    else
+        fmt(t, sizeof t, "%s this week", business_or(f, "Our promo"));
     mb_kv(b, &first, "title", t);
-    mb_kv(b, &first, "channel", channel_of(g));
-    mb_kv(b, &first, "tone", PICK(g, tones));
+    mb_kv(b, &first, "channel", channel);
+    mb_kv(b, &first, "tone", f->tone[0] ? f->tone : PICK(g, tones));
     mb_key(b, &first, "duration_seconds");
-    mb_printf(b, "%d", PICK(g, durations));
-    mb_kv(b, &first, "style", PICK(g, styles));
-    mb_kv(b, &first, "cta", PICK(g, ctas));
-    snprintf(t, sizeof t, "Lead with %s, end with the offer", word(g));
+    mb_printf(b, "%d", strcmp(channel, "instagram") == 0 ? 20 : 15);
+    if (f->product[0])
+        fmt(t, sizeof t, "Phone-shot close-ups of the %s, the offer in bold on-screen text", f->product);
+    else
+        fmt(t, sizeof t, "%s", PICK(g, styles));
+    mb_kv(b, &first, "style", t);
+    mock_cta(f, channel, t, sizeof t);
+    mb_kv(b, &first, "cta", t);
+    mock_deal(f, 1, deal, sizeof deal);
+    if (f->offer[0])
+        fmt(t, sizeof t, "Lead with the deal (%s), then say how to get it", deal);
+    else if (deal[0])
+        fmt(t, sizeof t, "Lead with the %s, then say how to get it", deal);
+    else
+        fmt(t, sizeof t, "Lead with what is new, then say how to get it");
     mb_kv(b, &first, "caption_hint", t);
-    snprintf(t, sizeof t, "Nearby customers who care about %s", word(g));
+    if (f->audience[0])
+        fmt(t, sizeof t, "%s", f->audience);
+    else if (f->location[0] && deal[0])
+        fmt(t, sizeof t, "People in %s looking for %s", f->location, f->product[0] ? f->product : deal);
+    else
+        fmt(t, sizeof t, "Customers of %s", business_or(f, "the business"));
     mb_kv(b, &first, "audience", t);
-    mb_kv(b, &first, "offer", PICK(g, offers));
+    /* The offer is the user's deal, never one the mock made up. */
+    mb_kv(b, &first, "offer", f->offer[0] ? deal : "");
     mb_kv(b, &first, "mock_seed", g->seed_hex);
     mb_add(b, "}", 1);
 }
 
-static void hook_line(gen *g, char *out, size_t len)
+/* The opening line for a channel: the deal first. */
+static void hook_for(gen *g, const char *channel, char *out, size_t len)
 {
-    char w[WORD_LEN];
-    switch (rnd(g, 4)) {
-    case 0: snprintf(out, len, "Still looking for %s?", word(g)); break;
-    case 1: snprintf(out, len, "Stop scrolling: %s just got better.", cap(word(g), w, sizeof w)); break;
-    case 2: snprintf(out, len, "This %s changes everything.", word(g)); break;
-    default: snprintf(out, len, "3 seconds to fall for %s.", word(g)); break;
+    const mock_facts *f = facts_of(g);
+    char deal[256], c[256];
+    mock_deal(f, 1, deal, sizeof deal);
+    if (!deal[0])
+        fmt(deal, sizeof deal, "%s", f->title[0] ? f->title : business_or(f, "Something new"));
+    mock_capitalize(deal, c, sizeof c);
+    if (strcmp(channel, "tiktok") == 0)
+        fmt(out, len, "POV: %s", c);
+    else if (strcmp(channel, "whatsapp") == 0)
+        fmt(out, len, "%s!", c);
+    else if (f->business[0] && rnd(g, 2))
+        fmt(out, len, "%s at %s.", c, f->business);
+    else
+        fmt(out, len, "%s.", c);
+}
+
+static void caption_for(gen *g, const char *channel, const char *cta, char *out, size_t len)
+{
+    const mock_facts *f = facts_of(g);
+    char deal[256], c[256], where[160] = "";
+    mock_deal(f, 1, deal, sizeof deal);
+    if (!deal[0])
+        fmt(deal, sizeof deal, "%s", f->title[0] ? f->title : "Something new");
+    mock_capitalize(deal, c, sizeof c);
+    if (f->business[0])
+        fmt(where, sizeof where, " at %s%s%s", f->business, f->location[0] ? " in " : "", f->location);
+    if (strcmp(channel, "whatsapp") == 0) {
+        if (f->business[0])
+            fmt(out, len, "Hi! %s here. %s. %s.", f->business, c, cta);
+        else
+            fmt(out, len, "Hi! %s. %s.", c, cta);
+    } else if (strcmp(channel, "tiktok") == 0) {
+        fmt(out, len, "%s%s. %s.", c, where, cta);
+    } else {
+        fmt(out, len, "%s%s. %s.", c, where, cta);
     }
+}
+
+/* Hashtags from the business, the place and the product: #BolaBakes #Lagos #birthdaycakes. */
+static void grounded_tags(mbuf *b, gen *g, int n)
+{
+    const mock_facts *f = facts_of(g);
+    const char *sources[] = {f->business, f->location, f->product, f->category, f->sells};
+    char tags[6][64];
+    int k = 0;
+    for (size_t i = 0; i < sizeof sources / sizeof *sources && k < n && k < 6; i++) {
+        char tag[64] = "#";
+        size_t t = 1;
+        for (const char *p = sources[i]; *p && *p != ',' && t + 1 < sizeof tag; p++)
+            if (isalnum((unsigned char)*p))
+                tag[t++] = *p;
+        tag[t] = '\0';
+        if (t < 3)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < k && !dup; j++)
+            dup = strcasecmp(tags[j], tag) == 0;
+        if (!dup)
+            snprintf(tags[k++], sizeof tags[0], "%s", tag);
+    }
+    mb_add(b, "[", 1);
+    for (int i = 0; i < k; i++) {
+        if (i)
+            mb_add(b, ",", 1);
+        mb_jstr(b, tags[i]);
+    }
+    if (k == 0)
+        hashtags_inner(b, g, n);
+    mb_add(b, "]", 1);
 }
 
 static void variant(mbuf *b, gen *g, const char *channel, const char *cta)
 {
-    char w[WORD_LEN], t[256];
+    char t[512];
     int first = 1;
     mb_add(b, "{", 1);
-    if (strcmp(channel, "whatsapp") == 0)
-        snprintf(t, sizeof t, "Hi! Our %s is here: %s. Reply to order.", word(g), PICK(g, offers));
-    else if (strcmp(channel, "tiktok") == 0)
-        snprintf(t, sizeof t, "POV: you found the best %s in town", word(g));
-    else
-        snprintf(t, sizeof t, "%s, made for you. %s.", cap(word(g), w, sizeof w), PICK(g, offers));
+    caption_for(g, channel, cta, t, sizeof t);
     mb_kv(b, &first, "caption", t);
     mb_kv(b, &first, "cta", cta);
     mb_key(b, &first, "hashtags");
     if (strcmp(channel, "whatsapp") == 0)
         mb_puts(b, "[]");
     else
-        hashtags(b, g, strcmp(channel, "tiktok") == 0 ? 3 : 5);
-    if (strcmp(channel, "tiktok") == 0) {
-        hook_line(g, t, sizeof t);
-        mb_kv(b, &first, "hook", t);
-    }
+        grounded_tags(b, g, strcmp(channel, "tiktok") == 0 ? 3 : 5);
+    hook_for(g, channel, t, sizeof t);
+    mb_kv(b, &first, "hook", t);
     mb_add(b, "}", 1);
 }
 
 static void answer_draft(mbuf *b, gen *g)
 {
-    char hook[256], t[256], w[WORD_LEN];
-    const char *cta = PICK(g, ctas);
-    hook_line(g, hook, sizeof hook);
+    const mock_facts *f = facts_of(g);
+    const char *channel = f->channel[0] ? f->channel : channel_of(g);
+    char hook[256], t[512], cta[160];
+    mock_cta(f, channel, cta, sizeof cta);
+    hook_for(g, channel, hook, sizeof hook);
     int first = 1;
     mb_add(b, "{", 1);
     mb_kv(b, &first, "hook", hook);
     mb_key(b, &first, "script");
     mb_add(b, "[", 1);
     mb_jstr(b, hook);
-    snprintf(t, sizeof t, "Show the %s up close.", word(g));
+    if (f->business[0] && (f->product[0] || f->sells[0]))
+        fmt(t, sizeof t, "%s: %s%s%s.", f->business, f->product[0] ? f->product : f->sells,
+                 f->location[0] ? ", in " : "", f->location);
+    else
+        fmt(t, sizeof t, "Show the %s up close.", f->product[0] ? f->product : "product");
     mb_add(b, ",", 1);
     mb_jstr(b, t);
-    snprintf(t, sizeof t, "Why %s matters: %s.", word(g), PICK(g, offers));
+    if (f->when[0])
+        fmt(t, sizeof t, "Only %s. Don't miss it.", f->when);
+    else if (f->audience[0])
+        fmt(t, sizeof t, "Made for %c%s.", tolower((unsigned char)f->audience[0]), f->audience + 1);
+    else
+        fmt(t, sizeof t, "Come and see for yourself.");
     mb_add(b, ",", 1);
     mb_jstr(b, t);
     mb_add(b, ",", 1);
     mb_jstr(b, cta);
     mb_add(b, "]", 1);
-    snprintf(t, sizeof t, "%s done right. %s.", cap(word(g), w, sizeof w), PICK(g, offers));
+    caption_for(g, channel, cta, t, sizeof t);
     mb_kv(b, &first, "caption", t);
     mb_kv(b, &first, "cta", cta);
-    snprintf(t, sizeof t, "Open with %s; keep it under two lines", word(g));
-    mb_kv(b, &first, "caption_hint", t);
+    mb_kv(b, &first, "caption_hint", "Keep the deal in the first line and the way to order in the last");
     mb_key(b, &first, "hashtags");
-    hashtags(b, g, 4);
+    grounded_tags(b, g, 4);
     mb_key(b, &first, "variants");
     mb_puts(b, "{\"instagram\":");
     variant(b, g, "instagram", cta);
@@ -399,15 +494,31 @@ static void answer_draft(mbuf *b, gen *g)
 
 static void reply_text(gen *g, char *out, size_t len)
 {
-    snprintf(out, len,
-             "Good question about %s. I would lead with %s, keep the video to about 20 seconds, "
-             "and close with \"%s\". (mock %.8s)",
-             word(g), word(g), PICK(g, ctas), g->seed_hex);
+    const mock_facts *f = facts_of(g);
+    char deal[256], cta[160], c[256];
+    mock_deal(f, 1, deal, sizeof deal);
+    const char *channel = f->channel[0] ? f->channel : channel_of(g);
+    mock_cta(f, channel, cta, sizeof cta);
+    const char *name = business_or(f, "your business");
+    if (f->offer[0] || f->product[0]) {
+        fmt(out, len,
+                 "For %s I would open with \"%s\" on screen in the first two seconds, show the %s up close, "
+                 "and close with \"%s\". Keep it to about 15 seconds for %s. When it reads right, switch to "
+                 "Video and I will make it.",
+                 name, mock_capitalize(deal, c, sizeof c), f->product[0] ? f->product : "product", cta, channel);
+    } else {
+        const char *what = f->sells[0] ? f->sells : f->category[0] ? f->category : "your best-seller";
+        fmt(out, len,
+                 "Three ideas for %s this week: 1) %s up close with the price on screen; 2) a regular customer "
+                 "saying why they come back; 3) behind the scenes while you get ready for the day. Open each "
+                 "with the offer in the first two seconds and end with \"%s\".",
+                 name, what, cta);
+    }
 }
 
 static void answer_chat(mbuf *b, gen *g, int json)
 {
-    char t[512];
+    char t[1024];
     reply_text(g, t, sizeof t);
     if (!json) {
         mb_puts(b, t);
@@ -439,26 +550,86 @@ static int post_count(const char *prompt)
     return 5;
 }
 
+/* The channels the posts prompt lists ("Channels to use: a, b"), else all three. */
+static int post_channels(const char *prompt, char chans[3][16])
+{
+    static const char *const all[] = {"instagram", "tiktok", "whatsapp"};
+    const char *line = prompt ? strstr(prompt, "Channels to use:") : NULL;
+    const char *end = line ? strchr(line, '\n') : NULL;
+    int n = 0;
+    for (size_t i = 0; i < 3; i++) {
+        const char *at = line ? strstr(line, all[i]) : NULL;
+        if (!line || (at && (!end || at < end)))
+            snprintf(chans[n++], 16, "%s", all[i]);
+    }
+    if (!n)
+        for (n = 0; n < 3; n++)
+            snprintf(chans[n], 16, "%s", all[n]);
+    return n;
+}
+
+/* A week of posts about the business, each from a different angle:
+   the offer, the product, the people, the making of, the last call. */
 static void answer_posts(mbuf *b, gen *g)
 {
+    const mock_facts *f = facts_of(g);
     int n = post_count(g->prompt);
-    char t[256], w[WORD_LEN];
+    char chans[3][16];
+    int nch = post_channels(g->prompt, chans);
+    const char *name = business_or(f, "us");
+    const char *what = f->product[0] ? f->product : f->sells[0] ? f->sells : f->category[0] ? f->category : "what we make";
+    char deal[256], c[256], t[512], cta[160];
+    mock_deal(f, 1, deal, sizeof deal);
     mb_puts(b, "{\"posts\":[");
     for (int i = 0; i < n; i++) {
+        const char *channel = chans[i % nch];
+        mock_cta(f, channel, cta, sizeof cta);
         int first = 1;
         if (i)
             mb_add(b, ",", 1);
         mb_add(b, "{", 1);
         mb_key(b, &first, "day");
         mb_printf(b, "%d", i + 1);
-        mb_kv(b, &first, "channel", PICK(g, ((const char *const[]){"instagram", "tiktok", "whatsapp"})));
-        snprintf(t, sizeof t, "%s %s", cap(word(g), w, sizeof w), PICK(g, nouns));
-        mb_kv(b, &first, "title", t);
-        hook_line(g, t, sizeof t);
-        mb_kv(b, &first, "hook", t);
-        snprintf(t, sizeof t, "Your %s, our %s. %s.", word(g), word(g), PICK(g, offers));
+        mb_kv(b, &first, "channel", channel);
+        switch (i % 5) {
+        case 0:
+            mb_kv(b, &first, "title", mock_capitalize(deal[0] ? deal : what, c, sizeof c));
+            hook_for(g, channel, t, sizeof t);
+            mb_kv(b, &first, "hook", t);
+            caption_for(g, channel, cta, t, sizeof t);
+            break;
+        case 1:
+            fmt(t, sizeof t, "Up close: %s", what);
+            mb_kv(b, &first, "title", t);
+            fmt(t, sizeof t, "This is what %s at %s looks like up close.", what, name);
+            mb_kv(b, &first, "hook", t);
+            fmt(t, sizeof t, "%s, the way %s makes it%s%s. %s.", mock_capitalize(what, c, sizeof c), name,
+                     f->location[0] ? " in " : "", f->location, cta);
+            break;
+        case 2:
+            fmt(t, sizeof t, "Why customers choose %s", name);
+            mb_kv(b, &first, "title", t);
+            fmt(t, sizeof t, "Ask our customers why they pick %s.", name);
+            mb_kv(b, &first, "hook", t);
+            fmt(t, sizeof t, "Our customers say it better than we can. Tell us yours. %s.", cta);
+            break;
+        case 3:
+            fmt(t, sizeof t, "Behind the scenes at %s", name);
+            mb_kv(b, &first, "title", t);
+            fmt(t, sizeof t, "Before we open: getting the %s ready.", what);
+            mb_kv(b, &first, "hook", t);
+            fmt(t, sizeof t, "A look behind the counter at %s. %s.", name, cta);
+            break;
+        default:
+            fmt(t, sizeof t, "Last call: %s", deal[0] ? deal : what);
+            mb_kv(b, &first, "title", t);
+            fmt(t, sizeof t, "Last call for %s.", deal[0] ? deal : what);
+            mb_kv(b, &first, "hook", t);
+            fmt(t, sizeof t, "Last call for %s at %s. %s.", deal[0] ? deal : what, name, cta);
+            break;
+        }
         mb_kv(b, &first, "caption", t);
-        mb_kv(b, &first, "cta", PICK(g, ctas));
+        mb_kv(b, &first, "cta", cta);
         mb_add(b, "}", 1);
     }
     mb_puts(b, "]");
@@ -472,19 +643,19 @@ static void answer_iteration(mbuf *b, gen *g)
     char t[256];
     int first = 1;
     mb_add(b, "{", 1);
-    snprintf(t, sizeof t, "Posts about %s drew the most clicks; %s content underperformed.", word(g),
+    fmt(t, sizeof t, "Posts about %s drew the most clicks; %s content underperformed.", word(g),
              word(g));
     mb_kv(b, &first, "summary", t);
     mb_key(b, &first, "winners");
     mb_puts(b, "[]");
     mb_key(b, &first, "recommendations");
     mb_add(b, "[", 1);
-    snprintf(t, sizeof t, "Make two more videos about %s", word(g));
+    fmt(t, sizeof t, "Make two more videos about %s", word(g));
     mb_jstr(b, t);
-    snprintf(t, sizeof t, "Open with the offer (%s) in the first 2 seconds", PICK(g, offers));
+    fmt(t, sizeof t, "Open with the offer (%s) in the first 2 seconds", PICK(g, offers));
     mb_add(b, ",", 1);
     mb_jstr(b, t);
-    snprintf(t, sizeof t, "Try a %s tone on %s", PICK(g, tones), channel_of(g));
+    fmt(t, sizeof t, "Try a %s tone on %s", PICK(g, tones), channel_of(g));
     mb_add(b, ",", 1);
     mb_jstr(b, t);
     mb_add(b, "]", 1);
@@ -495,7 +666,7 @@ static void answer_iteration(mbuf *b, gen *g)
 static void answer_other(mbuf *b, gen *g, int json)
 {
     char t[256];
-    snprintf(t, sizeof t, "Mock answer about %s and %s. (mock %.8s)", word(g), word(g), g->seed_hex);
+    fmt(t, sizeof t, "Mock answer about %s and %s. (mock %.8s)", word(g), word(g), g->seed_hex);
     if (!json) {
         mb_puts(b, t);
         return;
@@ -592,6 +763,7 @@ static int mock_complete(void *self, cl_call *call, const cl_llm_request *req, c
     g->rng = h;
     g->prompt = req->prompt;
     snprintf(g->seed_hex, sizeof g->seed_hex, "%016llx", (unsigned long long)h);
+    mock_facts_read(req->system, req->prompt, &g->facts);
     collect_words(g, req->prompt);
     if (g->n_words < 4)
         collect_words(g, req->system);

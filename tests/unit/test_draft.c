@@ -419,6 +419,108 @@ static void test_retries_with_fake(void)
     unlink(port_file);
 }
 
+/* ------------------------------------------------------------------------- */
+/* Offline mode reads like the product: the mock answers from the user's     */
+/* words and the profile, and the user's edits reach the draft unchanged.    */
+
+/* Every word of `phrase` (case-insensitive) appears in `text`. */
+static int has_words(const char *text, const char *phrase)
+{
+    char w[64];
+    for (const char *p = phrase; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if (!n)
+            break;
+        snprintf(w, sizeof w, "%.*s", (int)(n < 63 ? n : 63), p);
+        if (!text || !strcasestr(text, w))
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+static void test_grounded_mock(void)
+{
+    snprintf(cl_cfg.llm_provider, sizeof cl_cfg.llm_provider, "mock");
+    static const char *const profile =
+        "{\"name\":\"Bola Bakes\",\"category\":\"bakery\",\"location\":\"Lagos\","
+        "\"offer\":\"Cakes and pastries\",\"default_channel\":\"instagram\"}";
+    static const struct {
+        const char *prompt, *offer, *product;
+    } cases[] = {
+        {"Birthday cakes, 10% off this week, order on Instagram", "10% off", "birthday cakes"},
+        {"half price jollof trays this weekend on WhatsApp", "half price", "jollof trays"},
+        {"Free delivery on all meat pies until Friday", "Free delivery", "meat pies"},
+        {"TikTok promo: buy one get one free on cupcakes", "buy one get one free", "cupcakes"},
+        {"Small chops platters for ₦15,000 this Saturday", "₦15,000", "Small chops platters"},
+    };
+    static const char *const filler[] = {"just got better", "in town", "changes everything", "Niche",
+                                         "free gift", NULL};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cl_error err;
+        char *brief = NULL, *draft = NULL;
+        CHECK(cl_brief_generate(NULL, profile, NULL, cases[i].prompt, &brief, &err) == CL_OK);
+        cJSON *b = cJSON_Parse(brief);
+        const char *offer = S(b, "offer"), *title = S(b, "title");
+        if (!has_words(offer, cases[i].offer) || !has_words(offer, cases[i].product) ||
+            !has_words(title, cases[i].product))
+            fprintf(stderr, "  prompt \"%s\" -> brief %s\n", cases[i].prompt, brief);
+        CHECK(has_words(offer, cases[i].offer) && has_words(offer, cases[i].product));
+        CHECK(has_words(title, cases[i].product)); /* titles come from the offer */
+        /* the user edits the CTA: it reaches the draft unchanged */
+        cJSON_ReplaceItemInObject(b, "cta", cJSON_CreateString("Order on WhatsApp now"));
+        char *edited = cJSON_PrintUnformatted(b);
+        CHECK(cl_draft_generate(NULL, edited, "{\"project\":{\"business_name\":\"Bola Bakes\",\"city\":\"Lagos\"}}",
+                                NULL, &draft, &err) == CL_OK);
+        cJSON *d = cJSON_Parse(draft);
+        CHECK_STR(S(d, "cta"), "Order on WhatsApp now");
+        const cJSON *v;
+        cJSON_ArrayForEach(v, cJSON_GetObjectItem(d, "variants")) CHECK_STR(S(v, "cta"), "Order on WhatsApp now");
+        const char *hook = S(d, "hook"), *caption = S(d, "caption");
+        char *all = cJSON_PrintUnformatted(d);
+        if (!has_words(hook, cases[i].offer) || !has_words(caption, cases[i].product) ||
+            !has_words(caption, "Bola Bakes"))
+            fprintf(stderr, "  brief %s -> draft %s\n", edited, all);
+        CHECK(has_words(hook, cases[i].offer)); /* offer-led hook in the user's words */
+        CHECK(has_words(caption, cases[i].offer) && has_words(caption, cases[i].product));
+        CHECK(has_words(caption, "Bola Bakes"));
+        for (size_t k = 0; filler[k]; k++)
+            CHECK(!strcasestr(all, filler[k]));
+        /* one source of truth: the top-level copy is the draft's channel's variant */
+        const cJSON *own = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "variants"), S(d, "channel"));
+        CHECK_STR(S(own, "caption"), caption);
+        CHECK_STR(S(own, "hook"), hook);
+        free(all);
+        cJSON_Delete(d);
+        free(edited);
+        free(draft);
+        cJSON_Delete(b);
+        free(brief);
+    }
+}
+
+/* Switching a stored draft's channel makes that channel's variant the copy. */
+static void test_select_channel(void)
+{
+    cJSON *d = cJSON_Parse("{\"channel\":\"instagram\",\"hook\":\"IG hook\",\"caption\":\"IG caption\",\"cta\":\"DM us\","
+                           "\"hashtags\":[\"#a\"],\"variants\":{\"tiktok\":{\"hook\":\"TT hook\",\"caption\":\"TT caption\","
+                           "\"cta\":\"Tap the link\",\"hashtags\":[\"#b\",\"#c\"]},\"whatsapp\":{\"caption\":\"WA\","
+                           "\"cta\":\"Reply ORDER\",\"hashtags\":[]}}}");
+    cl_draft_select_channel(d, "tiktok");
+    CHECK_STR(S(d, "channel"), "tiktok");
+    CHECK_STR(S(d, "hook"), "TT hook");
+    CHECK_STR(S(d, "caption"), "TT caption");
+    CHECK_STR(S(d, "cta"), "Tap the link");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(d, "hashtags")) == 2);
+    cl_draft_select_channel(d, "whatsapp"); /* no hook in the variant: the current one stays */
+    CHECK_STR(S(d, "hook"), "TT hook");
+    CHECK_STR(S(d, "caption"), "WA");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(d, "hashtags")) == 0);
+    cJSON_Delete(d);
+}
+
 int main(void)
 {
     const char *src = getenv("CLIPLOOP_SOURCE_DIR"), *plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
@@ -439,7 +541,9 @@ int main(void)
 
     test_rules_unit();
     test_validate();
+    test_grounded_mock(); /* before test_with_mock edits the channel rules */
     test_with_mock();
+    test_select_channel();
     test_retries_with_fake();
 
     cl_plugins_reset_for_tests();
