@@ -310,11 +310,16 @@ static int credits_gate(chat_run *run, int with_render, const char *ref)
         }
     }
     if (gap[0]) {
+        /* A retry whose copy was paid and kept (the draft exists) must not
+           read "Nothing was charged". */
+        char copy_key[96], render_key[96];
+        cl_generate_keys(ref, copy_key, render_key, sizeof copy_key);
+        int kept = cl_generate_charge_state(run->c, run->user.id, copy_key) == CL_CHARGE_KEPT;
         char msg[700];
-        snprintf(msg, sizeof msg,
-                 "Not enough credits: this %s needs %s. Nothing was charged. Add credits or switch to %s, "
-                 "then retry.",
-                 with_render ? "video" : "copy", gap, with_render ? "copy only or free chat" : "free chat");
+        snprintf(msg, sizeof msg, "Not enough credits: this %s needs %s. %s Add credits or switch to %s, then retry.",
+                 with_render ? "video" : "copy", gap,
+                 kept ? "Nothing more was charged; the copy already paid for is kept." : "Nothing was charged.",
+                 with_render ? "copy only or free chat" : "free chat");
         cl_chat_job_fail(run->c, run->id, "credits", "insufficient_credits", msg);
         return 1;
     }
@@ -439,21 +444,21 @@ static int run_generate(chat_run *run, cl_buf *result, char *err, size_t errlen)
         char code[64], msg[700], full[800];
         res_error(&res, code, sizeof code, msg, sizeof msg);
         cl_res_clear(&res);
-        /* Say what happened to the credit: refunded, or never charged. */
-        char uid[24], refund_key[96];
-        snprintf(uid, sizeof uid, "%" PRId64, run->user.id);
-        snprintf(refund_key, sizeof refund_key, "refund:%s:copy", ref);
-        PGresult *r = cl_db_query(run->c, "SELECT 1 FROM credit_ledger_entries WHERE user_id = $1 AND reference_key = $2",
-                                  2, (const char *[]){uid, refund_key});
-        int refunded = cl_db_ok(r) && PQntuples(r) == 1;
-        PQclear(r);
-        if (!strcmp(code, "insufficient_credits"))
-            snprintf(full, sizeof full, "%s. Nothing was charged.", msg);
-        else if (refunded && !strstr(msg, "refunded"))
-            snprintf(full, sizeof full, "%s%s. Your generation credit was refunded; retry when ready.",
-                     !strcmp(code, "llm_failed") ? "The AI provider failed: " : "", msg);
+        /* Say what happened to the credits: refunded, never charged, or
+           kept (then say nothing about them rather than something wrong). */
+        char copy_key[96], render_key[96];
+        cl_generate_keys(ref, copy_key, render_key, sizeof copy_key);
+        int cs = cl_generate_charge_state(run->c, run->user.id, copy_key);
+        int rs = with_render ? cl_generate_charge_state(run->c, run->user.id, render_key) : CL_CHARGE_NONE;
+        int kept = cs == CL_CHARGE_KEPT || rs == CL_CHARGE_KEPT || cs < 0 || rs < 0;
+        int refunded = cs == CL_CHARGE_REFUNDED || rs == CL_CHARGE_REFUNDED;
+        const char *prefix = !strcmp(code, "llm_failed") ? "The AI provider failed: " : "";
+        if (kept || strstr(msg, "refunded"))
+            snprintf(full, sizeof full, "%s%s", prefix, msg);
+        else if (refunded)
+            snprintf(full, sizeof full, "%s%s. Your credits were refunded; retry when ready.", prefix, msg);
         else
-            snprintf(full, sizeof full, "%s%s", !strcmp(code, "llm_failed") ? "The AI provider failed: " : "", msg);
+            snprintf(full, sizeof full, "%s%s. Nothing was charged.", prefix, msg);
         cl_warn(COMP, "generation for chat job %" PRId64 " failed: %s", run->id, code);
         return fail(run, !strcmp(code, "insufficient_credits") ? "credits" : "draft", code, full, err, errlen);
     }
@@ -574,8 +579,78 @@ static void render_finished(PGconn *c, int64_t item_id)
     PQclear(r);
 }
 
+/*
+ * Dead letter: the chat.reply job ended failed or dead while its chat job
+ * may have left paid work without an outcome (its last attempt died by
+ * lease expiry, so the handler never recorded anything). Refund what this
+ * chat job charged and got nothing for (cl_generate_refund_unfinished: a
+ * no-op when every charge has its item/render), and fail a chat job still
+ * queued or running so the user can retry it. A chat job already retried
+ * (it points at a newer durable job) is left alone.
+ */
+static int chat_dead_letter(PGconn *c, const cl_job *job, const char *last_error, char *err, size_t errlen)
+{
+    (void)last_error;
+    cJSON *payload = cJSON_Parse(job->payload);
+    const cJSON *idj = cJSON_GetObjectItem(payload, "chat_job_id");
+    int64_t id = cJSON_IsNumber(idj) ? (int64_t)idj->valuedouble : 0;
+    cJSON_Delete(payload);
+    if (id <= 0)
+        return 0;
+    char sid[24], jid[24];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(jid, sizeof jid, "%" PRId64, job->id);
+    PGresult *r = cl_db_query(c,
+                              "SELECT user_id, ref_seq, mode, status IN ('queued', 'running') FROM chat_jobs"
+                              " WHERE id = $1 AND job_id = $2",
+                              2, (const char *[]){sid, jid});
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    int64_t user_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    int ref_seq = atoi(PQgetvalue(r, 0, 1));
+    int paid = strcmp(PQgetvalue(r, 0, 2), "chat") != 0;
+    int open = !strcmp(PQgetvalue(r, 0, 3), "t");
+    PQclear(r);
+    const char *note = "";
+    if (paid) {
+        char ref[64], copy_key[96], render_key[96];
+        cl_chat_ref(id, ref_seq, ref, sizeof ref);
+        if (cl_generate_refund_unfinished(c, user_id, ref) != 0) {
+            snprintf(err, errlen, "refund for chat job %" PRId64 " failed", id);
+            return -1;
+        }
+        cl_generate_keys(ref, copy_key, render_key, sizeof copy_key);
+        int cs = cl_generate_charge_state(c, user_id, copy_key), rs = cl_generate_charge_state(c, user_id, render_key);
+        if (cs == CL_CHARGE_REFUNDED || rs == CL_CHARGE_REFUNDED)
+            note = " Your credits for it were refunded.";
+        else if (cs == CL_CHARGE_NONE && rs == CL_CHARGE_NONE)
+            note = " Nothing was charged.";
+    }
+    if (!open)
+        return 0; /* already failed (by its handler, or by a read that saw the dead job) or finished */
+    char msg[300];
+    snprintf(msg, sizeof msg, "This request stopped before it finished (our worker was interrupted).%s Retry when ready.",
+             note);
+    if (cl_chat_job_fail(c, id, NULL, "worker_lost", msg) != 0) {
+        snprintf(err, errlen, "could not record the failure of chat job %" PRId64, id);
+        return -1;
+    }
+    cl_info(COMP, "chat job %" PRId64 ": its durable job %" PRId64 " ended without an outcome; failed for retry", id,
+            job->id);
+    return 0;
+}
+
 int cl_chat_register_jobs(void)
 {
     cl_content_on_render_finished(render_finished);
-    return cl_job_register(CL_JOB_CHAT_REPLY, chat_reply_job);
+    if (cl_job_register(CL_JOB_CHAT_REPLY, chat_reply_job) != 0)
+        return -1;
+    return cl_job_register_dead_letter(CL_JOB_CHAT_REPLY, chat_dead_letter);
 }

@@ -299,6 +299,12 @@ static void get_item(cl_req *req, cl_res *res)
 int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, cl_render_order *out,
                               cl_res *res)
 {
+    return cl_content_request_render_keyed(c, u, id, action, NULL, out, res);
+}
+
+int cl_content_request_render_keyed(PGconn *c, const cl_user *u, int64_t id, const char *action,
+                                    const char *charge_key, cl_render_order *out, cl_res *res)
+{
     char sid[24], uid[24], err[512];
     memset(out, 0, sizeof *out);
     snprintf(sid, sizeof sid, "%" PRId64, id);
@@ -326,8 +332,11 @@ int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const cha
         ok = 1;
     } else {
         int seq = atoi(PQgetvalue(r, 0, 1)) + 1;
-        char key[96], payload[256];
-        snprintf(key, sizeof key, "content_item:%" PRId64 ":render:%d", id, seq);
+        char key[CL_REFERENCE_KEY_MAX + 1], payload[512];
+        if (charge_key)
+            snprintf(key, sizeof key, "%s", charge_key);
+        else
+            snprintf(key, sizeof key, "content_item:%" PRId64 ":render:%d", id, seq);
         int rc = cl_credits_charge(c, u->id, action ? action : CL_ACTION_CONTENT_RENDER, key, &out->receipt, err,
                                    sizeof err);
         if (rc != CL_CREDITS_OK) {

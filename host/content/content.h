@@ -48,6 +48,17 @@ typedef struct cl_render_order {
 int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, cl_render_order *out,
                               cl_res *res);
 
+/**
+ * As cl_content_request_render, charging under charge_key (NULL: the
+ * default "content_item:<id>:render:<seq>"). The generate pipeline charges
+ * its render step together with the copy step before any work, under
+ * "<ref>:render", and passes that key here: the charge is then a replay (no
+ * second debit) and the render job refunds that key if the render fails.
+ * charge_key must be a valid reference key shorter than 128 bytes.
+ */
+int cl_content_request_render_keyed(PGconn *c, const cl_user *u, int64_t id, const char *action,
+                                    const char *charge_key, cl_render_order *out, cl_res *res);
+
 /** {"job":{id,kind},"already_rendering","receipt"} (caller deletes). */
 cJSON *cl_render_order_json(const cl_render_order *rr);
 

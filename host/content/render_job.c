@@ -90,7 +90,7 @@ static void fail_and_refund(PGconn *c, const render_payload *p, const char *why)
         return;
     int ok = cl_db_exec(c,
                         "UPDATE content_items SET status = 'render_failed', render_error = $3, updated_at = now()"
-                        " WHERE id = $1 AND render_seq = $2",
+                        " WHERE id = $1 AND render_seq = $2 AND status = 'rendering'",
                         3, q, err, sizeof err) == 0;
     int rc = ok ? cl_credits_refund(c, p->user_id, p->charge_key, &receipt, err, sizeof err) : -1;
     if (ok && (rc == CL_CREDITS_OK || rc == CL_CREDITS_NOT_FOUND) && cl_db_commit(c) == 0) {
@@ -234,4 +234,67 @@ out:
     return rc;
 }
 
-int cl_content_register_jobs(void) { return cl_job_register("render.content_item", render_content_item); }
+/*
+ * Dead letter: the render job ended failed or dead. When its last attempt
+ * died by lease expiry (the worker was killed, or hung) the handler never
+ * ran its failure path, so the item would stay "rendering" forever and the
+ * credit would be kept. Unless this render's files were recorded (the
+ * credit bought its result), mark the item render_failed (only while this
+ * render still owns it) and refund the charge — one transaction. The user
+ * can render again from render_failed.
+ */
+static int render_dead_letter(PGconn *c, const cl_job *job, const char *last_error, char *err, size_t errlen)
+{
+    (void)last_error;
+    render_payload p;
+    if (parse_payload(job->payload, &p, err, errlen) != 0)
+        return 0; /* nothing to undo that we could name */
+    char id[24], seq[16], why[160];
+    snprintf(id, sizeof id, "%" PRId64, p.item_id);
+    snprintf(seq, sizeof seq, "%d", p.seq);
+    snprintf(why, sizeof why, "the render stopped without finishing on each of its %d attempt%s", job->attempt,
+             job->attempt == 1 ? "" : "s");
+    PGresult *r = cl_db_query(c, "SELECT EXISTS (SELECT 1 FROM content_assets WHERE content_item_id = $1 AND render_seq = $2)",
+                              2, (const char *[]){id, seq});
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    int rendered = !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (rendered)
+        return 0;
+    if (cl_db_begin(c) != 0) {
+        snprintf(err, errlen, "begin failed");
+        return -1;
+    }
+    r = cl_db_query(c,
+                    "UPDATE content_items SET status = 'render_failed', render_error = $3, updated_at = now()"
+                    " WHERE id = $1 AND render_seq = $2 AND status = 'rendering' RETURNING id",
+                    3, (const char *[]){id, seq, why});
+    int ok = cl_db_ok(r), moved = ok && PQntuples(r) == 1;
+    if (!ok)
+        cl_db_errmsg(c, r, err, errlen);
+    PQclear(r);
+    cl_receipt receipt;
+    int rc = ok ? cl_credits_refund(c, p.user_id, p.charge_key, &receipt, err, errlen) : CL_CREDITS_ERROR;
+    if ((rc == CL_CREDITS_OK || rc == CL_CREDITS_NOT_FOUND) && cl_db_commit(c) == 0) {
+        if (moved || (rc == CL_CREDITS_OK && !receipt.replayed))
+            cl_info(COMP, "render job %" PRId64 " of content item %" PRId64 " ended %s; item %s, render credit refunded",
+                    job->id, p.item_id, job->attempt >= job->max_attempts ? "dead" : "failed",
+                    moved ? "marked render_failed" : "left as it was");
+        if (moved)
+            notify_finished(c, p.item_id);
+        return 0;
+    }
+    cl_db_rollback(c);
+    return -1;
+}
+
+int cl_content_register_jobs(void)
+{
+    if (cl_job_register("render.content_item", render_content_item) != 0)
+        return -1;
+    return cl_job_register_dead_letter("render.content_item", render_dead_letter);
+}

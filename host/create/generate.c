@@ -73,34 +73,6 @@ static const char *copy_action(int with_render)
     return with_render ? CL_ACTION_GENERATE_VIDEO_COPY : CL_ACTION_GENERATE_COPY;
 }
 
-/* 402 with what is needed and what is left, before any work starts. */
-static int affordability_gate(PGconn *c, const cl_user *u, int with_render, cl_res *res)
-{
-    const char *actions[2] = {copy_action(with_render), with_render ? CL_ACTION_GENERATE_VIDEO_RENDER : NULL};
-    for (int i = 0; i < 2 && actions[i]; i++) {
-        int64_t needed = 0, available = 0;
-        char err[256];
-        int ok = cl_credits_can_afford(c, u->id, actions[i], &needed, &available, err, sizeof err);
-        if (ok < 0) {
-            cl_error(COMP, "affordability check: %s", err);
-            cl_res_error(res, 500, "internal", "Could not check your credits; nothing was charged");
-            return -1;
-        }
-        if (ok == 0) {
-            const cl_action_cost *a = cl_policy_action(actions[i]);
-            cl_receipt r;
-            memset(&r, 0, sizeof r);
-            snprintf(r.action, sizeof r.action, "%s", actions[i]);
-            snprintf(r.kind, sizeof r.kind, "%s", a ? cl_credit_kind_name(a->kind) : "");
-            r.needed = needed;
-            r.available = available;
-            cl_credits_reply_error(res, CL_CREDITS_INSUFFICIENT, &r, NULL);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* The content item already stored for this ref, or 0. -1 on error. */
 static int64_t find_item(PGconn *c, const cl_user *u, const char *ref)
 {
@@ -113,30 +85,142 @@ static int64_t find_item(PGconn *c, const cl_user *u, const char *ref)
     return id;
 }
 
-static int refund_exists(PGconn *c, const cl_user *u, const char *charge_key)
+int cl_generate_charge_state(PGconn *c, int64_t user_id, const char *charge_key)
 {
-    char uid[24], key[176];
-    snprintf(uid, sizeof uid, "%" PRId64, u->id);
-    snprintf(key, sizeof key, "refund:%s", charge_key);
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM credit_ledger_entries WHERE user_id = $1 AND reference_key = $2",
-                              2, (const char *[]){uid, key});
-    int yes = cl_db_ok(r) && PQntuples(r) > 0;
+    char uid[24], refund[CL_REFERENCE_KEY_MAX + 16];
+    snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    snprintf(refund, sizeof refund, "refund:%s", charge_key);
+    PGresult *r = cl_db_query(c,
+                              "SELECT reason FROM credit_ledger_entries"
+                              " WHERE user_id = $1 AND reference_key IN ($2, $3)",
+                              3, (const char *[]){uid, charge_key, refund});
+    int state = cl_db_ok(r) ? CL_CHARGE_NONE : -1;
+    for (int i = 0; cl_db_ok(r) && i < PQntuples(r); i++) {
+        if (!strcmp(PQgetvalue(r, i, 0), "refund"))
+            state = CL_CHARGE_REFUNDED;
+        else if (state == CL_CHARGE_NONE)
+            state = CL_CHARGE_KEPT;
+    }
     PQclear(r);
-    return yes;
+    return state;
 }
 
-int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, cl_generate_result *out,
-                      cl_res *res)
+void cl_generate_keys(const char *ref, char *copy_key, char *render_key, size_t len)
 {
-    memset(out, 0, sizeof *out);
-    char err[512], sid[24], uid[24], charge_key[160];
-    if (!valid_ref(p->ref)) {
-        cl_auth_field_error(res, 422, "request_id", "request_id must be 8-100 characters of letters, digits, : _ -");
+    snprintf(copy_key, len, "%s:copy", ref);
+    snprintf(render_key, len, "%s:render", ref);
+}
+
+/*
+ * One request key is worked on by one caller at a time: a session-level
+ * advisory lock on the caller's connection, taken before anything is read
+ * and released before returning. A concurrent duplicate (double click,
+ * client retry) waits here, then finds the stored item (a replay) or the
+ * refund (409): exactly one of them calls the LLM. A connection that breaks
+ * while holding the lock releases it when the pool closes it.
+ */
+#define REQUEST_LOCK_CLASS "16016"
+
+static int lock_request(PGconn *c, const cl_user *u, const char *ref, int lock)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%" PRId64 ":%s", u->id, ref);
+    PGresult *r = cl_db_query(c,
+                              lock ? "SELECT pg_advisory_lock(" REQUEST_LOCK_CLASS ", hashtext($1))"
+                                   : "SELECT pg_advisory_unlock(" REQUEST_LOCK_CLASS ", hashtext($1))",
+                              1, (const char *[]){key});
+    int ok = cl_db_ok(r);
+    if (!ok) {
+        char err[256];
+        cl_db_errmsg(c, r, err, sizeof err);
+        cl_error(COMP, "%s request key: %s", lock ? "lock" : "unlock", err);
+    }
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* Both paid steps of the action in ONE transaction: both debits or neither.
+   A replay of keys charged earlier debits nothing. */
+static int charge_steps(PGconn *c, const cl_user *u, int with_render, const char *copy_key,
+                        const char *render_key, cl_generate_result *out, cl_res *res)
+{
+    char err[512];
+    if (cl_db_begin(c) != 0) {
+        cl_res_error(res, 500, "internal", "Could not charge your credits; nothing was charged");
         return -1;
     }
+    cl_receipt *last = &out->generation;
+    int rc = cl_credits_charge(c, u->id, copy_action(with_render), copy_key, last, err, sizeof err);
+    if (rc == CL_CREDITS_OK && with_render) {
+        last = &out->render.receipt;
+        rc = cl_credits_charge(c, u->id, CL_ACTION_GENERATE_VIDEO_RENDER, render_key, last, err, sizeof err);
+    }
+    if (rc == CL_CREDITS_OK && cl_db_commit(c) == 0)
+        return 0;
+    cl_db_rollback(c);
+    if (rc == CL_CREDITS_OK) {
+        cl_error(COMP, "commit of the charges for %s failed", copy_key);
+        cl_res_error(res, 500, "internal", "Could not charge your credits; nothing was charged");
+    } else {
+        cl_credits_reply_error(res, rc, last, err);
+    }
+    memset(&out->generation, 0, sizeof out->generation);
+    memset(&out->render.receipt, 0, sizeof out->render.receipt);
+    return -1;
+}
+
+/* Refund the given charges (NULL keys skipped) in one transaction. 0 or -1. */
+static int refund_keys(PGconn *c, int64_t user_id, const char *a, const char *b)
+{
+    char err[256];
+    const char *keys[2] = {a, b};
+    if (cl_db_begin(c) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        if (!keys[i])
+            continue;
+        cl_receipt r;
+        int rc = cl_credits_refund(c, user_id, keys[i], &r, err, sizeof err);
+        if (rc != CL_CREDITS_OK && rc != CL_CREDITS_NOT_FOUND) {
+            cl_error(COMP, "refund of %s failed: %s", keys[i], err);
+            cl_db_rollback(c);
+            return -1;
+        }
+    }
+    if (cl_db_commit(c) != 0) {
+        cl_db_rollback(c);
+        return -1;
+    }
+    return 0;
+}
+
+int cl_generate_refund_unfinished(PGconn *c, int64_t user_id, const char *ref)
+{
+    char copy_key[160], render_key[160], uid[24];
+    cl_generate_keys(ref, copy_key, render_key, sizeof copy_key);
+    snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    /* The copy's result is the stored item; the render's is a render job
+       started under the prepaid key. */
+    PGresult *r = cl_db_query(c,
+                              "SELECT EXISTS (SELECT 1 FROM content_items WHERE user_id = $1 AND request_key = $2),"
+                              "       EXISTS (SELECT 1 FROM jobs WHERE idempotency_key = $3)",
+                              3, (const char *[]){uid, ref, render_key});
+    if (!cl_db_ok(r) || PQntuples(r) != 1) {
+        PQclear(r);
+        return -1;
+    }
+    int have_item = !strcmp(PQgetvalue(r, 0, 0), "t"), have_render = !strcmp(PQgetvalue(r, 0, 1), "t");
+    PQclear(r);
+    return refund_keys(c, user_id, have_item ? NULL : copy_key, have_render ? NULL : render_key);
+}
+
+static int generate_locked(PGconn *c, const cl_user *u, const cl_generate_params *p, cl_generate_result *out,
+                           cl_res *res)
+{
+    char err[512], sid[24], uid[24], copy_key[160], render_key[160];
     snprintf(sid, sizeof sid, "%" PRId64, p->project_id);
     snprintf(uid, sizeof uid, "%" PRId64, u->id);
-    snprintf(charge_key, sizeof charge_key, "%s:copy", p->ref);
+    cl_generate_keys(p->ref, copy_key, render_key, sizeof copy_key);
 
     PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2,
                               (const char *[]){sid, uid});
@@ -151,31 +235,30 @@ int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, 
 
     /* A retry of a request that already produced its item: replay. */
     int64_t existing = find_item(c, u, p->ref);
-    if (existing < 0) {
+    int copy_state = existing < 0 ? -1 : cl_generate_charge_state(c, u->id, copy_key);
+    if (existing < 0 || copy_state < 0) {
         cl_res_error(res, 500, "internal", "Could not read your content; nothing was charged");
         return -1;
     }
-    if (existing == 0) {
-        if (refund_exists(c, u, charge_key)) {
-            cl_res_error(res, 409, "request_already_failed",
-                         "This request failed earlier and was refunded; start a new generation");
-            return -1;
-        }
-        if (affordability_gate(c, u, p->with_render, res) != 0)
-            return -1;
-    }
-
-    int rc = cl_credits_charge(c, u->id, copy_action(p->with_render), charge_key, &out->generation, err,
-                               sizeof err);
-    if (rc != CL_CREDITS_OK) {
-        cl_credits_reply_error(res, rc, &out->generation, err);
+    if (copy_state == CL_CHARGE_REFUNDED) {
+        cl_res_error(res, 409, "request_already_failed",
+                     "This request failed earlier and was refunded; start a new generation");
         return -1;
     }
 
     if (existing > 0) {
+        int rc = cl_credits_charge(c, u->id, copy_action(p->with_render), copy_key, &out->generation, err,
+                                   sizeof err);
+        if (rc != CL_CREDITS_OK) {
+            cl_credits_reply_error(res, rc, &out->generation, err);
+            return -1;
+        }
         out->content_item_id = existing;
         out->replayed = 1;
     } else {
+        /* Every paid step is charged before any work, together. */
+        if (charge_steps(c, u, p->with_render, copy_key, render_key, out, res) != 0)
+            return -1;
         /* The LLM work: context, draft with channel rules. */
         cl_buf context = CL_BUF_INIT;
         char *draft = NULL;
@@ -189,13 +272,12 @@ int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, 
         }
         cl_buf_free(&context);
         if (!draft) {
-            cl_receipt refund;
-            if (cl_credits_refund(c, u->id, charge_key, &refund, err, sizeof err) != CL_CREDITS_OK)
-                cl_error(COMP, "refund of %s failed: %s", charge_key, err);
-            cl_warn(COMP, "generation for user %" PRId64 " failed (%d): %s; charge refunded", u->id, e.code,
+            if (refund_keys(c, u->id, copy_key, p->with_render ? render_key : NULL) != 0)
+                cl_error(COMP, "refund of %s failed", copy_key);
+            cl_warn(COMP, "generation for user %" PRId64 " failed (%d): %s; charges refunded", u->id, e.code,
                     e.message);
             if (e.code == CL_EIO)
-                cl_res_error(res, 500, "internal", "%s; your credit was refunded", e.message);
+                cl_res_error(res, 500, "internal", "%s; your credits were refunded", e.message);
             else
                 cl_generation_error_reply(res, &e);
             return -1;
@@ -221,12 +303,12 @@ int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, 
             cl_db_errmsg(c, r, err, sizeof err);
             PQclear(r);
             cl_error(COMP, "store content item: %s", err);
-            cl_receipt refund;
-            cl_credits_refund(c, u->id, charge_key, &refund, err, sizeof err);
-            cl_res_error(res, 500, "internal", "Could not store the promo; your credit was refunded");
+            refund_keys(c, u->id, copy_key, p->with_render ? render_key : NULL);
+            cl_res_error(res, 500, "internal", "Could not store the promo; your credits were refunded");
             return -1;
         }
-        /* A concurrent duplicate of this request stored it first: use that one. */
+        /* The request lock makes a concurrent insert impossible; a row that
+           exists anyway (stored by an older release) is used as it is. */
         out->content_item_id = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : find_item(c, u, p->ref);
         out->replayed = PQntuples(r) == 0;
         PQclear(r);
@@ -246,11 +328,56 @@ int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, 
             out->render.job_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
         }
         PQclear(r);
-        if (!out->render.already && cl_content_request_render(c, u, out->content_item_id, CL_ACTION_GENERATE_VIDEO_RENDER,
-                                                               &out->render, res) != 0)
-            return -1;
+        if (!out->render.already) {
+            /* The render step was paid with the copy (new requests): the
+               render request replays that charge. Without a kept prepaid
+               charge (an item stored before this rule, or a render refund),
+               the render is charged now; if that fails the whole request
+               is refunded, so a retry never keeps a credit without a result. */
+            int prepaid = cl_generate_charge_state(c, u->id, render_key) == CL_CHARGE_KEPT;
+            cl_receipt paid = out->render.receipt;
+            if (cl_content_request_render_keyed(c, u, out->content_item_id, CL_ACTION_GENERATE_VIDEO_RENDER,
+                                                prepaid ? render_key : NULL, &out->render, res) != 0) {
+                int refunded = refund_keys(c, u->id, copy_key, prepaid ? render_key : NULL) == 0;
+                if (refunded && res->status == 402) {
+                    cJSON *o = res->body.data ? cJSON_Parse(res->body.data) : NULL;
+                    cJSON *eo = cJSON_GetObjectItem(o, "error");
+                    const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(eo, "message"));
+                    if (m) {
+                        char msg[600];
+                        snprintf(msg, sizeof msg, "%s; your generation credit was refunded", m);
+                        cJSON_ReplaceItemInObject(eo, "message", cJSON_CreateString(msg));
+                        cJSON_AddBoolToObject(eo, "refunded", 1);
+                        cl_res_clear(res);
+                        cl_res_json(res, 402, o);
+                        o = NULL;
+                    }
+                    cJSON_Delete(o);
+                }
+                return -1;
+            }
+            if (!out->replayed && prepaid)
+                out->render.receipt = paid; /* the charge of this request, not its replay */
+        }
     }
     return 0;
+}
+
+int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, cl_generate_result *out,
+                      cl_res *res)
+{
+    memset(out, 0, sizeof *out);
+    if (!valid_ref(p->ref)) {
+        cl_auth_field_error(res, 422, "request_id", "request_id must be 8-100 characters of letters, digits, : _ -");
+        return -1;
+    }
+    if (lock_request(c, u, p->ref, 1) != 0) {
+        cl_res_error(res, 500, "internal", "Could not start the generation; nothing was charged");
+        return -1;
+    }
+    int rc = generate_locked(c, u, p, out, res);
+    lock_request(c, u, p->ref, 0);
+    return rc;
 }
 
 cJSON *cl_generate_result_json(const cl_generate_result *g)

@@ -3,19 +3,26 @@
  * shared by the create flow (POST /api/create/generate), chat and the weekly
  * loop:
  *
+ *   0. one caller at a time per (user, ref): a Postgres advisory lock on
+ *      the caller's connection, so a concurrent duplicate waits and then
+ *      replays instead of calling the LLM a second time;
  *   1. the project must be the user's; its business context is loaded;
- *   2. the affordability gate runs before any work (402 explains the gap);
- *   3. generation credits are charged under "<ref>:copy" (idempotent);
- *   4. the brief becomes a promo draft with the configured LLM provider and
- *      the channel's Lua rules; if that fails, the charge is refunded by a
- *      compensating ledger entry;
- *   5. the draft is stored as a content item keyed by <ref>, so a retry finds
+ *   2. every paid step is charged before any work, in ONE transaction:
+ *      "<ref>:copy" and, with_render, "<ref>:render" — both debits or
+ *      neither (402 explains the gap, nothing charged);
+ *   3. the brief becomes a promo draft with the configured LLM provider and
+ *      the channel's Lua rules; if that fails, both charges are refunded by
+ *      compensating ledger entries (one transaction);
+ *   4. the draft is stored as a content item keyed by <ref>, so a retry finds
  *      it instead of paying again;
- *   6. with_render: a render is requested (one render credit, a durable job;
- *      a render that finally fails is refunded by the render job).
+ *   5. with_render: the render is requested under the prepaid "<ref>:render"
+ *      (a durable job; a render that finally fails — or whose job dies — is
+ *      refunded by the render job's failure or dead-letter path).
  *
  * Credits are charged up front and refunded on failure (not charged on
- * success): the ledger shows both movements, and nothing is lost.
+ * success): the ledger shows both movements, and nothing is lost. A retry of
+ * the same ref converges: the full result, or every charge refunded (409
+ * request_already_failed from then on).
  */
 #ifndef CL_CREATE_GENERATE_H
 #define CL_CREATE_GENERATE_H
@@ -60,6 +67,23 @@ cJSON *cl_generate_result_json(const cl_generate_result *r);
 
 /** Reply to a failed LLM step: 429 (Retry-After), 504, 502, 503 or 422 with a clear code. */
 void cl_generation_error_reply(cl_res *res, const cl_error *e);
+
+/** What the ledger holds for one charge key. */
+enum { CL_CHARGE_NONE = 0, CL_CHARGE_KEPT = 1, CL_CHARGE_REFUNDED = 2 };
+
+/** CL_CHARGE_NONE / _KEPT / _REFUNDED for user's charge_key, or -1 on a database error. */
+int cl_generate_charge_state(PGconn *c, int64_t user_id, const char *charge_key);
+
+/** The two charge keys of a ref: "<ref>:copy" and "<ref>:render" (buffers of len bytes). */
+void cl_generate_keys(const char *ref, char *copy_key, char *render_key, size_t len);
+
+/**
+ * Dead-letter path for work that charged under ref and then stopped without
+ * an outcome (its job died): refund "<ref>:copy" when no content item was
+ * stored for ref, and "<ref>:render" when no render job was started under
+ * it; one transaction, idempotent. 0 or -1.
+ */
+int cl_generate_refund_unfinished(PGconn *c, int64_t user_id, const char *ref);
 
 /** Register POST /api/create/generate and GET /api/create/cost. */
 void cl_generate_register_routes(void);

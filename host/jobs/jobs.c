@@ -8,6 +8,7 @@
  */
 #include "jobs/jobs.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "db/db.h"
 
 #include <cjson/cJSON.h>
@@ -355,7 +356,105 @@ cl_job_handler cl_job_find_handler(const char *kind)
     return NULL;
 }
 
-void cl_job_registry_reset(void) { nkinds = 0; }
+/* ------------------------------------------------------------------------- */
+/* Dead letters                                                              */
+/* ------------------------------------------------------------------------- */
+
+static struct {
+    const char *kind;
+    cl_job_dead_letter_fn fn;
+} dead_kinds[MAX_KINDS];
+static int ndead;
+
+int cl_job_register_dead_letter(const char *kind, cl_job_dead_letter_fn fn)
+{
+    if (!kind || !*kind || !fn || ndead == MAX_KINDS)
+        return -1;
+    for (int i = 0; i < ndead; i++)
+        if (strcmp(dead_kinds[i].kind, kind) == 0)
+            return -1;
+    dead_kinds[ndead].kind = kind;
+    dead_kinds[ndead].fn = fn;
+    ndead++;
+    return 0;
+}
+
+/* The advisory lock class of a dead-letter run (second key: the job id). */
+#define DEAD_LETTER_LOCK_CLASS "16017"
+
+int cl_job_dead_letter_sweep(PGconn *conn, int limit, char *err, size_t errlen)
+{
+    if (ndead == 0)
+        return 0;
+    /* {kind1,kind2,...}: kinds are literals of letters, digits, '.' and '_'. */
+    char kinds[1024] = "{";
+    for (int i = 0; i < ndead; i++) {
+        size_t n = strlen(kinds);
+        snprintf(kinds + n, sizeof kinds - n, "%s\"%s\"", i ? "," : "", dead_kinds[i].kind);
+    }
+    size_t n = strlen(kinds);
+    snprintf(kinds + n, sizeof kinds - n, "}");
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit > 0 ? limit : 1);
+    PGresult *r = run(conn,
+                      "SELECT id, kind, payload::text, attempts, max_attempts, coalesce(last_error, '') FROM jobs"
+                      " WHERE status IN ('failed', 'dead') AND dead_lettered_at IS NULL AND kind = ANY($1::text[])"
+                      " ORDER BY id LIMIT $2::int",
+                      2, (const char *[]){kinds, lim}, err, errlen);
+    if (!r)
+        return -1;
+    int handled = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = PQgetvalue(r, i, 0);
+        PGresult *l = run(conn,
+                          "SELECT pg_try_advisory_lock(" DEAD_LETTER_LOCK_CLASS ", ($1::bigint % 2147483647)::int),"
+                          "       (SELECT dead_lettered_at IS NULL FROM jobs WHERE id = $1::bigint)",
+                          1, (const char *[]){id}, err, errlen);
+        if (!l)
+            break;
+        int locked = !strcmp(PQgetvalue(l, 0, 0), "t");
+        /* The job may have been handled between the list and the lock. */
+        int mine = locked && !strcmp(PQgetvalue(l, 0, 1), "t");
+        PQclear(l);
+        if (mine) {
+            cl_job job = {.id = strtoll(id, NULL, 10),
+                          .kind = PQgetvalue(r, i, 1),
+                          .payload = PQgetvalue(r, i, 2),
+                          .attempt = atoi(PQgetvalue(r, i, 3)),
+                          .max_attempts = atoi(PQgetvalue(r, i, 4))};
+            cl_job_dead_letter_fn fn = NULL;
+            for (int k = 0; k < ndead && !fn; k++)
+                if (strcmp(dead_kinds[k].kind, job.kind) == 0)
+                    fn = dead_kinds[k].fn;
+            char herr[512] = "";
+            if (fn && fn(conn, &job, PQgetvalue(r, i, 5), herr, sizeof herr) == 0) {
+                PGresult *u = run(conn, "UPDATE jobs SET dead_lettered_at = now() WHERE id = $1::bigint", 1,
+                                  (const char *[]){id}, err, errlen);
+                if (u)
+                    handled++;
+                PQclear(u);
+            } else if (fn) {
+                cl_warn("jobs", "dead-letter handler of job %s kind=%s failed (will retry): %s", id, job.kind,
+                        herr[0] ? herr : "no reason given");
+            }
+        }
+        if (locked) {
+            char uerr[256];
+            PGresult *u = run(conn,
+                              "SELECT pg_advisory_unlock(" DEAD_LETTER_LOCK_CLASS ", ($1::bigint % 2147483647)::int)",
+                              1, (const char *[]){id}, uerr, sizeof uerr);
+            PQclear(u);
+        }
+    }
+    PQclear(r);
+    return handled;
+}
+
+void cl_job_registry_reset(void)
+{
+    nkinds = 0;
+    ndead = 0;
+}
 
 void cl_job_report_progress(cl_call *call, int64_t done, int64_t total)
 {

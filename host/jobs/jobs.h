@@ -152,6 +152,33 @@ int cl_job_register(const char *kind, cl_job_handler handler);
 /** The handler for kind, or NULL. */
 cl_job_handler cl_job_find_handler(const char *kind);
 
+/**
+ * A dead-letter handler: called once a job of its kind ended `failed` or
+ * `dead` — whether its own handler ran the last attempt or the reaper
+ * declared it dead after its worker stopped heartbeating (then the
+ * handler never ran). It must undo what the job charged and left without an
+ * outcome (refund, move the item or chat job to a failed state the user can
+ * retry from). It runs with a worker connection (idle, not in a
+ * transaction; it may open its own), may run more than once for the same
+ * job (a worker can die after it but before it is recorded), so it must be
+ * idempotent. job->attempt is the attempts used. Returns 0 when done (the job
+ * is marked dead_lettered_at), non-zero to try again on a later sweep.
+ */
+typedef int (*cl_job_dead_letter_fn)(PGconn *conn, const cl_job *job, const char *last_error, char *err,
+                                     size_t errlen);
+
+/** Register the dead-letter handler of kind (literal string; before the runners start). 0 or -1. */
+int cl_job_register_dead_letter(const char *kind, cl_job_dead_letter_fn fn);
+
+/**
+ * Run the dead-letter handlers of up to `limit` final jobs (failed/dead,
+ * dead_lettered_at NULL) of the registered kinds, each under a try-lock so
+ * concurrent workers never run the same one at once; mark each done.
+ * Called by the worker's runners; exposed for tests. Returns the number
+ * handled, or -1 on a database error (err set).
+ */
+int cl_job_dead_letter_sweep(PGconn *conn, int limit, char *err, size_t errlen);
+
 /** Forget every registration (tests). */
 void cl_job_registry_reset(void);
 

@@ -239,6 +239,17 @@ static void run_job(runner *r)
     cl_buf_free(&result);
 }
 
+/* Dead-letter handlers of final jobs (see cl_job_dead_letter_sweep). */
+static void sweep_dead_letters(runner *r)
+{
+    char err[512];
+    int n = cl_job_dead_letter_sweep(r->conn, 10, err, sizeof err);
+    if (n < 0)
+        cl_warn(LOG, "%s: dead-letter sweep failed: %s", r->worker_id, err);
+    else if (n > 0)
+        cl_info(LOG, "%s: ran the dead-letter handlers of %d job(s)", r->worker_id, n);
+}
+
 static void *runner_main(void *arg)
 {
     runner *r = arg;
@@ -256,8 +267,11 @@ static void *runner_main(void *arg)
         if (rc == 1) {
             run_job(r);
             cl_job_clear(&r->job);
+            sweep_dead_letters(r);
             continue;
         }
+        if (rc == 0)
+            sweep_dead_letters(r); /* the claim may have reaped a job to dead */
         if (rc < 0) {
             if (mono_ms() - last_error_log > 10000) {
                 cl_error(LOG, "%s: cannot claim: %s", r->worker_id, err);

@@ -186,8 +186,9 @@ test('generate_video: draft, render, card with video, receipts generation 1 + re
   assert.equal(retry.status, 200);
   assert.equal(retry.body.retried, false);
   assert.equal((await c.get(`/api/chats/${chatId}/messages`)).body.messages.length, count);
-  assert.deepEqual(ledger(`chat_job:${id}:`), ['generate_video.copy:-1']);
-  assert.deepEqual(ledger(`content_item:${job.content_item_id}:render:`), ['generate_video.render:-1']);
+  // Both steps were charged together, under the chat job's reference.
+  assert.deepEqual(ledger(`chat_job:${id}:`), ['generate_video.copy:-1', 'generate_video.render:-1']);
+  assert.deepEqual(ledger(`content_item:${job.content_item_id}:render:`), []);
 });
 
 test('a video chat job completes when its render does, even if nobody is reading the thread', async () => {
@@ -234,7 +235,7 @@ test('insufficient credits: explained in the thread before any work, nothing cha
   assert.equal(done.id, id);
   assert.equal(done.retries, 1);
   assert.deepEqual(done.charged, { generation: 1, render: 1 });
-  assert.deepEqual(ledger(`chat_job:${id}:`), ['generate_video.copy:-1']);
+  assert.deepEqual(ledger(`chat_job:${id}:`), ['generate_video.copy:-1', 'generate_video.render:-1']);
 });
 
 test('provider error: the failure shows in the thread, the charge is refunded, retry after switching back pays once', async () => {

@@ -33,6 +33,7 @@
 //   fake-nochoices       200, "choices": []
 //   fake-notjson         200 with an HTML body
 //   fake-draft           200, content is a valid promo draft JSON object
+//   fake-draft-slow[-<ms>]  waits <ms> (default 1500), then a valid draft
 //   fake-draft-badonce-<k>  first hit of <k> an invalid draft ({"hook":""}), then a valid one
 //   fake-draft-longcaption  a valid draft with a 600-character caption and 12 hashtags
 //   anything else        200, content echoes {"echo":true,"model","n_messages",
@@ -137,6 +138,11 @@ export function createLlmFake() {
       return res.end('<html><body>gateway says hello</body></html>');
     }
     if (scenario === 'fake-draft') return ok(JSON.stringify(validDraft()));
+    if (scenario.startsWith('fake-draft-slow')) {
+      await sleep(Number(scenario.split('-')[3]) || 1500);
+      if (res.destroyed || req.socket.destroyed) return;
+      return ok(JSON.stringify(validDraft()));
+    }
     if (scenario.startsWith('fake-draft-badonce-'))
       return ok(JSON.stringify(hit === 1 ? { hook: '', script: 'not an array' } : validDraft()));
     if (scenario === 'fake-draft-longcaption') {

@@ -143,3 +143,19 @@ export function apiClient(baseUrl) {
   c.demoLogin = () => c.post('/api/dev/demo-login');
   return c;
 }
+
+/**
+ * Sign `client` in as the demo user (mock mode) and create a project with the
+ * given business profile fields. Returns { userId, projectId } (userId as text).
+ */
+export async function demoProject(client, dbUrl, profile) {
+  const login = await client.demoLogin();
+  if (login.status !== 200) throw new Error(`demo login: ${login.status} ${login.text}`);
+  const userId = psql(dbUrl, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
+  const p = await client.post('/api/projects', {
+    name: profile.business_name, project_type: 'business', preferred_channels: ['instagram'],
+    language_style: 'english', ...profile,
+  });
+  if (p.status !== 201) throw new Error(`create project: ${p.status} ${p.text}`);
+  return { userId, projectId: p.body.project?.id ?? p.body.id };
+}
