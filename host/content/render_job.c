@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,8 +217,27 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         rc = 1;
         goto fail;
     }
-    cl_buf_printf(result, "{\"content_item_id\":%" PRId64 ",\"renderer\":\"%s\",\"seconds\":%.2f}",
-                  p.item_id, res.renderer, res.seconds);
+    /* The result names the words the renderer drew (role -> text), so what
+       the item shows can be checked against what the video says. */
+    cJSON *out = cJSON_CreateObject(), *drawn = cJSON_AddObjectToObject(out, "drawn");
+    cJSON_AddNumberToObject(out, "content_item_id", (double)p.item_id);
+    cJSON_AddStringToObject(out, "renderer", res.renderer);
+    cJSON_AddNumberToObject(out, "seconds", round(res.seconds * 100) / 100);
+    cJSON *cj = cJSON_Parse(comp.data);
+    const cJSON *layer;
+    cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(cj, "layers"))
+    {
+        const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(layer, "role"));
+        const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(layer, "text"));
+        if (role && text && !cJSON_GetObjectItemCaseSensitive(drawn, role))
+            cJSON_AddStringToObject(drawn, role, text);
+    }
+    cJSON_Delete(cj);
+    char *out_text = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    if (out_text)
+        cl_buf_puts(result, out_text);
+    free(out_text);
     cl_info(COMP, "content item %" PRId64 " rendered by %s in %.1fs", p.item_id, res.renderer, res.seconds);
     notify_finished(c, p.item_id);
     goto out;

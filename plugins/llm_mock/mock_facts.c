@@ -56,11 +56,26 @@ const char *mock_capitalize(const char *s, char *out, size_t len)
 static void json_field(const char *text, const char *key, char *out, size_t len)
 {
     char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    const char *p = text ? strstr(text, pat) : NULL;
-    if (!p || out[0])
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    if (!text || out[0])
         return;
-    p += strlen(pat);
+    const char *p = text;
+    for (;;) { /* "key":"v" or, as Postgres writes JSON, "key" : "v" */
+        p = strstr(p, pat);
+        if (!p)
+            return;
+        p += strlen(pat);
+        while (*p == ' ')
+            p++;
+        if (*p != ':')
+            continue;
+        p++;
+        while (*p == ' ')
+            p++;
+        if (*p == '"')
+            break;
+    }
+    p++;
     size_t n = 0;
     while (p[n] && p[n] != '"' && n + 1 < len) {
         if (p[n] == '\\' && p[n + 1])

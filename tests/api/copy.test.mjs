@@ -1,0 +1,96 @@
+// What the user posts must match what they see: in offline (mock) mode the
+// brief, the draft and the video carry the prompt's own offer and product,
+// an edited CTA reaches the draft unchanged, and for every channel the words
+// on the result card (the item's draft) are the words the renderer drew.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+
+let db, srv, storage, c, projectId;
+
+async function waitRendered(id, ms = 90000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await c.get(`/api/content-items/${id}`);
+    if (r.body.status === 'rendered' || r.body.status === 'render_failed') return r.body;
+    if (Date.now() > end) throw new Error(`not rendered: ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+// The text layers of the composition the renderer received, from the
+// render job's result.
+function drawn(itemId) {
+  const rows = psql(db.url, `SELECT result::text FROM jobs WHERE kind = 'render.content_item'
+    AND status = 'completed' AND (payload->>'content_item_id')::bigint = ${itemId} ORDER BY id DESC LIMIT 1`);
+  assert.equal(rows.length, 1, `no completed render job for item ${itemId}`);
+  return JSON.parse(rows[0][0]).drawn;
+}
+
+const words = (s) => s.toLowerCase().split(/\s+/).filter(Boolean);
+const hasWords = (text, phrase) => words(phrase).every((w) => (text || '').toLowerCase().includes(w));
+
+before(async () => {
+  db = createDatabase('copy');
+  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-storage-'));
+  srv = await startServer({
+    dbUrl: db.url,
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
+  });
+  c = apiClient(srv.url);
+  assert.equal((await c.demoLogin()).status, 200);
+  const p = await c.post('/api/projects', {
+    name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
+    city: 'Yaba', target_audience: 'Office workers nearby', primary_offer: 'Jollof rice and small chops',
+    preferred_channels: ['instagram', 'tiktok', 'whatsapp'], language_style: 'english',
+  });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  projectId = p.body.project?.id ?? p.body.id;
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+  if (db) db.drop();
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+const cases = [
+  { channel: 'tiktok', prompt: 'Half price jollof trays this weekend', offer: 'half price', product: 'jollof trays' },
+  { channel: 'whatsapp', prompt: 'Small chops platters, 20% off until Friday', offer: '20% off', product: 'small chops platters' },
+  { channel: 'instagram', prompt: 'Free delivery on pepper soup this week', offer: 'free delivery', product: 'pepper soup' },
+];
+
+for (const k of cases) {
+  test(`${k.channel}: the prompt's offer reaches brief, draft and video; the card's words are the video's`, async () => {
+    const br = await c.post('/api/create/brief', { project_id: projectId, prompt: k.prompt, channel: k.channel });
+    assert.equal(br.status, 200, JSON.stringify(br.body));
+    const brief = br.body.brief;
+    assert.ok(hasWords(brief.offer, k.offer) && hasWords(brief.offer, k.product), JSON.stringify(brief));
+    assert.ok(hasWords(brief.title, k.product), `title from the offer: ${brief.title}`);
+    // The user edits the CTA before generating.
+    brief.cta = 'Order on WhatsApp now';
+    const g = await c.post('/api/create/generate', {
+      project_id: projectId, brief, channel: k.channel, request_id: `copy-${k.channel}-0001`,
+    });
+    assert.equal(g.status, 201, JSON.stringify(g.body));
+    const item = await waitRendered(g.body.content_item_id);
+    assert.equal(item.status, 'rendered', JSON.stringify(item));
+    const d = item.draft;
+    assert.equal(d.cta, 'Order on WhatsApp now');
+    assert.ok(hasWords(d.hook, k.offer) && hasWords(d.caption, k.product), JSON.stringify(d));
+    assert.ok(hasWords(d.caption, 'Mama Put Kitchen'), d.caption);
+    for (const filler of ['just got better', 'in town', 'changes everything', 'free gift']) {
+      assert.ok(!JSON.stringify(d).toLowerCase().includes(filler), `filler "${filler}" in ${JSON.stringify(d)}`);
+    }
+    // One source of truth: the card shows d.hook / d.caption / d.cta; the
+    // video drew exactly those words (the caption clipped to fit).
+    const v = drawn(item.id);
+    assert.equal(v.hook, d.hook);
+    assert.equal(v.cta, d.cta);
+    assert.ok(d.caption.startsWith(v.caption.replace(/\.\.\.$/, '')), JSON.stringify({ card: d.caption, video: v.caption }));
+    assert.ok(hasWords(v.hook, k.offer), `the video's hook carries the offer: ${v.hook}`);
+  });
+}
