@@ -1,21 +1,41 @@
 # shellcheck shell=bash
-# Private Postgres cluster under var/pg (Unix socket in var/run, no TCP),
-# started unless DATABASE_URL is already set. Sourced by scripts/run and
-# scripts/test. Postgres refuses to run as root, so as root the cluster runs
-# as the unprivileged system user cliploop-pg.
+# Private Postgres clusters (Unix socket only, no TCP), started unless
+# DATABASE_URL is already set. Sourced by scripts/run and scripts/test.
+# Postgres refuses to run as root, so as root a cluster runs as the
+# unprivileged system user cliploop-pg.
+#
+# Two clusters, chosen by CL_PG_PROFILE before sourcing this file:
+#   run  (default, scripts/run)  var/pg, socket var/run, log var/pg.log —
+#        real users' data: durable (fsync, synchronous_commit and
+#        full_page_writes on). A running cluster that is not durable (one
+#        started by an older scripts/test, which shared var/pg) is restarted
+#        durable.
+#   test (scripts/test)          var/pg-test, socket var/run-test, log
+#        var/pg-test.log — throwaway test databases only: fsync,
+#        synchronous_commit and full_page_writes off for speed.
 #
 # After cl_pg_start: DATABASE_URL points at database "cliploop", and
 # CLIPLOOP_PG_ADMIN_URL at the "postgres" database (tests create their own
 # databases through it). A cluster that is already running (another terminal,
-# another checkout's scripts/run) is reused as it is; nothing here stops it
-# except cl_pg_stop (scripts/run --stop-db).
+# another checkout's scripts/run) is reused; nothing here stops it except
+# cl_pg_stop (scripts/run --stop-db).
 
 # CL_PG_BINDIR may be set by the caller; otherwise the newest installed
 # version is used, looked up when needed (the package may be installed after
 # this file is sourced).
 CL_PG_BINDIR=${CL_PG_BINDIR:-}
-CL_PG_DATA="$CL_ROOT/var/pg"
-CL_PG_SOCK="$CL_ROOT/var/run"
+CL_PG_PROFILE=${CL_PG_PROFILE:-run}
+if [ "$CL_PG_PROFILE" = test ]; then
+  CL_PG_DATA="$CL_ROOT/var/pg-test"
+  CL_PG_SOCK="$CL_ROOT/var/run-test"
+  CL_PG_LOG="$CL_ROOT/var/pg-test.log"
+  CL_PG_SETTINGS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+else
+  CL_PG_DATA="$CL_ROOT/var/pg"
+  CL_PG_SOCK="$CL_ROOT/var/run"
+  CL_PG_LOG="$CL_ROOT/var/pg.log"
+  CL_PG_SETTINGS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+fi
 CL_PG_USER=cliploop-pg
 
 cl_pg_as_owner() {
@@ -48,8 +68,14 @@ cl_pg_start() {
     return 0
   fi
   if cl_pg_running; then
-    cl_pg_export_urls
-    return 0
+    if [ "$CL_PG_PROFILE" = test ] || cl_pg_durable; then
+      cl_pg_export_urls
+      return 0
+    fi
+    echo "the Postgres cluster in ${CL_PG_DATA#"$CL_ROOT"/} runs without fsync/synchronous_commit/full_page_writes: restarting it durable" >&2
+    cl_pg_as_owner "$CL_PG_BINDIR/pg_ctl" -D "$CL_PG_DATA" -m fast -w -t 60 stop >/dev/null || return 1
+    # Pages written while fsync was off may still sit in the page cache.
+    sync
   fi
   [ -x "$CL_PG_BINDIR/initdb" ] || { echo "postgres binaries not found (is the postgresql package installed?)" >&2; return 1; }
   if [ "$(id -u)" = 0 ] && ! id "$CL_PG_USER" >/dev/null 2>&1; then
@@ -69,12 +95,21 @@ cl_pg_start() {
       || { cat "$CL_ROOT/var/initdb.log" >&2; return 1; }
   fi
   if ! cl_pg_as_owner "$CL_PG_BINDIR/pg_ctl" -D "$CL_PG_DATA" status >/dev/null 2>&1; then
-    touch "$CL_ROOT/var/pg.log"; [ "$(id -u)" = 0 ] && chown "$CL_PG_USER" "$CL_ROOT/var/pg.log"
-    cl_pg_as_owner "$CL_PG_BINDIR/pg_ctl" -D "$CL_PG_DATA" -l "$CL_ROOT/var/pg.log" -w -t 60 \
-      -o "-k $CL_PG_SOCK -c listen_addresses='' -c max_connections=200 -c fsync=off" start >/dev/null \
-      || { tail -n 20 "$CL_ROOT/var/pg.log" >&2; return 1; }
+    touch "$CL_PG_LOG"; [ "$(id -u)" = 0 ] && chown "$CL_PG_USER" "$CL_PG_LOG"
+    cl_pg_as_owner "$CL_PG_BINDIR/pg_ctl" -D "$CL_PG_DATA" -l "$CL_PG_LOG" -w -t 60 \
+      -o "-k $CL_PG_SOCK -c listen_addresses='' -c max_connections=200 $CL_PG_SETTINGS" start >/dev/null \
+      || { tail -n 20 "$CL_PG_LOG" >&2; return 1; }
   fi
   cl_pg_export_urls
+}
+
+# True when the running cluster has fsync, synchronous_commit and
+# full_page_writes on.
+cl_pg_durable() {
+  local v
+  v=$(psql -X -tA "postgresql:///postgres?host=$CL_PG_SOCK&user=postgres" \
+    -c "SELECT current_setting('fsync') || current_setting('synchronous_commit') || current_setting('full_page_writes')" 2>/dev/null) || return 1
+  [ "$v" = ononon ]
 }
 
 # Export the admin URL and DATABASE_URL (creating database "cliploop" if needed).
