@@ -29,15 +29,10 @@ static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
 
 /* ---- JSON of an item --------------------------------------------------- */
 
-static const char *item_sql =
-    "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.brief, i.draft,"
-    "       i.status, i.render_seq, i.render_job_id, i.render_error, i.publish_strategy,"
-    "       i.publish_status, i.manual_status, i.tracking_slug,"
-    "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    "       to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    "       j.status, j.progress_done, j.progress_total, j.attempts"
-    "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
-    " WHERE i.id = $1 AND i.user_id = $2";
+/* The columns item_json reads, in order (content.h: CL_CONTENT_ITEM_SELECT). */
+#define ITEM_SELECT CL_CONTENT_ITEM_SELECT
+
+static const char *item_sql = ITEM_SELECT " WHERE i.id = $1 AND i.user_id = $2";
 
 static void add_num_or_null(cJSON *o, const char *k, PGresult *r, int row, int col)
 {
@@ -62,7 +57,7 @@ static void add_json_or_null(cJSON *o, const char *k, PGresult *r, int row, int 
 }
 
 /* Build the item object from a row of item_sql. */
-static cJSON *item_json(PGresult *r, int row)
+cJSON *cl_content_item_row_json(PGresult *r, int row)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, row, 0), NULL));
@@ -92,11 +87,18 @@ static cJSON *item_json(PGresult *r, int row)
         add_num_or_null(j, "progress_total", r, row, 20);
         add_num_or_null(j, "attempts", r, row, 21);
     }
+    add_num_or_null(o, "cycle_id", r, row, 22);
+    add_num_or_null(o, "position", r, row, 23);
+    add_str_or_null(o, "scheduled_at", r, row, 24);
+    add_str_or_null(o, "published_at", r, row, 25);
+    add_str_or_null(o, "publish_error", r, row, 26);
+    cJSON_AddNumberToObject(o, "publish_attempt", strtod(PQgetvalue(r, row, 27), NULL));
+    add_num_or_null(o, "publish_job_id", r, row, 28);
     return o;
 }
 
 /* Attach the item's assets (newest render first) as "assets". 0 or -1. */
-static int add_assets(PGconn *c, cJSON *item, const char *item_id)
+int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id)
 {
     const char *p[] = {item_id};
     PGresult *r = cl_db_query(c,
@@ -205,8 +207,8 @@ static void create_item(cl_req *req, cl_res *res)
         const char *q[] = {id, uid};
         r = cl_db_query(c, item_sql, 2, q);
         if (cl_db_ok(r) && PQntuples(r) == 1) {
-            cJSON *item = item_json(r, 0);
-            add_assets(c, item, id);
+            cJSON *item = cl_content_item_row_json(r, 0);
+            cl_content_add_assets(c, item, id);
             cl_res_json(res, 201, item);
         } else {
             db_failed(res, c, r, "read content item");
@@ -238,22 +240,15 @@ static void list_items(cl_req *req, cl_res *res)
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *p[] = {uid, lim};
     PGresult *r = cl_db_query(c,
-                              "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.brief, i.draft,"
-                              "       i.status, i.render_seq, i.render_job_id, i.render_error, i.publish_strategy,"
-                              "       i.publish_status, i.manual_status, i.tracking_slug,"
-                              "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                              "       to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                              "       j.status, j.progress_done, j.progress_total, j.attempts"
-                              "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
-                              " WHERE i.user_id = $1 ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
+                              ITEM_SELECT " WHERE i.user_id = $1 ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
                               2, p);
     if (!cl_db_ok(r)) {
         db_failed(res, c, r, "list content items");
     } else {
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
         for (int i = 0; i < PQntuples(r); i++) {
-            cJSON *item = item_json(r, i);
-            add_assets(c, item, PQgetvalue(r, i, 0));
+            cJSON *item = cl_content_item_row_json(r, i);
+            cl_content_add_assets(c, item, PQgetvalue(r, i, 0));
             cJSON_AddItemToArray(arr, item);
         }
         cl_res_json(res, 200, o);
@@ -280,8 +275,8 @@ static void get_item(cl_req *req, cl_res *res)
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
     } else {
-        cJSON *item = item_json(r, 0);
-        add_assets(c, item, sid);
+        cJSON *item = cl_content_item_row_json(r, 0);
+        cl_content_add_assets(c, item, sid);
         cl_res_json(res, 200, item);
     }
     PQclear(r);

@@ -73,6 +73,28 @@ typedef void (*cl_render_observer)(PGconn *c, int64_t content_item_id);
 /** Add an observer; only before the worker's runner threads start. 0 or -1 (table full). */
 int cl_content_on_render_finished(cl_render_observer fn);
 
+/**
+ * SELECT … FROM content_items i LEFT JOIN jobs j (the render job): the
+ * columns cl_content_item_row_json reads. Append " WHERE …" (use alias i).
+ */
+#define CL_CONTENT_ITEM_SELECT                                                                     \
+    "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.brief, i.draft,"      \
+    "       i.status, i.render_seq, i.render_job_id, i.render_error, i.publish_strategy,"          \
+    "       i.publish_status, i.manual_status, i.tracking_slug,"                                   \
+    "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"          \
+    "       to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"          \
+    "       j.status, j.progress_done, j.progress_total, j.attempts,"                              \
+    "       i.cycle_id, i.position,"                                                               \
+    "       to_char(i.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"        \
+    "       to_char(i.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"        \
+    "       i.publish_error, i.publish_attempt, i.publish_job_id"                                  \
+    "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
+
+/** One row of CL_CONTENT_ITEM_SELECT as the API's item object (caller deletes). */
+cJSON *cl_content_item_row_json(PGresult *r, int row);
+/** Attach the item's assets as "assets" (newest render first). 0 or -1. */
+int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id);
+
 /** Register the content routes (serve). */
 void cl_content_register_routes(void);
 /** Register the "render.content_item" job kind (worker). */

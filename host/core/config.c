@@ -235,6 +235,7 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_JOB_BACKOFF_MS", 2000, 0, 86400000, &c->job_backoff_ms, err, errlen)) return -1;
     if (get_int("CLIPLOOP_JOB_MAX_ATTEMPTS", 5, 1, 100, &c->job_max_attempts, err, errlen)) return -1;
     if (get_int("CLIPLOOP_JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_SCHEDULER_TICK_MS", 500, 10, 60000, &c->scheduler_tick_ms, err, errlen)) return -1;
 
     if (get_bool("CLIPLOOP_HTTP_ALLOW_LOOPBACK", 0, &c->http_allow_loopback, err, errlen)) return -1;
     if (get_int("CLIPLOOP_HTTP_TIMEOUT_MS", 30000, 100, 3600000, &c->http_timeout_ms, err, errlen)) return -1;

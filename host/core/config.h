@@ -41,6 +41,7 @@ typedef struct cl_config {
     int job_backoff_ms;     /**< CLIPLOOP_JOB_BACKOFF_MS: first retry delay, doubles, default 2000 */
     int job_max_attempts;   /**< CLIPLOOP_JOB_MAX_ATTEMPTS, default 5 */
     int job_poll_ms;        /**< CLIPLOOP_JOB_POLL_MS: idle poll when no NOTIFY arrives, default 1000 */
+    int scheduler_tick_ms;  /**< CLIPLOOP_SCHEDULER_TICK_MS: worker scheduler period (due publishes, periodic tasks), default 500 */
     /* Outbound HTTP */
     int http_allow_loopback;/**< CLIPLOOP_HTTP_ALLOW_LOOPBACK: tests only, default false */
     int http_timeout_ms;    /**< CLIPLOOP_HTTP_TIMEOUT_MS: default per-attempt deadline, 30000 */

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "credits/credits.h"
+#include "cycles/cycles.h"
 #include "db/db.h"
 #include "health/health.h"
 #include "http/http.h"
@@ -39,6 +40,7 @@ static void register_routes(void)
     cl_projects_register_routes();
     cl_chat_register_routes();
     cl_billing_register_routes();
+    cl_cycles_register_routes();
     cl_test_routes_register();
 }
 

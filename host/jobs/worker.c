@@ -27,7 +27,9 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "content/content.h"
+#include "cycles/cycles.h"
 #include "jobs/jobs.h"
+#include "jobs/scheduler.h"
 #include "plugins/registry.h"
 #include "projects/projects.h"
 
@@ -415,6 +417,11 @@ static void register_kinds(void)
     cl_content_register_jobs();
     cl_job_register(CL_JOB_INGEST_WEBSITE, cl_projects_ingest_job);
     cl_chat_register_jobs();
+    cl_cycles_register_jobs();
+
+    /* Periodic tasks of the scheduler thread (see jobs/scheduler.h). */
+    cl_scheduler_reset();
+    cl_scheduler_add("publish.due", cl_cfg.scheduler_tick_ms, cl_cycles_due_task);
 }
 
 int cl_cmd_worker(int argc, char **argv)
@@ -507,6 +514,10 @@ int cl_cmd_worker(int argc, char **argv)
     }
     hb_started = rc == 0 && pthread_create(&hb_thread, NULL, heartbeat_main, hb_conn) == 0;
     listen_started = rc == 0 && pthread_create(&listen_thread, NULL, listener_main, listen_conn) == 0;
+    if (rc == 0 && cl_scheduler_start(cl_cfg.database_url) != 0) {
+        cl_error(LOG, "cannot start the scheduler");
+        rc = 1;
+    }
     if (rc == 0 && (!hb_started || !listen_started)) {
         cl_error(LOG, "cannot start worker threads");
         rc = 1;
@@ -545,6 +556,7 @@ int cl_cmd_worker(int argc, char **argv)
         cl_warn(LOG, "cancelling running jobs; they will be retried");
         cancel_all();
     }
+    cl_scheduler_stop();
     for (int i = 0; i < n; i++)
         if (W.runners[i].started)
             pthread_join(W.runners[i].thread, NULL);

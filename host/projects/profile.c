@@ -4,6 +4,7 @@
  * show each message beside its field in one round trip.
  */
 #include "projects/profile.h"
+#include "core/tz.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ typedef enum field_kind {
     F_WHATSAPP,  /* E.164-ish number */
     F_URL,       /* website */
     F_CHANNELS,  /* set of channels */
+    F_TIMEZONE,  /* IANA zone name of the system zone database */
 } field_kind;
 
 typedef struct field_def {
@@ -57,6 +59,7 @@ static const field_def fields[] = {
     {"website_url", F_URL, 0, NULL, NULL, 0, 1, 0},
     {"preferred_channels", F_CHANNELS, 0, NULL, NULL, 0, 1, 0},
     {"language_style", F_ENUM, 0, language_styles, "Choose english, pidgin or mixed", 0, 1, 0},
+    {"timezone", F_TIMEZONE, 0, NULL, NULL, 0, 0, 0},
     {"onboarding_step", F_ENUM, 0, onboarding_steps,
      "Choose basics, business, audience, channels, website or done", 0, 0, 0},
     {"status", F_ENUM, 0, statuses, "Choose active or archived", 0, 0, 1},
@@ -292,6 +295,13 @@ static int check_string(const field_def *f, const char *raw, char **value, const
             *p = (char)tolower((unsigned char)*p);
         if (!in_choices(v, f->choices)) {
             *msg = f->choice_msg;
+            free(v);
+            return 1;
+        }
+        break;
+    case F_TIMEZONE:
+        if (!cl_tz_valid(v)) {
+            *msg = "Choose a time zone of the IANA database, like Africa/Lagos or Europe/Berlin";
             free(v);
             return 1;
         }

@@ -32,7 +32,8 @@
     " 'primary_offer', p.primary_offer, 'price_range', p.price_range, 'tone', p.tone,"            \
     " 'cta', p.cta, 'instagram_handle', p.instagram_handle, 'whatsapp_number', p.whatsapp_number," \
     " 'website_url', p.website_url, 'preferred_channels', to_json(p.preferred_channels),"         \
-    " 'language_style', p.language_style, 'onboarding_step', p.onboarding_step,"                  \
+    " 'language_style', p.language_style, 'timezone', p.timezone,"                                 \
+    " 'onboarding_step', p.onboarding_step,"                                                       \
     " 'onboarded', p.onboarded_at IS NOT NULL, 'onboarded_at', p.onboarded_at,"                   \
     " 'documents_count', (SELECT count(*) FROM context_documents d WHERE d.project_id = p.id),"    \
     " 'created_at', p.created_at, 'updated_at', p.updated_at)"
