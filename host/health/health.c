@@ -10,6 +10,7 @@
 #include "core/version.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "tracking/tracking.h"
 
 #include <stdio.h>
 
@@ -27,12 +28,23 @@ static void healthz(cl_req *req, cl_res *res)
         PQclear(r);
         cl_db_release(c);
         if (ok) {
-            cl_res_json_text(res, 200, "{\"status\":\"ok\",\"database\":\"ok\"}");
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "status", "ok");
+            cJSON_AddStringToObject(o, "database", "ok");
+            cJSON_AddItemToObject(o, "tracking", cl_tracking_health_json());
+            cl_res_json(res, 200, o);
             return;
         }
     }
     cl_warn("health", "database check failed: %s", err);
-    cl_res_error(res, 503, "database_unavailable", "The database is not reachable");
+    /* The error shape, plus the click writer's counters (clicks dropped while
+       the database is away show here). */
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", "database_unavailable");
+    cJSON_AddStringToObject(e, "message", "The database is not reachable");
+    cJSON_AddItemToObject(o, "tracking", cl_tracking_health_json());
+    cl_res_json(res, 503, o);
 }
 
 /*

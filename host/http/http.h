@@ -49,9 +49,18 @@ typedef struct cl_res {
     size_t nheaders;
     char *file_path;          /**< set by cl_res_file: the loop streams this file instead of body */
     const char *file_mime;    /**< static string */
+    void (*defer)(struct cl_req *req, struct cl_res *res); /**< set by cl_res_defer */
 } cl_res;
 
 typedef void (*cl_handler_fn)(cl_req *req, cl_res *res);
+
+/**
+ * From a CL_ROUTE_INLINE handler: finish this request on the blocking pool
+ * instead — fn runs on a pool thread with the same req and a fresh res, and
+ * its response goes back to the loop. For inline fast paths that sometimes
+ * need the database (a cache miss). Ignored outside inline handlers.
+ */
+void cl_res_defer(cl_res *res, cl_handler_fn fn);
 
 /**
  * Register a route. pattern is a path with ":name" segments
@@ -97,7 +106,10 @@ void cl_res_json_text(cl_res *res, int status, const char *json);
 /** Reply {"error":{"code":code,"message":...}} with status. */
 void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/** Add a response header (copied). Silently ignores more than CL_MAX_RES_HEADERS. */
+/**
+ * Add a response header (copied). Silently ignores more than CL_MAX_RES_HEADERS.
+ * A handler that sets Cache-Control replaces the default `no-store`.
+ */
 void cl_res_header(cl_res *res, const char *name, const char *value);
 
 /**

@@ -171,6 +171,8 @@ int cl_res_file(cl_res *res, const char *path, const char *mime)
     return 0;
 }
 
+void cl_res_defer(cl_res *res, cl_handler_fn fn) { res->defer = fn; }
+
 void cl_req_clear(cl_req *req)
 {
     free(req->method);

@@ -22,6 +22,7 @@
 #include "net/http_client.h"
 #include "plugins/registry.h"
 #include "projects/projects.h"
+#include "tracking/tracking.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -41,6 +42,7 @@ static void register_routes(void)
     cl_chat_register_routes();
     cl_billing_register_routes();
     cl_cycles_register_routes();
+    cl_tracking_register_routes();
     cl_test_routes_register();
 }
 
@@ -90,6 +92,10 @@ int cl_cmd_serve(int argc, char **argv)
         return 2;
     }
     cl_billing_log_status();
+    if (cl_tracking_configure(err, sizeof err) != 0) {
+        cl_error("serve", "%s", err);
+        return 2;
+    }
     if (cl_db_pool_init(cl_cfg.database_url, cl_cfg.db_pool_size) != 0) {
         cl_error("serve", "out of memory");
         return 1;
@@ -104,8 +110,14 @@ int cl_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     register_routes();
+    if (cl_tracking_start() != 0) {
+        cl_error("serve", "cannot start the click writer");
+        cl_db_pool_shutdown();
+        return 1;
+    }
     if (cl_server_start(err, sizeof err) != 0) {
         cl_error("serve", "%s", err);
+        cl_tracking_stop();
         cl_db_pool_shutdown();
         return 1;
     }
@@ -118,6 +130,7 @@ int cl_cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     cl_info("serve", "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     cl_server_stop();
+    cl_tracking_stop(); /* after the loops: every queued click is written */
     if (cl_cfg.workers > 0)
         cl_supervisor_stop();
     cl_router_reset();

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -377,8 +378,13 @@ static void send_response(h2o_req_t *req, cl_res *res)
     req->res.reason = reasons[status] ? reasons[status] : "Status";
     const char *ct = res->content_type ? res->content_type : "application/json; charset=utf-8";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct, strlen(ct));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
+    int own_cache_control = 0;
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (strcasecmp(res->headers[i].name, "cache-control") == 0)
+            own_cache_control = 1;
+    if (!own_cache_control)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                       H2O_STRLIT("no-store"));
     for (size_t i = 0; i < res->nheaders; i++) {
         h2o_iovec_t name = h2o_strdup(&req->pool, res->headers[i].name, SIZE_MAX);
         h2o_iovec_t value = h2o_strdup(&req->pool, res->headers[i].value, SIZE_MAX);
@@ -423,7 +429,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         if (&loops[i].ctx == req->conn->ctx)
             lt = &loops[i];
 
+    /* /r/<slug> (tracking links) goes through the router too: its handler
+       answers inline from a cache and defers to the pool on a miss. */
     int is_api = has_prefix_segment(req->path_normalized, "/api") ||
+                 has_prefix_segment(req->path_normalized, "/r") ||
                  h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz"));
     if (!is_api) {
         /* The studio: /app/... and /dashboard/... are client-side routes served by the shell. */
@@ -464,9 +473,14 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if ((flags & CL_ROUTE_INLINE) || !lt) {
         t->fn(&t->creq, &t->cres);
-        send_response(req, &t->cres);
-        task_free(t);
-        return 0;
+        if (!t->cres.defer || !lt) {
+            send_response(req, &t->cres);
+            task_free(t);
+            return 0;
+        }
+        /* The inline handler asked to finish on the pool (e.g. a cache miss). */
+        t->fn = t->cres.defer;
+        cl_res_clear(&t->cres);
     }
     atomic_fetch_add(&inflight, 1);
     t->req = req;

@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "projects/context.h"
 #include "projects/profile.h"
+#include "tracking/tracking.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -385,10 +386,14 @@ static void update_project(cl_req *req, cl_res *res)
                   sets.data ? sets.data : "",
                   step_is_done(&upd) ? ", onboarded_at = coalesce(p.onboarded_at, now())" : "");
     r = cl_db_query(c, sql.data, (int)upd.n + 2, params);
-    if (cl_db_ok(r) && PQntuples(r) == 1 && cl_db_commit(c) == 0)
+    if (cl_db_ok(r) && PQntuples(r) == 1 && cl_db_commit(c) == 0) {
+        /* Tracking links of this project may redirect elsewhere now; other
+           hosts hear the trigger's NOTIFY. */
+        cl_tracking_invalidate_project(strtoll(pid, NULL, 10));
         cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
-    else
+    } else {
         internal(res, c, r, "update project");
+    }
 out:
     rollback_open(c);
     PQclear(r);

@@ -35,6 +35,9 @@ local rules = {
   script = { max_beats = 6 },
   duration = { default = 20, min = 7, max = 60 },
   aspect = "9:16",           -- Reels; use 4:5 for feed posts
+  -- Where the post's tracking link (PUBLIC_BASE_URL/r/<slug>) goes; publishers read this.
+  tracking_link = { in_caption = false, placement = "bio",
+    note = "Caption links are not clickable on Instagram: the tracking link goes in the bio or a story link sticker; the caption says where." },
   language_styles = {
     english = "Clean, polished English.",
     pidgin  = "Nigerian Pidgin, kept readable for a broad audience.",

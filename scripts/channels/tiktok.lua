@@ -30,6 +30,9 @@ local rules = {
   script = { max_beats = 7 },
   duration = { default = 15, min = 7, max = 45 },
   aspect = "9:16",
+  -- Where the post's tracking link (PUBLIC_BASE_URL/r/<slug>) goes; publishers read this.
+  tracking_link = { in_caption = false, placement = "bio",
+    note = "TikTok captions do not make links clickable: the tracking link goes in the bio; the caption points there." },
   language_styles = {
     english = "Casual spoken English, short sentences, on-screen text friendly.",
     pidgin  = "Street-smart Pidgin as creators speak it.",

@@ -29,6 +29,9 @@ local rules = {
   script = { max_beats = 5 },
   duration = { default = 15, min = 5, max = 30 },  -- Status videos stay short
   aspect = "9:16",
+  -- Where the post's tracking link (PUBLIC_BASE_URL/r/<slug>) goes; publishers read this.
+  tracking_link = { in_caption = true, placement = "caption",
+    note = "WhatsApp makes links clickable: the tracking link goes at the end of the message." },
   language_styles = {
     english = "Plain, friendly English as you would text a customer.",
     pidgin  = "Warm Pidgin, as you would text a regular customer.",
