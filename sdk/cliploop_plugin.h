@@ -43,7 +43,7 @@ extern "C" {
 /** "CLPL" — first field of every manifest. */
 #define CL_PLUGIN_MAGIC 0x434c504cu
 #define CL_ABI_MAJOR 1
-#define CL_ABI_MINOR 1
+#define CL_ABI_MINOR 2
 
 /** The name of the single symbol a plugin exports. */
 #define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
@@ -168,6 +168,12 @@ typedef enum cl_cap_kind {
 
 /** cl_capability.flags */
 #define CL_CAP_SERIALIZED 0x1u /**< the host never calls this capability concurrently */
+/**
+ * ABI 1.2: a stand-in for an outside service (a mock platform). The host
+ * accepts it only when MOCK_MODE=true; otherwise the registration fails with
+ * CL_EUNSUPPORTED and the plugin is not loaded.
+ */
+#define CL_CAP_MOCK 0x2u
 
 /**
  * The header every capability struct starts with. id is unique per kind
@@ -235,6 +241,25 @@ typedef struct cl_renderer {
 
 /* --- Publisher ----------------------------------------------------------- */
 
+/*
+ * ABI 1.2 splits publishing into steps so that the HOST owns the exactly-once
+ * state machine (it stores each step's result in Postgres before taking the
+ * next one, and resumes from there after a crash) while the plugin only
+ * talks HTTP through api->http_do. The steps follow the container model
+ * (Instagram): create a media container, poll its status, publish it, read
+ * the permalink. A platform without containers can still implement them
+ * (the container id is then its own upload id).
+ *
+ * Error contract for every step (the host classifies by code):
+ *   CL_EAUTH        the token is invalid or revoked: the channel becomes
+ *                   `invalid` and the user must reconnect
+ *   CL_ERATELIMIT   rate limited; retry_after_ms when the platform said
+ *   CL_EUPSTREAM, CL_ETIMEOUT   transient (5xx, network): retried
+ *   CL_EINVAL       the platform rejected the request or the media: the
+ *                   item fails with err->message (the platform's words)
+ *   CL_EUNSUPPORTED the plugin is not configured (names the variable)
+ */
+
 typedef struct cl_publish_request {
     size_t size;
     const char *channel;        /**< "instagram", "tiktok", "whatsapp" */
@@ -243,13 +268,59 @@ typedef struct cl_publish_request {
     const char *caption;
     const char *access_token;   /**< decrypted by the host just for this call */
     const char *account_json;   /**< connection metadata (account ids, ...) */
+    /* ABI 1.2 */
+    const char *account_id;     /**< the platform account that publishes (IG user id) */
+    const char *thumbnail_url;  /**< public URL of the cover image, or NULL */
+    int share_to_feed;          /**< Reels: also show in the profile feed */
+    const char *idempotency_key;/**< stable per item and publish attempt ("item:42:publish:1") */
 } cl_publish_request;
+
+/** container_status's "status" values. */
+#define CL_CONTAINER_IN_PROGRESS "IN_PROGRESS"
+#define CL_CONTAINER_FINISHED "FINISHED"
+#define CL_CONTAINER_ERROR "ERROR"
+#define CL_CONTAINER_EXPIRED "EXPIRED"
+#define CL_CONTAINER_PUBLISHED "PUBLISHED"
 
 typedef struct cl_publisher {
     cl_capability base;
-    /** Publish; append {"external_id":"…","permalink":"…"} JSON to out. */
+    /**
+     * ABI 1.0, one shot: publish; append {"external_id":"…","permalink":"…"}
+     * JSON to out. Since 1.2 it may be NULL when the step calls below are
+     * set (the host then never calls it).
+     */
     int (*publish)(void *self, cl_call *call, const cl_publish_request *req, cl_output *out,
                    cl_error *err);
+
+    /* ---- ABI 1.2: account connection (OAuth) ---- */
+    /** The authorization page to send the user to, carrying state. Append the URL to out. No I/O. */
+    int (*authorize_url)(void *self, const char *state, cl_output *out, cl_error *err);
+    /**
+     * Exchange an authorization code for a long-lived token and read the
+     * account. Append {"access_token","expires_in" (seconds),"account_id","username"}.
+     */
+    int (*connect)(void *self, cl_call *call, const char *code, cl_output *out, cl_error *err);
+    /** Refresh a long-lived token. Append {"access_token","expires_in"}. */
+    int (*refresh)(void *self, cl_call *call, const char *access_token, cl_output *out, cl_error *err);
+
+    /* ---- ABI 1.2: publishing steps (req->access_token, req->account_id set) ---- */
+    /** The account's publishing quota. Append {"used":N,"limit":N,"window_seconds":N}. */
+    int (*quota)(void *self, cl_call *call, const cl_publish_request *req, cl_output *out, cl_error *err);
+    /** Create the media container from req. Append {"container_id":"…"}. */
+    int (*create_container)(void *self, cl_call *call, const cl_publish_request *req, cl_output *out,
+                            cl_error *err);
+    /**
+     * The container's state. Append {"status": one of CL_CONTAINER_*,
+     * "message": the platform's status text when ERROR/EXPIRED}.
+     */
+    int (*container_status)(void *self, cl_call *call, const cl_publish_request *req,
+                            const char *container_id, cl_output *out, cl_error *err);
+    /** Publish a FINISHED container. Append {"media_id":"…"}. */
+    int (*publish_container)(void *self, cl_call *call, const cl_publish_request *req,
+                             const char *container_id, cl_output *out, cl_error *err);
+    /** The public link of a published media. Append {"permalink":"…"}. */
+    int (*permalink)(void *self, cl_call *call, const cl_publish_request *req, const char *media_id,
+                     cl_output *out, cl_error *err);
 } cl_publisher;
 
 /* --- Billing provider ---------------------------------------------------- */
@@ -417,7 +488,7 @@ typedef struct cl_plugin_manifest {
 typedef const cl_plugin_manifest *(*cl_plugin_entry_fn)(void);
 
 /* ------------------------------------------------------------------------- */
-/* Pinned offsets of shipped ABI 1.0 / 1.1 fields (never change these)      */
+/* Pinned offsets of shipped ABI 1.0, 1.1 and 1.2 fields (never change these) */
 /* ------------------------------------------------------------------------- */
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && __SIZEOF_POINTER__ == 8
 _Static_assert(offsetof(cl_plugin_manifest, magic) == 0, "ABI: manifest.magic");
@@ -441,6 +512,11 @@ _Static_assert(offsetof(cl_billing_provider, configured) == 88, "ABI: billing.co
 _Static_assert(offsetof(cl_host_api, log) == 16, "ABI: host_api.log");
 _Static_assert(offsetof(cl_host_api, output_append) == 88, "ABI: host_api.output_append");
 _Static_assert(offsetof(cl_error, message) == 12, "ABI: error.message");
+/* ABI 1.2 */
+_Static_assert(offsetof(cl_publisher, authorize_url) == 56, "ABI: publisher.authorize_url");
+_Static_assert(offsetof(cl_publisher, permalink) == 112, "ABI: publisher.permalink");
+_Static_assert(offsetof(cl_publish_request, account_id) == 56, "ABI: publish_request.account_id");
+_Static_assert(offsetof(cl_publish_request, idempotency_key) == 80, "ABI: publish_request.idempotency_key");
 #endif
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/seal.h"
 #include "core/log.h"
 
 #include <ctype.h>
@@ -255,6 +256,24 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_LOGIN_WINDOW_SECONDS", 900, 1, 86400, &c->login_window_seconds, err, errlen)) return -1;
     if (get_int("CLIPLOOP_SCRYPT_LOG_N", 15, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
     if (get_bool("CLIPLOOP_COOKIE_SECURE", 0, &c->cookie_secure, err, errlen)) return -1;
+
+    if (get_str("PUBLIC_BASE_URL", "", c->public_base_url, sizeof c->public_base_url, err, errlen)) return -1;
+    size_t bl = strlen(c->public_base_url);
+    while (bl > 0 && c->public_base_url[bl - 1] == '/')
+        c->public_base_url[--bl] = '\0';
+    if (bl && strncmp(c->public_base_url, "http://", 7) != 0 && strncmp(c->public_base_url, "https://", 8) != 0) {
+        snprintf(err, errlen, "PUBLIC_BASE_URL=%s must start with https:// (or http://)", c->public_base_url);
+        return -1;
+    }
+    if (get_int("CLIPLOOP_PUBLIC_MEDIA_TTL_SECONDS", 86400, 60, 604800, &c->public_media_ttl_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_OAUTH_STATE_TTL_SECONDS", 600, 1, 86400, &c->oauth_state_ttl_seconds, err, errlen)) return -1;
+    {
+        cl_keyring kr;
+        int bad = cl_keyring_init(&kr, getenv("ENCRYPTION_SECRET"), getenv("ENCRYPTION_SECRET_PREVIOUS"), err, errlen);
+        cl_keyring_wipe(&kr);
+        if (bad)
+            return -1;
+    }
 
     const char *ports = getenv("CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS");
     if (ports && cl_config_parse_ports("CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS", ports,

@@ -62,6 +62,10 @@ typedef struct cl_config {
     /* Billing (host/billing) */
     char billing_provider[64]; /**< BILLING_PROVIDER: billing_provider capability id, or "none" (default): billing routes answer 503 */
     char public_url[512];   /**< CLIPLOOP_PUBLIC_URL: the site's public origin for provider redirects, default "" (the request's Host) */
+    /* Publishing (host/publishing). ENCRYPTION_SECRET itself is read by core/seal.c. */
+    char public_base_url[512]; /**< PUBLIC_BASE_URL: how the internet reaches this host (no trailing slash), "" = unset */
+    int public_media_ttl_seconds; /**< CLIPLOOP_PUBLIC_MEDIA_TTL_SECONDS: lifetime of public media URLs, default 86400 */
+    int oauth_state_ttl_seconds;  /**< CLIPLOOP_OAUTH_STATE_TTL_SECONDS: lifetime of a connect flow's state, default 600 */
 } cl_config;
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */

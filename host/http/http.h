@@ -50,6 +50,7 @@ typedef struct cl_res {
     char *file_path;          /**< set by cl_res_file: the loop streams this file instead of body */
     const char *file_mime;    /**< static string */
     void (*defer)(struct cl_req *req, struct cl_res *res); /**< set by cl_res_defer */
+    int file_temp;            /**< set by cl_res_temp_file: delete file_path once the reply is done */
 } cl_res;
 
 typedef void (*cl_handler_fn)(cl_req *req, cl_res *res);
@@ -119,6 +120,13 @@ void cl_res_header(cl_res *res, const char *name, const char *value);
  * vanished meanwhile becomes a JSON 404. Returns 0, or -1 out of memory.
  */
 int cl_res_file(cl_res *res, const char *path, const char *mime);
+
+/**
+ * Like cl_res_file for a file the handler created just for this reply (an
+ * export bundle): it is unlinked as soon as the loop opened it, or when the
+ * reply is dropped (client gone), so it never stays behind. 0 or -1.
+ */
+int cl_res_temp_file(cl_res *res, const char *path, const char *mime);
 
 /** Free what a cl_req / cl_res own (not the structs themselves). */
 void cl_req_clear(cl_req *req);

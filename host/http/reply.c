@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 const char *cl_req_param(const cl_req *req, const char *name)
 {
@@ -173,6 +174,16 @@ int cl_res_file(cl_res *res, const char *path, const char *mime)
 
 void cl_res_defer(cl_res *res, cl_handler_fn fn) { res->defer = fn; }
 
+int cl_res_temp_file(cl_res *res, const char *path, const char *mime)
+{
+    if (cl_res_file(res, path, mime) != 0) {
+        unlink(path);
+        return -1;
+    }
+    res->file_temp = 1;
+    return 0;
+}
+
 void cl_req_clear(cl_req *req)
 {
     free(req->method);
@@ -191,6 +202,8 @@ void cl_req_clear(cl_req *req)
 
 void cl_res_clear(cl_res *res)
 {
+    if (res->file_temp && res->file_path)
+        unlink(res->file_path); /* usually gone already: send_file unlinks after opening */
     cl_buf_free(&res->body);
     free(res->file_path);
     for (size_t i = 0; i < res->nheaders; i++) {

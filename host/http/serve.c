@@ -23,6 +23,7 @@
 #include "plugins/registry.h"
 #include "projects/projects.h"
 #include "tracking/tracking.h"
+#include "publishing/publishing.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +44,7 @@ static void register_routes(void)
     cl_billing_register_routes();
     cl_cycles_register_routes();
     cl_tracking_register_routes();
+    cl_publishing_register_routes();
     cl_test_routes_register();
 }
 

@@ -289,6 +289,10 @@ static int parse_range(const char *v, size_t vlen, uint64_t size, uint64_t *star
 static int send_file(h2o_req_t *req, cl_res *res)
 {
     int fd = open(res->file_path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && res->file_temp) {
+        unlink(res->file_path); /* the open descriptor keeps it readable */
+        res->file_temp = 0;
+    }
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)

@@ -32,6 +32,7 @@
 #include "jobs/scheduler.h"
 #include "plugins/registry.h"
 #include "projects/projects.h"
+#include "publishing/publishing.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -418,6 +419,7 @@ static void register_kinds(void)
     cl_job_register(CL_JOB_INGEST_WEBSITE, cl_projects_ingest_job);
     cl_chat_register_jobs();
     cl_cycles_register_jobs();
+    cl_publishing_register_jobs();
 
     /* Periodic tasks of the scheduler thread (see jobs/scheduler.h). */
     cl_scheduler_reset();

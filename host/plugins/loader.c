@@ -60,6 +60,8 @@ typedef struct kind_info {
     } required[3];
 } kind_info;
 
+#define MOCK_ONLY_REASON "loaded only with MOCK_MODE=true"
+
 #define END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
 static const kind_info kinds[] = {
@@ -67,8 +69,9 @@ static const kind_info kinds[] = {
      {{"complete", offsetof(cl_llm_provider, complete)}}},
     {CL_CAP_RENDERER, "renderer", sizeof(cl_renderer), END_OF(cl_renderer, render),
      {{"render", offsetof(cl_renderer, render)}}},
-    {CL_CAP_PUBLISHER, "publisher", sizeof(cl_publisher), END_OF(cl_publisher, publish),
-     {{"publish", offsetof(cl_publisher, publish)}}},
+    /* publish is required of 1.0 plugins; a 1.1 publisher may leave it NULL
+       when it has the step calls instead (checked in cl_plugins_register). */
+    {CL_CAP_PUBLISHER, "publisher", sizeof(cl_publisher), END_OF(cl_publisher, publish), {{NULL, 0}}},
     {CL_CAP_BILLING_PROVIDER, "billing_provider", sizeof(cl_billing_provider),
      END_OF(cl_billing_provider, parse_webhook),
      {{"create_checkout", offsetof(cl_billing_provider, create_checkout)},
@@ -271,6 +274,22 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
                             cap->id, k->required[r].name);
         }
     }
+    if (k->kind == CL_CAP_PUBLISHER) {
+        const cl_publisher *p = (const cl_publisher *)copy;
+        int steps = p->create_container && p->container_status && p->publish_container;
+        if (!p->publish && !steps) {
+            free(copy);
+            return reg_fail(ctx, CL_EINVAL,
+                            "publisher '%s': needs 'publish' or the steps 'create_container', "
+                            "'container_status' and 'publish_container'",
+                            cap->id);
+        }
+    }
+    if ((copy->flags & CL_CAP_MOCK) && !cl_cfg.mock_mode) {
+        free(copy);
+        return reg_fail(ctx, CL_EUNSUPPORTED, "%s '%s' is a mock and is " MOCK_ONLY_REASON,
+                        k->name, cap->id);
+    }
     if (!copy->description)
         copy->description = "";
 
@@ -333,7 +352,9 @@ static void refuse(cl_plugin_ctx *ctx, const char *fmt, ...)
         dlclose(ctx->handle);
         ctx->handle = NULL;
     }
-    cl_log(CL_LOG_ERROR, COMPONENT, "refused %s: %s", ctx->path ? ctx->path : "?",
+    /* A mock plugin outside mock mode is refused by design, not an error. */
+    int expected = strstr(msg, MOCK_ONLY_REASON) != NULL;
+    cl_log(expected ? CL_LOG_INFO : CL_LOG_ERROR, COMPONENT, "refused %s: %s", ctx->path ? ctx->path : "?",
            ctx->reason ? ctx->reason : msg);
 }
 

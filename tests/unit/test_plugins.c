@@ -130,7 +130,7 @@ static void test_refusals(void)
         {"no_entry", "no_entry.so", "no entry symbol cliploop_plugin_entry()"},
         {"bad_magic", "bad_magic.so", "wrong magic 0xdeadbeef, host 0x434c504c"},
         {"abi_major", "abi_major.so", "ABI major 2, host 1"},
-        {"abi_minor_newer", "abi_minor_newer.so", "ABI minor 2 is newer than the host's 1"},
+        {"abi_minor_newer", "abi_minor_newer.so", "ABI minor 3 is newer than the host's 2"},
         {"small_manifest", "small_manifest.so", "manifest_size 8, ABI 1.0 needs at least 56"},
         {"multi_mismatch", "multi_mismatch.so",
          "ABI major 2, host 1; manifest_size 8, ABI 1.0 needs at least 56"},

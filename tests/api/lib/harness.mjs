@@ -84,10 +84,11 @@ export function startProcess(args, env = {}) {
 
 /**
  * Start `cliploop serve` on a free port against dbUrl (migrated first unless
- * migrate=false). Returns { url, port, proc, stop() }.
+ * migrate=false), on `port` when given (e.g. to put the URL into PUBLIC_BASE_URL
+ * first), else on a free one. Returns { url, port, proc, stop() }.
  */
-export async function startServer({ dbUrl, env = {}, migrate = true } = {}) {
-  const port = await freePort();
+export async function startServer({ dbUrl, env = {}, migrate = true, port: fixedPort } = {}) {
+  const port = fixedPort || await freePort();
   const fullEnv = {
     DATABASE_URL: dbUrl, HOST: '127.0.0.1', PORT: String(port), CLIPLOOP_WORKERS: '0',
     CLIPLOOP_ENV_FILE: '/dev/null', ...env,
@@ -117,13 +118,13 @@ export async function startServer({ dbUrl, env = {}, migrate = true } = {}) {
  */
 export function apiClient(baseUrl) {
   const c = { cookie: null, csrf: null, user: null };
-  c.request = async (method, path, body, { headers = {}, csrf = true } = {}) => {
+  c.request = async (method, path, body, { headers = {}, csrf = true, redirect = 'follow' } = {}) => {
     const h = { ...headers };
     if (c.cookie) h.cookie = c.cookie;
     if (csrf && c.csrf && method !== 'GET') h['x-csrf-token'] = c.csrf;
     if (body !== undefined && typeof body !== 'string') h['content-type'] = 'application/json';
     const r = await fetch(baseUrl + path, {
-      method, headers: h, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+      method, headers: h, redirect, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
     });
     for (const sc of r.headers.getSetCookie()) {
       const m = /^cliploop_session=([^;]*)/.exec(sc);

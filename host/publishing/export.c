@@ -1,0 +1,538 @@
+/*
+ * export.c — manual export bundles and the manual queue.
+ *
+ *   GET  /api/content-items/:id/export          one item as a ZIP
+ *   GET  /api/manual-queue/export?ids=1,2,3     several items, one folder each, one ZIP
+ *   GET  /api/manual-queue?channel=&status=&sort=scheduled|created&project_id=
+ *   POST /api/content-items/:id/mark-posted     {posted_url?}
+ *
+ * A bundle holds assets/video.mp4 and assets/thumbnail.jpg (the latest
+ * render, when there is one), caption.txt and cta.txt (the channel-aware
+ * text, post_text.c), manifest.json (item, project, channel, strategy, every
+ * file's size and SHA-256, the tracking link) and README.txt (how to post it
+ * on that channel). The ZIP is written by libarchive into a private file
+ * under <storage>/tmp/exports that the reply unlinks as soon as it is opened
+ * (cl_res_temp_file), so nothing stays behind. Exporting marks the items
+ * `exported` (a posted item stays posted).
+ */
+#include "publishing/publishing.h"
+#include "publishing/post_text.h"
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "http/http.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COMP "export"
+#define MAX_BULK 50
+
+static void hex32(const unsigned char *d, char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Write one in-memory file into the archive and record it in files. 0 or -1. */
+static int add_bytes(struct archive *a, const char *prefix, const char *name, const void *data, size_t len,
+                     cJSON *files)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s%s", prefix, name);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_size(e, (la_int64_t)len);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, time(NULL), 0);
+    int ok = archive_write_header(a, e) == ARCHIVE_OK && (len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len);
+    archive_entry_free(e);
+    if (ok && files) {
+        unsigned char md[32];
+        char hex[65];
+        EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
+        hex32(md, hex);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "path", name);
+        cJSON_AddNumberToObject(f, "bytes", (double)len);
+        cJSON_AddStringToObject(f, "sha256", hex);
+        cJSON_AddItemToArray(files, f);
+    }
+    return ok ? 0 : -1;
+}
+
+/* Stream a file from disk into the archive, hashing it on the way. 0, 1 (missing: skipped) or -1. */
+static int add_file(struct archive *a, const char *prefix, const char *name, const char *src, cJSON *files)
+{
+    int fd = open(src, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "%s%s", prefix, name);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_size(e, (la_int64_t)st.st_size);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, st.st_mtime, 0);
+    int ok = archive_write_header(a, e) == ARCHIVE_OK;
+    archive_entry_free(e);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ok = ok && md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    static __thread char buf[64 * 1024];
+    int64_t total = 0;
+    while (ok) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ok = n == 0 && total == (int64_t)st.st_size;
+            break;
+        }
+        ok = archive_write_data(a, buf, (size_t)n) == n && EVP_DigestUpdate(md, buf, (size_t)n) == 1;
+        total += n;
+    }
+    close(fd);
+    unsigned char d[32];
+    ok = ok && EVP_DigestFinal_ex(md, d, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    if (ok) {
+        char hex[65];
+        hex32(d, hex);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "path", name);
+        cJSON_AddNumberToObject(f, "bytes", (double)total);
+        cJSON_AddStringToObject(f, "sha256", hex);
+        cJSON_AddItemToArray(files, f);
+    }
+    return ok ? 0 : -1;
+}
+
+static const char *readme_for(const char *channel)
+{
+    if (strcmp(channel, "instagram") == 0)
+        return "How to post this on Instagram\n"
+               "=============================\n\n"
+               "1. Copy assets/video.mp4 to your phone (AirDrop, Google Drive, or send it to yourself).\n"
+               "2. Open Instagram, tap +, choose Reel, and pick the video.\n"
+               "3. On the cover step you can pick assets/thumbnail.jpg from your camera roll.\n"
+               "4. Paste the text of caption.txt into the caption.\n"
+               "5. Links in Instagram captions are not clickable: put the tracking link from\n"
+               "   manifest.json in your bio, and say so in the call to action (cta.txt).\n"
+               "6. Share. Then open ClipLoop's manual queue and mark the item posted (paste the\n"
+               "   post's link if you like), so the weekly report counts it.\n";
+    if (strcmp(channel, "tiktok") == 0)
+        return "How to post this on TikTok\n"
+               "==========================\n\n"
+               "1. Copy assets/video.mp4 to your phone.\n"
+               "2. Open TikTok, tap +, then Upload, and pick the video.\n"
+               "3. Paste the text of caption.txt into the description.\n"
+               "4. TikTok captions do not carry clickable links: put the tracking link from\n"
+               "   manifest.json in your bio and point to it in the call to action (cta.txt).\n"
+               "5. Post. Then mark the item posted in ClipLoop's manual queue.\n";
+    return "How to post this on WhatsApp\n"
+           "============================\n\n"
+           "1. Copy assets/video.mp4 to your phone.\n"
+           "2. Open WhatsApp, go to Updates (Status), tap the camera, and pick the video.\n"
+           "   To send it to customers instead, attach it in a chat or a broadcast list.\n"
+           "3. Paste the text of caption.txt as the caption; its link is clickable on WhatsApp.\n"
+           "4. Send. Then mark the item posted in ClipLoop's manual queue.\n";
+}
+
+/* The item's public tracking link (PUBLIC_BASE_URL + /r/<slug>) or "" when it has none. */
+static void tracking_link(const char *slug, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (slug && *slug && cl_cfg.public_base_url[0])
+        snprintf(out, len, "%s/r/%s", cl_cfg.public_base_url, slug);
+}
+
+/*
+ * Write item `sid` of user `uid` into the archive under prefix. 1 written,
+ * 0 no such item (of this user), -1 error (err set).
+ */
+static int write_item(struct archive *a, PGconn *c, const char *sid, const char *uid, const char *prefix, char *err,
+                      size_t errlen)
+{
+    const char *p[] = {sid, uid};
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT i.id, i.title, i.channel, i.publish_strategy, i.manual_status, i.draft::text, i.tracking_slug,"
+        "       p.id, p.name, to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "       (SELECT path FROM content_assets WHERE content_item_id = i.id AND kind = 'video'"
+        "         ORDER BY render_seq DESC LIMIT 1),"
+        "       (SELECT path FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
+        "         ORDER BY render_seq DESC LIMIT 1)"
+        "  FROM content_items i JOIN projects p ON p.id = i.project_id WHERE i.id = $1 AND i.user_id = $2",
+        2, p);
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    const char *channel = PQgetvalue(r, 0, 2);
+    char link[600], *caption = NULL, *cta = NULL;
+    tracking_link(PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6), link, sizeof link);
+    cJSON *m = cJSON_CreateObject(), *files = cJSON_CreateArray();
+    int rc = cl_post_text(PQgetvalue(r, 0, 5), channel, link, &caption, &cta) == 0 ? 1 : -1;
+    if (rc < 0)
+        snprintf(err, errlen, "the item's draft is not readable");
+    for (int k = 10; rc > 0 && k <= 11; k++) {
+        if (PQgetisnull(r, 0, k))
+            continue;
+        char src[2048];
+        snprintf(src, sizeof src, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, k));
+        if (add_file(a, prefix, k == 10 ? "assets/video.mp4" : "assets/thumbnail.jpg", src, files) < 0) {
+            snprintf(err, errlen, "writing the item's %s into the ZIP failed", k == 10 ? "video" : "thumbnail");
+            rc = -1;
+        }
+    }
+    if (rc > 0) {
+        size_t cl = strlen(caption), tl = strlen(cta);
+        char *capn = malloc(cl + 2), *ctan = malloc(tl + 2);
+        if (capn && ctan) {
+            memcpy(capn, caption, cl), capn[cl] = '\n', capn[cl + 1] = '\0';
+            memcpy(ctan, cta, tl), ctan[tl] = '\n', ctan[tl + 1] = '\0';
+        }
+        const char *readme = readme_for(channel);
+        if (!capn || !ctan || add_bytes(a, prefix, "caption.txt", capn, cl + 1, files) != 0 ||
+            add_bytes(a, prefix, "cta.txt", ctan, tl + 1, files) != 0 ||
+            add_bytes(a, prefix, "README.txt", readme, strlen(readme), files) != 0) {
+            snprintf(err, errlen, "writing the item's text into the ZIP failed");
+            rc = -1;
+        }
+        free(capn);
+        free(ctan);
+    }
+    if (rc > 0) {
+        cJSON *item = cJSON_AddObjectToObject(m, "item");
+        cJSON_AddNumberToObject(item, "id", strtod(PQgetvalue(r, 0, 0), NULL));
+        cJSON_AddStringToObject(item, "title", PQgetvalue(r, 0, 1));
+        cJSON_AddStringToObject(item, "created_at", PQgetvalue(r, 0, 9));
+        cJSON *proj = cJSON_AddObjectToObject(m, "project");
+        cJSON_AddNumberToObject(proj, "id", strtod(PQgetvalue(r, 0, 7), NULL));
+        cJSON_AddStringToObject(proj, "name", PQgetvalue(r, 0, 8));
+        cJSON_AddStringToObject(m, "channel", channel);
+        cJSON_AddStringToObject(m, "strategy", PQgetvalue(r, 0, 3));
+        if (link[0])
+            cJSON_AddStringToObject(m, "tracking_link", link);
+        else
+            cJSON_AddNullToObject(m, "tracking_link");
+        cJSON_AddBoolToObject(m, "tracking_link_in_caption", link[0] && cl_post_links_allowed(channel));
+        cJSON_AddItemToObject(m, "files", files);
+        files = NULL;
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        cJSON_AddStringToObject(m, "exported_at", stamp);
+        char *text = cJSON_Print(m);
+        if (!text || add_bytes(a, prefix, "manifest.json", text, strlen(text), NULL) != 0) {
+            snprintf(err, errlen, "writing the manifest into the ZIP failed");
+            rc = -1;
+        }
+        cJSON_free(text);
+    }
+    cJSON_Delete(files);
+    cJSON_Delete(m);
+    free(caption);
+    free(cta);
+    PQclear(r);
+    return rc;
+}
+
+/* A new private file for a bundle under <storage>/tmp/exports. 0 or -1. */
+static int temp_zip(char *path, size_t len)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/tmp", cl_cfg.storage_dir);
+    mkdir(cl_cfg.storage_dir, 0755);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof dir, "%s/tmp/exports", cl_cfg.storage_dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    if (snprintf(path, len, "%s/bundle-XXXXXX", dir) >= (int)len)
+        return -1;
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static struct archive *open_zip(const char *path)
+{
+    struct archive *a = archive_write_new();
+    if (!a)
+        return NULL;
+    /* Videos are compressed already; storing keeps exports fast. */
+    if (archive_write_set_format_zip(a) != ARCHIVE_OK ||
+        archive_write_set_format_option(a, "zip", "compression", "store") != ARCHIVE_OK ||
+        archive_write_open_filename(a, path) != ARCHIVE_OK) {
+        archive_write_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Mark the exported items (ids as a Postgres array literal) of uid. */
+static void mark_exported(PGconn *c, const char *ids, const char *uid)
+{
+    char err[256];
+    const char *p[] = {ids, uid};
+    if (cl_db_exec(c,
+                   "UPDATE content_items SET manual_status = CASE WHEN manual_status = 'posted' THEN 'posted'"
+                   " ELSE 'exported' END, exported_at = now(), updated_at = now()"
+                   " WHERE id = ANY($1::bigint[]) AND user_id = $2",
+                   2, p, err, sizeof err) != 0)
+        cl_error(COMP, "marking items exported failed: %s", err);
+}
+
+/* Build and send the bundle for ids[0..n) (bulk: one folder per item). */
+static void send_bundle(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, const int64_t *ids, int n, int bulk)
+{
+    char path[1200], err[512] = "", uid[24], name[96];
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
+    if (temp_zip(path, sizeof path) != 0) {
+        cl_error(COMP, "cannot create a temporary export file under %s/tmp/exports: %s", cl_cfg.storage_dir,
+                 strerror(errno));
+        cl_res_error(res, 500, "internal", "Could not prepare the export; nothing was changed");
+        return;
+    }
+    struct archive *a = open_zip(path);
+    int rc = a ? 1 : -1;
+    int64_t missing = 0;
+    cl_buf arr = CL_BUF_INIT;
+    cl_buf_puts(&arr, "{");
+    for (int i = 0; rc > 0 && i < n; i++) {
+        char sid[24], prefix[64] = "";
+        snprintf(sid, sizeof sid, "%" PRId64, ids[i]);
+        if (bulk)
+            snprintf(prefix, sizeof prefix, "item-%" PRId64 "/", ids[i]);
+        rc = write_item(a, c, sid, uid, prefix, err, sizeof err);
+        if (rc == 0)
+            missing = ids[i];
+        cl_buf_printf(&arr, "%s%s", i ? "," : "", sid);
+    }
+    cl_buf_puts(&arr, "}");
+    if (a && archive_write_close(a) != ARCHIVE_OK && rc > 0) {
+        snprintf(err, sizeof err, "%s", archive_error_string(a) ? archive_error_string(a) : "closing the ZIP failed");
+        rc = -1;
+    }
+    if (a)
+        archive_write_free(a);
+    if (rc == 0) {
+        unlink(path);
+        cl_res_error(res, 404, "not_found", "No content item %" PRId64, missing);
+    } else if (rc < 0) {
+        unlink(path);
+        cl_error(COMP, "export failed: %s", err);
+        cl_res_error(res, 500, "export_failed", "The export could not be written; nothing was changed");
+    } else {
+        mark_exported(c, arr.data, uid);
+        if (bulk)
+            snprintf(name, sizeof name, "attachment; filename=\"cliploop-export-%d-items.zip\"", n);
+        else
+            snprintf(name, sizeof name, "attachment; filename=\"cliploop-item-%" PRId64 ".zip\"", ids[0]);
+        cl_res_header(res, "content-disposition", name);
+        if (cl_res_temp_file(res, path, "application/zip") != 0)
+            cl_res_error(res, 500, "internal", "out of memory");
+    }
+    cl_buf_free(&arr);
+    (void)req;
+}
+
+/* GET /api/content-items/:id/export */
+static void export_item(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    if (!c)
+        return;
+    int64_t id = cl_req_param_id(req, "id");
+    if (id <= 0)
+        cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
+    else
+        send_bundle(req, res, c, &u, &id, 1, 0);
+    cl_db_release(c);
+}
+
+/* GET /api/manual-queue/export?ids=1,2,3 */
+static void export_bulk(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    if (!c)
+        return;
+    char list[1024];
+    int64_t ids[MAX_BULK];
+    int n = 0, bad = !cl_req_query(req, "ids", list, sizeof list) || !list[0];
+    for (char *s = list, *tok; !bad && (tok = strsep(&s, ","));) {
+        char *end;
+        long long v = strtoll(tok, &end, 10);
+        if (!*tok || *end || v <= 0 || n == MAX_BULK) {
+            bad = 1;
+            break;
+        }
+        int dup = 0;
+        for (int i = 0; i < n; i++)
+            dup |= ids[i] == v;
+        if (!dup)
+            ids[n++] = v;
+    }
+    if (bad)
+        cl_res_error(res, 400, "invalid_ids", "ids must be 1 to %d item ids separated by commas", MAX_BULK);
+    else
+        send_bundle(req, res, c, &u, ids, n, 1);
+    cl_db_release(c);
+}
+
+/* GET /api/manual-queue?channel=&status=&sort=&project_id= */
+static void manual_queue(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    if (!c)
+        return;
+    char channel[16] = "", status[24] = "", sort[16] = "", uid[24], pid[24] = "";
+    cl_req_query(req, "channel", channel, sizeof channel);
+    cl_req_query(req, "status", status, sizeof status);
+    cl_req_query(req, "sort", sort, sizeof sort);
+    int ok_num;
+    long project = cl_req_query_long(req, "project_id", 0, &ok_num);
+    if (channel[0] && strcmp(channel, "instagram") && strcmp(channel, "tiktok") && strcmp(channel, "whatsapp")) {
+        cl_res_error(res, 400, "invalid_channel", "channel must be instagram, tiktok or whatsapp");
+    } else if (status[0] && strcmp(status, "ready_for_export") && strcmp(status, "exported") &&
+               strcmp(status, "posted")) {
+        cl_res_error(res, 400, "invalid_status", "status must be ready_for_export, exported or posted");
+    } else if (sort[0] && strcmp(sort, "scheduled") && strcmp(sort, "created")) {
+        cl_res_error(res, 400, "invalid_sort", "sort must be scheduled or created");
+    } else if (!ok_num || project < 0) {
+        cl_res_error(res, 400, "invalid_project", "project_id must be a project id");
+    } else {
+        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        if (project > 0)
+            snprintf(pid, sizeof pid, "%ld", project);
+        const char *p[] = {uid, channel[0] ? channel : NULL, status[0] ? status : NULL, pid[0] ? pid : NULL};
+        const char *sql_sched =
+            "SELECT row_to_json(q)::text FROM (SELECT i.id, i.project_id, p.name AS project_name, i.channel, i.title,"
+            "  i.status AS render_status, i.publish_status, coalesce(i.manual_status, 'ready_for_export') AS manual_status,"
+            "  i.draft, i.scheduled_at, i.created_at, i.exported_at, i.posted_at, i.posted_url,"
+            "  (SELECT id FROM content_assets WHERE content_item_id = i.id AND kind = 'video'"
+            "    ORDER BY render_seq DESC LIMIT 1) AS video_asset_id,"
+            "  (SELECT id FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
+            "    ORDER BY render_seq DESC LIMIT 1) AS thumbnail_asset_id"
+            "  FROM content_items i JOIN projects p ON p.id = i.project_id"
+            " WHERE i.user_id = $1 AND i.publish_strategy = 'manual_export' AND i.publish_status <> 'skipped'"
+            "   AND ($2::text IS NULL OR i.channel = $2) AND ($3::text IS NULL OR coalesce(i.manual_status,"
+            "   'ready_for_export') = $3) AND ($4::bigint IS NULL OR i.project_id = $4)"
+            " ORDER BY %s LIMIT 200) q";
+        char sql[2048];
+        snprintf(sql, sizeof sql, sql_sched,
+                 strcmp(sort, "created") == 0 ? "i.created_at DESC, i.id DESC"
+                                              : "i.scheduled_at ASC NULLS LAST, i.created_at DESC, i.id DESC");
+        PGresult *r = cl_db_query(c, sql, 4, p);
+        if (!cl_db_ok(r)) {
+            cl_publishing_db_failed(res, c, r, "manual queue");
+        } else {
+            cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
+            for (int i = 0; i < PQntuples(r); i++) {
+                cJSON *it = cJSON_Parse(PQgetvalue(r, i, 0));
+                if (it)
+                    cJSON_AddItemToArray(arr, it);
+            }
+            cJSON_AddNumberToObject(o, "count", PQntuples(r));
+            cl_res_json(res, 200, o);
+        }
+        PQclear(r);
+    }
+    cl_db_release(c);
+}
+
+/* POST /api/content-items/:id/mark-posted {posted_url?} */
+static void mark_posted(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    if (!c)
+        return;
+    cJSON *body = req->body_len ? cl_req_json(req, res) : cJSON_CreateObject();
+    if (!body) {
+        cl_db_release(c);
+        return;
+    }
+    const cJSON *url = cJSON_GetObjectItem(body, "posted_url");
+    const char *us = cJSON_IsString(url) && url->valuestring[0] ? url->valuestring : NULL;
+    if (url && !cJSON_IsNull(url) && !cJSON_IsString(url)) {
+        cl_auth_field_error(res, 422, "posted_url", "posted_url must be a link (text)");
+    } else if (us && ((strncmp(us, "https://", 8) && strncmp(us, "http://", 7)) || strlen(us) > 2000 ||
+                      strpbrk(us, " \t\r\n\"<>"))) {
+        cl_auth_field_error(res, 422, "posted_url", "posted_url must be an http(s) link of at most 2000 characters");
+    } else {
+        char sid[24], uid[24];
+        snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
+        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        const char *p[] = {sid, uid, us};
+        PGresult *r = cl_db_query(c,
+                                  "UPDATE content_items SET manual_status = 'posted', posted_at = now(),"
+                                  " posted_url = coalesce($3, posted_url), updated_at = now()"
+                                  " WHERE id = $1 AND user_id = $2 AND publish_strategy = 'manual_export'"
+                                  " RETURNING manual_status, posted_url,"
+                                  " to_char(posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                                  3, p);
+        if (!cl_db_ok(r)) {
+            cl_publishing_db_failed(res, c, r, "mark posted");
+        } else if (PQntuples(r) == 0) {
+            /* Not the user's, or published directly (not a manual item). */
+            PGresult *e = cl_db_query(c, "SELECT 1 FROM content_items WHERE id = $1 AND user_id = $2", 2, p);
+            if (cl_db_ok(e) && PQntuples(e) == 1)
+                cl_res_error(res, 409, "not_manual", "Only manual-export items are marked posted by hand");
+            else
+                cl_res_error(res, 404, "not_found", "No content item %s", sid);
+            PQclear(e);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "id", strtod(sid, NULL));
+            cJSON_AddStringToObject(o, "manual_status", PQgetvalue(r, 0, 0));
+            if (PQgetisnull(r, 0, 1))
+                cJSON_AddNullToObject(o, "posted_url");
+            else
+                cJSON_AddStringToObject(o, "posted_url", PQgetvalue(r, 0, 1));
+            cJSON_AddStringToObject(o, "posted_at", PQgetvalue(r, 0, 2));
+            cl_res_json(res, 200, o);
+        }
+        PQclear(r);
+    }
+    cJSON_Delete(body);
+    cl_db_release(c);
+}
+
+void cl_publishing_register_export_routes(void)
+{
+    cl_route("GET", "/api/content-items/:id/export", export_item, 0);
+    cl_route("POST", "/api/content-items/:id/mark-posted", mark_posted, 0);
+    cl_route("GET", "/api/manual-queue", manual_queue, 0);
+    cl_route("GET", "/api/manual-queue/export", export_bulk, 0);
+}

@@ -1,0 +1,26 @@
+/*
+ * publishing.c — registration of the publishing routes and job kinds.
+ */
+#include "publishing/publishing.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "jobs/jobs.h"
+
+int cl_publishing_register_channel_jobs(void); /* channels.c */
+
+void cl_publishing_register_routes(void)
+{
+    cl_publishing_register_channel_routes();
+    cl_publishing_register_export_routes();
+}
+
+int cl_publishing_register_jobs(void) { return cl_publishing_register_channel_jobs(); }
+
+void cl_publishing_db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
+{
+    char err[256];
+    cl_db_errmsg(c, r, err, sizeof err);
+    cl_error("publishing", "%s: %s", what, err);
+    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
+}
