@@ -1,7 +1,8 @@
 /*
  * access.c — the waitlist and the mock-mode dev routes.
  *
- *   POST /api/access/request   {email, name?, note?}   public; 201 new, 200 duplicate
+ *   POST /api/access/request   {email, name?, business?, channels?, note?}   public; always 202, the
+ *                              same body for every valid email (no way to learn another's state)
  *   POST /api/dev/demo-login                           MOCK_MODE only: sign in as the demo user
  *   POST /api/dev/approve-user {email, plan}           MOCK_MODE only: approve / set a plan
  *
@@ -37,6 +38,45 @@ static int opt_string(const cJSON *j, const char *name, size_t max, const char *
     return 0;
 }
 
+/* channels: an optional array of known channel names, as a Postgres text[]
+   literal in out ("{instagram,tiktok}"). 0 ok, -1 reply set. */
+static int channels_field(const cJSON *j, char *out, size_t len, cl_res *res)
+{
+    static const char *const known[] = {"instagram", "tiktok", "whatsapp", "other"};
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "channels");
+    int seen[4] = {0};
+    snprintf(out, len, "{}");
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    const cJSON *item;
+    int ok = cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 8;
+    const cJSON *list = ok ? v : NULL;
+    cJSON_ArrayForEach(item, list)
+    {
+        size_t k = 0;
+        while (k < 4 && !(cJSON_IsString(item) && strcmp(item->valuestring, known[k]) == 0))
+            k++;
+        if (k == 4) {
+            ok = 0;
+            break;
+        }
+        seen[k] = 1;
+    }
+    if (!ok) {
+        cl_auth_field_error(res, 422, "channels", "Channels must be a list of instagram, tiktok, whatsapp or other");
+        return -1;
+    }
+    size_t used = (size_t)snprintf(out, len, "{");
+    for (size_t k = 0; k < 4; k++)
+        if (seen[k])
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used > 1 ? "," : "", known[k]);
+    snprintf(out + used, len - used, "}");
+    return 0;
+}
+
+/* The answer is the same for every valid email — new, already waiting,
+   already approved, or an existing account — so the form cannot be used to
+   learn anything about someone else's email. */
 static void access_request(cl_req *req, cl_res *res)
 {
     if (cl_auth_check_origin(req, res) != 0)
@@ -44,15 +84,16 @@ static void access_request(cl_req *req, cl_res *res)
     cJSON *j = cl_req_json(req, res);
     if (!j)
         return;
-    char email[256], err[256];
+    char email[256], err[256], channels[64];
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "email");
-    const char *name, *note;
+    const char *name, *note, *business;
     if (!cJSON_IsString(e) || cl_email_normalize(e->valuestring, email, sizeof email) != 0) {
         cl_auth_field_error(res, 422, "email", "Enter a valid email address");
         cJSON_Delete(j);
         return;
     }
-    if (opt_string(j, "name", 200, &name, res) || opt_string(j, "note", 2000, &note, res)) {
+    if (opt_string(j, "name", 200, &name, res) || opt_string(j, "note", 2000, &note, res) ||
+        opt_string(j, "business", 500, &business, res) || channels_field(j, channels, sizeof channels, res)) {
         cJSON_Delete(j);
         return;
     }
@@ -61,31 +102,23 @@ static void access_request(cl_req *req, cl_res *res)
         cJSON_Delete(j);
         return;
     }
-    const char *p[] = {email, name, note};
-    /* Already approved (an approved request or an approved account)? */
-    PGresult *r = cl_db_query(c,
-                              "SELECT EXISTS (SELECT 1 FROM access_requests WHERE email = $1 AND status = 'approved')"
-                              " OR EXISTS (SELECT 1 FROM users WHERE email = $1 AND beta_approved)",
-                              1, p);
-    int approved = cl_db_ok(r) && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
-    if (approved) {
-        cl_db_release(c);
-        cJSON_Delete(j);
-        cl_res_json_text(res, 200, "{\"request\":{\"status\":\"approved\"},\"duplicate\":false}");
-        return;
-    }
-    /* One pending request per email: a repeat bumps request_count. */
-    r = cl_db_query(c,
-                    "INSERT INTO access_requests AS a (email, name, note) VALUES ($1, $2, $3)"
-                    " ON CONFLICT (email) WHERE status = 'pending'"
-                    " DO UPDATE SET request_count = a.request_count + 1, updated_at = now(),"
-                    " name = COALESCE(EXCLUDED.name, a.name), note = COALESCE(EXCLUDED.note, a.note)"
-                    " RETURNING id, (xmax = 0), request_count,"
-                    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                    3, p);
+    const char *p[] = {email, name, note, business, channels};
+    /* One statement whatever the email's state: nothing is queued for an
+       approved email; a repeat while pending bumps request_count. */
+    PGresult *r = cl_db_query(
+        c,
+        "INSERT INTO access_requests AS a (email, name, note, business, channels)"
+        " SELECT $1, $2, $3, $4, $5::text[]"
+        " WHERE NOT EXISTS (SELECT 1 FROM access_requests WHERE email = $1 AND status = 'approved')"
+        " AND NOT EXISTS (SELECT 1 FROM users WHERE email = $1 AND beta_approved)"
+        " ON CONFLICT (email) WHERE status = 'pending'"
+        " DO UPDATE SET request_count = a.request_count + 1, updated_at = now(),"
+        " name = COALESCE(EXCLUDED.name, a.name), note = COALESCE(EXCLUDED.note, a.note),"
+        " business = COALESCE(EXCLUDED.business, a.business),"
+        " channels = ARRAY(SELECT DISTINCT unnest(a.channels || EXCLUDED.channels) ORDER BY 1)",
+        5, p);
     cJSON_Delete(j);
-    if (!cl_db_ok(r) || PQntuples(r) != 1) {
+    if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, err, sizeof err);
         PQclear(r);
         cl_db_release(c);
@@ -93,18 +126,11 @@ static void access_request(cl_req *req, cl_res *res)
         cl_res_error(res, 500, "internal", "Could not store the request");
         return;
     }
-    int created = PQgetvalue(r, 0, 1)[0] == 't';
-    cJSON *o = cJSON_CreateObject();
-    cJSON *rq = cJSON_AddObjectToObject(o, "request");
-    cJSON_AddNumberToObject(rq, "id", (double)strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-    cJSON_AddStringToObject(rq, "email", email);
-    cJSON_AddStringToObject(rq, "status", "pending");
-    cJSON_AddNumberToObject(rq, "request_count", (double)strtol(PQgetvalue(r, 0, 2), NULL, 10));
-    cJSON_AddStringToObject(rq, "created_at", PQgetvalue(r, 0, 3));
-    cJSON_AddBoolToObject(o, "duplicate", !created);
     PQclear(r);
     cl_db_release(c);
-    cl_res_json(res, created ? 201 : 200, o);
+    cl_res_json_text(res, 202,
+                     "{\"request\":{\"status\":\"received\"},\"message\":\"Thanks \u2014 your request is in. We will "
+                     "email you when a spot opens.\"}");
 }
 
 static void dev_demo_login(cl_req *req, cl_res *res)

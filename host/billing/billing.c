@@ -112,7 +112,7 @@ static int all_digits(const char *s)
 }
 
 /* The site's public origin: CLIPLOOP_PUBLIC_URL, else the request's Host. */
-static void public_origin(const cl_req *req, char *out, size_t len)
+void cl_public_origin(const cl_req *req, char *out, size_t len)
 {
     if (cl_cfg.public_url[0]) {
         snprintf(out, len, "%s", cl_cfg.public_url);
@@ -528,7 +528,7 @@ static void checkout(cl_req *req, cl_res *res)
         return;
     }
     char origin[600], redirect[700];
-    public_origin(req, origin, sizeof origin);
+    cl_public_origin(req, origin, sizeof origin);
     snprintf(redirect, sizeof redirect, "%s/billing/success", origin);
     cJSON *in = cJSON_CreateObject();
     cJSON_AddStringToObject(in, "plan", "starter");

@@ -20,6 +20,7 @@
 #define CL_BILLING_BILLING_H
 
 #include "cliploop_plugin.h"
+#include "http/http.h"
 #include <stddef.h>
 
 /** Largest webhook body accepted (bigger: 413, nothing stored). */
@@ -39,6 +40,14 @@ int cl_billing_available(void);
 
 /** Log at start-up whether billing is on, and why not (no secrets). */
 void cl_billing_log_status(void);
+
+/**
+ * The site's public origin ("https://host", no trailing slash) into out:
+ * CLIPLOOP_PUBLIC_URL, else http(s)://<Host header> (https when
+ * X-Forwarded-Proto says so; a Host with unexpected characters becomes
+ * 127.0.0.1).
+ */
+void cl_public_origin(const cl_req *req, char *out, size_t len);
 
 /** Register the routes above. */
 void cl_billing_register_routes(void);

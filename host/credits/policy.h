@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Pro's list price in US cents per month, shown on /pricing. The billing
+    provider's Starter variant must charge the same (docs/billing.md). */
+#define CL_POLICY_PRO_MONTHLY_PRICE_CENTS 500
+
 /** The two credit balances an account holds. */
 typedef enum cl_credit_kind {
     CL_CREDIT_NONE = 0, /**< free action: nothing is debited */

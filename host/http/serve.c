@@ -24,6 +24,7 @@
 #include "projects/projects.h"
 #include "tracking/tracking.h"
 #include "publishing/publishing.h"
+#include "site/site.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -45,6 +46,7 @@ static void register_routes(void)
     cl_cycles_register_routes();
     cl_tracking_register_routes();
     cl_publishing_register_routes();
+    cl_site_register_routes();
     cl_test_routes_register();
 }
 

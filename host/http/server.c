@@ -438,6 +438,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int is_api = has_prefix_segment(req->path_normalized, "/api") ||
                  has_prefix_segment(req->path_normalized, "/r") ||
                  h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz"));
+    if (!is_api && (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+                    h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) &&
+        req->path_normalized.len < 256) {
+        /* Server-rendered pages (the public site) are routes too. */
+        char path[256], method[8];
+        cl_handler_fn fn;
+        unsigned fl;
+        memcpy(path, req->path_normalized.base, req->path_normalized.len);
+        path[req->path_normalized.len] = '\0';
+        snprintf(method, sizeof method, "%.*s", (int)req->method.len, req->method.base);
+        is_api = cl_router_match(method, path, &fn, &fl, NULL) == 1;
+    }
     if (!is_api) {
         /* The studio: /app/... and /dashboard/... are client-side routes served by the shell. */
         if ((has_prefix_segment(req->path_normalized, "/app") ||

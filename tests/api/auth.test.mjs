@@ -235,33 +235,39 @@ test('approving an email before sign-up approves the account it creates', async 
   assert.equal(s.body.access.product, true);
 });
 
-test('access requests are stored and deduplicated while pending', async () => {
-  const post = (body) => fetch(srv.url + '/api/access/request', {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  let r = await post({ email: 'wait@example.com', name: 'Wanjiru', note: 'We sell shoes' });
-  assert.equal(r.status, 201);
-  const first = await r.json();
-  assert.equal(first.duplicate, false);
-  assert.equal(first.request.status, 'pending');
-  r = await post({ email: 'WAIT@example.com ' });
-  assert.equal(r.status, 200);
-  const second = await r.json();
-  assert.equal(second.duplicate, true);
-  assert.equal(second.request.id, first.request.id);
-  assert.equal(second.request.request_count, 2);
-  const rows = psql(db.url, "SELECT count(*), max(name), max(request_count) FROM access_requests WHERE email = 'wait@example.com'");
-  assert.deepEqual(rows[0], ['1', 'Wanjiru', '2']);
-  r = await post({ email: 'nope' });
+test('access requests are stored and deduplicated while pending; the answer is the same for every email', async () => {
+  const post = async (body) => {
+    const r = await fetch(srv.url + '/api/access/request', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return { status: r.status, text: await r.text() };
+  };
+  const first = await post({ email: 'wait@example.com', name: 'Wanjiru', note: 'We sell shoes', business: 'Shoes in Nairobi', channels: ['instagram'] });
+  assert.equal(first.status, 202);
+  assert.equal(JSON.parse(first.text).request.status, 'received');
+  const second = await post({ email: 'WAIT@example.com ', channels: ['tiktok', 'instagram'] });
+  const rows = psql(db.url, "SELECT count(*), max(name), max(request_count), max(business), max(channels::text) FROM access_requests WHERE email = 'wait@example.com'");
+  assert.deepEqual(rows[0], ['1', 'Wanjiru', '2', 'Shoes in Nairobi', '{instagram,tiktok}']);
+  let r = await post({ email: 'nope' });
   assert.equal(r.status, 422);
-  assert.ok((await r.json()).error.fields.email);
+  assert.ok(JSON.parse(r.text).error.fields.email);
   r = await post({ email: 'x@example.com', note: 'y'.repeat(3000) });
   assert.equal(r.status, 422);
-  // Once approved, asking again reports approved instead of queueing.
+  r = await post({ email: 'x@example.com', channels: ['myspace'] });
+  assert.equal(r.status, 422);
+  assert.ok(JSON.parse(r.text).error.fields.channels);
+  // Approved emails (a request or an account) are not queued again — and the
+  // answer does not say so: new, duplicate and approved look identical.
   await apiClient(srv.url).post('/api/dev/approve-user', { email: 'wait@example.com', plan: 'beta' });
-  r = await post({ email: 'wait@example.com' });
-  assert.equal(r.status, 200);
-  assert.equal((await r.json()).request.status, 'approved');
+  const approved = await post({ email: 'wait@example.com' });
+  const fresh = await post({ email: 'someone-new@example.com' });
+  const signedUp = apiClient(srv.url);
+  await signedUp.signup('has-account@example.com');
+  const existing = await post({ email: 'has-account@example.com' });
+  for (const x of [second, approved, fresh, existing]) {
+    assert.equal(x.status, first.status);
+    assert.equal(x.text, first.text);
+  }
   const [[pending]] = psql(db.url, "SELECT count(*) FROM access_requests WHERE email = 'wait@example.com' AND status = 'pending'");
   assert.equal(pending, '0');
 });

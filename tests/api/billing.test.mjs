@@ -71,6 +71,8 @@ test('not configured: every billing route answers 503 billing_not_configured, no
       const st = await u.get('/api/billing');
       assert.equal(st.status, 200);
       assert.equal(st.body.configured, false);
+      const page = await (await fetch(s.url + '/pricing')).text();
+      assert.match(page, /Checkout is not available on this server/);
       assert.equal(Number(psql(db2.url, 'SELECT count(*) FROM webhook_events')[0][0]), 0);
       assert.equal(Number(psql(db2.url, 'SELECT count(*) FROM billing_checkouts')[0][0]), 0);
     } finally {

@@ -15,6 +15,7 @@
 //                                 401 bad key, 422 missing/unknown store or variant (JSON:API errors)
 //   GET  /v1/subscriptions/:id    200 {"data":{"type":"subscriptions","id","attributes":{…}}}, 404 unknown
 //   GET  /checkout/buy/:id        an HTML page standing for the hosted checkout
+//   GET  /billing-portal          an HTML page standing for the customer portal
 //   GET  /requests                every API request seen [{method,path,headers,body}]
 // Errors use the JSON:API shape {"errors":[{"status","title","detail"}]}.
 import http from 'node:http';
@@ -46,6 +47,10 @@ export async function startLemonSqueezyFake({ apiKey = 'test_key', storeId = '42
         return send(res, 200, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout — fake Lemon Squeezy</title></head>
 <body><h1>Fake Lemon Squeezy checkout</h1><p id="variant">Variant ${co.variant}</p><p id="email">${co.email || ''}</p>
 <p id="user">${co.custom.user_id || ''}</p><a id="redirect" href="${co.redirect}">Back to the shop</a></body></html>`, 'text/html');
+      }
+      if (url.pathname === '/favicon.ico') { res.writeHead(204); return res.end(); } // browsers ask for it
+      if (url.pathname === '/billing-portal' && req.method === 'GET') {
+        return send(res, 200, '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Billing — fake Lemon Squeezy</title></head><body><h1>Fake customer portal</h1></body></html>', 'text/html');
       }
       let body = null;
       try { body = raw ? JSON.parse(raw) : null; } catch { body = raw; }

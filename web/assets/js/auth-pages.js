@@ -1,10 +1,17 @@
 // auth-pages.js — log-in, sign-up and waitlist pages (body[data-page]).
-import { api, loadMe, signOut, esc } from './api.js';
+import { api, loadMe, signOut } from './api.js';
 
 const page = document.body.dataset.page;
 const params = new URLSearchParams(location.search);
 // Only same-site paths are accepted as a destination after signing in.
 const next = /^\/(?!\/)/.test(params.get('next') || '') ? params.get('next') : '/app';
+
+// Keep the destination when switching between log-in and sign-up.
+if (params.get('next') && next !== '/app') {
+  for (const a of document.querySelectorAll('a[href="/signup.html"], a[href="/login.html"]')) {
+    a.href = `${a.getAttribute('href')}?next=${encodeURIComponent(next)}`;
+  }
+}
 
 function showErrors(form, err) {
   for (const el of form.querySelectorAll('[data-error-for]')) el.textContent = '';
@@ -20,7 +27,8 @@ function showErrors(form, err) {
 }
 
 function afterSignIn(me) {
-  location.assign(me.access.product ? next : '/waitlist.html');
+  // /pricing is open to everyone (buying Pro is how a waitlisted account gets in).
+  location.assign(me.access.product || /^\/pricing(\?|$)/.test(next) ? next : '/waitlist.html');
 }
 
 function bindForm(form, submit) {
@@ -76,14 +84,12 @@ if (page === 'login') {
     }
   }
   bindForm(form, async (v) => {
+    // The answer is the same for every email (it never says whether an
+    // address is already waiting or approved).
     const r = await api('/api/access/request', { method: 'POST', body: { email: v.email, name: v.name || null, note: v.note || null } });
     const done = document.getElementById('request-done');
     done.hidden = false;
-    done.innerHTML = r.request.status === 'approved'
-      ? 'This email is already approved. <a href="/login.html">Log in</a> to start.'
-      : r.duplicate
-        ? `You are already on the list as <strong>${esc(r.request.email)}</strong>. We will email you when a spot opens.`
-        : `Thanks — <strong>${esc(r.request.email)}</strong> is on the waitlist. We will email you when a spot opens.`;
+    done.textContent = r.message;
     form.hidden = true;
   });
 }

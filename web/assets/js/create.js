@@ -73,7 +73,7 @@ function explain(err, { charged = false } = {}) {
     case 'insufficient_credits':
       return [`Not enough ${d.kind || ''} credits.`.replace('  ', ' '),
         `${err.message}. Nothing was charged.`,
-        '<a class="button secondary small" href="/dashboard/settings">Plan and credits</a>'];
+        '<a class="button small" href="/pricing">Pro: more credits each month</a> <a class="button secondary small" href="/dashboard/settings">Plan and credits</a>'];
     case 'llm_rate_limited':
       return ['The AI provider is busy right now.', `${charged ? 'Your generation credit was refunded. ' : ''}Wait a few seconds and try again.`, ''];
     case 'llm_timeout':
@@ -356,7 +356,7 @@ export async function renderCreate(view, ctx) {
       const copyOnly = withRender.checked && !gap.includes('generation');
       short = statusBlock('warn', `Not enough ${gap.join(' and ')} credits for this.`,
         `It needs ${gap.map((k) => credits(cost.total[k], k)).join(' and ')}; you have ${gap.map((k) => cost.balances[k]).join(' and ')}. Nothing has been charged.`,
-        `${copyOnly ? '<button class="button small" type="button" data-copy-only>Write the copy only</button>' : ''}<a class="button secondary small" href="/dashboard/settings">Plan and credits</a>`);
+        `${copyOnly ? '<button class="button small" type="button" data-copy-only>Write the copy only</button>' : ''}<a class="button secondary small" href="/pricing">Pro: more credits each month</a> <a class="button secondary small" href="/dashboard/settings">Plan and credits</a>`);
     }
     costEl.innerHTML = `<ul class="cost-lines" data-testid="cost">${lines.join('')}</ul>${short}`;
     costEl.querySelector('[data-copy-only]')?.addEventListener('click', () => { withRender.checked = false; loadCost(); });

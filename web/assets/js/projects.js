@@ -103,7 +103,7 @@ async function renderList() {
         ${input('name', 'Project name', '', { placeholder: 'Mama Put Kitchen' })}
         ${select('project_type', 'Type', TYPES, 'business')}
         <div><button class="button" type="submit"${full ? ' disabled' : ''}>Create project</button>
-          ${full ? '<p class="muted small">Archive a project or upgrade to add another.</p>' : ''}</div>
+          ${full ? '<p class="muted small">Archive a project or <a href="/pricing">upgrade to Pro</a> to add another.</p>' : ''}</div>
         <p data-form-status hidden></p>
       </form>
     </section>

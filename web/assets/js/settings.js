@@ -19,7 +19,7 @@ function planCard(plan, me) {
   return `<section class="card stack">
     <div class="row"><h2>Plan</h2><span class="badge ${plan.access.product ? 'ok' : 'warn'}">${esc(plan.plan.label)}</span></div>
     <p class="muted">${esc(subLine)}${plan.beta_approved ? ' Beta access approved.' : ''}</p>
-    ${plan.access.product ? '' : '<p class="status error">Your account is on the waitlist. <a href="/waitlist.html">Request access</a></p>'}
+    ${plan.access.product ? '' : '<p class="status error">Your account is on the waitlist. <a href="/waitlist.html">Request access</a>, or <a href="/pricing">get Pro</a> to start right away.</p>'}
     <dl class="facts">
       <div><dt>Active projects</dt><dd>${plan.limits.active_projects}</dd></div>
       <div><dt>Connected channels</dt><dd>${plan.limits.connected_channels}</dd></div>
@@ -27,6 +27,74 @@ function planCard(plan, me) {
     </dl>
     <p class="muted">Signed in as ${esc(me.user.email)}.</p>
   </section>`;
+}
+
+const fmtDay = (iso) => (iso ? new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' }) : '');
+const money = (cents, cur) => (cents == null ? '' : new Intl.NumberFormat(undefined, { style: 'currency', currency: cur || 'USD' }).format(cents / 100));
+const EVENT_LABELS = {
+  subscription_created: 'Pro subscription started',
+  subscription_updated: 'Subscription updated',
+  subscription_cancelled: 'Subscription cancelled',
+  subscription_resumed: 'Subscription resumed',
+  subscription_expired: 'Subscription ended',
+  subscription_paused: 'Subscription paused',
+  subscription_unpaused: 'Subscription resumed after a pause',
+  subscription_payment_success: 'Payment received',
+  subscription_payment_failed: 'Payment failed',
+  subscription_payment_recovered: 'Payment recovered',
+};
+const STATUS_TEXT = {
+  active: ['ok', 'Active'], on_trial: ['ok', 'Trial'], cancelled: ['warn', 'Cancelled'], past_due: ['warn', 'Payment due'],
+  unpaid: ['error', 'Unpaid'], paused: ['warn', 'Paused'], expired: ['', 'Ended'],
+};
+
+/** The Billing card: subscription, manage billing (portal), and the history the webhooks recorded. */
+function billingCard(b) {
+  const sub = b.subscription;
+  let head;
+  if (!sub) {
+    head = `<p class="muted">No subscription. Pro is $5 a month and opens the studio right away.</p>
+      <p><a class="button" href="/pricing" data-testid="see-pro">See Pro</a></p>
+      ${b.configured ? '' : '<p class="muted small">Payments are not set up on this server yet.</p>'}`;
+  } else {
+    const [tone, label] = STATUS_TEXT[sub.status] || ['', sub.status];
+    const when = sub.status === 'cancelled' || sub.cancel_at_period_end
+      ? (sub.ends_at ? `Pro ends on ${esc(fmtDay(sub.ends_at))}.` : '')
+      : sub.status === 'expired' ? (sub.ends_at ? `Ended on ${esc(fmtDay(sub.ends_at))}.` : '')
+        : sub.renews_at ? `Renews on ${esc(fmtDay(sub.renews_at))}.` : '';
+    head = `<div class="row"><span>Pro subscription</span><span class="badge ${tone}" data-testid="sub-status">${esc(label)}</span></div>
+      <p class="muted" data-testid="sub-dates">${when}${sub.trial_ends_at ? ` Trial until ${esc(fmtDay(sub.trial_ends_at))}.` : ''}
+        ${sub.card_brand && sub.card_last_four ? ` Paying with ${esc(sub.card_brand)} ending ${esc(sub.card_last_four)}.` : ''}</p>
+      ${sub.manageable ? `<p><button class="button secondary" type="button" data-portal>Manage billing</button></p>
+        <p class="muted small">Change your card, download invoices or cancel on Lemon Squeezy's billing page.</p>` : ''}
+      <p class="status error" data-portal-error role="alert" hidden></p>`;
+  }
+  const rows = b.history.filter((h) => h.outcome !== 'stale' && h.outcome !== 'ignored' && EVENT_LABELS[h.event]);
+  const history = rows.length
+    ? `<ul class="history" data-testid="billing-history">${rows.map((h) => `<li>
+        <span class="history-what">${esc(EVENT_LABELS[h.event])}${h.event.includes('payment') ? '' : h.status ? ` <span class="muted small">· ${esc((STATUS_TEXT[h.status] || ['', h.status])[1])}</span>` : ''}</span>
+        <span class="history-amount">${esc(money(h.amount_cents, h.currency))}</span>
+        <span class="muted small history-when">${esc(fmtDate(h.at))}</span></li>`).join('')}</ul>`
+    : '<p class="muted">No payments yet.</p>';
+  return `<section class="card stack" id="billing"><h2>Billing</h2>${head}<h3>Billing history</h3>${history}</section>`;
+}
+
+function bindPortal(container) {
+  const button = container.querySelector('[data-portal]');
+  if (!button) return;
+  button.addEventListener('click', async () => {
+    const error = container.querySelector('[data-portal-error]');
+    error.hidden = true;
+    button.disabled = true;
+    try {
+      const r = await api('/api/billing/portal', { method: 'POST', body: {} });
+      location.assign(r.url);
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+      button.disabled = false;
+    }
+  });
 }
 
 function creditsCard(credits, plan) {
@@ -103,8 +171,10 @@ async function transactionsCard(container) {
 export async function renderSettings(container, me) {
   container.innerHTML = '<p class="muted">Loading your plan…</p>';
   try {
-    const [plan, credits, usage] = await Promise.all([api('/api/me/plan'), api('/api/me/credits'), api('/api/me/usage')]);
-    container.innerHTML = `<div class="grid-2">${planCard(plan, me)}${creditsCard(credits, plan)}</div>${usageCard(usage)}`;
+    const [plan, credits, usage, billing] = await Promise.all([api('/api/me/plan'), api('/api/me/credits'),
+      api('/api/me/usage'), api('/api/billing')]);
+    container.innerHTML = `<div class="grid-2">${planCard(plan, me)}${creditsCard(credits, plan)}</div>${billingCard(billing)}${usageCard(usage)}`;
+    bindPortal(container);
     await transactionsCard(container);
   } catch (err) {
     container.innerHTML = `<p class="status error">Could not load settings: ${esc(err.message)}</p>`;

@@ -1,0 +1,331 @@
+/*
+ * site.c — the public pages (see site.h). Templates are read from disk on
+ * every request (they are small, and edits show up without a restart).
+ */
+#include "site/site.h"
+
+#include "auth/auth.h"
+#include "billing/billing.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "credits/policy.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "plans/plans.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG "site"
+#define MAX_TEMPLATE_BYTES ((size_t)256 * 1024)
+
+int cl_html_escape(cl_buf *out, const char *s)
+{
+    for (; s && *s; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        }
+        if (rep ? cl_buf_puts(out, rep) : cl_buf_append(out, s, 1))
+            return -1;
+    }
+    return 0;
+}
+
+int cl_tpl_render(const char *tpl, const cl_tpl_var *vars, size_t nvars, cl_buf *out, char *unknown,
+                  size_t unknown_len)
+{
+    if (unknown && unknown_len)
+        unknown[0] = '\0';
+    const char *p = tpl;
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        if (!open)
+            return cl_buf_puts(out, p);
+        int raw = open[2] == '{';
+        const char *name = open + (raw ? 3 : 2);
+        const char *close = strstr(name, raw ? "}}}" : "}}");
+        if (!close)
+            return cl_buf_puts(out, p);
+        if (cl_buf_append(out, p, (size_t)(open - p)))
+            return -1;
+        size_t nl = (size_t)(close - name);
+        const cl_tpl_var *v = NULL;
+        for (size_t i = 0; i < nvars && !v; i++)
+            if (strlen(vars[i].name) == nl && memcmp(vars[i].name, name, nl) == 0)
+                v = &vars[i];
+        if (!v && unknown && unknown_len && !unknown[0])
+            snprintf(unknown, unknown_len, "%.*s", (int)nl, name);
+        if (v && v->value && (raw ? cl_buf_puts(out, v->value) : cl_html_escape(out, v->value)))
+            return -1;
+        p = close + (raw ? 3 : 2);
+    }
+}
+
+/* ---- values ------------------------------------------------------------------ */
+
+/* A growing list of template values; every value is owned by the list. */
+typedef struct vars {
+    cl_tpl_var v[96];
+    char *owned[96];
+    size_t n;
+} vars;
+
+static void var_set(vars *vs, const char *name, const char *value)
+{
+    if (vs->n >= sizeof vs->v / sizeof *vs->v)
+        return;
+    char *copy = value ? strdup(value) : NULL;
+    vs->owned[vs->n] = copy;
+    vs->v[vs->n].name = name;
+    vs->v[vs->n].value = copy;
+    vs->n++;
+}
+
+static void var_num(vars *vs, const char *name, long long n)
+{
+    char text[32];
+    if (n < 0)
+        snprintf(text, sizeof text, "Unlimited");
+    else
+        snprintf(text, sizeof text, "%lld", n);
+    var_set(vs, name, text);
+}
+
+static void vars_free(vars *vs)
+{
+    for (size_t i = 0; i < vs->n; i++)
+        free(vs->owned[i]);
+    vs->n = 0;
+}
+
+/* Plan limits and grants for /pricing, named <prefix>_<field>. The names
+   live in static storage because cl_tpl_var borrows them. */
+static void plan_vars(vars *vs, cl_plan plan, const char *const names[9])
+{
+    const cl_plan_limits *l = cl_policy_limits(plan);
+    var_num(vs, names[0], l->monthly_generation_grant);
+    var_num(vs, names[1], l->monthly_render_grant);
+    var_num(vs, names[2], l->active_projects);
+    var_num(vs, names[3], l->posts_per_week);
+    var_num(vs, names[4], l->posts_per_month);
+    var_num(vs, names[5], l->regenerations_per_week);
+    var_num(vs, names[6], l->renders_per_month);
+    var_num(vs, names[7], l->publishes_per_month);
+    var_num(vs, names[8], l->connected_channels);
+}
+
+#define PLAN_NAMES(p)                                                                                       \
+    {p "_generation", p "_render", p "_projects", p "_posts_week", p "_posts_month", p "_regen_week",          \
+     p "_renders_month", p "_publishes_month", p "_channels"}
+
+static const char *const free_names[9] = PLAN_NAMES("free");
+static const char *const beta_names[9] = PLAN_NAMES("beta");
+static const char *const pro_names[9] = PLAN_NAMES("pro");
+
+/* What paid actions cost, as list items. */
+static void costs_html(cl_buf *b)
+{
+    for (size_t i = 0; i < cl_policy_action_count(); i++) {
+        const cl_action_cost *a = cl_policy_action_at(i);
+        if (a->cost <= 0)
+            continue;
+        cl_buf_puts(b, "<li>");
+        cl_html_escape(b, a->label);
+        cl_buf_printf(b, ": <strong>%lld</strong> %s credit%s</li>", (long long)a->cost,
+                      cl_credit_kind_name(a->kind), a->cost == 1 ? "" : "s");
+    }
+}
+
+/* The visitor's session, when the request carries a session cookie. 1 signed
+   in (u filled), 0 not. Never writes. */
+static int visitor(cl_req *req, cl_user *u)
+{
+    const char *cookie = cl_req_header(req, "cookie");
+    if (!cookie || !strstr(cookie, CL_SESSION_COOKIE "="))
+        return 0;
+    char err[256];
+    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    if (!c)
+        return 0;
+    cl_res scratch = {0};
+    int ok = cl_auth_require(req, &scratch, c, u) == 0;
+    cl_res_clear(&scratch);
+    cl_db_release(c);
+    return ok;
+}
+
+/* ---- pages ------------------------------------------------------------------- */
+
+typedef struct page {
+    const char *path;
+    const char *file; /* web/site/<file>.html */
+    const char *title;
+    const char *description;
+    const char *script; /* module under /assets/js/, or NULL */
+} page;
+
+static const page pages[] = {
+    {"/", "index", "ClipLoop — short-form promo videos for brands, businesses and creators",
+     "Describe a promotion in a sentence; ClipLoop writes the script, caption and call to action and renders a "
+     "1080x1920 promo video. Invite-only beta, opinionated and intentionally narrow.",
+     NULL},
+    {"/pricing", "pricing", "Pricing — ClipLoop",
+     "Free, Beta and Pro ($5/month): the monthly credits and limits of each ClipLoop plan, and what each action costs.",
+     "public.js"},
+    {"/request-access", "request-access", "Request access — ClipLoop",
+     "ClipLoop is an invite-only beta. Tell us what you sell and where you post, and we will email you when a spot "
+     "opens.",
+     "public.js"},
+    {"/billing/success", "billing-success", "Thanks for subscribing — ClipLoop",
+     "Your ClipLoop Pro checkout is complete; Pro switches on once the payment is confirmed.", NULL},
+    {"/billing/cancel", "billing-cancel", "Checkout cancelled — ClipLoop",
+     "Your ClipLoop Pro checkout was cancelled; nothing was charged.", NULL},
+    {"/terms", "terms", "Terms — ClipLoop", "ClipLoop's terms of service (placeholder during the beta).", NULL},
+    {"/privacy", "privacy", "Privacy — ClipLoop", "What ClipLoop stores about you (placeholder during the beta).",
+     NULL},
+};
+
+static char *read_template(const char *name)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/site/%s.html", cl_cfg.web_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(MAX_TEMPLATE_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_TEMPLATE_BYTES, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
+static const page *page_for(const char *path)
+{
+    for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
+        if (strcmp(pages[i].path, path) == 0)
+            return &pages[i];
+    return NULL;
+}
+
+/* The Pro button on /pricing, by situation. */
+static void checkout_html(cl_buf *b, int signed_in, const cl_user *u, int available)
+{
+    static const char next[] = "%2Fpricing%3Fcheckout%3D1";
+    if (!available) {
+        cl_buf_puts(b, "<p class=\"status warn\" id=\"checkout-unavailable\">Checkout is not available on this "
+                       "server yet, so Pro cannot be bought here. <a href=\"/request-access\">Request beta "
+                       "access</a> instead.</p>");
+        return;
+    }
+    if (signed_in && u->plan == CL_PLAN_STARTER) {
+        cl_buf_puts(b, "<p class=\"status ok\">You are on Pro. <a href=\"/dashboard/settings\">Manage billing</a></p>");
+        return;
+    }
+    if (signed_in) {
+        cl_buf_puts(b, "<button class=\"button block\" type=\"button\" id=\"pro-checkout\" data-signed-in>Upgrade "
+                       "to Pro</button><p class=\"muted small\">Signed in as ");
+        cl_html_escape(b, u->email);
+        cl_buf_puts(b, ". You pay on Lemon Squeezy's checkout page.</p>"
+                       "<p class=\"status error\" id=\"checkout-error\" role=\"alert\" hidden></p>");
+        return;
+    }
+    cl_buf_printf(b,
+                  "<a class=\"button block\" id=\"pro-checkout\" href=\"/signup.html?next=%s\">Get Pro</a>"
+                  "<p class=\"muted small\">Create an account first (or <a href=\"/login.html?next=%s\">log "
+                  "in</a>); checkout opens right after.</p>",
+                  next, next);
+}
+
+static void serve_page(cl_req *req, cl_res *res)
+{
+    const page *pg = page_for(req->path);
+    char *layout = read_template("layout");
+    char *body = pg ? read_template(pg->file) : NULL;
+    if (!pg || !layout || !body) {
+        free(layout);
+        free(body);
+        cl_error(LOG, "missing template for %s under %s/site", req->path, cl_cfg.web_dir);
+        cl_res_error(res, 500, "internal", "This page is missing on the server");
+        return;
+    }
+    vars vs = {0};
+    char origin[600];
+    cl_public_origin(req, origin, sizeof origin);
+    cl_user u;
+    memset(&u, 0, sizeof u);
+    int signed_in = strcmp(pg->path, "/pricing") == 0 && visitor(req, &u);
+    int available = cl_billing_available();
+
+    plan_vars(&vs, CL_PLAN_FREE, free_names);
+    plan_vars(&vs, CL_PLAN_BETA, beta_names);
+    plan_vars(&vs, CL_PLAN_STARTER, pro_names);
+    char price[32];
+    snprintf(price, sizeof price, "$%d", CL_POLICY_PRO_MONTHLY_PRICE_CENTS / 100);
+    var_set(&vs, "pro_price", price);
+    var_set(&vs, "free_label", cl_plan_label(CL_PLAN_FREE));
+    var_set(&vs, "beta_label", cl_plan_label(CL_PLAN_BETA));
+    var_set(&vs, "pro_label", cl_plan_label(CL_PLAN_STARTER));
+    cl_buf tmp = CL_BUF_INIT;
+    costs_html(&tmp);
+    var_set(&vs, "costs", tmp.data);
+    tmp.len = 0;
+    checkout_html(&tmp, signed_in, &u, available);
+    var_set(&vs, "checkout", tmp.data);
+    cl_buf_free(&tmp);
+    var_set(&vs, "invite_only", cl_cfg.invite_only_mode ? "true" : "false");
+
+    cl_buf content = CL_BUF_INIT;
+    char unknown[64];
+    cl_tpl_render(body, vs.v, vs.n, &content, unknown, sizeof unknown);
+    if (unknown[0])
+        cl_warn(LOG, "site/%s.html uses unknown value {{%s}}", pg->file, unknown);
+
+    vars lv = {0};
+    char url[800], script[200] = "", meta[200] = "";
+    snprintf(url, sizeof url, "%s%s", origin, pg->path);
+    if (pg->script)
+        snprintf(script, sizeof script, "<script type=\"module\" src=\"/assets/js/%s\"></script>", pg->script);
+    if (signed_in)
+        snprintf(meta, sizeof meta, "<meta name=\"csrf-token\" content=\"%s\">", u.csrf_token);
+    var_set(&lv, "title", pg->title);
+    var_set(&lv, "description", pg->description);
+    var_set(&lv, "url", url);
+    var_set(&lv, "origin", origin);
+    var_set(&lv, "page", pg->file);
+    var_set(&lv, "script", script);
+    var_set(&lv, "session_meta", meta);
+    var_set(&lv, "content", content.data ? content.data : "");
+    cl_buf html = CL_BUF_INIT;
+    int rc = cl_tpl_render(layout, lv.v, lv.n, &html, unknown, sizeof unknown);
+    if (unknown[0])
+        cl_warn(LOG, "site/layout.html uses unknown value {{%s}}", unknown);
+    vars_free(&vs);
+    vars_free(&lv);
+    cl_buf_free(&content);
+    free(layout);
+    free(body);
+    if (rc != 0) {
+        cl_buf_free(&html);
+        cl_res_error(res, 500, "internal", "Out of memory");
+        return;
+    }
+    cl_buf_free(&res->body);
+    res->body = html;
+    res->status = 200;
+    res->content_type = "text/html; charset=utf-8";
+    /* A signed-in /pricing carries the session's CSRF token: never cache it. */
+    cl_res_header(res, "Cache-Control", signed_in ? "private, no-store" : "no-cache");
+}
+
+void cl_site_register_routes(void)
+{
+    for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
+        cl_route("GET", pages[i].path, serve_page, 0);
+}
