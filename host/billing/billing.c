@@ -111,11 +111,11 @@ static int all_digits(const char *s)
     return 1;
 }
 
-/* The site's public origin: CLIPLOOP_PUBLIC_URL, else the request's Host. */
+/* The site's public origin: PUBLIC_BASE_URL, else the request's Host. */
 void cl_public_origin(const cl_req *req, char *out, size_t len)
 {
-    if (cl_cfg.public_url[0]) {
-        snprintf(out, len, "%s", cl_cfg.public_url);
+    if (cl_cfg.public_base_url[0]) {
+        snprintf(out, len, "%s", cl_cfg.public_base_url);
         return;
     }
     const char *host = cl_req_header(req, "host");

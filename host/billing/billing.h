@@ -43,7 +43,7 @@ void cl_billing_log_status(void);
 
 /**
  * The site's public origin ("https://host", no trailing slash) into out:
- * CLIPLOOP_PUBLIC_URL, else http(s)://<Host header> (https when
+ * PUBLIC_BASE_URL, else http(s)://<Host header> (https when
  * X-Forwarded-Proto says so; a Host with unexpected characters becomes
  * 127.0.0.1).
  */

@@ -223,13 +223,6 @@ int cl_config_load(char *err, size_t errlen)
                  c->billing_provider);
         return -1;
     }
-    if (get_str("CLIPLOOP_PUBLIC_URL", "", c->public_url, sizeof c->public_url, err, errlen)) return -1;
-    if (c->public_url[0] && strncmp(c->public_url, "http://", 7) != 0 && strncmp(c->public_url, "https://", 8) != 0) {
-        snprintf(err, errlen, "CLIPLOOP_PUBLIC_URL=%s must start with http:// or https://", c->public_url);
-        return -1;
-    }
-    for (size_t n = strlen(c->public_url); n && c->public_url[n - 1] == '/'; n--)
-        c->public_url[n - 1] = '\0';
     if (get_int("CLIPLOOP_WORKERS", 1, 0, 64, &c->workers, err, errlen)) return -1;
     if (get_int("CLIPLOOP_WORKER_CONCURRENCY", 2, 1, 64, &c->worker_concurrency, err, errlen)) return -1;
     if (get_int("CLIPLOOP_JOB_LEASE_MS", 30000, 200, 86400000, &c->job_lease_ms, err, errlen)) return -1;

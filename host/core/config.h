@@ -61,7 +61,6 @@ typedef struct cl_config {
     int http_allow_loopback_port_count; /**< entries used in http_allow_loopback_ports; 0 = not set */
     /* Billing (host/billing) */
     char billing_provider[64]; /**< BILLING_PROVIDER: billing_provider capability id, or "none" (default): billing routes answer 503 */
-    char public_url[512];   /**< CLIPLOOP_PUBLIC_URL: the site's public origin for provider redirects, default "" (the request's Host) */
     /* Publishing (host/publishing). ENCRYPTION_SECRET itself is read by core/seal.c. */
     char public_base_url[512]; /**< PUBLIC_BASE_URL: how the internet reaches this host (no trailing slash), "" = unset */
     int public_media_ttl_seconds; /**< CLIPLOOP_PUBLIC_MEDIA_TTL_SECONDS: lifetime of public media URLs, default 86400 */
