@@ -721,6 +721,100 @@ int cl_brief_generate(cl_call *call, const char *profile_json, const char *conte
 }
 
 /* ------------------------------------------------------------------------- */
+/* The brief as the user edited it: one table of limits for API and studio    */
+/* ------------------------------------------------------------------------- */
+
+static const struct brief_text_limit {
+    const char *key, *label;
+    int required, max_chars;
+} brief_text_limits[] = {
+    {"title", "Title", 1, 120},         {"tone", "Tone", 0, 120},
+    {"style", "Visual style", 0, 200},  {"cta", "Call to action", 1, 120},
+    {"caption_hint", "Caption hint", 0, 300}, {"audience", "Audience", 0, 300},
+    {"offer", "Offer", 0, 200},
+};
+
+static void duration_limits(const cJSON *rules, double *min, double *max)
+{
+    *min = rule_num(rules, "duration", "min", 5);
+    *max = rule_num(rules, "duration", "max", 90);
+}
+
+cJSON *cl_brief_limits(cl_error *err)
+{
+    cJSON *names, *all;
+    if (load_all_rules(&names, &all, err) != CL_OK)
+        return NULL;
+    cJSON *o = cJSON_CreateObject(), *fields = cJSON_AddObjectToObject(o, "fields");
+    for (size_t i = 0; i < sizeof brief_text_limits / sizeof *brief_text_limits; i++) {
+        cJSON *f = cJSON_AddObjectToObject(fields, brief_text_limits[i].key);
+        cJSON_AddNumberToObject(f, "max_chars", brief_text_limits[i].max_chars);
+        cJSON_AddBoolToObject(f, "required", brief_text_limits[i].required);
+    }
+    cJSON *dur = cJSON_AddObjectToObject(o, "duration_seconds");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, all)
+    {
+        double min, max;
+        duration_limits(r, &min, &max);
+        cJSON *d = cJSON_AddObjectToObject(dur, r->string);
+        cJSON_AddNumberToObject(d, "min", min);
+        cJSON_AddNumberToObject(d, "max", max);
+    }
+    cJSON_Delete(names);
+    cJSON_Delete(all);
+    return o;
+}
+
+int cl_brief_check(const cJSON *brief, const char *channel, cJSON *fields)
+{
+    int n = 0;
+    char key[64], msg[200];
+#define BRIEF_PROBLEM(k, ...)                                                                              \
+    do {                                                                                                   \
+        snprintf(key, sizeof key, "brief.%s", k);                                                          \
+        snprintf(msg, sizeof msg, __VA_ARGS__);                                                            \
+        cJSON_AddStringToObject(fields, key, msg);                                                         \
+        n++;                                                                                               \
+    } while (0)
+    for (size_t i = 0; i < sizeof brief_text_limits / sizeof *brief_text_limits; i++) {
+        const struct brief_text_limit *l = &brief_text_limits[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(brief, l->key);
+        if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
+            BRIEF_PROBLEM(l->key, "%s must be text", l->label);
+        else if (l->required && (!cJSON_IsString(v) || !*v->valuestring))
+            BRIEF_PROBLEM(l->key, "%s is required", l->label);
+        else if (cJSON_IsString(v) && utf8_len(v->valuestring) > (size_t)l->max_chars)
+            BRIEF_PROBLEM(l->key, "%s can be at most %d characters", l->label, l->max_chars);
+    }
+    const char *lang = str_field(brief, "language_style");
+    if (cJSON_GetObjectItemCaseSensitive(brief, "language_style") && !valid_language(lang))
+        BRIEF_PROBLEM("language_style", "Language style must be english, pidgin or mixed");
+
+    if (!channel || !*channel)
+        channel = str_field(brief, "channel");
+    char *rules_json = NULL, lerr[256];
+    cJSON *rules = NULL;
+    if (channel && cl_lua_channel_rules(channel, &rules_json, lerr, sizeof lerr) == CL_OK)
+        rules = cJSON_Parse(rules_json);
+    free(rules_json);
+    if (!rules) {
+        BRIEF_PROBLEM("channel", "Choose a channel ClipLoop knows (instagram, tiktok or whatsapp)");
+    } else {
+        double min, max;
+        duration_limits(rules, &min, &max);
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(brief, "duration_seconds");
+        if (d && (!cJSON_IsNumber(d) || d->valuedouble != floor(d->valuedouble) || d->valuedouble < min ||
+                  d->valuedouble > max))
+            BRIEF_PROBLEM("duration_seconds", "Duration must be a whole number of seconds from %.0f to %.0f on %s",
+                          min, max, channel);
+        cJSON_Delete(rules);
+    }
+#undef BRIEF_PROBLEM
+    return n;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Draft                                                                     */
 /* ------------------------------------------------------------------------- */
 

@@ -68,6 +68,23 @@ int cl_draft_generate(cl_call *call, const char *brief_json, const char *context
                       const char *channel, char **draft_json, cl_error *err);
 
 /**
+ * Check a brief as the user edited it, with the same limits the studio shows
+ * (cl_brief_limits): required and maximum lengths of the text fields (in
+ * characters), a whole-number duration within the channel's rules
+ * (`channel`, or the brief's own), a known channel and language style. Adds
+ * "brief.<field>": message to fields (an object) for every problem; returns
+ * how many. Reads the Lua channel rules.
+ */
+int cl_brief_check(const cJSON *brief, const char *channel, cJSON *fields);
+
+/**
+ * The brief's limits for the studio: {"fields":{key:{max_chars,required}},
+ * "duration_seconds":{channel:{min,max}}}. Caller deletes; NULL with err
+ * filled when no channel script loads.
+ */
+cJSON *cl_brief_limits(cl_error *err);
+
+/**
  * Make `channel` the draft's channel: the top-level hook, caption, cta and
  * hashtags become that channel's variant (where the variant has them) and
  * "channel" is set. After this the top-level copy is what the item shows,

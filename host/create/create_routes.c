@@ -141,6 +141,8 @@ static void brief(cl_req *req, cl_res *res)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "project_id", (double)project_id);
     cJSON_AddItemToObject(o, "brief", b ? b : cJSON_CreateNull());
+    cJSON *limits = cl_brief_limits(&e);
+    cJSON_AddItemToObject(o, "limits", limits ? limits : cJSON_CreateNull());
     cl_res_json(res, 200, o);
 out:
     cJSON_Delete(body);

@@ -460,6 +460,7 @@ static void generate(cl_req *req, cl_res *res)
     const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
     const cJSON *render = cJSON_GetObjectItem(body, "render");
     char *brief_text = NULL;
+    cJSON *problems = cJSON_CreateObject();
     if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
         cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
     } else if (!cJSON_IsObject(brief)) {
@@ -471,6 +472,10 @@ static void generate(cl_req *req, cl_res *res)
                             "request_id must be 8-100 characters of letters, digits, : _ - (one per generate click)");
     } else if (render && !cJSON_IsBool(render)) {
         cl_auth_field_error(res, 422, "render", "render must be true or false");
+    } else if (cl_brief_check(brief, channel, problems) > 0) {
+        /* nothing is charged for a brief the channel cannot make */
+        cl_res_invalid(res, problems);
+        problems = NULL;
     } else {
         brief_text = cJSON_PrintUnformatted(brief);
         char ref_full[128];
@@ -482,6 +487,7 @@ static void generate(cl_req *req, cl_res *res)
             cl_res_json(res, g.replayed ? 200 : 201, cl_generate_result_json(&g));
     }
     free(brief_text);
+    cJSON_Delete(problems);
     cJSON_Delete(body);
     cl_db_release(c);
 }

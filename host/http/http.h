@@ -108,6 +108,12 @@ void cl_res_json_text(cl_res *res, int status, const char *json);
 void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /**
+ * 422 {"error":{"code":"validation_failed","message","fields":{name:message}}}:
+ * every field that needs attention at once. The message is the only field's
+ * message, or "N fields need attention". Takes ownership of fields (an object).
+ */
+void cl_res_invalid(cl_res *res, cJSON *fields);
+/**
  * Add a response header (copied). Silently ignores more than CL_MAX_RES_HEADERS.
  * A handler that sets Cache-Control replaces the default `no-store`.
  */

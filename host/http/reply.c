@@ -145,6 +145,22 @@ void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ..
         res->status = 500;
 }
 
+void cl_res_invalid(cl_res *res, cJSON *fields)
+{
+    int n = cJSON_GetArraySize(fields);
+    char msg[300];
+    if (n == 1 && cJSON_IsString(fields->child))
+        snprintf(msg, sizeof msg, "%s", fields->child->valuestring);
+    else
+        snprintf(msg, sizeof msg, "%d fields need attention", n);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", "validation_failed");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddItemToObject(e, "fields", fields);
+    cl_res_json(res, 422, o);
+}
+
 void cl_res_header(cl_res *res, const char *name, const char *value)
 {
     if (res->nheaders == CL_MAX_RES_HEADERS)

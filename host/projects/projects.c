@@ -93,23 +93,6 @@ static void internal(cl_res *res, PGconn *c, PGresult *r, const char *what)
     cl_res_error(res, 500, "internal", "Something went wrong; try again");
 }
 
-/* 422 {"error":{"code":"validation_failed","message":…,"fields":{…}}}; takes errors. */
-static void reply_invalid(cl_res *res, cJSON *errors)
-{
-    int n = cJSON_GetArraySize(errors);
-    char msg[300];
-    if (n == 1)
-        snprintf(msg, sizeof msg, "%s", errors->child->valuestring);
-    else
-        snprintf(msg, sizeof msg, "%d fields need attention", n);
-    cJSON *o = cJSON_CreateObject();
-    cJSON *e = cJSON_AddObjectToObject(o, "error");
-    cJSON_AddStringToObject(e, "code", "validation_failed");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddItemToObject(e, "fields", errors);
-    cl_res_json(res, 422, o);
-}
-
 /* Reply the single text value of a query as JSON (status), or 404 when it has no row. */
 static void reply_row_json(cl_res *res, PGconn *c, PGresult *r, int status, const char *what)
 {
@@ -247,7 +230,7 @@ static void create_project(cl_req *req, cl_res *res)
     cJSON_Delete(body);
     if (v != 0) {
         if (v > 0)
-            reply_invalid(res, errors);
+            cl_res_invalid(res, errors);
         else {
             cJSON_Delete(errors);
             cl_res_error(res, 500, "internal", "Out of memory");
@@ -335,7 +318,7 @@ static void update_project(cl_req *req, cl_res *res)
     cJSON_Delete(body);
     if (v != 0) {
         if (v > 0)
-            reply_invalid(res, errors);
+            cl_res_invalid(res, errors);
         else {
             cJSON_Delete(errors);
             cl_res_error(res, 500, "internal", "Out of memory");
@@ -367,7 +350,7 @@ static void update_project(cl_req *req, cl_res *res)
         goto out;
     }
     if (step_is_done(&upd) && cl_profile_check_complete(current, &upd, errors) > 0) {
-        reply_invalid(res, errors);
+        cl_res_invalid(res, errors);
         errors = NULL;
         goto out;
     }
@@ -513,7 +496,7 @@ static void start_ingest(cl_req *req, cl_res *res)
         }
         cJSON_Delete(body);
         if (cJSON_GetArraySize(errors) > 0) {
-            reply_invalid(res, errors);
+            cl_res_invalid(res, errors);
             errors = NULL;
             goto out;
         }
@@ -534,7 +517,7 @@ static void start_ingest(cl_req *req, cl_res *res)
     if (!url) {
         if (PQgetisnull(r, 0, 0)) {
             cJSON_AddStringToObject(errors, "website_url", "Add your website address before ingesting it");
-            reply_invalid(res, errors);
+            cl_res_invalid(res, errors);
             errors = NULL;
             goto out;
         }

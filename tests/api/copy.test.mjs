@@ -94,3 +94,26 @@ for (const k of cases) {
     assert.ok(hasWords(v.hook, k.offer), `the video's hook carries the offer: ${v.hook}`);
   });
 }
+
+test('an edited brief outside the limits is 422 naming every field, and nothing is charged', async () => {
+  const br = await c.post('/api/create/brief', { project_id: projectId, prompt: 'Jollof trays, 10% off today', channel: 'whatsapp' });
+  assert.equal(br.status, 200);
+  // The limits the studio shows beside the inputs come with the brief.
+  assert.deepEqual(br.body.limits.duration_seconds.whatsapp, { min: 5, max: 30 });
+  assert.equal(br.body.limits.fields.cta.max_chars, 120);
+  const userId = psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
+  const charges = () => psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${userId}`)[0][0];
+  const before = charges();
+  const brief = { ...br.body.brief, duration_seconds: 200, title: 'x'.repeat(121), cta: '', language_style: 'klingon' };
+  const r = await c.post('/api/create/generate', { project_id: projectId, brief, request_id: 'copy-invalid-0001' });
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'validation_failed');
+  assert.match(r.body.error.fields['brief.duration_seconds'], /5 to 30/);
+  assert.match(r.body.error.fields['brief.title'], /120/);
+  assert.match(r.body.error.fields['brief.cta'], /required/);
+  assert.ok(r.body.error.fields['brief.language_style']);
+  assert.equal(charges(), before, 'nothing charged');
+  // 30 is fine on WhatsApp, 45 is not; the same 45 is fine on TikTok.
+  const ok = await c.post('/api/create/generate', { project_id: projectId, brief: { ...br.body.brief, duration_seconds: 45 }, channel: 'tiktok', request_id: 'copy-tiktok-45-0001', render: false });
+  assert.equal(ok.status, 201, JSON.stringify(ok.body));
+});

@@ -213,18 +213,43 @@ function stepCard(n, id, title, body, hidden = true) {
     <div class="step-head"><span class="step-num">${n}</span><h2 id="${id}-h">${esc(title)}</h2></div>${body}</section>`;
 }
 
-function briefFields(b) {
+/* The limits the server checks (GET with the brief), shown beside the inputs. */
+function durationRange(limits, channel) {
+  const d = limits?.duration_seconds?.[channel];
+  return d ? [d.min, d.max] : [5, 90];
+}
+function durationHint(limits, channel) {
+  const [min, max] = durationRange(limits, channel);
+  const label = (CHANNELS.find(([v]) => v === channel) || [, channel])[1];
+  return `${min}–${max} seconds on ${label}.`;
+}
+
+function briefFields(b, limits) {
+  const max = (k, def) => `maxlength="${limits?.fields?.[k]?.max_chars ?? def}"`;
+  const [dmin, dmax] = durationRange(limits, b.channel);
   return `<div class="grid-2">
-      ${field('title', 'Title', b.title, { attrs: 'maxlength="120"' })}
+      ${field('title', 'Title', b.title, { attrs: `${max('title', 120)} required` })}
       ${channelField('channel', b.channel)}
-      ${field('tone', 'Tone', b.tone, { attrs: 'maxlength="120"' })}
-      ${field('duration_seconds', 'Duration (seconds)', b.duration_seconds, { type: 'number', attrs: 'min="5" max="90" step="1" inputmode="numeric"', hint: 'The channel may keep it between its own limits.' })}
-      ${field('style', 'Visual style', b.style, { attrs: 'maxlength="200"' })}
-      ${field('cta', 'Call to action', b.cta, { attrs: 'maxlength="120"' })}
+      ${field('tone', 'Tone', b.tone, { attrs: max('tone', 120) })}
+      ${field('duration_seconds', 'Duration (seconds)', b.duration_seconds, { type: 'number', attrs: `min="${dmin}" max="${dmax}" step="1" inputmode="numeric" data-duration`, hint: durationHint(limits, b.channel) })}
+      ${field('style', 'Visual style', b.style, { attrs: max('style', 200) })}
+      ${field('cta', 'Call to action', b.cta, { attrs: `${max('cta', 120)} required`, hint: 'Used word for word in the caption and the video.' })}
     </div>
-    ${field('caption_hint', 'Caption hint', b.caption_hint, { textarea: true, attrs: 'maxlength="300"' })}
+    ${field('caption_hint', 'Caption hint', b.caption_hint, { textarea: true, attrs: max('caption_hint', 300) })}
     ${b.audience || b.offer ? `<p class="small muted">Written for <strong>${esc(b.audience || 'your audience')}</strong>${b.offer ? ` · offer: <strong>${esc(b.offer)}</strong>` : ''}.</p>` : ''}
     <p class="small muted">Change anything. Nothing is charged until you press Generate.</p>`;
+}
+
+/* Keep the duration's range and hint in step with the chosen channel. */
+function bindBriefLimits(form, limits) {
+  form.elements.channel?.addEventListener('change', (e) => {
+    const input = form.querySelector('[data-duration]');
+    const [min, max] = durationRange(limits, e.target.value);
+    input.min = String(min);
+    input.max = String(max);
+    const hint = form.querySelector(`#${input.id}-hint`);
+    if (hint) hint.textContent = durationHint(limits, e.target.value);
+  });
 }
 
 /** Render /app/create into view (see app.js for ctx). */
@@ -308,15 +333,21 @@ export async function renderCreate(view, ctx) {
     try {
       const body = { project_id: project.id, prompt };
       if (promptForm.elements.channel.value) body.channel = promptForm.elements.channel.value;
-      brief = (await api('/api/create/brief', { method: 'POST', body })).brief;
-      briefForm.innerHTML = briefFields(brief);
+      const answer = await api('/api/create/brief', { method: 'POST', body });
+      brief = answer.brief;
+      briefForm.innerHTML = briefFields(brief, answer.limits);
+      bindBriefLimits(briefForm, answer.limits);
       stepBrief.hidden = false;
       stepGen.hidden = false;
       view.querySelector('#step-prompt').classList.add('step-done');
       button.textContent = 'Rewrite the brief';
       button.classList.add('secondary'); // Generate is the main action now
       loadCost();
-      briefForm.querySelector('input')?.focus();
+      // Focus the step's heading, not a text field: on a phone a focused
+      // field opens the keyboard over the brief the user has not read yet.
+      const heading = stepBrief.querySelector('h2');
+      heading?.setAttribute('tabindex', '-1');
+      heading?.focus({ preventScroll: false });
     } catch (e) {
       button.textContent = brief ? 'Rewrite the brief' : 'Upgrade to brief';
       if (!showFieldErrors(promptForm, e)) {
