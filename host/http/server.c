@@ -395,6 +395,9 @@ static void send_response(h2o_req_t *req, cl_res *res)
         h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL,
                               value.base, value.len);
     }
+    /* An explicit length keeps the connection alive for empty bodies too
+       (h2o 2.2 closes a keep-alive connection after an unsized response). */
+    req->res.content_length = res->body.len;
     h2o_send_inline(req, res->body.data ? res->body.data : "", res->body.len);
 }
 

@@ -60,7 +60,7 @@ static struct {
     int cache_max;       /* slug cache entries */
     int stop_timeout_ms; /* how long stop retries a failing database */
     char public_base[512];
-} S = {50000, 100, 2000, 100000, 5000, ""};
+} S = {200000, 100, 2000, 100000, 5000, ""};
 
 int cl_tracking_env_int(const char *name, long def, long min, long max, int *out, char *err, size_t errlen)
 {
@@ -74,7 +74,7 @@ int cl_tracking_env_int(const char *name, long def, long min, long max, int *out
 
 int cl_tracking_configure(char *err, size_t errlen)
 {
-    if (cl_tracking_env_int("CLIPLOOP_TRACKING_QUEUE_MAX", 50000, 1, 10000000, &S.queue_max, err, errlen) ||
+    if (cl_tracking_env_int("CLIPLOOP_TRACKING_QUEUE_MAX", 200000, 1, 10000000, &S.queue_max, err, errlen) ||
         cl_tracking_env_int("CLIPLOOP_TRACKING_FLUSH_MS", 100, 1, 3600000, &S.flush_ms, err, errlen) ||
         cl_tracking_env_int("CLIPLOOP_TRACKING_BATCH_MAX", 2000, 1, 4096, &S.batch_max, err, errlen) ||
         cl_tracking_env_int("CLIPLOOP_TRACKING_CACHE_MAX", 100000, 1, 100000000, &S.cache_max, err, errlen) ||
@@ -382,7 +382,7 @@ static struct {
     int started, stop;
     uint64_t flush_req, flush_done;
     pthread_t writer, listener;
-    char last_error[256];
+    char last_error[512];
     int failing;
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .done_cv = PTHREAD_COND_INITIALIZER};
 

@@ -6,6 +6,7 @@
 // rate limit) and revenue (secret key or owner only, validation).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { request, Agent } from 'node:http';
 import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
 
 let db, srv;
@@ -128,6 +129,30 @@ test('GET /r/<slug>: 302 with utm/clp parameters, the destination query and frag
   assert.equal(h.status, 302);
   await sleep(300);
   assert.equal(count(`SELECT count(*) FROM tracking_clicks WHERE content_item_id = ${it.id}`), 2);
+});
+
+test('redirects keep the connection alive (an empty 302 body used to close it) and deleting the item deletes its clicks', async () => {
+  const c = await signedIn('keepalive@example.com');
+  const pid = await project(c, { website_url: 'https://ka.example' });
+  const it = await item(c, pid);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const get = () => new Promise((resolve, reject) => {
+    const req = request(`${srv.url}/r/${it.tracking_slug}`, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, reused: req.reusedSocket }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const first = await get();
+  const second = await get();
+  agent.destroy();
+  assert.equal(first.status, 302);
+  assert.equal(first.connection, 'keep-alive');
+  assert.equal(second.reused, true, 'the second redirect reused the connection');
+  assert.equal(await rows(`content_item_id = ${it.id}`, 2), 2);
+  psql(db.url, `DELETE FROM content_items WHERE id = ${it.id}`);
+  assert.equal(count(`SELECT count(*) FROM tracking_clicks WHERE content_item_id = ${it.id}`), 0);
 });
 
 test('a destination without a query gets "?"; the item CTA link wins over the website and changes are seen at once', async () => {
