@@ -398,16 +398,16 @@ static void webhook(cl_req *req, cl_res *res)
     if (done_before) {
         int committed = cl_db_commit(c) == 0;
         cl_db_release(c);
-        cJSON_Delete(ev);
-        if (!committed) {
+        if (committed) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(o, "received", 1);
+            cJSON_AddBoolToObject(o, "duplicate", 1);
+            cJSON_AddStringToObject(o, "event", name); /* name points into ev */
+            cl_res_json(res, 200, o);
+        } else {
             cl_res_error(res, 500, "internal", "Could not store the webhook; deliver it again");
-            return;
         }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddBoolToObject(o, "received", 1);
-        cJSON_AddBoolToObject(o, "duplicate", 1);
-        cJSON_AddStringToObject(o, "event", name);
-        cl_res_json(res, 200, o);
+        cJSON_Delete(ev);
         return;
     }
 

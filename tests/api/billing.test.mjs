@@ -185,6 +185,7 @@ test('webhook lifecycle: every subscription event, replay, out-of-order, grants 
   r = await deliver(created);
   assert.equal(r.status, 200);
   assert.equal(r.body.duplicate, true);
+  assert.equal(r.body.event, 'subscription_created');
   assert.equal(count(`SELECT deliveries FROM webhook_events WHERE event_name = 'subscription_created' AND provider_subscription_id = '100'`), 2);
   assert.equal(grants(uid), g);
 
