@@ -94,6 +94,13 @@ cJSON *cl_content_item_row_json(PGresult *r, int row)
     add_str_or_null(o, "publish_error", r, row, 26);
     cJSON_AddNumberToObject(o, "publish_attempt", strtod(PQgetvalue(r, row, 27), NULL));
     add_num_or_null(o, "publish_job_id", r, row, 28);
+    /* Publishing bookkeeping (host/publishing, migration 0011). */
+    add_str_or_null(o, "publisher", r, row, 29);
+    add_str_or_null(o, "remote_media_id", r, row, 30);
+    add_str_or_null(o, "permalink", r, row, 31);
+    add_str_or_null(o, "exported_at", r, row, 32);
+    add_str_or_null(o, "posted_at", r, row, 33);
+    add_str_or_null(o, "posted_url", r, row, 34);
     return o;
 }
 

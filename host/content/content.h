@@ -87,7 +87,10 @@ int cl_content_on_render_finished(cl_render_observer fn);
     "       i.cycle_id, i.position,"                                                               \
     "       to_char(i.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"        \
     "       to_char(i.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"        \
-    "       i.publish_error, i.publish_attempt, i.publish_job_id"                                  \
+    "       i.publish_error, i.publish_attempt, i.publish_job_id,"                                 \
+    "       i.publisher, i.remote_media_id, i.permalink,"                                         \
+    "       to_char(i.exported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"          \
+    "       to_char(i.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), i.posted_url" \
     "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
 
 /** One row of CL_CONTENT_ITEM_SELECT as the API's item object (caller deletes). */

@@ -65,6 +65,8 @@ typedef struct cl_config {
     char public_base_url[512]; /**< PUBLIC_BASE_URL: how the internet reaches this host (no trailing slash), "" = unset */
     int public_media_ttl_seconds; /**< CLIPLOOP_PUBLIC_MEDIA_TTL_SECONDS: lifetime of public media URLs, default 86400 */
     int oauth_state_ttl_seconds;  /**< CLIPLOOP_OAUTH_STATE_TTL_SECONDS: lifetime of a connect flow's state, default 600 */
+    int publish_poll_ms;          /**< CLIPLOOP_PUBLISH_POLL_MS: first wait between container status polls (doubles), default 2000 */
+    int publish_poll_budget_ms;   /**< CLIPLOOP_PUBLISH_POLL_BUDGET_MS: polling per job attempt before retrying later, default 120000 */
 } cl_config;
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */

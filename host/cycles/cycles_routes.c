@@ -90,7 +90,7 @@ int cl_cycle_load(PGconn *c, int64_t id, int64_t user_id, int lock, cl_cycle *ou
 
 cJSON *cl_cycles_items_json(PGconn *c, const char *where, int n, const char *const *p, const char *tz)
 {
-    char sql[2048];
+    char sql[4096];
     snprintf(sql, sizeof sql, "%s %s", CL_CONTENT_ITEM_SELECT, where);
     PGresult *r = cl_db_query(c, sql, n, p);
     if (!cl_db_ok(r)) {

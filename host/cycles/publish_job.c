@@ -10,15 +10,15 @@
  *      for the same publish_attempt; otherwise it was unscheduled,
  *      rescheduled or skipped meanwhile and the job completes as "stale"
  *      without touching it;
- *   2. publisher_for_item() picks the publisher (none yet: failed, "no_publisher");
+ *   2. publisher_for_item() picks the publisher (none: failed with the reason,
+ *      e.g. "channel_not_connected");
  *   3. scheduled -> publishing (cl_item_transition), committed;
  *   4. publish_item() publishes it and records the outcome.
  *
  * publisher_for_item() and publish_item() are the boundary the publisher
- * capability plugs into (see below). Until a publisher exists the job
- * refuses honestly: the item becomes failed with publish_error
- * "no_publisher" (scheduled -> failed, in the transaction that checked it)
- * and the job fails permanently — it never pretends to publish.
+ * capability plugs into (host/publishing/publish_run.c). Without a
+ * publisher the item becomes failed with the reason (scheduled -> failed,
+ * in the transaction that checked it) and the job fails permanently.
  */
 #include "core/config.h"
 #include "core/log.h"
@@ -26,6 +26,7 @@
 #include "cycles/cycles_internal.h"
 #include "cycles/states.h"
 #include "db/db.h"
+#include "publishing/publishing.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -71,38 +72,26 @@ static int mark_failed(PGconn *c, const publish_payload *p, const char *reason, 
 }
 
 /* ---- THE PUBLISHER BOUNDARY ----------------------------------------------------
- * Two functions the publisher capability replaces:
+ * publisher_for_item: which publisher publishes item p (host/publishing
+ *   decides: the connected channel, the mock in MOCK_MODE, or a reason such
+ *   as "channel_not_connected" that the item shows). 1 chosen, 0 with a
+ *   reason code, -1 on error.
  *
- * publisher_for_item: which publisher publishes item p. 1 with one chosen,
- *   0 with a reason code in reason (the item shows it), -1 on error.
- *   No publisher capability is wired in yet: always 0, "no_publisher".
- *
- * publish_item: publish item p (already in state publishing, committed) and
- *   record the outcome: success → published (published_at, remote ids),
- *   return 0; transient error → return > 0 (the job retries; the item stays
- *   publishing); permanent error → mark_failed with the platform's reason,
- *   return < 0. err gets a message for the job's last_error.
+ * publish_item: publish item p (already in state publishing, committed)
+ *   exactly once and record the outcome (host/publishing/publish_run.c):
+ *   0 published; > 0 the job retries (the item stays publishing); < 0 the
+ *   item failed with the platform's reason.
  * ------------------------------------------------------------------------------ */
-static int publisher_for_item(PGconn *c, const publish_payload *p, char *reason, size_t reasonlen)
+static int publisher_for_item(PGconn *c, const publish_payload *p, char *publisher, size_t plen, char *reason,
+                              size_t reasonlen)
 {
-    (void)c;
-    (void)p;
-    snprintf(reason, reasonlen, "no_publisher");
-    return 0;
+    return cl_publishing_choose(c, p->item_id, publisher, plen, reason, reasonlen);
 }
 
-static int publish_item(PGconn *c, const publish_payload *p, cl_call *call, cl_buf *result, char *err,
-                        size_t errlen)
+static int publish_item(PGconn *c, const cl_job *job, const publish_payload *p, const char *publisher,
+                        cl_call *call, cl_buf *result, char *err, size_t errlen)
 {
-    (void)call;
-    (void)result;
-    char dberr[256] = "";
-    if (mark_failed(c, p, "no_publisher", dberr, sizeof dberr) != 0) {
-        snprintf(err, errlen, "could not record the failure: %s", dberr);
-        return 1;
-    }
-    snprintf(err, errlen, "no_publisher: no publisher is available for this item");
-    return -1;
+    return cl_publishing_run(c, job, p->item_id, p->attempt, publisher, call, result, err, errlen);
 }
 
 /* One connection per runner thread, kept between jobs (a burst of due
@@ -182,8 +171,8 @@ int cl_publish_job(const cl_job *job, cl_call *call, cl_buf *result, char *err, 
     }
     /* No publisher for this item: fail it now, in the same transaction,
        with the reason it shows — never pretend to publish. */
-    char reason[64] = "";
-    int pub = publisher_for_item(c, &p, reason, sizeof reason);
+    char reason[256] = "", publisher[32] = "";
+    int pub = publisher_for_item(c, &p, publisher, sizeof publisher, reason, sizeof reason);
     if (pub <= 0) {
         if (pub == 0 && mark_failed(c, &p, reason, dberr, sizeof dberr) == 0 && cl_db_commit(c) == 0) {
             snprintf(err, errlen, "%s: no publisher is available for this item", reason);
@@ -196,8 +185,13 @@ int cl_publish_job(const cl_job *job, cl_call *call, cl_buf *result, char *err, 
         goto out;
     }
     if (cur == CL_PUB_SCHEDULED &&
-        cl_item_transition(c, p.item_id, 0, CL_PUB_PUBLISHING, "publish_error = NULL", 0, NULL, &cur, dberr,
-                           sizeof dberr) != CL_TRANSITION_OK) {
+        /* A new attempt starts from nothing: the bookkeeping of an earlier
+           (failed) attempt must not be resumed. */
+        cl_item_transition(c, p.item_id, 0, CL_PUB_PUBLISHING,
+                           "publish_error = NULL, publisher = NULL, publish_container_id = NULL,"
+                           " publish_container_at = NULL, publish_requested_at = NULL, remote_media_id = NULL,"
+                           " permalink = NULL",
+                           0, NULL, &cur, dberr, sizeof dberr) != CL_TRANSITION_OK) {
         cl_db_rollback(c);
         snprintf(err, errlen, "could not start publishing: %s", dberr);
         rc = 1;
@@ -208,7 +202,7 @@ int cl_publish_job(const cl_job *job, cl_call *call, cl_buf *result, char *err, 
         rc = 1;
         goto out;
     }
-    rc = publish_item(c, &p, call, result, err, errlen);
+    rc = publish_item(c, job, &p, publisher, call, result, err, errlen);
 out:
     cl_cycles_rollback_open(c);
     return rc;

@@ -424,6 +424,8 @@ static void register_kinds(void)
     /* Periodic tasks of the scheduler thread (see jobs/scheduler.h). */
     cl_scheduler_reset();
     cl_scheduler_add("publish.due", cl_cfg.scheduler_tick_ms, cl_cycles_due_task);
+    cl_scheduler_add("publish.stuck", cl_cfg.scheduler_tick_ms * 4, cl_publishing_stuck_task);
+    cl_scheduler_add("publishing.refresh_tokens", 3600000, cl_publishing_refresh_task);
 }
 
 int cl_cmd_worker(int argc, char **argv)

@@ -76,6 +76,31 @@ int cl_public_media_url(int64_t asset_id, char *out, size_t outlen, char *err, s
 /** The path part only ("/api/public/media/…") with a given lifetime; for tests. 0 or -1. */
 int cl_public_media_path(int64_t asset_id, int64_t ttl_seconds, char *out, size_t outlen);
 
+/**
+ * Which publisher publishes content item item_id (the publish job's first
+ * question): the publisher a previous run of this attempt created a
+ * container with; else the project's active Instagram channel ->
+ * "instagram"; else MOCK_MODE -> "mock"; else none. Returns 1 with the id in
+ * publisher, 0 with a reason code in reason ("channel_not_connected",
+ * "channel_not_supported"), -1 on a database error (reason set).
+ */
+int cl_publishing_choose(PGconn *c, int64_t item_id, char *publisher, size_t plen, char *reason, size_t rlen);
+
+/**
+ * Publish item item_id (state publishing, committed, attempt `attempt`)
+ * with `publisher`, exactly once (publish_run.c). 0 published; > 0 retry the
+ * job later (the item stays publishing unless this was the job's last
+ * attempt, which fails it); < 0 the item failed with the reason it shows.
+ * err gets the job's last_error.
+ */
+int cl_publishing_run(PGconn *c, const cl_job *job, int64_t item_id, int attempt, const char *publisher,
+                      cl_call *call, cl_buf *result, char *err, size_t errlen);
+
+/** Scheduler task: items left publishing by a job that died get one recovery job, then fail. */
+int cl_publishing_stuck_task(PGconn *c, char *err, size_t errlen);
+/** Scheduler task: the token refresh (one worker at a time, advisory lock). */
+int cl_publishing_refresh_task(PGconn *c, char *err, size_t errlen);
+
 /** Refresh long-lived tokens due for it (older than 24 h, expiring within 10 days). */
 int cl_publishing_refresh_tokens(PGconn *c, int *refreshed, int *failed, char *err, size_t errlen);
 

@@ -2,7 +2,7 @@
 // (idempotent per project and week, in the project's time zone), approval,
 // scheduling (local times, past refused, manual exports refused), the
 // state machine's 409s, foreign ids 404, and the publish job that — with no
-// publisher yet — fails the item clearly with "no_publisher", reached by the
+// rendered video — fails the item clearly with "not_rendered", reached by the
 // worker's scheduler without anyone pressing a button. Also the migration
 // that turns the old free-text statuses into checked columns.
 import { test, before, after } from 'node:test';
@@ -278,7 +278,7 @@ test('approve, schedule, unschedule: the state machine answers 409 with the curr
   assert.equal((await eve.post(`/api/strategy-cycles/${fut.id}/schedule`, { slots: [{ item_id: ids[0], at: '2031-03-06T09:30' }] })).status, 404);
 });
 
-test('a due item becomes one publish job by itself; with no publisher it fails clearly (no_publisher)', async () => {
+test('a due item becomes one publish job by itself; with nothing to publish it fails clearly (not_rendered)', async () => {
   const c = await signedIn('due@example.com');
   const tz = 'Europe/Berlin';
   const p = await c.post('/api/projects', { ...PROJECT, timezone: tz });
@@ -297,11 +297,12 @@ test('a due item becomes one publish job by itself; with no publisher it fails c
     const r = await c.get(`/api/content-items/${a}`);
     return r.body.publish_status === 'failed' ? r.body : null;
   });
-  assert.equal(item.publish_error, 'no_publisher');
+  // MOCK_MODE: the mock publisher takes it, but the item has no rendered video.
+  assert.match(item.publish_error, /^not_rendered: /);
   const jobs = psql(db.url, `SELECT status, last_error, idempotency_key FROM jobs WHERE kind = 'publish.content_item'`);
   assert.equal(jobs.length, 1);
   assert.equal(jobs[0][0], 'failed'); // permanent: not retried
-  assert.match(jobs[0][1], /no_publisher/);
+  assert.match(jobs[0][1], /not_rendered/);
   assert.equal(jobs[0][2], `publish:${a}:1`);
   // b is not due: untouched.
   assert.equal((await c.get(`/api/content-items/${b}`)).body.publish_status, 'scheduled');

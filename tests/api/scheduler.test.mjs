@@ -81,10 +81,10 @@ test(`3 workers, ${N} items due in the same second: ${N} jobs, no duplicates, al
   assert.ok(enq[0] >= 0, 'nothing is enqueued before its time');
   assert.ok(claim[N - 1] <= 2000, `every job claimed within 2 s of its time (max ${claim[N - 1]} ms)`);
 
-  // The jobs ran: no publisher yet, so every item failed clearly, once.
+  // The jobs ran: no connected channel and no mock (MOCK_MODE is off), so every item failed clearly, once.
   const end2 = Date.now() + 30000;
   for (;;) {
-    const [[failed]] = psql(db.url, `SELECT count(*) FROM content_items WHERE publish_status = 'failed' AND publish_error = 'no_publisher'`);
+    const [[failed]] = psql(db.url, `SELECT count(*) FROM content_items WHERE publish_status = 'failed' AND publish_error = 'channel_not_connected'`);
     if (Number(failed) === N || Date.now() > end2) {
       assert.equal(Number(failed), N);
       break;
