@@ -95,6 +95,10 @@ test('desktop: free message, then a generate_video message whose card plays; rel
   await page.getByLabel('Message').fill('Generate a WhatsApp promo video for our weekend sale');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.locator('.steps').last().waitFor({ timeout: 15000 });
+  // The progress bubble is as tall as what it says (a global progress-bar
+  // style once squashed it to an 8 px strip).
+  const bubble = await page.locator('[data-chat-progress]').last().evaluate((el) => ({ h: el.clientHeight, need: el.scrollHeight }));
+  assert.ok(bubble.h >= bubble.need && bubble.h > 40, `progress bubble ${JSON.stringify(bubble)}`);
   await videoPlays(page);
   const card = page.getByTestId('chat-card').last();
   assert.equal(await card.getByTestId('chat-card-channel').innerText(), 'WhatsApp');

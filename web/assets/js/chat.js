@@ -266,7 +266,7 @@ function progressHtml(job) {
         aria-valuenow="${s.progress.percent}"><span style="width:${Math.max(2, s.progress.percent)}%"></span></div>` : ''}</li>`;
   }).join('');
   const label = job.status === 'queued' ? 'Waiting for a worker…' : job.mode === 'chat' ? 'Thinking…' : 'Working on it…';
-  return `<div class="bubble progress"><p class="small muted">${esc(label)}</p><ol class="steps">${steps}</ol></div>`;
+  return `<div class="bubble chat-progress" data-chat-progress><p class="small muted">${esc(label)}</p><ol class="steps">${steps}</ol></div>`;
 }
 
 function receiptsHtml(job) {

@@ -60,7 +60,7 @@ export function skeleton(n = 3) {
 /** A progress bar; pct null = indeterminate. */
 export function progress(pct, label) {
   const p = pct === null || pct === undefined ? null : Math.max(0, Math.min(100, Math.round(pct)));
-  return `<div class="progress${p === null ? ' indeterminate' : ''}" role="progressbar" aria-label="${esc(label || 'Progress')}"
+  return `<div class="progress-bar${p === null ? ' indeterminate' : ''}" role="progressbar" aria-label="${esc(label || 'Progress')}"
     aria-valuemin="0" aria-valuemax="100"${p === null ? '' : ` aria-valuenow="${p}"`}><span style="width:${p ?? 0}%"></span></div>`;
 }
 
