@@ -1,11 +1,15 @@
 #include "core/buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int reserve(cl_buf *b, size_t extra)
 {
+    /* len + extra + 1 must not wrap around. */
+    if (extra > SIZE_MAX - 1 - b->len)
+        return -1;
     if (b->len + extra + 1 <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 64;
@@ -103,7 +107,61 @@ int cl_output_append(cl_output *out, const void *data, size_t len)
 {
     if (!out || (!data && len))
         return CL_EINVAL;
-    if (out->limit && out->buf.len + len > out->limit)
+    if (out->limit && (out->buf.len > out->limit || len > out->limit - out->buf.len))
         return CL_ENOMEM;
     return cl_buf_append(&out->buf, data, len) == 0 ? CL_OK : CL_ENOMEM;
+}
+
+size_t cl_utf8_valid_prefix(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return i; /* a continuation byte, C0/C1 (overlong) or F5..FF */
+        }
+        if (len > n - i)
+            return i;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        /* Overlong forms, UTF-16 surrogates, beyond U+10FFFF. */
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += len;
+    }
+    return n;
+}
+
+int cl_utf8_valid(const char *s, size_t n) { return cl_utf8_valid_prefix(s, n) == n; }
+
+size_t cl_utf8_clip(const char *str, size_t len, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (len <= max)
+        return len;
+    size_t n = max;
+    /* s[n] is the first byte left out: while it continues a character, the
+       cut is inside that character. */
+    while (n > 0 && (s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
 }

@@ -36,6 +36,19 @@ void cl_buf_free(cl_buf *b);
 /** Take ownership of data (caller frees); the buffer becomes empty. Never NULL. */
 char *cl_buf_steal(cl_buf *b);
 
+/**
+ * UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF):
+ * the length of the longest valid prefix of s[0..n) (n when all of it is
+ * valid), and whether all of it is.
+ */
+size_t cl_utf8_valid_prefix(const char *s, size_t n);
+int cl_utf8_valid(const char *s, size_t n);
+/**
+ * The largest length <= max at which the len bytes of s can be cut without
+ * splitting a multi-byte character (len when len <= max).
+ */
+size_t cl_utf8_clip(const char *s, size_t len, size_t max);
+
 /** The host's cl_host_api.output_append. */
 int cl_output_append(cl_output *out, const void *data, size_t len);
 

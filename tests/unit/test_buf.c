@@ -1,0 +1,88 @@
+/*
+ * test_buf.c — cl_buf and cl_output refuse sizes that would wrap around
+ * (len + extra + 1 overflowing size_t) instead of writing out of bounds, and
+ * the UTF-8 helpers: validation (overlong forms, surrogates, > U+10FFFF,
+ * truncated sequences) and cutting at a character boundary.
+ */
+#include "core/buf.h"
+#include "unit.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+static void test_overflow(void)
+{
+    cl_buf b = CL_BUF_INIT;
+    char x = 'x';
+    /* An empty buffer: 0 + SIZE_MAX + 1 wraps to 0. */
+    CHECK(cl_buf_append(&b, &x, SIZE_MAX) == -1);
+    CHECK(b.len == 0);
+    CHECK(cl_buf_puts(&b, "hello") == 0);
+    /* A non-empty one: 5 + (SIZE_MAX - 5) + 1 wraps to 1. */
+    CHECK(cl_buf_append(&b, &x, SIZE_MAX - 5) == -1);
+    CHECK(cl_buf_append(&b, &x, SIZE_MAX - 4) == -1);
+    CHECK(cl_buf_append(&b, &x, SIZE_MAX - 6) == -1); /* no wrap, but no such memory either */
+    CHECK(b.len == 5 && strcmp(b.data, "hello") == 0);
+    CHECK(cl_buf_append(&b, "!", 1) == 0 && strcmp(b.data, "hello!") == 0);
+    cl_buf_free(&b);
+
+    cl_output o = {CL_BUF_INIT, 100};
+    CHECK(cl_output_append(&o, "0123456789", 10) == CL_OK);
+    /* 10 + (SIZE_MAX - 5) wraps to 4, which is "within" the limit of 100. */
+    CHECK(cl_output_append(&o, &x, SIZE_MAX - 5) == CL_ENOMEM);
+    CHECK(cl_output_append(&o, &x, 91) == CL_ENOMEM);
+    CHECK(cl_output_append(&o, "0123456789", 10) == CL_OK);
+    CHECK(o.buf.len == 20);
+    cl_buf_free(&o.buf);
+    cl_output u = {CL_BUF_INIT, 0};
+    CHECK(cl_output_append(&u, &x, SIZE_MAX) == CL_ENOMEM);
+    cl_buf_free(&u.buf);
+}
+
+static void test_utf8(void)
+{
+    struct {
+        const char *s;
+        int valid;
+    } cases[] = {
+        {"", 1},
+        {"plain ascii", 1},
+        {"caf\xc3\xa9", 1},
+        {"\xe2\x82\xac", 1},         /* € */
+        {"\xf0\x9f\x8d\x9e", 1},     /* 🍞 */
+        {"\xf4\x8f\xbf\xbf", 1},     /* U+10FFFF */
+        {"\xff", 0},
+        {"\xc3", 0},                 /* truncated */
+        {"\xe2\x82", 0},             /* truncated */
+        {"\xc0\xaf", 0},             /* overlong '/' */
+        {"\xe0\x80\xaf", 0},         /* overlong '/' */
+        {"\xf0\x80\x80\xaf", 0},     /* overlong '/' */
+        {"\xed\xa0\x80", 0},         /* U+D800, a surrogate */
+        {"\xf4\x90\x80\x80", 0},     /* U+110000 */
+        {"\x80", 0},                 /* a lone continuation byte */
+        {"a\xc3\xa9\xc3", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int v = cl_utf8_valid(cases[i].s, strlen(cases[i].s));
+        if (v != cases[i].valid)
+            fprintf(stderr, "case %zu\n", i);
+        CHECK(v == cases[i].valid);
+    }
+    CHECK(cl_utf8_valid_prefix("ab\xffz", 4) == 2);
+    /* Cutting "é" x 3 (6 bytes): 5 -> 4, 4 -> 4, 1 -> 0; a fitting string is kept. */
+    const char *e3 = "\xc3\xa9\xc3\xa9\xc3\xa9";
+    CHECK(cl_utf8_clip(e3, 6, 5) == 4);
+    CHECK(cl_utf8_clip(e3, 6, 4) == 4);
+    CHECK(cl_utf8_clip(e3, 6, 1) == 0);
+    CHECK(cl_utf8_clip(e3, 6, 6) == 6);
+    CHECK(cl_utf8_clip(e3, 6, 100) == 6);
+    CHECK(cl_utf8_clip("\xf0\x9f\x8d\x9ex", 5, 3) == 0);
+    CHECK(cl_utf8_clip("ab\xf0\x9f\x8d\x9e", 6, 5) == 2);
+}
+
+int main(void)
+{
+    test_overflow();
+    test_utf8();
+    return unit_done("test_buf");
+}
