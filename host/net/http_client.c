@@ -187,24 +187,39 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return is_cancelled(x->call); /* non-zero aborts with CURLE_ABORTED_BY_CALLBACK */
 }
 
-/* Host part of a URL for messages and logs (never the path or query). */
-static void url_host(const char *url, char *out, size_t outlen)
+/* Host part of a URL for messages and logs (never the path or query):
+   0, or -1 with out left as it was (a URL without a host, e.g. file:///x). */
+static int url_host(const char *url, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "?");
     CURLU *u = curl_url();
     if (!u)
-        return;
+        return -1;
     char *host = NULL;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    int rc = -1;
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host) {
         size_t n = strlen(host);
         if (n >= 2 && host[0] == '[' && host[n - 1] == ']') /* IPv6 literal */
             snprintf(out, outlen, "%.*s", (int)(n - 2), host + 1);
         else
             snprintf(out, outlen, "%s", host);
+        rc = 0;
     }
     curl_free(host);
     curl_url_cleanup(u);
+    return rc;
+}
+
+/* "ftp:" of "ftp://x/y" into out (letters, digits, + - . only); "" if none. */
+static void url_scheme(const char *url, char *out, size_t outlen)
+{
+    size_t n = 0;
+    while (url && n + 2 < outlen && (isalnum((unsigned char)url[n]) || strchr("+-.", url[n])) && url[n])
+        n++;
+    if (url && url[n] == ':' && n > 0)
+        snprintf(out, outlen, "%.*s:", (int)n, url);
+    else
+        snprintf(out, outlen, "%s", "");
 }
 
 /* The guard. Called by libcurl for every socket it wants; refusing returns
@@ -473,7 +488,7 @@ static int nothing_sent(CURLcode rc)
 
 /* Map a failed transfer to a cl_status with a message naming the host. */
 static int map_failure(CURLcode rc, const xfer *x, const char *method, const char *host,
-                       const char *errbuf, long timeout_ms, cl_error *err)
+                       const char *eff_url, const char *errbuf, long timeout_ms, cl_error *err)
 {
     if (x->blocked && rc == CURLE_COULDNT_CONNECT)
         return set_err(err, CL_EBLOCKED, 0, "%s", x->blocked_msg);
@@ -490,9 +505,12 @@ static int map_failure(CURLcode rc, const xfer *x, const char *method, const cha
                        host, timeout_ms);
     if (rc == CURLE_TOO_MANY_REDIRECTS)
         return set_err(err, CL_EUPSTREAM, 0, "%s %s: too many redirects", method, host);
-    if (rc == CURLE_UNSUPPORTED_PROTOCOL)
-        return set_err(err, CL_EUPSTREAM, 0, "%s %s: redirect to a non-http(s) URL refused",
-                       method, host);
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
+        char scheme[24];
+        url_scheme(eff_url, scheme, sizeof scheme);
+        return set_err(err, CL_EUPSTREAM, 0, "%s %s: redirect to a non-http(s) URL (%s) refused", method, host,
+                       scheme[0] ? scheme : "unknown scheme");
+    }
     if (rc == CURLE_URL_MALFORMAT)
         return set_err(err, CL_EINVAL, 0, "%s: malformed URL", method);
     return set_err(err, CL_EUPSTREAM, 0, "%s %s: %s", method, host,
@@ -532,7 +550,7 @@ int cl_http_do(cl_call *call, const cl_http_request *req, cl_http_response *res,
     long timeout_ms = r.timeout_ms ? r.timeout_ms
                       : cl_cfg.http_timeout_ms > 0 ? cl_cfg.http_timeout_ms
                                                    : DEFAULT_TIMEOUT_MS;
-    char host[256];
+    char host[256] = "(no host)";
     url_host(r.url, host, sizeof host);
 
     xfer x;
@@ -605,11 +623,14 @@ int cl_http_do(cl_call *call, const cl_http_request *req, cl_http_response *res,
 
         if (!retry) {
             if (crc != CURLE_OK) {
-                /* Name the host that failed: after redirects, the last hop. */
+                /* Name the host that failed: after redirects, the last hop
+                   with a host (a refused file:///x has none: the host that
+                   redirected there is named). */
                 char *eff = NULL;
-                if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
+                if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff &&
+                    crc != CURLE_UNSUPPORTED_PROTOCOL)
                     url_host(eff, host, sizeof host);
-                rc = map_failure(crc, &x, method, host, errbuf, timeout_ms, err);
+                rc = map_failure(crc, &x, method, host, eff, errbuf, timeout_ms, err);
                 break;
             }
             /* A response arrived: hand it over, whatever its status. */

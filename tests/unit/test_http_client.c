@@ -635,6 +635,15 @@ static void test_redirects(void)
     o = run(NULL, &r);
     CHECK(o.rc == CL_EUPSTREAM);
     CHECK(o.res.body == NULL);
+    /* The message names the host that redirected and the refused scheme, never "?". */
+    CHECK(strstr(o.err.message, "GET 127.0.0.1: redirect to a non-http(s) URL (file:) refused") != NULL);
+    CHECK(strstr(o.err.message, "GET ?") == NULL);
+    r = request("GET", fake_url("/redirect?to=ftp://files.example/x"));
+    r.flags = CL_HTTP_FOLLOW_REDIRECTS;
+    o = run(NULL, &r);
+    CHECK(o.rc == CL_EUPSTREAM);
+    CHECK(strstr(o.err.message, "(ftp:) refused") != NULL);
+    CHECK(strstr(o.err.message, "GET ?") == NULL);
 }
 
 static void test_post(void)
