@@ -533,7 +533,7 @@ static int chat_reply_job(const cl_job *job, cl_call *call, cl_buf *result, char
 {
     cJSON *payload = cJSON_Parse(job->payload);
     const cJSON *idj = cJSON_GetObjectItem(payload, "chat_job_id");
-    int64_t id = cJSON_IsNumber(idj) ? (int64_t)idj->valuedouble : 0;
+    int64_t id = cl_json_id(idj);
     cJSON_Delete(payload);
     if (id <= 0) {
         snprintf(err, errlen, "chat.reply payload needs chat_job_id");
@@ -593,7 +593,7 @@ static int chat_dead_letter(PGconn *c, const cl_job *job, const char *last_error
     (void)last_error;
     cJSON *payload = cJSON_Parse(job->payload);
     const cJSON *idj = cJSON_GetObjectItem(payload, "chat_job_id");
-    int64_t id = cJSON_IsNumber(idj) ? (int64_t)idj->valuedouble : 0;
+    int64_t id = cl_json_id(idj);
     cJSON_Delete(payload);
     if (id <= 0)
         return 0;

@@ -131,18 +131,20 @@ static void list_chats(cl_req *req, cl_res *res)
     PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    char q[256], project[24], limit_s[16];
+    char q[256], project[24] = "";
     cl_req_query(req, "q", q, sizeof q);
-    cl_req_query(req, "project_id", project, sizeof project);
-    cl_req_query(req, "limit", limit_s, sizeof limit_s);
-    long limit = limit_s[0] ? strtol(limit_s, NULL, 10) : 50;
-    char *end = NULL;
-    if (project[0] && (strtoll(project, &end, 10) <= 0 || *end)) {
+    int64_t project_id = 0;
+    int limit_ok = 1;
+    int has_project = cl_req_query_id(req, "project_id", &project_id);
+    long limit = cl_req_query_long(req, "limit", 50, &limit_ok);
+    if (has_project > 0)
+        snprintf(project, sizeof project, "%" PRId64, project_id);
+    if (has_project < 0) {
         cl_res_error(res, 400, "invalid_project_id", "project_id must be a project id");
         cl_db_release(c);
         return;
     }
-    if (limit < 1 || limit > 200) {
+    if (!limit_ok || limit < 1 || limit > 200) {
         cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 200");
         cl_db_release(c);
         return;
@@ -199,14 +201,15 @@ static void create_chat(cl_req *req, cl_res *res)
     const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
     const cJSON *title = cJSON_GetObjectItem(body, "title");
     char *t = cJSON_IsString(title) ? trimmed(title->valuestring) : NULL;
-    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+    int64_t project_id = cl_json_id(pid);
+    if (!project_id) {
         cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
     } else if (title && !cJSON_IsNull(title) && (!t || utf8_len(t) > MAX_TITLE)) {
         cl_auth_field_error(res, 422, "title", "title must be text of at most 120 characters");
     } else {
         char uid[24], project[24];
         snprintf(uid, sizeof uid, "%" PRId64, u.id);
-        snprintf(project, sizeof project, "%.0f", pid->valuedouble);
+        snprintf(project, sizeof project, "%" PRId64, project_id);
         const char *edited = t && *t ? "true" : "false";
         PGresult *r = cl_db_query(c,
                                   "INSERT INTO conversations (user_id, project_id, title, title_edited)"

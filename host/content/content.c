@@ -167,7 +167,8 @@ static void create_item(cl_req *req, cl_res *res)
     const cJSON *title = cJSON_GetObjectItem(body, "title");
     char why[256] = "";
     char *draft_text = NULL, *brief_text = NULL;
-    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+    int64_t project_id = cl_json_id(pid);
+    if (!project_id) {
         cl_auth_field_error(res, 422, "project_id", "project_id must be the id of one of your projects");
     } else if (!valid_channel(channel)) {
         cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
@@ -178,10 +179,15 @@ static void create_item(cl_req *req, cl_res *res)
     } else if (title && (!cJSON_IsString(title) || strlen(title->valuestring) > 200)) {
         cl_auth_field_error(res, 422, "title", "title must be text of at most 200 characters");
     } else {
-        draft_text = cJSON_PrintUnformatted(draft);
-        cJSON *checked = draft_text ? cl_draft_validate(draft_text, why, sizeof why) : NULL;
+        /* Only the validated, normalized draft is stored: unknown keys of
+           the caller's object are dropped. */
+        char *raw = cJSON_PrintUnformatted(draft);
+        cJSON *checked = raw ? cl_draft_validate(raw, why, sizeof why) : NULL;
+        free(raw);
         if (!checked)
             cl_auth_field_error(res, 422, "draft", why[0] ? why : "draft is not a valid promo draft");
+        else if (!(draft_text = cJSON_PrintUnformatted(checked)))
+            cl_res_error(res, 500, "internal", "out of memory");
         cJSON_Delete(checked);
     }
     if (res->status) {
@@ -193,7 +199,7 @@ static void create_item(cl_req *req, cl_res *res)
     brief_text = cJSON_IsObject(brief) ? cJSON_PrintUnformatted(brief) : NULL;
     char uid[24], project[24];
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    snprintf(project, sizeof project, "%.0f", pid->valuedouble);
+    snprintf(project, sizeof project, "%" PRId64, project_id);
     const char *p[] = {uid, project, channel, draft_text, brief_text,
                        cJSON_IsString(title) ? title->valuestring : ""};
     /* The project must be the user's: the INSERT selects it by owner, so

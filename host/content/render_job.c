@@ -65,11 +65,10 @@ static int parse_payload(const char *json, render_payload *p, char *err, size_t 
     const cJSON *id = cJSON_GetObjectItem(o, "content_item_id"), *seq = cJSON_GetObjectItem(o, "render_seq"),
                 *user = cJSON_GetObjectItem(o, "user_id");
     const char *key = cJSON_GetStringValue(cJSON_GetObjectItem(o, "charge_key"));
-    int ok = cJSON_IsNumber(id) && cJSON_IsNumber(seq) && cJSON_IsNumber(user) && key &&
-             strlen(key) < sizeof p->charge_key;
+    int ok = cl_json_id(id) && cJSON_IsNumber(seq) && cl_json_id(user) && key && strlen(key) < sizeof p->charge_key;
     if (ok) {
-        p->item_id = (int64_t)id->valuedouble;
-        p->user_id = (int64_t)user->valuedouble;
+        p->item_id = cl_json_id(id);
+        p->user_id = cl_json_id(user);
         p->seq = seq->valueint;
         snprintf(p->charge_key, sizeof p->charge_key, "%s", key);
     } else {

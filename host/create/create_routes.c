@@ -81,7 +81,8 @@ static void brief(cl_req *req, cl_res *res)
     const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
     const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItem(body, "prompt"));
     const cJSON *chan = cJSON_GetObjectItem(body, "channel");
-    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+    int64_t project_id = cl_json_id(pid);
+    if (!project_id) {
         cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
         goto out;
     }
@@ -95,7 +96,6 @@ static void brief(cl_req *req, cl_res *res)
         cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
         goto out;
     }
-    int64_t project_id = (int64_t)pid->valuedouble;
     /* Owner check first: another user's project is a 404. */
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, project_id);

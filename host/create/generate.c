@@ -461,7 +461,8 @@ static void generate(cl_req *req, cl_res *res)
     const cJSON *render = cJSON_GetObjectItem(body, "render");
     char *brief_text = NULL;
     cJSON *problems = cJSON_CreateObject();
-    if (!cJSON_IsNumber(pid) || pid->valuedouble < 1) {
+    int64_t project_id = cl_json_id(pid);
+    if (!project_id) {
         cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
     } else if (!cJSON_IsObject(brief)) {
         cl_auth_field_error(res, 422, "brief", "brief must be the brief object from /api/create/brief");
@@ -480,7 +481,7 @@ static void generate(cl_req *req, cl_res *res)
         brief_text = cJSON_PrintUnformatted(brief);
         char ref_full[128];
         snprintf(ref_full, sizeof ref_full, "create:%s", ref ? ref : "");
-        cl_generate_params p = {(int64_t)pid->valuedouble, brief_text, channel, ref_full, "create",
+        cl_generate_params p = {project_id, brief_text, channel, ref_full, "create",
                                 render ? cJSON_IsTrue(render) : 1, NULL};
         cl_generate_result g;
         if (cl_generate_promo(c, &u, &p, &g, res) == 0)

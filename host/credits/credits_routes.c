@@ -20,7 +20,6 @@
 #include "credits/credits.h"
 #include "db/db.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,42 +195,16 @@ static void me_credits(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
-/* value of key in a query string (not decoded; numbers only here), or NULL. */
-static const char *query_value(const char *query, const char *key, char *out, size_t outlen)
-{
-    size_t kl = strlen(key);
-    for (const char *p = query; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            snprintf(out, outlen, "%.*s", (int)(len - kl - 1), p + kl + 1);
-            return out;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
-static int parse_pos(const char *s, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static void me_transactions(cl_req *req, cl_res *res)
 {
-    char buf[32];
-    long long limit = 20, before = 0;
-    if (query_value(req->query, "limit", buf, sizeof buf) && parse_pos(buf, 100, &limit) != 0) {
+    int limit_ok = 1;
+    long long limit = cl_req_query_long(req, "limit", 20, &limit_ok);
+    int64_t before = 0;
+    if (!limit_ok || limit < 1 || limit > 100) {
         cl_auth_field_error(res, 422, "limit", "limit must be a whole number from 1 to 100");
         return;
     }
-    if (query_value(req->query, "before", buf, sizeof buf) && parse_pos(buf, INT64_MAX, &before) != 0) {
+    if (cl_req_query_id(req, "before", &before) < 0) {
         cl_auth_field_error(res, 422, "before", "before must be a transaction id");
         return;
     }
@@ -249,7 +222,7 @@ static void me_transactions(cl_req *req, cl_res *res)
     char uid[24], lim[24], bef[24];
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     snprintf(lim, sizeof lim, "%lld", limit + 1); /* one extra row tells whether there is a next page */
-    snprintf(bef, sizeof bef, "%lld", before);
+    snprintf(bef, sizeof bef, "%" PRId64, before);
     const char *p[] = {uid, lim, before ? bef : NULL};
     PGresult *r = cl_db_query(c,
                               "SELECT id, action, kind, reason, amount, generation_balance_after,"

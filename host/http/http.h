@@ -80,14 +80,33 @@ void cl_router_reset(void);
 /** A path parameter captured by the route, or NULL. */
 const char *cl_req_param(const cl_req *req, const char *name);
 /**
- * A path parameter that must be a positive decimal id (at most 18 digits);
- * 0 when absent or not an id (callers answer 404).
+ * Ids: the one parser for paths, queries and bodies. An id is a positive
+ * integer in range; anything else (signs, spaces, fractions, exponents,
+ * overflow) is "not an id", 0.
+ *   cl_parse_id       decimal digits only, 1..INT64_MAX
+ *   cl_json_id        a JSON number that is a whole number 1..2^53-1 (what a
+ *                     double holds exactly); never casts an out-of-range double
+ *   cl_req_param_id   a path parameter (callers answer 404 for 0)
+ *   cl_req_query_id   a query value: 1 valid (*id set), 0 absent, -1 present
+ *                     but not an id (callers answer 422)
  */
+int64_t cl_parse_id(const char *s);
+int64_t cl_json_id(const cJSON *v);
 int64_t cl_req_param_id(const cl_req *req, const char *name);
+int cl_req_query_id(const cl_req *req, const char *key, int64_t *id);
+
+/**
+ * The boundary check every routed request passes before its handler (the
+ * server calls it): path parameters and every decoded query key and value
+ * must be valid UTF-8, else 400 invalid_utf8 naming the parameter. JSON
+ * bodies get the same check in cl_req_json. 0, or -1 with the reply set.
+ */
+int cl_req_validate(const cl_req *req, cl_res *res);
 
 /**
  * The percent-decoded value of `key` in the query string ('+' is a space;
- * an encoded NUL or a bad escape is dropped) into out (truncated to len-1).
+ * an encoded NUL is dropped, a bad escape kept as it is) into out; a value
+ * longer than len-1 bytes is cut at a character boundary, never inside one.
  * Returns 1 when the key is present (out may be ""), 0 when absent (out "").
  */
 int cl_req_query(const cl_req *req, const char *key, char *out, size_t len);
@@ -97,7 +116,11 @@ long cl_req_query_long(const cl_req *req, const char *key, long def, int *ok);
 
 /** A request header (case-insensitive name), or NULL. */
 const char *cl_req_header(const cl_req *req, const char *name);
-/** Parse the body as a JSON object; NULL (and a 400 already set on res) if it is not one. Caller frees. */
+/**
+ * Parse the body as a JSON object whose every string and key is valid UTF-8;
+ * NULL (and a 400 invalid_json / invalid_utf8 naming the field already set on
+ * res) otherwise. Caller frees.
+ */
 cJSON *cl_req_json(const cl_req *req, cl_res *res);
 
 /** Reply with a JSON document (serialized; obj is freed). */

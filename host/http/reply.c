@@ -3,7 +3,11 @@
  */
 #include "http/http.h"
 
+#include "core/buf.h"
+
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +22,36 @@ const char *cl_req_param(const cl_req *req, const char *name)
     return NULL;
 }
 
-int64_t cl_req_param_id(const cl_req *req, const char *name)
+int64_t cl_parse_id(const char *s)
 {
-    const char *s = cl_req_param(req, name);
-    if (!s || !*s || strlen(s) > 18)
+    if (!s || !*s)
         return 0;
-    for (const char *p = s; *p; p++)
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9')
             return 0;
-    long long v = strtoll(s, NULL, 10);
-    return v > 0 ? (int64_t)v : 0;
+        int d = *p - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return 0; /* out of range */
+        v = v * 10 + d;
+    }
+    return v;
 }
+
+int64_t cl_json_id(const cJSON *v)
+{
+    /* JSON numbers arrive as doubles: only whole numbers a double holds
+       exactly (up to 2^53 - 1) are ids. The range check comes before any
+       cast, so 1e19, 1e999 or NaN never reach an (int64_t) conversion. */
+    if (!cJSON_IsNumber(v))
+        return 0;
+    double d = v->valuedouble;
+    if (!(d >= 1 && d <= 9007199254740991.0) || d != floor(d))
+        return 0;
+    return (int64_t)d;
+}
+
+int64_t cl_req_param_id(const cl_req *req, const char *name) { return cl_parse_id(cl_req_param(req, name)); }
 
 static int hexval(int ch)
 {
@@ -38,33 +61,148 @@ static int hexval(int ch)
                                     : -1;
 }
 
+/* Percent-decode [s, end) ('+' is a space, a bad escape stays as it is, an
+   encoded NUL is dropped) into out, which has room for end - s + 1 bytes.
+   Returns the decoded length. */
+static size_t query_decode(const char *s, const char *end, char *out)
+{
+    size_t n = 0;
+    for (; s < end; s++) {
+        int hi, lo;
+        if (*s == '+') {
+            out[n++] = ' ';
+        } else if (*s == '%' && s + 2 < end && (hi = hexval((unsigned char)s[1])) >= 0 &&
+                   (lo = hexval((unsigned char)s[2])) >= 0) {
+            if (hi || lo)
+                out[n++] = (char)(hi * 16 + lo);
+            s += 2;
+        } else {
+            out[n++] = *s;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 int cl_req_query(const cl_req *req, const char *key, char *out, size_t len)
 {
-    size_t kl = strlen(key), n = 0;
+    size_t kl = strlen(key);
     out[0] = '\0';
     for (const char *p = req->query; p && *p;) {
         size_t seg = strcspn(p, "&");
         if (seg >= kl && strncmp(p, key, kl) == 0 && (p[kl] == '=' || seg == kl)) {
-            const char *end = p + seg;
-            for (const char *s = p + kl + (seg > kl); s < end && n + 1 < len; s++) {
-                int hi, lo;
-                if (*s == '+') {
-                    out[n++] = ' ';
-                } else if (*s == '%' && s + 2 < end && (hi = hexval((unsigned char)s[1])) >= 0 &&
-                           (lo = hexval((unsigned char)s[2])) >= 0) {
-                    if (hi || lo)
-                        out[n++] = (char)(hi * 16 + lo);
-                    s += 2;
-                } else {
-                    out[n++] = *s;
-                }
-            }
+            const char *v = p + kl + (seg > kl), *end = p + seg;
+            char stack[512], *tmp = (size_t)(end - v) < sizeof stack ? stack : malloc((size_t)(end - v) + 1);
+            if (!tmp)
+                return 1; /* out of memory: present, empty */
+            size_t n = query_decode(v, end, tmp);
+            /* Too long for out: cut at a character boundary, never inside one. */
+            n = cl_utf8_clip(tmp, n, len - 1);
+            memcpy(out, tmp, n);
             out[n] = '\0';
+            if (tmp != stack)
+                free(tmp);
             return 1;
         }
         p += seg;
         if (*p == '&')
             p++;
+    }
+    return 0;
+}
+
+int cl_req_query_id(const cl_req *req, const char *key, int64_t *id)
+{
+    char v[32];
+    *id = 0;
+    if (!cl_req_query(req, key, v, sizeof v))
+        return 0;
+    *id = cl_parse_id(v);
+    return *id > 0 ? 1 : -1;
+}
+
+/* 400 invalid_utf8 naming where the bad text was (`where` is ASCII). */
+static void utf8_error(cl_res *res, const char *where, const char *what)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s %s is not valid UTF-8 text", what, where);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", "invalid_utf8");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(e, "fields"), where, msg);
+    cl_res_json(res, 400, o);
+}
+
+/* A printable-ASCII rendering of a name that may hold anything (for messages). */
+static void safe_name(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++)
+        out[o++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    out[o] = '\0';
+}
+
+int cl_req_validate(const cl_req *req, cl_res *res)
+{
+    for (size_t i = 0; i < req->nparams; i++) {
+        const char *v = req->params[i].value;
+        if (!cl_utf8_valid(v, strlen(v))) {
+            utf8_error(res, req->params[i].name, "path parameter");
+            return -1;
+        }
+    }
+    for (const char *p = req->query; p && *p;) {
+        size_t seg = strcspn(p, "&");
+        char *tmp = malloc(seg + 1);
+        if (!tmp) {
+            cl_res_error(res, 503, "unavailable", "out of memory");
+            return -1;
+        }
+        const char *eq = memchr(p, '=', seg);
+        size_t kn = query_decode(p, eq ? eq : p + seg, tmp);
+        char name[64];
+        safe_name(tmp, kn, name, sizeof name);
+        int ok = cl_utf8_valid(tmp, kn);
+        if (ok && eq) {
+            size_t vn = query_decode(eq + 1, p + seg, tmp);
+            ok = cl_utf8_valid(tmp, vn);
+        }
+        free(tmp);
+        if (!ok) {
+            utf8_error(res, name, "query parameter");
+            return -1;
+        }
+        p += seg;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+/* The first string (value or key) in j that is not valid UTF-8: its path
+   ("brief.title", "items[2]") into out. 1 found, 0 none. */
+static int find_bad_utf8(const cJSON *j, char *path, size_t plen, size_t at)
+{
+    int i = 0;
+    for (const cJSON *c = j->child; c; c = c->next, i++) {
+        size_t n = at;
+        if (cJSON_IsArray(j)) {
+            n += (size_t)snprintf(path + n, n < plen ? plen - n : 0, "[%d]", i);
+        } else if (c->string) {
+            char name[64];
+            safe_name(c->string, strlen(c->string), name, sizeof name);
+            n += (size_t)snprintf(path + n, n < plen ? plen - n : 0, "%s%s", at ? "." : "", name);
+            if (!cl_utf8_valid(c->string, strlen(c->string)))
+                return 1;
+        }
+        if (n >= plen)
+            n = plen - 1;
+        if (cJSON_IsString(c) && c->valuestring && !cl_utf8_valid(c->valuestring, strlen(c->valuestring)))
+            return 1;
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && find_bad_utf8(c, path, plen, n))
+            return 1;
+        path[at] = '\0';
     }
     return 0;
 }
@@ -101,6 +239,13 @@ cJSON *cl_req_json(const cl_req *req, cl_res *res)
     if (!j || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
         cl_res_error(res, 400, "invalid_json", "Request body must be a JSON object");
+        return NULL;
+    }
+    /* Text is checked once, here: no handler sees (or stores) invalid UTF-8. */
+    char path[160] = "";
+    if (find_bad_utf8(j, path, sizeof path, 0)) {
+        cJSON_Delete(j);
+        utf8_error(res, path[0] ? path : "body", "field");
         return NULL;
     }
     return j;

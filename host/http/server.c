@@ -150,7 +150,10 @@ static int copy_request(task *t, h2o_req_t *req)
 {
     cl_req *r = &t->creq;
     r->method = dup_iov(req->method);
-    r->path = dup_iov(req->path_normalized);
+    /* The raw path (h2o's path_normalized is already percent-decoded): the
+       router decodes each captured parameter exactly once, so "%2531" is
+       "%31", never "1". */
+    r->path = dup_iov(h2o_iovec_init(req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len));
     r->query = req->query_at != SIZE_MAX
                    ? dup_iov(h2o_iovec_init(req->path.base + req->query_at + 1,
                                             req->path.len - req->query_at - 1))
@@ -490,6 +493,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         task_free(t);
         return 0;
     }
+    if (cl_req_validate(&t->creq, &t->cres) != 0) {
+        send_response(req, &t->cres);
+        task_free(t);
+        return 0;
+    }
     if ((flags & CL_ROUTE_INLINE) || !lt) {
         t->fn(&t->creq, &t->cres);
         if (!t->cres.defer || !lt) {
@@ -511,6 +519,21 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
 /* ---- access log ---------------------------------------------------------- */
 
+/* s[0..n) for one log line: control bytes, DEL and backslash as \xNN, so
+   a decoded "%0a" in a path can never start a forged line. */
+static void log_escape(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+}
+
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     (void)self;
@@ -526,9 +549,11 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
     double ms = (double)(now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1e3 +
                 (double)(now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1e3;
     /* The path is logged without its query string: queries may carry tokens. */
-    cl_log(CL_LOG_INFO, "access", "%s %.*s %.*s %d %zu %.1fms", addr, (int)req->method.len,
-           req->method.base, (int)req->path_normalized.len, req->path_normalized.base,
-           req->res.status, req->bytes_sent, ms);
+    char method[64], path[2048];
+    log_escape(req->method.base, req->method.len, method, sizeof method);
+    log_escape(req->path_normalized.base, req->path_normalized.len, path, sizeof path);
+    cl_log(CL_LOG_INFO, "access", "%s %s %s %d %zu %.1fms", addr, method, path, req->res.status, req->bytes_sent,
+           ms);
 }
 
 /* ---- loops ---------------------------------------------------------------- */

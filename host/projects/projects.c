@@ -60,15 +60,13 @@
 /* ------------------------------------------------------------------------- */
 
 /* A path id: 1-18 decimal digits. 0 ok, -1 not an id (callers answer 404). */
+/* An id path parameter (cl_parse_id: positive, in range) as decimal text. */
 static int parse_id(const char *s, char *out, size_t outlen)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 18 || n >= outlen)
+    int64_t id = cl_parse_id(s);
+    if (!id)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-    memcpy(out, s, n + 1);
+    snprintf(out, outlen, "%" PRId64, id);
     return 0;
 }
 

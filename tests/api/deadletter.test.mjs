@@ -96,6 +96,10 @@ test('a render killed on every attempt is refunded and can be rendered again', a
   } finally {
     w.child.kill('SIGKILL');
     await w.exit;
+    // Retire the new render (pending or half-run) so the next test's
+    // workers do not spend their one runner on it.
+    psql(db.url, `UPDATE jobs SET status = 'failed', lease_until = NULL, finished_at = now(), dead_lettered_at = now()
+      WHERE kind = 'render.content_item' AND id <> ${jobId} AND status IN ('pending', 'running')`);
   }
 });
 

@@ -108,18 +108,38 @@ int main(void)
     CHECK(cl_req_query_long(&q, "empty", 5, &ok) == 0 && !ok);
 
     cl_req ids = {0};
-    char a[] = "42", b[] = "0", c2[] = "-3", d[] = "12x", e[] = "1234567890123456789", f[] = "1e3";
-    cl_kv params[] = {{"a", a}, {"b", b}, {"c", c2}, {"d", d}, {"e", e}, {"f", f}};
-    for (size_t i = 0; i < 6; i++)
+    char a[] = "42", b[] = "0", c2[] = "-3", d[] = "12x", e[] = "9223372036854775808", f[] = "1e3",
+         g[] = "9223372036854775807";
+    cl_kv params[] = {{"a", a}, {"b", b}, {"c", c2}, {"d", d}, {"e", e}, {"f", f}, {"g", g}};
+    for (size_t i = 0; i < 7; i++)
         ids.params[i] = params[i];
-    ids.nparams = 6;
+    ids.nparams = 7;
     CHECK(cl_req_param_id(&ids, "a") == 42);
     CHECK(cl_req_param_id(&ids, "b") == 0);
     CHECK(cl_req_param_id(&ids, "c") == 0);
     CHECK(cl_req_param_id(&ids, "d") == 0);
-    CHECK(cl_req_param_id(&ids, "e") == 0); /* 19 digits: not an id */
+    CHECK(cl_req_param_id(&ids, "e") == 0); /* INT64_MAX + 1: out of range */
     CHECK(cl_req_param_id(&ids, "f") == 0);
+    CHECK(cl_req_param_id(&ids, "g") == INT64_MAX);
     CHECK(cl_req_param_id(&ids, "nope") == 0);
+    CHECK(cl_parse_id("18446744073709551616") == 0);
+    CHECK(cl_parse_id(" 1") == 0 && cl_parse_id("+1") == 0 && cl_parse_id("") == 0 && cl_parse_id(NULL) == 0);
+
+    /* Body ids: whole JSON numbers 1..2^53-1; the range is checked before any cast. */
+    const char *bad[] = {"1e19", "1e999", "-1e999", "18446744073709551616", "9007199254740992", "1.5", "0",
+                         "-3", "\"12\"", "true", "null"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *j = cJSON_Parse(bad[i]);
+        CHECK(cl_json_id(j) == 0);
+        cJSON_Delete(j);
+    }
+    cJSON *j = cJSON_Parse("9007199254740991");
+    CHECK(cl_json_id(j) == 9007199254740991LL);
+    cJSON_Delete(j);
+    j = cJSON_Parse("42.0");
+    CHECK(cl_json_id(j) == 42);
+    cJSON_Delete(j);
+    CHECK(cl_json_id(NULL) == 0);
 
     cl_router_reset();
     return unit_done("test_router");
