@@ -197,10 +197,12 @@ static int currency_ok(const char *in, char out[4])
         out[i] = (char)toupper((unsigned char)in[i]);
     }
     out[3] = '\0';
-    for (const char *p = currencies; *p; p += 4)
+    for (const char *p = currencies;; p += 4) { /* "AED AFN … ZWL": codes 4 apart, the last before the NUL */
         if (strncmp(p, out, 3) == 0)
             return 1;
-    return 0;
+        if (!p[3])
+            return 0;
+    }
 }
 
 /* ---- origins ------------------------------------------------------------------------ */

@@ -82,21 +82,13 @@ int cl_tracking_configure(char *err, size_t errlen)
                             errlen) ||
         cl_tracking_events_configure(err, errlen))
         return -1;
-    const char *base = getenv("PUBLIC_BASE_URL");
-    if (base && *base) {
-        size_t n = strlen(base);
-        while (n && base[n - 1] == '/')
-            n--;
-        if ((strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) ||
-            n >= sizeof S.public_base || strpbrk(base, " \t\r\n?#")) {
-            snprintf(err, errlen, "PUBLIC_BASE_URL=%s is not an http(s) URL without query or fragment", base);
-            return -1;
-        }
-        memcpy(S.public_base, base, n);
-        S.public_base[n] = '\0';
+    /* PUBLIC_BASE_URL is validated (and its trailing '/' dropped) by the
+       configuration; unset, links point at this server's own address. */
+    if (cl_cfg.public_base_url[0]) {
+        snprintf(S.public_base, sizeof S.public_base, "%s", cl_cfg.public_base_url);
     } else {
-        const char *h =
-            strcmp(cl_cfg.host, "0.0.0.0") == 0 || strcmp(cl_cfg.host, "::") == 0 ? "127.0.0.1" : cl_cfg.host;
+        const char *h = strcmp(cl_cfg.host, "0.0.0.0") == 0 || strcmp(cl_cfg.host, "::") == 0 ? "127.0.0.1"
+                                                                                                : cl_cfg.host;
         snprintf(S.public_base, sizeof S.public_base, strchr(h, ':') ? "http://[%s]:%d" : "http://%s:%d", h,
                  cl_cfg.port);
     }
