@@ -259,6 +259,8 @@ static void dev_approve_user(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
+void cl_access_request_route(cl_req *req, cl_res *res) { access_request(req, res); }
+
 void cl_access_register_routes(void)
 {
     cl_route("POST", "/api/access/request", access_request, 0);

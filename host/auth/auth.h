@@ -109,6 +109,13 @@ cJSON *cl_user_json(const cl_user *u);
  */
 void cl_auth_field_error(cl_res *res, int status, const char *field, const char *message);
 
+/**
+ * The handler of POST /api/access/request (JSON {email, name?, business?,
+ * channels?, note?}; always 202 with the same body for a valid email). The
+ * public site's no-JavaScript form (site.c) calls it with the form as JSON.
+ */
+void cl_access_request_route(cl_req *req, cl_res *res);
+
 /** Register /api/auth/..., /api/me, /api/access/request and (MOCK_MODE only) /api/dev/... */
 void cl_auth_register_routes(void);
 

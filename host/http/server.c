@@ -444,10 +444,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int is_api = has_prefix_segment(req->path_normalized, "/api") ||
                  has_prefix_segment(req->path_normalized, "/r") ||
                  h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz"));
-    if (!is_api && (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
-                    h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) &&
-        req->path_normalized.len < 256) {
-        /* Server-rendered pages (the public site) are routes too. */
+    if (!is_api && req->path_normalized.len < 256 && req->method.len < 8) {
+        /* Server-rendered pages (the public site) and their forms are routes too. */
         char path[256], method[8];
         cl_handler_fn fn;
         unsigned fl;

@@ -243,9 +243,10 @@ static void checkout_html(cl_buf *b, int signed_in, const cl_user *u, int availa
                   next, next);
 }
 
-static void serve_page(cl_req *req, cl_res *res)
+/* Render pg's page with the usual values plus the (name, value) pairs of
+   extra, answering `status`. */
+static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_var *extra, size_t nextra, int status)
 {
-    const page *pg = page_for(req->path);
     char *layout = read_template("layout");
     char *body = pg ? read_template(pg->file) : NULL;
     if (!pg || !layout || !body) {
@@ -280,10 +281,18 @@ static void serve_page(cl_req *req, cl_res *res)
     var_set(&vs, "checkout", tmp.data);
     cl_buf_free(&tmp);
     var_set(&vs, "invite_only", cl_cfg.invite_only_mode ? "true" : "false");
+    /* Page-specific values; a name also set by extra wins (first match). */
+    vars ex = {0};
+    for (size_t i = 0; i < nextra; i++)
+        var_set(&ex, extra[i].name, extra[i].value);
+    for (size_t i = 0; i < vs.n && ex.n < sizeof ex.v / sizeof *ex.v; i++) {
+        ex.v[ex.n] = vs.v[i];
+        ex.owned[ex.n++] = NULL; /* still owned by vs */
+    }
 
     cl_buf content = CL_BUF_INIT;
     char unknown[64];
-    cl_tpl_render(body, vs.v, vs.n, &content, unknown, sizeof unknown);
+    cl_tpl_render(body, ex.v, ex.n, &content, unknown, sizeof unknown);
     if (unknown[0])
         cl_warn(LOG, "site/%s.html uses unknown value {{%s}}", pg->file, unknown);
 
@@ -307,6 +316,7 @@ static void serve_page(cl_req *req, cl_res *res)
     if (unknown[0])
         cl_warn(LOG, "site/layout.html uses unknown value {{%s}}", unknown);
     vars_free(&vs);
+    vars_free(&ex);
     vars_free(&lv);
     cl_buf_free(&content);
     free(layout);
@@ -318,14 +328,87 @@ static void serve_page(cl_req *req, cl_res *res)
     }
     cl_buf_free(&res->body);
     res->body = html;
-    res->status = 200;
+    res->status = status;
     res->content_type = "text/html; charset=utf-8";
     /* A signed-in /pricing carries the session's CSRF token: never cache it. */
     cl_res_header(res, "Cache-Control", signed_in ? "private, no-store" : "no-cache");
 }
 
+static void serve_page(cl_req *req, cl_res *res)
+{
+    static const cl_tpl_var defaults[] = {{"notice", ""}, {"form_attr", ""}, {"done_attr", "hidden"}};
+    render_page(req, res, page_for(req->path), defaults, sizeof defaults / sizeof *defaults, 200);
+}
+
+/* Is seg one of the '&'-separated segments of an urlencoded body? */
+static int form_has(const char *body, const char *seg)
+{
+    size_t n = strlen(seg);
+    for (const char *p = body; p && *p;) {
+        size_t len = strcspn(p, "&");
+        if (len == n && strncmp(p, seg, n) == 0)
+            return 1;
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+/* POST /request-access: the form without JavaScript (urlencoded). The same
+   route as POST /api/access/request does the work; the answer is a page. */
+static void request_access_form(cl_req *req, cl_res *res)
+{
+    static const char *const fields[][2] = {{"email", "300"}, {"name", "256"}, {"business", "600"}, {"note", "2100"}};
+    static const char *const channels[] = {"instagram", "tiktok", "whatsapp", "other"};
+    if (req->body_len > 16384) {
+        cl_res_error(res, 413, "payload_too_large", "The form is too large");
+        return;
+    }
+    cl_req form = *req;
+    form.query = req->body ? req->body : "";
+    cJSON *j = cJSON_CreateObject();
+    char value[2200];
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (cl_req_query(&form, fields[i][0], value, (size_t)atoi(fields[i][1])) && value[0])
+            cJSON_AddStringToObject(j, fields[i][0], value);
+    cJSON *ch = cJSON_AddArrayToObject(j, "channels");
+    for (size_t i = 0; i < sizeof channels / sizeof *channels; i++) {
+        snprintf(value, sizeof value, "channels=%s", channels[i]);
+        if (form_has(form.query, value))
+            cJSON_AddItemToArray(ch, cJSON_CreateString(channels[i]));
+    }
+    char *json = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    cl_req sub = *req;
+    sub.body = json;
+    sub.body_len = json ? strlen(json) : 0;
+    cl_res r = {0};
+    r.status = 200;
+    cl_access_request_route(&sub, &r);
+    free(json);
+    cl_buf notice = CL_BUF_INIT;
+    int ok = r.status == 202;
+    if (!ok) {
+        cJSON *e = cJSON_ParseWithLength(r.body.data ? r.body.data : "", r.body.len);
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "error"), "message");
+        cl_buf_puts(&notice, "<p class=\"status error\" role=\"alert\">");
+        cl_html_escape(&notice, cJSON_IsString(msg) ? msg->valuestring : "Something went wrong; try again.");
+        cl_buf_puts(&notice, "</p>");
+        cJSON_Delete(e);
+    }
+    const cl_tpl_var extra[] = {{"notice", notice.data ? notice.data : ""},
+                                {"form_attr", ok ? "hidden" : ""},
+                                {"done_attr", ok ? "" : "hidden"}};
+    int status = ok ? 200 : (r.status >= 400 ? r.status : 500);
+    cl_res_clear(&r);
+    render_page(req, res, page_for("/request-access"), extra, sizeof extra / sizeof *extra, status);
+    cl_buf_free(&notice);
+}
+
 void cl_site_register_routes(void)
 {
+    cl_route("POST", "/request-access", request_access_form, 0);
     for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
         cl_route("GET", pages[i].path, serve_page, 0);
 }

@@ -128,3 +128,27 @@ test('the request-access page posts the fields the API accepts', async () => {
   for (const name of ['name', 'email', 'business', 'channels', 'note']) assert.match(html, new RegExp(`name="${name}"`), name);
   assert.match(html, /<script type="module" src="\/assets\/js\/public\.js">/);
 });
+
+test('the request-access form works without JavaScript (urlencoded POST → a page)', async () => {
+  const { psql } = await import('./lib/harness.mjs');
+  const post = (body) => fetch(off.url + '/request-access', {
+    method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: off.url },
+  });
+  let r = await post('name=Ngozi&email=ngozi%40example.com&business=Small+chops+%26+drinks&channels=instagram&channels=whatsapp&note=');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/html/);
+  let html = await r.text();
+  assert.match(html, /<div class="status ok" id="request-done" role="status" >/);
+  assert.match(html, /<form id="request-form"[^>]* hidden>/);
+  const rows = psql(db.url, "SELECT name, business, channels::text FROM access_requests WHERE email = 'ngozi@example.com'");
+  assert.deepEqual(rows, [['Ngozi', 'Small chops & drinks', '{instagram,whatsapp}']]);
+  r = await post('email=not-an-email');
+  assert.equal(r.status, 422);
+  html = await r.text();
+  assert.match(html, /<p class="status error" role="alert">Enter a valid email address<\/p>/);
+  assert.doesNotMatch(html, /<form id="request-form"[^>]* hidden>/);
+  // A cross-site form post is refused like the API's.
+  r = await fetch(off.url + '/request-access', { method: 'POST', body: 'email=x%40example.com',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' } });
+  assert.equal(r.status, 403);
+});

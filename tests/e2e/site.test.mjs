@@ -88,6 +88,13 @@ test('public pages are readable with JavaScript disabled', async () => {
     for (const w of words) assert.ok(text.includes(w), `${p}: "${w}" readable without JavaScript`);
   }
   await shot(page, 'site-pricing-nojs-phone');
+  // The request form posts as a plain HTML form and answers with a page.
+  await page.goto(srv.url + '/request-access');
+  await page.getByLabel('Email').fill('nojs-request@example.com');
+  await page.getByLabel('TikTok').check();
+  await page.getByRole('button', { name: 'Request access' }).click();
+  await page.getByText('Thanks — your request is in.').waitFor();
+  await shot(page, 'site-request-access-nojs-done-phone');
   await page.context().close();
 });
 
