@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "create/create.h"
 #include "credits/credits.h"
+#include "cycles/limits.h"
 #include "db/db.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
@@ -401,7 +402,9 @@ static void render_item(cl_req *req, cl_res *res)
     if (!c)
         return;
     cl_render_order rr;
-    if (cl_content_request_render(c, &u, cl_req_param_id(req, "id"), NULL, &rr, res) == 0)
+    /* The plan's renders per month (429, nothing charged). */
+    if (cl_limits_check(c, &u, CL_ACTION_CONTENT_RENDER, 1, res) == 0 &&
+        cl_content_request_render(c, &u, cl_req_param_id(req, "id"), NULL, &rr, res) == 0)
         cl_res_json(res, 202, cl_render_order_json(&rr));
     cl_db_release(c);
 }

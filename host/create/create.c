@@ -434,8 +434,6 @@ bad:
 /* The model loop                                                            */
 /* ------------------------------------------------------------------------- */
 
-/* Validate an answer; returns a new object or NULL with why. */
-typedef cJSON *(*validate_fn)(const char *answer, char *why, size_t whylen);
 
 static const cl_llm_provider *provider(cl_error *err)
 {
@@ -453,8 +451,8 @@ static const cl_llm_provider *provider(cl_error *err)
  * malformed answer. On success *result is the validated object and meta is
  * filled. ctx gains "retry_reason" on retries.
  */
-static int generate(cl_call *call, const char *prompt_name, cJSON *ctx, validate_fn validate,
-                    cJSON **result, cJSON *meta, cl_error *err)
+int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_validate_fn validate,
+                int max_attempts, cJSON **result, cJSON *meta, cl_error *err)
 {
     *result = NULL;
     cl_call local;
@@ -468,7 +466,9 @@ static int generate(cl_call *call, const char *prompt_name, cJSON *ctx, validate
     char why[512] = "";
     int prompt_tokens = 0, completion_tokens = 0, attempt;
     char model[128] = "";
-    for (attempt = 1; attempt <= CL_CREATE_MAX_ATTEMPTS; attempt++) {
+    if (max_attempts < 1)
+        max_attempts = 1;
+    for (attempt = 1; attempt <= max_attempts; attempt++) {
         if (atomic_load(&call->cancelled))
             return fail(err, CL_ECANCELLED, "%s: cancelled", prompt_name);
         char *ctx_json = cJSON_PrintUnformatted(ctx);
@@ -505,14 +505,13 @@ static int generate(cl_call *call, const char *prompt_name, cJSON *ctx, validate
             }
             snprintf(why, sizeof why, "%s", err->message);
         }
-        cl_warn(COMPONENT, "%s: answer %d of %d rejected: %s", prompt_name, attempt,
-                CL_CREATE_MAX_ATTEMPTS, why);
+        cl_warn(COMPONENT, "%s: answer %d of %d rejected: %s", prompt_name, attempt, max_attempts, why);
         cJSON_DeleteItemFromObjectCaseSensitive(ctx, "retry_reason");
         cJSON_AddStringToObject(ctx, "retry_reason", why);
     }
     if (!*result) {
         fail(err, CL_EUPSTREAM, "the model returned malformed output %d times for %s; last problem: %.300s",
-             CL_CREATE_MAX_ATTEMPTS, prompt_name, why);
+             max_attempts, prompt_name, why);
         err->http_status = 200; /* answers arrived; they were unusable (see CL_CREATE_MALFORMED) */
         return CL_EUPSTREAM;
     }
@@ -525,7 +524,7 @@ static int generate(cl_call *call, const char *prompt_name, cJSON *ctx, validate
 }
 
 /* Channel names (JSON array) and every channel's rules keyed by name. */
-static int load_all_rules(cJSON **names_out, cJSON **all_out, cl_error *err)
+int cl_channel_rules_all(cJSON **names_out, cJSON **all_out, cl_error *err)
 {
     char lerr[512], *names_json = NULL;
     *names_out = *all_out = NULL;
@@ -600,7 +599,7 @@ int cl_brief_generate(cl_call *call, const char *profile_json, const char *conte
         return fail(err, CL_EINVAL, "the project profile is not a JSON object");
     }
     cJSON *names, *all;
-    int rc = load_all_rules(&names, &all, err);
+    int rc = cl_channel_rules_all(&names, &all, err);
     if (rc != CL_OK) {
         cJSON_Delete(profile);
         return rc;
@@ -622,7 +621,7 @@ int cl_brief_generate(cl_call *call, const char *profile_json, const char *conte
     cJSON_AddItemToObject(ctx, "channels", cJSON_Duplicate(names, 1));
 
     cJSON *answer = NULL, *meta = cJSON_CreateObject();
-    rc = generate(call, "brief", ctx, validate_brief, &answer, meta, err);
+    rc = cl_llm_json(call, "brief", ctx, validate_brief, CL_CREATE_MAX_ATTEMPTS, &answer, meta, err);
     cJSON_Delete(ctx);
     if (rc != CL_OK) {
         cJSON_Delete(meta);
@@ -850,57 +849,9 @@ void cl_draft_select_channel(cJSON *draft, const char *channel)
     set_str(draft, "channel", channel);
 }
 
-int cl_draft_generate(cl_call *call, const char *brief_json, const char *context_text,
-                      const char *channel, char **draft_json, cl_error *err)
+cJSON *cl_draft_finish(cJSON *draft, const char *chan, const cJSON *all, const cJSON *brief, cJSON *meta)
 {
-    *draft_json = NULL;
-    cJSON *brief = brief_json ? cJSON_Parse(brief_json) : NULL;
-    if (!cJSON_IsObject(brief)) {
-        cJSON_Delete(brief);
-        return fail(err, CL_EINVAL, "the brief is not a JSON object");
-    }
-    if (!channel || !*channel)
-        channel = str_field(brief, "channel");
-    if (!channel || !*channel) {
-        cJSON_Delete(brief);
-        return fail(err, CL_EINVAL, "no channel: the brief has none and none was given");
-    }
-    cJSON *names, *all;
-    int rc = load_all_rules(&names, &all, err);
-    if (rc != CL_OK) {
-        cJSON_Delete(brief);
-        return rc;
-    }
-    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(all, channel);
-    if (!rules) {
-        rc = fail(err, CL_EINVAL, "unknown channel '%.64s' (no scripts/channels/%.64s.lua)", channel,
-                  channel);
-        cJSON_Delete(brief);
-        cJSON_Delete(names);
-        cJSON_Delete(all);
-        return rc;
-    }
-    char chan[64];
-    snprintf(chan, sizeof chan, "%s", channel);
-
-    cJSON *ctx = cJSON_CreateObject();
-    cJSON_AddItemToObject(ctx, "brief", cJSON_Duplicate(brief, 1));
-    cJSON_AddStringToObject(ctx, "context", context_text ? context_text : "");
-    cJSON_AddStringToObject(ctx, "channel", chan);
-    cJSON_AddItemToObject(ctx, "rules", cJSON_Duplicate(rules, 1));
-    cJSON_AddItemToObject(ctx, "all_rules", cJSON_Duplicate(all, 1));
-
-    cJSON *draft = NULL, *meta = cJSON_CreateObject();
-    rc = generate(call, "promo_draft", ctx, cl_draft_validate, &draft, meta, err);
-    cJSON_Delete(ctx);
-    if (rc != CL_OK) {
-        cJSON_Delete(meta);
-        cJSON_Delete(brief);
-        cJSON_Delete(names);
-        cJSON_Delete(all);
-        return rc;
-    }
-
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(all, chan);
     /* variants: drop unknown channels, make sure the target has one */
     cJSON *variants = cJSON_GetObjectItemCaseSensitive(draft, "variants");
     for (cJSON *v = variants->child, *next; v; v = next) {
@@ -960,10 +911,65 @@ int cl_draft_generate(cl_call *call, const char *brief_json, const char *context
     cJSON_AddStringToObject(out, "language_style", valid_language(lang) ? lang : "english");
     cJSON_AddItemToObject(out, "adjustments", adj);
     cJSON_AddItemToObject(out, "meta", meta);
+    cJSON_Delete(draft);
+    return out;
 
+}
+
+int cl_draft_generate(cl_call *call, const char *brief_json, const char *context_text,
+                      const char *channel, char **draft_json, cl_error *err)
+{
+    *draft_json = NULL;
+    cJSON *brief = brief_json ? cJSON_Parse(brief_json) : NULL;
+    if (!cJSON_IsObject(brief)) {
+        cJSON_Delete(brief);
+        return fail(err, CL_EINVAL, "the brief is not a JSON object");
+    }
+    if (!channel || !*channel)
+        channel = str_field(brief, "channel");
+    if (!channel || !*channel) {
+        cJSON_Delete(brief);
+        return fail(err, CL_EINVAL, "no channel: the brief has none and none was given");
+    }
+    cJSON *names, *all;
+    int rc = cl_channel_rules_all(&names, &all, err);
+    if (rc != CL_OK) {
+        cJSON_Delete(brief);
+        return rc;
+    }
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(all, channel);
+    if (!rules) {
+        rc = fail(err, CL_EINVAL, "unknown channel '%.64s' (no scripts/channels/%.64s.lua)", channel,
+                  channel);
+        cJSON_Delete(brief);
+        cJSON_Delete(names);
+        cJSON_Delete(all);
+        return rc;
+    }
+    char chan[64];
+    snprintf(chan, sizeof chan, "%s", channel);
+
+    cJSON *ctx = cJSON_CreateObject();
+    cJSON_AddItemToObject(ctx, "brief", cJSON_Duplicate(brief, 1));
+    cJSON_AddStringToObject(ctx, "context", context_text ? context_text : "");
+    cJSON_AddStringToObject(ctx, "channel", chan);
+    cJSON_AddItemToObject(ctx, "rules", cJSON_Duplicate(rules, 1));
+    cJSON_AddItemToObject(ctx, "all_rules", cJSON_Duplicate(all, 1));
+
+    cJSON *draft = NULL, *meta = cJSON_CreateObject();
+    rc = cl_llm_json(call, "promo_draft", ctx, cl_draft_validate, CL_CREATE_MAX_ATTEMPTS, &draft, meta, err);
+    cJSON_Delete(ctx);
+    if (rc != CL_OK) {
+        cJSON_Delete(meta);
+        cJSON_Delete(brief);
+        cJSON_Delete(names);
+        cJSON_Delete(all);
+        return rc;
+    }
+
+    cJSON *out = cl_draft_finish(draft, chan, all, brief, meta);
     *draft_json = cJSON_PrintUnformatted(out);
     cJSON_Delete(out);
-    cJSON_Delete(draft);
     cJSON_Delete(brief);
     cJSON_Delete(names);
     cJSON_Delete(all);

@@ -94,6 +94,37 @@ cJSON *cl_brief_limits(cl_error *err);
  */
 void cl_draft_select_channel(cJSON *draft, const char *channel);
 
+/** Validate a model answer: a new object (caller deletes), or NULL with the problem in why. */
+typedef cJSON *(*cl_answer_validate_fn)(const char *answer, char *why, size_t whylen);
+
+/**
+ * Render prompts/<prompt_name> with ctx, ask the configured provider, and
+ * validate the answer; an unusable answer is retried (ctx gains
+ * "retry_reason") up to max_attempts calls in all, then CL_EUPSTREAM with
+ * http_status 200 (CL_CREATE_IS_MALFORMED). Other provider errors return at
+ * once. On success *result is the validated object (caller deletes) and
+ * meta (caller's object) gets provider, model, attempts, token counts.
+ */
+int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_validate_fn validate,
+                int max_attempts, cJSON **result, cJSON *meta, cl_error *err);
+
+/**
+ * The channel scripts: *names_out a JSON array of channel names, *all_out
+ * {"<channel>": rules…} (both caller-deleted). CL_OK or CL_EIO.
+ */
+int cl_channel_rules_all(cJSON **names_out, cJSON **all_out, cl_error *err);
+
+/**
+ * Turn a validated answer (cl_draft_validate's object, consumed) into the
+ * stored draft for channel chan: unknown channels' variants dropped, the
+ * target given a variant, the brief's CTA (if any) used everywhere, every
+ * channel's rules applied, the target's copy on top, then duration, aspect,
+ * language style (from brief and rules), adjustments and meta (consumed).
+ * all is cl_channel_rules_all's object; brief may be an empty object.
+ * Returns the new draft (caller deletes).
+ */
+cJSON *cl_draft_finish(cJSON *draft, const char *chan, const cJSON *all, const cJSON *brief, cJSON *meta);
+
 /**
  * Check a model answer against the draft schema: hook (non-empty string),
  * script (1..12 non-empty strings), caption and cta (non-empty strings),

@@ -57,7 +57,7 @@ void cl_generation_error_reply(cl_res *res, const cl_error *e)
     }
 }
 
-static int valid_ref(const char *s)
+int cl_generate_valid_ref(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n < 8 || n > 100)
@@ -367,7 +367,7 @@ int cl_generate_promo(PGconn *c, const cl_user *u, const cl_generate_params *p, 
                       cl_res *res)
 {
     memset(out, 0, sizeof *out);
-    if (!valid_ref(p->ref)) {
+    if (!cl_generate_valid_ref(p->ref)) {
         cl_auth_field_error(res, 422, "request_id", "request_id must be 8-100 characters of letters, digits, : _ -");
         return -1;
     }
@@ -468,7 +468,7 @@ static void generate(cl_req *req, cl_res *res)
         cl_auth_field_error(res, 422, "brief", "brief must be the brief object from /api/create/brief");
     } else if (channel && strcmp(channel, "instagram") && strcmp(channel, "tiktok") && strcmp(channel, "whatsapp")) {
         cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
-    } else if (!valid_ref(ref)) {
+    } else if (!cl_generate_valid_ref(ref)) {
         cl_auth_field_error(res, 422, "request_id",
                             "request_id must be 8-100 characters of letters, digits, : _ - (one per generate click)");
     } else if (render && !cJSON_IsBool(render)) {

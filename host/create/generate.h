@@ -71,6 +71,9 @@ void cl_generation_error_reply(cl_res *res, const cl_error *e);
 /** What the ledger holds for one charge key. */
 enum { CL_CHARGE_NONE = 0, CL_CHARGE_KEPT = 1, CL_CHARGE_REFUNDED = 2 };
 
+/** 1 when s is a valid request id / reference: 8-100 characters of [A-Za-z0-9:_-]. */
+int cl_generate_valid_ref(const char *s);
+
 /** CL_CHARGE_NONE / _KEPT / _REFUNDED for user's charge_key, or -1 on a database error. */
 int cl_generate_charge_state(PGconn *c, int64_t user_id, const char *charge_key);
 

@@ -48,6 +48,16 @@ cJSON *cl_cycles_items_json(PGconn *c, const char *where, int n, const char *con
 /** Reply one item (status) with scheduled_local in tz; 500 on error. */
 void cl_cycles_reply_item(cl_res *res, PGconn *c, int status, int64_t item_id, int64_t user_id);
 
+/** The cycle's live items ($1 cycle, $2 user), by position (for cl_cycles_items_json). */
+#define LIVE_ITEMS                                                                                 \
+    "WHERE i.cycle_id = $1 AND i.user_id = $2 AND i.publish_status <> 'skipped' ORDER BY i.position, i.id"
+
+/**
+ * Reply the week: {cycle, items, limits, costs, balances} plus the members
+ * of extra (consumed; may be NULL), with status.
+ */
+void cl_cycles_reply_week(cl_res *res, PGconn *c, const cl_user *u, const cl_cycle *cy, int status, cJSON *extra);
+
 /** Pack routes (pack.c). */
 void cl_cycles_register_pack_routes(void);
 

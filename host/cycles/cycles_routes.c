@@ -228,9 +228,6 @@ static cJSON *cycle_json(PGconn *c, const cl_cycle *cy)
     return o;
 }
 
-/* The cycle's live items ($1 cycle, $2 user), by position. */
-#define LIVE_ITEMS "WHERE i.cycle_id = $1 AND i.user_id = $2 AND i.publish_status <> 'skipped' ORDER BY i.position, i.id"
-
 /* The paid actions of the week page with their prices (shown before charging). */
 static cJSON *costs_json(void)
 {
@@ -254,7 +251,7 @@ static cJSON *costs_json(void)
 }
 
 /* The full week: cycle, live items by position, limits, costs, balances. */
-static void reply_cycle(cl_res *res, PGconn *c, const cl_user *u, const cl_cycle *cy, int status)
+void cl_cycles_reply_week(cl_res *res, PGconn *c, const cl_user *u, const cl_cycle *cy, int status, cJSON *extra)
 {
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, cy->id);
@@ -267,6 +264,7 @@ static void reply_cycle(cl_res *res, PGconn *c, const cl_user *u, const cl_cycle
     if (!items || !limits) {
         cJSON_Delete(items);
         cJSON_Delete(limits);
+        cJSON_Delete(extra);
         cl_res_error(res, 500, "internal", "Could not read the week");
         return;
     }
@@ -282,6 +280,11 @@ static void reply_cycle(cl_res *res, PGconn *c, const cl_user *u, const cl_cycle
         cJSON_AddNumberToObject(b, "generation", (double)bal.generation);
         cJSON_AddNumberToObject(b, "render", (double)bal.render);
     }
+    while (extra && extra->child) {
+        cJSON *x = cJSON_DetachItemViaPointer(extra, extra->child);
+        cJSON_AddItemToObject(o, x->string, x);
+    }
+    cJSON_Delete(extra);
     cl_res_json(res, status, o);
 }
 
@@ -340,7 +343,7 @@ static void create_cycle(cl_req *req, cl_res *res)
             int created = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
             cl_cycle cy;
             if (cl_cycle_load(c, id, u.id, 0, &cy, res) == 1)
-                reply_cycle(res, c, &u, &cy, created ? 201 : 200);
+                cl_cycles_reply_week(res, c, &u, &cy, created ? 201 : 200, NULL);
             cl_cycle_clear(&cy);
         }
         PQclear(r);
@@ -392,7 +395,7 @@ static void get_cycle(cl_req *req, cl_res *res)
         return;
     cl_cycle cy;
     if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) == 1)
-        reply_cycle(res, c, &u, &cy, 200);
+        cl_cycles_reply_week(res, c, &u, &cy, 200, NULL);
     cl_cycle_clear(&cy);
     cl_db_release(c);
 }
@@ -907,4 +910,5 @@ void cl_cycles_register_routes(void)
     cl_route("POST", "/api/content-items/:id/unapprove", unapprove, 0);
     cl_route("POST", "/api/content-items/:id/schedule", schedule_item, 0);
     cl_route("POST", "/api/content-items/:id/unschedule", unschedule_item, 0);
+    cl_cycles_register_pack_routes();
 }

@@ -15,7 +15,9 @@
  *   promo_draft  {"hook","script":[string…],"caption","cta","caption_hint",
  *   regenerate    "hashtags":[…],"variants":{"instagram":{…},"tiktok":{…},"whatsapp":{…}}}
  *   chat         {"reply"} — plain text when json_output is 0
- *   posts        {"posts":[{"day","channel","title","hook","caption","cta"}…]}
+ *   posts        {"posts":[{"angle","day","channel","title","hook","script":[…],"caption",
+ *                 "cta","caption_hint","hashtags":[…],"variants":{…}}…]} — one angle
+ *                 per post (offer, product, social proof, behind the scenes, last call)
  *   iteration    {"summary","winners":[],"recommendations":[…]}
  *   other        {"text"} — plain text when json_output is 0
  *
@@ -570,66 +572,136 @@ static int post_channels(const char *prompt, char chans[3][16])
 
 /* A week of posts about the business, each from a different angle:
    the offer, the product, the people, the making of, the last call. */
+static const char *const post_angles[] = {"offer", "product", "social_proof", "behind_the_scenes", "last_call"};
+
+typedef struct post_copy {
+    char title[256], hook[256], caption[512], beat2[256], beat3[256];
+} post_copy;
+
+/* Post i's copy for one channel, from the facts (no invented details). */
+static void post_copy_for(gen *g, int i, const char *channel, const char *cta, post_copy *pc)
+{
+    const mock_facts *f = facts_of(g);
+    const char *name = business_or(f, "us");
+    const char *what = f->product[0] ? f->product : f->sells[0] ? f->sells : f->category[0] ? f->category : "what we make";
+    char deal[256], c[256];
+    mock_deal(f, 1, deal, sizeof deal);
+    const char *focus = deal[0] ? deal : what;
+    switch (i % 5) {
+    case 0:
+        mock_capitalize(focus, pc->title, sizeof pc->title);
+        hook_for(g, channel, pc->hook, sizeof pc->hook);
+        caption_for(g, channel, cta, pc->caption, sizeof pc->caption);
+        fmt(pc->beat2, sizeof pc->beat2, "Show the %s up close, the offer on screen.", what);
+        fmt(pc->beat3, sizeof pc->beat3, "%s", f->when[0] ? "Only while it lasts." : "Made fresh for you.");
+        break;
+    case 1:
+        fmt(pc->title, sizeof pc->title, "Up close: %s", what);
+        fmt(pc->hook, sizeof pc->hook, "%s at %s, up close.", mock_capitalize(what, c, sizeof c), name);
+        fmt(pc->caption, sizeof pc->caption, "%s, the way %s makes it%s%s. %s.", mock_capitalize(what, c, sizeof c), name,
+            f->location[0] ? " in " : "", f->location, cta);
+        fmt(pc->beat2, sizeof pc->beat2, "Slow close-up: %s.", what);
+        fmt(pc->beat3, sizeof pc->beat3, "The details that make %s worth it.", what);
+        break;
+    case 2:
+        fmt(pc->title, sizeof pc->title, "Why customers choose %s", name);
+        fmt(pc->hook, sizeof pc->hook, "Ask our customers why they pick %s.", name);
+        fmt(pc->caption, sizeof pc->caption, "Our customers say it better than we can. Tell us yours. %s.", cta);
+        fmt(pc->beat2, sizeof pc->beat2, "A regular says what they love about %s.", what);
+        if (f->audience[0])
+            fmt(pc->beat3, sizeof pc->beat3, "Loved by %c%s.", tolower((unsigned char)f->audience[0]), f->audience + 1);
+        else
+            fmt(pc->beat3, sizeof pc->beat3, "They keep coming back to %s.", name);
+        break;
+    case 3:
+        fmt(pc->title, sizeof pc->title, "Behind the scenes at %s", name);
+        fmt(pc->hook, sizeof pc->hook, "Before we open: getting the %s ready.", what);
+        fmt(pc->caption, sizeof pc->caption, "A look behind the counter at %s. %s.", name, cta);
+        fmt(pc->beat2, sizeof pc->beat2, "Hands at work on the %s.", what);
+        fmt(pc->beat3, sizeof pc->beat3, "Ready for you%s%s.", f->location[0] ? " in " : "", f->location);
+        break;
+    default:
+        fmt(pc->title, sizeof pc->title, "Last call: %s", focus);
+        fmt(pc->hook, sizeof pc->hook, "Last call for %s.", focus);
+        fmt(pc->caption, sizeof pc->caption, "Last call for %s at %s. %s.", focus, name, cta);
+        fmt(pc->beat2, sizeof pc->beat2, "%s, one more time.", mock_capitalize(focus, c, sizeof c));
+        if (f->when[0])
+            fmt(pc->beat3, sizeof pc->beat3, "Ends %s.", f->when);
+        else
+            fmt(pc->beat3, sizeof pc->beat3, "Don't wait for next week.");
+        break;
+    }
+    if (strcmp(channel, "whatsapp") == 0 && strncmp(pc->caption, "Hi!", 3) != 0) {
+        char t[512];
+        fmt(t, sizeof t, "Hi! %s", pc->caption);
+        snprintf(pc->caption, sizeof pc->caption, "%s", t);
+    }
+}
+
+/* posts: {"posts":[{"angle","day","channel","title","hook","script",
+   "caption","cta","caption_hint","hashtags","variants":{…}}…]} */
 static void answer_posts(mbuf *b, gen *g)
 {
+    static const char *const all[] = {"instagram", "tiktok", "whatsapp"};
     const mock_facts *f = facts_of(g);
     int n = post_count(g->prompt);
     char chans[3][16];
     int nch = post_channels(g->prompt, chans);
-    const char *name = business_or(f, "us");
-    const char *what = f->product[0] ? f->product : f->sells[0] ? f->sells : f->category[0] ? f->category : "what we make";
-    char deal[256], c[256], t[512], cta[160];
-    mock_deal(f, 1, deal, sizeof deal);
+    char cta[160];
+    post_copy pc;
     mb_puts(b, "{\"posts\":[");
     for (int i = 0; i < n; i++) {
         const char *channel = chans[i % nch];
         mock_cta(f, channel, cta, sizeof cta);
+        post_copy_for(g, i, channel, cta, &pc);
         int first = 1;
         if (i)
             mb_add(b, ",", 1);
         mb_add(b, "{", 1);
+        mb_kv(b, &first, "angle", post_angles[i % 5]);
         mb_key(b, &first, "day");
         mb_printf(b, "%d", i + 1);
         mb_kv(b, &first, "channel", channel);
-        switch (i % 5) {
-        case 0:
-            mb_kv(b, &first, "title", mock_capitalize(deal[0] ? deal : what, c, sizeof c));
-            hook_for(g, channel, t, sizeof t);
-            mb_kv(b, &first, "hook", t);
-            caption_for(g, channel, cta, t, sizeof t);
-            break;
-        case 1:
-            fmt(t, sizeof t, "Up close: %s", what);
-            mb_kv(b, &first, "title", t);
-            fmt(t, sizeof t, "This is what %s at %s looks like up close.", what, name);
-            mb_kv(b, &first, "hook", t);
-            fmt(t, sizeof t, "%s, the way %s makes it%s%s. %s.", mock_capitalize(what, c, sizeof c), name,
-                     f->location[0] ? " in " : "", f->location, cta);
-            break;
-        case 2:
-            fmt(t, sizeof t, "Why customers choose %s", name);
-            mb_kv(b, &first, "title", t);
-            fmt(t, sizeof t, "Ask our customers why they pick %s.", name);
-            mb_kv(b, &first, "hook", t);
-            fmt(t, sizeof t, "Our customers say it better than we can. Tell us yours. %s.", cta);
-            break;
-        case 3:
-            fmt(t, sizeof t, "Behind the scenes at %s", name);
-            mb_kv(b, &first, "title", t);
-            fmt(t, sizeof t, "Before we open: getting the %s ready.", what);
-            mb_kv(b, &first, "hook", t);
-            fmt(t, sizeof t, "A look behind the counter at %s. %s.", name, cta);
-            break;
-        default:
-            fmt(t, sizeof t, "Last call: %s", deal[0] ? deal : what);
-            mb_kv(b, &first, "title", t);
-            fmt(t, sizeof t, "Last call for %s.", deal[0] ? deal : what);
-            mb_kv(b, &first, "hook", t);
-            fmt(t, sizeof t, "Last call for %s at %s. %s.", deal[0] ? deal : what, name, cta);
-            break;
-        }
-        mb_kv(b, &first, "caption", t);
+        mb_kv(b, &first, "title", pc.title);
+        mb_kv(b, &first, "hook", pc.hook);
+        mb_key(b, &first, "script");
+        mb_add(b, "[", 1);
+        mb_jstr(b, pc.hook);
+        mb_add(b, ",", 1);
+        mb_jstr(b, pc.beat2);
+        mb_add(b, ",", 1);
+        mb_jstr(b, pc.beat3);
+        mb_add(b, ",", 1);
+        mb_jstr(b, cta);
+        mb_add(b, "]", 1);
+        mb_kv(b, &first, "caption", pc.caption);
         mb_kv(b, &first, "cta", cta);
+        mb_kv(b, &first, "caption_hint", "Keep the angle in the first line and the way to order in the last");
+        mb_key(b, &first, "hashtags");
+        grounded_tags(b, g, 4);
+        mb_key(b, &first, "variants");
+        mb_add(b, "{", 1);
+        for (int k = 0; k < 3; k++) {
+            char vcta[160];
+            post_copy vc;
+            mock_cta(f, all[k], vcta, sizeof vcta);
+            post_copy_for(g, i, all[k], vcta, &vc);
+            if (k)
+                mb_add(b, ",", 1);
+            mb_jstr(b, all[k]);
+            mb_add(b, ":{", 2);
+            int vf = 1;
+            mb_kv(b, &vf, "caption", vc.caption);
+            mb_kv(b, &vf, "cta", vcta);
+            mb_key(b, &vf, "hashtags");
+            if (strcmp(all[k], "whatsapp") == 0)
+                mb_puts(b, "[]");
+            else
+                grounded_tags(b, g, strcmp(all[k], "tiktok") == 0 ? 3 : 5);
+            mb_kv(b, &vf, "hook", vc.hook);
+            mb_add(b, "}", 1);
+        }
+        mb_add(b, "}", 1);
         mb_add(b, "}", 1);
     }
     mb_puts(b, "]");

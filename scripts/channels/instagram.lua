@@ -22,9 +22,13 @@ local rules = {
   },
   tone = "warm, confident and aspirational, but still neighbourly",
   cta = {
+    max_chars = 100,          -- checked on hand-edited CTAs
     style = "A clear next step that names where to go: 'Tap the link in bio', "
          .. "'DM us \"ORDER\"', 'Save this for the weekend'.",
     examples = { "Tap the link in bio to order", "DM us to book", "Save this post" },
+  },
+  emoji = {
+    max_per_line = 1,         -- checked on hand-edited captions and CTAs (422 naming the rule)
   },
   hook = {
     pacing = "Visual-first: the hook lands in the first 2 seconds on screen and in "

@@ -17,9 +17,13 @@ local rules = {
   },
   tone = "playful, fast and native to the platform; talk like a person, not a brand",
   cta = {
+    max_chars = 80,          -- checked on hand-edited CTAs
     style = "Casual and in-voice: 'Link in bio', 'Comment \"ME\" and we will DM you', "
          .. "'Follow for part 2'.",
     examples = { "Link in bio", "Comment ORDER and we'll DM you", "Follow for part 2" },
+  },
+  emoji = {
+    max_per_line = 2,         -- checked on hand-edited captions and CTAs (422 naming the rule)
   },
   hook = {
     pacing = "Sharp: the first second must stop the scroll (a bold claim, a question, "

@@ -18,8 +18,12 @@ local rules = {
   },
   tone = "direct, friendly sales talk; personal and trustworthy",
   cta = {
+    max_chars = 100,          -- checked on hand-edited CTAs
     style = "Reply-driven: 'Reply ORDER', 'Send us a message to reserve', 'Tap to chat'.",
     examples = { "Reply ORDER to reserve yours", "Message us to book", "Tap to chat with us" },
+  },
+  emoji = {
+    max_per_line = 2,         -- checked on hand-edited captions and CTAs (422 naming the rule)
   },
   hook = {
     pacing = "Offer first: the first line says what is on offer and until when.",

@@ -3,6 +3,7 @@
 --
 -- Called with ctx = {
 --   brief, context, channel, rules, all_rules   -- as for promo_draft
+--   profile = { name, category, location, audience, offer, ... } (optional),
 --   previous = { ...the draft being replaced... },
 --   feedback = "make it funnier, mention free delivery",
 --   retry_reason = "..." (only on a retry),
@@ -12,6 +13,17 @@ local BIASES = {
   "Keep what worked in the previous draft unless the feedback says otherwise.",
   "Offer-led hooks; urgency only when real; social proof; practical for a small business.",
 }
+
+local function lines(t)
+  local out = {}
+  for k, v in pairs(t or {}) do
+    if type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
+      out[#out + 1] = "- " .. tostring(k) .. ": " .. tostring(v)
+    end
+  end
+  table.sort(out)
+  return table.concat(out, "\n")
+end
 
 return function(ctx)
   local prev = ctx.previous or {}
@@ -30,11 +42,20 @@ return function(ctx)
     "",
     "Brief title: " .. tostring(brief.title or ""),
     "Offer: " .. tostring(brief.offer or ""),
+    "Angle: " .. tostring(brief.angle or prev.angle or ""),
     "",
     [[Return JSON with exactly these keys:
 {"hook", "script": [beats…], "caption", "cta", "caption_hint", "hashtags": [...],
  "variants": {"instagram": {"caption","cta","hashtags"}, "tiktok": {...}, "whatsapp": {...}}}]],
   }
+  if ctx.profile then
+    p[#p + 1] = ""
+    p[#p + 1] = "Business profile:"
+    p[#p + 1] = lines(ctx.profile)
+  end
+  if brief.week_brief and brief.week_brief ~= "" then
+    p[#p + 1] = "Request: " .. brief.week_brief
+  end
   if ctx.retry_reason and ctx.retry_reason ~= "" then
     p[#p + 1] = ""
     p[#p + 1] = "Your previous answer was rejected: " .. ctx.retry_reason .. ". Answer with only the JSON object."

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql, cliploop, ROOT } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, betaUser, psql, cliploop, ROOT } from './lib/harness.mjs';
 
 let db, srv, storage;
 
@@ -25,14 +25,7 @@ const DRAFT = {
   caption: 'Half-price jollof this weekend.', cta: 'Order now', caption_hint: '', hashtags: ['#jollof'], variants: {},
 };
 
-async function signedIn(email) {
-  const c = apiClient(srv.url);
-  const r = await c.signup(email);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const a = await c.post('/api/dev/approve-user', { email, plan: 'beta' });
-  assert.equal(a.status, 200, JSON.stringify(a.body));
-  return c;
-}
+const signedIn = (email) => betaUser(srv.url, email);
 
 const patch = (c, p, body) => c.request('PATCH', p, body);
 

@@ -160,3 +160,13 @@ export async function demoProject(client, dbUrl, profile) {
   if (p.status !== 201) throw new Error(`create project: ${p.status} ${p.text}`);
   return { userId, projectId: p.body.project?.id ?? p.body.id };
 }
+
+/** A signed-up user approved for the product (beta, through the mock-mode dev route). */
+export async function betaUser(baseUrl, email) {
+  const c = apiClient(baseUrl);
+  const r = await c.signup(email);
+  if (r.status !== 201) throw new Error(`signup ${email}: ${r.status} ${JSON.stringify(r.body)}`);
+  const a = await c.post('/api/dev/approve-user', { email, plan: 'beta' });
+  if (a.status !== 200) throw new Error(`approve ${email}: ${a.status} ${JSON.stringify(a.body)}`);
+  return c;
+}
