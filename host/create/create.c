@@ -742,7 +742,7 @@ static void duration_limits(const cJSON *rules, double *min, double *max)
 cJSON *cl_brief_limits(cl_error *err)
 {
     cJSON *names, *all;
-    if (load_all_rules(&names, &all, err) != CL_OK)
+    if (cl_channel_rules_all(&names, &all, err) != CL_OK)
         return NULL;
     cJSON *o = cJSON_CreateObject(), *fields = cJSON_AddObjectToObject(o, "fields");
     for (size_t i = 0; i < sizeof brief_text_limits / sizeof *brief_text_limits; i++) {
