@@ -262,6 +262,8 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_OAUTH_STATE_TTL_SECONDS", 600, 1, 86400, &c->oauth_state_ttl_seconds, err, errlen)) return -1;
     if (get_int("CLIPLOOP_PUBLISH_POLL_MS", 2000, 10, 60000, &c->publish_poll_ms, err, errlen)) return -1;
     if (get_int("CLIPLOOP_PUBLISH_POLL_BUDGET_MS", 120000, 0, 3600000, &c->publish_poll_budget_ms, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_ROLLUP_INTERVAL_MS", 60000, 10, 86400000, &c->rollup_interval_ms, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_ANALYZE_PER_HOUR", 10, 1, 10000, &c->analyze_per_hour, err, errlen)) return -1;
     {
         cl_keyring kr;
         int bad = cl_keyring_init(&kr, getenv("ENCRYPTION_SECRET"), getenv("ENCRYPTION_SECRET_PREVIOUS"), err, errlen);

@@ -67,6 +67,9 @@ typedef struct cl_config {
     int oauth_state_ttl_seconds;  /**< CLIPLOOP_OAUTH_STATE_TTL_SECONDS: lifetime of a connect flow's state, default 600 */
     int publish_poll_ms;          /**< CLIPLOOP_PUBLISH_POLL_MS: first wait between container status polls (doubles), default 2000 */
     int publish_poll_budget_ms;   /**< CLIPLOOP_PUBLISH_POLL_BUDGET_MS: polling per job attempt before retrying later, default 120000 */
+    /* Performance and the learning loop (host/metrics, host/iteration) */
+    int rollup_interval_ms; /**< CLIPLOOP_ROLLUP_INTERVAL_MS: how often workers look for cycles due a nightly rollup, default 60000 */
+    int analyze_per_hour;   /**< CLIPLOOP_ANALYZE_PER_HOUR: analyses per project per hour before 429, default 10 */
 } cl_config;
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */

@@ -17,6 +17,7 @@
 #include "db/db.h"
 #include "health/health.h"
 #include "http/http.h"
+#include "metrics/metrics.h"
 #include "http/server.h"
 #include "jobs/supervisor.h"
 #include "net/http_client.h"
@@ -47,6 +48,7 @@ static void register_routes(void)
     cl_tracking_register_routes();
     cl_publishing_register_routes();
     cl_site_register_routes();
+    cl_metrics_register_routes();
     cl_test_routes_register();
 }
 

@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "db/db.h"
 #include "content/content.h"
 #include "cycles/cycles.h"
@@ -426,6 +427,7 @@ static void register_kinds(void)
     cl_scheduler_add("publish.due", cl_cfg.scheduler_tick_ms, cl_cycles_due_task);
     cl_scheduler_add("publish.stuck", cl_cfg.scheduler_tick_ms * 4, cl_publishing_stuck_task);
     cl_scheduler_add("publishing.refresh_tokens", 3600000, cl_publishing_refresh_task);
+    cl_scheduler_add("rollup.nightly", cl_cfg.rollup_interval_ms, cl_rollup_nightly_task);
 }
 
 int cl_cmd_worker(int argc, char **argv)
