@@ -133,9 +133,36 @@ static void access_request(cl_req *req, cl_res *res)
                      "email you when a spot opens.\"}");
 }
 
+/* The dev routes need no session: only a browser on this machine may use them. */
+static int loopback_only(const cl_req *req, cl_res *res)
+{
+    if (cl_req_from_loopback(req))
+        return 0;
+    cl_res_error(res, 403, "loopback_only", "This development route answers only requests from this machine");
+    return -1;
+}
+
+int cl_access_check_mock_exposure(char *err, size_t errlen)
+{
+    if (!cl_cfg.mock_mode || cl_host_is_loopback(cl_cfg.host))
+        return 0;
+    if (!cl_cfg.allow_public_mock) {
+        snprintf(err, errlen,
+                 "MOCK_MODE=true with HOST=%s: mock mode offers a demo log-in without a password and must not be "
+                 "reachable from other machines. Use HOST=127.0.0.1, turn MOCK_MODE off, or set "
+                 "CLIPLOOP_ALLOW_PUBLIC_MOCK=true to accept this",
+                 cl_cfg.host);
+        return -1;
+    }
+    cl_warn("serve", "MOCK_MODE=true on HOST=%s (CLIPLOOP_ALLOW_PUBLIC_MOCK=true): other machines can reach this "
+            "mock instance; the demo log-in and approve-user routes still answer loopback only",
+            cl_cfg.host);
+    return 0;
+}
+
 static void dev_demo_login(cl_req *req, cl_res *res)
 {
-    if (cl_auth_check_origin(req, res) != 0)
+    if (loopback_only(req, res) != 0 || cl_auth_check_origin(req, res) != 0)
         return;
     PGconn *c = cl_auth_db(res);
     if (!c)
@@ -165,7 +192,7 @@ static void dev_demo_login(cl_req *req, cl_res *res)
 
 static void dev_approve_user(cl_req *req, cl_res *res)
 {
-    if (cl_auth_check_origin(req, res) != 0)
+    if (loopback_only(req, res) != 0 || cl_auth_check_origin(req, res) != 0)
         return;
     cJSON *j = cl_req_json(req, res);
     if (!j)

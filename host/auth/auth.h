@@ -119,6 +119,13 @@ void cl_access_request_route(cl_req *req, cl_res *res);
 /** Register /api/auth/..., /api/me, /api/access/request and (MOCK_MODE only) /api/dev/... */
 void cl_auth_register_routes(void);
 
+/**
+ * serve's start-up check: MOCK_MODE on a HOST that is not loopback is
+ * refused (-1, err says why and how to override) unless
+ * CLIPLOOP_ALLOW_PUBLIC_MOCK=true, which logs a warning instead. 0 ok.
+ */
+int cl_access_check_mock_exposure(char *err, size_t errlen);
+
 /* ---- passwords (password.c) ------------------------------------------- */
 
 #define CL_PASSWORD_HASH_MAX 256

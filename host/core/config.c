@@ -203,6 +203,7 @@ int cl_config_load(char *err, size_t errlen)
     if (get_str("CLIPLOOP_ASSET_DIR", def, c->asset_dir, sizeof c->asset_dir, err, errlen)) return -1;
 
     if (get_bool("MOCK_MODE", 0, &c->mock_mode, err, errlen)) return -1;
+    if (get_bool("CLIPLOOP_ALLOW_PUBLIC_MOCK", 0, &c->allow_public_mock, err, errlen)) return -1;
     if (get_str("LLM_PROVIDER", "mock", c->llm_provider, sizeof c->llm_provider, err, errlen)) return -1;
     if (!is_ident(c->llm_provider)) {
         snprintf(err, errlen, "LLM_PROVIDER=%s is not a provider name (lower-case letters, digits, _)",

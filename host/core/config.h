@@ -32,6 +32,7 @@ typedef struct cl_config {
     char asset_dir[1024];   /**< CLIPLOOP_ASSET_DIR, default <source>/assets */
     /* Product */
     int mock_mode;          /**< MOCK_MODE, default false */
+    int allow_public_mock;  /**< CLIPLOOP_ALLOW_PUBLIC_MOCK, default false: serve refuses MOCK_MODE on a non-loopback HOST */
     char llm_provider[64];  /**< LLM_PROVIDER, default mock */
     char renderer[64];      /**< RENDERER: renderer capability id (ffmpeg|hyperframes), default ffmpeg */
     /* Jobs */

@@ -114,6 +114,16 @@ int cl_req_query(const cl_req *req, const char *key, char *out, size_t len);
 /** A whole-number query value, def when absent; *ok = 0 when present but not a number. */
 long cl_req_query_long(const cl_req *req, const char *key, long def, int *ok);
 
+/**
+ * 1 when the request comes straight from loopback: the TCP peer is 127.0.0.0/8
+ * or ::1 (also v4-mapped) and no proxy forwarded it (no X-Forwarded-For,
+ * Forwarded or X-Real-IP header). 0 otherwise.
+ */
+int cl_req_from_loopback(const cl_req *req);
+
+/** 1 when host (a HOST setting: name or literal address) is loopback: localhost, 127.0.0.0/8, ::1. */
+int cl_host_is_loopback(const char *host);
+
 /** A request header (case-insensitive name), or NULL. */
 const char *cl_req_header(const cl_req *req, const char *name);
 /**

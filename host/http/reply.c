@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -218,6 +219,44 @@ long cl_req_query_long(const cl_req *req, const char *key, long def, int *ok)
     if (!v[0] || *end)
         *ok = 0;
     return n;
+}
+
+static int addr_is_loopback(const char *a)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, a, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, a, &v6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&v6))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+int cl_req_from_loopback(const cl_req *req)
+{
+    if (cl_req_header(req, "x-forwarded-for") || cl_req_header(req, "forwarded") ||
+        cl_req_header(req, "x-real-ip"))
+        return 0;
+    return addr_is_loopback(req->remote_addr);
+}
+
+int cl_host_is_loopback(const char *host)
+{
+    if (!host)
+        return 0;
+    if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
+        return 1;
+    char a[64];
+    size_t n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof a) {
+        memcpy(a, host + 1, n - 2);
+        a[n - 2] = '\0';
+        return addr_is_loopback(a);
+    }
+    return addr_is_loopback(host);
 }
 
 const char *cl_req_header(const cl_req *req, const char *name)

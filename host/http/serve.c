@@ -81,6 +81,10 @@ int cl_cmd_serve(int argc, char **argv)
     (void)argc;
     (void)argv;
     char err[1024];
+    if (cl_access_check_mock_exposure(err, sizeof err) != 0) {
+        cl_error("serve", "%s", err);
+        return 2;
+    }
     if (!cl_cfg.database_url[0]) {
         cl_error("serve", "DATABASE_URL is not set");
         return 2;
