@@ -1,6 +1,6 @@
 /*
- * site.c — the public pages (see site.h). Templates are read from disk on
- * every request (they are small, and edits show up without a restart).
+ * site.c — the public pages (see site.h). Templates are kept in memory and
+ * read again when their file changes, so edits show up without a restart.
  */
 #include "site/site.h"
 
@@ -13,7 +13,9 @@
 #include "http/http.h"
 #include "plans/plans.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,17 +24,17 @@
 
 int cl_html_escape(cl_buf *out, const char *s)
 {
-    for (; s && *s; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        }
-        if (rep ? cl_buf_puts(out, rep) : cl_buf_append(out, s, 1))
+    while (s && *s) {
+        size_t run = strcspn(s, "&<>\"'");
+        if (run && cl_buf_append(out, s, run))
             return -1;
+        s += run;
+        if (!*s)
+            break;
+        const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;" : "&#39;";
+        if (cl_buf_puts(out, rep))
+            return -1;
+        s++;
     }
     return 0;
 }
@@ -191,19 +193,57 @@ static const page pages[] = {
      NULL},
 };
 
+/* Templates are cached in memory and read again when the file's mtime or
+   size changes (one stat per use), so edits show up without a restart. */
+typedef struct tpl_cache {
+    char name[32];
+    struct timespec mtime;
+    off_t size;
+    char *data;
+} tpl_cache;
+
+static tpl_cache cache[16];
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A malloc'd copy of web/site/<name>.html (caller frees), or NULL. */
 static char *read_template(const char *name)
 {
     char path[1400];
     snprintf(path, sizeof path, "%s/site/%s.html", cl_cfg.web_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct stat st;
+    if (stat(path, &st) != 0 || st.st_size > (off_t)MAX_TEMPLATE_BYTES)
         return NULL;
-    char *buf = malloc(MAX_TEMPLATE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_TEMPLATE_BYTES, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
+    pthread_mutex_lock(&cache_mu);
+    tpl_cache *slot = NULL;
+    for (size_t i = 0; i < sizeof cache / sizeof *cache && !slot; i++)
+        if (strcmp(cache[i].name, name) == 0 || !cache[i].name[0])
+            slot = &cache[i];
+    char *copy = NULL;
+    if (slot && slot->data && slot->size == st.st_size && slot->mtime.tv_sec == st.st_mtim.tv_sec &&
+        slot->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+        copy = strdup(slot->data);
+    } else {
+        FILE *f = fopen(path, "rb");
+        char *buf = f ? malloc((size_t)st.st_size + 1) : NULL;
+        size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+        if (f)
+            fclose(f);
+        if (buf) {
+            buf[n] = '\0';
+            copy = strdup(buf);
+            if (slot) {
+                free(slot->data);
+                snprintf(slot->name, sizeof slot->name, "%s", name);
+                slot->data = buf;
+                slot->size = st.st_size;
+                slot->mtime = st.st_mtim;
+            } else {
+                free(buf);
+            }
+        }
+    }
+    pthread_mutex_unlock(&cache_mu);
+    return copy;
 }
 
 static const page *page_for(const char *path)
@@ -262,24 +302,25 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
     cl_user u;
     memset(&u, 0, sizeof u);
     int signed_in = strcmp(pg->path, "/pricing") == 0 && visitor(req, &u);
-    int available = cl_billing_available();
 
-    plan_vars(&vs, CL_PLAN_FREE, free_names);
-    plan_vars(&vs, CL_PLAN_BETA, beta_names);
-    plan_vars(&vs, CL_PLAN_STARTER, pro_names);
     char price[32];
     snprintf(price, sizeof price, "$%d", CL_POLICY_PRO_MONTHLY_PRICE_CENTS / 100);
     var_set(&vs, "pro_price", price);
-    var_set(&vs, "free_label", cl_plan_label(CL_PLAN_FREE));
-    var_set(&vs, "beta_label", cl_plan_label(CL_PLAN_BETA));
-    var_set(&vs, "pro_label", cl_plan_label(CL_PLAN_STARTER));
-    cl_buf tmp = CL_BUF_INIT;
-    costs_html(&tmp);
-    var_set(&vs, "costs", tmp.data);
-    tmp.len = 0;
-    checkout_html(&tmp, signed_in, &u, available);
-    var_set(&vs, "checkout", tmp.data);
-    cl_buf_free(&tmp);
+    if (strcmp(pg->path, "/pricing") == 0) {
+        plan_vars(&vs, CL_PLAN_FREE, free_names);
+        plan_vars(&vs, CL_PLAN_BETA, beta_names);
+        plan_vars(&vs, CL_PLAN_STARTER, pro_names);
+        var_set(&vs, "free_label", cl_plan_label(CL_PLAN_FREE));
+        var_set(&vs, "beta_label", cl_plan_label(CL_PLAN_BETA));
+        var_set(&vs, "pro_label", cl_plan_label(CL_PLAN_STARTER));
+        cl_buf tmp = CL_BUF_INIT;
+        costs_html(&tmp);
+        var_set(&vs, "costs", tmp.data);
+        tmp.len = 0;
+        checkout_html(&tmp, signed_in, &u, cl_billing_available());
+        var_set(&vs, "checkout", tmp.data);
+        cl_buf_free(&tmp);
+    }
     var_set(&vs, "invite_only", cl_cfg.invite_only_mode ? "true" : "false");
     /* Page-specific values; a name also set by extra wins (first match). */
     vars ex = {0};
@@ -409,6 +450,8 @@ static void request_access_form(cl_req *req, cl_res *res)
 void cl_site_register_routes(void)
 {
     cl_route("POST", "/request-access", request_access_form, 0);
+    /* Pages that never touch the database render on the event loop (the
+       templates come from memory); /pricing looks up the visitor's session. */
     for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
-        cl_route("GET", pages[i].path, serve_page, 0);
+        cl_route("GET", pages[i].path, serve_page, strcmp(pages[i].path, "/pricing") == 0 ? 0 : CL_ROUTE_INLINE);
 }

@@ -152,3 +152,26 @@ test('the request-access form works without JavaScript (urlencoded POST → a pa
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' } });
   assert.equal(r.status, 403);
 });
+
+test('a template edited on disk shows up on the next request (the cache follows the file)', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { ROOT } = await import('./lib/harness.mjs');
+  const web = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-web-'));
+  fs.cpSync(path.join(ROOT, 'web'), web, { recursive: true });
+  const s = await startServer({ dbUrl: db.url, migrate: false, env: { CLIPLOOP_WEB_DIR: web } });
+  try {
+    const terms = path.join(web, 'site', 'terms.html');
+    assert.doesNotMatch(await (await fetch(s.url + '/terms')).text(), /Edited while running/);
+    fs.writeFileSync(terms, fs.readFileSync(terms, 'utf8').replace('<h1>Terms of service</h1>', '<h1>Edited while running</h1>'));
+    assert.match(await (await fetch(s.url + '/terms')).text(), /<h1>Edited while running<\/h1>/);
+    fs.rmSync(terms);
+    const gone = await fetch(s.url + '/terms');
+    assert.equal(gone.status, 500);
+    assert.equal((await gone.json()).error.code, 'internal');
+  } finally {
+    await s.stop();
+    fs.rmSync(web, { recursive: true, force: true });
+  }
+});
