@@ -523,8 +523,19 @@ static void login(cl_req *req, cl_res *res)
     if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
         id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         ok = cl_password_verify(password, PQgetvalue(r, 0, 1)) == 1;
+        /* A hash made at an older, cheaper cost: replace it now that we
+           have the password (compare-and-set, so a concurrent password
+           change wins). */
+        if (ok && cl_password_needs_rehash(PQgetvalue(r, 0, 1), cl_cfg.scrypt_log_n)) {
+            char fresh[CL_PASSWORD_HASH_MAX], uid[24];
+            snprintf(uid, sizeof uid, "%" PRId64, id);
+            if (cl_password_hash(password, cl_cfg.scrypt_log_n, fresh, sizeof fresh, err, sizeof err) != 0 ||
+                cl_db_exec(c, "UPDATE users SET password_hash = $3, updated_at = now() WHERE id = $1 AND password_hash = $2",
+                           3, (const char *[]){uid, PQgetvalue(r, 0, 1), fresh}, err, sizeof err) != 0)
+                cl_warn("auth", "could not rehash the password of user %s: %s", uid, err);
+        }
     } else {
-        cl_password_dummy_verify(password);
+        cl_password_dummy_verify(password, cl_cfg.scrypt_log_n);
     }
     PQclear(r);
     OPENSSL_cleanse(password, sizeof password);

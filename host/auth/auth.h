@@ -143,8 +143,20 @@ int cl_password_hash(const char *password, int log_n, char *out, size_t outlen, 
  */
 int cl_password_verify(const char *password, const char *stored);
 
-/** Spend about as long as one verification (log-in for an unknown email). */
-void cl_password_dummy_verify(const char *password);
+/**
+ * 1 when a stored hash should be replaced after a successful log-in: its
+ * cost is below log_n, its r/p differ from today's, or it is unreadable.
+ */
+int cl_password_needs_rehash(const char *stored, int log_n);
+
+/**
+ * Spend as long as one verification at cost log_n (log-in for an unknown
+ * email): verifies against a dummy hash of that cost.
+ */
+void cl_password_dummy_verify(const char *password, int log_n);
+
+/** The dummy hash used at cost log_n (made on first use) into out. 0 or -1. Tests. */
+int cl_password_dummy_hash(int log_n, char *out, size_t outlen);
 
 /* ---- helpers shared with tests ------------------------------------------ */
 

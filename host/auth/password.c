@@ -4,9 +4,14 @@
  *
  * Stored form: "scrypt$<log2 N>$<r>$<p>$<salt hex>$<hash hex>", so the cost
  * can be raised later (CLIPLOOP_SCRYPT_LOG_N) without invalidating old
- * hashes: verification always uses the parameters stored with the hash.
+ * hashes: verification always uses the parameters stored with the hash, and
+ * a successful log-in with an older cost rehashes (cl_password_needs_rehash).
+ *
+ * Memory: one scrypt at N = 2^17, r = 8 needs 128 MiB, so at most
+ * SCRYPT_CONCURRENCY run at once in a process; others wait their turn.
  */
 #include "auth/auth.h"
+#include "core/config.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -22,6 +27,11 @@
 #define HASH_BYTES 32
 #define SCRYPT_R 8
 #define SCRYPT_P 1
+#define SCRYPT_CONCURRENCY 2
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_running;
 
 static void to_hex(const unsigned char *in, size_t n, char *out)
 {
@@ -72,16 +82,24 @@ static int derive(const char *password, const unsigned char *salt, int log_n, in
     uint64_t n = (uint64_t)1 << log_n;
     /* scrypt needs 128 * r * N bytes (+ 128 * r * p); allow that plus slack. */
     uint64_t maxmem = 128u * (uint64_t)r * (n + (uint64_t)p) + (1u << 20);
-    return EVP_PBE_scrypt(password, strlen(password), salt, SALT_BYTES, n, (uint64_t)r, (uint64_t)p,
-                          maxmem, key, HASH_BYTES) == 1
-               ? 0
-               : -1;
+    pthread_mutex_lock(&gate_mu);
+    while (gate_running >= SCRYPT_CONCURRENCY)
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    gate_running++;
+    pthread_mutex_unlock(&gate_mu);
+    int ok = EVP_PBE_scrypt(password, strlen(password), salt, SALT_BYTES, n, (uint64_t)r, (uint64_t)p, maxmem, key,
+                            HASH_BYTES) == 1;
+    pthread_mutex_lock(&gate_mu);
+    gate_running--;
+    pthread_cond_signal(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    return ok ? 0 : -1;
 }
 
 int cl_password_hash(const char *password, int log_n, char *out, size_t outlen, char *err, size_t errlen)
 {
     if (log_n < 10 || log_n > 20)
-        log_n = 15;
+        log_n = CL_SCRYPT_LOG_N_DEFAULT;
     unsigned char salt[SALT_BYTES], key[HASH_BYTES];
     if (RAND_bytes(salt, sizeof salt) != 1) {
         snprintf(err, errlen, "no randomness available");
@@ -123,23 +141,41 @@ int cl_password_verify(const char *password, const char *stored)
     return ok;
 }
 
-/* A fixed, valid hash at the default cost, computed once: an unknown email
-   costs the same scrypt work as a wrong password, so timing does not reveal
-   which emails have accounts. */
-static char dummy_hash[CL_PASSWORD_HASH_MAX];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
-
-static void dummy_init(void)
+int cl_password_needs_rehash(const char *stored, int log_n)
 {
-    char err[64];
-    if (cl_password_hash("cliploop-dummy", 15, dummy_hash, sizeof dummy_hash, err, sizeof err) != 0)
-        dummy_hash[0] = '\0';
+    int n, r, p;
+    if (!stored || sscanf(stored, "scrypt$%d$%d$%d$", &n, &r, &p) != 3)
+        return 1;
+    return n < log_n || r != SCRYPT_R || p != SCRYPT_P;
 }
 
-void cl_password_dummy_verify(const char *password)
+/* A fixed, valid hash at the configured cost, made on first use (and again
+   if the cost changes): an unknown email costs the same scrypt work as a
+   wrong password, so timing does not reveal which emails have accounts. */
+static char dummy_hash[CL_PASSWORD_HASH_MAX];
+static int dummy_log_n;
+static pthread_mutex_t dummy_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int cl_password_dummy_hash(int log_n, char *out, size_t outlen)
 {
-    pthread_once(&dummy_once, dummy_init);
-    (void)cl_password_verify(password, dummy_hash);
+    pthread_mutex_lock(&dummy_mu);
+    if (dummy_log_n != log_n || !dummy_hash[0]) {
+        char err[64];
+        if (cl_password_hash("cliploop-dummy", log_n, dummy_hash, sizeof dummy_hash, err, sizeof err) == 0)
+            dummy_log_n = log_n;
+        else
+            dummy_hash[0] = '\0';
+    }
+    int ok = dummy_hash[0] && snprintf(out, outlen, "%s", dummy_hash) < (int)outlen;
+    pthread_mutex_unlock(&dummy_mu);
+    return ok ? 0 : -1;
+}
+
+void cl_password_dummy_verify(const char *password, int log_n)
+{
+    char h[CL_PASSWORD_HASH_MAX];
+    if (cl_password_dummy_hash(log_n, h, sizeof h) == 0)
+        (void)cl_password_verify(password, h);
 }
 
 int cl_email_normalize(const char *in, char *out, size_t outlen)

@@ -248,7 +248,7 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES", 5, 1, 1000, &c->login_max_failures, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR", 20, 1, 100000, &c->login_max_failures_per_addr, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LOGIN_WINDOW_SECONDS", 900, 1, 86400, &c->login_window_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_SCRYPT_LOG_N", 15, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_SCRYPT_LOG_N", CL_SCRYPT_LOG_N_DEFAULT, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
     if (get_bool("CLIPLOOP_COOKIE_SECURE", 0, &c->cookie_secure, err, errlen)) return -1;
 
     if (get_str("PUBLIC_BASE_URL", "", c->public_base_url, sizeof c->public_base_url, err, errlen)) return -1;

@@ -12,6 +12,9 @@
 /** Most ports CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS may list. */
 #define CL_CONFIG_MAX_LOOPBACK_PORTS 16
 
+/** The default scrypt cost of password hashes: N = 2^17 (OWASP's minimum for r = 8, p = 1). */
+#define CL_SCRYPT_LOG_N_DEFAULT 17
+
 typedef struct cl_config {
     /* HTTP */
     char host[256];         /**< HOST, default 127.0.0.1 */

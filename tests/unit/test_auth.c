@@ -3,6 +3,7 @@
  * password, malformed and tampered hashes), tokens and email normalization.
  */
 #include "auth/auth.h"
+#include "core/config.h"
 #include "unit.h"
 
 static void test_passwords(void)
@@ -28,7 +29,22 @@ static void test_passwords(void)
     /* The stored cost is used, whatever the current default. */
     CHECK(cl_password_hash("pw-at-cost-11", 11, h2, sizeof h2, err, sizeof err) == 0);
     CHECK(cl_password_verify("pw-at-cost-11", h2) == 1);
-    cl_password_dummy_verify("anything"); /* must not crash */
+    cl_password_dummy_verify("anything", 10); /* must not crash */
+    /* The dummy hash follows the configured cost. */
+    char d[CL_PASSWORD_HASH_MAX];
+    CHECK(cl_password_dummy_hash(10, d, sizeof d) == 0 && strncmp(d, "scrypt$10$8$1$", 14) == 0);
+    CHECK(cl_password_dummy_hash(11, d, sizeof d) == 0 && strncmp(d, "scrypt$11$8$1$", 14) == 0);
+    /* Rehash: an older (cheaper) cost or other r/p; never for the current or a higher cost. */
+    CHECK(cl_password_needs_rehash(h1, 11) == 1);
+    CHECK(cl_password_needs_rehash(h1, 10) == 0);
+    CHECK(cl_password_needs_rehash(h2, 10) == 0);
+    CHECK(cl_password_needs_rehash("scrypt$17$16$1$00$00", 17) == 1);
+    CHECK(cl_password_needs_rehash("bcrypt$x", 10) == 1);
+    /* The default cost is 2^17 (an out-of-range cost falls back to it). */
+    CHECK(CL_SCRYPT_LOG_N_DEFAULT == 17);
+    char big[CL_PASSWORD_HASH_MAX];
+    CHECK(cl_password_hash("x", 99, big, sizeof big, err, sizeof err) == 0 && strncmp(big, "scrypt$17$", 10) == 0);
+    CHECK(cl_password_verify("x", big) == 1);
     char small[16];
     CHECK(cl_password_hash("x", 10, small, sizeof small, err, sizeof err) == -1);
 }
