@@ -170,27 +170,28 @@ typedef struct page {
     const char *title;
     const char *description;
     const char *script; /* module under /assets/js/, or NULL */
+    int session;        /* looks up the visitor's session (runs on the pool) */
 } page;
 
 static const page pages[] = {
     {"/", "index", "ClipLoop — short-form promo videos for brands, businesses and creators",
      "Describe a promotion in a sentence; ClipLoop writes the script, caption and call to action and renders a "
      "1080x1920 promo video. Invite-only beta, opinionated and intentionally narrow.",
-     NULL},
+     NULL, 0},
     {"/pricing", "pricing", "Pricing — ClipLoop",
      "Free, Beta and Pro ($5/month): the monthly credits and limits of each ClipLoop plan, and what each action costs.",
-     "public.js"},
+     "public.js", 1},
     {"/request-access", "request-access", "Request access — ClipLoop",
      "ClipLoop is an invite-only beta. Tell us what you sell and where you post, and we will email you when a spot "
      "opens.",
-     "public.js"},
+     "public.js", 0},
     {"/billing/success", "billing-success", "Thanks for subscribing — ClipLoop",
-     "Your ClipLoop Pro checkout is complete; Pro switches on once the payment is confirmed.", NULL},
+     "Your ClipLoop Pro checkout is complete; Pro switches on once the payment is confirmed.", NULL, 1},
     {"/billing/cancel", "billing-cancel", "Checkout cancelled — ClipLoop",
-     "Your ClipLoop Pro checkout was cancelled; nothing was charged.", NULL},
-    {"/terms", "terms", "Terms — ClipLoop", "ClipLoop's terms of service (placeholder during the beta).", NULL},
+     "Your ClipLoop Pro checkout was cancelled; nothing was charged.", NULL, 0},
+    {"/terms", "terms", "Terms — ClipLoop", "ClipLoop's terms of service (placeholder during the beta).", NULL, 0},
     {"/privacy", "privacy", "Privacy — ClipLoop", "What ClipLoop stores about you (placeholder during the beta).",
-     NULL},
+     NULL, 0},
 };
 
 /* Templates are cached in memory and read again when the file's mtime or
@@ -301,12 +302,36 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
     cl_public_origin(req, origin, sizeof origin);
     cl_user u;
     memset(&u, 0, sizeof u);
-    int signed_in = strcmp(pg->path, "/pricing") == 0 && visitor(req, &u);
+    int is_pricing = strcmp(pg->path, "/pricing") == 0, is_success = strcmp(pg->path, "/billing/success") == 0;
+    int signed_in = (is_pricing || is_success) && visitor(req, &u);
 
     char price[32];
     snprintf(price, sizeof price, "$%d", CL_POLICY_PRO_MONTHLY_PRICE_CENTS / 100);
     var_set(&vs, "pro_price", price);
-    if (strcmp(pg->path, "/pricing") == 0) {
+    /* /billing/success: whether the provider's confirmation has arrived. While
+       it has not, the page refreshes itself (no script needed), up to 2 minutes. */
+    int refresh = 0;
+    if (is_success) {
+        char n[8] = "";
+        cl_req_query(req, "n", n, sizeof n);
+        int tries = atoi(n);
+        const char *state;
+        if (!signed_in)
+            state = "<p class=\"muted\" id=\"pro-status\">Log in to see your plan.</p>";
+        else if (u.plan == CL_PLAN_STARTER)
+            state = "<p class=\"status ok\" id=\"pro-status\" role=\"status\"><strong>Pro is active on your "
+                    "account.</strong>This month's Pro credits are in your balance.</p>";
+        else if (tries < 24) {
+            state = "<p class=\"status\" id=\"pro-status\" role=\"status\"><strong>Waiting for the payment "
+                    "confirmation…</strong>This page checks again every 5 seconds.</p>";
+            refresh = tries + 1;
+        } else
+            state = "<p class=\"status warn\" id=\"pro-status\" role=\"status\"><strong>The confirmation has not "
+                    "arrived yet.</strong>It can take a few minutes; Settings shows your plan as soon as it does. If "
+                    "you were charged and Pro does not appear within the hour, reply to your receipt email.</p>";
+        var_set(&vs, "pro_status", state);
+    }
+    if (is_pricing) {
         plan_vars(&vs, CL_PLAN_FREE, free_names);
         plan_vars(&vs, CL_PLAN_BETA, beta_names);
         plan_vars(&vs, CL_PLAN_STARTER, pro_names);
@@ -342,8 +367,10 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
     snprintf(url, sizeof url, "%s%s", origin, pg->path);
     if (pg->script)
         snprintf(script, sizeof script, "<script type=\"module\" src=\"/assets/js/%s\"></script>", pg->script);
-    if (signed_in)
+    if (signed_in && is_pricing)
         snprintf(meta, sizeof meta, "<meta name=\"csrf-token\" content=\"%s\">", u.csrf_token);
+    else if (refresh)
+        snprintf(meta, sizeof meta, "<meta http-equiv=\"refresh\" content=\"5; url=/billing/success?n=%d\">", refresh);
     var_set(&lv, "title", pg->title);
     var_set(&lv, "description", pg->description);
     var_set(&lv, "url", url);
@@ -371,7 +398,8 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
     res->body = html;
     res->status = status;
     res->content_type = "text/html; charset=utf-8";
-    /* A signed-in /pricing carries the session's CSRF token: never cache it. */
+    /* A signed-in page carries the session's state (and on /pricing its CSRF
+       token): never cache it. */
     cl_res_header(res, "Cache-Control", signed_in ? "private, no-store" : "no-cache");
 }
 
@@ -451,7 +479,8 @@ void cl_site_register_routes(void)
 {
     cl_route("POST", "/request-access", request_access_form, 0);
     /* Pages that never touch the database render on the event loop (the
-       templates come from memory); /pricing looks up the visitor's session. */
+       templates come from memory); /pricing and /billing/success look up the
+       visitor's session. */
     for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
-        cl_route("GET", pages[i].path, serve_page, strcmp(pages[i].path, "/pricing") == 0 ? 0 : CL_ROUTE_INLINE);
+        cl_route("GET", pages[i].path, serve_page, pages[i].session ? 0 : CL_ROUTE_INLINE);
 }

@@ -175,3 +175,30 @@ test('a template edited on disk shows up on the next request (the cache follows 
     fs.rmSync(web, { recursive: true, force: true });
   }
 });
+
+test('/billing/success says whether Pro is on yet and refreshes itself while waiting (no script)', async () => {
+  let html = await (await fetch(on.url + '/billing/success')).text();
+  assert.match(html, /Log in to see your plan/);
+  assert.doesNotMatch(html, /http-equiv="refresh"/);
+  const u = apiClient(on.url);
+  await u.signup('waiting-for-pro@example.com');
+  const get = async (q = '') => {
+    const r = await fetch(on.url + '/billing/success' + q, { headers: { cookie: u.cookie } });
+    assert.equal(r.headers.get('cache-control'), 'private, no-store');
+    return r.text();
+  };
+  html = await get();
+  assert.match(html, /Waiting for the payment confirmation/);
+  assert.match(html, /<meta http-equiv="refresh" content="5; url=\/billing\/success\?n=1">/);
+  html = await get('?n=23');
+  assert.match(html, /url=\/billing\/success\?n=24/);
+  html = await get('?n=24');
+  assert.match(html, /The confirmation has not arrived yet/);
+  assert.doesNotMatch(html, /http-equiv="refresh"/);
+  const admin = apiClient(on.url);
+  await admin.demoLogin();
+  await admin.post('/api/dev/approve-user', { email: 'waiting-for-pro@example.com', plan: 'starter' });
+  html = await get('?n=3');
+  assert.match(html, /Pro is active on your account/);
+  assert.doesNotMatch(html, /http-equiv="refresh"/);
+});
