@@ -4,7 +4,8 @@
  *   GET /api/me/plan                       effective plan, limits, costs, subscription
  *   GET /api/me/usage                      counters of the current week and month windows
  *   GET /api/me/credits                    balances and monthly grants
- *   GET /api/me/transactions?limit&before  ledger receipts, newest first (keyset paging)
+ *   GET /api/me/transactions?limit&before&content_item_id  ledger receipts, newest first (keyset
+ *       paging), each with the output it paid for (subject), optionally only one output's
  *
  * With CLIPLOOP_TEST_ROUTES=true (never in a deployment) also
  *   POST /api/_test/credits/charge {action, reference_key}   charge as the session's user
@@ -208,6 +209,11 @@ static void me_transactions(cl_req *req, cl_res *res)
         cl_auth_field_error(res, 422, "before", "before must be a transaction id");
         return;
     }
+    int64_t item = 0;
+    if (cl_req_query_id(req, "content_item_id", &item) < 0) {
+        cl_auth_field_error(res, 422, "content_item_id", "content_item_id must be one of your outputs");
+        return;
+    }
     cl_user u;
     char err[256];
     PGconn *c = cl_db_acquire(5000, err, sizeof err);
@@ -219,19 +225,32 @@ static void me_transactions(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    char uid[24], lim[24], bef[24];
+    char uid[24], lim[24], bef[24], iid[24];
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     snprintf(lim, sizeof lim, "%lld", limit + 1); /* one extra row tells whether there is a next page */
     snprintf(bef, sizeof bef, "%" PRId64, before);
-    const char *p[] = {uid, lim, before ? bef : NULL};
+    snprintf(iid, sizeof iid, "%" PRId64, item);
+    const char *p[] = {uid, lim, before ? bef : NULL, item ? iid : NULL};
+    /* Each entry names what it paid for: the content item its reference key
+       belongs to ("content_item:<id>:…" for renders, the item's request key
+       plus ":copy"/":render" for generations; "refund:" + either for refunds). */
     PGresult *r = cl_db_query(c,
-                              "SELECT id, action, kind, reason, amount, generation_balance_after,"
-                              " render_balance_after, reference_key,"
-                              " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-                              " FROM credit_ledger_entries WHERE user_id = $1::bigint"
-                              " AND ($3::bigint IS NULL OR id < $3::bigint)"
-                              " ORDER BY id DESC LIMIT $2::int",
-                              3, p);
+                              "SELECT e.id, e.action, e.kind, e.reason, e.amount, e.generation_balance_after,"
+                              " e.render_balance_after, e.reference_key,"
+                              " to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+                              " ci.id, ci.title"
+                              " FROM credit_ledger_entries e"
+                              " LEFT JOIN LATERAL ("
+                              "   SELECT i.id, i.title FROM content_items i WHERE i.user_id = e.user_id AND ("
+                              "     i.id = substring(e.reference_key FROM '^(?:refund:)?content_item:([0-9]{1,18}):')::bigint"
+                              "     OR i.request_key = regexp_replace(regexp_replace(e.reference_key, '^refund:', ''),"
+                              "                                      ':(copy|render)$', ''))"
+                              "   LIMIT 1) ci ON true"
+                              " WHERE e.user_id = $1::bigint"
+                              " AND ($3::bigint IS NULL OR e.id < $3::bigint)"
+                              " AND ($4::bigint IS NULL OR ci.id = $4::bigint)"
+                              " ORDER BY e.id DESC LIMIT $2::int",
+                              4, p);
     cl_db_release(c);
     if (!cl_db_ok(r)) {
         PQclear(r);
@@ -255,9 +274,16 @@ static void me_transactions(cl_req *req, cl_res *res)
         rc.render_balance_after = strtoll(PQgetvalue(r, i, 6), NULL, 10);
         snprintf(rc.reference_key, sizeof rc.reference_key, "%s", PQgetvalue(r, i, 7));
         snprintf(rc.created_at, sizeof rc.created_at, "%s", PQgetvalue(r, i, 8));
-        cJSON *item = cl_receipt_json(&rc);
-        cJSON_DeleteItemFromObject(item, "replayed");
-        cJSON_AddItemToArray(items, item);
+        cJSON *entry = cl_receipt_json(&rc);
+        cJSON_DeleteItemFromObject(entry, "replayed");
+        if (!PQgetisnull(r, i, 9)) {
+            cJSON *subject = cJSON_AddObjectToObject(entry, "subject");
+            cJSON_AddNumberToObject(subject, "content_item_id", (double)strtoll(PQgetvalue(r, i, 9), NULL, 10));
+            cJSON_AddStringToObject(subject, "title", PQgetvalue(r, i, 10));
+        } else {
+            cJSON_AddNullToObject(entry, "subject");
+        }
+        cJSON_AddItemToArray(items, entry);
     }
     if (n > limit && shown > 0)
         cJSON_AddNumberToObject(o, "next_before", (double)strtoll(PQgetvalue(r, shown - 1, 0), NULL, 10));

@@ -117,3 +117,20 @@ test('an edited brief outside the limits is 422 naming every field, and nothing 
   const ok = await c.post('/api/create/generate', { project_id: projectId, brief: { ...br.body.brief, duration_seconds: 45 }, channel: 'tiktok', request_id: 'copy-tiktok-45-0001', render: false });
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
 });
+
+test('transactions name the output they paid for, and one output lists all its charges', async () => {
+  const all = await c.get('/api/me/transactions?limit=100');
+  assert.equal(all.status, 200);
+  const charges = all.body.items.filter((t) => t.reason === 'charge');
+  assert.ok(charges.length >= 6, JSON.stringify(all.body));
+  for (const t of charges) assert.ok(t.subject && t.subject.content_item_id > 0 && t.subject.title, JSON.stringify(t));
+  const itemId = charges.find((t) => t.action === 'generate_video.render').subject.content_item_id;
+  const one = await c.get(`/api/me/transactions?content_item_id=${itemId}`);
+  assert.equal(one.status, 200);
+  assert.ok(one.body.items.every((t) => t.subject.content_item_id === itemId));
+  // The generation and the render of the same output, both listed.
+  assert.deepEqual(one.body.items.map((t) => t.action).sort(), ['generate_video.copy', 'generate_video.render']);
+  const item = await c.get(`/api/content-items/${itemId}`);
+  assert.equal(one.body.items[0].subject.title, item.body.title);
+  assert.equal((await c.get('/api/me/transactions?content_item_id=abc')).status, 422);
+});

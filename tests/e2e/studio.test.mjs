@@ -222,8 +222,9 @@ test('calm errors: short credits, a provider failure, a dropped connection retri
   assert.equal(ids.length, 3);
   assert.notEqual(ids[1], ids[0], 'a refunded failure starts a fresh request');
   assert.equal(ids[2], ids[1], 'a retry after a dropped connection reuses the request id');
-  const rows = psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${uid} AND reference_key LIKE 'create:${ids[2]}%'`);
-  assert.equal(rows[0][0], '1');
+  // Charged once: one generation and one render for the request, however many tries.
+  const rows = psql(db.url, `SELECT action FROM credit_ledger_entries WHERE user_id = ${uid} AND reason = 'charge' AND reference_key LIKE 'create:${ids[2]}:%' ORDER BY action`);
+  assert.deepEqual(rows.map((r) => r[0]), ['generate_video.copy', 'generate_video.render']);
   await page.unroute('**/api/create/generate');
   await page.getByRole('progressbar', { name: 'Render progress' }).or(page.getByTestId('result-video')).first().waitFor();
   assert.deepEqual(problems(page, [/api\/create\/generate/, /ERR_CONNECTION_RESET/, /status of 502/, ...MEDIA]), []);
@@ -247,10 +248,18 @@ test('the create result and its calm errors on a phone: readable, no sideways sc
     const check = () => ((v.readyState >= 1 && v.networkState !== 2) || Date.now() - t > 5000 ? resolve() : setTimeout(check, 50));
     check();
   }));
-  // Opened later, the page finds the render charge in the ledger (the copy's receipt comes with the generate answer).
-  assert.ok(await page.getByTestId('receipts').locator('.receipt').count() >= 1);
+  // Opened later, the page still lists both charges of this output (generation and render).
+  assert.ok(await page.getByTestId('receipts').locator('.receipt').count() >= 2);
   await fits('result');
   await screenshot(page, 'flow-result-mobile');
+
+  // Settings: each transaction says what it paid for, linked to the output; a stacked list, no sideways scroll.
+  await page.goto(srv.url + '/dashboard/settings');
+  await page.locator('[data-tx] .tx').first().waitFor();
+  assert.ok(await page.locator(`[data-tx] a[href="/app/create?item=${item}"]`).count() >= 1);
+  assert.ok(!/create:|content_item:/.test(await page.locator('[data-tx]').innerText()), 'no internal reference keys');
+  await fits('settings transactions');
+  await screenshot(page, 'settings-transactions-mobile');
 
   // Not enough render credits: said before anything is charged.
   const [[renderBalance]] = psql(db.url, `SELECT render_balance FROM credit_accounts WHERE user_id = ${uid}`);

@@ -139,10 +139,9 @@ async function showItem(box, id, known = []) {
   let timer = null;
   let lastDone = -1;
   const receiptsFor = async (item) => {
-    // The render charges and refunds of this item, plus what generate returned.
-    let tx = [];
-    try { tx = (await api('/api/me/transactions?limit=50')).items; } catch { /* receipts are a courtesy */ }
-    const mine = tx.filter((t) => t.reference_key.includes(`content_item:${item.id}:render:`));
+    // Every charge and refund of this item (generation and renders), plus what generate returned.
+    let mine = [];
+    try { mine = (await api(`/api/me/transactions?limit=50&content_item_id=${item.id}`)).items; } catch { /* receipts are a courtesy */ }
     const all = new Map([...known, ...mine].map((r) => [r.id, r]));
     return [...all.values()].sort((a, b) => a.id - b.id);
   };

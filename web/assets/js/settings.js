@@ -127,14 +127,24 @@ function usageCard(usage) {
     <p class="muted">${esc(usage.note)}</p></section>`;
 }
 
+/* "Video render for 'Weekend jollof promo'", linked to the output it paid for. */
+function txWhat(t) {
+  const label = esc(receiptLabel(t));
+  if (!t.subject) return label;
+  const title = t.subject.title || `Output ${t.subject.content_item_id}`;
+  return `${label} for <a href="/app/create?item=${t.subject.content_item_id}">${esc(title)}</a>`;
+}
+
+/* A stacked list (no scroll region): what and when on the left, the amount
+   and the balance after on the right; it wraps cleanly at phone width. */
 function txRows(items) {
-  return items.map((t) => `<tr>
-    <td>${esc(fmtDate(t.created_at))}</td>
-    <td>${esc(receiptLabel(t))}<div class="muted small">${esc(t.reference_key)}</div></td>
-    <td>${esc(t.kind)}</td>
-    <td class="num ${t.amount < 0 ? 'neg' : 'pos'}">${t.amount > 0 ? '+' : ''}${t.amount}</td>
-    <td class="num">${t.balances_after.generation} / ${t.balances_after.render}</td>
-  </tr>`).join('');
+  const why = { charge: 'Charged', refund: 'Refunded', monthly_grant: 'Monthly grant', adjustment: 'Adjustment' };
+  return items.map((t) => `<li class="tx">
+    <div class="tx-what"><div>${txWhat(t)}</div>
+      <div class="small muted">${esc(why[t.reason] || t.reason)} · <time datetime="${esc(t.created_at)}">${esc(fmtDate(t.created_at))}</time></div></div>
+    <div class="tx-amount"><span class="amount ${t.amount < 0 ? 'neg' : 'pos'}">${t.amount > 0 ? '+' : ''}${t.amount} ${esc(t.kind)}</span>
+      <div class="small muted">Left: ${t.balances_after.generation} generation · ${t.balances_after.render} render</div></div>
+  </li>`).join('');
 }
 
 async function transactionsCard(container) {
@@ -148,9 +158,7 @@ async function transactionsCard(container) {
     body.innerHTML = '<div class="empty"><p>No credit movements yet.</p><p><a class="button" href="/app/create">Create your first promo</a></p></div>';
     return;
   }
-  body.innerHTML = `<div class="table-wrap"><table class="table">
-    <thead><tr><th>When</th><th>What</th><th>Kind</th><th class="num">Amount</th><th class="num">Balance after (gen / render)</th></tr></thead>
-    <tbody>${txRows(first.items)}</tbody></table></div>`;
+  body.innerHTML = `<ul class="tx-list" data-tx>${txRows(first.items)}</ul>`;
   let next = first.next_before;
   if (next) {
     const more = document.createElement('button');
@@ -159,7 +167,7 @@ async function transactionsCard(container) {
     more.addEventListener('click', async () => {
       more.disabled = true;
       const page = await api(`/api/me/transactions?limit=20&before=${next}`);
-      body.querySelector('tbody').insertAdjacentHTML('beforeend', txRows(page.items));
+      body.querySelector('[data-tx]').insertAdjacentHTML('beforeend', txRows(page.items));
       next = page.next_before;
       if (next) more.disabled = false; else more.remove();
     });
