@@ -6,6 +6,8 @@
 #define CL_CYCLES_INTERNAL_H
 
 #include "auth/auth.h"
+#include "cliploop_plugin.h"
+#include "credits/credits.h"
 #include "cycles/states.h"
 #include "http/http.h"
 
@@ -57,6 +59,35 @@ void cl_cycles_reply_item(cl_res *res, PGconn *c, int status, int64_t item_id, i
  * of extra (consumed; may be NULL), with status.
  */
 void cl_cycles_reply_week(cl_res *res, PGconn *c, const cl_user *u, const cl_cycle *cy, int status, cJSON *extra);
+
+/** One generated post of a pack (pack.c): JSON texts malloc'd, freed by cl_cycles_free_pack. */
+typedef struct cl_pack_post {
+    char channel[16];
+    char title[201];
+    char *draft; /* JSON text, malloc'd */
+    char *brief; /* JSON text, malloc'd */
+} cl_pack_post;
+
+/**
+ * The pack generation of generate-posts, for the learning loop's next week
+ * (host/iteration): CL_CYCLE_PACK_SIZE posts from one model call (posts.lua
+ * gets `analysis`, which may carry per-post "plans"), each finished with
+ * its channel's rules. channels: per post (NULL: the project's preferred
+ * channels in turn). CL_OK with posts filled (free with
+ * cl_cycles_free_pack, also on failure), or a cl_status with e set.
+ */
+int cl_cycles_generate_pack(PGconn *c, int64_t project_id, const char *week_start, const char *week_brief,
+                            const cJSON *analysis, const char *const *channels, cl_pack_post posts[CL_CYCLE_PACK_SIZE],
+                            cl_error *e);
+void cl_cycles_free_pack(cl_pack_post posts[CL_CYCLE_PACK_SIZE]);
+
+/**
+ * generate-posts' money step: the plan limit check and the charge of `key`
+ * in one transaction (skip_limit: the charge exists already). 0 charged,
+ * -1 with the reply set and nothing charged.
+ */
+int cl_cycles_limit_and_charge(PGconn *c, const cl_user *u, const char *action, int units, const char *key,
+                               int skip_limit, cl_receipt *receipt, cl_res *res);
 
 /** Pack routes (pack.c). */
 void cl_cycles_register_pack_routes(void);

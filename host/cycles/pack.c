@@ -214,12 +214,7 @@ static cJSON *validate_pack(const char *answer, char *why, size_t whylen)
     return out;
 }
 
-typedef struct pack_post {
-    char channel[16];
-    char title[201];
-    char *draft; /* JSON text, malloc'd */
-    char *brief; /* JSON text, malloc'd */
-} pack_post;
+typedef cl_pack_post pack_post;
 
 /*
  * Generate the pack's posts (one model call, one retry at most) for the
@@ -227,7 +222,8 @@ typedef struct pack_post {
  * CL_OK with posts filled, or a cl_status with e filled.
  */
 static int generate_pack(PGconn *c, int64_t project_id, const char *week_start, const char *week_brief,
-                         const cJSON *analysis, pack_post posts[CL_CYCLE_PACK_SIZE], cl_error *e)
+                         const cJSON *analysis, const char *const *channels_of, pack_post posts[CL_CYCLE_PACK_SIZE],
+                         cl_error *e)
 {
     cJSON *profile = NULL, *channels = NULL, *names = NULL, *all = NULL;
     cl_buf context = CL_BUF_INIT;
@@ -241,7 +237,8 @@ static int generate_pack(PGconn *c, int64_t project_id, const char *week_start, 
     cJSON *ctx = cJSON_CreateObject(), *per = cJSON_AddArrayToObject(ctx, "channels");
     int nch = cJSON_GetArraySize(channels);
     for (int i = 0; i < CL_CYCLE_PACK_SIZE; i++) {
-        const char *ch = cJSON_GetStringValue(cJSON_GetArrayItem(channels, i % nch));
+        const char *ch = channels_of && channels_of[i] ? channels_of[i]
+                                                       : cJSON_GetStringValue(cJSON_GetArrayItem(channels, i % nch));
         snprintf(posts[i].channel, sizeof posts[i].channel, "%s", ch && all && cJSON_GetObjectItem(all, ch) ? ch : "instagram");
         cJSON_AddItemToArray(per, cJSON_CreateString(posts[i].channel));
     }
@@ -309,6 +306,21 @@ static void free_posts(pack_post posts[CL_CYCLE_PACK_SIZE])
         free(posts[i].brief);
         posts[i].draft = posts[i].brief = NULL;
     }
+}
+
+int cl_cycles_generate_pack(PGconn *c, int64_t project_id, const char *week_start, const char *week_brief,
+                            const cJSON *analysis, const char *const *channels, cl_pack_post posts[CL_CYCLE_PACK_SIZE],
+                            cl_error *e)
+{
+    return generate_pack(c, project_id, week_start, week_brief, analysis, channels, posts, e);
+}
+
+void cl_cycles_free_pack(cl_pack_post posts[CL_CYCLE_PACK_SIZE]) { free_posts(posts); }
+
+int cl_cycles_limit_and_charge(PGconn *c, const cl_user *u, const char *action, int units, const char *key,
+                               int skip_limit, cl_receipt *receipt, cl_res *res)
+{
+    return limit_and_charge(c, u, action, units, key, skip_limit, receipt, res);
 }
 
 /* Store the pack in one transaction: replace (skip) the live items, insert
@@ -503,7 +515,7 @@ static void generate_posts(cl_req *req, cl_res *res)
     pack_post posts[CL_CYCLE_PACK_SIZE];
     memset(posts, 0, sizeof posts);
     cl_error e;
-    int rc = generate_pack(c, cy.project_id, cy.week_start, week_brief, NULL, posts, &e);
+    int rc = generate_pack(c, cy.project_id, cy.week_start, week_brief, NULL, NULL, posts, &e);
     char err[512] = "";
     if (rc == CL_OK && store_pack(c, &u, &cy, request_id, ref, week_brief, posts, err, sizeof err) == 0) {
         cl_info(COMP, "cycle %" PRId64 ": pack of %d posts stored (request %s)", cy.id, CL_CYCLE_PACK_SIZE, request_id);

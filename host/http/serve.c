@@ -17,6 +17,7 @@
 #include "db/db.h"
 #include "health/health.h"
 #include "http/http.h"
+#include "iteration/iteration.h"
 #include "metrics/metrics.h"
 #include "http/server.h"
 #include "jobs/supervisor.h"
@@ -49,6 +50,7 @@ static void register_routes(void)
     cl_publishing_register_routes();
     cl_site_register_routes();
     cl_metrics_register_routes();
+    cl_iteration_register_routes();
     cl_test_routes_register();
 }
 

@@ -18,7 +18,8 @@
  *   posts        {"posts":[{"angle","day","channel","title","hook","script":[…],"caption",
  *                 "cta","caption_hint","hashtags":[…],"variants":{…}}…]} — one angle
  *                 per post (offer, product, social proof, behind the scenes, last call)
- *   iteration    {"summary","winners":[],"recommendations":[…]}
+ *   iteration    {"summary","hooks":[{item_id,from,hook,why}…],"angles":[{item_id,from,angle,hook}…],
+ *                 "recommendations":[…]} from the scored posts the prompt lists
  *   other        {"text"} — plain text when json_output is 0
  *
  * Configuration (section LLM_MOCK):
@@ -274,8 +275,6 @@ static const char *const tones[] = {"warm", "playful", "confident", "urgent", "f
 static const char *const styles[] = {"bold captions over close-up product shots",
                                      "clean and minimal with soft light",
                                      "fast cuts with kinetic text", "handheld behind-the-scenes"};
-static const char *const offers[] = {"10% off this week", "Free delivery on the first order",
-                                     "Buy one, get one free", "A free gift with every order"};
 
 /* n distinct #words from the prompt, comma-separated (no brackets). */
 static void hashtags_inner(mbuf *b, gen *g, int n)
@@ -710,26 +709,226 @@ static void answer_posts(mbuf *b, gen *g)
     mb_add(b, "}", 1);
 }
 
+/*
+ * iteration: grounded in the scored posts the prompt lists (iteration.lua):
+ *   [item N] class=C score=S clicks=K signups=G conversions=V revenue=R views=W ctr=T channel=X position=P
+ *     hook: …
+ *     angle: …
+ * Winners and neutral posts get an improved version of their own hook that
+ * names their own numbers, losers a mutation of their own angle; the
+ * summary names the real figures. Nothing is invented: with no tracked
+ * numbers the summary says so.
+ */
+#define IT_MAX 16
+typedef struct it_post {
+    long long id;
+    char cls[12], channel[16];
+    double score, clicks, signups, revenue;
+    char hook[200], angle[120];
+} it_post;
+
+/* The value after "key=" in line (up to a space), or "". */
+static void it_field(const char *line, const char *key, char *out, size_t len)
+{
+    char pat[24];
+    snprintf(pat, sizeof pat, " %s=", key);
+    const char *at = strstr(line, pat);
+    size_t n = 0;
+    if (at)
+        for (at += strlen(pat); at[n] && at[n] != ' ' && at[n] != '\n' && n + 1 < len; n++)
+            out[n] = at[n];
+    out[n] = 0;
+}
+
+/* The rest of the line after prefix at p (p at the line start), or NULL. */
+static void it_rest(const char *p, char *out, size_t len)
+{
+    size_t n = 0;
+    while (p[n] && p[n] != '\n' && n + 1 < len) {
+        out[n] = p[n];
+        n++;
+    }
+    out[n] = 0;
+}
+
+static int it_parse(const char *prompt, it_post *posts)
+{
+    int n = 0;
+    for (const char *p = prompt; p && *p && n < IT_MAX;) {
+        const char *eol = strchr(p, '\n');
+        if (!strncmp(p, "[item ", 6)) {
+            it_post *it = &posts[n++];
+            memset(it, 0, sizeof *it);
+            char line[600], v[64];
+            it_rest(p, line, sizeof line);
+            it->id = strtoll(p + 6, NULL, 10);
+            it_field(line, "class", it->cls, sizeof it->cls);
+            it_field(line, "channel", it->channel, sizeof it->channel);
+            it_field(line, "score", v, sizeof v);
+            it->score = strtod(v, NULL);
+            it_field(line, "clicks", v, sizeof v);
+            it->clicks = strtod(v, NULL);
+            it_field(line, "signups", v, sizeof v);
+            it->signups = strtod(v, NULL);
+            it_field(line, "revenue", v, sizeof v);
+            it->revenue = strtod(v, NULL);
+        } else if (n && !strncmp(p, "  hook: ", 8)) {
+            it_rest(p + 8, posts[n - 1].hook, sizeof posts[n - 1].hook);
+        } else if (n && !strncmp(p, "  angle: ", 9)) {
+            it_rest(p + 9, posts[n - 1].angle, sizeof posts[n - 1].angle);
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return n;
+}
+
+/* The angle a losing angle turns into (the pack's five angles rotate). */
+static const char *it_mutation(const char *angle)
+{
+    static const char *const from[] = {"offer", "product", "social_proof", "behind_the_scenes", "last_call"};
+    static const char *const to[] = {"social_proof", "behind_the_scenes", "offer", "product", "offer"};
+    for (int i = 0; i < 5; i++)
+        if (!strncmp(angle, from[i], strlen(from[i])))
+            return to[i];
+    return "offer";
+}
+
+static void it_money(double v, const char *cur, char *out, size_t len)
+{
+    if (v == (double)(long long)v)
+        fmt(out, len, "%s %lld", cur, (long long)v);
+    else
+        fmt(out, len, "%s %.2f", cur, v);
+}
+
 static void answer_iteration(mbuf *b, gen *g)
 {
-    char t[256];
+    it_post posts[IT_MAX];
+    int n = it_parse(g->prompt, posts);
+    char cur[8] = "";
+    const char *rc = strstr(g->prompt, "(revenue in ");
+    if (rc && strlen(rc + 12) >= 3 && isupper((unsigned char)rc[12]))
+        fmt(cur, sizeof cur, "%.3s", rc + 12);
+    const char *me = strstr(g->prompt, "At least ");
+    int min_entries = me ? atoi(me + 9) : 5;
+    double tclicks = 0, tsignups = 0, trev = 0;
+    int winners = 0, losers = 0;
+    for (int i = 0; i < n; i++) {
+        tclicks += posts[i].clicks;
+        tsignups += posts[i].signups;
+        trev += posts[i].revenue;
+        winners += !strcmp(posts[i].cls, "winner");
+        losers += !strcmp(posts[i].cls, "loser");
+    }
+    char t[900], money[48];
     int first = 1;
     mb_add(b, "{", 1);
-    fmt(t, sizeof t, "Posts about %s drew the most clicks; %s content underperformed.", word(g),
-             word(g));
+    if (n == 0) {
+        fmt(t, sizeof t, "No posts were listed for this week, so there is nothing to learn from yet.");
+    } else if (!winners) {
+        fmt(t, sizeof t,
+            "No clicks, sign-ups or revenue were tracked for these %d posts yet, so none can be called a winner. "
+            "Next week keeps each post's idea with a sharper hook and tracks again.",
+            n);
+    } else {
+        const it_post *w = &posts[0], *l = NULL;
+        for (int i = n - 1; i >= 0 && !l; i--)
+            if (!strcmp(posts[i].cls, "loser"))
+                l = &posts[i];
+        it_money(w->revenue, cur[0] ? cur : "", money, sizeof money);
+        char lpart[400] = "";
+        if (l)
+            fmt(lpart, sizeof lpart, " \"%s\" (%s angle) trailed with %.0f clicks and %.0f sign-ups (score %.0f).",
+                l->hook, l->angle, l->clicks, l->signups, l->score);
+        char tot[48];
+        it_money(trev, cur[0] ? cur : "", tot, sizeof tot);
+        fmt(t, sizeof t,
+            "\"%s\" on %s won the week with %.0f clicks, %.0f sign-ups and %s in revenue (score %.0f).%s "
+            "Across %d posts: %.0f clicks, %.0f sign-ups, %s.",
+            w->hook, w->channel, w->clicks, w->signups, w->revenue > 0 ? money : "no revenue", w->score, lpart, n,
+            tclicks, tsignups, trev > 0 ? tot : "no revenue yet");
+    }
     mb_kv(b, &first, "summary", t);
-    mb_key(b, &first, "winners");
-    mb_puts(b, "[]");
+
+    /* hooks: every winner and neutral post, improved from its own hook;
+       extra winner hooks until min_entries entries exist. */
+    int entries = 0;
+    mb_key(b, &first, "hooks");
+    mb_add(b, "[", 1);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < n; i++) {
+            const it_post *it = &posts[i];
+            int win = !strcmp(it->cls, "winner");
+            if (!strcmp(it->cls, "loser") || (round > 0 && (!win || entries + losers >= min_entries)))
+                continue;
+            char hook[260], why[300];
+            if (round > 0)
+                fmt(hook, sizeof hook, "Still the one people pick: %s", it->hook);
+            else if (it->signups >= 1)
+                fmt(hook, sizeof hook, "%.0f signed up last week: %s", it->signups, it->hook);
+            else if (it->clicks >= 1)
+                fmt(hook, sizeof hook, "%.0f people tapped this: %s", it->clicks, it->hook);
+            else
+                fmt(hook, sizeof hook, "Straight to it: %s", it->hook);
+            if (win)
+                fmt(why, sizeof why, "Keeps the winning opener (%.0f clicks, %.0f sign-ups) and leads with the proof",
+                    it->clicks, it->signups);
+            else
+                fmt(why, sizeof why, "Same idea, said faster: it had %.0f clicks", it->clicks);
+            if (entries)
+                mb_add(b, ",", 1);
+            int f2 = 1;
+            mb_add(b, "{", 1);
+            mb_key(b, &f2, "item_id");
+            mb_printf(b, "%lld", it->id);
+            mb_kv(b, &f2, "from", it->hook);
+            mb_kv(b, &f2, "hook", hook);
+            mb_kv(b, &f2, "why", why);
+            mb_add(b, "}", 1);
+            entries++;
+        }
+    }
+    mb_add(b, "]", 1);
+    mb_key(b, &first, "angles");
+    mb_add(b, "[", 1);
+    int na = 0;
+    for (int i = 0; i < n; i++) {
+        const it_post *it = &posts[i];
+        if (strcmp(it->cls, "loser"))
+            continue;
+        const char *to = it_mutation(it->angle);
+        char angle[200], hook[260];
+        fmt(angle, sizeof angle, "%s (instead of %s, which drew %.0f clicks)", to, it->angle[0] ? it->angle : "its angle",
+            it->clicks);
+        fmt(hook, sizeof hook, "%s", !strcmp(to, "social_proof") ? "What our regulars order every week"
+                                     : !strcmp(to, "behind_the_scenes") ? "How we make it, start to finish"
+                                     : !strcmp(to, "product")           ? "Up close: the one worth trying"
+                                                                        : "This week's deal, in one look");
+        if (na++)
+            mb_add(b, ",", 1);
+        int f2 = 1;
+        mb_add(b, "{", 1);
+        mb_key(b, &f2, "item_id");
+        mb_printf(b, "%lld", it->id);
+        mb_kv(b, &f2, "from", it->angle);
+        mb_kv(b, &f2, "angle", angle);
+        mb_kv(b, &f2, "hook", hook);
+        mb_add(b, "}", 1);
+    }
+    mb_add(b, "]", 1);
     mb_key(b, &first, "recommendations");
     mb_add(b, "[", 1);
-    fmt(t, sizeof t, "Make two more videos about %s", word(g));
+    if (winners) {
+        fmt(t, sizeof t, "Post the improved \"%s\" first: it had the best score (%.0f)", posts[0].hook, posts[0].score);
+        mb_jstr(b, t);
+        mb_add(b, ",", 1);
+    }
+    fmt(t, sizeof t, "Keep every post's tracking link in the caption: %.0f clicks were counted this week", tclicks);
     mb_jstr(b, t);
-    fmt(t, sizeof t, "Open with the offer (%s) in the first 2 seconds", PICK(g, offers));
-    mb_add(b, ",", 1);
-    mb_jstr(b, t);
-    fmt(t, sizeof t, "Try a %s tone on %s", PICK(g, tones), channel_of(g));
-    mb_add(b, ",", 1);
-    mb_jstr(b, t);
+    if (losers) {
+        mb_add(b, ",", 1);
+        mb_jstr(b, "Give the weakest post a new angle instead of a repeat");
+    }
     mb_add(b, "]", 1);
     mb_kv(b, &first, "mock_seed", g->seed_hex);
     mb_add(b, "}", 1);

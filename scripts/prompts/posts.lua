@@ -9,7 +9,8 @@
 --   brief    = "the week's focus in the owner's words (may be empty)",
 --   week_start = "2026-12-07",
 --   all_rules = { instagram = {...}, tiktok = {...}, whatsapp = {...} },
---   analysis = { summary = "...", recommendations = {...} },  -- last week's, optional
+--   analysis = { summary = "...", recommendations = {...},     -- last week's, optional
+--                plans = { {hook, angle, label}, ... } },      -- per post (the learning loop's next week)
 --   retry_reason = "why the previous answer was rejected" (only on a retry),
 -- }
 -- The model answers {"posts":[{"angle","channel","title","hook","script":[…],
@@ -92,8 +93,16 @@ return function(ctx)
   end
   add("")
   add("The posts, in order (keep each one's channel and angle):")
+  local plans = ctx.analysis and ctx.analysis.plans or {}
   for i = 1, count do
-    add(string.format("Post %d: channel %s, angle %s", i, channels[i] or distinct[1], ANGLES[(i - 1) % #ANGLES + 1]))
+    local plan = plans[i]
+    add(string.format("Post %d: channel %s, angle %s", i, channels[i] or distinct[1],
+      plan and plan.angle ~= "" and plan.angle or ANGLES[(i - 1) % #ANGLES + 1]))
+    if plan then
+      -- the learning loop: each post continues one of last week's posts
+      add(string.format("  It %s. Open with this hook: %s", plan.label or "continues last week's post",
+        plan.hook or ""))
+    end
   end
   add("")
   add("Channel rules:")

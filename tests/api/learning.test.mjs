@@ -1,0 +1,192 @@
+// The learning loop over HTTP, with the mock LLM: analyze (free, rolled up
+// first, deterministic, grounded in the week's real posts and numbers,
+// stored on the cycle, rate-limited per project), generate-next (generation
+// 5 charged once under concurrent and repeated retries, idempotent by
+// request and by cycle, next week = week + 7 with source 'iteration' and
+// parent_cycle_id, 5 posts each derived from one of last week's posts with
+// parent_id and a label), and lineage across weeks with scores.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+
+let db, srv;
+const PROJECT = {
+  name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen',
+  category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers nearby',
+  primary_offer: 'Party jollof trays', preferred_channels: ['instagram', 'whatsapp'], language_style: 'english',
+};
+const HOOKS = ['Jollof trays for the office', 'Smoke you can taste', 'Friday lunch sorted', 'Meet our chef', 'Last call for trays'];
+const ANGLES = ['offer', 'product', 'social_proof', 'behind_the_scenes', 'last_call'];
+
+async function signedIn(email) {
+  const c = apiClient(srv.url);
+  assert.equal((await c.signup(email)).status, 201);
+  assert.equal((await c.post('/api/dev/approve-user', { email, plan: 'beta' })).status, 200);
+  return c;
+}
+
+/** A user, a project and a week of 5 published posts with tracked results. */
+async function week(email, weekStart) {
+  const c = await signedIn(email);
+  const p = await c.post('/api/projects', PROJECT);
+  const projectId = p.body.project?.id ?? p.body.id;
+  const y = await c.post(`/api/projects/${projectId}/strategy-cycles`, { week_start: weekStart });
+  const cycleId = y.body.cycle.id;
+  const [[uid]] = psql(db.url, `SELECT id FROM users WHERE email = '${email}'`);
+  const items = HOOKS.map((hook, i) => {
+    const draft = { channel: i === 3 ? 'whatsapp' : 'instagram', hook, script: [hook, 'Fresh every day', 'Order now'],
+      caption: `Caption ${i + 1}`, cta: 'Order now', caption_hint: '', hashtags: [], variants: {}, angle: ANGLES[i] };
+    const [[id]] = psql(db.url, `INSERT INTO content_items (user_id, project_id, cycle_id, position, source, channel, title,
+      draft, status, publish_strategy, publish_status, published_at) VALUES (${uid}, ${projectId}, ${cycleId}, ${i + 1},
+      'cycle', '${draft.channel}', 'Post ${i + 1}', '${JSON.stringify(draft).replace(/'/g, "''")}'::jsonb, 'rendered',
+      '${i === 3 ? 'manual_export' : 'direct_instagram'}', 'published', now()) RETURNING id`);
+    return Number(id);
+  });
+  const clicks = [12, 5, 3, 0, 1];
+  items.forEach((id, i) => clicks[i] && psql(db.url, `INSERT INTO tracking_clicks (click_id, content_item_id, project_id,
+    clicked_at, visitor_hash) SELECT md5(random()::text), ${id}, ${projectId}, '${weekStart}'::date + 1, 'v' || g
+    FROM generate_series(1, ${clicks[i]}) g`));
+  psql(db.url, `INSERT INTO tracking_events (project_id, kind, event_type, attributed_item_id, attributed_via, amount_minor,
+    currency, auth, occurred_at) VALUES (${projectId}, 'conversion', 'signup', ${items[0]}, 'click', NULL, NULL, 'publishable_key', '${weekStart}'::date + 2),
+    (${projectId}, 'conversion', 'signup', ${items[0]}, 'click', NULL, NULL, 'publishable_key', '${weekStart}'::date + 2),
+    (${projectId}, 'revenue', 'order', ${items[0]}, 'click', 450000, 'NGN', 'secret_key', '${weekStart}'::date + 3)`);
+  return { c, projectId, cycleId, items, uid };
+}
+
+let A;
+before(async () => {
+  db = createDatabase('learn');
+  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_ANALYZE_PER_HOUR: '3' } });
+  A = await week('learn@example.com', '2026-11-23');
+});
+after(async () => {
+  if (process.env.SHOW_LOG && srv) console.log(srv.proc.log.slice(-4000));
+  if (srv) await srv.stop();
+  if (db) db.drop();
+});
+
+const strip = (a) => { const { analysis_id, created_at, meta, ...rest } = a; return rest; };
+
+test('generate-next before any analysis is 409 analysis_required, nothing charged', async () => {
+  const r = await A.c.post(`/api/strategy-cycles/${A.cycleId}/generate-next`, { request_id: 'next-before-analysis' });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.body.error.code, 'analysis_required');
+  assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE reference_key LIKE 'cycle:%:next:%'`)[0][0], '0');
+});
+
+test('analyze: rolled up first, grounded in the real posts and numbers, deterministic, stored on the cycle', async () => {
+  const r = await A.c.post(`/api/strategy-cycles/${A.cycleId}/analyze`);
+  assert.equal(r.status, 201, r.text);
+  const a = r.body.analysis;
+  // the winner is post 1 (12 clicks, 2 sign-ups, NGN 4500): the summary names it and its numbers
+  assert.match(a.summary, /Jollof trays for the office/);
+  assert.match(a.summary, /12 clicks/);
+  assert.match(a.summary, /2 sign-ups/);
+  assert.match(a.summary, /NGN 4500/);
+  // hooks improved from the winners' and neutral posts' real hooks; the loser gets a new angle
+  const byItem = Object.fromEntries(a.hooks.map((h) => [h.item_id, h]));
+  assert.equal(byItem[A.items[0]].from, HOOKS[0]);
+  assert.ok(byItem[A.items[0]].hook.includes(HOOKS[0]), byItem[A.items[0]].hook);
+  assert.match(byItem[A.items[0]].hook, /2 signed up/);
+  assert.equal(a.angles.length, 1);
+  assert.equal(a.angles[0].item_id, A.items[3], 'post 4 (0 clicks) is the loser');
+  assert.equal(a.angles[0].from, 'behind_the_scenes');
+  assert.match(a.angles[0].angle, /^product/);
+  assert.equal(a.items.find((i) => i.id === A.items[0]).class, 'winner');
+  // five plans, each from one of last week's posts
+  assert.equal(a.plans.length, 5);
+  assert.deepEqual(new Set(a.plans.map((p) => p.parent_id)), new Set(A.items));
+  assert.match(a.plans[0].label, /^hook improved from “Jollof trays for the office”/);
+  assert.ok(a.plans.some((p) => /^new angle: product/.test(p.label)));
+  // stored: the cycle's analysis and one row of cycle_analyses; the week shows it
+  const w = await A.c.get(`/api/strategy-cycles/${A.cycleId}`);
+  assert.equal(w.body.cycle.analysis.summary, a.summary);
+  assert.equal(psql(db.url, `SELECT count(*) FROM cycle_analyses WHERE cycle_id = ${A.cycleId}`)[0][0], '1');
+  // deterministic: the same week gives the same analysis
+  const again = await A.c.post(`/api/strategy-cycles/${A.cycleId}/analyze`);
+  assert.equal(again.status, 201);
+  assert.deepEqual(strip(again.body.analysis), strip(a));
+  // free: no ledger entry
+  assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries l JOIN users u ON u.id = l.user_id
+    WHERE u.email = 'learn@example.com' AND l.reason = 'charge'`)[0][0], '0');
+});
+
+test('analyze is rate-limited per project (3 per hour here): 429 with Retry-After', async () => {
+  const r3 = await A.c.post(`/api/strategy-cycles/${A.cycleId}/analyze`);
+  assert.equal(r3.status, 201);
+  const r4 = await A.c.post(`/api/strategy-cycles/${A.cycleId}/analyze`);
+  assert.equal(r4.status, 429);
+  assert.equal(r4.body.error.code, 'rate_limited');
+  assert.ok(Number(r4.headers.get('retry-after')) > 0);
+});
+
+test('generate-next: charged once under concurrent and repeated retries; week + 7; 5 derived posts', async () => {
+  await A.c.get('/api/create/cost'); // the month's grant is applied before the balance is read
+  const [[before]] = psql(db.url, `SELECT generation_balance FROM credit_accounts WHERE user_id = ${A.uid}`);
+  const body = { request_id: 'next-week-0001' };
+  const url = `/api/strategy-cycles/${A.cycleId}/generate-next`;
+  const rs = await Promise.all([1, 2, 3].map(() => A.c.post(url, body)));
+  rs.push(await A.c.post(url, body), await A.c.post(url, body));
+  const codes = rs.map((r) => r.status).sort();
+  assert.deepEqual(codes, [200, 200, 200, 200, 201], rs.map((r) => r.text).join('\n'));
+  const next = rs.find((r) => r.status === 201).body;
+  for (const r of rs) assert.equal(r.body.cycle.id, next.cycle.id);
+  assert.equal(next.cycle.week_start, '2026-11-30');
+  assert.equal(next.cycle.source, 'iteration');
+  assert.equal(next.cycle.parent_cycle_id, A.cycleId);
+  assert.equal(next.items.length, 5);
+  assert.deepEqual(new Set(next.items.map((i) => i.parent_id)), new Set(A.items));
+  assert.ok(next.items.every((i) => i.derived_label && i.derived_label.length > 5));
+  const w = next.items.find((i) => i.parent_id === A.items[0]);
+  assert.match(w.derived_label, /hook improved from “Jollof trays for the office”/);
+  assert.ok(w.hook.includes('Jollof trays for the office'), w.hook);
+  const l = next.items.find((i) => i.parent_id === A.items[3]);
+  assert.match(l.derived_label, /^new angle: product/);
+  assert.equal(l.channel, 'whatsapp', 'the loser keeps its channel');
+  // money: one debit of 5 for the request, nothing else
+  const [[after]] = psql(db.url, `SELECT generation_balance FROM credit_accounts WHERE user_id = ${A.uid}`);
+  assert.equal(Number(before) - Number(after), 5);
+  assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE reference_key = 'cycle:${A.cycleId}:next:next-week-0001'`)[0][0], '1');
+  assert.equal(psql(db.url, `SELECT count(*) FROM content_items WHERE cycle_id = ${next.cycle.id}`)[0][0], '5');
+  // idempotent by cycle: another request id does not make a second next week
+  const other = await A.c.post(url, { request_id: 'next-week-0002' });
+  assert.equal(other.status, 409);
+  assert.equal(other.body.error.code, 'next_week_exists');
+  assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE reference_key LIKE 'cycle:${A.cycleId}:next:%'`)[0][0], '1');
+  assert.equal(psql(db.url, `SELECT count(*) FROM strategy_cycles WHERE parent_cycle_id = ${A.cycleId}`)[0][0], '1');
+});
+
+test('lineage: ancestors and descendants across weeks with scores', async () => {
+  const [[child]] = psql(db.url, `SELECT id FROM content_items WHERE parent_id = ${A.items[0]}`);
+  const up = await A.c.get(`/api/content-items/${child}/lineage`);
+  assert.equal(up.status, 200, up.text);
+  assert.equal(up.body.item.id, Number(child));
+  assert.equal(up.body.ancestors.length, 1);
+  assert.equal(up.body.ancestors[0].id, A.items[0]);
+  assert.equal(up.body.ancestors[0].class, 'winner');
+  assert.ok(up.body.ancestors[0].score > 4500 * 1 , 'NGN 4500 scores 450000 minor / 100 * 100');
+  assert.equal(up.body.ancestors[0].week_start, '2026-11-23');
+  const down = await A.c.get(`/api/content-items/${A.items[0]}/lineage`);
+  assert.equal(down.body.descendants.length, 1);
+  assert.equal(down.body.descendants[0].id, Number(child));
+  assert.equal(down.body.descendants[0].week_start, '2026-11-30');
+  assert.equal(down.body.descendants[0].depth, 1);
+  // the next week rolled up and analysed continues the chain (its own winner's descendants)
+  const other = await signedIn('stranger@example.com');
+  assert.equal((await other.get(`/api/content-items/${child}/lineage`)).status, 404);
+  for (const p of [`/api/strategy-cycles/${A.cycleId}/analyze`, `/api/strategy-cycles/${A.cycleId}/generate-next`]) {
+    const r = await other.post(p, { request_id: 'foreign-req-01' });
+    assert.equal(r.status, 404, p);
+  }
+});
+
+test('bad request ids are 422; a week with no posts has nothing to analyze', async () => {
+  const r = await A.c.post(`/api/strategy-cycles/${A.cycleId}/generate-next`, { request_id: 'x' });
+  assert.equal(r.status, 422);
+  const B = await signedIn('empty@example.com');
+  const p = await B.post('/api/projects', PROJECT);
+  const y = await B.post(`/api/projects/${p.body.project?.id ?? p.body.id}/strategy-cycles`, {});
+  const a = await B.post(`/api/strategy-cycles/${y.body.cycle.id}/analyze`);
+  assert.equal(a.status, 409);
+  assert.equal(a.body.error.code, 'nothing_to_analyze');
+});
