@@ -22,7 +22,7 @@ const routes = [
   { path: '/app/chats', title: 'Chats', prefix: true, page: () => import('./chat.js'), run: 'renderChats' },
   { path: '/app/projects', title: 'Projects', prefix: true, page: () => import('./projects.js'), run: 'mountProjectsPage' },
   { path: '/app/onboarding', title: 'Set up your business', nav: '', page: () => import('./projects.js'), run: 'mountProjectsPage' },
-  { path: '/dashboard/manual-queue', title: 'Manual queue', page: () => import('./placeholders.js'), run: 'renderManualQueuePlaceholder' },
+  { path: '/dashboard/manual-queue', title: 'Manual queue', page: () => import('./manual-queue.js'), run: 'renderManualQueue' },
   { path: '/dashboard/settings', title: 'Settings', waitlistOk: true, page: () => import('./settings.js'), run: 'renderSettingsPage' },
 ];
 

@@ -3,6 +3,7 @@
 // ingestion with live progress and per-page outcomes, stored documents), and
 // the guided onboarding that a signed-in user without a finished project is
 // sent to from /app. Real data only; every empty section offers an action.
+import { mountChannels } from './channels.js';
 import { api, esc } from './api.js';
 
 const TYPES = [['business', 'Business'], ['creator', 'Creator'], ['app', 'App']];
@@ -207,6 +208,7 @@ async function renderDetail(id) {
   document.getElementById('title').textContent = p.name;
   v.innerHTML = `<p><a class="muted" href="/app/projects">← All projects</a></p>
     ${p.onboarded ? '' : `<p class="status">Setup is not finished. <a href="/app/onboarding">Continue onboarding</a></p>`}
+    <section class="card stack" data-channels aria-label="Channels"><p class="muted">Loading channels…</p></section>
     ${profileForm(p)}
     <section class="card stack"><h2>Website ingestion</h2><div data-run><p class="muted">Loading…</p></div></section>
     <section class="card stack"><h2>Context documents</h2><div data-docs><p class="muted">Loading…</p></div></section>`;
@@ -234,6 +236,7 @@ async function renderDetail(id) {
     try { await api(`/api/projects/${id}`, { method: 'DELETE' }); location.assign('/app/projects'); } catch (e) { showErrors(form, e); }
   });
 
+  mountChannels(v.querySelector('[data-channels]'), id, new URLSearchParams(location.search));
   const runEl = v.querySelector('[data-run]');
   const docsEl = v.querySelector('[data-docs]');
   let timer = null;
