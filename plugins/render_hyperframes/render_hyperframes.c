@@ -13,7 +13,11 @@
  * host's HTTP client (its guard applies) into the package.
  *
  * The CLI runs through posix_spawn (an argument vector, no shell) in its own
- * process group, with stdout/stderr in files of the work directory. The
+ * process group, with stdout/stderr in files of the work directory, and an
+ * explicit environment: only the variables in env_allowed below (PATH, HOME,
+ * locale, temp and cache directories, fontconfig) plus the browser path and
+ * the offline switches — never the database URL, API keys or secrets the host
+ * was started with. The
  * plugin polls: cancellation and the timeout kill the whole group
  * (SIGTERM, then SIGKILL); progress comes from the CLI's "@hf-progress"
  * lines.
@@ -380,6 +384,25 @@ static void kill_group(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
+/* What the CLI, node and Chromium need from our environment; everything
+   else (DATABASE_URL, *_API_KEY, secrets) stays with the host. */
+static int env_allowed(const char *kv)
+{
+    static const char *const names[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+                                        "TMP", "TEMP", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+                                        "XDG_RUNTIME_DIR", "FONTCONFIG_FILE", "FONTCONFIG_PATH", NULL};
+    const char *eq = strchr(kv, '=');
+    if (!eq)
+        return 0;
+    size_t n = (size_t)(eq - kv);
+    if (n > 3 && strncmp(kv, "LC_", 3) == 0)
+        return 1;
+    for (int i = 0; names[i]; i++)
+        if (strlen(names[i]) == n && strncmp(kv, names[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const char *work,
                    int total_frames, cl_call *call, cl_error *err)
 {
@@ -391,7 +414,8 @@ static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const 
     char *argv[] = {(char *)bin, "render", (char *)pkg, "-o", (char *)out_mp4, "--quality",
                     (char *)quality, "--workers", (char *)workers, NULL};
 
-    /* The environment: ours, plus the browser and offline switches. */
+    /* The environment: the allow-listed part of ours, plus the browser and
+       offline switches. */
     size_t ne = 0;
     while (environ[ne])
         ne++;
@@ -401,7 +425,7 @@ static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const 
         return rc_err(err, CL_ENOMEM, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < ne; i++)
-        if (strncmp(environ[i], "HYPERFRAMES_BROWSER_PATH=", 25) != 0)
+        if (env_allowed(environ[i]))
             envp[k++] = environ[i];
     const char *bp = cfg("BROWSER_PATH", NULL);
     if (bp) {

@@ -467,6 +467,28 @@ static void test_hyperframes_errors(void)
     snprintf(video, sizeof video, "%s/rendered.mp4", out);
     CHECK(!exists(video)); /* never a fake success */
 
+    /* The CLI sees an allow-listed environment: PATH and HOME, the browser
+       and offline switches, never the host's secrets. */
+    setenv("DATABASE_URL", "postgresql://secret-db/cliploop", 1);
+    setenv("MISTRAL_API_KEY", "sk-test-secret", 1);
+    setenv("CLIPLOOP_SESSION_SECRET", "secret", 1);
+    f = fopen(script, "w");
+    if (f) {
+        fputs("#!/bin/sh\n"
+              "if env | grep -q -e secret -e DATABASE_URL -e API_KEY; then echo LEAKED >&2; else echo CLEAN >&2; fi\n"
+              "env | grep -q '^PATH=' && env | grep -q '^HYPERFRAMES_NO_TELEMETRY=1' && echo KEPT >&2\n"
+              "exit 4\n",
+              f);
+        fclose(f);
+    }
+    CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUPSTREAM);
+    CHECK(strstr(err.message, "status 4") != NULL);
+    CHECK(strstr(err.message, "CLEAN") != NULL && strstr(err.message, "LEAKED") == NULL);
+    CHECK(strstr(err.message, "KEPT") != NULL);
+    unsetenv("DATABASE_URL");
+    unsetenv("MISTRAL_API_KEY");
+    unsetenv("CLIPLOOP_SESSION_SECRET");
+
     /* A CLI that "succeeds" without writing anything. */
     f = fopen(script, "w");
     if (f) {
