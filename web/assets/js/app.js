@@ -11,6 +11,7 @@
 // it may return 'redirected' after sending the browser elsewhere.
 import { api, loadMe, signOut } from './api.js';
 import { mountSearch } from './search.js';
+import { errorBlock } from './ui.js';
 
 /*
  * path: exact path; prefix: also matches path/...; nav: which sidebar item is
@@ -134,8 +135,7 @@ if (!me) {
       outcome = await mod[route.run](view, ctx);
     } catch (err) {
       showHealth();
-      view.innerHTML = '<div class="status error" role="alert"><strong>This page could not load.</strong><span></span></div>';
-      view.querySelector('span').textContent = `${err.message || err}. Reload to try again.`;
+      view.innerHTML = errorBlock(err, 'open this page', '<a class="button secondary small" href="">Reload</a>');
       throw err;
     }
   }

@@ -5,6 +5,7 @@
 // that shows what each mode costs. Everything comes from the API, so a
 // reload shows every job where it is.
 import { api, esc, ApiError } from './api.js';
+import { friendlyError } from './ui.js';
 
 const MODES = [
   { id: 'chat', label: 'Chat', render: null },
@@ -150,17 +151,39 @@ async function newChat() {
   root.querySelector('#chat-input').focus();
 }
 
-async function rename() {
+/* Rename in place: the title becomes a small form in the header (no browser prompt box). */
+function rename() {
   if (!state.current) return;
-  const title = window.prompt('Rename this chat', state.current.title || '');
-  if (title === null || !title.trim()) return;
-  try {
-    state.current = await api(`/api/chats/${state.current.id}`, { method: 'PATCH', body: { title } });
-    showTitle();
-    loadChats();
-  } catch (e) {
-    window.alert(e.message);
-  }
+  const bar = shell.actions;
+  const button = bar.querySelector('#chat-rename');
+  if (bar.querySelector('#chat-rename-form')) return;
+  button.hidden = true;
+  const form = document.createElement('form');
+  form.id = 'chat-rename-form';
+  form.className = 'inline-form';
+  form.innerHTML = `<input class="input" name="title" aria-label="Chat title" maxlength="120" required value="${esc(state.current.title || '')}">
+    <button class="button" type="submit">Save</button><button class="button secondary" type="button" data-cancel>Cancel</button>
+    <span class="small muted" role="status" data-error></span>`;
+  bar.prepend(form);
+  const input = form.elements.title;
+  input.focus();
+  input.select();
+  const close = () => { form.remove(); button.hidden = false; button.focus(); };
+  form.querySelector('[data-cancel]').addEventListener('click', close);
+  form.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const title = input.value.trim();
+    if (!title) return;
+    try {
+      state.current = await api(`/api/chats/${state.current.id}`, { method: 'PATCH', body: { title } });
+      showTitle();
+      loadChats();
+      close();
+    } catch (e) {
+      form.querySelector('[data-error]').textContent = friendlyError(e, 'rename this chat').join(' ');
+    }
+  });
 }
 
 /* ---------------------------------------------------------------------- */
@@ -416,7 +439,7 @@ async function retry(jobId, button) {
     if (!isFinal(r.chat_job)) poll(jobId);
   } catch (e) {
     button.disabled = false;
-    window.alert(e.message);
+    root.querySelector('#chat-note').textContent = friendlyError(e, 'retry this').join(' ');
   }
 }
 

@@ -15,7 +15,8 @@
 // settled (refunded) by the server.
 import { api, esc, ApiError } from './api.js';
 import {
-  CHANNELS, channelLabel, credits, emptyState, fmtDate, progress, receiptLabel, skeleton, statusBadge, statusBlock,
+  CHANNELS, channelLabel, credits, emptyState, errorBlock, fmtDate, friendlyError, progress, receiptLabel, skeleton, statusBadge,
+  statusBlock,
 } from './ui.js';
 
 const POLL_MS = 800;
@@ -87,9 +88,11 @@ function explain(err, { charged = false } = {}) {
     case 'validation_failed':
       return ['Some fields need a look.', err.message, ''];
     case 'database_unavailable':
-      return ['ClipLoop is briefly unavailable.', `${err.message}.`, ''];
-    default:
-      return ['Something went wrong.', err.message, ''];
+      return ['ClipLoop is briefly unavailable.', 'Nothing was lost. Try again in a few seconds.', ''];
+    default: {
+      const [title, text] = friendlyError(err, 'write this promo');
+      return [title, `${text}${charged && err.status >= 500 ? ' If anything was charged, it is refunded automatically.' : ''}`, ''];
+    }
   }
 }
 
@@ -150,7 +153,7 @@ async function showItem(box, id, known = []) {
     try { item = await api(`/api/content-items/${id}`); } catch (e) {
       box.innerHTML = e.status === 404
         ? emptyState('This output does not exist or is not yours.', '', '<a class="button" href="/app/create">Create a promo</a>')
-        : statusBlock('error', 'Could not load this output.', e.message, '<a class="button secondary small" href="">Reload</a>');
+        : errorBlock(e, 'load this output', '<a class="button secondary small" href="">Reload</a>');
       return;
     }
     if (item.status === 'rendering') {
@@ -265,7 +268,7 @@ export async function renderCreate(view, ctx) {
   view.innerHTML = `<div class="card">${skeleton(4)}</div>`;
   let projects;
   try { projects = (await api('/api/projects')).projects.filter((p) => p.status === 'active'); } catch (e) {
-    view.innerHTML = statusBlock('error', 'Could not load your projects.', e.message);
+    view.innerHTML = errorBlock(e, 'load your projects', '<a class="button secondary small" href="">Reload</a>');
     return;
   }
   if (!projects.length) {
@@ -375,7 +378,7 @@ export async function renderCreate(view, ctx) {
     try {
       cost = await api(`/api/create/cost?render=${withRender.checked ? 1 : 0}`);
     } catch (e) {
-      costEl.innerHTML = statusBlock('error', 'Could not read the cost.', e.message);
+      costEl.innerHTML = errorBlock(e, 'read what this costs');
       return;
     }
     const lines = cost.items.map((i) => `<li><span>${esc(KIND_LABEL[i.kind] || i.label)}</span><span>${credits(i.cost, i.kind)}</span></li>`);

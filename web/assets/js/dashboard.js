@@ -5,7 +5,7 @@
 // project is sent to onboarding first (projects.js).
 import { api, esc } from './api.js';
 import { mountProjects } from './projects.js';
-import { emptyState, skeleton, statusBlock, thumbTile, receiptRow, credits, fmtAgo } from './ui.js';
+import { emptyState, errorBlock, skeleton, statusBlock, thumbTile, receiptRow, credits, fmtAgo } from './ui.js';
 
 const ICONS = {
   create: '<path d="M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8z"/>',
@@ -102,7 +102,7 @@ export async function renderDashboard(view, ctx) {
     ]);
     data = { projects, cr, plan, usage, items: items.items, tx };
   } catch (e) {
-    view.innerHTML = statusBlock('error', 'The studio could not load your data.', e.message, '<a class="button secondary small" href="/app">Reload</a>');
+    view.innerHTML = errorBlock(e, 'load your studio', '<a class="button secondary small" href="/app">Reload</a>');
     return;
   }
   const last = data.items[0];

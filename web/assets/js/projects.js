@@ -5,6 +5,7 @@
 // sent to from /app. Real data only; every empty section offers an action.
 import { mountChannels } from './channels.js';
 import { api, esc } from './api.js';
+import { errorBlock } from './ui.js';
 
 const TYPES = [['business', 'Business'], ['creator', 'Creator'], ['app', 'App']];
 const CHANNELS = [['instagram', 'Instagram'], ['tiktok', 'TikTok'], ['whatsapp', 'WhatsApp']];
@@ -85,7 +86,7 @@ async function renderList() {
   const v = view('Projects');
   v.innerHTML = '<p class="muted">Loading projects…</p>';
   let data;
-  try { data = await api('/api/projects'); } catch (e) { v.innerHTML = `<p class="status error">${esc(e.message)}</p>`; return; }
+  try { data = await api('/api/projects'); } catch (e) { v.innerHTML = errorBlock(e, 'load your projects', '<a class="button secondary small" href="">Reload</a>'); return; }
   const { projects, limits } = data;
   const active = projects.filter((p) => p.status === 'active');
   const full = limits.max_active_projects >= 0 && limits.active_projects >= limits.max_active_projects;
@@ -156,7 +157,6 @@ function profileForm(p) {
     <div class="row"><button class="button" type="submit">Save profile</button>
       <span class="actions">
         <button class="button secondary" type="button" data-archive>${p.status === 'active' ? 'Archive' : 'Restore'}</button>
-        <button class="button secondary danger" type="button" data-delete>Delete</button>
       </span></div>
   </form>`;
 }
@@ -165,30 +165,32 @@ function runCard(run, p) {
   if (!run) {
     return `<div class="empty"><p><strong>No website ingested yet.</strong></p>
       <p>${p.website_url ? 'Read your website so ClipLoop can quote your menu, prices and story.' : 'Add your website to the profile first.'}</p>
-      <p><button class="button" data-ingest${p.website_url ? '' : ' disabled'}>Ingest website</button></p></div>`;
+      <p><button class="button" data-ingest${p.website_url ? '' : ' disabled'}>Read my website</button></p></div>`;
   }
   const live = run.status === 'queued' || run.status === 'running';
   const pct = run.pages_total > 0 ? Math.round((100 * run.pages_fetched) / run.pages_total) : 0;
   const badge = { completed: 'ok', failed: 'error', running: 'warn', queued: 'warn' }[run.status] || '';
   const rows = (run.pages || []).map((pg) => `<tr><td class="url-cell"><a href="${esc(pg.final_url || pg.url)}" rel="noopener noreferrer" target="_blank">${esc(pg.url)}</a>${pg.title ? `<div class="muted small">${esc(pg.title)}</div>` : ''}</td>
-      <td><span class="badge ${pg.outcome === 'ok' ? 'ok' : 'warn'}">${esc(OUTCOMES[pg.outcome] || pg.outcome)}</span>${pg.message ? `<div class="muted small">${esc(pg.message)}</div>` : ''}</td>
+      <td><span class="badge ${pg.outcome === 'ok' ? 'ok' : 'warn'}">${esc(OUTCOMES[pg.outcome] || pg.outcome)}</span>${pg.message ? `<details class="error-details"><summary>Details</summary><code>${esc(pg.message)}</code></details>` : ''}</td>
       <td class="num">${pg.http_status ?? ''}</td></tr>`).join('');
   return `<div class="stack">
     <div class="row"><span>${esc(run.start_url)}</span><span class="badge ${badge}">${esc(run.status)}</span></div>
     ${live ? `<div><div class="meter"><span style="width:${pct}%"></span></div>
       <p class="muted small">${run.pages_fetched} of ${run.pages_total || '?'} pages fetched…</p></div>`
     : `<p class="muted small">${run.pages_fetched} page${run.pages_fetched === 1 ? '' : 's'} fetched · ${run.documents} document${run.documents === 1 ? '' : 's'} stored · ${esc(fmtDate(run.finished_at))}</p>`}
-    ${run.error ? `<p class="status error">${esc(run.error)}</p>` : ''}
+    ${run.error ? `<div class="status error" role="alert"><strong>We could not read your website.</strong>
+      <span>Check the address in the profile above and read it again — or skip this: ClipLoop works from your profile alone.</span>
+      <details class="error-details"><summary>Details</summary><code>${esc(run.error)}</code></details></div>` : ''}
     ${rows ? `<div class="table-wrap"><table class="table"><thead><tr><th>Page</th><th>Outcome</th><th class="num">HTTP</th></tr></thead><tbody>${rows}</tbody></table></div>` : ''}
-    ${live ? '' : `<p><button class="button secondary" data-ingest${p.website_url ? '' : ' disabled'}>Ingest again</button></p>`}
+    ${live ? '' : `<p><button class="button secondary" data-ingest${p.website_url ? '' : ' disabled'}>Read it again</button></p>`}
   </div>`;
 }
 
 function docsCard(docs, p) {
   if (!docs.length) {
     return `<div class="empty"><p><strong>No context documents yet.</strong></p>
-      <p>Ingest your website and the readable text of its pages appears here.</p>
-      ${p.website_url ? '<p><button class="button secondary" data-ingest>Ingest website</button></p>' : ''}</div>`;
+      <p>Read your website and the text of its pages appears here, for ClipLoop to quote.</p>
+      ${p.website_url ? '<p><button class="button secondary" data-ingest>Read my website</button></p>' : ''}</div>`;
   }
   return `<ul class="doc-list">${docs.map((d) => `<li><details data-doc="${d.id}"><summary><strong>${esc(d.title || d.url)}</strong>
       <span class="muted small"> · ${d.chars.toLocaleString()} characters</span><div class="muted small">${esc(d.url)}</div></summary>
@@ -201,8 +203,9 @@ async function renderDetail(id) {
   v.innerHTML = '<p class="muted">Loading project…</p>';
   let p;
   try { p = await api(`/api/projects/${id}`); } catch (e) {
-    v.innerHTML = `<section class="card empty"><p>${e.status === 404 ? 'This project does not exist or is not yours.' : esc(e.message)}</p>
-      <p><a class="button" href="/app/projects">Back to projects</a></p></section>`;
+    v.innerHTML = e.status === 404
+      ? `<section class="card empty"><p>This project does not exist or is not yours.</p><p><a class="button" href="/app/projects">Back to projects</a></p></section>`
+      : errorBlock(e, 'load this project', '<a class="button secondary small" href="">Reload</a> <a class="button secondary small" href="/app/projects">Back to projects</a>');
     return;
   }
   document.getElementById('title').textContent = p.name;
@@ -210,8 +213,11 @@ async function renderDetail(id) {
     ${p.onboarded ? '' : `<p class="status">Setup is not finished. <a href="/app/onboarding">Continue onboarding</a></p>`}
     <section class="card stack" data-channels aria-label="Channels"><p class="muted">Loading channels…</p></section>
     ${profileForm(p)}
-    <section class="card stack"><h2>Website ingestion</h2><div data-run><p class="muted">Loading…</p></div></section>
-    <section class="card stack"><h2>Context documents</h2><div data-docs><p class="muted">Loading…</p></div></section>`;
+    <section class="card stack"><h2>Your website</h2><div data-run><p class="muted">Loading…</p></div></section>
+    <section class="card stack"><h2>Context documents</h2><div data-docs><p class="muted">Loading…</p></div></section>
+    <section class="card stack"><h2>Delete this project</h2>
+      <p class="muted">Deletes the project, its documents and its outputs for good. To keep them but stop using the project, archive it instead.</p>
+      <p><button class="button secondary danger" type="button" data-delete>Delete project…</button></p></section>`;
 
   const form = v.querySelector('[data-profile]');
   form.addEventListener('submit', async (ev) => {
@@ -231,7 +237,7 @@ async function renderDetail(id) {
       renderDetail(id);
     } catch (e) { showErrors(form, e); }
   });
-  form.querySelector('[data-delete]').addEventListener('click', async () => {
+  v.querySelector('[data-delete]').addEventListener('click', async () => {
     if (!confirm(`Delete ${p.name} and its documents? This cannot be undone.`)) return;
     try { await api(`/api/projects/${id}`, { method: 'DELETE' }); location.assign('/app/projects'); } catch (e) { showErrors(form, e); }
   });
@@ -247,14 +253,15 @@ async function renderDetail(id) {
       runEl.innerHTML = runCard(run, p);
       docsEl.innerHTML = docsCard(documents, p);
       if (run && (run.status === 'queued' || run.status === 'running')) timer = setTimeout(refresh, 1500);
-    } catch (e) { runEl.innerHTML = `<p class="status error">${esc(e.message)}</p>`; }
+    } catch (e) { runEl.innerHTML = errorBlock(e, 'load your website\'s status', '<button class="button secondary small" data-retry-refresh>Try again</button>'); }
   }
   v.addEventListener('click', async (ev) => {
+    if (ev.target.closest('[data-retry-refresh]')) { refresh(); return; }
     const b = ev.target.closest('[data-ingest]');
     if (!b) return;
     b.disabled = true;
     try { await api(`/api/projects/${id}/ingest`, { method: 'POST', body: {} }); } catch (e) {
-      runEl.insertAdjacentHTML('afterbegin', `<p class="status error">${esc(e.fields?.website_url || e.message)}</p>`);
+      runEl.insertAdjacentHTML('afterbegin', e.fields?.website_url ? `<p class="status error">${esc(e.fields.website_url)}</p>` : errorBlock(e, 'start reading your website'));
     }
     refresh();
   });
@@ -308,7 +315,7 @@ const STEP_FIELDS = {
 async function renderOnboarding() {
   const v = view('Set up your business');
   let state;
-  try { state = await api('/api/onboarding'); } catch (e) { v.innerHTML = `<p class="status error">${esc(e.message)}</p>`; return; }
+  try { state = await api('/api/onboarding'); } catch (e) { v.innerHTML = errorBlock(e, 'load your setup', '<a class="button secondary small" href="">Reload</a>'); return; }
   if (state.state === 'done' && !state.project) {
     v.innerHTML = `<section class="card empty"><p><strong>You're all set up.</strong></p>
       <p><a class="button" href="/app">Go to the studio</a> <a class="button secondary" href="/app/projects">Projects</a></p></section>`;

@@ -4,7 +4,7 @@
 // first use, not on every page; chats are optional (a server without the
 // chat routes answers 404, which simply means "no chats").
 import { api, esc } from './api.js';
-import { channelLabel } from './ui.js';
+import { channelLabel, friendlyError } from './ui.js';
 
 let index = null; // Promise<[{group, label, detail, href, text}]>
 
@@ -50,7 +50,7 @@ export function mountSearch(input, list) {
     if (!q) { close(); return; }
     let rows;
     try { rows = await loadIndex(); } catch (e) {
-      list.innerHTML = `<li class="none">Search is unavailable: ${esc(e.message)}</li>`;
+      list.innerHTML = `<li class="none">${esc(friendlyError(e, 'search')[0])} ${esc(friendlyError(e, 'search')[1])}</li>`;
       list.hidden = false;
       return;
     }

@@ -1,7 +1,7 @@
 // settings.js — the studio's Settings section: plan, credits, usage left this
 // week/month, and recent credit transactions (real data, with empty states).
 import { api, esc } from './api.js';
-import { receiptLabel } from './ui.js';
+import { errorBlock, receiptLabel } from './ui.js';
 
 const fmtDate = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '');
 const metricNames = {
@@ -185,7 +185,7 @@ export async function renderSettings(container, me) {
     bindPortal(container);
     await transactionsCard(container);
   } catch (err) {
-    container.innerHTML = `<p class="status error">Could not load settings: ${esc(err.message)}</p>`;
+    container.innerHTML = errorBlock(err, 'load your settings', '<a class="button secondary small" href="">Reload</a>');
   }
 }
 

@@ -47,6 +47,42 @@ export function statusBlock(tone, title, text = '', actionsHtml = '') {
   return `<div class="status ${tone}" role="${tone === 'error' ? 'alert' : 'status'}">${title ? `<strong>${esc(title)}</strong>` : ''}${text ? `<span>${esc(text)}</span>` : ''}${actionsHtml ? `<div class="status-actions">${actionsHtml}</div>` : ''}</div>`;
 }
 
+/**
+ * A calm sentence for a failed call, with a way forward: [title, text]. The
+ * technical message stays behind a "Details" toggle (errorBlock), never as
+ * the headline. `what` names what was being done ("load your projects").
+ */
+export function friendlyError(err, what = 'do that') {
+  const status = err && err.status;
+  if (!status) return [`We could not reach ClipLoop to ${what}.`, 'Check your internet connection, then try again.'];
+  switch (err.code) {
+    case 'database_unavailable': case 'service_unavailable':
+      return ['ClipLoop is briefly unavailable.', 'Nothing was lost. Try again in a few seconds.'];
+    case 'not_found':
+      return ['This is not here.', 'It may have been deleted, or it belongs to another account.'];
+    case 'unauthorized': case 'not_signed_in':
+      return ['Your session has ended.', 'Sign in again to continue.'];
+    case 'rate_limited': case 'too_many_requests':
+      return ['That was a lot of requests at once.', 'Wait a moment, then try again.'];
+    default: break;
+  }
+  if (status === 401) return ['Your session has ended.', 'Sign in again to continue.'];
+  if (status === 404) return ['This is not here.', 'It may have been deleted, or it belongs to another account.'];
+  if (status === 429) return ['That was a lot of requests at once.', 'Wait a moment, then try again.'];
+  if (status >= 500) return [`Something went wrong on our side while trying to ${what}.`, 'Nothing was lost. Try again in a moment.'];
+  return [`We could not ${what}.`, err.message || ''];
+}
+
+/** friendlyError as a status block, the technical detail behind a toggle; actionsHtml trusted. */
+export function errorBlock(err, what, actionsHtml = '') {
+  const [title, text] = friendlyError(err, what);
+  const detail = err && (err.message || String(err));
+  const showDetail = detail && detail !== text;
+  return `<div class="status error" role="alert"><strong>${esc(title)}</strong>${text ? `<span>${esc(text)}</span>` : ''}${
+    actionsHtml ? `<div class="status-actions">${actionsHtml}</div>` : ''}${
+    showDetail ? `<details class="error-details"><summary>Details</summary><code>${esc(detail)}</code></details>` : ''}</div>`;
+}
+
 /** An empty state: title and text plain, actionHtml trusted. */
 export function emptyState(title, text, actionHtml = '') {
   return `<div class="empty"><strong>${esc(title)}</strong>${text ? `<span>${esc(text)}</span>` : ''}${actionHtml}</div>`;
