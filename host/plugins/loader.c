@@ -2,9 +2,19 @@
  * loader.c — finds plugins, checks their manifests, runs their init and keeps
  * the capabilities they register.
  *
- * The order of checks follows PostgreSQL's magic block: nothing of the
- * plugin runs except cliploop_plugin_entry() until the manifest has been
- * compared field by field with what this host was built with. The magic is
+ * Trust: a plugin is code the host runs with its full rights. dlopen()
+ * itself runs the library's constructors (and those of its dependencies)
+ * before any check below can look at it, so the manifest checks protect
+ * against *mistakes* (a plugin built for another ABI or host), not against a
+ * hostile file. What keeps hostile files out is the directory: it and every
+ * .so in it must be owned by the running user or root and not writable by
+ * anyone else (world-writable, or group-writable by a group other than ours
+ * or root's); otherwise the directory or the file is refused before dlopen
+ * (docs/plugins.md, "Trust boundary").
+ *
+ * After dlopen the order of checks follows PostgreSQL's magic block: no
+ * plugin function runs except cliploop_plugin_entry() until the manifest has
+ * been compared field by field with what this host was built with. The magic is
  * checked alone (if it is wrong nothing else in the block can be trusted);
  * then ABI major, ABI minor and manifest_size — the first 12 bytes, frozen
  * forever — are compared together, so a refusal names every field that
@@ -35,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define COMPONENT "plugins"
 
@@ -401,6 +412,26 @@ static int check_manifest(cl_plugin_ctx *ctx, const cl_plugin_manifest *m)
     return 0;
 }
 
+/* Why st (of a plugin directory or file) may not be trusted, or NULL:
+   another owner than us or root, or writable by someone else. */
+static const char *untrusted(const struct stat *st, char *why, size_t len)
+{
+    if (st->st_uid != geteuid() && st->st_uid != 0) {
+        snprintf(why, len, "owned by uid %u, not by the running user (uid %u) or root", (unsigned)st->st_uid,
+                 (unsigned)geteuid());
+        return why;
+    }
+    if (st->st_mode & S_IWOTH) {
+        snprintf(why, len, "writable by others (mode %04o)", (unsigned)(st->st_mode & 07777));
+        return why;
+    }
+    if ((st->st_mode & S_IWGRP) && st->st_gid != getegid() && st->st_gid != 0) {
+        snprintf(why, len, "writable by group %u (mode %04o)", (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777));
+        return why;
+    }
+    return NULL;
+}
+
 static void load_one(const char *dir, const char *file)
 {
     const cl_host_api *api = cl_host_api_get();
@@ -423,6 +454,18 @@ static void load_one(const char *dir, const char *file)
         return;
     }
     snprintf(ctx->path, pl, "%.*s/%s", (int)dl, dir, file);
+
+    /* Before dlopen: its constructors would run with our rights. */
+    struct stat st;
+    char why[160];
+    if (stat(ctx->path, &st) != 0) {
+        refuse(ctx, "cannot stat: %s", strerror(errno));
+        return;
+    }
+    if (untrusted(&st, why, sizeof why)) {
+        refuse(ctx, "not loaded: the file is %s", why);
+        return;
+    }
 
     dlerror();
     ctx->handle = dlopen(ctx->path, RTLD_NOW | RTLD_LOCAL);
@@ -500,6 +543,15 @@ int cl_plugins_load_dir(const char *dir)
     if (!d) {
         cl_log(CL_LOG_ERROR, COMPONENT, "cannot read plugin directory %s: %s", dir ? dir : "(null)",
                strerror(dir ? errno : EINVAL));
+        return -1;
+    }
+    /* Someone who can write the directory can put code in it. */
+    struct stat dst;
+    char why[160];
+    const char *bad = fstat(dirfd(d), &dst) != 0 ? strerror(errno) : untrusted(&dst, why, sizeof why);
+    if (bad) {
+        cl_log(CL_LOG_ERROR, COMPONENT, "refused plugin directory %s: %s; no plugin loaded from it", dir, bad);
+        closedir(d);
         return -1;
     }
     char **names = NULL;

@@ -188,6 +188,70 @@ static void test_refusals(void)
     CHECK(cl_plugins_count() == 0);
 }
 
+/* The trust boundary: a directory or .so that someone else could write (or
+   that someone else owns) is refused before dlopen runs any of its code. */
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+}
+
+static void test_untrusted_files(void)
+{
+    char dir[PATH_MAX], so[PATH_MAX + 16], src[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/trust", scratch);
+    mkdir(dir, 0755);
+    chmod(dir, 0755);
+    snprintf(so, sizeof so, "%s/good.so", dir);
+    snprintf(src, sizeof src, "%s/good.so", fixture_dir("good"));
+    copy_file(src, so);
+    chmod(so, 0755);
+    CHECK(load_fresh(dir) == 1);
+
+    /* A world-writable file: refused with the reason, nothing of it runs. */
+    chmod(so, 0757);
+    CHECK(load_fresh(dir) == 0);
+    const cl_plugin_info *i = info_of("good.so");
+    CHECK(i && !i->loaded && contains(i->reason, "writable by others (mode 0757)"));
+    CHECK(i && i->name == NULL); /* refused before the manifest was read */
+    chmod(so, 0755);
+
+    /* A world-writable directory: nothing loaded from it. */
+    chmod(dir, 0777);
+    CHECK(load_fresh(dir) == -1);
+    CHECK(cl_plugins_count() == 0);
+    chmod(dir, 01777); /* sticky /tmp-style: still writable by others */
+    CHECK(load_fresh(dir) == -1);
+    chmod(dir, 0755);
+    CHECK(load_fresh(dir) == 1);
+
+    /* Owned by someone else (only root can arrange that here). */
+    if (geteuid() == 0) {
+        CHECK(chown(so, 4242, 4242) == 0);
+        CHECK(load_fresh(dir) == 0);
+        i = info_of("good.so");
+        CHECK(i && !i->loaded && contains(i->reason, "owned by uid 4242"));
+        CHECK(chown(so, 0, 0) == 0);
+        CHECK(chown(dir, 4242, 4242) == 0);
+        CHECK(load_fresh(dir) == -1);
+        CHECK(chown(dir, 0, 0) == 0);
+        /* Group-writable by a group that is neither ours nor root's. */
+        CHECK(chown(so, 0, 4242) == 0);
+        chmod(so, 0775);
+        CHECK(load_fresh(dir) == 0);
+        chmod(so, 0755);
+        CHECK(load_fresh(dir) == 1);
+    }
+    cl_plugins_reset_for_tests();
+}
+
 /* One refusal is one log line, naming the file and the reason. */
 static void test_refusal_log_line(void)
 {
@@ -674,6 +738,7 @@ int main(void)
 
     test_refusals();
     test_refusal_log_line();
+    test_untrusted_files();
     test_good_plugin();
     test_registration_rules();
     test_host_api();
