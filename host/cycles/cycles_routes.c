@@ -779,8 +779,25 @@ static void schedule_cycle(cl_req *req, cl_res *res)
                 }
                 dayidx[nd++] = di;
             }
-            if (nd <= 0) {
+            /* Only the listed days whose time is still ahead (in the project's zone). */
+            int listed = nd, kept = 0;
+            for (int i = 0; i < nd; i++) {
+                char di[4];
+                snprintf(di, sizeof di, "%d", dayidx[i]);
+                const char *fq[] = {cy.week_start, di, time, cy.timezone};
+                PGresult *fr = cl_db_query(c, "SELECT ((($1::date + $2::int) + $3::time) AT TIME ZONE $4) > now()", 4, fq);
+                if (cl_db_ok(fr) && PQntuples(fr) == 1 && strcmp(PQgetvalue(fr, 0, 0), "t") == 0)
+                    dayidx[kept++] = dayidx[i];
+                PQclear(fr);
+            }
+            if (nd > 0)
+                nd = kept;
+            if (listed <= 0) {
                 cl_auth_field_error(res, 422, "days", "days must list mon, tue, wed, thu, fri, sat or sun");
+            } else if (nd == 0) {
+                cl_auth_field_error(res, 422, "days",
+                                    "Every listed day of this week has already passed; schedule these posts one by one"
+                                    " or plan next week");
             } else {
                 PGresult *r = cl_db_query(c,
                                           "SELECT id, publish_status, publish_strategy FROM content_items"

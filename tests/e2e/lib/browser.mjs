@@ -18,11 +18,11 @@ export async function launch() {
   });
 }
 
-/** A page with a desktop (1280x800) or phone (390x844) viewport. */
-export async function newPage(browser, { mobile = false } = {}) {
+/** A page with a desktop (1280x800, or `viewport`) or phone (390x844) viewport. */
+export async function newPage(browser, { mobile = false, viewport = { width: 1280, height: 800 } } = {}) {
   const context = await browser.newContext(mobile
     ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
-    : { viewport: { width: 1280, height: 800 } });
+    : { viewport });
   const page = await context.newPage();
   page.consoleErrors = [];
   page.on('console', (m) => {

@@ -30,7 +30,10 @@ function quickActions(projects) {
     ${card('/app/chats', 'chat', 'Chat', 'Ask about your business, draft ideas.')}
     ${card('/app/projects', 'project', 'New project', 'Another business, brand or app.')}
     ${card(importHref, 'web', 'Import website', importText)}
-  </section>`;
+  </section>
+  ${p ? `<section class="card row" aria-labelledby="this-week-h"><div><h2 id="this-week-h">This week</h2>
+    <p class="small muted">${esc(p.name)}: 5 posts planned from your profile, rendered, approved and scheduled in one place.</p></div>
+    <a class="button" href="/app/projects/${p.id}/weeks/current" data-this-week>Open this week</a></section>` : ''}`;
 }
 
 function creditsCard(cr, plan) {

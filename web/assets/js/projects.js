@@ -116,7 +116,7 @@ async function renderList() {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      const p = await api('/api/projects', { method: 'POST', body: values(form, ['name', 'project_type']) });
+      const p = await api('/api/projects', { method: 'POST', body: { ...values(form, ['name', 'project_type']), ...browserZone() } });
       location.assign(`/app/projects/${p.id}`);
     } catch (e) { showErrors(form, e); }
   });
@@ -128,7 +128,15 @@ async function renderList() {
 
 const PROFILE_FIELDS = ['name', 'project_type', 'business_name', 'category', 'city', 'state', 'target_audience',
   'primary_offer', 'price_range', 'tone', 'cta', 'instagram_handle', 'whatsapp_number', 'website_url',
-  'preferred_channels', 'language_style'];
+  'preferred_channels', 'language_style', 'timezone'];
+
+/** The browser's IANA zone as the new project's default ({} when unknown). */
+function browserZone() {
+  try {
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return tz ? { timezone: tz } : {};
+  } catch { return {}; }
+}
 
 function profileForm(p) {
   return `<form class="card stack" data-profile novalidate>
@@ -152,6 +160,7 @@ function profileForm(p) {
       ${input('whatsapp_number', 'WhatsApp number', p.whatsapp_number, { placeholder: '+2348012345678', type: 'tel' })}
     </div>
     ${input('website_url', 'Website', p.website_url, { placeholder: 'https://yourbusiness.com', type: 'url' })}
+    ${input('timezone', 'Time zone', p.timezone || 'UTC', { placeholder: 'Africa/Lagos', hint: 'Weeks start on Monday and posts are scheduled in this zone.' })}
     ${channelBoxes(p.preferred_channels)}
     <p data-form-status hidden></p>
     <div class="row"><button class="button" type="submit">Save profile</button>
@@ -211,6 +220,9 @@ async function renderDetail(id) {
   document.getElementById('title').textContent = p.name;
   v.innerHTML = `<p><a class="muted" href="/app/projects">← All projects</a></p>
     ${p.onboarded ? '' : `<p class="status">Setup is not finished. <a href="/app/onboarding">Continue onboarding</a></p>`}
+    <section class="card stack" aria-labelledby="week-h"><div class="row"><h2 id="week-h">This week</h2>
+      <a class="button" href="/app/projects/${p.id}/weeks/current" data-this-week>Open this week</a></div>
+      <div data-weeks><p class="muted">Loading…</p></div></section>
     <section class="card stack" data-channels aria-label="Channels"><p class="muted">Loading channels…</p></section>
     ${profileForm(p)}
     <section class="card stack"><h2>Your website</h2><div data-run><p class="muted">Loading…</p></div></section>
@@ -272,6 +284,14 @@ async function renderDetail(id) {
     try { d.querySelector('[data-text]').textContent = (await api(`/api/projects/${id}/documents/${d.dataset.doc}`)).text; } catch { /* keep the excerpt */ }
   }, true);
   refresh();
+  api(`/api/projects/${id}/strategy-cycles`).then((r) => {
+    const el = v.querySelector('[data-weeks]');
+    el.innerHTML = r.cycles.length
+      ? `<ul class="list">${r.cycles.slice(0, 6).map((y) => `<li><div><a href="/app/projects/${id}/weeks/${y.id}">Week of ${esc(y.week_start)}</a>
+          <div class="small muted">${y.items ? `${y.items} posts · ${y.scheduled} scheduled or published` : 'No posts yet'}${y.week_start === r.current_week_start ? ' · this week' : ''}</div></div>
+          <span class="badge ${y.status === 'active' ? 'ok' : ''}">${esc(y.status)}</span></li>`).join('')}</ul>`
+      : `<p class="small muted">Plan a week of 5 posts from your profile: generate, render, approve and schedule them in one place. Times use ${esc(r.timezone)}.</p>`;
+  }).catch(() => { v.querySelector('[data-weeks]').innerHTML = ''; });
 }
 
 /* ---------------------------------------------------------------------- */
@@ -333,7 +353,8 @@ async function renderOnboarding() {
       const next = step === 'website' ? 'done' : STEPS[STEPS.indexOf(step) + 1];
       const body = { ...values(form, STEP_FIELDS[step]), onboarding_step: next };
       try {
-        p = p.id ? await api(`/api/projects/${p.id}`, { method: 'PATCH', body }) : await api('/api/projects', { method: 'POST', body });
+        p = p.id ? await api(`/api/projects/${p.id}`, { method: 'PATCH', body })
+          : await api('/api/projects', { method: 'POST', body: { ...body, ...browserZone() } });
         if (next === 'done') {
           if (form.elements.ingest?.checked && p.website_url) {
             try { await api(`/api/projects/${p.id}/ingest`, { method: 'POST', body: {} }); } catch { /* shown on the project page */ }
@@ -381,6 +402,12 @@ export async function mountProjects(path) {
 export async function mountProjectsPage(view, ctx) {
   view.id = 'projects-view';
   view.className = 'stack loose';
+  const week = /^\/app\/projects\/(\d+)\/weeks\/(\d+|current)\/?$/.exec(ctx.path);
+  if (week) {
+    const { renderWeek } = await import('./week.js');
+    await renderWeek(view, ctx, week[1], week[2]);
+    return;
+  }
   if (!(await mountProjects(ctx.path))) {
     view.innerHTML = `<section class="card empty"><strong>There is no such project page.</strong>
       <a class="button" href="/app/projects">All projects</a></section>`;
