@@ -6,6 +6,7 @@
 // reload shows every job where it is.
 import { api, esc, ApiError } from './api.js';
 import { friendlyError } from './ui.js';
+import { trackingSlot, hydrateTracking } from './tracking.js';
 
 const MODES = [
   { id: 'chat', label: 'Chat', render: null },
@@ -244,6 +245,7 @@ function renderThread(scroll) {
   }
   const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 120;
   el.innerHTML = state.messages.map(messageHtml).join('');
+  hydrateTracking(el);
   if (scroll || nearBottom) scrollToEnd();
 }
 
@@ -320,6 +322,7 @@ function cardHtml(card, job) {
       ${card.hook ? `<p class="promo-hook">${esc(card.hook)}</p>` : ''}
       <p class="promo-caption">${esc(card.caption)}${tags ? ` <span class="muted">${esc(tags)}</span>` : ''}</p>
       <p class="small"><span class="muted">CTA</span> <strong>${esc(card.cta)}</strong></p>
+      ${card.content_item_id ? trackingSlot(card.content_item_id) : ''}
       ${receiptsHtml(job)}
     </div></article>`;
 }

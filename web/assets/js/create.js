@@ -18,6 +18,7 @@ import {
   CHANNELS, channelLabel, credits, emptyState, errorBlock, fmtDate, friendlyError, progress, receiptLabel, skeleton, statusBadge,
   statusBlock,
 } from './ui.js';
+import { trackingSlot, hydrateTracking } from './tracking.js';
 
 const POLL_MS = 800;
 const KIND_LABEL = { generation: 'Script, caption and call to action', render: 'Video render (1080×1920 MP4)' };
@@ -124,6 +125,7 @@ function resultHtml(item, receipts) {
         <dt>Caption</dt><dd data-testid="result-caption">${esc(d.caption || '')}${tags ? `<div class="small muted">${esc(tags)}</div>` : ''}</dd>
         <dt>Call to action</dt><dd data-testid="result-cta">${esc(d.cta || '')}</dd>
       </dl>
+      <div><h3 class="section-title mb-xs">Tracking link</h3>${trackingSlot(item.id)}</div>
       ${video ? `<div class="cluster">
         <a class="button" href="${esc(video.download_url)}" download data-testid="download-mp4">Download MP4</a>
         ${thumb ? `<a class="button secondary" href="${esc(thumb.download_url)}" download data-testid="download-thumb">Download thumbnail</a>` : ''}
@@ -188,6 +190,7 @@ async function showItem(box, id, known = []) {
       notice = statusBlock('ok', 'Your promo is ready.', 'Preview it, then download the MP4 and the thumbnail.');
     }
     box.innerHTML = `<div class="stack">${notice}${resultHtml(item, receipts)}<p data-render-status></p></div>`;
+    hydrateTracking(box);
     box.querySelector('[data-render]')?.addEventListener('click', async (ev) => {
       ev.currentTarget.disabled = true;
       try {

@@ -6,6 +6,7 @@
 import { api, esc } from './api.js';
 import { mountProjects } from './projects.js';
 import { emptyState, errorBlock, skeleton, statusBlock, thumbTile, receiptRow, credits, fmtAgo } from './ui.js';
+import { trackingCount, hydrateCounts } from './tracking.js';
 
 const ICONS = {
   create: '<path d="M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8z"/>',
@@ -64,7 +65,7 @@ function usageCard(usage) {
 
 function outputsSection(items) {
   const body = items.length
-    ? `<div class="tiles">${items.map(thumbTile).join('')}</div>`
+    ? `<div class="tiles">${items.map((it) => `<div>${thumbTile(it)}${trackingCount(it.id)}</div>`).join('')}</div>`
     : `<div class="card empty">${emptyState('No outputs yet.', 'Describe a promotion in one sentence and ClipLoop writes, renders and stores it here.', '<a class="button" href="/app/create">Create your first promo</a>')}</div>`;
   return `<section aria-labelledby="outputs-h"><div class="section-head"><h2 class="section-title" id="outputs-h">Recent outputs</h2>
     ${items.length ? '<a href="/app/create">Create another</a>' : ''}</div>${body}</section>`;
@@ -114,4 +115,5 @@ export async function renderDashboard(view, ctx) {
     <div class="grid-2">${creditsCard(data.cr, data.plan)}${usageCard(data.usage)}</div>
     ${outputsSection(data.items)}
     <div class="grid-2">${projectsCard(data.projects)}${activityCard(data.tx)}</div>`;
+  hydrateCounts(view);
 }

@@ -6,6 +6,7 @@
 import { mountChannels } from './channels.js';
 import { api, esc } from './api.js';
 import { errorBlock } from './ui.js';
+import { renderTrackingSection } from './tracking.js';
 
 const TYPES = [['business', 'Business'], ['creator', 'Creator'], ['app', 'App']];
 const CHANNELS = [['instagram', 'Instagram'], ['tiktok', 'TikTok'], ['whatsapp', 'WhatsApp']];
@@ -227,9 +228,11 @@ async function renderDetail(id) {
     ${profileForm(p)}
     <section class="card stack"><h2>Your website</h2><div data-run><p class="muted">Loading…</p></div></section>
     <section class="card stack"><h2>Context documents</h2><div data-docs><p class="muted">Loading…</p></div></section>
+    <section class="card stack" id="tracking" data-tracking-section></section>
     <section class="card stack"><h2>Delete this project</h2>
       <p class="muted">Deletes the project, its documents and its outputs for good. To keep them but stop using the project, archive it instead.</p>
       <p><button class="button secondary danger" type="button" data-delete>Delete project…</button></p></section>`;
+  renderTrackingSection(v.querySelector('[data-tracking-section]'), id);
 
   const form = v.querySelector('[data-profile]');
   form.addEventListener('submit', async (ev) => {
