@@ -39,6 +39,13 @@
 #define COMPONENT "lua"
 #define HOOK_EVERY 1000 /* instructions between count-hook calls */
 #define JSON_MAX_DEPTH 64
+#define ENCODE_MAX_NODES 200000 /* values in one encoded result */
+/* Work inside one C library call is invisible to the count hook; it is
+   charged afterwards: one instruction per BYTES_PER_INSTR bytes of string
+   it returns, and INSTR_PER_US instructions per microsecond of CPU time it
+   took. */
+#define BYTES_PER_INSTR 8
+#define INSTR_PER_US 100
 #define MAX_SCRIPT_BYTES ((size_t)1 << 20)
 
 /* ------------------------------------------------------------------------- */
@@ -160,6 +167,7 @@ typedef struct lstate {
     long instructions; /* spent in the current call */
     long instr_limit;
     int instr_hit;     /* the budget ran out during the current call */
+    int mem_hit;       /* memory ran out inside a charged library call (rethrown as a plain error) */
     int epoch;
     cached_module *mods;
     size_t n_mods, mods_alloc;
@@ -240,12 +248,107 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
     }
 }
 
+/* Charge n instructions to the current call; raises when the budget is gone. */
+static void charge(lua_State *L, double n)
+{
+    lstate *ts = state_of(L);
+    if (ts->instr_limit <= 0 || n <= 0)
+        return;
+    ts->instructions += n > (double)ts->instr_limit ? ts->instr_limit + 1 : (long)n;
+    if (ts->instructions > ts->instr_limit) {
+        ts->instr_hit = 1;
+        lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "instruction limit exceeded (%d)", (int)ts->instr_limit);
+    }
+}
+
+static double thread_cpu_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+/* A library function (upvalue 1) run with its work charged: string.rep,
+   gsub, table.concat… are one VM instruction each but can take seconds
+   (rep of megabytes, a backtracking pattern). */
+static int charged_call(lua_State *L)
+{
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    double t0 = thread_cpu_us();
+    int st = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    if (st != LUA_OK) {
+        lstate *ts = state_of(L);
+        if (st == LUA_ERRMEM)
+            ts->mem_hit = 1; /* a plain error from here on: sb_pcall must still not swallow it */
+        const char *m = lua_tostring(L, -1);
+        if (st == LUA_ERRRUN && m && !ts->instr_hit) {
+            /* Errors the library function raised itself: give them back the
+               name and the script's line they had when called directly. */
+            const char *name = lua_tostring(L, lua_upvalueindex(2));
+            const char *q = strstr(m, " to '?'");
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            if (!strstr(m, ".lua:")) {
+                luaL_where(L, 1);
+                luaL_addvalue(&b);
+            }
+            if (q) {
+                luaL_addlstring(&b, m, (size_t)(q - m));
+                luaL_addstring(&b, " to '");
+                luaL_addstring(&b, name);
+                luaL_addstring(&b, "'");
+                luaL_addstring(&b, q + 7);
+            } else {
+                luaL_addstring(&b, m);
+            }
+            luaL_pushresult(&b);
+        }
+        return lua_error(L);
+    }
+    double bytes = 0;
+    for (int i = 1; i <= lua_gettop(L); i++)
+        if (lua_type(L, i) == LUA_TSTRING)
+            bytes += (double)lua_rawlen(L, i);
+    charge(L, bytes / BYTES_PER_INSTR + (thread_cpu_us() - t0) * INSTR_PER_US);
+    return lua_gettop(L);
+}
+
+/* Wrap the named functions of global library `lib` (upvalues: the original
+   and its name). The originals are also kept as package.loaded["_G.<lib>"]
+   (registry only: scripts have no package). */
+static void charge_lib(lua_State *L, const char *lib, const char *const *names)
+{
+    lua_getglobal(L, lib);
+    int t = lua_gettop(L);
+    lua_newtable(L);
+    int orig = lua_gettop(L);
+    for (; *names; names++) {
+        lua_getfield(L, t, *names);
+        if (lua_isfunction(L, -1)) {
+            lua_pushvalue(L, -1);
+            lua_setfield(L, orig, *names);
+            lua_pushstring(L, *names);
+            lua_pushcclosure(L, charged_call, 2);
+            lua_setfield(L, t, *names);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, orig);
+    lua_setfield(L, -2, lua_pushfstring(L, "_G.%s", lib));
+    lua_settop(L, t - 1);
+}
+
 /* pcall that cannot swallow the sandbox's limits. */
 static int sb_pcall(lua_State *L)
 {
     luaL_checkany(L, 1);
     int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
-    if (status == LUA_ERRMEM || state_of(L)->instr_hit)
+    if (status == LUA_ERRMEM || state_of(L)->instr_hit || state_of(L)->mem_hit)
         return lua_error(L); /* re-raise the error object on top */
     lua_pushboolean(L, status == LUA_OK);
     lua_insert(L, 1);
@@ -294,6 +397,14 @@ static int p_open(lua_State *L)
     luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
     luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
     luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+    lua_settop(L, 0);
+    /* The shared tables (the string metatable's __index is this string
+       table), so method calls like s:rep() are charged too. */
+    static const char *const str_charged[] = {"rep", "gsub", "find", "match", "gmatch", "format", "upper",
+                                              "lower", "reverse", "byte", "char", "pack", "unpack", NULL};
+    static const char *const tab_charged[] = {"concat", "sort", "unpack", "insert", "remove", "move", NULL};
+    charge_lib(L, LUA_STRLIBNAME, str_charged);
+    charge_lib(L, LUA_TABLIBNAME, tab_charged);
     lua_settop(L, 0);
     /* protect the string metatable (its __index is the shared string table) */
     lua_pushliteral(L, "");
@@ -346,6 +457,7 @@ static void limits_arm(lstate *ts)
 {
     ts->instructions = 0;
     ts->instr_hit = 0;
+    ts->mem_hit = 0;
     ts->instr_limit = atomic_load(&max_instructions);
     ts->mem_limit = ts->used + atomic_load(&max_memory);
     lua_sethook(ts->L, sb_hook, LUA_MASKCOUNT, HOOK_EVERY);
@@ -356,6 +468,7 @@ static void limits_disarm(lstate *ts)
     lua_sethook(ts->L, NULL, 0, 0);
     ts->mem_limit = 0;
     ts->instr_hit = 0;
+    ts->mem_hit = 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -399,11 +512,33 @@ static void push_json(lua_State *L, const cJSON *j, int depth)
     }
 }
 
+/* What encoding one result may still spend: the Lua limits are off while
+   the host encodes, so a result that shares one table many times (a
+   self-doubling table: 40 lines of Lua, 2^40 nodes) stops here. */
+typedef struct {
+    long nodes;   /* values left */
+    size_t bytes; /* string and key bytes left */
+} encode_budget;
+
+static int spend(encode_budget *b, size_t bytes, char *err, size_t errlen)
+{
+    if (b->nodes-- <= 0 || bytes > b->bytes) {
+        snprintf(err, errlen, "the result is too large to encode (more than %d values or %zu bytes)",
+                 ENCODE_MAX_NODES, atomic_load(&max_memory));
+        return -1;
+    }
+    b->bytes -= bytes;
+    return 0;
+}
+
 /* Encode the value at idx. Returns NULL with a message in err on failure.
-   Runs inside a protected call with the memory budget disarmed. */
-static cJSON *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+   Runs inside a protected call with the Lua limits disarmed, under b. */
+static cJSON *to_json(lua_State *L, int idx, int depth, encode_budget *b, char *err, size_t errlen)
 {
     idx = lua_absindex(L, idx);
+    size_t slen = lua_type(L, idx) == LUA_TSTRING ? lua_rawlen(L, idx) : 0;
+    if (spend(b, slen + 8, err, errlen) != 0)
+        return NULL;
     switch (lua_type(L, idx)) {
     case LUA_TNIL: return cJSON_CreateNull();
     case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
@@ -453,7 +588,7 @@ static cJSON *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen
     if (array) {
         for (lua_Integer i = 1; i <= n; i++) {
             lua_geti(L, idx, i);
-            cJSON *c = to_json(L, -1, depth + 1, err, errlen);
+            cJSON *c = to_json(L, -1, depth + 1, b, err, errlen);
             lua_pop(L, 1);
             if (!c) {
                 cJSON_Delete(out);
@@ -483,7 +618,7 @@ static cJSON *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen
         } else {
             k = lua_tostring(L, -2); /* a string key: no conversion, lua_next stays valid */
         }
-        cJSON *c = to_json(L, -1, depth + 1, err, errlen);
+        cJSON *c = spend(b, strlen(k), err, errlen) == 0 ? to_json(L, -1, depth + 1, b, err, errlen) : NULL;
         lua_pop(L, 1);
         if (!c) {
             cJSON_Delete(out);
@@ -664,7 +799,7 @@ static int load_module(lstate *ts, const char *name, const char *source, size_t 
     limits_disarm(ts);
     if (st != LUA_OK) {
         const char *m = lua_tostring(L, -1);
-        if (st == LUA_ERRMEM)
+        if (st == LUA_ERRMEM || ts->mem_hit)
             snprintf(err, errlen, "memory limit exceeded while loading");
         else if (hit)
             snprintf(err, errlen, "instruction limit exceeded while loading");
@@ -883,7 +1018,8 @@ encode:
     /* encoding happens with the memory budget off: only the host allocates */
     job->ts->mem_limit = 0;
     lua_sethook(L, NULL, 0, 0);
-    job->result = to_json(L, -1, 0, job->err, sizeof job->err);
+    encode_budget budget = {ENCODE_MAX_NODES, atomic_load(&max_memory)};
+    job->result = to_json(L, -1, 0, &budget, job->err, sizeof job->err);
     if (!job->result)
         return luaL_error(L, "result: %s", job->err);
     return 0;
@@ -929,7 +1065,7 @@ int cl_lua_call(const char *script, const char *fn, const char *arg_json, char *
     cJSON_Delete(arg);
     if (st != LUA_OK) {
         const char *m = lua_tostring(L, -1);
-        if (st == LUA_ERRMEM)
+        if (st == LUA_ERRMEM || ts->mem_hit)
             snprintf(err, errlen, "script %s: memory limit exceeded (%zu bytes)", script,
                      atomic_load(&max_memory));
         else if (hit)

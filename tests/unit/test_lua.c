@@ -138,6 +138,38 @@ static void test_sandbox(void)
     expect_error("misc/bomb3",
                  "return function() local ok, e = pcall(string.rep, 'x', 1e9) return ok end",
                  "memory limit exceeded");
+    /* work inside C library calls counts against the instruction limit */
+    cl_lua_set_limits(0, 0);
+    expect_error("misc/rep",
+                 "return function() local n = 0 for i = 1, 200 do n = n + #string.rep('y', 4000000) end return n end",
+                 "instruction limit exceeded");
+    expect_error("misc/rep2",
+                 "return function() local n = 0 for i = 1, 200 do n = n + #(('y'):rep(4000000)) end return n end",
+                 "instruction limit exceeded");
+    expect_error("misc/concat",
+                 "return function() local t = {} for i = 1, 1000 do t[i] = string.rep('z', 1000) end "
+                 "local n = 0 for i = 1, 200 do n = n + #table.concat(t) end return n end",
+                 "instruction limit exceeded");
+    expect_error("misc/backtrack",
+                 "return function() local s = ('a'):rep(300) local n = 0 "
+                 "for i = 1, 300 do if s:find('.-.-.-b') then n = n + 1 end end return n end",
+                 "instruction limit exceeded");
+    /* ... and behind pcall */
+    expect_error("misc/rep3",
+                 "return function() for i = 1, 200 do pcall(string.rep, 'y', 4000000) end return 1 end",
+                 "instruction limit exceeded");
+    /* a result that shares one table many times is not encoded forever */
+    expect_error("misc/doubling",
+                 "return function() local t = {1} for i = 1, 40 do t = {t, t} end return t end",
+                 "too large to encode");
+    expect_error("misc/doubling2",
+                 "return function() local t = {k = 'v'} for i = 1, 40 do t = {a = t, b = t} end return t end",
+                 "too large to encode");
+    /* ordinary library use stays cheap, and errors keep their meaning */
+    expect_result("misc/libs",
+                  "return function() return #table.concat({string.rep('a', 3), ('b'):upper(), "
+                  "string.format('%d', 7)}, ',') end",
+                  NULL, "7");
     cl_lua_set_limits(0, 0);
     /* the state is still healthy afterwards */
     expect_result("misc/fine", "return function(x) return x.n * 2 end", "{\"n\":21}", "42");
