@@ -51,40 +51,6 @@ async function newUser(email) {
 
 const grants = (uid) => count(`SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${uid} AND reason = 'monthly_grant'`);
 
-test('not configured: every billing route answers 503 billing_not_configured, nothing pretends', async () => {
-  const db2 = createDatabase('billing_off');
-  for (const env of [{ MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10' },
-    // Selected but missing settings: the same clear 503.
-    { MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', BILLING_PROVIDER: 'lemonsqueezy', LEMON_SQUEEZY_API_KEY: 'k' }]) {
-    const s = await startServer({ dbUrl: db2.url, env });
-    try {
-      const u = apiClient(s.url);
-      await u.demoLogin();
-      for (const p of ['/api/billing/checkout', '/api/billing/portal']) {
-        const r = await u.post(p);
-        assert.equal(r.status, 503, p);
-        assert.equal(r.body.error.code, 'billing_not_configured');
-      }
-      const body = subscriptionEvent('subscription_created', { userId: 1 });
-      const w = await fetch(s.url + '/api/webhooks/lemonsqueezy', { method: 'POST', body, headers: { 'x-signature': sign(body, SECRET) } });
-      assert.equal(w.status, 503);
-      const st = await u.get('/api/billing');
-      assert.equal(st.status, 200);
-      assert.equal(st.body.configured, false);
-      const page = await (await fetch(s.url + '/pricing')).text();
-      assert.match(page, /Checkout is not available on this server/);
-      assert.equal(Number(psql(db2.url, 'SELECT count(*) FROM webhook_events')[0][0]), 0);
-      assert.equal(Number(psql(db2.url, 'SELECT count(*) FROM billing_checkouts')[0][0]), 0);
-    } finally {
-      await s.stop();
-    }
-  }
-  // A provider that is not loaded is a start-up error naming the variable.
-  const bad = await import('./lib/harness.mjs').then((h) => h.cliploop(['plugins'], { BILLING_PROVIDER: 'stripe' }));
-  assert.match(bad.stdout + bad.stderr, /BILLING_PROVIDER=stripe/);
-  db2.drop();
-});
-
 test('checkout: signed in only, CSRF, one checkout per user for a short window, custom data and redirect', async () => {
   const anon = await fetch(srv.url + '/api/billing/checkout', { method: 'POST' });
   assert.equal(anon.status, 401);
@@ -307,4 +273,41 @@ test('portal: 404 without a subscription; a fresh URL from the provider otherwis
   r = await u.post('/api/billing/checkout');
   assert.equal(r.status, 409);
   assert.equal(r.body.error.code, 'already_subscribed');
+});
+
+// Last: it starts servers of its own for seconds, and a long idle gap before
+// the next request to the shared server could meet a keep-alive connection
+// the server is just closing (a POST is not retried).
+test('not configured: every billing route answers 503 billing_not_configured, nothing pretends', async () => {
+  const db2 = createDatabase('billing_off');
+  for (const env of [{ MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10' },
+    // Selected but missing settings: the same clear 503.
+    { MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', BILLING_PROVIDER: 'lemonsqueezy', LEMON_SQUEEZY_API_KEY: 'k' }]) {
+    const s = await startServer({ dbUrl: db2.url, env });
+    try {
+      const u = apiClient(s.url);
+      await u.demoLogin();
+      for (const p of ['/api/billing/checkout', '/api/billing/portal']) {
+        const r = await u.post(p);
+        assert.equal(r.status, 503, p);
+        assert.equal(r.body.error.code, 'billing_not_configured');
+      }
+      const body = subscriptionEvent('subscription_created', { userId: 1 });
+      const w = await fetch(s.url + '/api/webhooks/lemonsqueezy', { method: 'POST', body, headers: { 'x-signature': sign(body, SECRET) } });
+      assert.equal(w.status, 503);
+      const st = await u.get('/api/billing');
+      assert.equal(st.status, 200);
+      assert.equal(st.body.configured, false);
+      const page = await (await fetch(s.url + '/pricing')).text();
+      assert.match(page, /Checkout is not available on this server/);
+      assert.equal(Number(psql(db2.url, 'SELECT count(*) FROM webhook_events')[0][0]), 0);
+      assert.equal(Number(psql(db2.url, 'SELECT count(*) FROM billing_checkouts')[0][0]), 0);
+    } finally {
+      await s.stop();
+    }
+  }
+  // A provider that is not loaded is a start-up error naming the variable.
+  const bad = await import('./lib/harness.mjs').then((h) => h.cliploop(['plugins'], { BILLING_PROVIDER: 'stripe' }));
+  assert.match(bad.stdout + bad.stderr, /BILLING_PROVIDER=stripe/);
+  db2.drop();
 });

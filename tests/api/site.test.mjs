@@ -153,29 +153,6 @@ test('the request-access form works without JavaScript (urlencoded POST → a pa
   assert.equal(r.status, 403);
 });
 
-test('a template edited on disk shows up on the next request (the cache follows the file)', async () => {
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  const { ROOT } = await import('./lib/harness.mjs');
-  const web = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-web-'));
-  fs.cpSync(path.join(ROOT, 'web'), web, { recursive: true });
-  const s = await startServer({ dbUrl: db.url, migrate: false, env: { CLIPLOOP_WEB_DIR: web } });
-  try {
-    const terms = path.join(web, 'site', 'terms.html');
-    assert.doesNotMatch(await (await fetch(s.url + '/terms')).text(), /Edited while running/);
-    fs.writeFileSync(terms, fs.readFileSync(terms, 'utf8').replace('<h1>Terms of service</h1>', '<h1>Edited while running</h1>'));
-    assert.match(await (await fetch(s.url + '/terms')).text(), /<h1>Edited while running<\/h1>/);
-    fs.rmSync(terms);
-    const gone = await fetch(s.url + '/terms');
-    assert.equal(gone.status, 500);
-    assert.equal((await gone.json()).error.code, 'internal');
-  } finally {
-    await s.stop();
-    fs.rmSync(web, { recursive: true, force: true });
-  }
-});
-
 test('/billing/success says whether Pro is on yet and refreshes itself while waiting (no script)', async () => {
   let html = await (await fetch(on.url + '/billing/success')).text();
   assert.match(html, /Log in to see your plan/);
@@ -201,4 +178,27 @@ test('/billing/success says whether Pro is on yet and refreshes itself while wai
   html = await get('?n=3');
   assert.match(html, /Pro is active on your account/);
   assert.doesNotMatch(html, /http-equiv="refresh"/);
+});
+
+test('a template edited on disk shows up on the next request (the cache follows the file)', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { ROOT } = await import('./lib/harness.mjs');
+  const web = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-web-'));
+  fs.cpSync(path.join(ROOT, 'web'), web, { recursive: true });
+  const s = await startServer({ dbUrl: db.url, migrate: false, env: { CLIPLOOP_WEB_DIR: web } });
+  try {
+    const terms = path.join(web, 'site', 'terms.html');
+    assert.doesNotMatch(await (await fetch(s.url + '/terms')).text(), /Edited while running/);
+    fs.writeFileSync(terms, fs.readFileSync(terms, 'utf8').replace('<h1>Terms of service</h1>', '<h1>Edited while running</h1>'));
+    assert.match(await (await fetch(s.url + '/terms')).text(), /<h1>Edited while running<\/h1>/);
+    fs.rmSync(terms);
+    const gone = await fetch(s.url + '/terms');
+    assert.equal(gone.status, 500);
+    assert.equal((await gone.json()).error.code, 'internal');
+  } finally {
+    await s.stop();
+    fs.rmSync(web, { recursive: true, force: true });
+  }
 });
