@@ -317,7 +317,9 @@ int cl_auth_create_session(PGconn *c, const cl_req *req, int64_t user_id, char t
     const char *ua = cl_req_header(req, "user-agent");
     char ua_short[256];
     snprintf(ua_short, sizeof ua_short, "%s", ua ? ua : "");
-    const char *p[] = {uid, hash, csrf, ttl, ua_short, req->remote_addr};
+    char client[64];
+    cl_req_client_addr(req, client, sizeof client);
+    const char *p[] = {uid, hash, csrf, ttl, ua_short, client};
     return cl_db_exec(c,
                       "INSERT INTO sessions (user_id, token_hash, csrf_token, expires_at, user_agent, addr)"
                       " VALUES ($1::bigint, $2, $3, now() + make_interval(secs => $4::int), $5, $6)",
@@ -455,68 +457,80 @@ static void signup(cl_req *req, cl_res *res)
     cl_db_release(c);
 }
 
-/* Seconds until a log-in for email/addr may be tried again; 0 when allowed, -1 on error. */
+/*
+ * Seconds until a log-in for email/addr may be tried again; 0 when allowed,
+ * -1 on error.
+ *   per account: from the max-th failure inside the window on, locked until
+ *     the latest failure + backoff * 2^(failures - max), capped at the
+ *     window — a few guesses cost seconds, many cost the whole window;
+ *   per client address: the max-th most recent failure inside the window
+ *     blocks until it leaves the window.
+ * Runs inside login's transaction, under its advisory lock on the email.
+ */
 static long login_blocked_for(PGconn *c, const char *email, const char *addr)
 {
-    char win[16], max_e[16], max_a[16];
+    char win[16], max_e[16], max_a[16], backoff[16];
     snprintf(win, sizeof win, "%d", cl_cfg.login_window_seconds > 0 ? cl_cfg.login_window_seconds : 900);
     snprintf(max_e, sizeof max_e, "%d", cl_cfg.login_max_failures > 0 ? cl_cfg.login_max_failures : 5);
     snprintf(max_a, sizeof max_a, "%d",
              cl_cfg.login_max_failures_per_addr > 0 ? cl_cfg.login_max_failures_per_addr : 20);
-    const char *p[] = {email, addr, win, max_e, max_a};
-    /* The max-th most recent failure inside the window blocks until it
-       leaves the window. */
+    snprintf(backoff, sizeof backoff, "%d", cl_cfg.login_backoff_seconds > 0 ? cl_cfg.login_backoff_seconds : 2);
+    const char *p[] = {email, addr, win, max_e, max_a, backoff};
     PGresult *r = cl_db_query(
         c,
-        "SELECT GREATEST("
-        " COALESCE((SELECT ceil(extract(epoch FROM at + make_interval(secs => $3::int) - now()))::bigint"
-        "  FROM login_failures WHERE email = $1 AND at > now() - make_interval(secs => $3::int)"
-        "  ORDER BY at DESC OFFSET $4::int - 1 LIMIT 1), 0),"
-        " COALESCE((SELECT ceil(extract(epoch FROM at + make_interval(secs => $3::int) - now()))::bigint"
-        "  FROM login_failures WHERE addr = $2 AND at > now() - make_interval(secs => $3::int)"
-        "  ORDER BY at DESC OFFSET $5::int - 1 LIMIT 1), 0))",
-        5, p);
+        "WITH e AS (SELECT count(*) AS n, max(at) AS last FROM login_failures"
+        "           WHERE email = $1 AND at > now() - make_interval(secs => $3::int))"
+        " SELECT GREATEST("
+        "  (SELECT CASE WHEN e.n >= $4::int THEN GREATEST(0, ceil(extract(epoch FROM e.last"
+        "     + make_interval(secs => LEAST($3::int::float8,"
+        "         $6::int * power(2::float8, LEAST(e.n - $4::int, 30)))) - now())))::bigint ELSE 0 END FROM e),"
+        "  COALESCE((SELECT ceil(extract(epoch FROM at + make_interval(secs => $3::int) - now()))::bigint"
+        "   FROM login_failures WHERE addr = $2 AND at > now() - make_interval(secs => $3::int)"
+        "   ORDER BY at DESC OFFSET $5::int - 1 LIMIT 1), 0))",
+        6, p);
     long v = cl_db_ok(r) && PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
     PQclear(r);
     return v;
 }
 
-static void login(cl_req *req, cl_res *res)
+#define LOGIN_LOCK_CLASS "16018"
+
+/* The check, the verification and the record of one log-in, atomically per
+   email (a transaction holding an advisory lock on it): concurrent guesses
+   for one account queue up instead of all passing the check. Returns the
+   user id (> 0), 0 for wrong credentials (failure recorded), or a negative
+   value with the reply set (429, 503). */
+static int64_t login_attempt(PGconn *c, const char *email, const char *addr, const char *password, cl_res *res)
 {
-    if (cl_auth_check_origin(req, res) != 0)
-        return;
-    char email[256], password[PASSWORD_MAX + 1], err[256];
-    if (read_credentials(req, res, email, sizeof email, password, sizeof password, 0) != 0)
-        return;
-    PGconn *c = cl_auth_db(res);
-    if (!c) {
-        OPENSSL_cleanse(password, sizeof password);
-        return;
+    char err[256];
+    const char *p[] = {email};
+    if (cl_db_begin(c) != 0 ||
+        cl_db_exec(c, "SELECT pg_advisory_xact_lock(" LOGIN_LOCK_CLASS ", hashtext($1))", 1, p, err, sizeof err) != 0) {
+        cl_db_rollback(c);
+        cl_res_error(res, 503, "database_unavailable", "Could not check log-in attempts");
+        return -1;
     }
-    long wait = login_blocked_for(c, email, req->remote_addr);
+    long wait = login_blocked_for(c, email, addr);
     if (wait != 0) {
-        OPENSSL_cleanse(password, sizeof password);
-        cl_db_release(c);
+        cl_db_rollback(c);
         if (wait < 0) {
             cl_res_error(res, 503, "database_unavailable", "Could not check log-in attempts");
-            return;
+            return -1;
         }
         char ra[24];
         snprintf(ra, sizeof ra, "%ld", wait);
         cl_res_header(res, "Retry-After", ra);
         cl_res_error(res, 429, "too_many_attempts", "Too many failed log-ins; try again in %ld seconds", wait);
-        return;
+        return -1;
     }
-    const char *p[] = {email};
     PGresult *r = cl_db_query(c, "SELECT id, password_hash FROM users WHERE email = $1", 1, p);
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, err, sizeof err);
         PQclear(r);
-        OPENSSL_cleanse(password, sizeof password);
-        cl_db_release(c);
+        cl_db_rollback(c);
         cl_error("auth", "log-in lookup failed: %s", err);
         cl_res_error(res, 503, "database_unavailable", "Could not check the password");
-        return;
+        return -1;
     }
     int ok = 0;
     int64_t id = 0;
@@ -538,21 +552,44 @@ static void login(cl_req *req, cl_res *res)
         cl_password_dummy_verify(password, cl_cfg.scrypt_log_n);
     }
     PQclear(r);
-    OPENSSL_cleanse(password, sizeof password);
     if (!ok) {
-        const char *fp[] = {email, req->remote_addr};
+        const char *fp[] = {email, addr};
         if (cl_db_exec(c,
                        "WITH gc AS (DELETE FROM login_failures WHERE at < now() - interval '1 day')"
                        " INSERT INTO login_failures (email, addr) VALUES ($1, $2)",
                        2, fp, err, sizeof err) != 0)
             cl_warn("auth", "cannot record a failed log-in: %s", err);
-        cl_db_release(c);
-        cl_res_error(res, 401, "invalid_credentials", "Email or password is wrong");
+    } else if (cl_db_exec(c, "DELETE FROM login_failures WHERE email = $1", 1, p, err, sizeof err) != 0) {
+        cl_warn("auth", "cannot clear failed log-ins: %s", err);
+    }
+    if (cl_db_commit(c) != 0) {
+        cl_db_rollback(c);
+        cl_res_error(res, 503, "database_unavailable", "Could not check the password");
+        return -1;
+    }
+    return ok ? id : 0;
+}
+
+static void login(cl_req *req, cl_res *res)
+{
+    if (cl_auth_check_origin(req, res) != 0)
+        return;
+    char email[256], password[PASSWORD_MAX + 1], addr[64];
+    if (read_credentials(req, res, email, sizeof email, password, sizeof password, 0) != 0)
+        return;
+    PGconn *c = cl_auth_db(res);
+    if (!c) {
+        OPENSSL_cleanse(password, sizeof password);
         return;
     }
-    if (cl_db_exec(c, "DELETE FROM login_failures WHERE email = $1", 1, p, err, sizeof err) != 0)
-        cl_warn("auth", "cannot clear failed log-ins: %s", err);
-    cl_auth_sign_in(c, req, res, id, 200);
+    /* Behind a trusted proxy the client is in X-Forwarded-For, not the peer. */
+    cl_req_client_addr(req, addr, sizeof addr);
+    int64_t id = login_attempt(c, email, addr, password, res);
+    OPENSSL_cleanse(password, sizeof password);
+    if (id == 0)
+        cl_res_error(res, 401, "invalid_credentials", "Email or password is wrong");
+    else if (id > 0)
+        cl_auth_sign_in(c, req, res, id, 200);
     cl_db_release(c);
 }
 

@@ -182,6 +182,7 @@ int cl_config_load(char *err, size_t errlen)
        <exe>/../web etc. work for a build inside the checkout. */
     char def[1100];
     if (get_str("HOST", "127.0.0.1", c->host, sizeof c->host, err, errlen)) return -1;
+    if (get_str("CLIPLOOP_TRUSTED_PROXIES", "", c->trusted_proxies, sizeof c->trusted_proxies, err, errlen)) return -1;
     if (get_int("PORT", 3000, 0, 65535, &c->port, err, errlen)) return -1;
     if (get_int("CLIPLOOP_HTTP_THREADS", 2, 1, 64, &c->http_threads, err, errlen)) return -1;
     if (get_int("CLIPLOOP_HTTP_POOL_THREADS", 8, 1, 256, &c->http_pool_threads, err, errlen)) return -1;
@@ -248,6 +249,7 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES", 5, 1, 1000, &c->login_max_failures, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR", 20, 1, 100000, &c->login_max_failures_per_addr, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LOGIN_WINDOW_SECONDS", 900, 1, 86400, &c->login_window_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_LOGIN_BACKOFF_SECONDS", 2, 1, 3600, &c->login_backoff_seconds, err, errlen)) return -1;
     if (get_int("CLIPLOOP_SCRYPT_LOG_N", CL_SCRYPT_LOG_N_DEFAULT, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
     if (get_bool("CLIPLOOP_COOKIE_SECURE", 0, &c->cookie_secure, err, errlen)) return -1;
 

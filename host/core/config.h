@@ -18,6 +18,7 @@
 typedef struct cl_config {
     /* HTTP */
     char host[256];         /**< HOST, default 127.0.0.1 */
+    char trusted_proxies[1024]; /**< CLIPLOOP_TRUSTED_PROXIES: comma-separated IPs/CIDRs whose X-Forwarded-For is believed; default none */
     int port;               /**< PORT, default 3000 */
     int http_threads;       /**< CLIPLOOP_HTTP_THREADS: event-loop threads, default 2 */
     int http_pool_threads;  /**< CLIPLOOP_HTTP_POOL_THREADS: blocking-handler threads, default 8 */
@@ -58,6 +59,7 @@ typedef struct cl_config {
     int login_max_failures; /**< CLIPLOOP_LOGIN_MAX_FAILURES: failed log-ins per email per window before 429, default 5 */
     int login_max_failures_per_addr; /**< CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR: same per client address, default 20 */
     int login_window_seconds; /**< CLIPLOOP_LOGIN_WINDOW_SECONDS: the failure-counting window, default 900 */
+    int login_backoff_seconds; /**< CLIPLOOP_LOGIN_BACKOFF_SECONDS: first per-account lock after max failures, doubling per further failure; default 2 */
     int scrypt_log_n;       /**< CLIPLOOP_SCRYPT_LOG_N: scrypt cost for new hashes (N = 2^x, r=8, p=1), default 15 */
     int cookie_secure;      /**< CLIPLOOP_COOKIE_SECURE: always mark the session cookie Secure, default false */
     /* Outbound HTTP, continued */

@@ -121,6 +121,17 @@ long cl_req_query_long(const cl_req *req, const char *key, long def, int *ok);
  */
 int cl_req_from_loopback(const cl_req *req);
 
+/**
+ * The client's address into out: the TCP peer, unless the peer is one of
+ * CLIPLOOP_TRUSTED_PROXIES — then the right-most X-Forwarded-For entry that
+ * is not a trusted proxy (the peer when the header is missing or holds only
+ * trusted or unparseable addresses).
+ */
+void cl_req_client_addr(const cl_req *req, char *out, size_t outlen);
+
+/** 1 when addr (numeric IPv4/IPv6) matches an entry of list ("a, b/len, …"). */
+int cl_addr_in_list(const char *addr, const char *list);
+
 /** 1 when host (a HOST setting: name or literal address) is loopback: localhost, 127.0.0.0/8, ::1. */
 int cl_host_is_loopback(const char *host);
 

@@ -4,6 +4,7 @@
 #include "http/http.h"
 
 #include "core/buf.h"
+#include "core/config.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -241,6 +242,101 @@ int cl_req_from_loopback(const cl_req *req)
         cl_req_header(req, "x-real-ip"))
         return 0;
     return addr_is_loopback(req->remote_addr);
+}
+
+/* Parse a numeric address into 16 bytes (IPv4 as v4-mapped IPv6). */
+static int parse_addr(const char *s, unsigned char out[16])
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, s, &v4) == 1) {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &v4, 4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, &v6) == 1) {
+        memcpy(out, &v6, 16);
+        return 0;
+    }
+    return -1;
+}
+
+int cl_addr_in_list(const char *addr, const char *list)
+{
+    unsigned char a[16], net[16];
+    if (!addr || !list || parse_addr(addr, a) != 0)
+        return 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        char item[80];
+        size_t b = 0, e = n;
+        while (b < e && (p[b] == ' ' || p[b] == '\t'))
+            b++;
+        while (e > b && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+            e--;
+        if (e > b && e - b < sizeof item) {
+            memcpy(item, p + b, e - b);
+            item[e - b] = '\0';
+            char *slash = strchr(item, '/');
+            int bits = 128;
+            if (slash) {
+                *slash = '\0';
+                bits = atoi(slash + 1);
+            }
+            int v4 = strchr(item, ':') == NULL;
+            if (slash && v4)
+                bits += 96;
+            if (parse_addr(item, net) == 0 && bits >= 0 && bits <= 128) {
+                int match = 1;
+                for (int i = 0; i < 16 && match; i++) {
+                    int keep = bits - i * 8;
+                    unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+                    match = (a[i] & mask) == (net[i] & mask);
+                }
+                if (match)
+                    return 1;
+            }
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+void cl_req_client_addr(const cl_req *req, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", req->remote_addr);
+    const char *trusted = cl_cfg.trusted_proxies;
+    const char *xff = cl_req_header(req, "x-forwarded-for");
+    if (!trusted[0] || !xff || !cl_addr_in_list(req->remote_addr, trusted))
+        return;
+    /* Right to left: each trusted proxy appended the address it saw. */
+    size_t end = strlen(xff);
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        char item[64];
+        size_t b = start, e = end;
+        while (b < e && (xff[b] == ' ' || xff[b] == '\t'))
+            b++;
+        while (e > b && (xff[e - 1] == ' ' || xff[e - 1] == '\t'))
+            e--;
+        unsigned char tmp[16];
+        if (e > b && e - b < sizeof item) {
+            memcpy(item, xff + b, e - b);
+            item[e - b] = '\0';
+            if (parse_addr(item, tmp) != 0)
+                return; /* garbage: keep the proxy's view rather than guess */
+            if (!cl_addr_in_list(item, trusted)) {
+                snprintf(out, outlen, "%s", item);
+                return;
+            }
+        }
+        end = start > 0 ? start - 1 : 0;
+    }
 }
 
 int cl_host_is_loopback(const char *host)
