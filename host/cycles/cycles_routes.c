@@ -782,7 +782,7 @@ static void schedule_cycle(cl_req *req, cl_res *res)
             /* Only the listed days whose time is still ahead (in the project's zone). */
             int listed = nd, kept = 0;
             for (int i = 0; i < nd; i++) {
-                char di[4];
+                char di[16];
                 snprintf(di, sizeof di, "%d", dayidx[i]);
                 const char *fq[] = {cy.week_start, di, time, cy.timezone};
                 PGresult *fr = cl_db_query(c, "SELECT ((($1::date + $2::int) + $3::time) AT TIME ZONE $4) > now()", 4, fq);

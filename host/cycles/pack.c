@@ -355,7 +355,7 @@ static int store_pack(PGconn *c, const cl_user *u, const cl_cycle *cy, const cha
         cl_db_errmsg(c, r, err, errlen);
     PQclear(r);
     for (int i = 0; ok && i < CL_CYCLE_PACK_SIZE; i++) {
-        char pos[8], key[200];
+        char pos[16], key[200];
         snprintf(pos, sizeof pos, "%d", i + 1);
         snprintf(key, sizeof key, "%s:%d", ref, i + 1);
         const char *q[] = {uid, pid, cid, pos, posts[i].channel, posts[i].draft, posts[i].brief, posts[i].title,
@@ -730,7 +730,7 @@ static void regenerate(cl_req *req, cl_res *res)
     if (rc == CL_OK && cl_db_begin(c) == 0) {
         int t = cl_item_transition(c, id, u.id, CL_PUB_SKIPPED, NULL, 0, NULL, &cur, err, sizeof err);
         if (t == CL_TRANSITION_OK) {
-            char sid[24], pid[24], cid[24], pos[8];
+            char sid[24], pid[24], cid[24], pos[16];
             snprintf(sid, sizeof sid, "%" PRId64, id);
             snprintf(pid, sizeof pid, "%" PRId64, it.project_id);
             snprintf(cid, sizeof cid, "%" PRId64, it.cycle_id);

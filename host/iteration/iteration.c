@@ -559,7 +559,7 @@ static int64_t store_next(PGconn *c, const cl_cycle *cy, const char *request_id,
     snprintf(nid, sizeof nid, "%" PRId64, next);
     for (int i = 0; next > 0 && i < CL_CYCLE_PACK_SIZE; i++) {
         const cJSON *plan = cJSON_GetArrayItem(plans, i);
-        char pos[8], key[220], parent[24];
+        char pos[16], key[220], parent[24];
         snprintf(pos, sizeof pos, "%d", i + 1);
         snprintf(key, sizeof key, "%s:%d", ref, i + 1);
         snprintf(parent, sizeof parent, "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItem(plan, "parent_id")));
