@@ -635,7 +635,7 @@ static void generate_next_locked(PGconn *c, cl_res *res, const cl_user *u, int64
             goto out;
         }
         char err[256];
-        int rc = cl_credits_charge(c, u->id, CL_ACTION_CYCLE_POSTS, ref, &receipt, err, sizeof err);
+        int rc = cl_credits_charge(c, u->id, CL_ACTION_NEXT_PACK, ref, &receipt, err, sizeof err);
         if (rc != CL_CREDITS_OK)
             cl_credits_reply_error(res, rc, &receipt, err);
         else
@@ -658,7 +658,7 @@ static void generate_next_locked(PGconn *c, cl_res *res, const cl_user *u, int64
                      "The following week already has posts; nothing was charged");
         goto out;
     }
-    if (cl_cycles_limit_and_charge(c, u, CL_ACTION_CYCLE_POSTS, CL_CYCLE_PACK_SIZE, ref, state == CL_CHARGE_KEPT,
+    if (cl_cycles_limit_and_charge(c, u, CL_ACTION_NEXT_PACK, CL_CYCLE_PACK_SIZE, ref, state == CL_CHARGE_KEPT,
                                    &receipt, res) != 0)
         goto out;
 

@@ -843,10 +843,11 @@ static void answer_iteration(mbuf *b, gen *g)
         char tot[48];
         it_money(trev, cur[0] ? cur : "", tot, sizeof tot);
         fmt(t, sizeof t,
-            "\"%s\" on %s won the week with %.0f clicks, %.0f sign-ups and %s in revenue (score %.0f).%s "
-            "Across %d posts: %.0f clicks, %.0f sign-ups, %s.",
-            w->hook, w->channel, w->clicks, w->signups, w->revenue > 0 ? money : "no revenue", w->score, lpart, n,
-            tclicks, tsignups, trev > 0 ? tot : "no revenue yet");
+            "\"%s\" on %s won the week with %.0f click%s, %.0f sign-up%s and %s in revenue (score %.0f).%s "
+            "Across %d posts: %.0f click%s, %.0f sign-up%s, %s.",
+            w->hook, w->channel, w->clicks, w->clicks == 1 ? "" : "s", w->signups, w->signups == 1 ? "" : "s",
+            w->revenue > 0 ? money : "no revenue", w->score, lpart, n, tclicks, tclicks == 1 ? "" : "s", tsignups,
+            tsignups == 1 ? "" : "s", trev > 0 ? tot : "no revenue yet");
     }
     mb_kv(b, &first, "summary", t);
 
@@ -866,8 +867,10 @@ static void answer_iteration(mbuf *b, gen *g)
                 fmt(hook, sizeof hook, "Still the one people pick: %s", it->hook);
             else if (it->signups >= 1)
                 fmt(hook, sizeof hook, "%.0f signed up last week: %s", it->signups, it->hook);
-            else if (it->clicks >= 1)
+            else if (it->clicks >= 2)
                 fmt(hook, sizeof hook, "%.0f people tapped this: %s", it->clicks, it->hook);
+            else if (it->clicks >= 1)
+                fmt(hook, sizeof hook, "Someone tapped this already: %s", it->hook);
             else
                 fmt(hook, sizeof hook, "Straight to it: %s", it->hook);
             if (win)

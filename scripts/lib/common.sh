@@ -139,6 +139,27 @@ cl_browser_ready() {
     fi
 }
 
+# The studio's vendored browser libraries (uPlot for the performance charts):
+# installed from the npm registry with package.json / package-lock.json
+# (npm ci when missing or older than the lock) and copied into web/vendor/
+# (git-ignored), which the host serves as /vendor/…. No CDN.
+cl_web_vendor() {
+    cl_ensure_packages npm || return 1
+    if [ ! -f "$CL_ROOT/node_modules/uplot/package.json" ] ||
+        [ "$CL_ROOT/package-lock.json" -nt "$CL_ROOT/node_modules/.package-lock.json" ]; then
+        cl_say "installing the studio's browser libraries (npm ci)"
+        (cd "$CL_ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || return 1
+    fi
+    local src=$CL_ROOT/node_modules/uplot dst=$CL_ROOT/web/vendor/uplot
+    mkdir -p "$dst" || return 1
+    local f
+    for f in dist/uPlot.esm.js dist/uPlot.min.css LICENSE; do
+        if [ ! -f "$dst/${f##*/}" ] || [ "$src/$f" -nt "$dst/${f##*/}" ]; then
+            cp "$src/$f" "$dst/${f##*/}" || return 1
+        fi
+    done
+}
+
 # A free TCP port on 127.0.0.1 (asks the kernel through node).
 cl_free_port() {
     node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"

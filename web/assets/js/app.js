@@ -21,6 +21,7 @@ const routes = [
   { path: '/app', title: 'Home', page: () => import('./dashboard.js'), run: 'renderDashboard' },
   { path: '/app/create', title: 'Create', page: () => import('./create.js'), run: 'renderCreate' },
   { path: '/app/chats', title: 'Chats', prefix: true, page: () => import('./chat.js'), run: 'renderChats' },
+  { path: '/app/performance', title: 'Performance', prefix: true, nav: '/app/projects', page: () => import('./performance.js'), run: 'renderPerformancePage' },
   { path: '/app/projects', title: 'Projects', prefix: true, page: () => import('./projects.js'), run: 'mountProjectsPage' },
   { path: '/app/onboarding', title: 'Set up your business', nav: '', page: () => import('./projects.js'), run: 'mountProjectsPage' },
   { path: '/dashboard/manual-queue', title: 'Manual queue', page: () => import('./manual-queue.js'), run: 'renderManualQueue' },

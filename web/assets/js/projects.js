@@ -224,6 +224,7 @@ async function renderDetail(id) {
     <section class="card stack" aria-labelledby="week-h"><div class="row"><h2 id="week-h">This week</h2>
       <a class="button" href="/app/projects/${p.id}/weeks/current" data-this-week>Open this week</a></div>
       <div data-weeks><p class="muted">Loading…</p></div></section>
+    <section class="card stack" aria-labelledby="pperf-h" data-project-performance><h2 id="pperf-h">Performance</h2><p class="muted">Loading…</p></section>
     <section class="card stack" data-channels aria-label="Channels"><p class="muted">Loading channels…</p></section>
     ${profileForm(p)}
     <section class="card stack"><h2>Your website</h2><div data-run><p class="muted">Loading…</p></div></section>
@@ -233,6 +234,7 @@ async function renderDetail(id) {
       <p class="muted">Deletes the project, its documents and its outputs for good. To keep them but stop using the project, archive it instead.</p>
       <p><button class="button secondary danger" type="button" data-delete>Delete project…</button></p></section>`;
   renderTrackingSection(v.querySelector('[data-tracking-section]'), id);
+  import('./performance.js').then((m) => m.mountProjectPerformance(v.querySelector('[data-project-performance]'), id));
 
   const form = v.querySelector('[data-profile]');
   form.addEventListener('submit', async (ev) => {
