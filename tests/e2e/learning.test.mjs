@@ -2,7 +2,7 @@
 // rendered and published through the mock publisher (the worker's scheduler
 // and publish job), its tracking link is clicked in the browser, the landing
 // page reports a sign-up conversion, the owner records revenue, and then on
-// the week's performance page: refresh numbers (rollup) → the charts (uPlot
+// the week page's performance section: refresh numbers (rollup) → the charts (uPlot
 // from /vendor) with their tables → analyse → generate next week. The
 // project page shows the trend. Screenshots of the charts land in
 // tests/e2e/artifacts/ (learning-*.png).
@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDatabase, startServer, freePort, psql } from '../api/lib/harness.mjs';
-import { launch, demoContext, screenshot, problems } from './lib/browser.mjs';
+import { launch, demoContext, screenshot, problems, ARTIFACTS } from './lib/browser.mjs';
 
 let db, srv, browser, storage;
 
@@ -144,7 +144,7 @@ for (const mobile of [false, true]) {
   test(`week performance on ${mobile ? 'a phone' : 'desktop'}: rollup → charts → analyse → generate next week`, async () => {
     const page = await demoContext(browser, srv.url, { mobile });
     const tag = mobile ? 'phone' : 'desktop';
-    await page.goto(`${srv.url}/app/performance/weeks/${cycleId}`);
+    await page.goto(`${srv.url}/app/projects/${projectId}/weeks/${cycleId}`);
     const section = page.locator('[data-week-performance]');
     await section.getByRole('button', { name: 'Refresh numbers' }).click();
     await page.locator('[data-chart="scores"] [data-drawn="1"]').waitFor();
@@ -153,7 +153,7 @@ for (const mobile of [false, true]) {
     const table = page.locator('[data-chart="daily"] [data-chart-table]');
     assert.match(await table.getAttribute('class'), /visually-hidden/);
     assert.match(await table.innerText(), /Clicks/);
-    const row1 = section.locator(`tr[data-item="${items[0]}"]`);
+    const row1 = section.locator(`tr[data-perf-item="${items[0]}"]`);
     assert.match(await row1.innerText(), /\b3\b/); // 3 clicks
     assert.match(await row1.innerText(), /NGN 12,500/);
     assert.equal(await row1.locator('[data-class="winner"]').count(), 1);
@@ -161,8 +161,9 @@ for (const mobile of [false, true]) {
     const views = section.locator(`form[data-views="${items[1]}"]`);
     await views.locator('input').fill('40');
     await views.getByRole('button', { name: 'Save' }).click();
-    await page.waitForFunction((id) => /2\.5%/.test(document.querySelector(`tr[data-item="${id}"]`)?.innerText || ''), items[1]);
+    await page.waitForFunction((id) => /2\.5%/.test(document.querySelector(`tr[data-perf-item="${id}"]`)?.innerText || ''), items[1]);
     await screenshot(page, `learning-week-charts-${tag}`);
+    await section.screenshot({ path: path.join(ARTIFACTS, `learning-week-section-${tag}.png`) });
 
     if (!mobile) {
       await section.getByRole('button', { name: 'Analyse this week (free)' }).click();
@@ -192,7 +193,7 @@ for (const mobile of [false, true]) {
       await screenshot(page, `learning-week-analysis-${tag}`);
     }
     // the next week lists what each post continues, with the winners' lineage
-    await page.goto(`${srv.url}/app/performance/weeks/${nextCycleId}`);
+    await page.goto(`${srv.url}/app/projects/${projectId}/weeks/${nextCycleId}`);
     await page.locator('.perf-items tbody tr').first().waitFor();
     assert.equal(await page.locator('.perf-items tbody tr').count(), 5);
     assert.match(await page.locator('.perf-items').innerText(), /hook improved from “Party jollof trays for your office”/);

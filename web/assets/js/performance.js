@@ -142,7 +142,7 @@ function statRow(t, cur) {
 
 function itemsTable(perf) {
   const cur = perf.currency;
-  const rows = perf.items.map((it) => `<tr data-item="${it.id}">
+  const rows = perf.items.map((it) => `<tr data-perf-item="${it.id}">
     <td>#${esc(it.position ?? '')}</td>
     <td><div>${esc(it.hook || it.title || 'Untitled')}</div><div class="small muted">${esc(channelLabel(it.channel))}${it.derived_label ? ` · ${esc(it.derived_label)}` : ''}</div></td>
     <td class="num">${num(it.clicks)}</td><td class="num">${num(it.signups)}</td><td class="num">${esc(money(it.revenue_scored_minor, cur))}</td>
@@ -158,7 +158,7 @@ function itemsTable(perf) {
     <tbody>${rows}</tbody></table></div>`;
 }
 
-function analysisBlock(a, perf, week) {
+function analysisBlock(a, perf, week, weekHref) {
   const cost = week?.costs?.generate_posts;
   const price = cost ? credits(cost.cost, cost.kind) : '5 generation credits';
   const balance = week?.balances ? ` · you have ${week.balances.generation}` : '';
@@ -176,7 +176,7 @@ function analysisBlock(a, perf, week) {
     <ol class="list perf-plans">${(a.plans || []).map((p) => `<li><div><div>${esc(p.hook)}</div>
       <div class="small muted">${esc(channelLabel(p.channel))} · ${esc(p.label)}</div></div>${classBadge(p.parent_class)}</li>`).join('')}</ol>
     <div class="cluster">
-      ${next ? `<a class="button" href="/app/performance/weeks/${next}" data-next-week>Open next week</a>`
+      ${next ? `<a class="button" href="${esc(weekHref(next))}" data-next-week>Open next week</a>`
         : `<button class="button" type="button" data-generate-next>Generate next week · ${esc(price)}</button>`}
       <button class="button secondary" type="button" data-analyze>Analyse again (free)</button>
     </div>
@@ -199,9 +199,10 @@ async function lineageBlock(el, perf) {
 /**
  * The week's performance section into el (a container the caller placed):
  * numbers, charts, the items with views entry for manual posts, the
- * analysis, generate-next and the winners' lineage. Returns a refresh().
+ * analysis, generate-next and the winners' lineage. weekHref(id) links
+ * another week (next week). Returns a refresh().
  */
-export async function mountWeekPerformance(el, cycleId) {
+export async function mountWeekPerformance(el, cycleId, { weekHref = (id) => `/app/performance/weeks/${id}` } = {}) {
   let busy = false;
   const render = async (perf, week) => {
     const cur = perf.currency;
@@ -220,7 +221,7 @@ export async function mountWeekPerformance(el, cycleId) {
           Object.keys(perf.revenue || {}).filter((c) => c !== cur).length ? ` Also received, not scored: ${esc(Object.entries(perf.revenue).filter(([c]) => c !== cur).map(([c, v]) => money(v, c)).join(', '))}.` : ''}</p>
         ${itemsTable(perf)}` : emptyState('No posts this week', 'Generate the week\'s pack; its results show here once it is published and tracked.')}
       <div data-perf-status></div>
-      ${analysisBlock(week?.cycle?.analysis, perf, week)}
+      ${analysisBlock(week?.cycle?.analysis, perf, week, weekHref)}
       <section class="stack" aria-labelledby="lin-h"><h3 id="lin-h">Lineage of the winners</h3><div data-lineage><p class="small muted">Loading…</p></div></section>`;
     if (perf.items.length) {
       draw(el, 'daily', dailyChart(perf.days, cur));

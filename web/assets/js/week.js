@@ -184,6 +184,7 @@ export async function renderWeek(view, ctx, projectId, cycleId) {
   }
   let w;
   let timer = null;
+  let perfEl = null;
   const load = async () => {
     clearTimeout(timer);
     try {
@@ -197,6 +198,16 @@ export async function renderWeek(view, ctx, projectId, cycleId) {
     ctx.setTitle(`Week of ${dayLabel(w.cycle.week_start)} – ${dayLabel(w.cycle.week_end)}`,
       `${project.name} · ${w.items.length ? `${w.items.length} posts` : 'no posts yet'} · ${w.cycle.timezone}`);
     render(view, w, projectId);
+    // performance, analysis and next week (performance.js): mounted once, kept across re-renders
+    if (!perfEl) {
+      perfEl = document.createElement('section');
+      perfEl.className = 'card stack';
+      perfEl.setAttribute('aria-labelledby', 'perf-h');
+      perfEl.dataset.weekPerformance = '';
+      import('./performance.js').then((m) => m.mountWeekPerformance(perfEl, cycleId,
+        { weekHref: (id) => `/app/projects/${projectId}/weeks/${id}` }));
+    }
+    view.append(perfEl);
     if (w.items.some((i) => i.status === 'rendering' || i.publish_status === 'publishing') || w.cycle.pack_status === 'generating') {
       timer = setTimeout(load, 2000);
     }
