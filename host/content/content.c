@@ -13,10 +13,12 @@
 #include "http/http.h"
 #include "jobs/jobs.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define COMP "content"
 
@@ -298,6 +300,98 @@ static void get_item(cl_req *req, cl_res *res)
 }
 
 /*
+ * DELETE /api/content-items/:id — one of the user's own outputs, when nothing
+ * is in flight for it: not rendering, not scheduled or publishing, not
+ * published (a published post keeps its record so its tracking link keeps
+ * working), not part of a week's pack (packs replace posts by regenerating).
+ * The row goes in one statement (assets, click rows and rollups cascade; the
+ * ledger keeps its entries, it is immutable); the rendered files go after.
+ */
+static void delete_item(cl_req *req, cl_res *res)
+{
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    if (!c)
+        return;
+    int64_t id = cl_req_param_id(req, "id");
+    char sid[24], uid[24], err[256];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    const char *p[] = {sid, uid};
+    PGresult *r = cl_db_query(c,
+                              "SELECT status, publish_status, cycle_id IS NOT NULL,"
+                              " coalesce((SELECT json_agg(path) FROM content_assets WHERE content_item_id = i.id), '[]')"
+                              " FROM content_items i WHERE id = $1 AND user_id = $2",
+                              2, p);
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "read content item");
+        PQclear(r);
+        cl_db_release(c);
+        return;
+    }
+    if (PQntuples(r) == 0) {
+        cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
+        PQclear(r);
+        cl_db_release(c);
+        return;
+    }
+    const char *status = PQgetvalue(r, 0, 0), *pub = PQgetvalue(r, 0, 1);
+    const char *why = strcmp(status, "rendering") == 0 ? "it is rendering; wait for the render to finish"
+                      : strcmp(pub, "scheduled") == 0 ? "it is scheduled; unschedule it first"
+                      : strcmp(pub, "publishing") == 0 ? "it is being published"
+                      : strcmp(pub, "published") == 0 ? "it is published, and its record keeps its tracking link working"
+                      : strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? "it belongs to a week's pack; regenerate it instead"
+                                                              : NULL;
+    if (why) {
+        cl_res_error(res, 409, "item_in_use", "This output cannot be deleted: %s", why);
+        PQclear(r);
+        cl_db_release(c);
+        return;
+    }
+    cJSON *paths = cJSON_Parse(PQgetvalue(r, 0, 3));
+    PQclear(r);
+    /* the state is checked again by the statement itself (a render may have started meanwhile) */
+    r = cl_db_query(c,
+                    "DELETE FROM content_items WHERE id = $1 AND user_id = $2 AND status <> 'rendering'"
+                    " AND publish_status NOT IN ('scheduled', 'publishing', 'published') AND cycle_id IS NULL",
+                    2, p);
+    int deleted = cl_db_ok(r) && atoi(PQcmdTuples(r)) == 1;
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, sizeof err);
+        cl_error(COMP, "delete content item %s: %s", sid, err);
+        cl_res_error(res, 500, "internal", "Could not delete; nothing was changed");
+    } else if (!deleted) {
+        cl_res_error(res, 409, "item_in_use", "This output changed while deleting it; reload and try again");
+    } else {
+        const cJSON *path;
+        cJSON_ArrayForEach(path, paths)
+        {
+            char full[2048];
+            if (!cJSON_IsString(path) || strstr(path->valuestring, ".."))
+                continue;
+            snprintf(full, sizeof full, "%s/%s", cl_cfg.storage_dir, path->valuestring);
+            if (unlink(full) != 0 && errno != ENOENT)
+                cl_warn(COMP, "could not remove %s: %s", path->valuestring, strerror(errno));
+            char *slash = strrchr(full, '/');
+            if (slash) { /* the render's folder, when now empty */
+                *slash = '\0';
+                rmdir(full);
+            }
+        }
+        char dir[2048];
+        snprintf(dir, sizeof dir, "%s/generated/content-items/%s", cl_cfg.storage_dir, sid);
+        rmdir(dir);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "deleted", 1);
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cl_res_json(res, 200, o);
+    }
+    cJSON_Delete(paths);
+    PQclear(r);
+    cl_db_release(c);
+}
+
+/*
  * Request a render of one of u's items, in ONE transaction: lock the item,
  * bump its render sequence, charge one render credit under the key
  * "content_item:<id>:render:<seq>", enqueue the render job under the same
@@ -454,6 +548,7 @@ void cl_content_register_routes(void)
     cl_route("POST", "/api/content-items", create_item, 0);
     cl_route("GET", "/api/content-items", list_items, 0);
     cl_route("GET", "/api/content-items/:id", get_item, 0);
+    cl_route("DELETE", "/api/content-items/:id", delete_item, 0);
     cl_route("POST", "/api/content-items/:id/render", render_item, 0);
     cl_route("GET", "/api/assets/:id", get_asset, 0);
 }

@@ -4,10 +4,10 @@
 // on the result card (the item's draft) are the words the renderer drew.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId;
 
@@ -133,4 +133,30 @@ test('transactions name the output they paid for, and one output lists all its c
   const item = await c.get(`/api/content-items/${itemId}`);
   assert.equal(one.body.items[0].subject.title, item.body.title);
   assert.equal((await c.get('/api/me/transactions?content_item_id=abc')).status, 422);
+});
+
+test('delete: an own output goes with its files and its receipts stay; another user gets 404; a rendering one is 409', async () => {
+  const br = await c.post('/api/create/brief', { project_id: projectId, prompt: 'Zobo drinks, 2 for 1 today', channel: 'whatsapp' });
+  const g = await c.post('/api/create/generate', { project_id: projectId, brief: br.body.brief, request_id: 'copy-delete-0001' });
+  assert.equal(g.status, 201, JSON.stringify(g.body));
+  const id = g.body.content_item_id;
+  // While it renders it cannot be deleted (the render owns it).
+  const early = await c.request('DELETE', `/api/content-items/${id}`);
+  if (early.status === 409) assert.equal(early.body.error.code, 'item_in_use');
+  const item = await waitRendered(id);
+  const files = psql(db.url, `SELECT path FROM content_assets WHERE content_item_id = ${id}`).map((r) => path.join(storage, r[0]));
+  assert.equal(files.length, 2);
+  for (const f of files) assert.ok(existsSync(f), f);
+  // Someone else cannot delete it (404, not 403: ids are not confirmed).
+  const other = await betaUser(srv.url, 'copy-other@example.test');
+  assert.equal((await other.request('DELETE', `/api/content-items/${id}`)).status, 404);
+  const before = psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE reference_key LIKE 'create:copy-delete-0001%'`)[0][0];
+  const r = await c.request('DELETE', `/api/content-items/${id}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal((await c.get(`/api/content-items/${id}`)).status, 404);
+  for (const f of files) assert.ok(!existsSync(f), `${f} removed`);
+  assert.equal(psql(db.url, `SELECT count(*) FROM content_assets WHERE content_item_id = ${id}`)[0][0], '0');
+  assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE reference_key LIKE 'create:copy-delete-0001%'`)[0][0], before);
+  assert.equal((await c.request('DELETE', `/api/content-items/${id}`)).status, 404);
+  assert.ok(item.title);
 });

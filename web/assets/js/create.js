@@ -126,6 +126,7 @@ function resultHtml(item, receipts) {
         <dt>Call to action</dt><dd data-testid="result-cta">${esc(d.cta || '')}</dd>
       </dl>
       <div><h3 class="section-title mb-xs">Tracking link</h3>${trackingSlot(item.id)}</div>
+      ${resultActions(item)}
       ${video ? `<div class="cluster">
         <a class="button" href="${esc(video.download_url)}" download data-testid="download-mp4">Download MP4</a>
         ${thumb ? `<a class="button secondary" href="${esc(thumb.download_url)}" download data-testid="download-thumb">Download thumbnail</a>` : ''}
@@ -133,6 +134,108 @@ function resultHtml(item, receipts) {
       ${receipts.length ? `<div data-testid="receipts"><h3 class="section-title mb-xs">Receipts</h3>${receipts.map(receiptLine).join('')}
         ${last ? `<p class="small muted mt-xs">Balance after: ${credits(last.generation, 'generation')} · ${credits(last.render, 'render')}</p>` : ''}</div>` : ''}
     </div></div>`;
+}
+
+/* What a user does with a result: copy the words, fix them, or delete it. */
+function resultActions(item) {
+  const locked = ['rendering'].includes(item.status) || ['scheduled', 'publishing', 'published'].includes(item.publish_status);
+  return `<div class="cluster" data-testid="result-actions">
+      <button class="button secondary small" type="button" data-copy="caption">Copy caption</button>
+      <button class="button secondary small" type="button" data-copy="cta">Copy call to action</button>
+      ${locked ? '' : '<button class="button secondary small" type="button" data-edit>Edit words</button>'}
+      ${locked || item.cycle_id ? '' : '<button class="button secondary small danger" type="button" data-delete-item>Delete…</button>'}
+    </div>
+    <p class="small muted" role="status" aria-live="polite" data-action-status></p>
+    <form class="stack" data-edit-form hidden>
+      <div class="field"><label for="edit-caption-${item.id}">Caption</label>
+        <textarea class="input" id="edit-caption-${item.id}" name="caption" rows="4"></textarea>
+        <span class="field-error" data-error="caption"></span></div>
+      <div class="field"><label for="edit-cta-${item.id}">Call to action</label>
+        <input class="input" id="edit-cta-${item.id}" name="cta" maxlength="120">
+        <span class="field-error" data-error="cta"></span></div>
+      <p class="small muted">Checked against the ${esc(channelLabel(item.channel))} rules. Free — a new render of the video costs 1 render credit.</p>
+      <div class="cluster"><button class="button small" type="submit">Save words</button>
+        <button class="button secondary small" type="button" data-edit-cancel>Cancel</button></div>
+    </form>`;
+}
+
+/* The caption as posted: the text, then its hashtags unless the text already has them. */
+function captionText(d) {
+  const tags = (d.hashtags || []).filter((t) => !(d.caption || '').includes(t));
+  return tags.length ? `${d.caption || ''}\n\n${tags.join(' ')}` : (d.caption || '');
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Clipboard API refused (permissions, insecure origin): the old way.
+    const t = document.createElement('textarea');
+    t.value = text;
+    t.setAttribute('readonly', '');
+    t.style.position = 'fixed';
+    t.style.opacity = '0';
+    document.body.append(t);
+    t.select();
+    const ok = document.execCommand('copy');
+    t.remove();
+    return ok;
+  }
+}
+
+/* Wire the result's actions; redraw() reloads the item after a change. */
+function bindResultActions(box, item, { redraw, onEdited }) {
+  const status = box.querySelector('[data-action-status]');
+  const say = (text) => { if (status) status.textContent = text; };
+  const d = item.draft || {};
+  box.querySelectorAll('[data-copy]').forEach((b) => b.addEventListener('click', async () => {
+    const what = b.dataset.copy;
+    const text = what === 'caption' ? captionText(d) : (d.cta || '');
+    say(await copyText(text) ? `${what === 'caption' ? 'Caption' : 'Call to action'} copied.` : 'Could not copy: select the text and copy it by hand.');
+  }));
+  const form = box.querySelector('[data-edit-form]');
+  box.querySelector('[data-edit]')?.addEventListener('click', () => {
+    form.elements.caption.value = d.caption || '';
+    form.elements.cta.value = d.cta || '';
+    form.hidden = false;
+    form.elements.caption.focus();
+  });
+  box.querySelector('[data-edit-cancel]')?.addEventListener('click', () => { form.hidden = true; showFieldErrors(form, null); });
+  form?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showFieldErrors(form, null);
+    const body = {};
+    if (form.elements.caption.value.trim() !== (d.caption || '')) body.caption = form.elements.caption.value.trim();
+    if (form.elements.cta.value.trim() !== (d.cta || '')) body.cta = form.elements.cta.value.trim();
+    if (!Object.keys(body).length) { form.hidden = true; return; }
+    try {
+      await api(`/api/content-items/${item.id}`, { method: 'PATCH', body });
+      onEdited();
+      redraw();
+    } catch (e) {
+      if (!showFieldErrors(form, e)) say(friendlyError(e, 'save the words').join(' '));
+    }
+  });
+  const del = box.querySelector('[data-delete-item]');
+  del?.addEventListener('click', () => {
+    // Ask in place: delete for good, or keep it.
+    del.outerHTML = `<span class="cluster" data-confirm-delete><span class="small">Delete this output and its video for good?</span>
+      <button class="button small danger" type="button" data-delete-yes>Delete for good</button>
+      <button class="button secondary small" type="button" data-delete-no>Keep it</button></span>`;
+    box.querySelector('[data-delete-no]').addEventListener('click', () => redraw());
+    box.querySelector('[data-delete-yes]').addEventListener('click', async (ev) => {
+      ev.currentTarget.disabled = true;
+      try {
+        await api(`/api/content-items/${item.id}`, { method: 'DELETE' });
+        box.innerHTML = emptyState('Deleted.', 'The output and its files are gone. Your receipts stay in Settings.',
+          '<a class="button" href="/app/create">Create a promo</a>');
+      } catch (e) {
+        say(friendlyError(e, 'delete this output').join(' ') + (e.status === 409 ? ` ${e.message}.` : ''));
+        ev.currentTarget.disabled = false;
+      }
+    });
+  });
 }
 
 /**
@@ -143,6 +246,7 @@ function resultHtml(item, receipts) {
 async function showItem(box, id, known = []) {
   let timer = null;
   let lastDone = -1;
+  let edited = false; // the words changed after the video was drawn
   const receiptsFor = async (item) => {
     // Every charge and refund of this item (generation and renders), plus what generate returned.
     let mine = [];
@@ -186,16 +290,22 @@ async function showItem(box, id, known = []) {
     } else if (item.status === 'draft') {
       notice = statusBlock('', 'The copy is ready; the video has not been rendered.', 'Render it when you are happy with the words.',
         '<button class="button small" type="button" data-render>Render video (1 render credit)</button>');
+    } else if (item.status === 'rendered' && edited) {
+      notice = statusBlock('warn', 'Words saved. The video still shows the earlier words.',
+        'Render it again so the video says what the caption says.',
+        '<button class="button small" type="button" data-render>Render again (1 render credit)</button>');
     } else if (item.status === 'rendered') {
       notice = statusBlock('ok', 'Your promo is ready.', 'Preview it, then download the MP4 and the thumbnail.');
     }
     box.innerHTML = `<div class="stack">${notice}${resultHtml(item, receipts)}<p data-render-status></p></div>`;
     hydrateTracking(box);
+    bindResultActions(box, item, { redraw: draw, onEdited: () => { edited = item.status === 'rendered'; } });
     box.querySelector('[data-render]')?.addEventListener('click', async (ev) => {
       ev.currentTarget.disabled = true;
       try {
         await api(`/api/content-items/${id}/render`, { method: 'POST', body: {} });
         lastDone = -1;
+        edited = false;
         draw();
       } catch (e) {
         const [t, x, a] = explain(e);

@@ -1,0 +1,107 @@
+// What a user does with a finished promo: copy the caption, the call to
+// action and the tracking link; fix the words (checked by the channel's
+// rules, and the page says the video still shows the earlier words until it
+// is rendered again); delete it after confirming in place. Desktop and phone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, startServer } from '../api/lib/harness.mjs';
+import { launch, newPage, screenshot, problems } from './lib/browser.mjs';
+
+let db, srv, storage, browser;
+const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
+
+async function signedIn(mobile) {
+  const page = await newPage(browser, { mobile });
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  const r = await page.context().request.post(srv.url + '/api/dev/demo-login', { data: {} });
+  assert.equal(r.status(), 200);
+  page.csrf = (await r.json()).csrf_token;
+  return page;
+}
+
+async function post(page, p, data) {
+  const r = await page.context().request.post(srv.url + p, { headers: { 'x-csrf-token': page.csrf }, data });
+  assert.ok(r.ok(), `${p}: ${r.status()} ${await r.text()}`);
+  return r.json();
+}
+
+/** A rendered promo made through the API; returns its id. */
+async function promo(page, key) {
+  let projectId = (await (await page.context().request.get(srv.url + '/api/projects')).json()).projects?.[0]?.id;
+  if (!projectId) {
+    projectId = (await post(page, '/api/projects', {
+      name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
+      city: 'Yaba', target_audience: 'Office workers', primary_offer: 'Jollof rice', preferred_channels: ['instagram'],
+      language_style: 'english', onboarding_step: 'done',
+    })).id;
+  }
+  const { brief } = await post(page, '/api/create/brief', { project_id: projectId, prompt: 'Half price jollof trays this weekend', channel: 'instagram' });
+  const g = await post(page, '/api/create/generate', { project_id: projectId, brief, request_id: key });
+  return g.content_item_id;
+}
+
+before(async () => {
+  db = createDatabase('e2e_result');
+  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-result-'));
+  srv = await startServer({
+    dbUrl: db.url,
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+  if (db) db.drop();
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+for (const mobile of [false, true]) {
+  const size = mobile ? 'phone' : 'desktop';
+  test(`${size}: copy, edit and delete a finished promo`, async () => {
+    const page = await signedIn(mobile);
+    const id = await promo(page, `result-e2e-${size}-0001`);
+    await page.goto(`${srv.url}/app/create?item=${id}`);
+    await page.getByText('Your promo is ready.').waitFor({ timeout: 120000 });
+
+    // Copy: the caption as it will be posted, and the call to action.
+    const caption = await page.getByTestId('result-caption').innerText();
+    await page.getByRole('button', { name: 'Copy caption' }).click();
+    await page.getByText('Caption copied.').waitFor();
+    const clip = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(clip.startsWith(caption.split('\n')[0]), JSON.stringify({ clip, caption }));
+    await page.getByRole('button', { name: 'Copy call to action' }).click();
+    await page.getByText('Call to action copied.').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await page.getByTestId('result-cta').innerText());
+    if (await page.getByTestId('result-link').count()) {
+      await page.getByRole('button', { name: 'Copy link' }).click();
+      assert.match(await page.evaluate(() => navigator.clipboard.readText()), /\/r\/[A-Za-z0-9]{8,}$/);
+    }
+
+    // Edit: a CTA the rules accept is saved; the page says the video is now behind.
+    await page.getByRole('button', { name: 'Edit words' }).click();
+    await page.getByLabel('Call to action', { exact: true }).fill('Order on WhatsApp today');
+    await page.getByRole('button', { name: 'Save words' }).click();
+    await page.getByText('Words saved. The video still shows the earlier words.').waitFor();
+    assert.equal(await page.getByTestId('result-cta').innerText(), 'Order on WhatsApp today');
+    assert.ok(await page.getByRole('button', { name: 'Render again (1 render credit)' }).isVisible());
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `horizontal overflow ${overflow}px`);
+    await screenshot(page, `result-actions-${size}`);
+
+    // Delete: asked in place; "Keep it" keeps it, "Delete for good" deletes.
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    await page.getByRole('button', { name: 'Delete…' }).waitFor();
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Delete for good' }).click();
+    await page.getByText('The output and its files are gone.').waitFor();
+    const gone = await page.context().request.get(`${srv.url}/api/content-items/${id}`);
+    assert.equal(gone.status(), 404);
+    assert.deepEqual(problems(page, MEDIA), []);
+  });
+}
