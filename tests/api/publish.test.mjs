@@ -192,6 +192,46 @@ test('permanent errors fail the item with the platform\'s message; nothing is pu
   }
 });
 
+test('still processing after the poll budget, and an expired container: retried later, published once', async () => {
+  assert.equal((await connectInstagram(srv, ada.c, ada.projectId)).done.status, 200);
+  const w = startWorker({ CLIPLOOP_PUBLISH_POLL_BUDGET_MS: '300' });
+  const retried = (jobId, re) => waitFor(() => {
+    const rows = psql(db.url, `SELECT detail FROM job_events WHERE job_id = ${jobId} AND event = 'retry_scheduled'`);
+    return rows.some((r) => re.test(r[0]));
+  }, 'a retry', 20000, 100);
+  try {
+    // IN_PROGRESS longer than one attempt may wait: the job retries, resumes the same container.
+    fake.options.processingPolls = 100000;
+    let id = newItem();
+    scheduleNow(id);
+    await waitFor(() => item(id).publish_job_id, 'a job');
+    await retried(item(id).publish_job_id, /still processing/);
+    fake.options.processingPolls = 1;
+    let it = await finished(id);
+    assert.equal(it.publish_status, 'published', it.publish_error);
+    assert.equal(containersOf(id).length, 1);
+    assert.equal(fake.publishCount(it.publish_container_id), 1);
+
+    // EXPIRED: the container is forgotten and the retry creates a new one.
+    fake.options.expireContainers = true;
+    id = newItem();
+    scheduleNow(id);
+    await waitFor(() => item(id).publish_job_id, 'a job');
+    await retried(item(id).publish_job_id, /expired/);
+    fake.options.expireContainers = false;
+    it = await finished(id);
+    assert.equal(it.publish_status, 'published', it.publish_error);
+    const cs = containersOf(id);
+    assert.ok(cs.length >= 2, 'a new container after the expired one');
+    assert.deepEqual(cs.map((c) => c.publishes).sort(), [...Array(cs.length - 1).fill(0), 1]);
+    assert.equal(it.publish_container_id, cs.find((c) => c.publishes === 1).id);
+  } finally {
+    fake.options.processingPolls = 1;
+    fake.options.expireContainers = false;
+    await stopWorker(w);
+  }
+});
+
 test('quota and plan limit: checked before a container is created, failed clearly', async () => {
   const w = startWorker();
   try {

@@ -22,7 +22,7 @@
 //   ig.state                    { containers: Map, media: Map, tokens: Map, publishes: n, ... }
 //   ig.publishCount(containerId), ig.totalPublishes()
 //   ig.revokeAll()              every token becomes invalid (code 190)
-//   ig.options                  { processingPolls, quotaTotal, quotaUsage, containerOutcome, denyAuthorize }
+//   ig.options                  { processingPolls, quotaTotal, containerOutcome, expireContainers, denyAuthorize, fetchVideo }
 //   await ig.close()
 // As a program: node tests/fakes/instagram_fake.mjs <port-file> [clientId] [clientSecret]
 //   writes the port to <port-file>; POST /_control {options…} changes options;
@@ -71,7 +71,7 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
     requests: [],          // { op, method, path }
     quotaUsage: 0,
   };
-  const options = { processingPolls: 1, quotaTotal: 50, containerOutcome: null, denyAuthorize: false, fetchVideo: true };
+  const options = { processingPolls: 1, quotaTotal: 50, containerOutcome: null, expireContainers: false, denyAuthorize: false, fetchVideo: true };
   const failures = [];   // { op, status, body, headers, times }
   const holds = [];      // { op, arrived: resolve }
   const account = { userId: '17841400000000001', username: 'mamaputkitchen', appScopedId: '9876543210' };
@@ -256,6 +256,7 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
         if (c.status === 'IN_PROGRESS' && c.fetchDone && c.polls > options.processingPolls) {
           if (!c.fetched) { c.status = 'ERROR'; c.statusText = 'Error: Media download has failed. The media URI doesn\'t meet our requirements. (2207052)'; }
           else if (options.containerOutcome) { c.status = 'ERROR'; c.statusText = `Error: Media upload has failed with error code ${options.containerOutcome}`; }
+          else if (options.expireContainers) c.status = 'EXPIRED';
           else c.status = 'FINISHED';
         }
         const out = { status_code: c.status, id: c.id };
