@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "tracking/tracking.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -156,14 +157,6 @@ static const char *readme_for(const char *channel)
            "4. Send. Then mark the item posted in ClipLoop's manual queue.\n";
 }
 
-/* The item's public tracking link (PUBLIC_BASE_URL + /r/<slug>) or "" when it has none. */
-static void tracking_link(const char *slug, char *out, size_t len)
-{
-    out[0] = '\0';
-    if (slug && *slug && cl_cfg.public_base_url[0])
-        snprintf(out, len, "%s/r/%s", cl_cfg.public_base_url, slug);
-}
-
 /*
  * Write item `sid` of user `uid` into the archive under prefix. 1 written,
  * 0 no such item (of this user), -1 error (err set).
@@ -192,8 +185,9 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
         return 0;
     }
     const char *channel = PQgetvalue(r, 0, 2);
-    char link[600], *caption = NULL, *cta = NULL;
-    tracking_link(PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6), link, sizeof link);
+    char link[600] = "", *caption = NULL, *cta = NULL;
+    if (!PQgetisnull(r, 0, 6) && cl_tracking_item_url(c, strtoll(sid, NULL, 10), link, sizeof link) != 1)
+        link[0] = '\0';
     cJSON *m = cJSON_CreateObject(), *files = cJSON_CreateArray();
     int rc = cl_post_text(PQgetvalue(r, 0, 5), channel, link, &caption, &cta) == 0 ? 1 : -1;
     if (rc < 0)

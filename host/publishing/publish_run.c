@@ -38,6 +38,7 @@
 #include "cycles/limits.h"
 #include "cycles/states.h"
 #include "db/db.h"
+#include "tracking/tracking.h"
 #include "plugins/call.h"
 
 #include <cjson/cJSON.h>
@@ -220,6 +221,10 @@ static int step_error(run_ctx *x, const cl_job *job, const cl_error *e, const ch
     }
     if (is_transient(e->code)) {
         snprintf(err, errlen, "%s: %s", what, e->message);
+        /* A platform that said how long to wait: wait (up to 30 s here; the
+           job's backoff comes on top), so the retry does not come too early. */
+        if (e->code == CL_ERATELIMIT && e->retry_after_ms > 0 && job->attempt < job->max_attempts)
+            nap(x->call, e->retry_after_ms < 30000 ? e->retry_after_ms : 30000);
         if (job->attempt >= job->max_attempts) {
             snprintf(reason, sizeof reason, "gave up after %d attempts: %s", job->attempt, e->message);
             if (fail_item(x, reason) != 0)
@@ -267,8 +272,8 @@ static int load(run_ctx *x, char *err, size_t errlen)
     snprintf(x->video_path, sizeof x->video_path, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, 6));
     x->thumb_asset = PQgetisnull(r, 0, 7) ? 0 : strtoll(PQgetvalue(r, 0, 7), NULL, 10);
     char link[600] = "";
-    if (!PQgetisnull(r, 0, 8) && cl_cfg.public_base_url[0])
-        snprintf(link, sizeof link, "%s/r/%s", cl_cfg.public_base_url, PQgetvalue(r, 0, 8));
+    if (!PQgetisnull(r, 0, 8) && cl_tracking_item_url(x->c, x->item_id, link, sizeof link) != 1)
+        link[0] = '\0';
     if (cl_post_text(PQgetvalue(r, 0, 3), x->channel, link[0] ? link : NULL, &x->caption, &x->cta) != 0) {
         snprintf(err, errlen, "the item's draft is not readable");
         PQclear(r);
