@@ -284,6 +284,7 @@ static struct archive *open_zip(const char *path)
     /* Videos are compressed already; storing keeps exports fast. */
     if (archive_write_set_format_zip(a) != ARCHIVE_OK ||
         archive_write_set_format_option(a, "zip", "compression", "store") != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(a, 256 * 1024) != ARCHIVE_OK ||
         archive_write_open_filename(a, path) != ARCHIVE_OK) {
         archive_write_free(a);
         return NULL;
