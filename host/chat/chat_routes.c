@@ -14,6 +14,7 @@
 #include "create/create.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "core/config.h"
 #include "jobs/jobs.h"
 
 #include <ctype.h>
@@ -441,6 +442,51 @@ static char *derive_title(const char *content)
     return t;
 }
 
+/* Free chat limits for user uid, checked inside send_message's transaction
+   (under its per-user lock) after the new chat job `job_id` was inserted:
+   at most CLIPLOOP_CHAT_FREE_PER_MINUTE free messages in the last minute and
+   CLIPLOOP_CHAT_FREE_MAX_QUEUED unanswered ones. 1 with a 429 (Retry-After)
+   or 500 set on res, 0 when the message may go. */
+static int free_chat_limited(PGconn *c, const char *uid, int64_t job_id, cl_res *res)
+{
+    char jid[24], per_min[16], max_q[16];
+    snprintf(jid, sizeof jid, "%" PRId64, job_id);
+    snprintf(per_min, sizeof per_min, "%d", cl_cfg.chat_free_per_minute);
+    snprintf(max_q, sizeof max_q, "%d", cl_cfg.chat_free_max_queued);
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT (SELECT ceil(extract(epoch FROM created_at + interval '60 seconds' - now()))::bigint"
+        "          FROM chat_jobs WHERE user_id = $1 AND mode = 'chat' AND id <> $2"
+        "           AND created_at > now() - interval '60 seconds'"
+        "         ORDER BY created_at DESC OFFSET $3::int - 1 LIMIT 1),"
+        "       (SELECT count(*) FROM chat_jobs WHERE user_id = $1 AND mode = 'chat' AND id <> $2"
+        "           AND status IN ('queued', 'running')) >= $4::int",
+        4, (const char *[]){uid, jid, per_min, max_q});
+    if (!cl_db_ok(r) || PQntuples(r) != 1) {
+        db_failed(res, c, r, "free chat limits");
+        PQclear(r);
+        return 1;
+    }
+    long wait = PQgetisnull(r, 0, 0) ? 0 : strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    int queued = !strcmp(PQgetvalue(r, 0, 1), "t");
+    PQclear(r);
+    if (wait <= 0 && !queued)
+        return 0;
+    char ra[24];
+    snprintf(ra, sizeof ra, "%ld", wait > 0 ? wait : 5);
+    cl_res_header(res, "Retry-After", ra);
+    if (wait > 0)
+        cl_res_error(res, 429, "rate_limited",
+                     "Free chat is limited to %d messages a minute; try again in %ld seconds (generations are not "
+                     "limited this way)",
+                     cl_cfg.chat_free_per_minute, wait);
+    else
+        cl_res_error(res, 429, "rate_limited",
+                     "%d free messages are still waiting for a reply; send more when they are answered",
+                     cl_cfg.chat_free_max_queued);
+    return 1;
+}
+
 /* POST /api/chats/:id/messages {mode, content, request_id} — 202 with the
    user message, the pending assistant message and the chat job; the same
    request_id again answers 200 with what the first request created. */
@@ -490,6 +536,15 @@ static void send_message(cl_req *req, cl_res *res)
         goto out;
     }
     in_tx = 1;
+    int free_chat = !strcmp(mode, "chat");
+    /* Free chat: one sender per user at a time, so concurrent sends count
+       each other (the limits below are checked after the idempotent insert,
+       so a resent request_id is answered, never limited). */
+    if (free_chat && cl_db_exec(c, "SELECT pg_advisory_xact_lock(16019, hashtext($1))", 1, (const char *[]){uid}, err,
+                                sizeof err) != 0) {
+        db_failed(res, c, NULL, "lock");
+        goto out;
+    }
     PGresult *r = cl_db_query(c,
                               "INSERT INTO chat_jobs (conversation_id, user_id, project_id, mode, request_id, prompt)"
                               " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING id",
@@ -522,6 +577,8 @@ static void send_message(cl_req *req, cl_res *res)
     }
     int64_t job_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    if (free_chat && free_chat_limited(c, uid, job_id, res))
+        goto out;
     char jid[24], payload[64], key[64];
     snprintf(jid, sizeof jid, "%" PRId64, job_id);
     snprintf(payload, sizeof payload, "{\"chat_job_id\":%" PRId64 "}", job_id);
@@ -551,6 +608,7 @@ static void send_message(cl_req *req, cl_res *res)
     snprintf(did, sizeof did, "%" PRId64, durable);
     if (cl_db_exec(c, "UPDATE chat_jobs SET job_id = $2 WHERE id = $1", 2, (const char *[]){jid, did}, err,
                    sizeof err) != 0 ||
+        (free_chat && cl_job_set_priority(c, durable, CL_JOB_PRIORITY_FREE, err, sizeof err) != 0) ||
         cl_db_commit(c) != 0) {
         cl_error(COMP, "send message: %s", err);
         cl_res_error(res, 500, "internal", "Could not send your message; nothing was charged");
@@ -695,7 +753,13 @@ static void retry_chat_job(cl_req *req, cl_res *res)
     if (ok) {
         char did[24];
         snprintf(did, sizeof did, "%" PRId64, durable);
-        ok = cl_db_exec(c, "UPDATE chat_jobs SET job_id = $2 WHERE id = $1", 2, (const char *[]){sid, did}, err,
+        /* A free chat reply queues behind paid work, as when it was sent. */
+        ok = cl_db_exec(c,
+                        "UPDATE jobs SET priority = $3 WHERE id = $2"
+                        "   AND EXISTS (SELECT 1 FROM chat_jobs WHERE id = $1 AND mode = 'chat')",
+                        3, (const char *[]){sid, did, "-1"}, err, sizeof err) == 0;
+        ok = ok &&
+             cl_db_exec(c, "UPDATE chat_jobs SET job_id = $2 WHERE id = $1", 2, (const char *[]){sid, did}, err,
                         sizeof err) == 0 &&
              cl_db_commit(c) == 0;
     }

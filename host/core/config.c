@@ -250,6 +250,8 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR", 20, 1, 100000, &c->login_max_failures_per_addr, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LOGIN_WINDOW_SECONDS", 900, 1, 86400, &c->login_window_seconds, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LOGIN_BACKOFF_SECONDS", 2, 1, 3600, &c->login_backoff_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_CHAT_FREE_PER_MINUTE", 10, 1, 100000, &c->chat_free_per_minute, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_CHAT_FREE_MAX_QUEUED", 5, 1, 100000, &c->chat_free_max_queued, err, errlen)) return -1;
     if (get_int("CLIPLOOP_SCRYPT_LOG_N", CL_SCRYPT_LOG_N_DEFAULT, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
     if (get_bool("CLIPLOOP_COOKIE_SECURE", 0, &c->cookie_secure, err, errlen)) return -1;
 

@@ -59,6 +59,8 @@ typedef struct cl_config {
     int login_max_failures; /**< CLIPLOOP_LOGIN_MAX_FAILURES: failed log-ins per email per window before 429, default 5 */
     int login_max_failures_per_addr; /**< CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR: same per client address, default 20 */
     int login_window_seconds; /**< CLIPLOOP_LOGIN_WINDOW_SECONDS: the failure-counting window, default 900 */
+    int chat_free_per_minute;  /**< CLIPLOOP_CHAT_FREE_PER_MINUTE: free chat messages per user per minute, default 10 */
+    int chat_free_max_queued;  /**< CLIPLOOP_CHAT_FREE_MAX_QUEUED: unanswered free chat messages per user, default 5 */
     int login_backoff_seconds; /**< CLIPLOOP_LOGIN_BACKOFF_SECONDS: first per-account lock after max failures, doubling per further failure; default 2 */
     int scrypt_log_n;       /**< CLIPLOOP_SCRYPT_LOG_N: scrypt cost for new hashes (N = 2^x, r=8, p=1), default 15 */
     int cookie_secure;      /**< CLIPLOOP_COOKIE_SECURE: always mark the session cookie Secure, default false */

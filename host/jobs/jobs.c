@@ -116,6 +116,18 @@ int cl_job_enqueue(PGconn *conn, const char *kind, const char *payload_json,
     return -1;
 }
 
+int cl_job_set_priority(PGconn *conn, int64_t id, int priority, char *err, size_t errlen)
+{
+    char sid[24], pr[16];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(pr, sizeof pr, "%d", priority);
+    PGresult *r = run(conn, "UPDATE jobs SET priority = $2::smallint WHERE id = $1::bigint", 2,
+                      (const char *[]){sid, pr}, err, errlen);
+    int ok = r != NULL;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 /*
  * Expired leases: the worker died or stopped heartbeating. The job goes back
  * to pending (its attempt is used up) or, at max_attempts, to dead.
@@ -156,7 +168,7 @@ int cl_job_reap_expired(PGconn *conn, char *err, size_t errlen)
 static const char *claim_sql =
     "WITH c AS ("
     "  SELECT id FROM jobs WHERE status = 'pending' AND run_after <= now()"
-    "  ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED),"
+    "  ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED),"
     " upd AS ("
     "  UPDATE jobs j SET status = 'running', attempts = j.attempts + 1,"
     "    lease_until = now() + $2::bigint * interval '1 millisecond', locked_by = $1,"

@@ -68,6 +68,14 @@ int cl_job_enqueue(PGconn *conn, const char *kind, const char *payload_json,
                    int *created_out, char *err, size_t errlen);
 
 /**
+ * Set the claim priority of a job (higher first, default 0; free work uses
+ * CL_JOB_PRIORITY_FREE so it never delays paid work). Use inside the
+ * transaction that enqueued it. 0 or -1 (err set).
+ */
+#define CL_JOB_PRIORITY_FREE (-1)
+int cl_job_set_priority(PGconn *conn, int64_t id, int priority, char *err, size_t errlen);
+
+/**
  * Reap running jobs whose lease expired (their worker died or hung): each
  * gets a 'lease_expired' event and goes back to pending, or to dead (with a
  * 'dead' event) when it already used max_attempts. Called by cl_job_claim;
