@@ -14,7 +14,7 @@ function lsEnv(extra = {}) {
   return {
     MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', INVITE_ONLY_MODE: 'true', BILLING_PROVIDER: 'lemonsqueezy',
     LEMON_SQUEEZY_API_KEY: KEY, LEMON_SQUEEZY_STORE_ID: '4242', LEMON_SQUEEZY_STARTER_VARIANT_ID: '777',
-    LEMON_SQUEEZY_WEBHOOK_SECRET: SECRET, LEMON_SQUEEZY_API_BASE_URL: fake.baseUrl,
+    LEMON_SQUEEZY_WEBHOOK_SECRET: SECRET, LEMON_SQUEEZY_API_BASE_URL: fake.baseUrl, LEMON_SQUEEZY_TIMEOUT_MS: '1500',
     CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: String(fake.port), ...extra,
   };
 }
@@ -96,6 +96,32 @@ test('checkout: provider failures are clear errors and nothing is cached', async
   assert.equal(count(`SELECT count(*) FROM billing_checkouts WHERE user_id = ${u.user.id}`), 0);
   const ok = await u.post('/api/billing/checkout');
   assert.equal(ok.status, 201);
+});
+
+test('provider timeouts, rate limits and retries: clear answers, a checkout is never sent twice', async () => {
+  const u = await newUser('slow@example.com');
+  const posts = () => fake.requests.filter((r) => r.path === '/v1/checkouts').length;
+  let before = posts();
+  fake.delayNext(3000);
+  let r = await u.post('/api/billing/checkout');
+  assert.equal(r.status, 504);
+  assert.equal(r.body.error.code, 'billing_timeout');
+  assert.equal(posts() - before, 1, 'a POST that timed out is not retried (it may have been created)');
+  assert.equal(count(`SELECT count(*) FROM billing_checkouts WHERE user_id = ${u.user.id}`), 0);
+  fake.failNext(429);
+  r = await u.post('/api/billing/checkout');
+  assert.equal(r.status, 502);
+  assert.equal(r.body.error.code, 'billing_provider_error');
+  // Reads are retried: one 503 then the subscription.
+  await deliver(subscriptionEvent('subscription_created', { subscriptionId: '500', userId: u.user.id, updatedAt: '2026-04-01T00:00:00Z' }));
+  const { subscriptionAttributes } = await import('../fakes/lemonsqueezy_fake.mjs');
+  fake.subscriptions.set('500', subscriptionAttributes({ status: 'active', updatedAt: '2026-04-01T00:00:00Z', portal: 'retried' }));
+  before = fake.requests.length;
+  fake.failNext(503);
+  r = await u.post('/api/billing/portal');
+  assert.equal(r.status, 200);
+  assert.match(r.body.url, /retried/);
+  assert.equal(fake.requests.slice(before).filter((q) => q.path === '/v1/subscriptions/500').length, 2);
 });
 
 test('webhook: unsigned, forged and oversized bodies are refused and nothing is stored', async () => {

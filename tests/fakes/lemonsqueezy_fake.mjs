@@ -4,7 +4,7 @@
 // As a module:
 //   const fake = await startLemonSqueezyFake({ apiKey, storeId, variantId });
 //   fake.baseUrl, fake.requests, fake.subscriptions (Map id -> attributes),
-//   fake.failNext(status, times = 1), await fake.close()
+//   fake.failNext(status, times = 1), fake.delayNext(ms), await fake.close()
 //
 // As a program (browser tests, manual runs):
 //   node tests/fakes/lemonsqueezy_fake.mjs <port-file>
@@ -32,12 +32,14 @@ function send(res, status, body, type = 'application/vnd.api+json') {
 const apiError = (status, title, detail) => ({ errors: [{ status: String(status), title, detail }] });
 
 export async function startLemonSqueezyFake({ apiKey = 'test_key', storeId = '4242', variantId = '777' } = {}) {
-  const fake = { requests: [], subscriptions: new Map(), checkouts: new Map(), failures: [] };
+  const fake = { requests: [], subscriptions: new Map(), checkouts: new Map(), failures: [], delays: [] };
   fake.failNext = (status, times = 1) => { for (let i = 0; i < times; i++) fake.failures.push(status); };
+  // The next API request waits ms before it is answered (a slow or hung provider).
+  fake.delayNext = (ms) => { fake.delays.push(ms); };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d) => { raw += d; });
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = new URL(req.url, 'http://x');
       if (url.pathname === '/requests') return send(res, 200, fake.requests, 'application/json');
       const m = /^\/checkout\/buy\/([\w-]+)$/.exec(url.pathname);
@@ -61,6 +63,8 @@ export async function startLemonSqueezyFake({ apiKey = 'test_key', storeId = '42
       if (!String(req.headers.accept || '').includes('application/vnd.api+json')) {
         return send(res, 406, apiError(406, 'Not Acceptable', 'Accept must be application/vnd.api+json'));
       }
+      if (fake.delays.length) await new Promise((r) => setTimeout(r, fake.delays.shift()));
+      if (res.destroyed) return;
       if (fake.failures.length) {
         const st = fake.failures.shift();
         return send(res, st, apiError(st, 'Server Error', 'The fake failed on purpose'));
