@@ -98,6 +98,12 @@ test('/pricing shows the policy module\'s numbers for every plan', async () => {
   await u.post('/api/dev/approve-user', { email: 'demo@cliploop.test', plan: 'beta' });
 });
 
+test('/pricing describes the grant the way the ledger applies it (unused credits carry over)', async () => {
+  const html = await (await fetch(off.url + '/pricing')).text();
+  assert.match(html, /unused credits carry over/);
+  assert.doesNotMatch(html, /do not roll over/);
+});
+
 test('/pricing Pro button: unavailable without billing, sign-up link signed out, checkout signed in', async () => {
   let html = await (await fetch(off.url + '/pricing')).text();
   assert.match(html, /Checkout is not available on this server/);
