@@ -43,7 +43,7 @@ extern "C" {
 /** "CLPL" — first field of every manifest. */
 #define CL_PLUGIN_MAGIC 0x434c504cu
 #define CL_ABI_MAJOR 1
-#define CL_ABI_MINOR 2
+#define CL_ABI_MINOR 3
 
 /** The name of the single symbol a plugin exports. */
 #define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
@@ -321,6 +321,16 @@ typedef struct cl_publisher {
     /** The public link of a published media. Append {"permalink":"…"}. */
     int (*permalink)(void *self, cl_call *call, const cl_publish_request *req, const char *media_id,
                      cl_output *out, cl_error *err);
+
+    /* ---- ABI 1.3: results (optional: NULL when the platform reports none) ---- */
+    /**
+     * A published media's insights (req->access_token, req->account_id set).
+     * Append {"views":N,"reach":N}; a metric the platform does not report is
+     * left out — never estimated. The host calls it only when the field is
+     * set (feature test) and stores the answer as the item's views.
+     */
+    int (*insights)(void *self, cl_call *call, const cl_publish_request *req, const char *media_id,
+                    cl_output *out, cl_error *err);
 } cl_publisher;
 
 /* --- Billing provider ---------------------------------------------------- */
@@ -515,6 +525,7 @@ _Static_assert(offsetof(cl_error, message) == 12, "ABI: error.message");
 /* ABI 1.2 */
 _Static_assert(offsetof(cl_publisher, authorize_url) == 56, "ABI: publisher.authorize_url");
 _Static_assert(offsetof(cl_publisher, permalink) == 112, "ABI: publisher.permalink");
+_Static_assert(offsetof(cl_publisher, insights) == 120, "ABI: publisher.insights (1.3)");
 _Static_assert(offsetof(cl_publish_request, account_id) == 56, "ABI: publish_request.account_id");
 _Static_assert(offsetof(cl_publish_request, idempotency_key) == 80, "ABI: publish_request.idempotency_key");
 #endif

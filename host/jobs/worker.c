@@ -428,6 +428,7 @@ static void register_kinds(void)
     cl_scheduler_add("publish.stuck", cl_cfg.scheduler_tick_ms * 4, cl_publishing_stuck_task);
     cl_scheduler_add("publishing.refresh_tokens", 3600000, cl_publishing_refresh_task);
     cl_scheduler_add("rollup.nightly", cl_cfg.rollup_interval_ms, cl_rollup_nightly_task);
+    cl_scheduler_add("insights.refresh", cl_cfg.rollup_interval_ms, cl_insights_task);
 }
 
 int cl_cmd_worker(int argc, char **argv)

@@ -34,6 +34,13 @@ int cl_rollup_cycle(PGconn *c, int64_t cycle_id, int nowait, int nightly, char *
 /** The scheduler task (cl_periodic_fn): the nightly roll-up of recent cycles. */
 int cl_rollup_nightly_task(PGconn *c, char *err, size_t errlen);
 
+/**
+ * The scheduler task "insights.refresh" (insights.c): views and reach of
+ * directly published posts from their publisher's optional insights call
+ * (ABI 1.3), stored as content_item_views with source 'insights'.
+ */
+int cl_insights_task(PGconn *c, char *err, size_t errlen);
+
 /** Register the routes above (serve). */
 void cl_metrics_register_routes(void);
 

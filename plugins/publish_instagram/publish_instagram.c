@@ -24,6 +24,7 @@
  *   status    GET {GRAPH}/{v}/{container}?fields=status_code,status
  *   publish   POST {GRAPH}/{v}/{ig}/media_publish  creation_id
  *   permalink GET {GRAPH}/{v}/{media}?fields=permalink
+ *   insights  GET {GRAPH}/{v}/{media}/insights?metric=views,reach (ABI 1.3)
  * Graph calls carry the token in an Authorization header, never in a URL.
  *
  * Errors ({"error":{"message","type","code","error_subcode"}}) map to:
@@ -596,6 +597,46 @@ static int ig_permalink(void *self, cl_call *call, const cl_publish_request *req
     return rc;
 }
 
+/* The Reel's lifetime views and reach: GET {GRAPH}/{media}/insights?metric=views,reach.
+   Graph answers {"data":[{"name":"views","values":[{"value":N}]} | {"name","total_value":{"value":N}}…]}. */
+static int ig_insights(void *self, cl_call *call, const cl_publish_request *req, const char *media_id,
+                       cl_output *out, cl_error *err)
+{
+    (void)self;
+    if (!safe_id(media_id))
+        return fail(err, CL_EINVAL, 0, "invalid media id");
+    sb url = {0};
+    graph_base(&url);
+    sb_str(&url, media_id);
+    sb_str(&url, "/insights?metric=views,reach&period=lifetime");
+    cJSON *a = NULL;
+    int rc = url.oom ? fail(err, CL_ENOMEM, 0, "out of memory")
+                     : request(call, "GET", url.s, NULL, req->access_token, "read the post's insights", &a, err);
+    const cJSON *data = rc == CL_OK ? cJSON_GetObjectItemCaseSensitive(a, "data") : NULL;
+    if (rc == CL_OK && !cJSON_IsArray(data))
+        rc = fail(err, CL_EUPSTREAM, 200, "Instagram returned no insights");
+    if (rc == CL_OK) {
+        cJSON *o = cJSON_CreateObject();
+        const cJSON *m;
+        cJSON_ArrayForEach(m, data)
+        {
+            const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "name"));
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "total_value"), "value");
+            if (!cJSON_IsNumber(v))
+                v = cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, "values"), 0), "value");
+            if (name && cJSON_IsNumber(v) && v->valuedouble >= 0 && (!strcmp(name, "views") || !strcmp(name, "reach")) &&
+                !cJSON_GetObjectItemCaseSensitive(o, name))
+                cJSON_AddNumberToObject(o, name, v->valuedouble);
+        }
+        rc = append_json(out, o, err);
+        cJSON_Delete(o);
+    }
+    cJSON_Delete(a);
+    sb_wipe(&url);
+    return rc;
+}
+
 static int ig_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
     if (!CL_HOST_HAS(host, output_append) || !CL_HOST_HAS(host, http_do)) {
@@ -614,6 +655,7 @@ static int ig_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
         .container_status = ig_status,
         .publish_container = ig_publish,
         .permalink = ig_permalink,
+        .insights = ig_insights,
     };
     int rc = CL_REGISTER(api, ctx, &p);
     if (rc != CL_OK)

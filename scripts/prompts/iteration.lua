@@ -38,8 +38,8 @@ return function(ctx)
   add("")
   add("Scored posts, best first:")
   for _, it in ipairs(ctx.items or {}) do
-    add(string.format("[item %d] class=%s score=%s clicks=%s signups=%s conversions=%s revenue=%s views=%s ctr=%s channel=%s position=%s",
-      it.id, tostring(it.class), num(it.score), num(it.clicks), num(it.signups), num(it.conversions),
+    add(string.format("[item %s] class=%s score=%s clicks=%s signups=%s conversions=%s revenue=%s views=%s ctr=%s channel=%s position=%s",
+      tostring(it.id or "?"), tostring(it.class), num(it.score), num(it.clicks), num(it.signups), num(it.conversions),
       num(it.revenue), num(it.views), num(it.ctr), tostring(it.channel), tostring(it.position)))
     add("  hook: " .. tostring(it.hook or ""))
     add("  angle: " .. tostring(it.angle or ""))

@@ -15,7 +15,7 @@
 //   const ig = await startInstagramFake({ clientId, clientSecret });
 //   ig.url                      base URL (use for INSTAGRAM_API_URL, _GRAPH_URL, _AUTH_URL + '/oauth/authorize')
 //   ig.failNext(op, {status, body, headers, times})   inject errors: op is one of
-//        code_exchange, long_lived, refresh, me, quota, create, status, publish, permalink
+//        code_exchange, long_lived, refresh, me, quota, create, status, publish, permalink, insights
 //   ig.holdNext(op)             the next `op` request is processed (side effect done)
 //                               but its answer is held back; returns a promise that
 //                               resolves when the request arrived (for SIGKILL tests)
@@ -135,6 +135,7 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
     else if (parts.length === 2 && parts[1] === 'media_publish') op = 'publish';
     else if (parts.length === 1 && state.containers.has(parts[0])) op = 'status';
     else if (parts.length === 1 && state.media.has(parts[0])) op = 'permalink';
+    else if (parts.length === 2 && parts[1] === 'insights' && state.media.has(parts[0]) && req.method === 'GET') op = 'insights';
     else if (p.startsWith('/_')) op = p.slice(2);
     state.requests.push({ op, method: req.method, path: p });
 
@@ -286,6 +287,14 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
       case 'permalink': {
         const m = state.media.get(parts[0]);
         return reply(200, { permalink: m.permalink, id: parts[0] });
+      }
+      case 'insights': {
+        // Lifetime views and reach of a Reel (tests set media.views / media.reach; 0 until then).
+        const m = state.media.get(parts[0]);
+        const metrics = (u.searchParams.get('metric') || '').split(',').filter((x) => x === 'views' || x === 'reach');
+        if (!metrics.length) return reply(400, graphError('(#100) metric must be one of the following values: views, reach', { code: 100 }).body);
+        return reply(200, { data: metrics.map((name) => ({ name, period: 'lifetime', title: name[0].toUpperCase() + name.slice(1),
+          values: [{ value: Number(m[name] ?? 0) }], id: `${parts[0]}/insights/${name}/lifetime` })) });
       }
       default:
         return reply(400, graphError(`Unsupported ${req.method.toLowerCase()} request. Object with ID '${parts[0] || ''}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, { code: 100, subcode: 33 }).body);

@@ -130,7 +130,7 @@ static void test_refusals(void)
         {"no_entry", "no_entry.so", "no entry symbol cliploop_plugin_entry()"},
         {"bad_magic", "bad_magic.so", "wrong magic 0xdeadbeef, host 0x434c504c"},
         {"abi_major", "abi_major.so", "ABI major 2, host 1"},
-        {"abi_minor_newer", "abi_minor_newer.so", "ABI minor 3 is newer than the host's 2"},
+        {"abi_minor_newer", "abi_minor_newer.so", "ABI minor 4 is newer than the host's 3"},
         {"small_manifest", "small_manifest.so", "manifest_size 8, ABI 1.0 needs at least 56"},
         {"multi_mismatch", "multi_mismatch.so",
          "ABI major 2, host 1; manifest_size 8, ABI 1.0 needs at least 56"},
@@ -563,10 +563,30 @@ static void test_llm_mock(void)
     CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "posts")) == 3);
     cJSON_Delete(j);
     free(a);
-    CHECK(complete(mock, NULL, "iteration", p1, 1, &a, NULL, &err) == CL_OK);
+    /* iteration: grounded in the scored posts the prompt lists (iteration.lua's format) */
+    static const char *const it_prompt =
+        "Week of 2026-11-23. Scores: revenue*100 + signups*20 + clicks*2 + ctr*5 (revenue in NGN).\n"
+        "Scored posts, best first:\n"
+        "[item 7] class=winner score=44 clicks=12 signups=1 conversions=1 revenue=0 views=unknown ctr=unknown"
+        " channel=instagram position=1\n"
+        "  hook: Jollof trays for the office\n"
+        "  angle: offer\n"
+        "[item 9] class=loser score=0 clicks=0 signups=0 conversions=0 revenue=0 views=unknown ctr=unknown"
+        " channel=whatsapp position=2\n"
+        "  hook: Meet the chef\n"
+        "  angle: behind_the_scenes\n"
+        "At least 5 entries in all.\n";
+    CHECK(complete(mock, NULL, "iteration", it_prompt, 1, &a, NULL, &err) == CL_OK);
     j = parse_obj(a);
-    CHECK(j && has_keys(j, (const char *const[]){"summary", "winners", "recommendations", NULL}));
-    CHECK(j && cJSON_IsArray(cJSON_GetObjectItem(j, "winners")));
+    CHECK(j && has_keys(j, (const char *const[]){"summary", "hooks", "angles", "recommendations", NULL}));
+    const char *summary = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "summary")) : NULL;
+    CHECK(summary && strstr(summary, "Jollof trays for the office") && strstr(summary, "12 clicks"));
+    cJSON *h0 = j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "hooks"), 0) : NULL;
+    CHECK(h0 && cJSON_GetNumberValue(cJSON_GetObjectItem(h0, "item_id")) == 7);
+    CHECK(h0 && strstr(cJSON_GetStringValue(cJSON_GetObjectItem(h0, "hook")), "Jollof trays for the office"));
+    cJSON *a0 = j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "angles"), 0) : NULL;
+    CHECK(a0 && cJSON_GetNumberValue(cJSON_GetObjectItem(a0, "item_id")) == 9);
+    CHECK(a0 && !strncmp(cJSON_GetStringValue(cJSON_GetObjectItem(a0, "angle")), "product", 7));
     cJSON_Delete(j);
     free(a);
     CHECK(complete(mock, NULL, "something_else", "quote \" backslash \\ tab\t", 1, &a, NULL, &err) ==
