@@ -217,6 +217,11 @@ void cl_auth_set_cookie(const cl_req *req, cl_res *res, const char *token, int m
     snprintf(v, sizeof v, "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s", CL_SESSION_COOKIE,
              token, max_age, request_is_tls(req) ? "; Secure" : "");
     cl_res_header(res, "Set-Cookie", v);
+    /* A readable hint beside the HttpOnly session, holding nothing secret:
+       pages skip asking /api/me (and a 401) when it is absent. */
+    snprintf(v, sizeof v, "%s=%s; Path=/; Max-Age=%d; SameSite=Lax%s", CL_SIGNED_IN_COOKIE, max_age > 0 ? "1" : "",
+             max_age, request_is_tls(req) ? "; Secure" : "");
+    cl_res_header(res, "Set-Cookie", v);
 }
 
 /* ---- sessions ------------------------------------------------------------ */

@@ -38,6 +38,8 @@
 #include <stdint.h>
 
 #define CL_SESSION_COOKIE "cliploop_session"
+/** Readable (not HttpOnly) companion cookie, "1" while a session was issued: a hint, never proof. */
+#define CL_SIGNED_IN_COOKIE "cliploop_signed_in"
 #define CL_CSRF_HEADER "X-CSRF-Token"
 /** The mock-mode demo account (MOCK_MODE only; see docs/accounts.md). */
 #define CL_DEMO_EMAIL "demo@cliploop.test"

@@ -33,8 +33,15 @@ export async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
-/** The signed-in user (GET /api/me), or null when signed out. */
+/** True when this browser was given a session (the server's readable hint cookie). */
+export const maybeSignedIn = () => /(?:^|;\s*)cliploop_signed_in=1(?:;|$)/.test(document.cookie);
+
+/**
+ * The signed-in user (GET /api/me), or null when signed out. Without the
+ * hint cookie nobody is signed in: no request (and no 401) is made.
+ */
 export async function loadMe() {
+  if (!maybeSignedIn()) return null;
   try {
     return await api('/api/me');
   } catch (e) {

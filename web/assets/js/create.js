@@ -1,5 +1,5 @@
 // create.js — /app/create, the guided create flow:
-//   1. a rough prompt → "Upgrade to brief" (POST /api/create/brief, free);
+//   1. a rough prompt → "Write the brief" (POST /api/create/brief, free);
 //   2. the brief's fields, all editable (channel, tone, duration, style, CTA,
 //      caption hint, title);
 //   3. the cost and the current balance (GET /api/create/cost) before
@@ -402,7 +402,7 @@ export async function renderCreate(view, ctx) {
           : `<p class="small muted">For <strong>${esc(project.name)}</strong></p>`}
         ${field('prompt', 'What do you want to promote?', '', { textarea: true, rows: 3, attrs: 'maxlength="2000" required placeholder="Half-price jollof trays this weekend, order on WhatsApp"' })}
         ${channelField('channel', '', { auto: true })}
-        <div class="cluster"><button class="button" type="submit" data-upgrade>Upgrade to brief</button>
+        <div class="cluster"><button class="button" type="submit" data-upgrade>Write the brief</button>
           <span class="small muted">Free — the brief uses no credits.</span></div>
         <div data-status></div>
       </form>`, false)}
@@ -464,7 +464,7 @@ export async function renderCreate(view, ctx) {
       heading?.setAttribute('tabindex', '-1');
       heading?.focus({ preventScroll: false });
     } catch (e) {
-      button.textContent = brief ? 'Rewrite the brief' : 'Upgrade to brief';
+      button.textContent = brief ? 'Rewrite the brief' : 'Write the brief';
       if (!showFieldErrors(promptForm, e)) {
         const [t, x, a] = explain(e);
         status.innerHTML = statusBlock('error', t, x, a);
