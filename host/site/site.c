@@ -336,6 +336,9 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
         plan_vars(&vs, CL_PLAN_BETA, beta_names);
         plan_vars(&vs, CL_PLAN_STARTER, pro_names);
         var_set(&vs, "free_label", cl_plan_label(CL_PLAN_FREE));
+        var_set(&vs, "free_note", cl_cfg.invite_only_mode
+                                      ? "An account. While the beta is invite-only, a free account waits on the list."
+                                      : "An account with the studio and a small monthly grant.");
         var_set(&vs, "beta_label", cl_plan_label(CL_PLAN_BETA));
         var_set(&vs, "pro_label", cl_plan_label(CL_PLAN_STARTER));
         cl_buf tmp = CL_BUF_INIT;
@@ -346,7 +349,6 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
         var_set(&vs, "checkout", tmp.data);
         cl_buf_free(&tmp);
     }
-    var_set(&vs, "invite_only", cl_cfg.invite_only_mode ? "true" : "false");
     /* Page-specific values; a name also set by extra wins (first match). */
     vars ex = {0};
     for (size_t i = 0; i < nextra; i++)

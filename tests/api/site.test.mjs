@@ -101,6 +101,7 @@ test('/pricing shows the policy module\'s numbers for every plan', async () => {
 test('/pricing describes the grant the way the ledger applies it (unused credits carry over)', async () => {
   const html = await (await fetch(off.url + '/pricing')).text();
   assert.match(html, /unused credits carry over/);
+  assert.match(html, /While the beta is invite-only, a free account waits on the list/, 'INVITE_ONLY_MODE defaults to true');
   assert.doesNotMatch(html, /do not roll over/);
 });
 
