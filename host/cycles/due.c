@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char ENQUEUE_DUE_SQL[] =
     "WITH due AS ("
@@ -41,6 +42,24 @@ static const char ENQUEUE_DUE_SQL[] =
     " RETURNING i.id)"
     " SELECT count(*) FROM upd";
 
+/* The statement runs every tick on every worker: prepared once per
+   connection (prepared on first use, and again after a reconnect: a
+   missing prepared statement is SQLSTATE 26000). Autocommit only. */
+#define DUE_STMT "cl_cycles_enqueue_due"
+
+static PGresult *exec_due(PGconn *c, const char *const *p)
+{
+    PGresult *r = PQexecPrepared(c, DUE_STMT, 4, p, NULL, NULL, 0);
+    if (!cl_db_ok(r) && strcmp(cl_db_sqlstate(r), "26000") == 0) {
+        PQclear(r);
+        PGresult *pr = PQprepare(c, DUE_STMT, ENQUEUE_DUE_SQL, 4, NULL);
+        int ok = cl_db_ok(pr);
+        PQclear(pr);
+        r = ok ? PQexecPrepared(c, DUE_STMT, 4, p, NULL, NULL, 0) : cl_db_query(c, ENQUEUE_DUE_SQL, 4, p);
+    }
+    return r;
+}
+
 int cl_cycles_enqueue_due(PGconn *c, int64_t cycle_id, int64_t user_id, int limit, char *err, size_t errlen)
 {
     char cid[24], uid[24], lim[16], att[16];
@@ -51,7 +70,7 @@ int cl_cycles_enqueue_due(PGconn *c, int64_t cycle_id, int64_t user_id, int limi
     int total = 0;
     for (;;) {
         const char *p[] = {cid, uid, lim, att};
-        PGresult *r = cl_db_query(c, ENQUEUE_DUE_SQL, 4, p);
+        PGresult *r = exec_due(c, p);
         if (!cl_db_ok(r)) {
             cl_db_errmsg(c, r, err, errlen);
             PQclear(r);
