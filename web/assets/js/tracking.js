@@ -148,7 +148,8 @@ export async function hydrateCounts(root) {
       ? `${t.clicks} click${t.clicks === 1 ? '' : 's'} · ${t.signups} sign-up${t.signups === 1 ? '' : 's'}${rev}`
       : 'No link destination yet';
     s.innerHTML = `<span class="small muted" data-testid="tile-counts">${esc(text)}</span>
-      ${t.destination ? `<button class="link small" type="button" data-copy="${esc(t.url)}" aria-label="Copy the tracking link of ${esc(t.content_item_id)}">Copy link</button>` : ''}`;
+      ${t.destination ? `<button class="link small" type="button" data-copy="${esc(t.url)}" aria-label="Copy the tracking link of ${esc(t.content_item_id)}">Copy link</button>`
+    : `<a class="small" href="/app/create?item=${encodeURIComponent(t.content_item_id)}">Add a destination</a>`}`;
     s.querySelector('[data-copy]')?.addEventListener('click', (ev) => copy(ev.currentTarget));
   }
 }

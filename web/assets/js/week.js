@@ -7,6 +7,7 @@
 // "/app/projects/:id/weeks/current" opens (creates, free) this week's cycle.
 import { api, esc } from './api.js';
 import { CHANNELS, channelLabel, credits, emptyState, progress, statusBadge, statusBlock } from './ui.js';
+import { trackingCount, hydrateCounts } from './tracking.js';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const STATE = {
@@ -128,6 +129,7 @@ function postCard(item, w) {
       <p class="small"><span class="muted">CTA:</span> ${esc(d.cta || '')}</p></div></div>
     <div class="cluster">${stateBadge(item.publish_status)} ${statusBadge(item.status)} ${strategyBadge(item)}
       ${item.scheduled_local ? `<span class="badge">${esc(item.scheduled_local.replace('T', ' '))}</span>` : ''}</div>
+    ${trackingCount(item.id)}
     ${item.publish_error ? statusBlock('error', 'Not published', item.publish_error === 'no_publisher' ? 'No publisher is set up for this post yet.' : item.publish_error) : ''}
     <label class="field small">Channel <select class="input compact" data-channel ${editable ? '' : 'disabled'}>
       ${CHANNELS.map(([v, l]) => `<option value="${v}"${v === item.channel ? ' selected' : ''}>${l}</option>`).join('')}</select></label>
@@ -157,6 +159,7 @@ function render(view, w, projectId) {
     ${busy ? statusBlock('warn', 'The pack is being generated…') : ''}
     ${w.items.length ? `<section aria-label="This week's posts" class="board">${w.items.map((i) => postCard(i, w)).join('')}</section>` : ''}
     ${calendarStrip(w)}`;
+  hydrateCounts(view); // each post's tracking link (copy) with its clicks and sign-ups
 }
 
 function showError(el, e) {
