@@ -329,6 +329,43 @@ test('lease expiry on the last attempt: the item is not left publishing — a re
   assert.equal(stuck, '0');
 });
 
+test('six items, the worker SIGKILLed again and again at random moments: each published exactly once, none left publishing', async () => {
+  assert.equal((await connectInstagram(srv, ada.c, ada.projectId)).done.status, 200);
+  fake.options.delayMs = 60;
+  fake.options.processingPolls = 3;
+  const env = { CLIPLOOP_JOB_MAX_ATTEMPTS: '30' };
+  const ids = Array.from({ length: 6 }, () => newItem());
+  let w = startWorker(env);
+  let kills = 0;
+  try {
+    for (const id of ids) scheduleNow(id);
+    const open = () => ids.filter((id) => !['published', 'failed'].includes(item(id).publish_status));
+    // Kill at random moments while work is in flight (bounded, so the test ends).
+    while (open().length && kills < 8) {
+      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
+      await stopWorker(w, 'SIGKILL');
+      kills++;
+      w = startWorker(env);
+    }
+    for (const id of ids) await finished(id);
+  } finally {
+    fake.options.delayMs = 0;
+    fake.options.processingPolls = 1;
+    await stopWorker(w);
+  }
+  console.log(`# ${kills} SIGKILLs while publishing ${ids.length} items`);
+  assert.ok(kills >= 1);
+  for (const id of ids) {
+    const it = item(id);
+    assert.equal(it.publish_status, 'published', `item ${id}: ${it.publish_error}`);
+    const cs = containersOf(id);
+    assert.equal(cs.reduce((n, c) => n + c.publishes, 0), 1, `item ${id} published exactly once on the platform`);
+    assert.equal(it.publish_container_id, cs.find((c) => c.publishes === 1).id);
+  }
+  const [[stuck]] = psql(db.url, `SELECT count(*) FROM content_items WHERE publish_status = 'publishing'`);
+  assert.equal(stuck, '0');
+});
+
 test('an invalid token marks the channel invalid and fails the item; without MOCK_MODE there is no silent fallback', async () => {
   assert.equal((await connectInstagram(srv, ada.c, ada.projectId)).done.status, 200);
   const w = startWorker();

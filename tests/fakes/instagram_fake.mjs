@@ -22,7 +22,7 @@
 //   ig.state                    { containers: Map, media: Map, tokens: Map, publishes: n, ... }
 //   ig.publishCount(containerId), ig.totalPublishes()
 //   ig.revokeAll()              every token becomes invalid (code 190)
-//   ig.options                  { processingPolls, quotaTotal, containerOutcome, expireContainers, denyAuthorize, fetchVideo }
+//   ig.options                  { processingPolls, quotaTotal, containerOutcome, expireContainers, denyAuthorize, fetchVideo, delayMs }
 //   await ig.close()
 // As a program: node tests/fakes/instagram_fake.mjs <port-file> [clientId] [clientSecret]
 //   writes the port to <port-file>; POST /_control {options…} changes options;
@@ -71,7 +71,7 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
     requests: [],          // { op, method, path }
     quotaUsage: 0,
   };
-  const options = { processingPolls: 1, quotaTotal: 50, containerOutcome: null, expireContainers: false, denyAuthorize: false, fetchVideo: true };
+  const options = { processingPolls: 1, quotaTotal: 50, containerOutcome: null, expireContainers: false, denyAuthorize: false, fetchVideo: true, delayMs: 0 };
   const failures = [];   // { op, status, body, headers, times }
   const holds = [];      // { op, arrived: resolve }
   const account = { userId: '17841400000000001', username: 'mamaputkitchen', appScopedId: '9876543210' };
@@ -119,6 +119,8 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
     const u = new URL(req.url, 'http://fake.invalid');
     const q = u.searchParams;
     const raw = await readBody(req);
+    // A slower platform (tests widen the windows a killed worker can fall into).
+    if (options.delayMs > 0) await new Promise((r) => setTimeout(r, options.delayMs));
     const form = req.headers['content-type']?.includes('application/x-www-form-urlencoded') ? new URLSearchParams(raw) : null;
     const param = (k) => q.get(k) ?? (form ? form.get(k) : null);
     // Graph calls may carry a version prefix: /v21.0/...
