@@ -402,3 +402,32 @@ test('render-all: 402 before anything is charged when the render balance is shor
     db2.drop();
   }
 });
+
+test('the plan\'s 20 renders per month: render-all and the single render answer 429, nothing charged', async () => {
+  const c = await signedIn('limits@example.com');
+  const { cycle } = await week(c);
+  let r = await c.post(`/api/strategy-cycles/${cycle.id}/generate-posts`, { request_id: 'limit-pack-01' });
+  assert.equal(r.status, 201);
+  const item = r.body.items[0];
+  // 16 renders used this month elsewhere: 4 left, render-all needs 5.
+  for (let i = 0; i < 16; i++) {
+    const x = await c.post('/api/_test/credits/charge', { action: 'content_item.render', reference_key: `used-${i}` });
+    assert.equal(x.status, 201);
+  }
+  const before = await rnd(c);
+  r = await c.post(`/api/strategy-cycles/${cycle.id}/render-all`);
+  assert.equal(r.status, 429, JSON.stringify(r.body));
+  assert.equal(r.body.error.limit_name, 'renders_per_month');
+  assert.equal(r.body.error.used, 16);
+  assert.equal(r.body.error.needed, 5);
+  assert.equal(await rnd(c), before);
+  // One render still fits; the 21st does not.
+  for (let i = 16; i < 20; i++) await c.post('/api/_test/credits/charge', { action: 'content_item.render', reference_key: `used-${i}` });
+  r = await c.post(`/api/content-items/${item.id}/render`);
+  assert.equal(r.status, 429, JSON.stringify(r.body));
+  assert.equal(r.body.error.limit_name, 'renders_per_month');
+  // A refunded render gives its quota back.
+  await c.post('/api/_test/credits/refund', { reference_key: 'used-0' });
+  r = await c.post(`/api/content-items/${item.id}/render`);
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+});
