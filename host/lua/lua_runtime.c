@@ -45,7 +45,7 @@
    it returns, and INSTR_PER_US instructions per microsecond of CPU time it
    took. */
 #define BYTES_PER_INSTR 8
-#define INSTR_PER_US 100
+#define INSTR_PER_US 10
 #define MAX_SCRIPT_BYTES ((size_t)1 << 20)
 
 /* ------------------------------------------------------------------------- */
