@@ -18,7 +18,7 @@ CL_PACKAGES_BUILD=(build-essential cmake pkg-config libh2o-evloop-dev libh2o-dev
     libcjson-dev libcurl4-openssl-dev libssl-dev libarchive-dev libavformat-dev libavcodec-dev
     libavfilter-dev libavutil-dev libswscale-dev libswresample-dev liblua5.4-dev libgumbo-dev libfreetype-dev)
 CL_PACKAGES_RUN=(postgresql postgresql-client fonts-dejavu-core ffmpeg curl)
-CL_PACKAGES_TEST=(nodejs npm chromium wrk)
+CL_PACKAGES_TEST=(nodejs npm chromium wrk clang)
 
 cl_say() { printf '%s: %s\n' "$CL_PROG" "$*" >&2; }
 cl_warn() { printf '%s: warning: %s\n' "$CL_PROG" "$*" >&2; }
