@@ -190,3 +190,30 @@ test('bad request ids are 422; a week with no posts has nothing to analyze', asy
   assert.equal(a.status, 409);
   assert.equal(a.body.error.code, 'nothing_to_analyze');
 });
+
+test('generate-next that fails at the model stores nothing and refunds the charge; a retry of that request is 409', async () => {
+  // a second week analysed by the working server, then a server whose model fails
+  const B = await week('fails@example.com', '2026-11-23');
+  assert.equal((await B.c.post(`/api/strategy-cycles/${B.cycleId}/analyze`)).status, 201);
+  const broken = await startServer({ dbUrl: db.url, migrate: false, env: { MOCK_MODE: 'true', LLM_MOCK_FAIL: 'upstream' } });
+  try {
+    const c = apiClient(broken.url);
+    assert.equal((await c.login('fails@example.com')).status, 200);
+    const r = await c.post(`/api/strategy-cycles/${B.cycleId}/generate-next`, { request_id: 'next-fails-0001' });
+    assert.equal(r.status, 502, r.text);
+    const ref = `cycle:${B.cycleId}:next:next-fails-0001`;
+    assert.deepEqual(psql(db.url, `SELECT reason FROM credit_ledger_entries WHERE reference_key IN ('${ref}', 'refund:${ref}')
+      ORDER BY id`).map((x) => x[0]), ['charge', 'refund']);
+    assert.equal(psql(db.url, `SELECT count(*) FROM strategy_cycles WHERE parent_cycle_id = ${B.cycleId}`)[0][0], '0');
+    assert.equal(psql(db.url, `SELECT count(*) FROM content_items WHERE request_key LIKE '${ref}%'`)[0][0], '0');
+    const again = await c.post(`/api/strategy-cycles/${B.cycleId}/generate-next`, { request_id: 'next-fails-0001' });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, 'request_already_failed');
+  } finally {
+    await broken.stop();
+  }
+  // the working server makes next week with a new request
+  const ok = await B.c.post(`/api/strategy-cycles/${B.cycleId}/generate-next`, { request_id: 'next-works-0001' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(ok.body.items.length, 5);
+});
