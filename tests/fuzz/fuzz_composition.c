@@ -7,20 +7,12 @@
 #include "core/buf.h"
 #include "render/composition.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *part(const uint8_t **p, const uint8_t *end)
-{
-    const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
-    size_t n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
-    char *s = malloc(n + 1);
-    memcpy(s, *p, n);
-    s[n] = '\0';
-    *p += n + (nl ? 1 : 0);
-    return s;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *channel = channels[data[0] % 4];
     const uint8_t *p = data + 1, *end = data + size;
-    char *draft = part(&p, end), *profile = part(&p, end), *rules = part(&p, end);
+    char *draft = fuzz_line(&p, end), *profile = fuzz_line(&p, end), *rules = fuzz_line(&p, end);
     char err[512];
     cl_buf out = CL_BUF_INIT;
     if (cl_composition_build(draft, profile[0] ? profile : NULL, channel, rules[0] ? rules : NULL, &out, err,

@@ -9,6 +9,8 @@
 #include "create/create.h"
 #include "http/http.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,23 +40,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* A NUL-terminated copy of the next line of [*p, end). */
-static char *next_line(const uint8_t **p, const uint8_t *end)
-{
-    const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
-    size_t n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
-    char *s = malloc(n + 1);
-    memcpy(s, *p, n);
-    s[n] = '\0';
-    *p += n + (nl ? 1 : 0);
-    return s;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *p = data, *end = data + size;
-    char *target = next_line(&p, end);
-    char *xff = next_line(&p, end);
+    char *target = fuzz_line(&p, end);
+    char *xff = fuzz_line(&p, end);
     cl_req req;
     memset(&req, 0, sizeof req);
     char *q = strchr(target, '?');
