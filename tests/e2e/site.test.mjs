@@ -50,6 +50,13 @@ async function open(size, { js = true } = {}) {
   return page;
 }
 
+// The API client's session in the browser, with the readable companion cookie
+// the studio checks before it asks /api/me.
+const signIn = (page, u) => page.context().addCookies([
+  { name: 'cliploop_session', value: u.cookie.split('=')[1], url: srv.url },
+  { name: 'cliploop_signed_in', value: '1', url: srv.url },
+]);
+
 const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 for (const size of ['desktop', 'phone']) {
@@ -149,7 +156,7 @@ for (const size of ['desktop', 'phone']) {
     fake.subscriptions.set(subId, attrs);
 
     const page = await open(size);
-    await page.context().addCookies([{ name: 'cliploop_session', value: u.cookie.split('=')[1], url: srv.url }]);
+    await signIn(page, u);
     await page.goto(srv.url + '/dashboard/settings');
     const card = page.locator('#billing');
     await card.waitFor();
@@ -173,7 +180,7 @@ test('settings without a subscription and the waitlist link to pricing (no dead 
   const u = apiClient(srv.url);
   await u.signup('e2e-waiting@example.com');
   const page = await open('phone');
-  await page.context().addCookies([{ name: 'cliploop_session', value: u.cookie.split('=')[1], url: srv.url }]);
+  await signIn(page, u);
   await page.goto(srv.url + '/dashboard/settings');
   await page.locator('#billing').waitFor();
   assert.equal(await page.getByTestId('see-pro').getAttribute('href'), '/pricing');
