@@ -70,6 +70,24 @@ static void test_bots(void)
     if (rc == 0)
         CHECK_STR(out, "[\"facebookexternalhit\",\"whatsapp\",\"discordbot\",false,false,false]");
     free(out);
+
+    /* A full batch of distinct browsers (the writer's worst case) stays within
+       the sandbox's per-call budgets. */
+    char *big = malloc(2000 * 160 + 16), *p = big;
+    p += sprintf(p, "[");
+    for (int i = 0; i < 2000; i++)
+        p += sprintf(p, "%s\"Mozilla/5.0 (Linux; Android 14; Pixel %d) AppleWebKit/537.36 (KHTML, like Gecko) "
+                        "Chrome/120.0.%d Mobile Safari/537.36\"",
+                     i ? "," : "", i, i);
+    sprintf(p, "]");
+    out = NULL;
+    rc = cl_lua_call("tracking/bots", "classify", big, &out, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "classify of 2000 agents: %s\n", err);
+    CHECK(rc == 0);
+    CHECK(out && strstr(out, "\"") == NULL); /* all people */
+    free(out);
+    free(big);
     cl_lua_reset_for_tests();
 }
 
