@@ -63,6 +63,7 @@ async function walk(mobile) {
   // The dashboard's "This week" entry opens the week page.
   await page.goto(srv.url + '/app');
   await settled(page);
+  await page.waitForFunction(() => /no posts for this week yet/.test(document.querySelector('[data-this-week-status]')?.textContent || ''));
   await page.locator('[data-this-week]').first().click();
   await page.waitForURL(/\/app\/projects\/\d+\/weeks\/\d+$/);
   await page.waitForSelector('[data-empty-pack]');

@@ -33,7 +33,7 @@ function quickActions(projects) {
     ${card(importHref, 'web', 'Import website', importText)}
   </section>
   ${p ? `<section class="card row" aria-labelledby="this-week-h"><div><h2 id="this-week-h">This week</h2>
-    <p class="small muted">${esc(p.name)}: 5 posts planned from your profile, rendered, approved and scheduled in one place.</p></div>
+    <p class="small muted" data-this-week-status>${esc(p.name)}: 5 posts planned from your profile, rendered, approved and scheduled in one place.</p></div>
     <a class="button" href="/app/projects/${p.id}/weeks/current" data-this-week>Open this week</a></section>` : ''}`;
 }
 
@@ -116,4 +116,18 @@ export async function renderDashboard(view, ctx) {
     ${outputsSection(data.items)}
     <div class="grid-2">${projectsCard(data.projects)}${activityCard(data.tx)}</div>`;
   hydrateCounts(view);
+  showThisWeek(view, data.projects.projects);
+}
+
+/* The active project's current week in the "This week" entry (real counts, or the line stays as it is). */
+async function showThisWeek(view, projects) {
+  const p = projects.find((x) => x.status === 'active') || projects[0];
+  const el = view.querySelector('[data-this-week-status]');
+  if (!p || !el) return;
+  try {
+    const r = await api(`/api/projects/${p.id}/strategy-cycles`);
+    const y = r.cycles.find((c) => c.week_start === r.current_week_start);
+    if (y && y.items) el.textContent = `${p.name}: ${y.items} posts this week, ${y.scheduled} scheduled or published.`;
+    else el.textContent = `${p.name}: no posts for this week yet. Generate the pack from your profile in one click.`;
+  } catch { /* keep the description */ }
 }
