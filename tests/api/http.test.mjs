@@ -97,6 +97,32 @@ test('static files, the landing page, and the app shell fallback', async () => {
   assert.equal((await fetch(srv.url + '/application')).status, 404);
 });
 
+/** GET path with accept-encoding, raw (no decompression): { status, encoding, vary, length }. */
+function rawGet(path, acceptEncoding) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(srv.url + path);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers: acceptEncoding ? { 'accept-encoding': acceptEncoding } : {} }, (res) => {
+      let n = 0;
+      res.on('data', (d) => { n += d.length; });
+      res.on('end', () => resolve({ status: res.statusCode, encoding: res.headers['content-encoding'] || null, vary: res.headers.vary || '', length: n }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('CSS, JavaScript and HTML are gzip-compressed when the client accepts it, and only then', async () => {
+  for (const p of ['/assets/css/app.css', '/assets/js/create.js', '/app']) {
+    const plain = await rawGet(p, null);
+    const gz = await rawGet(p, 'gzip, deflate');
+    assert.equal(plain.status, 200, p);
+    assert.equal(plain.encoding, null, `${p} uncompressed without accept-encoding`);
+    assert.equal(gz.encoding, 'gzip', `${p} gzip when accepted`);
+    assert.match(gz.vary, /accept-encoding/i, p);
+    assert.ok(gz.length < plain.length * 0.6, `${p}: ${gz.length} of ${plain.length} bytes`);
+  }
+});
+
 test('the access log records method, path and status, never the query', async () => {
   await fetch(srv.url + '/api/version?token=secret123');
   await srv.proc.waitForLog(/GET \/api\/version 200/);
