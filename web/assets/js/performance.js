@@ -207,6 +207,11 @@ export async function mountWeekPerformance(el, cycleId, { weekHref = (id) => `/a
   const render = async (perf, week) => {
     const cur = perf.currency;
     const rolled = perf.cycle.rolled_up_at;
+    if (!perf.items.length) {
+      el.innerHTML = `<h2 id="perf-h">Performance</h2>
+        <p class="small muted">Clicks, sign-ups, revenue and each post's score appear here once this week's posts are published and their links clicked; then the week can be analysed and next week generated from what won.</p>`;
+      return;
+    }
     el.innerHTML = `<div class="row"><h2 id="perf-h">Performance</h2>
         <div class="cluster"><span class="small muted" data-rolled>${rolled ? `Numbers from ${esc(fmtAgo(rolled))}` : 'Not rolled up yet'}</span>
         <button class="button small secondary" type="button" data-rollup>Refresh numbers</button></div></div>

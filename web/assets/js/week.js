@@ -187,7 +187,7 @@ export async function renderWeek(view, ctx, projectId, cycleId) {
   }
   let w;
   let timer = null;
-  let perfEl = null;
+  let perfEl = null, perfRefresh = null, perfCount = -1;
   const load = async () => {
     clearTimeout(timer);
     try {
@@ -207,8 +207,12 @@ export async function renderWeek(view, ctx, projectId, cycleId) {
       perfEl.className = 'card stack';
       perfEl.setAttribute('aria-labelledby', 'perf-h');
       perfEl.dataset.weekPerformance = '';
+      perfCount = w.items.length;
       import('./performance.js').then((m) => m.mountWeekPerformance(perfEl, cycleId,
-        { weekHref: (id) => `/app/projects/${projectId}/weeks/${id}` }));
+        { weekHref: (id) => `/app/projects/${projectId}/weeks/${id}` })).then((refresh) => { perfRefresh = refresh; });
+    } else if (perfRefresh && w.items.length !== perfCount) {
+      perfCount = w.items.length; // a new pack: its posts join the numbers
+      perfRefresh().catch(() => {});
     }
     view.append(perfEl);
     if (w.items.some((i) => i.status === 'rendering' || i.publish_status === 'publishing') || w.cycle.pack_status === 'generating') {
