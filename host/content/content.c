@@ -237,7 +237,37 @@ static void create_item(cl_req *req, cl_res *res)
     cl_db_release(c);
 }
 
-/* GET /api/content-items?limit=N — newest first, with their assets. */
+/*
+ * The ILIKE pattern "%text%" of a search text with its wildcards escaped
+ * (ESCAPE '\\'), trimmed of surrounding blanks; "" when nothing is left.
+ */
+static void like_pattern(const char *q, char *out, size_t size)
+{
+    while (*q == ' ' || *q == '\t')
+        q++;
+    size_t len = strlen(q);
+    while (len && (q[len - 1] == ' ' || q[len - 1] == '\t'))
+        len--;
+    size_t n = 0;
+    if (len == 0 || size < 4) {
+        out[0] = '\0';
+        return;
+    }
+    out[n++] = '%';
+    for (size_t i = 0; i < len && n + 3 < size; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+            out[n++] = '\\';
+        out[n++] = q[i];
+    }
+    out[n++] = '%';
+    out[n] = '\0';
+}
+
+/*
+ * GET /api/content-items?limit=N&q=text — newest first, with their assets.
+ * q matches the title, the brief's request (the prompt), offer and product,
+ * and the draft's hook, caption and CTA (case-insensitive substring).
+ */
 static void list_items(cl_req *req, cl_res *res)
 {
     cl_user u;
@@ -251,13 +281,24 @@ static void list_items(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
+    char q[256] = "", pattern[600];
+    cl_req_query(req, "q", q, sizeof q);
+    like_pattern(q, pattern, sizeof pattern);
     char uid[24], lim[16];
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     snprintf(lim, sizeof lim, "%ld", limit);
-    const char *p[] = {uid, lim};
+    const char *p[] = {uid, lim, pattern};
     PGresult *r = cl_db_query(c,
-                              ITEM_SELECT " WHERE i.user_id = $1 ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
-                              2, p);
+                              ITEM_SELECT " WHERE i.user_id = $1"
+                                          "   AND ($3 = '' OR i.title ILIKE $3 ESCAPE '\\'"
+                                          "        OR i.brief->>'request' ILIKE $3 ESCAPE '\\'"
+                                          "        OR i.brief->>'offer' ILIKE $3 ESCAPE '\\'"
+                                          "        OR i.brief->>'product' ILIKE $3 ESCAPE '\\'"
+                                          "        OR i.draft->>'hook' ILIKE $3 ESCAPE '\\'"
+                                          "        OR i.draft->>'caption' ILIKE $3 ESCAPE '\\'"
+                                          "        OR i.draft->>'cta' ILIKE $3 ESCAPE '\\')"
+                                          " ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
+                              3, p);
     if (!cl_db_ok(r)) {
         db_failed(res, c, r, "list content items");
     } else {

@@ -144,7 +144,13 @@ async function newChat() {
   }
   const sel = root.querySelector('#chat-project');
   const projectId = Number(sel.value || state.projects[0].id);
-  const chat = await api('/api/chats', { method: 'POST', body: { project_id: projectId } });
+  // An empty chat of this project is reused: clicking "New chat" twice never leaves an empty one behind.
+  let chat = state.chats.find((c) => c.project_id === projectId && !c.message_count && !c.title);
+  if (!chat) {
+    if (!state.q.trim()) await loadChats();
+    chat = state.chats.find((c) => c.project_id === projectId && !c.message_count && !c.title)
+      || await api('/api/chats', { method: 'POST', body: { project_id: projectId } });
+  }
   history.pushState(null, '', `/app/chats/${chat.id}`);
   drawer(false);
   await loadChats();
@@ -474,5 +480,10 @@ export async function renderChats(view, ctx) {
   root.querySelector('#chat-project-field').hidden = state.projects.length < 2;
   renderModes();
   loadBalances();
+  if (ctx.params.get('new') === '1' && state.projects.length) { // the command bar's "New chat"
+    history.replaceState(null, '', '/app/chats');
+    await newChat();
+    return;
+  }
   await openFromPath(path);
 }

@@ -24,7 +24,7 @@ function quickActions(projects) {
   const p = projects.find((x) => x.status === 'active') || projects[0];
   const importHref = p ? `/app/projects/${p.id}` : '/app/onboarding';
   const importText = p && p.website_url ? `Read ${p.name}'s website again for fresh context.` : 'Add your website so posts can quote your menu and prices.';
-  const card = (href, k, title, text, primary = false) => `<a class="card card-link quick${primary ? ' primary' : ''}" href="${href}">
+  const card = (href, k, title, text, primary = false) => `<a class="card card-link quick${primary ? ' primary' : ''}" href="${href}"${k === 'web' ? ' data-import' : ''}>
     ${icon(k)}<div><h2>${esc(title)}</h2><p class="small muted">${esc(text)}</p></div></a>`;
   return `<section aria-label="Quick actions" class="grid-4 quick-actions">
     ${card('/app/create', 'create', 'Create a promo', 'One sentence in, a finished video out.', true)}
@@ -63,9 +63,10 @@ function usageCard(usage) {
     <p class="small muted">${esc(usage.note)}</p></section>`;
 }
 
-function outputsSection(items) {
+function outputsSection(items, projects) {
+  const names = new Map(projects.map((p) => [p.id, p.name]));
   const body = items.length
-    ? `<div class="tiles">${items.map((it) => `<div>${thumbTile(it)}${trackingCount(it.id)}</div>`).join('')}</div>`
+    ? `<div class="tiles">${items.map((it) => `<div>${thumbTile(it, names.get(it.project_id))}${trackingCount(it.id)}</div>`).join('')}</div>`
     : `<div class="card empty">${emptyState('No outputs yet.', 'Describe a promotion in one sentence and ClipLoop writes, renders and stores it here.', '<a class="button" href="/app/create">Create your first promo</a>')}</div>`;
   return `<section aria-labelledby="outputs-h"><div class="section-head"><h2 class="section-title" id="outputs-h">Recent outputs</h2>
     ${items.length ? '<a href="/app/create">Create another</a>' : ''}</div>${body}</section>`;
@@ -113,10 +114,31 @@ export async function renderDashboard(view, ctx) {
   if (last) ctx.setTitle('Home', `Last promo ${fmtAgo(last.created_at)} · ${credits(data.cr.generation.balance, 'generation')} and ${credits(data.cr.render.balance, 'render')} left`);
   view.innerHTML = `${quickActions(data.projects.projects)}
     <div class="grid-2">${creditsCard(data.cr, data.plan)}${usageCard(data.usage)}</div>
-    ${outputsSection(data.items)}
+    ${outputsSection(data.items, data.projects.projects)}
     <div class="grid-2">${projectsCard(data.projects)}${activityCard(data.tx)}</div>`;
   hydrateCounts(view);
   showThisWeek(view, data.projects.projects);
+  showWebsite(view, data.projects.projects);
+}
+
+/* The "Import website" entry tells what happened to the last reading (failed, reading, read) instead of offering it blindly. */
+async function showWebsite(view, projects) {
+  const p = projects.find((x) => x.status === 'active') || projects[0];
+  const card = view.querySelector('[data-import]');
+  if (!p || !p.website_url || !card) return;
+  let run;
+  try { ({ run } = await api(`/api/projects/${p.id}/ingestion`)); } catch { return; }
+  if (!run) return;
+  const [title, text] = {
+    failed: ['Website not read', `We could not read ${p.website_url} last time. Check the address and try again.`],
+    queued: ['Reading your website', `${p.name}'s pages are being read; posts will quote them.`],
+    running: ['Reading your website', `${run.pages_fetched} page${run.pages_fetched === 1 ? '' : 's'} read so far.`],
+    completed: ['Website read', `${run.documents} page${run.documents === 1 ? '' : 's'} from ${p.name}'s site feed your posts. Read it again for fresh context.`],
+  }[run.status] || [];
+  if (!title) return;
+  card.querySelector('h2').textContent = title;
+  card.querySelector('p').textContent = text;
+  card.dataset.import = run.status;
 }
 
 /* The active project's current week in the "This week" entry (real counts, or the line stays as it is). */

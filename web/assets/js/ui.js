@@ -101,7 +101,14 @@ export function progress(pct, label) {
 }
 
 /** The thumbnail tile of a content item: its rendered thumbnail, or a clean "No preview" tile. */
-export function thumbTile(item) {
+/** "Mama Put · 5 Dec 2026" — which project an output belongs to and when it was made. */
+export function outputMeta(item, projectName) {
+  const day = item.created_at ? new Date(item.created_at).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : '';
+  return [projectName, day].filter(Boolean).join(' · ');
+}
+
+/** An output's tile; projectName (optional) is shown with its date so similar outputs can be told apart. */
+export function thumbTile(item, projectName = '') {
   const thumb = (item.assets || []).find((a) => a.kind === 'thumbnail');
   const media = thumb
     ? `<div class="tile-media"><img src="${esc(thumb.url)}" alt="Thumbnail of ${esc(item.title || 'this promo')}" loading="lazy"></div>`
@@ -109,6 +116,7 @@ export function thumbTile(item) {
   return `<a class="tile" href="/app/create?item=${encodeURIComponent(item.id)}" data-item="${esc(item.id)}">
     ${media}
     <div class="tile-body"><div class="tile-title">${esc(item.title || 'Untitled promo')}</div>
+      <div class="small muted tile-meta" data-testid="tile-meta">${esc(outputMeta(item, projectName))}</div>
       <div class="cluster small muted">${esc(channelLabel(item.channel))} · ${statusBadge(item.status)}</div></div></a>`;
 }
 
