@@ -202,6 +202,9 @@ for (const mobile of [false, true]) {
     await page.goto(`${srv.url}/app/projects/${projectId}`);
     const perf = page.locator('[data-project-performance]');
     await perf.locator('[data-chart="weeks"] [data-drawn="1"]').waitFor();
+    // the latest winner's lineage: the winner, then the post it led to next week
+    await perf.locator('.perf-lineage').first().waitFor();
+    assert.match(await perf.locator('.perf-lineage').first().innerText(), /hook improved from “Party jollof trays for your office”/);
     await perf.scrollIntoViewIfNeeded();
     await screenshot(page, `learning-project-${tag}`);
     assert.deepEqual(problems(page), []);

@@ -314,7 +314,9 @@ export async function mountProjectPerformance(el, projectId) {
       </div>` : emptyState('No results yet', 'Once a week\'s posts are published and their links clicked, refresh a week\'s numbers to see the trend here.')}
     ${perf.weeks.length ? `<ul class="list">${perf.weeks.slice().reverse().map((w) => `<li><div><a href="/app/performance/weeks/${w.cycle_id}">Week of ${esc(w.week_start)}</a>
       <div class="small muted">${w.items} posts · ${num(w.clicks)} clicks · ${num(w.signups)} sign-ups · ${esc(money(w.revenue_scored_minor, cur))}${w.source === 'iteration' ? ' · from last week\'s analysis' : ''}</div></div>
-      ${w.top_score != null ? `<span class="badge ok">top score ${num(w.top_score, 1)}</span>` : '<span class="badge">not rolled up</span>'}</li>`).join('')}</ul>` : ''}`;
+      ${w.top_score != null ? `<span class="badge ok">top score ${num(w.top_score, 1)}</span>` : '<span class="badge">not rolled up</span>'}</li>`).join('')}</ul>` : ''}
+    ${rolled.length ? '<section class="stack" aria-labelledby="plin-h"><h3 id="plin-h">Lineage of the latest winners</h3><div data-lineage></div></section>' : ''}`;
+  if (rolled.length) lineageBlock(el.querySelector('[data-lineage]'), { items: perf.items.filter((i) => i.class === 'winner').slice(-3).reverse() });
   if (rolled.length) {
     draw(el, 'pdaily', dailyChart(perf.days, cur));
     draw(el, 'weeks', weeksChart(perf.weeks, cur));
