@@ -590,6 +590,7 @@ void cl_content_register_routes(void)
     cl_route("GET", "/api/content-items", list_items, 0);
     cl_route("GET", "/api/content-items/:id", get_item, 0);
     cl_route("DELETE", "/api/content-items/:id", delete_item, 0);
+    cl_content_register_caption_routes();
     cl_route("POST", "/api/content-items/:id/render", render_item, 0);
     cl_route("GET", "/api/assets/:id", get_asset, 0);
 }

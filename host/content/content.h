@@ -98,6 +98,18 @@ cJSON *cl_content_item_row_json(PGresult *r, int row);
 /** Attach the item's assets as "assets" (newest render first). 0 or -1. */
 int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id);
 
+/**
+ * The WebVTT captions of an item's video: one cue per text layer of the
+ * composition (hook, caption, CTA) at the times the renderer draws it, from
+ * the same cl_composition_build the render job uses. Appends to out (caller
+ * frees); 0, or -1 with err (a draft without words, out of memory).
+ */
+int cl_content_captions_vtt(const char *draft_json, const char *profile_json, const char *channel,
+                            const char *rules_json, cl_buf *out, char *err, size_t errlen);
+
+/** Register GET /api/content-items/:id/captions.vtt (captions.c). */
+void cl_content_register_caption_routes(void);
+
 /** Register the content routes (serve). */
 void cl_content_register_routes(void);
 /** Register the "render.content_item" job kind (worker). */

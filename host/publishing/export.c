@@ -18,10 +18,13 @@
 #include "publishing/publishing.h"
 #include "publishing/post_text.h"
 #include "auth/auth.h"
+#include "content/content.h"
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "lua/lua_runtime.h"
 #include "tracking/tracking.h"
 
 #include <archive.h>
@@ -172,7 +175,8 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
         "       (SELECT path FROM content_assets WHERE content_item_id = i.id AND kind = 'video'"
         "         ORDER BY render_seq DESC LIMIT 1),"
         "       (SELECT path FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
-        "         ORDER BY render_seq DESC LIMIT 1)"
+        "         ORDER BY render_seq DESC LIMIT 1),"
+        "       to_jsonb(p)::text"
         "  FROM content_items i JOIN projects p ON p.id = i.project_id WHERE i.id = $1 AND i.user_id = $2",
         2, p);
     if (!cl_db_ok(r)) {
@@ -218,6 +222,21 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
         }
         free(capn);
         free(ctan);
+    }
+    if (rc > 0 && !PQgetisnull(r, 0, 10)) {
+        /* the video's captions track, the same cues the studio serves */
+        char *rules = NULL, lerr[256];
+        if (cl_lua_channel_rules(channel, &rules, lerr, sizeof lerr) != 0)
+            rules = NULL;
+        cl_buf vtt = CL_BUF_INIT;
+        if (cl_content_captions_vtt(PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 12), channel, rules, &vtt, lerr,
+                                    sizeof lerr) == 0 &&
+            add_bytes(a, prefix, "assets/captions.vtt", vtt.data, vtt.len, files) != 0) {
+            snprintf(err, errlen, "writing the item's captions into the ZIP failed");
+            rc = -1;
+        }
+        cl_buf_free(&vtt);
+        free(rules);
     }
     if (rc > 0) {
         cJSON *item = cJSON_AddObjectToObject(m, "item");

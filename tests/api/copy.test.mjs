@@ -160,3 +160,26 @@ test('delete: an own output goes with its files and its receipts stay; another u
   assert.equal((await c.request('DELETE', `/api/content-items/${id}`)).status, 404);
   assert.ok(item.title);
 });
+
+test('every video has a captions track: WebVTT cues with the words the renderer drew, owner only', async () => {
+  const rows = psql(db.url, `SELECT (payload->>'content_item_id')::bigint FROM jobs WHERE kind = 'render.content_item'
+    AND status = 'completed' ORDER BY id LIMIT 1`);
+  const itemId = Number(rows[0][0]);
+  const r = await c.get(`/api/content-items/${itemId}/captions.vtt`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/vtt/);
+  assert.match(r.text, /^WEBVTT\n/);
+  const v = drawn(itemId);
+  const cues = r.text.trimEnd().split('\n\n').slice(1).map((b) => b.split('\n'));
+  assert.deepEqual(cues.map((x) => x[0]), ['hook', 'caption', 'cta']);
+  for (const [role, times, ...text] of cues) {
+    assert.match(times, /^\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}$/);
+    assert.equal(text.join('\n'), v[role].replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+  }
+  // The cues follow each other in time.
+  const at = (t) => t.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+  const spans = cues.map((x) => x[1].split(' --> ').map(at));
+  for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][0], JSON.stringify(spans));
+  const other = await betaUser(srv.url, 'copy-captions@example.test');
+  assert.equal((await other.get(`/api/content-items/${itemId}/captions.vtt`)).status, 404);
+});

@@ -69,7 +69,7 @@ test('one item: assets, channel-aware text, manifest hashes, README; marked expo
 
   const { list, files, headers } = await fetchZip(ada.c, `/api/content-items/${id}/export`);
   assert.match(headers.get('content-disposition'), new RegExp(`attachment; filename="cliploop-item-${id}\\.zip"`));
-  assert.deepEqual(list.sort(), ['README.txt', 'assets/thumbnail.jpg', 'assets/video.mp4', 'caption.txt', 'cta.txt', 'manifest.json']);
+  assert.deepEqual(list.sort(), ['README.txt', 'assets/captions.vtt', 'assets/thumbnail.jpg', 'assets/video.mp4', 'caption.txt', 'cta.txt', 'manifest.json']);
   const manifest = JSON.parse(files['manifest.json']);
   assert.equal(manifest.item.id, id);
   assert.equal(manifest.project.id, ada.projectId);
@@ -78,7 +78,10 @@ test('one item: assets, channel-aware text, manifest hashes, README; marked expo
   assert.equal(manifest.tracking_link, `${srv.url}/r/jollofTT01`);
   assert.equal(manifest.tracking_link_in_caption, false);
   // Every listed file's size and SHA-256 match the bytes in the ZIP.
-  assert.deepEqual(manifest.files.map((f) => f.path).sort(), ['README.txt', 'assets/thumbnail.jpg', 'assets/video.mp4', 'caption.txt', 'cta.txt']);
+  assert.deepEqual(manifest.files.map((f) => f.path).sort(), ['README.txt', 'assets/captions.vtt', 'assets/thumbnail.jpg', 'assets/video.mp4', 'caption.txt', 'cta.txt']);
+  // The captions track: the same WebVTT the studio serves with the video.
+  assert.equal(files['assets/captions.vtt'].toString(), (await ada.c.get(`/api/content-items/${id}/captions.vtt`)).text);
+  assert.match(files['assets/captions.vtt'].toString(), /^WEBVTT\n\nhook\n00:00:00\.000 --> /);
   for (const f of manifest.files) {
     assert.equal(files[f.path].length, f.bytes, f.path);
     assert.equal(crypto.createHash('sha256').update(files[f.path]).digest('hex'), f.sha256, f.path);
@@ -146,7 +149,7 @@ test('bulk export: one ZIP, one folder per item; the queue filters, sorts and ma
 
   const { list, files } = await fetchZip(ada.c, `/api/manual-queue/export?ids=${a},${b},${c}`);
   for (const id of [a, b, c]) {
-    for (const f of ['manifest.json', 'caption.txt', 'cta.txt', 'README.txt', 'assets/video.mp4', 'assets/thumbnail.jpg'])
+    for (const f of ['manifest.json', 'caption.txt', 'cta.txt', 'README.txt', 'assets/video.mp4', 'assets/thumbnail.jpg', 'assets/captions.vtt'])
       assert.ok(list.includes(`item-${id}/${f}`), `item-${id}/${f}`);
     const m = JSON.parse(files[`item-${id}/manifest.json`]);
     assert.equal(m.item.id, id);

@@ -311,7 +311,8 @@ function cardHtml(card, job) {
   let media = '';
   if (card.video_url) {
     media = `<video class="card-video" data-testid="chat-video" controls playsinline preload="metadata" src="${esc(card.video_url)}"
-      ${card.thumbnail_url ? `poster="${esc(card.thumbnail_url)}"` : ''}></video>`;
+      ${card.thumbnail_url ? `poster="${esc(card.thumbnail_url)}"` : ''}>${card.content_item_id
+      ? `<track kind="captions" srclang="en" label="Captions" src="/api/content-items/${esc(card.content_item_id)}/captions.vtt" default>` : ''}</video>`;
   } else if (card.status === 'rendering') {
     const pct = card.render ? card.render.percent : 0;
     media = `<div class="card-rendering"><p class="small">Rendering the video… ${pct}%</p>

@@ -115,7 +115,8 @@ function resultHtml(item, receipts) {
   const last = receipts.length ? receipts[receipts.length - 1].balances_after : null;
   return `<div class="result">
     <div>${video
-      ? `<video controls playsinline preload="metadata" src="${esc(video.url)}"${thumb ? ` poster="${esc(thumb.url)}"` : ''} data-testid="result-video"></video>`
+      ? `<video controls playsinline preload="metadata" src="${esc(video.url)}"${thumb ? ` poster="${esc(thumb.url)}"` : ''} data-testid="result-video">
+          <track kind="captions" srclang="en" label="Captions" src="/api/content-items/${item.id}/captions.vtt" default></video>`
       : '<div class="tile-media no-preview">No preview</div>'}</div>
     <div class="stack">
       <div class="row"><h2>${esc(item.title || 'Your promo')}</h2>${statusBadge(item.status)}</div>

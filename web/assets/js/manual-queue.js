@@ -166,7 +166,7 @@ export async function renderManualQueue(view, ctx) {
     if (b.matches('[data-preview]')) {
       const s = li.querySelector('[data-preview-slot]');
       const open = b.getAttribute('aria-expanded') === 'true';
-      s.innerHTML = open ? '' : `<video class="queue-video" src="/api/assets/${it.video_asset_id}" controls playsinline preload="metadata"></video>`;
+      s.innerHTML = open ? '' : `<video class="queue-video" src="/api/assets/${it.video_asset_id}" controls playsinline preload="metadata"><track kind="captions" srclang="en" label="Captions" src="/api/content-items/${it.id}/captions.vtt" default></video>`;
       b.setAttribute('aria-expanded', String(!open));
       b.textContent = open ? 'Preview' : 'Hide preview';
     } else if (b.matches('[data-export]')) {
