@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems } from './lib/browser.mjs';
+import { launch, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
 
 let db, srv, browser;
 
@@ -25,18 +25,7 @@ after(async () => {
   if (db) db.drop();
 });
 
-async function signedIn(mobile) {
-  const page = await newPage(browser, mobile ? { mobile } : { viewport: { width: 1440, height: 900 } });
-  const r = await page.context().request.post(srv.url + '/api/dev/demo-login', { data: {} });
-  assert.equal(r.status(), 200);
-  page.csrf = (await r.json()).csrf_token;
-  page.call = async (method, p, body) => {
-    const res = await page.context().request.fetch(srv.url + p, { method, data: body, headers: { 'x-csrf-token': page.csrf } });
-    const text = await res.text();
-    return { status: res.status(), body: text ? JSON.parse(text) : null };
-  };
-  return page;
-}
+const signedIn = (mobile) => demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
 
 const draft = (hook, caption) => ({ channel: 'instagram', hook, script: [hook, 'Fresh every day', 'Order today'], caption,
   cta: 'Order on Instagram', caption_hint: '', hashtags: ['#food'], variants: {} });

@@ -54,10 +54,23 @@ export function problems(page, allowed = []) {
   return [...page.consoleErrors, ...page.failedRequests].filter((line) => !ok(line));
 }
 
-/** A signed-in browser context (the demo user through the mock-mode one-click route). */
-export async function demoContext(browser, baseUrl, { mobile = false } = {}) {
-  const page = await newPage(browser, { mobile });
+/**
+ * A signed-in browser context (the demo user through the mock-mode one-click
+ * route). page.csrf is the session's CSRF token; page.call(method, path, body)
+ * calls the API as that user and answers {status, body}.
+ */
+export async function demoContext(browser, baseUrl, { mobile = false, viewport } = {}) {
+  const page = await newPage(browser, viewport ? { mobile, viewport } : { mobile });
   const r = await page.context().request.post(baseUrl + '/api/dev/demo-login', { data: {} });
   if (r.status() !== 200) throw new Error(`demo log-in failed: ${r.status()} ${await r.text()}`);
+  page.csrf = (await r.json()).csrf_token;
+  page.call = async (method, p, body) => {
+    const res = await page.context().request.fetch(baseUrl + p, { method, data: body, headers: { 'x-csrf-token': page.csrf } });
+    const text = await res.text();
+    return { status: res.status(), body: text ? JSON.parse(text) : null };
+  };
   return page;
 }
+
+/** The two sizes every studio page is checked at. */
+export const DESKTOP = { width: 1440, height: 900 };

@@ -325,8 +325,29 @@ async function showItem(box, id, known = []) {
 /* ---------------------------------------------------------------------- */
 
 function stepCard(n, id, title, body, hidden = true) {
-  return `<section class="card stack" id="${id}"${hidden ? ' hidden' : ''} aria-labelledby="${id}-h">
-    <div class="step-head"><span class="step-num">${n}</span><h2 id="${id}-h">${esc(title)}</h2></div>${body}</section>`;
+  return `<section class="card stack step" id="${id}"${hidden ? ' hidden' : ''} aria-labelledby="${id}-h">
+    <div class="step-head"><span class="step-num">${n}</span><div class="step-title"><h2 id="${id}-h">${esc(title)}</h2>
+      <p class="step-summary small muted" data-summary></p></div>
+      <button class="button secondary small step-edit" type="button" data-edit aria-controls="${id}-body" aria-expanded="true"
+        aria-label="Edit: ${esc(title)}">Edit</button></div>
+    <div class="stack step-body" id="${id}-body">${body}</div></section>`;
+}
+
+/* A completed step folds to its heading and a one-line summary; "Edit" opens it again. */
+function collapseStep(section, summary) {
+  section.querySelector('[data-summary]').textContent = summary;
+  section.classList.add('step-collapsed');
+  const edit = section.querySelector('[data-edit]');
+  edit.setAttribute('aria-expanded', 'false');
+  edit.textContent = 'Edit';
+}
+function bindStepEdit(section) {
+  const button = section.querySelector('[data-edit]');
+  button.addEventListener('click', () => {
+    const open = section.classList.toggle('step-collapsed');
+    button.setAttribute('aria-expanded', String(!open));
+    button.textContent = open ? 'Edit' : 'Done';
+  });
 }
 
 /* The limits the server checks (GET with the brief), shown beside the inputs. */
@@ -431,6 +452,8 @@ export async function renderCreate(view, ctx) {
   let busy = false;
   let cost = null;
 
+  for (const sec of view.querySelectorAll('.step')) bindStepEdit(sec);
+
   promptForm.elements.project_id?.addEventListener('change', (e) => {
     project = projects.find((p) => String(p.id) === e.target.value) || project;
   });
@@ -456,6 +479,7 @@ export async function renderCreate(view, ctx) {
       stepBrief.hidden = false;
       stepGen.hidden = false;
       view.querySelector('#step-prompt').classList.add('step-done');
+      collapseStep(view.querySelector('#step-prompt'), `“${prompt}”${projects.length > 1 ? ` · ${project.name}` : ''}`);
       button.textContent = 'Rewrite the brief';
       button.classList.add('secondary'); // Generate is the main action now
       loadCost();
@@ -546,6 +570,10 @@ export async function renderCreate(view, ctx) {
     withRender.disabled = true;
     stepBrief.classList.add('step-done');
     stepGen.classList.add('step-done');
+    const eb = editedBrief();
+    collapseStep(stepBrief, [eb.title, channelLabel(eb.channel), eb.duration_seconds ? `${eb.duration_seconds} s` : '', eb.cta].filter(Boolean).join(' · '));
+    collapseStep(stepGen, (r.replayed ? 'Already generated, nothing charged again · ' : 'Charged · ')
+      + r.receipts.map((x) => `${-x.amount} ${x.kind}`).join(' + '));
     genStatus.innerHTML = statusBlock('ok', r.replayed ? 'Already generated — nothing charged again.' : 'Charged and started.',
       r.receipts.map((x) => `${receiptLabel(x)}: ${x.amount} ${x.kind}`).join(' · '));
     stepResult.hidden = false;
