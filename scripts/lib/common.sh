@@ -6,6 +6,7 @@
 #   cl_as_root CMD...              run CMD as root (directly, or through sudo)
 #   cl_ensure_packages PKG...      apt-get install whatever is missing (Debian/Ubuntu)
 #   cl_build DIR TYPE              configure + build the tree into DIR (CMAKE_BUILD_TYPE=TYPE)
+#   cl_example_video               render the landing page's example into web/assets/example/
 #   cl_load_env_file               read .env (or $CLIPLOOP_ENV_FILE) like cliploop does
 #   cl_free_port                   print a free TCP port on 127.0.0.1
 
@@ -158,6 +159,28 @@ cl_web_vendor() {
             cp "$src/$f" "$dst/${f##*/}" || return 1
         fi
     done
+}
+
+# The landing page's example video: scripts/example/promo.json rendered by
+# this build's own renderer (cliploop render-file, the in-process FFmpeg
+# renderer) into web/assets/example/ (git-ignored), with a small poster made
+# from its thumbnail so the landing page stays light. Redone when the
+# composition or the binary is newer than the video. Needs build/ first.
+cl_example_video() {
+    local bin=$CL_ROOT/build/cliploop comp=$CL_ROOT/scripts/example/promo.json
+    local out=$CL_ROOT/web/assets/example work=$CL_ROOT/var/example
+    [ -x "$bin" ] || return 1
+    if [ -f "$out/promo.mp4" ] && [ -f "$out/poster.jpg" ] && [ -f "$out/promo.vtt" ] && [ "$out/promo.mp4" -nt "$comp" ] &&
+        [ "$out/promo.mp4" -nt "$bin" ]; then
+        return 0
+    fi
+    cl_ensure_packages ffmpeg || return 1
+    mkdir -p "$out" "$work" || return 1
+    CLIPLOOP_PLUGIN_DIR=$CL_ROOT/build/plugins CLIPLOOP_LOG_LEVEL=warn \
+        "$bin" render-file "$comp" "$work" --renderer ffmpeg >/dev/null || return 1
+    cp "$work/rendered.mp4" "$out/promo.mp4.part" && mv "$out/promo.mp4.part" "$out/promo.mp4" || return 1
+    ffmpeg -loglevel error -y -i "$work/thumbnail.jpg" -vf scale=360:-2 -q:v 6 "$out/poster.jpg" || return 1
+    cp "$CL_ROOT/scripts/example/promo.vtt" "$out/promo.vtt"
 }
 
 # A free TCP port on 127.0.0.1 (asks the kernel through node).

@@ -78,6 +78,35 @@ for (const size of ['desktop', 'phone']) {
   });
 }
 
+test('the landing page shows a real example: rendered by this build, with a poster and captions, and it plays', async () => {
+  const page = await open('phone');
+  await page.goto(srv.url + '/');
+  const video = page.locator('.public-example video');
+  assert.equal(await video.count(), 1);
+  const poster = await page.evaluate(async () => {
+    const v = document.querySelector('.public-example video');
+    const r = await fetch(v.poster);
+    return { status: r.status, type: r.headers.get('content-type'), bytes: (await r.arrayBuffer()).byteLength };
+  });
+  assert.equal(poster.status, 200);
+  assert.match(poster.type, /image\/jpeg/);
+  assert.ok(poster.bytes < 40000, `poster ${poster.bytes} bytes keeps the page light`);
+  const played = await video.evaluate(async (v) => {
+    v.muted = true;
+    v.preload = 'auto';
+    await v.play();
+    await new Promise((r) => { const t = () => (v.currentTime > 0.2 ? r() : setTimeout(t, 50)); t(); });
+    v.pause();
+    return { duration: v.duration, w: v.videoWidth, h: v.videoHeight, cues: v.textTracks[0]?.cues?.length ?? 0 };
+  });
+  assert.ok(Math.abs(played.duration - 12) < 0.5, JSON.stringify(played));
+  assert.deepEqual([played.w, played.h], [1080, 1920]);
+  assert.equal(played.cues, 3);
+  await shot(page, 'site-landing-example-phone');
+  assert.deepEqual(problems(page), []);
+  await page.context().close();
+});
+
 test('public pages are readable with JavaScript disabled', async () => {
   const page = await open('phone', { js: false });
   const expect = {
