@@ -392,17 +392,30 @@ static int read_credentials(cl_req *req, cl_res *res, char *email, size_t elen, 
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "email");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "password");
     int rc = -1;
+    /* Every field's problem at once, so a form shows them together. */
+    const char *email_msg = NULL, *password_msg = NULL;
     if (!cJSON_IsString(e) || !e->valuestring[0])
-        cl_auth_field_error(res, 422, "email", "Enter your email address");
+        email_msg = "Enter your email address";
     else if (cl_email_normalize(e->valuestring, email, elen) != 0)
-        cl_auth_field_error(res, 422, "email", "Enter a valid email address");
-    else if (!cJSON_IsString(p) || !p->valuestring[0])
-        cl_auth_field_error(res, 422, "password", "Enter your password");
+        email_msg = "Enter a valid email address";
+    if (!cJSON_IsString(p) || !p->valuestring[0])
+        password_msg = "Enter your password";
     else if (strlen(p->valuestring) > PASSWORD_MAX)
-        cl_auth_field_error(res, 422, "password", "Passwords are at most 256 characters");
+        password_msg = "Passwords are at most 256 characters";
     else if (signup && strlen(p->valuestring) < PASSWORD_MIN)
-        cl_auth_field_error(res, 422, "password", "Use at least 8 characters");
-    else {
+        password_msg = "Use at least 8 characters";
+    if (email_msg || password_msg) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *err = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(err, "code", "validation_failed");
+        cJSON_AddStringToObject(err, "message", email_msg ? email_msg : password_msg);
+        cJSON *f = cJSON_AddObjectToObject(err, "fields");
+        if (email_msg)
+            cJSON_AddStringToObject(f, "email", email_msg);
+        if (password_msg)
+            cJSON_AddStringToObject(f, "password", password_msg);
+        cl_res_json(res, 422, o);
+    } else {
         snprintf(password, plen, "%s", p->valuestring);
         rc = 0;
     }

@@ -337,6 +337,40 @@ const STEP_FIELDS = {
   website: ['website_url'],
 };
 
+/*
+ * Finish's website step: start reading the site and watch it for a few
+ * seconds. true → go on to the studio (read, or still reading: the dashboard
+ * shows its progress); false → the form now says plainly that the site could
+ * not be read, with the ways forward (fix the address, or go on without it).
+ */
+async function readWebsite(form, p) {
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  button.textContent = 'Reading your website…';
+  let failure = null;
+  try {
+    await api(`/api/projects/${p.id}/ingest`, { method: 'POST', body: {} });
+    for (let i = 0; i < 16; i++) {
+      const { run } = await api(`/api/projects/${p.id}/ingestion`);
+      if (run && run.status === 'failed') { failure = run.error || 'the site did not answer'; break; }
+      if (!run || run.status === 'completed') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } catch (e) {
+    failure = e.fields?.website_url || e.message || String(e);
+  }
+  button.disabled = false;
+  button.textContent = 'Finish';
+  if (!failure) return true;
+  form.querySelector('[data-finish-status]')?.remove();
+  form.insertAdjacentHTML('beforeend', `<div class="status error" role="alert" data-finish-status>
+    <strong>We could not read ${esc(p.website_url)}.</strong>
+    <span>Your business is set up. Check the address above and press Finish to try again, or go on: ClipLoop writes from your profile alone, and you can read the site later from the project page.</span>
+    <details class="error-details"><summary>Details</summary><code>${esc(failure)}</code></details>
+    <p class="cluster"><a class="button secondary small" href="/app">Go to the studio</a></p></div>`);
+  return false;
+}
+
 async function renderOnboarding() {
   const v = view('Set up your business');
   let state;
@@ -361,9 +395,7 @@ async function renderOnboarding() {
         p = p.id ? await api(`/api/projects/${p.id}`, { method: 'PATCH', body })
           : await api('/api/projects', { method: 'POST', body: { ...body, ...browserZone() } });
         if (next === 'done') {
-          if (form.elements.ingest?.checked && p.website_url) {
-            try { await api(`/api/projects/${p.id}/ingest`, { method: 'POST', body: {} }); } catch { /* shown on the project page */ }
-          }
+          if (form.elements.ingest?.checked && p.website_url && !(await readWebsite(form, p))) return;
           location.assign('/app');
           return;
         }

@@ -8,6 +8,32 @@ const metricNames = {
   posts_generated: 'Posts generated', regenerations: 'Manual regenerations', renders: 'Renders', publishes: 'Publishes',
 };
 
+/* A plan limit read as a limit: "up to 5", "unlimited". */
+const upTo = (n) => (n < 0 ? 'Unlimited' : `Up to ${n}`);
+const LIMIT_WORDS = { posts_generated: ['post', 'posts'], regenerations: ['regeneration', 'regenerations'], renders: ['render', 'renders'],
+  publishes: ['publish', 'publishes'] };
+
+/* A waitlisted account cannot spend credits yet: say what access brings instead of showing balances. */
+function accessCard(plan) {
+  return `<section class="card stack" data-testid="access-credits"><h2>Credits</h2>
+    <p class="muted">Credits pay for writing and rendering promos. They start once your account has access:
+      ${plan.monthly_grants.generation} generation and ${plan.monthly_grants.render} render credits each month on the ${esc(plan.plan.label)} plan.</p></section>`;
+}
+
+/* The plan's limits as limits ("Up to 5 posts a week"), for an account that has not used anything yet. */
+function limitsCard(usage) {
+  const rows = [];
+  for (const [win, per] of [['week', 'a week'], ['month', 'a month']]) {
+    for (const [metric, m] of Object.entries(usage[win].metrics)) {
+      if (m.limit === null) continue;
+      const [one, many] = LIMIT_WORDS[metric] || [metric, metric];
+      rows.push(`<li>Up to ${m.limit} ${m.limit === 1 ? one : many} ${per}</li>`);
+    }
+  }
+  return `<section class="card stack" data-testid="plan-limits"><h2>Plan limits</h2>
+    ${rows.length ? `<ul class="muted">${rows.join('')}</ul>` : '<p class="muted">No limits on this plan.</p>'}</section>`;
+}
+
 function planCard(plan, me) {
   const sub = plan.subscription;
   let subLine = 'No subscription.';
@@ -21,8 +47,8 @@ function planCard(plan, me) {
     <p class="muted">${esc(subLine)}${plan.beta_approved ? ' Beta access approved.' : ''}</p>
     ${plan.access.product ? '' : '<p class="status error">Your account is on the waitlist. <a href="/waitlist.html">Request access</a>, or <a href="/pricing">get Pro</a> to start right away.</p>'}
     <dl class="facts">
-      <div><dt>Active projects</dt><dd>${plan.limits.active_projects}</dd></div>
-      <div><dt>Connected channels</dt><dd>${plan.limits.connected_channels}</dd></div>
+      <div><dt>Active projects</dt><dd>${upTo(plan.limits.active_projects)}</dd></div>
+      <div><dt>Connected channels</dt><dd>${upTo(plan.limits.connected_channels)}</dd></div>
       <div><dt>Monthly credits</dt><dd>${plan.monthly_grants.generation} generation · ${plan.monthly_grants.render} render</dd></div>
     </dl>
     <p class="muted">Signed in as ${esc(me.user.email)}.</p>
@@ -181,9 +207,10 @@ export async function renderSettings(container, me) {
   try {
     const [plan, credits, usage, billing] = await Promise.all([api('/api/me/plan'), api('/api/me/credits'),
       api('/api/me/usage'), api('/api/billing')]);
-    container.innerHTML = `<div class="grid-2">${planCard(plan, me)}${creditsCard(credits, plan)}</div>${billingCard(billing)}${usageCard(usage)}`;
+    const access = plan.access.product;
+    container.innerHTML = `<div class="grid-2">${planCard(plan, me)}${access ? creditsCard(credits, plan) : accessCard(plan)}</div>${billingCard(billing)}${access ? usageCard(usage) : limitsCard(usage)}`;
     bindPortal(container);
-    await transactionsCard(container);
+    if (access) await transactionsCard(container); // grants a waitlisted account cannot spend are not shown as activity
   } catch (err) {
     container.innerHTML = errorBlock(err, 'load your settings', '<a class="button secondary small" href="">Reload</a>');
   }
