@@ -11,14 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems, ARTIFACTS } from './lib/browser.mjs';
+import { launch, newPage, screenshot, problems, ARTIFACTS, DESKTOP } from './lib/browser.mjs';
 
 let db, srv, storage, browser, chatUrl;
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
 const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
 async function signedIn(mobile) {
-  const page = await newPage(browser, { mobile });
+  const page = await newPage(browser, mobile ? { mobile } : { viewport: DESKTOP });
   const r = await page.context().request.post(srv.url + '/api/dev/demo-login', { data: {} });
   assert.equal(r.status(), 200);
   page.csrf = (await r.json()).csrf_token;
@@ -102,6 +102,14 @@ test('desktop: free message, then a generate_video message whose card plays; rel
   await videoPlays(page);
   const card = page.getByTestId('chat-card').last();
   assert.equal(await card.getByTestId('chat-card-channel').innerText(), 'WhatsApp');
+  // At 1440x900 the video sits beside its words: with the card's top in view, hook, caption and CTA are above the fold.
+  const fold = await card.evaluate((el) => {
+    el.scrollIntoView({ block: 'start' });
+    const cta = el.querySelector('.promo-body strong').getBoundingClientRect();
+    return { ctaBottom: cta.bottom - el.getBoundingClientRect().top, card: el.getBoundingClientRect().height };
+  });
+  console.log(`# chat desktop: CTA ends ${Math.round(fold.ctaBottom)} px below the card's top; card ${Math.round(fold.card)} px high`);
+  assert.ok(fold.ctaBottom < 600, `the CTA ends ${fold.ctaBottom}px below the card's top`);
   assert.ok(await card.getByRole('link', { name: 'Download MP4' }).isVisible());
   assert.equal(await card.locator('.receipts li').count(), 2);
   assert.match(await page.locator('.msg-user .msg-meta').last().innerText(), /1 generation \+ 1 render credits/);
@@ -133,6 +141,23 @@ test('phone: the thread fits, the list is a drawer, the composer is fixed at the
   assert.ok(overflow <= 0, `horizontal overflow ${overflow}px`);
   const cardBox = await page.getByTestId('chat-card').last().boundingBox();
   assert.ok(cardBox.width <= 390, JSON.stringify(cardBox));
+  // At least half of the 844 px screen shows the thread: the top bar scrolls away, the composer is compact
+  // (measured in Video mode: its note and placeholder are the longest).
+  await page.locator('.mode', { hasText: 'Video' }).click();
+  await page.waitForFunction(() => /credit/.test(document.getElementById('chat-note').textContent));
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  const room = await page.evaluate(() => {
+    const top = document.querySelector('.topbar').getBoundingClientRect().bottom;
+    const composer = document.getElementById('chat-composer').getBoundingClientRect();
+    const input = document.getElementById('chat-input');
+    return { thread: composer.top - Math.max(0, top), composer: composer.height, header: Math.max(0, top),
+      placeholderFits: input.value === '' && input.scrollHeight <= input.clientHeight + 1 };
+  });
+  console.log(`# chat phone: thread ${Math.round(room.thread)} px, composer ${Math.round(room.composer)} px, header ${Math.round(room.header)} px`);
+  // before: thread 535 px, composer 194 px, a 116 px sticky header, the placeholder cut off
+  assert.ok(room.thread >= 600, `the thread gets ${room.thread}px of 844`);
+  assert.ok(room.composer <= 160, `the composer takes ${room.composer}px`);
+  assert.ok(room.placeholderFits, 'the message box shows its whole placeholder');
   await page.screenshot({ path: path.join(ARTIFACTS, 'chat-mobile-viewport.png') });
   await screenshot(page, 'chat-mobile');
   // The conversation list lives in a drawer.

@@ -66,7 +66,7 @@ function layout(view) {
       <form class="chat-composer" id="chat-composer" hidden>
         <div class="mode-switch" role="radiogroup" aria-label="Mode" id="chat-modes"></div>
         <div class="composer-row">
-          <textarea class="input" id="chat-input" rows="2" maxlength="4000" placeholder="Ask anything about your business"
+          <textarea class="input" id="chat-input" rows="1" maxlength="4000" placeholder="Ask anything about your business"
             aria-label="Message"></textarea>
           <button class="button" type="submit" id="chat-send">Send</button>
         </div>
