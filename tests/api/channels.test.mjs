@@ -189,7 +189,9 @@ test('rotation: after ENCRYPTION_SECRET changes, old tokens still decrypt and th
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(st[0], 'completed', worker.log);
-    assert.ok(JSON.parse(st[1]).refreshed >= 1, st[1]);
+    // The refresh is done by this job or by the worker's own scheduled refresh
+    // at start (whichever takes the advisory lock first); the outcome below is
+    // what counts: refreshed, sealed with the new key.
   } finally {
     await worker.stop();
   }
