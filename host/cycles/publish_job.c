@@ -46,7 +46,8 @@ static int parse_payload(const char *json, publish_payload *p, char *err, size_t
 {
     cJSON *o = cJSON_Parse(json);
     const cJSON *id = cJSON_GetObjectItem(o, "content_item_id"), *a = cJSON_GetObjectItem(o, "attempt");
-    int ok = cJSON_IsNumber(id) && id->valuedouble >= 1 && cJSON_IsNumber(a) && a->valuedouble >= 0;
+    int ok = cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble <= 9e15 && cJSON_IsNumber(a) &&
+             a->valuedouble >= 0 && a->valuedouble <= 1e6;
     if (ok) {
         p->item_id = (int64_t)id->valuedouble;
         p->attempt = a->valueint;

@@ -37,6 +37,13 @@ const cl_publisher *cl_publisher_get(const char *id)
 
 /* ---- the token store ---------------------------------------------------------- */
 
+/* A token lifetime from the platform, in seconds; 0 when missing or not a
+   sane number (a cast of an out-of-range double is undefined behaviour). */
+static int64_t expires_in_seconds(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e10 ? (int64_t)v->valuedouble : 0;
+}
+
 static int hexval(int ch)
 {
     return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
@@ -419,7 +426,7 @@ static void connect_callback(cl_req *req, cl_res *res)
             int64_t cid = cl_db_ok(r) && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
             PQclear(r);
             if (cid > 0 &&
-                cl_channel_store_token(c, cid, tok, cJSON_IsNumber(expin) ? (int64_t)expin->valuedouble : 0, err,
+                cl_channel_store_token(c, cid, tok, expires_in_seconds(expin), err,
                                        sizeof err) == 0 &&
                 cl_db_commit(c) == 0) {
                 cl_info(COMP, "project %lld connected Instagram account %s", pid, acct);
@@ -578,7 +585,7 @@ int cl_publishing_refresh_tokens(PGconn *c, int *refreshed, int *failed, char *e
         const char *tok = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "access_token"));
         const cJSON *expin = cJSON_GetObjectItem(ans, "expires_in");
         if (rc == CL_OK && tok &&
-            cl_channel_store_token(c, ch.id, tok, cJSON_IsNumber(expin) ? (int64_t)expin->valuedouble : 0, lerr,
+            cl_channel_store_token(c, ch.id, tok, expires_in_seconds(expin), lerr,
                                    sizeof lerr) == 0) {
             (*refreshed)++;
         } else {

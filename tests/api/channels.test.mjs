@@ -89,6 +89,20 @@ test('connect: the state is signed, bound to user and project, single use; the t
   assert.equal(fake.state.codes.size, 1, 'no refused callback reached the code exchange');
 });
 
+test('connect: an absurd expires_in from the platform is not trusted (no undefined cast, no failed connect)', async () => {
+  const { c, projectId } = await userWithProject(srv, 'absurd-expiry@example.com');
+  fake.state.expiresIn = 1e300;
+  try {
+    assert.equal((await connectInstagram(srv, c, projectId)).done.status, 200);
+  } finally {
+    delete fake.state.expiresIn;
+  }
+  const [[status, sane]] = psql(db.url, `SELECT status, token_expires_at BETWEEN now() AND now() + interval '61 days'
+    FROM channel_connections WHERE project_id = ${projectId}`);
+  assert.equal(status, 'active');
+  assert.equal(sane, 't', 'an absurd lifetime falls back to the documented default, not an overflowed date');
+});
+
 test('connect: expired state, another user\'s state, denied authorization, a foreign project', async () => {
   const { c, projectId } = await userWithProject(srv, 'bo@example.com');
   // Expired: start, then age the stored state past its expiry.

@@ -19,7 +19,8 @@
 //   ig.holdNext(op)             the next `op` request is processed (side effect done)
 //                               but its answer is held back; returns a promise that
 //                               resolves when the request arrived (for SIGKILL tests)
-//   ig.state                    { containers: Map, media: Map, tokens: Map, publishes: n, ... }
+//   ig.state                    { containers: Map, media: Map, tokens: Map, publishes: n, ... };
+//                               state.expiresIn overrides the long-lived tokens' expires_in
 //   ig.publishCount(containerId), ig.totalPublishes()
 //   ig.revokeAll()              every token becomes invalid (code 190)
 //   ig.options                  { processingPolls, quotaTotal, containerOutcome, expireContainers, denyAuthorize, fetchVideo, delayMs }
@@ -197,7 +198,7 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
         if (!rec || !rec.valid || rec.kind !== 'short') { const e = ERRORS.invalid_token(); return reply(e.status, e.body); }
         const token = 'IGAAlong' + crypto.randomBytes(24).toString('hex');
         state.tokens.set(token, { kind: 'long', userId: rec.userId, valid: true, issued: Date.now() });
-        return reply(200, { access_token: token, token_type: 'bearer', expires_in: LONG_LIVED_SECONDS });
+        return reply(200, { access_token: token, token_type: 'bearer', expires_in: state.expiresIn ?? LONG_LIVED_SECONDS });
       }
       case 'refresh': {
         const t = q.get('access_token');
@@ -208,7 +209,7 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
         }
         const token = 'IGAAlong' + crypto.randomBytes(24).toString('hex');
         state.tokens.set(token, { kind: 'long', userId: rec.userId, valid: true, issued: Date.now(), refreshedFrom: t });
-        return reply(200, { access_token: token, token_type: 'bearer', expires_in: LONG_LIVED_SECONDS });
+        return reply(200, { access_token: token, token_type: 'bearer', expires_in: state.expiresIn ?? LONG_LIVED_SECONDS });
       }
       default: break;
     }
