@@ -361,15 +361,25 @@ int cl_credits_grant_monthly(PGconn *c, int64_t user_id, cl_plan plan, const cha
     } else {
         month_now(month);
     }
-    if (cl_credits_ensure_account(c, user_id, err, errlen) != 0)
-        return -1;
     const cl_plan_limits *l = cl_policy_limits(plan);
     char uid_s[24], gen_s[24], ren_s[24];
     snprintf(uid_s, sizeof uid_s, "%" PRId64, user_id);
     snprintf(gen_s, sizeof gen_s, "%" PRId64, l->monthly_generation_grant);
     snprintf(ren_s, sizeof ren_s, "%" PRId64, l->monthly_render_grant);
     const char *p[] = {uid_s, month, gen_s, ren_s, cl_plan_id(plan)};
-    PGresult *r = cl_db_query(c, GRANT_SQL, 5, p);
+    /* Nothing owed (this month's grant for this plan is already in): a plain
+       read, no row lock, no write — GET routes call this on every request. */
+    PGresult *r = cl_db_query(c,
+                              "SELECT 1 FROM credit_accounts WHERE user_id = $1::bigint AND granted_month = $2::date"
+                              " AND granted_generation >= $3::bigint AND granted_render >= $4::bigint",
+                              4, p);
+    int owed = !cl_db_ok(r) || PQntuples(r) == 0;
+    PQclear(r);
+    if (!owed)
+        return 0;
+    if (cl_credits_ensure_account(c, user_id, err, errlen) != 0)
+        return -1;
+    r = cl_db_query(c, GRANT_SQL, 5, p);
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
         cl_db_errmsg(c, r, err, errlen);
         PQclear(r);

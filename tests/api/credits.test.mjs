@@ -219,3 +219,19 @@ test('a user cannot read another user\'s credits, usage or transactions', async 
   const [[aliceBal]] = psql(db.url, `SELECT generation_balance FROM credit_accounts WHERE user_id = ${Number(aliceId)}`);
   assert.equal(Number(aliceBal), ca.generation.balance);
 });
+
+test('read routes write nothing once the month\'s grant is in (no row lock, no update per GET)', async () => {
+  const c = await betaUser('reads-only@example.com');
+  assert.equal((await c.get('/api/me')).status, 200); // the first read applies the month's grant
+  const uid = psql(db.url, "SELECT id FROM users WHERE email = 'reads-only@example.com'")[0][0];
+  // xmax changes whenever a transaction locks or updates the row.
+  const row = () => psql(db.url, `SELECT xmax::text, updated_at::text FROM credit_accounts WHERE user_id = ${uid}`)[0].join('|');
+  const grants = () => psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${uid}`)[0][0];
+  const before = row(), entries = grants();
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await c.get('/api/me')).status, 200);
+    assert.equal((await c.get('/api/me/credits')).status, 200);
+  }
+  assert.equal(row(), before);
+  assert.equal(grants(), entries);
+});
