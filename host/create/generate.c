@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "create/create.h"
+#include "cycles/limits.h"
 #include "db/db.h"
 #include "projects/context.h"
 
@@ -140,13 +141,23 @@ static int lock_request(PGconn *c, const cl_user *u, const char *ref, int lock)
 }
 
 /* Both paid steps of the action in ONE transaction: both debits or neither.
-   A replay of keys charged earlier debits nothing. */
+   A replay of keys charged earlier debits nothing. With check_limits (a new
+   request, nothing charged for it yet) the plan's limits of both steps are
+   checked first, under the lock of the user's credit account, so the rule
+   the dashboard shows is the rule that is enforced (429 plan_limit_reached). */
 static int charge_steps(PGconn *c, const cl_user *u, int with_render, const char *copy_key,
-                        const char *render_key, cl_generate_result *out, cl_res *res)
+                        const char *render_key, int check_limits, cl_generate_result *out, cl_res *res)
 {
     char err[512];
     if (cl_db_begin(c) != 0) {
         cl_res_error(res, 500, "internal", "Could not charge your credits; nothing was charged");
+        return -1;
+    }
+    if (check_limits &&
+        (cl_limits_lock_account(c, u->id, res) != 0 ||
+         cl_limits_check(c, u, copy_action(with_render), 1, res) != 0 ||
+         (with_render && cl_limits_check(c, u, CL_ACTION_GENERATE_VIDEO_RENDER, 1, res) != 0))) {
+        cl_db_rollback(c);
         return -1;
     }
     cl_receipt *last = &out->generation;
@@ -257,7 +268,7 @@ static int generate_locked(PGconn *c, const cl_user *u, const cl_generate_params
         out->replayed = 1;
     } else {
         /* Every paid step is charged before any work, together. */
-        if (charge_steps(c, u, p->with_render, copy_key, render_key, out, res) != 0)
+        if (charge_steps(c, u, p->with_render, copy_key, render_key, copy_state == CL_CHARGE_NONE, out, res) != 0)
             return -1;
         /* The LLM work: context, draft with channel rules. */
         cl_buf context = CL_BUF_INIT;

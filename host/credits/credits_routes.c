@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "credits/credits.h"
+#include "cycles/limits.h"
 #include "db/db.h"
 
 #include <inttypes.h>
@@ -130,7 +131,6 @@ static void me_usage(cl_req *req, cl_res *res)
         cl_res_error(res, 503, "database_unavailable", "Could not read usage");
         return;
     }
-    cl_db_release(c);
     cJSON *o = cJSON_CreateObject();
     cJSON *week = cJSON_AddObjectToObject(o, "week");
     cJSON *month = cJSON_AddObjectToObject(o, "month");
@@ -144,11 +144,17 @@ static void me_usage(cl_req *req, cl_res *res)
     /* Every reported (metric, window), with 0 when nothing was counted. */
     for (size_t k = 0; k < cl_policy_usage_window_count(); k++) {
         const cl_usage_window *w = cl_policy_usage_window_at(k);
-        long long used = 0;
-        for (int i = 0; i < PQntuples(r); i++)
-            if (!PQgetisnull(r, i, 2) && strcmp(PQgetvalue(r, i, 0), w->window) == 0 &&
-                strcmp(PQgetvalue(r, i, 2), w->metric) == 0)
-                used = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        /* The same count the limits are enforced on (cycles/limits.h: charges
+           kept in the window, publishes from the counters). */
+        int64_t used = 0;
+        if (cl_usage_used(c, u.id, w->metric, w->window, &used, err, sizeof err) != 0) {
+            cl_error("credits", "usage count failed: %s", err);
+            PQclear(r);
+            cl_db_release(c);
+            cJSON_Delete(o);
+            cl_res_error(res, 503, "database_unavailable", "Could not read usage");
+            return;
+        }
         int limit = cl_policy_usage_limit(u.plan, w->metric, w->window);
         cJSON *m = cJSON_AddObjectToObject(strcmp(w->window, "week") == 0 ? wm : mm, w->metric);
         cJSON_AddNumberToObject(m, "used", (double)used);
@@ -161,7 +167,10 @@ static void me_usage(cl_req *req, cl_res *res)
         }
     }
     PQclear(r);
-    cJSON_AddStringToObject(o, "note", "Usage is for reporting; credits decide what can run.");
+    cl_db_release(c);
+    cJSON_AddStringToObject(o, "note",
+                            "Plan limits cap how much each action can run in a week or month; credits pay for the "
+                            "work. Chat, exports and the manual queue are free.");
     cl_res_json(res, 200, o);
 }
 

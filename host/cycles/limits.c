@@ -80,6 +80,18 @@ static const char *metric_words(const char *metric)
     return "publishes";
 }
 
+int cl_limits_lock_account(PGconn *c, int64_t user_id, cl_res *res)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    PGresult *r = cl_db_query(c, "SELECT 1 FROM credit_accounts WHERE user_id = $1 FOR UPDATE", 1, (const char *[]){uid});
+    int ok = cl_db_ok(r);
+    PQclear(r);
+    if (!ok)
+        cl_res_error(res, 500, "internal", "Could not charge your credits; nothing was charged");
+    return ok ? 0 : -1;
+}
+
 int cl_limits_check(PGconn *c, const cl_user *u, const char *action, int units, cl_res *res)
 {
     const cl_action_cost *a = cl_policy_action(action);

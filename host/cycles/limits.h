@@ -34,6 +34,13 @@ int cl_usage_used(PGconn *c, int64_t user_id, const char *metric, const char *wi
 int cl_limits_check(PGconn *c, const cl_user *u, const char *action, int units, cl_res *res);
 
 /**
+ * Inside an open transaction: lock user's credit account row (FOR UPDATE),
+ * the lock cl_limits_check needs. 0, or -1 (500 set on res; the caller rolls
+ * back).
+ */
+int cl_limits_lock_account(PGconn *c, int64_t user_id, cl_res *res);
+
+/**
  * {"posts_per_week":{used,limit,remaining}, "posts_per_month", "regenerations_per_week",
  *  "renders_per_month", "publishes_per_month"} for u (caller deletes), NULL on error.
  */

@@ -92,20 +92,15 @@ static int refund(PGconn *c, int64_t user_id, const char *charge_key)
 static int limit_and_charge(PGconn *c, const cl_user *u, const char *action, int units, const char *key,
                             int skip_limit, cl_receipt *receipt, cl_res *res)
 {
-    char err[512], uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u->id);
+    char err[512];
     if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
         cl_warn(COMP, "monthly grant for user %" PRId64 " failed: %s", u->id, err);
     if (cl_db_begin(c) != 0) {
         cl_res_error(res, 500, "internal", "Could not charge your credits; nothing was charged");
         return -1;
     }
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM credit_accounts WHERE user_id = $1 FOR UPDATE", 1, (const char *[]){uid});
-    int ok = cl_db_ok(r);
-    PQclear(r);
-    if (!ok) {
+    if (cl_limits_lock_account(c, u->id, res) != 0) {
         cl_db_rollback(c);
-        cl_res_error(res, 500, "internal", "Could not charge your credits; nothing was charged");
         return -1;
     }
     if (!skip_limit && cl_limits_check(c, u, action, units, res) != 0) {

@@ -5,7 +5,7 @@
 // project is sent to onboarding first (projects.js).
 import { api, esc } from './api.js';
 import { mountProjects } from './projects.js';
-import { emptyState, errorBlock, skeleton, statusBlock, thumbTile, receiptRow, credits, fmtAgo } from './ui.js';
+import { emptyState, errorBlock, skeleton, statusBlock, thumbTile, receiptRow, credits, fmtAgo, usageText } from './ui.js';
 import { trackingCount, hydrateCounts } from './tracking.js';
 
 const ICONS = {
@@ -55,7 +55,7 @@ function usageCard(usage) {
     for (const [metric, m] of Object.entries(usage[win].metrics)) {
       const pct = m.limit ? Math.min(100, Math.round((m.used / m.limit) * 100)) : 0;
       rows.push(`<div class="usage"><div class="row small"><span>${esc(METRICS[metric] || metric)} <span class="muted">· ${label}</span></span>
-        <span class="muted">${m.limit === null ? `${m.used} used` : `${m.used} of ${m.limit}`}</span></div>
+        <span class="muted" data-usage="${esc(metric)}-${win}">${esc(usageText(m))}</span></div>
         ${m.limit === null ? '' : `<div class="meter" role="progressbar" aria-label="${esc(METRICS[metric] || metric)} ${label}" aria-valuemin="0" aria-valuemax="${m.limit}" aria-valuenow="${m.used}"><span style="width:${pct}%"></span></div>`}</div>`);
     }
   }

@@ -1,7 +1,7 @@
 // settings.js — the studio's Settings section: plan, credits, usage left this
 // week/month, and recent credit transactions (real data, with empty states).
 import { api, esc } from './api.js';
-import { errorBlock, receiptLabel } from './ui.js';
+import { errorBlock, receiptLabel, usageText } from './ui.js';
 
 const fmtDate = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '');
 const metricNames = {
@@ -144,7 +144,7 @@ function usageCard(usage) {
       const pct = m.limit ? Math.min(100, Math.round((m.used / m.limit) * 100)) : 0;
       rows.push(`<div class="usage">
         <div class="row"><span>${esc(metricNames[metric] || metric)} <span class="muted">· ${label}</span></span>
-          <span>${m.limit === null ? `${m.used} used` : `${m.remaining} of ${m.limit} left`}</span></div>
+          <span data-usage="${esc(metric)}-${win}">${esc(usageText(m))}</span></div>
         ${m.limit === null ? '' : `<div class="meter"><span style="width:${pct}%"></span></div>`}
       </div>`);
     }

@@ -22,6 +22,17 @@ export function fmtAgo(iso) {
   return new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' });
 }
 
+/**
+ * A plan limit's use in the words the dashboard and settings share: "2 of 5
+ * used", "5 of 5 used · limit reached", "7 used · over the limit of 5" (a
+ * lower plan's limit after a change), "3 used" (no limit).
+ */
+export function usageText(m) {
+  if (m.limit === null) return `${m.used} used`;
+  if (m.used > m.limit) return `${m.used} used · over the limit of ${m.limit}`;
+  return `${m.used} of ${m.limit} used${m.used === m.limit ? ' · limit reached' : ''}`;
+}
+
 /** "1 generation credit", "2 render credits". */
 export function credits(n, kind) {
   return `${n} ${kind} credit${n === 1 ? '' : 's'}`;
