@@ -157,7 +157,7 @@ test('the manual queue at phone size: filter, preview, export a ZIP, mark posted
   const list = spawnSync('unzip', ['-Z1', zip], { encoding: 'utf8' });
   assert.equal(list.status, 0, list.stderr);
   assert.deepEqual(list.stdout.split('\n').filter(Boolean).sort(),
-    ['README.txt', 'assets/thumbnail.jpg', 'assets/video.mp4', 'caption.txt', 'cta.txt', 'manifest.json']);
+    ['README.txt', 'assets/captions.vtt', 'assets/thumbnail.jpg', 'assets/video.mp4', 'caption.txt', 'cta.txt', 'manifest.json']);
   const manifest = JSON.parse(spawnSync('unzip', ['-p', zip, 'manifest.json']).stdout);
   assert.equal(manifest.item.id, tiktok.id);
   await page.waitForFunction((id) => /Exported/.test(document.querySelector(`[data-item="${id}"] [data-status]`)?.textContent || ''), tiktok.id);
