@@ -754,29 +754,54 @@ static int write_batch(PGconn *c, click **rows, int n, char *err, size_t errlen)
         cl_buf_puts(&a[k], "{");
     }
     int rc = 0;
+    /* This loop runs for every click at redirect rates: no printf in it (it
+       took a tenth of the host's CPU), the date formatted once per second. */
+    static const char hexd[] = "0123456789abcdef";
+    time_t last_sec = (time_t)-1;
+    char sec_txt[64] = "";
     for (int i = 0; i < n && !rc; i++) {
         click *r = rows[i];
         const char *sep = i ? "," : "";
         time_t sec = (time_t)(r->at_us / 1000000);
-        struct tm tm;
-        gmtime_r(&sec, &tm);
-        char ts[48], vh[65], hk[SHA256_DIGEST_LENGTH];
-        snprintf(ts, sizeof ts, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(r->at_us % 1000000));
+        if (sec != last_sec) {
+            struct tm tm;
+            gmtime_r(&sec, &tm);
+            snprintf(sec_txt, sizeof sec_txt, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+            last_sec = sec;
+        }
+        char us[8], vh[33], hk[SHA256_DIGEST_LENGTH], id[24];
+        long frac = (long)(r->at_us % 1000000);
+        for (int k = 5; k >= 0; k--, frac /= 10)
+            us[k] = (char)('0' + frac % 10);
+        us[6] = '\0';
         char who[sizeof r->addr + UA_MAX + 2];
-        int wl = snprintf(who, sizeof who, "%s|%s", r->addr, r->ua);
-        SHA256((const unsigned char *)who, wl > 0 ? (size_t)wl : 0, (unsigned char *)hk);
-        for (int k = 0; k < 16; k++)
-            snprintf(vh + 2 * k, 3, "%02x", (unsigned char)hk[k]);
-        rc |= cl_buf_printf(&a[0], "%s%s", sep, r->click_id);
-        rc |= cl_buf_printf(&a[1], "%s%" PRId64, sep, r->item_id);
-        rc |= cl_buf_printf(&a[2], "%s\"%s\"", sep, ts);
-        rc |= cl_buf_printf(&a[3], "%s%s", sep, verdict[i] ? "t" : "f");
+        size_t al = strlen(r->addr), ul = strlen(r->ua);
+        memcpy(who, r->addr, al);
+        who[al] = '|';
+        memcpy(who + al + 1, r->ua, ul);
+        SHA256((const unsigned char *)who, al + 1 + ul, (unsigned char *)hk);
+        for (int k = 0; k < 16; k++) {
+            vh[2 * k] = hexd[(unsigned char)hk[k] >> 4];
+            vh[2 * k + 1] = hexd[(unsigned char)hk[k] & 15];
+        }
+        vh[32] = '\0';
+        char *e = id + sizeof id;
+        *--e = '\0';
+        uint64_t v = (uint64_t)r->item_id;
+        do
+            *--e = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        rc |= cl_buf_puts(&a[0], sep) | cl_buf_puts(&a[0], r->click_id);
+        rc |= cl_buf_puts(&a[1], sep) | cl_buf_puts(&a[1], e);
+        rc |= cl_buf_puts(&a[2], sep) | cl_buf_puts(&a[2], "\"") | cl_buf_puts(&a[2], sec_txt) |
+              cl_buf_puts(&a[2], ".") | cl_buf_puts(&a[2], us) | cl_buf_puts(&a[2], "+00\"");
+        rc |= cl_buf_puts(&a[3], sep) | cl_buf_puts(&a[3], verdict[i] ? "t" : "f");
         rc |= cl_buf_puts(&a[4], sep);
         rc |= verdict[i] ? put_array_text(&a[4], verdict[i]) : cl_buf_puts(&a[4], "NULL");
         rc |= cl_buf_puts(&a[5], sep) | put_array_text(&a[5], r->ua);
         rc |= cl_buf_puts(&a[6], sep) | put_array_text(&a[6], r->referer);
-        rc |= cl_buf_printf(&a[7], "%s%s", sep, vh);
+        rc |= cl_buf_puts(&a[7], sep) | cl_buf_puts(&a[7], vh);
     }
     for (int k = 0; k < 8; k++)
         rc |= cl_buf_puts(&a[k], "}");
