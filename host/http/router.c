@@ -20,6 +20,7 @@ typedef struct {
     char *segs[MAX_SEGS];
     int nsegs;
     int wildcard; /* trailing "*" */
+    size_t seglen[2]; /* lengths of the first two segments (a quick pre-filter) */
     cl_handler_fn fn;
     unsigned flags;
 } route;
@@ -52,6 +53,8 @@ void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigne
         }
         r->segs[r->nsegs++] = s;
     }
+    for (int i = 0; i < 2 && i < r->nsegs; i++)
+        r->seglen[i] = strlen(r->segs[i]);
     r->fn = fn;
     r->flags = flags;
     nroutes++;
@@ -135,8 +138,25 @@ int cl_router_match(const char *method, const char *path, cl_handler_fn *fn, uns
                     cl_req *req)
 {
     int path_exists = 0;
+    /* The path's first two segments, to skip routes whose literal first or
+       second segment differs without trying them (no decoding, no strcmp
+       per route on the hot paths). */
+    const char *seg[2] = {NULL, NULL};
+    size_t seglen[2] = {0, 0};
+    const char *q = path;
+    for (int k = 0; k < 2 && *q == '/'; k++) {
+        seg[k] = q + 1;
+        seglen[k] = strcspn(seg[k], "/");
+        q = seg[k] + seglen[k];
+    }
     for (int i = 0; i < nroutes; i++) {
         const route *r = &routes[i];
+        int skip = 0;
+        for (int k = 0; k < 2 && k < r->nsegs && !skip; k++)
+            skip = r->segs[k][0] != ':' &&
+                   (!seg[k] || r->seglen[k] != seglen[k] || memcmp(r->segs[k], seg[k], seglen[k]) != 0);
+        if (skip)
+            continue;
         int same_method = strcmp(r->method, method) == 0 ||
                           (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
         if (!same_method) {

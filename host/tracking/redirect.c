@@ -429,7 +429,9 @@ static void enqueue_click(const cl_req *req, const char *click_id, int64_t item_
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     c->at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    snprintf(c->addr, sizeof c->addr, "%s", req->remote_addr);
+    size_t al = strnlen(req->remote_addr, sizeof c->addr - 1);
+    memcpy(c->addr, req->remote_addr, al);
+    c->addr[al] = '\0';
     c->ua = c->data;
     memcpy(c->ua, ua ? ua : "", ul);
     c->ua[ul] = '\0';
@@ -594,8 +596,14 @@ static void redirect(cl_req *req, cl_res *res)
         if (!e->prefix) {
             state = 2;
         } else {
-            int n = snprintf(loc, sizeof loc, "%s%s%s", e->prefix, click_id, e->frag);
-            state = n > 0 && (size_t)n < sizeof loc ? 1 : 3;
+            /* prefix + click id + fragment, without printf (hot path) */
+            size_t pl = strlen(e->prefix), fl = strlen(e->frag);
+            state = pl + 22 + fl < sizeof loc ? 1 : 3;
+            if (state == 1) {
+                memcpy(loc, e->prefix, pl);
+                memcpy(loc + pl, click_id, 22);
+                memcpy(loc + pl + 22, e->frag, fl + 1);
+            }
         }
     }
     pthread_mutex_unlock(&cache.mu);
