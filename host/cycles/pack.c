@@ -153,9 +153,24 @@ static int load_grounding(PGconn *c, int64_t project_id, cJSON **profile, cl_buf
  * the manual queue. The publishing capability refines "can publish" with
  * the project's connected channel.
  */
-static const char *default_strategy(const char *channel)
+/* direct_instagram for an Instagram post when the project can publish there
+   (an active Instagram connection, or MOCK_MODE, where the mock publisher
+   stands in), otherwise manual_export. */
+static const char *default_strategy(PGconn *c, int64_t project_id, const char *channel)
 {
-    return strcmp(channel, "instagram") == 0 && cl_cfg.mock_mode ? "direct_instagram" : "manual_export";
+    if (strcmp(channel, "instagram") != 0)
+        return "manual_export";
+    if (cl_cfg.mock_mode)
+        return "direct_instagram";
+    char pid[24];
+    snprintf(pid, sizeof pid, "%" PRId64, project_id);
+    PGresult *r = cl_db_query(c,
+                              "SELECT 1 FROM channel_connections WHERE project_id = $1::bigint"
+                              " AND channel = 'instagram' AND status = 'active'",
+                              1, (const char *[]){pid});
+    int active = cl_db_ok(r) && PQntuples(r) > 0;
+    PQclear(r);
+    return active ? "direct_instagram" : "manual_export";
 }
 
 static int known_channel(const char *ch)
@@ -354,7 +369,7 @@ static int store_pack(PGconn *c, const cl_user *u, const cl_cycle *cy, const cha
         snprintf(pos, sizeof pos, "%d", i + 1);
         snprintf(key, sizeof key, "%s:%d", ref, i + 1);
         const char *q[] = {uid, pid, cid, pos, posts[i].channel, posts[i].draft, posts[i].brief, posts[i].title,
-                           key, default_strategy(posts[i].channel)};
+                           key, default_strategy(c, strtoll(pid, NULL, 10), posts[i].channel)};
         ok = cl_db_exec(c,
                         "INSERT INTO content_items (user_id, project_id, cycle_id, position, source, channel, draft,"
                         " brief, title, request_key, publish_strategy)"
@@ -1155,7 +1170,7 @@ static void patch_item(cl_req *req, cl_res *res)
             cJSON_ReplaceItemInObject(v, "cta", cJSON_CreateString(cta->valuestring));
     }
     /* The strategy: direct publishing is Instagram only in this version. */
-    const char *new_strategy = strategy ? strategy : channel && strcmp(channel, it.channel) ? default_strategy(target) : it.strategy;
+    const char *new_strategy = strategy ? strategy : channel && strcmp(channel, it.channel) ? default_strategy(c, it.project_id, target) : it.strategy;
     if (strcmp(new_strategy, "direct_instagram") == 0 && strcmp(target, "instagram") != 0) {
         cl_auth_field_error(res, 422, "publish_strategy",
                             "direct_instagram is for Instagram posts only; TikTok and WhatsApp posts are exported");

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, psql, cliploop, startProcess } from './lib/harness.mjs';
+import { createDatabase, psql, cliploop, startProcess, apiClient } from './lib/harness.mjs';
 import { startInstagramFake } from '../fakes/instagram_fake.mjs';
 import {
   SECRET, SECRET_2, keyId, signToken, startPublishingServer, userWithProject, connectInstagram, renderedItem,
@@ -249,5 +249,30 @@ test('public media URLs: no session, Range, expired or tampered → 404', async 
     r = await fetch(srv.url + bad);
     assert.equal(r.status, 404, bad);
     assert.equal((await r.json()).error.code, 'not_found');
+  }
+});
+
+test('a week\'s Instagram posts publish directly when the project can publish there, otherwise they are exported', async () => {
+  // A project with an active Instagram connection, and one without.
+  const on = await userWithProject(srv, 'strategy-on@example.com');
+  assert.equal((await connectInstagram(srv, on.c, on.projectId)).done.status, 200);
+  const off = await userWithProject(srv, 'strategy-off@example.com');
+  // A deployment without the mock publisher (MOCK_MODE=false; the mock LLM writes the posts).
+  const real = await startPublishingServer({ db, fake, storage, env: { MOCK_MODE: 'false', LLM_PROVIDER: 'mock' } });
+  try {
+    for (const [who, want] of [[on, 'direct_instagram'], [off, 'manual_export']]) {
+      const c = apiClient(real.url);
+      c.cookie = who.c.cookie;
+      c.csrf = who.c.csrf;
+      const cycle = await c.post(`/api/projects/${who.projectId}/strategy-cycles`, {});
+      assert.ok([200, 201].includes(cycle.status), JSON.stringify(cycle.body));
+      const cid = cycle.body.id ?? cycle.body.cycle?.id;
+      const pack = await c.post(`/api/strategy-cycles/${cid}/generate-posts`, { request_id: `strategy-${want}-0001` });
+      assert.equal(pack.status, 201, JSON.stringify(pack.body));
+      const rows = psql(db.url, `SELECT DISTINCT channel, publish_strategy FROM content_items WHERE cycle_id = ${cid}`);
+      assert.deepEqual(rows, [['instagram', want]], `${who.projectId}: ${JSON.stringify(rows)}`);
+    }
+  } finally {
+    await real.stop();
   }
 });
