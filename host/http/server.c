@@ -145,6 +145,34 @@ static void task_free(task *t)
     free(t);
 }
 
+/* The peer's numeric address into out (at least 64 bytes): IPv4 by hand
+   (this runs for every request; getnameinfo goes through sprintf), anything
+   else through getnameinfo. "" when the peer is unknown. */
+static void peer_addr(h2o_conn_t *conn, char *out, size_t outlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = conn->callbacks->get_peername(conn, (struct sockaddr *)&ss);
+    out[0] = '\0';
+    if (sl == 0 || outlen < 16)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const unsigned char *b = (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr.s_addr;
+        char *o = out;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = b[i];
+            if (v >= 100)
+                *o++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *o++ = (char)('0' + v / 10 % 10);
+            *o++ = (char)('0' + v % 10);
+            *o++ = i < 3 ? '.' : '\0';
+        }
+        return;
+    }
+    if (getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST) != 0)
+        out[0] = '\0';
+}
+
 /* Copy what a handler may read out of the h2o request. 0 or -1 (out of memory). */
 static int copy_request(task *t, h2o_req_t *req)
 {
@@ -182,11 +210,7 @@ static int copy_request(task *t, h2o_req_t *req)
         if (!r->headers[r->nheaders - 1].name || !r->headers[r->nheaders - 1].value)
             return -1;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (sl > 0)
-        getnameinfo((struct sockaddr *)&ss, sl, r->remote_addr, sizeof r->remote_addr, NULL, 0,
-                    NI_NUMERICHOST);
+    peer_addr(req->conn, r->remote_addr, sizeof r->remote_addr);
     return 0;
 }
 
@@ -537,11 +561,10 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
     (void)self;
     if (!cl_cfg.access_log)
         return;
-    char addr[64] = "-";
-    struct sockaddr_storage ss;
-    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (sl > 0)
-        getnameinfo((struct sockaddr *)&ss, sl, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
+    char addr[64];
+    peer_addr(req->conn, addr, sizeof addr);
+    if (!addr[0])
+        snprintf(addr, sizeof addr, "-");
     struct timeval now;
     gettimeofday(&now, NULL);
     double ms = (double)(now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1e3 +
