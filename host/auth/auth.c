@@ -33,7 +33,7 @@
 /* Columns shared by both user loaders (session and id). */
 #define USER_COLUMNS                                                                               \
     "u.id, u.email, u.beta_approved, u.is_demo,"                                                   \
-    " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                 \
+    " cl_iso(u.created_at),"                                                                       \
     " COALESCE(sub.status, ''), COALESCE(sub.cancel_at_period_end, false),"                        \
     " COALESCE(extract(epoch FROM sub.current_period_end)::bigint, 0),"                            \
     " extract(epoch FROM now())::bigint"
@@ -226,6 +226,22 @@ void cl_auth_set_cookie(const cl_req *req, cl_res *res, const char *token, int m
 
 /* ---- sessions ------------------------------------------------------------ */
 
+/* Everything a signed-in request needs in one round trip: the user, the
+   subscription (for the plan), the session (CSRF token) and the credit
+   account (balances, and whether this month's grant is in). No ':' in the
+   text outside casts, so pgbench runs it verbatim (tests/bench/routes). */
+const cl_db_stmt cl_auth_session_stmt = {
+    "cl_auth_session",
+    "SELECT " USER_COLUMNS ", s.id, s.csrf_token, extract(epoch FROM s.expires_at)::bigint,"
+    " a.user_id IS NOT NULL, COALESCE(a.generation_balance, 0), COALESCE(a.render_balance, 0),"
+    " COALESCE(a.granted_month::text, ''), COALESCE(a.granted_generation, 0), COALESCE(a.granted_render, 0)"
+    " FROM sessions s JOIN users u ON u.id = s.user_id"
+    " LEFT JOIN subscriptions sub ON sub.user_id = u.id"
+    " LEFT JOIN credit_accounts a ON a.user_id = u.id"
+    " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
+    1,
+};
+
 int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
 {
     char token[128], hash[65];
@@ -236,13 +252,7 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
     cl_sha256_hex(token, hash);
     OPENSSL_cleanse(token, sizeof token);
     const char *p[] = {hash};
-    PGresult *r = cl_db_query(c,
-                              "SELECT " USER_COLUMNS ", s.id, s.csrf_token,"
-                              " extract(epoch FROM s.expires_at)::bigint"
-                              " FROM sessions s JOIN users u ON u.id = s.user_id"
-                              " LEFT JOIN subscriptions sub ON sub.user_id = u.id"
-                              " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
-                              1, p);
+    PGresult *r = cl_db_prepared(c, &cl_auth_session_stmt, p);
     if (!cl_db_ok(r)) {
         char err[256];
         cl_db_errmsg(c, r, err, sizeof err);
@@ -260,6 +270,13 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
     out->session_id = col_i64(r, 9);
     snprintf(out->csrf_token, sizeof out->csrf_token, "%s", PQgetvalue(r, 0, 10));
     out->session_expires_at = col_i64(r, 11);
+    out->credits.loaded = 1;
+    out->credits.has_account = col_bool(r, 12);
+    out->credits.generation = col_i64(r, 13);
+    out->credits.render = col_i64(r, 14);
+    snprintf(out->credits.granted_month, sizeof out->credits.granted_month, "%s", PQgetvalue(r, 0, 15));
+    out->credits.granted_generation = col_i64(r, 16);
+    out->credits.granted_render = col_i64(r, 17);
     PQclear(r);
 
     if (state_changing(req->method)) {
@@ -679,7 +696,7 @@ static void me(cl_req *req, cl_res *res)
         return;
     }
     char err[256];
-    if (cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err) < 0)
+    if (cl_credits_grant_if_owed(c, &u, err, sizeof err) < 0)
         cl_warn("auth", "monthly grant for user %" PRId64 " failed: %s", u.id, err);
     cl_db_release(c);
     cl_res_json(res, 200, cl_auth_me_json(&u, u.csrf_token));

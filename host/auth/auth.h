@@ -30,6 +30,7 @@
 #ifndef CL_AUTH_AUTH_H
 #define CL_AUTH_AUTH_H
 
+#include "db/db.h"
 #include "http/http.h"
 #include "plans/plans.h"
 
@@ -58,6 +59,15 @@ typedef struct cl_user {
     int64_t session_id;       /**< 0 when loaded without a session */
     char csrf_token[65];      /**< "" when loaded without a session */
     int64_t session_expires_at;
+    /** The credit account, read by the session lookup in the same query
+        (loaded = 0 when the user was loaded another way). */
+    struct {
+        int loaded;
+        int has_account;
+        int64_t generation, render;
+        char granted_month[11];   /**< "YYYY-MM-DD" or "" */
+        int64_t granted_generation, granted_render;
+    } credits;
 } cl_user;
 
 /**
@@ -101,6 +111,14 @@ int cl_auth_check_origin(const cl_req *req, cl_res *res);
  * configured INVITE_ONLY_MODE.
  */
 int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t errlen);
+
+/**
+ * The session lookup every signed-in request runs (prepared once per
+ * connection): $1 the SHA-256 of the session token; one row of the user,
+ * subscription, session and credit account. Exposed for tests/bench/routes,
+ * which runs the same statement through pgbench.
+ */
+extern const cl_db_stmt cl_auth_session_stmt;
 
 /** The user as JSON {id, email, created_at, is_demo} (caller frees with cJSON_Delete). */
 cJSON *cl_user_json(const cl_user *u);

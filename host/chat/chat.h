@@ -16,8 +16,17 @@
 #ifndef CL_CHAT_CHAT_H
 #define CL_CHAT_CHAT_H
 
+#include "db/db.h"
+
 /** The durable job kind that produces an assistant reply. */
 #define CL_JOB_CHAT_REPLY "chat.reply"
+
+/**
+ * GET /api/chats' statement: $1 user id, $2 the trimmed search text ("" for
+ * none), $3 its ILIKE pattern, $4 project id ("" for all), $5 limit.
+ * Exposed for tests/bench/routes.
+ */
+extern const cl_db_stmt cl_chat_list_stmt;
 
 /** Register the chat routes (serve). */
 void cl_chat_register_routes(void);

@@ -107,13 +107,25 @@ cJSON *cl_content_item_row_json(PGresult *r, int row)
     return o;
 }
 
+int cl_content_add_assets_json(cJSON *item, const char *json)
+{
+    cJSON *arr = json && *json ? cJSON_Parse(json) : cJSON_CreateArray();
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(arr);
+        cJSON_AddArrayToObject(item, "assets");
+        return -1;
+    }
+    cJSON_AddItemToObject(item, "assets", arr);
+    return 0;
+}
+
 /* Attach the item's assets (newest render first) as "assets". 0 or -1. */
 int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id)
 {
     const char *p[] = {item_id};
     PGresult *r = cl_db_query(c,
                               "SELECT id, kind, mime, bytes, renderer, render_seq,"
-                              " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                              " cl_iso(created_at)"
                               " FROM content_assets WHERE content_item_id = $1"
                               " ORDER BY render_seq DESC, kind",
                               1, p);
@@ -268,6 +280,24 @@ static void like_pattern(const char *q, char *out, size_t size)
  * q matches the title, the brief's request (the prompt), offer and product,
  * and the draft's hook, caption and CTA (case-insensitive substring).
  */
+/* The items and their assets in one statement; the assets are column
+   LIST_ASSETS_COL, after the item's. */
+#define LIST_ASSETS_COL 35
+const cl_db_stmt cl_content_list_stmt = {
+    "cl_content_list",
+    "SELECT " CL_CONTENT_ITEM_COLUMNS ", " CL_CONTENT_ASSETS_JSON CL_CONTENT_ITEM_FROM
+    " WHERE i.user_id = $1::bigint"
+    "   AND ($3::text = '' OR i.title ILIKE $3 ESCAPE '\\'"
+    "        OR i.brief->>'request' ILIKE $3 ESCAPE '\\'"
+    "        OR i.brief->>'offer' ILIKE $3 ESCAPE '\\'"
+    "        OR i.brief->>'product' ILIKE $3 ESCAPE '\\'"
+    "        OR i.draft->>'hook' ILIKE $3 ESCAPE '\\'"
+    "        OR i.draft->>'caption' ILIKE $3 ESCAPE '\\'"
+    "        OR i.draft->>'cta' ILIKE $3 ESCAPE '\\')"
+    " ORDER BY i.created_at DESC, i.id DESC LIMIT $2::int",
+    3,
+};
+
 static void list_items(cl_req *req, cl_res *res)
 {
     cl_user u;
@@ -288,24 +318,14 @@ static void list_items(cl_req *req, cl_res *res)
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *p[] = {uid, lim, pattern};
-    PGresult *r = cl_db_query(c,
-                              ITEM_SELECT " WHERE i.user_id = $1"
-                                          "   AND ($3 = '' OR i.title ILIKE $3 ESCAPE '\\'"
-                                          "        OR i.brief->>'request' ILIKE $3 ESCAPE '\\'"
-                                          "        OR i.brief->>'offer' ILIKE $3 ESCAPE '\\'"
-                                          "        OR i.brief->>'product' ILIKE $3 ESCAPE '\\'"
-                                          "        OR i.draft->>'hook' ILIKE $3 ESCAPE '\\'"
-                                          "        OR i.draft->>'caption' ILIKE $3 ESCAPE '\\'"
-                                          "        OR i.draft->>'cta' ILIKE $3 ESCAPE '\\')"
-                                          " ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
-                              3, p);
+    PGresult *r = cl_db_prepared(c, &cl_content_list_stmt, p);
     if (!cl_db_ok(r)) {
         db_failed(res, c, r, "list content items");
     } else {
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
         for (int i = 0; i < PQntuples(r); i++) {
             cJSON *item = cl_content_item_row_json(r, i);
-            cl_content_add_assets(c, item, PQgetvalue(r, i, 0));
+            cl_content_add_assets_json(item, PQgetvalue(r, i, LIST_ASSETS_COL));
             cJSON_AddItemToArray(arr, item);
         }
         cl_res_json(res, 200, o);

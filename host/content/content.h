@@ -76,22 +76,43 @@ int cl_content_on_render_finished(cl_render_observer fn);
 /**
  * SELECT … FROM content_items i LEFT JOIN jobs j (the render job): the
  * columns cl_content_item_row_json reads. Append " WHERE …" (use alias i).
+ * The text has no ':' outside casts (timestamps through cl_iso, migration
+ * 0021), so pgbench can run statements built from it (tests/bench/routes).
  */
-#define CL_CONTENT_ITEM_SELECT                                                                     \
-    "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.brief, i.draft,"      \
-    "       i.status, i.render_seq, i.render_job_id, i.render_error, i.publish_strategy,"          \
-    "       i.publish_status, i.manual_status, i.tracking_slug,"                                   \
-    "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"          \
-    "       to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"          \
-    "       j.status, j.progress_done, j.progress_total, j.attempts,"                              \
-    "       i.cycle_id, i.position,"                                                               \
-    "       to_char(i.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"        \
-    "       to_char(i.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"        \
-    "       i.publish_error, i.publish_attempt, i.publish_job_id,"                                 \
-    "       i.publisher, i.remote_media_id, i.permalink,"                                         \
-    "       to_char(i.exported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"          \
-    "       to_char(i.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), i.posted_url" \
-    "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
+#define CL_CONTENT_ITEM_COLUMNS                                                                    \
+    "i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.brief, i.draft,"             \
+    " i.status, i.render_seq, i.render_job_id, i.render_error, i.publish_strategy,"                \
+    " i.publish_status, i.manual_status, i.tracking_slug, cl_iso(i.created_at), cl_iso(i.updated_at)," \
+    " j.status, j.progress_done, j.progress_total, j.attempts, i.cycle_id, i.position,"            \
+    " cl_iso(i.scheduled_at), cl_iso(i.published_at), i.publish_error, i.publish_attempt,"         \
+    " i.publish_job_id, i.publisher, i.remote_media_id, i.permalink, cl_iso(i.exported_at),"       \
+    " cl_iso(i.posted_at), i.posted_url"
+#define CL_CONTENT_ITEM_FROM " FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
+#define CL_CONTENT_ITEM_SELECT "SELECT " CL_CONTENT_ITEM_COLUMNS CL_CONTENT_ITEM_FROM
+
+/**
+ * A column (use after CL_CONTENT_ITEM_COLUMNS, alias i) holding the item's
+ * assets as the API shows them, newest render first, as a JSON array (NULL
+ * when there are none): the list routes read items and assets in one
+ * statement instead of one more per item. See cl_content_add_assets_json.
+ */
+#define CL_CONTENT_ASSETS_JSON                                                                     \
+    "(SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'mime', a.mime, 'bytes', a.bytes," \
+    " 'renderer', a.renderer, 'render_seq', a.render_seq, 'created_at', cl_iso(a.created_at),"     \
+    " 'url', '/api/assets/' || a.id, 'download_url', '/api/assets/' || a.id || '?download=1')"     \
+    " ORDER BY a.render_seq DESC, a.kind) FROM content_assets a WHERE a.content_item_id = i.id)"
+
+/**
+ * Attach "assets" to item from a CL_CONTENT_ASSETS_JSON value (NULL or ""
+ * for none: an empty array). 0, or -1 when the text is not a JSON array.
+ */
+int cl_content_add_assets_json(cJSON *item, const char *json);
+
+/**
+ * GET /api/content-items' statement: $1 user id, $2 limit, $3 ILIKE pattern
+ * ("" for no search). Exposed for tests/bench/routes.
+ */
+extern const cl_db_stmt cl_content_list_stmt;
 
 /** One row of CL_CONTENT_ITEM_SELECT as the API's item object (caller deletes). */
 cJSON *cl_content_item_row_json(PGresult *r, int row);

@@ -29,7 +29,6 @@
 #include "db/db.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,77 +114,15 @@ static const char GRANT_SQL[] =
 
 const char *cl_credits_apply_sql(void) { return APPLY_SQL; }
 
-/* ---- prepared statements, once per connection ---------------------------
- * Pooled connections move between threads and get reset, so "is it prepared
- * here" is remembered per (connection pointer, backend pid) in a small
- * direct-mapped table. A miss asks pg_prepared_statements before PREPARE, so
- * a stale or evicted slot never makes PREPARE fail (which would abort a
- * caller's open transaction). */
+/* ---- prepared statements, once per connection (db.h) ------------------- */
 
-enum { ST_APPLY, ST_LOOKUP, ST_COUNT };
-static const struct {
-    const char *name;
-    const char *sql;
-    int nparams;
-} statements[ST_COUNT] = {
-    [ST_APPLY] = {"cl_credits_apply", APPLY_SQL, 9},
-    [ST_LOOKUP] = {"cl_credits_lookup", LOOKUP_SQL, 2},
-};
-
-#define PREP_SLOTS 256
-static struct {
-    const PGconn *conn;
-    int pid;
-    unsigned mask;
-} prep[PREP_SLOTS];
-static pthread_mutex_t prep_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static size_t prep_slot(const PGconn *c) { return ((uintptr_t)c >> 4) % PREP_SLOTS; }
-
-static int ensure_prepared(PGconn *c, int st, char *err, size_t errlen)
-{
-    int pid = PQbackendPID(c);
-    size_t s = prep_slot(c);
-    pthread_mutex_lock(&prep_mu);
-    int known = prep[s].conn == c && prep[s].pid == pid && (prep[s].mask & (1u << st));
-    pthread_mutex_unlock(&prep_mu);
-    if (known)
-        return 0;
-    const char *p[] = {statements[st].name};
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM pg_prepared_statements WHERE name = $1", 1, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
-        return -1;
-    }
-    int exists = PQntuples(r) > 0;
-    PQclear(r);
-    if (!exists) {
-        r = PQprepare(c, statements[st].name, statements[st].sql, statements[st].nparams, NULL);
-        if (!cl_db_ok(r)) {
-            cl_db_errmsg(c, r, err, errlen);
-            PQclear(r);
-            return -1;
-        }
-        PQclear(r);
-    }
-    pthread_mutex_lock(&prep_mu);
-    if (prep[s].conn != c || prep[s].pid != pid) {
-        prep[s].conn = c;
-        prep[s].pid = pid;
-        prep[s].mask = 0;
-    }
-    prep[s].mask |= 1u << st;
-    pthread_mutex_unlock(&prep_mu);
-    return 0;
-}
+static const cl_db_stmt ST_APPLY = {"cl_credits_apply", APPLY_SQL, 9};
+static const cl_db_stmt ST_LOOKUP = {"cl_credits_lookup", LOOKUP_SQL, 2};
 
 /* Run a prepared statement; NULL (err set) when it could not be prepared. */
-static PGresult *exec_st(PGconn *c, int st, const char *const *params, char *err, size_t errlen)
+static PGresult *exec_st(PGconn *c, const cl_db_stmt *st, const char *const *params, char *err, size_t errlen)
 {
-    if (ensure_prepared(c, st, err, errlen) != 0)
-        return NULL;
-    PGresult *r = PQexecPrepared(c, statements[st].name, statements[st].nparams, params, NULL, NULL, 0);
+    PGresult *r = cl_db_prepared(c, st, params);
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, err, errlen);
         PQclear(r);
@@ -277,7 +214,7 @@ static int apply(PGconn *c, int64_t uid, cl_credit_kind kind, int64_t delta, con
 
     const char *p[9] = {uid_s, kind_s, delta_s, reason, action, key, metric, units_s,
                         refunds > 0 ? refunds_s : NULL};
-    PGresult *r = exec_st(c, ST_APPLY, p, err, errlen);
+    PGresult *r = exec_st(c, &ST_APPLY, p, err, errlen);
     if (!r)
         return CL_CREDITS_ERROR;
     if (PQntuples(r) == 1) {
@@ -296,7 +233,7 @@ static int apply(PGconn *c, int64_t uid, cl_credit_kind kind, int64_t delta, con
     PQclear(r);
 
     const char *lp[2] = {uid_s, key};
-    r = exec_st(c, ST_LOOKUP, lp, err, errlen);
+    r = exec_st(c, &ST_LOOKUP, lp, err, errlen);
     if (!r)
         return CL_CREDITS_ERROR;
     if (PQntuples(r) == 0) {
@@ -391,6 +328,30 @@ int cl_credits_grant_monthly(PGconn *c, int64_t user_id, cl_plan plan, const cha
         cl_info("credits", "monthly grant %s applied for user %" PRId64 " (plan %s)", month, user_id,
                 cl_plan_id(plan));
     return granted;
+}
+
+int cl_credits_grant_if_owed(PGconn *c, cl_user *u, char *err, size_t errlen)
+{
+    if (u->credits.loaded) {
+        char month[11];
+        month_now(month);
+        const cl_plan_limits *l = cl_policy_limits(u->plan);
+        if (u->credits.has_account && strcmp(u->credits.granted_month, month) == 0 &&
+            u->credits.granted_generation >= l->monthly_generation_grant &&
+            u->credits.granted_render >= l->monthly_render_grant)
+            return 0; /* the common case: decided from the row already read, no statement */
+    }
+    int g = cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, errlen);
+    if (g < 0 || !u->credits.loaded)
+        return g;
+    cl_balance b;
+    if (cl_credits_balance(c, u->id, &b, err, errlen) < 0)
+        return -1;
+    u->credits.has_account = 1;
+    u->credits.generation = b.generation;
+    u->credits.render = b.render;
+    copy_str(u->credits.granted_month, sizeof u->credits.granted_month, b.granted_month);
+    return g;
 }
 
 int cl_credits_charge(PGconn *c, int64_t user_id, const char *action, const char *reference_key,

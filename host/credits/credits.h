@@ -27,6 +27,7 @@
 #ifndef CL_CREDITS_CREDITS_H
 #define CL_CREDITS_CREDITS_H
 
+#include "auth/auth.h"
 #include "credits/policy.h"
 #include "http/http.h"
 #include "plans/plans.h"
@@ -114,6 +115,15 @@ int cl_credits_ensure_account(PGconn *c, int64_t user_id, char *err, size_t errl
  */
 int cl_credits_grant_monthly(PGconn *c, int64_t user_id, cl_plan plan, const char *month_start, char *err,
                              size_t errlen);
+
+/**
+ * The read routes' monthly grant. When u came from the session lookup
+ * (u->credits.loaded) and its account row shows this month's grant for u's
+ * plan is in, returns 0 without running any statement. Otherwise applies it
+ * (cl_credits_grant_monthly) and refreshes u->credits' balances. Returns 1
+ * granted now, 0 nothing owed, -1 error (err set).
+ */
+int cl_credits_grant_if_owed(PGconn *c, cl_user *u, char *err, size_t errlen);
 
 /** Read balances. 1 found, 0 no account, -1 error. */
 int cl_credits_balance(PGconn *c, int64_t user_id, cl_balance *out, char *err, size_t errlen);

@@ -42,7 +42,7 @@ static PGconn *begin_me(cl_req *req, cl_res *res, cl_user *u)
         cl_db_release(c);
         return NULL;
     }
-    if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
+    if (cl_credits_grant_if_owed(c, u, err, sizeof err) < 0)
         cl_warn("credits", "monthly grant for user %" PRId64 " failed: %s", u->id, err);
     return c;
 }
@@ -180,25 +180,19 @@ static void me_credits(cl_req *req, cl_res *res)
     PGconn *c = begin_me(req, res, &u);
     if (!c)
         return;
-    cl_balance b;
-    char err[256];
-    int found = cl_credits_balance(c, u.id, &b, err, sizeof err);
     cl_db_release(c);
-    if (found < 0) {
-        cl_error("credits", "balance query failed: %s", err);
-        cl_res_error(res, 503, "database_unavailable", "Could not read credits");
-        return;
-    }
+    /* The balances came with the session (and were re-read if a grant was
+       applied just now): no further statement. */
     const cl_plan_limits *l = cl_policy_limits(u.plan);
     cJSON *o = cJSON_CreateObject();
     cJSON *g = cJSON_AddObjectToObject(o, "generation");
-    cJSON_AddNumberToObject(g, "balance", (double)b.generation);
+    cJSON_AddNumberToObject(g, "balance", (double)u.credits.generation);
     cJSON_AddNumberToObject(g, "monthly_grant", (double)l->monthly_generation_grant);
     cJSON *rn = cJSON_AddObjectToObject(o, "render");
-    cJSON_AddNumberToObject(rn, "balance", (double)b.render);
+    cJSON_AddNumberToObject(rn, "balance", (double)u.credits.render);
     cJSON_AddNumberToObject(rn, "monthly_grant", (double)l->monthly_render_grant);
-    if (b.granted_month[0])
-        cJSON_AddStringToObject(o, "granted_month", b.granted_month);
+    if (u.credits.granted_month[0])
+        cJSON_AddStringToObject(o, "granted_month", u.credits.granted_month);
     else
         cJSON_AddNullToObject(o, "granted_month");
     cJSON_AddStringToObject(o, "plan", cl_plan_id(u.plan));

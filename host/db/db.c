@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,72 @@ void cl_db_release(PGconn *c)
 PGresult *cl_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
     return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
+/* ---- prepared statements, once per connection ----------------------------
+ * Pooled connections move between threads and get reset, so "is it prepared
+ * here" is remembered per (connection pointer, backend pid) in a small
+ * direct-mapped table of the statements prepared on it. A miss asks
+ * pg_prepared_statements before PREPARE, so a stale or evicted slot never
+ * makes PREPARE fail (which would abort a caller's open transaction). */
+
+#define PREP_SLOTS 1024
+#define PREP_PER_CONN 32
+static struct {
+    const PGconn *conn;
+    int pid;
+    int n;
+    const cl_db_stmt *done[PREP_PER_CONN];
+} prep[PREP_SLOTS];
+static pthread_mutex_t prep_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t prep_slot(const PGconn *c) { return ((uintptr_t)c >> 4) % PREP_SLOTS; }
+
+static int prep_known(const PGconn *c, int pid, const cl_db_stmt *st)
+{
+    size_t s = prep_slot(c);
+    int known = 0;
+    pthread_mutex_lock(&prep_mu);
+    if (prep[s].conn == c && prep[s].pid == pid)
+        for (int i = 0; i < prep[s].n && !known; i++)
+            known = prep[s].done[i] == st;
+    pthread_mutex_unlock(&prep_mu);
+    return known;
+}
+
+static void prep_remember(const PGconn *c, int pid, const cl_db_stmt *st)
+{
+    size_t s = prep_slot(c);
+    pthread_mutex_lock(&prep_mu);
+    if (prep[s].conn != c || prep[s].pid != pid) {
+        prep[s].conn = c;
+        prep[s].pid = pid;
+        prep[s].n = 0;
+    }
+    if (prep[s].n < PREP_PER_CONN)
+        prep[s].done[prep[s].n++] = st;
+    pthread_mutex_unlock(&prep_mu);
+}
+
+PGresult *cl_db_prepared(PGconn *c, const cl_db_stmt *st, const char *const *params)
+{
+    int pid = PQbackendPID(c);
+    if (!prep_known(c, pid, st)) {
+        const char *p[] = {st->name};
+        PGresult *r = cl_db_query(c, "SELECT 1 FROM pg_prepared_statements WHERE name = $1", 1, p);
+        if (!cl_db_ok(r))
+            return r;
+        int exists = PQntuples(r) > 0;
+        PQclear(r);
+        if (!exists) {
+            r = PQprepare(c, st->name, st->sql, st->nparams, NULL);
+            if (!cl_db_ok(r))
+                return r;
+            PQclear(r);
+        }
+        prep_remember(c, pid, st);
+    }
+    return PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL, 0);
 }
 
 int cl_db_ok(const PGresult *res)

@@ -35,6 +35,25 @@ PGconn *cl_db_connect(const char *conninfo, char *err, size_t errlen);
  * of memory. Check with cl_db_ok.
  */
 PGresult *cl_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+/**
+ * A statement prepared once per connection: `name` is unique in the process,
+ * `sql` and `nparams` never change. Define one as a static const next to the
+ * code that runs it.
+ */
+typedef struct cl_db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+} cl_db_stmt;
+
+/**
+ * Run st as a prepared statement on conn, preparing it first if this
+ * connection (this backend) has not yet. Safe inside a transaction (a
+ * preparation never fails in a way that aborts it). Returns a PGresult like
+ * cl_db_query (check with cl_db_ok; caller PQclears).
+ */
+PGresult *cl_db_prepared(PGconn *conn, const cl_db_stmt *st, const char *const *params);
+
 /** True when res is a command/tuples success. */
 int cl_db_ok(const PGresult *res);
 /** Run a statement, discard the result; 0 on success, -1 with err filled. */

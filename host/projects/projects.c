@@ -156,6 +156,16 @@ static int lock_user(cl_res *res, PGconn *c, const char *uid)
 /* Projects                                                                  */
 /* ------------------------------------------------------------------------- */
 
+/* GET /api/projects: the owner's projects and the active count in one
+   statement (tests/bench/routes runs it through pgbench too). */
+const cl_db_stmt cl_projects_list_stmt = {
+    "cl_projects_list",
+    "SELECT coalesce(json_agg(" PROJECT_JSON " ORDER BY p.status = 'archived', p.updated_at DESC, p.id DESC), '[]'),"
+    " count(*) FILTER (WHERE p.status = 'active')"
+    " FROM projects p WHERE p.owner_id = $1::bigint",
+    1,
+};
+
 static void list_projects(cl_req *req, cl_res *res)
 {
     cl_user u;
@@ -165,12 +175,7 @@ static void list_projects(cl_req *req, cl_res *res)
     char uid[24];
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     const char *p[] = {uid};
-    PGresult *r = cl_db_query(c,
-                              "SELECT coalesce(json_agg(" PROJECT_JSON
-                              " ORDER BY p.status = 'archived', p.updated_at DESC, p.id DESC), '[]'),"
-                              " count(*) FILTER (WHERE p.status = 'active')"
-                              " FROM projects p WHERE p.owner_id = $1",
-                              1, p);
+    PGresult *r = cl_db_prepared(c, &cl_projects_list_stmt, p);
     if (!cl_db_ok(r)) {
         internal(res, c, r, "list projects");
     } else {

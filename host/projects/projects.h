@@ -20,12 +20,16 @@
 #define CL_PROJECTS_PROJECTS_H
 
 #include "core/buf.h"
+#include "db/db.h"
 #include "jobs/jobs.h"
 
 #include <stddef.h>
 
 /** The job kind that crawls a project's website. */
 #define CL_JOB_INGEST_WEBSITE "ingest.website"
+
+/** GET /api/projects' statement ($1 owner id), exposed for tests/bench/routes. */
+extern const cl_db_stmt cl_projects_list_stmt;
 
 /** Register the /api/projects and /api/onboarding routes (serve.c). */
 void cl_projects_register_routes(void);

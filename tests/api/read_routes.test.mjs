@@ -1,0 +1,135 @@
+// The studio's everyday read routes (GET /api/me, /api/me/credits,
+// /api/projects, /api/content-items, /api/chats) write nothing: many
+// requests leave the database's inserted/updated/deleted row counters where
+// they were. The month's grant is still applied by a read when it is owed
+// (decided from the account row the session lookup already read), and the
+// content list, which reads items and assets in one statement, shows the
+// same assets as the one-item route.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDatabase, startServer, psql, apiClient, betaUser } from './lib/harness.mjs';
+
+const ENV = { MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10' };
+const ROUTES = ['/api/me', '/api/me/credits', '/api/projects', '/api/content-items', '/api/chats'];
+let db, srv, alice, uid, projectId;
+
+before(async () => {
+  db = createDatabase('reads');
+  srv = await startServer({ dbUrl: db.url, env: ENV });
+  alice = await betaUser(srv.url, 'reader@example.com');
+  uid = psql(db.url, "SELECT id FROM users WHERE email = 'reader@example.com'")[0][0];
+  const p = await alice.post('/api/projects', {
+    name: 'Corner Bakery', project_type: 'business', business_name: 'Corner Bakery',
+    preferred_channels: ['instagram'], language_style: 'english',
+  });
+  assert.equal(p.status, 201, p.text);
+  projectId = p.body.project?.id ?? p.body.id;
+  const chat = await alice.post('/api/chats', { project_id: projectId, title: 'Weekend ideas' });
+  assert.equal(chat.status, 201, chat.text);
+  // Two outputs, the newer with a rendered video and thumbnail (two renders' worth).
+  psql(db.url, `INSERT INTO content_items (user_id, project_id, channel, title, draft, created_at)
+    VALUES (${uid}, ${projectId}, 'instagram', 'Croissant Friday', '{"hook":"Warm croissants"}', now() - interval '1 hour'),
+           (${uid}, ${projectId}, 'tiktok', 'Sourdough Sunday', '{"hook":"Fresh sourdough"}', now())`);
+  const item = psql(db.url, `SELECT id FROM content_items WHERE title = 'Sourdough Sunday'`)[0][0];
+  psql(db.url, `INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq) VALUES
+    (${item}, 'video', 'r/1.mp4', 'video/mp4', 1000, 'ffmpeg', 1),
+    (${item}, 'thumbnail', 'r/1.jpg', 'image/jpeg', 100, 'ffmpeg', 1),
+    (${item}, 'video', 'r/2.mp4', 'video/mp4', 2000, 'ffmpeg', 2),
+    (${item}, 'thumbnail', 'r/2.jpg', 'image/jpeg', 200, 'ffmpeg', 2)`);
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+  if (db) db.drop();
+});
+
+/** A client of the current server signed in as alice (and holding her CSRF token). */
+function signedIn() {
+  const c = apiClient(srv.url);
+  c.cookie = alice.cookie;
+  c.csrf = alice.csrf;
+  return c;
+}
+
+/** Rows inserted, updated and deleted in the test database so far (flushed statistics). */
+function rowWrites() {
+  const [[ins, upd, del]] = psql(db.url, `SELECT tup_inserted, tup_updated, tup_deleted
+    FROM pg_stat_database WHERE datname = current_database()`);
+  return { inserted: Number(ins), updated: Number(upd), deleted: Number(del) };
+}
+
+test('the content list shows the same items and assets as the one-item route', async () => {
+  const list = await alice.get('/api/content-items');
+  assert.equal(list.status, 200, list.text);
+  assert.deepEqual(list.body.items.map((i) => i.title), ['Sourdough Sunday', 'Croissant Friday']);
+  for (const it of list.body.items) {
+    const one = await alice.get(`/api/content-items/${it.id}`);
+    assert.equal(one.status, 200);
+    assert.deepEqual(it, one.body);
+  }
+  const assets = list.body.items[0].assets;
+  assert.deepEqual(assets.map((a) => [a.kind, a.render_seq, a.bytes]),
+    [['thumbnail', 2, 200], ['video', 2, 2000], ['thumbnail', 1, 100], ['video', 1, 1000]]);
+  assert.match(assets[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(assets[1].download_url, `/api/assets/${assets[1].id}?download=1`);
+  assert.deepEqual(list.body.items[1].assets, []);
+  // The search still narrows the list.
+  const found = await alice.get('/api/content-items?q=croissant');
+  assert.deepEqual(found.body.items.map((i) => i.title), ['Croissant Friday']);
+});
+
+test('the studio read routes write no row, however often they are called', async () => {
+  for (const r of ROUTES) assert.equal((await alice.get(r)).status, 200, r); // the first read applies the month's grant
+  // Statistics reach pg_stat_database when a backend exits: stop the server
+  // to flush them, measure, start it again on the same database.
+  await srv.stop();
+  const before = rowWrites();
+  srv = await startServer({ dbUrl: db.url, env: ENV, migrate: false });
+  const again = signedIn();
+  for (let i = 0; i < 20; i++) {
+    for (const r of ROUTES) {
+      const res = await again.get(r);
+      assert.equal(res.status, 200, `${r}: ${res.text}`);
+    }
+  }
+  const credits = await again.get('/api/me/credits');
+  assert.ok(credits.body.generation.balance > 0, 'the balance comes with the session lookup');
+  await srv.stop();
+  const afterReads = rowWrites();
+  assert.deepEqual(afterReads, before, '101 GETs of the read routes wrote rows');
+  // The measurement sees writes: one POST moves the counters.
+  srv = await startServer({ dbUrl: db.url, env: ENV, migrate: false });
+  const writer = signedIn();
+  assert.equal((await writer.post('/api/chats', { project_id: projectId, title: 'Control' })).status, 201);
+  await srv.stop();
+  assert.ok(rowWrites().inserted > afterReads.inserted, 'a POST was not counted');
+  srv = await startServer({ dbUrl: db.url, env: ENV, migrate: false });
+});
+
+test('a read still applies the month\'s grant when the account row shows it is owed', async () => {
+  // An account whose last grant was last month's (its session made directly, as if signed in then).
+  const token = 'ab'.repeat(32);
+  const [[bob]] = psql(db.url, `WITH u AS (INSERT INTO users (email, beta_approved) VALUES ('lastmonth@example.com', true) RETURNING id),
+      a AS (INSERT INTO credit_accounts (user_id, granted_month, granted_generation, granted_render)
+            SELECT id, (date_trunc('month', now()) - interval '1 month')::date, 1000, 1000 FROM u),
+      s AS (INSERT INTO sessions (user_id, token_hash, csrf_token, expires_at)
+            SELECT id, encode(sha256('${token}'::bytea), 'hex'), 'csrf', now() + interval '1 hour' FROM u)
+    SELECT id FROM u`);
+  const me = apiClient(srv.url);
+  me.cookie = `cliploop_session=${token}`;
+  const r = await me.get('/api/me/credits');
+  assert.equal(r.status, 200, r.text);
+  const month = psql(db.url, "SELECT date_trunc('month', now())::date::text")[0][0];
+  assert.equal(r.body.granted_month, month);
+  assert.ok(r.body.generation.monthly_grant > 0);
+  assert.equal(r.body.generation.balance, r.body.generation.monthly_grant);
+  assert.equal(r.body.render.balance, r.body.render.monthly_grant);
+  const [[gen, ren]] = psql(db.url, `SELECT generation_balance, render_balance FROM credit_accounts WHERE user_id = ${bob}`);
+  assert.deepEqual([Number(gen), Number(ren)], [r.body.generation.balance, r.body.render.balance]);
+  // Applied once: the next reads find it in and write nothing more.
+  const entries = psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${bob}`)[0][0];
+  assert.equal(entries, '2');
+  assert.equal((await me.get('/api/me')).status, 200);
+  assert.equal((await me.get('/api/me/credits')).body.generation.balance, r.body.generation.balance);
+  assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${bob}`)[0][0], entries);
+});
