@@ -131,6 +131,45 @@ test('GET /r/<slug>: 302 with utm/clp parameters, the destination query and frag
   assert.equal(count(`SELECT count(*) FROM tracking_clicks WHERE content_item_id = ${it.id}`), 2);
 });
 
+test('user agents and referers are stored exactly: tabs, backslashes, quotes and non-ASCII kept, invalid UTF-8 as "?"', async () => {
+  const c = await signedIn('agents@example.com');
+  const pid = await project(c, { website_url: 'https://agents.example' });
+  const it = await item(c, pid);
+  const send = (headers) => new Promise((resolve, reject) => {
+    const req = request(`${srv.url}/r/${it.tracking_slug}`, { headers }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end();
+  });
+  const ua = 'Agent\tone \\N "quoted" {a,b} caf\u00e9 \u65e5\u672c';
+  // node writes header strings as latin1: UTF-8 bytes go in as their latin1 code points,
+  // and a lone 0xff byte is not valid UTF-8.
+  assert.equal(await send({ 'user-agent': Buffer.from(ua, 'utf8').toString('latin1'), referer: 'https://r.example/a\\b' }), 302);
+  assert.equal(await send({ 'user-agent': 'bad \xff byte' }), 302);
+  assert.equal(await rows(`content_item_id = ${it.id}`, 2), 2);
+  const got = psql(db.url, `SELECT replace(user_agent, chr(9), '<TAB>'), coalesce(referer, '<null>') FROM tracking_clicks WHERE content_item_id = ${it.id} ORDER BY clicked_at`);
+  assert.deepEqual(got, [[ua.replace('\t', '<TAB>'), 'https://r.example/a\\b'], ['bad ? byte', '<null>']]);
+});
+
+test('a click whose item is deleted before its batch is written is not stored', async () => {
+  const c = await signedIn('deleted@example.com');
+  const pid = await project(c, { website_url: 'https://gone.example' });
+  const it = await item(c, pid);
+  const keep = await item(c, pid);
+  // A second server on the same database whose writer waits 1.5 s between batches.
+  const slow = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_TRACKING_FLUSH_MS: '1500' } });
+  try {
+    const a = await fetch(`${slow.url}/r/${it.tracking_slug}`, { redirect: 'manual' });
+    const b = await fetch(`${slow.url}/r/${keep.tracking_slug}`, { redirect: 'manual' });
+    assert.equal(a.status, 302);
+    assert.equal(b.status, 302);
+    psql(db.url, `DELETE FROM content_items WHERE id = ${it.id}`);
+    assert.equal(await rows(`content_item_id = ${keep.id}`, 1), 1, 'the other item\'s click is written');
+    assert.equal(count(`SELECT count(*) FROM tracking_clicks WHERE content_item_id = ${it.id}`), 0);
+  } finally {
+    await slow.stop();
+  }
+});
+
 test('redirects keep the connection alive (an empty 302 body used to close it) and deleting the item deletes its clicks', async () => {
   const c = await signedIn('keepalive@example.com');
   const pid = await project(c, { website_url: 'https://ka.example' });
