@@ -6,7 +6,9 @@
 #   cl_bench_h2o_conf DIR PORT N    print an h2o.conf serving DIR/www on 127.0.0.1:PORT, N threads
 #   cl_bench_wait_http URL PID      wait (<= 15 s) until URL answers; fails if PID died
 #   cl_bench_stop PID               SIGTERM, then SIGKILL after 5 s; returns its exit status
-#   cl_bench_wrk URL DURATION CONNS print "RPS" or "RPS note" (note: non-2xx / socket errors)
+#   cl_bench_wrk URL DURATION CONNS [HEADER]
+#                                   print "RPS" or "RPS note" (note: non-2xx / socket errors);
+#                                   HEADER ("Name: value") is sent with every request
 #   cl_bench_ratio A B              print A/B with two decimals ("-" when unknown)
 
 # The reference server. The package's postinst would start a system-wide
@@ -69,9 +71,10 @@ cl_bench_stop() {
 }
 
 cl_bench_wrk() {
-    local url=$1 dur=$2 conns=$3 out rps non2xx sockerr note=
-    timeout --foreground 10 wrk -t1 -c"$conns" -d1s "$url" >/dev/null 2>&1 || true
-    out=$(timeout --foreground 30 wrk -t1 -c"$conns" -d"$dur" --timeout 2s "$url" 2>&1) || true
+    local url=$1 dur=$2 conns=$3 out rps non2xx sockerr note= hdr=()
+    [ -n "${4:-}" ] && hdr=(-H "$4")
+    timeout --foreground 10 wrk -t1 -c"$conns" -d1s "${hdr[@]}" "$url" >/dev/null 2>&1 || true
+    out=$(timeout --foreground 30 wrk -t1 -c"$conns" -d"$dur" --timeout 2s "${hdr[@]}" "$url" 2>&1) || true
     rps=$(sed -nE 's/^Requests\/sec:[[:space:]]+([0-9.]+).*/\1/p' <<<"$out")
     non2xx=$(sed -nE 's/^[[:space:]]*Non-2xx or 3xx responses:[[:space:]]+([0-9]+).*/\1/p' <<<"$out")
     sockerr=$(sed -nE 's/^[[:space:]]*Socket errors:[[:space:]]+(.*)/\1/p' <<<"$out")
