@@ -2,8 +2,11 @@
  * router.c — method + path patterns with ":name" captures and a trailing "*".
  *
  * Routes are registered once before the server threads start and are read-only
- * afterwards, so matching needs no lock. The table is small (tens of routes);
- * a linear scan over pre-split segments is faster than anything cleverer here.
+ * afterwards, so matching needs no lock. Matching scans, in registration
+ * order, only the routes that can match the path's first segment: those whose
+ * first segment is that literal (one bucket per distinct first segment) and
+ * those that start with a capture or have no segment (in every bucket, and in
+ * `wild` for paths whose first segment no route names).
  */
 #include "http/http.h"
 #include "core/log.h"
@@ -27,6 +30,51 @@ typedef struct {
 
 static route routes[MAX_ROUTES];
 static int nroutes;
+
+#define MAX_BUCKETS 64
+typedef struct {
+    const char *seg; /* routes[idx[0]]'s first segment */
+    size_t len;
+    unsigned char idx[MAX_ROUTES]; /* route indexes, ascending */
+    int n;
+} bucket;
+static bucket buckets[MAX_BUCKETS];
+static int nbuckets;
+static unsigned char wild[MAX_ROUTES];
+static int nwild;
+static int unindexed; /* more distinct first segments than buckets: scan everything */
+
+static bucket *find_bucket(const char *seg, size_t len)
+{
+    for (int i = 0; i < nbuckets; i++)
+        if (buckets[i].len == len && memcmp(buckets[i].seg, seg, len) == 0)
+            return &buckets[i];
+    return NULL;
+}
+
+static void index_route(int i)
+{
+    const route *r = &routes[i];
+    if (r->nsegs == 0 || r->segs[0][0] == ':') {
+        wild[nwild++] = (unsigned char)i;
+        for (int b = 0; b < nbuckets; b++)
+            buckets[b].idx[buckets[b].n++] = (unsigned char)i;
+        return;
+    }
+    bucket *b = find_bucket(r->segs[0], r->seglen[0]);
+    if (!b) {
+        if (nbuckets == MAX_BUCKETS) {
+            unindexed = 1;
+            return;
+        }
+        b = &buckets[nbuckets++];
+        b->seg = r->segs[0];
+        b->len = r->seglen[0];
+        memcpy(b->idx, wild, (size_t)nwild); /* earlier capture routes keep their place */
+        b->n = nwild;
+    }
+    b->idx[b->n++] = (unsigned char)i;
+}
 
 void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags)
 {
@@ -57,6 +105,7 @@ void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigne
         r->seglen[i] = strlen(r->segs[i]);
     r->fn = fn;
     r->flags = flags;
+    index_route(nroutes);
     nroutes++;
 }
 
@@ -149,8 +198,17 @@ int cl_router_match(const char *method, const char *path, cl_handler_fn *fn, uns
         seglen[k] = strcspn(seg[k], "/");
         q = seg[k] + seglen[k];
     }
-    for (int i = 0; i < nroutes; i++) {
-        const route *r = &routes[i];
+    const unsigned char *cand = wild;
+    int ncand = nwild;
+    const bucket *b = seg[0] ? find_bucket(seg[0], seglen[0]) : NULL;
+    if (b) {
+        cand = b->idx;
+        ncand = b->n;
+    }
+    if (unindexed)
+        ncand = nroutes;
+    for (int c = 0; c < ncand; c++) {
+        const route *r = &routes[unindexed ? c : cand[c]];
         int skip = 0;
         for (int k = 0; k < 2 && k < r->nsegs && !skip; k++)
             skip = r->segs[k][0] != ':' &&
@@ -179,4 +237,5 @@ void cl_router_reset(void)
     for (int i = 0; i < nroutes; i++)
         free(routes[i].pattern);
     nroutes = 0;
+    nbuckets = nwild = unindexed = 0;
 }

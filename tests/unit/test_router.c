@@ -56,6 +56,40 @@ int main(void)
     CHECK(match("GET", "/files", &fn, &req) == 1);
     CHECK(match("GET", "/filesX", &fn, &req) == 0);
 
+    /* Routes starting with a capture are tried in registration order with
+       the literal ones: an earlier capture route wins over a later literal,
+       a later one only matches what no literal took. */
+    cl_router_reset();
+    cl_route("GET", "/first/:x", h1, 0);
+    cl_route("GET", "/:slug", h2, 0);
+    cl_route("GET", "/about", h3, 0);
+    cl_route("GET", "/:a/:b", h3, 0);
+    cl_route("POST", "/first/literal", h3, 0);
+    CHECK(match("GET", "/about", &fn, &req) == 1 && fn == h2); /* "/:slug" came first */
+    cl_req_clear(&req);
+    CHECK(match("GET", "/zzz", &fn, &req) == 1 && fn == h2);
+    CHECK_STR(cl_req_param(&req, "slug"), "zzz");
+    cl_req_clear(&req);
+    CHECK(match("GET", "/first/literal", &fn, &req) == 1 && fn == h1);
+    cl_req_clear(&req);
+    CHECK(match("GET", "/other/thing", &fn, &req) == 1 && fn == h3);
+    cl_req_clear(&req);
+    CHECK(match("DELETE", "/first/literal", &fn, &req) == -1);
+    CHECK(match("GET", "/", &fn, &req) == 0);
+    /* More distinct first segments than the index holds: still matched. */
+    cl_router_reset();
+    static char pats[80][16];
+    for (int i = 0; i < 80; i++) {
+        snprintf(pats[i], sizeof pats[i], "/p%d/:id", i);
+        cl_route("GET", pats[i], i % 2 ? h1 : h2, 0);
+    }
+    CHECK(match("GET", "/p79/5", &fn, &req) == 1 && fn == h1);
+    cl_req_clear(&req);
+    CHECK(match("GET", "/p0/5", &fn, &req) == 1 && fn == h2);
+    cl_req_clear(&req);
+    CHECK(match("GET", "/p80/5", &fn, &req) == 0);
+    cl_router_reset();
+
     /* Error replies have the documented shape and escape the message. */
     cl_res res = {0};
     cl_res_error(&res, 422, "invalid_field", "name \"%s\" is bad", "x\ny");
