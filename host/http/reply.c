@@ -307,10 +307,16 @@ int cl_addr_in_list(const char *addr, const char *list)
 
 void cl_req_client_addr(const cl_req *req, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%s", req->remote_addr);
+    if (!outlen)
+        return;
+    size_t n = strnlen(req->remote_addr, outlen - 1); /* runs per redirect: no printf */
+    memcpy(out, req->remote_addr, n);
+    out[n] = '\0';
     const char *trusted = cl_cfg.trusted_proxies;
+    if (!trusted[0])
+        return;
     const char *xff = cl_req_header(req, "x-forwarded-for");
-    if (!trusted[0] || !xff || !cl_addr_in_list(req->remote_addr, trusted))
+    if (!xff || !cl_addr_in_list(req->remote_addr, trusted))
         return;
     /* Right to left: each trusted proxy appended the address it saw. */
     size_t end = strlen(xff);

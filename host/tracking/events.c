@@ -563,7 +563,9 @@ static int body_too_large(const cl_req *req, cl_res *res)
 static void conversion(cl_req *req, cl_res *res)
 {
     const char *origin = cl_req_header(req, "origin");
-    if (rate_hit("ip", req->remote_addr, rate_per_ip)) {
+    char client[64];
+    cl_req_client_addr(req, client, sizeof client); /* behind a trusted proxy: the visitor, not the proxy */
+    if (rate_hit("ip", client, rate_per_ip)) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", seconds_to_next_minute());
         cl_res_header(res, "retry-after", ra);

@@ -469,9 +469,7 @@ static void enqueue_click(const cl_req *req, const char *click_id, int64_t item_
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     c->at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    size_t al = strnlen(req->remote_addr, sizeof c->addr - 1);
-    memcpy(c->addr, req->remote_addr, al);
-    c->addr[al] = '\0';
+    cl_req_client_addr(req, c->addr, sizeof c->addr); /* the visitor's address behind a trusted proxy */
     c->ua = c->data;
     memcpy(c->ua, ua ? ua : "", ul);
     c->ua[ul] = '\0';

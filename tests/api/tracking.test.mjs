@@ -527,3 +527,31 @@ test('conversions: bad input names the field; the per-key rate limit answers 429
   assert.match(limited.headers.get('retry-after'), /^\d+$/);
   assert.ok(statuses.filter((s) => s === 201).length <= 25);
 });
+
+test('behind a trusted proxy the per-address limit and the visitor hash use the visitor\'s address, not the proxy\'s', async () => {
+  const { pk, it } = await trackingSetup('proxied@example.com');
+  const proxied = await startServer({
+    dbUrl: db.url,
+    env: { MOCK_MODE: 'true', CLIPLOOP_TRUSTED_PROXIES: '127.0.0.0/8', CLIPLOOP_TRACKING_RATE_PER_IP: '3', CLIPLOOP_TRACKING_FLUSH_MS: '50' },
+  });
+  try {
+    const send = (xff, i) => fetch(`${proxied.url}/api/track/conversion?key=${encodeURIComponent(pk)}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': xff },
+      body: JSON.stringify({ eventType: 'view', eventId: `px-${xff}-${i}`, contentItemId: it.id }),
+    }).then((r) => r.status);
+    const a = [];
+    for (let i = 0; i < 4; i++) a.push(await send('203.0.113.1', i));
+    assert.deepEqual(a, [201, 201, 201, 429], 'the fourth event from one visitor is limited');
+    assert.equal(await send('203.0.113.2', 0), 201, 'another visitor behind the same proxy is not');
+
+    for (const xff of ['198.51.100.7', '198.51.100.8']) {
+      const r = await fetch(`${proxied.url}/r/${it.tracking_slug}`, { redirect: 'manual', headers: { 'x-forwarded-for': xff, 'user-agent': 'same agent' } });
+      assert.equal(r.status, 302);
+    }
+    assert.equal(await rows(`content_item_id = ${it.id} AND user_agent = 'same agent'`, 2), 2);
+    assert.equal(count(`SELECT count(DISTINCT visitor_hash) FROM tracking_clicks WHERE content_item_id = ${it.id} AND user_agent = 'same agent'`), 2,
+      'two visitors behind one proxy are two visitors');
+  } finally {
+    await proxied.stop();
+  }
+});
