@@ -411,6 +411,20 @@ static void serve_page(cl_req *req, cl_res *res)
     render_page(req, res, page_for(req->path), defaults, sizeof defaults / sizeof *defaults, 200);
 }
 
+/* Event loop: a page that shows the visitor's session goes to the pool only
+   when the request carries a session cookie; signed-out visitors (most of a
+   public page's traffic) are answered here from the cached template. */
+static void serve_page_inline(cl_req *req, cl_res *res)
+{
+    const page *pg = page_for(req->path);
+    const char *cookie = cl_req_header(req, "cookie");
+    if (pg && pg->session && cookie && strstr(cookie, CL_SESSION_COOKIE "=")) {
+        cl_res_defer(res, serve_page);
+        return;
+    }
+    serve_page(req, res);
+}
+
 /* Is seg one of the '&'-separated segments of an urlencoded body? */
 static int form_has(const char *body, const char *seg)
 {
@@ -480,9 +494,9 @@ static void request_access_form(cl_req *req, cl_res *res)
 void cl_site_register_routes(void)
 {
     cl_route("POST", "/request-access", request_access_form, 0);
-    /* Pages that never touch the database render on the event loop (the
-       templates come from memory); /pricing and /billing/success look up the
-       visitor's session. */
+    /* Pages render on the event loop (the templates come from memory);
+       /pricing and /billing/success move to the pool to look up the
+       visitor's session when there is a session cookie. */
     for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
-        cl_route("GET", pages[i].path, serve_page, pages[i].session ? 0 : CL_ROUTE_INLINE);
+        cl_route("GET", pages[i].path, serve_page_inline, CL_ROUTE_INLINE);
 }
