@@ -58,9 +58,9 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Start a long-running cliploop subcommand; collects its stderr. */
-export function startProcess(args, env = {}) {
-  const child = spawn(BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start a long-running cliploop subcommand (in cwd when given); collects its stderr. */
+export function startProcess(args, env = {}, { cwd } = {}) {
+  const child = spawn(BIN, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = { child, log: '', exited: null };
   child.stdout.on('data', (d) => { proc.log += d; });
   child.stderr.on('data', (d) => { proc.log += d; });
@@ -85,9 +85,9 @@ export function startProcess(args, env = {}) {
 /**
  * Start `cliploop serve` on a free port against dbUrl (migrated first unless
  * migrate=false), on `port` when given (e.g. to put the URL into PUBLIC_BASE_URL
- * first), else on a free one. Returns { url, port, proc, stop() }.
+ * first), else on a free one, in working directory `cwd` when given. Returns { url, port, proc, stop() }.
  */
-export async function startServer({ dbUrl, env = {}, migrate = true, port: fixedPort } = {}) {
+export async function startServer({ dbUrl, env = {}, migrate = true, port: fixedPort, cwd } = {}) {
   const port = fixedPort || await freePort();
   const fullEnv = {
     DATABASE_URL: dbUrl, HOST: '127.0.0.1', PORT: String(port), CLIPLOOP_WORKERS: '0',
@@ -97,7 +97,7 @@ export async function startServer({ dbUrl, env = {}, migrate = true, port: fixed
     const m = cliploop(['migrate'], fullEnv);
     if (m.status !== 0) throw new Error(`migrate failed: ${m.stderr}`);
   }
-  const proc = startProcess(['serve'], fullEnv);
+  const proc = startProcess(['serve'], fullEnv, { cwd });
   const url = `http://127.0.0.1:${port}`;
   const end = Date.now() + 20000;
   for (;;) {
