@@ -6,7 +6,7 @@
  * manifest field by field before any other plugin code runs, then calls the
  * manifest's init() with a table of host services. Inside init, and only
  * there, the plugin registers its capabilities (LLM provider, renderer,
- * publisher, billing provider, ingester).
+ * publisher, billing provider, ingester, mailer).
  *
  * ABI rules (what keeps old plugins working with newer hosts):
  *   - CL_ABI_MAJOR changes only when an existing field moves or changes
@@ -43,7 +43,7 @@ extern "C" {
 /** "CLPL" — first field of every manifest. */
 #define CL_PLUGIN_MAGIC 0x434c504cu
 #define CL_ABI_MAJOR 1
-#define CL_ABI_MINOR 3
+#define CL_ABI_MINOR 4
 
 /** The name of the single symbol a plugin exports. */
 #define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
@@ -163,7 +163,8 @@ typedef enum cl_cap_kind {
     CL_CAP_RENDERER = 2,
     CL_CAP_PUBLISHER = 3,
     CL_CAP_BILLING_PROVIDER = 4,
-    CL_CAP_INGESTER = 5
+    CL_CAP_INGESTER = 5,
+    CL_CAP_MAILER = 6 /**< ABI 1.4: outbound e-mail (see "Mailer" below) */
 } cl_cap_kind;
 
 /** cl_capability.flags */
@@ -398,6 +399,50 @@ typedef struct cl_ingester {
                   cl_error *err);
 } cl_ingester;
 
+/* --- Mailer (ABI 1.4) ----------------------------------------------------- */
+
+/*
+ * Outbound e-mail: the host composes the message (sender, recipient, subject,
+ * plain-text body); the mailer delivers it. MAIL_PROVIDER selects the mailer
+ * by id ("smtp", "mock"). The host sends account mail (address verification,
+ * password reset) from HTTP handlers, so send() must honour its deadline.
+ *
+ * Error contract of send():
+ *   CL_EINVAL       the message or an address was refused (SMTP 5xx on
+ *                   MAIL FROM / RCPT TO / DATA): not retried
+ *   CL_EAUTH        the mail server refused the configured credentials
+ *   CL_EUPSTREAM    the server failed or answered something unusable (4xx)
+ *   CL_ETIMEOUT     the deadline passed (connect or any later step)
+ *   CL_EUNSUPPORTED not configured (err->message names the settings)
+ * err->http_status carries the server's reply code (e.g. 550) when there was one.
+ */
+typedef struct cl_mail_message {
+    size_t size;            /**< sizeof(cl_mail_message) */
+    const char *from;       /**< bare address of the sender ("no-reply@example.com") */
+    const char *from_name;  /**< display name (UTF-8) or NULL */
+    const char *to;         /**< one bare recipient address */
+    const char *subject;    /**< UTF-8; the mailer encodes it for the header */
+    const char *text;       /**< UTF-8 plain-text body, "\n" line ends */
+    const char *kind;       /**< host tag: "verify_email", "password_reset", ... */
+    int timeout_ms;         /**< whole-delivery deadline; 0 = mailer default */
+} cl_mail_message;
+
+typedef struct cl_mailer {
+    cl_capability base;
+    /** Deliver msg. Append {"message_id":"<…>"} to out. CL_OK or a negative cl_status. */
+    int (*send)(void *self, cl_call *call, const cl_mail_message *msg, cl_output *out, cl_error *err);
+    /**
+     * Optional (NULL for a real mailer): the messages this mailer kept, newest
+     * first, as a JSON array [{"id","at","to","subject","kind","text"}],
+     * at most `limit` of them. A mock's outbox, shown as the studio's mail log.
+     */
+    int (*outbox)(void *self, cl_call *call, int limit, cl_output *out, cl_error *err);
+    /** Optional: 1 when every setting the mailer needs is present; else 0 with the
+        missing or invalid settings' names in missing. Must not block. The host
+        refuses to start with MAIL_PROVIDER naming a mailer that says 0. */
+    int (*configured)(void *self, char *missing, size_t missing_len);
+} cl_mailer;
+
 /* ------------------------------------------------------------------------- */
 /* Host services                                                             */
 /* ------------------------------------------------------------------------- */
@@ -528,6 +573,12 @@ _Static_assert(offsetof(cl_publisher, permalink) == 112, "ABI: publisher.permali
 _Static_assert(offsetof(cl_publisher, insights) == 120, "ABI: publisher.insights (1.3)");
 _Static_assert(offsetof(cl_publish_request, account_id) == 56, "ABI: publish_request.account_id");
 _Static_assert(offsetof(cl_publish_request, idempotency_key) == 80, "ABI: publish_request.idempotency_key");
+/* ABI 1.4: mailer */
+_Static_assert(offsetof(cl_mailer, send) == 48, "ABI: mailer.send");
+_Static_assert(offsetof(cl_mailer, outbox) == 56, "ABI: mailer.outbox");
+_Static_assert(offsetof(cl_mailer, configured) == 64, "ABI: mailer.configured");
+_Static_assert(offsetof(cl_mail_message, subject) == 32, "ABI: mail_message.subject");
+_Static_assert(offsetof(cl_mail_message, timeout_ms) == 56, "ABI: mail_message.timeout_ms");
 #endif
 
 #ifdef __cplusplus

@@ -170,10 +170,11 @@ static void dev_demo_login(cl_req *req, cl_res *res)
     char err[256];
     const char *p[] = {CL_DEMO_EMAIL};
     PGresult *r = cl_db_query(c,
-                              "INSERT INTO users (email, beta_approved, beta_approved_at, is_demo)"
-                              " VALUES ($1, true, now(), true)"
+                              "INSERT INTO users (email, beta_approved, beta_approved_at, is_demo, email_verified_at)"
+                              " VALUES ($1, true, now(), true, now())"
                               " ON CONFLICT (email) DO UPDATE SET beta_approved = true, is_demo = true,"
-                              " beta_approved_at = COALESCE(users.beta_approved_at, now()), updated_at = now()"
+                              " beta_approved_at = COALESCE(users.beta_approved_at, now()),"
+                              " email_verified_at = COALESCE(users.email_verified_at, now()), updated_at = now()"
                               " RETURNING id",
                               1, p);
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
@@ -241,6 +242,13 @@ static void dev_approve_user(cl_req *req, cl_res *res)
                         " SELECT $1, 'approved', now() WHERE NOT EXISTS (SELECT 1 FROM upd)"
                         " AND NOT EXISTS (SELECT 1 FROM access_requests WHERE email = $1 AND status = 'approved')",
                         1, p, err, sizeof err) == 0;
+    }
+    if (ok && id && plan != CL_PLAN_FREE) {
+        /* This route stands in for an operator approving a known account
+           by hand: the operator vouches for the person, so the approval
+           applies now (a self-service sign-up must follow its link). */
+        ok = cl_db_exec(c, "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1::bigint",
+                        1, up, err, sizeof err) == 0;
     }
     if (ok && id) {
         switch (plan) {

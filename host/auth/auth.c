@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "credits/credits.h"
 #include "db/db.h"
+#include "mail/mail.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -36,7 +37,7 @@
     " cl_iso(u.created_at),"                                                                       \
     " COALESCE(sub.status, ''), COALESCE(sub.cancel_at_period_end, false),"                        \
     " COALESCE(extract(epoch FROM sub.current_period_end)::bigint, 0),"                            \
-    " extract(epoch FROM now())::bigint"
+    " extract(epoch FROM now())::bigint, u.email_verified_at IS NOT NULL"
 
 static int64_t col_i64(const PGresult *r, int col) { return strtoll(PQgetvalue(r, 0, col), NULL, 10); }
 static int col_bool(const PGresult *r, int col) { return PQgetvalue(r, 0, col)[0] == 't'; }
@@ -56,10 +57,22 @@ static void fill_user(const PGresult *r, cl_user *u)
     u->sub.cancel_at_period_end = col_bool(r, 6);
     u->sub.period_end = col_i64(r, 7);
     int64_t now = col_i64(r, 8);
-    cl_plan_result pr = cl_effective_plan(&u->sub, cl_cfg.invite_only_mode, now);
+    u->email_verified = col_bool(r, 9);
+    /* Until the address is proven, neither an approval nor a subscription
+       applies: whoever signed up with someone else's address gets nothing
+       that was meant for its owner. */
+    cl_plan_input in = u->sub;
+    if (!u->email_verified) {
+        in.beta_approved = 0;
+        in.status = CL_SUB_NONE;
+    }
+    cl_plan_result pr = cl_effective_plan(&in, cl_cfg.invite_only_mode, now);
     u->plan = pr.plan;
     u->product_access = pr.product_access;
     u->plan_reason = pr.reason;
+    if (!u->email_verified && (u->sub.beta_approved || u->sub.status != CL_SUB_NONE) &&
+        cl_effective_plan(&u->sub, cl_cfg.invite_only_mode, now).plan != pr.plan)
+        u->plan_reason = "email_unverified";
 }
 
 int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t errlen)
@@ -93,6 +106,7 @@ cJSON *cl_user_json(const cl_user *u)
     cJSON_AddStringToObject(o, "created_at", u->created_at);
     cJSON_AddBoolToObject(o, "is_demo", u->is_demo);
     cJSON_AddBoolToObject(o, "beta_approved", u->beta_approved);
+    cJSON_AddBoolToObject(o, "email_verified", u->email_verified);
     return o;
 }
 
@@ -267,16 +281,16 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
         return -1;
     }
     fill_user(r, out);
-    out->session_id = col_i64(r, 9);
-    snprintf(out->csrf_token, sizeof out->csrf_token, "%s", PQgetvalue(r, 0, 10));
-    out->session_expires_at = col_i64(r, 11);
+    out->session_id = col_i64(r, 10);
+    snprintf(out->csrf_token, sizeof out->csrf_token, "%s", PQgetvalue(r, 0, 11));
+    out->session_expires_at = col_i64(r, 12);
     out->credits.loaded = 1;
-    out->credits.has_account = col_bool(r, 12);
-    out->credits.generation = col_i64(r, 13);
-    out->credits.render = col_i64(r, 14);
-    snprintf(out->credits.granted_month, sizeof out->credits.granted_month, "%s", PQgetvalue(r, 0, 15));
-    out->credits.granted_generation = col_i64(r, 16);
-    out->credits.granted_render = col_i64(r, 17);
+    out->credits.has_account = col_bool(r, 13);
+    out->credits.generation = col_i64(r, 14);
+    out->credits.render = col_i64(r, 15);
+    snprintf(out->credits.granted_month, sizeof out->credits.granted_month, "%s", PQgetvalue(r, 0, 16));
+    out->credits.granted_generation = col_i64(r, 17);
+    out->credits.granted_render = col_i64(r, 18);
     PQclear(r);
 
     if (state_changing(req->method)) {
@@ -315,6 +329,13 @@ int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user 
 {
     if (cl_auth_require(req, res, c, out) != 0)
         return -1;
+    if (!out->product_access && !out->email_verified) {
+        cl_res_error(res, 403, "waitlisted",
+                     "Confirm your e-mail address first: open the link we sent to %s (or ask for a new one). "
+                     "An invitation or a Pro plan applies once the address is confirmed.",
+                     out->email);
+        return -1;
+    }
     if (!out->product_access) {
         cl_res_error(res, 403, "waitlisted",
                      "ClipLoop is invite-only for now. Your account is on the waitlist; we will email %s "
@@ -348,6 +369,16 @@ int cl_auth_create_session(PGconn *c, const cl_req *req, int64_t user_id, char t
                       6, p, err, errlen);
 }
 
+/* What the pages need to know about account mail: {enabled, mail_log}. */
+static cJSON *mail_json(void)
+{
+    const cl_mailer *m = cl_mail_mailer();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "enabled", m != NULL);
+    cJSON_AddBoolToObject(o, "mail_log", cl_cfg.mock_mode && m && m->outbox);
+    return o;
+}
+
 /* The common success body of sign-up, log-in and demo log-in. */
 cJSON *cl_auth_me_json(const cl_user *u, const char *csrf)
 {
@@ -363,6 +394,7 @@ cJSON *cl_auth_me_json(const cl_user *u, const char *csrf)
     cJSON_AddBoolToObject(access, "waitlisted", !u->product_access);
     cJSON_AddStringToObject(o, "csrf_token", csrf);
     cJSON_AddBoolToObject(o, "mock_mode", cl_cfg.mock_mode);
+    cJSON_AddItemToObject(o, "mail", mail_json());
     return o;
 }
 
@@ -459,19 +491,21 @@ static void signup(cl_req *req, cl_res *res)
     PGconn *c = cl_auth_db(res);
     if (!c)
         return;
-    /* An approved waitlist request for this email approves the account. */
+    /* The account starts unverified and unapproved: an approved access
+       request for this address applies only once the person follows the
+       link mailed to it (email.c). Account and link are one transaction
+       with the delivery, so a refused or timed-out mail leaves nothing. */
     const char *p[] = {email, hash};
-    PGresult *r = cl_db_query(c,
-                              "WITH appr AS (SELECT EXISTS (SELECT 1 FROM access_requests"
-                              " WHERE email = $1 AND status = 'approved') AS ok)"
-                              " INSERT INTO users (email, password_hash, beta_approved, beta_approved_at)"
-                              " SELECT $1, $2, appr.ok, CASE WHEN appr.ok THEN now() END FROM appr"
-                              " ON CONFLICT (email) DO NOTHING RETURNING id",
-                              2, p);
+    PGresult *r = cl_db_begin(c) == 0 ? cl_db_query(c,
+                                                    "INSERT INTO users (email, password_hash) VALUES ($1, $2)"
+                                                    " ON CONFLICT (email) DO NOTHING RETURNING id",
+                                                    2, p)
+                                      : NULL;
     OPENSSL_cleanse(hash, sizeof hash);
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, err, sizeof err);
         PQclear(r);
+        cl_db_rollback(c);
         cl_db_release(c);
         cl_error("auth", "sign-up failed: %s", err);
         cl_res_error(res, 500, "internal", "Could not create the account");
@@ -479,12 +513,39 @@ static void signup(cl_req *req, cl_res *res)
     }
     if (PQntuples(r) == 0) {
         PQclear(r);
+        cl_db_rollback(c);
         cl_db_release(c);
         cl_res_error(res, 409, "email_taken", "An account with this email already exists; log in instead");
         return;
     }
     int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    cl_error me = {0};
+    int mrc = cl_email_send_verification(c, req, id, email, &me);
+    if (mrc != CL_OK && mrc != CL_EUNSUPPORTED) {
+        cl_db_rollback(c);
+        cl_db_release(c);
+        if (mrc == CL_EIO)
+            cl_res_error(res, 503, "database_unavailable", "Could not create the account; try again shortly");
+        else if (mrc == CL_ETIMEOUT)
+            cl_res_error(res, 504, "mail_timeout",
+                         "The mail server did not answer in time, so we could not send the confirmation link. "
+                         "No account was created; try again in a few minutes.");
+        else
+            cl_res_error(res, 502, "mail_failed",
+                         "The mail server did not accept the confirmation e-mail (%s). No account was created; "
+                         "check the address or try again in a few minutes.",
+                         me.message);
+        return;
+    }
+    if (cl_db_commit(c) != 0) {
+        cl_db_rollback(c);
+        cl_db_release(c);
+        cl_res_error(res, 503, "database_unavailable", "Could not create the account; try again shortly");
+        return;
+    }
+    if (mrc == CL_EUNSUPPORTED)
+        cl_warn("auth", "new account %" PRId64 " cannot verify its address: MAIL_PROVIDER=none", id);
     if (cl_credits_ensure_account(c, id, err, sizeof err) != 0)
         cl_warn("auth", "credit account for user %" PRId64 ": %s", id, err);
     cl_info("auth", "new account %" PRId64, id);
@@ -711,6 +772,7 @@ static void auth_config(cl_req *req, cl_res *res)
     cJSON_AddBoolToObject(o, "invite_only", cl_cfg.invite_only_mode);
     if (cl_cfg.mock_mode)
         cJSON_AddStringToObject(o, "demo_email", CL_DEMO_EMAIL);
+    cJSON_AddItemToObject(o, "mail", mail_json());
     cl_res_json(res, 200, o);
 }
 
@@ -738,4 +800,5 @@ void cl_auth_register_routes(void)
     cl_route("GET", "/api/me", me, 0);
     cl_route("GET", "/api/auth/config", auth_config, CL_ROUTE_INLINE);
     cl_access_register_routes();
+    cl_email_register_routes();
 }

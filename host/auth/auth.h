@@ -51,6 +51,7 @@ typedef struct cl_user {
     char email[256];
     int beta_approved;
     int is_demo;
+    int email_verified;       /**< the address was proven by an e-mailed link (or predates 0019) */
     char created_at[32];      /**< ISO 8601 UTC */
     cl_plan plan;             /**< effective plan (cl_effective_plan) */
     int product_access;       /**< invite-only gate result */
@@ -120,7 +121,7 @@ int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t err
  */
 extern const cl_db_stmt cl_auth_session_stmt;
 
-/** The user as JSON {id, email, created_at, is_demo} (caller frees with cJSON_Delete). */
+/** The user as JSON {id, email, created_at, is_demo, beta_approved, email_verified} (caller frees with cJSON_Delete). */
 cJSON *cl_user_json(const cl_user *u);
 
 /**

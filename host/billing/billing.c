@@ -489,6 +489,13 @@ static void checkout(cl_req *req, cl_res *res)
     PGconn *c = open_billing(req, res, &u, &b);
     if (!c)
         return;
+    if (!u.email_verified) {
+        /* A plan would not apply to an unproven address: take no money for it. */
+        cl_db_release(c);
+        cl_res_error(res, 403, "email_unverified",
+                     "Confirm your e-mail address first: open the link we sent to %s, then upgrade.", u.email);
+        return;
+    }
     if (u.plan == CL_PLAN_STARTER) {
         cl_db_release(c);
         cl_res_error(res, 409, "already_subscribed",

@@ -269,6 +269,31 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("CLIPLOOP_PUBLISH_POLL_BUDGET_MS", 120000, 0, 3600000, &c->publish_poll_budget_ms, err, errlen)) return -1;
     if (get_int("CLIPLOOP_ROLLUP_INTERVAL_MS", 60000, 10, 86400000, &c->rollup_interval_ms, err, errlen)) return -1;
     if (get_int("CLIPLOOP_ANALYZE_PER_HOUR", 10, 1, 10000, &c->analyze_per_hour, err, errlen)) return -1;
+    if (get_str("MAIL_PROVIDER", c->mock_mode ? "mock" : "none", c->mail_provider, sizeof c->mail_provider, err,
+                errlen)) return -1;
+    if (!is_ident(c->mail_provider)) {
+        snprintf(err, errlen, "MAIL_PROVIDER=%s is not a mailer name (smtp, mock or none)", c->mail_provider);
+        return -1;
+    }
+    if (get_str("MAIL_FROM", "no-reply@cliploop.test", c->mail_from, sizeof c->mail_from, err, errlen)) return -1;
+    {
+        /* A bare address: it goes into MAIL FROM and the From header. */
+        const char *at = strchr(c->mail_from, '@');
+        int ok = at && at != c->mail_from && at[1] && !strchr(at + 1, '@');
+        for (const char *p = c->mail_from; ok && *p; p++)
+            ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && !strchr("<>\"(),;:[]\\", *p);
+        if (!ok) {
+            snprintf(err, errlen, "MAIL_FROM=%s is not a bare e-mail address (name@example.com)", c->mail_from);
+            return -1;
+        }
+    }
+    if (get_str("MAIL_FROM_NAME", "ClipLoop", c->mail_from_name, sizeof c->mail_from_name, err, errlen)) return -1;
+    if (get_int("MAIL_TIMEOUT_MS", 10000, 100, 120000, &c->mail_timeout_ms, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_EMAIL_VERIFY_TTL_SECONDS", 86400, 1, 2592000, &c->email_verify_ttl_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_PASSWORD_RESET_TTL_SECONDS", 3600, 1, 86400, &c->password_reset_ttl_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_MAIL_RESEND_SECONDS", 60, 0, 86400, &c->mail_resend_seconds, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_MAIL_MAX_PER_HOUR", 5, 1, 10000, &c->mail_max_per_hour, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_MAIL_MAX_PER_CLIENT_PER_HOUR", 20, 1, 100000, &c->mail_max_per_client_per_hour, err, errlen)) return -1;
     {
         cl_keyring kr;
         int bad = cl_keyring_init(&kr, getenv("ENCRYPTION_SECRET"), getenv("ENCRYPTION_SECRET_PREVIOUS"), err, errlen);

@@ -78,6 +78,16 @@ typedef struct cl_config {
     /* Performance and the learning loop (host/metrics, host/iteration) */
     int rollup_interval_ms; /**< CLIPLOOP_ROLLUP_INTERVAL_MS: how often workers look for cycles due a nightly rollup, default 60000 */
     int analyze_per_hour;   /**< CLIPLOOP_ANALYZE_PER_HOUR: analyses per project per hour before 429, default 10 */
+    /* Account mail (host/mail, host/auth/email.c) */
+    char mail_provider[64];  /**< MAIL_PROVIDER: mailer capability id ("smtp", "mock") or "none"; default mock in MOCK_MODE, else none */
+    char mail_from[256];     /**< MAIL_FROM: sender address, default no-reply@cliploop.test */
+    char mail_from_name[128];/**< MAIL_FROM_NAME: sender display name, default ClipLoop */
+    int mail_timeout_ms;     /**< MAIL_TIMEOUT_MS: deadline of one delivery, default 10000 */
+    int email_verify_ttl_seconds; /**< CLIPLOOP_EMAIL_VERIFY_TTL_SECONDS: verification link lifetime, default 86400 */
+    int password_reset_ttl_seconds; /**< CLIPLOOP_PASSWORD_RESET_TTL_SECONDS: reset link lifetime, default 3600 */
+    int mail_resend_seconds; /**< CLIPLOOP_MAIL_RESEND_SECONDS: least time between two account mails to one address, default 60 */
+    int mail_max_per_hour;   /**< CLIPLOOP_MAIL_MAX_PER_HOUR: account mails per e-mail address (= per account) per hour, default 5 */
+    int mail_max_per_client_per_hour; /**< CLIPLOOP_MAIL_MAX_PER_CLIENT_PER_HOUR: account mails requested per client address per hour, default 20 */
 } cl_config;
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */

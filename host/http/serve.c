@@ -4,6 +4,7 @@
  * waits for SIGTERM/SIGINT to stop gracefully.
  */
 #include "billing/billing.h"
+#include "mail/mail.h"
 #include "chat/chat.h"
 #include "commands.h"
 #include "content/content.h"
@@ -104,6 +105,7 @@ int cl_cmd_serve(int argc, char **argv)
         return 2;
     }
     cl_billing_log_status();
+    cl_mail_log_status();
     if (cl_tracking_configure(err, sizeof err) != 0) {
         cl_error("serve", "%s", err);
         return 2;

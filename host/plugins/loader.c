@@ -90,6 +90,8 @@ static const kind_info kinds[] = {
       {"parse_webhook", offsetof(cl_billing_provider, parse_webhook)}}},
     {CL_CAP_INGESTER, "ingester", sizeof(cl_ingester), END_OF(cl_ingester, ingest),
      {{"ingest", offsetof(cl_ingester, ingest)}}},
+    /* ABI 1.4; outbox is optional (a mock's). */
+    {CL_CAP_MAILER, "mailer", sizeof(cl_mailer), END_OF(cl_mailer, send), {{"send", offsetof(cl_mailer, send)}}},
 };
 
 static const kind_info *kind_lookup(int kind)
@@ -649,6 +651,25 @@ int cl_plugins_check_selection(char *err, size_t errlen)
         snprintf(err, errlen,
                  "BILLING_PROVIDER=%s: no loaded plugin provides a billing_provider named '%s' (available: %s)",
                  bill, bill, ids);
+        return -1;
+    }
+    /* MAIL_PROVIDER: "none" turns account mail off (only when it was chosen:
+       the default is "mock" in MOCK_MODE, else none); any other value must
+       name a loaded mailer — never a silent switch to another one. */
+    const char *mail = cl_cfg.mail_provider;
+    if (strcmp(mail, "none") != 0 && !cl_plugins_find(CL_CAP_MAILER, mail)) {
+        char ids[400];
+        list_ids(CL_CAP_MAILER, ids, sizeof ids);
+        snprintf(err, errlen, "MAIL_PROVIDER=%s: no loaded plugin provides a mailer named '%s' (available: %s)%s",
+                 mail, mail, ids,
+                 strcmp(mail, "mock") == 0 && !cl_cfg.mock_mode ? "; the mock mailer loads only with MOCK_MODE=true"
+                                                                : "");
+        return -1;
+    }
+    const cl_mailer *mailer = strcmp(mail, "none") != 0 ? (const cl_mailer *)cl_plugins_find(CL_CAP_MAILER, mail) : NULL;
+    char missing[256] = "";
+    if (mailer && mailer->configured && !mailer->configured(mailer->base.self, missing, sizeof missing)) {
+        snprintf(err, errlen, "MAIL_PROVIDER=%s: the mailer is not configured (missing or invalid %s)", mail, missing);
         return -1;
     }
     return 0;

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createDatabase, startServer, psql, apiClient } from './lib/harness.mjs';
+import { createDatabase, startServer, psql, apiClient, verifyEmail } from './lib/harness.mjs';
 
 let db, srv, plain;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -223,7 +223,7 @@ test('invite-only: a new account is waitlisted until approved; approve-user sets
   assertError(r, 404, 'user_not_found');
 });
 
-test('approving an email before sign-up approves the account it creates', async () => {
+test('approving an email before sign-up approves the account only once its link is followed', async () => {
   const admin = apiClient(srv.url);
   const r = await admin.post('/api/dev/approve-user', { email: 'early@example.com', plan: 'beta' });
   assert.equal(r.status, 200);
@@ -231,8 +231,15 @@ test('approving an email before sign-up approves the account it creates', async 
   const u = apiClient(srv.url);
   const s = await u.signup('early@example.com');
   assert.equal(s.status, 201);
-  assert.equal(s.body.plan.id, 'beta');
-  assert.equal(s.body.access.product, true);
+  // Anyone could type the address: nothing is granted before it is proven.
+  assert.equal(s.body.plan.id, 'free');
+  assert.equal(s.body.access.product, false);
+  assert.equal(s.body.user.email_verified, false);
+  const v = await verifyEmail(u);
+  assert.equal(v.beta_approved, true);
+  const me = await u.get('/api/me');
+  assert.equal(me.body.plan.id, 'beta');
+  assert.equal(me.body.access.product, true);
 });
 
 test('access requests are stored and deduplicated while pending; the answer is the same for every email', async () => {

@@ -3,7 +3,7 @@
 // (signed fixtures, forged signatures, replays, out-of-order delivery).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, verifyEmail } from './lib/harness.mjs';
 import { startLemonSqueezyFake, sign, subscriptionEvent, paymentEvent } from '../fakes/lemonsqueezy_fake.mjs';
 
 const SECRET = 'whsec_test_0123456789';
@@ -42,10 +42,22 @@ async function deliver(body, { signature, event, headers = {} } = {}) {
   return { status: r.status, body: text ? JSON.parse(text) : null };
 }
 
+test('checkout: an unverified address cannot buy a plan that would not apply', async () => {
+  const u = apiClient(srv.url);
+  assert.equal((await u.signup('unverified-buyer@example.com')).status, 201);
+  const r = await u.post('/api/billing/checkout');
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.body.error.code, 'email_unverified');
+  await verifyEmail(u);
+  assert.equal((await u.post('/api/billing/checkout')).status, 201);
+});
+
 async function newUser(email) {
   const u = apiClient(srv.url);
   const r = await u.signup(email);
   assert.equal(r.status, 201, JSON.stringify(r.body));
+  // A paid plan applies only to a verified address (docs/accounts.md).
+  await verifyEmail(u);
   return u;
 }
 

@@ -161,6 +161,23 @@ export async function demoProject(client, dbUrl, profile) {
   return { userId, projectId: p.body.project?.id ?? p.body.id };
 }
 
+/**
+ * Follow the newest address-verification link mailed to `client`'s user, read
+ * from the mock mailer's outbox (MOCK_MODE, GET /api/dev/mail). Returns the
+ * verify answer's body.
+ */
+export async function verifyEmail(client) {
+  const email = client.user && client.user.email;
+  const log = await client.get('/api/dev/mail?limit=500');
+  if (log.status !== 200) throw new Error(`mail log: ${log.status} ${log.text}`);
+  const m = log.body.messages.find((x) => x.to === email && x.kind === 'verify_email');
+  if (!m) throw new Error(`no verification mail for ${email}`);
+  const token = new URL(m.text.match(/https?:\/\/\S+/)[0]).searchParams.get('token');
+  const r = await client.post('/api/auth/verify-email', { token });
+  if (r.status !== 200) throw new Error(`verify ${email}: ${r.status} ${r.text}`);
+  return r.body;
+}
+
 /** A signed-up user approved for the product (beta, through the mock-mode dev route). */
 export async function betaUser(baseUrl, email) {
   const c = apiClient(baseUrl);
