@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, startProcess, apiClient, psql, demoProject } from './lib/harness.mjs';
+import { createDatabase, startServer, startProcess, apiClient, psql, demoProject, until } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId, userId, env;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -16,16 +16,6 @@ const net = (like) => Number(one(`SELECT coalesce(sum(amount), 0) FROM credit_le
   AND (reference_key LIKE '${like}' OR reference_key LIKE 'refund:${like}')`));
 const reasons = (like) => psql(db.url, `SELECT reason || ':' || amount FROM credit_ledger_entries WHERE user_id = ${userId}
   AND (reference_key LIKE '${like}' OR reference_key LIKE 'refund:${like}') ORDER BY id`).map((r) => r[0]);
-
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Start a worker, wait until it claims attempt `attempt` of job `jobId`, then SIGKILL it. */
 async function killOnClaim(jobId, kind, attempt, extraEnv = {}, afterClaim = async () => {}) {

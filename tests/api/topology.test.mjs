@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, startProcess, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, startProcess, apiClient, psql, until } from './lib/harness.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let db, storage, dirs = [], hosts = [], workers = [];
@@ -72,16 +72,6 @@ async function user(email, business) {
   return { c, id, projectId: p.body.project?.id ?? p.body.id, start: { gen: Number(gen), ren: Number(ren), lastEntry } };
 }
 
-async function waitFor(fn, what, ms = 120000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 test('the create flow across 2 hosts and 3 workers survives a killed host and a killed worker', async () => {
@@ -116,19 +106,19 @@ test('the create flow across 2 hosts and 3 workers survives a killed host and a 
   }
 
   // SIGKILL the worker that holds a running render; its lease runs out and another worker finishes it.
-  const running = await waitFor(() => {
+  const running = await until('a running render', () => {
     const rows = psql(db.url, "SELECT id, locked_by FROM jobs WHERE kind = 'render.content_item' AND status = 'running'");
     return rows.find(([, by]) => workers.some((w) => by.includes(`:${w.child.pid}:`)));
-  }, 'a running render');
+  }, 120000);
   const victim = workers.findIndex((w) => running[1].includes(`:${w.child.pid}:`));
   await workers[victim].stop('SIGKILL');
 
   // Every item renders, seen through both hosts.
   for (const f of flows) {
-    const item = await waitFor(async () => {
+    const item = await until(`item ${f.itemId} rendered`, async () => {
       const r = await on(f.itemId % 2, f.u.c).get(`/api/content-items/${f.itemId}`);
       return ['rendered', 'render_failed'].includes(r.body.status) ? r.body : null;
-    }, `item ${f.itemId} rendered`);
+    }, 120000);
     assert.equal(item.status, 'rendered', JSON.stringify(item));
     f.item = item;
   }

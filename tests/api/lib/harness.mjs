@@ -58,6 +58,17 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Poll fn (every 50 ms, up to ms) until it returns something truthy; returns that, or throws naming `what`. */
+export async function until(what, fn, ms = 30000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 /** Start a long-running cliploop subcommand (in cwd when given); collects its stderr. */
 export function startProcess(args, env = {}, { cwd } = {}) {
   const child = spawn(BIN, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
