@@ -316,8 +316,10 @@ PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level)
         cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
         return NULL;
     }
-    int rc = level == CL_AUTH_PRODUCT ? cl_auth_require_product_access(req, res, c, out)
+    int rc = level >= CL_AUTH_PRODUCT ? cl_auth_require_product_access(req, res, c, out)
                                       : cl_auth_require(req, res, c, out);
+    if (rc == 0 && level == CL_AUTH_PROVIDER)
+        rc = cl_req_provider_slot(req, res, out->id);
     if (rc != 0) {
         cl_db_release(c);
         return NULL;

@@ -90,6 +90,9 @@ int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user 
 /** cl_auth_open levels. */
 #define CL_AUTH_SESSION 0 /**< a signed-in user */
 #define CL_AUTH_PRODUCT 1 /**< a signed-in user past the invite-only gate */
+/** CL_AUTH_PRODUCT plus one of the user's provider slots (cl_req_provider_slot,
+    429 too_many_requests beyond CLIPLOOP_LLM_PER_USER): for CL_ROUTE_PROVIDER routes. */
+#define CL_AUTH_PROVIDER 2
 
 /**
  * The usual start of an /api handler: take a pooled connection and resolve

@@ -22,6 +22,8 @@ typedef struct cl_config {
     int port;               /**< PORT, default 3000 */
     int http_threads;       /**< CLIPLOOP_HTTP_THREADS: event-loop threads, default 2 */
     int http_pool_threads;  /**< CLIPLOOP_HTTP_POOL_THREADS: blocking-handler threads, default 8 */
+    int llm_threads;        /**< CLIPLOOP_LLM_THREADS: provider-pool threads (routes that call an LLM), default 16 */
+    int llm_per_user;       /**< CLIPLOOP_LLM_PER_USER: provider calls one user may have in flight, default 4 */
     size_t max_body_bytes;  /**< CLIPLOOP_MAX_BODY_BYTES, default 1 MiB */
     int access_log;         /**< CLIPLOOP_ACCESS_LOG, default true */
     int shutdown_timeout_ms;/**< CLIPLOOP_SHUTDOWN_TIMEOUT_MS: in-flight grace, default 10000 */

@@ -456,6 +456,8 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
 {
     *result = NULL;
     cl_call local;
+    if (!call) /* the HTTP request's call on a provider route: the client may go away */
+        call = cl_call_current();
     if (!call) {
         cl_call_init(&local, NULL, NULL);
         call = &local;

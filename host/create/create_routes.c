@@ -6,9 +6,11 @@
  *       (channel, tone, duration, style, CTA, caption hint, ...), with
  *       defaults from the profile and the channel's Lua rules. Free.
  *
- * The LLM call runs on the HTTP pool thread (it is bounded by the provider's
- * timeout); provider failures map to clear statuses and never fall back to
- * another provider.
+ * The LLM call runs on the HTTP provider pool (CL_ROUTE_PROVIDER: never on
+ * the threads sessions and /healthz use), takes one of the user's provider
+ * slots, holds no database connection while the model answers, and is
+ * cancelled when the client goes away; provider failures map to clear
+ * statuses and never fall back to another provider.
  */
 #include "auth/auth.h"
 #include "core/buf.h"
@@ -67,16 +69,14 @@ cJSON *cl_profile_for_prompts(const cJSON *project)
 static void brief(cl_req *req, cl_res *res)
 {
     char err[512];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
-        return;
-    }
     cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
+    if (!c)
+        return;
     cJSON *body = NULL, *ctx = NULL, *profile = NULL;
     cl_buf context = CL_BUF_INIT;
     char *brief_json = NULL, *prompt_with_channel = NULL;
-    if (cl_auth_require_product_access(req, res, c, &u) != 0 || !(body = cl_req_json(req, res)))
+    if (!(body = cl_req_json(req, res)))
         goto out;
     const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
     const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItem(body, "prompt"));
@@ -127,7 +127,7 @@ static void brief(cl_req *req, cl_res *res)
     }
     cl_error e;
     memset(&e, 0, sizeof e);
-    int rc = cl_brief_generate(NULL, profile_text, context.data,
+    int rc = cl_brief_generate(req->call, profile_text, context.data,
                                prompt_with_channel ? prompt_with_channel : prompt, &brief_json, &e);
     free(profile_text);
     if (rc != CL_OK) {
@@ -207,7 +207,7 @@ static void scripts_status(cl_req *req, cl_res *res)
 
 void cl_create_register_routes(void)
 {
-    cl_route("POST", "/api/create/brief", brief, 0);
+    cl_route("POST", "/api/create/brief", brief, CL_ROUTE_PROVIDER);
     cl_route("GET", "/api/scripts", scripts_status, 0);
     cl_generate_register_routes();
 }

@@ -457,7 +457,7 @@ static void cost(cl_req *req, cl_res *res)
 static void generate(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -493,7 +493,7 @@ static void generate(cl_req *req, cl_res *res)
         char ref_full[128];
         snprintf(ref_full, sizeof ref_full, "create:%s", ref ? ref : "");
         cl_generate_params p = {project_id, brief_text, channel, ref_full, "create",
-                                render ? cJSON_IsTrue(render) : 1, NULL};
+                                render ? cJSON_IsTrue(render) : 1, req->call};
         cl_generate_result g;
         if (cl_generate_promo(c, &u, &p, &g, res) == 0)
             cl_res_json(res, g.replayed ? 200 : 201, cl_generate_result_json(&g));
@@ -507,5 +507,5 @@ static void generate(cl_req *req, cl_res *res)
 void cl_generate_register_routes(void)
 {
     cl_route("GET", "/api/create/cost", cost, 0);
-    cl_route("POST", "/api/create/generate", generate, 0);
+    cl_route("POST", "/api/create/generate", generate, CL_ROUTE_PROVIDER);
 }

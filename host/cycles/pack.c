@@ -421,7 +421,7 @@ static void reply_week(cl_res *res, PGconn *c, const cl_user *u, int64_t cycle_i
 static void generate_posts(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -665,7 +665,7 @@ static int regenerate_draft(PGconn *c, const item_row *it, const char *feedback,
 static void regenerate(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -1220,8 +1220,8 @@ out:
 
 void cl_cycles_register_pack_routes(void)
 {
-    cl_route("POST", "/api/strategy-cycles/:id/generate-posts", generate_posts, 0);
+    cl_route("POST", "/api/strategy-cycles/:id/generate-posts", generate_posts, CL_ROUTE_PROVIDER);
     cl_route("POST", "/api/strategy-cycles/:id/render-all", render_all, 0);
-    cl_route("POST", "/api/content-items/:id/regenerate", regenerate, 0);
+    cl_route("POST", "/api/content-items/:id/regenerate", regenerate, CL_ROUTE_PROVIDER);
     cl_route("PATCH", "/api/content-items/:id", patch_item, 0);
 }

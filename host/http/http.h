@@ -19,6 +19,16 @@
 #include <stdint.h>
 
 #define CL_ROUTE_INLINE 0x1u /**< run on the event loop (no blocking calls) */
+/**
+ * Run on the provider pool (CLIPLOOP_LLM_THREADS), not the blocking pool:
+ * for routes that wait on an outside provider (an LLM) for seconds. The
+ * handler gets req->call, cancelled when the client goes away (also the
+ * thread's cl_call_current), and takes one of the user's provider slots
+ * with cl_req_provider_slot once it knows the user.
+ */
+#define CL_ROUTE_PROVIDER 0x2u
+
+struct cl_call;
 
 #define CL_MAX_PATH_PARAMS 8
 #define CL_MAX_RES_HEADERS 8
@@ -39,6 +49,8 @@ typedef struct cl_req {
     char remote_addr[64];
     cl_kv params[CL_MAX_PATH_PARAMS]; /**< ":name" captures of the matched route */
     size_t nparams;
+    struct cl_call *call;  /**< CL_ROUTE_PROVIDER only (else NULL): cancelled when the client goes away */
+    int64_t slot_user;     /**< the user whose provider slot this request holds, 0 none (server-owned) */
 } cl_req;
 
 typedef struct cl_res {
@@ -69,6 +81,16 @@ void cl_res_defer(cl_res *res, cl_handler_fn fn);
  * routes from their capability folder's register function.
  */
 void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags);
+
+/**
+ * From a CL_ROUTE_PROVIDER handler, once the signed-in user is known and
+ * before any provider call: take one of the user's CLIPLOOP_LLM_PER_USER
+ * provider slots. Returns 0 (the slot is given back when the handler
+ * returns), or -1 with 429 too_many_requests and Retry-After set on res
+ * (the user already has that many provider calls running). Outside a
+ * provider route it takes nothing and returns 0.
+ */
+int cl_req_provider_slot(cl_req *req, cl_res *res, int64_t user_id);
 
 /** Find the route for method+path. Returns 1 found, 0 no such path, -1 path exists for other methods. */
 int cl_router_match(const char *method, const char *path, cl_handler_fn *fn, unsigned *flags,

@@ -110,7 +110,10 @@ int cl_cmd_serve(int argc, char **argv)
         cl_error("serve", "%s", err);
         return 2;
     }
-    if (cl_db_pool_init(cl_cfg.database_url, cl_cfg.db_pool_size) != 0) {
+    /* The provider pool brings its own connections: a provider route may
+       hold one (its request's advisory lock) across the provider call, and
+       must never take one that sessions and /healthz need. */
+    if (cl_db_pool_init(cl_cfg.database_url, cl_cfg.db_pool_size + cl_cfg.llm_threads) != 0) {
         cl_error("serve", "out of memory");
         return 1;
     }

@@ -5,7 +5,8 @@
  * Request life cycle for a routed request:
  *   on_req (loop thread) copies what the handler may read into a task
  *   (method, path, query, headers, body), then either runs the handler at
- *   once (CL_ROUTE_INLINE) or queues the task for the pool. A pool thread
+ *   once (CL_ROUTE_INLINE) or queues the task for a pool (the blocking pool,
+ *   or the provider pool for CL_ROUTE_PROVIDER routes). A pool thread
  *   runs the handler and posts the task back to the loop's receiver; the
  *   loop sends the response. If the client went away meanwhile, the request's
  *   memory pool was disposed; a small shared object in that pool clears
@@ -15,6 +16,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "plugins/call.h"
 
 #include <h2o.h>
 
@@ -44,6 +46,11 @@ typedef struct task {
     cl_req creq;
     cl_res cres;
     struct task *next;    /* pool queue link */
+    /* Provider routes: the call the handler's provider work polls, and the
+       loop's list of such tasks whose clients it watches (loop thread only). */
+    int provider;
+    cl_call call;
+    struct task *watch_prev, *watch_next;
 } task;
 
 struct loop_thread {
@@ -58,6 +65,9 @@ struct loop_thread {
     h2o_multithread_receiver_t done_receiver;
     h2o_multithread_receiver_t ctl_receiver;
     int stopping;
+    task *watching; /* provider tasks in flight from this loop */
+    h2o_timeout_t watch_timeout;
+    h2o_timeout_entry_t watch_entry;
 };
 
 static h2o_globalconf_t config;
@@ -73,58 +83,200 @@ static atomic_int inflight;
 static atomic_int stop_requested;
 static char app_shell_path[1200];
 
-/* ---- blocking pool ----------------------------------------------------- */
+/* ---- pools ---------------------------------------------------------------
+ *
+ * Two pools of the same shape: the blocking pool runs handlers that may
+ * block briefly (database, files); the provider pool runs CL_ROUTE_PROVIDER
+ * handlers, which wait on an outside provider (an LLM) for seconds. A slow
+ * provider therefore only ever occupies provider threads, and sessions,
+ * database routes and /healthz keep their own threads. */
 
-static struct {
+typedef struct work_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     task *head, *tail;
     int stop;
+    int provider; /* run handlers with the request's call current, give slots back */
     pthread_t *threads;
     int nthreads;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} work_pool;
 
-static void pool_push(task *t)
+static work_pool pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static work_pool ppool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .provider = 1};
+
+/* Provider calls in flight per user: at most one entry per provider thread
+   (a handler holds at most one slot), so a small array is enough. */
+static struct {
+    pthread_mutex_t mu;
+    int64_t *user;
+    int *count;
+    int n;
+} slots = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+#define SLOT_RETRY_AFTER_S 5
+
+int cl_req_provider_slot(cl_req *req, cl_res *res, int64_t user_id)
 {
-    pthread_mutex_lock(&pool.mu);
+    if (!req->call || req->slot_user || user_id <= 0 || !slots.n)
+        return 0;
+    int have = 0, free_i = -1, mine = -1;
+    pthread_mutex_lock(&slots.mu);
+    for (int i = 0; i < slots.n; i++) {
+        if (slots.count[i] && slots.user[i] == user_id)
+            mine = i;
+        else if (!slots.count[i] && free_i < 0)
+            free_i = i;
+    }
+    have = mine >= 0 ? slots.count[mine] : 0;
+    int ok = have < cl_cfg.llm_per_user && (mine >= 0 || free_i >= 0);
+    if (ok) {
+        if (mine < 0) {
+            mine = free_i;
+            slots.user[mine] = user_id;
+        }
+        slots.count[mine]++;
+        req->slot_user = user_id;
+    }
+    pthread_mutex_unlock(&slots.mu);
+    if (ok)
+        return 0;
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", SLOT_RETRY_AFTER_S);
+    cl_res_header(res, "Retry-After", ra);
+    cl_res_error(res, 429, "too_many_requests",
+                 "You already have %d AI request%s running; wait for %s to finish, then try again", have,
+                 have == 1 ? "" : "s", have == 1 ? "it" : "one");
+    return -1;
+}
+
+static void slot_release(cl_req *req)
+{
+    if (!req->slot_user)
+        return;
+    pthread_mutex_lock(&slots.mu);
+    for (int i = 0; i < slots.n; i++)
+        if (slots.count[i] && slots.user[i] == req->slot_user) {
+            slots.count[i]--;
+            break;
+        }
+    pthread_mutex_unlock(&slots.mu);
+    req->slot_user = 0;
+}
+
+static void pool_push(work_pool *p, task *t)
+{
+    pthread_mutex_lock(&p->mu);
     t->next = NULL;
-    if (pool.tail)
-        pool.tail->next = t;
+    if (p->tail)
+        p->tail->next = t;
     else
-        pool.head = t;
-    pool.tail = t;
-    pthread_cond_signal(&pool.cv);
-    pthread_mutex_unlock(&pool.mu);
+        p->head = t;
+    p->tail = t;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 static void *pool_main(void *arg)
 {
-    (void)arg;
+    work_pool *p = arg;
     for (;;) {
-        pthread_mutex_lock(&pool.mu);
-        while (!pool.head && !pool.stop)
-            pthread_cond_wait(&pool.cv, &pool.mu);
-        task *t = pool.head;
+        pthread_mutex_lock(&p->mu);
+        while (!p->head && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        task *t = p->head;
         if (!t) { /* stop requested and the queue is drained */
-            pthread_mutex_unlock(&pool.mu);
+            pthread_mutex_unlock(&p->mu);
             return NULL;
         }
-        pool.head = t->next;
-        if (!pool.head)
-            pool.tail = NULL;
-        pthread_mutex_unlock(&pool.mu);
-        t->fn(&t->creq, &t->cres);
+        p->head = t->next;
+        if (!p->head)
+            p->tail = NULL;
+        pthread_mutex_unlock(&p->mu);
+        if (p->provider) {
+            cl_call_set_current(t->creq.call);
+            t->fn(&t->creq, &t->cres);
+            cl_call_set_current(NULL);
+            slot_release(&t->creq);
+        } else {
+            t->fn(&t->creq, &t->cres);
+        }
         h2o_multithread_send_message(&t->lt->done_receiver, &t->msg);
     }
 }
 
 /* ---- tasks --------------------------------------------------------------- */
 
+/* Loop thread: h2o disposed of the request (the client went away, or the
+   connection closed): a provider call still running for it stops. */
 static void on_req_dispose(void *p)
 {
     task *t = *(task **)p;
-    if (t)
+    if (t) {
         t->req = NULL;
+        if (t->provider)
+            cl_call_cancel(&t->call);
+    }
+}
+
+/* ---- watching the clients of provider calls ------------------------------
+ *
+ * An HTTP/1 connection is not read while its request is being handled, so
+ * h2o notices a client that hung up only when the answer is written —
+ * seconds later for a provider call. The loop therefore looks at the socket
+ * of every provider request in flight every WATCH_MS: end of stream (the
+ * peer closed) or a socket error cancels the call, so the provider request
+ * is aborted, the route refunds what it charged and the user's slot is
+ * free again. (HTTP/2 streams the client resets are disposed by h2o, see
+ * on_req_dispose.) */
+#define WATCH_MS 200
+
+static int client_gone(h2o_req_t *req)
+{
+    h2o_socket_t *sock =
+        req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    int fd = sock ? h2o_socket_get_fd(sock) : -1;
+    if (fd < 0)
+        return 0;
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static void on_watch(h2o_timeout_entry_t *entry)
+{
+    loop_thread *lt = H2O_STRUCT_FROM_MEMBER(loop_thread, watch_entry, entry);
+    for (task *t = lt->watching; t; t = t->watch_next)
+        if (t->req && !atomic_load(&t->call.cancelled) && client_gone(t->req)) {
+            cl_info("http", "client of %s %s went away; cancelling its provider call", t->creq.method,
+                    t->creq.path);
+            cl_call_cancel(&t->call);
+        }
+    if (lt->watching)
+        h2o_timeout_link(lt->loop, &lt->watch_timeout, &lt->watch_entry);
+}
+
+static void watch_add(loop_thread *lt, task *t)
+{
+    t->watch_prev = NULL;
+    t->watch_next = lt->watching;
+    if (lt->watching)
+        lt->watching->watch_prev = t;
+    lt->watching = t;
+    if (!h2o_timeout_is_linked(&lt->watch_entry))
+        h2o_timeout_link(lt->loop, &lt->watch_timeout, &lt->watch_entry);
+}
+
+static void watch_remove(loop_thread *lt, task *t)
+{
+    if (t->watch_prev)
+        t->watch_prev->watch_next = t->watch_next;
+    else
+        lt->watching = t->watch_next;
+    if (t->watch_next)
+        t->watch_next->watch_prev = t->watch_prev;
+    t->watch_prev = t->watch_next = NULL;
+    if (!lt->watching && h2o_timeout_is_linked(&lt->watch_entry))
+        h2o_timeout_unlink(&lt->watch_entry);
 }
 
 static char *dup_iov(h2o_iovec_t v)
@@ -437,6 +589,8 @@ static void on_task_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
             H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
         h2o_linklist_unlink(&m->link);
         task *t = (task *)m;
+        if (t->provider)
+            watch_remove(t->lt, t);
         if (t->req) {
             *t->slot = NULL;
             send_response(t->req, &t->cres);
@@ -535,7 +689,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     t->req = req;
     t->slot = h2o_mem_alloc_shared(&req->pool, sizeof *t->slot, on_req_dispose);
     *t->slot = t;
-    pool_push(t);
+    if (flags & CL_ROUTE_PROVIDER) {
+        t->provider = 1;
+        cl_call_init(&t->call, NULL, NULL);
+        t->creq.call = &t->call;
+        watch_add(lt, t);
+        pool_push(&ppool, t);
+    } else {
+        pool_push(&pool, t);
+    }
     return 0;
 }
 
@@ -672,6 +834,8 @@ static void *loop_thread_main(void *arg)
     lt->queue = h2o_multithread_create_queue(lt->loop);
     h2o_multithread_register_receiver(lt->queue, &lt->done_receiver, on_task_done);
     h2o_multithread_register_receiver(lt->queue, &lt->ctl_receiver, on_ctl);
+    h2o_timeout_init(lt->loop, &lt->watch_timeout, WATCH_MS);
+    lt->watch_entry.cb = on_watch;
     lt->listener = h2o_evloop_socket_create(lt->loop, lt->fd, H2O_SOCKET_FLAG_DONT_READ);
     lt->listener->data = lt;
     h2o_socket_read_start(lt->listener, on_accept);
@@ -743,7 +907,12 @@ int cl_server_start(char *err, size_t errlen)
     loops = calloc((size_t)nloops, sizeof *loops);
     pool.nthreads = cl_cfg.http_pool_threads;
     pool.threads = calloc((size_t)pool.nthreads, sizeof *pool.threads);
-    if (!loops || !pool.threads) {
+    ppool.nthreads = cl_cfg.llm_threads;
+    ppool.threads = calloc((size_t)ppool.nthreads, sizeof *ppool.threads);
+    slots.n = ppool.nthreads;
+    slots.user = calloc((size_t)slots.n, sizeof *slots.user);
+    slots.count = calloc((size_t)slots.n, sizeof *slots.count);
+    if (!loops || !pool.threads || !ppool.threads || !slots.user || !slots.count) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -764,7 +933,9 @@ int cl_server_start(char *err, size_t errlen)
         loops[i].fd = fcntl(fd0, F_DUPFD_CLOEXEC, 0);
 
     for (int i = 0; i < pool.nthreads; i++)
-        pthread_create(&pool.threads[i], NULL, pool_main, NULL);
+        pthread_create(&pool.threads[i], NULL, pool_main, &pool);
+    for (int i = 0; i < ppool.nthreads; i++)
+        pthread_create(&ppool.threads[i], NULL, pool_main, &ppool);
 
     /* Each loop builds its evloop, context, queue and listener on its own
        thread: h2o binds socket buffers and memory pools to the creating
@@ -779,8 +950,8 @@ int cl_server_start(char *err, size_t errlen)
     while (ready.count < nloops)
         pthread_cond_wait(&ready.cv, &ready.mu);
     pthread_mutex_unlock(&ready.mu);
-    cl_info("http", "listening on http://%s:%d (%d loop thread(s), %d pool thread(s))", cl_cfg.host,
-            bound_port, nloops, pool.nthreads);
+    cl_info("http", "listening on http://%s:%d (%d loop thread(s), %d pool thread(s), %d provider thread(s))",
+            cl_cfg.host, bound_port, nloops, pool.nthreads, ppool.nthreads);
     return 0;
 }
 
@@ -799,12 +970,23 @@ void cl_server_stop(void)
     for (int i = 0; i < nloops; i++)
         pthread_join(loops[i].tid, NULL);
 
-    pthread_mutex_lock(&pool.mu);
-    pool.stop = 1;
-    pthread_cond_broadcast(&pool.cv);
-    pthread_mutex_unlock(&pool.mu);
-    for (int i = 0; i < pool.nthreads; i++)
-        pthread_join(pool.threads[i], NULL);
+    /* The loops have ended: provider calls still running past the shutdown
+       deadline are cancelled (nobody reads their answers) so their threads
+       can be joined. Tasks stay alive until their loop frees them, which no
+       longer happens, so walking the lists is safe. */
+    for (int i = 0; i < nloops; i++)
+        for (task *t = loops[i].watching; t; t = t->watch_next)
+            cl_call_cancel(&t->call);
+    work_pool *pools[2] = {&pool, &ppool};
+    for (int k = 0; k < 2; k++) {
+        pthread_mutex_lock(&pools[k]->mu);
+        pools[k]->stop = 1;
+        pthread_cond_broadcast(&pools[k]->cv);
+        pthread_mutex_unlock(&pools[k]->mu);
+    }
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < pools[k]->nthreads; i++)
+            pthread_join(pools[k]->threads[i], NULL);
     /* Nothing may run a loop after its thread ended: h2o keeps per-thread
        state (socket-buffer recyclers, memory pools) in that thread's TLS,
        which is gone, and deferred socket closes would write into it. A loop

@@ -440,7 +440,7 @@ static void analyze_locked(PGconn *c, cl_res *res, const cl_cycle *cy)
 static void analyze(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
     if (!c)
         return;
     cl_cycle cy;
@@ -727,7 +727,7 @@ out:
 static void generate_next(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
@@ -805,7 +805,7 @@ static void lineage(cl_req *req, cl_res *res)
 
 void cl_iteration_register_routes(void)
 {
-    cl_route("POST", "/api/strategy-cycles/:id/analyze", analyze, 0);
-    cl_route("POST", "/api/strategy-cycles/:id/generate-next", generate_next, 0);
+    cl_route("POST", "/api/strategy-cycles/:id/analyze", analyze, CL_ROUTE_PROVIDER);
+    cl_route("POST", "/api/strategy-cycles/:id/generate-next", generate_next, CL_ROUTE_PROVIDER);
     cl_route("GET", "/api/content-items/:id/lineage", lineage, 0);
 }

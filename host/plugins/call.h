@@ -28,4 +28,14 @@ static inline void cl_call_init(cl_call *call, void (*on_progress)(void *, int64
 /** Ask the capability to stop at its next check. Thread-safe. */
 static inline void cl_call_cancel(cl_call *call) { atomic_store(&call->cancelled, 1); }
 
+/**
+ * The call of the request this thread is serving, or NULL: the HTTP
+ * provider pool sets it around a provider route's handler (cancelled when
+ * the client goes away), so code that builds a provider call without a
+ * cl_call of its own (cl_llm_json with call NULL) is still cancellable.
+ * Not owned; valid while the handler runs. (host_api.c)
+ */
+cl_call *cl_call_current(void);
+void cl_call_set_current(cl_call *call);
+
 #endif

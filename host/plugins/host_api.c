@@ -128,6 +128,11 @@ static const char *api_temp_dir(const cl_plugin_ctx *cctx)
 
 static const char *api_asset_dir(const cl_plugin_ctx *ctx) { return cl_cfg.asset_dir; }
 
+static _Thread_local cl_call *current_call;
+
+cl_call *cl_call_current(void) { return current_call; }
+void cl_call_set_current(cl_call *call) { current_call = call; }
+
 static int api_cancelled(cl_call *call) { return call ? atomic_load(&call->cancelled) : 0; }
 
 static void api_progress(cl_call *call, int64_t done, int64_t total)

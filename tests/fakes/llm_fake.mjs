@@ -36,10 +36,14 @@
 //   fake-draft-slow[-<ms>]  waits <ms> (default 1500), then a valid draft
 //   fake-draft-badonce-<k>  first hit of <k> an invalid draft ({"hook":""}), then a valid one
 //   fake-draft-longcaption  a valid draft with a 600-character caption and 12 hashtags
+//   fake-brief[-slow-<ms>]  200 (after <ms>, default 0), content is a valid brief JSON object
+//   fake-hang            never answers (until the client closes the connection)
 //   anything else        200, content echoes {"echo":true,"model","n_messages",
 //                        "system","last_user","json_mode"}
 //
-// GET /requests          [{method,path,headers,body}…] every request seen (body parsed)
+// GET /requests          [{method,path,headers,body,closed}…] every request seen
+//                        (body parsed); closed: the client closed the connection
+//                        before the answer was sent (a cancelled call)
 // DELETE /requests       forget them (and the hit counters)
 import http from 'node:http';
 import fs from 'node:fs';
@@ -67,6 +71,14 @@ function validDraft(extra = {}) {
       whatsapp: { caption: 'Hi! 2 jollof plates for the price of 1 this weekend. Reply to order.', cta: 'Reply ORDER', hashtags: [] },
     },
     ...extra,
+  };
+}
+
+function validBrief() {
+  return {
+    title: 'Weekend jollof for two', channel: 'instagram', tone: 'warm', duration_seconds: 20,
+    style: 'bright food close-ups', cta: 'Order on WhatsApp', caption_hint: 'Lead with the offer',
+    audience: 'Lagos office workers', offer: 'Two plates for the price of one', language_style: 'english',
   };
 }
 
@@ -103,7 +115,9 @@ export function createLlmFake() {
     }
     let body = null;
     try { body = JSON.parse(text); } catch { body = text; }
-    state.requests.push({ method: req.method, path, headers: req.headers, body });
+    const entry = { method: req.method, path, headers: req.headers, body, closed: false };
+    state.requests.push(entry);
+    res.on('close', () => { if (!res.writableFinished) entry.closed = true; });
     if (path !== '/v1/chat/completions' || req.method !== 'POST')
       return send(res, 404, { message: 'Not Found' });
     if (!body || typeof body !== 'object' || !Array.isArray(body.messages) || typeof body.model !== 'string')
@@ -138,6 +152,13 @@ export function createLlmFake() {
       return res.end('<html><body>gateway says hello</body></html>');
     }
     if (scenario === 'fake-draft') return ok(JSON.stringify(validDraft()));
+    if (scenario === 'fake-hang') return; // the client's cancel (closing the connection) ends it
+    if (scenario.startsWith('fake-brief')) {
+      const ms = Number(scenario.split('-')[3]) || 0;
+      if (ms) await sleep(ms);
+      if (res.destroyed || req.socket.destroyed) return;
+      return ok(JSON.stringify(validBrief()));
+    }
     if (scenario.startsWith('fake-draft-slow')) {
       await sleep(Number(scenario.split('-')[3]) || 1500);
       if (res.destroyed || req.socket.destroyed) return;
