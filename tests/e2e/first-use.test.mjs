@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
+import { createDatabase, startServer, psql, verifyEmailOf } from '../api/lib/harness.mjs';
 import { launch, newPage, screenshot, problems, DESKTOP } from './lib/browser.mjs';
 
 let db, srv, browser, storage;
@@ -59,7 +59,8 @@ for (const mobile of [false, true]) {
     await page.getByLabel('Email').fill(`waiting-${size}@example.com`);
     await page.getByLabel(/Password/).fill('a good long password');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(/waitlist/);
+    await page.waitForURL(/verify-email/);
+    await verifyEmailOf(srv.url, `waiting-${size}@example.com`);
     await page.goto(srv.url + '/dashboard/settings');
     await page.getByTestId('plan-limits').waitFor();
     assert.equal(await page.getByTestId('generation-balance').count(), 0, 'no balance the user cannot spend');
@@ -80,8 +81,8 @@ for (const mobile of [false, true]) {
     await page.getByLabel('Email').fill(mail);
     await page.getByLabel(/Password/).fill('a good long password');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(/waitlist/);
-    psql(db.url, `UPDATE users SET beta_approved = true, beta_approved_at = now() WHERE email = '${mail}'`);
+    await page.waitForURL(/verify-email/);
+    psql(db.url, `UPDATE users SET beta_approved = true, beta_approved_at = now(), email_verified_at = now() WHERE email = '${mail}'`);
     await page.goto(srv.url + '/app/onboarding');
     await page.getByLabel('Project name').fill(`Bola Bakes ${size}`);
     await page.getByRole('button', { name: 'Continue' }).click();

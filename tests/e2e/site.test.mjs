@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient } from '../api/lib/harness.mjs';
+import { createDatabase, startServer, apiClient, verifyEmail, verifyEmailOf } from '../api/lib/harness.mjs';
 import { launch, problems, ARTIFACTS } from './lib/browser.mjs';
 import { startLemonSqueezyFake, sign, subscriptionEvent, subscriptionAttributes, paymentEvent } from '../fakes/lemonsqueezy_fake.mjs';
 
@@ -157,7 +157,11 @@ test('pricing → sign up → checkout redirect to the provider (fake Lemon Sque
   await page.getByLabel('Email').fill('e2e-buyer@example.com');
   await page.getByLabel('Password').fill('password123');
   await page.getByRole('button', { name: /create account|sign up/i }).click();
-  // Back on /pricing?checkout=1, the checkout starts by itself and the browser leaves for the provider.
+  // A plan would not apply to an unconfirmed address: first "check your inbox".
+  await page.waitForURL('**/verify-email.html?next=*');
+  await verifyEmailOf(srv.url, 'e2e-buyer@example.com');
+  await page.goto(srv.url + '/pricing?checkout=1');
+  // On /pricing?checkout=1, the checkout starts by itself and the browser leaves for the provider.
   await page.waitForURL(`${fake.baseUrl}/checkout/buy/**`, { timeout: 15000 });
   assert.equal(await page.locator('h1').innerText(), 'Fake Lemon Squeezy checkout');
   assert.equal(await page.locator('#email').innerText(), 'e2e-buyer@example.com');
@@ -174,6 +178,7 @@ for (const size of ['desktop', 'phone']) {
     const email = `e2e-pro-${size}@example.com`;
     const u = apiClient(srv.url);
     await u.signup(email);
+    await verifyEmail(u);
     const subId = size === 'desktop' ? '7001' : '7002';
     const deliver = (body) => fetch(srv.url + '/api/webhooks/lemonsqueezy', {
       method: 'POST', body, headers: { 'content-type': 'application/json', 'x-signature': sign(body, SECRET) },
@@ -208,6 +213,7 @@ for (const size of ['desktop', 'phone']) {
 test('settings without a subscription and the waitlist link to pricing (no dead ends)', async () => {
   const u = apiClient(srv.url);
   await u.signup('e2e-waiting@example.com');
+  await verifyEmail(u);
   const page = await open('phone');
   await signIn(page, u);
   await page.goto(srv.url + '/dashboard/settings');

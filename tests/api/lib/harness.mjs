@@ -128,7 +128,7 @@ export async function startServer({ dbUrl, env = {}, migrate = true, port: fixed
  *   const r = await u.get('/api/me');                   // { status, body, headers }
  */
 export function apiClient(baseUrl) {
-  const c = { cookie: null, csrf: null, user: null };
+  const c = { cookie: null, csrf: null, user: null, baseUrl };
   c.request = async (method, path, body, { headers = {}, csrf = true, redirect = 'follow' } = {}) => {
     const h = { ...headers };
     if (c.cookie) h.cookie = c.cookie;
@@ -173,20 +173,28 @@ export async function demoProject(client, dbUrl, profile) {
 }
 
 /**
- * Follow the newest address-verification link mailed to `client`'s user, read
- * from the mock mailer's outbox (MOCK_MODE, GET /api/dev/mail). Returns the
- * verify answer's body.
+ * Follow the newest address-verification link mailed to `email`, read from
+ * the mock mailer's outbox (MOCK_MODE, GET /api/dev/mail, loopback only). The
+ * link works without a session, as from another device. Returns the verify
+ * answer's body.
  */
-export async function verifyEmail(client) {
-  const email = client.user && client.user.email;
-  const log = await client.get('/api/dev/mail?limit=500');
+export async function verifyEmailOf(baseUrl, email) {
+  const log = await fetch(baseUrl + '/api/dev/mail?limit=500').then(async (r) => ({ status: r.status, text: await r.text() }));
   if (log.status !== 200) throw new Error(`mail log: ${log.status} ${log.text}`);
-  const m = log.body.messages.find((x) => x.to === email && x.kind === 'verify_email');
+  const m = JSON.parse(log.text).messages.find((x) => x.to === email && x.kind === 'verify_email');
   if (!m) throw new Error(`no verification mail for ${email}`);
   const token = new URL(m.text.match(/https?:\/\/\S+/)[0]).searchParams.get('token');
-  const r = await client.post('/api/auth/verify-email', { token });
-  if (r.status !== 200) throw new Error(`verify ${email}: ${r.status} ${r.text}`);
-  return r.body;
+  const r = await fetch(baseUrl + '/api/auth/verify-email', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
+  });
+  const body = await r.json();
+  if (r.status !== 200) throw new Error(`verify ${email}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** verifyEmailOf for the user signed in on an apiClient. */
+export async function verifyEmail(client) {
+  return verifyEmailOf(client.baseUrl, client.user && client.user.email);
 }
 
 /** A signed-up user approved for the product (beta, through the mock-mode dev route). */

@@ -111,6 +111,9 @@ setTitle(route ? route.title : 'Not found');
 const me = await loadMe().catch(() => null);
 if (!me) {
   location.replace('/login.html?next=' + encodeURIComponent(location.pathname + location.search));
+} else if (!me.access.product && me.user.email_verified === false && me.mail && me.mail.enabled) {
+  // An unconfirmed address: an invitation or a plan waits for the link.
+  location.replace('/verify-email.html');
 } else if (!me.access.product && !(route && route.waitlistOk)) {
   location.replace('/waitlist.html');
 } else {
