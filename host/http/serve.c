@@ -17,6 +17,7 @@
 #include "cycles/cycles.h"
 #include "db/db.h"
 #include "health/health.h"
+#include "http/home.h"
 #include "http/http.h"
 #include "iteration/iteration.h"
 #include "metrics/metrics.h"
@@ -52,6 +53,7 @@ static void register_routes(void)
     cl_site_register_routes();
     cl_metrics_register_routes();
     cl_iteration_register_routes();
+    cl_home_register_routes();
     cl_test_routes_register();
 }
 

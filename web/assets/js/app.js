@@ -9,7 +9,7 @@
 // empty element under the page heading and ctx = { me, path, params,
 // setTitle(title, subtitle?), actions } (actions: the heading's button row);
 // it may return 'redirected' after sending the browser elsewhere.
-import { api, loadMe, signOut } from './api.js';
+import { api, loadMe, maybeSignedIn, signOut } from './api.js';
 import { mountSearch } from './search.js';
 import { errorBlock } from './ui.js';
 
@@ -104,6 +104,10 @@ function showMockBadge() {
 /* ---------------------------------------------------------------- start */
 
 const route = findRoute(location.pathname);
+// The page's module and the user are fetched side by side, not one after the other.
+// Signed out (no hint cookie) the shell goes to log in: nothing to fetch then.
+const pageModule = route && maybeSignedIn() ? route.page() : null;
+pageModule?.catch(() => { /* reported where it is awaited */ });
 markNav(route);
 setUpDrawer();
 setTitle(route ? route.title : 'Not found');
@@ -127,17 +131,22 @@ if (!me) {
   const view = document.createElement('div');
   view.className = 'stack loose';
   view.id = 'page';
-  document.getElementById('placeholder').replaceWith(view);
+  // The placeholder stays until the page can draw its first layout in the same
+  // task: swapping it for an empty view first would paint a jump (layout shift).
+  const show = () => document.getElementById('placeholder')?.replaceWith(view);
   const ctx = { me, path: location.pathname, params: new URLSearchParams(location.search), setTitle, actions: actionsEl };
   let outcome = null;
   if (!route) {
+    show();
     view.innerHTML = `<section class="card empty"><strong>There is no page here.</strong>
       <span>The address may be mistyped, or the page moved.</span><a class="button" href="/app">Go to the studio</a></section>`;
   } else {
     try {
-      const mod = await route.page();
+      const mod = await (pageModule || route.page());
+      show();
       outcome = await mod[route.run](view, ctx);
     } catch (err) {
+      show();
       showHealth();
       view.innerHTML = errorBlock(err, 'open this page', '<a class="button secondary small" href="">Reload</a>');
       throw err;

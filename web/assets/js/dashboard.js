@@ -4,7 +4,6 @@
 // action that fills it, never a made-up number. A user without a finished
 // project is sent to onboarding first (projects.js).
 import { api, esc } from './api.js';
-import { mountProjects } from './projects.js';
 import { emptyState, errorBlock, skeleton, statusBlock, thumbTile, receiptRow, credits, fmtAgo, usageText } from './ui.js';
 import { trackingCount, hydrateCounts } from './tracking.js';
 
@@ -93,41 +92,43 @@ function activityCard(tx) {
     ${tx.items.length ? '<a class="small muted" href="/dashboard/settings">All transactions</a>' : ''}</div>${body}</section>`;
 }
 
-/** Render the dashboard into view (see app.js for ctx). */
+/** Render the dashboard into view (see app.js for ctx). One request (GET /api/home) brings the whole first screen. */
 export async function renderDashboard(view, ctx) {
-  if (await mountProjects('/app')) return 'redirected'; // sent to onboarding
   ctx.setTitle('Home', `Signed in as ${ctx.me.user.email}`);
   view.innerHTML = `<div class="grid-4">${`<div class="card">${skeleton(2)}</div>`.repeat(4)}</div>
     <div class="grid-2"><div class="card">${skeleton(4)}</div><div class="card">${skeleton(4)}</div></div>`;
-  let data;
+  let home;
   try {
-    const [projects, cr, plan, usage, items, tx] = await Promise.all([
-      api('/api/projects'), api('/api/me/credits'), api('/api/me/plan'), api('/api/me/usage'),
-      api('/api/content-items?limit=8'), api('/api/me/transactions?limit=6'),
-    ]);
-    data = { projects, cr, plan, usage, items: items.items, tx };
+    home = await api('/api/home');
   } catch (e) {
     view.innerHTML = errorBlock(e, 'load your studio', '<a class="button secondary small" href="/app">Reload</a>');
     return;
   }
+  if (home.onboarding?.state !== 'done' && !home.onboarding?.error) { location.replace('/app/onboarding'); return 'redirected'; }
+  const failed = ['projects', 'credits', 'plan', 'usage', 'items', 'transactions'].map((k) => home[k]).find((part) => !part || part.error);
+  if (failed !== undefined) {
+    view.innerHTML = errorBlock({ status: 500, message: failed?.error?.message || 'Part of the page did not load' }, 'load your studio',
+      '<a class="button secondary small" href="/app">Reload</a>');
+    return;
+  }
+  const data = { projects: home.projects, cr: home.credits, plan: home.plan, usage: home.usage, items: home.items.items, tx: home.transactions };
   const last = data.items[0];
   if (last) ctx.setTitle('Home', `Last promo ${fmtAgo(last.created_at)} · ${credits(data.cr.generation.balance, 'generation')} and ${credits(data.cr.render.balance, 'render')} left`);
   view.innerHTML = `${quickActions(data.projects.projects)}
     <div class="grid-2">${creditsCard(data.cr, data.plan)}${usageCard(data.usage)}</div>
     ${outputsSection(data.items, data.projects.projects)}
     <div class="grid-2">${projectsCard(data.projects)}${activityCard(data.tx)}</div>`;
-  hydrateCounts(view);
-  showThisWeek(view, data.projects.projects);
-  showWebsite(view, data.projects.projects);
+  hydrateCounts(view, home.tracking?.items || []);
+  showThisWeek(view, data.projects.projects, home.cycles);
+  showWebsite(view, data.projects.projects, home.ingestion);
 }
 
 /* The "Import website" entry tells what happened to the last reading (failed, reading, read) instead of offering it blindly. */
-async function showWebsite(view, projects) {
+function showWebsite(view, projects, ingestion) {
   const p = projects.find((x) => x.status === 'active') || projects[0];
   const card = view.querySelector('[data-import]');
-  if (!p || !p.website_url || !card) return;
-  let run;
-  try { ({ run } = await api(`/api/projects/${p.id}/ingestion`)); } catch { return; }
+  if (!p || !p.website_url || !card || !ingestion || ingestion.error) return;
+  const { run } = ingestion;
   if (!run) return;
   const [title, text] = {
     failed: ['Website not read', `We could not read ${p.website_url} last time. Check the address and try again.`],
@@ -142,14 +143,11 @@ async function showWebsite(view, projects) {
 }
 
 /* The active project's current week in the "This week" entry (real counts, or the line stays as it is). */
-async function showThisWeek(view, projects) {
+function showThisWeek(view, projects, r) {
   const p = projects.find((x) => x.status === 'active') || projects[0];
   const el = view.querySelector('[data-this-week-status]');
-  if (!p || !el) return;
-  try {
-    const r = await api(`/api/projects/${p.id}/strategy-cycles`);
-    const y = r.cycles.find((c) => c.week_start === r.current_week_start);
-    if (y && y.items) el.textContent = `${p.name}: ${y.items} posts this week, ${y.scheduled} scheduled or published.`;
-    else el.textContent = `${p.name}: no posts for this week yet. Generate the pack from your profile in one click.`;
-  } catch { /* keep the description */ }
+  if (!p || !el || !r || r.error) return;
+  const y = r.cycles.find((c) => c.week_start === r.current_week_start);
+  if (y && y.items) el.textContent = `${p.name}: ${y.items} posts this week, ${y.scheduled} scheduled or published.`;
+  else el.textContent = `${p.name}: no posts for this week yet. Generate the pack from your profile in one click.`;
 }

@@ -11,10 +11,6 @@ import { channelLabel, friendlyError, outputMeta } from './ui.js';
 
 let index = null; // Promise<{rows: [{group, label, detail, href, text}], projects: Map<id, name>, active}>
 
-async function optional(path) {
-  try { return await api(path); } catch (e) { if (e.status === 404) return null; throw e; }
-}
-
 /* The commands, found by typing any word of their name or keywords. */
 function commands(active) {
   const go = (label, href, words, detail = '') => ({ group: 'Commands', label, detail, href, text: `${label} ${words}` });
@@ -32,7 +28,7 @@ function commands(active) {
 
 function loadIndex() {
   if (index) return index;
-  index = Promise.all([api('/api/projects'), optional('/api/chats')]).then(([p, ch]) => {
+  index = Promise.all([api('/api/projects'), api('/api/chats')]).then(([p, ch]) => {
     const rows = [];
     const projects = new Map();
     for (const x of p.projects || []) {
@@ -40,7 +36,7 @@ function loadIndex() {
       rows.push({ group: 'Projects', label: x.name, detail: [x.category, x.city].filter(Boolean).join(' · '),
         href: `/app/projects/${x.id}`, text: [x.name, x.business_name, x.category, x.city].join(' ') });
     }
-    const chats = ch ? (Array.isArray(ch) ? ch : ch.chats || ch.items || []) : [];
+    const chats = ch.chats;
     for (const x of chats) {
       rows.push({ group: 'Chats', label: x.title || `Chat ${x.id}`, detail: x.project_name || '', href: `/app/chats/${x.id}`, text: String(x.title || '') });
     }
@@ -81,7 +77,7 @@ export function mountSearch(input, list) {
     const text = encodeURIComponent(input.value.trim());
     const [outs, found] = await Promise.all([
       api(`/api/content-items?q=${text}&limit=6`).catch(() => null),
-      optional(`/api/chats?q=${text}&limit=5`).catch(() => null),
+      api(`/api/chats?q=${text}&limit=5`).catch(() => null),
     ]);
     if (input.value.trim().toLowerCase() !== q) return;
     const seen = new Set(local.map((r) => r.href));
@@ -90,7 +86,7 @@ export function mountSearch(input, list) {
       more.push({ group: 'Outputs', label: x.title || 'Untitled promo', href: `/app/create?item=${x.id}`, text: '',
         detail: [outputMeta(x, idx.projects.get(x.project_id)), channelLabel(x.channel)].filter(Boolean).join(' · ') });
     }
-    for (const x of found ? (Array.isArray(found) ? found : found.chats || found.items || []) : []) {
+    for (const x of found ? found.chats : []) {
       const href = `/app/chats/${x.id}`;
       if (!seen.has(href)) more.push({ group: 'Chats', label: x.title || `Chat ${x.id}`, detail: 'mentions it', href, text: '' });
     }

@@ -135,11 +135,12 @@ export async function hydrateTracking(root) {
 }
 
 /** Fill every [data-tracking-count] under root with "12 clicks · 3 sign-ups · $40.00". */
-export async function hydrateCounts(root) {
+export async function hydrateCounts(root, known) {
   const slots = [...root.querySelectorAll('[data-tracking-count]')];
   if (!slots.length) return;
   let byId;
-  try { byId = await fetchItems([...new Set(slots.map((s) => s.dataset.trackingCount))]); } catch { return; }
+  if (known) byId = new Map(known.map((x) => [String(x.content_item_id), x])); // already fetched (GET /api/home)
+  else try { byId = await fetchItems([...new Set(slots.map((s) => s.dataset.trackingCount))]); } catch { return; }
   for (const s of slots) {
     const t = byId.get(s.dataset.trackingCount);
     if (!t) continue;

@@ -59,7 +59,7 @@ function calendarStrip(w) {
       ${list ? `<ul class="day-posts">${list}</ul>` : '<span class="small muted">Nothing scheduled</span>'}</div>`;
   }).join('');
   return `<section class="card stack" aria-labelledby="cal-h"><div class="row"><h2 id="cal-h">This week's calendar</h2>
-    <span class="small muted">Times in ${esc(w.cycle.timezone)}</span></div><div class="week-strip">${cells}</div></section>`;
+    <span class="small muted">Times in ${esc(w.cycle.timezone)}</span></div><div class="week-strip" role="region" aria-label="Days of the week (scrolls sideways)" tabindex="0">${cells}</div></section>`;
 }
 
 function limitsCard(w) {

@@ -1,0 +1,203 @@
+// What outside audits check, kept true by a test, in a real browser at phone
+// (390x844) and desktop (1440x900) size, signed out and signed in:
+// - axe-core (npm, injected into each page): no WCAG 2.1 A/AA violation on
+//   any main page (public site, log-in, sign-up, dashboard, create, a
+//   result, chats, a chat, projects, a project, its week, manual queue,
+//   settings with transactions); public pages have a meta description; the
+//   shell's regions have solid backgrounds.
+// - /app's first screen makes at most 3 API calls (/api/me, /api/home,
+//   /api/version) and asks for its page module before /api/me answered.
+// - Loading /app/chats, a chat, /app and settings on a slow network (300 ms
+//   per script and API answer) shifts the layout by less than 0.1 (CLS).
+// Screenshots of every audited page land in tests/e2e/artifacts/audit-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, startServer } from '../api/lib/harness.mjs';
+import { launch, newPage, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// A <video>/<img> may cancel a download it no longer needs.
+const ALLOWED = [/GET \S+\/api\/assets\/\d+(\?\S*)? net::ERR_ABORTED$/];
+
+let db, srv, storage, browser;
+const ids = {};
+
+before(async () => {
+  db = createDatabase('e2e_audit');
+  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-audit-'));
+  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' } });
+  browser = await launch();
+  await seed();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+  if (db) db.drop();
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+/* The demo user with a project, a rendered promo, a chat with a reply and this week's pack. */
+async function seed() {
+  const page = await demoContext(browser, srv.url);
+  const call = async (method, p, body, want = [200, 201, 202]) => {
+    const r = await page.call(method, p, body);
+    assert.ok(want.includes(r.status), `${method} ${p}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const projects = (await call('GET', '/api/projects')).projects;
+  let project = projects.find((p) => p.status === 'active');
+  if (!project) {
+    const r = await call('POST', '/api/projects', { name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen',
+      category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers', primary_offer: 'Party trays',
+      preferred_channels: ['instagram'], language_style: 'english', timezone: 'Africa/Lagos', onboarding_step: 'done' });
+    project = r.project || r;
+  }
+  ids.project = project.id;
+  const { brief } = await call('POST', '/api/create/brief', { project_id: project.id, prompt: 'Half price jollof trays every Friday in Ikeja', channel: 'instagram' });
+  const gen = await call('POST', '/api/create/generate', { project_id: project.id, brief, channel: 'instagram', render: true, request_id: 'audit-generate-1' });
+  ids.item = gen.content_item_id;
+  assert.ok(ids.item, JSON.stringify(gen));
+  for (let i = 0; i < 300; i++) {
+    const it = await call('GET', `/api/content-items/${ids.item}`);
+    if (it.assets?.some((a) => a.kind === 'video')) break;
+    if (i === 299) assert.fail('the render did not finish: ' + JSON.stringify(it));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const chat = await call('POST', '/api/chats', { project_id: project.id });
+  ids.chat = chat.id ?? chat.chat?.id;
+  await call('POST', `/api/chats/${ids.chat}/messages`, { content: 'What should I post on Friday?', mode: 'chat', request_id: 'audit-chat-1' });
+  const cycle = await call('POST', `/api/projects/${project.id}/strategy-cycles`, {});
+  ids.cycle = cycle.cycle?.id ?? cycle.id;
+  await page.context().close();
+}
+
+/** Run axe-core in page: the WCAG 2.0/2.1 A and AA rules. Answers the violations as short lines. */
+async function axe(page) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found;
+}
+
+const PUBLIC = ['/', '/pricing', '/request-access', '/terms', '/privacy', '/login.html', '/signup.html'];
+const STUDIO = () => ['/app', '/app/create', `/app/create?item=${ids.item}`, '/app/chats', `/app/chats/${ids.chat}`, '/app/projects',
+  `/app/projects/${ids.project}`, `/app/projects/${ids.project}/weeks/current`, '/dashboard/manual-queue', '/dashboard/settings'];
+
+const slug = (p) => p.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'landing';
+
+async function settle(page, studio) {
+  if (studio) await page.waitForFunction(() => document.body.dataset.ready === '1' && !document.getElementById('placeholder'), null, { timeout: 20000 });
+  else await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(300); // late fills (tracking counts, week status)
+}
+
+for (const mobile of [false, true]) {
+  const size = mobile ? 'phone' : 'desktop';
+
+  test(`${size}: axe-core finds no WCAG 2.1 A/AA violation on the public pages (signed out)`, async () => {
+    const page = await newPage(browser, mobile ? { mobile } : { viewport: DESKTOP });
+    const report = [];
+    for (const p of PUBLIC) {
+      await page.goto(srv.url + p);
+      await settle(page, false);
+      await screenshot(page, `audit-out-${slug(p)}-${size}`);
+      for (const v of await axe(page)) report.push(`${p}: ${v}`);
+      const description = await page.locator('meta[name="description"]').getAttribute('content').catch(() => null);
+      if (!description || description.length < 50) report.push(`${p}: no meta description (${description})`);
+    }
+    assert.deepEqual(report, []);
+    assert.deepEqual(problems(page, ALLOWED), []);
+    await page.context().close();
+  });
+
+  test(`${size}: axe-core finds no WCAG 2.1 A/AA violation on the studio pages (signed in)`, async () => {
+    const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
+    const report = [];
+    for (const p of [...PUBLIC.slice(0, 2), ...STUDIO()]) {
+      await page.goto(srv.url + p);
+      await settle(page, p.startsWith('/app') || p.startsWith('/dashboard'));
+      await screenshot(page, `audit-in-${slug(p)}-${size}`);
+      for (const v of await axe(page)) report.push(`${p}: ${v}`);
+      // Each region paints its own solid background (no gradient on the shell that hides the main area's colour from checkers).
+      const paint = await page.evaluate(() => ['.shell', '.sidebar', '.main'].map((sel) => {
+        const el = document.querySelector(sel);
+        return el && [sel, getComputedStyle(el).backgroundImage, getComputedStyle(el).backgroundColor];
+      }).filter(Boolean));
+      for (const [sel, image, color] of paint) {
+        if (image !== 'none' || color === 'rgba(0, 0, 0, 0)') report.push(`${p}: ${sel} background ${image} ${color}`);
+      }
+    }
+    assert.deepEqual(report, []);
+    assert.deepEqual(problems(page, ALLOWED), []);
+    await page.context().close();
+  });
+}
+
+/* Layout shifts (CLS: the sum of layout-shift entries without recent input) from the first paint on. */
+const CLS_SCRIPT = () => {
+  window.__cls = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+  }).observe({ type: 'layout-shift', buffered: true });
+};
+
+for (const mobile of [false, true]) {
+  const size = mobile ? 'phone' : 'desktop';
+
+  test(`${size}: /app's first screen takes at most 3 API calls, /api/me alongside the page's module`, async () => {
+    const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
+    const calls = [];
+    const started = {};
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith('/api/') && ['fetch', 'xhr'].includes(r.resourceType())) calls.push(r.method() + ' ' + u.pathname + u.search);
+      const name = u.pathname.split('/').pop().replace(/\.[0-9a-f]{8,}(?=\.js$)/, '');
+      started[name] ??= Date.now();
+    });
+    const finished = {};
+    page.on('requestfinished', (r) => {
+      const u = new URL(r.url());
+      const name = u.pathname.split('/').pop().replace(/\.[0-9a-f]{8,}(?=\.js$)/, '');
+      finished[name] ??= Date.now();
+    });
+    await page.goto(srv.url + '/app');
+    await settle(page, true);
+    await page.locator('.tiles .tile').first().waitFor();
+    console.log(`# ${size} /app API calls: ${calls.length}: ${calls.join(', ')}`);
+    assert.ok(calls.length <= 3, calls.join(', '));
+    assert.ok(calls.includes('GET /api/home'), calls.join(', '));
+    // The page's module is asked for before the user arrives (not after it).
+    assert.ok(started['dashboard.js'] <= finished.me, `dashboard.js at ${started['dashboard.js']}, /api/me done at ${finished.me}`);
+    // what the first screen shows came with that call: counts, this week, credits
+    await page.locator('[data-testid="tile-counts"]').first().waitFor();
+    assert.match(await page.locator('[data-this-week-status]').textContent(), /this week/);
+    await screenshot(page, `audit-home-${size}`, { fullPage: false });
+    assert.deepEqual(problems(page, ALLOWED), []);
+    await page.context().close();
+  });
+
+  test(`${size}: /app/chats and a chat do not shift their layout while loading (CLS < 0.1)`, async () => {
+    const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
+    await page.addInitScript(CLS_SCRIPT);
+    // A slow phone network: every script and API answer arrives 300 ms late, so each loading state gets painted.
+    await page.route(/\/(api\/|assets\/js\/)/, async (route) => { await new Promise((r) => setTimeout(r, 300)); await route.continue(); });
+    for (const p of ['/app/chats', `/app/chats/${ids.chat}`, '/app', '/dashboard/settings']) {
+      await page.goto(srv.url + p);
+      await settle(page, true);
+      await page.waitForTimeout(500);
+      const cls = await page.evaluate(() => window.__cls);
+      console.log(`# ${size} ${p} CLS ${cls.toFixed(4)}`);
+      assert.ok(cls < 0.1, `${p}: CLS ${cls}`);
+    }
+    await screenshot(page, `audit-chats-${size}`, { fullPage: false });
+    assert.deepEqual(problems(page, ALLOWED), []);
+    await page.context().close();
+  });
+}
