@@ -14,12 +14,13 @@
 CL_PROG=${CL_PROG:-$(basename "$0")} # the prefix of every message
 
 # Everything the product needs to build, run and test, as Debian/Ubuntu
-# package names. wrk is only for the benchmark; nodejs runs the HTTP tests.
+# package names. wrk is only for the benchmark; nodejs runs the HTTP tests;
+# systemd provides systemd-analyze, which checks the shipped unit files.
 CL_PACKAGES_BUILD=(build-essential cmake pkg-config libh2o-evloop-dev libh2o-dev libpq-dev
     libcjson-dev libcurl4-openssl-dev libssl-dev libarchive-dev libavformat-dev libavcodec-dev
     libavfilter-dev libavutil-dev libswscale-dev libswresample-dev liblua5.4-dev libgumbo-dev libfreetype-dev)
 CL_PACKAGES_RUN=(postgresql postgresql-client fonts-dejavu-core ffmpeg curl)
-CL_PACKAGES_TEST=(nodejs npm chromium wrk clang)
+CL_PACKAGES_TEST=(nodejs npm chromium wrk clang systemd)
 
 cl_say() { printf '%s: %s\n' "$CL_PROG" "$*" >&2; }
 cl_warn() { printf '%s: warning: %s\n' "$CL_PROG" "$*" >&2; }
