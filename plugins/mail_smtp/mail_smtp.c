@@ -411,6 +411,14 @@ static int smtp_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
     case CURLE_COULDNT_CONNECT:
         return fail(err, CL_EUPSTREAM, 0, "cannot connect to the mail server %s:%ld (%s)", host, port,
                     ebuf[0] ? ebuf : curl_easy_strerror(rc));
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return fail(err, CL_EUPSTREAM, 0,
+                    "the certificate of the mail server %s:%ld could not be verified (%s); set MAIL_SMTP_CA_FILE "
+                    "if it is signed by a private CA",
+                    host, port, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+    case CURLE_SSL_CONNECT_ERROR:
+        return fail(err, CL_EUPSTREAM, 0, "the TLS handshake with the mail server %s:%ld failed (%s)", host, port,
+                    ebuf[0] ? ebuf : curl_easy_strerror(rc));
     case CURLE_USE_SSL_FAILED:
         return fail(err, CL_EUPSTREAM, (int)code, "the mail server %s:%ld does not offer STARTTLS (MAIL_SMTP_TLS)",
                     host, port);

@@ -9,6 +9,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createDatabase, startServer, psql, apiClient, cliploop } from './lib/harness.mjs';
 import { startSmtpFake, decodeWords } from '../fakes/smtp_fake.mjs';
 
@@ -295,4 +299,43 @@ test('mock mode: the mail log shows the message and its link verifies the addres
   const d = await demo.demoLogin();
   assert.equal(d.body.user.email_verified, true);
   assert.equal(d.body.plan.id, 'beta');
+});
+
+test('TLS: SMTPS and STARTTLS with the server certificate verified; an untrusted certificate is refused', async () => {
+  // A self-signed certificate for 127.0.0.1, trusted through MAIL_SMTP_CA_FILE only.
+  const dir = mkdtempSync(path.join(tmpdir(), 'cliploop-smtp-tls-'));
+  const key = path.join(dir, 'key.pem'), cert = path.join(dir, 'cert.pem');
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(gen.status, 0, gen.stderr);
+  const pem = { key: readFileSync(key), cert: readFileSync(cert) };
+  const servers = [];
+  try {
+    for (const [tls, mode] of [['implicit', 'tls'], ['starttls', 'starttls']]) {
+      const fake = await startSmtpFake({ tls, ...pem });
+      servers.push(fake);
+      const common = {
+        MOCK_MODE: 'false', LLM_PROVIDER: 'mock', CLIPLOOP_SCRYPT_LOG_N: '10', MAIL_PROVIDER: 'smtp',
+        MAIL_SMTP_HOST: '127.0.0.1', MAIL_SMTP_PORT: String(fake.port), MAIL_SMTP_TLS: mode, MAIL_TIMEOUT_MS: '3000',
+      };
+      const trusted = await startServer({ dbUrl: db.url, migrate: false, env: { ...common, MAIL_SMTP_CA_FILE: cert } });
+      servers.push(trusted);
+      const untrusted = await startServer({ dbUrl: db.url, migrate: false, env: common });
+      servers.push(untrusted);
+      const email = `tls-${mode}@example.com`;
+      const r = await apiClient(trusted.url).signup(email);
+      assert.equal(r.status, 201, r.text);
+      const m = await fake.waitFor((x) => x.to === email);
+      assert.equal(fake.secure, true, `${mode}: the message went over TLS`);
+      assert.ok(m.links.some((l) => l.includes('/verify-email.html?token=')));
+      const bad = await apiClient(untrusted.url).signup(`tls-untrusted-${mode}@example.com`);
+      assertError(bad, 502, 'mail_failed');
+      assert.match(bad.body.error.message, /certificate of the mail server 127\.0\.0\.1:\d+ could not be verified/);
+      assert.ok(fake.errors.includes('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), fake.errors.join());
+      assert.equal(count(`SELECT count(*) FROM users WHERE email = 'tls-untrusted-${mode}@example.com'`), 0);
+    }
+  } finally {
+    for (const x of servers) await (x.stop ? x.stop() : x.close());
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

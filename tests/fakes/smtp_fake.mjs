@@ -14,6 +14,8 @@
 //   'defer'         451 4.3.0 on MAIL FROM (try again later)
 //   'hang'          read the message, then never answer (the client's deadline must fire)
 // With user/password set, AUTH is required and other credentials get 535.
+// TLS: { tls: 'implicit', key, cert } speaks SMTPS from the first byte;
+// { tls: 'starttls', key, cert } offers and requires STARTTLS before MAIL.
 //
 // Parsed message: { from, to, raw, headers: {name: value (unfolded)}, subject
 // (RFC 2047 decoded), text (body decoded per Content-Transfer-Encoding), links }.
@@ -45,11 +47,15 @@ export function parseMessage(raw) {
   return { raw, headers, subject: decodeWords(headers.subject || ''), text, links };
 }
 
-export async function startSmtpFake({ user = null, password = null } = {}) {
+export async function startSmtpFake({ user = null, password = null, tls = null, key, cert } = {}) {
   const fake = { messages: [], mode: 'ok', sessions: 0, waiters: [] };
+  const disabled = [];
+  if (!tls || tls === 'implicit') disabled.push('STARTTLS');
+  if (!user) disabled.push('AUTH');
   const server = new SMTPServer({
-    secure: false,
-    disabledCommands: user ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    secure: tls === 'implicit',
+    ...(tls ? { key, cert } : {}),
+    disabledCommands: disabled,
     authOptional: !user,
     allowInsecureAuth: true,
     logger: false,
@@ -60,6 +66,8 @@ export async function startSmtpFake({ user = null, password = null } = {}) {
       const e = new Error('Authentication credentials invalid'); e.responseCode = 535; return cb(e);
     },
     onMailFrom(address, session, cb) {
+      if (tls === 'starttls' && !session.secure) { const e = new Error('5.7.0 Must issue a STARTTLS command first'); e.responseCode = 530; return cb(e); }
+      fake.secure = session.secure;
       if (fake.mode === 'defer') { const e = new Error('Try again later'); e.responseCode = 451; return cb(e); }
       return cb();
     },
@@ -83,6 +91,9 @@ export async function startSmtpFake({ user = null, password = null } = {}) {
     },
   });
   await new Promise((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  // A client that refuses the certificate ends the handshake: keep the error, stay up.
+  fake.errors = [];
+  server.on('error', (e) => fake.errors.push(e.code || e.message));
   fake.port = server.server.address().port;
   /** The first message (already received or arriving within ms) matching pred. */
   fake.waitFor = (pred, ms = 5000) => {
