@@ -231,6 +231,9 @@ static void ttl_words(int s, char *out, size_t len)
         snprintf(out, len, "%d seconds", s);
 }
 
+/* The name mail speaks for: MAIL_FROM_NAME (UTF-8), default ClipLoop. */
+static const char *brand(void) { return cl_cfg.mail_from_name[0] ? cl_cfg.mail_from_name : "ClipLoop"; }
+
 static int send_verify_mail(const char *email, const char *token, cl_error *e)
 {
     char origin[600], ttl[32], text[2048];
@@ -245,7 +248,9 @@ static int send_verify_mail(const char *email, const char *token, cl_error *e)
              "If you did not create a ClipLoop account, ignore this e-mail: nothing happens without a click.\n\n"
              "— ClipLoop\n",
              email, origin, token, ttl);
-    return cl_mail_send(email, PURPOSE_VERIFY, "Confirm your e-mail address for ClipLoop", text, e);
+    char subject[256];
+    snprintf(subject, sizeof subject, "Confirm your e-mail address for %s", brand());
+    return cl_mail_send(email, PURPOSE_VERIFY, subject, text, e);
 }
 
 static int send_reset_mail(const char *email, const char *token, cl_error *e)
@@ -263,7 +268,9 @@ static int send_reset_mail(const char *email, const char *token, cl_error *e)
              "If you did not ask for this, ignore this e-mail: your password stays as it is.\n\n"
              "— ClipLoop\n",
              email, origin, token, ttl);
-    return cl_mail_send(email, PURPOSE_RESET, "Reset your ClipLoop password", text, e);
+    char subject[256];
+    snprintf(subject, sizeof subject, "Reset your %s password", brand());
+    return cl_mail_send(email, PURPOSE_RESET, subject, text, e);
 }
 
 /* For an address without an account: the same kind of mail, so the answer
@@ -280,7 +287,9 @@ static int send_no_account_mail(const char *email, cl_error *e)
              "If it was not you, ignore this e-mail.\n\n"
              "— ClipLoop\n",
              email, origin);
-    return cl_mail_send(email, PURPOSE_RESET, "Your ClipLoop password reset request", text, e);
+    char subject[256];
+    snprintf(subject, sizeof subject, "Your %s password reset request", brand());
+    return cl_mail_send(email, PURPOSE_RESET, subject, text, e);
 }
 
 /* The reply for a failed delivery (nothing was stored: the caller rolled back). */

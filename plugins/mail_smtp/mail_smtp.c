@@ -17,7 +17,7 @@
  *
  * The message (RFC 5322, CRLF line ends): Date, From (display name as a
  * UTF-8 encoded-word when it is not plain ASCII), To, Subject (RFC 2047
- * encoded-words, folded, when not plain ASCII), Message-ID, MIME-Version,
+ * encoded-words of at most 39 bytes, folded, when not plain ASCII), Message-ID, MIME-Version,
  * Content-Type text/plain; charset=UTF-8, Content-Transfer-Encoding base64
  * (76-character lines), so any UTF-8 text passes any server unchanged.
  *
@@ -120,9 +120,10 @@ static size_t utf8_len(const unsigned char *s)
     return 1;
 }
 
-/* RFC 2047 encoded-words (B encoding) for s, each at most 45 bytes of UTF-8
-   (72 characters on the wire), never splitting a character, folded with
-   CRLF SP between words. CR and LF in s become spaces. */
+/* RFC 2047 encoded-words (B encoding) for s, each at most 39 bytes of UTF-8
+   (64 characters on the wire, so "Subject: " plus one word stays within 78),
+   never splitting a character, folded with CRLF SP between words. CR and LF
+   in s become spaces. */
 static void encoded_words(sbuf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -132,7 +133,7 @@ static void encoded_words(sbuf *b, const char *s)
         size_t n = 0;
         while (*p) {
             size_t l = utf8_len(p);
-            if (n + l > 45)
+            if (n + l > 39)
                 break;
             for (size_t k = 0; k < l; k++)
                 chunk[n++] = (p[k] == '\r' || p[k] == '\n') ? ' ' : p[k];

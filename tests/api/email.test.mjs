@@ -17,6 +17,8 @@ import { createDatabase, startServer, psql, apiClient, cliploop } from './lib/ha
 import { startSmtpFake, decodeWords } from '../fakes/smtp_fake.mjs';
 
 let db, smtp, srv, mock;
+// A display name that needs RFC 2047 encoding and, in a subject, more than one encoded-word.
+const BRAND = 'ClipLoop Café ✓ — Lagos & Nairobi studio 🎬';
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 
 before(async () => {
@@ -27,7 +29,7 @@ before(async () => {
       MOCK_MODE: 'false', LLM_PROVIDER: 'mock', CLIPLOOP_TEST_ROUTES: 'true', CLIPLOOP_SCRYPT_LOG_N: '10',
       MAIL_PROVIDER: 'smtp', MAIL_SMTP_HOST: '127.0.0.1', MAIL_SMTP_PORT: String(smtp.port), MAIL_SMTP_TLS: 'none',
       MAIL_SMTP_USER: 'mailer', MAIL_SMTP_PASSWORD: 's3cret-smtp', MAIL_TIMEOUT_MS: '1500',
-      MAIL_FROM: 'hello@cliploop.example', MAIL_FROM_NAME: 'ClipLoop Café ✓',
+      MAIL_FROM: 'hello@cliploop.example', MAIL_FROM_NAME: BRAND,
     },
   });
   // The same database served in mock mode: the mock mailer and its mail log.
@@ -73,9 +75,15 @@ test('claiming an approved invite: sign-up with the address is not approved unti
   const m = await smtp.waitFor((x) => x.to === email);
   assert.equal(m.from, 'hello@cliploop.example');
   assert.equal(m.user, 'mailer');
-  assert.equal(m.subject, 'Confirm your e-mail address for ClipLoop');
+  // UTF-8 subject: encoded-words, folded, no character split between words.
+  assert.equal(m.subject, `Confirm your e-mail address for ${BRAND}`);
+  const rawSubject = /\r\nSubject: ((?:.*)(?:\r\n[ \t].*)*)/.exec(m.raw)[1];
+  const words = rawSubject.match(/=\?UTF-8\?B\?[^?]*\?=/g);
+  assert.ok(words.length >= 2, rawSubject);
+  for (const w of words) assert.doesNotMatch(Buffer.from(w.slice(10, -2), 'base64').toString('utf8'), /\uFFFD/);
+  assert.ok(`Subject: ${rawSubject}`.split('\r\n').every((l) => l.length <= 78), rawSubject);
   assert.match(m.headers.from, /^=\?UTF-8\?B\?/);
-  assert.equal(decodeWords(m.headers.from), 'ClipLoop Café ✓ <hello@cliploop.example>');
+  assert.equal(decodeWords(m.headers.from), `${BRAND} <hello@cliploop.example>`);
   assert.equal(m.headers.to, `<${email}>`);
   assert.match(m.headers.date, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
   assert.match(m.headers['message-id'], /^<[^@\s]+@cliploop\.example>$/);
@@ -182,7 +190,7 @@ test('password reset end to end: same answer for unknown addresses, single use, 
   assertError(await anon.post('/api/auth/password/forgot', { email }), 429, 'too_many_emails');
   assertError(await anon.post('/api/auth/password/forgot', { email: 'nobody-here@example.com' }), 429, 'too_many_emails');
 
-  const m = await smtp.waitFor((x) => x.to === email && x.subject === 'Reset your ClipLoop password');
+  const m = await smtp.waitFor((x) => x.to === email && x.subject === `Reset your ${BRAND} password`);
   const link = m.links.find((l) => l.includes('/reset-password.html?token='));
   const token = tokenOf(link);
   assert.equal(count(`SELECT count(*) FROM email_tokens WHERE token_hash = '${sha256(token)}' AND purpose = 'password_reset'`), 1);

@@ -83,6 +83,10 @@ for (const mobile of [false, true]) {
     await screenshot(page, `verify-confirmed-${size}`);
     await page.getByRole('link', { name: 'Continue to ClipLoop' }).click();
     await page.waitForURL((u) => !/verify-email|waitlist|login/.test(u.pathname));
+    // In mock mode the studio's navigation leads to the mail log.
+    await page.locator('#account:not([hidden])').waitFor({ state: 'attached' });
+    assert.equal(await page.locator('#nav-mail-log').getAttribute('href'), '/mail.html');
+    assert.equal(await page.locator('#nav-mail-log').getAttribute('hidden'), null);
     assert.equal(psql(db.url, `SELECT beta_approved, email_verified_at IS NOT NULL FROM users WHERE email = '${email}'`)[0].join(), 't,t');
     // The used link says so, with a way on.
     await page.goBack();

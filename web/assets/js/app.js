@@ -126,6 +126,8 @@ if (!me) {
   account.querySelector('[data-email]').textContent = me.user.email;
   account.querySelector('[data-plan]').textContent = me.plan.label;
   account.querySelector('[data-sign-out]').addEventListener('click', signOut);
+  // Mock mode keeps account mail in an outbox: the nav shows where.
+  document.getElementById('nav-mail-log').hidden = !(me.mail && me.mail.mail_log);
   if (me.access.product) mountSearch(document.getElementById('search-input'), document.getElementById('search-results'));
 
   const view = document.createElement('div');
