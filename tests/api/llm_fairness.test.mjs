@@ -7,22 +7,13 @@
 // every assertion is about order (answered while the others are outstanding).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, apiClient, psql, demoProject, betaUser } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, demoProject, betaUser, until } from './lib/harness.mjs';
 import { startLlmFake } from '../fakes/llm_fake.mjs';
 
 let db, fake, wide, narrow, owner, bystander, projectId, otherProjectId, userId;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const one = (sql) => psql(db.url, sql)[0]?.[0];
 const calls = () => fake.requests.filter((r) => r.path === '/v1/chat/completions');
-
-/** Wait until cond() holds; fail with what after a generous bound (a liveness bound, not a timing check). */
-async function until(cond, what, ms = 30000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`never happened: ${typeof what === 'function' ? what() : what}`);
-    await sleep(25);
-  }
-}
 
 /** Start a brief that the hanging provider never answers; abort() hangs up. */
 function hangingBrief(base, client, project) {
@@ -73,7 +64,7 @@ test('12 hanging briefs from one user: another user\'s /api/me and /healthz answ
   fake.requests.length = 0;
   const briefs = Array.from({ length: 12 }, () => hangingBrief(wide.url, owner, projectId));
   // All 12 are waiting on the provider at once (the blocking pool has 8 threads).
-  await until(() => calls().length === 12, () => `12 provider calls in flight (saw ${calls().length})`);
+  await until('12 provider calls in flight at once', () => calls().length === 12);
 
   const me = await bystander.get('/api/me');
   assert.equal(me.status, 200, me.text);
@@ -86,8 +77,7 @@ test('12 hanging briefs from one user: another user\'s /api/me and /healthz answ
 
   // The client hangs up: each provider call is aborted (its connection closed).
   for (const b of briefs) b.abort();
-  await until(() => calls().filter((r) => r.closed).length === 12,
-    () => `the provider saw 12 connections closed (saw ${calls().filter((r) => r.closed).length})`);
+  await until('the provider to see 12 connections closed', () => calls().filter((r) => r.closed).length === 12);
   for (const b of briefs) assert.deepEqual(await b.done, { aborted: true });
 });
 
@@ -97,7 +87,7 @@ test('beyond the per-user limit: 429 too_many_requests with Retry-After; other u
   c.cookie = owner.cookie;
   c.csrf = owner.csrf;
   const held = [hangingBrief(narrow.url, c, projectId), hangingBrief(narrow.url, c, projectId)];
-  await until(() => calls().length === 2, 'the 2 admitted briefs reach the provider');
+  await until('the 2 admitted briefs reach the provider', () => calls().length === 2);
 
   for (const path of ['/api/create/brief', '/api/create/generate']) {
     const body = path.endsWith('brief') ? { project_id: projectId, prompt: 'One more promo please' }
@@ -118,20 +108,20 @@ test('beyond the per-user limit: 429 too_many_requests with Retry-After; other u
   b.cookie = bystander.cookie;
   b.csrf = bystander.csrf;
   const theirs = hangingBrief(narrow.url, b, otherProjectId);
-  await until(() => calls().length === 3, 'the other user\'s brief reaches the provider');
+  await until('the other user\'s brief to reach the provider', () => calls().length === 3);
 
   // Hanging up gives the slots back: the owner is admitted again.
   for (const h of [...held, theirs]) h.abort();
-  await until(() => calls().filter((r) => r.closed).length === 3, 'the provider saw 3 connections closed');
+  await until('the provider saw 3 connections closed', () => calls().filter((r) => r.closed).length === 3);
   let again;
-  await until(() => {
+  await until('the owner to be admitted again once the slots are free', () => {
     if (!again) again = hangingBrief(narrow.url, c, projectId);
     if (calls().length === 4) return true;
     if (again.settled) again = null; // a 429 raced the slot's release: ask again
     return false;
-  }, 'the owner is admitted again once the slots are free');
+  });
   again.abort();
-  await until(() => calls().filter((r) => r.closed).length === 4, 'the last call was cancelled');
+  await until('the last call was cancelled', () => calls().filter((r) => r.closed).length === 4);
 });
 
 test('a generate whose client hangs up mid-call: the provider call is aborted, the charge refunded, the request converges', async () => {
@@ -153,15 +143,14 @@ test('a generate whose client hangs up mid-call: the provider call is aborted, t
     headers: { 'content-type': 'application/json', cookie: c.cookie, 'x-csrf-token': c.csrf },
     body: JSON.stringify({ project_id: projectId, brief, request_id: rid, render: true }),
   }).catch((e) => e.name);
-  await until(() => calls().length === 1, 'the generate reaches the provider');
+  await until('the generate reaches the provider', () => calls().length === 1);
   // Both paid steps were charged up front.
   assert.equal(one(`SELECT count(*) FROM credit_ledger_entries WHERE reference_key IN ('create:${rid}:copy', 'create:${rid}:render') AND reason = 'charge'`), '2');
 
   ac.abort();
   assert.equal(await pending, 'AbortError');
-  await until(() => calls()[0].closed, 'the provider saw the connection closed');
-  await until(() => one(`SELECT count(*) FROM credit_ledger_entries WHERE reference_key IN ('refund:create:${rid}:copy', 'refund:create:${rid}:render')`) === '2',
-    'both charges refunded');
+  await until('the provider saw the connection closed', () => calls()[0].closed);
+  await until('both charges refunded', () => one(`SELECT count(*) FROM credit_ledger_entries WHERE reference_key IN ('refund:create:${rid}:copy', 'refund:create:${rid}:render')`) === '2');
   assert.deepEqual(psql(db.url, `SELECT generation_balance, render_balance FROM credit_accounts WHERE user_id = ${userId}`)[0],
     [genBefore, renderBefore], 'nothing kept');
   assert.equal(one(`SELECT count(*) FROM content_items WHERE request_key = 'create:${rid}'`), '0');
