@@ -256,6 +256,41 @@ const cl_db_stmt cl_auth_session_stmt = {
     1,
 };
 
+/* The session resolved by the first sub-request of a composite route
+   (cl_auth_memo_begin), reused by the others on this thread. */
+static __thread struct {
+    int active, have;
+    char hash[65];
+    cl_user u;
+} memo;
+
+void cl_auth_memo_begin(void)
+{
+    memo.active = 1;
+    memo.have = 0;
+}
+
+void cl_auth_memo_end(void)
+{
+    OPENSSL_cleanse(&memo, sizeof memo);
+}
+
+/* CSRF and origin checks for a state-changing request; 0 or -1 (reply set). */
+static int check_csrf(const cl_req *req, cl_res *res, const cl_user *u)
+{
+    if (!state_changing(req->method))
+        return 0;
+    if (cl_auth_check_origin(req, res) != 0)
+        return -1;
+    const char *sent = cl_req_header(req, CL_CSRF_HEADER);
+    size_t want = strlen(u->csrf_token);
+    if (!sent || strlen(sent) != want || CRYPTO_memcmp(sent, u->csrf_token, want) != 0) {
+        cl_res_error(res, 403, "csrf_failed", "Missing or wrong " CL_CSRF_HEADER " header (get the token from GET /api/me)");
+        return -1;
+    }
+    return 0;
+}
+
 int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
 {
     char token[128], hash[65];
@@ -265,6 +300,10 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
     }
     cl_sha256_hex(token, hash);
     OPENSSL_cleanse(token, sizeof token);
+    if (memo.active && memo.have && strcmp(memo.hash, hash) == 0) {
+        *out = memo.u;
+        return check_csrf(req, res, out);
+    }
     const char *p[] = {hash};
     PGresult *r = cl_db_prepared(c, &cl_auth_session_stmt, p);
     if (!cl_db_ok(r)) {
@@ -292,19 +331,12 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
     out->credits.granted_generation = col_i64(r, 17);
     out->credits.granted_render = col_i64(r, 18);
     PQclear(r);
-
-    if (state_changing(req->method)) {
-        if (cl_auth_check_origin(req, res) != 0)
-            return -1;
-        const char *sent = cl_req_header(req, CL_CSRF_HEADER);
-        size_t want = strlen(out->csrf_token);
-        if (!sent || strlen(sent) != want || CRYPTO_memcmp(sent, out->csrf_token, want) != 0) {
-            cl_res_error(res, 403, "csrf_failed",
-                         "Missing or wrong " CL_CSRF_HEADER " header (get the token from GET /api/me)");
-            return -1;
-        }
+    if (memo.active) {
+        memcpy(memo.hash, hash, sizeof hash);
+        memo.u = *out;
+        memo.have = 1;
     }
-    return 0;
+    return check_csrf(req, res, out);
 }
 
 PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level)

@@ -87,6 +87,16 @@ int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out);
  */
 int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user *out);
 
+/**
+ * A composite route that runs several routes in one request on one thread
+ * (GET /api/home) brackets them with these: between begin and end, the
+ * first cl_auth_require that resolves a session remembers it, and later ones
+ * for the same session token reuse it instead of querying again (the CSRF
+ * checks still run per call). end forgets it (wiped).
+ */
+void cl_auth_memo_begin(void);
+void cl_auth_memo_end(void);
+
 /** cl_auth_open levels. */
 #define CL_AUTH_SESSION 0 /**< a signed-in user */
 #define CL_AUTH_PRODUCT 1 /**< a signed-in user past the invite-only gate */

@@ -21,6 +21,7 @@
  * onboarding route's 401, as it is.
  */
 #include "http/home.h"
+#include "auth/auth.h"
 #include "core/buf.h"
 #include "http/http.h"
 
@@ -120,7 +121,17 @@ static void item_ids(const char *items_body, char *q, size_t qlen)
     cJSON_Delete(doc);
 }
 
+static void home_parts(cl_req *req, cl_res *res);
+
+/* One session lookup for all the parts (cl_auth_memo_begin). */
 static void home(cl_req *req, cl_res *res)
+{
+    cl_auth_memo_begin();
+    home_parts(req, res);
+    cl_auth_memo_end();
+}
+
+static void home_parts(cl_req *req, cl_res *res)
 {
     int st = 0;
     char *onboarding = sub_get(req, "/api/onboarding", "", &st);

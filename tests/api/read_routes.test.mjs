@@ -133,3 +133,19 @@ test('a read still applies the month\'s grant when the account row shows it is o
   assert.equal((await me.get('/api/me/credits')).body.generation.balance, r.body.generation.balance);
   assert.equal(psql(db.url, `SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${bob}`)[0][0], entries);
 });
+
+test('GET /api/home: its parts equal their own routes, and the session it resolved once is not kept past the request', async () => {
+  const me = signedIn();
+  psql(db.url, `UPDATE projects SET onboarding_step = 'done', onboarded_at = now() WHERE owner_id = ${uid}`);
+  const home = await me.get('/api/home');
+  assert.equal(home.status, 200, home.text);
+  for (const [key, route] of [['projects', '/api/projects'], ['credits', '/api/me/credits'], ['plan', '/api/me/plan'],
+    ['items', '/api/content-items?limit=8']]) {
+    assert.deepEqual(home.body[key], (await me.get(route)).body, key);
+  }
+  // Signed out between two requests: the next one is refused, part by part.
+  psql(db.url, `UPDATE sessions SET revoked_at = now() WHERE user_id = ${uid}`);
+  const after = await me.get('/api/home');
+  assert.equal(after.status, 401, after.text);
+  assert.equal((await me.get('/api/me')).status, 401);
+});
