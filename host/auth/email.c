@@ -212,7 +212,8 @@ static int token_store(PGconn *c, int64_t user_id, const char *email, const char
     const char *p[] = {uid, purpose, hash, email, ttl_s};
     return cl_db_exec(c,
                       "WITH old AS (UPDATE email_tokens SET revoked_at = now() WHERE user_id = $1::bigint"
-                      " AND purpose = $2 AND used_at IS NULL AND revoked_at IS NULL)"
+                      " AND purpose = $2 AND used_at IS NULL AND revoked_at IS NULL),"
+                      " gc AS (DELETE FROM email_tokens WHERE expires_at < now() - interval '30 days')"
                       " INSERT INTO email_tokens (user_id, purpose, token_hash, email, expires_at)"
                       " VALUES ($1::bigint, $2, $3, $4, now() + make_interval(secs => $5::int))",
                       5, p, err, sizeof err) == 0

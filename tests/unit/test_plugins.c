@@ -143,6 +143,7 @@ static void test_refusals(void)
          "init failed with CL_EUPSTREAM (-5): fixture: backend unreachable"},
         {"null_callback", "null_callback.so",
          "billing_provider 'nullbill': required callback 'verify_webhook' is NULL"},
+        {"null_send", "null_send.so", "mailer 'nosend': required callback 'send' is NULL"},
         {"small_cap", "small_cap.so", "renderer 'tiny': size 48 is smaller than the renderer minimum 56"},
         {"empty_id", "empty_id.so", "llm_provider capability has no id"},
         {"not_elf", "not_elf.so", "dlopen failed: "},
