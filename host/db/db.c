@@ -2,6 +2,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +61,42 @@ static void first_line(const char *msg, char *err, size_t errlen)
         *nl = '\0';
 }
 
+static __thread int lost_server;
+
+int cl_db_lost(void) { return lost_server; }
+void cl_db_lost_reset(void) { lost_server = 0; }
+
+/* 1 when a failed result (or a NULL one) means the connection, not the
+   statement, failed. */
+static int is_connection_failure(PGconn *conn, const PGresult *res)
+{
+    if (conn && PQstatus(conn) != CONNECTION_OK)
+        return 1;
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!st)
+        return 0;
+    return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
+           strcmp(st, "57P03") == 0;
+}
+
+/* After a (re)connect: the session settings every connection runs with. */
+static void session_setup(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'");
+    PQclear(r);
+}
+
+/* An idle connection has nothing to read unless the server sent its goodbye
+   (an admin shutdown's FATAL message, then EOF). */
+static int idle_conn_alive(PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK)
+        return 0;
+    struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+    int n = poll(&p, 1, 0);
+    return n == 0 || (n < 0 && errno == EINTR);
+}
+
 PGconn *cl_db_connect(const char *conninfo, char *err, size_t errlen)
 {
     /* connect_timeout keeps /healthz and start-up from hanging on a dead server. */
@@ -73,10 +110,10 @@ PGconn *cl_db_connect(const char *conninfo, char *err, size_t errlen)
     if (PQstatus(c) != CONNECTION_OK) {
         first_line(PQerrorMessage(c), err, errlen);
         PQfinish(c);
+        lost_server = 1;
         return NULL;
     }
-    PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'");
-    PQclear(r);
+    session_setup(c);
     return c;
 }
 
@@ -100,12 +137,15 @@ PGconn *cl_db_acquire(int timeout_ms, char *err, size_t errlen)
         if (pool.nidle > 0) {
             PGconn *c = pool.idle[--pool.nidle];
             pthread_mutex_unlock(&pool.mu);
-            if (PQstatus(c) == CONNECTION_OK)
+            if (idle_conn_alive(c))
                 return c;
             PQreset(c);
-            if (PQstatus(c) == CONNECTION_OK)
+            if (PQstatus(c) == CONNECTION_OK) {
+                session_setup(c);
                 return c;
+            }
             first_line(PQerrorMessage(c), err, errlen);
+            lost_server = 1;
             PQfinish(c);
             pthread_mutex_lock(&pool.mu);
             pool.open--;
@@ -152,7 +192,10 @@ void cl_db_release(PGconn *c)
 
 PGresult *cl_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
-    return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (!cl_db_ok(r) && is_connection_failure(conn, r))
+        lost_server = 1;
+    return r;
 }
 
 /* ---- prepared statements, once per connection ----------------------------

@@ -19,12 +19,26 @@ void cl_db_pool_shutdown(void);
 
 /**
  * Take a connection, opening one if the pool has room, waiting up to
- * timeout_ms for a release otherwise. NULL on failure with a reason in err
- * (never contains the password).
+ * timeout_ms for a release otherwise. An idle connection the server closed
+ * meanwhile (anything to read on an idle connection means the server hung
+ * up, e.g. after a restart) is reconnected first, so the first request after
+ * a restart does not fail. NULL on failure with a reason in err (never
+ * contains the password).
  */
 PGconn *cl_db_acquire(int timeout_ms, char *err, size_t errlen);
 /** Give a connection back; a broken one or one left inside a transaction is closed. */
 void cl_db_release(PGconn *conn);
+
+/**
+ * Lost-server tracking, per thread: cl_db_acquire failing to connect and a
+ * statement failing because the connection broke (the server restarted,
+ * crashed or was shut down: SQLSTATE class 08, 57P01..57P03, or libpq's
+ * CONNECTION_BAD) set a flag that stays set until cl_db_lost_reset. The HTTP
+ * pool resets it before each handler and turns the handler's 5xx into 503
+ * database_unavailable when it is set; the worker retries such attempts.
+ */
+int cl_db_lost(void);
+void cl_db_lost_reset(void);
 
 /** Open one connection outside the pool (CLI commands, LISTEN). NULL + err on failure. */
 PGconn *cl_db_connect(const char *conninfo, char *err, size_t errlen);

@@ -15,6 +15,7 @@
 #include "http/server.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "http/http.h"
 #include "plugins/call.h"
 
@@ -176,6 +177,17 @@ static void pool_push(work_pool *p, task *t)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A handler whose database went away mid-request (server restarted or down)
+   answers whatever its error path chose, usually 500: the client is told the
+   truth instead, a 503 it may retry. */
+static void lost_database_reply(cl_res *res)
+{
+    if (res->status < 500 || res->status == 503 || res->file_path || !cl_db_lost())
+        return;
+    cl_res_error(res, 503, "database_unavailable",
+                 "The database is not reachable right now; try again in a moment");
+}
+
 static void *pool_main(void *arg)
 {
     work_pool *p = arg;
@@ -192,6 +204,7 @@ static void *pool_main(void *arg)
         if (!p->head)
             p->tail = NULL;
         pthread_mutex_unlock(&p->mu);
+        cl_db_lost_reset();
         if (p->provider) {
             cl_call_set_current(t->creq.call);
             t->fn(&t->creq, &t->cres);
@@ -200,6 +213,7 @@ static void *pool_main(void *arg)
         } else {
             t->fn(&t->creq, &t->cres);
         }
+        lost_database_reply(&t->cres);
         h2o_multithread_send_message(&t->lt->done_receiver, &t->msg);
     }
 }

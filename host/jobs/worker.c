@@ -149,18 +149,31 @@ static void on_progress(void *arg, int64_t done, int64_t total)
     }
 }
 
-/* Write the outcome; on a dropped connection reconnect and try once more. */
+/* Write the outcome. While the database is unreachable (restarting), keep
+   reconnecting and retrying with a growing pause for up to one lease: the
+   outcome is kept instead of dropped, and a job whose handler finished is
+   not run a second time once its lease expires. Past the lease the attempt
+   belongs to the reaper anyway (the fence refuses a late write). */
 static int write_outcome(runner *r, int ok, const char *result, const char *error_msg, int retryable,
                          const char **status, char *err, size_t errlen)
 {
     int rc = -1;
-    for (int tries = 0; tries < 2 && rc < 0; tries++) {
+    int64_t give_up = mono_ms() + cl_cfg.job_lease_ms;
+    int64_t pause = 50;
+    for (int tries = 0;; tries++) {
         if (tries)
             ensure_connected(r->conn, r->worker_id);
+        cl_db_lost_reset();
         rc = ok ? cl_job_complete(r->conn, &r->job, result, err, errlen)
                 : cl_job_fail(r->conn, &r->job, error_msg, retryable, status, err, errlen);
-        if (rc >= 0 || PQstatus(r->conn) == CONNECTION_OK)
+        if (rc >= 0 || (PQstatus(r->conn) == CONNECTION_OK && !cl_db_lost()) || mono_ms() >= give_up)
             break;
+        if (tries == 0)
+            cl_warn(LOG, "job %" PRId64 ": database unreachable (%s); retrying the outcome for up to %d ms",
+                    r->job.id, err, cl_cfg.job_lease_ms);
+        struct timespec ts = {.tv_sec = pause / 1000, .tv_nsec = (pause % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        pause = pause * 2 > 1000 ? 1000 : pause * 2;
     }
     return rc;
 }
@@ -183,6 +196,7 @@ static void run_job(runner *r)
     cl_buf result = CL_BUF_INIT;
     char msg[1024] = "";
     int rc;
+    cl_db_lost_reset();
     cl_job_handler fn = cl_job_find_handler(job->kind);
     if (!fn) {
         snprintf(msg, sizeof msg, "unknown job kind '%s': no handler is registered in this worker",
@@ -225,7 +239,13 @@ static void run_job(runner *r)
             cl_error(LOG, "job %" PRId64 " kind=%s attempt=%d: cannot record completion: %s", job->id,
                      job->kind, job->attempt, err);
     } else {
-        int retryable = rc > 0 || shutdown;
+        /* A handler that failed because the database went away did not fail
+           for its own reasons: another attempt runs once it is back. */
+        int db_lost = rc < 0 && cl_db_lost();
+        int retryable = rc > 0 || shutdown || db_lost;
+        if (db_lost)
+            cl_warn(LOG, "job %" PRId64 " kind=%s attempt=%d: the database went away during the attempt; "
+                    "retrying", job->id, job->kind, job->attempt);
         if (shutdown)
             snprintf(msg, sizeof msg, "cancelled: the worker shut down before the job finished");
         const char *status = "?";

@@ -5,7 +5,7 @@
 #   cl_say / cl_warn / cl_die      messages on stderr, prefixed with the script name
 #   cl_as_root CMD...              run CMD as root (directly, or through sudo)
 #   cl_ensure_packages PKG...      apt-get install whatever is missing (Debian/Ubuntu)
-#   cl_build DIR TYPE              configure + build the tree into DIR (CMAKE_BUILD_TYPE=TYPE)
+#   cl_build DIR TYPE [CC]         configure + build the tree into DIR (CMAKE_BUILD_TYPE=TYPE, C compiler CC)
 #   cl_example_video               render the landing page's example into web/assets/example/
 #   cl_load_env_file               read .env (or $CLIPLOOP_ENV_FILE) like cliploop does
 #   cl_free_port                   print a free TCP port on 127.0.0.1
@@ -85,17 +85,31 @@ cl_ensure_packages() {
     done
 }
 
-# cl_build DIR TYPE — configure (first time, or when the type changed) and build.
-# Jobs: CL_JOBS, default the number of CPUs.
+# cl_build DIR TYPE [CC] — configure (first time, or when the type or the C
+# compiler changed) and build. CC (e.g. clang) picks the C compiler; without
+# it CMake's default. Jobs: CL_JOBS, default the number of CPUs.
 cl_build() {
-    local dir=$1 type=$2 jobs=${CL_JOBS:-$(nproc 2>/dev/null || echo 2)}
-    local cached=
+    local dir=$1 type=$2 cc=${3:-} jobs=${CL_JOBS:-$(nproc 2>/dev/null || echo 2)}
+    local cached= cached_cc= want_cc=
     if [ -f "$dir/CMakeCache.txt" ]; then
         cached=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$dir/CMakeCache.txt")
+        cached_cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$dir/CMakeCache.txt")
+    fi
+    if [ -n "$cc" ]; then
+        want_cc=$(command -v "$cc") || { cl_warn "C compiler '$cc' not found"; return 1; }
+        # A tree configured with another compiler cannot switch in place.
+        if [ -n "$cached_cc" ] && [ "$(readlink -f "$cached_cc")" != "$(readlink -f "$want_cc")" ]; then
+            cl_say "$dir was configured with $cached_cc: reconfiguring with $want_cc"
+            rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+        fi
     fi
     if [ ! -f "$dir/CMakeCache.txt" ] || [ "$cached" != "$type" ]; then
-        cl_say "configuring $dir ($type)"
-        cmake -S "$CL_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" >/dev/null || return 1
+        cl_say "configuring $dir ($type${cc:+, $cc})"
+        if [ -n "$want_cc" ]; then
+            CC=$want_cc cmake -S "$CL_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" >/dev/null || return 1
+        else
+            cmake -S "$CL_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" >/dev/null || return 1
+        fi
     fi
     cl_say "building $dir ($type, -j$jobs)"
     cmake --build "$dir" -j"$jobs" || return 1

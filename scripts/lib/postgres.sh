@@ -13,6 +13,10 @@
 #   test (scripts/test)          var/pg-test, socket var/run-test, log
 #        var/pg-test.log — throwaway test databases only: fsync,
 #        synchronous_commit and full_page_writes off for speed.
+#   private (fault tests)        a throwaway cluster of one test file, which
+#        it may stop and start at will: the caller sets CL_PG_DATA,
+#        CL_PG_SOCK and CL_PG_LOG (tests/api/lib/private_pg.mjs does); the
+#        test settings.
 #
 # After cl_pg_start: DATABASE_URL points at database "cliploop", and
 # CLIPLOOP_PG_ADMIN_URL at the "postgres" database (tests create their own
@@ -25,7 +29,11 @@
 # this file is sourced).
 CL_PG_BINDIR=${CL_PG_BINDIR:-}
 CL_PG_PROFILE=${CL_PG_PROFILE:-run}
-if [ "$CL_PG_PROFILE" = test ]; then
+if [ "$CL_PG_PROFILE" = private ]; then
+  : "${CL_PG_DATA:?the private profile needs CL_PG_DATA}" "${CL_PG_SOCK:?}" "${CL_PG_LOG:?}"
+  CL_PG_SETTINGS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  CL_PG_INITDB_LOG="$CL_PG_LOG.initdb"
+elif [ "$CL_PG_PROFILE" = test ]; then
   CL_PG_DATA="$CL_ROOT/var/pg-test"
   CL_PG_SOCK="$CL_ROOT/var/run-test"
   CL_PG_LOG="$CL_ROOT/var/pg-test.log"
@@ -37,6 +45,7 @@ else
   CL_PG_SETTINGS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
 fi
 CL_PG_USER=cliploop-pg
+CL_PG_INITDB_LOG=${CL_PG_INITDB_LOG:-$CL_ROOT/var/initdb.log}
 
 cl_pg_as_owner() {
   if [ "$(id -u)" = 0 ]; then
@@ -68,7 +77,7 @@ cl_pg_start() {
     return 0
   fi
   if cl_pg_running; then
-    if [ "$CL_PG_PROFILE" = test ] || cl_pg_durable; then
+    if [ "$CL_PG_PROFILE" != run ] || cl_pg_durable; then
       cl_pg_export_urls
       return 0
     fi
@@ -91,8 +100,8 @@ cl_pg_start() {
   if [ ! -f "$CL_PG_DATA/PG_VERSION" ]; then
     mkdir -p "$CL_PG_DATA"
     [ "$(id -u)" = 0 ] && chown "$CL_PG_USER" "$CL_PG_DATA"
-    cl_pg_as_owner "$CL_PG_BINDIR/initdb" -D "$CL_PG_DATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$CL_ROOT/var/initdb.log" 2>&1 \
-      || { cat "$CL_ROOT/var/initdb.log" >&2; return 1; }
+    cl_pg_as_owner "$CL_PG_BINDIR/initdb" -D "$CL_PG_DATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$CL_PG_INITDB_LOG" 2>&1 \
+      || { cat "$CL_PG_INITDB_LOG" >&2; return 1; }
   fi
   if ! cl_pg_as_owner "$CL_PG_BINDIR/pg_ctl" -D "$CL_PG_DATA" status >/dev/null 2>&1; then
     touch "$CL_PG_LOG"; [ "$(id -u)" = 0 ] && chown "$CL_PG_USER" "$CL_PG_LOG"
