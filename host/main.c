@@ -39,6 +39,10 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* A write past a file-size limit (RLIMIT_FSIZE) fails with EFBIG like a
+       full disk, and the job that wrote it fails cleanly, instead of the
+       signal killing the whole process with every other running job. */
+    signal(SIGXFSZ, SIG_IGN);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;

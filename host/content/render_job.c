@@ -7,6 +7,7 @@
  * (draft + project profile + the channel's Lua rules), render it into
  * <storage>/generated/content-items/<id>/<UTC timestamp>/, then record both
  * files in content_assets and mark the item rendered — in one transaction.
+ * A failed attempt removes the files it wrote (its whole output directory).
  * A failure that will not be retried (a permanent error, or the last
  * attempt) marks the item render_failed and refunds the render credit with a
  * compensating ledger entry in the same transaction. A render superseded by
@@ -32,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define COMP "render-job"
 
@@ -114,6 +116,34 @@ static long long file_size(const char *path)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* A failed attempt keeps nothing on disk: its own output directory goes,
+   and the item's directory too when nothing else is in it. */
+static void remove_attempt_files(const char *out_dir)
+{
+    if (!out_dir[0])
+        return;
+    cl_render_remove_tree(out_dir);
+    char parent[2048];
+    snprintf(parent, sizeof parent, "%s", out_dir);
+    char *slash = strrchr(parent, '/');
+    if (slash) {
+        *slash = '\0';
+        rmdir(parent); /* fails, as it should, while other renders' files are there */
+    }
+}
+
+/* 1 when a renderer's message says the file could not be written because
+   the storage is full (no space, over a quota or a file-size limit). The
+   renderers put strerror's words into their write errors. */
+static int storage_full(const char *msg)
+{
+    static const int codes[] = {ENOSPC, EDQUOT, EFBIG};
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+        if (strstr(msg, strerror(codes[i])))
+            return 1;
+    return 0;
+}
+
 static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result, char *err, size_t errlen)
 {
     render_payload p;
@@ -137,6 +167,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     int rc = 0;
     char *rules = NULL;
     cl_buf comp = CL_BUF_INIT;
+    char out_dir[2048] = "";
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, dberr, sizeof dberr);
         snprintf(err, errlen, "reading the content item failed: %s", dberr);
@@ -168,7 +199,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     }
 
     /* generated/content-items/<id>/<UTC timestamp>/ under the storage root. */
-    char rel[256], out_dir[2048], stamp[32];
+    char rel[256], stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -180,7 +211,14 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     memset(&rerr, 0, sizeof rerr);
     int code = cl_render_composition(comp.data, out_dir, NULL, call, &res, &rerr);
     if (code != CL_OK) {
-        snprintf(err, errlen, "%s", rerr.message[0] ? rerr.message : "the renderer failed");
+        if (code == CL_EIO && storage_full(rerr.message)) {
+            /* The user sees this: say what happened, not where. */
+            cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", p.item_id, rerr.message);
+            snprintf(err, errlen, "There was no room left to store the video, so nothing was kept. "
+                                  "Try the render again later.");
+        } else {
+            snprintf(err, errlen, "%s", rerr.message[0] ? rerr.message : "the renderer failed");
+        }
         rc = is_retryable(code) ? 1 : -1;
         goto fail;
     }
@@ -242,6 +280,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     goto out;
 
 fail:
+    remove_attempt_files(out_dir);
     /* Retryable failures keep the item rendering until the last attempt. */
     if (rc < 0 || job->attempt >= job->max_attempts)
         fail_and_refund(c, &p, err);

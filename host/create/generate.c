@@ -35,7 +35,10 @@ void cl_generation_error_reply(cl_res *res, const cl_error *e)
         cl_res_error(res, 429, "llm_rate_limited", "The AI provider is busy: %s", msg);
         break;
     case CL_ETIMEOUT:
-        cl_res_error(res, 504, "llm_timeout", "The AI provider did not answer in time: %s", msg);
+        /* The transfer's details (provider host, deadline) are for the log. */
+        cl_warn(COMP, "AI provider timeout: %s", msg);
+        cl_res_error(res, 504, "llm_timeout",
+                     "The AI provider did not answer in time. Try again in a moment.");
         break;
     case CL_EAUTH:
         cl_res_error(res, 502, "llm_auth_failed", "The AI provider refused our credentials: %s", msg);

@@ -96,6 +96,9 @@ static int store(PGconn *c, const cl_job *job, const char *project_id, const cha
             fetches++;
         if (ok)
             oks++;
+        else if (!first_problem[0] && strcmp(status, "timeout") == 0)
+            /* The user sees this; the transfer's details stay on the page row. */
+            snprintf(first_problem, fplen, "%s: the site did not answer in time", str_of(pg, "url"));
         else if (!first_problem[0] && strcmp(status, "ok") != 0)
             snprintf(first_problem, fplen, "%s: %s%s%s", str_of(pg, "url"), status,
                      str_of(pg, "message")[0] ? " — " : "", str_of(pg, "message"));

@@ -406,7 +406,11 @@ static void connect_callback(cl_req *req, cl_res *res)
     const char *acct = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "account_id"));
     const char *uname = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "username"));
     const cJSON *expin = cJSON_GetObjectItem(ans, "expires_in");
-    if (rc != CL_OK || !tok || !acct) {
+    if (rc == CL_ETIMEOUT) {
+        cl_warn(COMP, "instagram connect for project %lld timed out: %s", pid, perr.message);
+        callback_error(req, res, (long)pid, 504, "instagram_timeout",
+                       "Instagram did not answer in time, so nothing was connected. Try connecting again in a moment.");
+    } else if (rc != CL_OK || !tok || !acct) {
         cl_warn(COMP, "instagram connect for project %lld failed: %s", pid, perr.message);
         callback_error(req, res, (long)pid, 502, "connect_failed",
                        perr.message[0] ? perr.message : "Instagram did not complete the connection");

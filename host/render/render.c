@@ -72,6 +72,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+void cl_render_remove_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -127,7 +129,7 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
     double t0 = now_s();
     int rc = r->render(r->base.self, call, &req, err);
     res->seconds = now_s() - t0;
-    nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cl_render_remove_tree(work);
     if (rc != CL_OK) {
         if (err->code == 0)
             err->code = rc;

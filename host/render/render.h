@@ -27,6 +27,9 @@ typedef struct cl_render_result {
  */
 const char *cl_render_pick(const char *renderer_id);
 
+/** Remove dir and everything under it (symlinks are not followed). */
+void cl_render_remove_tree(const char *dir);
+
 /**
  * Validate composition_json (cl_composition_validate), create out_dir and a
  * private work directory inside it, and call the renderer capability

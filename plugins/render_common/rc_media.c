@@ -224,9 +224,9 @@ int rc_write_jpeg(const AVFrame *frame, const char *path, cl_error *err)
         goto out;
     }
     if (fwrite(pkt->data, 1, (size_t)pkt->size, f) != (size_t)pkt->size)
-        rc = rc_err(err, CL_EIO, "cannot write thumbnail %s", path);
+        rc = rc_err(err, CL_EIO, "cannot write thumbnail %s: %s", path, strerror(errno));
     if (fclose(f) != 0 && rc == CL_OK)
-        rc = rc_err(err, CL_EIO, "cannot write thumbnail %s", path);
+        rc = rc_err(err, CL_EIO, "cannot write thumbnail %s: %s", path, strerror(errno));
 out:
     sws_freeContext(sws);
     av_packet_free(&pkt);

@@ -761,6 +761,10 @@ static int encode(render_ctx *r, AVCodecContext *enc, AVStream *st, AVFrame *fra
         av_packet_rescale_ts(r->pkt, enc->time_base, st->time_base);
         r->pkt->stream_index = st->index;
         e = av_interleaved_write_frame(r->oc, r->pkt);
+        /* avio keeps a failed write (a full disk) in pb->error and goes on
+           accepting packets: stop at the first one, not after every frame. */
+        if (e >= 0 && r->oc->pb && r->oc->pb->error < 0)
+            e = r->oc->pb->error;
         if (e < 0)
             return av_fail(r, CL_EIO, "cannot write to the video file", e);
     }

@@ -24,6 +24,8 @@
 //   /slow?ms=N                  waits N ms, then 200 {"ok":true}; with
 //        [&headers_first=1]     headers_first=1 the headers go out at once and
 //                               the body after the wait
+//   /hang                       never answers (the connection stays open until
+//                               the client gives up or the fake closes)
 //   /big?bytes=N[&chunked=1]    200 with N bytes of "x"; chunked=1 omits
 //                               Content-Length (the size is only known while
 //                               streaming)
@@ -91,6 +93,7 @@ export function createHttpFake() {
         }
         return send(res, 200, { ok: true, hit });
       }
+      if (p === '/hang') return; // no answer, ever
       if (p === '/slow') {
         const ms = Number(q.get('ms') || 1000);
         if (q.get('headers_first') === '1') {

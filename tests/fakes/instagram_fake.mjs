@@ -19,6 +19,9 @@
 //   ig.holdNext(op)             the next `op` request is processed (side effect done)
 //                               but its answer is held back; returns a promise that
 //                               resolves when the request arrived (for SIGKILL tests)
+//   ig.hangNext(op, times = 1)  the next `op` requests are never answered and
+//                               nothing is done (a hung platform); the connection
+//                               stays open until the client gives up
 //   ig.state                    { containers: Map, media: Map, tokens: Map, publishes: n, ... };
 //                               state.expiresIn overrides the long-lived tokens' expires_in
 //   ig.publishCount(containerId), ig.totalPublishes()
@@ -75,6 +78,7 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
   const options = { processingPolls: 1, quotaTotal: 50, containerOutcome: null, expireContainers: false, denyAuthorize: false, fetchVideo: true, delayMs: 0 };
   const failures = [];   // { op, status, body, headers, times }
   const holds = [];      // { op, arrived: resolve }
+  const hangs = [];      // { op, times }: never answered
   const account = { userId: '17841400000000001', username: 'mamaputkitchen', appScopedId: '9876543210' };
   let nextId = 18000000000000000n;
   const newId = () => String(++nextId);
@@ -142,6 +146,12 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
     else if (p.startsWith('/_')) op = p.slice(2);
     state.requests.push({ op, method: req.method, path: p });
 
+    // Hung: no work, no answer.
+    const hangIdx = hangs.findIndex((h) => h.op === op);
+    if (hangIdx >= 0) {
+      if (--hangs[hangIdx].times <= 0) hangs.splice(hangIdx, 1);
+      return;
+    }
     // Held answers: do the work, then keep the client waiting (it gets killed).
     const holdIdx = holds.findIndex((h) => h.op === op);
     let hold = null;
@@ -314,10 +324,11 @@ export function createInstagramFake({ clientId = 'fake-client-id', clientSecret 
     server, state, options, account, clientId, clientSecret,
     failNext(op, spec = {}) { failures.push({ op, times: spec.times || 1, ...spec }); },
     holdNext(op) { return new Promise((resolve) => holds.push({ op, arrived: resolve })); },
+    hangNext(op, times = 1) { hangs.push({ op, times }); },
     publishCount(id) { return state.containers.get(id)?.publishes ?? 0; },
     totalPublishes,
     revokeAll() { for (const t of state.tokens.values()) t.valid = false; },
-    reset() { failures.length = 0; holds.length = 0; },
+    reset() { failures.length = 0; holds.length = 0; hangs.length = 0; },
   };
 }
 

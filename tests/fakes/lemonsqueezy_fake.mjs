@@ -4,7 +4,8 @@
 // As a module:
 //   const fake = await startLemonSqueezyFake({ apiKey, storeId, variantId });
 //   fake.baseUrl, fake.requests, fake.subscriptions (Map id -> attributes),
-//   fake.failNext(status, times = 1), fake.delayNext(ms), await fake.close()
+//   fake.failNext(status, times = 1), fake.delayNext(ms), fake.hangNext(times = 1)
+//   (the next API requests are never answered), await fake.close()
 //
 // As a program (browser tests, manual runs):
 //   node tests/fakes/lemonsqueezy_fake.mjs <port-file>
@@ -36,6 +37,10 @@ export async function startLemonSqueezyFake({ apiKey = 'test_key', storeId = '42
   fake.failNext = (status, times = 1) => { for (let i = 0; i < times; i++) fake.failures.push(status); };
   // The next API request waits ms before it is answered (a slow or hung provider).
   fake.delayNext = (ms) => { fake.delays.push(ms); };
+  // The next API requests are never answered (a hung provider): the
+  // connection stays open until the client gives up or the fake closes.
+  fake.hangs = 0;
+  fake.hangNext = (times = 1) => { fake.hangs += times; };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d) => { raw += d; });
@@ -63,6 +68,7 @@ export async function startLemonSqueezyFake({ apiKey = 'test_key', storeId = '42
       if (!String(req.headers.accept || '').includes('application/vnd.api+json')) {
         return send(res, 406, apiError(406, 'Not Acceptable', 'Accept must be application/vnd.api+json'));
       }
+      if (fake.hangs > 0) { fake.hangs--; return; }
       if (fake.delays.length) await new Promise((r) => setTimeout(r, fake.delays.shift()));
       if (res.destroyed) return;
       if (fake.failures.length) {

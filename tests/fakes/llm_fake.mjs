@@ -29,6 +29,8 @@
 //   fake-429once-<k>     first hit of <k> 429 Retry-After: 1, then normal
 //   fake-500             500 (always)    fake-500once-<k>   first hit 500, then normal
 //   fake-slow[-<ms>]     waits <ms> (default 3000), then normal
+//   fake-hang            never answers (the connection stays open until the
+//                        client gives up or the fake closes)
 //   fake-malformed       200, content is not JSON
 //   fake-nochoices       200, "choices": []
 //   fake-notjson         200 with an HTML body
@@ -140,6 +142,7 @@ export function createLlmFake() {
       return send(res, 429, { message: 'Requests rate limit exceeded' }, { 'retry-after': '1' });
     if (scenario === 'fake-500') return send(res, 500, { message: 'Internal server error' });
     if (scenario.startsWith('fake-500once-') && hit === 1) return send(res, 500, { message: 'Internal server error' });
+    if (scenario === 'fake-hang') return; // no answer, ever
     if (scenario.startsWith('fake-slow')) {
       const ms = Number(scenario.split('-')[2]) || 3000;
       await sleep(ms);

@@ -69,9 +69,16 @@ export async function until(what, fn, ms = 30000) {
   }
 }
 
-/** Start a long-running cliploop subcommand (in cwd when given); collects its stderr. */
-export function startProcess(args, env = {}, { cwd } = {}) {
-  const child = spawn(BIN, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start a long-running cliploop subcommand (in cwd when given); collects its
+ * stderr. fileSizeKiB: run it under that file-size limit (RLIMIT_FSIZE
+ * through bash's `ulimit -f`): writes past it fail with EFBIG, like a full disk.
+ */
+export function startProcess(args, env = {}, { cwd, fileSizeKiB } = {}) {
+  const opts = { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] };
+  const child = fileSizeKiB
+    ? spawn('bash', ['-c', `ulimit -f ${Number(fileSizeKiB)} && exec "$0" "$@"`, BIN, ...args], opts)
+    : spawn(BIN, args, opts);
   const proc = { child, log: '', exited: null };
   child.stdout.on('data', (d) => { proc.log += d; });
   child.stderr.on('data', (d) => { proc.log += d; });

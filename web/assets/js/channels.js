@@ -17,6 +17,7 @@ const ERRORS = {
   invalid_state: 'The connection could not be verified. Start it again from this page.',
   authorization_denied: 'Instagram did not give access, so nothing changed.',
   connect_failed: 'Instagram did not complete the connection. Try again in a moment.',
+  instagram_timeout: 'Instagram did not answer in time, so nothing changed. Try connecting again in a moment.',
 };
 
 const PUB = {
