@@ -190,12 +190,17 @@ void cl_db_release(PGconn *c)
     pthread_mutex_unlock(&pool.mu);
 }
 
-PGresult *cl_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+/* Note a failure of the connection itself (see cl_db_lost); returns r. */
+static PGresult *track_lost(PGconn *conn, PGresult *r)
 {
-    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (!cl_db_ok(r) && is_connection_failure(conn, r))
         lost_server = 1;
     return r;
+}
+
+PGresult *cl_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    return track_lost(conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
 }
 
 /* ---- prepared statements, once per connection ----------------------------
@@ -254,14 +259,14 @@ PGresult *cl_db_prepared(PGconn *c, const cl_db_stmt *st, const char *const *par
         int exists = PQntuples(r) > 0;
         PQclear(r);
         if (!exists) {
-            r = PQprepare(c, st->name, st->sql, st->nparams, NULL);
+            r = track_lost(c, PQprepare(c, st->name, st->sql, st->nparams, NULL));
             if (!cl_db_ok(r))
                 return r;
             PQclear(r);
         }
         prep_remember(c, pid, st);
     }
-    return PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL, 0);
+    return track_lost(c, PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL, 0));
 }
 
 int cl_db_ok(const PGresult *res)
