@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, apiClient, demoProject } from './lib/harness.mjs';
+import { createDatabase, apiClient, demoProject, verifyEmail } from './lib/harness.mjs';
 import { startPublishingServer, userWithProject, connectInstagram } from './lib/publishing.mjs';
 import { startLlmFake } from '../fakes/llm_fake.mjs';
 import { startHttpFake } from '../fakes/http_fake.mjs';
@@ -111,6 +111,7 @@ test('a hanging Instagram during connect: 504 instagram_timeout, nothing connect
 test('a hanging Lemon Squeezy: 504 billing_timeout for a checkout, no checkout stored', async () => {
   const u = apiClient(srv.url);
   assert.equal((await u.signup('ls-hang@example.com')).status, 201);
+  await verifyEmail(u); // a paid plan applies only to a verified address
   ls.hangNext();
   const r = await within(u.post('/api/billing/checkout'), 'checkout');
   calmError(r, 504, 'billing_timeout');
