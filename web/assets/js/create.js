@@ -76,6 +76,8 @@ function explain(err, { charged = false } = {}) {
       return [`Not enough ${d.kind || ''} credits.`.replace('  ', ' '),
         `${err.message}. Nothing was charged.`,
         '<a class="button small" href="/pricing">Pro: more credits each month</a> <a class="button secondary small" href="/dashboard/settings">Plan and credits</a>'];
+    case 'too_many_requests': // this account's own AI requests still running (per-user limit)
+      return ['Your other AI requests are still running.', `${err.message}. Nothing was charged.`, ''];
     case 'llm_rate_limited':
       return ['The AI provider is busy right now.', `${charged ? 'Your generation credit was refunded. ' : ''}Wait a few seconds and try again.`, ''];
     case 'llm_timeout':
