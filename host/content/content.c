@@ -107,18 +107,6 @@ cJSON *cl_content_item_row_json(PGresult *r, int row)
     return o;
 }
 
-int cl_content_add_assets_json(cJSON *item, const char *json)
-{
-    cJSON *arr = json && *json ? cJSON_Parse(json) : cJSON_CreateArray();
-    if (!cJSON_IsArray(arr)) {
-        cJSON_Delete(arr);
-        cJSON_AddArrayToObject(item, "assets");
-        return -1;
-    }
-    cJSON_AddItemToObject(item, "assets", arr);
-    return 0;
-}
-
 /* Attach the item's assets (newest render first) as "assets". 0 or -1. */
 int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id)
 {
@@ -280,12 +268,11 @@ static void like_pattern(const char *q, char *out, size_t size)
  * q matches the title, the brief's request (the prompt), offer and product,
  * and the draft's hook, caption and CTA (case-insensitive substring).
  */
-/* The items and their assets in one statement; the assets are column
-   LIST_ASSETS_COL, after the item's. */
-#define LIST_ASSETS_COL 35
+/* The page of items with their assets as one JSON array, built by Postgres. */
 const cl_db_stmt cl_content_list_stmt = {
     "cl_content_list",
-    "SELECT " CL_CONTENT_ITEM_COLUMNS ", " CL_CONTENT_ASSETS_JSON CL_CONTENT_ITEM_FROM
+    "SELECT COALESCE(json_agg(x.item ORDER BY x.created_at DESC, x.id DESC), '[]') FROM ("
+    " SELECT " CL_CONTENT_ITEM_JSON " AS item, i.created_at, i.id" CL_CONTENT_ITEM_FROM
     " WHERE i.user_id = $1::bigint"
     "   AND ($3::text = '' OR i.title ILIKE $3 ESCAPE '\\'"
     "        OR i.brief->>'request' ILIKE $3 ESCAPE '\\'"
@@ -294,7 +281,7 @@ const cl_db_stmt cl_content_list_stmt = {
     "        OR i.draft->>'hook' ILIKE $3 ESCAPE '\\'"
     "        OR i.draft->>'caption' ILIKE $3 ESCAPE '\\'"
     "        OR i.draft->>'cta' ILIKE $3 ESCAPE '\\')"
-    " ORDER BY i.created_at DESC, i.id DESC LIMIT $2::int",
+    " ORDER BY i.created_at DESC, i.id DESC LIMIT $2::int) x",
     3,
 };
 
@@ -319,16 +306,17 @@ static void list_items(cl_req *req, cl_res *res)
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *p[] = {uid, lim, pattern};
     PGresult *r = cl_db_prepared(c, &cl_content_list_stmt, p);
-    if (!cl_db_ok(r)) {
+    if (!cl_db_ok(r) || PQntuples(r) != 1) {
         db_failed(res, c, r, "list content items");
     } else {
-        cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
-        for (int i = 0; i < PQntuples(r); i++) {
-            cJSON *item = cl_content_item_row_json(r, i);
-            cl_content_add_assets_json(item, PQgetvalue(r, i, LIST_ASSETS_COL));
-            cJSON_AddItemToArray(arr, item);
-        }
-        cl_res_json(res, 200, o);
+        cl_buf b = CL_BUF_INIT;
+        cl_buf_puts(&b, "{\"items\":");
+        cl_buf_append(&b, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+        if (cl_buf_puts(&b, "}") == 0 && b.data)
+            cl_res_json_text(res, 200, b.data);
+        else
+            cl_res_error(res, 500, "internal", "out of memory");
+        cl_buf_free(&b);
     }
     PQclear(r);
     cl_db_release(c);

@@ -36,6 +36,11 @@ before(async () => {
     (${item}, 'thumbnail', 'r/1.jpg', 'image/jpeg', 100, 'ffmpeg', 1),
     (${item}, 'video', 'r/2.mp4', 'video/mp4', 2000, 'ffmpeg', 2),
     (${item}, 'thumbnail', 'r/2.jpg', 'image/jpeg', 200, 'ffmpeg', 2)`);
+  // The older one has a render job waiting for its second attempt.
+  psql(db.url, `WITH j AS (INSERT INTO jobs (kind, payload, status, attempts, progress_done, progress_total)
+      VALUES ('render.content_item', '{}', 'pending', 1, 12, 450) RETURNING id)
+    UPDATE content_items SET render_job_id = (SELECT id FROM j), status = 'rendering', render_seq = 1
+    WHERE title = 'Croissant Friday'`);
 });
 
 after(async () => {
@@ -73,6 +78,9 @@ test('the content list shows the same items and assets as the one-item route', a
   assert.match(assets[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.equal(assets[1].download_url, `/api/assets/${assets[1].id}?download=1`);
   assert.deepEqual(list.body.items[1].assets, []);
+  assert.deepEqual(list.body.items[1].render_job, { id: list.body.items[1].render_job.id, status: 'pending',
+    progress_done: 12, progress_total: 450, attempts: 1 });
+  assert.equal(list.body.items[0].render_job, null);
   // The search still narrows the list.
   const found = await alice.get('/api/content-items?q=croissant');
   assert.deepEqual(found.body.items.map((i) => i.title), ['Croissant Friday']);
