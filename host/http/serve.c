@@ -37,7 +37,7 @@
 /* Every capability folder adds its register function here. */
 void cl_test_routes_register(void); /* http/test_routes.c */
 
-static void register_routes(void)
+void cl_serve_register_routes(void)
 {
     cl_health_register_routes();
     cl_auth_register_routes();
@@ -128,7 +128,7 @@ int cl_cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    register_routes();
+    cl_serve_register_routes();
     if (cl_tracking_start() != 0) {
         cl_error("serve", "cannot start the click writer");
         cl_db_pool_shutdown();

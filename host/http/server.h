@@ -13,6 +13,13 @@
 #include <stddef.h>
 
 /**
+ * Register every route `cliploop serve` answers (each capability folder's
+ * register function; the test routes when CLIPLOOP_TEST_ROUTES is on).
+ * Defined in http/serve.c; the router fuzz target uses it too.
+ */
+void cl_serve_register_routes(void);
+
+/**
  * Bind the listening sockets on cl_cfg.host:cl_cfg.port and start the
  * threads. Routes must be registered before. Returns 0, or -1 with a reason in
  * err (port in use, bad address).
