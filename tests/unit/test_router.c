@@ -78,7 +78,7 @@ int main(void)
     CHECK(match("GET", "/", &fn, &req) == 0);
     /* More distinct first segments than the index holds: still matched. */
     cl_router_reset();
-    static char pats[80][16];
+    static char pats[80][24];
     for (int i = 0; i < 80; i++) {
         snprintf(pats[i], sizeof pats[i], "/p%d/:id", i);
         cl_route("GET", pats[i], i % 2 ? h1 : h2, 0);
