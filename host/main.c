@@ -20,6 +20,7 @@ static const struct {
     {"plugins", cl_cmd_plugins, "list plugins, their ABI and capabilities, and refusals"},
     {"jobs", cl_cmd_jobs, "enqueue or inspect durable jobs (operators, tests)"},
     {"render-file", cl_cmd_render_file, "render COMPOSITION.json into OUT_DIR (--renderer ID)"},
+    {"storage", cl_cmd_storage, "put, get, read, stat, rm or sign a URL for a stored file (STORAGE)"},
 };
 
 static void usage(FILE *f)

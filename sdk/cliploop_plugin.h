@@ -6,7 +6,7 @@
  * manifest field by field before any other plugin code runs, then calls the
  * manifest's init() with a table of host services. Inside init, and only
  * there, the plugin registers its capabilities (LLM provider, renderer,
- * publisher, billing provider, ingester, mailer).
+ * publisher, billing provider, ingester, mailer, storage).
  *
  * ABI rules (what keeps old plugins working with newer hosts):
  *   - CL_ABI_MAJOR changes only when an existing field moves or changes
@@ -43,7 +43,7 @@ extern "C" {
 /** "CLPL" — first field of every manifest. */
 #define CL_PLUGIN_MAGIC 0x434c504cu
 #define CL_ABI_MAJOR 1
-#define CL_ABI_MINOR 4
+#define CL_ABI_MINOR 5
 
 /** The name of the single symbol a plugin exports. */
 #define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
@@ -443,6 +443,102 @@ typedef struct cl_mailer {
     int (*configured)(void *self, char *missing, size_t missing_len);
 } cl_mailer;
 
+/* --- Storage (ABI 1.5) --------------------------------------------------- */
+
+/*
+ * Where the host keeps the files that outlive a request: rendered videos,
+ * thumbnails, uploads. Configuration selects one backend (STORAGE=local|s3);
+ * the host never falls back to another one. A key is a relative path such as
+ * "generated/content-items/42/20260101T000000Z-r1/rendered.mp4": bytes from
+ * [A-Za-z0-9._/-], no leading '/', no "." or ".." segment, at most 512
+ * bytes; the host only passes keys it built, and the same key names the same
+ * object in every backend.
+ *
+ * Error contract: a missing key is CL_EINVAL with err->http_status = 404;
+ * credentials refused CL_EAUTH; a deadline CL_ETIMEOUT; a backend that cannot
+ * be reached or answers 5xx CL_EUPSTREAM; a local file error CL_EIO; a
+ * backend that is not configured CL_EUNSUPPORTED (err->message names the
+ * missing settings, never their values). Messages never carry secrets or
+ * signed URLs.
+ */
+
+/** cl_cap_kind value of a storage backend (a plain constant so that the
+    enum above stays as it shipped). */
+#define CL_CAP_STORAGE 7
+
+/** Maximum length of a storage key in bytes. */
+#define CL_STORAGE_KEY_MAX 512
+
+/** 1 when key is a valid storage key (see above), else 0. For hosts and plugins alike. */
+static inline int cl_storage_key_valid(const char *key)
+{
+    size_t n = 0, seg = 0;
+    int dots = 0;
+    if (!key || !key[0] || key[0] == '/')
+        return 0;
+    for (const char *p = key;; p++, n++) {
+        char c = *p;
+        if (c == '/' || c == '\0') {
+            if (seg == 0 || (seg == (size_t)dots && dots <= 2))
+                return 0; /* empty, "." or ".." segment */
+            if (c == '\0')
+                break;
+            seg = 0, dots = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return 0;
+        seg++;
+        dots += c == '.';
+    }
+    return n <= CL_STORAGE_KEY_MAX;
+}
+
+typedef struct cl_storage {
+    cl_capability base;
+    /**
+     * Store the local file at path under key, replacing any object there.
+     * content_type may be NULL. The object appears whole or not at all.
+     */
+    int (*put_file)(void *self, cl_call *call, const char *key, const char *path, const char *content_type,
+                    cl_error *err);
+    /** Copy the object at key into the local file path (created or truncated). */
+    int (*get_file)(void *self, cl_call *call, const char *key, const char *path, cl_error *err);
+    /** Remove the object at key; a key that does not exist is CL_OK. */
+    int (*remove)(void *self, cl_call *call, const char *key, cl_error *err);
+    /** The object's size in bytes in *bytes. */
+    int (*stat)(void *self, cl_call *call, const char *key, int64_t *bytes, cl_error *err);
+    /**
+     * Append bytes [offset, offset + length) of the object to out (fewer
+     * when the object ends first; an offset at or past the end is CL_EINVAL
+     * with err->http_status = 416).
+     */
+    int (*read_range)(void *self, cl_call *call, const char *key, int64_t offset, int64_t length,
+                      cl_output *out, cl_error *err);
+    /**
+     * Append a URL that lets anyone GET the object for ttl_seconds, without
+     * other credentials (e.g. a SigV4 presigned URL). download_name, when
+     * set, asks the answer to carry Content-Disposition: attachment with that
+     * file name; content_type, when set, its Content-Type. No I/O.
+     * CL_EUNSUPPORTED when the backend has no such URLs (local: the host
+     * serves the file itself).
+     */
+    int (*presign_get)(void *self, const char *key, int ttl_seconds, const char *download_name,
+                       const char *content_type, cl_output *out, cl_error *err);
+    /**
+     * Append the absolute path of key's file when the backend is a local
+     * directory, so the host can stream it with Range support; CL_EUNSUPPORTED
+     * otherwise. No I/O.
+     */
+    int (*local_path)(void *self, const char *key, cl_output *out, cl_error *err);
+    /**
+     * 1 when every setting the backend needs is present; else 0 with the
+     * missing settings' names (comma-separated) in missing. Must not block.
+     */
+    int (*configured)(void *self, char *missing, size_t missing_len);
+} cl_storage;
+
 /* ------------------------------------------------------------------------- */
 /* Host services                                                             */
 /* ------------------------------------------------------------------------- */
@@ -579,6 +675,9 @@ _Static_assert(offsetof(cl_mailer, outbox) == 56, "ABI: mailer.outbox");
 _Static_assert(offsetof(cl_mailer, configured) == 64, "ABI: mailer.configured");
 _Static_assert(offsetof(cl_mail_message, subject) == 32, "ABI: mail_message.subject");
 _Static_assert(offsetof(cl_mail_message, timeout_ms) == 56, "ABI: mail_message.timeout_ms");
+/* ABI 1.5: storage */
+_Static_assert(offsetof(cl_storage, put_file) == 48, "ABI: storage.put_file");
+_Static_assert(offsetof(cl_storage, configured) == 104, "ABI: storage.configured");
 #endif
 
 #ifdef __cplusplus

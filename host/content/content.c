@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
+#include "storage/storage.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -113,7 +114,7 @@ int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id)
     const char *p[] = {item_id};
     PGresult *r = cl_db_query(c,
                               "SELECT id, kind, mime, bytes, renderer, render_seq,"
-                              " cl_iso(created_at)"
+                              " cl_iso(created_at), storage, sha256"
                               " FROM content_assets WHERE content_item_id = $1"
                               " ORDER BY render_seq DESC, kind",
                               1, p);
@@ -132,6 +133,11 @@ int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id)
         cJSON_AddStringToObject(a, "renderer", PQgetvalue(r, i, 4));
         cJSON_AddNumberToObject(a, "render_seq", strtod(PQgetvalue(r, i, 5), NULL));
         cJSON_AddStringToObject(a, "created_at", PQgetvalue(r, i, 6));
+        cJSON_AddStringToObject(a, "storage", PQgetvalue(r, i, 7));
+        if (PQgetisnull(r, i, 8))
+            cJSON_AddNullToObject(a, "sha256");
+        else
+            cJSON_AddStringToObject(a, "sha256", PQgetvalue(r, i, 8));
         char url[96];
         snprintf(url, sizeof url, "/api/assets/%s", id);
         cJSON_AddStringToObject(a, "url", url);
@@ -369,7 +375,8 @@ static void delete_item(cl_req *req, cl_res *res)
     const char *p[] = {sid, uid};
     PGresult *r = cl_db_query(c,
                               "SELECT status, publish_status, cycle_id IS NOT NULL,"
-                              " coalesce((SELECT json_agg(path) FROM content_assets WHERE content_item_id = i.id), '[]')"
+                              " coalesce((SELECT json_agg(json_build_array(storage, path)) FROM content_assets"
+                              "   WHERE content_item_id = i.id), '[]')"
                               " FROM content_items i WHERE id = $1 AND user_id = $2",
                               2, p);
     if (!cl_db_ok(r)) {
@@ -412,24 +419,16 @@ static void delete_item(cl_req *req, cl_res *res)
     } else if (!deleted) {
         cl_res_error(res, 409, "item_in_use", "This output changed while deleting it; reload and try again");
     } else {
-        const cJSON *path;
-        cJSON_ArrayForEach(path, paths)
+        /* the files, through the backend that holds each (its empty folders go too) */
+        const cJSON *pair;
+        cJSON_ArrayForEach(pair, paths)
         {
-            char full[2048];
-            if (!cJSON_IsString(path) || strstr(path->valuestring, ".."))
-                continue;
-            snprintf(full, sizeof full, "%s/%s", cl_cfg.storage_dir, path->valuestring);
-            if (unlink(full) != 0 && errno != ENOENT)
-                cl_warn(COMP, "could not remove %s: %s", path->valuestring, strerror(errno));
-            char *slash = strrchr(full, '/');
-            if (slash) { /* the render's folder, when now empty */
-                *slash = '\0';
-                rmdir(full);
-            }
+            const char *backend = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 0));
+            const char *key = cJSON_GetStringValue(cJSON_GetArrayItem(pair, 1));
+            char serr[512];
+            if (backend && key && cl_storage_remove(backend, key, serr, sizeof serr) != 0)
+                cl_warn(COMP, "%s", serr);
         }
-        char dir[2048];
-        snprintf(dir, sizeof dir, "%s/generated/content-items/%s", cl_cfg.storage_dir, sid);
-        rmdir(dir);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "deleted", 1);
         cJSON_AddNumberToObject(o, "id", (double)id);
@@ -565,7 +564,7 @@ static void get_asset(cl_req *req, cl_res *res)
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     const char *p[] = {sid, uid};
     PGresult *r = cl_db_query(c,
-                              "SELECT a.path, a.mime, a.kind, a.content_item_id FROM content_assets a"
+                              "SELECT a.path, a.mime, a.kind, a.content_item_id, a.storage FROM content_assets a"
                               " JOIN content_items i ON i.id = a.content_item_id"
                               " WHERE a.id = $1 AND i.user_id = $2",
                               2, p);
@@ -574,19 +573,15 @@ static void get_asset(cl_req *req, cl_res *res)
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No asset %s", cl_req_param(req, "id"));
     } else {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, 0));
         /* The mime strings come from a fixed set; keep a static copy. */
         const char *mime = strcmp(PQgetvalue(r, 0, 1), "video/mp4") == 0 ? "video/mp4" : "image/jpeg";
-        char dl[8];
-        if (cl_req_query(req, "download", dl, sizeof dl) && strcmp(dl, "1") == 0) {
-            char disp[128];
-            snprintf(disp, sizeof disp, "attachment; filename=\"cliploop-%s-%s.%s\"",
-                     PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2), mime[0] == 'v' ? "mp4" : "jpg");
-            cl_res_header(res, "content-disposition", disp);
-        }
-        if (cl_res_file(res, path, mime) != 0)
-            cl_res_error(res, 500, "internal", "out of memory");
+        char dl[8], name[96];
+        int download = cl_req_query(req, "download", dl, sizeof dl) && strcmp(dl, "1") == 0;
+        if (download)
+            snprintf(name, sizeof name, "cliploop-%s-%s.%s", PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2),
+                     mime[0] == 'v' ? "mp4" : "jpg");
+        /* local: streamed here with Range; s3: 302 to a presigned URL (storage.h) */
+        cl_storage_reply(res, PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 0), mime, download ? name : NULL);
     }
     PQclear(r);
     cl_db_release(c);

@@ -11,9 +11,11 @@
  * Rendering runs in the worker process as the durable job
  * "render.content_item": build the composition from the draft, the project
  * profile and the channel's Lua rules, render it with the configured
- * RENDERER, store generated/content-items/<id>/<timestamp>/rendered.mp4 and
- * thumbnail.jpg under CLIPLOOP_STORAGE_DIR, and record them in
- * content_assets. Credits: charged when the render is requested (in the same
+ * RENDERER into a temporary directory, put rendered.mp4 and thumbnail.jpg
+ * into the configured storage (STORAGE, host/storage) under
+ * generated/content-items/<id>/<timestamp>-r<seq>/, and record them (key,
+ * backend, size, SHA-256) in content_assets. Downloads go through the
+ * asset's backend (docs/storage.md). Credits: charged when the render is requested (in the same
  * transaction that enqueues the job, idempotent per render); a render that
  * finally fails is refunded by a compensating ledger entry.
  */

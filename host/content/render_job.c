@@ -5,9 +5,11 @@
  *
  * One attempt: read the item and its project, build the composition
  * (draft + project profile + the channel's Lua rules), render it into
- * <storage>/generated/content-items/<id>/<UTC timestamp>/, then record both
- * files in content_assets and mark the item rendered — in one transaction.
- * A failed attempt removes the files it wrote (its whole output directory).
+ * a private temporary directory, put both files into the configured storage
+ * (host/storage) under generated/content-items/<id>/<UTC timestamp>-r<seq>/,
+ * then record them (key, backend, size, SHA-256) in content_assets and mark
+ * the item rendered — in one transaction. The temporary directory always
+ * goes; a failed attempt also removes what it had stored.
  * A failure that will not be retried (a permanent error, or the last
  * attempt) marks the item render_failed and refunds the render credit with a
  * compensating ledger entry in the same transaction. A render superseded by
@@ -23,6 +25,7 @@
 #include "lua/lua_runtime.h"
 #include "render/composition.h"
 #include "render/render.h"
+#include "storage/storage.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -116,20 +119,21 @@ static long long file_size(const char *path)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* A failed attempt keeps nothing on disk: its own output directory goes,
-   and the item's directory too when nothing else is in it. */
-static void remove_attempt_files(const char *out_dir)
+/* A new private directory <storage>/tmp/renders/item<id>-r<seq>-XXXXXX. 0 or -1 (errno). */
+static int render_temp_dir(int64_t item_id, int seq, char *out, size_t len)
 {
-    if (!out_dir[0])
-        return;
-    cl_render_remove_tree(out_dir);
-    char parent[2048];
-    snprintf(parent, sizeof parent, "%s", out_dir);
-    char *slash = strrchr(parent, '/');
-    if (slash) {
-        *slash = '\0';
-        rmdir(parent); /* fails, as it should, while other renders' files are there */
-    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "item%" PRId64 "-r%d-", item_id, seq);
+    return cl_storage_temp("renders", prefix, 1, out, len);
+}
+
+/* A failed attempt keeps nothing stored: the keys it had put go again
+   (local storage also removes the item's folders when they become empty). */
+static void remove_stored(const char *key)
+{
+    char serr[512];
+    if (key[0] && cl_storage_remove(NULL, key, serr, sizeof serr) != 0)
+        cl_warn(COMP, "%s", serr);
 }
 
 /* 1 when a renderer's message says the file could not be written because
@@ -167,7 +171,8 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     int rc = 0;
     char *rules = NULL;
     cl_buf comp = CL_BUF_INIT;
-    char out_dir[2048] = "";
+    char out_dir[2048] = "", vrel[320] = "", trel[320] = "";
+    int stored_v = 0, stored_t = 0;
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, dberr, sizeof dberr);
         snprintf(err, errlen, "reading the content item failed: %s", dberr);
@@ -198,14 +203,28 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         goto fail;
     }
 
-    /* generated/content-items/<id>/<UTC timestamp>/ under the storage root. */
+    /* The storage key: generated/content-items/<id>/<UTC timestamp>-r<seq>/.
+       The renderer writes into a private local directory; the files are then
+       put into the configured storage (STORAGE) under that key. */
     char rel[256], stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(rel, sizeof rel, "generated/content-items/%" PRId64 "/%s-r%d", p.item_id, stamp, p.seq);
-    snprintf(out_dir, sizeof out_dir, "%s/%s", cl_cfg.storage_dir, rel);
+    if (render_temp_dir(p.item_id, p.seq, out_dir, sizeof out_dir) != 0) {
+        int e = errno;
+        out_dir[0] = '\0';
+        if (e == ENOSPC || e == EDQUOT) {
+            snprintf(err, errlen, "There was no room left to store the video, so nothing was kept. "
+                                  "Try the render again later.");
+        } else {
+            snprintf(err, errlen, "cannot create a temporary render directory under %s/tmp/renders: %s",
+                     cl_cfg.storage_dir, strerror(e));
+        }
+        rc = 1;
+        goto fail;
+    }
     cl_render_result res;
     cl_error rerr;
     memset(&rerr, 0, sizeof rerr);
@@ -229,21 +248,35 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         rc = -1;
         goto fail;
     }
-    char vrel[320], trel[320], vb[24], tb[24], seq[16];
+    char vb[24], tb[24], seq[16], vsha[65], tsha[65], backend[64];
+    int64_t vsize = 0, tsize = 0;
     snprintf(vrel, sizeof vrel, "%s/%s", rel, CL_RENDER_VIDEO_NAME);
     snprintf(trel, sizeof trel, "%s/%s", rel, CL_RENDER_THUMBNAIL_NAME);
-    snprintf(vb, sizeof vb, "%lld", vbytes);
-    snprintf(tb, sizeof tb, "%lld", tbytes);
+    int scode = 0;
+    if (!(stored_v = cl_storage_put(vrel, res.video_path, "video/mp4", &vsize, vsha, backend, &scode, err, errlen) == 0) ||
+        !(stored_t = cl_storage_put(trel, res.thumbnail_path, "image/jpeg", &tsize, tsha, backend, &scode, err, errlen) == 0)) {
+        if (storage_full(err)) {
+            cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", p.item_id, err);
+            snprintf(err, errlen, "There was no room left to store the video, so nothing was kept. "
+                                  "Try the render again later.");
+        }
+        rc = is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
+        goto fail;
+    }
+    snprintf(vb, sizeof vb, "%" PRId64, vsize);
+    snprintf(tb, sizeof tb, "%" PRId64, tsize);
     snprintf(seq, sizeof seq, "%d", p.seq);
-    const char *a[] = {id, vrel, vb, trel, tb, res.renderer, seq};
+    const char *a[] = {id, vrel, vb, trel, tb, res.renderer, seq, backend, vsha, tsha};
     if (cl_db_begin(c) != 0 ||
         cl_db_exec(c,
-                   "INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq)"
-                   " VALUES ($1, 'video', $2, 'video/mp4', $3, $6, $7),"
-                   "        ($1, 'thumbnail', $4, 'image/jpeg', $5, $6, $7)"
+                   "INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq,"
+                   "                            storage, sha256)"
+                   " VALUES ($1, 'video', $2, 'video/mp4', $3, $6, $7, $8, $9),"
+                   "        ($1, 'thumbnail', $4, 'image/jpeg', $5, $6, $7, $8, $10)"
                    " ON CONFLICT (content_item_id, render_seq, kind) DO UPDATE"
-                   "   SET path = EXCLUDED.path, bytes = EXCLUDED.bytes, renderer = EXCLUDED.renderer",
-                   7, a, dberr, sizeof dberr) != 0 ||
+                   "   SET path = EXCLUDED.path, bytes = EXCLUDED.bytes, renderer = EXCLUDED.renderer,"
+                   "       storage = EXCLUDED.storage, sha256 = EXCLUDED.sha256",
+                   10, a, dberr, sizeof dberr) != 0 ||
         cl_db_exec(c,
                    "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now()"
                    " WHERE id = $1 AND render_seq = $2",
@@ -280,11 +313,16 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     goto out;
 
 fail:
-    remove_attempt_files(out_dir);
+    if (stored_v)
+        remove_stored(vrel);
+    if (stored_t)
+        remove_stored(trel);
     /* Retryable failures keep the item rendering until the last attempt. */
     if (rc < 0 || job->attempt >= job->max_attempts)
         fail_and_refund(c, &p, err);
 out:
+    if (out_dir[0])
+        cl_render_remove_tree(out_dir);
     PQclear(r);
     free(rules);
     cl_buf_free(&comp);

@@ -198,6 +198,14 @@ int cl_config_load(char *err, size_t errlen)
     snprintf(def, sizeof def, "%s/plugins", cl_exe_dir());
     if (get_str("CLIPLOOP_PLUGIN_DIR", def, c->plugin_dir, sizeof c->plugin_dir, err, errlen)) return -1;
     if (get_str("CLIPLOOP_STORAGE_DIR", "var/storage", c->storage_dir, sizeof c->storage_dir, err, errlen)) return -1;
+    /* storage_local reads the root from its own section (CLIPLOOP_STORAGE_DIR): give it the default too. */
+    setenv("CLIPLOOP_STORAGE_DIR", c->storage_dir, 1);
+    if (get_str("STORAGE", "local", c->storage, sizeof c->storage, err, errlen)) return -1;
+    if (!is_ident(c->storage)) {
+        snprintf(err, errlen, "STORAGE=%s is not a storage backend name (lower-case letters, digits, _)", c->storage);
+        return -1;
+    }
+    if (get_int("STORAGE_URL_TTL_SECONDS", 900, 60, 604800, &c->storage_url_ttl_seconds, err, errlen)) return -1;
     snprintf(def, sizeof def, "%s/../web", cl_exe_dir());
     if (get_str("CLIPLOOP_WEB_DIR", def, c->web_dir, sizeof c->web_dir, err, errlen)) return -1;
     snprintf(def, sizeof def, "%s/../migrations", cl_exe_dir());

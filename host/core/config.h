@@ -33,6 +33,8 @@ typedef struct cl_config {
     /* Paths */
     char plugin_dir[1024];  /**< CLIPLOOP_PLUGIN_DIR, default <exe dir>/plugins */
     char storage_dir[1024]; /**< CLIPLOOP_STORAGE_DIR, default var/storage */
+    char storage[64];       /**< STORAGE: storage capability id (local|s3), default local (docs/storage.md) */
+    int storage_url_ttl_seconds; /**< STORAGE_URL_TTL_SECONDS: lifetime of presigned download URLs, default 900 */
     char web_dir[1024];     /**< CLIPLOOP_WEB_DIR, default <source>/web */
     char migrations_dir[1024]; /**< CLIPLOOP_MIGRATIONS_DIR, default <source>/migrations */
     char asset_dir[1024];   /**< CLIPLOOP_ASSET_DIR, default <source>/assets */

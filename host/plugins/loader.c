@@ -92,6 +92,10 @@ static const kind_info kinds[] = {
      {{"ingest", offsetof(cl_ingester, ingest)}}},
     /* ABI 1.4; outbox is optional (a mock's). */
     {CL_CAP_MAILER, "mailer", sizeof(cl_mailer), END_OF(cl_mailer, send), {{"send", offsetof(cl_mailer, send)}}},
+    {CL_CAP_STORAGE, "storage", sizeof(cl_storage), END_OF(cl_storage, configured),
+     {{"put_file", offsetof(cl_storage, put_file)},
+      {"get_file", offsetof(cl_storage, get_file)},
+      {"remove", offsetof(cl_storage, remove)}}},
 };
 
 static const kind_info *kind_lookup(int kind)
@@ -671,6 +675,25 @@ int cl_plugins_check_selection(char *err, size_t errlen)
     if (mailer && mailer->configured && !mailer->configured(mailer->base.self, missing, sizeof missing)) {
         snprintf(err, errlen, "MAIL_PROVIDER=%s: the mailer is not configured (missing or invalid %s)", mail, missing);
         return -1;
+    }
+    /* STORAGE (set to "local" by default) must name a loaded storage backend
+       that has every setting it needs; never a fallback to another one. */
+    const char *st = cl_cfg.storage;
+    if (st[0]) {
+        const cl_storage *s = (const cl_storage *)cl_plugins_find(CL_CAP_STORAGE, st);
+        char smissing[300] = "";
+        if (!s) {
+            char ids[400];
+            list_ids(CL_CAP_STORAGE, ids, sizeof ids);
+            snprintf(err, errlen, "STORAGE=%s: no loaded plugin provides a storage backend named '%s' (available: %s)",
+                     st, st, ids);
+            return -1;
+        }
+        if (s->configured && !s->configured(s->base.self, smissing, sizeof smissing)) {
+            snprintf(err, errlen, "STORAGE=%s: the backend is not configured; set %s", st,
+                     smissing[0] ? smissing : "its settings");
+            return -1;
+        }
     }
     return 0;
 }

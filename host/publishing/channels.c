@@ -19,6 +19,7 @@
 #include "http/http.h"
 #include "plugins/call.h"
 #include "plugins/registry.h"
+#include "storage/storage.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -215,17 +216,14 @@ static void public_media(cl_req *req, cl_res *res)
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", id);
     const char *p[] = {sid};
-    PGresult *r = cl_db_query(c, "SELECT path, mime FROM content_assets WHERE id = $1", 1, p);
+    PGresult *r = cl_db_query(c, "SELECT path, mime, storage FROM content_assets WHERE id = $1", 1, p);
     if (!cl_db_ok(r)) {
         cl_publishing_db_failed(res, c, r, "read asset");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "This media link is invalid or has expired");
     } else {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, 0));
         const char *mime = strcmp(PQgetvalue(r, 0, 1), "video/mp4") == 0 ? "video/mp4" : "image/jpeg";
-        if (cl_res_file(res, path, mime) != 0)
-            cl_res_error(res, 500, "internal", "out of memory");
+        cl_storage_reply(res, PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 0), mime, NULL);
     }
     PQclear(r);
     cl_db_release(c);

@@ -25,6 +25,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "lua/lua_runtime.h"
+#include "storage/storage.h"
 #include "tracking/tracking.h"
 
 #include <archive.h>
@@ -176,7 +177,11 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
         "         ORDER BY render_seq DESC LIMIT 1),"
         "       (SELECT path FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
         "         ORDER BY render_seq DESC LIMIT 1),"
-        "       to_jsonb(p)::text"
+        "       to_jsonb(p)::text,"
+        "       (SELECT storage FROM content_assets WHERE content_item_id = i.id AND kind = 'video'"
+        "         ORDER BY render_seq DESC LIMIT 1),"
+        "       (SELECT storage FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
+        "         ORDER BY render_seq DESC LIMIT 1)"
         "  FROM content_items i JOIN projects p ON p.id = i.project_id WHERE i.id = $1 AND i.user_id = $2",
         2, p);
     if (!cl_db_ok(r)) {
@@ -199,12 +204,21 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
     for (int k = 10; rc > 0 && k <= 11; k++) {
         if (PQgetisnull(r, 0, k))
             continue;
-        char src[2048];
-        snprintf(src, sizeof src, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, k));
+        /* read through the backend that holds the file (a local file, or a download) */
+        char src[2048], serr[512];
+        int is_temp = 0;
+        if (cl_storage_local_copy(PQgetvalue(r, 0, k + 3), PQgetvalue(r, 0, k), src, sizeof src, &is_temp, serr,
+                                  sizeof serr) != 0) {
+            snprintf(err, errlen, "reading the item's %s failed: %.400s", k == 10 ? "video" : "thumbnail", serr);
+            rc = -1;
+            break;
+        }
         if (add_file(a, prefix, k == 10 ? "assets/video.mp4" : "assets/thumbnail.jpg", src, files) < 0) {
             snprintf(err, errlen, "writing the item's %s into the ZIP failed", k == 10 ? "video" : "thumbnail");
             rc = -1;
         }
+        if (is_temp)
+            unlink(src);
     }
     if (rc > 0) {
         size_t cl = strlen(caption), tl = strlen(cta);
@@ -279,20 +293,7 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
 /* A new private file for a bundle under <storage>/tmp/exports. 0 or -1. */
 static int temp_zip(char *path, size_t len)
 {
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s/tmp", cl_cfg.storage_dir);
-    mkdir(cl_cfg.storage_dir, 0755);
-    mkdir(dir, 0700);
-    snprintf(dir, sizeof dir, "%s/tmp/exports", cl_cfg.storage_dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return -1;
-    if (snprintf(path, len, "%s/bundle-XXXXXX", dir) >= (int)len)
-        return -1;
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
+    return cl_storage_temp("exports", "bundle-", 0, path, len);
 }
 
 static struct archive *open_zip(const char *path)

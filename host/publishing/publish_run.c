@@ -40,6 +40,7 @@
 #include "db/db.h"
 #include "tracking/tracking.h"
 #include "plugins/call.h"
+#include "storage/storage.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -105,7 +106,9 @@ typedef struct run_ctx {
     int64_t user_id, project_id, video_asset, thumb_asset;
     char channel[16];
     char *caption, *cta;
-    char video_path[2048], video_url[1024], thumb_url[1024], key[96];
+    char video_path[2048], video_url[2048], thumb_url[2048], key[96];
+    int video_temp; /* video_path is a download to unlink when done */
+    char video_backend[64], thumb_backend[64], video_key[CL_STORAGE_KEY_MAX + 1], thumb_key[CL_STORAGE_KEY_MAX + 1];
 } run_ctx;
 
 static int is_transient(int code)
@@ -250,7 +253,13 @@ static int load(run_ctx *x, char *err, size_t errlen)
         "    ORDER BY render_seq DESC LIMIT 1),"
         "  (SELECT id FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
         "    ORDER BY render_seq DESC LIMIT 1),"
-        "  i.tracking_slug"
+        "  i.tracking_slug,"
+        "  (SELECT storage FROM content_assets WHERE content_item_id = i.id AND kind = 'video'"
+        "    ORDER BY render_seq DESC LIMIT 1),"
+        "  (SELECT storage FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
+        "    ORDER BY render_seq DESC LIMIT 1),"
+        "  (SELECT path FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
+        "    ORDER BY render_seq DESC LIMIT 1)"
         " FROM content_items i WHERE i.id = $1 AND i.publish_attempt = $2",
         2, p);
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
@@ -269,8 +278,19 @@ static int load(run_ctx *x, char *err, size_t errlen)
         return -2;
     }
     x->video_asset = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
-    snprintf(x->video_path, sizeof x->video_path, "%s/%s", cl_cfg.storage_dir, PQgetvalue(r, 0, 6));
+    /* the video as a local file, through the backend that holds it (a download for s3) */
+    snprintf(x->video_backend, sizeof x->video_backend, "%s", PQgetvalue(r, 0, 9));
+    snprintf(x->video_key, sizeof x->video_key, "%s", PQgetvalue(r, 0, 6));
+    if (cl_storage_local_copy(x->video_backend, x->video_key, x->video_path, sizeof x->video_path, &x->video_temp,
+                              err, errlen) != 0) {
+        PQclear(r);
+        return -1;
+    }
     x->thumb_asset = PQgetisnull(r, 0, 7) ? 0 : strtoll(PQgetvalue(r, 0, 7), NULL, 10);
+    if (x->thumb_asset) {
+        snprintf(x->thumb_backend, sizeof x->thumb_backend, "%s", PQgetvalue(r, 0, 10));
+        snprintf(x->thumb_key, sizeof x->thumb_key, "%s", PQgetvalue(r, 0, 11));
+    }
     char link[600] = "";
     if (!PQgetisnull(r, 0, 8) && cl_tracking_item_url(x->c, x->item_id, link, sizeof link) != 1)
         link[0] = '\0';
@@ -299,11 +319,22 @@ static int load(run_ctx *x, char *err, size_t errlen)
         }
         x->req.access_token = x->ch.token;
         x->req.account_id = x->ch.account_id;
-        if (cl_public_media_url(x->video_asset, x->video_url, sizeof x->video_url, err, errlen) != 0)
+        /* The platform pulls the files: a presigned URL of the backend that
+           holds them (s3), else the host's own signed media route (local). */
+        int ttl = cl_cfg.public_media_ttl_seconds;
+        int u = cl_storage_public_url(x->video_backend, x->video_key, ttl, "video/mp4", x->video_url,
+                                      sizeof x->video_url, err, errlen);
+        if (u < 0 || (u == 0 && cl_public_media_url(x->video_asset, x->video_url, sizeof x->video_url, err, errlen) != 0))
             return -2;
         x->req.video_url = x->video_url;
-        if (x->thumb_asset && cl_public_media_url(x->thumb_asset, x->thumb_url, sizeof x->thumb_url, err, errlen) == 0)
-            x->req.thumbnail_url = x->thumb_url;
+        char terr[256];
+        if (x->thumb_asset) {
+            u = cl_storage_public_url(x->thumb_backend, x->thumb_key, ttl, "image/jpeg", x->thumb_url,
+                                      sizeof x->thumb_url, terr, sizeof terr);
+            if (u == 1 || (u == 0 && cl_public_media_url(x->thumb_asset, x->thumb_url, sizeof x->thumb_url, terr,
+                                                         sizeof terr) == 0))
+                x->req.thumbnail_url = x->thumb_url;
+        }
     }
     return 0;
 }
@@ -551,6 +582,8 @@ int cl_publishing_run(PGconn *c, const cl_job *job, int64_t item_id, int attempt
     rc = finish(&x, media, permalink[0] ? permalink : NULL, result, err, errlen);
 out:
     cJSON_Delete(ans);
+    if (x.video_temp)
+        unlink(x.video_path);
     cl_channel_clear(&x.ch);
     free(x.caption);
     free(x.cta);

@@ -34,7 +34,7 @@ test('GET /api/version answers JSON', async () => {
   assert.match(r.headers.get('content-type'), /^application\/json/);
   const body = await r.json();
   assert.equal(body.name, 'cliploop');
-  assert.equal(body.abi, '1.3');
+  assert.equal(body.abi, '1.5');
 });
 
 test('unknown API route is a JSON 404', async () => {

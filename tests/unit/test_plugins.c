@@ -448,10 +448,16 @@ static void test_host_api(void)
 static void test_selection(void)
 {
     char err[512];
-    char saved[sizeof cl_cfg.llm_provider];
+    char saved[sizeof cl_cfg.llm_provider], saved_storage[sizeof cl_cfg.storage];
     memcpy(saved, cl_cfg.llm_provider, sizeof saved);
+    memcpy(saved_storage, cl_cfg.storage, sizeof saved_storage);
     load_fresh(fixture_dir("good"));
     snprintf(cl_cfg.llm_provider, sizeof cl_cfg.llm_provider, "echo");
+    /* STORAGE must name a loaded storage backend: the fixture has none */
+    snprintf(cl_cfg.storage, sizeof cl_cfg.storage, "local");
+    CHECK(cl_plugins_check_selection(err, sizeof err) == -1);
+    CHECK_STR(err, "STORAGE=local: no loaded plugin provides a storage backend named 'local' (available: none)");
+    cl_cfg.storage[0] = '\0'; /* only a zeroed test config has no STORAGE */
     CHECK(cl_plugins_check_selection(err, sizeof err) == 0);
     snprintf(cl_cfg.llm_provider, sizeof cl_cfg.llm_provider, "foo");
     CHECK(cl_plugins_check_selection(err, sizeof err) == -1);
@@ -461,6 +467,7 @@ static void test_selection(void)
     CHECK(cl_plugins_check_selection(err, sizeof err) == -1);
     CHECK(contains(err, "(available: none)"));
     memcpy(cl_cfg.llm_provider, saved, sizeof saved);
+    memcpy(cl_cfg.storage, saved_storage, sizeof saved_storage);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -679,21 +686,23 @@ static void test_sdk_example(void)
 
 static void test_plugins_command(void)
 {
-    char good[PATH_MAX], magic[PATH_MAX], notelf[PATH_MAX], mock[PATH_MAX];
+    char good[PATH_MAX], magic[PATH_MAX], notelf[PATH_MAX], mock[PATH_MAX], local[PATH_MAX];
     snprintf(good, sizeof good, "%s/good.so", fixture_dir("good"));
     snprintf(magic, sizeof magic, "%s/bad_magic.so", fixture_dir("bad_magic"));
     snprintf(notelf, sizeof notelf, "%s/not_elf.so", fixture_dir("not_elf"));
     snprintf(mock, sizeof mock, "%s/llm_mock.so", plugin_dir);
+    snprintf(local, sizeof local, "%s/storage_local.so", plugin_dir);
     const char *dir = link_dir("mixed", (const char *const[]){"d_good.so", good, "c_bad_magic.so",
                                                               magic, "a_not_elf.so", notelf,
-                                                              "b_llm_mock.so", mock, NULL});
+                                                              "b_llm_mock.so", mock,
+                                                              "e_storage_local.so", local, NULL});
     /* in-process: sorted by file name, one bad file does not stop the others */
-    CHECK(load_fresh(dir) == 2);
+    CHECK(load_fresh(dir) == 3);
     cl_plugin_info info;
-    const char *order[] = {"a_not_elf.so", "b_llm_mock.so", "c_bad_magic.so", "d_good.so"};
-    for (size_t i = 0; i < 4; i++)
+    const char *order[] = {"a_not_elf.so", "b_llm_mock.so", "c_bad_magic.so", "d_good.so", "e_storage_local.so"};
+    for (size_t i = 0; i < 5; i++)
         CHECK(cl_plugins_info_at(i, &info) == 0 && strcmp(info.file, order[i]) == 0);
-    CHECK(cl_plugins_info_at(4, &info) == -1);
+    CHECK(cl_plugins_info_at(5, &info) == -1);
 
     char cmd[3 * PATH_MAX], *out = NULL;
     snprintf(cmd, sizeof cmd, "'%s/cliploop' plugins --json --dir '%s' 2>/dev/null", build_dir, dir);
@@ -701,7 +710,7 @@ static void test_plugins_command(void)
     cJSON *j = parse_obj(out);
     cJSON *plugins = j ? cJSON_GetObjectItem(j, "plugins") : NULL;
     cJSON *refused = j ? cJSON_GetObjectItem(j, "refused") : NULL;
-    CHECK(cJSON_GetArraySize(plugins) == 2 && cJSON_GetArraySize(refused) == 2);
+    CHECK(cJSON_GetArraySize(plugins) == 3 && cJSON_GetArraySize(refused) == 2);
     cJSON *p0 = cJSON_GetArrayItem(plugins, 0), *p1 = cJSON_GetArrayItem(plugins, 1);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p0, "name")), "llm_mock");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p0, "file")), "b_llm_mock.so");
