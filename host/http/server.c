@@ -46,7 +46,10 @@ typedef struct task {
     cl_handler_fn fn;
     cl_req creq;
     cl_res cres;
-    struct task *next;    /* pool queue link */
+    struct task *next;      /* pool queue: the next task of the same lane */
+    struct task *next_lane; /* pool queue, in a lane's first task: the next lane */
+    struct task *lane_last; /* pool queue, in a lane's first task: the lane's last task */
+    uint64_t lane_key;      /* whose lane: the client (provider pool), 0 (blocking pool) */
     /* Provider routes: the call the handler's provider work polls, and the
        loop's list of such tasks whose clients it watches (loop thread only). */
     int provider;
@@ -92,10 +95,15 @@ static char app_shell_path[1200];
  * provider therefore only ever occupies provider threads, and sessions,
  * database routes and /healthz keep their own threads. */
 
+/* A pool's queue is a ring of lanes, one per client, served round robin:
+   a provider task's lane is its client (session cookie, else address), so a
+   burst from one client waits behind itself, not in front of everyone else
+   waiting for a provider thread. The blocking pool has one lane (key 0), a
+   plain FIFO. Lanes are threaded through the tasks: nothing is allocated. */
 typedef struct work_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    task *head, *tail;
+    task *lanes, *lanes_last; /* each lane's first task, in serving order */
     int stop;
     int provider; /* run handlers with the request's call current, give slots back */
     pthread_t *threads;
@@ -164,17 +172,61 @@ static void slot_release(cl_req *req)
     req->slot_user = 0;
 }
 
+static void lane_append(work_pool *p, task *first)
+{
+    first->next_lane = NULL;
+    if (p->lanes_last)
+        p->lanes_last->next_lane = first;
+    else
+        p->lanes = first;
+    p->lanes_last = first;
+}
+
 static void pool_push(work_pool *p, task *t)
 {
     pthread_mutex_lock(&p->mu);
     t->next = NULL;
-    if (p->tail)
-        p->tail->next = t;
-    else
-        p->head = t;
-    p->tail = t;
+    task *l = p->lanes;
+    while (l && l->lane_key != t->lane_key)
+        l = l->next_lane;
+    if (l) {
+        l->lane_last->next = t;
+        l->lane_last = t;
+    } else {
+        t->lane_last = t;
+        lane_append(p, t);
+    }
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+/* The first task of the first lane; the rest of that lane goes to the end of
+   the ring. Under p->mu; NULL when empty. */
+static task *pool_pop(work_pool *p)
+{
+    task *t = p->lanes;
+    if (!t)
+        return NULL;
+    p->lanes = t->next_lane;
+    if (!p->lanes)
+        p->lanes_last = NULL;
+    task *rest = t->next;
+    if (rest) {
+        rest->lane_last = t->lane_last;
+        lane_append(p, rest);
+    }
+    return t;
+}
+
+/* The provider pool's lane of a request: its session cookie, or its address. */
+static uint64_t client_lane(const cl_req *r)
+{
+    const char *cookie = cl_req_header(r, "cookie"), *v = cookie ? strstr(cookie, "cliploop_session=") : NULL;
+    const char *s = v ? v + strlen("cliploop_session=") : r->remote_addr;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s && *s != ';'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h | 1; /* never the blocking pool's 0 */
 }
 
 /* A handler whose database went away mid-request (server restarted or down)
@@ -193,19 +245,20 @@ static void *pool_main(void *arg)
     work_pool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (!p->head && !p->stop)
+        while (!p->lanes && !p->stop)
             pthread_cond_wait(&p->cv, &p->mu);
-        task *t = p->head;
+        task *t = pool_pop(p);
         if (!t) { /* stop requested and the queue is drained */
             pthread_mutex_unlock(&p->mu);
             return NULL;
         }
-        p->head = t->next;
-        if (!p->head)
-            p->tail = NULL;
         pthread_mutex_unlock(&p->mu);
         cl_db_lost_reset();
-        if (p->provider) {
+        if (p->provider && atomic_load(&t->call.cancelled)) {
+            /* The client went away while the task waited for a thread: no
+               work, no provider call (nobody reads the answer). */
+            cl_res_error(&t->cres, 409, "cancelled", "The client went away before the request started");
+        } else if (p->provider) {
             cl_call_set_current(t->creq.call);
             t->fn(&t->creq, &t->cres);
             cl_call_set_current(NULL);
@@ -707,6 +760,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         t->provider = 1;
         cl_call_init(&t->call, NULL, NULL);
         t->creq.call = &t->call;
+        t->lane_key = client_lane(&t->creq);
         watch_add(lt, t);
         pool_push(&ppool, t);
     } else {

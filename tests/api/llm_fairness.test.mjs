@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createDatabase, startServer, apiClient, psql, demoProject, betaUser, until } from './lib/harness.mjs';
 import { startLlmFake } from '../fakes/llm_fake.mjs';
 
-let db, fake, wide, narrow, owner, bystander, projectId, otherProjectId, userId;
+let db, fake, wide, narrow, single, owner, bystander, projectId, otherProjectId, userId;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const one = (sql) => psql(db.url, sql)[0]?.[0];
 const calls = () => fake.requests.filter((r) => r.path === '/v1/chat/completions');
@@ -40,6 +40,8 @@ before(async () => {
   // threads of the blocking pool); narrow: 2 calls per user.
   wide = await startServer({ dbUrl: db.url, env: { ...env, CLIPLOOP_LLM_PER_USER: '12' } });
   narrow = await startServer({ dbUrl: db.url, migrate: false, env: { ...env, CLIPLOOP_LLM_PER_USER: '2' } });
+  // single: one provider thread, so requests queue for it.
+  single = await startServer({ dbUrl: db.url, migrate: false, env: { ...env, CLIPLOOP_LLM_THREADS: '1', CLIPLOOP_LLM_PER_USER: '12' } });
   owner = apiClient(wide.url);
   ({ userId, projectId } = await demoProject(owner, db.url, {
     business_name: 'Tola Shoes', category: 'Footwear', city: 'Abuja', target_audience: 'Students',
@@ -55,7 +57,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const s of [wide, narrow]) if (s) await s.stop();
+  for (const s of [wide, narrow, single]) if (s) await s.stop();
   if (fake) await fake.close();
   if (db) db.drop();
 });
@@ -167,4 +169,30 @@ test('a generate whose client hangs up mid-call: the provider call is aborted, t
   assert.equal(calls().length, 1);
   assert.deepEqual(psql(db.url, `SELECT generation_balance, render_balance FROM credit_accounts WHERE user_id = ${userId}`)[0],
     [genBefore, renderBefore]);
+});
+
+test('the provider pool\'s queue is fair: a burst from one user waits behind itself, not in front of another user', async () => {
+  fake.requests.length = 0;
+  const as = (cl) => { const x = apiClient(single.url); x.cookie = cl.cookie; x.csrf = cl.csrf; return x; };
+  const a = as(owner), b = as(bystander);
+  const first = hangingBrief(single.url, a, projectId);
+  await until('the first brief to hold the only provider thread', () => calls().length === 1);
+  const queued = [1, 2, 3].map(() => hangingBrief(single.url, a, projectId));
+  assert.equal((await b.get('/api/me')).status, 200); // sessions do not wait for the provider thread
+  await sleep(300); // the burst is queued before the other user's brief arrives
+  const theirs = hangingBrief(single.url, b, otherProjectId);
+  await sleep(300);
+  const fromOther = (r) => JSON.stringify(r.body).includes('Ngozi Cakes');
+
+  // Each hang-up frees the thread for the next task: round robin over the
+  // users' lanes serves the other user's brief second, not after the burst.
+  first.abort();
+  await until('the next brief to reach the provider', () => calls().length === 2);
+  assert.ok(!fromOther(calls()[1]), 'the owner\'s lane was first in line');
+  queued[0].abort();
+  await until('the next brief to reach the provider', () => calls().length === 3);
+  assert.ok(fromOther(calls()[2]), 'the other user\'s brief is served before the rest of the burst');
+
+  for (const h of [...queued, theirs]) h.abort();
+  await until('the queued briefs to be cancelled', () => calls().filter((r) => r.closed).length === calls().length && calls().length >= 3);
 });
