@@ -255,11 +255,14 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     int scode = 0;
     if (!(stored_v = cl_storage_put(vrel, res.video_path, "video/mp4", &vsize, vsha, backend, &scode, err, errlen) == 0) ||
         !(stored_t = cl_storage_put(trel, res.thumbnail_path, "image/jpeg", &tsize, tsha, backend, &scode, err, errlen) == 0)) {
-        if (storage_full(err)) {
-            cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", p.item_id, err);
+        /* The user sees this: say what happened, not where (the log has the detail). */
+        cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", p.item_id, err);
+        if (storage_full(err))
             snprintf(err, errlen, "There was no room left to store the video, so nothing was kept. "
                                   "Try the render again later.");
-        }
+        else
+            snprintf(err, errlen, "The video could not be stored (the storage service did not accept it), "
+                                  "so nothing was kept. Try the render again later.");
         rc = is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
         goto fail;
     }

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, apiClient, createDatabase, freePort, psql, startServer } from './lib/harness.mjs';
 import { startFakeS3 } from '../fakes/s3.mjs';
+import { DRAFT } from './lib/publishing.mjs';
 
 const sha256 = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -358,4 +359,58 @@ describe('the create flow stores, serves and exports through the configured back
     assert.ok(seen.some((q) => q.method === 'DELETE' && q.status === 204), 'removed on delete');
     assert.ok(seen.every((q) => q.status !== 403), JSON.stringify(seen.filter((q) => q.status === 403)));
   });
+});
+
+test('STORAGE=s3 and the bucket fails during a render: a calm error, the credit refunded, nothing kept', async () => {
+  const s3 = await startFakeS3();
+  const storage = mkdtempSync(path.join(tmpdir(), 'cliploop-flow-s3fail-'));
+  const db = createDatabase('storage_s3fail');
+  const srv = await startServer({
+    dbUrl: db.url,
+    env: { ...s3.env, MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
+      CLIPLOOP_JOB_BACKOFF_MS: '100', CLIPLOOP_JOB_MAX_ATTEMPTS: '2' },
+  });
+  try {
+    const c = apiClient(srv.url);
+    assert.equal((await c.demoLogin()).status, 200);
+    const userId = psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
+    const p = await c.post('/api/projects', {
+      name: 'Bola Bakes', project_type: 'business', business_name: 'Bola Bakes', category: 'Bakery',
+      city: 'Ibadan', target_audience: 'Parents planning birthdays', primary_offer: 'Custom birthday cakes',
+      preferred_channels: ['instagram'], language_style: 'mixed',
+    });
+    const projectId = p.body.project?.id ?? p.body.id;
+    const item = await c.post('/api/content-items', { project_id: projectId, channel: 'instagram', title: 'Cakes',
+      draft: DRAFT });
+    assert.equal(item.status, 201, JSON.stringify(item.body));
+    const id = item.body.id;
+    const balance = () => Number(psql(db.url, `SELECT render_balance FROM credit_accounts WHERE user_id = ${userId}`)[0][0]);
+    s3.mode = 'error500';
+    const r = await c.post(`/api/content-items/${id}/render`);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const charged = balance();
+    let it;
+    for (const end = Date.now() + 180000; ;) {
+      it = (await c.get(`/api/content-items/${id}`)).body;
+      if (it.status === 'render_failed' || it.status === 'rendered') break;
+      if (Date.now() > end) throw new Error(`render did not end: ${JSON.stringify(it)}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    assert.equal(it.status, 'render_failed');
+    assert.match(it.render_error, /could not be stored .*nothing was kept/);
+    assert.doesNotMatch(it.render_error, /127\.0\.0\.1|http|\//, 'no endpoint or path shown to the user');
+    assert.equal(balance(), charged + 1, 'the render credit is refunded');
+    assert.equal(psql(db.url, `SELECT count(*) FROM content_assets WHERE content_item_id = ${id}`)[0][0], '0');
+    assert.equal(psql(db.url, "SELECT attempts FROM jobs WHERE kind = 'render.content_item'")[0][0], '2', 'retried once');
+    assert.ok(s3.requests.filter((q) => q.method === 'PUT' || q.method === 'POST').length >= 2);
+    assert.deepEqual(s3.objectKeys(), []);
+    assert.deepEqual(readdirSync(path.join(storage, 'tmp', 'renders')), [], 'no render scratch left behind');
+    assert.match(srv.proc.log, /the video could not be stored: storing generated\/content-items\/\d+\/.*in s3 storage failed: S3 put .*InternalError/);
+  } finally {
+    s3.mode = 'normal';
+    await srv.stop();
+    db.drop();
+    await s3.close();
+    rmSync(storage, { recursive: true, force: true });
+  }
 });
