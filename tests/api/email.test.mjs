@@ -114,6 +114,29 @@ test('claiming an approved invite: sign-up with the address is not approved unti
   assert.equal((await claimer.get('/api/_test/product')).status, 200);
   // Single use.
   assertError(await anyone.post('/api/auth/verify-email', { token }), 410, 'token_used');
+  assertError(await claimer.post('/api/auth/verify-email/resend'), 409, 'already_verified');
+});
+
+test('a link used twice at the same moment works exactly once', async () => {
+  const email = 'racer@example.com';
+  const u = apiClient(srv.url);
+  assert.equal((await u.signup(email, 'racer-password-1')).status, 201);
+  clearLimits(email);
+  assert.equal((await apiClient(srv.url).post('/api/auth/password/forgot', { email })).status, 202);
+  const m = await smtp.waitFor((x) => x.to === email && x.links.some((l) => l.includes('/reset-password.html')));
+  const token = tokenOf(m.links.find((l) => l.includes('/reset-password.html')));
+  const results = await Promise.all(['racer-password-2', 'racer-password-3', 'racer-password-4', 'racer-password-5']
+    .map((password) => apiClient(srv.url).post('/api/auth/password/reset', { token, password })));
+  const ok = results.filter((r) => r.status === 200);
+  assert.equal(ok.length, 1, results.map((r) => r.status).join());
+  for (const r of results.filter((x) => x.status !== 200)) assertError(r, 410, 'token_used');
+  assert.equal(count(`SELECT count(*) FROM email_tokens WHERE token_hash = '${sha256(token)}' AND used_at IS NOT NULL`), 1);
+  // Exactly one of the four passwords is the account's now.
+  let works = 0;
+  for (const p of ['racer-password-2', 'racer-password-3', 'racer-password-4', 'racer-password-5']) {
+    if ((await apiClient(srv.url).login(email, p)).status === 200) works++;
+  }
+  assert.equal(works, 1);
 });
 
 test('a paid plan applies only once the address is verified', async () => {
@@ -257,6 +280,19 @@ test('a refusing, deferring or hanging mail server is a clear error and nothing 
   }
   // After a refusal, sign-up with the address works (nothing was left behind).
   assert.equal((await apiClient(srv.url).signup('fail-refuse-rcpt@example.com')).status, 201);
+});
+
+test('mock mailer refusing (MAIL_MOCK_FAIL=refuse): sign-up answers 502 and creates nothing', async () => {
+  const failing = await startServer({ dbUrl: db.url, migrate: false,
+    env: { MOCK_MODE: 'true', LLM_PROVIDER: 'mock', CLIPLOOP_SCRYPT_LOG_N: '10', MAIL_MOCK_FAIL: 'refuse' } });
+  try {
+    const r = await apiClient(failing.url).signup('mock-refused@example.com');
+    assertError(r, 502, 'mail_failed');
+    assert.match(r.body.error.message, /550/);
+    assert.equal(count("SELECT count(*) FROM users WHERE email = 'mock-refused@example.com'"), 0);
+  } finally {
+    await failing.stop();
+  }
 });
 
 test('start-up refuses an unknown or unconfigured mailer, never falling back', async () => {
