@@ -115,6 +115,10 @@ test('claiming an approved invite: sign-up with the address is not approved unti
   // Single use.
   assertError(await anyone.post('/api/auth/verify-email', { token }), 410, 'token_used');
   assertError(await claimer.post('/api/auth/verify-email/resend'), 409, 'already_verified');
+  // Neither the link's token nor the SMTP password reaches the log.
+  assert.ok(srv.proc.log.includes('verify_email mail sent via smtp'), srv.proc.log.slice(-2000));
+  assert.ok(!srv.proc.log.includes(token));
+  assert.ok(!srv.proc.log.includes('s3cret-smtp'));
 });
 
 test('a link used twice at the same moment works exactly once', async () => {

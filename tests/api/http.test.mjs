@@ -6,7 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { spawn } from 'node:child_process';
-import { createDatabase, startServer, cliploop, psql, freePort, startProcess } from './lib/harness.mjs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createDatabase, startServer, cliploop, psql, freePort, startProcess, ROOT } from './lib/harness.mjs';
 
 const ADMIN = process.env.CLIPLOOP_PG_ADMIN_URL;
 let db, srv;
@@ -34,7 +36,10 @@ test('GET /api/version answers JSON', async () => {
   assert.match(r.headers.get('content-type'), /^application\/json/);
   const body = await r.json();
   assert.equal(body.name, 'cliploop');
-  assert.equal(body.abi, '1.5');
+  // The SDK header's version (CL_ABI_MAJOR.CL_ABI_MINOR), whatever it is now.
+  const sdk = readFileSync(path.join(ROOT, 'sdk', 'cliploop_plugin.h'), 'utf8');
+  const v = (name) => new RegExp(`#define ${name} (\\d+)`).exec(sdk)[1];
+  assert.equal(body.abi, `${v('CL_ABI_MAJOR')}.${v('CL_ABI_MINOR')}`);
 });
 
 test('unknown API route is a JSON 404', async () => {
