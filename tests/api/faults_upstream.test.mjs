@@ -1,6 +1,7 @@
 // Fault suite: upstreams that never answer. Each fake keeps the connection
 // open without a byte of answer (its "hang" mode): the AI provider (the
-// OpenAI-compatible plugin against tests/fakes/llm_fake.mjs), a website being
+// OpenAI-compatible plugin against tests/fakes/llm_fake.mjs: a brief on the
+// request path, a chat message as a job), a website being
 // ingested (tests/fakes/http_fake.mjs /hang), Instagram (the code exchange
 // of the connect flow) and Lemon Squeezy (a checkout). Every outbound call
 // runs under its plugin's deadline (set to 1 s here), and the user gets that
@@ -62,12 +63,21 @@ function calmError(r, status, code) {
   assert.doesNotMatch(msg, /127\.0\.0\.1|https?:\/\/|curl|errno|\bnull\b|undefined/i, `message shows internals: ${msg}`);
 }
 
-test('a hanging AI provider: 504 llm_timeout, and other requests are answered meanwhile', async () => {
+/** The demo user signed in, with its one project (made on first use). */
+async function demo() {
   const c = apiClient(srv.url);
+  assert.equal((await c.demoLogin()).status, 200);
+  const list = (await c.get('/api/projects')).body.projects;
+  if (list.length) return { c, projectId: list[0].id };
   const { projectId } = await demoProject(c, db.url, {
     business_name: 'Kemi Plants', category: 'Plants', city: 'Lagos', target_audience: 'Apartment dwellers',
     primary_offer: 'Low-light house plants',
   });
+  return { c, projectId };
+}
+
+test('a hanging AI provider: 504 llm_timeout, and other requests are answered meanwhile', async () => {
+  const { c, projectId } = await demo();
   const before = llm.requests.length;
   const pending = within(c.post('/api/create/brief', { project_id: projectId, prompt: 'Snake plant promo for Instagram' }), 'brief');
   // A bystander while the provider hangs.
@@ -77,6 +87,27 @@ test('a hanging AI provider: 504 llm_timeout, and other requests are answered me
   calmError(r, 504, 'llm_timeout');
   assert.match(r.body.error.message, /did not answer in time/);
   assert.ok(llm.requests.length > before, 'the provider was really called');
+});
+
+test('a hanging AI provider in chat: the chat job fails with llm_timeout, shown in the thread', async () => {
+  const { c, projectId } = await demo();
+  const chat = await c.post('/api/chats', { project_id: projectId });
+  assert.equal(chat.status, 201, chat.text);
+  const r = await c.post(`/api/chats/${chat.body.id}/messages`, { mode: 'chat', content: 'Any ideas for Friday?', request_id: `hang-${process.pid}` });
+  assert.ok([201, 202].includes(r.status), r.text);
+  const jobId = r.body.chat_job.id;
+  const end = Date.now() + 60000;
+  let job;
+  for (;;) {
+    job = (await c.get(`/api/chat-jobs/${jobId}`)).body.chat_job;
+    if (job.status === 'completed' || job.status === 'failed') break;
+    if (Date.now() > end) throw new Error(`chat job never ended: ${JSON.stringify(job)}\n${srv.proc.log.slice(-3000)}`);
+    await sleep(200);
+  }
+  assert.equal(job.status, 'failed', JSON.stringify(job));
+  assert.equal(job.error.code, 'llm_timeout', JSON.stringify(job));
+  assert.match(job.error.message, /did not answer in time/);
+  assert.doesNotMatch(job.error.message, /127\.0\.0\.1|https?:\/\//);
 });
 
 test('a hanging website: the ingestion fails with a message that says the site did not answer', async () => {
