@@ -112,40 +112,16 @@ cJSON *cl_content_item_row_json(PGresult *r, int row)
 int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id)
 {
     const char *p[] = {item_id};
-    PGresult *r = cl_db_query(c,
-                              "SELECT id, kind, mime, bytes, renderer, render_seq,"
-                              " cl_iso(created_at), storage, sha256"
-                              " FROM content_assets WHERE content_item_id = $1"
-                              " ORDER BY render_seq DESC, kind",
-                              1, p);
-    if (!cl_db_ok(r)) {
-        PQclear(r);
+    PGresult *r = cl_db_query(c, "SELECT " CL_CONTENT_ASSETS_JSON " FROM (SELECT $1::bigint AS id) i", 1, p);
+    cJSON *arr = NULL;
+    if (cl_db_ok(r) && PQntuples(r) == 1)
+        arr = PQgetisnull(r, 0, 0) ? cJSON_CreateArray() : cJSON_Parse(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(arr);
         return -1;
     }
-    cJSON *arr = cJSON_AddArrayToObject(item, "assets");
-    for (int i = 0; i < PQntuples(r); i++) {
-        cJSON *a = cJSON_CreateObject();
-        const char *id = PQgetvalue(r, i, 0);
-        cJSON_AddNumberToObject(a, "id", strtod(id, NULL));
-        cJSON_AddStringToObject(a, "kind", PQgetvalue(r, i, 1));
-        cJSON_AddStringToObject(a, "mime", PQgetvalue(r, i, 2));
-        cJSON_AddNumberToObject(a, "bytes", strtod(PQgetvalue(r, i, 3), NULL));
-        cJSON_AddStringToObject(a, "renderer", PQgetvalue(r, i, 4));
-        cJSON_AddNumberToObject(a, "render_seq", strtod(PQgetvalue(r, i, 5), NULL));
-        cJSON_AddStringToObject(a, "created_at", PQgetvalue(r, i, 6));
-        cJSON_AddStringToObject(a, "storage", PQgetvalue(r, i, 7));
-        if (PQgetisnull(r, i, 8))
-            cJSON_AddNullToObject(a, "sha256");
-        else
-            cJSON_AddStringToObject(a, "sha256", PQgetvalue(r, i, 8));
-        char url[96];
-        snprintf(url, sizeof url, "/api/assets/%s", id);
-        cJSON_AddStringToObject(a, "url", url);
-        snprintf(url, sizeof url, "/api/assets/%s?download=1", id);
-        cJSON_AddStringToObject(a, "download_url", url);
-        cJSON_AddItemToArray(arr, a);
-    }
-    PQclear(r);
+    cJSON_AddItemToObject(item, "assets", arr);
     return 0;
 }
 

@@ -94,13 +94,14 @@ int cl_content_on_render_finished(cl_render_observer fn);
 
 /**
  * The item's assets (alias i) as the API shows them, newest render first,
- * as a JSON array (NULL when there are none): a list reads items and assets
- * in one statement instead of one more per item.
+ * as a JSON array (NULL when there are none): the one definition of an
+ * asset's object (cl_content_add_assets runs it too), so a list reads items
+ * and assets in one statement instead of one more per item.
  */
 #define CL_CONTENT_ASSETS_JSON                                                                     \
     "(SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'mime', a.mime, 'bytes', a.bytes," \
     " 'renderer', a.renderer, 'render_seq', a.render_seq, 'created_at', cl_iso(a.created_at),"     \
-    " 'url', '/api/assets/' || a.id, 'download_url', '/api/assets/' || a.id || '?download=1')"     \
+    " 'storage', a.storage, 'sha256', a.sha256, 'url', '/api/assets/' || a.id, 'download_url', '/api/assets/' || a.id || '?download=1')"     \
     " ORDER BY a.render_seq DESC, a.kind) FROM content_assets a WHERE a.content_item_id = i.id)"
 
 /**

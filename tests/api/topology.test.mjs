@@ -1,21 +1,25 @@
 // More than one machine, on one: 2 `cliploop serve` hosts and 3 `cliploop
-// worker` processes (own ports and working directories) against one
-// Postgres and one shared storage root. The create flow (brief → generate →
-// render → download) goes through both hosts alternately; a render made by
-// any worker downloads from either host; SIGKILL of one host (during a
+// worker` processes (own ports, working directories and local storage
+// directories) against one Postgres and one S3-compatible bucket (the fake
+// S3 of tests/fakes/s3.mjs, run as its own program). The create flow (brief
+// → generate → render → download) goes through both hosts alternately; a
+// render made by any worker downloads from either host, by a redirect to a
+// presigned URL of the bucket, with the bytes whose SHA-256 the worker
+// recorded; SIGKILL of one host (during a
 // generate request) and of one worker (during a render) loses no job and no
 // credit: every request is charged exactly once, every render completes, the
 // balances moved by exactly the ledger's entries.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, startProcess, apiClient, psql, until } from './lib/harness.mjs';
+import { createDatabase, startServer, startProcess, apiClient, psql, until, ROOT } from './lib/harness.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let db, storage, dirs = [], hosts = [], workers = [];
+let db, s3, endpoint, dirs = [], hosts = [], workers = [];
 
 function tempDir(name) {
   const d = mkdtempSync(path.join(tmpdir(), `cliploop-topology-${name}-`));
@@ -23,18 +27,36 @@ function tempDir(name) {
   return d;
 }
 
+/** Working directory and local storage (scratch only: the renders live in the bucket) of one process. */
+function machine(name) {
+  const cwd = tempDir(name);
+  return { cwd, env: { CLIPLOOP_STORAGE_DIR: path.join(cwd, 'storage') } };
+}
+
+const BUCKET = { key: 'TOPOLOGYKEY', secret: 'topology-secret-key-0123456789', bucket: 'cliploop-topology', region: 'eu-west-1' };
+
 before(async () => {
   db = createDatabase('topology');
-  storage = tempDir('storage');
+  // The bucket: the fake S3 as its own process, so this test's blocking psql calls never stall it.
+  const portFile = path.join(tempDir('s3'), 'port');
+  s3 = spawn(process.execPath, [path.join(ROOT, 'tests/fakes/s3.mjs'), portFile, BUCKET.key, BUCKET.secret, BUCKET.bucket, BUCKET.region],
+    { stdio: ['ignore', 'inherit', 'inherit'] });
+  await until('the fake S3', () => existsSync(portFile), 20000);
+  endpoint = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
   const env = {
-    MOCK_MODE: 'true', LLM_PROVIDER: 'mock', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_SCRYPT_LOG_N: '10',
+    MOCK_MODE: 'true', LLM_PROVIDER: 'mock', CLIPLOOP_SCRYPT_LOG_N: '10',
     CLIPLOOP_WORKERS: '0', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_LEASE_MS: '1500', CLIPLOOP_JOB_BACKOFF_MS: '200',
+    STORAGE: 's3', STORAGE_S3_ENDPOINT: endpoint, STORAGE_S3_REGION: BUCKET.region, STORAGE_S3_BUCKET: BUCKET.bucket,
+    STORAGE_S3_ACCESS_KEY: BUCKET.key, STORAGE_S3_SECRET_KEY: BUCKET.secret, STORAGE_S3_PATH_STYLE: 'true',
   };
-  hosts.push(await startServer({ dbUrl: db.url, env, cwd: tempDir('host1') }));
-  hosts.push(await startServer({ dbUrl: db.url, env, migrate: false, cwd: tempDir('host2') }));
+  for (let i = 0; i < 2; i++) {
+    const m = machine(`host${i + 1}`);
+    hosts.push(await startServer({ dbUrl: db.url, env: { ...env, ...m.env }, migrate: i === 0, cwd: m.cwd }));
+  }
   for (let i = 0; i < 3; i++) {
-    const w = startProcess(['worker'], { ...env, DATABASE_URL: db.url, CLIPLOOP_WORKER_CONCURRENCY: '1' },
-      { cwd: tempDir(`worker${i + 1}`) });
+    const m = machine(`worker${i + 1}`);
+    const w = startProcess(['worker'], { ...env, ...m.env, DATABASE_URL: db.url, CLIPLOOP_WORKER_CONCURRENCY: '1' },
+      { cwd: m.cwd });
     await w.waitForLog(/worker \S+:\d+ ready/);
     workers.push(w);
   }
@@ -42,6 +64,11 @@ before(async () => {
 
 after(async () => {
   for (const p of [...workers.map((w) => w.stop('SIGKILL')), ...hosts.map((h) => h.stop('SIGKILL'))]) await p;
+  if (s3 && s3.exitCode === null) {
+    const gone = new Promise((r) => s3.once('exit', r));
+    s3.kill('SIGTERM');
+    await gone;
+  }
   if (db) db.drop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -97,7 +124,8 @@ test('the create flow across 2 hosts and 3 workers survives a killed host and a 
   assert.ok([200, 201].includes(retried.status), retried.text);
   flows[0].itemId = retried.body.content_item_id;
   // Host 1 comes back (same port, new process) and takes its turn again.
-  hosts[1] = await startServer({ dbUrl: db.url, env: hosts[1].env, migrate: false, port: hosts[1].port, cwd: tempDir('host2b') });
+  const again = machine('host2b');
+  hosts[1] = await startServer({ dbUrl: db.url, env: { ...hosts[1].env, ...again.env }, migrate: false, port: hosts[1].port, cwd: again.cwd });
 
   for (let k = 1; k < 4; k++) {
     const r = await on(flows[k].h, flows[k].u.c).post('/api/create/generate', flows[k].body);
@@ -128,22 +156,26 @@ test('the create flow across 2 hosts and 3 workers survives a killed host and a 
   assert.equal(psql(db.url, `SELECT count(*) FROM job_events WHERE job_id = ${running[0]} AND event = 'lease_expired'`)[0][0], '1');
   assert.deepEqual(psql(db.url, "SELECT count(*) FROM jobs WHERE status <> 'completed'"), [['0']]);
 
-  // Renders by more than one worker, each downloadable from either host, the same bytes.
+  // Renders by more than one worker, in the bucket, each downloadable from
+  // either host (a redirect to a presigned bucket URL), the bytes the worker recorded.
   const renderers = new Set(psql(db.url, `SELECT split_part(locked_by, ':', 2) FROM jobs WHERE kind = 'render.content_item'`).map((r) => r[0]));
   assert.ok(renderers.size >= 2, `renders by ${[...renderers]}`);
   for (const f of flows) {
     const video = f.item.assets.find((a) => a.kind === 'video');
     assert.ok(video && f.item.assets.some((a) => a.kind === 'thumbnail'), JSON.stringify(f.item.assets));
-    const digests = [];
+    assert.equal(video.storage, 's3');
     for (const h of [0, 1]) {
-      const r = await fetch(hosts[h].url + video.download_url, { headers: { cookie: f.u.c.cookie } });
-      assert.equal(r.status, 200, `host ${h}: ${video.download_url}`);
-      const buf = Buffer.from(await r.arrayBuffer());
+      const r = await fetch(hosts[h].url + video.download_url, { headers: { cookie: f.u.c.cookie }, redirect: 'manual' });
+      assert.equal(r.status, 302, `host ${h}: ${video.download_url}`);
+      const location = r.headers.get('location');
+      assert.ok(location.startsWith(`${endpoint}/`), location);
+      const obj = await fetch(location); // presigned: no cookie, no credentials
+      assert.equal(obj.status, 200, location);
+      const buf = Buffer.from(await obj.arrayBuffer());
       assert.equal(buf.length, video.bytes);
       assert.equal(buf.subarray(4, 8).toString('latin1'), 'ftyp');
-      digests.push(sha256(buf));
+      assert.equal(sha256(buf), video.sha256);
     }
-    assert.equal(digests[0], digests[1]);
   }
 
   // The money: each request charged once (copy + render), nothing refunded,
