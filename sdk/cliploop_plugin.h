@@ -8,33 +8,57 @@
  * there, the plugin registers its capabilities (LLM provider, renderer,
  * publisher, billing provider, ingester, mailer, storage).
  *
- * ABI rules (what keeps old plugins working with newer hosts):
- *   - CL_ABI_MAJOR changes only when an existing field moves or changes
- *     meaning. The host refuses a plugin built for another major.
- *   - CL_ABI_MINOR grows when a field is appended to a struct. The host
- *     refuses a plugin built for a newer minor than its own (the plugin might
- *     rely on a service the host does not have); older minors load.
+ * ABI rules (one policy, PostgreSQL's: the host is at least as new as the plugin):
+ *   - CL_ABI_MAJOR changes when an existing field moves or changes meaning.
+ *     The host refuses a plugin built for another major.
+ *   - CL_ABI_MINOR grows when something is appended (a field at the end of a
+ *     struct, a service at the end of cl_host_api, a capability kind). The
+ *     host refuses a plugin built for a newer minor; older minors load. So a
+ *     plugin can use every service and request field of the minor it was
+ *     built against without testing for it: there are no feature tests on
+ *     the plugin side. The host, which may be newer than the plugin, treats a
+ *     field past what the plugin registered as absent (zero/NULL).
  *   - Every struct that crosses the boundary starts with its own size. New
  *     fields are only ever appended; offsets of shipped fields are pinned by
  *     _Static_assert below. The host copies min(plugin size, host size) into
  *     zeroed storage and never reads past what the plugin knew.
+ *   - Zero means absent: in every struct a zeroed field asks for the default.
  *   - Only plain C crosses: strings (UTF-8, NUL-terminated), byte buffers,
  *     and JSON as text. No library handles (cJSON, PGconn, CURL, lua_State).
  *   - Memory: whatever one side allocates, the same side frees. Results flow
  *     to the host through a host-owned cl_output (append with
  *     api->output_append); HTTP responses are allocated by the host and freed
  *     with api->http_response_free. Errors go into a caller-owned cl_error.
+ *   - Errors travel one way: a callback returns CL_OK or a negative
+ *     cl_status, and on failure fills err with cl_error_set(), which stores
+ *     the same code. Callers decide by code, never by message text.
  *   - No longjmp, abort() or exit() may cross the boundary; return an error.
  *
+ * Adding something in a minor (example: a service in 2.1): append the
+ * member at the end of cl_host_api, bump CL_ABI_MINOR to 1, pin its offset
+ * below under "ABI 2.1", and document it as "ABI 2.1" in its comment. A 2.0
+ * plugin keeps loading on the 2.1 host; a 2.1 plugin that calls the new
+ * service is refused by a 2.0 host ("ABI minor 1 is newer than the host's 0").
+ *
+ * ABI 2.0 (from 1.5): cl_error starts with its size, cl_http_response's
+ * effective_url is host-owned memory of any length, cl_llm_request's
+ * temperature is used only with has_temperature, the codes CL_EMALFORMED and
+ * CL_ETOOLARGE exist, CL_HOST_HAS is gone. See sdk/README.md, "Migrating
+ * from 1.x".
+ *
  * Threads: init runs on the host's main thread before any worker starts.
- * Capability callbacks run on worker threads, never on an HTTP event loop,
- * and may run concurrently unless the capability sets CL_CAP_SERIALIZED.
+ * Capability callbacks run on host threads (job workers, and for some calls
+ * the thread serving an HTTP request) and may run concurrently unless the
+ * capability sets CL_CAP_SERIALIZED, in which case the host holds one lock
+ * per capability around every callback.
  */
 #ifndef CLIPLOOP_PLUGIN_H
 #define CLIPLOOP_PLUGIN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,8 +66,8 @@ extern "C" {
 
 /** "CLPL" — first field of every manifest. */
 #define CL_PLUGIN_MAGIC 0x434c504cu
-#define CL_ABI_MAJOR 1
-#define CL_ABI_MINOR 5
+#define CL_ABI_MAJOR 2
+#define CL_ABI_MINOR 0
 
 /** The name of the single symbol a plugin exports. */
 #define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
@@ -80,24 +104,75 @@ enum cl_status {
     CL_ENOMEM = -2,       /**< out of memory */
     CL_EAUTH = -3,        /**< credentials refused by the upstream service */
     CL_ERATELIMIT = -4,   /**< upstream rate limit; see cl_error.retry_after_ms */
-    CL_EUPSTREAM = -5,    /**< upstream failed or answered something unusable */
+    CL_EUPSTREAM = -5,    /**< upstream failed (5xx, network, an error answer) */
     CL_ETIMEOUT = -6,     /**< deadline passed */
     CL_ECANCELLED = -7,   /**< the host cancelled the call */
     CL_EUNSUPPORTED = -8, /**< not implemented / not configured / disabled */
     CL_EBLOCKED = -9,     /**< refused by policy (e.g. private-address guard) */
-    CL_EIO = -10          /**< local file or process failure */
+    CL_EIO = -10,         /**< local file or process failure */
+    /* ABI 2.0 */
+    CL_EMALFORMED = -11,  /**< an answer arrived but is not in the expected shape
+                               (not JSON, not the documented object, empty) */
+    CL_ETOOLARGE = -12    /**< a body or output exceeds its size limit */
 };
 
 /**
- * Error details, owned by the caller (usually the host), filled by the callee.
- * message is a fixed buffer so that nothing is allocated across the boundary.
+ * Error details, owned by the caller (usually the host), filled by the callee
+ * with cl_error_set(). message is a fixed buffer so that nothing is allocated
+ * across the boundary. The caller sets size (CL_ERROR_INIT); a field appended
+ * in a later minor is written only when size covers it.
  */
 typedef struct cl_error {
-    int code;           /**< one of enum cl_status */
+    size_t size;        /**< sizeof(cl_error) as the caller knows it */
+    int code;           /**< one of enum cl_status; equals the callback's return value */
     int http_status;    /**< upstream HTTP status, 0 if none */
     int retry_after_ms; /**< >0 when the upstream said when to retry */
-    char message[512];  /**< human-readable, never contains secrets */
+    char message[512];  /**< human-readable, never contains secrets; never matched on */
 } cl_error;
+
+/** Initializer for a caller-owned error: `cl_error err = CL_ERROR_INIT;` */
+#define CL_ERROR_INIT {sizeof(cl_error), 0, 0, 0, {0}}
+
+/**
+ * Fill err (may be NULL) with code and a printf-formatted message and return
+ * code, so that a failing callback reads `return cl_error_set(err, CL_EINVAL,
+ * "prompt is required");`. http_status and retry_after_ms are left as they are
+ * (cl_error_set_http sets them too).
+ */
+static inline int cl_error_setv(cl_error *err, int code, const char *fmt, va_list ap)
+{
+    if (err) {
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+    }
+    return code;
+}
+static inline int cl_error_set(cl_error *err, int code, const char *fmt, ...) CL_PRINTF(3, 4);
+static inline int cl_error_set(cl_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cl_error_setv(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/** cl_error_set for an upstream answer: also records its HTTP status and Retry-After (ms). */
+static inline int cl_error_set_http(cl_error *err, int code, int http_status, int retry_after_ms,
+                                    const char *fmt, ...) CL_PRINTF(5, 6);
+static inline int cl_error_set_http(cl_error *err, int code, int http_status, int retry_after_ms,
+                                    const char *fmt, ...)
+{
+    if (err) {
+        err->http_status = http_status;
+        err->retry_after_ms = retry_after_ms;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    cl_error_setv(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
 
 /* ------------------------------------------------------------------------- */
 /* Opaque host objects                                                       */
@@ -134,7 +209,7 @@ typedef struct cl_http_request {
     size_t body_len;             /**< bytes in body */
     int timeout_ms;              /**< whole-transfer deadline per attempt; 0 = host default */
     int max_retries;             /**< retries on connect errors, 429 and 5xx; 0 = none */
-    size_t max_response_bytes;   /**< larger bodies fail with CL_EUPSTREAM; 0 = host default */
+    size_t max_response_bytes;   /**< larger bodies fail with CL_ETOOLARGE; 0 = host default */
     unsigned flags;              /**< CL_HTTP_* */
     int max_redirects;           /**< with CL_HTTP_FOLLOW_REDIRECTS; 0 = host default (5) */
 } cl_http_request;
@@ -149,8 +224,8 @@ typedef struct cl_http_response {
     char *body;              /**< host-owned */
     size_t body_len;
     char content_type[128];  /**< Content-Type of the final response, "" if none */
-    char effective_url[1024]; /**< URL after redirects */
-    int retry_after_ms;      /**< parsed Retry-After, 0 if absent */
+    char *effective_url;     /**< host-owned: the URL after redirects, whole (never truncated) */
+    int retry_after_ms;      /**< Retry-After (seconds or HTTP date) in ms, 0 if absent */
     int attempts;            /**< how many attempts were made */
 } cl_http_response;
 
@@ -168,7 +243,9 @@ typedef enum cl_cap_kind {
 } cl_cap_kind;
 
 /** cl_capability.flags */
-#define CL_CAP_SERIALIZED 0x1u /**< the host never calls this capability concurrently */
+/** The host never calls this capability concurrently: every callback runs under one
+    lock per capability, taken by the host's single call wrapper. */
+#define CL_CAP_SERIALIZED 0x1u
 /**
  * ABI 1.2: a stand-in for an outside service (a mock platform). The host
  * accepts it only when MOCK_MODE=true; otherwise the registration fails with
@@ -200,8 +277,10 @@ typedef struct cl_llm_request {
     const char *system;        /**< system prompt, may be NULL */
     const char *prompt;        /**< the user prompt (already rendered by the host's Lua) */
     const char *messages_json; /**< optional prior turns: [{"role":"user|assistant","content":"…"}] */
-    int json_output;           /**< 1: the answer must be one JSON object */
-    double temperature;        /**< <0 means provider default */
+    int json_output;           /**< 1: the answer must be one JSON object of the purpose's
+                                    schema (sdk/schemas/<purpose>.schema.json) */
+    int has_temperature;       /**< 0: provider default; 1: use temperature */
+    double temperature;        /**< read only when has_temperature (0.0 is a valid value) */
     int max_tokens;            /**< 0 means provider default */
 } cl_llm_request;
 
@@ -216,9 +295,12 @@ typedef struct cl_llm_usage {
 typedef struct cl_llm_provider {
     cl_capability base;
     /**
-     * Complete one request. Append the answer text (a JSON object when
-     * req->json_output) to out with api->output_append. usage may be NULL.
-     * Returns CL_OK or a negative cl_status with err filled.
+     * Complete one request. Append the answer text (when req->json_output,
+     * one JSON object in the shape sdk/schemas/<purpose>.schema.json gives)
+     * to out with api->output_append. usage may be NULL; when it is not, the
+     * host has set usage->size. Returns CL_OK, or a negative cl_status with
+     * err filled by cl_error_set (CL_EMALFORMED when the upstream model's
+     * answer was unusable).
      */
     int (*complete)(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
                     cl_llm_usage *usage, cl_error *err);
@@ -369,7 +451,7 @@ typedef struct cl_billing_provider {
     /** Normalize a verified webhook body into the host's event JSON, appended to out. */
     int (*parse_webhook)(void *self, const void *body, size_t body_len, cl_output *out,
                          cl_error *err);
-    /* ---- ABI 1.1 (a 1.0 plugin leaves these NULL) ---- */
+    /* ---- since ABI 1.1; optional (NULL: the host does without) ---- */
     /** The request header that carries the webhook signature, e.g. "X-Signature" (static). */
     const char *signature_header;
     /** Read one subscription from the service and append its normalized JSON to out
@@ -546,8 +628,9 @@ typedef struct cl_storage {
 enum cl_log_level { CL_LOG_DEBUG = 0, CL_LOG_INFO = 1, CL_LOG_WARN = 2, CL_LOG_ERROR = 3 };
 
 /**
- * The services the host hands to init. The table only grows at the end; test
- * for an entry newer than CL_ABI_MINOR 0 with CL_HOST_HAS(api, field).
+ * The services the host hands to init. The table only grows at the end, and
+ * every entry of the minor a plugin was built against is present (the host
+ * refuses plugins built for a newer minor), so no entry needs testing.
  * The pointer stays valid for the life of the process.
  */
 typedef struct cl_host_api {
@@ -562,6 +645,8 @@ typedef struct cl_host_api {
      * Read a configuration value from the plugin's own section: with the
      * manifest's config_prefix "MISTRAL", key "API_KEY" reads MISTRAL_API_KEY.
      * Returns a host-owned string valid for the life of the process, or NULL.
+     * Read per call from the process environment (which includes the host's
+     * .env file, loaded at start-up): read it in init to fix it at load time.
      */
     const char *(*config_get)(const cl_plugin_ctx *ctx, const char *key);
 
@@ -592,11 +677,6 @@ typedef struct cl_host_api {
     /** Append bytes to a host-owned output. Returns CL_OK or CL_ENOMEM. */
     int (*output_append)(cl_output *out, const void *data, size_t len);
 } cl_host_api;
-
-/** True when the host's table has `field` (the plugin may be newer than the host). */
-#define CL_HOST_HAS(api, field)                                                                    \
-    ((api)->size >= offsetof(cl_host_api, field) + sizeof(((cl_host_api *)0)->field) &&            \
-     (api)->field != NULL)
 
 /** Register a capability struct, passing its size. */
 #define CL_REGISTER(api, ctx, capstruct)                                                           \
@@ -639,7 +719,7 @@ typedef struct cl_plugin_manifest {
 typedef const cl_plugin_manifest *(*cl_plugin_entry_fn)(void);
 
 /* ------------------------------------------------------------------------- */
-/* Pinned offsets of shipped ABI 1.0, 1.1 and 1.2 fields (never change these) */
+/* Pinned offsets of shipped ABI 2.0 fields (never change these within 2.x)   */
 /* ------------------------------------------------------------------------- */
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && __SIZEOF_POINTER__ == 8
 _Static_assert(offsetof(cl_plugin_manifest, magic) == 0, "ABI: manifest.magic");
@@ -657,13 +737,15 @@ _Static_assert(offsetof(cl_publisher, publish) == 48, "ABI: publisher.publish");
 _Static_assert(offsetof(cl_ingester, ingest) == 48, "ABI: ingester.ingest");
 _Static_assert(offsetof(cl_billing_provider, create_checkout) == 48, "ABI: billing.create_checkout");
 _Static_assert(offsetof(cl_billing_provider, parse_webhook) == 64, "ABI: billing.parse_webhook");
-/* ABI 1.1 */
 _Static_assert(offsetof(cl_billing_provider, signature_header) == 72, "ABI: billing.signature_header");
 _Static_assert(offsetof(cl_billing_provider, configured) == 88, "ABI: billing.configured");
 _Static_assert(offsetof(cl_host_api, log) == 16, "ABI: host_api.log");
 _Static_assert(offsetof(cl_host_api, output_append) == 88, "ABI: host_api.output_append");
-_Static_assert(offsetof(cl_error, message) == 12, "ABI: error.message");
-/* ABI 1.2 */
+_Static_assert(offsetof(cl_error, code) == 8, "ABI: error.code");
+_Static_assert(offsetof(cl_error, message) == 20, "ABI: error.message");
+_Static_assert(offsetof(cl_http_response, effective_url) == 160, "ABI: http_response.effective_url");
+_Static_assert(offsetof(cl_llm_request, temperature) == 48, "ABI: llm_request.temperature");
+_Static_assert(offsetof(cl_llm_request, max_tokens) == 56, "ABI: llm_request.max_tokens");
 _Static_assert(offsetof(cl_publisher, authorize_url) == 56, "ABI: publisher.authorize_url");
 _Static_assert(offsetof(cl_publisher, permalink) == 112, "ABI: publisher.permalink");
 _Static_assert(offsetof(cl_publisher, insights) == 120, "ABI: publisher.insights (1.3)");

@@ -47,7 +47,7 @@ const cl_billing_provider *cl_billing_provider_ready(char *why, size_t whylen)
         return NULL;
     }
     char missing[256] = "";
-    if (b->configured && !b->configured(b->base.self, missing, sizeof missing)) {
+    if (b->configured && !CL_CAP_CALL(b, NULL, configured, missing, sizeof missing)) {
         if (why)
             snprintf(why, whylen, "%s is missing %s", id, missing);
         return NULL;
@@ -331,8 +331,8 @@ static void webhook(cl_req *req, cl_res *res)
     }
     const char *hname = b->signature_header ? b->signature_header : "X-Signature";
     const char *sig = cl_req_header(req, hname);
-    cl_error e = {0};
-    int rc = b->verify_webhook(b->base.self, sig ? sig : "", req->body, req->body_len, &e);
+    cl_error e;
+    int rc = CL_CAP_CALL(b, &e, verify_webhook, sig ? sig : "", req->body, req->body_len, &e);
     if (rc == CL_EUNSUPPORTED) {
         cl_res_error(res, 503, "billing_not_configured", "Webhooks are not set up on this server");
         return;
@@ -346,8 +346,7 @@ static void webhook(cl_req *req, cl_res *res)
     char sha[65];
     sha256_hex(req->body, req->body_len, sha);
     cl_output out = {CL_BUF_INIT, MAX_PROVIDER_OUTPUT};
-    memset(&e, 0, sizeof e);
-    rc = b->parse_webhook(b->base.self, req->body, req->body_len, &out, &e);
+    rc = CL_CAP_CALL(b, &e, parse_webhook, req->body, req->body_len, &out, &e);
     cJSON *ev = rc == CL_OK ? cJSON_ParseWithLength(out.buf.data ? out.buf.data : "", out.buf.len) : NULL;
     cl_buf_free(&out.buf);
     int unreadable = !cJSON_IsObject(ev) || !jstr(ev, "event_key") || !jstr(ev, "event_name");
@@ -545,10 +544,10 @@ static void checkout(cl_req *req, cl_res *res)
     char *in_text = cJSON_PrintUnformatted(in);
     cJSON_Delete(in);
     cl_output out = {CL_BUF_INIT, MAX_PROVIDER_OUTPUT};
-    cl_error e = {0};
+    cl_error e = CL_ERROR_INIT;
     cl_call call;
     cl_call_init(&call, NULL, NULL);
-    int rc = in_text ? b->create_checkout(b->base.self, &call, in_text, &out, &e) : CL_ENOMEM;
+    int rc = in_text ? CL_CAP_CALL(b, &e, create_checkout, &call, in_text, &out, &e) : CL_ENOMEM;
     free(in_text);
     cJSON *got = rc == CL_OK ? cJSON_ParseWithLength(out.buf.data ? out.buf.data : "", out.buf.len) : NULL;
     cl_buf_free(&out.buf);
@@ -612,10 +611,10 @@ static void portal(cl_req *req, cl_res *res)
     }
     /* The portal URL is signed and short-lived: read it fresh every time. */
     cl_output out = {CL_BUF_INIT, MAX_PROVIDER_OUTPUT};
-    cl_error e = {0};
+    cl_error e;
     cl_call call;
     cl_call_init(&call, NULL, NULL);
-    int rc = b->get_subscription(b->base.self, &call, sub_id, &out, &e);
+    int rc = CL_CAP_CALL(b, &e, get_subscription, &call, sub_id, &out, &e);
     cJSON *sub = rc == CL_OK ? cJSON_ParseWithLength(out.buf.data ? out.buf.data : "", out.buf.len) : NULL;
     cl_buf_free(&out.buf);
     const char *url = jstr(sub, "portal_url");

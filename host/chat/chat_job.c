@@ -198,8 +198,7 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
     int rc = ctx_json ? cl_lua_prompt("chat", ctx_json, &system, &prompt, lerr, sizeof lerr) : CL_ENOMEM;
     free(ctx_json);
     cl_output out = {CL_BUF_INIT, 0};
-    cl_error e;
-    memset(&e, 0, sizeof e);
+    cl_error e = CL_ERROR_INIT;
     const cl_capability *cap = cl_plugins_find(CL_CAP_LLM_PROVIDER, cl_cfg.llm_provider);
     if (rc != CL_OK) {
         cl_error(COMP, "chat prompt script: %s", rc == CL_ENOMEM ? "out of memory" : lerr);
@@ -211,13 +210,11 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
     } else {
         const cl_llm_provider *p = (const cl_llm_provider *)cap;
         cl_llm_request req = {.size = sizeof req, .purpose = "chat", .system = system, .prompt = prompt,
-                              .messages_json = history_text, .json_output = 0, .temperature = -1};
+                              .messages_json = history_text, .json_output = 0};
         cl_llm_usage usage = {.size = sizeof usage};
-        rc = p->complete(p->base.self, run->call, &req, &out, &usage, &e);
-        if (rc != CL_OK && !e.code)
-            e.code = rc;
+        rc = CL_CAP_CALL(p, &e, complete, run->call, &req, &out, &usage, &e);
         if (rc == CL_OK && (!out.buf.data || !out.buf.len)) {
-            e.code = CL_EUPSTREAM;
+            e.code = CL_EMALFORMED;
             snprintf(e.message, sizeof e.message, "the model returned an empty answer");
         }
     }

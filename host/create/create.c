@@ -28,17 +28,8 @@
 #define COMPONENT "create"
 #define MAX_BEATS 12
 
-static int fail(cl_error *err, int code, const char *fmt, ...) CL_PRINTF(3, 4);
-static int fail(cl_error *err, int code, const char *fmt, ...)
-{
-    memset(err, 0, sizeof *err);
-    err->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return code;
-}
+/* A fresh error (no stale status) filled by the SDK's cl_error_set. */
+#define fail(err, ...) (*(err) = (cl_error)CL_ERROR_INIT, cl_error_set((err), __VA_ARGS__))
 
 /* ------------------------------------------------------------------------- */
 /* Small JSON helpers                                                        */
@@ -482,11 +473,10 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
             return fail(err, rc == CL_ENOMEM ? CL_ENOMEM : CL_EIO, "prompt script %s: %s", prompt_name,
                         rc == CL_ENOMEM ? "out of memory" : lerr);
         cl_llm_request req = {.size = sizeof req, .purpose = prompt_name, .system = system,
-                              .prompt = prompt, .json_output = 1, .temperature = -1};
+                              .prompt = prompt, .json_output = 1};
         cl_llm_usage usage = {.size = sizeof usage};
         cl_output out = {CL_BUF_INIT, 0};
-        memset(err, 0, sizeof *err);
-        rc = p->complete(p->base.self, call, &req, &out, &usage, err);
+        rc = CL_CAP_CALL(p, err, complete, call, &req, &out, &usage, err);
         free(system);
         free(prompt);
         prompt_tokens += usage.prompt_tokens;
@@ -500,11 +490,8 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
                 break;
         } else {
             cl_buf_free(&out.buf);
-            if (rc != CL_EUPSTREAM || !strstr(err->message, "malformed output")) {
-                if (!err->code)
-                    err->code = rc;
+            if (rc != CL_EMALFORMED)
                 return rc; /* auth, rate limit, timeout, …: the provider's own error */
-            }
             snprintf(why, sizeof why, "%s", err->message);
         }
         cl_warn(COMPONENT, "%s: answer %d of %d rejected: %s", prompt_name, attempt, max_attempts, why);
@@ -512,10 +499,8 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
         cJSON_AddStringToObject(ctx, "retry_reason", why);
     }
     if (!*result) {
-        fail(err, CL_EUPSTREAM, "the model returned malformed output %d times for %s; last problem: %.300s",
-             max_attempts, prompt_name, why);
-        err->http_status = 200; /* answers arrived; they were unusable (see CL_CREATE_MALFORMED) */
-        return CL_EUPSTREAM;
+        return fail(err, CL_EMALFORMED, "the model returned malformed output %d times for %s; last problem: %.300s",
+                    max_attempts, prompt_name, why);
     }
     cJSON_AddStringToObject(meta, "provider", p->base.id);
     cJSON_AddStringToObject(meta, "model", model);

@@ -11,7 +11,7 @@
  *   - retry a model answer that is not the expected JSON (malformed output
  *     from the provider, or a schema violation) up to CL_CREATE_MAX_ATTEMPTS
  *     calls in all, telling the model what was wrong, then fail with
- *     CL_EUPSTREAM and a message that says so; other provider errors
+ *     CL_EMALFORMED and a message that says so; other provider errors
  *     (auth, rate limit, timeout, …) are returned at once;
  *   - add "meta": {"provider","model","attempts","prompt_tokens",
  *     "completion_tokens"} to their result.
@@ -22,14 +22,6 @@
 
 #include "cliploop_plugin.h"
 #include <cjson/cJSON.h>
-
-/**
- * A brief or draft that failed because every answer was unusable returns
- * CL_EUPSTREAM with err->http_status 200 (answers arrived); callers report it
- * as malformed output rather than an upstream outage (HTTP 502
- * llm_malformed_output).
- */
-#define CL_CREATE_IS_MALFORMED(e) ((e)->code == CL_EUPSTREAM && (e)->http_status == 200)
 
 /** Model calls per brief or draft, first try included. */
 #define CL_CREATE_MAX_ATTEMPTS 3
@@ -100,8 +92,8 @@ typedef cJSON *(*cl_answer_validate_fn)(const char *answer, char *why, size_t wh
 /**
  * Render prompts/<prompt_name> with ctx, ask the configured provider, and
  * validate the answer; an unusable answer is retried (ctx gains
- * "retry_reason") up to max_attempts calls in all, then CL_EUPSTREAM with
- * http_status 200 (CL_CREATE_IS_MALFORMED). Other provider errors return at
+ * "retry_reason") up to max_attempts calls in all, then CL_EMALFORMED
+ * (reported as HTTP 502 llm_malformed_output). Other provider errors return at
  * once. On success *result is the validated object (caller deletes) and
  * meta (caller's object) gets provider, model, attempts, token counts.
  */

@@ -52,12 +52,11 @@ void cl_generation_error_reply(cl_res *res, const cl_error *e)
     case CL_ECANCELLED:
         cl_res_error(res, 409, "cancelled", "%s", msg);
         break;
+    case CL_EMALFORMED:
+        cl_res_error(res, 502, "llm_malformed_output", "The AI provider's answers could not be used: %s", msg);
+        break;
     default:
-        if (CL_CREATE_IS_MALFORMED(e))
-            cl_res_error(res, 502, "llm_malformed_output",
-                         "The AI provider's answers could not be used: %s", msg);
-        else
-            cl_res_error(res, 502, "llm_failed", "%s", msg);
+        cl_res_error(res, 502, "llm_failed", "%s", msg);
     }
 }
 

@@ -44,14 +44,9 @@ int cl_mail_send(const char *to, const char *kind, const char *subject, const ch
     cl_output out = {CL_BUF_INIT, 4096};
     cl_call call;
     cl_call_init(&call, NULL, NULL);
-    memset(err, 0, sizeof *err);
-    int rc = m->send(m->base.self, &call, &msg, &out, err);
+    int rc = CL_CAP_CALL(m, err, send, &call, &msg, &out, err);
     cl_buf_free(&out.buf);
     if (rc != CL_OK) {
-        if (err->code == 0)
-            err->code = rc;
-        if (!err->message[0])
-            snprintf(err->message, sizeof err->message, "%s", cl_plugins_status_name(rc));
         /* The recipient is personal data; the kind and the reason suffice. */
         cl_warn("mail", "%s mail via %s failed: %s (%s)", kind, m->base.id, err->message,
                 cl_plugins_status_name(rc));
@@ -74,11 +69,9 @@ char *cl_mail_outbox_json(int limit, cl_error *err)
     cl_output out = {CL_BUF_INIT, MAX_MAILER_OUTPUT};
     cl_call call;
     cl_call_init(&call, NULL, NULL);
-    int rc = m->outbox(m->base.self, &call, limit, &out, err);
+    int rc = CL_CAP_CALL(m, err, outbox, &call, limit, &out, err);
     if (rc != CL_OK) {
         cl_buf_free(&out.buf);
-        if (!err->code)
-            err->code = rc;
         return NULL;
     }
     if (!out.buf.data)

@@ -49,8 +49,7 @@ static int refresh_one(PGconn *c, const char *item, const char *project, const c
     cl_call_init(&call, NULL, NULL);
     cl_output out = {CL_BUF_INIT, 1 << 16};
     cl_error e;
-    memset(&e, 0, sizeof e);
-    int rc = pub->insights(pub->base.self, &call, &req, media_id, &out, &e);
+    int rc = CL_CAP_CALL(pub, &e, insights, &call, &req, media_id, &out, &e);
     cl_channel_clear(&ch);
     cJSON *a = rc == CL_OK ? cJSON_Parse(out.buf.data ? out.buf.data : "") : NULL;
     cl_buf_free(&out.buf);

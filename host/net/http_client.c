@@ -92,6 +92,8 @@ void cl_http_response_free(cl_http_response *res)
     free(res->body);
     res->body = NULL;
     res->body_len = 0;
+    free(res->effective_url);
+    res->effective_url = NULL;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -110,7 +112,7 @@ typedef struct xfer {
     int allow_loopback;
     const int *loopback_ports; /* CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS, borrowed from cl_cfg */
     int loopback_port_count;
-    int retry_after_ms;   /* Retry-After of the latest response header block */
+    int retry_after_ms;   /* Retry-After of the final response (CURLINFO_RETRY_AFTER) */
 } xfer;
 
 static int is_cancelled(cl_call *call) { return call && atomic_load(&call->cancelled); }
@@ -126,56 +128,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     if (cl_buf_append(&x->body, data, n) != 0) {
         x->oom = 1;
         return 0;
-    }
-    return n;
-}
-
-/* Parse a Retry-After value: delay-seconds or an HTTP-date. 0 when absent,
-   unparseable or already past. */
-static int parse_retry_after(const char *v)
-{
-    while (*v == ' ' || *v == '\t')
-        v++;
-    if (isdigit((unsigned char)*v)) {
-        long s = 0;
-        for (; isdigit((unsigned char)*v); v++) {
-            s = s * 10 + (*v - '0');
-            if (s > RETRY_AFTER_MAX_S)
-                s = RETRY_AFTER_MAX_S;
-        }
-        return (int)(s * 1000);
-    }
-    time_t t = curl_getdate(v, NULL);
-    if (t == (time_t)-1)
-        return 0;
-    double d = difftime(t, time(NULL));
-    if (d <= 0)
-        return 0;
-    if (d > RETRY_AFTER_MAX_S)
-        d = RETRY_AFTER_MAX_S;
-    return (int)d * 1000;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-    xfer *x = arg;
-    size_t n = size * nmemb;
-    /* A status line starts the header block of a new response (redirect hop,
-       100 Continue, the final answer): forget the previous block's values. */
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-        x->retry_after_ms = 0;
-        return n;
-    }
-    static const char name[] = "retry-after:";
-    size_t nl = sizeof name - 1;
-    if (n > nl && strncasecmp(data, name, nl) == 0) {
-        char v[128];
-        size_t vl = n - nl < sizeof v - 1 ? n - nl : sizeof v - 1;
-        memcpy(v, data + nl, vl);
-        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-            vl--;
-        v[vl] = '\0';
-        x->retry_after_ms = parse_retry_after(v);
     }
     return n;
 }
@@ -254,18 +206,7 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl
 /* Request validation and setup                                              */
 /* ------------------------------------------------------------------------- */
 
-static int set_err(cl_error *err, int code, int http_status, const char *fmt, ...)
-    CL_PRINTF(4, 5);
-static int set_err(cl_error *err, int code, int http_status, const char *fmt, ...)
-{
-    err->code = code;
-    err->http_status = http_status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#define set_err(err, code, http_status, ...) cl_error_set_http((err), (code), (http_status), 0, __VA_ARGS__)
 
 static int is_token(const char *s)
 {
@@ -419,8 +360,6 @@ static int setup_handle(CURL *c, xfer *x, const cl_http_request *r, const char *
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body); /* early refusal by Content-Length */
     SETOPT(CURLOPT_WRITEFUNCTION, on_body);
     SETOPT(CURLOPT_WRITEDATA, x);
-    SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(CURLOPT_HEADERDATA, x);
     SETOPT(CURLOPT_NOPROGRESS, 0L);
     SETOPT(CURLOPT_XFERINFOFUNCTION, on_progress);
     SETOPT(CURLOPT_XFERINFODATA, x);
@@ -497,7 +436,7 @@ static int map_failure(CURLcode rc, const xfer *x, const char *method, const cha
     if (x->oom || rc == CURLE_OUT_OF_MEMORY)
         return set_err(err, CL_ENOMEM, 0, "%s %s: out of memory", method, host);
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-        return set_err(err, CL_EUPSTREAM, 0,
+        return set_err(err, CL_ETOOLARGE, 0,
                        "%s %s: response body exceeds the limit of %zu bytes", method, host,
                        x->max_body);
     if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -522,7 +461,7 @@ int cl_http_do(cl_call *call, const cl_http_request *req, cl_http_response *res,
     cl_error local_err;
     if (!err)
         err = &local_err;
-    memset(err, 0, sizeof *err);
+    *err = (cl_error)CL_ERROR_INIT;
     if (!req || !res)
         return set_err(err, CL_EINVAL, 0, "http_do: NULL request or response");
     if (req->size < REQUEST_V1_SIZE)
@@ -591,6 +530,11 @@ int cl_http_do(cl_call *call, const cl_http_request *req, cl_http_response *res,
         res->attempts = attempt;
         long t0 = now_ms();
         CURLcode crc = curl_easy_perform(c);
+        /* libcurl reads Retry-After (delay-seconds or an HTTP-date) of the
+           last response; 0 when absent or unparseable. */
+        curl_off_t retry_after_s = 0;
+        if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after_s) == CURLE_OK && retry_after_s > 0)
+            x.retry_after_ms = (int)(retry_after_s < RETRY_AFTER_MAX_S ? retry_after_s : RETRY_AFTER_MAX_S) * 1000;
 
         int retry = 0;
         long status = 0;
@@ -609,8 +553,6 @@ int cl_http_do(cl_call *call, const cl_http_request *req, cl_http_response *res,
         if (retry && attempt <= r.max_retries) {
             long backoff = BACKOFF_BASE_MS << (attempt - 1 < 16 ? attempt - 1 : 16);
             delay = backoff < BACKOFF_CAP_MS ? backoff : BACKOFF_CAP_MS;
-            /* x.retry_after_ms was set by on_header during curl_easy_perform. */
-            // cppcheck-suppress knownConditionTrueFalse
             if (crc == CURLE_OK && x.retry_after_ms > 0) {
                 if (x.retry_after_ms > RETRY_AFTER_CAP_MS)
                     retry = 0; /* the upstream wants a longer pause than a call may wait */
@@ -639,8 +581,11 @@ int cl_http_do(cl_call *call, const cl_http_request *req, cl_http_response *res,
             res->retry_after_ms = x.retry_after_ms;
             if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
                 snprintf(res->content_type, sizeof res->content_type, "%s", ct);
-            if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
-                snprintf(res->effective_url, sizeof res->effective_url, "%s", eff);
+            if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff &&
+                !(res->effective_url = strdup(eff))) {
+                rc = set_err(err, CL_ENOMEM, 0, "%s %s: out of memory", method, host);
+                break;
+            }
             if (!x.body.data && cl_buf_append(&x.body, "", 0) != 0) {
                 rc = set_err(err, CL_ENOMEM, 0, "%s %s: out of memory", method, host);
                 break;

@@ -38,4 +38,25 @@ static inline void cl_call_cancel(cl_call *call) { atomic_store(&call->cancelled
 cl_call *cl_call_current(void);
 void cl_call_set_current(cl_call *call);
 
+/*
+ * The one way the host calls a capability callback:
+ *
+ *     rc = CL_CAP_CALL(p, &err, complete, call, &req, &out, &usage, &err);
+ *
+ * calls p->complete(p->base.self, call, &req, ...) for a capability found in
+ * the registry (cl_plugins_find), and around it:
+ *   - resets *err to CL_ERROR_INIT (size set, code 0, empty message);
+ *   - holds the capability's own lock when it has CL_CAP_SERIALIZED, so the
+ *     header's promise ("never called concurrently") is kept in one place;
+ *   - makes the error travel one way: afterwards err->code == rc, and a
+ *     failure without a message gets one naming the capability and the code.
+ * err may be NULL for callbacks that have none.
+ */
+void cl_cap_enter(const cl_capability *cap, cl_error *err);
+int cl_cap_leave(const cl_capability *cap, cl_error *err, int rc);
+
+#define CL_CAP_CALL(capp, err, method, ...)                                                        \
+    cl_cap_leave(&(capp)->base, (err),                                                             \
+                 (cl_cap_enter(&(capp)->base, (err)), (capp)->method((capp)->base.self, __VA_ARGS__)))
+
 #endif

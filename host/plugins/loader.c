@@ -33,6 +33,7 @@
  */
 #include "core/config.h"
 #include "core/log.h"
+#include "plugins/call.h"
 #include "plugins/plugin_ctx.h"
 #include "plugins/registry.h"
 
@@ -40,6 +41,8 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +52,7 @@
 
 #define COMPONENT "plugins"
 
-/* The ABI 1.0 manifest ends after `init`; a smaller manifest_size cannot be one. */
+/* The manifest (unchanged since ABI 1.0) ends after `init`; a smaller manifest_size cannot be one. */
 #define MANIFEST_V1_0_SIZE (offsetof(cl_plugin_manifest, init) + sizeof(cl_plugin_init_fn))
 
 static cl_plugin_ctx **plugins; /* every file seen, in load order */
@@ -64,7 +67,7 @@ typedef struct kind_info {
     int kind;
     const char *name;
     size_t host_size; /* sizeof the struct as this host knows it */
-    size_t min_size;  /* ABI 1.0 size: everything up to the last required callback */
+    size_t min_size;  /* everything up to the last required callback */
     struct {
         const char *name;
         size_t offset;
@@ -114,9 +117,10 @@ const char *cl_cap_kind_name(int kind)
 
 const char *cl_plugins_status_name(int status)
 {
-    static const char *names[] = {"CL_OK",        "CL_EINVAL",   "CL_ENOMEM",      "CL_EAUTH",
-                                  "CL_ERATELIMIT", "CL_EUPSTREAM", "CL_ETIMEOUT",    "CL_ECANCELLED",
-                                  "CL_EUNSUPPORTED", "CL_EBLOCKED", "CL_EIO"};
+    static const char *names[] = {"CL_OK",         "CL_EINVAL",       "CL_ENOMEM",     "CL_EAUTH",
+                                  "CL_ERATELIMIT", "CL_EUPSTREAM",    "CL_ETIMEOUT",   "CL_ECANCELLED",
+                                  "CL_EUNSUPPORTED", "CL_EBLOCKED",   "CL_EIO",        "CL_EMALFORMED",
+                                  "CL_ETOOLARGE"};
     if (status <= 0 && -status < (int)(sizeof names / sizeof *names))
         return names[-status];
     return "unknown status";
@@ -179,10 +183,65 @@ void *cl_plugins_copy_sized(const void *src, size_t size, size_t host_size)
     return dst;
 }
 
+/* The host's copy of a registered capability lives in a slot that also holds
+   the lock CL_CAP_SERIALIZED promises (taken by cl_cap_enter). */
+typedef struct cap_slot {
+    pthread_mutex_t lock;
+    alignas(max_align_t) unsigned char cap[];
+} cap_slot;
+
+static cap_slot *slot_of(const cl_capability *cap)
+{
+    return (cap_slot *)(void *)((char *)(uintptr_t)cap - offsetof(cap_slot, cap));
+}
+
+/* A zeroed slot holding min(size, host_size) bytes of src; NULL when out of memory. */
+static cl_capability *slot_copy(const cl_capability *src, size_t size, size_t host_size)
+{
+    cap_slot *s = calloc(1, sizeof *s + host_size);
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->lock, NULL);
+    memcpy(s->cap, src, size < host_size ? size : host_size);
+    return (cl_capability *)(void *)s->cap;
+}
+
+static void slot_free(cl_capability *cap)
+{
+    if (!cap)
+        return;
+    cap_slot *s = slot_of(cap);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void cl_cap_enter(const cl_capability *cap, cl_error *err)
+{
+    if (err)
+        *err = (cl_error)CL_ERROR_INIT;
+    if (cap->flags & CL_CAP_SERIALIZED)
+        pthread_mutex_lock(&slot_of(cap)->lock);
+}
+
+int cl_cap_leave(const cl_capability *cap, cl_error *err, int rc)
+{
+    if (cap->flags & CL_CAP_SERIALIZED)
+        pthread_mutex_unlock(&slot_of(cap)->lock);
+    if (!err)
+        return rc;
+    err->message[sizeof err->message - 1] = '\0';
+    err->code = rc;
+    if (rc != CL_OK && !err->message[0])
+        snprintf(err->message, sizeof err->message, "%s '%s' failed with %s and gave no reason",
+                 cl_cap_kind_name(cap->kind) ? cl_cap_kind_name(cap->kind) : "capability", cap->id,
+                 cl_plugins_status_name(rc));
+    return rc;
+}
+
 static void free_caps(cl_plugin_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->n_caps; i++)
-        free(ctx->caps[i]);
+        slot_free(ctx->caps[i]);
     free(ctx->caps);
     ctx->caps = NULL;
     ctx->n_caps = ctx->cap_alloc = 0;
@@ -276,7 +335,7 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
         return reg_fail(ctx, CL_EINVAL, "%s '%s': size %zu is smaller than the %s minimum %zu",
                         k->name, cap->id, size, k->name, k->min_size);
 
-    cl_capability *copy = cl_plugins_copy_sized(cap, size, k->host_size);
+    cl_capability *copy = slot_copy(cap, size, k->host_size);
     if (!copy)
         return reg_fail(ctx, CL_ENOMEM, "out of memory");
     /* base.size now says how much of the struct is the plugin's: fields past
@@ -286,7 +345,7 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
         void *fn;
         memcpy(&fn, (char *)copy + k->required[r].offset, sizeof fn);
         if (!fn) {
-            free(copy);
+            slot_free(copy);
             return reg_fail(ctx, CL_EINVAL, "%s '%s': required callback '%s' is NULL", k->name,
                             cap->id, k->required[r].name);
         }
@@ -295,7 +354,7 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
         const cl_publisher *p = (const cl_publisher *)copy;
         int steps = p->create_container && p->container_status && p->publish_container;
         if (!p->publish && !steps) {
-            free(copy);
+            slot_free(copy);
             return reg_fail(ctx, CL_EINVAL,
                             "publisher '%s': needs 'publish' or the steps 'create_container', "
                             "'container_status' and 'publish_container'",
@@ -303,7 +362,7 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
         }
     }
     if ((copy->flags & CL_CAP_MOCK) && !cl_cfg.mock_mode) {
-        free(copy);
+        slot_free(copy);
         return reg_fail(ctx, CL_EUNSUPPORTED, "%s '%s' is a mock and is " MOCK_ONLY_REASON,
                         k->name, cap->id);
     }
@@ -315,7 +374,7 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
         if (plugins[i]->loaded && find_in(plugins[i], cap->kind, cap->id))
             owner = plugins[i];
     if (owner) {
-        free(copy);
+        slot_free(copy);
         return reg_fail(ctx, CL_EINVAL, "duplicate %s id '%s' (already registered by plugin '%s')",
                         k->name, cap->id, owner->name);
     }
@@ -324,7 +383,7 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
         size_t na = ctx->cap_alloc ? ctx->cap_alloc * 2 : 4;
         cl_capability **nc = realloc(ctx->caps, na * sizeof *nc);
         if (!nc) {
-            free(copy);
+            slot_free(copy);
             return reg_fail(ctx, CL_ENOMEM, "out of memory");
         }
         ctx->caps = nc;
@@ -393,7 +452,7 @@ static int check_manifest(cl_plugin_ctx *ctx, const cl_plugin_manifest *m)
                    (unsigned)m->abi_minor, CL_ABI_MINOR, (unsigned)m->abi_major,
                    (unsigned)m->abi_minor, CL_ABI_MAJOR, CL_ABI_MINOR);
     if (m->manifest_size < MANIFEST_V1_0_SIZE)
-        add_reason(why, sizeof why, "manifest_size %u, ABI 1.0 needs at least %zu",
+        add_reason(why, sizeof why, "manifest_size %u, the manifest needs at least %zu",
                    (unsigned)m->manifest_size, (size_t)MANIFEST_V1_0_SIZE);
     if (why[0]) {
         refuse(ctx, "%s", why);
@@ -632,31 +691,35 @@ static void list_ids(int kind, char *out, size_t len)
         snprintf(out, len, "none");
 }
 
+/* 0 when `want` (the value of `var`) names a loaded capability of `kind`,
+   else -1 with a message listing the ones that are loaded. */
+static int check_selected(int kind, const char *var, const char *want, char *err, size_t errlen)
+{
+    if (cl_plugins_find(kind, want))
+        return 0;
+    char ids[400];
+    list_ids(kind, ids, sizeof ids);
+    snprintf(err, errlen, "%s=%s: no loaded plugin provides a%s %s named '%s' (available: %s)", var, want,
+             kind == CL_CAP_LLM_PROVIDER ? "n" : "", cl_cap_kind_name(kind), want, ids);
+    return -1;
+}
+
 int cl_plugins_check_selection(char *err, size_t errlen)
 {
-    const char *want = cl_cfg.llm_provider;
-    if (!want[0]) {
+    if (!cl_cfg.llm_provider[0]) {
         snprintf(err, errlen, "LLM_PROVIDER is empty: set it to the id of a loaded llm_provider");
         return -1;
     }
-    if (!cl_plugins_find(CL_CAP_LLM_PROVIDER, want)) {
-        char ids[400];
-        list_ids(CL_CAP_LLM_PROVIDER, ids, sizeof ids);
-        snprintf(err, errlen, "LLM_PROVIDER=%s: no loaded plugin provides an llm_provider named '%s' (available: %s)",
-                 want, want, ids);
-        return -1;
-    }
-    /* BILLING_PROVIDER=none (the default) turns billing off; any other value
-       must name a loaded billing_provider. */
+    /* RENDERER (default ffmpeg) is checked like LLM_PROVIDER, so a typo stops
+       the start rather than failing every render job. BILLING_PROVIDER=none
+       (the default) turns billing off; any other value must name a loaded one. */
     const char *bill = cl_cfg.billing_provider;
-    if (bill[0] && strcmp(bill, "none") != 0 && !cl_plugins_find(CL_CAP_BILLING_PROVIDER, bill)) {
-        char ids[400];
-        list_ids(CL_CAP_BILLING_PROVIDER, ids, sizeof ids);
-        snprintf(err, errlen,
-                 "BILLING_PROVIDER=%s: no loaded plugin provides a billing_provider named '%s' (available: %s)",
-                 bill, bill, ids);
+    if (check_selected(CL_CAP_LLM_PROVIDER, "LLM_PROVIDER", cl_cfg.llm_provider, err, errlen) ||
+        check_selected(CL_CAP_RENDERER, "RENDERER", cl_cfg.renderer[0] ? cl_cfg.renderer : "ffmpeg", err,
+                       errlen) ||
+        (bill[0] && strcmp(bill, "none") != 0 &&
+         check_selected(CL_CAP_BILLING_PROVIDER, "BILLING_PROVIDER", bill, err, errlen)))
         return -1;
-    }
     /* MAIL_PROVIDER: "none" turns account mail off (only when it was chosen:
        the default is "mock" in MOCK_MODE, else none); any other value must
        name a loaded mailer — never a silent switch to another one. */
@@ -672,7 +735,7 @@ int cl_plugins_check_selection(char *err, size_t errlen)
     }
     const cl_mailer *mailer = strcmp(mail, "none") != 0 ? (const cl_mailer *)cl_plugins_find(CL_CAP_MAILER, mail) : NULL;
     char missing[256] = "";
-    if (mailer && mailer->configured && !mailer->configured(mailer->base.self, missing, sizeof missing)) {
+    if (mailer && mailer->configured && !CL_CAP_CALL(mailer, NULL, configured, missing, sizeof missing)) {
         snprintf(err, errlen, "MAIL_PROVIDER=%s: the mailer is not configured (missing or invalid %s)", mail, missing);
         return -1;
     }
@@ -689,7 +752,7 @@ int cl_plugins_check_selection(char *err, size_t errlen)
                      st, st, ids);
             return -1;
         }
-        if (s->configured && !s->configured(s->base.self, smissing, sizeof smissing)) {
+        if (s->configured && !CL_CAP_CALL(s, NULL, configured, smissing, sizeof smissing)) {
             snprintf(err, errlen, "STORAGE=%s: the backend is not configured; set %s", st,
                      smissing[0] ? smissing : "its settings");
             return -1;

@@ -58,7 +58,7 @@ static void print_text(const char *dir, const char *selection_err)
 }
 
 /* Returns 0, or -1 when out of memory. */
-static int print_json(const char *dir, const char *selection_err)
+static int print_json(const char *dir, int check_selection, const char *selection_err)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *host = cJSON_AddObjectToObject(root, "host");
@@ -70,10 +70,12 @@ static int print_json(const char *dir, const char *selection_err)
     cJSON_AddNumberToObject(host, "abi_major", CL_ABI_MAJOR);
     cJSON_AddNumberToObject(host, "abi_minor", CL_ABI_MINOR);
     cJSON_AddStringToObject(host, "fingerprint", CL_BUILD_FINGERPRINT);
-    cJSON *sel = cJSON_AddObjectToObject(root, "selection");
-    cJSON_AddBoolToObject(sel, "ok", selection_err == NULL);
-    if (selection_err)
-        cJSON_AddStringToObject(sel, "error", selection_err);
+    if (check_selection) {
+        cJSON *sel = cJSON_AddObjectToObject(root, "selection");
+        cJSON_AddBoolToObject(sel, "ok", selection_err == NULL);
+        if (selection_err)
+            cJSON_AddStringToObject(sel, "error", selection_err);
+    }
 
     cl_plugin_info info;
     for (size_t i = 0; cl_plugins_info_at(i, &info) == 0; i++) {
@@ -117,14 +119,16 @@ static int print_json(const char *dir, const char *selection_err)
 int cl_cmd_plugins(int argc, char **argv)
 {
     const char *dir = cl_cfg.plugin_dir;
-    int json = 0;
+    int json = 0, own_dir = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             dir = argv[++i];
+            own_dir = 0;
         } else if (strncmp(argv[i], "--dir=", 6) == 0) {
             dir = argv[i] + 6;
+            own_dir = 0;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -139,10 +143,12 @@ int cl_cmd_plugins(int argc, char **argv)
         return 2;
     }
     char err[512];
-    const char *selection_err = cl_plugins_check_selection(err, sizeof err) ? err : NULL;
+    /* The host's selections (LLM_PROVIDER, RENDERER, ...) are about its own
+       plugin directory; an author's --dir is not checked against them. */
+    const char *selection_err = own_dir && cl_plugins_check_selection(err, sizeof err) ? err : NULL;
     int rc = 0;
     if (json)
-        rc = print_json(dir, selection_err);
+        rc = print_json(dir, own_dir, selection_err);
     else
         print_text(dir, selection_err);
     fflush(stdout);

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "plugins/call.h"
 #include "plugins/registry.h"
 
 #include <cjson/cJSON.h>
@@ -241,8 +242,8 @@ int cl_projects_ingest_job(const cl_job *job, cl_call *call, cl_buf *result_json
     }
     const cl_ingester *ing = (const cl_ingester *)cap;
     cl_ingest_request req = {.size = sizeof req, .url = url};
-    cl_error e = {0};
-    int irc = ing->ingest(cap->self, call, &req, &out, &e);
+    cl_error e;
+    int irc = CL_CAP_CALL(ing, &e, ingest, call, &req, &out, &e);
     if (irc != CL_OK) {
         snprintf(err, errlen, "ingester failed (%s): %s", cl_plugins_status_name(irc), e.message);
         int permanent = irc == CL_EINVAL || irc == CL_EUNSUPPORTED;

@@ -281,8 +281,7 @@ static void connect_start(cl_req *req, cl_res *res)
         snprintf(sexp, sizeof sexp, "%" PRId64, exp);
         const char *p[] = {nonce, su, sp, sexp};
         cl_output out = {CL_BUF_INIT, 0};
-        cl_error perr;
-        memset(&perr, 0, sizeof perr);
+        cl_error perr = CL_ERROR_INIT;
         if (cl_sign(kr, "oauth_state", payload, state, sizeof state) != 0 ||
             cl_db_exec(c,
                        "INSERT INTO oauth_states (nonce, user_id, project_id, channel, expires_at)"
@@ -290,7 +289,7 @@ static void connect_start(cl_req *req, cl_res *res)
                        4, p, err, sizeof err) != 0) {
             cl_error(COMP, "store oauth state: %s", err);
             cl_res_error(res, 500, "internal", "Could not start the connection; try again");
-        } else if (pub->authorize_url(pub->base.self, state, &out, &perr) != CL_OK) {
+        } else if (CL_CAP_CALL(pub, &perr, authorize_url, state, &out, &perr) != CL_OK) {
             cl_res_error(res, 503, "publisher_not_configured", "%s", perr.message);
         } else {
             char fmt[8];
@@ -394,8 +393,7 @@ static void connect_callback(cl_req *req, cl_res *res)
     cl_call_init(&call, NULL, NULL);
     cl_output out = {CL_BUF_INIT, 0};
     cl_error perr;
-    memset(&perr, 0, sizeof perr);
-    int rc = pub->connect(pub->base.self, &call, code, &out, &perr);
+    int rc = CL_CAP_CALL(pub, &perr, connect, &call, code, &out, &perr);
     cJSON *ans = rc == CL_OK ? cJSON_Parse(out.buf.data ? out.buf.data : "") : NULL;
     if (out.buf.data)
         memset(out.buf.data, 0, out.buf.len);
@@ -578,8 +576,7 @@ int cl_publishing_refresh_tokens(PGconn *c, int *refreshed, int *failed, char *e
         cl_call_init(&call, NULL, NULL);
         cl_output out = {CL_BUF_INIT, 0};
         cl_error perr;
-        memset(&perr, 0, sizeof perr);
-        int rc = pub->refresh(pub->base.self, &call, ch.token, &out, &perr);
+        int rc = CL_CAP_CALL(pub, &perr, refresh, &call, ch.token, &out, &perr);
         cJSON *ans = rc == CL_OK ? cJSON_Parse(out.buf.data ? out.buf.data : "") : NULL;
         if (out.buf.data)
             memset(out.buf.data, 0, out.buf.len);

@@ -151,7 +151,6 @@ typedef int (*step_fn)(run_ctx *x, cl_output *out, cl_error *e, const char *arg)
 static int run_step(run_ctx *x, step_fn fn, const char *arg, cJSON **ans, cl_error *e)
 {
     *ans = NULL;
-    memset(e, 0, sizeof *e);
     cl_output out = {CL_BUF_INIT, 1 << 20};
     int rc = fn(x, &out, e, arg);
     if (rc == CL_OK) {
@@ -162,8 +161,6 @@ static int run_step(run_ctx *x, step_fn fn, const char *arg, cJSON **ans, cl_err
             rc = CL_EUPSTREAM;
             snprintf(e->message, sizeof e->message, "publisher '%s' answered something that is not JSON", x->publisher);
         }
-    } else if (!e->message[0]) {
-        snprintf(e->message, sizeof e->message, "publisher '%s' failed", x->publisher);
     }
     e->code = rc;
     cl_buf_free(&out.buf);
@@ -173,24 +170,24 @@ static int run_step(run_ctx *x, step_fn fn, const char *arg, cJSON **ans, cl_err
 static int do_quota(run_ctx *x, cl_output *o, cl_error *e, const char *a)
 {
     (void)a;
-    return x->pub->quota(x->pub->base.self, x->call, &x->req, o, e);
+    return CL_CAP_CALL(x->pub, e, quota, x->call, &x->req, o, e);
 }
 static int do_create(run_ctx *x, cl_output *o, cl_error *e, const char *a)
 {
     (void)a;
-    return x->pub->create_container(x->pub->base.self, x->call, &x->req, o, e);
+    return CL_CAP_CALL(x->pub, e, create_container, x->call, &x->req, o, e);
 }
 static int do_status(run_ctx *x, cl_output *o, cl_error *e, const char *a)
 {
-    return x->pub->container_status(x->pub->base.self, x->call, &x->req, a, o, e);
+    return CL_CAP_CALL(x->pub, e, container_status, x->call, &x->req, a, o, e);
 }
 static int do_publish(run_ctx *x, cl_output *o, cl_error *e, const char *a)
 {
-    return x->pub->publish_container(x->pub->base.self, x->call, &x->req, a, o, e);
+    return CL_CAP_CALL(x->pub, e, publish_container, x->call, &x->req, a, o, e);
 }
 static int do_permalink(run_ctx *x, cl_output *o, cl_error *e, const char *a)
 {
-    return x->pub->permalink(x->pub->base.self, x->call, &x->req, a, o, e);
+    return CL_CAP_CALL(x->pub, e, permalink, x->call, &x->req, a, o, e);
 }
 
 /* Sleep ms in slices; 1 when the call was cancelled. */

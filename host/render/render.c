@@ -19,16 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int set_err(cl_error *err, int code, const char *fmt, ...) CL_PRINTF(3, 4);
-static int set_err(cl_error *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    err->code = code;
-    return code;
-}
 
 const char *cl_render_pick(const char *renderer_id)
 {
@@ -89,16 +79,16 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
     memset(err, 0, sizeof *err);
     char msg[400];
     if (cl_composition_validate(composition_json, msg, sizeof msg) != 0)
-        return set_err(err, CL_EINVAL, "invalid composition: %s", msg);
+        return cl_error_set(err, CL_EINVAL, "invalid composition: %s", msg);
     const char *id = cl_render_pick(renderer_id);
     const cl_renderer *r = (const cl_renderer *)cl_plugins_find(CL_CAP_RENDERER, id);
     if (!r)
-        return set_err(err, CL_EUNSUPPORTED,
+        return cl_error_set(err, CL_EUNSUPPORTED,
                        "renderer \"%s\" is not available (RENDERER=ffmpeg|hyperframes; is its "
                        "plugin in the plugin directory?)",
                        id);
     if (!out_dir || !out_dir[0] || mkdirs(out_dir) != 0)
-        return set_err(err, CL_EIO, "cannot create output directory %s: %s", out_dir ? out_dir : "(null)",
+        return cl_error_set(err, CL_EIO, "cannot create output directory %s: %s", out_dir ? out_dir : "(null)",
                        strerror(errno));
     cl_render_result local;
     if (!res)
@@ -112,9 +102,9 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
                  CL_RENDER_THUMBNAIL_NAME) >= (int)sizeof res->thumbnail_path ||
         snprintf(work, sizeof work, "%s/.work-%d-%u", out_dir, (int)getpid(),
                  atomic_fetch_add(&seq, 1)) >= (int)sizeof work)
-        return set_err(err, CL_EINVAL, "output directory path is too long");
+        return cl_error_set(err, CL_EINVAL, "output directory path is too long");
     if (mkdir(work, 0700) != 0)
-        return set_err(err, CL_EIO, "cannot create work directory %s: %s", work, strerror(errno));
+        return cl_error_set(err, CL_EIO, "cannot create work directory %s: %s", work, strerror(errno));
 
     cl_call own;
     if (!call) {
@@ -127,15 +117,8 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
                              .video_path = res->video_path,
                              .thumbnail_path = res->thumbnail_path};
     double t0 = now_s();
-    int rc = r->render(r->base.self, call, &req, err);
+    int rc = CL_CAP_CALL(r, err, render, call, &req, err);
     res->seconds = now_s() - t0;
     cl_render_remove_tree(work);
-    if (rc != CL_OK) {
-        if (err->code == 0)
-            err->code = rc;
-        if (!err->message[0])
-            set_err(err, rc, "renderer \"%s\" failed (%s)", id, cl_plugins_status_name(rc));
-        return rc;
-    }
-    return CL_OK;
+    return rc;
 }

@@ -103,7 +103,7 @@ int cl_storage_put(const char *key, const char *path, const char *mime, int64_t 
     cl_call_init(&call, NULL, NULL);
     cl_error e;
     memset(&e, 0, sizeof e);
-    int rc = s->put_file(s->base.self, &call, key, path, mime, &e);
+    int rc = CL_CAP_CALL(s, &e, put_file, &call, key, path, mime, &e);
     if (code)
         *code = rc;
     if (rc != CL_OK) {
@@ -149,7 +149,7 @@ int cl_storage_local_copy(const char *backend_id, const char *key, char *path, s
     memset(&e, 0, sizeof e);
     if (s->local_path) {
         cl_output out = {CL_BUF_INIT, 0};
-        int rc = s->local_path(s->base.self, key, &out, &e);
+        int rc = CL_CAP_CALL(s, &e, local_path, key, &out, &e);
         if (rc == CL_OK && out.buf.len < pathlen) {
             memcpy(path, out.buf.data, out.buf.len + 1);
             cl_buf_free(&out.buf);
@@ -169,7 +169,7 @@ int cl_storage_local_copy(const char *backend_id, const char *key, char *path, s
     }
     cl_call call;
     cl_call_init(&call, NULL, NULL);
-    int rc = s->get_file(s->base.self, &call, key, path, &e);
+    int rc = CL_CAP_CALL(s, &e, get_file, &call, key, path, &e);
     if (rc != CL_OK) {
         unlink(path);
         snprintf(err, errlen, "reading %s from %s storage failed: %s", key, s->base.id,
@@ -189,7 +189,7 @@ int cl_storage_remove(const char *backend_id, const char *key, char *err, size_t
     cl_call_init(&call, NULL, NULL);
     cl_error e;
     memset(&e, 0, sizeof e);
-    int rc = s->remove(s->base.self, &call, key, &e);
+    int rc = CL_CAP_CALL(s, &e, remove, &call, key, &e);
     if (rc != CL_OK) {
         snprintf(err, errlen, "removing %s from %s storage failed: %s", key, s->base.id,
                  e.message[0] ? e.message : cl_plugins_status_name(rc));
@@ -209,7 +209,7 @@ int cl_storage_public_url(const char *backend_id, const char *key, int ttl_secon
     cl_output out = {CL_BUF_INIT, 0};
     cl_error e;
     memset(&e, 0, sizeof e);
-    int rc = s->presign_get(s->base.self, key, ttl_seconds, NULL, mime, &out, &e);
+    int rc = CL_CAP_CALL(s, &e, presign_get, key, ttl_seconds, NULL, mime, &out, &e);
     int answer = 1;
     if (rc == CL_EUNSUPPORTED) {
         answer = 0;
@@ -237,7 +237,7 @@ void cl_storage_reply(cl_res *res, const char *backend_id, const char *key, cons
     cl_output out = {CL_BUF_INIT, 0};
     cl_error e;
     memset(&e, 0, sizeof e);
-    int rc = s->local_path ? s->local_path(s->base.self, key, &out, &e) : CL_EUNSUPPORTED;
+    int rc = s->local_path ? CL_CAP_CALL(s, &e, local_path, key, &out, &e) : CL_EUNSUPPORTED;
     if (rc == CL_OK) {
         if (download_name) {
             char disp[300];
@@ -249,7 +249,7 @@ void cl_storage_reply(cl_res *res, const char *backend_id, const char *key, cons
     } else if (rc == CL_EUNSUPPORTED && s->presign_get) {
         cl_buf_free(&out.buf);
         memset(&e, 0, sizeof e);
-        rc = s->presign_get(s->base.self, key, cl_cfg.storage_url_ttl_seconds, download_name, mime, &out, &e);
+        rc = CL_CAP_CALL(s, &e, presign_get, key, cl_cfg.storage_url_ttl_seconds, download_name, mime, &out, &e);
         if (rc == CL_OK && out.buf.data) {
             cl_res_header(res, "location", out.buf.data);
             cl_res_header(res, "cache-control", "private, no-store");

@@ -69,7 +69,7 @@ int cl_cmd_storage(int argc, char **argv)
         cl_error(COMP, "STORAGE=%s: no loaded plugin provides this storage backend", cl_storage_id());
         return 2;
     }
-    if (s->configured && !s->configured(s->base.self, missing, sizeof missing)) {
+    if (s->configured && !CL_CAP_CALL(s, NULL, configured, missing, sizeof missing)) {
         cl_error(COMP, "STORAGE=%s: the backend is not configured; set %s", cl_storage_id(), missing);
         return 2;
     }
@@ -105,7 +105,7 @@ int cl_cmd_storage(int argc, char **argv)
         return 0;
     }
     if (strcmp(op, "get") == 0 && argc == 4) {
-        rc = s->get_file(s->base.self, &call, key, argv[3], &e);
+        rc = CL_CAP_CALL(s, &e, get_file, &call, key, argv[3], &e);
         return rc == CL_OK ? 0 : failed("get", rc, &e);
     }
     if (strcmp(op, "read") == 0 && argc == 5) {
@@ -118,7 +118,7 @@ int cl_cmd_storage(int argc, char **argv)
             return 2;
         }
         cl_output out = {CL_BUF_INIT, 0};
-        rc = s->read_range(s->base.self, &call, key, off, len, &out, &e);
+        rc = CL_CAP_CALL(s, &e, read_range, &call, key, off, len, &out, &e);
         if (rc == CL_OK && out.buf.len)
             fwrite(out.buf.data, 1, out.buf.len, stdout);
         cl_buf_free(&out.buf);
@@ -130,14 +130,14 @@ int cl_cmd_storage(int argc, char **argv)
             cl_error(COMP, "storage %s cannot stat", s->base.id);
             return 2;
         }
-        rc = s->stat(s->base.self, &call, key, &bytes, &e);
+        rc = CL_CAP_CALL(s, &e, stat, &call, key, &bytes, &e);
         if (rc != CL_OK)
             return failed("stat", rc, &e);
         printf("{\"key\":\"%s\",\"bytes\":%" PRId64 "}\n", key, bytes);
         return 0;
     }
     if (strcmp(op, "rm") == 0 && argc == 3) {
-        rc = s->remove(s->base.self, &call, key, &e);
+        rc = CL_CAP_CALL(s, &e, remove, &call, key, &e);
         return rc == CL_OK ? 0 : failed("rm", rc, &e);
     }
     if (strcmp(op, "url") == 0 && argc >= 3 && argc <= 5) {
@@ -147,7 +147,7 @@ int cl_cmd_storage(int argc, char **argv)
             return 2;
         }
         cl_output out = {CL_BUF_INIT, 0};
-        rc = s->presign_get(s->base.self, key, ttl, argc > 4 ? argv[4] : NULL, NULL, &out, &e);
+        rc = CL_CAP_CALL(s, &e, presign_get, key, ttl, argc > 4 ? argv[4] : NULL, NULL, &out, &e);
         if (rc == CL_OK)
             printf("%s\n", out.buf.data ? out.buf.data : "");
         cl_buf_free(&out.buf);

@@ -44,17 +44,7 @@ typedef struct ls_state {
 
 static ls_state state;
 
-static int fail(cl_error *err, int code, int http_status, const char *fmt, ...) CL_PRINTF(4, 5);
-static int fail(cl_error *err, int code, int http_status, const char *fmt, ...)
-{
-    err->code = code;
-    err->http_status = http_status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#define fail(err, code, http_status, ...) cl_error_set_http((err), (code), (http_status), 0, __VA_ARGS__)
 
 static const char *cfg(const ls_state *s, const char *key)
 {
@@ -432,10 +422,6 @@ static int parse_webhook(void *self, const void *body, size_t body_len, cl_outpu
 
 static int ls_init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
 {
-    if (!CL_HOST_HAS(api, output_append) || !CL_HOST_HAS(api, http_do)) {
-        snprintf(err->message, sizeof err->message, "host services table is too old");
-        return CL_EUNSUPPORTED;
-    }
     state.api = api;
     state.ctx = ctx;
     cl_billing_provider b = {

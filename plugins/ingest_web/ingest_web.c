@@ -218,7 +218,7 @@ static const char *transport_status(int rc, const cl_error *err)
     switch (rc) {
     case CL_EBLOCKED: return "blocked";
     case CL_ETIMEOUT: return "timeout";
-    case CL_EUPSTREAM: return strstr(err->message, "exceeds the limit") ? "too_large" : "error";
+    case CL_ETOOLARGE: return "too_large";
     default: return "error";
     }
 }
@@ -249,7 +249,7 @@ static int fetch_page(crawl *c, const char *url)
         o.http_status = res.status;
         o.bytes = res.body_len;
         o.content_type = res.content_type;
-        if (cl_iw_url_resolve(NULL, res.effective_url[0] ? res.effective_url : url, final,
+        if (cl_iw_url_resolve(NULL, res.effective_url ? res.effective_url : url, final,
                               sizeof final))
             snprintf(final, sizeof final, "%s", url);
         o.final_url = final;
@@ -392,13 +392,6 @@ done:
 
 static int web_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
-    if (!CL_HOST_HAS(host, http_do) || !CL_HOST_HAS(host, http_response_free) ||
-        !CL_HOST_HAS(host, output_append) || !CL_HOST_HAS(host, progress) ||
-        !CL_HOST_HAS(host, cancelled) || !CL_HOST_HAS(host, config_get)) {
-        err->code = CL_EUNSUPPORTED;
-        snprintf(err->message, sizeof err->message, "the host lacks services this plugin needs");
-        return CL_EUNSUPPORTED;
-    }
     api = host;
     self_ctx = ctx;
     defaults.max_pages = (int)config_long("MAX_PAGES", defaults.max_pages, 1, 500);

@@ -956,21 +956,7 @@ static void answer_other(mbuf *b, gen *g, int json)
 /* The capability                                                            */
 /* ------------------------------------------------------------------------- */
 
-static int fail(cl_error *err, int code, int http_status, int retry_ms, const char *fmt, ...)
-    CL_PRINTF(5, 6);
-static int fail(cl_error *err, int code, int http_status, int retry_ms, const char *fmt, ...)
-{
-    if (err) {
-        err->code = code;
-        err->http_status = http_status;
-        err->retry_after_ms = retry_ms;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+#define fail cl_error_set_http
 
 /* Failure injected through LLM_MOCK_FAIL; returns CL_OK when none is set. */
 static int injected_failure(cl_error *err)
@@ -1008,14 +994,12 @@ static int delay(cl_call *call)
     return CL_OK;
 }
 
-#define REQ_HAS(req, field) ((req)->size >= offsetof(cl_llm_request, field) + sizeof((req)->field))
-
 static int mock_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
                          cl_llm_usage *usage, cl_error *err)
 {
     (void)self;
-    if (!req || !REQ_HAS(req, max_tokens) || !out)
-        return fail(err, CL_EINVAL, 0, 0, "mock: request is missing or too small");
+    if (!req || !out)
+        return fail(err, CL_EINVAL, 0, 0, "mock: no request or output");
     if (!req->prompt)
         return fail(err, CL_EINVAL, 0, 0, "mock: prompt is required");
     int rc = injected_failure(err);
@@ -1081,10 +1065,6 @@ static int mock_complete(void *self, cl_call *call, const cl_llm_request *req, c
 
 static int mock_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
-    if (!CL_HOST_HAS(host, output_append) || !CL_HOST_HAS(host, config_get)) {
-        snprintf(err->message, sizeof err->message, "host services table is too old");
-        return CL_EUNSUPPORTED;
-    }
     api = host;
     self_ctx = ctx;
     cl_llm_provider p = {

@@ -10,7 +10,7 @@
  *   401/403 -> CL_EAUTH, 400/404/422 -> CL_EINVAL (with the upstream message),
  *   429 -> CL_ERATELIMIT (retry_after_ms), 5xx -> CL_EUPSTREAM,
  *   transport deadline -> CL_ETIMEOUT, 200 without a usable answer ->
- *   CL_EUPSTREAM "malformed output: …".
+ *   CL_EMALFORMED.
  *
  * Retries are done here, not by http_do: 429 and 5xx are retried up to
  * MAX_RETRIES times (Retry-After honoured, otherwise exponential backoff),
@@ -32,19 +32,7 @@
 #include <string.h>
 #include <time.h>
 
-static int fail(cl_error *err, int code, int http_status, int retry_ms, const char *fmt, ...)
-    CL_PRINTF(5, 6);
-static int fail(cl_error *err, int code, int http_status, int retry_ms, const char *fmt, ...)
-{
-    err->code = code;
-    err->http_status = http_status;
-    err->retry_after_ms = retry_ms;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#define fail cl_error_set_http
 
 /* Copy at most max bytes of s into out, control characters as spaces. */
 static void clean_copy(char *out, size_t outlen, const char *s, size_t max)
@@ -200,7 +188,7 @@ static char *build_body(const cc_provider *p, const char *model, const cl_llm_re
         cJSON *rf = cJSON_AddObjectToObject(root, "response_format");
         cJSON_AddStringToObject(rf, "type", "json_object");
     }
-    if (req->temperature >= 0)
+    if (req->has_temperature)
         cJSON_AddNumberToObject(root, "temperature", req->temperature);
     if (req->max_tokens > 0)
         cJSON_AddNumberToObject(root, "max_tokens", req->max_tokens);
@@ -240,7 +228,7 @@ static int take_answer(const cc_provider *p, const char *model, const cl_llm_req
     cJSON *j = cJSON_Parse(body);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        return fail(err, CL_EUPSTREAM, 200, 0, "%s: malformed output: the response is not JSON",
+        return fail(err, CL_EMALFORMED, 200, 0, "%s: the response is not JSON",
                     p->label);
     }
     cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
@@ -249,7 +237,7 @@ static int take_answer(const cc_provider *p, const char *model, const cl_llm_req
     cJSON *content = cJSON_GetObjectItemCaseSensitive(message, "content");
     if (!first || !message) {
         cJSON_Delete(j);
-        return fail(err, CL_EUPSTREAM, 200, 0, "%s: malformed output: the response has no choices",
+        return fail(err, CL_EMALFORMED, 200, 0, "%s: the response has no choices",
                     p->label);
     }
     /* content is a string, or (newer APIs) an array of {"type":"text","text"} chunks */
@@ -282,7 +270,7 @@ static int take_answer(const cc_provider *p, const char *model, const cl_llm_req
     if (!text || !*text) {
         free(joined);
         cJSON_Delete(j);
-        return fail(err, CL_EUPSTREAM, 200, 0, "%s: malformed output: the answer is empty",
+        return fail(err, CL_EMALFORMED, 200, 0, "%s: the answer is empty",
                     p->label);
     }
     size_t len = strlen(text);
@@ -294,8 +282,7 @@ static int take_answer(const cc_provider *p, const char *model, const cl_llm_req
         if (!ok) {
             free(joined);
             cJSON_Delete(j);
-            return fail(err, CL_EUPSTREAM, 200, 0,
-                        "%s: malformed output: the answer is not one JSON object", p->label);
+            return fail(err, CL_EMALFORMED, 200, 0, "%s: the answer is not one JSON object", p->label);
         }
     }
     int rc = p->api->output_append(out, text, len);
@@ -340,17 +327,14 @@ static int map_status(const cc_provider *p, const cl_http_response *res, cl_erro
     return fail(err, CL_EUPSTREAM, s, 0, "%s: unexpected HTTP status %d: %s", p->label, s, msg);
 }
 
-#define REQ_HAS(req, field) ((req)->size >= offsetof(cl_llm_request, field) + sizeof((req)->field))
-
 int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, cl_output *out,
                 cl_llm_usage *usage, cl_error *err)
 {
-    cl_error scratch;
+    cl_error scratch = CL_ERROR_INIT;
     if (!err)
         err = &scratch;
-    memset(err, 0, sizeof *err);
-    if (!req || !REQ_HAS(req, max_tokens) || !out)
-        return fail(err, CL_EINVAL, 0, 0, "%s: request is missing or too small", p->label);
+    if (!req || !out)
+        return fail(err, CL_EINVAL, 0, 0, "%s: no request or output", p->label);
     if (!req->prompt)
         return fail(err, CL_EINVAL, 0, 0, "%s: prompt is required", p->label);
 

@@ -34,10 +34,6 @@ static int oc_complete(void *self, cl_call *call, const cl_llm_request *req, cl_
 
 static int oc_init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
 {
-    if (!CL_HOST_HAS(api, output_append) || !CL_HOST_HAS(api, http_do)) {
-        snprintf(err->message, sizeof err->message, "host services table is too old");
-        return CL_EUNSUPPORTED;
-    }
     provider.api = api;
     provider.ctx = ctx;
     cl_llm_provider p = {

@@ -40,17 +40,7 @@
 static const cl_host_api *api;
 static cl_plugin_ctx *pctx;
 
-static int fail(cl_error *err, int code, int status, const char *fmt, ...) CL_PRINTF(4, 5);
-static int fail(cl_error *err, int code, int status, const char *fmt, ...)
-{
-    err->code = code;
-    err->http_status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#define fail(err, code, status, ...) cl_error_set_http((err), (code), (status), 0, __VA_ARGS__)
 
 static const char *cfg(const char *key)
 {

@@ -44,17 +44,7 @@
 static const cl_host_api *api;
 static cl_plugin_ctx *pctx;
 
-static int fail(cl_error *err, int code, int http, const char *fmt, ...) CL_PRINTF(4, 5);
-static int fail(cl_error *err, int code, int http, const char *fmt, ...)
-{
-    err->code = code;
-    err->http_status = http;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#define fail(err, code, http, ...) cl_error_set_http((err), (code), (http), 0, __VA_ARGS__)
 
 static const char *cfg(const char *key, const char *def)
 {
@@ -639,10 +629,6 @@ static int ig_insights(void *self, cl_call *call, const cl_publish_request *req,
 
 static int ig_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
-    if (!CL_HOST_HAS(host, output_append) || !CL_HOST_HAS(host, http_do)) {
-        snprintf(err->message, sizeof err->message, "host services table is too old");
-        return CL_EUNSUPPORTED;
-    }
     api = host;
     pctx = ctx;
     cl_publisher p = {

@@ -37,18 +37,8 @@ static const cl_host_api *api;
 static cl_plugin_ctx *pctx;
 static atomic_int failures_done;
 
-static int fail(cl_error *err, int code, int http, const char *fmt, ...) CL_PRINTF(4, 5);
-static int fail(cl_error *err, int code, int http, const char *fmt, ...)
-{
-    err->code = code;
-    err->http_status = http;
-    err->retry_after_ms = code == CL_ERATELIMIT ? 1000 : 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return code;
-}
+/* A rate limit says "retry in a second", like the platform. */
+#define fail(err, code, http, ...) cl_error_set_http((err), (code), (http), (code) == CL_ERATELIMIT ? 1000 : 0, __VA_ARGS__)
 
 static int cfg_int(const char *key, int def)
 {
@@ -242,10 +232,6 @@ static int mock_permalink(void *self, cl_call *call, const cl_publish_request *r
 
 static int mock_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
-    if (!CL_HOST_HAS(host, output_append) || !CL_HOST_HAS(host, temp_dir)) {
-        snprintf(err->message, sizeof err->message, "host services table is too old");
-        return CL_EUNSUPPORTED;
-    }
     api = host;
     pctx = ctx;
     cl_publisher p = {

@@ -17,18 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int rc_err(cl_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
-
 /* The URL up to its query string or fragment (signed URLs carry secrets there). */
 static void url_for_message(const char *url, char *out, size_t len)
 {

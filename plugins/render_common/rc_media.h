@@ -10,8 +10,8 @@
 #include "cliploop_plugin.h"
 #include <libavutil/frame.h>
 
-/** Fill err (code, message) and return code. */
-int rc_err(cl_error *err, int code, const char *fmt, ...) CL_PRINTF(3, 4);
+/** Fill err (code, message) and return code: the SDK's cl_error_set. */
+#define rc_err cl_error_set
 
 /**
  * GET url through api->http_do (the host's guard, timeouts and size cap

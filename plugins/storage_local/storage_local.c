@@ -273,8 +273,6 @@ static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
     api = host;
     pctx = ctx;
-    if (!CL_HOST_HAS(host, output_append))
-        return fail(err, CL_EUNSUPPORTED, 0, "host too old: needs output_append");
     const char *dir = host->config_get(ctx, "DIR");
     snprintf(root, sizeof root, "%s", dir && dir[0] ? dir : "var/storage");
     for (size_t n = strlen(root); n > 1 && root[n - 1] == '/'; n--)

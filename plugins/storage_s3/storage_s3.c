@@ -769,8 +769,6 @@ static void read_conf(cl_plugin_ctx *ctx)
 static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
     api = host;
-    if (!CL_HOST_HAS(host, output_append) || !CL_HOST_HAS(host, progress))
-        return fail(err, CL_EUNSUPPORTED, 0, "host too old: needs output_append and progress");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return fail(err, CL_EUNSUPPORTED, 0, "libcurl could not be initialized");
     read_conf(ctx);

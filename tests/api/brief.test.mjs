@@ -140,7 +140,6 @@ test('validation, ownership and provider errors', async () => {
     r = await c.post('/api/create/brief', { project_id: projectId, prompt: 'Braids promo' });
     assert.equal(r.status, 502, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'llm_malformed_output');
-    assert.match(r.body.error.message, /malformed output 3 times/);
     assert.equal(fake.requests.length, 3);
   } finally {
     await garbled.stop();

@@ -178,12 +178,13 @@ test('no render credits: 402 with what is needed, nothing queued', async () => {
 });
 
 test('a render that fails for good is marked failed and its credit refunded', async () => {
-  // A second server on the same database whose worker has no such renderer:
-  // the render fails permanently (CL_EUNSUPPORTED naming RENDERER).
+  // A second server on the same database whose renderer is loaded but switched
+  // off: the render fails permanently (CL_EUNSUPPORTED naming the setting). An
+  // unknown RENDERER no longer gets this far: the host refuses to start.
   const broken = await startServer({
     dbUrl: db.url, migrate: false,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, RENDERER: 'no_such_renderer',
-      CLIPLOOP_JOB_POLL_MS: '100' },
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, RENDERER: 'hyperframes',
+      HYPERFRAMES_ENABLED: 'false', CLIPLOOP_JOB_POLL_MS: '100' },
   });
   try {
     await srv.stop(); // only the broken server's worker may pick the job up
@@ -200,7 +201,7 @@ test('a render that fails for good is marked failed and its credit refunded', as
     assert.equal(r.body.receipt?.amount ?? r.body.render?.receipt?.amount, -1, JSON.stringify(r.body));
     const done = await waitForItem(c, item.id, (x) => x.status === 'render_failed' || x.status === 'rendered');
     assert.equal(done.status, 'render_failed', JSON.stringify(done));
-    assert.match(done.render_error, /RENDERER/);
+    assert.match(done.render_error, /HYPERFRAMES_ENABLED/);
     const rows = psql(db.url, `SELECT reason, amount FROM credit_ledger_entries WHERE reference_key LIKE '%content_item:${item.id}:render:1' ORDER BY id`);
     assert.deepEqual(rows.map((k) => k.join(':')), ['charge:-1', 'refund:1']);
     assert.deepEqual((await c.get('/api/me/credits')).body, credits0);

@@ -208,6 +208,11 @@ test('malformed configuration fails at start and names the variable', () => {
   r = cliploop(['serve'], { ...base, LLM_PROVIDER: 'Not A Provider' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /LLM_PROVIDER/);
+  // A well-formed RENDERER that names no loaded renderer stops the start too
+  // (it used to start and fail every render job instead).
+  r = cliploop(['serve'], { ...base, RENDERER: 'ffmpge' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /RENDERER=ffmpge: no loaded plugin provides a renderer named 'ffmpge' \(available: [a-z_, ]*ffmpeg/);
 });
 
 test('a port already in use is a clear start-up error', async () => {

@@ -357,10 +357,10 @@ test('regenerate, PATCH, render-all', async () => {
 });
 
 test('render-all: 402 before anything is charged when the render balance is short; failed renders are refunded', async () => {
-  // Its own database and a server whose worker has no such renderer: every render fails for good.
+  // Its own database and a server whose renderer is switched off: every render fails for good.
   const db2 = createDatabase('pack_render');
   const broken = await startServer({ dbUrl: db2.url, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage,
-    RENDERER: 'no_such_renderer', CLIPLOOP_JOB_POLL_MS: '100', INVITE_ONLY_MODE: 'false' } });
+    RENDERER: 'hyperframes', HYPERFRAMES_ENABLED: 'false', CLIPLOOP_JOB_POLL_MS: '100', INVITE_ONLY_MODE: 'false' } });
   try {
     const c = apiClient(broken.url);
     // Open access: a free account holds 3 render credits, fewer than the pack needs.

@@ -1,9 +1,17 @@
 /* A good plugin with two capabilities:
- *   llm_provider "echo": appends "echo|<prompt>|<GOOD_GREETING>|<temp_dir>"
+ *   llm_provider "echo": appends "echo|<prompt>|<GOOD_GREETING>|<temp_dir>";
+ *     the prompt "fail-silently" returns CL_EUPSTREAM without filling err
  *   renderer "noop" (serialized): reports progress 1/2 and 2/2, honours cancel,
- *     and checks that `self` comes back as registered.
+ *     and checks that `self` comes back as registered. With work_dir
+ *     "overlap-probe" it stays inside the call for 20 ms and fails with
+ *     CL_EIO if another call of it is running at the same time.
  */
 #include "fixture.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+static atomic_int inside;
 
 static const cl_host_api *api;
 static cl_plugin_ctx *me;
@@ -13,6 +21,8 @@ static int echo(void *self, cl_call *call, const cl_llm_request *req, cl_output 
                 cl_llm_usage *usage, cl_error *err)
 {
     (void)self; (void)call; (void)err;
+    if (req->prompt && strcmp(req->prompt, "fail-silently") == 0)
+        return CL_EUPSTREAM; /* err left empty: the host's wrapper names the failure */
     const char *greeting = api->config_get(me, "GREETING");
     const char *tmp = api->temp_dir(me);
     char line[2048];
@@ -25,26 +35,23 @@ static int echo(void *self, cl_call *call, const cl_llm_request *req, cl_output 
 
 static int noop_render(void *self, cl_call *call, const cl_render_request *req, cl_error *err)
 {
-    (void)req;
-    if (self != noop_self) {
-        snprintf(err->message, sizeof err->message, "self was not handed back");
-        return err->code = CL_EINVAL;
+    if (self != noop_self)
+        return cl_error_set(err, CL_EINVAL, "self was not handed back");
+    if (req->work_dir && strcmp(req->work_dir, "overlap-probe") == 0) {
+        int was = atomic_fetch_add(&inside, 1);
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        atomic_fetch_sub(&inside, 1);
+        return was ? cl_error_set(err, CL_EIO, "called concurrently") : CL_OK;
     }
     api->progress(call, 1, 2);
-    if (api->cancelled(call)) {
-        snprintf(err->message, sizeof err->message, "cancelled");
-        return err->code = CL_ECANCELLED;
-    }
+    if (api->cancelled(call))
+        return cl_error_set(err, CL_ECANCELLED, "cancelled");
     api->progress(call, 2, 2);
     return CL_OK;
 }
 
 static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
 {
-    if (!CL_HOST_HAS(host, output_append)) {
-        snprintf(err->message, sizeof err->message, "host too old");
-        return CL_EUNSUPPORTED;
-    }
     api = host;
     me = ctx;
     cl_llm_provider llm = {.base = {.kind = CL_CAP_LLM_PROVIDER, .id = "echo",

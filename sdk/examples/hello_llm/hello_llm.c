@@ -2,12 +2,13 @@
  * hello_llm.c — the smallest useful ClipLoop plugin: an llm_provider with id
  * "hello". It needs nothing but sdk/cliploop_plugin.h and libc.
  *
- *   cc -std=c11 -Wall -Wextra -shared -fPIC -fvisibility=hidden \
+ *   cc -std=c11 -Wall -Wextra -shared -fPIC -fvisibility=hidden -Wl,--no-undefined \
  *      -I path/to/sdk hello_llm.c -o hello_llm.so
  *   cliploop plugins --dir .
  *
  * Answers: plain text "<greeting>! You asked: <prompt>" or, when the host
- * asks for JSON, {"text":"<greeting>! Your prompt has N bytes."}.
+ * asks for JSON, {"text":"<greeting>! Your prompt has N bytes."} (the greeting
+ * must then be JSON-safe: no quote or backslash).
  * The greeting comes from HELLO_GREETING (config prefix "HELLO"), default "Hello".
  */
 #include "cliploop_plugin.h"
@@ -23,41 +24,35 @@ static int hello_complete(void *self, cl_call *call, const cl_llm_request *req, 
                           cl_llm_usage *usage, cl_error *err)
 {
     (void)self;
-    if (api->cancelled(call)) {
-        err->code = CL_ECANCELLED;
-        snprintf(err->message, sizeof err->message, "cancelled");
-        return CL_ECANCELLED;
-    }
-    if (!req->prompt) {
-        err->code = CL_EINVAL;
-        snprintf(err->message, sizeof err->message, "hello: prompt is required");
-        return CL_EINVAL;
-    }
-    /* config_get returns a host-owned string (or NULL); never free it. The
-       greeting is only written into plain text, so it needs no JSON escaping. */
+    /* Errors: cl_error_set fills err and returns the code, in one statement. */
+    if (api->cancelled(call))
+        return cl_error_set(err, CL_ECANCELLED, "hello: cancelled");
+    if (!req->prompt)
+        return cl_error_set(err, CL_EINVAL, "hello: prompt is required");
+    /* config_get returns a host-owned string (or NULL); never free it. It is
+       read per call, so a changed HELLO_GREETING shows up at once. */
     const char *greeting = api->config_get(me, "GREETING");
     if (!greeting)
         greeting = "Hello";
+    if (req->json_output && strpbrk(greeting, "\"\\"))
+        return cl_error_set(err, CL_EINVAL, "hello: HELLO_GREETING must not contain quotes in JSON mode");
 
     char text[1024];
     int n;
     if (req->json_output)
-        n = snprintf(text, sizeof text, "{\"text\":\"Hello! Your prompt has %zu bytes.\"}",
+        n = snprintf(text, sizeof text, "{\"text\":\"%s! Your prompt has %zu bytes.\"}", greeting,
                      strlen(req->prompt));
     else
         n = snprintf(text, sizeof text, "%s! You asked: %s", greeting, req->prompt);
     if (n < 0)
-        return CL_EINVAL;
+        return cl_error_set(err, CL_EINVAL, "hello: cannot format the answer");
     size_t len = (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
 
     /* Results go into the host's buffer; nothing allocated here crosses over. */
     int rc = api->output_append(out, text, len);
-    if (rc != CL_OK) {
-        err->code = rc;
-        snprintf(err->message, sizeof err->message, "hello: output refused");
-        return rc;
-    }
-    if (usage) {
+    if (rc != CL_OK)
+        return cl_error_set(err, rc, "hello: output refused");
+    if (usage) { /* the host set usage->size; every field of this ABI is there */
         usage->prompt_tokens = (int)(strlen(req->prompt) / 4 + 1);
         usage->completion_tokens = (int)(len / 4 + 1);
         snprintf(usage->model, sizeof usage->model, "hello-1");
@@ -76,10 +71,11 @@ static int hello_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err
     };
     /* The host copies the struct, so a stack variable is fine. */
     int rc = CL_REGISTER(api, ctx, &provider);
-    if (rc != CL_OK)
-        snprintf(err->message, sizeof err->message, "could not register 'hello' (%d)", rc);
-    api->log(ctx, CL_LOG_DEBUG, "registered llm_provider 'hello'");
-    return rc;
+    if (rc != CL_OK) /* the host goes by this return value: non-zero refuses the plugin */
+        return cl_error_set(err, rc, "could not register 'hello'");
+    /* INFO shows by default; DEBUG only with CLIPLOOP_LOG_LEVEL=debug. */
+    api->log(ctx, CL_LOG_INFO, "registered llm_provider 'hello'");
+    return CL_OK;
 }
 
 static const cl_plugin_manifest manifest =
