@@ -25,6 +25,7 @@
 #include "lua/lua_runtime.h"
 #include "render/composition.h"
 #include "render/render.h"
+#include "render/thumb.h"
 #include "storage/storage.h"
 
 #include <cjson/cJSON.h>
@@ -171,8 +172,8 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     int rc = 0;
     char *rules = NULL;
     cl_buf comp = CL_BUF_INIT;
-    char out_dir[2048] = "", vrel[320] = "", trel[320] = "";
-    int stored_v = 0, stored_t = 0;
+    char out_dir[2048] = "", vrel[320] = "", trel[320] = "", srel[320] = "";
+    int stored_v = 0, stored_t = 0, stored_s = 0;
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, dberr, sizeof dberr);
         snprintf(err, errlen, "reading the content item failed: %s", dberr);
@@ -248,13 +249,24 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         rc = -1;
         goto fail;
     }
-    char vb[24], tb[24], seq[16], vsha[65], tsha[65], backend[64];
-    int64_t vsize = 0, tsize = 0;
+    /* The small thumbnail for cards and lists, made beside the full one (FFmpeg libraries). */
+    char small_path[2400], serr[256];
+    snprintf(small_path, sizeof small_path, "%s/%s", out_dir, CL_RENDER_THUMBNAIL_SMALL_NAME);
+    if (cl_thumbnail_small(res.thumbnail_path, small_path, CL_RENDER_THUMBNAIL_SMALL_WIDTH, NULL, NULL, serr,
+                           sizeof serr) != 0) {
+        snprintf(err, errlen, "making the small thumbnail failed: %s", serr);
+        rc = -1;
+        goto fail;
+    }
+    char vb[24], tb[24], sb[24], seq[16], vsha[65], tsha[65], ssha[65], backend[64];
+    int64_t vsize = 0, tsize = 0, ssize = 0;
     snprintf(vrel, sizeof vrel, "%s/%s", rel, CL_RENDER_VIDEO_NAME);
     snprintf(trel, sizeof trel, "%s/%s", rel, CL_RENDER_THUMBNAIL_NAME);
+    snprintf(srel, sizeof srel, "%s/%s", rel, CL_RENDER_THUMBNAIL_SMALL_NAME);
     int scode = 0;
     if (!(stored_v = cl_storage_put(vrel, res.video_path, "video/mp4", &vsize, vsha, backend, &scode, err, errlen) == 0) ||
-        !(stored_t = cl_storage_put(trel, res.thumbnail_path, "image/jpeg", &tsize, tsha, backend, &scode, err, errlen) == 0)) {
+        !(stored_t = cl_storage_put(trel, res.thumbnail_path, "image/jpeg", &tsize, tsha, backend, &scode, err, errlen) == 0) ||
+        !(stored_s = cl_storage_put(srel, small_path, "image/jpeg", &ssize, ssha, backend, &scode, err, errlen) == 0)) {
         /* The user sees this: say what happened, not where (the log has the detail). */
         cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", p.item_id, err);
         if (storage_full(err))
@@ -268,18 +280,20 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     }
     snprintf(vb, sizeof vb, "%" PRId64, vsize);
     snprintf(tb, sizeof tb, "%" PRId64, tsize);
+    snprintf(sb, sizeof sb, "%" PRId64, ssize);
     snprintf(seq, sizeof seq, "%d", p.seq);
-    const char *a[] = {id, vrel, vb, trel, tb, res.renderer, seq, backend, vsha, tsha};
+    const char *a[] = {id, vrel, vb, trel, tb, res.renderer, seq, backend, vsha, tsha, srel, sb, ssha};
     if (cl_db_begin(c) != 0 ||
         cl_db_exec(c,
                    "INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq,"
                    "                            storage, sha256)"
                    " VALUES ($1, 'video', $2, 'video/mp4', $3, $6, $7, $8, $9),"
-                   "        ($1, 'thumbnail', $4, 'image/jpeg', $5, $6, $7, $8, $10)"
+                   "        ($1, 'thumbnail', $4, 'image/jpeg', $5, $6, $7, $8, $10),"
+                   "        ($1, 'thumbnail_small', $11, 'image/jpeg', $12, $6, $7, $8, $13)"
                    " ON CONFLICT (content_item_id, render_seq, kind) DO UPDATE"
                    "   SET path = EXCLUDED.path, bytes = EXCLUDED.bytes, renderer = EXCLUDED.renderer,"
                    "       storage = EXCLUDED.storage, sha256 = EXCLUDED.sha256",
-                   10, a, dberr, sizeof dberr) != 0 ||
+                   13, a, dberr, sizeof dberr) != 0 ||
         cl_db_exec(c,
                    "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now()"
                    " WHERE id = $1 AND render_seq = $2",
@@ -320,6 +334,8 @@ fail:
         remove_stored(vrel);
     if (stored_t)
         remove_stored(trel);
+    if (stored_s)
+        remove_stored(srel);
     /* Retryable failures keep the item rendering until the last attempt. */
     if (rc < 0 || job->attempt >= job->max_attempts)
         fail_and_refund(c, &p, err);

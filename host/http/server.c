@@ -13,6 +13,7 @@
  *   task->req on disposal, so the loop then just frees the task.
  */
 #include "http/server.h"
+#include "http/assets.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -86,6 +87,7 @@ static int bound_port;
 static atomic_int inflight;
 static atomic_int stop_requested;
 static char app_shell_path[1200];
+static h2o_mimemap_t *static_mimemap; /* the static files' types (set at start-up) */
 
 /* ---- pools ---------------------------------------------------------------
  *
@@ -700,11 +702,63 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         is_api = cl_router_match(method, path, &fn, &fl, NULL) == 1;
     }
     if (!is_api) {
-        /* The studio: /app/... and /dashboard/... are client-side routes served by the shell. */
-        if ((has_prefix_segment(req->path_normalized, "/app") ||
-             has_prefix_segment(req->path_normalized, "/dashboard")) &&
-            (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
-             h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))) {
+        int get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+                  h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+        if (!get)
+            return -1;
+        h2o_iovec_t p = req->path_normalized;
+        /* /assets/…: a fingerprinted name is cached for a year, a plain name briefly (with its ETag). */
+        int hashed = 0;
+        const cl_asset *a = cl_assets_find(p.base, p.len, &hashed);
+        if (a) {
+            const char *dot = strrchr(a->file, '.');
+            h2o_mimemap_type_t *mt = h2o_mimemap_get_type_by_extension(
+                static_mimemap, h2o_iovec_init(dot + 1, strlen(dot + 1)));
+            h2o_iovec_t mime = mt && mt->type == H2O_MIMEMAP_TYPE_MIMETYPE ? mt->data.mimetype
+                                                                          : h2o_iovec_init(H2O_STRLIT("application/octet-stream"));
+            if (hashed)
+                h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                               H2O_STRLIT("public, max-age=31536000, immutable"));
+            else
+                h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                               H2O_STRLIT("public, max-age=300"));
+            /* A revalidation with the current ETag (h2o's: mtime and size) is answered 304. */
+            struct stat st;
+            ssize_t inm = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
+            if (inm != -1 && stat(a->file, &st) == 0) {
+                char etag[64];
+                int n = snprintf(etag, sizeof etag, "\"%08x-%zx\"", (unsigned)st.st_mtime, (size_t)st.st_size);
+                if (h2o_memis(req->headers.entries[inm].value.base, req->headers.entries[inm].value.len, etag, (size_t)n)) {
+                    req->res.status = 304;
+                    req->res.reason = "Not Modified";
+                    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, etag, (size_t)n);
+                    h2o_send_inline(req, H2O_STRLIT(""));
+                    return 0;
+                }
+            }
+            if (h2o_file_send(req, 200, "OK", a->file, mime, 0) == 0)
+                return 0;
+            return -1;
+        }
+        /* The studio: /app/... and /dashboard/... are client-side routes served by the shell;
+           it and the pages of web/ come pre-rendered with fingerprinted references (assets.h). */
+        size_t len = 0;
+        const char *html = NULL;
+        if (has_prefix_segment(p, "/app") || has_prefix_segment(p, "/dashboard"))
+            html = cl_assets_shell(p.base, p.len, &len);
+        else if (p.len > 5 && memcmp(p.base + p.len - 5, ".html", 5) == 0)
+            html = cl_assets_page(p.base, p.len, &len);
+        if (html) {
+            req->res.status = 200;
+            req->res.reason = "OK";
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                           H2O_STRLIT("text/html; charset=utf-8"));
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+            req->res.content_length = len;
+            h2o_send_inline(req, html, len);
+            return 0;
+        }
+        if (has_prefix_segment(p, "/app") || has_prefix_segment(p, "/dashboard")) {
             if (h2o_file_send(req, 200, "OK", app_shell_path,
                               h2o_iovec_init(H2O_STRLIT("text/html; charset=utf-8")), 0) == 0)
                 return 0;
@@ -958,6 +1012,11 @@ int cl_server_start(char *err, size_t errlen)
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof *handler);
     handler->on_req = on_req;
+    static_mimemap = pathconf->mimemap;
+    if (cl_assets_init(cl_cfg.web_dir) != 0) {
+        snprintf(err, errlen, "out of memory reading %s", cl_cfg.web_dir);
+        return -1;
+    }
     static const char *index_files[] = {"index.html", NULL};
     h2o_file_register(pathconf, cl_cfg.web_dir, index_files, NULL, 0);
     /* gzip (and brotli where libh2o has it) for compressible types — HTML,
@@ -1062,5 +1121,6 @@ void cl_server_stop(void)
        no finished task is left behind except after that deadline; contexts
        are not disposed either (h2o asserts no connection timer is pending),
        and everything stays reachable from `loops` until exit. */
+    cl_assets_free();
     cl_info("http", "stopped");
 }

@@ -457,8 +457,9 @@ static void manual_queue(cl_req *req, cl_res *res)
             "  i.draft, i.scheduled_at, i.created_at, i.exported_at, i.posted_at, i.posted_url,"
             "  (SELECT id FROM content_assets WHERE content_item_id = i.id AND kind = 'video'"
             "    ORDER BY render_seq DESC LIMIT 1) AS video_asset_id,"
-            "  (SELECT id FROM content_assets WHERE content_item_id = i.id AND kind = 'thumbnail'"
-            "    ORDER BY render_seq DESC LIMIT 1) AS thumbnail_asset_id"
+            "  (SELECT id FROM content_assets WHERE content_item_id = i.id"
+            "    AND kind IN ('thumbnail', 'thumbnail_small')" /* the list shows the small one */
+            "    ORDER BY render_seq DESC, kind = 'thumbnail_small' DESC LIMIT 1) AS thumbnail_asset_id"
             "  FROM content_items i JOIN projects p ON p.id = i.project_id"
             " WHERE i.user_id = $1 AND i.publish_strategy = 'manual_export' AND i.publish_status <> 'skipped'"
             "   AND ($2::text IS NULL OR i.channel = $2) AND ($3::text IS NULL OR coalesce(i.manual_status,"

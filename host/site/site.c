@@ -3,6 +3,7 @@
  * read again when their file changes, so edits show up without a restart.
  */
 #include "site/site.h"
+#include "http/assets.h"
 
 #include "auth/auth.h"
 #include "billing/billing.h"
@@ -231,6 +232,13 @@ static char *read_template(const char *name)
             fclose(f);
         if (buf) {
             buf[n] = '\0';
+            /* References to /assets/ become fingerprinted names (http/assets.h). */
+            size_t rn = 0;
+            char *rw = cl_assets_rewrite_html(buf, n, NULL, &rn);
+            if (rw) {
+                free(buf);
+                buf = rw;
+            }
             copy = strdup(buf);
             if (slot) {
                 free(slot->data);
@@ -369,6 +377,9 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
     snprintf(url, sizeof url, "%s%s", origin, pg->path);
     if (pg->script)
         snprintf(script, sizeof script, "<script type=\"module\" src=\"/assets/js/%s\"></script>", pg->script);
+    /* The module under its fingerprinted name, after the import map and its imports' preloads. */
+    size_t script_len = 0;
+    char *script_html = pg->script ? cl_assets_rewrite_html(script, strlen(script), NULL, &script_len) : NULL;
     if (signed_in && is_pricing)
         snprintf(meta, sizeof meta, "<meta name=\"csrf-token\" content=\"%s\">", u.csrf_token);
     else if (refresh)
@@ -378,7 +389,7 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
     var_set(&lv, "url", url);
     var_set(&lv, "origin", origin);
     var_set(&lv, "page", pg->file);
-    var_set(&lv, "script", script);
+    var_set(&lv, "script", script_html ? script_html : script);
     var_set(&lv, "session_meta", meta);
     var_set(&lv, "content", content.data ? content.data : "");
     cl_buf html = CL_BUF_INIT;
@@ -388,6 +399,7 @@ static void render_page(cl_req *req, cl_res *res, const page *pg, const cl_tpl_v
     vars_free(&vs);
     vars_free(&ex);
     vars_free(&lv);
+    free(script_html);
     cl_buf_free(&content);
     free(layout);
     free(body);

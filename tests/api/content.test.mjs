@@ -111,6 +111,19 @@ test('store a draft, render it once, stream the video with Range, keep it owner-
   const video = done.assets.find((x) => x.kind === 'video');
   const thumb = done.assets.find((x) => x.kind === 'thumbnail');
   assert.ok(video && thumb, JSON.stringify(done.assets));
+  // Beside the full thumbnail, the small one for cards: a 360x640 JPEG made by the render job.
+  const small = done.assets.find((x) => x.kind === 'thumbnail_small');
+  assert.ok(small && small.render_seq === thumb.render_seq && small.mime === 'image/jpeg', JSON.stringify(done.assets));
+  assert.match(psql(db.url, `SELECT path FROM content_assets WHERE id = ${small.id}`)[0][0], /-r1\/thumbnail-360\.jpg$/);
+  const smallBytes = Buffer.from(await (await fetch(srv.url + small.url, { headers: { cookie: c.cookie } })).arrayBuffer());
+  assert.equal(smallBytes.length, small.bytes);
+  assert.ok(small.bytes < thumb.bytes / 3, `${small.bytes} of ${thumb.bytes} bytes`);
+  const sdir = mkdtempSync(path.join(tmpdir(), 'cliploop-thumb-'));
+  writeFileSync(path.join(sdir, 't.jpg'), smallBytes);
+  const sprobe = JSON.parse(spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json',
+    path.join(sdir, 't.jpg')], { encoding: 'utf8' }).stdout);
+  rmSync(sdir, { recursive: true, force: true });
+  assert.deepEqual(sprobe.streams.map((x) => [x.codec_name, x.width, x.height]), [['mjpeg', 360, 640]]);
   const rel = psql(db.url, `SELECT path FROM content_assets WHERE id = ${video.id}`)[0][0];
   assert.match(rel, new RegExp(`^generated/content-items/${item.id}/\\d{8}T\\d{6}Z-r1/rendered\\.mp4$`));
 

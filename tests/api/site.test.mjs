@@ -47,7 +47,7 @@ test('every public page is server-rendered HTML with a title, description, Open 
     for (const prop of ['og:title', 'og:description', 'og:url', 'og:type', 'og:image']) {
       assert.match(html, new RegExp(`<meta property="${prop}" content="[^"]+">`), `${p} ${prop}`);
     }
-    assert.match(html, /<link rel="icon" href="\/assets\/favicon\.svg"/, p);
+    assert.match(html, /<link rel="icon" href="\/assets\/favicon\.[0-9a-f]{10}\.svg"/, p); // fingerprinted
     assert.match(html, /<h1>/, p);
     assert.doesNotMatch(html, /\{\{/, `${p}: every template value is filled`);
     assert.doesNotMatch(html, /fonts\.googleapis|@font-face|\.woff/, `${p}: no web fonts`);
@@ -133,7 +133,7 @@ test('/pricing Pro button: unavailable without billing, sign-up link signed out,
 test('the request-access page posts the fields the API accepts', async () => {
   const html = await (await fetch(off.url + '/request-access')).text();
   for (const name of ['name', 'email', 'business', 'channels', 'note']) assert.match(html, new RegExp(`name="${name}"`), name);
-  assert.match(html, /<script type="module" src="\/assets\/js\/public\.js">/);
+  assert.match(html, /<script type="module" src="\/assets\/js\/public\.[0-9a-f]{10}\.js">/);
 });
 
 test('the request-access form works without JavaScript (urlencoded POST → a page)', async () => {

@@ -9,6 +9,9 @@
 //   /api/version) and asks for its page module before /api/me answered.
 // - Loading /app/chats, a chat, /app and settings on a slow network (300 ms
 //   per script and API answer) shifts the layout by less than 0.1 (CLS).
+// - Each render has a 360 px JPEG thumbnail beside the full one (made by the
+//   render job with the FFmpeg libraries); dashboard tiles use it with srcset
+//   and explicit width/height, and the browser picks the small file.
 // Screenshots of every audited page land in tests/e2e/artifacts/audit-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,9 +170,12 @@ for (const mobile of [false, true]) {
       const name = u.pathname.split('/').pop().replace(/\.[0-9a-f]{8,}(?=\.js$)/, '');
       finished[name] ??= Date.now();
     });
+    const home = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/home');
     await page.goto(srv.url + '/app');
     await settle(page, true);
     await page.locator('.tiles .tile').first().waitFor();
+    // the JSON comes compressed
+    assert.equal((await (await home).allHeaders())['content-encoding'], 'gzip');
     console.log(`# ${size} /app API calls: ${calls.length}: ${calls.join(', ')}`);
     assert.ok(calls.length <= 3, calls.join(', '));
     assert.ok(calls.includes('GET /api/home'), calls.join(', '));
@@ -197,6 +203,96 @@ for (const mobile of [false, true]) {
       assert.ok(cls < 0.1, `${p}: CLS ${cls}`);
     }
     await screenshot(page, `audit-chats-${size}`, { fullPage: false });
+    assert.deepEqual(problems(page, ALLOWED), []);
+    await page.context().close();
+  });
+}
+
+test('static files: fingerprinted names cached for a year, plain names briefly with an ETag (304 on revalidation), gzip on text', async () => {
+  const html = await (await fetch(srv.url + '/app', { headers: { 'accept-encoding': 'identity' } })).text();
+  const refs = [...html.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  assert.ok(refs.length >= 5, html);
+  for (const r of refs) assert.match(r, /\.[0-9a-f]{10}\.(css|js|svg|png)$/, r);
+  // The import map names every module's fingerprinted file; the route's module and its imports are preloaded.
+  const map = JSON.parse(/<script type="importmap">(.*?)<\/script>/s.exec(html)[1]).imports;
+  assert.match(map['/assets/js/api.js'], /^\/assets\/js\/api\.[0-9a-f]{10}\.js$/);
+  const preloads = [...html.matchAll(/rel="modulepreload" href="\/assets\/js\/([a-z-]+)\./g)].map((m) => m[1]).sort();
+  assert.deepEqual(preloads, ['api', 'app', 'dashboard', 'search', 'tracking', 'ui']);
+  const chatsHtml = await (await fetch(srv.url + '/app/chats/5')).text();
+  assert.match(chatsHtml, /rel="modulepreload" href="\/assets\/js\/chat\.[0-9a-f]{10}\.js"/);
+  assert.doesNotMatch(chatsHtml, /modulepreload" href="\/assets\/js\/dashboard\./);
+
+  const css = refs.find((r) => r.endsWith('.css'));
+  let r = await fetch(srv.url + css, { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.equal(r.headers.get('content-encoding'), 'gzip');
+  assert.match(await r.text(), /--bg/);
+  r = await fetch(srv.url + '/assets/css/app.css', { headers: { 'accept-encoding': 'identity' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('cache-control'), 'public, max-age=300');
+  const etag = r.headers.get('etag');
+  assert.ok(etag);
+  r = await fetch(srv.url + '/assets/css/app.css', { headers: { 'if-none-match': etag } });
+  assert.equal(r.status, 304);
+  // a name with a wrong hash is not an asset
+  r = await fetch(srv.url + '/assets/css/app.0000000000.css');
+  assert.equal(r.status, 404);
+  // gzip on JavaScript and pages (JSON: the first-screen test)
+  for (const p of [map['/assets/js/api.js'], '/app', '/login.html', '/pricing']) {
+    r = await fetch(srv.url + p, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(r.headers.get('content-encoding'), 'gzip', p);
+    assert.equal(r.status, 200, p);
+  }
+});
+
+for (const mobile of [false, true]) {
+  const size = mobile ? 'phone' : 'desktop';
+  test(`${size}: the studio loads every module under its fingerprinted name (import map), never its plain name`, async () => {
+    const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
+    const modules = [];
+    page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/assets/')) modules.push(u.pathname); });
+    for (const p of ['/app', `/app/projects/${ids.project}/weeks/current`, `/app/chats/${ids.chat}`]) {
+      await page.goto(srv.url + p);
+      await settle(page, true);
+    }
+    assert.ok(modules.some((m) => /\/js\/week\.[0-9a-f]{10}\.js$/.test(m)), modules.join(' '));
+    for (const m of modules) assert.match(m, /\.[0-9a-f]{10}\.[a-z0-9]+$/, m);
+    assert.deepEqual(problems(page, ALLOWED), []);
+    await page.context().close();
+  });
+}
+
+for (const mobile of [false, true]) {
+  const size = mobile ? 'phone' : 'desktop';
+  test(`${size}: each render has a 360 px thumbnail beside the full one; tiles use it with srcset and their size`, async () => {
+    const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
+    const item = (await page.call('GET', `/api/content-items/${ids.item}`)).body;
+    const full = item.assets.find((a) => a.kind === 'thumbnail');
+    const small = item.assets.find((a) => a.kind === 'thumbnail_small');
+    assert.ok(full && small, JSON.stringify(item.assets));
+    assert.equal(small.render_seq, full.render_seq);
+    assert.equal(small.mime, 'image/jpeg');
+    console.log(`# ${size}: thumbnail ${full.bytes} bytes, small thumbnail ${small.bytes} bytes`);
+    assert.ok(small.bytes < full.bytes / 3, `small ${small.bytes} bytes, full ${full.bytes}`);
+    await page.goto(srv.url + '/app');
+    await settle(page, true);
+    const img = page.locator(`.tile[data-item="${ids.item}"] img`);
+    await img.waitFor();
+    await img.evaluate((el) => (el.complete ? null : new Promise((r) => { el.onload = r; })));
+    const got = await img.evaluate(async (el) => {
+      const bmp = await createImageBitmap(await (await fetch(el.currentSrc)).blob()); // the file's pixels (naturalWidth is scaled by srcset)
+      return { w: bmp.width, h: bmp.height, src: el.currentSrc,
+        srcset: el.getAttribute('srcset'), width: el.getAttribute('width'), height: el.getAttribute('height') };
+    });
+    assert.equal(got.width, '360');
+    assert.equal(got.height, '640');
+    assert.ok(got.srcset.includes(`${small.url} 360w`) && got.srcset.includes(`${full.url} 1080w`), got.srcset);
+    // at this size the browser picks the small file: a 360x640 JPEG
+    assert.ok(got.src.endsWith(small.url), got.src);
+    assert.deepEqual([got.w, got.h], [360, 640]);
+    await img.scrollIntoViewIfNeeded();
+    await screenshot(page, `audit-thumbs-${size}`, { fullPage: false });
     assert.deepEqual(problems(page, ALLOWED), []);
     await page.context().close();
   });

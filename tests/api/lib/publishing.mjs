@@ -106,7 +106,7 @@ export async function renderedItem(c, projectId, channel = 'instagram', fetchIte
   return waitFor(async () => {
     const it = (await c.get(`/api/content-items/${id}`)).body;
     if (it.status === 'render_failed') throw new Error(`render failed: ${it.render_error}`);
-    return it.status === 'rendered' && it.assets.length === 2 ? it : null;
+    return it.status === 'rendered' && ['video', 'thumbnail'].every((k) => it.assets.some((a) => a.kind === k)) ? it : null;
   }, `item ${id} rendered`, 120000, 250);
 }
 

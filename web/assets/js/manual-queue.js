@@ -31,7 +31,7 @@ function filtersHtml(state) {
 
 function itemHtml(it) {
   const thumb = it.thumbnail_asset_id
-    ? `<img src="/api/assets/${it.thumbnail_asset_id}" alt="Thumbnail of ${esc(it.title || 'this promo')}" loading="lazy">`
+    ? `<img src="/api/assets/${it.thumbnail_asset_id}" width="360" height="640" alt="Thumbnail of ${esc(it.title || 'this promo')}" loading="lazy">`
     : '<div class="no-preview">No video yet</div>';
   const rendering = it.render_status === 'rendering';
   const hasVideo = Boolean(it.video_asset_id);

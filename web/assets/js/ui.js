@@ -111,7 +111,20 @@ export function progress(pct, label) {
     aria-valuemin="0" aria-valuemax="100"${p === null ? '' : ` aria-valuenow="${p}"`}><span style="width:${p ?? 0}%"></span></div>`;
 }
 
-/** The thumbnail tile of a content item: its rendered thumbnail, or a clean "No preview" tile. */
+/**
+ * The <img> of an item's latest thumbnail, or '' without one: the small
+ * (360 px wide) JPEG by default, the full one in srcset for wide or dense
+ * screens, with the picture's size (9:16) so the page keeps its layout while it loads.
+ */
+export function thumbImg(item, sizes = '(max-width: 560px) 45vw, 200px') {
+  const assets = item.assets || [];
+  const full = assets.find((a) => a.kind === 'thumbnail');
+  if (!full) return '';
+  const small = assets.find((a) => a.kind === 'thumbnail_small' && a.render_seq === full.render_seq);
+  const srcset = small ? ` srcset="${esc(small.url)} 360w, ${esc(full.url)} 1080w" sizes="${esc(sizes)}"` : '';
+  return `<img src="${esc((small || full).url)}"${srcset} width="360" height="640" alt="Thumbnail of ${esc(item.title || 'this promo')}" loading="lazy" decoding="async">`;
+}
+
 /** "Mama Put · 5 Dec 2026" — which project an output belongs to and when it was made. */
 export function outputMeta(item, projectName) {
   const day = item.created_at ? new Date(item.created_at).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : '';
@@ -120,9 +133,9 @@ export function outputMeta(item, projectName) {
 
 /** An output's tile; projectName (optional) is shown with its date so similar outputs can be told apart. */
 export function thumbTile(item, projectName = '') {
-  const thumb = (item.assets || []).find((a) => a.kind === 'thumbnail');
-  const media = thumb
-    ? `<div class="tile-media"><img src="${esc(thumb.url)}" alt="Thumbnail of ${esc(item.title || 'this promo')}" loading="lazy"></div>`
+  const img = thumbImg(item);
+  const media = img
+    ? `<div class="tile-media">${img}</div>`
     : '<div class="tile-media no-preview"><svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6" aria-hidden="true"><rect x="4" y="3" width="16" height="18" rx="2"/><path d="M10 9l5 3-5 3z"/></svg>No preview</div>';
   return `<a class="tile" href="/app/create?item=${encodeURIComponent(item.id)}" data-item="${esc(item.id)}">
     ${media}

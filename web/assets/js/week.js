@@ -6,7 +6,7 @@
 // is charged, and a calendar strip of the week in the project's time zone.
 // "/app/projects/:id/weeks/current" opens (creates, free) this week's cycle.
 import { api, esc } from './api.js';
-import { CHANNELS, channelLabel, credits, emptyState, progress, statusBadge, statusBlock } from './ui.js';
+import { CHANNELS, channelLabel, credits, emptyState, progress, statusBadge, statusBlock, thumbImg } from './ui.js';
 import { trackingCount, hydrateCounts } from './tracking.js';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
@@ -35,8 +35,8 @@ function strategyBadge(item) {
 }
 
 function thumb(item) {
-  const t = (item.assets || []).find((a) => a.kind === 'thumbnail');
-  if (t) return `<div class="tile-media"><img src="${esc(t.url)}" alt="Thumbnail of ${esc(item.title)}" loading="lazy"></div>`;
+  const img = thumbImg(item, '96px');
+  if (img) return `<div class="tile-media">${img}</div>`;
   if (item.status === 'rendering') {
     const j = item.render_job || {};
     const pct = j.progress_total ? (100 * j.progress_done) / j.progress_total : null;
