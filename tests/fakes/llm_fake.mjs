@@ -30,7 +30,8 @@
 //   fake-500             500 (always)    fake-500once-<k>   first hit 500, then normal
 //   fake-slow[-<ms>]     waits <ms> (default 3000), then normal
 //   fake-hang            never answers (the connection stays open until the
-//                        client gives up or the fake closes)
+//                        client gives up — its request then shows closed — or
+//                        the fake closes)
 //   fake-malformed       200, content is not JSON
 //   fake-nochoices       200, "choices": []
 //   fake-notjson         200 with an HTML body
@@ -39,7 +40,6 @@
 //   fake-draft-badonce-<k>  first hit of <k> an invalid draft ({"hook":""}), then a valid one
 //   fake-draft-longcaption  a valid draft with a 600-character caption and 12 hashtags
 //   fake-brief[-slow-<ms>]  200 (after <ms>, default 0), content is a valid brief JSON object
-//   fake-hang            never answers (until the client closes the connection)
 //   anything else        200, content echoes {"echo":true,"model","n_messages",
 //                        "system","last_user","json_mode"}
 //
@@ -155,7 +155,6 @@ export function createLlmFake() {
       return res.end('<html><body>gateway says hello</body></html>');
     }
     if (scenario === 'fake-draft') return ok(JSON.stringify(validDraft()));
-    if (scenario === 'fake-hang') return; // the client's cancel (closing the connection) ends it
     if (scenario.startsWith('fake-brief')) {
       const ms = Number(scenario.split('-')[3]) || 0;
       if (ms) await sleep(ms);
