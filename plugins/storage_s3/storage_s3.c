@@ -732,8 +732,11 @@ static void read_conf(cl_plugin_ctx *ctx)
             p[--n] = '\0';
         if (!cl_storage_key_valid(p) || n + 2 > sizeof conf.prefix)
             add_invalid("STORAGE_S3_PREFIX must be a folder name like cliploop/ ([A-Za-z0-9._-/])");
-        else
-            snprintf(conf.prefix, sizeof conf.prefix, "%s/", p);
+        else {
+            memcpy(conf.prefix, p, n);
+            conf.prefix[n] = '/';
+            conf.prefix[n + 1] = '\0';
+        }
     }
     for (const char *c = conf.bucket; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.')) {

@@ -148,6 +148,21 @@ describe('storage_s3 through cliploop storage', () => {
     assert.equal(res.status, 403);
   });
 
+  test('STORAGE_S3_PREFIX puts every key under a folder of the bucket', async () => {
+    const penv = { ...env, STORAGE_S3_PREFIX: 'cliploop/prod/' };
+    let r = await storageCmd(['put', 'a/b.txt', path.join(dir, 'small.txt')], penv);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(s3.objectBytes('cliploop/prod/a/b.txt'), small);
+    assert.equal(s3.objectBytes('a/b.txt'), null);
+    r = await storageCmd(['url', 'a/b.txt', '60'], penv);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.toString().startsWith(`${s3.endpoint}/${s3.bucket}/cliploop/prod/a/b.txt?`));
+    assert.deepEqual(Buffer.from(await (await fetch(r.stdout.toString().trim())).arrayBuffer()), small);
+    r = await storageCmd(['rm', 'a/b.txt'], penv);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(s3.objectBytes('cliploop/prod/a/b.txt'), null);
+  });
+
   test('wrong credentials: a clear CL_EAUTH naming the settings, never the secret', async () => {
     const wrongSecret = 'definitely-not-the-secret-42';
     let r = await storageCmd(['put', 'x/y.txt', path.join(dir, 'small.txt')], { ...env, STORAGE_S3_SECRET_KEY: wrongSecret });
