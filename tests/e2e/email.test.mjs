@@ -76,7 +76,7 @@ for (const mobile of [false, true]) {
     const item = page.locator('.mail-item').filter({ hasText: email }).first();
     await item.waitFor();
     assert.match(await item.innerText(), /Confirm your e-mail address for ClipLoop/);
-    await screenshot(page, `mail-log-${size}`);
+    await screenshot(page, `mail-log-messages-${size}`);
     await item.locator('a[href*="/verify-email.html?token="]').click();
     await page.getByRole('heading', { name: 'Address confirmed' }).waitFor();
     assert.match(await page.locator('#verify-link').innerText(), /your invitation applies/);

@@ -301,6 +301,7 @@ function midOnboarding() {
 // [name, url (or a function giving it), signed in, setup (returns a restore function)]
 const PAGES = [
   ['landing', '/', false], ['login', '/login.html', false], ['signup', '/signup.html', false], ['waitlist', '/waitlist.html', false],
+  ['forgot-password', '/forgot-password.html', false], ['mail-log', '/mail.html', false],
   ['app', '/app', true], ['onboarding', '/app/onboarding', true, midOnboarding], ['create', '/app/create', true],
   ['projects', '/app/projects', true], ['project', () => `/app/projects/${projectId()}`, true],
   ['settings', '/dashboard/settings', true], ['chats', '/app/chats', true], ['manual-queue', '/dashboard/manual-queue', true],
