@@ -54,7 +54,7 @@ static int64_t scalar_i64(PGconn *c, const char *sql, int64_t uid)
 static int64_t new_user(PGconn *c, const char *email)
 {
     const char *p[] = {email};
-    PGresult *r = cl_db_query(c, "INSERT INTO users (email, beta_approved) VALUES ($1, true) RETURNING id", 1, p);
+    PGresult *r = cl_db_query(c, "INSERT INTO users (email, beta_approved, email_verified_at) VALUES ($1, true, now()) RETURNING id", 1, p);
     int64_t id = cl_db_ok(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
     return id;
