@@ -13,5 +13,6 @@ int cl_cmd_plugins(int argc, char **argv); /* plugins/plugins_cmd.c */
 int cl_cmd_jobs(int argc, char **argv);    /* jobs/jobs_cmd.c */
 int cl_cmd_render_file(int argc, char **argv); /* render/render_cmd.c */
 int cl_cmd_storage(int argc, char **argv);     /* storage/storage_cmd.c */
+int cl_cmd_llm_complete(int argc, char **argv); /* plugins/llm_cmd.c */
 
 #endif

@@ -21,13 +21,14 @@ static const struct {
     {"jobs", cl_cmd_jobs, "enqueue or inspect durable jobs (operators, tests)"},
     {"render-file", cl_cmd_render_file, "render COMPOSITION.json into OUT_DIR (--renderer ID)"},
     {"storage", cl_cmd_storage, "put, get, read, stat, rm or sign a URL for a stored file (STORAGE)"},
+    {"llm-complete", cl_cmd_llm_complete, "one llm_provider call: --provider ID [--purpose P] [--json] PROMPT"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: cliploop <command> [args]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nConfiguration comes from the environment and an optional .env file;\n"
                "see .env.example for every variable.\n");
 }

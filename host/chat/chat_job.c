@@ -79,6 +79,26 @@ static void res_error(const cl_res *res, char *code, size_t codelen, char *msg, 
     cJSON_Delete(o);
 }
 
+/* The durable job's result: {"chat_job_id", "status"?, "content_item_id"?, "replayed"?}
+   (status when not NULL, the item when > 0, replayed when >= 0). 0, or 1 when
+   out of memory (the job is retried). */
+static int job_result(cl_buf *result, int64_t id, const char *status, int64_t item, int replayed)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "chat_job_id", (double)id);
+    if (status)
+        cJSON_AddStringToObject(o, "status", status);
+    if (item > 0)
+        cJSON_AddNumberToObject(o, "content_item_id", (double)item);
+    if (replayed >= 0)
+        cJSON_AddBoolToObject(o, "replayed", replayed);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    int rc = text && cl_buf_puts(result, text) == 0 ? 0 : 1;
+    free(text);
+    return rc;
+}
+
 static void llm_error(const cl_error *e, char *code, size_t codelen, char *msg, size_t msglen)
 {
     cl_res tmp;
@@ -258,8 +278,7 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
         cl_db_rollback(run->c);
         return 1; /* a database hiccup: the durable job retries */
     }
-    cl_buf_printf(result, "{\"chat_job_id\":%" PRId64 ",\"status\":\"completed\"}", run->id);
-    return 0;
+    return job_result(result, run->id, "completed", 0, -1);
 }
 
 /* ---- paid generation ------------------------------------------------------------ */
@@ -521,9 +540,7 @@ static int run_generate(chat_run *run, cl_buf *result, char *err, size_t errlen)
             return 1;
         }
     }
-    cl_buf_printf(result, "{\"chat_job_id\":%" PRId64 ",\"content_item_id\":%" PRId64 ",\"replayed\":%s}", run->id,
-                  out.content_item_id, out.replayed ? "true" : "false");
-    return 0;
+    return job_result(result, run->id, NULL, out.content_item_id, out.replayed);
 }
 
 static int chat_reply_job(const cl_job *job, cl_call *call, cl_buf *result, char *err, size_t errlen)
@@ -548,7 +565,7 @@ static int chat_reply_job(const cl_job *job, cl_call *call, cl_buf *result, char
     if (rc == 0) {
         if (strcmp(run.status, "queued") && strcmp(run.status, "running")) {
             /* Already done (a re-run after the worker died past the work). */
-            cl_buf_printf(result, "{\"chat_job_id\":%" PRId64 ",\"status\":\"%s\"}", id, run.status);
+            job_result(result, id, run.status, 0, -1);
         } else {
             const char *p[] = {run.sid};
             cl_db_exec(run.c, "UPDATE chat_jobs SET status = 'running', updated_at = now() WHERE id = $1", 1, p, err,

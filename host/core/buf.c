@@ -103,6 +103,16 @@ char *cl_buf_steal(cl_buf *b)
     return p;
 }
 
+int cl_buf_read_stream(cl_buf *b, FILE *f, size_t max)
+{
+    char chunk[8192];
+    size_t n, start = b->len;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (cl_buf_append(b, chunk, n) != 0 || (max && b->len - start > max))
+            return -1;
+    return ferror(f) ? -1 : 0;
+}
+
 int cl_output_append(cl_output *out, const void *data, size_t len)
 {
     if (!out || (!data && len))

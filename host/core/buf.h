@@ -9,6 +9,7 @@
 #include "cliploop_plugin.h"
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct cl_buf {
     char *data;
@@ -35,6 +36,12 @@ int cl_buf_json_str(cl_buf *b, const char *s);
 void cl_buf_free(cl_buf *b);
 /** Take ownership of data (caller frees); the buffer becomes empty. Never NULL. */
 char *cl_buf_steal(cl_buf *b);
+/**
+ * Append everything f still has, up to max bytes (0 = no limit). Returns 0,
+ * or -1 on a read error, out of memory, or more than max bytes (what was read
+ * stays in b). f is not closed.
+ */
+int cl_buf_read_stream(cl_buf *b, FILE *f, size_t max);
 
 /**
  * UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF):

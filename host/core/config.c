@@ -212,6 +212,8 @@ int cl_config_load(char *err, size_t errlen)
     if (get_str("CLIPLOOP_MIGRATIONS_DIR", def, c->migrations_dir, sizeof c->migrations_dir, err, errlen)) return -1;
     snprintf(def, sizeof def, "%s/../assets", cl_exe_dir());
     if (get_str("CLIPLOOP_ASSET_DIR", def, c->asset_dir, sizeof c->asset_dir, err, errlen)) return -1;
+    snprintf(def, sizeof def, "%s/../sdk/schemas", cl_exe_dir());
+    if (get_str("CLIPLOOP_SCHEMA_DIR", def, c->schema_dir, sizeof c->schema_dir, err, errlen)) return -1;
 
     if (get_bool("MOCK_MODE", 0, &c->mock_mode, err, errlen)) return -1;
     if (get_bool("CLIPLOOP_ALLOW_PUBLIC_MOCK", 0, &c->allow_public_mock, err, errlen)) return -1;

@@ -38,6 +38,7 @@ typedef struct cl_config {
     char web_dir[1024];     /**< CLIPLOOP_WEB_DIR, default <source>/web */
     char migrations_dir[1024]; /**< CLIPLOOP_MIGRATIONS_DIR, default <source>/migrations */
     char asset_dir[1024];   /**< CLIPLOOP_ASSET_DIR, default <source>/assets */
+    char schema_dir[1024];  /**< CLIPLOOP_SCHEMA_DIR, default <source>/sdk/schemas */
     /* Product */
     int mock_mode;          /**< MOCK_MODE, default false */
     int allow_public_mock;  /**< CLIPLOOP_ALLOW_PUBLIC_MOCK, default false: serve refuses MOCK_MODE on a non-loopback HOST */

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "lua/lua_runtime.h"
+#include "core/jschema.h"
 #include "plugins/call.h"
 #include "plugins/registry.h"
 #include "core/buf.h"
@@ -426,6 +427,19 @@ bad:
 /* ------------------------------------------------------------------------- */
 
 
+/* 1 when answer is one JSON object that matches sdk/schemas/<purpose>.schema.json
+   (or the purpose has no schema); else 0 with why. */
+static int answer_conforms(const char *purpose, const char *answer, char *why, size_t whylen)
+{
+    if (!cl_jschema_exists(purpose))
+        return 1;
+    cJSON *in = answer ? cJSON_Parse(answer) : NULL;
+    int ok = cJSON_IsObject(in) ? cl_jschema_check(purpose, in, why, whylen) == 0
+                                : (why_set(why, whylen, "the answer is not a JSON object"), 0);
+    cJSON_Delete(in);
+    return ok;
+}
+
 static const cl_llm_provider *provider(cl_error *err)
 {
     const cl_capability *cap = cl_plugins_find(CL_CAP_LLM_PROVIDER, cl_cfg.llm_provider);
@@ -484,7 +498,10 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
         if (usage.model[0])
             snprintf(model, sizeof model, "%s", usage.model);
         if (rc == CL_OK) {
-            *result = validate(out.buf.data, why, sizeof why);
+            /* The purpose's schema (sdk/schemas/, the one source authors read)
+               first, then the purpose's own rules. */
+            *result = answer_conforms(prompt_name, out.buf.data, why, sizeof why) ? validate(out.buf.data, why, sizeof why)
+                                                                                  : NULL;
             cl_buf_free(&out.buf);
             if (*result)
                 break;

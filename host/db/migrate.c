@@ -25,54 +25,46 @@ typedef struct {
     char file[256];
 } migration;
 
-static int cmp_migration(const void *a, const void *b)
+static int is_sql(const struct dirent *e)
 {
-    return strcmp(((const migration *)a)->file, ((const migration *)b)->file);
+    size_t len = strlen(e->d_name);
+    return len >= 10 && strcmp(e->d_name + len - 4, ".sql") == 0;
 }
 
 /* List NNNN_*.sql in dir, sorted. Caller frees *out. */
 static int list_migrations(const char *dir, migration **out, int *count, char *err, size_t errlen)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
+    struct dirent **names;
+    int n = scandir(dir, &names, is_sql, alphasort);
+    if (n < 0) {
         snprintf(err, errlen, "cannot open migrations directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    migration *v = NULL;
-    int n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *name = e->d_name;
-        size_t len = strlen(name);
-        if (len < 10 || strcmp(name + len - 4, ".sql") != 0)
-            continue;
+    migration *v = calloc((size_t)n + 1, sizeof *v);
+    int rc = v ? 0 : -1;
+    if (!v)
+        snprintf(err, errlen, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
         int digits = 0;
         while (name[digits] >= '0' && name[digits] <= '9')
             digits++;
-        if (digits != 4 || name[4] != '_' || len >= sizeof v->file) {
+        if (rc == 0 && (digits != 4 || name[4] != '_' || strlen(name) >= sizeof v->file)) {
             snprintf(err, errlen, "migration file %s is not named NNNN_name.sql", name);
-            closedir(d);
-            free(v);
-            return -1;
+            rc = -1;
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            migration *nv = realloc(v, (size_t)cap * sizeof *v);
-            if (!nv) {
-                closedir(d);
-                free(v);
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            v = nv;
+        if (rc == 0) {
+            memcpy(v[i].version, name, 4);
+            v[i].version[4] = '\0';
+            snprintf(v[i].file, sizeof v[i].file, "%s", name);
         }
-        memcpy(v[n].version, name, 4);
-        v[n].version[4] = '\0';
-        snprintf(v[n].file, sizeof v[n].file, "%s", name);
-        n++;
+        free(names[i]);
     }
-    closedir(d);
-    qsort(v, (size_t)n, sizeof *v, cmp_migration);
+    free(names);
+    if (rc != 0) {
+        free(v);
+        return -1;
+    }
     for (int i = 1; i < n; i++)
         if (strcmp(v[i].version, v[i - 1].version) == 0) {
             snprintf(err, errlen, "two migrations share version %s", v[i].version);

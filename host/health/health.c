@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "tracking/tracking.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 
 /* Pool thread: one round trip to Postgres. 200 when it answers, 503 otherwise. */
@@ -53,23 +54,19 @@ static void healthz(cl_req *req, cl_res *res)
  * copy on the event loop. The provider id is kept to [A-Za-z0-9_.-] so it
  * never needs JSON escaping.
  */
-static char version_json[256];
+static char version_json[512];
 
 static void build_version_json(void)
 {
-    char provider[sizeof cl_cfg.llm_provider];
-    size_t n = 0;
-    for (const char *p = cl_cfg.llm_provider; *p && n + 1 < sizeof provider; p++) {
-        char ch = *p;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-            ch == '.' || ch == '-')
-            provider[n++] = ch;
-    }
-    provider[n] = '\0';
-    snprintf(version_json, sizeof version_json,
-             "{\"name\":\"cliploop\",\"version\":\"" CLIPLOOP_VERSION "\",\"abi\":\"" CL_STR(CL_ABI_MAJOR) "." CL_STR(
-                 CL_ABI_MINOR) "\",\"llm_provider\":\"%s\",\"mock_mode\":%s}",
-             provider, cl_cfg.mock_mode ? "true" : "false");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", "cliploop");
+    cJSON_AddStringToObject(o, "version", CLIPLOOP_VERSION);
+    cJSON_AddStringToObject(o, "abi", CL_STR(CL_ABI_MAJOR) "." CL_STR(CL_ABI_MINOR));
+    cJSON_AddStringToObject(o, "llm_provider", cl_cfg.llm_provider);
+    cJSON_AddBoolToObject(o, "mock_mode", cl_cfg.mock_mode);
+    if (!cJSON_PrintPreallocated(o, version_json, sizeof version_json, 0))
+        snprintf(version_json, sizeof version_json, "{\"name\":\"cliploop\"}");
+    cJSON_Delete(o);
 }
 
 static void version(cl_req *req, cl_res *res)

@@ -549,8 +549,20 @@ static int send_file(h2o_req_t *req, cl_res *res)
         return -1;
     }
     uint64_t size = (uint64_t)st.st_size, start = 0, len = size;
+    /* Validators: an ETag from size and modification time (a re-rendered
+       video gets a new one), and Last-Modified. A matching If-None-Match is
+       answered 304 without a body. */
+    char etag[64], lastmod[H2O_TIMESTR_RFC1123_LEN + 1];
+    int etag_len = snprintf(etag, sizeof etag, "\"%llx-%llx%09lx\"", (unsigned long long)size,
+                            (unsigned long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+    struct tm gmt;
+    gmtime_r(&st.st_mtim.tv_sec, &gmt);
+    h2o_time2str_rfc1123(lastmod, &gmt);
+    ssize_t ni = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
+    int not_modified = ni != -1 && h2o_memis(req->headers.entries[ni].value.base, req->headers.entries[ni].value.len,
+                                             etag, (size_t)etag_len);
     int ranged = 0;
-    ssize_t ri = h2o_find_header(&req->headers, H2O_TOKEN_RANGE, -1);
+    ssize_t ri = not_modified ? -1 : h2o_find_header(&req->headers, H2O_TOKEN_RANGE, -1);
     if (ri != -1) {
         h2o_iovec_t v = req->headers.entries[ri].value;
         ranged = parse_range(v.base, v.len, size, &start, &len);
@@ -569,6 +581,17 @@ static int send_file(h2o_req_t *req, cl_res *res)
         int n = snprintf(hdr, sizeof hdr, "bytes */%llu", (unsigned long long)size);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_RANGE, NULL,
                        h2o_strdup(&req->pool, hdr, (size_t)n).base, (size_t)n);
+        h2o_send_inline(req, "", 0);
+        return 0;
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, h2o_strdup(&req->pool, etag, SIZE_MAX).base,
+                   (size_t)etag_len);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LAST_MODIFIED, NULL,
+                   h2o_strdup(&req->pool, lastmod, SIZE_MAX).base, strlen(lastmod));
+    if (not_modified) {
+        close(fd);
+        req->res.status = 304;
+        req->res.reason = "Not Modified";
         h2o_send_inline(req, "", 0);
         return 0;
     }
@@ -607,17 +630,15 @@ static int send_file(h2o_req_t *req, cl_res *res)
 
 static void send_response(h2o_req_t *req, cl_res *res)
 {
-    static const char *reasons[600];
-    if (!reasons[200]) {
-        reasons[200] = "OK", reasons[201] = "Created", reasons[202] = "Accepted",
-        reasons[204] = "No Content", reasons[302] = "Found", reasons[304] = "Not Modified",
-        reasons[400] = "Bad Request", reasons[401] = "Unauthorized", reasons[402] = "Payment Required",
-        reasons[403] = "Forbidden", reasons[404] = "Not Found", reasons[405] = "Method Not Allowed",
-        reasons[409] = "Conflict", reasons[413] = "Payload Too Large",
-        reasons[422] = "Unprocessable Entity", reasons[429] = "Too Many Requests",
-        reasons[500] = "Internal Server Error", reasons[502] = "Bad Gateway",
-        reasons[503] = "Service Unavailable", reasons[504] = "Gateway Timeout";
-    }
+    /* constant data, so several event-loop threads may read it (it used to be
+       filled lazily on first use: a data race between those threads) */
+    static const char *const reasons[600] = {
+        [200] = "OK", [201] = "Created", [202] = "Accepted", [204] = "No Content", [302] = "Found",
+        [304] = "Not Modified", [400] = "Bad Request", [401] = "Unauthorized", [402] = "Payment Required",
+        [403] = "Forbidden", [404] = "Not Found", [405] = "Method Not Allowed", [409] = "Conflict",
+        [413] = "Payload Too Large", [422] = "Unprocessable Entity", [429] = "Too Many Requests",
+        [500] = "Internal Server Error", [502] = "Bad Gateway", [503] = "Service Unavailable",
+        [504] = "Gateway Timeout"};
     int status = res->status ? res->status : 200;
     if (status < 100 || status > 599)
         status = 500;

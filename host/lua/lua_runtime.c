@@ -1150,9 +1150,10 @@ int cl_lua_channel_rules(const char *channel, char **rules_json, char *err, size
     return cl_lua_call(script, NULL, NULL, rules_json, err, errlen);
 }
 
-static int cmp_str(const void *a, const void *b)
+static int is_lua(const struct dirent *de)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    size_t len = strlen(de->d_name);
+    return len >= 5 && strcmp(de->d_name + len - 4, ".lua") == 0;
 }
 
 /* Sorted channel names (malloc'd array of malloc'd strings). Returns count or -1. */
@@ -1161,35 +1162,22 @@ static int list_channels(char ***names_out, char *err, size_t errlen)
     char dir[1024], path[1100];
     cl_lua_scripts_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/channels", dir);
-    DIR *d = opendir(path);
-    if (!d) {
+    struct dirent **des;
+    int nd = scandir(path, &des, is_lua, alphasort);
+    if (nd < 0) {
         snprintf(err, errlen, "cannot read %.300s: %s", path, strerror(errno));
         return -1;
     }
-    char **names = NULL;
-    int n = 0, alloc = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len < 5 || strcmp(de->d_name + len - 4, ".lua") != 0)
-            continue;
+    char **names = calloc((size_t)nd + 1, sizeof *names);
+    int n = 0;
+    for (int i = 0; i < nd; i++) {
         char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(len - 4), de->d_name);
-        if (!ident(name))
-            continue;
-        if (n == alloc) {
-            alloc = alloc ? alloc * 2 : 8;
-            char **nn = realloc(names, (size_t)alloc * sizeof *nn);
-            if (!nn)
-                break;
-            names = nn;
-        }
-        if ((names[n] = strdup(name)) != NULL)
+        snprintf(name, sizeof name, "%.*s", (int)(strlen(des[i]->d_name) - 4), des[i]->d_name);
+        if (names && ident(name) && (names[n] = strdup(name)) != NULL)
             n++;
+        free(des[i]);
     }
-    closedir(d);
-    if (n)
-        qsort(names, (size_t)n, sizeof *names, cmp_str);
+    free(des);
     *names_out = names;
     return n;
 }

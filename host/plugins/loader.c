@@ -58,6 +58,7 @@
 static cl_plugin_ctx **plugins; /* every file seen, in load order */
 static size_t n_plugins, plugins_alloc;
 static cl_plugin_ctx *loading;  /* whose init is running, else NULL */
+static pthread_mutex_t late_lock = PTHREAD_MUTEX_INITIALIZER; /* ctx->late_* */
 
 /* ------------------------------------------------------------------------- */
 /* Capability kinds                                                          */
@@ -309,13 +310,19 @@ static int reg_fail(cl_plugin_ctx *ctx, int code, const char *fmt, ...)
 int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t size)
 {
     if (!ctx || ctx != loading) {
-        /* Not recorded in ctx: the plugin is already loaded (or refused) and
-           may be running on a worker thread; only the log line and the
-           return code tell it no. */
-        cl_log(CL_LOG_ERROR, COMPONENT,
-               "plugin '%s': register_capability called outside init (capability '%s'); refused",
-               ctx && ctx->name ? ctx->name : "?",
-               cap && size >= sizeof(cl_capability) && cap->id ? cap->id : "?");
+        /* The plugin is already loaded (or refused) and may be running on
+           any thread: the refusal is logged and kept on its own record (under
+           late_lock), so `cliploop plugins` lists it under that plugin. */
+        char msg[sizeof ctx->late_error];
+        snprintf(msg, sizeof msg, "register_capability called after init returned (capability '%s'); refused",
+                 cap && size >= sizeof(cl_capability) && cap->id ? cap->id : "?");
+        cl_log(CL_LOG_ERROR, COMPONENT, "plugin '%s': %s", ctx && ctx->name ? ctx->name : "?", msg);
+        if (ctx) {
+            pthread_mutex_lock(&late_lock);
+            if (!ctx->late_count++)
+                memcpy(ctx->late_error, msg, sizeof msg);
+            pthread_mutex_unlock(&late_lock);
+        }
         return CL_EINVAL;
     }
     if (!cap)
@@ -435,6 +442,9 @@ static void refuse(cl_plugin_ctx *ctx, const char *fmt, ...)
 }
 
 /* Compare the manifest with this host. Returns 0, or -1 after refuse(). */
+/* Said after a refusal that a hand-written manifest causes. */
+#define USE_MANIFEST_INIT " (build the manifest with CL_MANIFEST_INIT, which fills these fields)"
+
 static int check_manifest(cl_plugin_ctx *ctx, const cl_plugin_manifest *m)
 {
     if (m->magic != CL_PLUGIN_MAGIC) {
@@ -451,16 +461,18 @@ static int check_manifest(cl_plugin_ctx *ctx, const cl_plugin_manifest *m)
         add_reason(why, sizeof why, "ABI minor %u is newer than the host's %d (built for %u.%u, host %d.%d)",
                    (unsigned)m->abi_minor, CL_ABI_MINOR, (unsigned)m->abi_major,
                    (unsigned)m->abi_minor, CL_ABI_MAJOR, CL_ABI_MINOR);
-    if (m->manifest_size < MANIFEST_V1_0_SIZE)
+    int hand_written = m->manifest_size < MANIFEST_V1_0_SIZE;
+    if (hand_written)
         add_reason(why, sizeof why, "manifest_size %u, the manifest needs at least %zu",
                    (unsigned)m->manifest_size, (size_t)MANIFEST_V1_0_SIZE);
     if (why[0]) {
-        refuse(ctx, "%s", why);
+        refuse(ctx, "%s%s", why, hand_written ? USE_MANIFEST_INIT : "");
         return -1;
     }
     if (!m->fingerprint || strcmp(m->fingerprint, CL_BUILD_FINGERPRINT) != 0) {
         char *fp = copy_clean(m->fingerprint, 200);
-        refuse(ctx, "fingerprint '%s', host '%s'", fp ? fp : "(null)", CL_BUILD_FINGERPRINT);
+        refuse(ctx, "fingerprint '%s', host '%s'%s", fp ? fp : "(null)", CL_BUILD_FINGERPRINT,
+               m->fingerprint ? "" : USE_MANIFEST_INIT);
         free(fp);
         return -1;
     }
@@ -471,7 +483,7 @@ static int check_manifest(cl_plugin_ctx *ctx, const cl_plugin_manifest *m)
     if (!m->init)
         add_reason(why, sizeof why, "manifest has no init function");
     if (why[0]) {
-        refuse(ctx, "%s", why);
+        refuse(ctx, "%s%s", why, !m->init || !m->name ? USE_MANIFEST_INIT : "");
         return -1;
     }
     return 0;
@@ -592,14 +604,16 @@ static void load_one(const char *dir, const char *file)
         return;
     }
     ctx->loaded = 1;
-    cl_log(CL_LOG_INFO, COMPONENT, "loaded %s %s (ABI %d.%d) from %s: %zu capabilit%s", ctx->name,
-           ctx->version, ctx->abi_major, ctx->abi_minor, ctx->path, ctx->n_caps,
-           ctx->n_caps == 1 ? "y" : "ies");
+    cl_log(ctx->n_caps ? CL_LOG_INFO : CL_LOG_WARN, COMPONENT, "loaded %s %s (ABI %d.%d) from %s: %zu capabilit%s%s",
+           ctx->name, ctx->version, ctx->abi_major, ctx->abi_minor, ctx->path, ctx->n_caps,
+           ctx->n_caps == 1 ? "y" : "ies", ctx->n_caps ? "" : " (init registered nothing: the plugin does nothing)");
 }
 
-static int cmp_names(const void *a, const void *b)
+/* *.so, not hidden */
+static int is_plugin_file(const struct dirent *de)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t len = strlen(de->d_name);
+    return len > 3 && strcmp(de->d_name + len - 3, ".so") == 0 && de->d_name[0] != '.';
 }
 
 int cl_plugins_load_dir(const char *dir)
@@ -619,50 +633,23 @@ int cl_plugins_load_dir(const char *dir)
         closedir(d);
         return -1;
     }
-    char **names = NULL;
-    size_t n = 0, alloc = 0;
-    int rc = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len <= 3 || strcmp(de->d_name + len - 3, ".so") != 0 || de->d_name[0] == '.')
-            continue;
+    closedir(d);
+    struct dirent **names;
+    int n = scandir(dir, &names, is_plugin_file, alphasort);
+    if (n < 0) {
+        cl_log(CL_LOG_ERROR, COMPONENT, "cannot list %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    size_t first = n_plugins;
+    for (int i = 0; i < n; i++) {
         char path[4096];
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (stat(path, &st) != 0 || S_ISDIR(st.st_mode))
-            continue;
-        if (n == alloc) {
-            size_t na = alloc ? alloc * 2 : 16;
-            char **nn = realloc(names, na * sizeof *nn);
-            if (!nn) {
-                rc = -1;
-                break;
-            }
-            names = nn;
-            alloc = na;
-        }
-        if (!(names[n] = strdup(de->d_name))) {
-            rc = -1;
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (rc != 0)
-        cl_log(CL_LOG_ERROR, COMPONENT, "out of memory listing %s", dir);
-    if (n)
-        qsort(names, n, sizeof *names, cmp_names);
-
-    size_t first = n_plugins;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0)
-            load_one(dir, names[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+        if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+            load_one(dir, names[i]->d_name);
         free(names[i]);
     }
     free(names);
-    if (rc != 0)
-        return -1;
     int loaded = 0;
     for (size_t i = first; i < n_plugins; i++)
         loaded += plugins[i]->loaded;
@@ -777,6 +764,10 @@ int cl_plugins_info_at(size_t i, cl_plugin_info *out)
     out->loaded = c->loaded;
     out->reason = c->loaded ? NULL : c->reason;
     out->n_caps = c->loaded ? c->n_caps : 0;
+    pthread_mutex_lock(&late_lock);
+    out->late_count = c->late_count;
+    memcpy(out->late_error, c->late_error, sizeof out->late_error);
+    pthread_mutex_unlock(&late_lock);
     return 0;
 }
 

@@ -39,6 +39,11 @@ struct cl_plugin_ctx {
     size_t n_caps, cap_alloc;
     /** First registration failure during init; refuses the plugin even if init returns CL_OK. */
     char reg_error[512];
+    /** Registrations tried after init returned (from a callback or a thread init
+        did not wait for): refused, counted and the first one kept, under the
+        loader's late_lock since they may come from any thread. */
+    int late_count;
+    char late_error[256];
 
     /* host_api.c state, guarded by its own mutex */
     cl_plugin_cfg_entry *cfg; /**< config_get answers */

@@ -1,10 +1,15 @@
 /*
- * plugins_cmd.c — `cliploop plugins [--dir DIR] [--json]`: load every plugin
- * the way serve and worker do, then list what loaded (name, version, ABI,
- * file, capabilities) and what was refused and why.
+ * plugins_cmd.c — `cliploop plugins [--dir DIR] [--json] [--strict]`: load
+ * every plugin the way serve and worker do, then list what loaded (name,
+ * version, ABI, file, capabilities, registrations refused after init) and
+ * what was refused and why. With the host's own directory it also checks the
+ * selections (LLM_PROVIDER, RENDERER, ...); an author's --dir is not checked
+ * against them.
  *
  * Exit codes: 0 when the directory was read (refusals are listed, not
- * failures), 2 for bad usage or an unreadable directory.
+ * failures); with --strict (for plugin authors' CI) 1 when any file was
+ * refused, a loaded plugin registered no capability, or one tried to register
+ * after init; 2 for bad usage or an unreadable directory.
  */
 #include "commands.h"
 #include "core/config.h"
@@ -13,14 +18,16 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cliploop plugins [--dir DIR] [--json]\n"
+    fprintf(f, "usage: cliploop plugins [--dir DIR] [--json] [--strict]\n"
                "  --dir DIR  plugin directory (default CLIPLOOP_PLUGIN_DIR, then <exe dir>/plugins)\n"
-               "  --json     machine-readable output\n");
+               "  --json     machine-readable output\n"
+               "  --strict   exit 1 on any refusal, a plugin with no capability or a late registration\n");
 }
 
 static void print_text(const char *dir, const char *selection_err)
@@ -41,6 +48,11 @@ static void print_text(const char *dir, const char *selection_err)
             printf("    %-16s %-16s %s%s\n", cl_cap_kind_name(c->kind), c->id, c->description,
                    (c->flags & CL_CAP_SERIALIZED) ? " [serialized]" : "");
         }
+        if (!info.n_caps)
+            printf("    warning: registered no capability (init returned CL_OK without CL_REGISTER)\n");
+        if (info.late_count)
+            printf("    warning: %d registration%s after init refused: %s\n", info.late_count,
+                   info.late_count == 1 ? "" : "s", info.late_error);
     }
     if (!n_loaded)
         printf("no plugins loaded\n");
@@ -106,6 +118,9 @@ static int print_json(const char *dir, int check_selection, const char *selectio
             cJSON_AddStringToObject(o, "description", c->description);
             cJSON_AddBoolToObject(o, "serialized", (c->flags & CL_CAP_SERIALIZED) != 0);
         }
+        cJSON_AddNumberToObject(p, "late_registrations", info.late_count);
+        if (info.late_count)
+            cJSON_AddStringToObject(p, "late_error", info.late_error);
     }
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
@@ -119,10 +134,12 @@ static int print_json(const char *dir, int check_selection, const char *selectio
 int cl_cmd_plugins(int argc, char **argv)
 {
     const char *dir = cl_cfg.plugin_dir;
-    int json = 0, own_dir = 1;
+    int json = 0, own_dir = 1, strict = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (strcmp(argv[i], "--strict") == 0) {
+            strict = 1;
         } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             dir = argv[++i];
             own_dir = 0;
@@ -142,6 +159,10 @@ int cl_cmd_plugins(int argc, char **argv)
         fprintf(stderr, "cliploop plugins: cannot read plugin directory %s\n", dir);
         return 2;
     }
+    /* A registration from a thread init started and did not wait for may come
+       a moment after loading: give it that moment, so it is listed under its
+       plugin rather than after the listing. */
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     char err[512];
     /* The host's selections (LLM_PROVIDER, RENDERER, ...) are about its own
        plugin directory; an author's --dir is not checked against them. */
@@ -152,5 +173,14 @@ int cl_cmd_plugins(int argc, char **argv)
     else
         print_text(dir, selection_err);
     fflush(stdout);
-    return rc == 0 ? 0 : 1;
+    if (rc != 0)
+        return 1;
+    cl_plugin_info info;
+    int bad = 0;
+    for (size_t i = 0; cl_plugins_info_at(i, &info) == 0; i++)
+        bad += !info.loaded || !info.n_caps || info.late_count;
+    if (strict && bad)
+        fprintf(stderr, "cliploop plugins --strict: %d plugin file%s refused, empty or registering late\n", bad,
+                bad == 1 ? "" : "s");
+    return strict && bad ? 1 : 0;
 }

@@ -49,6 +49,8 @@ typedef struct cl_plugin_info {
     int loaded;          /**< 1 loaded, 0 refused */
     const char *reason;  /**< why it was refused; NULL when loaded */
     size_t n_caps;       /**< registered capabilities (0 when refused) */
+    int late_count;      /**< registrations refused because they came after init */
+    char late_error[256]; /**< the first of them, "" when none (a copy) */
 } cl_plugin_info;
 
 /** Number of plugin files seen by cl_plugins_load_dir (loaded and refused, in load order). */

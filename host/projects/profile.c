@@ -7,6 +7,7 @@
 #include "core/tz.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,59 +176,37 @@ int cl_profile_normalize_url(const char *in, char **out, const char **msg)
         return 1;
     }
     *msg = NULL;
-    const char *rest = NULL;
-    if (strncasecmp(url, "https://", 8) == 0)
-        rest = url + 8;
-    else if (strncasecmp(url, "http://", 7) == 0)
-        rest = url + 7;
-    if (!rest)
-        *msg = "Enter a website address starting with http:// or https://";
-    else if (strlen(url) > 2048)
+    /* libcurl parses (curl_url); the rules are ours: http(s) only, no user
+       name or password, a host with a dot (or localhost, or an IP literal). */
+    for (const unsigned char *p = (const unsigned char *)url; *p && !*msg; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+            *msg = "A website address cannot contain spaces or quotes";
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *user = NULL, *port = NULL;
+    CURLUcode uc = u ? curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) : CURLUE_OUT_OF_MEMORY;
+    if (*msg) {
+    } else if (strlen(url) > 2048) {
         *msg = "Use a website address of at most 2048 characters";
-    else {
-        for (const unsigned char *p = (const unsigned char *)url; *p && !*msg; p++)
-            if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
-                *msg = "A website address cannot contain spaces or quotes";
-        size_t hn = strcspn(rest, "/?#");
-        if (!*msg && memchr(rest, '@', hn))
-            *msg = "A website address cannot contain a user name or password";
-        /* host[:port]: letters, digits, '-', '.', or a bracketed IPv6 literal */
-        const char *h = rest, *he = rest + hn;
-        if (!*msg && *h == '[') {
-            const char *rb = memchr(h, ']', hn);
-            if (!rb)
-                *msg = "Enter a valid website address, like https://example.com";
-            else
-                h = rb + 1;
-        } else if (!*msg) {
-            const char *colon = memchr(h, ':', hn);
-            const char *end = colon ? colon : he;
-            int dots = 0, ok = end > h;
-            for (const char *p = h; p < end && ok; p++) {
-                if (*p == '.')
-                    dots++;
-                else if (!isalnum((unsigned char)*p) && *p != '-')
-                    ok = 0;
-            }
-            if (!ok || end[-1] == '.' || *h == '.' || *h == '-' ||
-                (dots == 0 && strncasecmp(h, "localhost", (size_t)(end - h)) != 0))
-                *msg = "Enter a valid website address, like https://example.com";
-            h = end;
-        }
-        if (!*msg && h < he) {
-            if (*h != ':' || h + 1 == he)
-                *msg = "Enter a valid website address, like https://example.com";
-            else {
-                long port = 0;
-                for (const char *p = h + 1; p < he && !*msg; p++) {
-                    if (!isdigit((unsigned char)*p) || (port = port * 10 + (*p - '0')) > 65535)
-                        *msg = "Enter a valid port number (1-65535)";
-                }
-                if (!*msg && port < 1)
-                    *msg = "Enter a valid port number (1-65535)";
-            }
-        }
+    } else if (uc == CURLUE_BAD_PORT_NUMBER) {
+        *msg = "Enter a valid port number (1-65535)";
+    } else if (uc != CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+        *msg = "Enter a valid website address, like https://example.com";
+    } else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        *msg = "Enter a website address starting with http:// or https://";
+    } else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        *msg = "A website address cannot contain a user name or password";
+    } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '.' || host[0] == '-' ||
+               host[strlen(host) - 1] == '.' ||
+               (host[0] != '[' && !strchr(host, '.') && strcasecmp(host, "localhost") != 0)) {
+        *msg = "Enter a valid website address, like https://example.com";
+    } else if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && atoi(port) < 1) {
+        *msg = "Enter a valid port number (1-65535)";
     }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(user);
+    curl_free(port);
+    curl_url_cleanup(u);
     if (*msg) {
         free(url);
         return 1;

@@ -13,6 +13,8 @@
 #include "plugins/registry.h"
 #include "render/render.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +35,7 @@ static char *read_file(const char *path)
     if (!f)
         return NULL;
     cl_buf b = CL_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (cl_buf_append(&b, chunk, n) != 0)
-            break;
-    int bad = ferror(f) || b.len > (1u << 20);
+    int bad = cl_buf_read_stream(&b, f, 1u << 20) != 0;
     if (f != stdin)
         fclose(f);
     if (bad) {
@@ -94,17 +91,17 @@ int cl_cmd_render_file(int argc, char **argv)
         cl_error("render", "%s: %s", cl_plugins_status_name(rc), err.message);
         return rc == CL_EINVAL ? 2 : 1;
     }
-    cl_buf out = CL_BUF_INIT;
-    cl_buf_puts(&out, "{\"renderer\":");
-    cl_buf_json_str(&out, res.renderer);
-    cl_buf_puts(&out, ",\"video\":");
-    cl_buf_json_str(&out, res.video_path);
-    cl_buf_puts(&out, ",\"thumbnail\":");
-    cl_buf_json_str(&out, res.thumbnail_path);
-    cl_buf_printf(&out, ",\"seconds\":%.3f}\n", res.seconds);
-    fputs(out.data ? out.data : "", stdout);
-    cl_buf_free(&out);
-    return 0;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "renderer", res.renderer);
+    cJSON_AddStringToObject(o, "video", res.video_path);
+    cJSON_AddStringToObject(o, "thumbnail", res.thumbnail_path);
+    cJSON_AddNumberToObject(o, "seconds", round(res.seconds * 1000) / 1000);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text)
+        printf("%s\n", text);
+    free(text);
+    return text ? 0 : 1;
 
 usage:
     fprintf(stderr, "usage: cliploop render-file COMPOSITION.json OUT_DIR [--renderer ffmpeg|hyperframes]\n"

@@ -777,11 +777,7 @@ static void load_script(void)
         return;
     }
     cl_buf b = CL_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (cl_buf_append(&b, chunk, n) != 0)
-            break;
+    cl_buf_read_stream(&b, f, 0);
     fclose(f);
     unsigned char h[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)(b.data ? b.data : ""), b.len, h);

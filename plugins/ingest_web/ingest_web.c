@@ -27,6 +27,8 @@
 #include "cliploop_plugin.h"
 #include "iw.h"
 
+#include <cjson/cJSON.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,35 +139,26 @@ typedef struct outcome {
 
 static int emit(crawl *c, const outcome *o)
 {
-    cl_iw_buf *b = &c->out;
-    char num[64];
-    int e = cl_iw_buf_puts(b, c->entries++ ? ",{\"url\":" : "{\"url\":");
-    e = e || cl_iw_buf_json_str(b, o->url);
-    e = e || cl_iw_buf_puts(b, ",\"final_url\":");
-    e = e || cl_iw_buf_json_str(b, o->final_url ? o->final_url : o->url);
-    e = e || cl_iw_buf_puts(b, ",\"status\":");
-    e = e || cl_iw_buf_json_str(b, o->status);
-    snprintf(num, sizeof num, ",\"http_status\":%d,\"bytes\":%zu", o->http_status, o->bytes);
-    e = e || cl_iw_buf_puts(b, num);
-    e = e || cl_iw_buf_puts(b, ",\"content_type\":");
-    e = e || cl_iw_buf_json_str(b, o->content_type ? o->content_type : "");
-    e = e || cl_iw_buf_puts(b, ",\"message\":");
-    e = e || cl_iw_buf_json_str(b, o->message ? o->message : "");
     const cl_iw_doc *d = o->doc;
-    e = e || cl_iw_buf_puts(b, ",\"charset\":");
-    e = e || cl_iw_buf_json_str(b, d ? d->charset : "");
-    e = e || cl_iw_buf_puts(b, ",\"title\":");
-    e = e || cl_iw_buf_json_str(b, d ? d->title : "");
-    e = e || cl_iw_buf_puts(b, ",\"description\":");
-    e = e || cl_iw_buf_json_str(b, d ? d->description : "");
-    e = e || cl_iw_buf_puts(b, ",\"headings\":[");
-    for (size_t i = 0; d && i < d->nheadings; i++) {
-        e = e || (i && cl_iw_buf_puts(b, ","));
-        e = e || cl_iw_buf_json_str(b, d->headings[i]);
-    }
-    e = e || cl_iw_buf_puts(b, "],\"text\":");
-    e = e || cl_iw_buf_json_str(b, d ? d->text : "");
-    e = e || cl_iw_buf_puts(b, "}");
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "url", o->url);
+    cJSON_AddStringToObject(j, "final_url", o->final_url ? o->final_url : o->url);
+    cJSON_AddStringToObject(j, "status", o->status);
+    cJSON_AddNumberToObject(j, "http_status", o->http_status);
+    cJSON_AddNumberToObject(j, "bytes", (double)o->bytes);
+    cJSON_AddStringToObject(j, "content_type", o->content_type ? o->content_type : "");
+    cJSON_AddStringToObject(j, "message", o->message ? o->message : "");
+    cJSON_AddStringToObject(j, "charset", d ? d->charset : "");
+    cJSON_AddStringToObject(j, "title", d ? d->title : "");
+    cJSON_AddStringToObject(j, "description", d ? d->description : "");
+    cJSON *h = cJSON_AddArrayToObject(j, "headings");
+    for (size_t i = 0; d && i < d->nheadings; i++)
+        cJSON_AddItemToArray(h, cJSON_CreateString(d->headings[i]));
+    cJSON_AddStringToObject(j, "text", d ? d->text : "");
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    int e = !text || (c->entries++ && cl_iw_buf_puts(&c->out, ",")) || cl_iw_buf_puts(&c->out, text);
+    free(text);
     return e ? -1 : 0;
 }
 

@@ -29,8 +29,6 @@ typedef struct cl_iw_buf {
 int cl_iw_buf_append(cl_iw_buf *b, const void *p, size_t n);
 /** Append a NUL-terminated string. */
 int cl_iw_buf_puts(cl_iw_buf *b, const char *s);
-/** Append s as a JSON string literal (quotes, escapes; s must be valid UTF-8). */
-int cl_iw_buf_json_str(cl_iw_buf *b, const char *s);
 /** Release the storage; the buffer is empty and reusable. */
 void cl_iw_buf_free(cl_iw_buf *b);
 
@@ -114,10 +112,13 @@ void cl_iw_detect_charset(const char *body, size_t len, const char *content_type
                           size_t outlen);
 
 /**
- * Convert body to UTF-8: "windows-1252" is mapped byte by byte (WHATWG table);
- * everything else is read as UTF-8. A UTF-8 byte-order mark is dropped, NUL
- * bytes are removed and invalid sequences become U+FFFD, so the result is
- * always valid UTF-8. Appends to out. 0 or -1 (out of memory).
+ * Convert body to UTF-8: "windows-1252" is mapped byte by byte (WHATWG table),
+ * "utf-8" is checked, every other charset is converted with iconv(3)
+ * (Shift_JIS, ISO-8859-7, KOI8-R, GB18030, …; WHATWG's "shift_jis" reads as
+ * windows-31j and "gb2312"/"gbk" as GBK). A charset iconv does not know is
+ * read as UTF-8. A UTF-8 byte-order mark is dropped, NUL bytes are removed and
+ * invalid sequences become U+FFFD, so the result is always valid UTF-8.
+ * Appends to out. 0 or -1 (out of memory).
  */
 int cl_iw_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *out);
 

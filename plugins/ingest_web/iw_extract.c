@@ -9,6 +9,8 @@
 #include "iw.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <gumbo.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,9 +173,71 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* The iconv(3) name for a (lower-case) WHATWG label, or NULL when the label
+   is not a plain charset name. WHATWG decodes "shift_jis" as windows-31j and
+   "gb2312"/"gbk" as GBK, supersets that pages labelled so actually use. */
+static const char *iconv_name(const char *label, char *buf, size_t len)
+{
+    static const struct {
+        const char *label, *name;
+    } alias[] = {{"shift_jis", "CP932"}, {"sjis", "CP932"},     {"ms_kanji", "CP932"},  {"x-sjis", "CP932"},
+                 {"windows-31j", "CP932"}, {"csshiftjis", "CP932"}, {"gb2312", "GBK"}, {"gbk", "GBK"},
+                 {"x-gbk", "GBK"},         {"chinese", "GBK"},   {"csgb2312", "GBK"}, {"big5", "BIG5-HKSCS"}};
+    for (size_t i = 0; i < sizeof alias / sizeof *alias; i++)
+        if (strcmp(label, alias[i].label) == 0)
+            return alias[i].name;
+    if (!label[0] || strspn(label, "abcdefghijklmnopqrstuvwxyz0123456789-_.:") != strlen(label))
+        return NULL;
+    snprintf(buf, len, "%s", label);
+    return buf;
+}
+
+/* Convert with iconv(3); an invalid or incomplete sequence becomes U+FFFD and
+   NUL characters are dropped. 0, -1 (out of memory) or 1 (iconv does not know
+   the charset: nothing appended). */
+static int iconv_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *out)
+{
+    char namebuf[48];
+    const char *name = iconv_name(charset, namebuf, sizeof namebuf);
+    iconv_t cd = name ? iconv_open("UTF-8", name) : (iconv_t)-1;
+    if (cd == (iconv_t)-1)
+        return 1;
+    char *in = (char *)(uintptr_t)body, chunk[4096];
+    size_t left = len;
+    int rc = 0;
+    while (rc == 0) {
+        char *o = chunk;
+        size_t room = sizeof chunk;
+        size_t n = left ? iconv(cd, &in, &left, &o, &room) : iconv(cd, NULL, NULL, &o, &room);
+        int e = n == (size_t)-1 ? errno : 0;
+        for (char *p = chunk, *z; p < o && rc == 0; p = z + 1) { /* drop NULs, keep the rest */
+            z = memchr(p, 0, (size_t)(o - p));
+            z = z ? z : o;
+            rc = cl_iw_buf_append(out, p, (size_t)(z - p));
+        }
+        if (rc || (!e && !left))
+            break;
+        if (e == EILSEQ || e == EINVAL) { /* one bad byte, or a sequence cut at the end */
+            rc = cl_iw_buf_puts(out, "\xEF\xBF\xBD");
+            in += e == EILSEQ ? 1 : left;
+            left -= e == EILSEQ ? 1 : left;
+        } else if (e != E2BIG && e != 0) {
+            rc = -1;
+        }
+    }
+    iconv_close(cd);
+    return rc ? -1 : cl_iw_buf_append(out, "", 0);
+}
+
 int cl_iw_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *out)
 {
     const unsigned char *s = (const unsigned char *)body;
+    if (charset && strcmp(charset, "utf-8") != 0 && strcmp(charset, "windows-1252") != 0) {
+        int rc = iconv_to_utf8(body, len, charset, out);
+        if (rc <= 0)
+            return rc;
+        /* a charset iconv does not know: read the bytes as UTF-8 */
+    }
     if (charset && strcmp(charset, "windows-1252") == 0) {
         for (size_t i = 0; i < len; i++) {
             unsigned char c = s[i];

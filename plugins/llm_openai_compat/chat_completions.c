@@ -420,9 +420,7 @@ int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, 
         }
     }
     /* the key must not outlive the call in stack memory either */
-    volatile char *v = auth;
-    for (size_t i = 0; i < sizeof auth; i++)
-        v[i] = 0;
+    explicit_bzero(auth, sizeof auth);
     free(body);
     return rc;
 }

@@ -108,11 +108,8 @@ static void sb_param(sb *b, const char *k, const char *v)
 
 static void sb_wipe(sb *b)
 {
-    if (b->s) {
-        volatile char *p = b->s;
-        for (size_t i = 0; i < b->cap; i++)
-            p[i] = 0;
-    }
+    if (b->s)
+        explicit_bzero(b->s, b->cap);
     free(b->s);
     memset(b, 0, sizeof *b);
 }

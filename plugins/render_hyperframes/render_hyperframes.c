@@ -34,6 +34,8 @@
 #define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np */
 #include "cliploop_plugin.h"
 #include "rc_comp.h"
+
+#include <cjson/cJSON.h>
 #include "rc_media.h"
 
 #include <errno.h>
@@ -280,27 +282,16 @@ static int cfg_true(const char *key)
            strcasecmp(v, "on") == 0;
 }
 
-/* Resolve the CLI like execvp would; returns 0 with the path in out. */
+/* The CLI as posix_spawnp runs it: a bare name is looked up in PATH by
+   posix_spawnp itself; a path is made absolute, since the CLI runs in the
+   work directory. 0, or -1 when the path is not an executable file. */
 static int find_bin(const char *bin, char *out, size_t len)
 {
-    if (strchr(bin, '/')) {
-        char abs[PATH_MAX]; /* the CLI runs in the work directory */
-        if (access(bin, X_OK) != 0 || !realpath(bin, abs))
-            return -1;
-        snprintf(out, len, "%s", abs);
-        return 0;
-    }
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        snprintf(out, len, "%.*s/%s", (int)n, path, bin);
-        if (n && access(out, X_OK) == 0)
-            return 0;
-        path += n + (path[n] == ':');
-    }
-    return -1;
+    char abs[PATH_MAX];
+    if (strchr(bin, '/') && (access(bin, X_OK) != 0 || !realpath(bin, abs)))
+        return -1;
+    snprintf(out, len, "%s", strchr(bin, '/') ? abs : bin);
+    return 0;
 }
 
 static double now_s(void)
@@ -353,7 +344,8 @@ static void file_tail(const char *path, char *out, size_t len)
             *p = ' ';
 }
 
-/* Progress from the newest "@hf-progress {...\"pct\":N...}" line in the log. */
+/* Progress from the newest "@hf-progress {...,"pct":N,...}" line in the log:
+   its JSON object read with cJSON; -1 when there is none yet. */
 static int read_pct(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -367,8 +359,14 @@ static int read_pct(const char *path)
     fclose(f);
     buf[n] = '\0';
     int pct = -1;
-    for (char *p = buf; (p = strstr(p, "\"pct\":")); p += 6)
-        pct = atoi(p + 6);
+    for (char *p = buf; (p = strstr(p, "@hf-progress")); p += 12) {
+        const char *s = p + 12 + strspn(p + 12, " "), *e = p + strcspn(p, "\n");
+        cJSON *o = cJSON_ParseWithLength(s, (size_t)(e - s));
+        const cJSON *v = cJSON_GetObjectItem(o, "pct");
+        if (cJSON_IsNumber(v))
+            pct = v->valueint;
+        cJSON_Delete(o);
+    }
     return pct;
 }
 
@@ -455,13 +453,14 @@ static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const 
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int e = posix_spawn(&pid, bin, &fa, &at, argv, envp);
+    int e = posix_spawnp(&pid, bin, &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     free(envp);
     if (e != 0)
         return rc_err(err, e == ENOENT ? CL_EUNSUPPORTED : CL_EIO,
-                      "cannot start the HyperFrames CLI (HYPERFRAMES_BIN=%s): %s", bin, strerror(e));
+                      "cannot start the HyperFrames CLI (HYPERFRAMES_BIN=%s): %s%s", bin, strerror(e),
+                      e == ENOENT ? "; install it with scripts/lib/hyperframes.sh or point HYPERFRAMES_BIN at it" : "");
 
     double deadline = now_s() + atoi(cfg("TIMEOUT_MS", "600000")) / 1000.0;
     int status = 0, last_pct = -1;

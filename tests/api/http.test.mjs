@@ -233,6 +233,16 @@ test('file replies stream with Content-Length and honour Range requests', async 
   assert.deepEqual(Buffer.from(await part.arrayBuffer()), body.subarray(5, 15));
   const bad = await fetch(srv.url + '/api/_test/file', { headers: { range: `bytes=${body.length + 10}-` } });
   assert.equal(bad.status, 416);
+  // validators: ETag and Last-Modified on every file reply; a matching If-None-Match is a 304 without a body
+  const etag = full.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+  assert.ok(!Number.isNaN(Date.parse(full.headers.get('last-modified'))), full.headers.get('last-modified'));
+  const again = await fetch(srv.url + '/api/_test/file', { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal((await again.arrayBuffer()).byteLength, 0);
+  assert.equal(again.headers.get('etag'), etag);
+  const other = await fetch(srv.url + '/api/_test/file', { headers: { 'if-none-match': '"0-0"' } });
+  assert.equal(other.status, 200);
   const gone = await fetch(srv.url + '/api/_test/missing-file');
   assert.equal(gone.status, 404);
   assert.equal((await gone.json()).error.code, 'not_found');

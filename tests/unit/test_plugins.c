@@ -134,7 +134,8 @@ static void test_refusals(void)
         {"bad_magic", "bad_magic.so", "wrong magic 0xdeadbeef, host 0x434c504c"},
         {"abi_major", "abi_major.so", major},
         {"abi_minor_newer", "abi_minor_newer.so", minor},
-        {"small_manifest", "small_manifest.so", "manifest_size 8, the manifest needs at least 56"},
+        {"small_manifest", "small_manifest.so",
+         "manifest_size 8, the manifest needs at least 56 (build the manifest with CL_MANIFEST_INIT"},
         {"multi_mismatch", "multi_mismatch.so", multi},
         {"bad_fingerprint", "bad_fingerprint.so", NULL /* fp */},
         {"no_name", "no_name.so", "manifest has no name"},
@@ -415,6 +416,8 @@ static void test_registration_rules(void)
     CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, "late_extra") == NULL);
     const cl_plugin_info *info = info_of("late_register.so");
     CHECK(info && info->loaded && info->n_caps == 1);
+    /* …and kept on that plugin's record, so the listing names it there */
+    CHECK(info && info->late_count == 1 && contains(info->late_error, "capability 'late_extra'"));
 
     /* register with no plugin context at all */
     cl_llm_provider p = {.base = {.kind = CL_CAP_LLM_PROVIDER, .id = "x"}};
@@ -888,6 +891,59 @@ static void test_plugins_command(void)
     free(out);
 }
 
+/* ------------------------------------------------------------------------- */
+/* plugins --strict, late registration in the listing, llm-complete           */
+/* ------------------------------------------------------------------------- */
+
+/* Run `cliploop ARGS` (ARGS with %s for the directory); 1 when it exits with
+   want_rc and its output (stdout, or stderr with err) contains want. */
+static int command_says(const char *args, const char *dir, int err, int want_rc, const char *want)
+{
+    char a[2 * PATH_MAX], cmd[3 * PATH_MAX], *out = NULL;
+    snprintf(a, sizeof a, args, dir);
+    snprintf(cmd, sizeof cmd, "'%s/cliploop' %s %s", build_dir, a, err ? "2>&1 >/dev/null" : "2>/dev/null");
+    int rc = run_capture(cmd, &out);
+    int ok = rc == want_rc && (!want || contains(out, want));
+    if (rc != want_rc)
+        fprintf(stderr, "  `%s` exited %d, expected %d\n", cmd, rc, want_rc);
+    free(out);
+    return ok;
+}
+
+static void test_author_commands(void)
+{
+    /* a plugin that registers nothing loads, but is flagged; --strict fails */
+    CHECK(command_says("plugins --dir '%s'", fixture_dir("empty"), 0, 0, "warning: registered no capability"));
+    CHECK(command_says("plugins --strict --dir '%s'", fixture_dir("empty"), 0, 1, NULL));
+    /* a refusal fails --strict; a clean directory passes it */
+    CHECK(command_says("plugins --strict --dir '%s'", fixture_dir("bad_magic"), 1, 1, "--strict: 1 plugin file"));
+    CHECK(command_says("plugins --strict --dir '%s'", fixture_dir("good"), 0, 0, "good 1.2.3"));
+    /* a registration from a thread init did not wait for is listed under its plugin */
+    char cmd[3 * PATH_MAX], *out = NULL;
+    snprintf(cmd, sizeof cmd, "'%s/cliploop' plugins --json --strict --dir '%s' 2>/dev/null", build_dir,
+             fixture_dir("late_thread"));
+    CHECK(run_capture(cmd, &out) == 1);
+    cJSON *j = parse_obj(out);
+    cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plugins"), 0);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p0, "name")), "late_thread");
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(p0, "late_registrations")) == 1);
+    CHECK(contains(cJSON_GetStringValue(cJSON_GetObjectItem(p0, "late_error")), "capability 'too_late'"));
+    cJSON_Delete(j);
+    free(out);
+
+    /* llm-complete: one call, as the host makes it; --json checks the purpose's schema */
+    const char *good = fixture_dir("good");
+    CHECK(command_says("llm-complete --dir '%s' --provider echo 'one prompt'", good, 0, 0, "echo|one prompt|"));
+    CHECK(command_says("llm-complete --dir '%s' --provider echo --purpose promo_draft --json x", good, 1, 3,
+                       "the answer is not one JSON object"));
+    CHECK(command_says("llm-complete --dir '%s' --provider mock --purpose promo_draft --json 'Jollof weekend'",
+                       plugin_dir, 1, 0, "matching promo_draft.schema.json"));
+    /* a failing call prints its status; an unknown provider is a usage error */
+    CHECK(command_says("llm-complete --dir '%s' --provider echo fail-silently", good, 1, 1,
+                       "echo failed with CL_EUPSTREAM (-5)"));
+    CHECK(command_says("llm-complete --dir '%s' --provider nope x", good, 1, 2, "no loaded plugin"));
+}
+
 int main(void)
 {
     build_dir = getenv("CLIPLOOP_BUILD_DIR");
@@ -923,6 +979,7 @@ int main(void)
     test_llm_mock();
     test_sdk_example();
     test_sdk_publisher_example();
+    test_author_commands();
     test_plugins_command();
     cl_plugins_reset_for_tests();
 
