@@ -83,26 +83,39 @@ static size_t utf8_len(const char *s)
     "       (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)" \
     "  FROM conversations c JOIN projects p ON p.id = c.project_id"
 
-static cJSON *conv_json(PGresult *r, int i)
+/* Row i of CONV_SQL as the API's conversation object, appended to b. 0 or
+   -1 (out of memory). The ids and the count are Postgres integers' text. */
+static int conv_write(cl_buf *b, PGresult *r, int i)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, i, 0), NULL));
-    cJSON_AddNumberToObject(o, "project_id", strtod(PQgetvalue(r, i, 1), NULL));
-    cJSON_AddStringToObject(o, "project_name", PQgetvalue(r, i, 2));
-    cJSON_AddStringToObject(o, "title", PQgetvalue(r, i, 3));
-    cJSON_AddBoolToObject(o, "title_edited", PQgetvalue(r, i, 4)[0] == 't');
-    cJSON_AddStringToObject(o, "created_at", PQgetvalue(r, i, 5));
-    cJSON_AddStringToObject(o, "updated_at", PQgetvalue(r, i, 6));
-    cJSON_AddStringToObject(o, "last_activity_at", PQgetvalue(r, i, 6));
+    int rc = cl_buf_printf(b, "{\"id\":%s,\"project_id\":%s,\"project_name\":", PQgetvalue(r, i, 0),
+                           PQgetvalue(r, i, 1));
+    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 2));
+    rc |= cl_buf_puts(b, ",\"title\":");
+    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 3));
+    rc |= cl_buf_printf(b, ",\"title_edited\":%s,\"created_at\":", PQgetvalue(r, i, 4)[0] == 't' ? "true" : "false");
+    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 5));
+    rc |= cl_buf_puts(b, ",\"updated_at\":");
+    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 6));
+    rc |= cl_buf_puts(b, ",\"last_activity_at\":");
+    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 6));
+    rc |= cl_buf_puts(b, ",\"preview\":");
     if (PQgetisnull(r, i, 7)) {
-        cJSON_AddNullToObject(o, "preview");
+        rc |= cl_buf_puts(b, "null");
     } else {
         char *p = cl_truncate_words(PQgetvalue(r, i, 7), 120);
-        cJSON_AddStringToObject(o, "preview", p ? p : "");
+        rc |= cl_buf_json_str(b, p ? p : "");
         free(p);
     }
-    cJSON_AddNumberToObject(o, "message_count", strtod(PQgetvalue(r, i, 8), NULL));
-    return o;
+    rc |= cl_buf_printf(b, ",\"message_count\":%s}", PQgetvalue(r, i, 8));
+    return rc ? -1 : 0;
+}
+
+static cJSON *conv_json(PGresult *r, int i)
+{
+    cl_buf b = CL_BUF_INIT;
+    cJSON *o = conv_write(&b, r, i) == 0 && b.data ? cJSON_Parse(b.data) : NULL;
+    cl_buf_free(&b);
+    return o ? o : cJSON_CreateObject();
 }
 
 /* The conversation of user u as JSON; NULL when not found (404 set) or on error (500 set). */
@@ -180,11 +193,19 @@ static void list_chats(cl_req *req, cl_res *res)
     if (!cl_db_ok(r)) {
         db_failed(res, c, r, "list conversations");
     } else {
-        cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "chats");
-        for (int i = 0; i < PQntuples(r); i++)
-            cJSON_AddItemToArray(arr, conv_json(r, i));
-        cJSON_AddStringToObject(o, "q", qt ? qt : "");
-        cl_res_json(res, 200, o);
+        /* Written straight into one buffer: no object tree per row. */
+        cl_buf b = CL_BUF_INIT;
+        int rc = cl_buf_puts(&b, "{\"chats\":[");
+        for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+            rc = (i ? cl_buf_puts(&b, ",") : 0) | conv_write(&b, r, i);
+        rc |= cl_buf_puts(&b, "],\"q\":");
+        rc |= cl_buf_json_str(&b, qt ? qt : "");
+        rc |= cl_buf_puts(&b, "}");
+        if (rc == 0 && b.data)
+            cl_res_json_text(res, 200, b.data);
+        else
+            cl_res_error(res, 500, "internal", "out of memory");
+        cl_buf_free(&b);
     }
     free(qt);
     PQclear(r);

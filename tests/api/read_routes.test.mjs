@@ -86,6 +86,25 @@ test('the content list shows the same items and assets as the one-item route', a
   assert.deepEqual(found.body.items.map((i) => i.title), ['Croissant Friday']);
 });
 
+test('the chat list shows each conversation as its own route does, quotes and all', async () => {
+  const chat = await alice.post('/api/chats', { project_id: projectId, title: 'Say "hi" \\ to Zoë\n' });
+  assert.equal(chat.status, 201, chat.text);
+  const list = await alice.get('/api/chats?limit=10');
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.body.q, '');
+  assert.ok(list.body.chats.length >= 2);
+  for (const c of list.body.chats) {
+    const one = await alice.get(`/api/chats/${c.id}`);
+    assert.equal(one.status, 200, one.text);
+    const mine = one.body.chat ?? one.body.conversation ?? one.body;
+    for (const k of Object.keys(c)) assert.deepEqual(c[k], mine[k], k);
+  }
+  assert.ok(list.body.chats.some((c) => c.title.includes('"hi" \\ to Zoë')), JSON.stringify(list.body.chats));
+  const found = await alice.get('/api/chats?q=' + encodeURIComponent('"hi"'));
+  assert.equal(found.body.q, '"hi"');
+  assert.equal(found.body.chats.length, 1);
+});
+
 test('the studio read routes write no row, however often they are called', async () => {
   for (const r of ROUTES) assert.equal((await alice.get(r)).status, 200, r); // the first read applies the month's grant
   // Statistics reach pg_stat_database when a backend exits: stop the server
