@@ -11,6 +11,10 @@
  *   cliploop storage stat KEY               prints {"key","bytes"}
  *   cliploop storage rm KEY                 remove (a missing key is fine)
  *   cliploop storage url KEY [TTL] [NAME]   a presigned GET URL (backends that have them)
+ *   cliploop storage migrate [--from ID]    copy every asset held by another backend (default
+ *                                           local) into STORAGE, check its SHA-256, and point
+ *                                           its row at STORAGE; the old files stay (remove
+ *                                           them once satisfied). Prints {"moved","failed"}.
  *
  * Exit: 0 ok, 1 the backend failed (the message names the cl_status), 2 usage
  * or configuration.
@@ -19,6 +23,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "net/http_client.h"
 #include "plugins/call.h"
 #include "plugins/registry.h"
@@ -28,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define COMP "storage"
 
@@ -40,6 +46,7 @@ static int usage(void)
                     "       cliploop storage stat KEY\n"
                     "       cliploop storage rm KEY\n"
                     "       cliploop storage url KEY [TTL_SECONDS] [DOWNLOAD_NAME]\n"
+                    "       cliploop storage migrate [--from local]\n"
                     "The backend is STORAGE (local|s3); see docs/storage.md.\n");
     return 2;
 }
@@ -48,6 +55,82 @@ static int failed(const char *what, int rc, const cl_error *e)
 {
     cl_error(COMP, "%s: %s: %s", what, cl_plugins_status_name(rc), e->message);
     return rc == CL_EUNSUPPORTED ? 2 : 1;
+}
+
+/*
+ * Move every asset row held by backend `from` into the configured backend:
+ * a local copy through the old backend, a put into the new one (its SHA-256
+ * must match the row's when the row has one), then the row moves — only if
+ * it still names the old backend. One asset at a time; a failure is
+ * reported and the others go on. The old files are left in place.
+ */
+static int migrate(const cl_storage *to, const char *from)
+{
+    char err[600];
+    if (!cl_cfg.database_url[0]) {
+        cl_error(COMP, "DATABASE_URL is not set");
+        return 2;
+    }
+    if (strcmp(from, to->base.id) == 0) {
+        cl_error(COMP, "--from %s is the configured backend already", from);
+        return 2;
+    }
+    if (!cl_storage_find(from)) {
+        cl_error(COMP, "storage backend '%s' is not loaded", from);
+        return 2;
+    }
+    PGconn *c = cl_db_connect(cl_cfg.database_url, err, sizeof err);
+    if (!c) {
+        cl_error(COMP, "database: %s", err);
+        return 1;
+    }
+    PGresult *r = cl_db_query(c, "SELECT id, path, mime, sha256 FROM content_assets WHERE storage = $1 ORDER BY id", 1,
+                              (const char *[]){from});
+    if (!cl_db_ok(r)) {
+        cl_db_errmsg(c, r, err, sizeof err);
+        cl_error(COMP, "reading assets: %s", err);
+        PQclear(r);
+        PQfinish(c);
+        return 1;
+    }
+    int moved = 0, failed = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = PQgetvalue(r, i, 0), *key = PQgetvalue(r, i, 1), *mime = PQgetvalue(r, i, 2);
+        char path[2048], sha[65], backend[64];
+        int is_temp = 0, code = 0, ok = 0;
+        int64_t bytes = 0;
+        if (cl_storage_local_copy(from, key, path, sizeof path, &is_temp, err, sizeof err) != 0) {
+            cl_error(COMP, "asset %s: %s", id, err);
+        } else {
+            if (cl_storage_put(key, path, mime, &bytes, sha, backend, &code, err, sizeof err) != 0) {
+                cl_error(COMP, "asset %s: %s", id, err);
+            } else if (!PQgetisnull(r, i, 3) && strcmp(sha, PQgetvalue(r, i, 3)) != 0) {
+                cl_error(COMP, "asset %s: the file's SHA-256 %s differs from the recorded %s; not moved", id, sha,
+                         PQgetvalue(r, i, 3));
+            } else {
+                char b[24];
+                snprintf(b, sizeof b, "%" PRId64, bytes);
+                PGresult *u = cl_db_query(c,
+                                          "UPDATE content_assets SET storage = $2, sha256 = coalesce(sha256, $3),"
+                                          " bytes = $4 WHERE id = $1 AND storage = $5",
+                                          5, (const char *[]){id, backend, sha, b, from});
+                ok = cl_db_ok(u) && atoi(PQcmdTuples(u)) == 1;
+                if (!ok) {
+                    cl_db_errmsg(c, u, err, sizeof err);
+                    cl_error(COMP, "asset %s: the row was not moved: %s", id, cl_db_ok(u) ? "it changed meanwhile" : err);
+                }
+                PQclear(u);
+            }
+            if (is_temp)
+                unlink(path);
+        }
+        moved += ok;
+        failed += !ok;
+    }
+    PQclear(r);
+    PQfinish(c);
+    printf("{\"from\":\"%s\",\"to\":\"%s\",\"moved\":%d,\"failed\":%d}\n", from, to->base.id, moved, failed);
+    return failed ? 1 : 0;
 }
 
 int cl_cmd_storage(int argc, char **argv)
@@ -76,6 +159,13 @@ int cl_cmd_storage(int argc, char **argv)
     if (strcmp(op, "check") == 0) {
         printf("{\"storage\":\"%s\",\"configured\":true}\n", s->base.id);
         return 0;
+    }
+    if (strcmp(op, "migrate") == 0) {
+        if (argc == 2)
+            return migrate(s, "local");
+        if (argc == 4 && strcmp(argv[2], "--from") == 0)
+            return migrate(s, argv[3]);
+        return usage();
     }
     if (!key)
         return usage();

@@ -10,7 +10,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, apiClient, createDatabase, freePort, psql, startServer } from './lib/harness.mjs';
@@ -235,6 +235,17 @@ describe('storage_s3 through cliploop storage', () => {
   });
 });
 
+/** A project of the signed-in client c; returns its id. */
+async function bakeryProject(c) {
+  const p = await c.post('/api/projects', {
+    name: 'Bola Bakes', project_type: 'business', business_name: 'Bola Bakes', category: 'Bakery',
+    city: 'Ibadan', target_audience: 'Parents planning birthdays', primary_offer: 'Custom birthday cakes',
+    preferred_channels: ['instagram'], language_style: 'mixed',
+  });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  return p.body.project?.id ?? p.body.id;
+}
+
 /*
  * The create flow with one backend: generate + render (worker), the asset
  * rows, the download (streamed or redirected), a Range read, the export
@@ -251,13 +262,7 @@ async function createFlow({ backend, s3 }) {
   try {
     const c = apiClient(srv.url);
     assert.equal((await c.demoLogin()).status, 200);
-    const p = await c.post('/api/projects', {
-      name: 'Bola Bakes', project_type: 'business', business_name: 'Bola Bakes', category: 'Bakery',
-      city: 'Ibadan', target_audience: 'Parents planning birthdays', primary_offer: 'Custom birthday cakes',
-      preferred_channels: ['instagram'], language_style: 'mixed',
-    });
-    assert.equal(p.status, 201, JSON.stringify(p.body));
-    const projectId = p.body.project?.id ?? p.body.id;
+    const projectId = await bakeryProject(c);
     const brief = (await c.post('/api/create/brief', { project_id: projectId, prompt: 'Instagram promo for birthday cakes, 10% off this week' })).body.brief;
     const g = await c.post('/api/create/generate', { project_id: projectId, brief, request_id: `req-storage-${backend}` });
     assert.ok([200, 201].includes(g.status), JSON.stringify(g.body));
@@ -389,12 +394,7 @@ test('STORAGE=s3 and the bucket fails during a render: a calm error, the credit 
     const c = apiClient(srv.url);
     assert.equal((await c.demoLogin()).status, 200);
     const userId = psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
-    const p = await c.post('/api/projects', {
-      name: 'Bola Bakes', project_type: 'business', business_name: 'Bola Bakes', category: 'Bakery',
-      city: 'Ibadan', target_audience: 'Parents planning birthdays', primary_offer: 'Custom birthday cakes',
-      preferred_channels: ['instagram'], language_style: 'mixed',
-    });
-    const projectId = p.body.project?.id ?? p.body.id;
+    const projectId = await bakeryProject(c);
     const item = await c.post('/api/content-items', { project_id: projectId, channel: 'instagram', title: 'Cakes',
       draft: DRAFT });
     assert.equal(item.status, 201, JSON.stringify(item.body));
@@ -423,6 +423,57 @@ test('STORAGE=s3 and the bucket fails during a render: a calm error, the credit 
     assert.match(srv.proc.log, /the video could not be stored: storing generated\/content-items\/\d+\/.*in s3 storage failed: S3 put .*InternalError/);
   } finally {
     s3.mode = 'normal';
+    await srv.stop();
+    db.drop();
+    await s3.close();
+    rmSync(storage, { recursive: true, force: true });
+  }
+});
+
+test('cliploop storage migrate moves local assets into the bucket, checking each SHA-256', async () => {
+  const s3 = await startFakeS3();
+  const storage = mkdtempSync(path.join(tmpdir(), 'cliploop-migrate-'));
+  const db = createDatabase('storage_migrate');
+  // the server already runs with STORAGE=s3: rows written before still name local
+  const srv = await startServer({ dbUrl: db.url, env: { ...s3.env, MOCK_MODE: 'true', CLIPLOOP_STORAGE_DIR: storage } });
+  try {
+    const c = apiClient(srv.url);
+    assert.equal((await c.demoLogin()).status, 200);
+    const item = await c.post('/api/content-items', { project_id: await bakeryProject(c), channel: 'instagram', title: 'Cakes', draft: DRAFT });
+    assert.equal(item.status, 201, JSON.stringify(item.body));
+    // three files stored locally before: one without a recorded SHA-256, one
+    // with the right one, one whose bytes no longer match its row
+    const files = [1, 2, 3].map((seq) => {
+      const key = `generated/content-items/${item.body.id}/20260101T00000${seq}Z-r${seq}/rendered.mp4`;
+      const bytes = crypto.randomBytes(1000 + seq);
+      mkdirSync(path.dirname(path.join(storage, key)), { recursive: true });
+      writeFileSync(path.join(storage, key), bytes);
+      const sha = seq === 1 ? 'NULL' : `'${seq === 2 ? sha256(bytes) : sha256(Buffer.from('something else'))}'`;
+      const [[id]] = psql(db.url, `INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq, sha256)
+        VALUES (${item.body.id}, 'video', '${key}', 'video/mp4', ${bytes.length}, 'ffmpeg', ${seq}, ${sha}) RETURNING id`);
+      return { id: Number(id), key, bytes };
+    });
+    const r = await storageCmd(['migrate'], { ...s3.env, DATABASE_URL: db.url, CLIPLOOP_STORAGE_DIR: storage });
+    assert.equal(r.status, 1, r.stderr); // one asset could not move
+    assert.deepEqual(JSON.parse(r.stdout), { from: 'local', to: 's3', moved: 2, failed: 1 });
+    assert.match(r.stderr, new RegExp(`asset ${files[2].id}: the file's SHA-256 [0-9a-f]{64} differs from the recorded`));
+    const rows = psql(db.url, `SELECT id, storage, sha256 FROM content_assets WHERE content_item_id = ${item.body.id} ORDER BY render_seq`);
+    assert.deepEqual(rows.map(([, st]) => st), ['s3', 's3', 'local']);
+    assert.equal(rows[0][2], sha256(files[0].bytes), 'the missing SHA-256 is recorded on the way');
+    for (const f of files.slice(0, 2)) {
+      assert.deepEqual(s3.objectBytes(f.key), f.bytes);
+      assert.ok(existsSync(path.join(storage, f.key)), 'the old file stays until the operator removes it');
+      // served from the bucket now: a redirect to a presigned URL with the same bytes
+      const res = await fetch(`${srv.url}/api/assets/${f.id}`, { headers: { cookie: c.cookie }, redirect: 'manual' });
+      assert.equal(res.status, 302);
+      const got = await fetch(res.headers.get('location'));
+      assert.deepEqual(Buffer.from(await got.arrayBuffer()), f.bytes);
+    }
+    // the third keeps being served from the local file
+    const res = await fetch(`${srv.url}/api/assets/${files[2].id}`, { headers: { cookie: c.cookie }, redirect: 'manual' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), files[2].bytes);
+  } finally {
     await srv.stop();
     db.drop();
     await s3.close();
