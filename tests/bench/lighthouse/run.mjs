@@ -17,7 +17,7 @@ const CATEGORIES = ['performance', 'accessibility', 'best-practices', 'seo'];
 // Lighthouse's trace engine prints the stack of a LanternError when an
 // optional insight cannot be computed (the scores are unaffected): keep the output readable.
 const consoleError = console.error;
-console.error = (...args) => { if (!args.some((a) => a && a.name === 'LanternError')) consoleError(...args); };
+console.error = (...args) => { if (!args.some((a) => /LanternError/.test(String(a && (a.stack || a))))) consoleError(...args); };
 
 const db = createDatabase('bench_lighthouse');
 const storage = mkdtempSync(path.join(tmpdir(), 'cliploop-bench-lh-'));
