@@ -144,8 +144,9 @@ test('delete: an own output goes with its files and its receipts stay; another u
   const early = await c.request('DELETE', `/api/content-items/${id}`);
   if (early.status === 409) assert.equal(early.body.error.code, 'item_in_use');
   const item = await waitRendered(id);
-  const files = psql(db.url, `SELECT path FROM content_assets WHERE content_item_id = ${id}`).map((r) => path.join(storage, r[0]));
-  assert.equal(files.length, 2);
+  const rows = psql(db.url, `SELECT kind, path FROM content_assets WHERE content_item_id = ${id} ORDER BY kind`);
+  assert.deepEqual(rows.map((r) => r[0]), ['thumbnail', 'thumbnail_small', 'video']);
+  const files = rows.map((r) => path.join(storage, r[1]));
   for (const f of files) assert.ok(existsSync(f), f);
   // Someone else cannot delete it (404, not 403: ids are not confirmed).
   const other = await betaUser(srv.url, 'copy-other@example.test');
