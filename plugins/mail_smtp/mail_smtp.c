@@ -29,6 +29,7 @@
 #include "cliploop_plugin.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,14 +80,16 @@ static void sb_add(sbuf *b, const char *s, size_t n)
 
 static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 
+/* Base64 of in[0..n) through OpenSSL (n <= 57 here: one MIME line). */
 static void b64(sbuf *b, const unsigned char *in, size_t n)
 {
-    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-        char q[4] = {tb[v >> 18 & 63], tb[v >> 12 & 63], i + 1 < n ? tb[v >> 6 & 63] : '=', i + 2 < n ? tb[v & 63] : '='};
-        sb_add(b, q, 4);
+    unsigned char out[4 * ((57 + 2) / 3) + 1];
+    if (n > 57) {
+        b->oom = 1; /* never asked for: callers cut at 57 bytes */
+        return;
     }
+    int len = EVP_EncodeBlock(out, in, (int)n);
+    sb_add(b, (const char *)out, (size_t)len);
 }
 
 /* Printable ASCII without CR/LF (safe to put into a header as it is). */
