@@ -14,5 +14,6 @@ int cl_cmd_jobs(int argc, char **argv);    /* jobs/jobs_cmd.c */
 int cl_cmd_render_file(int argc, char **argv); /* render/render_cmd.c */
 int cl_cmd_storage(int argc, char **argv);     /* storage/storage_cmd.c */
 int cl_cmd_llm_complete(int argc, char **argv); /* plugins/llm_cmd.c */
+int cl_cmd_tts_file(int argc, char **argv);     /* tts/tts_cmd.c */
 
 #endif

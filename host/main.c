@@ -22,6 +22,7 @@ static const struct {
     {"render-file", cl_cmd_render_file, "render COMPOSITION.json into OUT_DIR (--renderer ID)"},
     {"storage", cl_cmd_storage, "put, get, read, stat, rm or sign a URL for a stored file (STORAGE)"},
     {"llm-complete", cl_cmd_llm_complete, "one llm_provider call: --provider ID [--purpose P] [--json] PROMPT"},
+    {"tts-file", cl_cmd_tts_file, "one voiceover synthesis: [--provider ID] [--language TAG] TEXT OUT"},
 };
 
 static void usage(FILE *f)

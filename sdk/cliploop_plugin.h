@@ -6,7 +6,7 @@
  * manifest field by field before any other plugin code runs, then calls the
  * manifest's init() with a table of host services. Inside init, and only
  * there, the plugin registers its capabilities (LLM provider, renderer,
- * publisher, billing provider, ingester, mailer, storage).
+ * publisher, billing provider, ingester, mailer, storage, text to speech).
  *
  * ABI rules (one policy, PostgreSQL's: the host is at least as new as the plugin):
  *   - CL_ABI_MAJOR changes when an existing field moves or changes meaning.
@@ -621,6 +621,50 @@ typedef struct cl_storage {
     int (*configured)(void *self, char *missing, size_t missing_len);
 } cl_storage;
 
+/* --- Text to speech (ABI 2.0, kind 8) ------------------------------------ */
+
+/*
+ * A voice for the video's voiceover. Configuration selects one engine
+ * (TTS_PROVIDER=espeak|openai_compat|none); the host never falls back to
+ * another one. The engine writes one audio file that libavformat decodes
+ * (WAV/PCM of any rate, or another container) to req->out_path and appends a
+ * JSON object to out:
+ *
+ *   {"duration": seconds, "sample_rate": Hz, "timings": "engine"|"estimated",
+ *    "words": [{"text": "Fresh", "start": 0.12, "end": 0.48}, ...]}
+ *
+ * words are the spoken words in order, start < end, increasing, within
+ * [0, duration]. "engine" when the synthesizer reported them, "estimated" when
+ * the plugin derived them from the text and the decoded duration (document how).
+ *
+ * Error contract: bad text or language CL_EINVAL; refused credentials
+ * CL_EAUTH; 429 CL_ERATELIMIT; 5xx/unusable answers CL_EUPSTREAM or
+ * CL_EMALFORMED; the deadline CL_ETIMEOUT; not configured CL_EUNSUPPORTED
+ * (err->message names the settings); out_path not writable CL_EIO. On
+ * failure out_path does not exist.
+ */
+
+/** cl_cap_kind value of a text-to-speech engine (a plain constant so that the
+    enum above stays as it shipped). */
+#define CL_CAP_TTS 8
+
+typedef struct cl_tts_request {
+    size_t size;          /**< sizeof(cl_tts_request) */
+    const char *text;     /**< UTF-8, what to say (plain text, no markup) */
+    const char *language; /**< BCP 47 tag ("en", "fr-FR") or NULL for the engine's default */
+    const char *voice;    /**< engine voice id or NULL for the configured/default one */
+    const char *out_path; /**< the audio file to write (created or truncated) */
+    int timeout_ms;       /**< whole-call deadline; 0 = the plugin's default */
+} cl_tts_request;
+
+typedef struct cl_tts {
+    cl_capability base;
+    /** Synthesize req->text into req->out_path; append the JSON above to out. */
+    int (*synthesize)(void *self, cl_call *call, const cl_tts_request *req, cl_output *out, cl_error *err);
+    /** Optional: 1 when every setting is present; else 0 with the missing names. Must not block. */
+    int (*configured)(void *self, char *missing, size_t missing_len);
+} cl_tts;
+
 /* ------------------------------------------------------------------------- */
 /* Host services                                                             */
 /* ------------------------------------------------------------------------- */
@@ -760,6 +804,11 @@ _Static_assert(offsetof(cl_mail_message, timeout_ms) == 56, "ABI: mail_message.t
 /* ABI 1.5: storage */
 _Static_assert(offsetof(cl_storage, put_file) == 48, "ABI: storage.put_file");
 _Static_assert(offsetof(cl_storage, configured) == 104, "ABI: storage.configured");
+/* ABI 2.0: tts (kind 8) */
+_Static_assert(offsetof(cl_tts, synthesize) == 48, "ABI: tts.synthesize");
+_Static_assert(offsetof(cl_tts, configured) == 56, "ABI: tts.configured");
+_Static_assert(offsetof(cl_tts_request, out_path) == 32, "ABI: tts_request.out_path");
+_Static_assert(offsetof(cl_tts_request, timeout_ms) == 40, "ABI: tts_request.timeout_ms");
 #endif
 
 #ifdef __cplusplus

@@ -229,6 +229,15 @@ int cl_config_load(char *err, size_t errlen)
         snprintf(err, errlen, "RENDERER=%s is not a renderer name (lower-case letters, digits, _)", c->renderer);
         return -1;
     }
+    if (get_str("TTS_PROVIDER", "espeak", c->tts_provider, sizeof c->tts_provider, err, errlen)) return -1;
+    if (!c->tts_provider[0])
+        snprintf(c->tts_provider, sizeof c->tts_provider, "none");
+    if (!is_ident(c->tts_provider)) {
+        snprintf(err, errlen, "TTS_PROVIDER=%s is not a text-to-speech engine name (espeak, openai_compat or none)",
+                 c->tts_provider);
+        return -1;
+    }
+    if (get_int("TTS_TIMEOUT_MS", 60000, 100, 600000, &c->tts_timeout_ms, err, errlen)) return -1;
     if (get_str("BILLING_PROVIDER", "none", c->billing_provider, sizeof c->billing_provider, err, errlen)) return -1;
     if (!c->billing_provider[0])
         snprintf(c->billing_provider, sizeof c->billing_provider, "none");

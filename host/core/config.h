@@ -44,6 +44,8 @@ typedef struct cl_config {
     int allow_public_mock;  /**< CLIPLOOP_ALLOW_PUBLIC_MOCK, default false: serve refuses MOCK_MODE on a non-loopback HOST */
     char llm_provider[64];  /**< LLM_PROVIDER, default mock */
     char renderer[64];      /**< RENDERER: renderer capability id (ffmpeg|hyperframes), default ffmpeg */
+    char tts_provider[64];  /**< TTS_PROVIDER: tts capability id (espeak|openai_compat) or "none", default espeak (docs/audio.md) */
+    int tts_timeout_ms;     /**< TTS_TIMEOUT_MS: deadline of one voiceover synthesis, default 60000 */
     /* Jobs */
     int workers;            /**< CLIPLOOP_WORKERS: worker child processes serve runs, default 1 */
     int worker_concurrency; /**< CLIPLOOP_WORKER_CONCURRENCY: jobs at once per worker, default 2 */

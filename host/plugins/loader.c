@@ -100,6 +100,7 @@ static const kind_info kinds[] = {
      {{"put_file", offsetof(cl_storage, put_file)},
       {"get_file", offsetof(cl_storage, get_file)},
       {"remove", offsetof(cl_storage, remove)}}},
+    {CL_CAP_TTS, "tts", sizeof(cl_tts), END_OF(cl_tts, synthesize), {{"synthesize", offsetof(cl_tts, synthesize)}}},
 };
 
 static const kind_info *kind_lookup(int kind)
@@ -725,6 +726,25 @@ int cl_plugins_check_selection(char *err, size_t errlen)
     if (mailer && mailer->configured && !CL_CAP_CALL(mailer, NULL, configured, missing, sizeof missing)) {
         snprintf(err, errlen, "MAIL_PROVIDER=%s: the mailer is not configured (missing or invalid %s)", mail, missing);
         return -1;
+    }
+    /* TTS_PROVIDER (default espeak): "none" turns the voiceover off; any other
+       value must name a loaded tts engine that says it is configured. */
+    const char *tts = cl_cfg.tts_provider;
+    if (tts[0] && strcmp(tts, "none") != 0) {
+        const cl_tts *t = (const cl_tts *)cl_plugins_find(CL_CAP_TTS, tts);
+        char tmissing[300] = "";
+        if (!t) {
+            char ids[400];
+            list_ids(CL_CAP_TTS, ids, sizeof ids);
+            snprintf(err, errlen, "TTS_PROVIDER=%s: no loaded plugin provides a tts engine named '%s' (available: %s)",
+                     tts, tts, ids);
+            return -1;
+        }
+        if (t->configured && !CL_CAP_CALL(t, NULL, configured, tmissing, sizeof tmissing)) {
+            snprintf(err, errlen, "TTS_PROVIDER=%s: the engine is not configured; set %s", tts,
+                     tmissing[0] ? tmissing : "its settings");
+            return -1;
+        }
     }
     /* STORAGE (set to "local" by default) must name a loaded storage backend
        that has every setting it needs; never a fallback to another one. */

@@ -18,8 +18,9 @@ CL_PROG=${CL_PROG:-$(basename "$0")} # the prefix of every message
 # systemd provides systemd-analyze, which checks the shipped unit files.
 CL_PACKAGES_BUILD=(build-essential cmake pkg-config libh2o-evloop-dev libh2o-dev libpq-dev
     libcjson-dev libcurl4-openssl-dev libssl-dev libarchive-dev libavformat-dev libavcodec-dev
-    libavfilter-dev libavutil-dev libswscale-dev libswresample-dev liblua5.4-dev libgumbo-dev libfreetype-dev)
-CL_PACKAGES_RUN=(postgresql postgresql-client fonts-dejavu-core fonts-noto-core fonts-liberation2 ffmpeg curl)
+    libavfilter-dev libavutil-dev libswscale-dev libswresample-dev liblua5.4-dev libgumbo-dev libfreetype-dev
+    libespeak-ng-dev fluidsynth fluid-soundfont-gm)
+CL_PACKAGES_RUN=(postgresql postgresql-client fonts-dejavu-core fonts-noto-core fonts-liberation2 ffmpeg curl espeak-ng-data)
 CL_PACKAGES_TEST=(nodejs npm chromium wrk clang systemd)
 
 cl_say() { printf '%s: %s\n' "$CL_PROG" "$*" >&2; }
