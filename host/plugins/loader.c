@@ -727,25 +727,6 @@ int cl_plugins_check_selection(char *err, size_t errlen)
         snprintf(err, errlen, "MAIL_PROVIDER=%s: the mailer is not configured (missing or invalid %s)", mail, missing);
         return -1;
     }
-    /* TTS_PROVIDER (default espeak): "none" turns the voiceover off; any other
-       value must name a loaded tts engine that says it is configured. */
-    const char *tts = cl_cfg.tts_provider;
-    if (tts[0] && strcmp(tts, "none") != 0) {
-        const cl_tts *t = (const cl_tts *)cl_plugins_find(CL_CAP_TTS, tts);
-        char tmissing[300] = "";
-        if (!t) {
-            char ids[400];
-            list_ids(CL_CAP_TTS, ids, sizeof ids);
-            snprintf(err, errlen, "TTS_PROVIDER=%s: no loaded plugin provides a tts engine named '%s' (available: %s)",
-                     tts, tts, ids);
-            return -1;
-        }
-        if (t->configured && !CL_CAP_CALL(t, NULL, configured, tmissing, sizeof tmissing)) {
-            snprintf(err, errlen, "TTS_PROVIDER=%s: the engine is not configured; set %s", tts,
-                     tmissing[0] ? tmissing : "its settings");
-            return -1;
-        }
-    }
     /* STORAGE (set to "local" by default) must name a loaded storage backend
        that has every setting it needs; never a fallback to another one. */
     const char *st = cl_cfg.storage;
@@ -762,6 +743,25 @@ int cl_plugins_check_selection(char *err, size_t errlen)
         if (s->configured && !CL_CAP_CALL(s, NULL, configured, smissing, sizeof smissing)) {
             snprintf(err, errlen, "STORAGE=%s: the backend is not configured; set %s", st,
                      smissing[0] ? smissing : "its settings");
+            return -1;
+        }
+    }
+    /* TTS_PROVIDER (default espeak): "none" turns the voiceover off; any other
+       value must name a loaded tts engine that says it is configured. */
+    const char *tts = cl_cfg.tts_provider;
+    if (tts[0] && strcmp(tts, "none") != 0) {
+        const cl_tts *t = (const cl_tts *)cl_plugins_find(CL_CAP_TTS, tts);
+        char tmissing[300] = "";
+        if (!t) {
+            char ids[400];
+            list_ids(CL_CAP_TTS, ids, sizeof ids);
+            snprintf(err, errlen, "TTS_PROVIDER=%s: no loaded plugin provides a tts engine named '%s' (available: %s)",
+                     tts, tts, ids);
+            return -1;
+        }
+        if (t->configured && !CL_CAP_CALL(t, NULL, configured, tmissing, sizeof tmissing)) {
+            snprintf(err, errlen, "TTS_PROVIDER=%s: the engine is not configured; set %s", tts,
+                     tmissing[0] ? tmissing : "its settings");
             return -1;
         }
     }

@@ -498,6 +498,13 @@ static void test_selection(void)
     CHECK(cl_plugins_check_selection(err, sizeof err) == -1);
     CHECK_STR(err, "STORAGE=local: no loaded plugin provides a storage backend named 'local' (available: none)");
     cl_cfg.storage[0] = '\0'; /* only a zeroed test config has no STORAGE */
+    /* TTS_PROVIDER likewise (default espeak), unless it is none */
+    snprintf(cl_cfg.tts_provider, sizeof cl_cfg.tts_provider, "espeak");
+    CHECK(cl_plugins_check_selection(err, sizeof err) == -1);
+    CHECK_STR(err, "TTS_PROVIDER=espeak: no loaded plugin provides a tts engine named 'espeak' (available: none)");
+    snprintf(cl_cfg.tts_provider, sizeof cl_cfg.tts_provider, "none");
+    CHECK(cl_plugins_check_selection(err, sizeof err) == 0);
+    cl_cfg.tts_provider[0] = '\0'; /* a zeroed test config; the fixtures below have no tts engine either */
     CHECK(cl_plugins_check_selection(err, sizeof err) == 0);
     /* RENDERER is checked at start-up too (a typo stops the start) */
     snprintf(cl_cfg.renderer, sizeof cl_cfg.renderer, "ffmpge");
