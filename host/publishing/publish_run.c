@@ -225,7 +225,21 @@ static int step_error(run_ctx *x, const cl_job *job, const cl_error *e, const ch
            job's backoff comes on top), so the retry does not come too early. */
         if (e->code == CL_ERATELIMIT && e->retry_after_ms > 0 && job->attempt < job->max_attempts)
             nap(x->call, e->retry_after_ms < 30000 ? e->retry_after_ms : 30000);
-        if (job->attempt >= job->max_attempts) {
+        if (job->attempt >= job->max_attempts && e->code == CL_ETIMEOUT) {
+            /* The transfer's details (host, deadline) are for the log; the
+               post says which platform and which step, and what to do. */
+            cl_warn(COMP, "item %" PRId64 ": %s timed out: %s", x->item_id, what, e->message);
+            snprintf(reason, sizeof reason,
+                     "publish_timeout: %s did not answer in time while %s (%d attempt%s). %s Schedule the post again "
+                     "to retry.",
+                     strcmp(x->publisher, "instagram") == 0 ? "Instagram" : "The publishing service", what,
+                     job->attempt, job->attempt == 1 ? "" : "s",
+                     strcmp(what, "publishing the container") == 0
+                         ? "It may still appear on the account; a retry checks first and never posts it twice."
+                         : "Nothing was published.");
+            if (fail_item(x, reason) != 0)
+                return 1;
+        } else if (job->attempt >= job->max_attempts) {
             snprintf(reason, sizeof reason, "gave up after %d attempts: %s", job->attempt, e->message);
             if (fail_item(x, reason) != 0)
                 return 1;

@@ -3,17 +3,22 @@
 // OpenAI-compatible plugin against tests/fakes/llm_fake.mjs: a brief on the
 // request path, a chat message as a job), a website being
 // ingested (tests/fakes/http_fake.mjs /hang), Instagram (the code exchange
-// of the connect flow) and Lemon Squeezy (a checkout). Every outbound call
-// runs under its plugin's deadline (set to 1 s here), and the user gets that
-// upstream's own error code with a calm message instead of a request that
-// hangs or a generic 500. While they hang, the server keeps answering others.
+// of the connect flow, and each step of the publish job: container creation,
+// its status, media_publish) and Lemon Squeezy (a checkout), and the AI
+// provider during the weekly pack (generate-posts, regenerate, analyze,
+// generate-next). Every outbound call runs under its plugin's deadline (set to
+// 1 s here), and the user gets that upstream's own error code with a calm
+// message instead of a request that hangs or a generic 500; every charge is
+// refunded and nothing is half-written. While they hang, the server keeps
+// answering others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, apiClient, demoProject, verifyEmail } from './lib/harness.mjs';
-import { startPublishingServer, userWithProject, connectInstagram } from './lib/publishing.mjs';
+import { createDatabase, apiClient, demoProject, verifyEmail, psql, startServer } from './lib/harness.mjs';
+import { startPublishingServer, userWithProject, connectInstagram, renderedItem, waitFor } from './lib/publishing.mjs';
+import { publishedWeek } from './lib/weeks.mjs';
 import { startLlmFake } from '../fakes/llm_fake.mjs';
 import { startHttpFake } from '../fakes/http_fake.mjs';
 import { startInstagramFake } from '../fakes/instagram_fake.mjs';
@@ -39,7 +44,7 @@ before(async () => {
       LLM_PROVIDER: 'openai_compat', OPENAI_COMPAT_BASE_URL: llm.baseUrl, OPENAI_COMPAT_MODEL: 'fake-hang',
       OPENAI_COMPAT_TIMEOUT_MS: '1000',
       INGEST_WEB_REQUEST_TIMEOUT_MS: '1000',
-      INSTAGRAM_TIMEOUT_MS: '1000',
+      INSTAGRAM_TIMEOUT_MS: '1000', CLIPLOOP_SCHEDULER_TICK_MS: '200', CLIPLOOP_PUBLISH_POLL_MS: '50',
       BILLING_PROVIDER: 'lemonsqueezy', LEMON_SQUEEZY_API_KEY: 'ls_key', LEMON_SQUEEZY_STORE_ID: '4242',
       LEMON_SQUEEZY_STARTER_VARIANT_ID: '777', LEMON_SQUEEZY_WEBHOOK_SECRET: 'whsec_faults_0123456789',
       LEMON_SQUEEZY_API_BASE_URL: ls.baseUrl, LEMON_SQUEEZY_TIMEOUT_MS: '1000',
@@ -149,4 +154,110 @@ test('a hanging Lemon Squeezy: 504 billing_timeout for a checkout, no checkout s
   // With the provider back, the same user gets a checkout (nothing half-stored blocks it).
   const ok = await u.post('/api/billing/checkout');
   assert.equal(ok.status, 201, ok.text);
+});
+
+/** The item as its owner sees it. */
+const itemOf = async (c, id) => (await c.get(`/api/content-items/${id}`)).body;
+const publishEnded = (c, id) => waitFor(async () => {
+  const it = await itemOf(c, id);
+  return it.publish_status === 'published' || it.publish_status === 'failed' ? it : null;
+}, `item ${id} published or failed`, 60000, 150);
+
+test('a hanging Instagram during the publish job: each step fails the post with publish_timeout, and a retry publishes once', async () => {
+  const u = await userWithProject(srv, 'ig-publish-hang@example.com');
+  assert.equal((await connectInstagram(srv, u.c, u.projectId)).done.status, 200);
+  const it = await renderedItem(u.c, u.projectId, 'instagram');
+  const id = it.id;
+  psql(db.url, `UPDATE content_items SET draft = jsonb_set(draft, '{variants,instagram,caption}', to_jsonb('Hang test #${id}#'::text)),
+    publish_strategy = 'direct_instagram', publish_status = 'scheduled', scheduled_at = now(),
+    publish_attempt = publish_attempt + 1 WHERE id = ${id}`);
+  const containers = () => [...ig.state.containers.values()].filter((x) => x.caption.includes(`#${id}#`));
+  const published = () => containers().reduce((n, x) => n + ig.publishCount(x.id), 0);
+  // The retry a user makes from the studio: schedule the failed post again (here a minute
+  // ahead, then made due at once so the test does not wait for the minute).
+  const retry = async () => {
+    const at = new Date(Date.now() + 60000).toISOString().slice(0, 16) + 'Z';
+    const r = await u.c.post(`/api/content-items/${id}/schedule`, { at });
+    assert.equal(r.status, 200, r.text);
+    psql(db.url, `UPDATE content_items SET scheduled_at = now() WHERE id = ${id}`);
+  };
+  for (const [op, step, rest] of [
+    ['create', 'creating the media container', /Nothing was published/],
+    ['status', 'checking the container', /Nothing was published/],
+    ['publish', 'publishing the container', /never posts it twice/],
+  ]) {
+    ig.hangNext(op);
+    if (op !== 'create') await retry();
+    const failed = await publishEnded(u.c, id);
+    assert.equal(failed.publish_status, 'failed', `${op}: ${JSON.stringify(failed)}`);
+    assert.ok(failed.publish_error.startsWith(`publish_timeout: Instagram did not answer in time while ${step}`),
+      `${op}: ${failed.publish_error}`);
+    assert.match(failed.publish_error, rest);
+    assert.doesNotMatch(failed.publish_error, /127\.0\.0\.1|https?:\/\/|\bms\b|curl/, failed.publish_error);
+    assert.equal(failed.published_at ?? null, null, `${op}: nothing is marked published`);
+    assert.equal(published(), 0, `${op}: nothing reached the account`);
+  }
+  assert.ok(ig.state.containers.size > 0);
+  // Instagram answers again: the retry publishes, exactly once.
+  await retry();
+  const done = await publishEnded(u.c, id);
+  assert.equal(done.publish_status, 'published', done.publish_error);
+  assert.equal(published(), 1);
+});
+
+test('a hanging AI provider during the week\'s pack: generate-posts, regenerate, analyze and generate-next answer 504 llm_timeout, every charge is refunded, nothing is stored', async () => {
+  // The week's data and its analysis are made by a working server (mock AI) on the same database.
+  const working = await startServer({ dbUrl: db.url, migrate: false, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '0' } });
+  let W;
+  try {
+    W = await publishedWeek(working, db.url, 'pack-hang@example.com', '2026-11-23');
+    assert.equal((await W.c.post(`/api/strategy-cycles/${W.cycleId}/analyze`)).status, 201);
+  } finally {
+    await working.stop();
+  }
+  const c = apiClient(srv.url);
+  c.cookie = W.c.cookie;
+  c.csrf = W.c.csrf;
+  const [[mark]] = psql(db.url, 'SELECT coalesce(max(id), 0) FROM credit_ledger_entries');
+  const before = (await c.get('/api/me/credits')).body.generation.balance;
+  const count = (sql) => Number(psql(db.url, sql)[0][0]);
+  const analyses = count(`SELECT count(*) FROM cycle_analyses WHERE cycle_id = ${W.cycleId}`);
+
+  const empty = await c.post(`/api/projects/${W.projectId}/strategy-cycles`, { week_start: '2026-12-14' });
+  const emptyId = empty.body.cycle.id;
+  let r = await within(c.post(`/api/strategy-cycles/${emptyId}/generate-posts`, { request_id: 'pack-hang-0001' }), 'generate-posts');
+  calmError(r, 504, 'llm_timeout');
+  assert.equal(count(`SELECT count(*) FROM content_items WHERE cycle_id = ${emptyId}`), 0);
+  assert.equal((await c.get(`/api/strategy-cycles/${emptyId}`)).body.cycle.pack_status, 'none');
+
+  // A post of another week, still a draft, to regenerate.
+  const other = (await c.post(`/api/projects/${W.projectId}/strategy-cycles`, { week_start: '2026-12-21' })).body.cycle.id;
+  const [[targetId]] = psql(db.url, `INSERT INTO content_items (user_id, project_id, cycle_id, position, source, channel, title,
+    draft, brief, status) SELECT user_id, project_id, ${other}, 1, 'cycle', channel, title, draft, brief, 'draft'
+    FROM content_items WHERE id = ${W.items[0]} RETURNING id`);
+  const target = { id: Number(targetId) };
+  r = await within(c.post(`/api/content-items/${target.id}/regenerate`, { request_id: 'regen-hang-0001' }), 'regenerate');
+  calmError(r, 504, 'llm_timeout');
+  const [[status, parents]] = psql(db.url, `SELECT publish_status, (SELECT count(*) FROM content_items WHERE parent_id = ${target.id})
+    FROM content_items WHERE id = ${target.id}`);
+  assert.notEqual(status, 'skipped', 'the old version is kept in place');
+  assert.equal(parents, '0', 'no new version');
+
+  r = await within(c.post(`/api/strategy-cycles/${W.cycleId}/analyze`), 'analyze');
+  calmError(r, 504, 'llm_timeout');
+  assert.equal(count(`SELECT count(*) FROM cycle_analyses WHERE cycle_id = ${W.cycleId}`), analyses);
+
+  r = await within(c.post(`/api/strategy-cycles/${W.cycleId}/generate-next`, { request_id: 'next-hang-0001' }), 'generate-next');
+  calmError(r, 504, 'llm_timeout');
+  assert.equal(count(`SELECT count(*) FROM strategy_cycles WHERE parent_cycle_id = ${W.cycleId}`), 0);
+
+  // The ledger: each paid call charged and refunded (same amount), nothing kept.
+  const rows = psql(db.url, `SELECT reason, amount, reference_key FROM credit_ledger_entries
+    WHERE user_id = ${W.uid} AND id > ${mark} ORDER BY id`).map(([reason, amount, key]) => [reason, Number(amount), key]);
+  const charges = rows.filter((x) => x[0] === 'charge');
+  assert.equal(charges.length, 3, JSON.stringify(rows)); // generate-posts, regenerate, generate-next (analyze is free)
+  for (const [, amount, key] of charges)
+    assert.ok(rows.some((x) => x[0] === 'refund' && x[1] === -amount && x[2] === `refund:${key}`), `${key} refunded: ${JSON.stringify(rows)}`);
+  assert.equal(rows.filter((x) => x[0] === 'charge' || x[0] === 'refund').reduce((s, x) => s + x[1], 0), 0);
+  assert.equal((await c.get('/api/me/credits')).body.generation.balance, before);
 });

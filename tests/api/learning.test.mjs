@@ -7,51 +7,14 @@
 // parent_id and a label), and lineage across weeks with scores.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, betaUser, psql } from './lib/harness.mjs';
+import { publishedWeek, WEEK_PROJECT, WEEK_HOOKS } from './lib/weeks.mjs';
 
 let db, srv;
-const PROJECT = {
-  name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen',
-  category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers nearby',
-  primary_offer: 'Party jollof trays', preferred_channels: ['instagram', 'whatsapp'], language_style: 'english',
-};
-const HOOKS = ['Jollof trays for the office', 'Smoke you can taste', 'Friday lunch sorted', 'Meet our chef', 'Last call for trays'];
-const ANGLES = ['offer', 'product', 'social_proof', 'behind_the_scenes', 'last_call'];
-
-async function signedIn(email) {
-  const c = apiClient(srv.url);
-  assert.equal((await c.signup(email)).status, 201);
-  assert.equal((await c.post('/api/dev/approve-user', { email, plan: 'beta' })).status, 200);
-  return c;
-}
-
-/** A user, a project and a week of 5 published posts with tracked results. */
-async function week(email, weekStart) {
-  const c = await signedIn(email);
-  const p = await c.post('/api/projects', PROJECT);
-  const projectId = p.body.project?.id ?? p.body.id;
-  const y = await c.post(`/api/projects/${projectId}/strategy-cycles`, { week_start: weekStart });
-  const cycleId = y.body.cycle.id;
-  const [[uid]] = psql(db.url, `SELECT id FROM users WHERE email = '${email}'`);
-  const items = HOOKS.map((hook, i) => {
-    const draft = { channel: i === 3 ? 'whatsapp' : 'instagram', hook, script: [hook, 'Fresh every day', 'Order now'],
-      caption: `Caption ${i + 1}`, cta: 'Order now', caption_hint: '', hashtags: [], variants: {}, angle: ANGLES[i] };
-    const [[id]] = psql(db.url, `INSERT INTO content_items (user_id, project_id, cycle_id, position, source, channel, title,
-      draft, status, publish_strategy, publish_status, published_at) VALUES (${uid}, ${projectId}, ${cycleId}, ${i + 1},
-      'cycle', '${draft.channel}', 'Post ${i + 1}', '${JSON.stringify(draft).replace(/'/g, "''")}'::jsonb, 'rendered',
-      '${i === 3 ? 'manual_export' : 'direct_instagram'}', 'published', now()) RETURNING id`);
-    return Number(id);
-  });
-  const clicks = [12, 5, 3, 0, 1];
-  items.forEach((id, i) => clicks[i] && psql(db.url, `INSERT INTO tracking_clicks (click_id, content_item_id, project_id,
-    clicked_at, visitor_hash) SELECT md5(random()::text), ${id}, ${projectId}, '${weekStart}'::date + 1, 'v' || g
-    FROM generate_series(1, ${clicks[i]}) g`));
-  psql(db.url, `INSERT INTO tracking_events (project_id, kind, event_type, attributed_item_id, attributed_via, amount_minor,
-    currency, auth, occurred_at) VALUES (${projectId}, 'conversion', 'signup', ${items[0]}, 'click', NULL, NULL, 'publishable_key', '${weekStart}'::date + 2),
-    (${projectId}, 'conversion', 'signup', ${items[0]}, 'click', NULL, NULL, 'publishable_key', '${weekStart}'::date + 2),
-    (${projectId}, 'revenue', 'order', ${items[0]}, 'click', 450000, 'NGN', 'secret_key', '${weekStart}'::date + 3)`);
-  return { c, projectId, cycleId, items, uid };
-}
+const PROJECT = WEEK_PROJECT;
+const HOOKS = WEEK_HOOKS;
+const signedIn = (email) => betaUser(srv.url, email);
+const week = (email, weekStart) => publishedWeek(srv, db.url, email, weekStart);
 
 let A;
 before(async () => {
