@@ -384,6 +384,33 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
         }
         cJSON_AddItemToArray(beats, cJSON_CreateString(b->valuestring));
     }
+    /* voiceover: optional spoken lines (docs/audio.md); blank lines are dropped. */
+    const cJSON *vo = cJSON_GetObjectItemCaseSensitive(in, "voiceover");
+    if (vo && !cJSON_IsNull(vo)) {
+        if (!cJSON_IsArray(vo) || cJSON_GetArraySize(vo) > 8) {
+            why_set(why, whylen, "'voiceover' must be an array of at most 8 lines (strings)");
+            goto bad;
+        }
+        cJSON *lines = cJSON_CreateArray();
+        const cJSON *l;
+        cJSON_ArrayForEach(l, vo)
+        {
+            const char *s = cJSON_IsString(l) ? l->valuestring : NULL;
+            if (!s || strlen(s) > 300) {
+                cJSON_Delete(lines);
+                why_set(why, whylen, "every 'voiceover' line must be a string of at most 300 bytes");
+                goto bad;
+            }
+            while (isspace((unsigned char)*s))
+                s++;
+            if (*s)
+                cJSON_AddItemToArray(lines, cJSON_CreateString(l->valuestring));
+        }
+        if (cJSON_GetArraySize(lines) > 0)
+            cJSON_AddItemToObject(out, "voiceover", lines);
+        else
+            cJSON_Delete(lines);
+    }
     if (take_str(in, out, "caption", 1, why, whylen, "") || take_str(in, out, "cta", 1, why, whylen, "") ||
         take_str(in, out, "caption_hint", 0, why, whylen, "") || take_tags(in, out, why, whylen, ""))
         goto bad;
@@ -897,10 +924,13 @@ cJSON *cl_draft_finish(cJSON *draft, const char *chan, const cJSON *all, const c
     /* the result, in a stable key order */
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "channel", chan);
-    static const char *const order[] = {"hook", "script", "caption", "cta", "caption_hint",
+    static const char *const order[] = {"hook", "script", "voiceover", "caption", "cta", "caption_hint",
                                         "hashtags", "variants"};
-    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-        cJSON_AddItemToObject(out, order[i], cJSON_DetachItemFromObjectCaseSensitive(draft, order[i]));
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+        cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(draft, order[i]);
+        if (item)
+            cJSON_AddItemToObject(out, order[i], item);
+    }
     double dmin = rule_num(rules, "duration", "min", 5), dmax = rule_num(rules, "duration", "max", 90);
     const cJSON *bd = cJSON_GetObjectItemCaseSensitive(brief, "duration_seconds");
     double dur = cJSON_IsNumber(bd) && bd->valuedouble > 0 ? bd->valuedouble

@@ -12,7 +12,7 @@
  * Answer shapes by purpose (json_output 1 unless noted):
  *   brief        {"title","channel","tone","duration_seconds","style","cta",
  *                 "caption_hint","audience","offer"}
- *   promo_draft  {"hook","script":[string…],"caption","cta","caption_hint",
+ *   promo_draft  {"hook","script":[string…],"voiceover":[string…],"caption","cta","caption_hint",
  *   regenerate    "hashtags":[…],"variants":{"instagram":{…},"tiktok":{…},"whatsapp":{…}}}
  *   chat         {"reply"} — plain text when json_output is 0
  *   posts        {"posts":[{"angle","day","channel","title","hook","script":[…],"caption",
@@ -474,6 +474,30 @@ static void answer_draft(mbuf *b, gen *g)
     mb_jstr(b, t);
     mb_add(b, ",", 1);
     mb_jstr(b, cta);
+    mb_add(b, "]", 1);
+    /* voiceover: the lines a narrator says (no stage directions), from the same facts */
+    mb_key(b, &first, "voiceover");
+    mb_add(b, "[", 1);
+    mb_jstr(b, hook);
+    if (f->business[0] && (f->product[0] || f->sells[0])) {
+        fmt(t, sizeof t, "%s: %s%s%s.", f->business, f->product[0] ? f->product : f->sells,
+            f->location[0] ? ", in " : "", f->location);
+        mb_add(b, ",", 1);
+        mb_jstr(b, t);
+    }
+    if (f->when[0])
+        fmt(t, sizeof t, "Only %s. Don't miss it.", f->when);
+    else if (f->audience[0])
+        fmt(t, sizeof t, "Made for %c%s.", tolower((unsigned char)f->audience[0]), f->audience + 1);
+    else
+        t[0] = '\0';
+    if (t[0]) {
+        mb_add(b, ",", 1);
+        mb_jstr(b, t);
+    }
+    fmt(t, sizeof t, "%s.", cta);
+    mb_add(b, ",", 1);
+    mb_jstr(b, t);
     mb_add(b, "]", 1);
     caption_for(g, channel, cta, t, sizeof t);
     mb_kv(b, &first, "caption", t);

@@ -72,6 +72,7 @@ return function(ctx)
   add([[Return JSON with exactly these keys:
 {"hook": the opening line (spoken/on-screen),
  "script": [4-6 short beats, in order, the last one the CTA],
+ "voiceover": [3-5 short lines the narrator says aloud, in order, spoken words only, no stage directions; together under 12 seconds],
  "caption": the caption for the target channel,
  "cta": the call to action,
  "caption_hint": one sentence on how to adapt the caption,

@@ -204,6 +204,8 @@ static void test_validate(void)
         {"{\"hook\":\"h\",\"script\":[\"a\"],\"caption\":\"c\",\"cta\":7,\"variants\":{}}", "'cta' must be a string"},
         {"{\"hook\":\"h\",\"script\":[\"a\"],\"caption\":\"c\",\"cta\":\"x\",\"hashtags\":[1],\"variants\":{}}", "'hashtags' must be an array of strings"},
         {"{\"hook\":\"h\",\"script\":[\"a\"],\"caption\":\"c\",\"cta\":\"x\"}", "'variants' must be an object"},
+        {"{\"hook\":\"h\",\"script\":[\"a\"],\"voiceover\":\"say\",\"caption\":\"c\",\"cta\":\"x\",\"variants\":{}}", "'voiceover' must be an array"},
+        {"{\"hook\":\"h\",\"script\":[\"a\"],\"voiceover\":[\"a\",2],\"caption\":\"c\",\"cta\":\"x\",\"variants\":{}}", "every 'voiceover' line"},
         {"{\"hook\":\"h\",\"script\":[\"a\"],\"caption\":\"c\",\"cta\":\"x\",\"variants\":{\"tiktok\":{\"cta\":\"y\"}}}", "variants.tiktok: 'caption' is missing"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -220,6 +222,15 @@ static void test_validate(void)
     CHECK(cJSON_GetObjectItem(d, "extra") == NULL);
     CHECK_STR(S(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "variants"), "tiktok"), "cta"), "x");
     CHECK_STR(S(d, "caption_hint"), "");
+    CHECK(cJSON_GetObjectItem(d, "voiceover") == NULL); /* optional */
+    cJSON_Delete(d);
+    /* voiceover lines are kept in order, blank ones dropped */
+    d = cl_draft_validate("{\"hook\":\"h\",\"script\":[\"a\"],\"voiceover\":[\"Fresh bread.\",\"  \",\"Order now.\"],"
+                          "\"caption\":\"c\",\"cta\":\"x\",\"variants\":{}}",
+                          why, sizeof why);
+    CHECK(d != NULL);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(d, "voiceover")) == 2);
+    CHECK_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "voiceover"), 1)->valuestring, "Order now.");
     cJSON_Delete(d);
 }
 
@@ -271,6 +282,10 @@ static void test_with_mock(void)
     CHECK(S(d, "hook") && *S(d, "hook"));
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(d, "script")) >= 1);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(d, "script")) <= 5);
+    /* the mock narrates too: spoken lines, ending with the call to action */
+    cJSON *vo = cJSON_GetObjectItem(d, "voiceover");
+    CHECK(cJSON_GetArraySize(vo) >= 2);
+    CHECK(vo && strstr(cJSON_GetArrayItem(vo, cJSON_GetArraySize(vo) - 1)->valuestring, S(d, "cta")) != NULL);
     CHECK(u8len(S(d, "caption")) <= 280);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(d, "hashtags")) == 0); /* WhatsApp: none */
     CHECK(S(d, "cta") && S(d, "caption_hint"));
