@@ -46,6 +46,11 @@
  * CL_ETOOLARGE exist, CL_HOST_HAS is gone. See sdk/README.md, "Migrating
  * from 1.x".
  *
+ * Appended inside 2.0 before any plugin outside this tree used it, like the
+ * mailer and storage before it: the tts kind; the services config_int,
+ * config_bool and sleep; the CL_PLUGIN + clp_* shorthand (no api/ctx
+ * globals in plugin code); the clp_buf buffer.
+ *
  * Threads: init runs on the host's main thread before any worker starts.
  * Capability callbacks run on host threads (job workers, and for some calls
  * the thread serving an HTTP request) and may run concurrently unless the
@@ -59,6 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -172,6 +179,106 @@ static inline int cl_error_set_http(cl_error *err, int code, int http_status, in
     cl_error_setv(err, code, fmt, ap);
     va_end(ap);
     return code;
+}
+
+/* ------------------------------------------------------------------------- */
+/* A growable string buffer for the plugin's own use (header-only)          */
+/* ------------------------------------------------------------------------- */
+/*
+ * Plugin-owned memory (malloc/realloc inside the plugin, freed with
+ * clp_buf_free); it never crosses the boundary itself — hand its bytes to the
+ * host with output_append. Zero-initialize it (`clp_buf b = {0};`). data is
+ * NUL-terminated whenever len > 0. An allocation failure sets oom and makes
+ * every later append a no-op, so a builder checks once at the end:
+ *
+ *     clp_buf b = {0};
+ *     clp_buf_printf(&b, "%d items", n);
+ *     clp_buf_puts(&b, " done");
+ *     int rc = b.oom ? CL_ENOMEM : CL_OK;
+ *     ...
+ *     clp_buf_free(&b);
+ */
+typedef struct clp_buf {
+    char *data; /**< NUL-terminated bytes, or NULL while empty */
+    size_t len; /**< bytes in data, without the NUL */
+    size_t cap; /**< allocated bytes */
+    int oom;    /**< an append failed; the contents are incomplete */
+} clp_buf;
+
+/** Make room for n more bytes (plus the NUL). Returns 0, or -1 and sets oom. */
+static inline int clp_buf_reserve(clp_buf *b, size_t n)
+{
+    if (b->oom)
+        return -1;
+    if (b->len + n + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    char *d = (char *)realloc(b->data, cap);
+    if (!d) {
+        b->oom = 1;
+        return -1;
+    }
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+/** Append n bytes of p. Returns 0, or -1 (and sets oom) when memory ran out. */
+static inline int clp_buf_append(clp_buf *b, const void *p, size_t n)
+{
+    if (clp_buf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/** Append a NUL-terminated string (NULL appends nothing). */
+static inline int clp_buf_puts(clp_buf *b, const char *s) { return s ? clp_buf_append(b, s, strlen(s)) : 0; }
+
+/** Append printf-formatted text of any length. */
+static inline int clp_buf_vprintf(clp_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || clp_buf_reserve(b, (size_t)n) != 0)
+        return b->oom = 1, -1;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+static inline int clp_buf_printf(clp_buf *b, const char *fmt, ...) CL_PRINTF(2, 3);
+static inline int clp_buf_printf(clp_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = clp_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/** Forget the contents, keep the memory (and clear oom). */
+static inline void clp_buf_reset(clp_buf *b)
+{
+    b->len = 0;
+    b->oom = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+/** Free the memory; the buffer is empty again and may be reused. */
+static inline void clp_buf_free(clp_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->oom = 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -720,6 +827,27 @@ typedef struct cl_host_api {
 
     /** Append bytes to a host-owned output. Returns CL_OK or CL_ENOMEM. */
     int (*output_append)(cl_output *out, const void *data, size_t len);
+
+    /* ---- appended inside ABI 2.0: typed configuration and a cancellable wait ---- */
+    /**
+     * key's value (as config_get finds it) as a base-10 integer.
+     * Unset or empty: def. Anything else than an optional sign and digits
+     * (spaces around allowed) or a value outside int64: def, and the host
+     * logs one warning naming the variable (never its value).
+     */
+    int64_t (*config_int)(const cl_plugin_ctx *ctx, const char *key, int64_t def);
+    /**
+     * key's value as a boolean: 1/true/yes/on or 0/false/no/off
+     * (any case). Unset or empty: def; anything else: def and one warning.
+     */
+    int (*config_bool)(const cl_plugin_ctx *ctx, const char *key, int def);
+    /**
+     * wait ms milliseconds, or less when the host cancels call
+     * (call may be NULL: a plain wait). Returns CL_OK after the whole wait,
+     * CL_ECANCELLED as soon as the call is cancelled (checked at least every
+     * 20 ms). ms <= 0 returns at once (CL_ECANCELLED if already cancelled).
+     */
+    int (*sleep)(cl_call *call, int ms);
 } cl_host_api;
 
 /** Register a capability struct, passing its size. */
@@ -761,6 +889,69 @@ typedef struct cl_plugin_manifest {
     CL_EXPORT const cl_plugin_manifest *cliploop_plugin_entry(void) { return &(manifest); }
 
 typedef const cl_plugin_manifest *(*cl_plugin_entry_fn)(void);
+
+/* ------------------------------------------------------------------------- */
+/* Plugin-side shorthand, the sqlite3ext.h way                               */
+/* ------------------------------------------------------------------------- */
+/*
+ * CL_PLUGIN(name, version, config_prefix, setup) writes the manifest, the
+ * entry point and an init that keeps the host's services table and the
+ * plugin's handle in two hidden globals, then calls
+ * `int setup(cl_error *err)`. After that, plugin code (in any of its files)
+ * calls the services as ordinary functions, with no api/ctx of its own:
+ *
+ *     static int hello_setup(cl_error *err)
+ *     {
+ *         cl_llm_provider p = {.base = {.kind = CL_CAP_LLM_PROVIDER, .id = "hello"},
+ *                              .complete = hello_complete};
+ *         return clp_register(&p);
+ *     }
+ *     CL_PLUGIN("hello_llm", "0.1.0", "HELLO", hello_setup)
+ *
+ * The globals are set once, on the host's main thread, before any callback
+ * can run, and never change. CL_MANIFEST_INIT + CL_PLUGIN_DEFINE stay
+ * available for a plugin that prefers to keep api and ctx itself.
+ */
+typedef int (*cl_plugin_setup_fn)(cl_error *err);
+
+#if defined(__GNUC__)
+#define CL_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define CL_HIDDEN
+#endif
+/** Set by CL_PLUGIN's init; read by the clp_* shorthand below. */
+extern CL_HIDDEN const cl_host_api *cl_plugin_api_;
+extern CL_HIDDEN cl_plugin_ctx *cl_plugin_ctx_;
+
+#define CL_PLUGIN(name_, version_, prefix_, setup_)                                                \
+    CL_HIDDEN const cl_host_api *cl_plugin_api_;                                                   \
+    CL_HIDDEN cl_plugin_ctx *cl_plugin_ctx_;                                                       \
+    static int cl_plugin_init_(const cl_host_api *api_, cl_plugin_ctx *ctx_, cl_error *err_)        \
+    {                                                                                              \
+        cl_plugin_api_ = api_;                                                                     \
+        cl_plugin_ctx_ = ctx_;                                                                     \
+        return (setup_)(err_);                                                                     \
+    }                                                                                              \
+    static const cl_plugin_manifest cl_plugin_manifest_ =                                          \
+        CL_MANIFEST_INIT((name_), (version_), (prefix_), cl_plugin_init_);                         \
+    CL_PLUGIN_DEFINE(cl_plugin_manifest_)
+
+/** The services as calls (each is the cl_host_api entry of the same name). */
+#define clp_log(level, ...) (cl_plugin_api_->log(cl_plugin_ctx_, (level), __VA_ARGS__))
+#define clp_config(key) (cl_plugin_api_->config_get(cl_plugin_ctx_, (key)))
+#define clp_config_int(key, def) (cl_plugin_api_->config_int(cl_plugin_ctx_, (key), (def)))
+#define clp_config_bool(key, def) (cl_plugin_api_->config_bool(cl_plugin_ctx_, (key), (def)))
+#define clp_register(capp) CL_REGISTER(cl_plugin_api_, cl_plugin_ctx_, (capp))
+#define clp_http_do(call, req, res, err) (cl_plugin_api_->http_do((call), (req), (res), (err)))
+#define clp_http_response_free(res) (cl_plugin_api_->http_response_free(res))
+#define clp_temp_dir() (cl_plugin_api_->temp_dir(cl_plugin_ctx_))
+#define clp_asset_dir() (cl_plugin_api_->asset_dir(cl_plugin_ctx_))
+#define clp_cancelled(call) (cl_plugin_api_->cancelled(call))
+#define clp_progress(call, done, total) (cl_plugin_api_->progress((call), (done), (total)))
+#define clp_sleep(call, ms) (cl_plugin_api_->sleep((call), (ms)))
+#define clp_output_append(out, data, len) (cl_plugin_api_->output_append((out), (data), (len)))
+/** Append a NUL-terminated string (without the NUL). */
+#define clp_output_puts(out, str) (cl_plugin_api_->output_append((out), (str), strlen(str)))
 
 /* ------------------------------------------------------------------------- */
 /* Pinned offsets of shipped ABI 2.0 fields (never change these within 2.x)   */
@@ -809,6 +1000,10 @@ _Static_assert(offsetof(cl_tts, synthesize) == 48, "ABI: tts.synthesize");
 _Static_assert(offsetof(cl_tts, configured) == 56, "ABI: tts.configured");
 _Static_assert(offsetof(cl_tts_request, out_path) == 32, "ABI: tts_request.out_path");
 _Static_assert(offsetof(cl_tts_request, timeout_ms) == 40, "ABI: tts_request.timeout_ms");
+/* ABI 2.0 (appended): typed configuration and sleep */
+_Static_assert(offsetof(cl_host_api, config_int) == 96, "ABI: host_api.config_int");
+_Static_assert(offsetof(cl_host_api, config_bool) == 104, "ABI: host_api.config_bool");
+_Static_assert(offsetof(cl_host_api, sleep) == 112, "ABI: host_api.sleep");
 #endif
 
 #ifdef __cplusplus

@@ -4,10 +4,11 @@
  * at the end. Each entry is a thin adapter onto the host's own code, so
  * plugins never link against the host.
  *
- * config_get and temp_dir return strings that must stay valid for the life
- * of the process, while being callable from worker threads; they are kept in
- * the plugin's ctx under one mutex and freed only by
- * cl_plugins_reset_for_tests (through cl_host_api_ctx_release).
+ * config_get reads the plugin's configuration snapshot, taken from the
+ * environment when the plugin loads (cl_host_api_ctx_snapshot): immutable,
+ * so reads take no lock, and its strings live as long as the process.
+ * temp_dir's path is created on demand under one mutex. Both are freed only
+ * by cl_plugins_reset_for_tests (through cl_host_api_ctx_release).
  */
 #include "core/buf.h"
 #include "core/config.h"
@@ -23,9 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/** How often sleep() looks at the call's cancel flag. */
+#define SLEEP_SLICE_NS (20 * 1000000LL)
 
 static void api_log(const cl_plugin_ctx *ctx, int level, const char *fmt, ...)
 {
@@ -35,41 +41,104 @@ static void api_log(const cl_plugin_ctx *ctx, int level, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *api_config_get(const cl_plugin_ctx *cctx, const char *key)
+/* The snapshot's entry for key, or NULL. */
+static cl_plugin_cfg_entry *cfg_find(const cl_plugin_ctx *ctx, const char *key)
 {
-    cl_plugin_ctx *ctx = (cl_plugin_ctx *)cctx; /* the cache lives in the host's record */
-    if (!ctx || !ctx->config_prefix || !ctx->config_prefix[0] || !key || !key[0])
+    cl_plugin_cfg *cfg = ctx ? atomic_load(&((cl_plugin_ctx *)ctx)->cfg) : NULL;
+    if (!cfg || !key)
         return NULL;
-    char name[256];
-    int n = snprintf(name, sizeof name, "%s_%s", ctx->config_prefix, key);
-    if (n < 0 || (size_t)n >= sizeof name)
-        return NULL;
-    const char *answer = NULL;
-    pthread_mutex_lock(&api_lock);
-    const char *v = getenv(name);
-    if (v) {
-        /* Reuse an earlier answer for the same key and value, so repeated
-           calls do not grow memory; a changed value gets a new string and
-           the old one stays valid (callers may still hold it). */
-        for (cl_plugin_cfg_entry *e = ctx->cfg; e; e = e->next)
-            if (strcmp(e->key, key) == 0 && strcmp(e->value, v) == 0) {
-                answer = e->value;
-                break;
-            }
-        if (!answer) {
-            cl_plugin_cfg_entry *e = calloc(1, sizeof *e);
-            if (e && (e->key = strdup(key)) && (e->value = strdup(v))) {
-                e->next = ctx->cfg;
-                ctx->cfg = e;
-                answer = e->value;
-            } else if (e) {
-                free(e->key);
-                free(e);
-            }
+    for (size_t i = 0; i < cfg->n; i++)
+        if (strcmp(cfg->v[i].key, key) == 0)
+            return &cfg->v[i];
+    return NULL;
+}
+
+static const char *api_config_get(const cl_plugin_ctx *ctx, const char *key)
+{
+    cl_plugin_cfg_entry *e = cfg_find(ctx, key);
+    return e ? e->value : NULL;
+}
+
+/* One warning per variable and snapshot, naming it, never its value. */
+static void cfg_warn(const cl_plugin_ctx *ctx, cl_plugin_cfg_entry *e, const char *what, const char *def)
+{
+    if (atomic_exchange(&e->warned, 1) == 0)
+        cl_log(CL_LOG_WARN, ctx->name, "%s_%s is not %s; using the default %s", ctx->config_prefix, e->key, what,
+               def);
+}
+
+static const char *skip_space(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+static int64_t api_config_int(const cl_plugin_ctx *ctx, const char *key, int64_t def)
+{
+    cl_plugin_cfg_entry *e = cfg_find(ctx, key);
+    const char *v = e ? skip_space(e->value) : "";
+    if (!*v)
+        return def;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (end != v && errno == 0 && !*skip_space(end))
+        return (int64_t)n;
+    char d[32];
+    snprintf(d, sizeof d, "%lld", (long long)def);
+    cfg_warn(ctx, e, "an integer", d);
+    return def;
+}
+
+static int api_config_bool(const cl_plugin_ctx *ctx, const char *key, int def)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
+    cl_plugin_cfg_entry *e = cfg_find(ctx, key);
+    const char *v = e ? skip_space(e->value) : "";
+    if (!*v)
+        return def;
+    size_t len = strlen(v);
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        if (strlen(yes[i]) == len && strncasecmp(v, yes[i], len) == 0)
+            return 1;
+        if (strlen(no[i]) == len && strncasecmp(v, no[i], len) == 0)
+            return 0;
+    }
+    cfg_warn(ctx, e, "a boolean (true/false, 1/0, yes/no, on/off)", def ? "true" : "false");
+    return def != 0;
+}
+
+int cl_host_api_ctx_snapshot(cl_plugin_ctx *ctx)
+{
+    extern char **environ;
+    size_t plen = ctx->config_prefix ? strlen(ctx->config_prefix) : 0, n = 0;
+    if (plen)
+        for (char **e = environ; *e; e++)
+            n += strncmp(*e, ctx->config_prefix, plen) == 0 && (*e)[plen] == '_' && strchr(*e, '=');
+    cl_plugin_cfg *cfg = calloc(1, sizeof *cfg + n * sizeof cfg->v[0]);
+    if (!cfg)
+        return -1;
+    for (char **e = environ; plen && *e && cfg->n < n; e++) {
+        const char *eq = strchr(*e, '=');
+        if (strncmp(*e, ctx->config_prefix, plen) != 0 || (*e)[plen] != '_' || !eq)
+            continue;
+        cl_plugin_cfg_entry *v = &cfg->v[cfg->n];
+        v->key = strndup(*e + plen + 1, (size_t)(eq - *e) - plen - 1);
+        v->value = strdup(eq + 1);
+        atomic_init(&v->warned, 0);
+        cfg->n++;
+        if (!v->key || !v->value) {
+            cfg->older = atomic_load(&ctx->cfg);
+            atomic_store(&ctx->cfg, cfg);
+            return -1; /* freed with the context */
         }
     }
-    pthread_mutex_unlock(&api_lock);
-    return answer;
+    cfg->older = atomic_load(&ctx->cfg);
+    atomic_store(&ctx->cfg, cfg);
+    return 0;
 }
 
 static int api_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t size)
@@ -141,6 +210,28 @@ static void api_progress(cl_call *call, int64_t done, int64_t total)
         call->on_progress(call->progress_arg, done, total);
 }
 
+static int api_sleep(cl_call *call, int ms)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += ms / 1000;
+    end.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (end.tv_nsec >= 1000000000L)
+        end.tv_sec++, end.tv_nsec -= 1000000000L;
+    for (;;) {
+        if (api_cancelled(call))
+            return CL_ECANCELLED;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = (int64_t)(end.tv_sec - now.tv_sec) * 1000000000 + (end.tv_nsec - now.tv_nsec);
+        if (ms <= 0 || left <= 0)
+            return CL_OK;
+        int64_t step = call && left > SLEEP_SLICE_NS ? SLEEP_SLICE_NS : left;
+        struct timespec ts = {(time_t)(step / 1000000000), (long)(step % 1000000000)};
+        nanosleep(&ts, NULL); /* EINTR: the loop recomputes what is left */
+    }
+}
+
 static int api_output_append(cl_output *out, const void *data, size_t len)
 {
     return cl_output_append(out, data, len);
@@ -160,6 +251,9 @@ static const cl_host_api host_api = {
     .cancelled = api_cancelled,
     .progress = api_progress,
     .output_append = api_output_append,
+    .config_int = api_config_int,
+    .config_bool = api_config_bool,
+    .sleep = api_sleep,
 };
 
 const cl_host_api *cl_host_api_get(void) { return &host_api; }
@@ -167,13 +261,14 @@ const cl_host_api *cl_host_api_get(void) { return &host_api; }
 void cl_host_api_ctx_release(cl_plugin_ctx *ctx)
 {
     pthread_mutex_lock(&api_lock);
-    for (cl_plugin_cfg_entry *e = ctx->cfg, *next; e; e = next) {
-        next = e->next;
-        free(e->key);
-        free(e->value);
-        free(e);
+    for (cl_plugin_cfg *c = atomic_exchange(&ctx->cfg, NULL), *older; c; c = older) {
+        older = c->older;
+        for (size_t i = 0; i < c->n; i++) {
+            free(c->v[i].key);
+            free(c->v[i].value);
+        }
+        free(c);
     }
-    ctx->cfg = NULL;
     free(ctx->temp_dir);
     ctx->temp_dir = NULL;
     pthread_mutex_unlock(&api_lock);

@@ -581,6 +581,10 @@ static void load_one(const char *dir, const char *file)
             return;
         }
 
+    if (cl_host_api_ctx_snapshot(ctx) != 0) {
+        refuse(ctx, "out of memory");
+        return;
+    }
     cl_error err;
     memset(&err, 0, sizeof err);
     loading = ctx;
@@ -796,6 +800,13 @@ const cl_capability *cl_plugins_cap_at(size_t i, size_t j)
     if (i >= n_plugins || !plugins[i]->loaded || j >= plugins[i]->n_caps)
         return NULL;
     return plugins[i]->caps[j];
+}
+
+void cl_plugins_config_refresh_for_tests(void)
+{
+    for (size_t i = 0; i < n_plugins; i++)
+        if (plugins[i]->init_ran)
+            cl_host_api_ctx_snapshot(plugins[i]);
 }
 
 void cl_plugins_reset_for_tests(void)

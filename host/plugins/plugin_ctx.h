@@ -7,14 +7,28 @@
 #define CL_PLUGINS_PLUGIN_CTX_H
 
 #include "cliploop_plugin.h"
+#include <stdatomic.h>
 #include <stddef.h>
 
-/** One config_get answer kept alive for the life of the process (see host_api.c). */
+/** One variable of the plugin's section, as it was when the plugin loaded. */
 typedef struct cl_plugin_cfg_entry {
-    struct cl_plugin_cfg_entry *next;
-    char *key;   /**< the key as the plugin passed it */
-    char *value; /**< strdup of the environment value at that time */
+    char *key;         /**< the name without "<config_prefix>_" */
+    char *value;       /**< its value at load time */
+    atomic_int warned; /**< config_int/config_bool already warned about it */
 } cl_plugin_cfg_entry;
+
+/**
+ * The plugin's configuration, snapshotted from the environment (which
+ * includes .env) when the plugin loads: immutable afterwards, so reads take
+ * no lock and every string lives as long as the process. A test that changes
+ * the environment re-snapshots (cl_plugins_config_refresh_for_tests); the
+ * older snapshot stays alive (older) until the plugins are reset.
+ */
+typedef struct cl_plugin_cfg {
+    struct cl_plugin_cfg *older;
+    size_t n;
+    cl_plugin_cfg_entry v[];
+} cl_plugin_cfg;
 
 /**
  * One plugin file: loaded, or refused with a reason. Every string is owned by
@@ -45,9 +59,9 @@ struct cl_plugin_ctx {
     int late_count;
     char late_error[256];
 
-    /* host_api.c state, guarded by its own mutex */
-    cl_plugin_cfg_entry *cfg; /**< config_get answers */
-    char *temp_dir;           /**< created on demand */
+    /* host_api.c state */
+    _Atomic(cl_plugin_cfg *) cfg; /**< the configuration snapshot (cl_host_api_ctx_snapshot) */
+    char *temp_dir;               /**< created on demand, under host_api.c's mutex */
 };
 
 /**
@@ -57,7 +71,14 @@ struct cl_plugin_ctx {
  */
 int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t size);
 
-/** Free what host_api.c keeps in ctx (config answers, temp dir path). */
+/**
+ * Snapshot the environment variables "<config_prefix>_*" into ctx (the
+ * loader calls it before init; tests after changing the environment).
+ * Returns 0, or -1 when out of memory (the old snapshot then stays).
+ */
+int cl_host_api_ctx_snapshot(cl_plugin_ctx *ctx);
+
+/** Free what host_api.c keeps in ctx (config snapshots, temp dir path). */
 void cl_host_api_ctx_release(cl_plugin_ctx *ctx);
 
 #endif

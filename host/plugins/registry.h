@@ -77,6 +77,14 @@ const char *cl_plugins_status_name(int status);
 void cl_plugins_reset_for_tests(void);
 
 /**
+ * Re-read every loaded plugin's configuration from the environment. Plugins
+ * see their configuration as it was at load time (config_get, config_int,
+ * config_bool); a test that changes the environment afterwards calls this.
+ * Not thread-safe: only while no capability call runs.
+ */
+void cl_plugins_config_refresh_for_tests(void);
+
+/**
  * The size rule, exposed for tests: a calloc'd block of host_size bytes that
  * holds the first min(size, host_size) bytes of src, the rest zero. The caller
  * frees it. Returns NULL when out of memory.

@@ -1,10 +1,15 @@
 /* A good plugin with two capabilities:
  *   llm_provider "echo": appends "echo|<prompt>|<GOOD_GREETING>|<temp_dir>";
- *     the prompt "fail-silently" returns CL_EUPSTREAM without filling err
+ *     the prompt "fail-silently" returns CL_EUPSTREAM without filling err;
+ *     the prompt "config" appends "int=<GOOD_NUMBER, default 7>|bool=<GOOD_FLAG,
+ *     default 1>"; the prompt "sleep" waits 10 s with the host's sleep() and
+ *     returns what it returned (CL_ECANCELLED when the call is cancelled)
  *   renderer "noop" (serialized): reports progress 1/2 and 2/2, honours cancel,
  *     and checks that `self` comes back as registered. With work_dir
  *     "overlap-probe" it stays inside the call for 20 ms and fails with
  *     CL_EIO if another call of it is running at the same time.
+ * It is written with the SDK's shorthand (CL_PLUGIN, clp_*); the other
+ * fixtures keep their own api/ctx, the long way.
  */
 #include "fixture.h"
 
@@ -13,8 +18,6 @@
 
 static atomic_int inside;
 
-static const cl_host_api *api;
-static cl_plugin_ctx *me;
 static const char noop_self[] = "noop-self";
 
 static int echo(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
@@ -23,14 +26,22 @@ static int echo(void *self, cl_call *call, const cl_llm_request *req, cl_output 
     (void)self; (void)call; (void)err;
     if (req->prompt && strcmp(req->prompt, "fail-silently") == 0)
         return CL_EUPSTREAM; /* err left empty: the host's wrapper names the failure */
-    const char *greeting = api->config_get(me, "GREETING");
-    const char *tmp = api->temp_dir(me);
     char line[2048];
-    int n = snprintf(line, sizeof line, "echo|%s|%s|%s", req->prompt ? req->prompt : "",
+    int n;
+    if (req->prompt && strcmp(req->prompt, "sleep") == 0)
+        return clp_sleep(call, 10000);
+    if (req->prompt && strcmp(req->prompt, "config") == 0) {
+        n = snprintf(line, sizeof line, "int=%lld|bool=%d", (long long)clp_config_int("NUMBER", 7),
+                     clp_config_bool("FLAG", 1));
+        return clp_output_append(out, line, (size_t)n);
+    }
+    const char *greeting = clp_config("GREETING");
+    const char *tmp = clp_temp_dir();
+    n = snprintf(line, sizeof line, "echo|%s|%s|%s", req->prompt ? req->prompt : "",
                      greeting ? greeting : "(null)", tmp ? tmp : "(null)");
     if (usage)
         snprintf(usage->model, sizeof usage->model, "echo-1");
-    return api->output_append(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    return clp_output_append(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 static int noop_render(void *self, cl_call *call, const cl_render_request *req, cl_error *err)
@@ -43,28 +54,26 @@ static int noop_render(void *self, cl_call *call, const cl_render_request *req, 
         atomic_fetch_sub(&inside, 1);
         return was ? cl_error_set(err, CL_EIO, "called concurrently") : CL_OK;
     }
-    api->progress(call, 1, 2);
-    if (api->cancelled(call))
+    clp_progress(call, 1, 2);
+    if (clp_cancelled(call))
         return cl_error_set(err, CL_ECANCELLED, "cancelled");
-    api->progress(call, 2, 2);
+    clp_progress(call, 2, 2);
     return CL_OK;
 }
 
-static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int setup(cl_error *err)
 {
-    api = host;
-    me = ctx;
+    (void)err;
     cl_llm_provider llm = {.base = {.kind = CL_CAP_LLM_PROVIDER, .id = "echo",
                                     .description = "Echoes the prompt"},
                            .complete = echo};
     cl_renderer r = {.base = {.kind = CL_CAP_RENDERER, .id = "noop", .description = "Renders nothing",
                               .flags = CL_CAP_SERIALIZED, .self = (void *)noop_self},
                      .render = noop_render};
-    int rc = CL_REGISTER(api, ctx, &llm);
+    int rc = clp_register(&llm);
     if (rc == CL_OK)
-        rc = CL_REGISTER(api, ctx, &r);
+        rc = clp_register(&r);
     return rc;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("good", "1.2.3", "GOOD", init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("good", "1.2.3", "GOOD", setup)

@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "plugins/registry.h"
 #include "site/site.h"
+#include "plugin_env.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -45,10 +46,10 @@ static const char *str(const cJSON *o, const char *a, const char *b)
 
 static void test_plugin(void)
 {
-    setenv("LEMON_SQUEEZY_WEBHOOK_SECRET", SECRET, 1);
-    setenv("LEMON_SQUEEZY_STARTER_VARIANT_ID", "777", 1);
-    unsetenv("LEMON_SQUEEZY_API_KEY");
-    unsetenv("LEMON_SQUEEZY_STORE_ID");
+    plugin_setenv("LEMON_SQUEEZY_WEBHOOK_SECRET", SECRET);
+    plugin_setenv("LEMON_SQUEEZY_STARTER_VARIANT_ID", "777");
+    plugin_setenv("LEMON_SQUEEZY_API_KEY", NULL);
+    plugin_setenv("LEMON_SQUEEZY_STORE_ID", NULL);
     const char *dir = getenv("CLIPLOOP_PLUGIN_DIR");
     CHECK(dir && cl_plugins_load_dir(dir) > 0);
     const cl_billing_provider *b = (const cl_billing_provider *)cl_plugins_find(CL_CAP_BILLING_PROVIDER, "lemonsqueezy");

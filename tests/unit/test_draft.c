@@ -11,6 +11,7 @@
 #include "lua/lua_runtime.h"
 #include "net/http_client.h"
 #include "plugins/registry.h"
+#include "plugin_env.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -339,14 +340,14 @@ static void test_with_mock(void)
     free(draft3);
 
     /* provider errors pass straight through, no fallback, no retry loop */
-    setenv("LLM_MOCK_FAIL", "auth", 1);
+    plugin_setenv("LLM_MOCK_FAIL", "auth");
     char *x = NULL;
     rc = cl_draft_generate(NULL, brief, NULL, NULL, &x, &err);
     CHECK(rc == CL_EAUTH && err.code == CL_EAUTH && x == NULL && contains(err.message, "LLM_MOCK_FAIL=auth"));
-    setenv("LLM_MOCK_FAIL", "rate_limit", 1);
+    plugin_setenv("LLM_MOCK_FAIL", "rate_limit");
     rc = cl_brief_generate(NULL, PROFILE, NULL, "promo", &x, &err);
     CHECK(rc == CL_ERATELIMIT && err.retry_after_ms == 1000 && x == NULL);
-    unsetenv("LLM_MOCK_FAIL");
+    plugin_setenv("LLM_MOCK_FAIL", NULL);
 
     /* bad inputs */
     CHECK(cl_draft_generate(NULL, "nope", NULL, NULL, &x, &err) == CL_EINVAL);
@@ -371,15 +372,15 @@ static void test_retries_with_fake(void)
     }
     char base[128];
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", fake_port);
-    setenv("OPENAI_COMPAT_BASE_URL", base, 1);
-    setenv("OPENAI_COMPAT_MAX_RETRIES", "0", 1);
+    plugin_setenv("OPENAI_COMPAT_BASE_URL", base);
+    plugin_setenv("OPENAI_COMPAT_MAX_RETRIES", "0");
     snprintf(cl_cfg.llm_provider, sizeof cl_cfg.llm_provider, "openai_compat");
     const char *brief = "{\"title\":\"Weekend jollof\",\"channel\":\"whatsapp\",\"offer\":\"2 for 1\"}";
     cl_error err;
     char *draft = NULL;
 
     /* an invalid answer first, a valid one on the retry */
-    setenv("OPENAI_COMPAT_MODEL", "fake-draft-badonce-k1", 1);
+    plugin_setenv("OPENAI_COMPAT_MODEL", "fake-draft-badonce-k1");
     fake_reset();
     int rc = cl_draft_generate(NULL, brief, NULL, NULL, &draft, &err);
     if (rc != CL_OK)
@@ -394,20 +395,20 @@ static void test_retries_with_fake(void)
     draft = NULL;
 
     /* malformed every time: bounded attempts, then a clear error */
-    setenv("OPENAI_COMPAT_MODEL", "fake-malformed", 1);
+    plugin_setenv("OPENAI_COMPAT_MODEL", "fake-malformed");
     fake_reset();
     rc = cl_draft_generate(NULL, brief, NULL, NULL, &draft, &err);
     CHECK(rc == CL_EMALFORMED && err.code == CL_EMALFORMED && draft == NULL);
     CHECK(fake_request_count() == CL_CREATE_MAX_ATTEMPTS);
 
     /* auth errors are not retried */
-    setenv("OPENAI_COMPAT_MODEL", "fake-401", 1);
+    plugin_setenv("OPENAI_COMPAT_MODEL", "fake-401");
     fake_reset();
     rc = cl_draft_generate(NULL, brief, NULL, NULL, &draft, &err);
     CHECK(rc == CL_EAUTH && fake_request_count() == 1);
 
     /* rules enforced after generation: a 600-char caption with inline tags and 12 hashtags */
-    setenv("OPENAI_COMPAT_MODEL", "fake-draft-longcaption", 1);
+    plugin_setenv("OPENAI_COMPAT_MODEL", "fake-draft-longcaption");
     rc = cl_draft_generate(NULL, brief, NULL, NULL, &draft, &err);
     CHECK(rc == CL_OK);
     d = cJSON_Parse(draft);

@@ -11,6 +11,7 @@
 #include "net/http_client.h"
 #include "plugins/call.h"
 #include "plugins/registry.h"
+#include "plugin_env.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -152,10 +153,7 @@ static void set(const char *prefix, const char *key, const char *value)
 {
     char name[128];
     snprintf(name, sizeof name, "%s_%s", prefix, key);
-    if (value)
-        setenv(name, value, 1);
-    else
-        unsetenv(name);
+    plugin_setenv(name, value);
 }
 
 static const char *KEY = "sk-test-secret-4242";

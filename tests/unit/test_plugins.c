@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "plugins/call.h"
 #include "plugins/registry.h"
+#include "plugin_env.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -79,6 +80,14 @@ static int complete(const cl_capability *cap, cl_call *call, const char *purpose
     *out_text = out.buf.data ? cl_buf_steal(&out.buf) : NULL;
     cl_buf_free(&out.buf);
     return rc;
+}
+
+/* Cancels the call after 50 ms (a thread of its own). */
+static void *cancel_later(void *arg)
+{
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    cl_call_cancel(arg);
+    return NULL;
 }
 
 /* A scratch directory holding symlinks to the given .so files (NULL-terminated pairs
@@ -340,7 +349,7 @@ static void test_good_plugin(void)
     CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, NULL) == NULL);
 
     /* config_get reads GOOD_<key>; temp_dir is <storage>/tmp/good and exists */
-    setenv("GOOD_GREETING", "hi there", 1);
+    plugin_setenv("GOOD_GREETING", "hi there");
     char *text = NULL;
     cl_error err;
     cl_llm_usage usage = {.size = sizeof usage};
@@ -355,15 +364,60 @@ static void test_good_plugin(void)
     struct stat st;
     CHECK(stat(tmp, &st) == 0 && S_ISDIR(st.st_mode));
     /* a changed value is seen; the string handed out earlier stays valid */
-    setenv("GOOD_GREETING", "hello again", 1);
+    plugin_setenv("GOOD_GREETING", "hello again");
     CHECK(echo && complete(echo, NULL, "chat", "x", 0, &text, NULL, &err) == CL_OK);
     snprintf(want, sizeof want, "echo|x|hello again|%s/tmp/good", cl_cfg.storage_dir);
     CHECK_STR(text, want);
     free(text);
-    unsetenv("GOOD_GREETING");
+    plugin_setenv("GOOD_GREETING", NULL);
     CHECK(echo && complete(echo, NULL, "chat", "y", 0, &text, NULL, &err) == CL_OK);
     CHECK(contains(text, "echo|y|(null)|"));
     free(text);
+
+    /* configuration is a snapshot taken at load: a change the host did not
+       re-read is not seen (the host never takes getenv's lock per call) */
+    setenv("GOOD_GREETING", "changed behind the host's back", 1);
+    CHECK(echo && complete(echo, NULL, "chat", "z", 0, &text, NULL, &err) == CL_OK);
+    CHECK(contains(text, "echo|z|(null)|"));
+    free(text);
+    plugin_setenv("GOOD_GREETING", NULL);
+
+    /* config_int / config_bool: one parse rule for every plugin */
+    static const struct {
+        const char *number, *flag, *want;
+    } cfgs[] = {
+        {NULL, NULL, "int=7|bool=1"},           /* unset: the defaults */
+        {"", "", "int=7|bool=1"},               /* empty: the defaults */
+        {" 42 ", "off", "int=42|bool=0"},       /* spaces around are fine */
+        {"-5", "YES", "int=-5|bool=1"},         /* sign, any case */
+        {"12abc", "maybe", "int=7|bool=1"},     /* not a number / boolean: default (and a warning) */
+        {"99999999999999999999", "0", "int=7|bool=0"}, /* out of range: default */
+        {"0x10", "false", "int=7|bool=0"},      /* base 10 only */
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
+        plugin_setenv("GOOD_NUMBER", cfgs[i].number);
+        plugin_setenv("GOOD_FLAG", cfgs[i].flag);
+        CHECK(echo && complete(echo, NULL, "chat", "config", 0, &text, NULL, &err) == CL_OK);
+        CHECK_STR(text, cfgs[i].want);
+        free(text);
+    }
+    plugin_setenv("GOOD_NUMBER", NULL);
+    plugin_setenv("GOOD_FLAG", NULL);
+
+    /* sleep(call, ms) returns CL_ECANCELLED once the call is cancelled (here:
+       before the 10 s are up), and at once for an already cancelled call */
+    cl_call sleeper;
+    cl_call_init(&sleeper, NULL, NULL);
+    pthread_t canceller;
+    CHECK(pthread_create(&canceller, NULL, cancel_later, &sleeper) == 0);
+    CHECK(echo && complete(echo, &sleeper, "chat", "sleep", 0, &text, NULL, &err) == CL_ECANCELLED);
+    free(text);
+    pthread_join(canceller, NULL);
+    CHECK(echo && complete(echo, &sleeper, "chat", "sleep", 0, &text, NULL, &err) == CL_ECANCELLED);
+    free(text);
+    const cl_host_api *host = cl_host_api_get();
+    CHECK(host->sleep(NULL, 1) == CL_OK);
+    CHECK(host->sleep(NULL, 0) == CL_OK);
 
     /* renderer: self handed back, progress and cancellation through cl_call */
     const cl_renderer *r = (const cl_renderer *)cl_plugins_find(CL_CAP_RENDERER, "noop");
@@ -660,34 +714,34 @@ static void test_llm_mock(void)
     free(a);
 
     /* injected failures (LLM_MOCK_FAIL) and cancellation */
-    setenv("LLM_MOCK_FAIL", "rate_limit", 1);
+    plugin_setenv("LLM_MOCK_FAIL", "rate_limit");
     CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_ERATELIMIT);
     CHECK(err.code == CL_ERATELIMIT && err.http_status == 429 && err.retry_after_ms > 0);
     CHECK(contains(err.message, "rate_limit"));
     CHECK(a == NULL);
     free(a);
-    setenv("LLM_MOCK_FAIL", "auth", 1);
+    plugin_setenv("LLM_MOCK_FAIL", "auth");
     CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_EAUTH);
     CHECK(err.http_status == 401);
     free(a);
-    setenv("LLM_MOCK_FAIL", "upstream", 1);
+    plugin_setenv("LLM_MOCK_FAIL", "upstream");
     CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_EUPSTREAM);
     free(a);
-    setenv("LLM_MOCK_FAIL", "sometimes", 1);
+    plugin_setenv("LLM_MOCK_FAIL", "sometimes");
     CHECK(complete(mock, NULL, "brief", p1, 1, &a, NULL, &err) == CL_EINVAL);
     CHECK(contains(err.message, "LLM_MOCK_FAIL=sometimes"));
     free(a);
-    unsetenv("LLM_MOCK_FAIL");
+    plugin_setenv("LLM_MOCK_FAIL", NULL);
 
     /* LLM_MOCK_DELAY_MS: waits, reporting progress through the call */
-    setenv("LLM_MOCK_DELAY_MS", "30", 1);
+    plugin_setenv("LLM_MOCK_DELAY_MS", "30");
     cl_call slow;
     cl_call_init(&slow, on_progress, NULL);
     progress_calls = 0;
     CHECK(complete(mock, &slow, "brief", p1, 1, &a, NULL, &err) == CL_OK);
     CHECK(progress_calls == 3 && progress_done == 30 && progress_total == 30);
     free(a);
-    unsetenv("LLM_MOCK_DELAY_MS");
+    plugin_setenv("LLM_MOCK_DELAY_MS", NULL);
 
     cl_call call;
     cl_call_init(&call, NULL, NULL);
@@ -729,11 +783,11 @@ static void test_sdk_example(void)
     CHECK(hello != NULL);
     char *text = NULL;
     cl_error err;
-    setenv("HELLO_GREETING", "Howdy", 1);
+    plugin_setenv("HELLO_GREETING", "Howdy");
     CHECK(hello && complete(hello, NULL, "chat", "what is new?", 0, &text, NULL, &err) == CL_OK);
     CHECK_STR(text, "Howdy! You asked: what is new?");
     free(text);
-    unsetenv("HELLO_GREETING");
+    plugin_setenv("HELLO_GREETING", NULL);
     CHECK(hello && complete(hello, NULL, "brief", "abcd", 1, &text, NULL, &err) == CL_OK);
     cJSON *j = parse_obj(text);
     CHECK(j != NULL);
@@ -741,11 +795,11 @@ static void test_sdk_example(void)
     cJSON_Delete(j);
     free(text);
     /* the JSON answer uses the configured greeting too */
-    setenv("HELLO_GREETING", "Howdy", 1);
+    plugin_setenv("HELLO_GREETING", "Howdy");
     CHECK(hello && complete(hello, NULL, "brief", "abcd", 1, &text, NULL, &err) == CL_OK);
     CHECK(contains(text, "\"Howdy! Your prompt has 4 bytes.\""));
     free(text);
-    unsetenv("HELLO_GREETING");
+    plugin_setenv("HELLO_GREETING", NULL);
     /* an error fills err itself (code and message), not only the return value */
     CHECK(hello && complete(hello, NULL, "chat", NULL, 0, &text, NULL, &err) == CL_EINVAL);
     free(text);
@@ -800,14 +854,14 @@ static void test_sdk_publisher_example(void)
     cl_error err;
 
     /* not configured: a clear refusal naming the setting */
-    unsetenv("FOLDER_DIR");
+    plugin_setenv("FOLDER_DIR", NULL);
     CHECK(publisher_step(p, 0, &rq, NULL, &text, &err) == CL_EUNSUPPORTED);
     CHECK(err.code == CL_EUNSUPPORTED && contains(err.message, "FOLDER_DIR"));
     free(text);
 
     snprintf(pub_dir, sizeof pub_dir, "%.900s/published", scratch);
     mkdir(pub_dir, 0700);
-    setenv("FOLDER_DIR", pub_dir, 1);
+    plugin_setenv("FOLDER_DIR", pub_dir);
     CHECK(publisher_step(p, 0, &rq, NULL, &text, &err) == CL_OK);
     CHECK_STR(text, "{\"container_id\":\"item_42_publish_1\"}");
     free(text);
@@ -832,7 +886,7 @@ static void test_sdk_publisher_example(void)
     CHECK(publisher_step(p, 1, &rq, "nope", &text, &err) == CL_OK);
     CHECK_STR(text, "{\"status\":\"EXPIRED\"}");
     free(text);
-    unsetenv("FOLDER_DIR");
+    plugin_setenv("FOLDER_DIR", NULL);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -968,8 +1022,8 @@ int main(void)
     char storage[PATH_MAX + 16];
     snprintf(storage, sizeof storage, "%s/storage", scratch);
     setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
-    unsetenv("LLM_MOCK_FAIL");
-    unsetenv("LLM_MOCK_DELAY_MS");
+    plugin_setenv("LLM_MOCK_FAIL", NULL);
+    plugin_setenv("LLM_MOCK_DELAY_MS", NULL);
     char err[512];
     if (cl_config_load(err, sizeof err) != 0) {
         fprintf(stderr, "config: %s\n", err);

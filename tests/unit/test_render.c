@@ -21,6 +21,7 @@
 #include "render/composition.h"
 #include "render/render.h"
 #include "render_probe.h"
+#include "plugin_env.h"
 #include "unit.h"
 
 #include <limits.h>
@@ -359,10 +360,10 @@ static void test_ffmpeg_errors(void)
     fprintf(stderr, "unwritable: %s\n", err.message);
 
     /* Missing font (explicitly configured). */
-    setenv("RENDER_FFMPEG_FONT", "/nonexistent/font.ttf", 1);
+    plugin_setenv("RENDER_FFMPEG_FONT", "/nonexistent/font.ttf");
     CHECK(cl_render_composition(COMP_TEXT, out, "ffmpeg", NULL, NULL, &err) == CL_EUNSUPPORTED);
     CHECK(strstr(err.message, "/nonexistent/font.ttf") && strstr(err.message, "RENDER_FFMPEG_FONT"));
-    unsetenv("RENDER_FFMPEG_FONT");
+    plugin_setenv("RENDER_FFMPEG_FONT", NULL);
 
     /* Cancelled before the first frame: an explicit code and no video left. */
     cl_call_init(&call, NULL, NULL);
@@ -440,12 +441,12 @@ static void test_hyperframes_errors(void)
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/hf-err", scratch);
 
-    unsetenv("HYPERFRAMES_ENABLED");
+    plugin_setenv("HYPERFRAMES_ENABLED", NULL);
     CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUNSUPPORTED);
     CHECK_STR(err.message, "HyperFrames rendering is disabled (set HYPERFRAMES_ENABLED=true)");
 
-    setenv("HYPERFRAMES_ENABLED", "true", 1);
-    setenv("HYPERFRAMES_BIN", "/nonexistent/hyperframes", 1);
+    plugin_setenv("HYPERFRAMES_ENABLED", "true");
+    plugin_setenv("HYPERFRAMES_BIN", "/nonexistent/hyperframes");
     CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUNSUPPORTED);
     CHECK(strstr(err.message, "HYPERFRAMES_BIN=/nonexistent/hyperframes") != NULL);
 
@@ -459,7 +460,7 @@ static void test_hyperframes_errors(void)
         fclose(f);
         chmod(script, 0755);
     }
-    setenv("HYPERFRAMES_BIN", script, 1);
+    plugin_setenv("HYPERFRAMES_BIN", script);
     CHECK(cl_render_composition(COMP_HF, out, "hyperframes", NULL, NULL, &err) == CL_EUPSTREAM);
     CHECK(strstr(err.message, "status 3") && strstr(err.message, "boom: the browser crashed"));
     fprintf(stderr, "failing CLI: %s\n", err.message);
@@ -470,7 +471,7 @@ static void test_hyperframes_errors(void)
     /* The CLI sees an allow-listed environment: PATH and HOME, the browser
        and offline switches, never the host's secrets. */
     setenv("DATABASE_URL", "postgresql://secret-db/cliploop", 1);
-    setenv("MISTRAL_API_KEY", "sk-test-secret", 1);
+    plugin_setenv("MISTRAL_API_KEY", "sk-test-secret");
     setenv("CLIPLOOP_SESSION_SECRET", "secret", 1);
     f = fopen(script, "w");
     if (f) {
@@ -486,7 +487,7 @@ static void test_hyperframes_errors(void)
     CHECK(strstr(err.message, "CLEAN") != NULL && strstr(err.message, "LEAKED") == NULL);
     CHECK(strstr(err.message, "KEPT") != NULL);
     unsetenv("DATABASE_URL");
-    unsetenv("MISTRAL_API_KEY");
+    plugin_setenv("MISTRAL_API_KEY", NULL);
     unsetenv("CLIPLOOP_SESSION_SECRET");
 
     /* A CLI that "succeeds" without writing anything. */
@@ -506,12 +507,12 @@ static void test_hyperframes_errors(void)
     }
     cl_call call;
     cl_call_init(&call, NULL, NULL);
-    setenv("HYPERFRAMES_TIMEOUT_MS", "600", 1);
+    plugin_setenv("HYPERFRAMES_TIMEOUT_MS", "600");
     double t0 = now_s();
     CHECK(cl_render_composition(COMP_HF, out, "hyperframes", &call, NULL, &err) == CL_ETIMEOUT);
     CHECK(now_s() - t0 < 5);
     CHECK(strstr(err.message, "HYPERFRAMES_TIMEOUT_MS") != NULL);
-    unsetenv("HYPERFRAMES_TIMEOUT_MS");
+    plugin_setenv("HYPERFRAMES_TIMEOUT_MS", NULL);
     cl_call_cancel(&call);
     CHECK(cl_render_composition(COMP_HF, out, "hyperframes", &call, NULL, &err) == CL_ECANCELLED);
 }
@@ -530,11 +531,11 @@ static void test_hyperframes_real(const char *bin)
                         "installs the HyperFrames CLI (or set CLIPLOOP_SKIP_HYPERFRAMES=1 to skip)\n");
         return;
     }
-    setenv("HYPERFRAMES_ENABLED", "true", 1);
-    setenv("HYPERFRAMES_BIN", bin, 1);
-    setenv("HYPERFRAMES_QUALITY", "draft", 1);
+    plugin_setenv("HYPERFRAMES_ENABLED", "true");
+    plugin_setenv("HYPERFRAMES_BIN", bin);
+    plugin_setenv("HYPERFRAMES_QUALITY", "draft");
     if (!getenv("HYPERFRAMES_BROWSER_PATH"))
-        setenv("HYPERFRAMES_BROWSER_PATH", "/usr/bin/chromium", 1);
+        plugin_setenv("HYPERFRAMES_BROWSER_PATH", "/usr/bin/chromium");
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/hf", scratch);
     progress_log pl = {0};
@@ -608,7 +609,7 @@ int main(void)
     snprintf(storage, sizeof storage, "%s/storage", scratch);
     setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
     unsetenv("RENDERER");
-    unsetenv("RENDER_FFMPEG_FONT");
+    plugin_setenv("RENDER_FFMPEG_FONT", NULL);
     char err[512];
     if (cl_config_load(err, sizeof err) != 0) {
         fprintf(stderr, "config: %s\n", err);

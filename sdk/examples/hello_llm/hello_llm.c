@@ -16,22 +16,18 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The services table and our handle, both valid for the life of the process. */
-static const cl_host_api *api;
-static cl_plugin_ctx *me;
-
 static int hello_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
                           cl_llm_usage *usage, cl_error *err)
 {
     (void)self;
     /* Errors: cl_error_set fills err and returns the code, in one statement. */
-    if (api->cancelled(call))
+    if (clp_cancelled(call))
         return cl_error_set(err, CL_ECANCELLED, "hello: cancelled");
     if (!req->prompt)
         return cl_error_set(err, CL_EINVAL, "hello: prompt is required");
-    /* config_get returns a host-owned string (or NULL); never free it. It is
-       read per call, so a changed HELLO_GREETING shows up at once. */
-    const char *greeting = api->config_get(me, "GREETING");
+    /* clp_config returns a host-owned string (or NULL); never free it. The
+       host read HELLO_GREETING (environment or .env) when the plugin loaded. */
+    const char *greeting = clp_config("GREETING");
     if (!greeting)
         greeting = "Hello";
     if (req->json_output && strpbrk(greeting, "\"\\"))
@@ -49,7 +45,7 @@ static int hello_complete(void *self, cl_call *call, const cl_llm_request *req, 
     size_t len = (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
 
     /* Results go into the host's buffer; nothing allocated here crosses over. */
-    int rc = api->output_append(out, text, len);
+    int rc = clp_output_append(out, text, len);
     if (rc != CL_OK)
         return cl_error_set(err, rc, "hello: output refused");
     if (usage) { /* the host set usage->size; every field of this ABI is there */
@@ -61,23 +57,21 @@ static int hello_complete(void *self, cl_call *call, const cl_llm_request *req, 
 }
 
 /* Runs once, on the host's main thread. Register capabilities here only. */
-static int hello_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int hello_setup(cl_error *err)
 {
-    api = host;
-    me = ctx;
     cl_llm_provider provider = {
         .base = {.kind = CL_CAP_LLM_PROVIDER, .id = "hello", .description = "SDK example provider"},
         .complete = hello_complete,
     };
     /* The host copies the struct, so a stack variable is fine. */
-    int rc = CL_REGISTER(api, ctx, &provider);
+    int rc = clp_register(&provider);
     if (rc != CL_OK) /* the host goes by this return value: non-zero refuses the plugin */
         return cl_error_set(err, rc, "could not register 'hello'");
     /* INFO shows by default; DEBUG only with CLIPLOOP_LOG_LEVEL=debug. */
-    api->log(ctx, CL_LOG_INFO, "registered llm_provider 'hello'");
+    clp_log(CL_LOG_INFO, "registered llm_provider 'hello'");
     return CL_OK;
 }
 
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("hello_llm", "0.1.0", "HELLO", hello_init);
-CL_PLUGIN_DEFINE(manifest)
+/* The manifest, the entry point and an init that keeps the host's services
+   for the clp_* calls above. */
+CL_PLUGIN("hello_llm", "0.1.0", "HELLO", hello_setup)
