@@ -36,7 +36,7 @@
 #include "db/db.h"
 #include "jobs/jobs.h"
 #include "lua/lua_runtime.h"
-#include "plugins/registry.h"
+#include "plugins/llm.h"
 #include "projects/context.h"
 
 #include <inttypes.h>
@@ -217,32 +217,20 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
     char *system = NULL, *prompt = NULL;
     int rc = ctx_json ? cl_lua_prompt("chat", ctx_json, &system, &prompt, lerr, sizeof lerr) : CL_ENOMEM;
     free(ctx_json);
-    cl_output out = {CL_BUF_INIT, 0};
+    char *reply = NULL;
     cl_error e = CL_ERROR_INIT;
-    const cl_capability *cap = cl_plugins_find(CL_CAP_LLM_PROVIDER, cl_cfg.llm_provider);
     if (rc != CL_OK) {
         cl_error(COMP, "chat prompt script: %s", rc == CL_ENOMEM ? "out of memory" : lerr);
         e.code = CL_EIO;
-    } else if (!cap) {
-        e.code = CL_EUNSUPPORTED;
-        snprintf(e.message, sizeof e.message, "LLM_PROVIDER=%s is not a loaded llm_provider plugin",
-                 cl_cfg.llm_provider);
     } else {
-        const cl_llm_provider *p = (const cl_llm_provider *)cap;
         cl_llm_request req = {.size = sizeof req, .purpose = "chat", .system = system, .prompt = prompt,
                               .messages_json = history_text, .json_output = 0};
-        cl_llm_usage usage = {.size = sizeof usage};
-        rc = CL_CAP_CALL(p, &e, complete, run->call, &req, &out, &usage, &e);
-        if (rc == CL_OK && (!out.buf.data || !out.buf.len)) {
-            e.code = CL_EMALFORMED;
-            snprintf(e.message, sizeof e.message, "the model returned an empty answer");
-        }
+        cl_llm_complete(run->call, NULL, &req, &reply, NULL, NULL, &e);
     }
     free(system);
     free(prompt);
     free(history_text);
     if (e.code) {
-        cl_buf_free(&out.buf);
         char code[64], msg[700];
         if (e.code == CL_EIO) {
             snprintf(code, sizeof code, "internal");
@@ -254,7 +242,7 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
         return fail(run, "reply", code, msg, err, errlen);
     }
     /* Reply, step, job and conversation in one transaction. */
-    const char *p[] = {run->sid, out.buf.data};
+    const char *p[] = {run->sid, reply};
     int ok = cl_db_begin(run->c) == 0 &&
              cl_db_exec(run->c,
                         "UPDATE messages SET content = $2, status = 'done', updated_at = now()"
@@ -273,7 +261,7 @@ static int run_chat(chat_run *run, cl_buf *result, char *err, size_t errlen)
                         " WHERE id = (SELECT conversation_id FROM chat_jobs WHERE id = $1)",
                         1, p, err, errlen) == 0 &&
              cl_db_commit(run->c) == 0;
-    cl_buf_free(&out.buf);
+    free(reply);
     if (!ok) {
         cl_db_rollback(run->c);
         return 1; /* a database hiccup: the durable job retries */

@@ -15,7 +15,7 @@
 #include "lua/lua_runtime.h"
 #include "core/jschema.h"
 #include "plugins/call.h"
-#include "plugins/registry.h"
+#include "plugins/llm.h"
 #include "core/buf.h"
 
 #include <ctype.h>
@@ -467,17 +467,6 @@ static int answer_conforms(const char *purpose, const char *answer, char *why, s
     return ok;
 }
 
-static const cl_llm_provider *provider(cl_error *err)
-{
-    const cl_capability *cap = cl_plugins_find(CL_CAP_LLM_PROVIDER, cl_cfg.llm_provider);
-    if (!cap) {
-        fail(err, CL_EUNSUPPORTED, "LLM_PROVIDER=%s is not a loaded llm_provider plugin",
-             cl_cfg.llm_provider[0] ? cl_cfg.llm_provider : "(unset)");
-        return NULL;
-    }
-    return (const cl_llm_provider *)cap;
-}
-
 /*
  * Render prompts/<prompt_name> with ctx, ask the provider, validate; retry a
  * malformed answer. On success *result is the validated object and meta is
@@ -487,23 +476,14 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
                 int max_attempts, cJSON **result, cJSON *meta, cl_error *err)
 {
     *result = NULL;
-    cl_call local;
-    if (!call) /* the HTTP request's call on a provider route: the client may go away */
-        call = cl_call_current();
-    if (!call) {
-        cl_call_init(&local, NULL, NULL);
-        call = &local;
-    }
-    const cl_llm_provider *p = provider(err);
-    if (!p)
-        return err->code;
+    cl_call *cancel = call ? call : cl_call_current(); /* cl_llm_complete makes the same choice */
     char why[512] = "";
     int prompt_tokens = 0, completion_tokens = 0, attempt;
     char model[128] = "";
     if (max_attempts < 1)
         max_attempts = 1;
     for (attempt = 1; attempt <= max_attempts; attempt++) {
-        if (atomic_load(&call->cancelled))
+        if (cancel && atomic_load(&cancel->cancelled))
             return fail(err, CL_ECANCELLED, "%s: cancelled", prompt_name);
         char *ctx_json = cJSON_PrintUnformatted(ctx);
         char *system = NULL, *prompt = NULL, lerr[512];
@@ -515,9 +495,9 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
                         rc == CL_ENOMEM ? "out of memory" : lerr);
         cl_llm_request req = {.size = sizeof req, .purpose = prompt_name, .system = system,
                               .prompt = prompt, .json_output = 1};
-        cl_llm_usage usage = {.size = sizeof usage};
-        cl_output out = {CL_BUF_INIT, 0};
-        rc = CL_CAP_CALL(p, err, complete, call, &req, &out, &usage, err);
+        cl_llm_usage usage;
+        char *answer = NULL;
+        rc = cl_llm_complete(call, NULL, &req, &answer, NULL, &usage, err);
         free(system);
         free(prompt);
         prompt_tokens += usage.prompt_tokens;
@@ -527,13 +507,11 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
         if (rc == CL_OK) {
             /* The purpose's schema (sdk/schemas/, the one source authors read)
                first, then the purpose's own rules. */
-            *result = answer_conforms(prompt_name, out.buf.data, why, sizeof why) ? validate(out.buf.data, why, sizeof why)
-                                                                                  : NULL;
-            cl_buf_free(&out.buf);
+            *result = answer_conforms(prompt_name, answer, why, sizeof why) ? validate(answer, why, sizeof why) : NULL;
+            free(answer);
             if (*result)
                 break;
         } else {
-            cl_buf_free(&out.buf);
             if (rc != CL_EMALFORMED)
                 return rc; /* auth, rate limit, timeout, …: the provider's own error */
             snprintf(why, sizeof why, "%s", err->message);
@@ -546,7 +524,7 @@ int cl_llm_json(cl_call *call, const char *prompt_name, cJSON *ctx, cl_answer_va
         return fail(err, CL_EMALFORMED, "the model returned malformed output %d times for %s; last problem: %.300s",
                     max_attempts, prompt_name, why);
     }
-    cJSON_AddStringToObject(meta, "provider", p->base.id);
+    cJSON_AddStringToObject(meta, "provider", cl_cfg.llm_provider);
     cJSON_AddStringToObject(meta, "model", model);
     cJSON_AddNumberToObject(meta, "attempts", attempt);
     cJSON_AddNumberToObject(meta, "prompt_tokens", prompt_tokens);

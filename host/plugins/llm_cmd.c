@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "net/http_client.h"
 #include "plugins/call.h"
+#include "plugins/llm.h"
 #include "plugins/registry.h"
 
 #include <cjson/cJSON.h>
@@ -73,38 +74,34 @@ int cl_cmd_llm_complete(int argc, char **argv)
         fprintf(stderr, "llm-complete: cannot read the plugin directory %s\n", dir);
         return 2;
     }
-    const cl_llm_provider *p = (const cl_llm_provider *)cl_plugins_find(CL_CAP_LLM_PROVIDER, provider);
-    if (!p) {
-        fprintf(stderr, "llm-complete: no loaded plugin in %s provides an llm_provider named '%s' "
-                        "(see cliploop plugins --dir %s)\n", dir, provider, dir);
-        return 2;
-    }
     cl_buf stdin_buf = CL_BUF_INIT;
     char *in = strcmp(prompt, "-") == 0 ? (cl_buf_read_stream(&stdin_buf, stdin, 1u << 20), cl_buf_steal(&stdin_buf)) : NULL;
     cl_llm_request req = {.size = sizeof req, .purpose = purpose, .system = system,
                           .prompt = in ? in : prompt, .json_output = json};
-    cl_llm_usage use = {.size = sizeof use};
-    cl_output out = {CL_BUF_INIT, 0};
-    cl_call call;
-    cl_call_init(&call, NULL, NULL);
-    cl_error err;
-    int rc = CL_CAP_CALL(p, &err, complete, &call, &req, &out, &use, &err);
+    cl_llm_usage use;
+    cl_error err = CL_ERROR_INIT;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = cl_llm_complete(NULL, provider, &req, &text, &len, &use, &err);
     free(in);
+    if (rc == CL_EUNSUPPORTED && !cl_plugins_find(CL_CAP_LLM_PROVIDER, provider)) {
+        fprintf(stderr, "llm-complete: no loaded plugin in %s provides an llm_provider named '%s' "
+                        "(see cliploop plugins --dir %s)\n", dir, provider, dir);
+        return 2;
+    }
     if (rc != CL_OK) {
         fprintf(stderr, "llm-complete: %s failed with %s (%d): %s\n", provider, cl_plugins_status_name(rc), rc,
                 err.message);
-        cl_buf_free(&out.buf);
         return 1;
     }
-    const char *text = out.buf.data ? out.buf.data : "";
     printf("%s\n", text);
     fflush(stdout);
     fprintf(stderr, "llm-complete: %s answered %zu bytes (model %s, %d prompt + %d completion tokens)\n", provider,
-            out.buf.len, use.model[0] ? use.model : "?", use.prompt_tokens, use.completion_tokens);
+            len, use.model[0] ? use.model : "?", use.prompt_tokens, use.completion_tokens);
     int code = 0;
     if (json) {
         char why[512] = "";
-        cJSON *answer = cJSON_ParseWithLength(text, out.buf.len);
+        cJSON *answer = cJSON_ParseWithLength(text, len);
         if (!cJSON_IsObject(answer)) {
             fprintf(stderr, "llm-complete: the answer is not one JSON object\n");
             code = 3;
@@ -118,6 +115,6 @@ int cl_cmd_llm_complete(int argc, char **argv)
         }
         cJSON_Delete(answer);
     }
-    cl_buf_free(&out.buf);
+    free(text);
     return code;
 }

@@ -2,7 +2,7 @@
  *   llm_provider "echo": appends "echo|<prompt>|<GOOD_GREETING>|<temp_dir>";
  *     the prompt "fail-silently" returns CL_EUPSTREAM without filling err;
  *     the prompt "config" appends "int=<GOOD_NUMBER, default 7>|bool=<GOOD_FLAG,
- *     default 1>"; the prompt "sleep" waits 10 s with the host's sleep() and
+ *     default 1>"; the prompt "empty" answers nothing; the prompt "sleep" waits 10 s with the host's sleep() and
  *     returns what it returned (CL_ECANCELLED when the call is cancelled)
  *   renderer "noop" (serialized): reports progress 1/2 and 2/2, honours cancel,
  *     and checks that `self` comes back as registered. With work_dir
@@ -28,6 +28,8 @@ static int echo(void *self, cl_call *call, const cl_llm_request *req, cl_output 
         return CL_EUPSTREAM; /* err left empty: the host's wrapper names the failure */
     char line[2048];
     int n;
+    if (req->prompt && strcmp(req->prompt, "empty") == 0)
+        return CL_OK; /* answers nothing: cl_llm_complete makes that CL_EMALFORMED */
     if (req->prompt && strcmp(req->prompt, "sleep") == 0)
         return clp_sleep(call, 10000);
     if (req->prompt && strcmp(req->prompt, "config") == 0) {

@@ -11,6 +11,7 @@
 #include "plugins/call.h"
 #include "plugins/registry.h"
 #include "plugin_env.h"
+#include "plugins/llm.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -417,6 +418,23 @@ static void test_good_plugin(void)
     free(text);
     const cl_host_api *host = cl_host_api_get();
     CHECK(host->sleep(NULL, 1) == CL_OK);
+
+    /* cl_llm_complete: the host's one way to ask a provider */
+    cl_llm_request lr = {.size = sizeof lr, .purpose = "chat", .prompt = "ping"};
+    cl_llm_usage lu;
+    size_t llen = 0;
+    CHECK(cl_llm_complete(NULL, "echo", &lr, &text, &llen, &lu, &err) == CL_OK);
+    CHECK(text && contains(text, "echo|ping|") && llen == strlen(text));
+    CHECK_STR(lu.model, "echo-1");
+    free(text);
+    lr.prompt = "empty";
+    CHECK(cl_llm_complete(NULL, "echo", &lr, &text, NULL, NULL, &err) == CL_EMALFORMED);
+    CHECK(text == NULL && err.code == CL_EMALFORMED && contains(err.message, "empty answer"));
+    CHECK(cl_llm_complete(NULL, "nope", &lr, &text, NULL, NULL, &err) == CL_EUNSUPPORTED);
+    CHECK(text == NULL && contains(err.message, "LLM_PROVIDER=nope"));
+    lr.prompt = "fail-silently"; /* the provider's own status comes back, with the wrapper's message */
+    CHECK(cl_llm_complete(NULL, "echo", &lr, &text, NULL, NULL, &err) == CL_EUPSTREAM);
+    CHECK(text == NULL && err.code == CL_EUPSTREAM);
     CHECK(host->sleep(NULL, 0) == CL_OK);
 
     /* renderer: self handed back, progress and cancellation through cl_call */
