@@ -262,6 +262,11 @@ static int mux_audio(AVFormatContext *oc, AVCodecContext *enc, AVStream *st, AVF
 
 int rc_mux_with_silence(const char *in_path, const char *out_path, cl_error *err)
 {
+    return rc_mux_with_audio(in_path, out_path, NULL, err);
+}
+
+int rc_mux_with_audio(const char *in_path, const char *out_path, const rc_mix *mix, cl_error *err)
+{
     AVFormatContext *ic = NULL, *oc = NULL;
     AVCodecContext *aenc = NULL;
     AVPacket *pkt = av_packet_alloc();
@@ -360,7 +365,7 @@ int rc_mux_with_silence(const char *in_path, const char *out_path, cl_error *err
                 goto audio_fail;
             af->nb_samples = n;
             af->pts = next;
-            av_samples_set_silence(af->data, 0, n, 2, AV_SAMPLE_FMT_FLTP);
+            rc_mix_fill(mix, next, n, af->data);
             if (mux_audio(oc, aenc, oas, af, pkt) < 0)
                 goto audio_fail;
             next += n;
@@ -372,7 +377,7 @@ int rc_mux_with_silence(const char *in_path, const char *out_path, cl_error *err
             goto audio_fail;
         af->nb_samples = n;
         af->pts = next;
-        av_samples_set_silence(af->data, 0, n, 2, AV_SAMPLE_FMT_FLTP);
+        rc_mix_fill(mix, next, n, af->data);
         if (mux_audio(oc, aenc, oas, af, pkt) < 0)
             goto audio_fail;
         next += n;

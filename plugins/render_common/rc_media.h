@@ -8,6 +8,7 @@
 #define RC_MEDIA_H
 
 #include "cliploop_plugin.h"
+#include "rc_audio.h"
 #include <libavutil/frame.h>
 
 /** Fill err (code, message) and return code: the SDK's cl_error_set. */
@@ -52,5 +53,12 @@ int rc_thumbnail_from_video(const char *video_path, double t, const char *jpeg_p
  * (cannot write out_path) with err filled; out_path is removed on failure.
  */
 int rc_mux_with_silence(const char *in_path, const char *out_path, cl_error *err);
+
+/**
+ * rc_mux_with_silence with the soundtrack mix (rc_audio.h) instead of
+ * silence; mix NULL or empty is silence. The track is as long as the video
+ * (the mix is cut or padded with silence).
+ */
+int rc_mux_with_audio(const char *in_path, const char *out_path, const rc_mix *mix, cl_error *err);
 
 #endif

@@ -32,6 +32,7 @@
  * Calls may run concurrently: all state lives in the call's render_ctx.
  */
 #include "cliploop_plugin.h"
+#include "rc_audio.h"
 #include "rc_comp.h"
 #include "rc_media.h"
 
@@ -242,6 +243,8 @@ typedef struct render_ctx {
     int64_t audio_total; /* samples in the whole track */
     int io_open;
     int wrote_file; /* the video file was created by this call */
+    rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
+    rc_mix mix;          /* its mixed samples; empty: the silent track */
 } render_ctx;
 
 static int av_fail(render_ctx *r, int code, const char *what, int averr)
@@ -779,13 +782,12 @@ static int audio_until(render_ctx *r, int64_t upto)
         int n = r->aenc->frame_size;
         if (r->audio_total - r->audio_next < n)
             n = (int)(r->audio_total - r->audio_next);
-        /* The encoder may hold a reference to the previous frame's buffer:
-           the samples are zeros either way, only pts and size change. */
+        /* The encoder may hold a reference to the previous frame's buffer. */
         if (av_frame_make_writable(r->aframe) < 0)
             return rc_err(r->err, CL_ENOMEM, "out of memory");
         r->aframe->nb_samples = n;
         r->aframe->pts = r->audio_next;
-        av_samples_set_silence(r->aframe->data, 0, n, 2, AV_SAMPLE_FMT_FLTP);
+        rc_mix_fill(&r->mix, r->audio_next, n, r->aframe->data); /* silence without a mix */
         int rc = encode(r, r->aenc, r->ast, r->aframe);
         if (rc != CL_OK)
             return rc;
@@ -809,6 +811,8 @@ static void render_ctx_free(render_ctx *r)
             layer_img_free(&r->imgs[i]);
     free(r->imgs);
     rc_comp_free(&r->comp);
+    rc_mix_free(&r->mix);
+    rc_audio_spec_free(&r->audio);
 }
 
 static int render_frames(render_ctx *r, const cl_render_request *req)
@@ -898,6 +902,10 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
     int rc;
     const char *wd = req->work_dir && req->work_dir[0] ? req->work_dir : api->temp_dir(pctx);
     snprintf(r.work_dir, sizeof r.work_dir, "%s", wd ? wd : "/tmp");
+    if (rc_audio_parse(req->composition_json, r.work_dir, &r.audio, msg, sizeof msg) != 0) {
+        rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
+        goto out;
+    }
     if (r.comp.n_layers > 0 &&
         rc_find_font(api->config_get(pctx, "FONT"), api->asset_dir(pctx), r.font, sizeof r.font, msg,
                      sizeof msg) != 0) {
@@ -912,7 +920,8 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
     /* The output first: an unwritable path fails before any work is done. */
     if ((rc = open_output(&r, req->video_path)) != CL_OK)
         goto out;
-    if ((rc = build_base(&r)) != CL_OK || (rc = build_layers(&r)) != CL_OK)
+    if ((rc = build_base(&r)) != CL_OK || (rc = build_layers(&r)) != CL_OK ||
+        (rc = rc_audio_mix(api, call, &r.audio, r.comp.duration, &r.mix, err)) != CL_OK)
         goto out;
     rc = render_frames(&r, req);
 out:;

@@ -578,7 +578,19 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
         rc = rc_err(err, CL_EUPSTREAM, "hyperframes exited successfully but wrote no video");
         goto out_rm;
     }
-    if ((rc = rc_mux_with_silence(raw, req->video_path, err)) != CL_OK)
+    /* The soundtrack (rc_audio.h): the mix, or silence without "audio". */
+    rc_audio_spec au;
+    rc_mix mix = {0};
+    if (rc_audio_parse(req->composition_json, wd, &au, msg, sizeof msg) != 0) {
+        rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
+        goto out_rm;
+    }
+    rc = rc_audio_mix(api, call, &au, c.duration, &mix, err);
+    if (rc == CL_OK)
+        rc = rc_mux_with_audio(raw, req->video_path, &mix, err);
+    rc_mix_free(&mix);
+    rc_audio_spec_free(&au);
+    if (rc != CL_OK)
         goto out_rm;
     unlink(raw);
     rc = rc_thumbnail_from_video(req->video_path, 1.0, req->thumbnail_path, err);

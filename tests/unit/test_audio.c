@@ -5,6 +5,14 @@
  *     word timings come from the engine, are increasing and within the audio,
  *     one per token of the text; a language espeak speaks is used, another one
  *     falls back to English and says so; empty text and an unwritable path fail.
+ *   - the mix (plugins/render_common/rc_audio.c, compiled in): a bundled bed
+ *     (rendered by FluidSynth at build time) looped past its loop point, faded
+ *     in and out, ducked under the voiceover (quieter where the voice speaks
+ *     than with duck off), every mix at -14 LUFS integrated within 1.5 LU;
+ *     paths outside the work directory and bad fields are refused.
+ *   - render_ffmpeg (and render_hyperframes' muxer) write that mix: the MP4's
+ *     AAC track is measured with the ebur128 filter (-14 +/- 1.5 LUFS) and
+ *     lasts as long as the video; without "audio" the track is silent.
  */
 #include "core/buf.h"
 #include "core/config.h"
@@ -13,8 +21,15 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <math.h>
+#include "plugins/call.h"
+#include "rc_audio.h"
+#include "rc_media.h"
 #include "tts/tts.h"
 #include "unit.h"
+
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavutil/opt.h>
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -126,6 +141,277 @@ static void test_espeak(void)
     CHECK(meta.data == NULL);
 }
 
+/* Integrated loudness (LUFS) of the first audio stream of path, measured
+   with libavfilter's ebur128 (amovie -> ebur128 -> sink); -99 on error. */
+static double measure_lufs(const char *path)
+{
+    AVFilterGraph *g = avfilter_graph_alloc();
+    AVFilterContext *src = avfilter_graph_alloc_filter(g, avfilter_get_by_name("amovie"), "src"), *meter = NULL,
+                    *sink = NULL;
+    double lufs = -99;
+    if (!src || av_opt_set(src, "filename", path, AV_OPT_SEARCH_CHILDREN) < 0 || avfilter_init_str(src, NULL) < 0 ||
+        avfilter_graph_create_filter(&meter, avfilter_get_by_name("ebur128"), "m", "metadata=1", NULL, g) < 0 ||
+        avfilter_graph_create_filter(&sink, avfilter_get_by_name("abuffersink"), "out", NULL, NULL, g) < 0 ||
+        avfilter_link(src, 0, meter, 0) < 0 || avfilter_link(meter, 0, sink, 0) < 0 || avfilter_graph_config(g, NULL) < 0)
+        goto out;
+    AVFrame *f = av_frame_alloc();
+    while (av_buffersink_get_frame(sink, f) >= 0) {
+        AVDictionaryEntry *e = av_dict_get(f->metadata, "lavfi.r128.I", NULL, 0);
+        if (e)
+            lufs = strtod(e->value, NULL);
+        av_frame_unref(f);
+    }
+    av_frame_free(&f);
+out:
+    avfilter_graph_free(&g);
+    return lufs;
+}
+
+/* RMS of both channels of m over [t0, t1) seconds. */
+static double rms(const rc_mix *m, double t0, double t1)
+{
+    int64_t a = (int64_t)(t0 * 48000), b = (int64_t)(t1 * 48000);
+    double s = 0;
+    long n = 0;
+    for (int c = 0; c < 2; c++)
+        for (int64_t i = a; i < b && i < m->n; i++, n++)
+            s += (double)m->ch[c][i] * m->ch[c][i];
+    return n ? sqrt(s / n) : 0;
+}
+
+static double mix_lufs(const rc_mix *m, const char *name)
+{
+    /* through a WAV file, so the same meter measures it as the MP4s */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.f32", scratch, name);
+    FILE *f = fopen(path, "wb");
+    for (int64_t i = 0; f && i < m->n; i++) {
+        fwrite(&m->ch[0][i], sizeof(float), 1, f);
+        fwrite(&m->ch[1][i], sizeof(float), 1, f);
+    }
+    if (f)
+        fclose(f);
+    char wav[PATH_MAX + 8], cmd[3 * PATH_MAX];
+    snprintf(wav, sizeof wav, "%s.wav", path);
+    /* the raw floats into a WAV container with libavformat: a tiny header written by hand */
+    FILE *in = fopen(path, "rb"), *out = fopen(wav, "wb");
+    if (!in || !out) {
+        if (in)
+            fclose(in);
+        if (out)
+            fclose(out);
+        return -99;
+    }
+    uint32_t bytes = (uint32_t)(m->n * 8), v;
+    fwrite("RIFF", 1, 4, out);
+    v = 36 + bytes, fwrite(&v, 4, 1, out);
+    fwrite("WAVEfmt ", 1, 8, out);
+    v = 16, fwrite(&v, 4, 1, out);
+    uint16_t fmt = 3, ch = 2, align = 8, bits = 32;
+    fwrite(&fmt, 2, 1, out), fwrite(&ch, 2, 1, out);
+    v = 48000, fwrite(&v, 4, 1, out);
+    v = 48000 * 8, fwrite(&v, 4, 1, out);
+    fwrite(&align, 2, 1, out), fwrite(&bits, 2, 1, out);
+    fwrite("data", 1, 4, out);
+    fwrite(&bytes, 4, 1, out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    fclose(out);
+    (void)cmd;
+    return measure_lufs(wav);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+}
+
+static char vo_wav[PATH_MAX], bed[PATH_MAX];
+
+static void test_mix(void)
+{
+    /* a 4-second voiceover and the "upbeat" bed, both in the work directory */
+    snprintf(vo_wav, sizeof vo_wav, "%s/voice.wav", scratch);
+    cl_buf meta = CL_BUF_INIT;
+    cl_error err = CL_ERROR_INIT;
+    CHECK(cl_tts_synthesize("espeak", "Fresh sourdough, baked this morning. Half price all weekend.", "en", vo_wav,
+                            NULL, &meta, &err) == CL_OK);
+    cl_buf_free(&meta);
+    char src[PATH_MAX];
+    snprintf(src, sizeof src, "%s/music/upbeat.flac", getenv("CLIPLOOP_BUILD_DIR"));
+    snprintf(bed, sizeof bed, "%s/upbeat.flac", scratch);
+    copy_file(src, bed);
+    CHECK(access(bed, R_OK) == 0);
+
+    char json[3 * PATH_MAX];
+    rc_audio_spec a;
+    char why[300];
+    /* voice + ducked music */
+    snprintf(json, sizeof json,
+             "{\"audio\":{\"voiceover\":{\"path\":\"%s\",\"start\":0.5},\"music\":{\"path\":\"%s\",\"gain_db\":-8,"
+             "\"duck\":true,\"loop_seconds\":34.286},\"target_lufs\":-14}}",
+             vo_wav, bed);
+    CHECK(rc_audio_parse(json, scratch, &a, why, sizeof why) == 0);
+    CHECK(a.present && a.vo_path && a.music_path && a.duck);
+    rc_mix ducked, plain, music_only;
+    CHECK(rc_audio_mix(cl_host_api_get(), NULL, &a, 8.0, &ducked, &err) == CL_OK);
+    CHECK(ducked.n == 8 * 48000);
+    double l = mix_lufs(&ducked, "ducked");
+    fprintf(stderr, "  ducked mix: measured %.2f LUFS before a %.2f dB gain, %.2f LUFS after\n", ducked.measured_lufs,
+            ducked.gain_db, l);
+    CHECK(fabs(l - (-14)) <= 1.5);
+    /* the music fades in: the first 50 ms are far quieter than a second later */
+    CHECK(rms(&ducked, 0, 0.05) < rms(&ducked, 0.3, 0.5) / 4);
+    /* the music fades out: the last 50 ms are quiet */
+    CHECK(rms(&ducked, 7.95, 8.0) < rms(&ducked, 6.0, 6.5) / 4);
+    a.duck = 0;
+    CHECK(rc_audio_mix(cl_host_api_get(), NULL, &a, 8.0, &plain, &err) == CL_OK);
+    /* The music alone, with and without ducking: each mix scaled back by its
+       normalizing gain, minus the voice alone (scaled likewise). Under the voice
+       the ducked music is clearly quieter; where the voice has ended (7-7.4 s,
+       after the compressor's release) it is the same music. */
+    rc_audio_spec vonly = a;
+    vonly.music_path = NULL;
+    rc_mix voice;
+    CHECK(rc_audio_mix(cl_host_api_get(), NULL, &vonly, 8.0, &voice, &err) == CL_OK);
+    double gd = pow(10, -ducked.gain_db / 20), gp = pow(10, -plain.gain_db / 20), gv = pow(10, -voice.gain_db / 20);
+    for (int c = 0; c < 2; c++)
+        for (int64_t i = 0; i < ducked.n && i < plain.n && i < voice.n; i++) {
+            ducked.ch[c][i] = (float)(ducked.ch[c][i] * gd - voice.ch[c][i] * gv);
+            plain.ch[c][i] = (float)(plain.ch[c][i] * gp - voice.ch[c][i] * gv);
+        }
+    double under_d = rms(&ducked, 1.0, 3.0), under_p = rms(&plain, 1.0, 3.0);
+    fprintf(stderr, "  music RMS under the voice: ducked %.4f, not ducked %.4f; after it: %.4f / %.4f\n", under_d,
+            under_p, rms(&ducked, 7.0, 7.4), rms(&plain, 7.0, 7.4));
+    CHECK(under_d < under_p * 0.7);
+    CHECK(fabs(rms(&ducked, 7.0, 7.4) - rms(&plain, 7.0, 7.4)) < rms(&plain, 7.0, 7.4) * 0.2);
+    rc_mix_free(&voice);
+    rc_mix_free(&plain);
+    rc_mix_free(&ducked);
+    rc_audio_spec_free(&a);
+
+    /* music only, 40 s: past the bed's 34.3 s loop point it keeps playing */
+    snprintf(json, sizeof json, "{\"audio\":{\"music\":{\"path\":\"%s\",\"loop_seconds\":34.286}}}", bed);
+    CHECK(rc_audio_parse(json, scratch, &a, why, sizeof why) == 0);
+    CHECK(a.music_gain_db == 0 && a.target_lufs == -14);
+    CHECK(rc_audio_mix(cl_host_api_get(), NULL, &a, 40.0, &music_only, &err) == CL_OK);
+    CHECK(music_only.n == 40 * 48000);
+    CHECK(rms(&music_only, 35, 37) > rms(&music_only, 10, 12) / 4);
+    l = mix_lufs(&music_only, "music");
+    fprintf(stderr, "  music-only mix: %.2f LUFS\n", l);
+    CHECK(fabs(l - (-14)) <= 1.5);
+    rc_mix_free(&music_only);
+    rc_audio_spec_free(&a);
+
+    /* refusals: outside the work directory, bad numbers, wrong types */
+    snprintf(json, sizeof json, "{\"audio\":{\"music\":{\"path\":\"%s\"}}}", src);
+    CHECK(rc_audio_parse(json, scratch, &a, why, sizeof why) == -1);
+    CHECK(strstr(why, "inside the render's work directory") != NULL);
+    snprintf(json, sizeof json, "{\"audio\":{\"music\":{\"path\":\"%s/../x\"}}}", scratch);
+    CHECK(rc_audio_parse(json, scratch, &a, why, sizeof why) == -1);
+    snprintf(json, sizeof json, "{\"audio\":{\"voiceover\":{\"path\":\"%s\",\"gain_db\":40}}}", vo_wav);
+    CHECK(rc_audio_parse(json, scratch, &a, why, sizeof why) == -1);
+    CHECK(strstr(why, "audio.voiceover.gain_db") != NULL);
+    CHECK(rc_audio_parse("{\"audio\":{\"target_lufs\":0}}", scratch, &a, why, sizeof why) == -1);
+    CHECK(rc_audio_parse("{\"audio\":[]}", scratch, &a, why, sizeof why) == -1);
+    CHECK(rc_audio_parse("{\"width\":1080}", scratch, &a, why, sizeof why) == 0 && !a.present);
+    /* a file that is not audio */
+    char notaudio[PATH_MAX + 8];
+    snprintf(notaudio, sizeof notaudio, "%s/not.wav", scratch);
+    FILE *f = fopen(notaudio, "w");
+    fputs("hello", f);
+    fclose(f);
+    snprintf(json, sizeof json, "{\"audio\":{\"music\":{\"path\":\"%s\"}}}", notaudio);
+    CHECK(rc_audio_parse(json, scratch, &a, why, sizeof why) == 0);
+    rc_mix bad;
+    CHECK(rc_audio_mix(cl_host_api_get(), NULL, &a, 4.0, &bad, &err) == CL_EINVAL);
+    CHECK(strstr(err.message, "music") != NULL);
+    CHECK(bad.n == 0 && bad.ch[0] == NULL);
+    rc_audio_spec_free(&a);
+}
+
+/* Render comp_json with render_ffmpeg into scratch/<name>.mp4 through the capability (work dir: scratch). */
+static int render_direct(const char *renderer, const char *comp_json, const char *name, char *video, size_t vlen,
+                         cl_error *err)
+{
+    const cl_renderer *r = (const cl_renderer *)cl_plugins_find(CL_CAP_RENDERER, renderer);
+    if (!r)
+        return CL_EUNSUPPORTED;
+    char thumb[PATH_MAX];
+    snprintf(video, vlen, "%s/%s.mp4", scratch, name);
+    snprintf(thumb, sizeof thumb, "%s/%s.jpg", scratch, name);
+    cl_render_request req = {.size = sizeof req, .composition_json = comp_json, .work_dir = scratch,
+                             .video_path = video, .thumbnail_path = thumb};
+    cl_call call;
+    cl_call_init(&call, NULL, NULL);
+    return CL_CAP_CALL(r, err, render, &call, &req, err);
+}
+
+static void test_render_mix(void)
+{
+    char json[3 * PATH_MAX], video[PATH_MAX];
+    cl_error err = CL_ERROR_INIT;
+    snprintf(json, sizeof json,
+             "{\"width\":1080,\"height\":1920,\"fps\":30,\"duration\":6,"
+             "\"layers\":[{\"role\":\"hook\",\"text\":\"Fresh sourdough\"}],"
+             "\"audio\":{\"voiceover\":{\"path\":\"%s\",\"start\":0.3},\"music\":{\"path\":\"%s\",\"duck\":true,"
+             "\"loop_seconds\":34.286},\"target_lufs\":-14}}",
+             vo_wav, bed);
+    int rc = render_direct("ffmpeg", json, "mixed", video, sizeof video, &err);
+    if (rc != CL_OK)
+        fprintf(stderr, "  render: %s\n", err.message);
+    CHECK(rc == CL_OK);
+    double l = measure_lufs(video), secs = decoded_audio_seconds(video);
+    fprintf(stderr, "  render_ffmpeg mix: %.2f LUFS, audio %.3f s\n", l, secs);
+    CHECK(fabs(l - (-14)) <= 1.5);
+    CHECK(fabs(secs - 6.0) < 0.05);
+
+    /* without "audio" the track is silence (no integrated loudness above the gate) */
+    rc = render_direct("ffmpeg",
+                       "{\"width\":1080,\"height\":1920,\"fps\":30,\"duration\":3,"
+                       "\"layers\":[{\"role\":\"hook\",\"text\":\"Quiet\"}]}",
+                       "silent", video, sizeof video, &err);
+    CHECK(rc == CL_OK);
+    CHECK(measure_lufs(video) <= -70);
+    CHECK(fabs(decoded_audio_seconds(video) - 3.0) < 0.05);
+
+    /* render_hyperframes' muxer puts the same mix under a video it did not encode */
+    rc_audio_spec a;
+    char why[300], muxed[PATH_MAX + 16];
+    snprintf(json, sizeof json, "{\"audio\":{\"voiceover\":{\"path\":\"%s\"},\"music\":{\"path\":\"%s\"}}}", vo_wav, bed);
+    CHECK(rc_audio_parse(json, scratch, &a, why, sizeof why) == 0);
+    rc_mix m;
+    CHECK(rc_audio_mix(cl_host_api_get(), NULL, &a, 3.0, &m, &err) == CL_OK);
+    snprintf(muxed, sizeof muxed, "%s/muxed.mp4", scratch);
+    CHECK(rc_mux_with_audio(video, muxed, &m, &err) == CL_OK);
+    l = measure_lufs(muxed);
+    fprintf(stderr, "  muxed (hyperframes path): %.2f LUFS\n", l);
+    CHECK(fabs(l - (-14)) <= 1.5);
+    CHECK(fabs(decoded_audio_seconds(muxed) - 3.0) < 0.05);
+    rc_mix_free(&m);
+    rc_audio_spec_free(&a);
+
+    /* a path outside the work directory: refused, nothing written */
+    snprintf(json, sizeof json,
+             "{\"duration\":3,\"audio\":{\"music\":{\"path\":\"%s/music/upbeat.flac\"}}}",
+             getenv("CLIPLOOP_BUILD_DIR"));
+    rc = render_direct("ffmpeg", json, "outside", video, sizeof video, &err);
+    CHECK(rc == CL_EINVAL);
+    CHECK(strstr(err.message, "audio.music.path") != NULL);
+    CHECK(access(video, F_OK) != 0);
+}
+
 int main(void)
 {
     const char *plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
@@ -152,6 +438,8 @@ int main(void)
     CHECK_STR(cl_cfg.tts_provider, "espeak");
 
     test_espeak();
+    test_mix();
+    test_render_mix();
 
     cl_plugins_reset_for_tests();
     char cmd[PATH_MAX + 16];
