@@ -58,6 +58,8 @@ static cJSON *limits_json(cl_plan plan)
     cJSON_AddNumberToObject(o, "renders_per_month", l->renders_per_month);
     cJSON_AddNumberToObject(o, "publishes_per_month", l->publishes_per_month);
     cJSON_AddNumberToObject(o, "connected_channels", l->connected_channels);
+    cJSON_AddNumberToObject(o, "media_bytes", (double)l->media_bytes);
+    cJSON_AddNumberToObject(o, "media_files", l->media_files);
     return o;
 }
 

@@ -27,13 +27,16 @@ static const cl_action_cost actions[] = {
 static const cl_plan_limits limits[CL_PLAN_COUNT] = {
     [CL_PLAN_FREE] = {.active_projects = 1, .posts_per_week = 5, .posts_per_month = 20,
                       .regenerations_per_week = 3, .renders_per_month = 20, .publishes_per_month = 20,
-                      .connected_channels = 1, .monthly_generation_grant = 10, .monthly_render_grant = 3},
+                      .connected_channels = 1, .media_bytes = 200LL << 20, .media_files = 100,
+                      .monthly_generation_grant = 10, .monthly_render_grant = 3},
     [CL_PLAN_BETA] = {.active_projects = 1, .posts_per_week = 5, .posts_per_month = 20,
                       .regenerations_per_week = 3, .renders_per_month = 20, .publishes_per_month = 20,
-                      .connected_channels = 1, .monthly_generation_grant = 40, .monthly_render_grant = 20},
+                      .connected_channels = 1, .media_bytes = 1LL << 30, .media_files = 500,
+                      .monthly_generation_grant = 40, .monthly_render_grant = 20},
     [CL_PLAN_STARTER] = {.active_projects = 5, .posts_per_week = 5, .posts_per_month = 20,
                          .regenerations_per_week = 3, .renders_per_month = 20, .publishes_per_month = 20,
-                         .connected_channels = 1, .monthly_generation_grant = 150, .monthly_render_grant = 60},
+                         .connected_channels = 1, .media_bytes = 5LL << 30, .media_files = 2000,
+                         .monthly_generation_grant = 150, .monthly_render_grant = 60},
 };
 
 static const cl_usage_window windows[] = {

@@ -66,6 +66,8 @@ typedef struct cl_plan_limits {
     int renders_per_month;
     int publishes_per_month;
     int connected_channels;
+    int64_t media_bytes; /**< kept media of all the user's projects, bytes of the originals */
+    int media_files;     /**< kept media files of all the user's projects */
     int64_t monthly_generation_grant; /**< generation credits granted per month window */
     int64_t monthly_render_grant;     /**< render credits granted per month window */
 } cl_plan_limits;

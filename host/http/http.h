@@ -27,6 +27,14 @@
  * with cl_req_provider_slot once it knows the user.
  */
 #define CL_ROUTE_PROVIDER 0x2u
+/**
+ * A route that takes a file upload as its body: bodies up to
+ * CL_MAX_UPLOAD_BYTES instead of CLIPLOOP_MAX_BODY_BYTES. The server refuses
+ * a larger Content-Length with 413 before reading the body; every other
+ * route still answers 413 payload_too_large above CLIPLOOP_MAX_BODY_BYTES.
+ */
+#define CL_ROUTE_UPLOAD 0x4u
+#define CL_MAX_UPLOAD_BYTES (20u * 1024 * 1024)
 
 struct cl_call;
 

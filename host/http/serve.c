@@ -20,6 +20,8 @@
 #include "http/home.h"
 #include "http/http.h"
 #include "iteration/iteration.h"
+#include "media/brand.h"
+#include "media/media.h"
 #include "metrics/metrics.h"
 #include "http/server.h"
 #include "jobs/supervisor.h"
@@ -54,6 +56,8 @@ void cl_serve_register_routes(void)
     cl_metrics_register_routes();
     cl_iteration_register_routes();
     cl_home_register_routes();
+    cl_media_register_routes();
+    cl_brand_register_routes();
     cl_test_routes_register();
 }
 

@@ -811,7 +811,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         task_free(t);
         return 0;
     }
-    if (cl_req_validate(&t->creq, &t->cres) != 0) {
+    if (t->creq.body_len > cl_cfg.max_body_bytes && !(flags & CL_ROUTE_UPLOAD))
+        cl_res_error(&t->cres, 413, "payload_too_large", "The request body is larger than %zu bytes",
+                     cl_cfg.max_body_bytes);
+    if (t->cres.status == 413 || cl_req_validate(&t->creq, &t->cres) != 0) {
         send_response(req, &t->cres);
         task_free(t);
         return 0;
@@ -1026,7 +1029,10 @@ int cl_server_start(char *err, size_t errlen)
         cl_warn("http", "web shell %s is missing; /app pages will 404", app_shell_path);
 
     h2o_config_init(&config);
-    config.max_request_entity_size = cl_cfg.max_body_bytes;
+    /* H2O's limit is global: the larger of the two; routes without
+       CL_ROUTE_UPLOAD are held to max_body_bytes in on_req. */
+    config.max_request_entity_size =
+        cl_cfg.max_body_bytes > CL_MAX_UPLOAD_BYTES ? cl_cfg.max_body_bytes : CL_MAX_UPLOAD_BYTES;
     config.server_name = h2o_iovec_init(H2O_STRLIT("cliploop"));
     h2o_hostconf_t *hostconf =
         h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535);

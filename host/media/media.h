@@ -17,11 +17,13 @@
 #ifndef CL_MEDIA_MEDIA_H
 #define CL_MEDIA_MEDIA_H
 
+#include "http/http.h"
+
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define CL_MEDIA_MAX_BYTES (20 * 1024 * 1024) /**< one uploaded file, bytes */
+#define CL_MEDIA_MAX_BYTES ((int)CL_MAX_UPLOAD_BYTES) /**< one uploaded file, bytes (20 MiB) */
 #define CL_MEDIA_MAX_PIXELS (40000000LL)       /**< width x height an image may claim (decompression bombs) */
 #define CL_MEDIA_MAX_SIDE 16384                /**< either side of an image, pixels */
 #define CL_MEDIA_NORMALIZED_SIDE 2160          /**< the normalized copy's long side at most */
@@ -82,6 +84,20 @@ int cl_media_materialize(const cl_media_item *m, const char *work_dir, char *pat
  */
 int cl_media_materialize_id(PGconn *c, int64_t project_id, int64_t media_id, const char *work_dir,
                             char *path, size_t pathlen, cl_media_item *item, char *err, size_t errlen);
+
+/**
+ * After a website ingestion: fetch the images the crawler found (pages: the
+ * ingester's page array; each page's "images", og:image first) through the
+ * host's HTTP client and its address guard, keep those whose decoded long
+ * side is at least 600 px as origin 'website', status 'suggested' (one per
+ * SHA-256 in the project; at most 12 new ones a run), and store the pages'
+ * "colors" as the brand kit's site colours. *added receives how many images
+ * were added. 0, or -1 with err (a database error; a failed image is
+ * skipped and logged).
+ */
+struct cJSON;
+int cl_media_collect_website(PGconn *c, int64_t project_id, const struct cJSON *pages, int *added, char *err,
+                             size_t errlen);
 
 /** Register the /api/projects/:id/media routes and GET /api/media/:id/file (serve). */
 void cl_media_register_routes(void);

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "media/media.h"
 #include "plugins/call.h"
 #include "plugins/registry.h"
 
@@ -271,7 +272,13 @@ int cl_projects_ingest_job(const cl_job *job, cl_call *call, cl_buf *result_json
         snprintf(err, errlen, "no page could be ingested (%d fetched)", fetched);
         rc = -1;
     } else {
-        cl_buf_printf(result_json, "{\"run_id\":%s,\"pages_fetched\":%d,\"documents\":%d}", run_id, fetched, docs);
+        /* the site's images and colours for the media library (docs/media.md); a failure there is logged */
+        int images = 0;
+        if (cl_media_collect_website(c, (int64_t)strtoll(project_id, NULL, 10), pages, &images, dberr,
+                                     sizeof dberr) != 0)
+            cl_warn(LOG, "project %s: website images not collected: %s", project_id, dberr);
+        cl_buf_printf(result_json, "{\"run_id\":%s,\"pages_fetched\":%d,\"documents\":%d,\"images\":%d}", run_id,
+                      fetched, docs, images);
         cl_info(LOG, "project %s run %s: %d page(s) fetched, %d document(s) stored", project_id, run_id, fetched, docs);
     }
 out:

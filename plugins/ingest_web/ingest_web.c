@@ -135,6 +135,7 @@ typedef struct outcome {
     int http_status;
     size_t bytes;
     const cl_iw_doc *doc;
+    const char *base; /* where the page's relative image sources resolve from */
 } outcome;
 
 static int emit(crawl *c, const outcome *o)
@@ -155,6 +156,21 @@ static int emit(crawl *c, const outcome *o)
     for (size_t i = 0; d && i < d->nheadings; i++)
         cJSON_AddItemToArray(h, cJSON_CreateString(d->headings[i]));
     cJSON_AddStringToObject(j, "text", d ? d->text : "");
+    /* images (absolute http(s) URLs, each once) and colours, for the media library (docs/media.md) */
+    cJSON *im = cJSON_AddArrayToObject(j, "images");
+    for (size_t i = 0; d && o->base && i < d->nimages; i++) {
+        char u[CL_IW_MAX_URL + 1];
+        if (cl_iw_url_resolve(o->base, d->images[i], u, sizeof u) != 0)
+            continue;
+        int seen = 0;
+        for (int k = 0; k < cJSON_GetArraySize(im) && !seen; k++)
+            seen = strcmp(cJSON_GetArrayItem(im, k)->valuestring, u) == 0;
+        if (!seen)
+            cJSON_AddItemToArray(im, cJSON_CreateString(u));
+    }
+    cJSON *co = cJSON_AddArrayToObject(j, "colors");
+    for (size_t i = 0; d && i < d->ncolors; i++)
+        cJSON_AddItemToArray(co, cJSON_CreateString(d->colors[i]));
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     int e = !text || (c->entries++ && cl_iw_buf_puts(&c->out, ",")) || cl_iw_buf_puts(&c->out, text);
@@ -296,6 +312,12 @@ static int fetch_page(crawl *c, const char *url)
         o.message = msg;
     }
     o.doc = have_doc && !doc.noindex ? &doc : NULL;
+    char img_base[CL_IW_MAX_URL + 1];
+    if (o.doc) {
+        if (!doc.base_href || cl_iw_url_resolve(final, doc.base_href, img_base, sizeof img_base))
+            snprintf(img_base, sizeof img_base, "%s", final);
+        o.base = img_base;
+    }
     int e = emit(c, &o);
     cl_iw_doc_free(&doc);
     api->http_response_free(&res);

@@ -130,6 +130,8 @@ int cl_iw_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *
 #define CL_IW_MAX_HEADINGS 64
 #define CL_IW_MAX_HEADING_CHARS 300
 #define CL_IW_MAX_LINKS 500
+#define CL_IW_MAX_IMAGES 24 /**< image sources kept per page (og:image first) */
+#define CL_IW_MAX_COLORS 8  /**< colours kept per page */
 
 /** Pages nesting deeper than this (estimated) or with a tag carrying more
     attributes are refused: gumbo's time and memory grow quadratically with both. */
@@ -154,6 +156,10 @@ typedef struct cl_iw_doc {
     char **links;      /**< raw href values of <a> elements (not resolved) */
     size_t nlinks;
     char *base_href;   /**< <base href>, or NULL */
+    char **images;     /**< raw sources (not resolved): og:image metas, then <img> of the main content */
+    size_t nimages;
+    char **colors;     /**< "#RRGGBB": <meta name=theme-color>, then the hex colours of <style> by use */
+    size_t ncolors;
     int noindex;       /**< <meta name=robots content=noindex> */
     int nofollow;      /**< <meta name=robots content=nofollow> */
     char charset[32];  /**< the charset the bytes were decoded from */

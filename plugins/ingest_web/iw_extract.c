@@ -524,6 +524,10 @@ typedef struct walk {
     cl_iw_doc *doc;
     text_acc text;
     int oom;
+    struct {
+        unsigned rgb, n;
+    } css[32]; /* hex colours seen in <style>, with their use counts */
+    size_t ncss;
 } walk;
 
 static int push_str(char ***v, size_t *n, size_t max, char *s)
@@ -561,6 +565,18 @@ static void content_walk(walk *w, const GumboNode *n, int in_content, int depth)
         in_content = 1;
     if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
         w->text.pending_space = 1;
+    if (t == GUMBO_TAG_IMG) {
+        /* lazy-loading pages keep the real source in data-src */
+        const char *src = attr(n, "src");
+        if (!src || !*src || strncmp(src, "data:", 5) == 0)
+            src = attr(n, "data-src");
+        if (src && *src && strncmp(src, "data:", 5) != 0) {
+            char *d = strdup(src);
+            if (!d || push_str(&w->doc->images, &w->doc->nimages, CL_IW_MAX_IMAGES, d))
+                w->oom = 1;
+        }
+        return;
+    }
     if (is_heading(t)) {
         text_acc h;
         acc_init(&h);
@@ -611,6 +627,57 @@ typedef struct found {
     const char *description, *og_description, *base;
 } found;
 
+/* "#abc" / "#aabbcc" at s (a '#' not followed by a further hex digit) as 0xRRGGBB, or -1. */
+static long hex_color(const char *s)
+{
+    if (*s != '#')
+        return -1;
+    size_t n = 0;
+    while (n < 7 && isxdigit((unsigned char)s[1 + n]))
+        n++;
+    if (n != 3 && n != 6)
+        return -1;
+    unsigned long v = strtoul(strndupa(s + 1, n), NULL, 16);
+    if (n == 3)
+        v = ((v >> 8) & 15) * 0x110000 + ((v >> 4) & 15) * 0x1100 + (v & 15) * 0x11;
+    return (long)v;
+}
+
+static void add_color(cl_iw_doc *doc, unsigned rgb, int *oom)
+{
+    char hex[8];
+    snprintf(hex, sizeof hex, "#%06X", rgb & 0xffffffu);
+    for (size_t i = 0; i < doc->ncolors; i++)
+        if (strcmp(doc->colors[i], hex) == 0)
+            return;
+    char *d = strdup(hex);
+    if (!d || push_str(&doc->colors, &doc->ncolors, CL_IW_MAX_COLORS, d))
+        *oom = 1;
+}
+
+/* Count the hex colours of a <style> element's text. */
+static void style_colors(walk *w, const GumboNode *n)
+{
+    const GumboVector *c = &n->v.element.children;
+    for (unsigned i = 0; i < c->length; i++) {
+        const GumboNode *t = c->data[i];
+        if (t->type != GUMBO_NODE_TEXT && t->type != GUMBO_NODE_CDATA)
+            continue;
+        for (const char *p = strchr(t->v.text.text, '#'); p; p = strchr(p + 1, '#')) {
+            long v = hex_color(p);
+            if (v < 0)
+                continue;
+            size_t k = 0;
+            while (k < w->ncss && w->css[k].rgb != (unsigned)v)
+                k++;
+            if (k == w->ncss && w->ncss < sizeof w->css / sizeof *w->css)
+                w->css[w->ncss++].rgb = (unsigned)v;
+            if (k < w->ncss)
+                w->css[k].n++;
+        }
+    }
+}
+
 /* The document walk: title, meta, base, links, and where the content is. */
 static void doc_walk(walk *w, found *f, const GumboNode *n, int depth)
 {
@@ -637,6 +704,9 @@ static void doc_walk(walk *w, found *f, const GumboNode *n, int depth)
             f->article = n;
         f->narticles++;
         break;
+    case GUMBO_TAG_STYLE:
+        style_colors(w, n);
+        return;
     case GUMBO_TAG_BASE:
         if (!f->base)
             f->base = attr(n, "href");
@@ -649,6 +719,16 @@ static void doc_walk(walk *w, found *f, const GumboNode *n, int depth)
             f->description = content;
         else if (prop && strcasecmp(prop, "og:description") == 0 && !f->og_description)
             f->og_description = content;
+        else if (prop && (strcasecmp(prop, "og:image") == 0 || strcasecmp(prop, "og:image:url") == 0 ||
+                          strcasecmp(prop, "og:image:secure_url") == 0) && *content) {
+            char *d = strdup(content);
+            if (!d || push_str(&w->doc->images, &w->doc->nimages, CL_IW_MAX_IMAGES, d))
+                w->oom = 1;
+        } else if (name && strcasecmp(name, "theme-color") == 0) {
+            long v = hex_color(content);
+            if (v >= 0)
+                add_color(w->doc, (unsigned)v, &w->oom);
+        }
         else if (name && (strcasecmp(name, "robots") == 0 || strcasecmp(name, "cliploop") == 0)) {
             if (list_has(content, "noindex") || list_has(content, "none"))
                 w->doc->noindex = 1;
@@ -813,6 +893,21 @@ int cl_iw_extract(const char *body, size_t len, const char *content_type, size_t
     acc_init(&w.text);
     found f = {0};
     doc_walk(&w, &f, out->root, 0);
+    /* the style sheets' colours, most used first; greys (text, borders, backgrounds) are not brand colours */
+    for (size_t round = 0; round < w.ncss && !w.oom; round++) {
+        size_t best = w.ncss;
+        for (size_t k = 0; k < w.ncss; k++)
+            if (w.css[k].n && (best == w.ncss || w.css[k].n > w.css[best].n))
+                best = k;
+        if (best == w.ncss)
+            break;
+        unsigned v = w.css[best].rgb;
+        w.css[best].n = 0;
+        int r = (int)(v >> 16), g = (int)((v >> 8) & 255), b = (int)(v & 255);
+        int hi = r > g ? (r > b ? r : b) : (g > b ? g : b), lo = r < g ? (r < b ? r : b) : (g < b ? g : b);
+        if (hi - lo >= 40)
+            add_color(doc, v, &w.oom);
+    }
 
     if (!w.oom) {
         text_acc t;
@@ -865,5 +960,11 @@ void cl_iw_doc_free(cl_iw_doc *doc)
         free(doc->links[i]);
     free(doc->links);
     free(doc->base_href);
+    for (size_t i = 0; i < doc->nimages; i++)
+        free(doc->images[i]);
+    free(doc->images);
+    for (size_t i = 0; i < doc->ncolors; i++)
+        free(doc->colors[i]);
+    free(doc->colors);
     memset(doc, 0, sizeof *doc);
 }

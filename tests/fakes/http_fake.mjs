@@ -33,6 +33,8 @@
 //   /echo                       200 {"method","path","query","headers","body","body_len"}
 //                               (headers with lower-case names; body as UTF-8 text)
 //   /hits?key=K                 200 {"key":K,"hits":n}
+//   /site/<path>                a served file set by the test: fake.files.set('/site/x',
+//                               { type, body }) (a small website: pages, images)
 //   anything else               404 {"error":"not found"}
 import http from 'node:http';
 import fs from 'node:fs';
@@ -66,6 +68,7 @@ async function readBody(req) {
 /** Create the fake server (not listening yet). Returns { server, hits }. */
 export function createHttpFake() {
   const hits = new Map();
+  const files = new Map();
   const server = http.createServer(async (req, res) => {
     const u = new URL(req.url, 'http://fake.invalid');
     const q = u.searchParams;
@@ -133,6 +136,13 @@ export function createHttpFake() {
         });
       }
       if (p === '/hits') return send(res, 200, { key, hits: hits.get(key) || 0 });
+      if (p.startsWith('/site/') || p === '/robots.txt') {
+        const f = files.get(p);
+        if (!f) return send(res, 404, 'no such file', { 'content-type': 'text/plain' });
+        const buf = Buffer.isBuffer(f.body) ? f.body : Buffer.from(f.body);
+        res.writeHead(f.status || 200, { 'content-type': f.type || 'text/html; charset=utf-8', 'content-length': buf.length });
+        return res.end(buf);
+      }
       return send(res, 404, { error: 'not found' });
     } catch (e) {
       if (!res.headersSent) send(res, 500, { error: String(e) });
@@ -140,12 +150,12 @@ export function createHttpFake() {
     }
   });
   server.on('clientError', (err, socket) => socket.destroy());
-  return { server, hits };
+  return { server, hits, files };
 }
 
-/** Start a fake on 127.0.0.1 (port 0 = any free port). Returns { port, url(path), hits, close() }. */
+/** Start a fake on 127.0.0.1 (port 0 = any free port). Returns { port, url(path), hits, files, close() }. */
 export async function startHttpFake(port = 0) {
-  const { server, hits } = createHttpFake();
+  const { server, hits, files } = createHttpFake();
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
@@ -154,6 +164,7 @@ export async function startHttpFake(port = 0) {
   return {
     port: actual,
     hits,
+    files,
     url: (path) => `http://127.0.0.1:${actual}${path}`,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
