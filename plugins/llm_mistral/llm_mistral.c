@@ -1,7 +1,7 @@
 /*
  * llm_mistral.c — an llm_provider (id "mistral") over Mistral's
- * chat-completions REST API. Configuration (section MISTRAL, read on every
- * call):
+ * chat-completions REST API. Configuration (section MISTRAL, read when the plugin
+ * loads):
  *
  *   MISTRAL_API_KEY      required to make calls; sent as a Bearer token,
  *                        never logged
@@ -18,38 +18,12 @@
  */
 #include "chat_completions.h"
 
-#include <stdio.h>
-
-static cc_provider provider = {
+static const cc_provider provider = {
     .label = "mistral",
     .prefix = "MISTRAL",
     .default_model = "mistral-small-latest",
     .key_required = 1,
+    .description = "Mistral chat completions (MISTRAL_API_KEY, MISTRAL_MODEL)",
 };
 
-static int mistral_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
-                            cl_llm_usage *usage, cl_error *err)
-{
-    return cc_complete(self, call, req, out, usage, err);
-}
-
-static int mistral_init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
-{
-    provider.api = api;
-    provider.ctx = ctx;
-    cl_llm_provider p = {
-        .base = {.kind = CL_CAP_LLM_PROVIDER,
-                 .id = "mistral",
-                 .description = "Mistral chat completions (MISTRAL_API_KEY, MISTRAL_MODEL)",
-                 .self = &provider},
-        .complete = mistral_complete,
-    };
-    int rc = CL_REGISTER(api, ctx, &p);
-    if (rc != CL_OK)
-        snprintf(err->message, sizeof err->message, "registering llm_provider 'mistral' failed (%d)", rc);
-    return rc;
-}
-
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("llm_mistral", "1.0.0", "MISTRAL", mistral_init);
-CL_PLUGIN_DEFINE(manifest)
+CC_PLUGIN("llm_mistral", "1.0.0", provider)

@@ -29,69 +29,24 @@
  *   LLM_MOCK_DELAY_MS=N  wait N ms before answering (polls cancellation
  *       every 10 ms) — for progress and cancellation tests.
  *
- * The plugin links nothing but libc and keeps no state besides the services
- * table and its ctx, so calls may run concurrently.
+ * Answers are built as cJSON trees and printed once (no JSON written by
+ * hand). The plugin keeps no state of its own, so calls may run concurrently.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include "cliploop_plugin.h"
 #include "mock_facts.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static const cl_host_api *api;
-static cl_plugin_ctx *self_ctx;
 
 /* ------------------------------------------------------------------------- */
-/* A private growable buffer (freed here; only the final text crosses).      */
+/* Text helpers (answers are built as cJSON trees and printed once)           */
 /* ------------------------------------------------------------------------- */
-
-typedef struct mbuf {
-    char *data;
-    size_t len, cap;
-    int oom;
-} mbuf;
-
-static void mb_add(mbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 1024;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        char *d = realloc(b->data, nc);
-        if (!d) {
-            b->oom = 1;
-            return;
-        }
-        b->data = d;
-        b->cap = nc;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void mb_puts(mbuf *b, const char *s) { mb_add(b, s, strlen(s)); }
-
-static void mb_printf(mbuf *b, const char *fmt, ...) CL_PRINTF(2, 3);
-static void mb_printf(mbuf *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    mb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 /* snprintf that may cut: the mock's copy is built from user text of any length. */
 static void fmt(char *out, size_t len, const char *f, ...) CL_PRINTF(3, 4);
@@ -103,48 +58,8 @@ static void fmt(char *out, size_t len, const char *f, ...)
     va_end(ap);
 }
 
-/* Append s as a JSON string literal: quotes, backslashes and control
-   characters escaped; other bytes (UTF-8) copied as they are. */
-static void mb_jstr(mbuf *b, const char *s)
-{
-    mb_add(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '"': mb_add(b, "\\\"", 2); break;
-        case '\\': mb_add(b, "\\\\", 2); break;
-        case '\n': mb_add(b, "\\n", 2); break;
-        case '\r': mb_add(b, "\\r", 2); break;
-        case '\t': mb_add(b, "\\t", 2); break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                mb_printf(b, "\\u%04x", c);
-            else
-                mb_add(b, s, 1);
-        }
-    }
-    mb_add(b, "\"", 1);
-}
-
-/* "key": "value" with a leading comma unless first. */
-static void mb_kv(mbuf *b, int *first, const char *key, const char *value)
-{
-    if (!*first)
-        mb_add(b, ",", 1);
-    *first = 0;
-    mb_jstr(b, key);
-    mb_add(b, ":", 1);
-    mb_jstr(b, value);
-}
-
-static void mb_key(mbuf *b, int *first, const char *key)
-{
-    if (!*first)
-        mb_add(b, ",", 1);
-    *first = 0;
-    mb_jstr(b, key);
-    mb_add(b, ":", 1);
-}
+/* Append the string s to the array arr. */
+static void add_str(cJSON *arr, const char *s) { cJSON_AddItemToArray(arr, cJSON_CreateString(s)); }
 
 /* ------------------------------------------------------------------------- */
 /* Determinism: hash, PRNG, words from the prompt                            */
@@ -276,8 +191,8 @@ static const char *const styles[] = {"bold captions over close-up product shots"
                                      "clean and minimal with soft light",
                                      "fast cuts with kinetic text", "handheld behind-the-scenes"};
 
-/* n distinct #words from the prompt, comma-separated (no brackets). */
-static void hashtags_inner(mbuf *b, gen *g, int n)
+/* Up to n distinct #words from the prompt, appended to tags. */
+static void hashtags_inner(cJSON *tags, gen *g, int n)
 {
     char used[8][WORD_LEN];
     int k = 0;
@@ -291,9 +206,7 @@ static void hashtags_inner(mbuf *b, gen *g, int n)
         snprintf(used[k], WORD_LEN, "%s", w);
         char tag[WORD_LEN + 2];
         fmt(tag, sizeof tag, "#%s", w);
-        if (k)
-            mb_add(b, ",", 1);
-        mb_jstr(b, tag);
+        add_str(tags, tag);
         k++;
     }
 }
@@ -306,31 +219,28 @@ static const char *business_or(const mock_facts *f, const char *fallback)
     return f->business[0] ? f->business : fallback;
 }
 
-static void answer_brief(mbuf *b, gen *g)
+static void answer_brief(cJSON *o, gen *g)
 {
     const mock_facts *f = facts_of(g);
     const char *channel = channel_of(g);
     char deal[256], t[320], c[320];
     mock_deal(f, 0, deal, sizeof deal);
-    int first = 1;
-    mb_add(b, "{", 1);
     /* The title comes from the offer, so outputs can be told apart. */
     if (deal[0])
         fmt(t, sizeof t, "%s", mock_capitalize(deal, c, sizeof c));
     else
         fmt(t, sizeof t, "%s this week", business_or(f, "Our promo"));
-    mb_kv(b, &first, "title", t);
-    mb_kv(b, &first, "channel", channel);
-    mb_kv(b, &first, "tone", f->tone[0] ? f->tone : PICK(g, tones));
-    mb_key(b, &first, "duration_seconds");
-    mb_printf(b, "%d", strcmp(channel, "instagram") == 0 ? 20 : 15);
+    cJSON_AddStringToObject(o, "title", t);
+    cJSON_AddStringToObject(o, "channel", channel);
+    cJSON_AddStringToObject(o, "tone", f->tone[0] ? f->tone : PICK(g, tones));
+    cJSON_AddNumberToObject(o, "duration_seconds", strcmp(channel, "instagram") == 0 ? 20 : 15);
     if (f->product[0])
         fmt(t, sizeof t, "Phone-shot close-ups of the %s, the offer in bold on-screen text", f->product);
     else
         fmt(t, sizeof t, "%s", PICK(g, styles));
-    mb_kv(b, &first, "style", t);
+    cJSON_AddStringToObject(o, "style", t);
     mock_cta(f, channel, t, sizeof t);
-    mb_kv(b, &first, "cta", t);
+    cJSON_AddStringToObject(o, "cta", t);
     mock_deal(f, 1, deal, sizeof deal);
     if (f->offer[0])
         fmt(t, sizeof t, "Lead with the deal (%s), then say how to get it", deal);
@@ -338,18 +248,16 @@ static void answer_brief(mbuf *b, gen *g)
         fmt(t, sizeof t, "Lead with the %s, then say how to get it", deal);
     else
         fmt(t, sizeof t, "Lead with what is new, then say how to get it");
-    mb_kv(b, &first, "caption_hint", t);
+    cJSON_AddStringToObject(o, "caption_hint", t);
     if (f->audience[0])
         fmt(t, sizeof t, "%s", f->audience);
     else if (f->location[0] && deal[0])
         fmt(t, sizeof t, "People in %s looking for %s", f->location, f->product[0] ? f->product : deal);
     else
         fmt(t, sizeof t, "Customers of %s", business_or(f, "the business"));
-    mb_kv(b, &first, "audience", t);
+    cJSON_AddStringToObject(o, "audience", t);
     /* The offer is the user's deal, never one the mock made up. */
-    mb_kv(b, &first, "offer", f->offer[0] ? deal : "");
-    mb_kv(b, &first, "mock_seed", g->seed_hex);
-    mb_add(b, "}", 1);
+    cJSON_AddStringToObject(o, "offer", f->offer[0] ? deal : "");
 }
 
 /* The opening line for a channel: the deal first. */
@@ -393,8 +301,8 @@ static void caption_for(gen *g, const char *channel, const char *cta, char *out,
     }
 }
 
-/* Hashtags from the business, the place and the product: #BolaBakes #Lagos #birthdaycakes. */
-static void grounded_tags(mbuf *b, gen *g, int n)
+/* Hashtags from the business, the place and the product: ["#BolaBakes","#Lagos","#birthdaycakes"]. */
+static cJSON *grounded_tags(gen *g, int n)
 {
     const mock_facts *f = facts_of(g);
     const char *sources[] = {f->business, f->location, f->product, f->category, f->sells};
@@ -415,75 +323,60 @@ static void grounded_tags(mbuf *b, gen *g, int n)
         if (!dup)
             snprintf(tags[k++], sizeof tags[0], "%s", tag);
     }
-    mb_add(b, "[", 1);
-    for (int i = 0; i < k; i++) {
-        if (i)
-            mb_add(b, ",", 1);
-        mb_jstr(b, tags[i]);
-    }
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < k; i++)
+        add_str(arr, tags[i]);
     if (k == 0)
-        hashtags_inner(b, g, n);
-    mb_add(b, "]", 1);
+        hashtags_inner(arr, g, n);
+    return arr;
 }
 
-static void variant(mbuf *b, gen *g, const char *channel, const char *cta)
+/* A channel's variant {"caption","cta","hashtags","hook"} under variants[channel]. */
+static void variant(cJSON *variants, gen *g, const char *channel, const char *cta)
 {
     char t[512];
-    int first = 1;
-    mb_add(b, "{", 1);
+    cJSON *v = cJSON_AddObjectToObject(variants, channel);
     caption_for(g, channel, cta, t, sizeof t);
-    mb_kv(b, &first, "caption", t);
-    mb_kv(b, &first, "cta", cta);
-    mb_key(b, &first, "hashtags");
-    if (strcmp(channel, "whatsapp") == 0)
-        mb_puts(b, "[]");
-    else
-        grounded_tags(b, g, strcmp(channel, "tiktok") == 0 ? 3 : 5);
+    cJSON_AddStringToObject(v, "caption", t);
+    cJSON_AddStringToObject(v, "cta", cta);
+    cJSON_AddItemToObject(v, "hashtags", strcmp(channel, "whatsapp") == 0
+                                             ? cJSON_CreateArray()
+                                             : grounded_tags(g, strcmp(channel, "tiktok") == 0 ? 3 : 5));
     hook_for(g, channel, t, sizeof t);
-    mb_kv(b, &first, "hook", t);
-    mb_add(b, "}", 1);
+    cJSON_AddStringToObject(v, "hook", t);
 }
 
-static void answer_draft(mbuf *b, gen *g)
+static void answer_draft(cJSON *o, gen *g)
 {
     const mock_facts *f = facts_of(g);
     const char *channel = f->channel[0] ? f->channel : channel_of(g);
     char hook[256], t[512], cta[160];
     mock_cta(f, channel, cta, sizeof cta);
     hook_for(g, channel, hook, sizeof hook);
-    int first = 1;
-    mb_add(b, "{", 1);
-    mb_kv(b, &first, "hook", hook);
-    mb_key(b, &first, "script");
-    mb_add(b, "[", 1);
-    mb_jstr(b, hook);
+    cJSON_AddStringToObject(o, "hook", hook);
+    cJSON *script = cJSON_AddArrayToObject(o, "script");
+    add_str(script, hook);
     if (f->business[0] && (f->product[0] || f->sells[0]))
         fmt(t, sizeof t, "%s: %s%s%s.", f->business, f->product[0] ? f->product : f->sells,
                  f->location[0] ? ", in " : "", f->location);
     else
         fmt(t, sizeof t, "Show the %s up close.", f->product[0] ? f->product : "product");
-    mb_add(b, ",", 1);
-    mb_jstr(b, t);
+    add_str(script, t);
     if (f->when[0])
         fmt(t, sizeof t, "Only %s. Don't miss it.", f->when);
     else if (f->audience[0])
         fmt(t, sizeof t, "Made for %c%s.", tolower((unsigned char)f->audience[0]), f->audience + 1);
     else
         fmt(t, sizeof t, "Come and see for yourself.");
-    mb_add(b, ",", 1);
-    mb_jstr(b, t);
-    mb_add(b, ",", 1);
-    mb_jstr(b, cta);
-    mb_add(b, "]", 1);
+    add_str(script, t);
+    add_str(script, cta);
     /* voiceover: the lines a narrator says (no stage directions), from the same facts */
-    mb_key(b, &first, "voiceover");
-    mb_add(b, "[", 1);
-    mb_jstr(b, hook);
+    cJSON *voice = cJSON_AddArrayToObject(o, "voiceover");
+    add_str(voice, hook);
     if (f->business[0] && (f->product[0] || f->sells[0])) {
         fmt(t, sizeof t, "%s: %s%s%s.", f->business, f->product[0] ? f->product : f->sells,
             f->location[0] ? ", in " : "", f->location);
-        mb_add(b, ",", 1);
-        mb_jstr(b, t);
+        add_str(voice, t);
     }
     if (f->when[0])
         fmt(t, sizeof t, "Only %s. Don't miss it.", f->when);
@@ -491,30 +384,19 @@ static void answer_draft(mbuf *b, gen *g)
         fmt(t, sizeof t, "Made for %c%s.", tolower((unsigned char)f->audience[0]), f->audience + 1);
     else
         t[0] = '\0';
-    if (t[0]) {
-        mb_add(b, ",", 1);
-        mb_jstr(b, t);
-    }
+    if (t[0])
+        add_str(voice, t);
     fmt(t, sizeof t, "%s.", cta);
-    mb_add(b, ",", 1);
-    mb_jstr(b, t);
-    mb_add(b, "]", 1);
+    add_str(voice, t);
     caption_for(g, channel, cta, t, sizeof t);
-    mb_kv(b, &first, "caption", t);
-    mb_kv(b, &first, "cta", cta);
-    mb_kv(b, &first, "caption_hint", "Keep the deal in the first line and the way to order in the last");
-    mb_key(b, &first, "hashtags");
-    grounded_tags(b, g, 4);
-    mb_key(b, &first, "variants");
-    mb_puts(b, "{\"instagram\":");
-    variant(b, g, "instagram", cta);
-    mb_puts(b, ",\"tiktok\":");
-    variant(b, g, "tiktok", cta);
-    mb_puts(b, ",\"whatsapp\":");
-    variant(b, g, "whatsapp", cta);
-    mb_add(b, "}", 1);
-    mb_kv(b, &first, "mock_seed", g->seed_hex);
-    mb_add(b, "}", 1);
+    cJSON_AddStringToObject(o, "caption", t);
+    cJSON_AddStringToObject(o, "cta", cta);
+    cJSON_AddStringToObject(o, "caption_hint", "Keep the deal in the first line and the way to order in the last");
+    cJSON_AddItemToObject(o, "hashtags", grounded_tags(g, 4));
+    cJSON *variants = cJSON_AddObjectToObject(o, "variants");
+    variant(variants, g, "instagram", cta);
+    variant(variants, g, "tiktok", cta);
+    variant(variants, g, "whatsapp", cta);
 }
 
 static void reply_text(gen *g, char *out, size_t len)
@@ -541,19 +423,11 @@ static void reply_text(gen *g, char *out, size_t len)
     }
 }
 
-static void answer_chat(mbuf *b, gen *g, int json)
+static void answer_chat(cJSON *o, gen *g)
 {
     char t[1024];
     reply_text(g, t, sizeof t);
-    if (!json) {
-        mb_puts(b, t);
-        return;
-    }
-    int first = 1;
-    mb_add(b, "{", 1);
-    mb_kv(b, &first, "reply", t);
-    mb_kv(b, &first, "mock_seed", g->seed_hex);
-    mb_add(b, "}", 1);
+    cJSON_AddStringToObject(o, "reply", t);
 }
 
 /* "7 posts" in the prompt sets the count (1..14), default 5. */
@@ -663,7 +537,7 @@ static void post_copy_for(gen *g, int i, const char *channel, const char *cta, p
 
 /* posts: {"posts":[{"angle","day","channel","title","hook","script",
    "caption","cta","caption_hint","hashtags","variants":{…}}…]} */
-static void answer_posts(mbuf *b, gen *g)
+static void answer_posts(cJSON *o, gen *g)
 {
     static const char *const all[] = {"instagram", "tiktok", "whatsapp"};
     const mock_facts *f = facts_of(g);
@@ -672,65 +546,39 @@ static void answer_posts(mbuf *b, gen *g)
     int nch = post_channels(g->prompt, chans);
     char cta[160];
     post_copy pc;
-    mb_puts(b, "{\"posts\":[");
+    cJSON *posts = cJSON_AddArrayToObject(o, "posts");
     for (int i = 0; i < n; i++) {
         const char *channel = chans[i % nch];
         mock_cta(f, channel, cta, sizeof cta);
         post_copy_for(g, i, channel, cta, &pc);
-        int first = 1;
-        if (i)
-            mb_add(b, ",", 1);
-        mb_add(b, "{", 1);
-        mb_kv(b, &first, "angle", post_angles[i % 5]);
-        mb_key(b, &first, "day");
-        mb_printf(b, "%d", i + 1);
-        mb_kv(b, &first, "channel", channel);
-        mb_kv(b, &first, "title", pc.title);
-        mb_kv(b, &first, "hook", pc.hook);
-        mb_key(b, &first, "script");
-        mb_add(b, "[", 1);
-        mb_jstr(b, pc.hook);
-        mb_add(b, ",", 1);
-        mb_jstr(b, pc.beat2);
-        mb_add(b, ",", 1);
-        mb_jstr(b, pc.beat3);
-        mb_add(b, ",", 1);
-        mb_jstr(b, cta);
-        mb_add(b, "]", 1);
-        mb_kv(b, &first, "caption", pc.caption);
-        mb_kv(b, &first, "cta", cta);
-        mb_kv(b, &first, "caption_hint", "Keep the angle in the first line and the way to order in the last");
-        mb_key(b, &first, "hashtags");
-        grounded_tags(b, g, 4);
-        mb_key(b, &first, "variants");
-        mb_add(b, "{", 1);
+        cJSON *post = cJSON_CreateObject();
+        cJSON_AddItemToArray(posts, post);
+        cJSON_AddStringToObject(post, "angle", post_angles[i % 5]);
+        cJSON_AddNumberToObject(post, "day", i + 1);
+        cJSON_AddStringToObject(post, "channel", channel);
+        cJSON_AddStringToObject(post, "title", pc.title);
+        cJSON_AddStringToObject(post, "hook", pc.hook);
+        const char *beats[] = {pc.hook, pc.beat2, pc.beat3, cta};
+        cJSON_AddItemToObject(post, "script", cJSON_CreateStringArray(beats, 4));
+        cJSON_AddStringToObject(post, "caption", pc.caption);
+        cJSON_AddStringToObject(post, "cta", cta);
+        cJSON_AddStringToObject(post, "caption_hint", "Keep the angle in the first line and the way to order in the last");
+        cJSON_AddItemToObject(post, "hashtags", grounded_tags(g, 4));
+        cJSON *variants = cJSON_AddObjectToObject(post, "variants");
         for (int k = 0; k < 3; k++) {
             char vcta[160];
             post_copy vc;
             mock_cta(f, all[k], vcta, sizeof vcta);
             post_copy_for(g, i, all[k], vcta, &vc);
-            if (k)
-                mb_add(b, ",", 1);
-            mb_jstr(b, all[k]);
-            mb_add(b, ":{", 2);
-            int vf = 1;
-            mb_kv(b, &vf, "caption", vc.caption);
-            mb_kv(b, &vf, "cta", vcta);
-            mb_key(b, &vf, "hashtags");
-            if (strcmp(all[k], "whatsapp") == 0)
-                mb_puts(b, "[]");
-            else
-                grounded_tags(b, g, strcmp(all[k], "tiktok") == 0 ? 3 : 5);
-            mb_kv(b, &vf, "hook", vc.hook);
-            mb_add(b, "}", 1);
+            cJSON *v = cJSON_AddObjectToObject(variants, all[k]);
+            cJSON_AddStringToObject(v, "caption", vc.caption);
+            cJSON_AddStringToObject(v, "cta", vcta);
+            cJSON_AddItemToObject(v, "hashtags", strcmp(all[k], "whatsapp") == 0
+                                                     ? cJSON_CreateArray()
+                                                     : grounded_tags(g, strcmp(all[k], "tiktok") == 0 ? 3 : 5));
+            cJSON_AddStringToObject(v, "hook", vc.hook);
         }
-        mb_add(b, "}", 1);
-        mb_add(b, "}", 1);
     }
-    mb_puts(b, "]");
-    int first = 0;
-    mb_kv(b, &first, "mock_seed", g->seed_hex);
-    mb_add(b, "}", 1);
 }
 
 /*
@@ -825,7 +673,7 @@ static void it_money(double v, const char *cur, char *out, size_t len)
         fmt(out, len, "%s %.2f", cur, v);
 }
 
-static void answer_iteration(mbuf *b, gen *g)
+static void answer_iteration(cJSON *o, gen *g)
 {
     it_post posts[IT_MAX];
     int n = it_parse(g->prompt, posts);
@@ -845,8 +693,6 @@ static void answer_iteration(mbuf *b, gen *g)
         losers += !strcmp(posts[i].cls, "loser");
     }
     char t[900], money[48];
-    int first = 1;
-    mb_add(b, "{", 1);
     if (n == 0) {
         fmt(t, sizeof t, "No posts were listed for this week, so there is nothing to learn from yet.");
     } else if (!winners) {
@@ -873,13 +719,12 @@ static void answer_iteration(mbuf *b, gen *g)
             w->revenue > 0 ? money : "no revenue", w->score, lpart, n, tclicks, tclicks == 1 ? "" : "s", tsignups,
             tsignups == 1 ? "" : "s", trev > 0 ? tot : "no revenue yet");
     }
-    mb_kv(b, &first, "summary", t);
+    cJSON_AddStringToObject(o, "summary", t);
 
     /* hooks: every winner and neutral post, improved from its own hook;
        extra winner hooks until min_entries entries exist. */
     int entries = 0;
-    mb_key(b, &first, "hooks");
-    mb_add(b, "[", 1);
+    cJSON *hooks = cJSON_AddArrayToObject(o, "hooks");
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < n; i++) {
             const it_post *it = &posts[i];
@@ -902,23 +747,16 @@ static void answer_iteration(mbuf *b, gen *g)
                     it->clicks, it->signups);
             else
                 fmt(why, sizeof why, "Same idea, said faster: it had %.0f clicks", it->clicks);
-            if (entries)
-                mb_add(b, ",", 1);
-            int f2 = 1;
-            mb_add(b, "{", 1);
-            mb_key(b, &f2, "item_id");
-            mb_printf(b, "%lld", it->id);
-            mb_kv(b, &f2, "from", it->hook);
-            mb_kv(b, &f2, "hook", hook);
-            mb_kv(b, &f2, "why", why);
-            mb_add(b, "}", 1);
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(hooks, e);
+            cJSON_AddNumberToObject(e, "item_id", (double)it->id);
+            cJSON_AddStringToObject(e, "from", it->hook);
+            cJSON_AddStringToObject(e, "hook", hook);
+            cJSON_AddStringToObject(e, "why", why);
             entries++;
         }
     }
-    mb_add(b, "]", 1);
-    mb_key(b, &first, "angles");
-    mb_add(b, "[", 1);
-    int na = 0;
+    cJSON *angles = cJSON_AddArrayToObject(o, "angles");
     for (int i = 0; i < n; i++) {
         const it_post *it = &posts[i];
         if (strcmp(it->cls, "loser"))
@@ -931,49 +769,28 @@ static void answer_iteration(mbuf *b, gen *g)
                                      : !strcmp(to, "behind_the_scenes") ? "How we make it, start to finish"
                                      : !strcmp(to, "product")           ? "Up close: the one worth trying"
                                                                         : "This week's deal, in one look");
-        if (na++)
-            mb_add(b, ",", 1);
-        int f2 = 1;
-        mb_add(b, "{", 1);
-        mb_key(b, &f2, "item_id");
-        mb_printf(b, "%lld", it->id);
-        mb_kv(b, &f2, "from", it->angle);
-        mb_kv(b, &f2, "angle", angle);
-        mb_kv(b, &f2, "hook", hook);
-        mb_add(b, "}", 1);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(angles, e);
+        cJSON_AddNumberToObject(e, "item_id", (double)it->id);
+        cJSON_AddStringToObject(e, "from", it->angle);
+        cJSON_AddStringToObject(e, "angle", angle);
+        cJSON_AddStringToObject(e, "hook", hook);
     }
-    mb_add(b, "]", 1);
-    mb_key(b, &first, "recommendations");
-    mb_add(b, "[", 1);
+    cJSON *recs = cJSON_AddArrayToObject(o, "recommendations");
     if (winners) {
         fmt(t, sizeof t, "Post the improved \"%s\" first: it had the best score (%.0f)", posts[0].hook, posts[0].score);
-        mb_jstr(b, t);
-        mb_add(b, ",", 1);
+        add_str(recs, t);
     }
     fmt(t, sizeof t, "Keep every post's tracking link in the caption: %.0f clicks were counted this week", tclicks);
-    mb_jstr(b, t);
-    if (losers) {
-        mb_add(b, ",", 1);
-        mb_jstr(b, "Give the weakest post a new angle instead of a repeat");
-    }
-    mb_add(b, "]", 1);
-    mb_kv(b, &first, "mock_seed", g->seed_hex);
-    mb_add(b, "}", 1);
+    add_str(recs, t);
+    if (losers)
+        add_str(recs, "Give the weakest post a new angle instead of a repeat");
 }
 
-static void answer_other(mbuf *b, gen *g, int json)
+/* Any other purpose: {"text"} (the text alone when no JSON is asked for). */
+static void other_text(gen *g, char *out, size_t len)
 {
-    char t[256];
-    fmt(t, sizeof t, "Mock answer about %s and %s. (mock %.8s)", word(g), word(g), g->seed_hex);
-    if (!json) {
-        mb_puts(b, t);
-        return;
-    }
-    int first = 1;
-    mb_add(b, "{", 1);
-    mb_kv(b, &first, "text", t);
-    mb_kv(b, &first, "mock_seed", g->seed_hex);
-    mb_add(b, "}", 1);
+    fmt(out, len, "Mock answer about %s and %s. (mock %.8s)", word(g), word(g), g->seed_hex);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -985,7 +802,7 @@ static void answer_other(mbuf *b, gen *g, int json)
 /* Failure injected through LLM_MOCK_FAIL; returns CL_OK when none is set. */
 static int injected_failure(cl_error *err)
 {
-    const char *f = api->config_get(self_ctx, "FAIL");
+    const char *f = clp_config("FAIL");
     if (!f || !*f)
         return CL_OK;
     if (strcmp(f, "auth") == 0)
@@ -1000,22 +817,58 @@ static int injected_failure(cl_error *err)
                 "mock: LLM_MOCK_FAIL=%.64s is not one of auth, rate_limit, upstream, timeout", f);
 }
 
-/* Wait LLM_MOCK_DELAY_MS, polling cancellation. Returns CL_OK or CL_ECANCELLED. */
+/* Wait LLM_MOCK_DELAY_MS (at most MOCK_MAX_DELAY_MS) in MOCK_DELAY_STEP_MS steps,
+   reporting progress. Returns CL_OK or CL_ECANCELLED. */
+#define MOCK_MAX_DELAY_MS 600000
+#define MOCK_DELAY_STEP_MS 10
 static int delay(cl_call *call)
 {
-    const char *d = api->config_get(self_ctx, "DELAY_MS");
-    long ms = d ? strtol(d, NULL, 10) : 0;
-    if (ms > 600000)
-        ms = 600000;
-    for (long waited = 0; waited < ms; waited += 10) {
-        if (api->cancelled(call))
+    int64_t ms = clp_config_int("DELAY_MS", 0);
+    if (ms > MOCK_MAX_DELAY_MS)
+        ms = MOCK_MAX_DELAY_MS;
+    for (int64_t waited = 0; waited < ms; waited += MOCK_DELAY_STEP_MS) {
+        if (clp_sleep(call, MOCK_DELAY_STEP_MS) != CL_OK)
             return CL_ECANCELLED;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
-        api->progress(call, waited + 10 < ms ? waited + 10 : ms, ms);
+        clp_progress(call, waited + MOCK_DELAY_STEP_MS < ms ? waited + MOCK_DELAY_STEP_MS : ms, ms);
     }
     return CL_OK;
+}
+
+/* The answer for purpose as text: a JSON object, or plain text for chat and
+   unknown purposes without json. NULL when out of memory. */
+static char *answer(gen *g, const char *purpose, int json)
+{
+    char t[1024];
+    int chat = strcmp(purpose, "chat") == 0;
+    int known = chat || strcmp(purpose, "brief") == 0 || strcmp(purpose, "promo_draft") == 0 ||
+                strcmp(purpose, "regenerate") == 0 || strcmp(purpose, "posts") == 0 ||
+                strcmp(purpose, "iteration") == 0;
+    if (!json && (chat || !known)) {
+        if (chat)
+            reply_text(g, t, sizeof t);
+        else
+            other_text(g, t, sizeof t);
+        return strdup(t);
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (strcmp(purpose, "brief") == 0)
+        answer_brief(o, g);
+    else if (strcmp(purpose, "promo_draft") == 0 || strcmp(purpose, "regenerate") == 0)
+        answer_draft(o, g);
+    else if (chat)
+        answer_chat(o, g);
+    else if (strcmp(purpose, "posts") == 0)
+        answer_posts(o, g);
+    else if (strcmp(purpose, "iteration") == 0)
+        answer_iteration(o, g);
+    else {
+        other_text(g, t, sizeof t);
+        cJSON_AddStringToObject(o, "text", t);
+    }
+    cJSON_AddStringToObject(o, "mock_seed", g->seed_hex);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
 }
 
 static int mock_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
@@ -1029,10 +882,9 @@ static int mock_complete(void *self, cl_call *call, const cl_llm_request *req, c
     int rc = injected_failure(err);
     if (rc != CL_OK)
         return rc;
-    if ((rc = delay(call)) != CL_OK || api->cancelled(call))
+    if ((rc = delay(call)) != CL_OK || clp_cancelled(call))
         return fail(err, CL_ECANCELLED, 0, 0, "mock: cancelled");
 
-    const char *purpose = req->purpose ? req->purpose : "";
     uint64_t h = 0xcbf29ce484222325ull;
     h = fnv1a(h, req->purpose);
     h = fnv1a(h, req->system);
@@ -1049,59 +901,39 @@ static int mock_complete(void *self, cl_call *call, const cl_llm_request *req, c
     collect_words(g, req->prompt);
     if (g->n_words < 4)
         collect_words(g, req->system);
-
-    mbuf b = {0};
-    if (strcmp(purpose, "brief") == 0)
-        answer_brief(&b, g);
-    else if (strcmp(purpose, "promo_draft") == 0 || strcmp(purpose, "regenerate") == 0)
-        answer_draft(&b, g);
-    else if (strcmp(purpose, "chat") == 0)
-        answer_chat(&b, g, req->json_output);
-    else if (strcmp(purpose, "posts") == 0)
-        answer_posts(&b, g);
-    else if (strcmp(purpose, "iteration") == 0)
-        answer_iteration(&b, g);
-    else
-        answer_other(&b, g, req->json_output);
+    char *text = answer(g, req->purpose ? req->purpose : "", req->json_output);
     free(g);
-
-    if (b.oom || !b.data) {
-        free(b.data);
+    if (!text)
         return fail(err, CL_ENOMEM, 0, 0, "mock: out of memory");
-    }
-    if (api->cancelled(call)) {
-        free(b.data);
+    if (clp_cancelled(call)) {
+        free(text);
         return fail(err, CL_ECANCELLED, 0, 0, "mock: cancelled");
     }
-    rc = api->output_append(out, b.data, b.len);
-    if (rc == CL_OK && usage && usage->size >= offsetof(cl_llm_usage, model) + sizeof usage->model) {
+    size_t len = strlen(text);
+    rc = clp_output_append(out, text, len);
+    if (rc == CL_OK && usage) {
         size_t in = strlen(req->prompt) + (req->system ? strlen(req->system) : 0) +
                     (req->messages_json ? strlen(req->messages_json) : 0);
         usage->prompt_tokens = (int)(in / 4 + 1);
-        usage->completion_tokens = (int)(b.len / 4 + 1);
+        usage->completion_tokens = (int)(len / 4 + 1);
         snprintf(usage->model, sizeof usage->model, "mock-1");
     }
-    free(b.data);
+    free(text);
     if (rc != CL_OK)
         return fail(err, rc, 0, 0, "mock: output buffer refused the answer (%d)", rc);
     return CL_OK;
 }
 
-static int mock_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int mock_setup(cl_error *err)
 {
-    api = host;
-    self_ctx = ctx;
     cl_llm_provider p = {
         .base = {.kind = CL_CAP_LLM_PROVIDER,
                  .id = "mock",
                  .description = "Deterministic offline LLM (answers derived from the prompt)"},
         .complete = mock_complete,
     };
-    int rc = CL_REGISTER(api, ctx, &p);
-    if (rc != CL_OK)
-        snprintf(err->message, sizeof err->message, "registering llm_provider 'mock' failed (%d)", rc);
-    return rc;
+    int rc = clp_register(&p);
+    return rc ? cl_error_set(err, rc, "registering llm_provider 'mock' failed") : CL_OK;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("llm_mock", "1.0.0", "LLM_MOCK", mock_init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("llm_mock", "1.0.0", "LLM_MOCK", mock_setup)

@@ -25,12 +25,10 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define fail cl_error_set_http
 
@@ -97,44 +95,15 @@ static void upstream_message(const char *body, char *out, size_t outlen)
     cJSON_Delete(j);
 }
 
-static long now_ms(void)
+/* <PREFIX>_<key> as an integer in min..max; def when unset, not a number
+   (the host warns) or out of range (warned here). */
+static long config_range(const cc_provider *p, const char *key, long def, long min, long max)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleep ms in 50 ms slices; returns non-zero when the call was cancelled. */
-static int sleep_cancellable(const cl_host_api *api, cl_call *call, long ms)
-{
-    long end = now_ms() + ms;
-    for (;;) {
-        if (api->cancelled(call))
-            return 1;
-        long left = end - now_ms();
-        if (left <= 0)
-            return 0;
-        long slice = left < 50 ? left : 50;
-        struct timespec ts = {0, slice * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        }
-    }
-}
-
-static long config_long(const cc_provider *p, const char *key, long def, long min, long max)
-{
-    const char *v = p->api->config_get(p->ctx, key);
-    if (!v || !*v)
-        return def;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || n < min || n > max) {
-        p->api->log(p->ctx, CL_LOG_WARN, "%s_%s=%.32s is not in %ld..%ld; using %ld", p->prefix,
-                    key, v, min, max, def);
-        return def;
-    }
-    return n;
+    int64_t n = clp_config_int(key, def);
+    if (n >= min && n <= max)
+        return (long)n;
+    clp_log(CL_LOG_WARN, "%s_%s=%lld is not in %ld..%ld; using %ld", p->prefix, key, (long long)n, min, max, def);
+    return def;
 }
 
 /* Build the request body. Returns a malloc'd string or NULL (err filled). */
@@ -285,7 +254,7 @@ static int take_answer(const cc_provider *p, const char *model, const cl_llm_req
             return fail(err, CL_EMALFORMED, 200, 0, "%s: the answer is not one JSON object", p->label);
         }
     }
-    int rc = p->api->output_append(out, text, len);
+    int rc = clp_output_append(out, text, len);
     free(joined);
     if (rc != CL_OK) {
         cJSON_Delete(j);
@@ -327,9 +296,10 @@ static int map_status(const cc_provider *p, const cl_http_response *res, cl_erro
     return fail(err, CL_EUPSTREAM, s, 0, "%s: unexpected HTTP status %d: %s", p->label, s, msg);
 }
 
-int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, cl_output *out,
-                cl_llm_usage *usage, cl_error *err)
+int cc_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out, cl_llm_usage *usage,
+                cl_error *err)
 {
+    const cc_provider *p = self;
     cl_error scratch = CL_ERROR_INIT;
     if (!err)
         err = &scratch;
@@ -338,10 +308,9 @@ int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, 
     if (!req->prompt)
         return fail(err, CL_EINVAL, 0, 0, "%s: prompt is required", p->label);
 
-    const cl_host_api *api = p->api;
-    const char *base = api->config_get(p->ctx, "BASE_URL");
-    const char *key = api->config_get(p->ctx, "API_KEY");
-    const char *model = api->config_get(p->ctx, "MODEL");
+    const char *base = clp_config("BASE_URL");
+    const char *key = clp_config("API_KEY");
+    const char *model = clp_config("MODEL");
     if (!model || !*model)
         model = p->default_model;
     if (!base || !*base)
@@ -350,8 +319,8 @@ int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, 
         return fail(err, CL_EUNSUPPORTED, 0, 0, "%s: %s_API_KEY is not set", p->label, p->prefix);
     if (!model || !*model)
         return fail(err, CL_EUNSUPPORTED, 0, 0, "%s: %s_MODEL is not set", p->label, p->prefix);
-    long timeout_ms = config_long(p, "TIMEOUT_MS", CC_DEFAULT_TIMEOUT_MS, 100, 600000);
-    long max_retries = config_long(p, "MAX_RETRIES", CC_DEFAULT_MAX_RETRIES, 0, CC_MAX_RETRIES_LIMIT);
+    long timeout_ms = config_range(p, "TIMEOUT_MS", CC_DEFAULT_TIMEOUT_MS, 100, 600000);
+    long max_retries = config_range(p, "MAX_RETRIES", CC_DEFAULT_MAX_RETRIES, 0, CC_MAX_RETRIES_LIMIT);
 
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')
@@ -387,19 +356,19 @@ int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, 
             .max_response_bytes = CC_MAX_RESPONSE_BYTES,
         };
         cl_http_response res = {.size = sizeof res};
-        rc = api->http_do(call, &hreq, &res, err);
+        rc = clp_http_do(call, &hreq, &res, err);
         if (rc != CL_OK) {
             /* transport failure: keep the code (CL_ETIMEOUT, CL_EBLOCKED, …), name the provider */
             char m[sizeof err->message];
             memcpy(m, err->message, sizeof m);
             m[sizeof m - 1] = '\0';
             snprintf(err->message, sizeof err->message, "%s: %.400s", p->label, m);
-            api->http_response_free(&res);
+            clp_http_response_free(&res);
             break;
         }
         if (res.status == 200) {
             rc = take_answer(p, model, req, res.body, out, usage, err);
-            api->http_response_free(&res);
+            clp_http_response_free(&res);
             break;
         }
         rc = map_status(p, &res, err);
@@ -409,12 +378,12 @@ int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, 
             delay = CC_BACKOFF_CAP_MS;
         if (res.retry_after_ms > 0)
             delay = res.retry_after_ms;
-        api->http_response_free(&res);
+        clp_http_response_free(&res);
         if (!retryable || attempt >= max_retries || delay > CC_RETRY_AFTER_CAP_MS)
             break;
-        api->log(p->ctx, CL_LOG_INFO, "%s: HTTP %d, retrying in %ld ms (retry %ld of %ld)", p->label,
+        clp_log(CL_LOG_INFO, "%s: HTTP %d, retrying in %ld ms (retry %ld of %ld)", p->label,
                  err->http_status, delay, attempt + 1, max_retries);
-        if (sleep_cancellable(api, call, delay)) {
+        if (clp_sleep(call, (int)delay) == CL_ECANCELLED) {
             rc = fail(err, CL_ECANCELLED, 0, 0, "%s: cancelled", p->label);
             break;
         }
@@ -423,4 +392,14 @@ int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, 
     explicit_bzero(auth, sizeof auth);
     free(body);
     return rc;
+}
+
+int cc_register(const cc_provider *p, cl_error *err)
+{
+    cl_llm_provider cap = {
+        .base = {.kind = CL_CAP_LLM_PROVIDER, .id = p->label, .description = p->description, .self = (void *)p},
+        .complete = cc_complete,
+    };
+    int rc = clp_register(&cap);
+    return rc ? cl_error_set(err, rc, "registering llm_provider '%s' failed", p->label) : CL_OK;
 }

@@ -24,27 +24,36 @@
 /** Largest response body accepted from the upstream. */
 #define CC_MAX_RESPONSE_BYTES ((size_t)8 << 20)
 
-/**
- * One provider's static description. Every pointer is a static string or the
- * host's table / the plugin's ctx, valid for the life of the process.
- */
+/** One provider's static description (static strings only). */
 typedef struct cc_provider {
-    const char *label;            /**< "mistral": prefix of every error message */
-    const char *prefix;           /**< "MISTRAL": names variables in messages */
-    const char *default_model;    /**< used when <PREFIX>_MODEL is unset; NULL = required */
-    int key_required;             /**< 1: a missing <PREFIX>_API_KEY fails the call */
-    const cl_host_api *api;
-    cl_plugin_ctx *ctx;
+    const char *label;         /**< "mistral": the capability id, prefix of every error message */
+    const char *prefix;        /**< "MISTRAL": the config prefix, names variables in messages */
+    const char *default_model; /**< used when <PREFIX>_MODEL is unset; NULL = required */
+    int key_required;          /**< 1: a missing <PREFIX>_API_KEY fails the call */
+    const char *description;   /**< the capability's one-line description */
 } cc_provider;
 
 /**
- * One chat completion (the body of cl_llm_provider.complete). Reads
- * <PREFIX>_BASE_URL, _API_KEY, _MODEL, _TIMEOUT_MS and _MAX_RETRIES through
- * api->config_get on every call, so a changed environment takes effect at
- * once. Appends the answer text to out; fills usage when given. Returns
+ * One chat completion (the body of cl_llm_provider.complete; self is the
+ * cc_provider). Reads <PREFIX>_BASE_URL, _API_KEY, _MODEL, _TIMEOUT_MS and
+ * _MAX_RETRIES from the plugin's configuration (the host's snapshot, taken
+ * at load). Appends the answer text to out; fills usage when given. Returns
  * CL_OK or a negative cl_status with err filled (never containing the key).
  */
-int cc_complete(const cc_provider *p, cl_call *call, const cl_llm_request *req, cl_output *out,
-                cl_llm_usage *usage, cl_error *err);
+int cc_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out, cl_llm_usage *usage,
+                cl_error *err);
+
+/** Register p as an llm_provider with id p->label (called from the plugin's setup). */
+int cc_register(const cc_provider *p, cl_error *err);
+
+/**
+ * A whole chat-completions plugin: the manifest (config section = the
+ * provider's prefix), the entry point, and a setup that registers the
+ * provider. Each plugin's .c file is its documentation, its cc_provider and
+ * this line.
+ */
+#define CC_PLUGIN(name_, version_, provider_)                                                      \
+    static int cc_setup_(cl_error *err) { return cc_register(&(provider_), err); }                 \
+    CL_PLUGIN(name_, version_, (provider_).prefix, cc_setup_)
 
 #endif

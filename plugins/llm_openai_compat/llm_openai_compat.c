@@ -2,7 +2,7 @@
  * llm_openai_compat.c — an llm_provider (id "openai_compat") for any server
  * that speaks the OpenAI-style chat-completions protocol: self-hosted
  * open-weight model servers, gateways, other vendors. Configuration (section
- * OPENAI_COMPAT, read on every call):
+ * OPENAI_COMPAT, read when the plugin loads):
  *
  *   OPENAI_COMPAT_BASE_URL     required; the API root that ends before
  *                              /chat/completions (usually ".../v1")
@@ -17,38 +17,12 @@
  */
 #include "chat_completions.h"
 
-#include <stdio.h>
-
-static cc_provider provider = {
+static const cc_provider provider = {
     .label = "openai_compat",
     .prefix = "OPENAI_COMPAT",
     .default_model = NULL,
     .key_required = 0,
+    .description = "Any OpenAI-compatible chat-completions server",
 };
 
-static int oc_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output *out,
-                       cl_llm_usage *usage, cl_error *err)
-{
-    return cc_complete(self, call, req, out, usage, err);
-}
-
-static int oc_init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
-{
-    provider.api = api;
-    provider.ctx = ctx;
-    cl_llm_provider p = {
-        .base = {.kind = CL_CAP_LLM_PROVIDER,
-                 .id = "openai_compat",
-                 .description = "Any OpenAI-compatible chat-completions server",
-                 .self = &provider},
-        .complete = oc_complete,
-    };
-    int rc = CL_REGISTER(api, ctx, &p);
-    if (rc != CL_OK)
-        snprintf(err->message, sizeof err->message, "registering llm_provider 'openai_compat' failed (%d)", rc);
-    return rc;
-}
-
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("llm_openai_compat", "1.0.0", "OPENAI_COMPAT", oc_init);
-CL_PLUGIN_DEFINE(manifest)
+CC_PLUGIN("llm_openai_compat", "1.0.0", provider)
