@@ -245,13 +245,12 @@ done:
 }
 
 /* The frame scaled to w x h in fmt (RGBA or RGB24), packed rows. malloc'd or NULL. */
-static uint8_t *scale_to(const AVFrame *fr, int w, int h, enum AVPixelFormat fmt)
+static uint8_t *scale_to(const AVFrame *fr, int w, int h, enum AVPixelFormat fmt, int sws_flags)
 {
     int bpp = fmt == AV_PIX_FMT_RGBA ? 4 : 3;
     uint8_t *out = malloc((size_t)w * h * bpp);
     struct SwsContext *sws = out ? sws_getContext(fr->width, fr->height, fr->format, w, h, fmt,
-                                                  SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL,
-                                                  NULL)
+                                                  sws_flags, NULL, NULL, NULL)
                                  : NULL;
     if (!sws) {
         free(out);
@@ -399,7 +398,8 @@ static int process_image(const char *path, const unsigned char *head, size_t hea
     if (th < 1)
         th = 1;
     int bpp = alpha ? 4 : 3;
-    pix = scale_to(fr, tw, th, alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24);
+    pix = scale_to(fr, tw, th, alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24,
+                   SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
     if (!pix)
         FAIL(500, "internal", "out of memory");
     if (alpha) { /* keep PNG only when some pixel is not opaque */
@@ -706,7 +706,8 @@ int cl_media_dominant_colors(const char *path, char colors[3][8])
     if (decode_image(path, &img, code, sizeof code, msg, sizeof msg) != 0)
         return -1;
     enum { S = 64, BINS = 4096 };
-    uint8_t *pix = scale_to(img.frame, S, S, AV_PIX_FMT_RGBA);
+    /* nearest neighbour: scaling must not invent blends of neighbouring colours */
+    uint8_t *pix = scale_to(img.frame, S, S, AV_PIX_FMT_RGBA, SWS_POINT);
     av_frame_free(&img.frame);
     if (!pix)
         return -1;
@@ -722,21 +723,41 @@ int cl_media_dominant_colors(const char *path, char colors[3][8])
         bin[k].n++, bin[k].r += p[0], bin[k].g += p[1], bin[k].b += p[2];
     }
     free(pix);
+    uint32_t counted = 0;
+    for (int k = 0; k < BINS; k++)
+        counted += bin[k].n;
+    /* a colour must cover 4% of the counted pixels: the blend at a shape's anti-aliased edge is not a brand colour */
+    uint32_t floor = counted / 25 > 8 ? counted / 25 : 8;
     int count = 0, picked[3][3];
     for (int round = 0; round < BINS && count < 3; round++) {
         int best = -1;
         for (int k = 0; k < BINS; k++)
             if (bin[k].n && (best < 0 || bin[k].n > bin[best].n))
                 best = k;
-        if (best < 0 || bin[best].n < 8) /* nothing left, or a few stray pixels */
+        if (best < 0 || bin[best].n < floor) /* nothing left, or a few stray pixels */
             break;
         int r = (int)(bin[best].r / bin[best].n), g = (int)(bin[best].g / bin[best].n),
             b = (int)(bin[best].b / bin[best].n);
         bin[best].n = 0;
         int near = 0;
-        for (int j = 0; j < count; j++) {
+        for (int j = 0; j < count && !near; j++) {
             int dr = r - picked[j][0], dg = g - picked[j][1], db = b - picked[j][2];
-            near |= dr * dr + dg * dg + db * db < 48 * 48;
+            near = dr * dr + dg * dg + db * db < 48 * 48;
+            /* a blend of a picked colour with white (the edge against the background) or with another picked colour */
+            for (int q = -1; q < count && !near; q++) {
+                if (q == j)
+                    continue;
+                double pr = picked[j][0], pg = picked[j][1], pb = picked[j][2];
+                double qr = q < 0 ? 255 : picked[q][0], qg = q < 0 ? 255 : picked[q][1], qb = q < 0 ? 255 : picked[q][2];
+                double vr = qr - pr, vg = qg - pg, vb = qb - pb, len2 = vr * vr + vg * vg + vb * vb;
+                if (len2 < 1)
+                    continue;
+                double t = ((r - pr) * vr + (g - pg) * vg + (b - pb) * vb) / len2;
+                if (t <= 0 || t >= 1)
+                    continue;
+                double er = r - (pr + t * vr), eg = g - (pg + t * vg), eb = b - (pb + t * vb);
+                near = er * er + eg * eg + eb * eb < 24 * 24;
+            }
         }
         if (near)
             continue;

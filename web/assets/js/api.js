@@ -18,6 +18,9 @@ export class ApiError extends Error {
 /** Remember the CSRF token from a log-in / sign-up / GET /api/me body. */
 export function setCsrf(token) { csrfToken = token || null; }
 
+/** The CSRF token for requests made without api() (an XHR upload with progress). */
+export function currentCsrf() { return csrfToken; }
+
 /** Call the API; resolves with the parsed body, rejects with ApiError. */
 export async function api(path, { method = 'GET', body } = {}) {
   const headers = { accept: 'application/json' };

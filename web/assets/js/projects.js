@@ -225,6 +225,9 @@ async function renderDetail(id) {
       <a class="button" href="/app/projects/${p.id}/weeks/current" data-this-week>Open this week</a></div>
       <div data-weeks><p class="muted">Loading…</p></div></section>
     <section class="card stack" aria-labelledby="pperf-h" data-project-performance><h2 id="pperf-h">Performance</h2><p class="muted">Loading…</p></section>
+    <section class="card stack" aria-labelledby="media-h"><div class="row"><h2 id="media-h">Media &amp; brand kit</h2>
+      <a class="button secondary" href="/app/projects/${p.id}/media">Open media</a></div>
+      <p class="small muted">Your photos, music and fonts, images found on your website, and your logo, colours and fonts for videos.</p></section>
     <section class="card stack" data-channels aria-label="Channels"><p class="muted">Loading channels…</p></section>
     ${profileForm(p)}
     <section class="card stack"><h2>Your website</h2><div data-run><p class="muted">Loading…</p></div></section>
@@ -443,6 +446,12 @@ export async function mountProjectsPage(view, ctx) {
   if (week) {
     const { renderWeek } = await import('./week.js');
     await renderWeek(view, ctx, week[1], week[2]);
+    return;
+  }
+  const media = /^\/app\/projects\/(\d+)\/media\/?$/.exec(ctx.path);
+  if (media) {
+    const { renderMediaPage } = await import('./media.js');
+    await renderMediaPage(view, ctx, media[1]);
     return;
   }
   if (!(await mountProjects(ctx.path))) {
