@@ -4,9 +4,10 @@
  *   GET /api/content-items/:id/captions.vtt   owner only; text/vtt
  *
  * The cues are the composition's own text layers (hook, caption, CTA) with
- * the times the renderer draws them, built by the same cl_composition_build
- * the render job uses, so the track says what the video shows, when it shows
- * it. The business name (on screen throughout) is not a cue.
+ * the times the renderer draws them, built by the item's template (the one
+ * the render job recorded on the draft, host/render/templates.h) as the
+ * render job builds it, so the track says what the video shows, when it
+ * shows it. Other words (the business name, labels, list points) are not cues.
  */
 #include "content/content.h"
 #include "auth/auth.h"
@@ -15,7 +16,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "lua/lua_runtime.h"
-#include "render/composition.h"
+#include "render/templates.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -60,7 +61,11 @@ int cl_content_captions_vtt(const char *draft_json, const char *profile_json, co
                             const char *rules_json, cl_buf *out, char *err, size_t errlen)
 {
     cl_buf comp = CL_BUF_INIT;
-    if (cl_composition_build(draft_json, profile_json, channel, rules_json, &comp, err, errlen) != 0)
+    char tpl[64];
+    cl_template_choose(draft_json, rules_json, 0, tpl, sizeof tpl);
+    cl_template_input in = {.draft_json = draft_json, .profile_json = profile_json, .channel = channel,
+                            .rules_json = rules_json};
+    if (cl_template_build(tpl, &in, &comp, err, errlen) != 0)
         return -1;
     cJSON *c = cJSON_Parse(comp.data);
     cl_buf_free(&comp);
@@ -76,7 +81,9 @@ int cl_content_captions_vtt(const char *draft_json, const char *profile_json, co
         const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(layer, "text"));
         const cJSON *start = cJSON_GetObjectItemCaseSensitive(layer, "start");
         const cJSON *end = cJSON_GetObjectItemCaseSensitive(layer, "end");
-        if (!role || !text || !*text || strcmp(role, "business_name") == 0 || !cJSON_IsNumber(start) ||
+        if (!role || !text || !*text ||
+            (strcmp(role, "hook") != 0 && strcmp(role, "caption") != 0 && strcmp(role, "cta") != 0) ||
+            !cJSON_IsNumber(start) ||
             !cJSON_IsNumber(end) || end->valuedouble <= start->valuedouble)
             continue;
         char a[32], b[32];

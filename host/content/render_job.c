@@ -16,6 +16,7 @@
  * a newer request for the same item is dropped without touching the item.
  */
 #include "content/content.h"
+#include "content/item_composition.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -165,7 +166,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     snprintf(uid, sizeof uid, "%" PRId64, p.user_id);
     const char *q[] = {id, uid};
     PGresult *r = cl_db_query(c,
-                              "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text"
+                              "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text, i.project_id"
                               "  FROM content_items i JOIN projects pr ON pr.id = i.project_id"
                               " WHERE i.id = $1 AND i.user_id = $2",
                               2, q);
@@ -198,12 +199,6 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         cl_warn(COMP, "channel rules for %s unavailable (%s); using defaults", channel, lerr);
         rules = NULL;
     }
-    if (cl_composition_build(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 3), channel, rules, &comp, err,
-                             errlen) != 0) {
-        rc = -1;
-        goto fail;
-    }
-
     /* The storage key: generated/content-items/<id>/<UTC timestamp>-r<seq>/.
        The renderer writes into a private local directory; the files are then
        put into the configured storage (STORAGE) under that key. */
@@ -224,6 +219,18 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
                      cl_cfg.storage_dir, strerror(e));
         }
         rc = 1;
+        goto fail;
+    }
+    /* The item's template on its draft, brand kit and images (materialized into out_dir). */
+    cl_item_comp_input ci = {.project_id = strtoll(PQgetvalue(r, 0, 4), NULL, 10),
+                             .draft_json = PQgetvalue(r, 0, 0),
+                             .profile_json = PQgetvalue(r, 0, 3),
+                             .channel = channel,
+                             .rules_json = rules,
+                             .work_dir = out_dir};
+    char tpl[64] = "";
+    if (cl_item_composition(c, &ci, &comp, tpl, sizeof tpl, err, errlen) != 0) {
+        rc = -1;
         goto fail;
     }
     cl_render_result res;
@@ -295,9 +302,10 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
                    "       storage = EXCLUDED.storage, sha256 = EXCLUDED.sha256",
                    13, a, dberr, sizeof dberr) != 0 ||
         cl_db_exec(c,
-                   "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now()"
+                   "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now(),"
+                   "       draft = jsonb_set(draft, '{template}', to_jsonb($3::text))"
                    " WHERE id = $1 AND render_seq = $2",
-                   2, (const char *[]){id, seq}, dberr, sizeof dberr) != 0 ||
+                   3, (const char *[]){id, seq, tpl}, dberr, sizeof dberr) != 0 ||
         cl_db_commit(c) != 0) {
         cl_db_rollback(c);
         snprintf(err, errlen, "recording the rendered files failed: %s", dberr);
@@ -309,6 +317,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     cJSON *out = cJSON_CreateObject(), *drawn = cJSON_AddObjectToObject(out, "drawn");
     cJSON_AddNumberToObject(out, "content_item_id", (double)p.item_id);
     cJSON_AddStringToObject(out, "renderer", res.renderer);
+    cJSON_AddStringToObject(out, "template", tpl);
     cJSON_AddNumberToObject(out, "seconds", round(res.seconds * 100) / 100);
     cJSON *cj = cJSON_Parse(comp.data);
     const cJSON *layer;

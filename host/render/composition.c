@@ -5,6 +5,7 @@
  * renderer ABI takes JSON from any caller, so both sides check.
  */
 #include "render/composition.h"
+#include "rc_comp.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -123,7 +124,11 @@ static int validate_layer(const cJSON *o, int i, int w, int h, double dur, char 
     snprintf(where, sizeof where, "layers[%d].", i);
     if (!cJSON_IsObject(o))
         return fail(err, errlen, "layers[%d] must be an object", i);
-    const char *role, *text, *anim, *color, *pos;
+    const char *role, *text, *anim, *color, *pos, *type;
+    if (str(o, "type", &type, where, err, errlen))
+        return -1;
+    if (type && strcmp(type, "text") != 0)
+        return fail(err, errlen, "%stype %.20s needs \"version\": 2", where, type);
     if (str(o, "role", &role, where, err, errlen) || str(o, "text", &text, where, err, errlen) ||
         str(o, "animation", &anim, where, err, errlen) || str(o, "color", &color, where, err, errlen) ||
         str(o, "position", &pos, where, err, errlen))
@@ -262,6 +267,16 @@ int cl_composition_validate(const char *json, char *err, size_t errlen)
     cJSON *root = cJSON_Parse(json);
     if (!root)
         return fail(err, errlen, "composition is not valid JSON");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+    if (ver && !cJSON_IsNull(ver) && !(cJSON_IsNumber(ver) && ver->valuedouble == 1)) {
+        /* Version 2 (and a wrong version): the renderers' own parser, so the
+           host and the plugins agree on every field by construction. */
+        cJSON_Delete(root);
+        rc_comp c;
+        int rc = rc_comp_parse(json, &c, err, errlen);
+        rc_comp_free(&c);
+        return rc;
+    }
     int rc = validate_root(root, err, errlen);
     cJSON_Delete(root);
     return rc;
@@ -277,8 +292,7 @@ static const char *obj_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-/* At most max bytes of s, cut at a word boundary (UTF-8 safe), with "..." when cut. */
-static char *clip_text(const char *s, size_t max)
+char *cl_composition_clip_text(const char *s, size_t max)
 {
     size_t n = strlen(s);
     if (n <= max)
@@ -302,7 +316,7 @@ static char *clip_text(const char *s, size_t max)
 static int add_layer(cJSON *layers, const char *role, const char *text, size_t max, double start,
                      double end, const char *anim, int font_size, const char *color)
 {
-    char *t = clip_text(text, max);
+    char *t = cl_composition_clip_text(text, max);
     cJSON *l = cJSON_CreateObject();
     if (!t || !l) {
         free(t);
@@ -319,6 +333,19 @@ static int add_layer(cJSON *layers, const char *role, const char *text, size_t m
     free(t);
     cJSON_AddItemToArray(layers, l);
     return 0;
+}
+
+void cl_composition_timing(const cJSON *draft, const cJSON *rules, double *dur, double *fps)
+{
+    *dur = 15, *fps = 30;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(rules, "duration_seconds");
+    if (!cJSON_IsNumber(d))
+        d = cJSON_GetObjectItemCaseSensitive(draft, "duration_seconds");
+    if (cJSON_IsNumber(d))
+        *dur = d->valuedouble < 3 ? 3 : d->valuedouble > 60 ? 60 : d->valuedouble;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(rules, "fps");
+    if (cJSON_IsNumber(f))
+        *fps = f->valuedouble;
 }
 
 static int build(const cJSON *draft, const cJSON *profile, const char *channel, const cJSON *rules,
@@ -362,15 +389,8 @@ static int build(const cJSON *draft, const cJSON *profile, const char *channel, 
         else
             return fail(err, errlen, "channel rules: size must be 1080x1920, 1080x1080 or 1920x1080");
     }
-    double dur = 15, fps = 30;
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(rules, "duration_seconds");
-    if (!cJSON_IsNumber(d))
-        d = cJSON_GetObjectItemCaseSensitive(draft, "duration_seconds");
-    if (cJSON_IsNumber(d))
-        dur = d->valuedouble < 3 ? 3 : d->valuedouble > 60 ? 60 : d->valuedouble;
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(rules, "fps");
-    if (cJSON_IsNumber(f))
-        fps = f->valuedouble;
+    double dur, fps;
+    cl_composition_timing(draft, rules, &dur, &fps);
 
     cJSON_AddStringToObject(out, "template", CL_COMPOSITION_TEMPLATE);
     cJSON_AddNumberToObject(out, "width", w);

@@ -26,6 +26,20 @@ typedef struct cl_safe_area {
  */
 int cl_composition_safe_area(const char *channel, int width, int height, cl_safe_area *out);
 
+struct cJSON;
+/**
+ * A render's duration and frame rate: the channel rules' duration_seconds,
+ * else the draft's, else 15 (clamped to 3 ... 60); the rules' fps, else 30.
+ * draft and rules may be NULL.
+ */
+void cl_composition_timing(const struct cJSON *draft, const struct cJSON *rules, double *dur, double *fps);
+
+/**
+ * At most max bytes of s, cut at a word boundary (UTF-8 safe), with "..."
+ * when cut. malloc'd (caller frees); NULL when out of memory.
+ */
+char *cl_composition_clip_text(const char *s, size_t max);
+
 /**
  * Check a composition. Returns 0, or -1 with a message naming the offending
  * field in err ("layers[1].end must be greater than start ...").

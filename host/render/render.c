@@ -7,6 +7,7 @@
 #include "plugins/call.h"
 #include "plugins/registry.h"
 #include "render/composition.h"
+#include "render/stage.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -106,19 +107,27 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
     if (mkdir(work, 0700) != 0)
         return cl_error_set(err, CL_EIO, "cannot create work directory %s: %s", work, strerror(errno));
 
+    /* Files the layers name go into the work directory (the renderers read
+       nothing outside it). */
+    char *staged = NULL;
+    if (cl_render_stage(composition_json, work, &staged, msg, sizeof msg) != 0) {
+        cl_render_remove_tree(work);
+        return cl_error_set(err, CL_EIO, "%s", msg);
+    }
     cl_call own;
     if (!call) {
         cl_call_init(&own, NULL, NULL);
         call = &own;
     }
     cl_render_request req = {.size = sizeof req,
-                             .composition_json = composition_json,
+                             .composition_json = staged,
                              .work_dir = work,
                              .video_path = res->video_path,
                              .thumbnail_path = res->thumbnail_path};
     double t0 = now_s();
     int rc = CL_CAP_CALL(r, err, render, call, &req, err);
     res->seconds = now_s() - t0;
+    free(staged);
     cl_render_remove_tree(work);
     return rc;
 }

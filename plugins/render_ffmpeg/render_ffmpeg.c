@@ -34,6 +34,7 @@
 #include "cliploop_plugin.h"
 #include "rc_audio.h"
 #include "rc_comp.h"
+#include "rc_images.h"
 #include "rc_media.h"
 
 #include <libavcodec/avcodec.h>
@@ -232,7 +233,10 @@ typedef struct render_ctx {
     char font[1024];
     char work_dir[1024];
     AVFrame *base;      /* background + logo, yuv420p */
-    layer_img *imgs;    /* comp.n_layers */
+    layer_img *imgs;    /* comp.n_layers: text, rect and still image layers drawn once */
+    layer_img *panels;  /* comp.n_layers: the panel behind a text layer with "bg" */
+    rc_image_cache images; /* decoded pictures of image layers, by path */
+    const AVFrame **pics;  /* comp.n_layers: an image layer's picture (borrowed from images) */
     /* output */
     AVFormatContext *oc;
     AVCodecContext *venc, *aenc;
@@ -390,8 +394,8 @@ out:
 
 /* Run the drawtext chain for one layer on an opaque canvas (black or white),
    rgb24. Returns the frame or NULL. */
-static AVFrame *draw_text_on(render_ctx *r, const text_lines *tl, const rc_layer *l, int area_x,
-                             int area_w, int top, const char *canvas)
+static AVFrame *draw_text_on(render_ctx *r, const text_lines *tl, const rc_layer *l, const char *font,
+                             int area_x, int area_w, int top, const char *canvas)
 {
     const rc_comp *c = &r->comp;
     AVFrame *out = NULL;
@@ -414,17 +418,28 @@ static AVFrame *draw_text_on(render_ctx *r, const text_lines *tl, const rc_layer
         if (!f)
             goto out;
         /* Options set one by one: no filter-graph escaping of user text. */
-        int e = av_opt_set(f, "fontfile", r->font, AV_OPT_SEARCH_CHILDREN);
+        int e = av_opt_set(f, "fontfile", font, AV_OPT_SEARCH_CHILDREN);
         e |= av_opt_set(f, "text", tl->line[i], AV_OPT_SEARCH_CHILDREN);
         e |= av_opt_set(f, "expansion", "none", AV_OPT_SEARCH_CHILDREN);
         snprintf(val, sizeof val, "%d", tl->font_size);
         e |= av_opt_set(f, "fontsize", val, AV_OPT_SEARCH_CHILDREN);
         snprintf(val, sizeof val, "0x%06x", l->color);
         e |= av_opt_set(f, "fontcolor", val, AV_OPT_SEARCH_CHILDREN);
-        e |= av_opt_set(f, "shadowcolor", "black@0.6", AV_OPT_SEARCH_CHILDREN);
-        e |= av_opt_set_int(f, "shadowx", shadow, AV_OPT_SEARCH_CHILDREN);
-        e |= av_opt_set_int(f, "shadowy", shadow, AV_OPT_SEARCH_CHILDREN);
-        snprintf(val, sizeof val, "%d+(%d-text_w)/2", area_x, area_w);
+        if (l->outline > 0) {
+            e |= av_opt_set_int(f, "borderw", l->outline, AV_OPT_SEARCH_CHILDREN);
+            snprintf(val, sizeof val, "0x%06x", l->outline_color);
+            e |= av_opt_set(f, "bordercolor", val, AV_OPT_SEARCH_CHILDREN);
+        } else if (l->shadow) {
+            e |= av_opt_set(f, "shadowcolor", "black@0.6", AV_OPT_SEARCH_CHILDREN);
+            e |= av_opt_set_int(f, "shadowx", shadow, AV_OPT_SEARCH_CHILDREN);
+            e |= av_opt_set_int(f, "shadowy", shadow, AV_OPT_SEARCH_CHILDREN);
+        }
+        if (l->align == RC_ALIGN_LEFT)
+            snprintf(val, sizeof val, "%d", area_x);
+        else if (l->align == RC_ALIGN_RIGHT)
+            snprintf(val, sizeof val, "%d-text_w", area_x + area_w);
+        else
+            snprintf(val, sizeof val, "%d+(%d-text_w)/2", area_x, area_w);
         e |= av_opt_set(f, "x", val, AV_OPT_SEARCH_CHILDREN);
         snprintf(val, sizeof val, "%d", top + i * tl->line_h);
         e |= av_opt_set(f, "y", val, AV_OPT_SEARCH_CHILDREN);
@@ -445,6 +460,31 @@ out:
 static inline uint8_t rgb_y(int R, int G, int B) { return (uint8_t)((66 * R + 129 * G + 25 * B + 128) / 256 + 16); }
 static inline int rgb_u(int R, int G, int B) { return (-38 * R - 74 * G + 112 * B); }
 static inline int rgb_v(int R, int G, int B) { return (112 * R - 94 * G - 18 * B); }
+
+static int layer_img_alloc(render_ctx *r, layer_img *li, int x, int y, int w, int h)
+{
+    li->x = x & ~1;
+    li->y = y & ~1;
+    li->w = w & ~1;
+    li->h = h & ~1;
+    if (li->x + li->w > r->comp.width)
+        li->w = (r->comp.width - li->x) & ~1;
+    if (li->y + li->h > r->comp.height)
+        li->h = (r->comp.height - li->y) & ~1;
+    if (li->x < 0 || li->y < 0 || li->w <= 0 || li->h <= 0) {
+        li->empty = 1;
+        return CL_OK;
+    }
+    size_t n = (size_t)li->w * li->h, nc = n / 4;
+    li->yp = malloc(n);
+    li->ap = malloc(n);
+    li->up = malloc(nc);
+    li->vp = malloc(nc);
+    li->acp = malloc(nc);
+    if (!li->yp || !li->ap || !li->up || !li->vp || !li->acp)
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    return CL_OK;
+}
 
 /* From the black and white renders: straight colour + alpha, cropped to the
    covered box, converted to Y/U/V with alpha. */
@@ -480,18 +520,12 @@ static int extract_layer(render_ctx *r, const AVFrame *blk, const AVFrame *wht, 
         x1 = W;
     if (y1 > H)
         y1 = H;
-    li->x = x0;
-    li->y = y0;
-    li->w = x1 - x0;
-    li->h = y1 - y0;
-    size_t n = (size_t)li->w * li->h, nc = n / 4;
-    li->yp = malloc(n);
-    li->ap = malloc(n);
-    li->up = malloc(nc);
-    li->vp = malloc(nc);
-    li->acp = malloc(nc);
+    int rc = layer_img_alloc(r, li, x0, y0, x1 - x0, y1 - y0);
+    if (rc != CL_OK || li->empty)
+        return rc;
+    size_t nc = (size_t)li->w * li->h / 4;
     int *ua = calloc(nc, sizeof *ua), *va = calloc(nc, sizeof *va), *aa = calloc(nc, sizeof *aa);
-    if (!li->yp || !li->ap || !li->up || !li->vp || !li->acp || !ua || !va || !aa) {
+    if (!ua || !va || !aa) {
         free(ua), free(va), free(aa);
         return rc_err(r->err, CL_ENOMEM, "out of memory");
     }
@@ -540,29 +574,128 @@ static void layer_img_free(layer_img *li)
     memset(li, 0, sizeof *li);
 }
 
+/* A flat colour with rounded corners and alpha (0..255): rect layers and text panels. */
+static int fill_rect_img(render_ctx *r, layer_img *li, int x, int y, int w, int h, uint32_t color, int alpha,
+                         int radius)
+{
+    int rc = layer_img_alloc(r, li, x, y, w, h);
+    if (rc != CL_OK || li->empty)
+        return rc;
+    int R = color >> 16 & 255, G = color >> 8 & 255, B = color & 255;
+    memset(li->yp, rgb_y(R, G, B), (size_t)li->w * li->h);
+    memset(li->up, 128 + (rgb_u(R, G, B) + 128) / 256, (size_t)li->w * li->h / 4);
+    memset(li->vp, 128 + (rgb_v(R, G, B) + 128) / 256, (size_t)li->w * li->h / 4);
+    for (int j = 0; j < li->h; j++)
+        for (int i = 0; i < li->w; i++)
+            li->ap[(size_t)j * li->w + i] = (uint8_t)(rc_round_rect_cover(i, j, li->w, li->h, radius) * alpha / 255);
+    for (int j = 0; j < li->h / 2; j++)
+        for (int i = 0; i < li->w / 2; i++) {
+            const uint8_t *a = li->ap + (size_t)2 * j * li->w + 2 * i;
+            li->acp[(size_t)j * (li->w / 2) + i] = (uint8_t)((a[0] + a[1] + a[li->w] + a[li->w + 1] + 2) / 4);
+        }
+    return CL_OK;
+}
+
+/* A still image layer drawn once into a layer image (its corners as alpha). */
+static int still_image_img(render_ctx *r, const rc_layer *l, const AVFrame *pic, layer_img *li)
+{
+    int rc = layer_img_alloc(r, li, l->box_x, l->box_y, l->box_w, l->box_h);
+    if (rc != CL_OK || li->empty)
+        return rc;
+    AVFrame *tmp = av_frame_alloc();
+    if (!tmp)
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    tmp->format = AV_PIX_FMT_YUV420P;
+    tmp->width = li->w;
+    tmp->height = li->h;
+    if (av_frame_get_buffer(tmp, 0) < 0) {
+        av_frame_free(&tmp);
+        return rc_err(r->err, CL_ENOMEM, "out of memory");
+    }
+    /* transparent where a contained image does not reach: alpha from a marker pass */
+    memset(li->ap, 0, (size_t)li->w * li->h);
+    for (int p = 0; p < 3; p++)
+        for (int j = 0; j < (p ? li->h / 2 : li->h); j++)
+            memset(tmp->data[p] + (size_t)j * tmp->linesize[p], p ? 128 : 0, (size_t)(p ? li->w / 2 : li->w));
+    rc_view v;
+    rc_image_view(l, l->start, &v);
+    rc_image_draw(pic, l, &v, tmp, 0, 0, li->w, li->h, 256);
+    double sx, sy, sw, sh;
+    int ox, oy, ow, oh;
+    rc_image_window(l, &v, pic->width, pic->height, li->w, li->h, &sx, &sy, &sw, &sh, &ox, &oy, &ow, &oh);
+    for (int j = 0; j < li->h; j++) {
+        memcpy(li->yp + (size_t)j * li->w, tmp->data[0] + (size_t)j * tmp->linesize[0], (size_t)li->w);
+        for (int i = 0; i < li->w; i++)
+            if (i >= ox && i < ox + ow && j >= oy && j < oy + oh)
+                li->ap[(size_t)j * li->w + i] = rc_round_rect_cover(i - ox, j - oy, ow, oh, l->radius);
+    }
+    for (int j = 0; j < li->h / 2; j++) {
+        memcpy(li->up + (size_t)j * (li->w / 2), tmp->data[1] + (size_t)j * tmp->linesize[1], (size_t)li->w / 2);
+        memcpy(li->vp + (size_t)j * (li->w / 2), tmp->data[2] + (size_t)j * tmp->linesize[2], (size_t)li->w / 2);
+        for (int i = 0; i < li->w / 2; i++) {
+            const uint8_t *a = li->ap + (size_t)2 * j * li->w + 2 * i;
+            li->acp[(size_t)j * (li->w / 2) + i] = (uint8_t)((a[0] + a[1] + a[li->w] + a[li->w + 1] + 2) / 4);
+        }
+    }
+    av_frame_free(&tmp);
+    return CL_OK;
+}
+
+/* Image layers: decode each picture once; a still one is drawn once here,
+   a moving one per frame (compose). */
+static int build_image_layer(render_ctx *r, int i)
+{
+    const rc_layer *l = &r->comp.layers[i];
+    if (!rc_path_inside(r->work_dir, l->path))
+        return rc_err(r->err, CL_EINVAL, "layers[%d].path must name a file inside the render's work directory", i);
+    int rc = rc_image_get(&r->images, l->path, &r->pics[i], r->err);
+    if (rc != CL_OK || l->has_motion)
+        return rc;
+    return still_image_img(r, l, r->pics[i], &r->imgs[i]);
+}
+
 static int build_layers(render_ctx *r)
 {
     const rc_comp *c = &r->comp;
     if (c->n_layers == 0)
         return CL_OK;
-    if (!(r->imgs = calloc((size_t)c->n_layers, sizeof *r->imgs)))
+    if (!(r->imgs = calloc((size_t)c->n_layers, sizeof *r->imgs)) ||
+        !(r->panels = calloc((size_t)c->n_layers, sizeof *r->panels)) ||
+        !(r->pics = calloc((size_t)c->n_layers, sizeof *r->pics)))
         return rc_err(r->err, CL_ENOMEM, "out of memory");
     FT_Library ft;
-    FT_Face face;
     if (FT_Init_FreeType(&ft) != 0)
         return rc_err(r->err, CL_EUNSUPPORTED, "FreeType could not start");
-    if (FT_New_Face(ft, r->font, 0, &face) != 0) {
-        FT_Done_FreeType(ft);
-        return rc_err(r->err, CL_EUNSUPPORTED, "font %s could not be loaded", r->font);
-    }
     int rc = CL_OK;
     for (int i = 0; i < c->n_layers && rc == CL_OK; i++) {
         const rc_layer *l = &c->layers[i];
+        if (l->type == RC_LAYER_IMAGE) {
+            rc = build_image_layer(r, i);
+            continue;
+        }
+        if (l->type == RC_LAYER_RECT) {
+            rc = fill_rect_img(r, &r->imgs[i], l->box_x, l->box_y, l->box_w, l->box_h, l->color, 255, l->radius);
+            continue;
+        }
+        const char *font = l->font ? l->font : r->font;
+        if (l->font && !rc_path_inside(r->work_dir, l->font)) {
+            rc = rc_err(r->err, CL_EINVAL, "layers[%d].font must name a file inside the render's work directory", i);
+            break;
+        }
+        FT_Face face;
+        if (FT_New_Face(ft, font, 0, &face) != 0) {
+            rc = rc_err(r->err, CL_EUNSUPPORTED, "font %s could not be loaded", font);
+            break;
+        }
         int ax, aw, ay, anchor;
         rc_layer_area(c, l, &ax, &aw, &ay, &anchor);
-        int max_h = l->has_box ? l->box_h : (c->height - c->safe_top - c->safe_bottom) * 2 / 5;
+        int pad = l->has_bg ? l->bg_pad : 0;
+        if (pad * 2 > aw / 2)
+            pad = aw / 4;
+        int max_h = l->has_box ? l->box_h - 2 * pad : (c->height - c->safe_top - c->safe_bottom) * 2 / 5;
         text_lines tl = {0};
-        if (layout_text(face, l->text, l->font_size, aw, max_h, &tl) != 0) {
+        if (layout_text(face, l->text, l->font_size, aw - 2 * pad, max_h, &tl) != 0) {
+            FT_Done_Face(face);
             rc = rc_err(r->err, CL_ENOMEM, "out of memory");
             break;
         }
@@ -570,23 +703,39 @@ static int build_layers(render_ctx *r)
         if (l->has_box)
             top = ay + (l->box_h - block) / 2;
         else if (anchor == RC_POS_TOP)
-            top = ay;
+            top = ay + pad;
         else if (anchor == RC_POS_BOTTOM)
-            top = ay - block;
+            top = ay - block - pad;
         else
             top = ay - block / 2;
-        AVFrame *blk = draw_text_on(r, &tl, l, ax, aw, top, "black");
-        AVFrame *wht = blk ? draw_text_on(r, &tl, l, ax, aw, top, "white") : NULL;
-        if (!blk || !wht)
+        if (l->has_bg) {
+            /* The panel hugs the text block: widest line plus the padding. */
+            int tw = 0;
+            for (int k = 0; k < tl.n; k++) {
+                int lw = text_width(face, tl.line[k], strlen(tl.line[k]));
+                tw = lw > tw ? lw : tw;
+            }
+            int px = l->align == RC_ALIGN_LEFT    ? ax
+                     : l->align == RC_ALIGN_RIGHT ? ax + aw - tw - 2 * pad
+                                                  : ax + (aw - tw) / 2 - pad;
+            /* the line box is 1.22 em; the glyphs sit in its upper part */
+            rc = fill_rect_img(r, &r->panels[i], px, top - pad, tw + 2 * pad, block + 2 * pad - tl.line_h / 8,
+                               l->bg_color, (int)lround(l->bg_opacity * 255), l->radius);
+            ax += pad;
+            aw -= 2 * pad;
+        }
+        FT_Done_Face(face);
+        AVFrame *blk = rc == CL_OK ? draw_text_on(r, &tl, l, font, ax, aw, top, "black") : NULL;
+        AVFrame *wht = blk ? draw_text_on(r, &tl, l, font, ax, aw, top, "white") : NULL;
+        if (rc == CL_OK && (!blk || !wht))
             rc = rc_err(r->err, CL_EUNSUPPORTED,
                         "drawing layers[%d] failed (is the drawtext filter available?)", i);
-        else
+        else if (rc == CL_OK)
             rc = extract_layer(r, blk, wht, &r->imgs[i]);
         av_frame_free(&blk);
         av_frame_free(&wht);
         lines_free(&tl);
     }
-    FT_Done_Face(face);
     FT_Done_FreeType(ft);
     return rc;
 }
@@ -613,7 +762,17 @@ static void blend_plane(uint8_t *dst, int dst_ls, int dst_h, int x, int y, const
     }
 }
 
-static void compose(render_ctx *r, AVFrame *dst, const double *alpha, const int *offset)
+static void blend_img(AVFrame *dst, const layer_img *li, int op, int off)
+{
+    int H = dst->height;
+    blend_plane(dst->data[0], dst->linesize[0], H, li->x, li->y + off, li->yp, li->ap, li->w, li->h, op);
+    blend_plane(dst->data[1], dst->linesize[1], H / 2, li->x / 2, (li->y + off) / 2, li->up, li->acp, li->w / 2,
+                li->h / 2, op);
+    blend_plane(dst->data[2], dst->linesize[2], H / 2, li->x / 2, (li->y + off) / 2, li->vp, li->acp, li->w / 2,
+                li->h / 2, op);
+}
+
+static void compose(render_ctx *r, AVFrame *dst, const double *alpha, const int *offset, double t)
 {
     const AVFrame *b = r->base;
     int H = b->height;
@@ -627,16 +786,21 @@ static void compose(render_ctx *r, AVFrame *dst, const double *alpha, const int 
                        b->data[p] + (size_t)y * b->linesize[p], (size_t)bytes);
     }
     for (int i = 0; i < r->comp.n_layers; i++) {
-        const layer_img *li = &r->imgs[i];
-        if (li->empty || alpha[i] <= 0)
+        const rc_layer *l = &r->comp.layers[i];
+        if (alpha[i] <= 0)
             continue;
         int op = (int)lround(alpha[i] * 256), off = offset[i] & ~1;
-        blend_plane(dst->data[0], dst->linesize[0], H, li->x, li->y + off, li->yp, li->ap, li->w,
-                    li->h, op);
-        blend_plane(dst->data[1], dst->linesize[1], H / 2, li->x / 2, (li->y + off) / 2, li->up,
-                    li->acp, li->w / 2, li->h / 2, op);
-        blend_plane(dst->data[2], dst->linesize[2], H / 2, li->x / 2, (li->y + off) / 2, li->vp,
-                    li->acp, li->w / 2, li->h / 2, op);
+        if (l->type == RC_LAYER_IMAGE && l->has_motion) {
+            rc_view v;
+            rc_image_view(l, t, &v);
+            rc_image_draw(r->pics[i], l, &v, dst, l->box_x & ~1, (l->box_y & ~1) + off, l->box_w & ~1,
+                          l->box_h & ~1, op);
+            continue;
+        }
+        if (r->panels && !r->panels[i].empty && r->panels[i].ap)
+            blend_img(dst, &r->panels[i], op, off);
+        if (!r->imgs[i].empty)
+            blend_img(dst, &r->imgs[i], op, off);
     }
 }
 
@@ -806,10 +970,16 @@ static void render_ctx_free(render_ctx *r)
     av_packet_free(&r->pkt);
     av_frame_free(&r->aframe);
     av_frame_free(&r->base);
-    if (r->imgs)
-        for (int i = 0; i < r->comp.n_layers; i++)
+    for (int i = 0; i < r->comp.n_layers; i++) {
+        if (r->imgs)
             layer_img_free(&r->imgs[i]);
+        if (r->panels)
+            layer_img_free(&r->panels[i]);
+    }
     free(r->imgs);
+    free(r->panels);
+    free(r->pics);
+    rc_image_cache_free(&r->images);
     rc_comp_free(&r->comp);
     rc_mix_free(&r->mix);
     rc_audio_spec_free(&r->audio);
@@ -850,6 +1020,8 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
             alpha[k] = round(alpha[k] * 256) / 256; /* what compose can show */
             if (alpha[k] != palpha[k] || (off[k] & ~1) != (poff[k] & ~1))
                 changed = 1;
+            if (alpha[k] > 0 && c->layers[k].type == RC_LAYER_IMAGE && c->layers[k].has_motion)
+                changed = 1; /* a moving picture: redrawn every frame it shows */
         }
         if (changed) {
             /* The encoder may still reference the previous picture. */
@@ -857,7 +1029,7 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
                 rc = rc_err(r->err, CL_ENOMEM, "out of memory");
                 goto out;
             }
-            compose(r, cur, alpha, off);
+            compose(r, cur, alpha, off, t);
             memcpy(palpha, alpha, sizeof *alpha * (size_t)n);
             memcpy(poff, off, sizeof *off * (size_t)n);
         }

@@ -1,0 +1,18 @@
+/*
+ * stage.h — local files of a composition into the render's work directory
+ * (see stage.c).
+ */
+#ifndef CL_RENDER_STAGE_H
+#define CL_RENDER_STAGE_H
+
+#include <stddef.h>
+
+/**
+ * Copy (or hard-link) every file a composition's layers name ("path",
+ * "font") into work_dir and write the composition with those fields
+ * pointing at the copies into *out_json (malloc'd; caller frees). Returns 0,
+ * or -1 with err naming the file that could not be staged.
+ */
+int cl_render_stage(const char *json, const char *work_dir, char **out_json, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,87 @@
+-- Offer / countdown card: the deal in huge accent type on a brand card
+-- ("50% OFF", "$12"), the hook as its headline, a "3 - 2 - 1" countdown to
+-- the call to action, which lands as a button. With images the first one
+-- moves slowly behind the card; without, a two-colour brand gradient.
+--
+-- build(ctx) returns {background, layers} (docs/composition.md, "Templates").
+
+-- The deal named in the words: "50%" (+ " OFF"), or a price like "$12", "₦5,000", "9.99 EUR".
+local function deal(s)
+  local pct = s:match("(%d+%s?%%)")
+  if pct then return (pct:gsub("%s", "")) .. " OFF" end
+  local cur = s:match("([%$£€₦]%s?[%d][%d,%.]*)")
+  if cur then return cur end
+  local num = s:match("([%d][%d,%.]*%s?[A-Z][A-Z][A-Z])")
+  if num then return num end
+  return nil
+end
+
+local function build(ctx)
+  local f, b, t = ctx.frame, ctx.brand, ctx.text
+  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.area
+  local wide = W > H
+  local L = {}
+  local big = deal(t.hook) or deal(t.caption) or deal(t.cta) or "TODAY ONLY"
+
+  if #ctx.images > 0 then
+    L[#L + 1] = { type = "image", media = ctx.images[1].media, start = 0, ["end"] = D, fit = "cover",
+                  motion = { from = { scale = 1.0, cx = 0.5, cy = 0.5 }, to = { scale = 1.12, cx = 0.5, cy = 0.5 } } }
+    L[#L + 1] = { type = "rect", role = "tint", box = { x = 0, y = 0, w = W, h = H }, color = b.dark, opacity = 0.45 }
+  end
+
+  -- the card: centred in the safe area (the right 58% when landscape)
+  local card = wide and { x = math.floor(W * 0.40), y = A.y + A.h * 0.06, w = A.x + A.w - math.floor(W * 0.40), h = A.h * 0.88 }
+                     or { x = A.x, y = A.y + A.h * 0.10, w = A.w, h = A.h * 0.74 }
+  L[#L + 1] = { type = "rect", role = "card", box = card, color = b.light, opacity = 0.97, radius = 44 * u,
+                animation = "fade" }
+  L[#L + 1] = { type = "rect", role = "stripe", box = { x = card.x, y = card.y, w = card.w, h = 22 * u },
+                color = b.accent, radius = 10 * u, animation = "fade" }
+  local pad = 48 * u
+  L[#L + 1] = { role = "label", text = "LIMITED OFFER", start = 0.2, ["end"] = D, animation = "fade",
+                font = "heading", font_size = math.floor(36 * u), color = b.on_primary,
+                box = { x = card.x + pad, y = card.y + 60 * u, w = card.w - 2 * pad, h = 80 * u },
+                bg = { color = b.primary, pad = 18 * u, radius = 30 * u } }
+  L[#L + 1] = { role = "badge", text = big, start = 0.5, ["end"] = D, animation = "slide_up",
+                font = "heading", font_size = math.floor((#big <= 8 and 170 or 120) * u), color = b.primary, shadow = false,
+                box = { x = card.x + pad, y = card.y + card.h * 0.16, w = card.w - 2 * pad, h = card.h * 0.28 } }
+  L[#L + 1] = { role = "hook", text = t.hook, start = 1.0, ["end"] = D, animation = "fade",
+                font = "heading", font_size = math.floor(62 * u), color = b.dark, shadow = false,
+                box = { x = card.x + pad, y = card.y + card.h * 0.45, w = card.w - 2 * pad, h = card.h * 0.24 } }
+  if t.caption ~= "" then
+    L[#L + 1] = { role = "caption", text = t.caption, start = math.min(2.0, D * 0.2), ["end"] = D * 0.40, animation = "fade",
+                  font = "body", font_size = math.floor(38 * u), color = "#374151", shadow = false,
+                  box = { x = card.x + pad, y = card.y + card.h * 0.70, w = card.w - 2 * pad, h = card.h * 0.24 } }
+  end
+  -- countdown: 3, 2, 1 in the card's lower part, after the caption and before the CTA
+  local cs, per = D * 0.40, D * 0.32 / 3
+  for i = 3, 1, -1 do
+    local s = cs + (3 - i) * per
+    L[#L + 1] = { role = "countdown", text = tostring(i), start = s, ["end"] = s + per,
+                  animation = "fade", fade_in = 0.15, fade_out = 0.15, font = "heading",
+                  font_size = math.floor(120 * u), color = b.primary, shadow = false,
+                  box = { x = card.x + pad, y = card.y + card.h * 0.70, w = card.w - 2 * pad, h = card.h * 0.24 } }
+  end
+  if t.cta ~= "" then
+    L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
+                  font = "heading", font_size = math.floor(54 * u), color = b.on_accent,
+                  box = { x = card.x + pad, y = card.y + card.h * 0.72, w = card.w - 2 * pad, h = card.h * 0.20 },
+                  bg = { color = b.accent, pad = 30 * u, radius = 40 * u } }
+  end
+  if t.business_name ~= "" then
+    L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",
+                  font = "heading", font_size = math.floor(40 * u), color = "#FFFFFF",
+                  box = wide and { x = A.x, y = A.y, w = card.x - A.x - 40 * u, h = 120 * u }
+                              or { x = A.x, y = card.y + card.h + 24 * u, w = A.w, h = 90 * u } }
+  end
+  if b.logo then
+    local s = 140 * u
+    L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
+                  box = { x = A.x + (A.w - s) / 2, y = math.max(0, card.y - s - 20 * u), w = s, h = s } }
+  end
+  return {
+    background = { type = "gradient", colors = { b.primary, b.secondary } },
+    layers = L,
+  }
+end
+
+return { build = build }

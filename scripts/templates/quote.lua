@@ -1,0 +1,77 @@
+-- Quote / testimonial card: a large accent quotation mark, the words in a
+-- serif face on a deep brand background, five stars and who said it, then
+-- the call to action. With images the first one sits in a rounded frame
+-- above the quote, slowly zooming.
+--
+-- build(ctx) returns {background, layers} (docs/composition.md, "Templates").
+
+-- The quoted words and who said them: a "..." (or “...”) in the hook or
+-- caption, and a "- Name" after it; else the hook, said by a customer.
+local function quote_of(t)
+  for _, s in ipairs({ t.hook, t.caption }) do
+    local q = s:match('\u{201C}(.-)\u{201D}') or s:match('"(.-)"')
+    if q and #q > 8 then
+      local who = s:match('[\u{201D}"]%s*[%-\u{2013}\u{2014}]+%s*([^%.!?\n]+)')
+      return q, who
+    end
+  end
+  return t.hook, nil, true
+end
+
+local function build(ctx)
+  local f, b, t = ctx.frame, ctx.brand, ctx.text
+  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.area
+  local wide = W > H
+  local L = {}
+  local words, who, whole = quote_of(t)
+  who = who or (t.business_name ~= "" and ("A happy " .. t.business_name .. " customer") or "A happy customer")
+
+  local qx, qw = A.x, A.w
+  local top = A.y + (t.business_name ~= "" and 110 * u or 0)   -- below the name tag
+  if #ctx.images > 0 then
+    local s = wide and math.min(A.h * 0.8, W * 0.34) or math.min(A.w * 0.62, A.h * 0.34)
+    local box = wide and { x = A.x, y = A.y + (A.h - s) / 2, w = s, h = s }
+                      or { x = A.x + (A.w - s) / 2, y = top, w = s, h = s }
+    L[#L + 1] = { type = "image", media = ctx.images[1].media, start = 0, ["end"] = D, fit = "cover", box = box,
+                  radius = 36 * u, fade_in = 0.5,
+                  motion = { from = { scale = 1.0, cx = 0.5, cy = 0.5 }, to = { scale = 1.12, cx = 0.5, cy = 0.45 } } }
+    if wide then qx, qw = box.x + box.w + 60 * u, A.x + A.w - (box.x + box.w + 60 * u) else top = box.y + box.h + 20 * u end
+  end
+  local span = (A.y + A.h) - top
+  L[#L + 1] = { role = "mark", text = "\u{201C}", start = 0, ["end"] = D, animation = "fade",
+                font = "dejavu-serif-bold", font_size = math.floor(220 * u), color = b.accent, align = "left",
+                box = { x = qx, y = top, w = 200 * u, h = math.min(220 * u, span * 0.22) } }
+  L[#L + 1] = { role = whole and "hook" or "quote", text = words, start = 0.4, ["end"] = D, animation = "fade",
+                font = "dejavu-serif-bold", font_size = math.floor(76 * u), color = "#FFFFFF", align = "left",
+                box = { x = qx, y = top + span * 0.20, w = qw, h = span * 0.44 } }
+  L[#L + 1] = { role = "stars", text = "\u{2605}\u{2605}\u{2605}\u{2605}\u{2605}", start = 1.2, ["end"] = D,
+                animation = "slide_up", font = "dejavu-sans-bold", font_size = math.floor(48 * u), color = b.accent,
+                align = "left", box = { x = qx, y = top + span * 0.65, w = qw, h = 70 * u } }
+  L[#L + 1] = { role = "author", text = "\u{2014} " .. who, start = 1.6, ["end"] = D, animation = "fade",
+                font = "body", font_size = math.floor(40 * u), color = "#E5E7EB", align = "left",
+                box = { x = qx, y = top + span * 0.65 + 80 * u, w = qw, h = 70 * u } }
+  if t.caption ~= "" then
+    L[#L + 1] = { role = "caption", text = t.caption, start = D * 0.30, ["end"] = D * 0.72, animation = "fade",
+                  font = "body", font_size = math.floor(36 * u), color = "#D1D5DB", align = "left",
+                  box = { x = qx, y = top + span * 0.65 + 160 * u, w = qw, h = math.max(80 * u, span * 0.35 - 160 * u - 160 * u) } }
+  end
+  if t.cta ~= "" then
+    L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
+                  font = "heading", font_size = math.floor(52 * u), color = b.on_accent,
+                  box = { x = qx, y = (A.y + A.h) - 150 * u, w = qw, h = 150 * u },
+                  bg = { color = b.accent, pad = 28 * u, radius = 40 * u } }
+  end
+  if t.business_name ~= "" then
+    L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",
+                  font = "heading", font_size = math.floor(34 * u), color = b.on_primary, position = "top", align = "left",
+                  bg = { color = b.primary, pad = 18 * u, radius = 24 * u } }
+  end
+  if b.logo then
+    local s = 110 * u
+    L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
+                  box = { x = A.x + A.w - s, y = A.y, w = s, h = s } }
+  end
+  return { background = { type = "gradient", colors = { b.dark, b.primary } }, layers = L }
+end
+
+return { build = build }

@@ -1,0 +1,82 @@
+-- Product showcase: 2-5 of the project's kept images, one after another with
+-- a slow pan or zoom each and a crossfade between them; the hook over a dark
+-- band at the bottom, the business name on a brand-coloured tag, the CTA as
+-- an accent button at the end. Without images: a brand-coloured card design.
+--
+-- build(ctx) returns {background, layers} (docs/composition.md, "Templates").
+
+local moves = {  -- one camera move per picture, in turn
+  { from = { scale = 1.00, cx = 0.50, cy = 0.50 }, to = { scale = 1.14, cx = 0.50, cy = 0.46 } },
+  { from = { scale = 1.12, cx = 0.40, cy = 0.50 }, to = { scale = 1.12, cx = 0.60, cy = 0.50 } },
+  { from = { scale = 1.16, cx = 0.50, cy = 0.55 }, to = { scale = 1.02, cx = 0.50, cy = 0.50 } },
+  { from = { scale = 1.10, cx = 0.50, cy = 0.60 }, to = { scale = 1.10, cx = 0.50, cy = 0.40 } },
+  { from = { scale = 1.04, cx = 0.55, cy = 0.50 }, to = { scale = 1.18, cx = 0.45, cy = 0.50 } },
+}
+
+local function build(ctx)
+  local f, b, t = ctx.frame, ctx.brand, ctx.text
+  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.area
+  local wide = W > H
+  local L = {}
+  local n = math.min(#ctx.images, 5)
+  local xf = 0.8                                  -- crossfade seconds
+  if n > 0 then
+    local seg = D / n
+    for i = 1, n do
+      local s = math.max(0, (i - 1) * seg - xf / 2)
+      local e = math.min(D, i * seg + xf / 2)
+      L[#L + 1] = { type = "image", media = ctx.images[i].media, start = s, ["end"] = e,
+                    fit = "cover", motion = moves[(i - 1) % #moves + 1],
+                    fade_in = i > 1 and xf or 0 }
+    end
+  else
+    -- no pictures: a large soft card in the secondary colour behind the words
+    L[#L + 1] = { type = "rect", box = { x = A.x, y = A.y + A.h * 0.08, w = A.w, h = A.h * 0.62 },
+                  color = b.secondary, opacity = 0.55, radius = 48 * u, animation = "fade" }
+  end
+
+  -- the band the words sit on: bottom 42% (left 48% when landscape)
+  local band = wide and { x = 0, y = 0, w = math.floor(W * 0.48), h = H }
+                     or { x = 0, y = math.floor(H * 0.56), w = W, h = H - math.floor(H * 0.56) }
+  L[#L + 1] = { type = "rect", role = "band", box = band, color = b.dark, opacity = n > 0 and 0.62 or 0.0 + 0.35 }
+  L[#L + 1] = { type = "rect", role = "rule", color = b.accent, opacity = 1, animation = "fade",
+                box = wide and { x = A.x, y = math.floor(H * 0.30), w = 120 * u, h = 16 * u }
+                            or { x = A.x, y = band.y + 48 * u, w = 120 * u, h = 16 * u } }
+
+  local tx = A.x
+  local tw = wide and band.w - A.x - 40 * u or A.w
+  local ty = wide and math.floor(H * 0.30) + 40 * u or band.y + 80 * u
+  local th = wide and H * 0.34 or (H - A.y - A.h <= 0 and band.h * 0.45 or (A.y + A.h) - ty) * 0.62
+  local hook_end = math.min(D * 0.55, 7)
+  L[#L + 1] = { role = "hook", text = t.hook, start = 0.3, ["end"] = D, animation = "slide_up",
+                font = "heading", font_size = math.floor(84 * u), color = "#FFFFFF", align = "left",
+                box = { x = tx, y = ty, w = tw, h = th } }
+  if t.caption ~= "" then
+    L[#L + 1] = { role = "caption", text = t.caption, start = hook_end, ["end"] = D * 0.72,
+                  animation = "fade", font = "body", font_size = math.floor(44 * u), color = "#F3F4F6",
+                  align = "left", box = { x = tx, y = ty + th, w = tw, h = math.max(60 * u, (A.y + A.h) - (ty + th) - 10 * u) } }
+  end
+  if t.business_name ~= "" then
+    L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",
+                  font = "heading", font_size = math.floor(38 * u), color = b.on_primary, align = "left",
+                  position = "top", bg = { color = b.primary, opacity = 0.92, pad = 22 * u, radius = 14 * u } }
+  end
+  if t.cta ~= "" then
+    local cw = wide and tw or A.w * 0.8
+    L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
+                  font = "heading", font_size = math.floor(56 * u), color = b.on_accent,
+                  box = { x = wide and tx or A.x + (A.w - cw) / 2, y = wide and H * 0.70 or ty + th, w = cw, h = 150 * u },
+                  bg = { color = b.accent, opacity = 1, pad = 30 * u, radius = 40 * u } }
+  end
+  if b.logo then
+    local s = 150 * u
+    L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
+                  box = { x = A.x + A.w - s, y = A.y, w = s, h = s }, fade_in = 0.4 }
+  end
+  return {
+    background = { type = "gradient", colors = { b.primary, b.dark } },
+    layers = L,
+  }
+end
+
+return { build = build }

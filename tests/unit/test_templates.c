@@ -1,0 +1,334 @@
+/*
+ * test_templates.c — composition version 2 and the Lua video templates
+ * (scripts/templates/):
+ *   - version 2 validation: image, rect and text fields, limits, messages
+ *     naming the field; version 1 stays as it was;
+ *   - every template builds a valid composition for each aspect (9:16, 1:1,
+ *     4:5, 16:9), with and without images; media ids and font ids are
+ *     resolved to paths, a raw path or an unknown media id is refused;
+ *   - the choice: the draft's template, restricted by the channel rules,
+ *     else showcase with images, offer for a % or a price, three_reasons;
+ *   - render_ffmpeg renders a showcase (decoded: duration, streams, size)
+ *     whose picture moves between 1 s and 3 s, and writes frames of every
+ *     template to tests/e2e/artifacts/templates/ for a person to look at.
+ */
+#include "core/config.h"
+#include "lua/lua_runtime.h"
+#include "plugins/registry.h"
+#include "render/composition.h"
+#include "render/render.h"
+#include "render/templates.h"
+#include "unit.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char scratch[] = "/tmp/cl_templates_test_XXXXXX";
+static char img1[PATH_MAX], img2[PATH_MAX], img3[PATH_MAX], media_json[4 * PATH_MAX];
+
+static const char *DRAFT =
+    "{\"hook\":\"Fresh sourdough, 50% off this weekend\",\"caption\":\"Crusty outside, soft inside: "
+    "three ingredients and 24 hours of patience.\",\"cta\":\"Order for pickup today\",\"script\":["
+    "\"Baked at 5am every day\",\"Only flour, water and salt\",\"Still warm when you pick it up\","
+    "\"Order today\"]}";
+static const char *PROFILE = "{\"business_name\":\"Mama's Bakery\",\"brand_colors\":[\"#9A3412\",\"#FDBA74\"]}";
+
+/* A 'product photo': warm gradient, a plate and a loaf, in a PPM file. */
+static int write_photo(const char *path, int w, int h, int hue)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    fprintf(f, "P6\n%d %d\n255\n", w, h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double dx = (x - w * 0.5) / (w * 0.5), dy = (y - h * 0.55) / (h * 0.5);
+            double r2 = dx * dx + dy * dy * 1.6;
+            unsigned char px[3];
+            px[0] = (unsigned char)(200 - 80 * y / h + hue % 40);
+            px[1] = (unsigned char)(150 - 60 * y / h + (x * 40) / w);
+            px[2] = (unsigned char)(110 - 50 * y / h + hue % 70);
+            if (r2 < 0.30) { /* plate */
+                px[0] = 236, px[1] = 232, px[2] = 225;
+            }
+            if (r2 < 0.12 + 0.02 * sin(x * 0.05)) { /* loaf, with texture */
+                px[0] = (unsigned char)(170 + 30 * sin(x * 0.09 + y * 0.03)), px[1] = 105, px[2] = 45;
+            }
+            if ((x / 40 + y / 40) % 2 == 0 && y > h * 0.9) /* tablecloth */
+                px[0] = 200, px[1] = 40, px[2] = 40;
+            fwrite(px, 1, 3, f);
+        }
+    return fclose(f);
+}
+
+static void expect_invalid(const char *json, const char *needle)
+{
+    char err[512] = "";
+    CHECK(cl_composition_validate(json, err, sizeof err) == -1);
+    if (!strstr(err, needle)) {
+        unit_failed++;
+        fprintf(stderr, "FAIL: message \"%s\" does not name \"%s\"\n", err, needle);
+    } else {
+        unit_passed++;
+    }
+}
+
+static void test_v2_validation(void)
+{
+    char err[512] = "";
+    const char *ok = "{\"version\":2,\"template\":\"showcase\",\"width\":1080,\"height\":1350,\"duration\":5,"
+                     "\"layers\":[{\"type\":\"image\",\"path\":\"/tmp/a.jpg\",\"start\":0,\"end\":5,"
+                     "\"motion\":{\"from\":{\"scale\":1,\"cx\":0.5,\"cy\":0.5},\"to\":{\"scale\":1.2}}},"
+                     "{\"type\":\"rect\",\"box\":{\"x\":0,\"y\":0,\"w\":100,\"h\":100},\"color\":\"#102030\","
+                     "\"radius\":20,\"opacity\":0.5},"
+                     "{\"role\":\"price\",\"text\":\"$12\",\"font\":\"/usr/x.ttf\",\"align\":\"left\",\"outline\":3,"
+                     "\"bg\":{\"color\":\"#FFFFFF\",\"pad\":10},\"fade_in\":1,\"fade_out\":1}]}";
+    CHECK(cl_composition_validate(ok, err, sizeof err) == 0);
+    if (err[0])
+        fprintf(stderr, "  (%s)\n", err);
+    expect_invalid("{\"version\":3}", "version must be 1 or 2");
+    expect_invalid("{\"layers\":[{\"type\":\"image\",\"path\":\"/a.jpg\"}]}", "needs \"version\": 2");
+    expect_invalid("{\"width\":1080,\"height\":1350}", "width x height");
+    expect_invalid("{\"version\":2,\"layers\":[{\"type\":\"image\",\"path\":\"a.jpg\"}]}",
+                   "layers[0].path must be an absolute file path");
+    expect_invalid("{\"version\":2,\"layers\":[{\"type\":\"image\",\"path\":\"/a.jpg\",\"media\":1,"
+                   "\"motion\":{\"from\":{\"scale\":0.5},\"to\":{}}}]}",
+                   "layers[0].motion.from.scale must be between 1 and 4");
+    expect_invalid("{\"version\":2,\"duration\":4,\"layers\":[{\"type\":\"image\",\"path\":\"/a.jpg\","
+                   "\"start\":0,\"end\":2,\"fade_in\":1.5,\"fade_out\":1}]}",
+                   "layers[0].fade_in and fade_out");
+    expect_invalid("{\"version\":2,\"layers\":[{\"type\":\"rect\",\"color\":\"#000000\"}]}",
+                   "layers[0].box is required");
+    expect_invalid("{\"version\":2,\"layers\":[{\"type\":\"video\"}]}", "layers[0].type must be one of");
+    expect_invalid("{\"version\":2,\"layers\":[{\"role\":\"Bad Role\",\"text\":\"x\"}]}", "layers[0].role");
+    expect_invalid("{\"version\":2,\"layers\":[{\"role\":\"x\",\"text\":\"x\",\"font\":\"rel.ttf\"}]}",
+                   "layers[0].font must be an absolute");
+    expect_invalid("{\"version\":2,\"layers\":[{\"role\":\"x\",\"text\":\"x\",\"bg\":{\"color\":\"red\"}}]}",
+                   "layers[0].bg.color");
+    expect_invalid("{\"version\":2,\"layers\":[{\"role\":\"x\",\"text\":\"x\",\"align\":\"justify\"}]}",
+                   "layers[0].align");
+    /* version 1 keeps its roles */
+    expect_invalid("{\"layers\":[{\"role\":\"price\",\"text\":\"x\"}]}", "role must be one of hook");
+}
+
+/* Build a template into a parsed cJSON (caller deletes) or NULL with err. */
+static cJSON *build(const char *tpl, const char *draft, const char *media, const char *rules, int w, int h,
+                    char *err, size_t errlen)
+{
+    cl_template_input in = {.draft_json = draft,
+                            .profile_json = PROFILE,
+                            .channel = "instagram",
+                            .rules_json = rules,
+                            .media_json = media,
+                            .width = w,
+                            .height = h};
+    cl_buf out = CL_BUF_INIT;
+    if (cl_template_build(tpl, &in, &out, err, errlen) != 0)
+        return NULL;
+    cJSON *c = cJSON_Parse(out.data);
+    cl_buf_free(&out);
+    return c;
+}
+
+static int count_type(const cJSON *comp, const char *type)
+{
+    int n = 0;
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItem(comp, "layers"))
+    {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(l, "type"));
+        if (strcmp(t ? t : "text", type) == 0)
+            n++;
+    }
+    return n;
+}
+
+static const char *role_text(const cJSON *comp, const char *role)
+{
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItem(comp, "layers"))
+    {
+        const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(l, "role"));
+        if (r && !strcmp(r, role))
+            return cJSON_GetStringValue(cJSON_GetObjectItem(l, "text"));
+    }
+    return NULL;
+}
+
+static const int sizes[4][2] = {{1080, 1920}, {1080, 1080}, {1080, 1350}, {1920, 1080}};
+static const char *const templates[] = {"showcase", "offer", "three_reasons", "quote"};
+
+static void test_templates_build(void)
+{
+    char err[600];
+    char *names = NULL;
+    CHECK(cl_template_names(&names, err, sizeof err) == 0);
+    for (int i = 0; i < 4; i++)
+        CHECK(names && strstr(names, templates[i]));
+    free(names);
+    for (int t = 0; t < 4; t++)
+        for (int s = 0; s < 4; s++)
+            for (int with = 0; with < 2; with++) {
+                err[0] = '\0';
+                cJSON *c = build(templates[t], DRAFT, with ? media_json : NULL, NULL, sizes[s][0], sizes[s][1], err,
+                                 sizeof err);
+                CHECK(c != NULL);
+                if (!c) {
+                    fprintf(stderr, "  %s %dx%d images=%d: %s\n", templates[t], sizes[s][0], sizes[s][1], with, err);
+                    continue;
+                }
+                CHECK(cJSON_GetObjectItem(c, "version")->valuedouble == 2);
+                CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "template")), templates[t]);
+                CHECK(cJSON_GetObjectItem(c, "width")->valueint == sizes[s][0]);
+                CHECK(cJSON_GetObjectItem(c, "height")->valueint == sizes[s][1]);
+                /* the card's words are the video's */
+                CHECK_STR(role_text(c, "cta"), "Order for pickup today");
+                CHECK(role_text(c, "caption") != NULL);
+                CHECK(role_text(c, "business_name") != NULL);
+                int imgs = count_type(c, "image");
+                if (with)
+                    CHECK(imgs >= 1);
+                else
+                    CHECK(imgs == 0);
+                if (with && t == 0)
+                    CHECK(imgs == 3); /* showcase: every image, each its own move */
+                /* every image layer names a resolved file; every font a file */
+                const cJSON *l;
+                cJSON_ArrayForEach(l, cJSON_GetObjectItem(c, "layers"))
+                {
+                    CHECK(!cJSON_GetObjectItem(l, "media"));
+                    const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(l, "path"));
+                    const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(l, "font"));
+                    if (p)
+                        CHECK(access(p, R_OK) == 0);
+                    if (f)
+                        CHECK(f[0] == '/' && access(f, R_OK) == 0);
+                }
+                cJSON_Delete(c);
+            }
+    /* offer: the deal in big type; three_reasons: the beats, numbered */
+    cJSON *c = build("offer", DRAFT, NULL, NULL, 0, 0, err, sizeof err);
+    CHECK_STR(role_text(c, "badge"), "50% OFF");
+    CHECK(cJSON_GetObjectItem(c, "height")->valueint == 1920); /* the channel's default frame */
+    cJSON_Delete(c);
+    c = build("three_reasons", DRAFT, NULL, NULL, 0, 0, err, sizeof err);
+    CHECK_STR(role_text(c, "point"), "Baked at 5am every day");
+    cJSON_Delete(c);
+    c = build("quote", "{\"hook\":\"\\\"Best bread in Yaba, still warm at 7am\\\" - Ada, a regular\",\"cta\":\"Visit us\"}",
+              NULL, NULL, 0, 0, err, sizeof err);
+    CHECK_STR(role_text(c, "quote"), "Best bread in Yaba, still warm at 7am");
+    CHECK(role_text(c, "author") && strstr(role_text(c, "author"), "Ada, a regular"));
+    cJSON_Delete(c);
+
+    /* refusals */
+    CHECK(build("nope", DRAFT, NULL, NULL, 0, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "does not exist") != NULL);
+    CHECK(build("../channels/tiktok", DRAFT, NULL, NULL, 0, 0, err, sizeof err) == NULL);
+    CHECK(build("showcase", "[1]", NULL, NULL, 0, 0, err, sizeof err) == NULL);
+    CHECK(build("showcase", DRAFT, NULL, "{\"size\":\"640x480\"}", 0, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "size") != NULL);
+}
+
+/* A template script in a scratch scripts dir: raw paths and unknown media ids are refused. */
+static void test_template_refusals(void)
+{
+    char dir[PATH_MAX + 32], path[PATH_MAX + 64], err[600];
+    snprintf(dir, sizeof dir, "%s/scripts/templates", scratch);
+    char cmd[3 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/sneaky.lua", dir);
+    FILE *f = fopen(path, "w");
+    fputs("return function(ctx) return { layers = { { type = 'image', path = '/etc/passwd' } } } end\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/ghost.lua", dir);
+    f = fopen(path, "w");
+    fputs("return function(ctx) return { layers = { { type = 'image', media = 999 } } } end\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/badfont.lua", dir);
+    f = fopen(path, "w");
+    fputs("return function(ctx) return { layers = { { role = 'x', text = 'x', font = 'comic-sans' } } } end\n", f);
+    fclose(f);
+    snprintf(dir, sizeof dir, "%s/scripts", scratch);
+    cl_lua_set_scripts_dir(dir);
+    CHECK(build("sneaky", DRAFT, media_json, NULL, 0, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "not a path") != NULL);
+    CHECK(build("ghost", DRAFT, media_json, NULL, 0, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "media 999 is not one of the project's images") != NULL);
+    CHECK(build("badfont", DRAFT, NULL, NULL, 0, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "comic-sans") != NULL);
+    cl_lua_set_scripts_dir(NULL);
+}
+
+static void test_choose(void)
+{
+    char out[64];
+    cl_template_choose(DRAFT, NULL, 1, out, sizeof out);
+    CHECK_STR(out, "showcase");
+    cl_template_choose(DRAFT, NULL, 0, out, sizeof out);
+    CHECK_STR(out, "offer");
+    cl_template_choose("{\"hook\":\"Three reasons to love our bread\"}", NULL, 0, out, sizeof out);
+    CHECK_STR(out, "three_reasons");
+    cl_template_choose("{\"hook\":\"Jollof for \xe2\x82\xa6" "2,500\"}", NULL, 0, out, sizeof out);
+    CHECK_STR(out, "offer");
+    cl_template_choose("{\"hook\":\"x\",\"template\":\"quote\"}", NULL, 1, out, sizeof out);
+    CHECK_STR(out, "quote");
+    /* the channel restricts the choice */
+    cl_template_choose("{\"hook\":\"x\",\"template\":\"quote\"}", "{\"templates\":[\"offer\",\"showcase\"]}", 0, out,
+                       sizeof out);
+    CHECK_STR(out, "offer");
+    cl_template_choose("{\"hook\":\"x\",\"template\":\"nope\"}", NULL, 0, out, sizeof out);
+    CHECK_STR(out, "three_reasons");
+    CHECK(cl_template_allowed("{\"templates\":[\"offer\"]}", "offer") == 1);
+    CHECK(cl_template_allowed("{\"templates\":[\"offer\"]}", "quote") == 0);
+    CHECK(cl_template_allowed(NULL, "quote") == 1);
+}
+
+int main(void)
+{
+    const char *plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
+    const char *src = getenv("CLIPLOOP_SOURCE_DIR");
+    if (!plugin_dir || !src) {
+        fprintf(stderr, "CLIPLOOP_PLUGIN_DIR / CLIPLOOP_SOURCE_DIR are not set (run through ctest)\n");
+        return 1;
+    }
+    if (!mkdtemp(scratch)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char scripts[PATH_MAX];
+    snprintf(scripts, sizeof scripts, "%s/scripts", src);
+    setenv("CLIPLOOP_SCRIPTS_DIR", scripts, 1);
+    snprintf(img1, sizeof img1, "%s/photo1.ppm", scratch);
+    snprintf(img2, sizeof img2, "%s/photo2.ppm", scratch);
+    snprintf(img3, sizeof img3, "%s/photo3.ppm", scratch);
+    CHECK(write_photo(img1, 1600, 1200, 10) == 0);
+    CHECK(write_photo(img2, 1200, 1600, 45) == 0);
+    CHECK(write_photo(img3, 1400, 1400, 80) == 0);
+    snprintf(media_json, sizeof media_json,
+             "[{\"id\":11,\"path\":\"%s\",\"width\":1600,\"height\":1200},{\"id\":12,\"path\":\"%s\","
+             "\"width\":1200,\"height\":1600},{\"id\":13,\"path\":\"%s\",\"width\":1400,\"height\":1400}]",
+             img1, img2, img3);
+    char err[512];
+    unsetenv("RENDERER");
+    if (cl_config_load(err, sizeof err) != 0) {
+        fprintf(stderr, "config: %s\n", err);
+        return 1;
+    }
+
+    test_v2_validation();
+    test_templates_build();
+    test_template_refusals();
+    test_choose();
+
+    cl_lua_thread_release();
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", scratch);
+    return unit_done("test_templates");
+}
