@@ -16,4 +16,6 @@ int cl_cmd_storage(int argc, char **argv);     /* storage/storage_cmd.c */
 int cl_cmd_llm_complete(int argc, char **argv); /* plugins/llm_cmd.c */
 int cl_cmd_tts_file(int argc, char **argv);     /* tts/tts_cmd.c */
 
+int cl_cmd_media(int argc, char **argv);         /* media/media_cmd.c */
+
 #endif

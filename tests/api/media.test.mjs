@@ -9,15 +9,16 @@
 //
 // Fixtures are made at test time with the ffmpeg CLI and a few bytes of
 // JavaScript (no binaries are checked in).
-import { test, before, after } from 'node:test';
+import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { createDatabase, startServer, psql, betaUser, until } from './lib/harness.mjs';
+import { BIN, createDatabase, startServer, psql, betaUser, until } from './lib/harness.mjs';
+import { startFakeS3 } from '../fakes/s3.mjs';
 import { startHttpFake } from '../fakes/http_fake.mjs';
 
 let db, srv, fake, tmp, owner, other, project, otherProject;
@@ -75,6 +76,17 @@ function bombPng(w, h) {
   const idat = zlib.deflateSync(Buffer.alloc(20 * 1024 * 1024), { level: 9 });
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
     chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** `cliploop media …` (what the render path sees), without blocking this process (the fake S3 lives here). */
+function mediaCmd(args, env) {
+  return new Promise((resolve) => {
+    const child = spawn(BIN, ['media', ...args], { env: { ...process.env, CLIPLOOP_ENV_FILE: '/dev/null', CLIPLOOP_LOG_LEVEL: 'warn', ...env } });
+    const out = [], errs = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => errs.push(d));
+    child.on('exit', (status) => resolve({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() }));
+  });
 }
 
 async function upload(client, pid, buf, filename, type = 'application/octet-stream') {
@@ -413,4 +425,69 @@ test('brand kit: defaults, validation, fonts, logo and colours from the logo', a
   // deleting the uploaded font puts the default back
   await owner.request('DELETE', `/api/projects/${project.id}/media/${font.id}`);
   assert.equal((await owner.get(`/api/projects/${project.id}/brand-kit`)).body.brand_kit.body_font, 'dejavu-sans');
+});
+
+test('the render path: kept media listed, a normalized file materialized into a work directory, the brand kit with font files', async () => {
+  const env = srv.env;
+  const list = await mediaCmd(['list', String(project.id)], env);
+  assert.equal(list.status, 0, list.stderr);
+  const items = JSON.parse(list.stdout);
+  assert.ok(items.length >= 3);
+  assert.ok(items.every((m) => m.status === 'kept' && ['image', 'audio'].includes(m.kind)), 'kept images and audio only');
+  const ids = items.map((m) => m.id);
+  assert.deepEqual([...ids].sort((a, b) => a - b), ids, 'oldest first');
+  const img = items.find((m) => m.kind === 'image');
+  const work = fs.mkdtempSync(path.join(tmp, 'work-'));
+  const got = await mediaCmd(['get', String(project.id), String(img.id), work], env);
+  assert.equal(got.status, 0, got.stderr);
+  const file = got.stdout.trim();
+  assert.equal(path.dirname(file), work, 'inside the work directory');
+  assert.ok(fs.readFileSync(file).equals((await download(owner, img.url)).buf), 'the normalized copy');
+  // a suggestion, another project's asset, or a missing one is not found
+  const foreign = await mediaCmd(['get', String(otherProject.id), String(img.id), work], env);
+  assert.equal(foreign.status, 3);
+  const kit = await mediaCmd(['brand', String(project.id), work], env);
+  assert.equal(kit.status, 0, kit.stderr);
+  const k = JSON.parse(kit.stdout);
+  assert.equal(k.heading_font, 'noto-serif-bold');
+  assert.equal(k.heading_font_path, '/usr/share/fonts/truetype/noto/NotoSerif-Bold.ttf');
+  assert.ok(fs.existsSync(k.body_font_path));
+  assert.equal(path.dirname(k.logo_path), work, 'the logo is materialized too');
+  assert.equal(k.logo_placement, 'top-left');
+});
+
+describe('with STORAGE=s3', () => {
+  let s3, srv3, db3, dir3, user3;
+  before(async () => {
+    s3 = await startFakeS3();
+    dir3 = fs.mkdtempSync(path.join(os.tmpdir(), 'media-s3-'));
+    db3 = createDatabase('media_s3');
+    srv3 = await startServer({ dbUrl: db3.url, env: { ...s3.env, STORAGE: 's3', CLIPLOOP_STORAGE_DIR: dir3, MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10' } });
+    user3 = await betaUser(srv3.url, 'media-s3@example.com');
+  });
+  after(async () => {
+    await srv3?.stop();
+    await s3?.close();
+    db3?.drop();
+    if (dir3) fs.rmSync(dir3, { recursive: true, force: true });
+  });
+
+  test('an upload is stored in the bucket, served by a presigned URL and materialized by download', async () => {
+    const p = (await user3.post('/api/projects', { name: 'S3 Bakery', project_type: 'business' })).body;
+    const jpg = make('s3.jpg', '-f', 'lavfi', '-i', 'testsrc2=size=640x360', '-frames:v', '1');
+    const r = await fetch(`${srv3.url}/api/projects/${p.id}/media`, {
+      method: 'POST', body: jpg, headers: { cookie: user3.cookie, 'x-csrf-token': user3.csrf, 'x-filename': 's3.jpg' },
+    });
+    assert.equal(r.status, 201);
+    const m = (await r.json()).media;
+    assert.equal(psql(db3.url, `SELECT storage FROM media_assets WHERE id = ${m.id}`)[0][0], 's3');
+    assert.ok(!fs.existsSync(path.join(dir3, 'media')), 'nothing kept on the local disk');
+    const redirect = await fetch(srv3.url + m.url, { headers: { cookie: user3.cookie }, redirect: 'manual' });
+    assert.equal(redirect.status, 302);
+    const norm = Buffer.from(await (await fetch(redirect.headers.get('location'))).arrayBuffer());
+    const work = fs.mkdtempSync(path.join(dir3, 'work-'));
+    const got = await mediaCmd(['get', String(p.id), String(m.id), work], srv3.env);
+    assert.equal(got.status, 0, got.stderr);
+    assert.ok(fs.readFileSync(got.stdout.trim()).equals(norm));
+  });
 });
