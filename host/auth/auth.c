@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "credits/credits.h"
 #include "db/db.h"
+#include "http/loopdb.h"
 #include "mail/mail.h"
 
 #include <ctype.h>
@@ -39,6 +40,14 @@
     " COALESCE(extract(epoch FROM sub.current_period_end)::bigint, 0),"                            \
     " extract(epoch FROM now())::bigint, u.email_verified_at IS NOT NULL"
 
+/* src into dst[size], cut to fit (snprintf "%s" without the formatter: this runs for every request). */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static int64_t col_i64(const PGresult *r, int col) { return strtoll(PQgetvalue(r, 0, col), NULL, 10); }
 static int col_bool(const PGresult *r, int col) { return PQgetvalue(r, 0, col)[0] == 't'; }
 
@@ -47,10 +56,10 @@ static void fill_user(const PGresult *r, cl_user *u)
 {
     memset(u, 0, sizeof *u);
     u->id = col_i64(r, 0);
-    snprintf(u->email, sizeof u->email, "%s", PQgetvalue(r, 0, 1));
+    copy_str(u->email, sizeof u->email, PQgetvalue(r, 0, 1));
     u->beta_approved = col_bool(r, 2);
     u->is_demo = col_bool(r, 3);
-    snprintf(u->created_at, sizeof u->created_at, "%s", PQgetvalue(r, 0, 4));
+    copy_str(u->created_at, sizeof u->created_at, PQgetvalue(r, 0, 4));
     u->sub.beta_approved = u->beta_approved;
     if (cl_sub_status_parse(PQgetvalue(r, 0, 5), &u->sub.status) != 0)
         u->sub.status = CL_SUB_NONE;
@@ -291,52 +300,92 @@ static int check_csrf(const cl_req *req, cl_res *res, const cl_user *u)
     return 0;
 }
 
-int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
+int cl_auth_session_hash(const cl_req *req, cl_res *res, char hash[65])
 {
-    char token[128], hash[65];
+    char token[128];
     if (session_cookie(req, token, sizeof token) != 0 || !is_hex(token, 64)) {
         cl_res_error(res, 401, "unauthenticated", "Sign in to continue");
         return -1;
     }
     cl_sha256_hex(token, hash);
     OPENSSL_cleanse(token, sizeof token);
+    return 0;
+}
+
+/* *out from a result of cl_auth_session_stmt; 0, or -1 with the reply set. */
+static int session_row(cl_res *res, const PGresult *r, cl_user *out)
+{
+    if (!cl_db_ok(r)) {
+        cl_error("auth", "session lookup failed: %s", r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : "out of memory");
+        cl_res_error(res, 503, "database_unavailable", "Could not check the session");
+        return -1;
+    }
+    if (PQntuples(r) != 1) {
+        cl_res_error(res, 401, "unauthenticated", "Your session has expired or was signed out; sign in again");
+        return -1;
+    }
+    fill_user(r, out);
+    out->session_id = col_i64(r, 10);
+    copy_str(out->csrf_token, sizeof out->csrf_token, PQgetvalue(r, 0, 11));
+    out->session_expires_at = col_i64(r, 12);
+    out->credits.loaded = 1;
+    out->credits.has_account = col_bool(r, 13);
+    out->credits.generation = col_i64(r, 14);
+    out->credits.render = col_i64(r, 15);
+    copy_str(out->credits.granted_month, sizeof out->credits.granted_month, PQgetvalue(r, 0, 16));
+    out->credits.granted_generation = col_i64(r, 17);
+    out->credits.granted_render = col_i64(r, 18);
+    return 0;
+}
+
+int cl_auth_require(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
+{
+    char hash[65];
+    if (cl_auth_session_hash(req, res, hash) != 0)
+        return -1;
     if (memo.active && memo.have && strcmp(memo.hash, hash) == 0) {
         *out = memo.u;
         return check_csrf(req, res, out);
     }
     const char *p[] = {hash};
     PGresult *r = cl_db_prepared(c, &cl_auth_session_stmt, p);
-    if (!cl_db_ok(r)) {
-        char err[256];
-        cl_db_errmsg(c, r, err, sizeof err);
-        PQclear(r);
-        cl_error("auth", "session lookup failed: %s", err);
-        cl_res_error(res, 503, "database_unavailable", "Could not check the session");
-        return -1;
-    }
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        cl_res_error(res, 401, "unauthenticated", "Your session has expired or was signed out; sign in again");
-        return -1;
-    }
-    fill_user(r, out);
-    out->session_id = col_i64(r, 10);
-    snprintf(out->csrf_token, sizeof out->csrf_token, "%s", PQgetvalue(r, 0, 11));
-    out->session_expires_at = col_i64(r, 12);
-    out->credits.loaded = 1;
-    out->credits.has_account = col_bool(r, 13);
-    out->credits.generation = col_i64(r, 14);
-    out->credits.render = col_i64(r, 15);
-    snprintf(out->credits.granted_month, sizeof out->credits.granted_month, "%s", PQgetvalue(r, 0, 16));
-    out->credits.granted_generation = col_i64(r, 17);
-    out->credits.granted_render = col_i64(r, 18);
+    int rc = session_row(res, r, out);
     PQclear(r);
+    if (rc != 0)
+        return -1;
     if (memo.active) {
         memcpy(memo.hash, hash, sizeof hash);
         memo.u = *out;
         memo.have = 1;
     }
     return check_csrf(req, res, out);
+}
+
+/* The invite-only gate on a resolved user; 0, or -1 with 403 set. */
+static int product_gate(cl_res *res, const cl_user *out)
+{
+    if (!out->product_access && !out->email_verified) {
+        cl_res_error(res, 403, "waitlisted",
+                     "Confirm your e-mail address first: open the link we sent to %s (or ask for a new one). "
+                     "An invitation or a Pro plan applies once the address is confirmed.",
+                     out->email);
+        return -1;
+    }
+    if (!out->product_access) {
+        cl_res_error(res, 403, "waitlisted",
+                     "ClipLoop is invite-only for now. Your account is on the waitlist; we will email %s "
+                     "when it is approved, or upgrade to Pro to start right away.",
+                     out->email);
+        return -1;
+    }
+    return 0;
+}
+
+int cl_auth_session_result(cl_req *req, cl_res *res, const PGresult *r, int level, cl_user *out)
+{
+    if (session_row(res, r, out) != 0 || check_csrf(req, res, out) != 0)
+        return -1;
+    return level >= CL_AUTH_PRODUCT ? product_gate(res, out) : 0;
 }
 
 PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level)
@@ -363,21 +412,7 @@ int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user 
 {
     if (cl_auth_require(req, res, c, out) != 0)
         return -1;
-    if (!out->product_access && !out->email_verified) {
-        cl_res_error(res, 403, "waitlisted",
-                     "Confirm your e-mail address first: open the link we sent to %s (or ask for a new one). "
-                     "An invitation or a Pro plan applies once the address is confirmed.",
-                     out->email);
-        return -1;
-    }
-    if (!out->product_access) {
-        cl_res_error(res, 403, "waitlisted",
-                     "ClipLoop is invite-only for now. Your account is on the waitlist; we will email %s "
-                     "when it is approved, or upgrade to Pro to start right away.",
-                     out->email);
-        return -1;
-    }
-    return 0;
+    return product_gate(res, out);
 }
 
 int cl_auth_create_session(PGconn *c, const cl_req *req, int64_t user_id, char token[65], char csrf[33],
@@ -413,23 +448,50 @@ static cJSON *mail_json(void)
     return o;
 }
 
+static const char *jbool(int v) { return v ? "true" : "false"; }
+
+/* The /api/me body written as text (it is on every page's path, so no
+   object tree): {user, plan, access, csrf_token, mock_mode, mail}. 0 or -1. */
+static int me_write(cl_buf *b, const cl_user *u, const char *csrf)
+{
+    const cl_mailer *m = cl_mail_mailer();
+    int rc = cl_buf_printf(b, "{\"user\":{\"id\":%" PRId64 ",\"email\":", u->id);
+    rc |= cl_buf_json_str(b, u->email);
+    rc |= cl_buf_puts(b, ",\"created_at\":");
+    rc |= cl_buf_json_str(b, u->created_at);
+    rc |= cl_buf_printf(b, ",\"is_demo\":%s,\"beta_approved\":%s,\"email_verified\":%s},\"plan\":{\"id\":",
+                        jbool(u->is_demo), jbool(u->beta_approved), jbool(u->email_verified));
+    rc |= cl_buf_json_str(b, cl_plan_id(u->plan));
+    rc |= cl_buf_puts(b, ",\"label\":");
+    rc |= cl_buf_json_str(b, cl_plan_label(u->plan));
+    rc |= cl_buf_puts(b, ",\"reason\":");
+    rc |= cl_buf_json_str(b, u->plan_reason ? u->plan_reason : "");
+    rc |= cl_buf_printf(b, "},\"access\":{\"product\":%s,\"invite_only\":%s,\"waitlisted\":%s},\"csrf_token\":",
+                        jbool(u->product_access), jbool(cl_cfg.invite_only_mode), jbool(!u->product_access));
+    rc |= cl_buf_json_str(b, csrf);
+    rc |= cl_buf_printf(b, ",\"mock_mode\":%s,\"mail\":{\"enabled\":%s,\"mail_log\":%s}}", jbool(cl_cfg.mock_mode),
+                        jbool(m != NULL), jbool(cl_cfg.mock_mode && m && m->outbox));
+    return rc ? -1 : 0;
+}
+
 /* The common success body of sign-up, log-in and demo log-in. */
 cJSON *cl_auth_me_json(const cl_user *u, const char *csrf)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "user", cl_user_json(u));
-    cJSON *plan = cJSON_AddObjectToObject(o, "plan");
-    cJSON_AddStringToObject(plan, "id", cl_plan_id(u->plan));
-    cJSON_AddStringToObject(plan, "label", cl_plan_label(u->plan));
-    cJSON_AddStringToObject(plan, "reason", u->plan_reason ? u->plan_reason : "");
-    cJSON *access = cJSON_AddObjectToObject(o, "access");
-    cJSON_AddBoolToObject(access, "product", u->product_access);
-    cJSON_AddBoolToObject(access, "invite_only", cl_cfg.invite_only_mode);
-    cJSON_AddBoolToObject(access, "waitlisted", !u->product_access);
-    cJSON_AddStringToObject(o, "csrf_token", csrf);
-    cJSON_AddBoolToObject(o, "mock_mode", cl_cfg.mock_mode);
-    cJSON_AddItemToObject(o, "mail", mail_json());
-    return o;
+    cl_buf b = CL_BUF_INIT;
+    cJSON *o = me_write(&b, u, csrf) == 0 && b.data ? cJSON_Parse(b.data) : NULL;
+    cl_buf_free(&b);
+    return o ? o : cJSON_CreateObject();
+}
+
+/* The /api/me reply. */
+static void me_reply_body(cl_res *res, const cl_user *u)
+{
+    cl_buf b = CL_BUF_INIT;
+    if (me_write(&b, u, u->csrf_token) == 0 && b.data)
+        cl_res_json_text(res, 200, b.data);
+    else
+        cl_res_error(res, 500, "internal", "out of memory");
+    cl_buf_free(&b);
 }
 
 /* Sign a user in: session row, cookie, and the /api/me body. Replies on res. */
@@ -794,8 +856,26 @@ static void me(cl_req *req, cl_res *res)
     if (cl_credits_grant_if_owed(c, &u, err, sizeof err) < 0)
         cl_warn("auth", "monthly grant for user %" PRId64 " failed: %s", u.id, err);
     cl_db_release(c);
-    cl_res_json(res, 200, cl_auth_me_json(&u, u.csrf_token));
+    me_reply_body(res, &u);
 }
+
+/* GET /api/me on the event loop: the session lookup is the whole read. */
+static int me_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s)
+{
+    (void)req;
+    (void)res;
+    s->st = NULL;
+    return cl_credits_grant_owed(u); /* a grant to apply: the blocking handler writes it */
+}
+
+static void me_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r)
+{
+    (void)req;
+    (void)r;
+    me_reply_body(res, u);
+}
+
+static const cl_read_route me_read = {me, CL_AUTH_SESSION, me_plan, me_reply};
 
 /* Public: what the log-in page needs to know before anyone signs in. */
 static void auth_config(cl_req *req, cl_res *res)
@@ -831,7 +911,7 @@ void cl_auth_register_routes(void)
     cl_route("POST", "/api/auth/login", login, 0);
     cl_route("POST", "/api/auth/logout", logout, 0);
     cl_route("POST", "/api/auth/logout-all", logout_all, 0);
-    cl_route("GET", "/api/me", me, 0);
+    cl_route_read("/api/me", &me_read);
     cl_route("GET", "/api/auth/config", auth_config, CL_ROUTE_INLINE);
     cl_access_register_routes();
     cl_email_register_routes();

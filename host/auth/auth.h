@@ -134,6 +134,18 @@ int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t err
  */
 extern const cl_db_stmt cl_auth_session_stmt;
 
+/**
+ * The two halves of cl_auth_require for a caller that runs the session
+ * lookup itself (the event loop's read routes, http/loopdb.h):
+ * cl_auth_session_hash puts the SHA-256 of the request's session token into
+ * hash (0, or -1 with 401 set on res); cl_auth_session_result reads a result
+ * of cl_auth_session_stmt into *out and makes the checks of cl_auth_open at
+ * level (CL_AUTH_SESSION or CL_AUTH_PRODUCT): 0, or -1 with the reply set
+ * (503 for an error result, 401, 403).
+ */
+int cl_auth_session_hash(const cl_req *req, cl_res *res, char hash[65]);
+int cl_auth_session_result(cl_req *req, cl_res *res, const PGresult *r, int level, cl_user *out);
+
 /** The user as JSON {id, email, created_at, is_demo, beta_approved, email_verified} (caller frees with cJSON_Delete). */
 cJSON *cl_user_json(const cl_user *u);
 

@@ -14,6 +14,7 @@
 #include "create/create.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "http/loopdb.h"
 #include "core/config.h"
 #include "jobs/jobs.h"
 
@@ -85,7 +86,7 @@ static size_t utf8_len(const char *s)
 
 /* Row i of CONV_SQL as the API's conversation object, appended to b. 0 or
    -1 (out of memory). The ids and the count are Postgres integers' text. */
-static int conv_write(cl_buf *b, PGresult *r, int i)
+static int conv_write(cl_buf *b, const PGresult *r, int i)
 {
     int rc = cl_buf_printf(b, "{\"id\":%s,\"project_id\":%s,\"project_name\":", PQgetvalue(r, i, 0),
                            PQgetvalue(r, i, 1));
@@ -150,67 +151,97 @@ const cl_db_stmt cl_chat_list_stmt = {
     5,
 };
 
+/* The list's query into s: $1 user, $2 search text, $3 its ILIKE pattern,
+   $4 project ("" for all), $5 limit. 0, or -1 with 400 set. */
+static int chats_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s)
+{
+    char q[256];
+    cl_req_query(req, "q", q, sizeof q);
+    int64_t project_id = 0;
+    int limit_ok = 1;
+    int has_project = cl_req_query_id(req, "project_id", &project_id);
+    long limit = cl_req_query_long(req, "limit", 50, &limit_ok);
+    if (has_project < 0) {
+        cl_res_error(res, 400, "invalid_project_id", "project_id must be a project id");
+        return -1;
+    }
+    if (!limit_ok || limit < 1 || limit > 200) {
+        cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 200");
+        return -1;
+    }
+    char *qt = trimmed(q);
+    if (!qt) {
+        cl_res_error(res, 500, "internal", "out of memory");
+        return -1;
+    }
+    snprintf(s->buf[0], sizeof s->buf[0], "%" PRId64, u->id);
+    snprintf(s->buf[1], sizeof s->buf[1], "%s", qt);
+    /* ILIKE pattern: the search text with its wildcards escaped. */
+    char *pattern = s->buf[2];
+    size_t n = 0;
+    pattern[n++] = '%';
+    for (const char *c = qt; *c && n + 3 < sizeof s->buf[2]; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            pattern[n++] = '\\';
+        pattern[n++] = *c;
+    }
+    pattern[n++] = '%';
+    pattern[n] = '\0';
+    free(qt);
+    s->buf[3][0] = '\0';
+    if (has_project > 0)
+        snprintf(s->buf[3], sizeof s->buf[3], "%" PRId64, project_id);
+    snprintf(s->buf[4], sizeof s->buf[4], "%ld", limit);
+    s->st = &cl_chat_list_stmt;
+    for (int i = 0; i < 5; i++)
+        s->params[i] = s->buf[i];
+    return 0;
+}
+
+/* Written straight into one buffer: no object tree per row. */
+static void chats_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r)
+{
+    (void)u;
+    char q[256];
+    cl_req_query(req, "q", q, sizeof q);
+    char *qt = trimmed(q);
+    cl_buf b = CL_BUF_INIT;
+    int rc = cl_buf_puts(&b, "{\"chats\":[");
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = (i ? cl_buf_puts(&b, ",") : 0) | conv_write(&b, r, i);
+    rc |= cl_buf_puts(&b, "],\"q\":");
+    rc |= cl_buf_json_str(&b, qt ? qt : "");
+    rc |= cl_buf_puts(&b, "}");
+    if (rc == 0 && b.data && qt)
+        cl_res_json_text(res, 200, b.data);
+    else
+        cl_res_error(res, 500, "internal", "out of memory");
+    cl_buf_free(&b);
+    free(qt);
+}
+
 static void list_chats(cl_req *req, cl_res *res)
 {
     cl_user u;
     PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    char q[256], project[24] = "";
-    cl_req_query(req, "q", q, sizeof q);
-    int64_t project_id = 0;
-    int limit_ok = 1;
-    int has_project = cl_req_query_id(req, "project_id", &project_id);
-    long limit = cl_req_query_long(req, "limit", 50, &limit_ok);
-    if (has_project > 0)
-        snprintf(project, sizeof project, "%" PRId64, project_id);
-    if (has_project < 0) {
-        cl_res_error(res, 400, "invalid_project_id", "project_id must be a project id");
-        cl_db_release(c);
-        return;
-    }
-    if (!limit_ok || limit < 1 || limit > 200) {
-        cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 200");
-        cl_db_release(c);
-        return;
-    }
-    /* ILIKE pattern: the search text with its wildcards escaped. */
-    char *qt = trimmed(q);
-    char pattern[600];
-    size_t n = 0;
-    pattern[n++] = '%';
-    for (const char *s = qt ? qt : ""; *s && n + 3 < sizeof pattern; s++) {
-        if (*s == '%' || *s == '_' || *s == '\\')
-            pattern[n++] = '\\';
-        pattern[n++] = *s;
-    }
-    pattern[n++] = '%';
-    pattern[n] = '\0';
-    char uid[24], lim[16];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    snprintf(lim, sizeof lim, "%ld", limit);
-    PGresult *r = cl_db_prepared(c, &cl_chat_list_stmt, (const char *[]){uid, qt ? qt : "", pattern, project, lim});
-    if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "list conversations");
-    } else {
-        /* Written straight into one buffer: no object tree per row. */
-        cl_buf b = CL_BUF_INIT;
-        int rc = cl_buf_puts(&b, "{\"chats\":[");
-        for (int i = 0; i < PQntuples(r) && rc == 0; i++)
-            rc = (i ? cl_buf_puts(&b, ",") : 0) | conv_write(&b, r, i);
-        rc |= cl_buf_puts(&b, "],\"q\":");
-        rc |= cl_buf_json_str(&b, qt ? qt : "");
-        rc |= cl_buf_puts(&b, "}");
-        if (rc == 0 && b.data)
-            cl_res_json_text(res, 200, b.data);
+    cl_read_stmt *s = malloc(sizeof *s);
+    if (!s) {
+        cl_res_error(res, 500, "internal", "out of memory");
+    } else if (chats_plan(req, res, &u, s) == 0) {
+        PGresult *r = cl_db_prepared(c, s->st, s->params);
+        if (!cl_db_ok(r))
+            db_failed(res, c, r, "list conversations");
         else
-            cl_res_error(res, 500, "internal", "out of memory");
-        cl_buf_free(&b);
+            chats_reply(req, res, &u, r);
+        PQclear(r);
     }
-    free(qt);
-    PQclear(r);
+    free(s);
     cl_db_release(c);
 }
+
+static const cl_read_route chats_read = {list_chats, CL_AUTH_PRODUCT, chats_plan, chats_reply};
 
 /* POST /api/chats {project_id, title?} */
 static void create_chat(cl_req *req, cl_res *res)
@@ -800,7 +831,7 @@ static void retry_chat_job(cl_req *req, cl_res *res)
 
 void cl_chat_register_routes(void)
 {
-    cl_route("GET", "/api/chats", list_chats, 0);
+    cl_route_read("/api/chats", &chats_read);
     cl_route("POST", "/api/chats", create_chat, 0);
     cl_route("GET", "/api/chats/:id", get_chat, 0);
     cl_route("PATCH", "/api/chats/:id", rename_chat, 0);

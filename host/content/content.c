@@ -11,6 +11,7 @@
 #include "cycles/limits.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "http/loopdb.h"
 #include "jobs/jobs.h"
 #include "storage/storage.h"
 
@@ -267,42 +268,63 @@ const cl_db_stmt cl_content_list_stmt = {
     3,
 };
 
+/* The page's query: limit and search pattern into s (p[0] is the user id).
+   0, or -1 with 400 set. */
+static int items_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s)
+{
+    int ok_num;
+    long limit = cl_req_query_long(req, "limit", 20, &ok_num);
+    if (!ok_num || limit < 1 || limit > 100) {
+        cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 100");
+        return -1;
+    }
+    char q[256] = "";
+    cl_req_query(req, "q", q, sizeof q);
+    like_pattern(q, s->buf[2], sizeof s->buf[2]);
+    snprintf(s->buf[0], sizeof s->buf[0], "%" PRId64, u->id);
+    snprintf(s->buf[1], sizeof s->buf[1], "%ld", limit);
+    s->st = &cl_content_list_stmt;
+    for (int i = 0; i < 3; i++)
+        s->params[i] = s->buf[i];
+    return 0;
+}
+
+static void items_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r)
+{
+    (void)req;
+    (void)u;
+    cl_buf b = CL_BUF_INIT;
+    cl_buf_puts(&b, "{\"items\":");
+    cl_buf_append(&b, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+    if (cl_buf_puts(&b, "}") == 0 && b.data)
+        cl_res_json_text(res, 200, b.data);
+    else
+        cl_res_error(res, 500, "internal", "out of memory");
+    cl_buf_free(&b);
+}
+
 static void list_items(cl_req *req, cl_res *res)
 {
     cl_user u;
     PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    int ok_num;
-    long limit = cl_req_query_long(req, "limit", 20, &ok_num);
-    if (!ok_num || limit < 1 || limit > 100) {
-        cl_res_error(res, 400, "invalid_limit", "limit must be between 1 and 100");
-        cl_db_release(c);
-        return;
-    }
-    char q[256] = "", pattern[600];
-    cl_req_query(req, "q", q, sizeof q);
-    like_pattern(q, pattern, sizeof pattern);
-    char uid[24], lim[16];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    snprintf(lim, sizeof lim, "%ld", limit);
-    const char *p[] = {uid, lim, pattern};
-    PGresult *r = cl_db_prepared(c, &cl_content_list_stmt, p);
-    if (!cl_db_ok(r) || PQntuples(r) != 1) {
-        db_failed(res, c, r, "list content items");
-    } else {
-        cl_buf b = CL_BUF_INIT;
-        cl_buf_puts(&b, "{\"items\":");
-        cl_buf_append(&b, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-        if (cl_buf_puts(&b, "}") == 0 && b.data)
-            cl_res_json_text(res, 200, b.data);
+    cl_read_stmt *s = malloc(sizeof *s);
+    if (!s) {
+        cl_res_error(res, 500, "internal", "out of memory");
+    } else if (items_plan(req, res, &u, s) == 0) {
+        PGresult *r = cl_db_prepared(c, s->st, s->params);
+        if (!cl_db_ok(r) || PQntuples(r) != 1)
+            db_failed(res, c, r, "list content items");
         else
-            cl_res_error(res, 500, "internal", "out of memory");
-        cl_buf_free(&b);
+            items_reply(req, res, &u, r);
+        PQclear(r);
     }
-    PQclear(r);
+    free(s);
     cl_db_release(c);
 }
+
+static const cl_read_route items_read = {list_items, CL_AUTH_PRODUCT, items_plan, items_reply};
 
 /* GET /api/content-items/:id */
 static void get_item(cl_req *req, cl_res *res)
@@ -566,7 +588,7 @@ static void get_asset(cl_req *req, cl_res *res)
 void cl_content_register_routes(void)
 {
     cl_route("POST", "/api/content-items", create_item, 0);
-    cl_route("GET", "/api/content-items", list_items, 0);
+    cl_route_read("/api/content-items", &items_read);
     cl_route("GET", "/api/content-items/:id", get_item, 0);
     cl_route("DELETE", "/api/content-items/:id", delete_item, 0);
     cl_content_register_caption_routes();

@@ -41,13 +41,26 @@ int cl_buf_puts(cl_buf *b, const char *s) { return cl_buf_append(b, s, strlen(s)
 
 int cl_buf_vprintf(cl_buf *b, const char *fmt, va_list ap)
 {
+    /* One formatting pass when the text fits in the room left (the usual
+       case once the buffer has grown), a second one after growing it. */
+    if (!b->data && reserve(b, 63) != 0)
+        return -1;
+    size_t room = b->cap - b->len;
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap2);
     va_end(ap2);
-    if (n < 0 || reserve(b, (size_t)n) != 0)
+    if (n < 0) {
+        b->data[b->len] = '\0';
         return -1;
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
+    if ((size_t)n >= room) {
+        if (reserve(b, (size_t)n) != 0) {
+            b->data[b->len] = '\0';
+            return -1;
+        }
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
     return 0;
 }

@@ -330,17 +330,22 @@ int cl_credits_grant_monthly(PGconn *c, int64_t user_id, cl_plan plan, const cha
     return granted;
 }
 
+int cl_credits_grant_owed(const cl_user *u)
+{
+    if (!u->credits.loaded)
+        return 1;
+    char month[11];
+    month_now(month);
+    const cl_plan_limits *l = cl_policy_limits(u->plan);
+    return !(u->credits.has_account && strcmp(u->credits.granted_month, month) == 0 &&
+             u->credits.granted_generation >= l->monthly_generation_grant &&
+             u->credits.granted_render >= l->monthly_render_grant);
+}
+
 int cl_credits_grant_if_owed(PGconn *c, cl_user *u, char *err, size_t errlen)
 {
-    if (u->credits.loaded) {
-        char month[11];
-        month_now(month);
-        const cl_plan_limits *l = cl_policy_limits(u->plan);
-        if (u->credits.has_account && strcmp(u->credits.granted_month, month) == 0 &&
-            u->credits.granted_generation >= l->monthly_generation_grant &&
-            u->credits.granted_render >= l->monthly_render_grant)
-            return 0; /* the common case: decided from the row already read, no statement */
-    }
+    if (!cl_credits_grant_owed(u))
+        return 0; /* the common case: decided from the row already read, no statement */
     int g = cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, errlen);
     if (g < 0 || !u->credits.loaded)
         return g;

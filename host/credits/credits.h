@@ -124,6 +124,8 @@ int cl_credits_grant_monthly(PGconn *c, int64_t user_id, cl_plan plan, const cha
  * granted now, 0 nothing owed, -1 error (err set).
  */
 int cl_credits_grant_if_owed(PGconn *c, cl_user *u, char *err, size_t errlen);
+/** 1 when cl_credits_grant_if_owed would run a statement for u (no account row read, or the month's grant is not in), else 0. */
+int cl_credits_grant_owed(const cl_user *u);
 
 /** Read balances. 1 found, 0 no account, -1 error. */
 int cl_credits_balance(PGconn *c, int64_t user_id, cl_balance *out, char *err, size_t errlen);

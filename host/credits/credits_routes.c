@@ -21,6 +21,7 @@
 #include "credits/credits.h"
 #include "cycles/limits.h"
 #include "db/db.h"
+#include "http/loopdb.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -176,6 +177,30 @@ static void me_usage(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
+/* The balances came with the session (and were re-read if a grant was
+   applied just now): no further statement. */
+static void credits_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r)
+{
+    (void)req;
+    (void)r;
+    const cl_plan_limits *l = cl_policy_limits(u->plan);
+    cl_buf b = CL_BUF_INIT;
+    int rc = cl_buf_printf(&b,
+                           "{\"generation\":{\"balance\":%" PRId64 ",\"monthly_grant\":%lld},"
+                           "\"render\":{\"balance\":%" PRId64 ",\"monthly_grant\":%lld},\"granted_month\":",
+                           u->credits.generation, (long long)l->monthly_generation_grant, u->credits.render,
+                           (long long)l->monthly_render_grant);
+    rc |= u->credits.granted_month[0] ? cl_buf_json_str(&b, u->credits.granted_month) : cl_buf_puts(&b, "null");
+    rc |= cl_buf_puts(&b, ",\"plan\":");
+    rc |= cl_buf_json_str(&b, cl_plan_id(u->plan));
+    rc |= cl_buf_puts(&b, "}");
+    if (rc == 0 && b.data)
+        cl_res_json_text(res, 200, b.data);
+    else
+        cl_res_error(res, 500, "internal", "out of memory");
+    cl_buf_free(&b);
+}
+
 static void me_credits(cl_req *req, cl_res *res)
 {
     cl_user u;
@@ -183,23 +208,19 @@ static void me_credits(cl_req *req, cl_res *res)
     if (!c)
         return;
     cl_db_release(c);
-    /* The balances came with the session (and were re-read if a grant was
-       applied just now): no further statement. */
-    const cl_plan_limits *l = cl_policy_limits(u.plan);
-    cJSON *o = cJSON_CreateObject();
-    cJSON *g = cJSON_AddObjectToObject(o, "generation");
-    cJSON_AddNumberToObject(g, "balance", (double)u.credits.generation);
-    cJSON_AddNumberToObject(g, "monthly_grant", (double)l->monthly_generation_grant);
-    cJSON *rn = cJSON_AddObjectToObject(o, "render");
-    cJSON_AddNumberToObject(rn, "balance", (double)u.credits.render);
-    cJSON_AddNumberToObject(rn, "monthly_grant", (double)l->monthly_render_grant);
-    if (u.credits.granted_month[0])
-        cJSON_AddStringToObject(o, "granted_month", u.credits.granted_month);
-    else
-        cJSON_AddNullToObject(o, "granted_month");
-    cJSON_AddStringToObject(o, "plan", cl_plan_id(u.plan));
-    cl_res_json(res, 200, o);
+    credits_reply(req, res, &u, NULL);
 }
+
+/* On the event loop: the session lookup carries the balances. */
+static int credits_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s)
+{
+    (void)req;
+    (void)res;
+    s->st = NULL;
+    return cl_credits_grant_owed(u); /* a grant to apply: the blocking handler writes it */
+}
+
+static const cl_read_route credits_read = {me_credits, CL_AUTH_SESSION, credits_plan, credits_reply};
 
 static void me_transactions(cl_req *req, cl_res *res)
 {
@@ -387,6 +408,6 @@ void cl_credits_register_routes(void)
     }
     cl_route("GET", "/api/me/plan", me_plan, 0);
     cl_route("GET", "/api/me/usage", me_usage, 0);
-    cl_route("GET", "/api/me/credits", me_credits, 0);
+    cl_route_read("/api/me/credits", &credits_read);
     cl_route("GET", "/api/me/transactions", me_transactions, 0);
 }

@@ -18,9 +18,11 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "http/loopdb.h"
 #include "plugins/call.h"
 
 #include <h2o.h>
+#include <openssl/crypto.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,6 +58,7 @@ typedef struct task {
     int provider;
     cl_call call;
     struct task *watch_prev, *watch_next;
+    struct read_state *rs; /* a read route answering on the loop (loopdb.h), else NULL */
 } task;
 
 struct loop_thread {
@@ -71,6 +74,7 @@ struct loop_thread {
     h2o_multithread_receiver_t ctl_receiver;
     int stopping;
     task *watching; /* provider tasks in flight from this loop */
+    cl_ldb *db;     /* the loop's own database connections (read routes), or NULL */
     h2o_timeout_t watch_timeout;
     h2o_timeout_entry_t watch_entry;
 };
@@ -359,11 +363,46 @@ static char *dup_iov(h2o_iovec_t v)
     return s;
 }
 
+/* Tasks are made and freed on their loop's thread: each loop keeps the ones
+   it freed for its next requests (at most RECYCLE_MAX), so a request costs
+   no allocation of its task. */
+#define RECYCLE_MAX 256
+static __thread task *free_tasks;
+static __thread int nfree_tasks;
+
+static task *task_new(void)
+{
+    task *t = free_tasks;
+    if (!t)
+        return calloc(1, sizeof *t);
+    free_tasks = t->next;
+    nfree_tasks--;
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
 static void task_free(task *t)
 {
     cl_req_clear(&t->creq);
     cl_res_clear(&t->cres);
-    free(t);
+    if (nfree_tasks < RECYCLE_MAX) {
+        t->next = free_tasks;
+        free_tasks = t;
+        nfree_tasks++;
+    } else {
+        free(t);
+    }
+}
+
+/* A loop thread ends: give its kept tasks back. */
+static void task_recycler_drain(void)
+{
+    while (free_tasks) {
+        task *t = free_tasks;
+        free_tasks = t->next;
+        free(t);
+    }
+    nfree_tasks = 0;
 }
 
 /* The peer's numeric address into out (at least 64 bytes): IPv4 by hand
@@ -690,6 +729,153 @@ static void on_task_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
     }
 }
 
+/* ---- read routes on the loop (loopdb.h) ------------------------------------
+ *
+ * The session lookup, then the route's statement, each sent on one of the
+ * loop's connections; the loop serves other requests meanwhile. Anything the
+ * loop path cannot answer as the blocking handler would goes to the
+ * blocking pool, where that handler answers it from the start. */
+
+typedef struct read_state {
+    cl_ldb_op op; /* must be first: the callback gets this */
+    task *t;
+    const cl_read_route *rr;
+    int stage; /* 1: session lookup, 2: the route's statement */
+    cl_user u;
+    cl_read_stmt s;
+} read_state;
+
+/* Kept like tasks (the loop thread makes and frees them). */
+static __thread read_state *free_reads;
+static __thread int nfree_reads;
+
+static read_state *read_new(void)
+{
+    read_state *rs = free_reads;
+    if (!rs)
+        return malloc(sizeof *rs);
+    free_reads = (read_state *)rs->op.next;
+    nfree_reads--;
+    return rs;
+}
+
+static void read_release(read_state *rs)
+{
+    OPENSSL_cleanse(&rs->u, sizeof rs->u);
+    if (nfree_reads < RECYCLE_MAX) {
+        rs->op.next = (cl_ldb_op *)free_reads;
+        free_reads = rs;
+        nfree_reads++;
+    } else {
+        free(rs);
+    }
+}
+
+static void read_recycler_drain(void)
+{
+    while (free_reads) {
+        read_state *rs = free_reads;
+        free_reads = (read_state *)rs->op.next;
+        free(rs);
+    }
+    nfree_reads = 0;
+}
+
+static void read_free(task *t)
+{
+    if (t->rs) {
+        read_release(t->rs);
+        t->rs = NULL;
+    }
+}
+
+/* The request ends here: reply (unless the client went away) and free it. */
+static void read_finish(task *t)
+{
+    if (t->req) {
+        *t->slot = NULL;
+        send_response(t->req, &t->cres);
+    }
+    read_free(t);
+    task_free(t);
+    atomic_fetch_sub(&inflight, 1);
+}
+
+/* The blocking handler answers it instead, from the start. */
+static void read_to_pool(task *t)
+{
+    read_free(t);
+    cl_res_clear(&t->cres);
+    pool_push(&pool, t);
+}
+
+static void on_read_result(cl_ldb_op *op, PGresult *r)
+{
+    read_state *rs = (read_state *)op;
+    task *t = rs->t;
+    if (!t->req) { /* the client went away */
+        PQclear(r);
+        read_finish(t);
+        return;
+    }
+    if (!cl_db_ok(r)) { /* no connection, or the statement failed: the pool's handler says what */
+        PQclear(r);
+        read_to_pool(t);
+        return;
+    }
+    if (rs->stage == 2) {
+        rs->rr->reply(&t->creq, &t->cres, &rs->u, r);
+        PQclear(r);
+        read_finish(t);
+        return;
+    }
+    int rc = cl_auth_session_result(&t->creq, &t->cres, r, rs->rr->level, &rs->u);
+    PQclear(r);
+    if (rc == 0)
+        rc = rs->rr->plan(&t->creq, &t->cres, &rs->u, &rs->s);
+    if (rc > 0) {
+        read_to_pool(t);
+    } else if (rc < 0) {
+        read_finish(t);
+    } else if (!rs->s.st) {
+        rs->rr->reply(&t->creq, &t->cres, &rs->u, NULL);
+        read_finish(t);
+    } else {
+        rs->stage = 2;
+        if (cl_ldb_send(t->lt->db, &rs->op, rs->s.st, rs->s.params, on_read_result) != 0)
+            read_to_pool(t);
+    }
+}
+
+/* Loop thread: start a read route's session lookup. 1 when the loop path
+   took the request (answered or in flight), 0 when the pool should. */
+static int read_start(task *t, h2o_req_t *req, const cl_read_route *rr)
+{
+    read_state *rs = read_new();
+    if (!rs)
+        return 0;
+    rs->t = t;
+    rs->rr = rr;
+    rs->stage = 1;
+    if (cl_auth_session_hash(&t->creq, &t->cres, rs->s.buf[0]) != 0) { /* no session: 401 at once */
+        read_release(rs);
+        send_response(req, &t->cres);
+        task_free(t);
+        return 1;
+    }
+    const char *p[] = {rs->s.buf[0]};
+    if (cl_ldb_send(t->lt->db, &rs->op, &cl_auth_session_stmt, p, on_read_result) != 0) {
+        read_release(rs);
+        return 0;
+    }
+    t->rs = rs;
+    atomic_fetch_add(&inflight, 1);
+    t->req = req;
+    t->slot = h2o_mem_alloc_shared(&req->pool, sizeof *t->slot, on_req_dispose);
+    *t->slot = t;
+    return 1;
+}
+
 /* ---- request handler ---------------------------------------------------- */
 
 static int has_prefix_segment(h2o_iovec_t path, const char *prefix)
@@ -787,7 +973,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return -1; /* static files handler next */
     }
 
-    task *t = calloc(1, sizeof *t);
+    task *t = task_new();
     if (!t) {
         h2o_send_error_503(req, "Service Unavailable", "out of memory", 0);
         return 0;
@@ -819,6 +1005,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         task_free(t);
         return 0;
     }
+    const cl_read_route *rr = lt && lt->db ? cl_read_route_of(t->fn) : NULL;
+    if (rr && read_start(t, req, rr))
+        return 0;
     if ((flags & CL_ROUTE_INLINE) || !lt) {
         t->fn(&t->creq, &t->cres);
         if (!t->cres.defer || !lt) {
@@ -980,6 +1169,8 @@ static void *loop_thread_main(void *arg)
     lt->queue = h2o_multithread_create_queue(lt->loop);
     h2o_multithread_register_receiver(lt->queue, &lt->done_receiver, on_task_done);
     h2o_multithread_register_receiver(lt->queue, &lt->ctl_receiver, on_ctl);
+    if (cl_cfg.db_loop_connections > 0)
+        lt->db = cl_ldb_open(lt->loop, lt->queue, cl_cfg.db_loop_connections);
     h2o_timeout_init(lt->loop, &lt->watch_timeout, WATCH_MS);
     lt->watch_entry.cb = on_watch;
     lt->listener = h2o_evloop_socket_create(lt->loop, lt->fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -991,6 +1182,9 @@ static void *loop_thread_main(void *arg)
     pthread_mutex_unlock(&ready.mu);
 
     loop_main(lt);
+    cl_ldb_close(lt->db);
+    task_recycler_drain();
+    read_recycler_drain();
     drain_socket_buffer_recycler();
     return NULL;
 }

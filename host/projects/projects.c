@@ -13,6 +13,7 @@
 #include "credits/policy.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "http/loopdb.h"
 #include "projects/context.h"
 #include "projects/profile.h"
 #include "tracking/tracking.h"
@@ -166,6 +167,19 @@ const cl_db_stmt cl_projects_list_stmt = {
     1,
 };
 
+static void projects_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r)
+{
+    (void)req;
+    const cl_plan_limits *l = cl_policy_limits(u->plan);
+    cl_buf b = CL_BUF_INIT;
+    cl_buf_printf(&b, "{\"projects\":%s,\"limits\":{\"plan\":", PQgetvalue(r, 0, 0));
+    cl_buf_json_str(&b, cl_plan_id(u->plan));
+    cl_buf_printf(&b, ",\"active_projects\":%s,\"max_active_projects\":%d}}", PQgetvalue(r, 0, 1),
+                  l->active_projects);
+    cl_res_json_text(res, 200, b.data ? b.data : "{}");
+    cl_buf_free(&b);
+}
+
 static void list_projects(cl_req *req, cl_res *res)
 {
     cl_user u;
@@ -176,21 +190,25 @@ static void list_projects(cl_req *req, cl_res *res)
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     const char *p[] = {uid};
     PGresult *r = cl_db_prepared(c, &cl_projects_list_stmt, p);
-    if (!cl_db_ok(r)) {
+    if (!cl_db_ok(r))
         internal(res, c, r, "list projects");
-    } else {
-        const cl_plan_limits *l = cl_policy_limits(u.plan);
-        cl_buf b = CL_BUF_INIT;
-        cl_buf_printf(&b, "{\"projects\":%s,\"limits\":{\"plan\":", PQgetvalue(r, 0, 0));
-        cl_buf_json_str(&b, cl_plan_id(u.plan));
-        cl_buf_printf(&b, ",\"active_projects\":%s,\"max_active_projects\":%d}}", PQgetvalue(r, 0, 1),
-                      l->active_projects);
-        cl_res_json_text(res, 200, b.data ? b.data : "{}");
-        cl_buf_free(&b);
-    }
+    else
+        projects_reply(req, res, &u, r);
     PQclear(r);
     cl_db_release(c);
 }
+
+static int projects_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s)
+{
+    (void)req;
+    (void)res;
+    s->st = &cl_projects_list_stmt;
+    snprintf(s->buf[0], sizeof s->buf[0], "%" PRId64, u->id);
+    s->params[0] = s->buf[0];
+    return 0;
+}
+
+static const cl_read_route projects_read = {list_projects, CL_AUTH_PRODUCT, projects_plan, projects_reply};
 
 /* Build "col1, col2" and "$k, $k+1::text[]" lists for the update's columns,
    with parameters starting at $first. */
@@ -728,7 +746,7 @@ static void get_context(cl_req *req, cl_res *res)
 
 void cl_projects_register_routes(void)
 {
-    cl_route("GET", "/api/projects", list_projects, 0);
+    cl_route_read("/api/projects", &projects_read);
     cl_route("POST", "/api/projects", create_project, 0);
     cl_route("GET", "/api/projects/:id", get_project, 0);
     cl_route("PATCH", "/api/projects/:id", update_project, 0);
