@@ -247,16 +247,29 @@ static void like_pattern(const char *q, char *out, size_t size)
 }
 
 /*
- * GET /api/content-items?limit=N&q=text — newest first, with their assets.
- * q matches the title, the brief's request (the prompt), offer and product,
- * and the draft's hook, caption and CTA (case-insensitive substring).
+ * GET /api/content-items?limit=N&q=text — newest first, each item as the
+ * studio's lists show it (a summary: no brief, no draft, and of the assets
+ * only the thumbnails of the newest render that has one; the item route
+ * has everything). q matches the title, the brief's request (the prompt),
+ * offer and product, and the draft's hook, caption and CTA
+ * (case-insensitive substring).
+ *
+ * Plain columns, one row per item and thumbnail (the page is limited
+ * first), written as JSON by the host: Postgres building the objects cost
+ * several times the statement itself (docs/scale.md).
  */
-/* The page of items with their assets as one JSON array, built by Postgres. */
 const cl_db_stmt cl_content_list_stmt = {
     "cl_content_list",
-    "SELECT COALESCE(json_agg(x.item ORDER BY x.created_at DESC, x.id DESC), '[]') FROM ("
-    " SELECT " CL_CONTENT_ITEM_JSON " AS item, i.created_at, i.id" CL_CONTENT_ITEM_FROM
-    " WHERE i.user_id = $1::bigint"
+    "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.status, i.render_seq,"
+    " i.publish_strategy, i.publish_status, i.manual_status, i.tracking_slug, i.cycle_id, i.position,"
+    " i.scheduled_at, i.published_at, i.publish_error, i.permalink, i.posted_at, i.posted_url,"
+    " i.created_at, i.updated_at, i.render_job_id, j.status, j.progress_done, j.progress_total, j.attempts,"
+    " a.id, a.kind, a.render_seq"
+    " FROM (SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.status, i.render_seq,"
+    "        i.publish_strategy, i.publish_status, i.manual_status, i.tracking_slug, i.cycle_id, i.position,"
+    "        i.scheduled_at, i.published_at, i.publish_error, i.permalink, i.posted_at, i.posted_url,"
+    "        i.created_at, i.updated_at, i.render_job_id"
+    "   FROM content_items i WHERE i.user_id = $1::bigint"
     "   AND ($3::text = '' OR i.title ILIKE $3 ESCAPE '\\'"
     "        OR i.brief->>'request' ILIKE $3 ESCAPE '\\'"
     "        OR i.brief->>'offer' ILIKE $3 ESCAPE '\\'"
@@ -264,9 +277,98 @@ const cl_db_stmt cl_content_list_stmt = {
     "        OR i.draft->>'hook' ILIKE $3 ESCAPE '\\'"
     "        OR i.draft->>'caption' ILIKE $3 ESCAPE '\\'"
     "        OR i.draft->>'cta' ILIKE $3 ESCAPE '\\')"
-    " ORDER BY i.created_at DESC, i.id DESC LIMIT $2::int) x",
+    "   ORDER BY i.created_at DESC, i.id DESC LIMIT $2::int) i"
+    " LEFT JOIN jobs j ON j.id = i.render_job_id"
+    " LEFT JOIN content_assets a ON a.content_item_id = i.id AND a.kind IN ('thumbnail', 'thumbnail_small')"
+    " ORDER BY i.created_at DESC, i.id DESC, a.render_seq DESC, a.kind",
     3,
 };
+
+/* A timestamptz column (the connection's zone is UTC: "2026-12-06
+   04:36:49.123+00") as the API shows it ("2026-12-06T04:36:49Z", like
+   cl_iso), or null. */
+static int put_time(cl_buf *b, const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return cl_buf_puts(b, "null");
+    const char *v = PQgetvalue(r, row, col);
+    if (strlen(v) < 19 || v[10] != ' ')
+        return cl_buf_json_str(b, v);
+    char iso[23];
+    memcpy(iso + 1, v, 19);
+    iso[0] = '"';
+    iso[11] = 'T';
+    memcpy(iso + 20, "Z\"", 3);
+    return cl_buf_append(b, iso, 22);
+}
+
+static int put_str(cl_buf *b, const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? cl_buf_puts(b, "null") : cl_buf_json_str(b, PQgetvalue(r, row, col));
+}
+
+/* An integer column (Postgres' digits are JSON as they are), or null. */
+static int put_num(cl_buf *b, const PGresult *r, int row, int col)
+{
+    return cl_buf_puts(b, PQgetisnull(r, row, col) ? "null" : PQgetvalue(r, row, col));
+}
+
+/* The page's rows as {"items":[...]}: one object per item, its thumbnails
+   (rows of the same item, newest render first) as "assets". */
+static int items_write(cl_buf *b, const PGresult *r)
+{
+    static const struct {
+        const char *key;
+        int col;
+        int (*put)(cl_buf *, const PGresult *, int, int);
+    } fields[] = {
+        {"{\"id\":", 0, put_num}, {",\"project_id\":", 1, put_num}, {",\"parent_id\":", 2, put_num},
+        {",\"source\":", 3, put_str}, {",\"channel\":", 4, put_str}, {",\"title\":", 5, put_str},
+        {",\"status\":", 6, put_str}, {",\"render_seq\":", 7, put_num},
+        {",\"publish_strategy\":", 8, put_str}, {",\"publish_status\":", 9, put_str},
+        {",\"manual_status\":", 10, put_str}, {",\"tracking_slug\":", 11, put_str},
+        {",\"cycle_id\":", 12, put_num}, {",\"position\":", 13, put_num},
+        {",\"scheduled_at\":", 14, put_time}, {",\"published_at\":", 15, put_time},
+        {",\"publish_error\":", 16, put_str}, {",\"permalink\":", 17, put_str},
+        {",\"posted_at\":", 18, put_time}, {",\"posted_url\":", 19, put_str},
+        {",\"created_at\":", 20, put_time}, {",\"updated_at\":", 21, put_time},
+    };
+    int rc = cl_buf_puts(b, "{\"items\":[");
+    int n = PQntuples(r);
+    for (int i = 0; i < n && rc == 0;) {
+        rc |= i ? cl_buf_puts(b, ",") : 0;
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+            rc |= cl_buf_puts(b, fields[f].key) | fields[f].put(b, r, i, fields[f].col);
+        if (PQgetisnull(r, i, 22)) {
+            rc |= cl_buf_puts(b, ",\"render_job\":null");
+        } else {
+            rc |= cl_buf_puts(b, ",\"render_job\":{\"id\":") | put_num(b, r, i, 22);
+            rc |= cl_buf_puts(b, ",\"status\":") | put_str(b, r, i, 23);
+            rc |= cl_buf_puts(b, ",\"progress_done\":") | put_num(b, r, i, 24);
+            rc |= cl_buf_puts(b, ",\"progress_total\":") | put_num(b, r, i, 25);
+            rc |= cl_buf_puts(b, ",\"attempts\":") | put_num(b, r, i, 26) | cl_buf_puts(b, "}");
+        }
+        rc |= cl_buf_puts(b, ",\"assets\":[");
+        const char *item = PQgetvalue(r, i, 0), *seq = NULL;
+        int first = 1;
+        for (; i < n && strcmp(PQgetvalue(r, i, 0), item) == 0; i++) {
+            if (PQgetisnull(r, i, 27))
+                continue;
+            if (!seq)
+                seq = PQgetvalue(r, i, 29);
+            if (strcmp(seq, PQgetvalue(r, i, 29)) != 0)
+                continue; /* an older render's */
+            const char *id = PQgetvalue(r, i, 27);
+            rc |= cl_buf_printf(b, "%s{\"id\":%s,\"kind\":", first ? "" : ",", id);
+            rc |= put_str(b, r, i, 28);
+            rc |= cl_buf_printf(b, ",\"render_seq\":%s,\"url\":\"/api/assets/%s\"}", seq, id);
+            first = 0;
+        }
+        rc |= cl_buf_puts(b, "]}");
+    }
+    rc |= cl_buf_puts(b, "]}");
+    return rc ? -1 : 0;
+}
 
 /* The page's query: limit and search pattern into s (p[0] is the user id).
    0, or -1 with 400 set. */
@@ -294,9 +396,7 @@ static void items_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresu
     (void)req;
     (void)u;
     cl_buf b = CL_BUF_INIT;
-    cl_buf_puts(&b, "{\"items\":");
-    cl_buf_append(&b, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-    if (cl_buf_puts(&b, "}") == 0 && b.data)
+    if (items_write(&b, r) == 0 && b.data)
         cl_res_json_text(res, 200, b.data);
     else
         cl_res_error(res, 500, "internal", "out of memory");
@@ -314,7 +414,7 @@ static void list_items(cl_req *req, cl_res *res)
         cl_res_error(res, 500, "internal", "out of memory");
     } else if (items_plan(req, res, &u, s) == 0) {
         PGresult *r = cl_db_prepared(c, s->st, s->params);
-        if (!cl_db_ok(r) || PQntuples(r) != 1)
+        if (!cl_db_ok(r))
             db_failed(res, c, r, "list content items");
         else
             items_reply(req, res, &u, r);

@@ -105,33 +105,10 @@ int cl_content_on_render_finished(cl_render_observer fn);
     " ORDER BY a.render_seq DESC, a.kind) FROM content_assets a WHERE a.content_item_id = i.id)"
 
 /**
- * The item object as SQL (json, alias i and the render job j of
- * CL_CONTENT_ITEM_FROM), assets included: the same keys and values as
- * cl_content_item_row_json plus cl_content_add_assets, built by Postgres so
- * a list needs no parsing and re-printing in the host.
- * tests/api/read_routes.test.mjs checks the two agree.
- */
-#define CL_CONTENT_ITEM_JSON                                                                       \
-    "json_build_object('id', i.id, 'project_id', i.project_id, 'parent_id', i.parent_id,"          \
-    " 'source', i.source, 'channel', i.channel, 'title', i.title, 'brief', i.brief, 'draft', i.draft," \
-    " 'status', i.status, 'render_seq', i.render_seq, 'render_error', i.render_error,"             \
-    " 'publish_strategy', i.publish_strategy, 'publish_status', i.publish_status,"                 \
-    " 'manual_status', i.manual_status, 'tracking_slug', i.tracking_slug,"                         \
-    " 'created_at', cl_iso(i.created_at), 'updated_at', cl_iso(i.updated_at),"                     \
-    " 'render_job', CASE WHEN i.render_job_id IS NOT NULL THEN json_build_object('id', i.render_job_id," \
-    " 'status', j.status, 'progress_done', j.progress_done, 'progress_total', j.progress_total,"    \
-    " 'attempts', j.attempts) END,"                                                                \
-    " 'cycle_id', i.cycle_id, 'position', i.position, 'scheduled_at', cl_iso(i.scheduled_at),"     \
-    " 'published_at', cl_iso(i.published_at), 'publish_error', i.publish_error,"                   \
-    " 'publish_attempt', i.publish_attempt, 'publish_job_id', i.publish_job_id,"                   \
-    " 'publisher', i.publisher, 'remote_media_id', i.remote_media_id, 'permalink', i.permalink,"   \
-    " 'exported_at', cl_iso(i.exported_at), 'posted_at', cl_iso(i.posted_at), 'posted_url', i.posted_url," \
-    " 'assets', COALESCE(" CL_CONTENT_ASSETS_JSON ", '[]'))"
-
-/**
  * GET /api/content-items' statement: $1 user id, $2 limit, $3 ILIKE pattern
- * ("" for no search); one row, one column: the JSON array of the page's
- * items (CL_CONTENT_ITEM_JSON), newest first. Exposed for tests/bench/routes.
+ * ("" for no search); one row per item of the page and thumbnail of it
+ * (plain columns, written as the list's JSON by the host), newest first.
+ * Exposed for tests/bench/routes.
  */
 extern const cl_db_stmt cl_content_list_stmt;
 

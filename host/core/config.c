@@ -186,7 +186,7 @@ int cl_config_load(char *err, size_t errlen)
     if (get_int("PORT", 3000, 0, 65535, &c->port, err, errlen)) return -1;
     if (get_int("CLIPLOOP_HTTP_THREADS", 2, 1, 64, &c->http_threads, err, errlen)) return -1;
     if (get_int("CLIPLOOP_HTTP_POOL_THREADS", 8, 1, 256, &c->http_pool_threads, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_DB_LOOP_CONNECTIONS", 1, 0, 16, &c->db_loop_connections, err, errlen)) return -1;
+    if (get_int("CLIPLOOP_DB_LOOP_CONNECTIONS", 4, 0, 16, &c->db_loop_connections, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LLM_THREADS", 16, 1, 256, &c->llm_threads, err, errlen)) return -1;
     if (get_int("CLIPLOOP_LLM_PER_USER", 4, 1, 256, &c->llm_per_user, err, errlen)) return -1;
     if (get_size("CLIPLOOP_MAX_BODY_BYTES", 1 << 20, 1024, 1L << 30, &c->max_body_bytes, err, errlen)) return -1;

@@ -22,7 +22,7 @@ typedef struct cl_config {
     int port;               /**< PORT, default 3000 */
     int http_threads;       /**< CLIPLOOP_HTTP_THREADS: event-loop threads, default 2 */
     int http_pool_threads;  /**< CLIPLOOP_HTTP_POOL_THREADS: blocking-handler threads, default 8 */
-    int db_loop_connections; /**< CLIPLOOP_DB_LOOP_CONNECTIONS: per loop thread, for read routes (http/loopdb.h); 0 = off, default 1 */
+    int db_loop_connections; /**< CLIPLOOP_DB_LOOP_CONNECTIONS: per loop thread, for read routes (http/loopdb.h); 0 = off, default 4 */
     int llm_threads;        /**< CLIPLOOP_LLM_THREADS: provider-pool threads (routes that call an LLM), default 16 */
     int llm_per_user;       /**< CLIPLOOP_LLM_PER_USER: provider calls one user may have in flight, default 4 */
     size_t max_body_bytes;  /**< CLIPLOOP_MAX_BODY_BYTES, default 1 MiB */

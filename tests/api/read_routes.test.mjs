@@ -2,9 +2,9 @@
 // /api/projects, /api/content-items, /api/chats) write nothing: many
 // requests leave the database's inserted/updated/deleted row counters where
 // they were. The month's grant is still applied by a read when it is owed
-// (decided from the account row the session lookup already read), and the
-// content list, which reads items and assets in one statement, shows the
-// same assets as the one-item route.
+// (decided from the account row the session lookup already read). The
+// content list (a summary per item, its rows written by the host) and the
+// chat list agree with their one-item routes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, startServer, psql, apiClient, betaUser } from './lib/harness.mjs';
@@ -35,7 +35,8 @@ before(async () => {
     (${item}, 'video', 'r/1.mp4', 'video/mp4', 1000, 'ffmpeg', 1),
     (${item}, 'thumbnail', 'r/1.jpg', 'image/jpeg', 100, 'ffmpeg', 1),
     (${item}, 'video', 'r/2.mp4', 'video/mp4', 2000, 'ffmpeg', 2),
-    (${item}, 'thumbnail', 'r/2.jpg', 'image/jpeg', 200, 'ffmpeg', 2)`);
+    (${item}, 'thumbnail', 'r/2.jpg', 'image/jpeg', 200, 'ffmpeg', 2),
+    (${item}, 'thumbnail_small', 'r/2s.jpg', 'image/jpeg', 20, 'ffmpeg', 2)`);
   // The older one has a render job waiting for its second attempt.
   psql(db.url, `WITH j AS (INSERT INTO jobs (kind, payload, status, attempts, progress_done, progress_total)
       VALUES ('render.content_item', '{}', 'pending', 1, 12, 450) RETURNING id)
@@ -63,27 +64,44 @@ function rowWrites() {
   return { inserted: Number(ins), updated: Number(upd), deleted: Number(del) };
 }
 
-test('the content list shows the same items and assets as the one-item route', async () => {
+test('the content list shows each item as the one-item route does, as a summary with the newest render\'s thumbnails', async () => {
   const list = await alice.get('/api/content-items');
   assert.equal(list.status, 200, list.text);
   assert.deepEqual(list.body.items.map((i) => i.title), ['Sourdough Sunday', 'Croissant Friday']);
   for (const it of list.body.items) {
     const one = await alice.get(`/api/content-items/${it.id}`);
     assert.equal(one.status, 200);
-    assert.deepEqual(it, one.body);
+    for (const k of Object.keys(it)) {
+      if (k === 'assets') continue;
+      assert.deepEqual(it[k], one.body[k], k);
+    }
+    // The bodies stay with the item route.
+    assert.equal('brief' in it, false);
+    assert.equal('draft' in it, false);
+    for (const a of it.assets) {
+      const full = one.body.assets.find((x) => x.id === a.id);
+      assert.ok(full, `asset ${a.id} is the item's`);
+      for (const k of Object.keys(a)) assert.deepEqual(a[k], full[k], k);
+    }
   }
-  const assets = list.body.items[0].assets;
-  assert.deepEqual(assets.map((a) => [a.kind, a.render_seq, a.bytes]),
-    [['thumbnail', 2, 200], ['video', 2, 2000], ['thumbnail', 1, 100], ['video', 1, 1000]]);
-  assert.match(assets[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-  assert.equal(assets[1].download_url, `/api/assets/${assets[1].id}?download=1`);
+  const one = (await alice.get(`/api/content-items/${list.body.items[0].id}`)).body;
+  assert.deepEqual(one.assets.map((a) => [a.kind, a.render_seq, a.bytes]),
+    [['thumbnail', 2, 200], ['thumbnail_small', 2, 20], ['video', 2, 2000], ['thumbnail', 1, 100], ['video', 1, 1000]]);
+  assert.match(one.assets[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(one.assets[2].download_url, `/api/assets/${one.assets[2].id}?download=1`);
+  // The list carries the thumbnails of the newest render, what a tile shows.
+  assert.deepEqual(list.body.items[0].assets.map((a) => [a.kind, a.render_seq, a.url]),
+    [['thumbnail', 2, `/api/assets/${one.assets[0].id}`], ['thumbnail_small', 2, `/api/assets/${one.assets[1].id}`]]);
   assert.deepEqual(list.body.items[1].assets, []);
   assert.deepEqual(list.body.items[1].render_job, { id: list.body.items[1].render_job.id, status: 'pending',
     progress_done: 12, progress_total: 450, attempts: 1 });
   assert.equal(list.body.items[0].render_job, null);
-  // The search still narrows the list.
+  assert.match(list.body.items[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  // The search still narrows the list, and a page is the newest items.
   const found = await alice.get('/api/content-items?q=croissant');
   assert.deepEqual(found.body.items.map((i) => i.title), ['Croissant Friday']);
+  const page = await alice.get('/api/content-items?limit=1');
+  assert.deepEqual(page.body.items.map((i) => [i.title, i.assets.length]), [['Sourdough Sunday', 2]]);
 });
 
 test('the chat list shows each conversation as its own route does, quotes and all', async () => {
