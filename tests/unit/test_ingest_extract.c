@@ -413,8 +413,41 @@ static void test_robots(void)
     cl_iw_robots_free(&r);
 }
 
+/* Images for the media library: og:image first, then <img> of the main
+   content only (not the nav), data-src behind a data: placeholder, no data:
+   URLs; colours: theme-color first, then the <style> hex colours by use,
+   greys skipped. */
+static void test_images_and_colors(void)
+{
+    const char *html =
+        "<html><head><meta property=\"og:image\" content=\"/img/hero.jpg\">"
+        "<meta name=\"theme-color\" content=\"#c0392b\">"
+        "<style>.a{color:#2E86DE}.b{background:#2e86de}.c{color:#333}.d{border:1px solid #eeeeee}"
+        ".e{color:#1E8449} a#x{}</style></head>"
+        "<body><nav><img src=\"/img/nav-logo.png\"></nav><main><h1>Bread</h1>"
+        "<img src=\"product.png\"><img src=\"data:image/gif;base64,AAAA\" data-src=\"lazy.jpg\">"
+        "<img src=\"data:image/png;base64,BBBB\"></main>"
+        "<footer><img src=\"/img/footer.png\"></footer></body></html>";
+    cl_iw_doc d;
+    CHECK(extract(html, "text/html", &d) == 0);
+    CHECK(d.nimages == 3);
+    if (d.nimages == 3) {
+        CHECK_STR(d.images[0], "/img/hero.jpg");
+        CHECK_STR(d.images[1], "product.png");
+        CHECK_STR(d.images[2], "lazy.jpg");
+    }
+    CHECK(d.ncolors == 3);
+    if (d.ncolors == 3) {
+        CHECK_STR(d.colors[0], "#C0392B");
+        CHECK_STR(d.colors[1], "#2E86DE");
+        CHECK_STR(d.colors[2], "#1E8449");
+    }
+    cl_iw_doc_free(&d);
+}
+
 int main(void)
 {
+    test_images_and_colors();
     test_readable_text();
     test_main_and_article();
     test_links_and_robots_meta();
