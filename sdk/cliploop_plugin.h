@@ -839,6 +839,8 @@ typedef struct cl_host_api {
     /**
      * key's value as a boolean: 1/true/yes/on or 0/false/no/off
      * (any case). Unset or empty: def; anything else: def and one warning.
+     * (def is returned as given, so a sentinel such as -1 tells "invalid"
+     * apart; likewise config_int with INT64_MIN.)
      */
     int (*config_bool)(const cl_plugin_ctx *ctx, const char *key, int def);
     /**

@@ -108,7 +108,7 @@ static int api_config_bool(const cl_plugin_ctx *ctx, const char *key, int def)
             return 0;
     }
     cfg_warn(ctx, e, "a boolean (true/false, 1/0, yes/no, on/off)", def ? "true" : "false");
-    return def != 0;
+    return def;
 }
 
 int cl_host_api_ctx_snapshot(cl_plugin_ctx *ctx)

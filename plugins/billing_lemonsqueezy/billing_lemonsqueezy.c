@@ -24,6 +24,7 @@
  * body is parsed.
  */
 #include "cliploop_plugin.h"
+#include "pl_json.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
@@ -36,31 +37,26 @@
 
 #define LS_DEFAULT_BASE "https://api.lemonsqueezy.com"
 #define LS_MAX_RESPONSE ((size_t)1 << 20)
-
-typedef struct ls_state {
-    const cl_host_api *api;
-    cl_plugin_ctx *ctx;
-} ls_state;
-
-static ls_state state;
+/* Deadline of one API request unless LEMON_SQUEEZY_TIMEOUT_MS (100..120000) says otherwise. */
+#define LS_TIMEOUT_MS 15000
 
 #define fail(err, code, http_status, ...) cl_error_set_http((err), (code), (http_status), 0, __VA_ARGS__)
 
-static const char *cfg(const ls_state *s, const char *key)
+static const char *cfg(const char *key)
 {
-    const char *v = s->api->config_get(s->ctx, key);
+    const char *v = clp_config(key);
     return v && *v ? v : NULL;
 }
 
 static int configured(void *self, char *missing, size_t len)
 {
-    const ls_state *s = self;
+    (void)self;
     static const char *const keys[] = {"API_KEY", "STORE_ID", "STARTER_VARIANT_ID", "WEBHOOK_SECRET"};
     size_t used = 0;
     if (len)
         missing[0] = '\0';
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        if (cfg(s, keys[i]))
+        if (cfg(keys[i]))
             continue;
         int n = snprintf(missing + used, len > used ? len - used : 0, "%sLEMON_SQUEEZY_%s", used ? ", " : "",
                          keys[i]);
@@ -70,10 +66,10 @@ static int configured(void *self, char *missing, size_t len)
     return used == 0;
 }
 
-static int require_config(const ls_state *s, cl_error *err)
+static int require_config(cl_error *err)
 {
     char missing[200];
-    if (configured((void *)s, missing, sizeof missing))
+    if (configured(NULL, missing, sizeof missing))
         return CL_OK;
     return fail(err, CL_EUNSUPPORTED, 0, "Lemon Squeezy is not configured (missing %s)", missing);
 }
@@ -114,9 +110,9 @@ static void add_str(cJSON *o, const char *key, const cJSON *v)
 }
 
 /* The Starter plan is the configured variant; anything else is "". */
-static const char *plan_of(const ls_state *s, const cJSON *variant)
+static const char *plan_of(const cJSON *variant)
 {
-    const char *want = cfg(s, "STARTER_VARIANT_ID");
+    const char *want = cfg("STARTER_VARIANT_ID");
     char num[32] = "";
     if (cJSON_IsNumber(variant))
         snprintf(num, sizeof num, "%.0f", variant->valuedouble);
@@ -126,7 +122,7 @@ static const char *plan_of(const ls_state *s, const cJSON *variant)
 }
 
 /* A JSON:API subscriptions resource (`data`) in the host's shape, or NULL. */
-static cJSON *normalize_subscription(const ls_state *s, const cJSON *data)
+static cJSON *normalize_subscription(const cJSON *data)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "id");
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(data, "attributes");
@@ -136,7 +132,7 @@ static cJSON *normalize_subscription(const ls_state *s, const cJSON *data)
     cJSON *o = cJSON_CreateObject();
     add_id(o, "id", id);
     cJSON_AddStringToObject(o, "status", status->valuestring);
-    cJSON_AddStringToObject(o, "plan", plan_of(s, cJSON_GetObjectItemCaseSensitive(a, "variant_id")));
+    cJSON_AddStringToObject(o, "plan", plan_of(cJSON_GetObjectItemCaseSensitive(a, "variant_id")));
     add_id(o, "variant_id", cJSON_GetObjectItemCaseSensitive(a, "variant_id"));
     add_id(o, "customer_id", cJSON_GetObjectItemCaseSensitive(a, "customer_id"));
     add_id(o, "order_id", cJSON_GetObjectItemCaseSensitive(a, "order_id"));
@@ -151,17 +147,6 @@ static cJSON *normalize_subscription(const ls_state *s, const cJSON *data)
     add_str(o, "card_brand", cJSON_GetObjectItemCaseSensitive(a, "card_brand"));
     add_str(o, "card_last_four", cJSON_GetObjectItemCaseSensitive(a, "card_last_four"));
     return o;
-}
-
-static int append_json(const ls_state *s, cl_output *out, cJSON *o, cl_error *err)
-{
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text)
-        return fail(err, CL_ENOMEM, 0, "out of memory");
-    int rc = s->api->output_append(out, text, strlen(text));
-    free(text);
-    return rc == CL_OK ? CL_OK : fail(err, rc, 0, "out of memory");
 }
 
 /* ---- HTTP ----------------------------------------------------------------- */
@@ -182,11 +167,11 @@ static void api_error(const char *body, char *out, size_t outlen)
 }
 
 /* One JSON:API call. On CL_OK *doc is the parsed body (caller deletes). */
-static int ls_call(const ls_state *s, cl_call *call, const char *method, const char *rel, const char *body,
+static int ls_call(cl_call *call, const char *method, const char *rel, const char *body,
                    cJSON **doc, cl_error *err)
 {
     *doc = NULL;
-    const char *base = cfg(s, "API_BASE_URL");
+    const char *base = cfg("API_BASE_URL");
     if (!base)
         base = LS_DEFAULT_BASE;
     size_t bl = strlen(base);
@@ -195,13 +180,12 @@ static int ls_call(const ls_state *s, cl_call *call, const char *method, const c
     char url[1024];
     snprintf(url, sizeof url, "%.*s%s", (int)bl, base, rel);
     char auth[600];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg(s, "API_KEY"));
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg("API_KEY"));
     const char *headers[] = {"Accept: application/vnd.api+json", "Content-Type: application/vnd.api+json", auth,
                              NULL};
-    const char *t = cfg(s, "TIMEOUT_MS");
-    long timeout = t ? strtol(t, NULL, 10) : 15000;
+    int64_t timeout = clp_config_int("TIMEOUT_MS", LS_TIMEOUT_MS);
     if (timeout < 100 || timeout > 120000)
-        timeout = 15000;
+        timeout = LS_TIMEOUT_MS;
     cl_http_request req = {.size = sizeof req,
                            .method = method,
                            .url = url,
@@ -214,10 +198,10 @@ static int ls_call(const ls_state *s, cl_call *call, const char *method, const c
                            .max_retries = strcmp(method, "GET") == 0 ? 2 : 0,
                            .max_response_bytes = LS_MAX_RESPONSE};
     cl_http_response res = {.size = sizeof res};
-    int rc = s->api->http_do(call, &req, &res, err);
+    int rc = clp_http_do(call, &req, &res, err);
     OPENSSL_cleanse(auth, sizeof auth);
     if (rc != CL_OK) {
-        s->api->http_response_free(&res);
+        clp_http_response_free(&res);
         return rc;
     }
     char detail[256];
@@ -229,11 +213,11 @@ static int ls_call(const ls_state *s, cl_call *call, const char *method, const c
                    : st >= 500            ? CL_EUPSTREAM
                                           : CL_EINVAL;
         err->retry_after_ms = res.retry_after_ms;
-        s->api->http_response_free(&res);
+        clp_http_response_free(&res);
         return fail(err, code, st, "Lemon Squeezy answered %d: %s", st, detail);
     }
     *doc = cJSON_ParseWithLength(res.body ? res.body : "", res.body_len);
-    s->api->http_response_free(&res);
+    clp_http_response_free(&res);
     if (!cJSON_IsObject(*doc)) {
         cJSON_Delete(*doc);
         *doc = NULL;
@@ -246,8 +230,8 @@ static int ls_call(const ls_state *s, cl_call *call, const char *method, const c
 
 static int create_checkout(void *self, cl_call *call, const char *request_json, cl_output *out, cl_error *err)
 {
-    ls_state *s = self;
-    int rc = require_config(s, err);
+    (void)self;
+    int rc = require_config(err);
     if (rc != CL_OK)
         return rc;
     cJSON *in = cJSON_Parse(request_json ? request_json : "");
@@ -274,17 +258,17 @@ static int create_checkout(void *self, cl_call *call, const char *request_json, 
     cJSON *rel = cJSON_AddObjectToObject(data, "relationships");
     cJSON *st = cJSON_AddObjectToObject(cJSON_AddObjectToObject(rel, "store"), "data");
     cJSON_AddStringToObject(st, "type", "stores");
-    cJSON_AddStringToObject(st, "id", cfg(s, "STORE_ID"));
+    cJSON_AddStringToObject(st, "id", cfg("STORE_ID"));
     cJSON *va = cJSON_AddObjectToObject(cJSON_AddObjectToObject(rel, "variant"), "data");
     cJSON_AddStringToObject(va, "type", "variants");
-    cJSON_AddStringToObject(va, "id", cfg(s, "STARTER_VARIANT_ID"));
+    cJSON_AddStringToObject(va, "id", cfg("STARTER_VARIANT_ID"));
     cJSON_Delete(in);
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!body)
         return fail(err, CL_ENOMEM, 0, "out of memory");
     cJSON *doc = NULL;
-    rc = ls_call(s, call, "POST", "/v1/checkouts", body, &doc, err);
+    rc = ls_call(call, "POST", "/v1/checkouts", body, &doc, err);
     free(body);
     if (rc != CL_OK)
         return rc;
@@ -297,13 +281,13 @@ static int create_checkout(void *self, cl_call *call, const char *request_json, 
     cJSON_AddStringToObject(o, "url", url->valuestring);
     add_id(o, "checkout_id", path(doc, "data", "id", NULL));
     cJSON_Delete(doc);
-    return append_json(s, out, o, err);
+    return pl_out_json(out, err, o);
 }
 
 static int get_subscription(void *self, cl_call *call, const char *id, cl_output *out, cl_error *err)
 {
-    ls_state *s = self;
-    int rc = require_config(s, err);
+    (void)self;
+    int rc = require_config(err);
     if (rc != CL_OK)
         return rc;
     if (!id || !*id || strspn(id, "0123456789") != strlen(id) || strlen(id) > 20)
@@ -311,14 +295,14 @@ static int get_subscription(void *self, cl_call *call, const char *id, cl_output
     char rel[64];
     snprintf(rel, sizeof rel, "/v1/subscriptions/%s", id);
     cJSON *doc = NULL;
-    rc = ls_call(s, call, "GET", rel, NULL, &doc, err);
+    rc = ls_call(call, "GET", rel, NULL, &doc, err);
     if (rc != CL_OK)
         return rc;
-    cJSON *o = normalize_subscription(s, cJSON_GetObjectItemCaseSensitive(doc, "data"));
+    cJSON *o = normalize_subscription(cJSON_GetObjectItemCaseSensitive(doc, "data"));
     cJSON_Delete(doc);
     if (!o)
         return fail(err, CL_EUPSTREAM, 200, "Lemon Squeezy's subscription document is missing its status");
-    return append_json(s, out, o, err);
+    return pl_out_json(out, err, o);
 }
 
 static int hexval(int c)
@@ -334,8 +318,8 @@ static int hexval(int c)
 
 static int verify_webhook(void *self, const char *signature, const void *body, size_t body_len, cl_error *err)
 {
-    ls_state *s = self;
-    const char *secret = cfg(s, "WEBHOOK_SECRET");
+    (void)self;
+    const char *secret = cfg("WEBHOOK_SECRET");
     if (!secret)
         return fail(err, CL_EUNSUPPORTED, 0, "Lemon Squeezy is not configured (missing LEMON_SQUEEZY_WEBHOOK_SECRET)");
     if (!signature || !*signature)
@@ -361,7 +345,7 @@ static int verify_webhook(void *self, const char *signature, const void *body, s
 
 static int parse_webhook(void *self, const void *body, size_t body_len, cl_output *out, cl_error *err)
 {
-    ls_state *s = self;
+    (void)self;
     cJSON *doc = cJSON_ParseWithLength(body, body_len);
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "meta");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "event_name");
@@ -390,7 +374,7 @@ static int parse_webhook(void *self, const void *body, size_t body_len, cl_outpu
     cJSON_AddBoolToObject(o, "test_mode", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "test_mode")));
     add_id(o, "user_id", path(meta, "custom_data", "user_id", NULL));
     if (strcmp(type->valuestring, "subscriptions") == 0) {
-        cJSON *sub = normalize_subscription(s, data);
+        cJSON *sub = normalize_subscription(data);
         if (!sub) {
             cJSON_Delete(o);
             cJSON_Delete(doc);
@@ -417,18 +401,15 @@ static int parse_webhook(void *self, const void *body, size_t body_len, cl_outpu
         cJSON_AddStringToObject(o, "kind", "other");
     }
     cJSON_Delete(doc);
-    return append_json(s, out, o, err);
+    return pl_out_json(out, err, o);
 }
 
-static int ls_init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
+static int ls_setup(cl_error *err)
 {
-    state.api = api;
-    state.ctx = ctx;
     cl_billing_provider b = {
         .base = {.kind = CL_CAP_BILLING_PROVIDER,
                  .id = "lemonsqueezy",
-                 .description = "Lemon Squeezy checkouts, subscriptions and signed webhooks",
-                 .self = &state},
+                 .description = "Lemon Squeezy checkouts, subscriptions and signed webhooks"},
         .create_checkout = create_checkout,
         .verify_webhook = verify_webhook,
         .parse_webhook = parse_webhook,
@@ -436,12 +417,8 @@ static int ls_init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
         .get_subscription = get_subscription,
         .configured = configured,
     };
-    int rc = CL_REGISTER(api, ctx, &b);
-    if (rc != CL_OK)
-        snprintf(err->message, sizeof err->message, "registering billing_provider 'lemonsqueezy' failed (%d)", rc);
-    return rc;
+    int rc = clp_register(&b);
+    return rc ? cl_error_set(err, rc, "registering billing_provider 'lemonsqueezy' failed") : CL_OK;
 }
 
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("billing_lemonsqueezy", "1.0.0", "LEMON_SQUEEZY", ls_init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("billing_lemonsqueezy", "1.0.0", "LEMON_SQUEEZY", ls_setup)

@@ -673,6 +673,18 @@ static void it_money(double v, const char *cur, char *out, size_t len)
         fmt(out, len, "%s %.2f", cur, v);
 }
 
+/* Append {"item_id":id,"from":from,k1:v1,k2:v2} to arr. */
+static void it_entry(cJSON *arr, long long id, const char *from, const char *k1, const char *v1, const char *k2,
+                     const char *v2)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, e);
+    cJSON_AddNumberToObject(e, "item_id", (double)id);
+    cJSON_AddStringToObject(e, "from", from);
+    cJSON_AddStringToObject(e, k1, v1);
+    cJSON_AddStringToObject(e, k2, v2);
+}
+
 static void answer_iteration(cJSON *o, gen *g)
 {
     it_post posts[IT_MAX];
@@ -747,12 +759,7 @@ static void answer_iteration(cJSON *o, gen *g)
                     it->clicks, it->signups);
             else
                 fmt(why, sizeof why, "Same idea, said faster: it had %.0f clicks", it->clicks);
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddItemToArray(hooks, e);
-            cJSON_AddNumberToObject(e, "item_id", (double)it->id);
-            cJSON_AddStringToObject(e, "from", it->hook);
-            cJSON_AddStringToObject(e, "hook", hook);
-            cJSON_AddStringToObject(e, "why", why);
+            it_entry(hooks, it->id, it->hook, "hook", hook, "why", why);
             entries++;
         }
     }
@@ -769,12 +776,7 @@ static void answer_iteration(cJSON *o, gen *g)
                                      : !strcmp(to, "behind_the_scenes") ? "How we make it, start to finish"
                                      : !strcmp(to, "product")           ? "Up close: the one worth trying"
                                                                         : "This week's deal, in one look");
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddItemToArray(angles, e);
-        cJSON_AddNumberToObject(e, "item_id", (double)it->id);
-        cJSON_AddStringToObject(e, "from", it->angle);
-        cJSON_AddStringToObject(e, "angle", angle);
-        cJSON_AddStringToObject(e, "hook", hook);
+        it_entry(angles, it->id, it->angle, "angle", angle, "hook", hook);
     }
     cJSON *recs = cJSON_AddArrayToObject(o, "recommendations");
     if (winners) {

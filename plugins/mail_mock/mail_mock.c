@@ -17,6 +17,7 @@
  *   MAIL_MOCK_FAIL=refuse   every send fails with CL_EINVAL (as an SMTP 550)
  */
 #include "cliploop_plugin.h"
+#include "pl_json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -33,14 +34,12 @@
 #define MAX_OUTBOX_BYTES (1L << 20)
 #define MAX_LINE_BYTES (256 * 1024)
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
 
 #define fail(err, code, status, ...) cl_error_set_http((err), (code), (status), 0, __VA_ARGS__)
 
 static int outbox_path(char *out, size_t len, const char *name)
 {
-    const char *dir = api->temp_dir(pctx);
+    const char *dir = clp_temp_dir();
     return dir && snprintf(out, len, "%s/%s", dir, name) < (int)len ? 0 : -1;
 }
 
@@ -67,7 +66,7 @@ static int mock_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
     (void)call;
     if (!msg || !msg->to || !msg->to[0] || !msg->subject || !msg->text)
         return fail(err, CL_EINVAL, 0, "mock mailer: recipient, subject and text are required");
-    const char *mode = api->config_get(pctx, "FAIL");
+    const char *mode = clp_config("FAIL");
     if (mode && strcmp(mode, "refuse") == 0)
         return fail(err, CL_EINVAL, 550, "mock mailer: 550 mailbox unavailable (MAIL_MOCK_FAIL=refuse)");
     char path[1024], old[1024];
@@ -126,11 +125,10 @@ static int mock_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
     if (rc == CL_OK) {
         struct stat st;
         if (fstat(fd, &st) == 0 && st.st_size > MAX_OUTBOX_BYTES && rename(path, old) != 0)
-            api->log(pctx, CL_LOG_WARN, "cannot rotate the outbox: %s", strerror(errno));
-        char body[128];
-        int n = snprintf(body, sizeof body, "{\"message_id\":\"%s\"}", mid);
-        if (api->output_append(out, body, (size_t)n) != CL_OK)
-            rc = fail(err, CL_ENOMEM, 0, "out of memory");
+            clp_log(CL_LOG_WARN, "cannot rotate the outbox: %s", strerror(errno));
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "message_id", mid);
+        rc = pl_out_json(out, err, o);
     }
     fclose(f); /* releases the lock */
     return rc;
@@ -174,18 +172,11 @@ static int mock_outbox(void *self, cl_call *call, int limit, cl_output *out, cl_
     for (int i = n - 1, k = 0; i >= 0 && (limit <= 0 || k < limit); i--, k++)
         cJSON_AddItemToArray(res, cJSON_DetachItemFromArray(all, i));
     cJSON_Delete(all);
-    char *text = cJSON_PrintUnformatted(res);
-    cJSON_Delete(res);
-    int rc = text && api->output_append(out, text, strlen(text)) == CL_OK ? CL_OK
-                                                                          : fail(err, CL_ENOMEM, 0, "out of memory");
-    free(text);
-    return rc;
+    return pl_out_json(out, err, res);
 }
 
-static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
+static int setup(cl_error *err)
 {
-    api = a;
-    pctx = ctx;
     cl_mailer m = {
         .base = {.kind = CL_CAP_MAILER,
                  .id = "mock",
@@ -194,11 +185,10 @@ static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
         .send = mock_send,
         .outbox = mock_outbox,
     };
-    int rc = CL_REGISTER(a, ctx, &m);
+    int rc = clp_register(&m);
     if (rc != CL_OK)
         return fail(err, rc, 0, "cannot register the mock mailer");
     return CL_OK;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("mail_mock", "1.0.0", "MAIL_MOCK", init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("mail_mock", "1.0.0", "MAIL_MOCK", setup)

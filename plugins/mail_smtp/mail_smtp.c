@@ -27,6 +27,7 @@
  * CL_ETIMEOUT; no connection CL_EUPSTREAM; not configured CL_EUNSUPPORTED.
  */
 #include "cliploop_plugin.h"
+#include "pl_json.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -38,50 +39,21 @@
 #include <sys/random.h>
 #include <time.h>
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
+
+/* The submission ports: implicit TLS (SMTPS) and STARTTLS submission. */
+#define SMTPS_PORT 465
+#define SUBMISSION_PORT 587
 
 #define fail(err, code, status, ...) cl_error_set_http((err), (code), (status), 0, __VA_ARGS__)
 
 static const char *cfg(const char *key)
 {
-    const char *v = api->config_get(pctx, key);
+    const char *v = clp_config(key);
     return v && *v ? v : NULL;
 }
 
-/* ---- a small growable string ------------------------------------------ */
-
-typedef struct sbuf {
-    char *data;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 1024;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        char *d = realloc(b->data, nc);
-        if (!d) {
-            b->oom = 1;
-            return;
-        }
-        b->data = d;
-        b->cap = nc;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
 /* Base64 of in[0..n) through OpenSSL (n <= 57 here: one MIME line). */
-static void b64(sbuf *b, const unsigned char *in, size_t n)
+static void b64(clp_buf *b, const unsigned char *in, size_t n)
 {
     unsigned char out[4 * ((57 + 2) / 3) + 1];
     if (n > 57) {
@@ -89,7 +61,7 @@ static void b64(sbuf *b, const unsigned char *in, size_t n)
         return;
     }
     int len = EVP_EncodeBlock(out, in, (int)n);
-    sb_add(b, (const char *)out, (size_t)len);
+    clp_buf_append(b, (const char *)out, (size_t)len);
 }
 
 /* Printable ASCII without CR/LF (safe to put into a header as it is). */
@@ -117,7 +89,7 @@ static size_t utf8_len(const unsigned char *s)
    (64 characters on the wire, so "Subject: " plus one word stays within 78),
    never splitting a character, folded with CRLF SP between words. CR and LF
    in s become spaces. */
-static void encoded_words(sbuf *b, const char *s)
+static void encoded_words(clp_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     int first = 1;
@@ -133,19 +105,19 @@ static void encoded_words(sbuf *b, const char *s)
             p += l;
         }
         if (!first)
-            sb_puts(b, "\r\n ");
-        sb_puts(b, "=?UTF-8?B?");
+            clp_buf_puts(b, "\r\n ");
+        clp_buf_puts(b, "=?UTF-8?B?");
         b64(b, chunk, n);
-        sb_puts(b, "?=");
+        clp_buf_puts(b, "?=");
         first = 0;
     }
 }
 
 /* A header value: as it is when plain ASCII, else encoded-words. */
-static void header_text(sbuf *b, const char *s)
+static void header_text(clp_buf *b, const char *s)
 {
     if (plain_ascii(s) && strlen(s) < 900)
-        sb_puts(b, s);
+        clp_buf_puts(b, s);
     else
         encoded_words(b, s);
 }
@@ -162,7 +134,7 @@ static int valid_address(const char *a)
     return 1;
 }
 
-static void build_message(sbuf *m, const cl_mail_message *msg, const char *message_id)
+static void build_message(clp_buf *m, const cl_mail_message *msg, const char *message_id)
 {
     char date[64];
     time_t now = time(NULL);
@@ -173,53 +145,53 @@ static void build_message(sbuf *m, const cl_mail_message *msg, const char *messa
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     snprintf(date, sizeof date, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday, mo[tm.tm_mon],
              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    sb_puts(m, "Date: ");
-    sb_puts(m, date);
-    sb_puts(m, "\r\nFrom: ");
+    clp_buf_puts(m, "Date: ");
+    clp_buf_puts(m, date);
+    clp_buf_puts(m, "\r\nFrom: ");
     if (msg->from_name && msg->from_name[0]) {
         int quoted = plain_ascii(msg->from_name) && !strpbrk(msg->from_name, "\"\\");
         if (quoted) {
-            sb_puts(m, "\"");
-            sb_puts(m, msg->from_name);
-            sb_puts(m, "\"");
+            clp_buf_puts(m, "\"");
+            clp_buf_puts(m, msg->from_name);
+            clp_buf_puts(m, "\"");
         } else {
             encoded_words(m, msg->from_name);
         }
-        sb_puts(m, " ");
+        clp_buf_puts(m, " ");
     }
-    sb_puts(m, "<");
-    sb_puts(m, msg->from);
-    sb_puts(m, ">\r\nTo: <");
-    sb_puts(m, msg->to);
-    sb_puts(m, ">\r\nSubject: ");
+    clp_buf_puts(m, "<");
+    clp_buf_puts(m, msg->from);
+    clp_buf_puts(m, ">\r\nTo: <");
+    clp_buf_puts(m, msg->to);
+    clp_buf_puts(m, ">\r\nSubject: ");
     header_text(m, msg->subject);
-    sb_puts(m, "\r\nMessage-ID: ");
-    sb_puts(m, message_id);
-    sb_puts(m, "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+    clp_buf_puts(m, "\r\nMessage-ID: ");
+    clp_buf_puts(m, message_id);
+    clp_buf_puts(m, "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
                "Content-Transfer-Encoding: base64\r\n");
     if (msg->kind && plain_ascii(msg->kind)) {
-        sb_puts(m, "X-ClipLoop-Kind: ");
-        sb_puts(m, msg->kind);
-        sb_puts(m, "\r\n");
+        clp_buf_puts(m, "X-ClipLoop-Kind: ");
+        clp_buf_puts(m, msg->kind);
+        clp_buf_puts(m, "\r\n");
     }
-    sb_puts(m, "\r\n");
+    clp_buf_puts(m, "\r\n");
     /* The body: "\n" line ends become CRLF, then base64 in 76-character lines. */
-    sbuf text = {0};
+    clp_buf text = {0};
     for (const char *p = msg->text; *p; p++) {
         if (*p == '\n' && (p == msg->text || p[-1] != '\r'))
-            sb_add(&text, "\r\n", 2);
+            clp_buf_append(&text, "\r\n", 2);
         else
-            sb_add(&text, p, 1);
+            clp_buf_append(&text, p, 1);
     }
     if (text.oom) {
         m->oom = 1;
     } else {
         for (size_t i = 0; i < text.len; i += 57) {
             b64(m, (const unsigned char *)text.data + i, text.len - i < 57 ? text.len - i : 57);
-            sb_puts(m, "\r\n");
+            clp_buf_puts(m, "\r\n");
         }
     }
-    free(text.data);
+    clp_buf_free(&text);
 }
 
 /* ---- libcurl ------------------------------------------------------------- */
@@ -247,7 +219,7 @@ static int xfer_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_
 {
     (void)dt, (void)dn, (void)ut, (void)un;
     progress *p = arg;
-    return p->call && api->cancelled(p->call) ? 1 : 0;
+    return p->call && clp_cancelled(p->call) ? 1 : 0;
 }
 
 /* Keeps the server's first refusal (a 4xx or 5xx reply line) for the error
@@ -297,10 +269,10 @@ static int smtp_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
         return fail(err, CL_EINVAL, 0, "SMTP: the sender, recipient, subject and text must be set and valid");
     const char *host = cfg("HOST"), *tls = cfg("TLS") ? cfg("TLS") : "starttls";
     int implicit = strcmp(tls, "tls") == 0, none = strcmp(tls, "none") == 0;
-    long port = cfg("PORT") ? strtol(cfg("PORT"), NULL, 10) : implicit ? 465 : 587;
+    long port = (long)clp_config_int("PORT", implicit ? SMTPS_PORT : SUBMISSION_PORT);
     if (port < 1 || port > 65535)
         return fail(err, CL_EUNSUPPORTED, 0, "MAIL_SMTP_PORT must be 1..65535");
-    long timeout = cfg("TIMEOUT_MS") ? strtol(cfg("TIMEOUT_MS"), NULL, 10) : msg->timeout_ms;
+    long timeout = (long)clp_config_int("TIMEOUT_MS", msg->timeout_ms);
     if (timeout <= 0)
         timeout = 10000;
     for (const char *p = host; *p; p++)
@@ -321,10 +293,10 @@ static int smtp_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
         ml += snprintf(mid + ml, sizeof mid - (size_t)ml, "%02x", rnd[i]);
     snprintf(mid + ml, sizeof mid - (size_t)ml, "@%s>", domain);
 
-    sbuf m = {0};
+    clp_buf m = {0};
     build_message(&m, msg, mid);
     if (m.oom) {
-        free(m.data);
+        clp_buf_free(&m);
         return fail(err, CL_ENOMEM, 0, "out of memory");
     }
     char url[400], from[300], to[300];
@@ -339,7 +311,7 @@ static int smtp_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
     if (!h || !rcpt) {
         curl_easy_cleanup(h);
         curl_slist_free_all(rcpt);
-        free(m.data);
+        clp_buf_free(&m);
         return fail(err, CL_ENOMEM, 0, "out of memory");
     }
     upload up = {m.data, m.len, 0};
@@ -382,14 +354,13 @@ static int smtp_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
     curl_slist_free_all(rcpt);
-    free(m.data);
+    clp_buf_free(&m);
 
     const char *said = rep.last[0] ? rep.last : ebuf[0] ? ebuf : curl_easy_strerror(rc);
     if (rc != CURLE_OK && rep.last[0] && code < 400)
         code = strtol(rep.last, NULL, 10);
     if (rc == CURLE_OK) {
-        if (api->output_append(out, "{\"message_id\":\"", 15) != CL_OK ||
-            api->output_append(out, mid, strlen(mid)) != CL_OK || api->output_append(out, "\"}", 2) != CL_OK)
+        if (pl_out_json(out, err, pl_obj1("message_id", mid)) != CL_OK)
             return fail(err, CL_ENOMEM, 0, "out of memory");
         return CL_OK;
     }
@@ -429,20 +400,17 @@ static int smtp_send(void *self, cl_call *call, const cl_mail_message *msg, cl_o
                 ebuf[0] ? ebuf : curl_easy_strerror(rc));
 }
 
-static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
+static int setup(cl_error *err)
 {
-    api = a;
-    pctx = ctx;
     cl_mailer m = {
         .base = {.kind = CL_CAP_MAILER, .id = "smtp", .description = "SMTP submission (STARTTLS/SMTPS) through libcurl"},
         .send = smtp_send,
         .configured = smtp_configured,
     };
-    int rc = CL_REGISTER(a, ctx, &m);
+    int rc = clp_register(&m);
     if (rc != CL_OK)
         return fail(err, rc, 0, "cannot register the SMTP mailer");
     return CL_OK;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("mail_smtp", "1.0.0", "MAIL_SMTP", init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("mail_smtp", "1.0.0", "MAIL_SMTP", setup)

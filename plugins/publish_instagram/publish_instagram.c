@@ -34,6 +34,7 @@
  * Messages never contain the token or the client secret.
  */
 #include "cliploop_plugin.h"
+#include "pl_json.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -41,77 +42,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
+
+/* Instagram's documented publishing limit (posts per 24 hours) when its answer has none. */
+#define IG_DEFAULT_QUOTA 50
+#define IG_QUOTA_WINDOW_S 86400
+/* Deadline of one Graph API request unless INSTAGRAM_TIMEOUT_MS says otherwise. */
+#define IG_TIMEOUT_MS 30000
 
 #define fail(err, code, http, ...) cl_error_set_http((err), (code), (http), 0, __VA_ARGS__)
 
 static const char *cfg(const char *key, const char *def)
 {
-    const char *v = api->config_get(pctx, key);
+    const char *v = clp_config(key);
     return v && *v ? v : def;
 }
 
-/* ---- a small string builder (plugin-owned memory) -------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sb;
-
-static void sb_add(sb *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = (b->len + n + 1) * 2;
-        char *p = realloc(b->s, nc);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = nc;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_str(sb *b, const char *s) { sb_add(b, s, strlen(s)); }
+/* ---- URL building on the SDK's clp_buf (plugin-owned memory) -------------------- */
 
 /* Append s percent-encoded (application/x-www-form-urlencoded, RFC 3986 unreserved kept). */
-static void sb_enc(sb *b, const char *s)
+static void sb_enc(clp_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
             *p == '_' || *p == '.' || *p == '~') {
-            sb_add(b, (const char *)p, 1);
+            clp_buf_append(b, (const char *)p, 1);
         } else {
             char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            sb_add(b, e, 3);
+            clp_buf_append(b, e, 3);
         }
     }
 }
 
 /* Append "&k=v" (or "k=v" when first). */
-static void sb_param(sb *b, const char *k, const char *v)
+static void sb_param(clp_buf *b, const char *k, const char *v)
 {
-    if (b->len && b->s[b->len - 1] != '?')
-        sb_add(b, "&", 1);
-    sb_str(b, k);
-    sb_add(b, "=", 1);
+    if (b->len && b->data[b->len - 1] != '?')
+        clp_buf_append(b, "&", 1);
+    clp_buf_puts(b, k);
+    clp_buf_append(b, "=", 1);
     sb_enc(b, v);
 }
 
-static void sb_wipe(sb *b)
+/* Free b after overwriting it: it may hold a token or the client secret. */
+static void sb_wipe(clp_buf *b)
 {
-    if (b->s)
-        explicit_bzero(b->s, b->cap);
-    free(b->s);
-    memset(b, 0, sizeof *b);
+    if (b->data)
+        explicit_bzero(b->data, b->cap);
+    clp_buf_free(b);
 }
 
 /* ---- HTTP + error mapping ------------------------------------------------------- */
@@ -176,15 +154,15 @@ static int request(cl_call *call, const char *method, const char *url, const cha
                    const char *what, cJSON **json, cl_error *err)
 {
     *json = NULL;
-    sb auth = {0};
+    clp_buf auth = {0};
     if (token) {
-        sb_str(&auth, "Authorization: Bearer ");
-        sb_str(&auth, token);
+        clp_buf_puts(&auth, "Authorization: Bearer ");
+        clp_buf_puts(&auth, token);
     }
     const char *headers[3] = {0};
     int h = 0;
     if (token)
-        headers[h++] = auth.s;
+        headers[h++] = auth.data;
     if (form)
         headers[h++] = "Content-Type: application/x-www-form-urlencoded";
     if (auth.oom)
@@ -196,28 +174,28 @@ static int request(cl_call *call, const char *method, const char *url, const cha
         .headers = headers,
         .body = form,
         .body_len = form ? strlen(form) : 0,
-        .timeout_ms = atoi(cfg("TIMEOUT_MS", "30000")),
+        .timeout_ms = (int)clp_config_int("TIMEOUT_MS", IG_TIMEOUT_MS),
         .max_retries = 0, /* the host's job decides about retries */
         .max_response_bytes = 1 << 20,
     };
     cl_http_response res = {.size = sizeof res};
-    int rc = api->http_do(call, &req, &res, err);
+    int rc = clp_http_do(call, &req, &res, err);
     sb_wipe(&auth);
     if (rc != CL_OK) {
         /* Transport failure: say what we were doing; the host's message has no secrets. */
         char host_msg[400];
         clean_copy(host_msg, sizeof host_msg, err->message);
         fail(err, rc, 0, "could not reach Instagram to %s: %s", what, host_msg);
-        api->http_response_free(&res);
+        clp_http_response_free(&res);
         return rc;
     }
     if (res.status < 200 || res.status > 299) {
         rc = graph_error(res.status, res.body, what, err);
-        api->http_response_free(&res);
+        clp_http_response_free(&res);
         return rc;
     }
     *json = cJSON_Parse(res.body ? res.body : "");
-    api->http_response_free(&res);
+    clp_http_response_free(&res);
     if (!cJSON_IsObject(*json)) {
         cJSON_Delete(*json);
         *json = NULL;
@@ -226,12 +204,12 @@ static int request(cl_call *call, const char *method, const char *url, const cha
     return CL_OK;
 }
 
-static void graph_base(sb *b)
+static void graph_base(clp_buf *b)
 {
-    sb_str(b, cfg("GRAPH_URL", "https://graph.instagram.com"));
-    sb_str(b, "/");
-    sb_str(b, cfg("GRAPH_VERSION", "v21.0"));
-    sb_str(b, "/");
+    clp_buf_puts(b, cfg("GRAPH_URL", "https://graph.instagram.com"));
+    clp_buf_puts(b, "/");
+    clp_buf_puts(b, cfg("GRAPH_VERSION", "v21.0"));
+    clp_buf_puts(b, "/");
 }
 
 /* A JSON string or number member as text into out. */
@@ -252,7 +230,7 @@ static int member_text(const cJSON *o, const char *k, char *out, size_t len)
 static int append_json(cl_output *out, cJSON *o, cl_error *err)
 {
     char *text = cJSON_PrintUnformatted(o);
-    int rc = text && api->output_append(out, text, strlen(text)) == CL_OK ? CL_OK : CL_ENOMEM;
+    int rc = text && clp_output_puts(out, text) == CL_OK ? CL_OK : CL_ENOMEM;
     if (text) {
         memset(text, 0, strlen(text)); /* may hold a token */
         cJSON_free(text);
@@ -273,15 +251,15 @@ static int ig_authorize_url(void *self, const char *state, cl_output *out, cl_er
 {
     if (need("CLIENT_ID", err) || need("REDIRECT_URI", err))
         return err->code;
-    sb u = {0};
-    sb_str(&u, cfg("AUTH_URL", "https://www.instagram.com/oauth/authorize"));
-    sb_str(&u, "?");
+    clp_buf u = {0};
+    clp_buf_puts(&u, cfg("AUTH_URL", "https://www.instagram.com/oauth/authorize"));
+    clp_buf_puts(&u, "?");
     sb_param(&u, "client_id", cfg("CLIENT_ID", ""));
     sb_param(&u, "redirect_uri", cfg("REDIRECT_URI", ""));
     sb_param(&u, "response_type", "code");
     sb_param(&u, "scope", "instagram_business_basic,instagram_business_content_publish");
     sb_param(&u, "state", state);
-    int rc = u.oom || api->output_append(out, u.s, u.len) != CL_OK ? fail(err, CL_ENOMEM, 0, "out of memory") : CL_OK;
+    int rc = u.oom || clp_output_append(out, u.data, u.len) != CL_OK ? fail(err, CL_ENOMEM, 0, "out of memory") : CL_OK;
     sb_wipe(&u);
     return rc;
 }
@@ -304,12 +282,12 @@ static int ig_connect(void *self, cl_call *call, const char *code, cl_output *ou
         return err->code;
     if (!code || !*code || strlen(code) > 2048)
         return fail(err, CL_EINVAL, 0, "the authorization code is missing");
-    sb url = {0}, form = {0}, url2 = {0}, url3 = {0};
+    clp_buf url = {0}, form = {0}, url2 = {0}, url3 = {0};
     cJSON *a1 = NULL, *a2 = NULL, *a3 = NULL, *o = cJSON_CreateObject();
     int rc;
     /* 1. code -> short-lived token */
-    sb_str(&url, cfg("API_URL", "https://api.instagram.com"));
-    sb_str(&url, "/oauth/access_token");
+    clp_buf_puts(&url, cfg("API_URL", "https://api.instagram.com"));
+    clp_buf_puts(&url, "/oauth/access_token");
     sb_param(&form, "client_id", cfg("CLIENT_ID", ""));
     sb_param(&form, "client_secret", cfg("CLIENT_SECRET", ""));
     sb_param(&form, "grant_type", "authorization_code");
@@ -319,7 +297,7 @@ static int ig_connect(void *self, cl_call *call, const char *code, cl_output *ou
         rc = fail(err, CL_ENOMEM, 0, "out of memory");
         goto done;
     }
-    rc = request(call, "POST", url.s, form.s, NULL, "exchange the authorization code", &a1, err);
+    rc = request(call, "POST", url.data, form.data, NULL, "exchange the authorization code", &a1, err);
     if (rc != CL_OK)
         goto done;
     /* Some versions wrap the answer in {"data":[…]}. */
@@ -331,8 +309,8 @@ static int ig_connect(void *self, cl_call *call, const char *code, cl_output *ou
         goto done;
     }
     /* 2. short-lived -> long-lived */
-    sb_str(&url2, cfg("GRAPH_URL", "https://graph.instagram.com"));
-    sb_str(&url2, "/access_token?");
+    clp_buf_puts(&url2, cfg("GRAPH_URL", "https://graph.instagram.com"));
+    clp_buf_puts(&url2, "/access_token?");
     sb_param(&url2, "grant_type", "ig_exchange_token");
     sb_param(&url2, "client_secret", cfg("CLIENT_SECRET", ""));
     sb_param(&url2, "access_token", short_tok);
@@ -340,13 +318,13 @@ static int ig_connect(void *self, cl_call *call, const char *code, cl_output *ou
         rc = fail(err, CL_ENOMEM, 0, "out of memory");
         goto done;
     }
-    rc = request(call, "GET", url2.s, NULL, NULL, "get a long-lived token", &a2, err);
+    rc = request(call, "GET", url2.data, NULL, NULL, "get a long-lived token", &a2, err);
     if (rc != CL_OK || (rc = take_token(a2, o, "the long-lived token exchange", err)) != CL_OK)
         goto done;
     /* 3. the account */
     graph_base(&url3);
-    sb_str(&url3, "me?fields=user_id,username");
-    rc = request(call, "GET", url3.s, NULL, cJSON_GetStringValue(cJSON_GetObjectItem(o, "access_token")),
+    clp_buf_puts(&url3, "me?fields=user_id,username");
+    rc = request(call, "GET", url3.data, NULL, cJSON_GetStringValue(cJSON_GetObjectItem(o, "access_token")),
                  "read the account", &a3, err);
     if (rc != CL_OK)
         goto done;
@@ -374,14 +352,14 @@ done:
 
 static int ig_refresh(void *self, cl_call *call, const char *token, cl_output *out, cl_error *err)
 {
-    sb url = {0};
-    sb_str(&url, cfg("GRAPH_URL", "https://graph.instagram.com"));
-    sb_str(&url, "/refresh_access_token?");
+    clp_buf url = {0};
+    clp_buf_puts(&url, cfg("GRAPH_URL", "https://graph.instagram.com"));
+    clp_buf_puts(&url, "/refresh_access_token?");
     sb_param(&url, "grant_type", "ig_refresh_token");
     sb_param(&url, "access_token", token);
     cJSON *a = NULL, *o = cJSON_CreateObject();
     int rc = url.oom || !o ? fail(err, CL_ENOMEM, 0, "out of memory")
-                           : request(call, "GET", url.s, NULL, NULL, "refresh the access token", &a, err);
+                           : request(call, "GET", url.data, NULL, NULL, "refresh the access token", &a, err);
     if (rc == CL_OK)
         rc = take_token(a, o, "the token refresh", err);
     if (rc == CL_OK)
@@ -410,13 +388,13 @@ static int ig_quota(void *self, cl_call *call, const cl_publish_request *req, cl
 {
     if (check_account(req, err))
         return err->code;
-    sb url = {0};
+    clp_buf url = {0};
     graph_base(&url);
-    sb_str(&url, req->account_id);
-    sb_str(&url, "/content_publishing_limit?fields=quota_usage,config");
+    clp_buf_puts(&url, req->account_id);
+    clp_buf_puts(&url, "/content_publishing_limit?fields=quota_usage,config");
     cJSON *a = NULL;
     int rc = url.oom ? fail(err, CL_ENOMEM, 0, "out of memory")
-                     : request(call, "GET", url.s, NULL, req->access_token, "read the publishing quota", &a, err);
+                     : request(call, "GET", url.data, NULL, req->access_token, "read the publishing quota", &a, err);
     if (rc == CL_OK) {
         cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "data"), 0);
         cJSON *used = cJSON_GetObjectItemCaseSensitive(d, "quota_usage");
@@ -426,10 +404,12 @@ static int ig_quota(void *self, cl_call *call, const cl_publish_request *req, cl
         if (!cJSON_IsNumber(used)) {
             rc = fail(err, CL_EUPSTREAM, 200, "Instagram's quota answer has no quota_usage");
         } else {
-            char buf[160];
-            snprintf(buf, sizeof buf, "{\"used\":%d,\"limit\":%d,\"window_seconds\":%d}", used->valueint,
-                     cJSON_IsNumber(total) ? total->valueint : 50, cJSON_IsNumber(dur) ? dur->valueint : 86400);
-            rc = api->output_append(out, buf, strlen(buf)) == CL_OK ? CL_OK : fail(err, CL_ENOMEM, 0, "out of memory");
+            cJSON *q = cJSON_CreateObject();
+            cJSON_AddNumberToObject(q, "used", used->valueint);
+            cJSON_AddNumberToObject(q, "limit", cJSON_IsNumber(total) ? total->valueint : IG_DEFAULT_QUOTA);
+            cJSON_AddNumberToObject(q, "window_seconds", cJSON_IsNumber(dur) ? dur->valueint : IG_QUOTA_WINDOW_S);
+            rc = append_json(out, q, err);
+            cJSON_Delete(q);
         }
     }
     cJSON_Delete(a);
@@ -445,10 +425,10 @@ static int ig_create(void *self, cl_call *call, const cl_publish_request *req, c
         return fail(err, CL_EINVAL, 0, "Instagram needs a public video URL (set PUBLIC_BASE_URL)");
     if (req->caption && strlen(req->caption) > 2200)
         return fail(err, CL_EINVAL, 0, "the caption is longer than Instagram's 2,200 characters");
-    sb url = {0}, form = {0};
+    clp_buf url = {0}, form = {0};
     graph_base(&url);
-    sb_str(&url, req->account_id);
-    sb_str(&url, "/media");
+    clp_buf_puts(&url, req->account_id);
+    clp_buf_puts(&url, "/media");
     sb_param(&form, "media_type", "REELS");
     sb_param(&form, "video_url", req->video_url);
     sb_param(&form, "caption", req->caption ? req->caption : "");
@@ -458,15 +438,12 @@ static int ig_create(void *self, cl_call *call, const cl_publish_request *req, c
     cJSON *a = NULL;
     int rc = url.oom || form.oom
                  ? fail(err, CL_ENOMEM, 0, "out of memory")
-                 : request(call, "POST", url.s, form.s, req->access_token, "create the Reel container", &a, err);
+                 : request(call, "POST", url.data, form.data, req->access_token, "create the Reel container", &a, err);
     char id[64];
     if (rc == CL_OK && (member_text(a, "id", id, sizeof id) != 0 || !safe_id(id)))
         rc = fail(err, CL_EUPSTREAM, 200, "Instagram created a container without a usable id");
-    if (rc == CL_OK) {
-        char buf[128];
-        snprintf(buf, sizeof buf, "{\"container_id\":\"%s\"}", id);
-        rc = api->output_append(out, buf, strlen(buf)) == CL_OK ? CL_OK : fail(err, CL_ENOMEM, 0, "out of memory");
-    }
+    if (rc == CL_OK)
+        rc = pl_out_json(out, err, pl_obj1("container_id", id));
     cJSON_Delete(a);
     sb_wipe(&url);
     sb_wipe(&form);
@@ -496,13 +473,13 @@ static int ig_status(void *self, cl_call *call, const cl_publish_request *req, c
 {
     if (!safe_id(cid))
         return fail(err, CL_EINVAL, 0, "invalid container id");
-    sb url = {0};
+    clp_buf url = {0};
     graph_base(&url);
-    sb_str(&url, cid);
-    sb_str(&url, "?fields=status_code,status");
+    clp_buf_puts(&url, cid);
+    clp_buf_puts(&url, "?fields=status_code,status");
     cJSON *a = NULL;
     int rc = url.oom ? fail(err, CL_ENOMEM, 0, "out of memory")
-                     : request(call, "GET", url.s, NULL, req->access_token, "check the video's processing", &a, err);
+                     : request(call, "GET", url.data, NULL, req->access_token, "check the video's processing", &a, err);
     if (rc == CL_OK) {
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "status_code"));
         const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "status"));
@@ -535,23 +512,20 @@ static int ig_publish(void *self, cl_call *call, const cl_publish_request *req, 
         return err->code;
     if (!safe_id(cid))
         return fail(err, CL_EINVAL, 0, "invalid container id");
-    sb url = {0}, form = {0};
+    clp_buf url = {0}, form = {0};
     graph_base(&url);
-    sb_str(&url, req->account_id);
-    sb_str(&url, "/media_publish");
+    clp_buf_puts(&url, req->account_id);
+    clp_buf_puts(&url, "/media_publish");
     sb_param(&form, "creation_id", cid);
     cJSON *a = NULL;
     int rc = url.oom || form.oom
                  ? fail(err, CL_ENOMEM, 0, "out of memory")
-                 : request(call, "POST", url.s, form.s, req->access_token, "publish the Reel", &a, err);
+                 : request(call, "POST", url.data, form.data, req->access_token, "publish the Reel", &a, err);
     char id[64];
     if (rc == CL_OK && (member_text(a, "id", id, sizeof id) != 0 || !safe_id(id)))
         rc = fail(err, CL_EUPSTREAM, 200, "Instagram published without returning a media id");
-    if (rc == CL_OK) {
-        char buf[128];
-        snprintf(buf, sizeof buf, "{\"media_id\":\"%s\"}", id);
-        rc = api->output_append(out, buf, strlen(buf)) == CL_OK ? CL_OK : fail(err, CL_ENOMEM, 0, "out of memory");
-    }
+    if (rc == CL_OK)
+        rc = pl_out_json(out, err, pl_obj1("media_id", id));
     cJSON_Delete(a);
     sb_wipe(&url);
     sb_wipe(&form);
@@ -563,13 +537,13 @@ static int ig_permalink(void *self, cl_call *call, const cl_publish_request *req
 {
     if (!safe_id(media_id))
         return fail(err, CL_EINVAL, 0, "invalid media id");
-    sb url = {0};
+    clp_buf url = {0};
     graph_base(&url);
-    sb_str(&url, media_id);
-    sb_str(&url, "?fields=permalink");
+    clp_buf_puts(&url, media_id);
+    clp_buf_puts(&url, "?fields=permalink");
     cJSON *a = NULL;
     int rc = url.oom ? fail(err, CL_ENOMEM, 0, "out of memory")
-                     : request(call, "GET", url.s, NULL, req->access_token, "read the post's link", &a, err);
+                     : request(call, "GET", url.data, NULL, req->access_token, "read the post's link", &a, err);
     const char *link = rc == CL_OK ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "permalink")) : NULL;
     if (rc == CL_OK && (!link || strncmp(link, "http", 4) != 0))
         rc = fail(err, CL_EUPSTREAM, 200, "Instagram returned no permalink");
@@ -592,13 +566,13 @@ static int ig_insights(void *self, cl_call *call, const cl_publish_request *req,
     (void)self;
     if (!safe_id(media_id))
         return fail(err, CL_EINVAL, 0, "invalid media id");
-    sb url = {0};
+    clp_buf url = {0};
     graph_base(&url);
-    sb_str(&url, media_id);
-    sb_str(&url, "/insights?metric=views,reach&period=lifetime");
+    clp_buf_puts(&url, media_id);
+    clp_buf_puts(&url, "/insights?metric=views,reach&period=lifetime");
     cJSON *a = NULL;
     int rc = url.oom ? fail(err, CL_ENOMEM, 0, "out of memory")
-                     : request(call, "GET", url.s, NULL, req->access_token, "read the post's insights", &a, err);
+                     : request(call, "GET", url.data, NULL, req->access_token, "read the post's insights", &a, err);
     const cJSON *data = rc == CL_OK ? cJSON_GetObjectItemCaseSensitive(a, "data") : NULL;
     if (rc == CL_OK && !cJSON_IsArray(data))
         rc = fail(err, CL_EUPSTREAM, 200, "Instagram returned no insights");
@@ -624,10 +598,8 @@ static int ig_insights(void *self, cl_call *call, const cl_publish_request *req,
     return rc;
 }
 
-static int ig_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int ig_setup(cl_error *err)
 {
-    api = host;
-    pctx = ctx;
     cl_publisher p = {
         .base = {.kind = CL_CAP_PUBLISHER, .id = "instagram", .description = "Instagram Reels (Instagram API with Instagram Login)"},
         .authorize_url = ig_authorize_url,
@@ -640,12 +612,8 @@ static int ig_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
         .permalink = ig_permalink,
         .insights = ig_insights,
     };
-    int rc = CL_REGISTER(api, ctx, &p);
-    if (rc != CL_OK)
-        snprintf(err->message, sizeof err->message, "registering publisher 'instagram' failed (%d)", rc);
-    return rc;
+    int rc = clp_register(&p);
+    return rc ? cl_error_set(err, rc, "registering publisher 'instagram' failed") : CL_OK;
 }
 
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("publish_instagram", "1.0.0", "INSTAGRAM", ig_init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("publish_instagram", "1.0.0", "INSTAGRAM", ig_setup)

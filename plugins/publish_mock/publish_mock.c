@@ -22,40 +22,38 @@
  *   PUBLISH_MOCK_PROCESSING_POLLS=N   status polls that answer IN_PROGRESS (default 1)
  */
 #include "cliploop_plugin.h"
+#include "pl_json.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
 static atomic_int failures_done;
+
+/* The mock account's publishing quota: 25 posts a day, like Instagram's. */
+#define MOCK_QUOTA_LIMIT 25
+#define MOCK_QUOTA_WINDOW_S 86400
 
 /* A rate limit says "retry in a second", like the platform. */
 #define fail(err, code, http, ...) cl_error_set_http((err), (code), (http), (code) == CL_ERATELIMIT ? 1000 : 0, __VA_ARGS__)
 
-static int cfg_int(const char *key, int def)
-{
-    const char *v = api->config_get(pctx, key);
-    return v && *v ? atoi(v) : def;
-}
-
 /* The configured failure if it applies to this call (`step`), else NULL. */
 static const char *injected(const char *step)
 {
-    const char *mode = api->config_get(pctx, "FAIL");
+    const char *mode = clp_config("FAIL");
     if (!mode || !*mode)
         return NULL;
     int quota_mode = strcmp(mode, "quota") == 0, cerr = strcmp(mode, "container_error") == 0;
     if (quota_mode != (strcmp(step, "quota") == 0) || cerr != (strcmp(step, "status") == 0))
         return NULL;
-    int limit = cfg_int("FAIL_COUNT", 0);
+    int limit = (int)clp_config_int("FAIL_COUNT", 0);
     if (limit > 0 && atomic_fetch_add(&failures_done, 1) >= limit)
         return NULL;
     return mode;
@@ -72,19 +70,6 @@ static int injected_error(const char *mode, cl_error *err)
     return fail(err, CL_EINVAL, 400, "mock platform: the video was rejected (format not supported)");
 }
 
-static int out_json(cl_output *out, cl_error *err, const char *fmt, ...) CL_PRINTF(3, 4);
-static int out_json(cl_output *out, cl_error *err, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf || api->output_append(out, buf, (size_t)n) != CL_OK)
-        return fail(err, CL_ENOMEM, 0, "out of memory");
-    return CL_OK;
-}
-
 static int valid_id(const char *id)
 {
     if (!id || strncmp(id, "mockc_", 6) != 0 || strlen(id) > 64)
@@ -98,7 +83,7 @@ static int valid_id(const char *id)
 /* The container's state file: "<polls> <media id or ->". */
 static int state_path(const char *id, char *out, size_t len)
 {
-    const char *dir = api->temp_dir(pctx);
+    const char *dir = clp_temp_dir();
     return dir && snprintf(out, len, "%s/%s", dir, id) < (int)len ? 0 : -1;
 }
 
@@ -163,9 +148,11 @@ static int mock_authorize_url(void *self, const char *state, cl_output *out, cl_
 
 static int mock_quota(void *self, cl_call *call, const cl_publish_request *req, cl_output *out, cl_error *err)
 {
-    if (injected("quota"))
-        return out_json(out, err, "{\"used\":25,\"limit\":25,\"window_seconds\":86400}");
-    return out_json(out, err, "{\"used\":0,\"limit\":25,\"window_seconds\":86400}");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "used", injected("quota") ? MOCK_QUOTA_LIMIT : 0);
+    cJSON_AddNumberToObject(o, "limit", MOCK_QUOTA_LIMIT);
+    cJSON_AddNumberToObject(o, "window_seconds", MOCK_QUOTA_WINDOW_S);
+    return pl_out_json(out, err, o);
 }
 
 static int mock_create(void *self, cl_call *call, const cl_publish_request *req, cl_output *out, cl_error *err)
@@ -180,7 +167,7 @@ static int mock_create(void *self, cl_call *call, const cl_publish_request *req,
     char id[64] = "mockc_";
     if (random_hex(id + 6, 12) != 0 || write_state(id, 0, NULL) != 0)
         return fail(err, CL_EIO, 0, "mock platform: cannot store the container (%s)", strerror(errno));
-    return out_json(out, err, "{\"container_id\":\"%s\"}", id);
+    return pl_out_json(out, err, pl_obj1("container_id", id));
 }
 
 static int mock_status(void *self, cl_call *call, const cl_publish_request *req, const char *cid, cl_output *out,
@@ -191,15 +178,19 @@ static int mock_status(void *self, cl_call *call, const cl_publish_request *req,
     if (!valid_id(cid) || read_state(cid, &polls, media, sizeof media) != 0)
         return fail(err, CL_EINVAL, 400, "mock platform: unknown container %s", valid_id(cid) ? cid : "?");
     if (media[0])
-        return out_json(out, err, "{\"status\":\"PUBLISHED\"}");
+        return pl_out_json(out, err, pl_obj1("status", CL_CONTAINER_PUBLISHED));
     if (injected("status"))
-        return out_json(out, err, "{\"status\":\"ERROR\",\"message\":\"Media upload has failed with error code 2207085\"}");
-    int need = cfg_int("PROCESSING_POLLS", 1);
+    {
+        cJSON *o = pl_obj1("status", CL_CONTAINER_ERROR);
+        cJSON_AddStringToObject(o, "message", "Media upload has failed with error code 2207085");
+        return pl_out_json(out, err, o);
+    }
+    int need = (int)clp_config_int("PROCESSING_POLLS", 1);
     if (polls < need) {
         write_state(cid, polls + 1, NULL);
-        return out_json(out, err, "{\"status\":\"IN_PROGRESS\"}");
+        return pl_out_json(out, err, pl_obj1("status", CL_CONTAINER_IN_PROGRESS));
     }
-    return out_json(out, err, "{\"status\":\"FINISHED\"}");
+    return pl_out_json(out, err, pl_obj1("status", CL_CONTAINER_FINISHED));
 }
 
 static int mock_publish(void *self, cl_call *call, const cl_publish_request *req, const char *cid, cl_output *out,
@@ -213,13 +204,13 @@ static int mock_publish(void *self, cl_call *call, const cl_publish_request *req
     if (!valid_id(cid) || read_state(cid, &polls, media, sizeof media) != 0)
         return fail(err, CL_EINVAL, 400, "mock platform: unknown container");
     if (!media[0]) {
-        if (polls < cfg_int("PROCESSING_POLLS", 1))
+        if (polls < (int)clp_config_int("PROCESSING_POLLS", 1))
             return fail(err, CL_EINVAL, 400, "mock platform: Media ID is not available (still processing)");
         snprintf(media, sizeof media, "mockm_");
         if (random_hex(media + 6, 12) != 0 || write_state(cid, polls, media) != 0)
             return fail(err, CL_EIO, 0, "mock platform: cannot store the post");
     }
-    return out_json(out, err, "{\"media_id\":\"%s\"}", media);
+    return pl_out_json(out, err, pl_obj1("media_id", media));
 }
 
 static int mock_permalink(void *self, cl_call *call, const cl_publish_request *req, const char *media_id,
@@ -227,13 +218,13 @@ static int mock_permalink(void *self, cl_call *call, const cl_publish_request *r
 {
     if (!media_id || strncmp(media_id, "mockm_", 6) != 0 || strlen(media_id) > 64 || strchr(media_id, '"'))
         return fail(err, CL_EINVAL, 400, "mock platform: unknown media");
-    return out_json(out, err, "{\"permalink\":\"https://mock-platform.cliploop.invalid/reel/%s\"}", media_id + 6);
+    char url[128];
+    snprintf(url, sizeof url, "https://mock-platform.cliploop.invalid/reel/%s", media_id + 6);
+    return pl_out_json(out, err, pl_obj1("permalink", url));
 }
 
-static int mock_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int mock_setup(cl_error *err)
 {
-    api = host;
-    pctx = ctx;
     cl_publisher p = {
         .base = {.kind = CL_CAP_PUBLISHER,
                  .id = "mock",
@@ -246,14 +237,10 @@ static int mock_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
         .publish_container = mock_publish,
         .permalink = mock_permalink,
     };
-    int rc = CL_REGISTER(api, ctx, &p);
-    if (rc != CL_OK)
-        snprintf(err->message, sizeof err->message,
-                 rc == CL_EUNSUPPORTED ? "publisher 'mock' is loaded only with MOCK_MODE=true"
-                                       : "registering publisher 'mock' failed (%d)",
-                 rc);
-    return rc;
+    int rc = clp_register(&p);
+    if (rc == CL_EUNSUPPORTED)
+        return cl_error_set(err, rc, "publisher 'mock' is loaded only with MOCK_MODE=true");
+    return rc ? cl_error_set(err, rc, "registering publisher 'mock' failed") : CL_OK;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("publish_mock", "1.0.0", "PUBLISH_MOCK", mock_init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("publish_mock", "1.0.0", "PUBLISH_MOCK", mock_setup)

@@ -25,8 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
 static char root[PATH_MAX];
 
 static int fail(cl_error *err, int code, int http_status, const char *fmt, ...) CL_PRINTF(4, 5);
@@ -234,7 +232,7 @@ static int local_read_range(void *self, cl_call *call, const char *key, int64_t 
                 rc = fail(err, CL_EIO, 0, "cannot read %s: %s", key, strerror(errno));
             else if (n == 0)
                 break;
-            else if (api->output_append(out, buf, (size_t)n) != CL_OK)
+            else if (clp_output_append(out, buf, (size_t)n) != CL_OK)
                 rc = fail(err, CL_ENOMEM, 0, "out of memory");
             offset += n;
             left -= n;
@@ -258,7 +256,7 @@ static int local_local_path(void *self, const char *key, cl_output *out, cl_erro
     int rc = full_path(key, p, sizeof p, err);
     if (rc != CL_OK)
         return rc;
-    return api->output_append(out, p, strlen(p)) == CL_OK ? CL_OK : fail(err, CL_ENOMEM, 0, "out of memory");
+    return clp_output_puts(out, p) == CL_OK ? CL_OK : fail(err, CL_ENOMEM, 0, "out of memory");
 }
 
 static int local_configured(void *self, char *missing, size_t missing_len)
@@ -269,11 +267,9 @@ static int local_configured(void *self, char *missing, size_t missing_len)
     return 1;
 }
 
-static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int setup(cl_error *err)
 {
-    api = host;
-    pctx = ctx;
-    const char *dir = host->config_get(ctx, "DIR");
+    const char *dir = clp_config("DIR");
     snprintf(root, sizeof root, "%s", dir && dir[0] ? dir : "var/storage");
     for (size_t n = strlen(root); n > 1 && root[n - 1] == '/'; n--)
         root[n - 1] = '\0';
@@ -290,11 +286,8 @@ static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
         .local_path = local_local_path,
         .configured = local_configured,
     };
-    int rc = CL_REGISTER(host, ctx, &cap);
-    if (rc != CL_OK)
-        return fail(err, rc, 0, "registering storage 'local' failed");
-    return CL_OK;
+    int rc = clp_register(&cap);
+    return rc ? fail(err, rc, 0, "registering storage 'local' failed") : CL_OK;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("storage_local", "1.0.0", "CLIPLOOP_STORAGE", init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("storage_local", "1.0.0", "CLIPLOOP_STORAGE", setup)

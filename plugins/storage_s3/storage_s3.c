@@ -48,7 +48,6 @@
 #define MAX_PARTS 10000
 #define ERRBODY_MAX 4096
 
-static const cl_host_api *api;
 
 typedef struct s3_conf {
     char endpoint[512]; /* without trailing '/' */
@@ -164,7 +163,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
         return n;
     }
     if (ok2xx && x->out) {
-        if (api->output_append(x->out, data, n) != CL_OK) {
+        if (clp_output_append(x->out, data, n) != CL_OK) {
             x->write_failed = 1;
             return 0;
         }
@@ -207,7 +206,7 @@ static int progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 {
     (void)dt, (void)dn, (void)ut, (void)un;
     xfer *x = arg;
-    return x->call && api->cancelled(x->call) ? 1 : 0;
+    return x->call && clp_cancelled(x->call) ? 1 : 0;
 }
 
 /* The text of <tag>…</tag> in an XML body (first occurrence), or "". */
@@ -472,7 +471,7 @@ static int put_multipart(FILE *f, int64_t size, const char *key, const char *con
             cl += (size_t)snprintf(complete + cl, cap - cl, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", n,
                                    px.etag);
         if (call)
-            api->progress(call, n, parts);
+            clp_progress(call, n, parts);
     }
     free(buf);
     if (rc == CL_OK) {
@@ -636,7 +635,7 @@ static int s3_presign_get(void *self, const char *key, int ttl_seconds, const ch
     int n = s3_presign_url(&p, url, sizeof url);
     if (n < 0)
         return fail(err, CL_EINVAL, 0, "the presigned URL for %s does not fit", key);
-    return api->output_append(out, url, (size_t)n) == CL_OK ? CL_OK : fail(err, CL_ENOMEM, 0, "out of memory");
+    return clp_output_append(out, url, (size_t)n) == CL_OK ? CL_OK : fail(err, CL_ENOMEM, 0, "out of memory");
 }
 
 static int s3_local_path(void *self, const char *key, cl_output *out, cl_error *err)
@@ -675,15 +674,15 @@ static void add_invalid(const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *cfg(cl_plugin_ctx *ctx, const char *key, const char *def)
+static const char *cfg(const char *key, const char *def)
 {
-    const char *v = api->config_get(ctx, key);
+    const char *v = clp_config(key);
     return v && v[0] ? v : def;
 }
 
-static void copy_required(cl_plugin_ctx *ctx, const char *key, const char *name, char *out, size_t len)
+static void copy_required(const char *key, const char *name, char *out, size_t len)
 {
-    const char *v = cfg(ctx, key, NULL);
+    const char *v = cfg(key, NULL);
     if (!v)
         add_missing(name);
     else if (strlen(v) >= len)
@@ -692,38 +691,37 @@ static void copy_required(cl_plugin_ctx *ctx, const char *key, const char *name,
         snprintf(out, len, "%s", v);
 }
 
-static long cfg_long(cl_plugin_ctx *ctx, const char *key, const char *name, long def, long min, long max)
+/* A set value that is not a number (the host's config_int answers the
+   INT64_MIN sentinel) or out of range makes the backend unconfigured. */
+static long cfg_long(const char *key, const char *name, long def, long min, long max)
 {
-    const char *v = cfg(ctx, key, NULL);
-    if (!v)
+    if (!cfg(key, NULL))
         return def;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || n < min || n > max) {
+    int64_t n = clp_config_int(key, INT64_MIN);
+    if (n < min || n > max) {
         add_invalid("%s must be a whole number from %ld to %ld", name, min, max);
         return def;
     }
-    return n;
+    return (long)n;
 }
 
-static void read_conf(cl_plugin_ctx *ctx)
+static void read_conf(void)
 {
     memset(&conf, 0, sizeof conf);
-    copy_required(ctx, "ENDPOINT", "STORAGE_S3_ENDPOINT", conf.endpoint, sizeof conf.endpoint);
-    copy_required(ctx, "BUCKET", "STORAGE_S3_BUCKET", conf.bucket, sizeof conf.bucket);
-    copy_required(ctx, "ACCESS_KEY", "STORAGE_S3_ACCESS_KEY", conf.access_key, sizeof conf.access_key);
-    copy_required(ctx, "SECRET_KEY", "STORAGE_S3_SECRET_KEY", conf.secret_key, sizeof conf.secret_key);
-    snprintf(conf.region, sizeof conf.region, "%s", cfg(ctx, "REGION", "us-east-1"));
-    const char *ps = cfg(ctx, "PATH_STYLE", "false");
-    if (!strcmp(ps, "true") || !strcmp(ps, "1") || !strcmp(ps, "yes"))
-        conf.path_style = 1;
-    else if (strcmp(ps, "false") && strcmp(ps, "0") && strcmp(ps, "no"))
+    copy_required("ENDPOINT", "STORAGE_S3_ENDPOINT", conf.endpoint, sizeof conf.endpoint);
+    copy_required("BUCKET", "STORAGE_S3_BUCKET", conf.bucket, sizeof conf.bucket);
+    copy_required("ACCESS_KEY", "STORAGE_S3_ACCESS_KEY", conf.access_key, sizeof conf.access_key);
+    copy_required("SECRET_KEY", "STORAGE_S3_SECRET_KEY", conf.secret_key, sizeof conf.secret_key);
+    snprintf(conf.region, sizeof conf.region, "%s", cfg("REGION", "us-east-1"));
+    conf.path_style = clp_config_bool("PATH_STYLE", 0);
+    if (conf.path_style < 0 || clp_config_bool("PATH_STYLE", -1) < 0) {
+        conf.path_style = 0;
         add_invalid("STORAGE_S3_PATH_STYLE must be true or false");
-    conf.part_size = cfg_long(ctx, "PART_SIZE", "STORAGE_S3_PART_SIZE", 8L << 20, MIN_PART, 1L << 30);
-    conf.timeout_ms = cfg_long(ctx, "TIMEOUT_MS", "STORAGE_S3_TIMEOUT_MS", 120000, 100, 3600000);
-    conf.connect_timeout_ms = cfg_long(ctx, "CONNECT_TIMEOUT_MS", "STORAGE_S3_CONNECT_TIMEOUT_MS", 5000, 100, 600000);
-    const char *prefix = cfg(ctx, "PREFIX", "");
+    }
+    conf.part_size = cfg_long("PART_SIZE", "STORAGE_S3_PART_SIZE", 8L << 20, MIN_PART, 1L << 30);
+    conf.timeout_ms = cfg_long("TIMEOUT_MS", "STORAGE_S3_TIMEOUT_MS", 120000, 100, 3600000);
+    conf.connect_timeout_ms = cfg_long("CONNECT_TIMEOUT_MS", "STORAGE_S3_CONNECT_TIMEOUT_MS", 5000, 100, 600000);
+    const char *prefix = cfg("PREFIX", "");
     if (prefix[0]) {
         char p[sizeof conf.prefix];
         snprintf(p, sizeof p, "%s", prefix);
@@ -769,12 +767,11 @@ static void read_conf(cl_plugin_ctx *ctx)
     }
 }
 
-static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int setup(cl_error *err)
 {
-    api = host;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return fail(err, CL_EUNSUPPORTED, 0, "libcurl could not be initialized");
-    read_conf(ctx);
+    read_conf();
     static const cl_storage cap = {
         .base = {.kind = CL_CAP_STORAGE,
                  .id = "s3",
@@ -788,11 +785,8 @@ static int init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
         .local_path = s3_local_path,
         .configured = s3_configured,
     };
-    int rc = CL_REGISTER(host, ctx, &cap);
-    if (rc != CL_OK)
-        return fail(err, rc, 0, "registering storage 's3' failed");
-    return CL_OK;
+    int rc = clp_register(&cap);
+    return rc ? fail(err, rc, 0, "registering storage 's3' failed") : CL_OK;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("storage_s3", "1.0.0", "STORAGE_S3", init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("storage_s3", "1.0.0", "STORAGE_S3", setup)
