@@ -21,59 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An optional string field: 0 ok (*out NULL when absent), -1 reply set. */
-static int opt_string(const cJSON *j, const char *name, size_t max, const char **out, cl_res *res)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-    *out = NULL;
-    if (!v || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsString(v) || strlen(v->valuestring) > max) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "Must be text of at most %zu characters", max);
-        cl_auth_field_error(res, 422, name, msg);
-        return -1;
-    }
-    *out = v->valuestring[0] ? v->valuestring : NULL;
-    return 0;
-}
-
-/* channels: an optional array of known channel names, as a Postgres text[]
-   literal in out ("{instagram,tiktok}"). 0 ok, -1 reply set. */
-static int channels_field(const cJSON *j, char *out, size_t len, cl_res *res)
-{
-    static const char *const known[] = {"instagram", "tiktok", "whatsapp", "other"};
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "channels");
-    int seen[4] = {0};
-    snprintf(out, len, "{}");
-    if (!v || cJSON_IsNull(v))
-        return 0;
-    const cJSON *item;
-    int ok = cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 8;
-    const cJSON *list = ok ? v : NULL;
-    cJSON_ArrayForEach(item, list)
-    {
-        size_t k = 0;
-        while (k < 4 && !(cJSON_IsString(item) && strcmp(item->valuestring, known[k]) == 0))
-            k++;
-        if (k == 4) {
-            ok = 0;
-            break;
-        }
-        seen[k] = 1;
-    }
-    if (!ok) {
-        cl_auth_field_error(res, 422, "channels", "Channels must be a list of instagram, tiktok, whatsapp or other");
-        return -1;
-    }
-    size_t used = (size_t)snprintf(out, len, "{");
-    for (size_t k = 0; k < 4; k++)
-        if (seen[k])
-            used += (size_t)snprintf(out + used, len - used, "%s%s", used > 1 ? "," : "", known[k]);
-    snprintf(out + used, len - used, "}");
-    return 0;
-}
-
 /* The answer is the same for every valid email — new, already waiting,
    already approved, or an existing account — so the form cannot be used to
    learn anything about someone else's email. */
@@ -84,16 +31,11 @@ static void access_request(cl_req *req, cl_res *res)
     cJSON *j = cl_req_json(req, res);
     if (!j)
         return;
-    char email[256], err[256], channels[64];
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "email");
-    const char *name, *note, *business;
-    if (!cJSON_IsString(e) || cl_email_normalize(e->valuestring, email, sizeof email) != 0) {
-        cl_auth_field_error(res, 422, "email", "Enter a valid email address");
-        cJSON_Delete(j);
-        return;
-    }
-    if (opt_string(j, "name", 200, &name, res) || opt_string(j, "note", 2000, &note, res) ||
-        opt_string(j, "business", 500, &business, res) || channels_field(j, channels, sizeof channels, res)) {
+    char err[256];
+    cl_access_request a;
+    cl_body_err be = {0};
+    if (cl_access_request_body(j, &a, &be) != 0) {
+        cl_res_body_error(res, &be);
         cJSON_Delete(j);
         return;
     }
@@ -102,7 +44,7 @@ static void access_request(cl_req *req, cl_res *res)
         cJSON_Delete(j);
         return;
     }
-    const char *p[] = {email, name, note, business, channels};
+    const char *p[] = {a.email, a.name, a.note, a.business, a.channels};
     /* One statement whatever the email's state: nothing is queued for an
        approved email; a repeat while pending bumps request_count. */
     PGresult *r = cl_db_query(
@@ -199,20 +141,14 @@ static void dev_approve_user(cl_req *req, cl_res *res)
     if (!j)
         return;
     char email[256], err[256] = "";
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "email");
-    const cJSON *pl = cJSON_GetObjectItemCaseSensitive(j, "plan");
-    cl_plan plan = CL_PLAN_BETA;
-    if (!cJSON_IsString(e) || cl_email_normalize(e->valuestring, email, sizeof email) != 0) {
-        cl_auth_field_error(res, 422, "email", "Enter a valid email address");
-        cJSON_Delete(j);
-        return;
-    }
-    if (pl && !cJSON_IsNull(pl) && (!cJSON_IsString(pl) || cl_plan_parse(pl->valuestring, &plan) != 0)) {
-        cl_auth_field_error(res, 422, "plan", "Plan must be free, beta or starter (Pro)");
-        cJSON_Delete(j);
-        return;
-    }
+    cl_plan plan;
+    cl_body_err be = {0};
+    int bad = cl_access_approve_body(j, email, &plan, &be);
     cJSON_Delete(j);
+    if (bad) {
+        cl_res_body_error(res, &be);
+        return;
+    }
     PGconn *c = cl_auth_db(res);
     if (!c)
         return;

@@ -29,9 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 256
-
 /* Columns shared by both user loaders (session and id). */
 #define USER_COLUMNS                                                                               \
     "u.id, u.email, u.beta_approved, u.is_demo,"                                                   \
@@ -528,44 +525,15 @@ PGconn *cl_auth_db(cl_res *res)
 /* ---- routes ----------------------------------------------------------------- */
 
 /* Read {email, password} with field errors; 0 or -1 (reply set). */
-static int read_credentials(cl_req *req, cl_res *res, char *email, size_t elen, char *password, size_t plen,
-                            int signup)
+static int read_credentials(cl_req *req, cl_res *res, cl_credentials *cr, int signup)
 {
     cJSON *j = cl_req_json(req, res);
     if (!j)
         return -1;
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "email");
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "password");
-    int rc = -1;
-    /* Every field's problem at once, so a form shows them together. */
-    const char *email_msg = NULL, *password_msg = NULL;
-    if (!cJSON_IsString(e) || !e->valuestring[0])
-        email_msg = "Enter your email address";
-    else if (cl_email_normalize(e->valuestring, email, elen) != 0)
-        email_msg = "Enter a valid email address";
-    if (!cJSON_IsString(p) || !p->valuestring[0])
-        password_msg = "Enter your password";
-    else if (strlen(p->valuestring) > PASSWORD_MAX)
-        password_msg = "Passwords are at most 256 characters";
-    else if (signup && strlen(p->valuestring) < PASSWORD_MIN)
-        password_msg = "Use at least 8 characters";
-    if (email_msg || password_msg) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON *err = cJSON_AddObjectToObject(o, "error");
-        cJSON_AddStringToObject(err, "code", "validation_failed");
-        cJSON_AddStringToObject(err, "message", email_msg ? email_msg : password_msg);
-        cJSON *f = cJSON_AddObjectToObject(err, "fields");
-        if (email_msg)
-            cJSON_AddStringToObject(f, "email", email_msg);
-        if (password_msg)
-            cJSON_AddStringToObject(f, "password", password_msg);
-        cl_res_json(res, 422, o);
-    } else {
-        snprintf(password, plen, "%s", p->valuestring);
-        rc = 0;
-    }
-    if (cJSON_IsString(p))
-        OPENSSL_cleanse(p->valuestring, strlen(p->valuestring));
+    cl_body_err e = {0};
+    int rc = cl_auth_credentials_body(j, signup, cr, &e);
+    if (rc != 0)
+        cl_res_body_error(res, &e);
     cJSON_Delete(j);
     return rc;
 }
@@ -574,11 +542,13 @@ static void signup(cl_req *req, cl_res *res)
 {
     if (cl_auth_check_origin(req, res) != 0)
         return;
-    char email[256], password[PASSWORD_MAX + 1], hash[CL_PASSWORD_HASH_MAX], err[256];
-    if (read_credentials(req, res, email, sizeof email, password, sizeof password, 1) != 0)
+    char hash[CL_PASSWORD_HASH_MAX], err[256];
+    cl_credentials cr;
+    if (read_credentials(req, res, &cr, 1) != 0)
         return;
-    int hrc = cl_password_hash(password, cl_cfg.scrypt_log_n, hash, sizeof hash, err, sizeof err);
-    OPENSSL_cleanse(password, sizeof password);
+    const char *email = cr.email;
+    int hrc = cl_password_hash(cr.password, cl_cfg.scrypt_log_n, hash, sizeof hash, err, sizeof err);
+    OPENSSL_cleanse(cr.password, sizeof cr.password);
     if (hrc != 0) {
         cl_error("auth", "password hashing failed: %s", err);
         cl_res_error(res, 500, "internal", "Could not create the account");
@@ -766,18 +736,19 @@ static void login(cl_req *req, cl_res *res)
 {
     if (cl_auth_check_origin(req, res) != 0)
         return;
-    char email[256], password[PASSWORD_MAX + 1], addr[64];
-    if (read_credentials(req, res, email, sizeof email, password, sizeof password, 0) != 0)
+    char addr[64];
+    cl_credentials cr;
+    if (read_credentials(req, res, &cr, 0) != 0)
         return;
     PGconn *c = cl_auth_db(res);
     if (!c) {
-        OPENSSL_cleanse(password, sizeof password);
+        OPENSSL_cleanse(cr.password, sizeof cr.password);
         return;
     }
     /* Behind a trusted proxy the client is in X-Forwarded-For, not the peer. */
     cl_req_client_addr(req, addr, sizeof addr);
-    int64_t id = login_attempt(c, email, addr, password, res);
-    OPENSSL_cleanse(password, sizeof password);
+    int64_t id = login_attempt(c, cr.email, addr, cr.password, res);
+    OPENSSL_cleanse(cr.password, sizeof cr.password);
     if (id == 0)
         cl_res_error(res, 401, "invalid_credentials", "Email or password is wrong");
     else if (id > 0)

@@ -216,4 +216,40 @@ void cl_sha256_hex(const char *s, char out[65]);
  */
 int cl_email_normalize(const char *in, char *out, size_t outlen);
 
+/* ---- request bodies (bodies.c): pure, no database; fuzzed ---------------- */
+
+#define CL_PASSWORD_MIN 8
+#define CL_PASSWORD_MAX 256
+#define CL_EMAIL_TOKEN_MAX 200
+
+/** Sign-up / log-in {email, password}. */
+typedef struct {
+    char email[256];                   /**< normalized */
+    char password[CL_PASSWORD_MAX + 1]; /**< the caller wipes it (OPENSSL_cleanse) */
+} cl_credentials;
+/**
+ * Check {email, password} (signup: at least 8 characters). 0, or -1 with e
+ * set (422, every field's message). The password in body is wiped either way.
+ */
+int cl_auth_credentials_body(cJSON *body, int signup, cl_credentials *out, cl_body_err *e);
+
+/** POST /api/access/request {email, name?, note?, business?, channels?}. */
+typedef struct {
+    char email[256];
+    const char *name, *note, *business; /**< into the body, NULL when absent or empty */
+    char channels[64];                  /**< a Postgres text[] literal */
+} cl_access_request;
+int cl_access_request_body(const cJSON *body, cl_access_request *out, cl_body_err *e);
+/** POST /api/dev/approve-user {email, plan?}: *plan beta unless given. 0 or -1 (e set). */
+int cl_access_approve_body(const cJSON *body, char email[256], cl_plan *plan, cl_body_err *e);
+/** {token} of POST /api/auth/verify-email. 0 or -1 (e set). */
+int cl_email_token_body(const cJSON *body, char token[CL_EMAIL_TOKEN_MAX + 1], cl_body_err *e);
+/**
+ * {token, password} of POST /api/auth/password/reset: *password points into
+ * body (the caller wipes it); on a bad password it is wiped here. 0 or -1.
+ */
+int cl_email_reset_body(cJSON *body, char token[CL_EMAIL_TOKEN_MAX + 1], char **password, cl_body_err *e);
+/** {email} of POST /api/auth/password/forgot. 0 or -1 (e set). */
+int cl_email_forgot_body(const cJSON *body, char email[256], cl_body_err *e);
+
 #endif

@@ -39,9 +39,7 @@
 #define PURPOSE_VERIFY "verify_email"
 #define PURPOSE_RESET "password_reset"
 #define MAIL_LOCK_CLASS "16019"
-#define TOKEN_MAX 200
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 256
+#define TOKEN_MAX CL_EMAIL_TOKEN_MAX
 
 /* ---- tokens ------------------------------------------------------------------ */
 
@@ -387,20 +385,17 @@ static int query_token(cl_req *req, cl_res *res, char *out, size_t len)
     return 0;
 }
 
-/* {token, ...} from a JSON body: the token copied into out; returns the parsed
+/* {token} from a JSON body: the token copied into out; returns the parsed
    body (caller frees) or NULL with the reply set. */
-static cJSON *body_token(cl_req *req, cl_res *res, char *out, size_t len)
+static cJSON *body_token(cl_req *req, cl_res *res, char out[TOKEN_MAX + 1])
 {
     cJSON *j = cl_req_json(req, res);
-    if (!j)
-        return NULL;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "token");
-    if (!cJSON_IsString(t) || !t->valuestring[0]) {
-        cl_auth_field_error(res, 422, "token", "The link has no token; open it from the e-mail again");
+    cl_body_err e = {0};
+    if (j && cl_email_token_body(j, out, &e) != 0) {
+        cl_res_body_error(res, &e);
         cJSON_Delete(j);
         return NULL;
     }
-    snprintf(out, len, "%s", t->valuestring);
     return j;
 }
 
@@ -461,7 +456,7 @@ static void verify_email(cl_req *req, cl_res *res)
     if (cl_auth_check_origin(req, res) != 0)
         return;
     char token[TOKEN_MAX + 1];
-    cJSON *j = body_token(req, res, token, sizeof token);
+    cJSON *j = body_token(req, res, token);
     if (!j)
         return;
     cJSON_Delete(j);
@@ -551,11 +546,11 @@ static void password_forgot(cl_req *req, cl_res *res)
     if (!j)
         return;
     char email[256], addr[64], token[TOKEN_MAX];
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "email");
-    int valid = cJSON_IsString(e) && cl_email_normalize(e->valuestring, email, sizeof email) == 0;
+    cl_body_err be = {0};
+    int bad = cl_email_forgot_body(j, email, &be);
     cJSON_Delete(j);
-    if (!valid) {
-        cl_auth_field_error(res, 422, "email", "Enter the e-mail address of your account");
+    if (bad) {
+        cl_res_body_error(res, &be);
         return;
     }
     if (!cl_mail_mailer()) {
@@ -598,28 +593,19 @@ static void password_reset(cl_req *req, cl_res *res)
     if (cl_auth_check_origin(req, res) != 0)
         return;
     char token[TOKEN_MAX + 1], hash[CL_PASSWORD_HASH_MAX], err[256];
-    cJSON *j = body_token(req, res, token, sizeof token);
+    cJSON *j = cl_req_json(req, res);
     if (!j)
         return;
-    const cJSON *pw = cJSON_GetObjectItemCaseSensitive(j, "password");
-    const char *msg = NULL;
-    /* The same rules as sign-up. */
-    if (!cJSON_IsString(pw) || !pw->valuestring[0])
-        msg = "Enter a new password";
-    else if (strlen(pw->valuestring) > PASSWORD_MAX)
-        msg = "Passwords are at most 256 characters";
-    else if (strlen(pw->valuestring) < PASSWORD_MIN)
-        msg = "Use at least 8 characters";
-    if (msg) {
-        if (cJSON_IsString(pw))
-            OPENSSL_cleanse(pw->valuestring, strlen(pw->valuestring));
+    char *pw; /* into j: wiped before j is freed */
+    cl_body_err be = {0};
+    if (cl_email_reset_body(j, token, &pw, &be) != 0) {
         cJSON_Delete(j);
-        cl_auth_field_error(res, 422, "password", msg);
+        cl_res_body_error(res, &be);
         return;
     }
     PGconn *c = cl_auth_db(res);
     if (!c) {
-        OPENSSL_cleanse(pw->valuestring, strlen(pw->valuestring));
+        OPENSSL_cleanse(pw, strlen(pw));
         cJSON_Delete(j);
         return;
     }
@@ -627,7 +613,7 @@ static void password_reset(cl_req *req, cl_res *res)
     tok t;
     int found = token_find(c, PURPOSE_RESET, token, 0, &t);
     if (found <= 0 || t.state != TOK_VALID) {
-        OPENSSL_cleanse(pw->valuestring, strlen(pw->valuestring));
+        OPENSSL_cleanse(pw, strlen(pw));
         cJSON_Delete(j);
         cl_db_release(c);
         if (found < 0)
@@ -636,8 +622,8 @@ static void password_reset(cl_req *req, cl_res *res)
             token_refused(res, found, &t, PURPOSE_RESET);
         return;
     }
-    int hrc = cl_password_hash(pw->valuestring, cl_cfg.scrypt_log_n, hash, sizeof hash, err, sizeof err);
-    OPENSSL_cleanse(pw->valuestring, strlen(pw->valuestring));
+    int hrc = cl_password_hash(pw, cl_cfg.scrypt_log_n, hash, sizeof hash, err, sizeof err);
+    OPENSSL_cleanse(pw, strlen(pw));
     cJSON_Delete(j);
     if (hrc != 0) {
         cl_db_release(c);

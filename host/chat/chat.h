@@ -17,6 +17,7 @@
 #define CL_CHAT_CHAT_H
 
 #include "db/db.h"
+#include "http/http.h"
 
 /** The durable job kind that produces an assistant reply. */
 #define CL_JOB_CHAT_REPLY "chat.reply"
@@ -27,6 +28,20 @@
  * Exposed for tests/bench/routes.
  */
 extern const cl_db_stmt cl_chat_list_stmt;
+
+/* ---- request bodies: pure, no database (fuzzed) ------------------------- */
+
+/** POST /api/chats {project_id, title?}: *title trimmed (caller frees; NULL when absent). 0 or -1 (e set). */
+int cl_chat_create_body(const cJSON *body, int64_t *project_id, char **title, cl_body_err *e);
+/** PATCH /api/chats/:id {title}: *title trimmed, 1-120 characters (caller frees). 0 or -1 (e set). */
+int cl_chat_rename_body(const cJSON *body, char **title, cl_body_err *e);
+/** POST /api/chats/:id/messages {mode?, content, request_id}. */
+typedef struct {
+    const char *mode;       /**< static or into the body; "chat" when absent */
+    const char *request_id; /**< into the body */
+    char *content;          /**< trimmed copy, caller frees (also on error) */
+} cl_chat_message_in;
+int cl_chat_message_body(const cJSON *body, cl_chat_message_in *out, cl_body_err *e);
 
 /** Register the chat routes (serve). */
 void cl_chat_register_routes(void);

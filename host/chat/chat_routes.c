@@ -75,6 +75,47 @@ static size_t utf8_len(const char *s)
     return n;
 }
 
+/* ---- request bodies ------------------------------------------------------------ */
+
+int cl_chat_create_body(const cJSON *body, int64_t *project_id, char **title, cl_body_err *e)
+{
+    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
+    const cJSON *t = cJSON_GetObjectItem(body, "title");
+    *title = cJSON_IsString(t) ? trimmed(t->valuestring) : NULL;
+    *project_id = cl_json_id(pid);
+    if (!*project_id)
+        return cl_body_field(e, 422, "project_id", "Choose one of your projects");
+    if (t && !cJSON_IsNull(t) && (!*title || utf8_len(*title) > MAX_TITLE))
+        return cl_body_field(e, 422, "title", "title must be text of at most 120 characters");
+    return 0;
+}
+
+int cl_chat_rename_body(const cJSON *body, char **title, cl_body_err *e)
+{
+    const cJSON *t = cJSON_GetObjectItem(body, "title");
+    *title = cJSON_IsString(t) ? trimmed(t->valuestring) : NULL;
+    if (!*title || !**title || utf8_len(*title) > MAX_TITLE)
+        return cl_body_field(e, 422, "title", "Give the conversation a title of 1 to 120 characters");
+    return 0;
+}
+
+int cl_chat_message_body(const cJSON *body, cl_chat_message_in *out, cl_body_err *e)
+{
+    out->mode = cJSON_GetStringValue(cJSON_GetObjectItem(body, "mode"));
+    out->request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    out->content = trimmed(cJSON_GetStringValue(cJSON_GetObjectItem(body, "content")));
+    if (!out->mode)
+        out->mode = "chat";
+    if (!cl_chat_valid_mode(out->mode))
+        return cl_body_field(e, 422, "mode", "mode must be chat, generate_copy or generate_video");
+    if (!out->content || !*out->content || utf8_len(out->content) > MAX_CONTENT)
+        return cl_body_field(e, 422, "content", "Write a message of 1 to 4000 characters");
+    if (!valid_request_id(out->request_id))
+        return cl_body_field(e, 422, "request_id",
+                             "request_id must be 8-64 characters of letters, digits, : _ - (one per message)");
+    return 0;
+}
+
 /* ---- conversation JSON ------------------------------------------------------- */
 
 #define CONV_SQL                                                                                   \
@@ -255,14 +296,11 @@ static void create_chat(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
-    const cJSON *title = cJSON_GetObjectItem(body, "title");
-    char *t = cJSON_IsString(title) ? trimmed(title->valuestring) : NULL;
-    int64_t project_id = cl_json_id(pid);
-    if (!project_id) {
-        cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
-    } else if (title && !cJSON_IsNull(title) && (!t || utf8_len(t) > MAX_TITLE)) {
-        cl_auth_field_error(res, 422, "title", "title must be text of at most 120 characters");
+    char *t;
+    int64_t project_id;
+    cl_body_err be = {0};
+    if (cl_chat_create_body(body, &project_id, &t, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else {
         char uid[24], project[24];
         snprintf(uid, sizeof uid, "%" PRId64, u.id);
@@ -315,10 +353,10 @@ static void rename_chat(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    const cJSON *title = cJSON_GetObjectItem(body, "title");
-    char *t = cJSON_IsString(title) ? trimmed(title->valuestring) : NULL;
-    if (!t || !*t || utf8_len(t) > MAX_TITLE) {
-        cl_auth_field_error(res, 422, "title", "Give the conversation a title of 1 to 120 characters");
+    char *t;
+    cl_body_err be = {0};
+    if (cl_chat_rename_body(body, &t, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else {
         char sid[24], uid[24];
         snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
@@ -557,27 +595,17 @@ static void send_message(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItem(body, "mode"));
-    const char *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
-    char *content = trimmed(cJSON_GetStringValue(cJSON_GetObjectItem(body, "content")));
+    cl_chat_message_in in;
+    cl_body_err be = {0};
+    int bad = cl_chat_message_body(body, &in, &be);
+    const char *mode = in.mode, *request_id = in.request_id;
+    char *content = in.content;
     char *title = NULL;
     int64_t conv_id = cl_req_param_id(req, "id");
     cJSON *conv = NULL;
     int in_tx = 0;
-    if (!mode) {
-        mode = "chat";
-    }
-    if (!cl_chat_valid_mode(mode)) {
-        cl_auth_field_error(res, 422, "mode", "mode must be chat, generate_copy or generate_video");
-        goto out;
-    }
-    if (!content || !*content || utf8_len(content) > MAX_CONTENT) {
-        cl_auth_field_error(res, 422, "content", "Write a message of 1 to 4000 characters");
-        goto out;
-    }
-    if (!valid_request_id(request_id)) {
-        cl_auth_field_error(res, 422, "request_id",
-                            "request_id must be 8-64 characters of letters, digits, : _ - (one per message)");
+    if (bad) {
+        cl_res_body_error(res, &be);
         goto out;
     }
     if (!(conv = load_conv(c, &u, conv_id, res)))

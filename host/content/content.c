@@ -133,6 +133,43 @@ static int valid_channel(const char *ch)
     return ch && (!strcmp(ch, "instagram") || !strcmp(ch, "tiktok") || !strcmp(ch, "whatsapp"));
 }
 
+int cl_content_item_body(const cJSON *body, cl_content_item_in *out, cl_body_err *e)
+{
+    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
+    const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
+    const cJSON *draft = cJSON_GetObjectItem(body, "draft");
+    const cJSON *brief = cJSON_GetObjectItem(body, "brief");
+    const cJSON *title = cJSON_GetObjectItem(body, "title");
+    memset(out, 0, sizeof *out);
+    out->project_id = cl_json_id(pid);
+    if (!out->project_id)
+        return cl_body_field(e, 422, "project_id", "project_id must be the id of one of your projects");
+    if (!valid_channel(channel))
+        return cl_body_field(e, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    if (!cJSON_IsObject(draft))
+        return cl_body_field(e, 422, "draft", "draft must be a promo draft object");
+    if (brief && !cJSON_IsObject(brief) && !cJSON_IsNull(brief))
+        return cl_body_field(e, 422, "brief", "brief must be an object");
+    if (title && (!cJSON_IsString(title) || strlen(title->valuestring) > 200))
+        return cl_body_field(e, 422, "title", "title must be text of at most 200 characters");
+    /* Only the validated, normalized draft is stored: unknown keys of the
+       caller's object are dropped. */
+    char why[256] = "";
+    char *raw = cJSON_PrintUnformatted(draft);
+    cJSON *checked = raw ? cl_draft_validate(raw, why, sizeof why) : NULL;
+    free(raw);
+    if (!checked)
+        return cl_body_field(e, 422, "draft", why[0] ? why : "draft is not a valid promo draft");
+    out->draft_text = cJSON_PrintUnformatted(checked);
+    cJSON_Delete(checked);
+    if (!out->draft_text)
+        return cl_body_fail(e, 500, "internal", "out of memory");
+    out->channel = channel;
+    out->brief = cJSON_IsObject(brief) ? brief : NULL;
+    out->title = cJSON_IsString(title) ? title->valuestring : "";
+    return 0;
+}
+
 /* POST /api/content-items — store a draft as a content item of one of the
    user's projects. Free: the draft was paid for when it was generated. */
 static void create_item(cl_req *req, cl_res *res)
@@ -146,48 +183,23 @@ static void create_item(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
-    const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
-    const cJSON *draft = cJSON_GetObjectItem(body, "draft");
-    const cJSON *brief = cJSON_GetObjectItem(body, "brief");
-    const cJSON *title = cJSON_GetObjectItem(body, "title");
-    char why[256] = "";
-    char *draft_text = NULL, *brief_text = NULL;
-    int64_t project_id = cl_json_id(pid);
-    if (!project_id) {
-        cl_auth_field_error(res, 422, "project_id", "project_id must be the id of one of your projects");
-    } else if (!valid_channel(channel)) {
-        cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
-    } else if (!cJSON_IsObject(draft)) {
-        cl_auth_field_error(res, 422, "draft", "draft must be a promo draft object");
-    } else if (brief && !cJSON_IsObject(brief) && !cJSON_IsNull(brief)) {
-        cl_auth_field_error(res, 422, "brief", "brief must be an object");
-    } else if (title && (!cJSON_IsString(title) || strlen(title->valuestring) > 200)) {
-        cl_auth_field_error(res, 422, "title", "title must be text of at most 200 characters");
-    } else {
-        /* Only the validated, normalized draft is stored: unknown keys of
-           the caller's object are dropped. */
-        char *raw = cJSON_PrintUnformatted(draft);
-        cJSON *checked = raw ? cl_draft_validate(raw, why, sizeof why) : NULL;
-        free(raw);
-        if (!checked)
-            cl_auth_field_error(res, 422, "draft", why[0] ? why : "draft is not a valid promo draft");
-        else if (!(draft_text = cJSON_PrintUnformatted(checked)))
-            cl_res_error(res, 500, "internal", "out of memory");
-        cJSON_Delete(checked);
-    }
-    if (res->status) {
-        free(draft_text);
+    cl_content_item_in in;
+    cl_body_err be = {0};
+    if (cl_content_item_body(body, &in, &be) != 0) {
+        free(in.draft_text);
+        cl_res_body_error(res, &be);
         cJSON_Delete(body);
         cl_db_release(c);
         return;
     }
-    brief_text = cJSON_IsObject(brief) ? cJSON_PrintUnformatted(brief) : NULL;
+    int64_t project_id = in.project_id;
+    const char *channel = in.channel;
+    char *draft_text = in.draft_text, *brief_text = NULL;
+    brief_text = in.brief ? cJSON_PrintUnformatted(in.brief) : NULL;
     char uid[24], project[24];
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     snprintf(project, sizeof project, "%" PRId64, project_id);
-    const char *p[] = {uid, project, channel, draft_text, brief_text,
-                       cJSON_IsString(title) ? title->valuestring : ""};
+    const char *p[] = {uid, project, channel, draft_text, brief_text, in.title};
     /* The project must be the user's: the INSERT selects it by owner, so
        another user's project id inserts nothing (404, not 403). */
     PGresult *r = cl_db_query(c,

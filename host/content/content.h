@@ -114,6 +114,17 @@ extern const cl_db_stmt cl_content_list_stmt;
 
 /** One row of CL_CONTENT_ITEM_SELECT as the API's item object (caller deletes). */
 cJSON *cl_content_item_row_json(PGresult *r, int row);
+/** POST /api/content-items {project_id, channel, draft, brief?, title?}. */
+typedef struct {
+    int64_t project_id;
+    const char *channel; /**< into the body */
+    char *draft_text;    /**< the validated, normalized draft as JSON text (unknown keys dropped); caller frees */
+    const cJSON *brief;  /**< into the body: an object, or NULL */
+    const char *title;   /**< into the body, "" when absent */
+} cl_content_item_in;
+/** Check the body (pure, no database; fuzzed). 0, or -1 with e set (422, or 500 out of memory). */
+int cl_content_item_body(const cJSON *body, cl_content_item_in *out, cl_body_err *e);
+
 /** Attach the item's assets as "assets" (newest render first). 0 or -1. */
 int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id);
 

@@ -21,6 +21,8 @@
 #define CL_CREATE_CREATE_H
 
 #include "cliploop_plugin.h"
+#include "http/http.h"
+
 #include <cjson/cJSON.h>
 
 /** Model calls per brief or draft, first try included. */
@@ -156,5 +158,20 @@ cJSON *cl_profile_for_prompts(const cJSON *project);
 
 /** Register POST /api/create/brief (create_routes.c). */
 void cl_create_register_routes(void);
+
+/* ---- request bodies: pure, no database (fuzzed); strings point into the body ---- */
+
+/** POST /api/create/brief {project_id, prompt, channel?}: *channel NULL when absent. 0 or -1 (e set). */
+int cl_create_brief_body(const cJSON *body, int64_t *project_id, const char **prompt, const char **channel,
+                         cl_body_err *e);
+/** POST /api/create/generate {project_id, brief, request_id, channel?, render?}. */
+typedef struct {
+    int64_t project_id;
+    const cJSON *brief;
+    const char *request_id, *channel; /**< channel NULL when absent */
+    int render;                       /**< default 1 */
+} cl_generate_in;
+/** 0, or -1 with e set (a field, or every problem of the brief for the channel). */
+int cl_create_generate_body(const cJSON *body, cl_generate_in *out, cl_body_err *e);
 
 #endif

@@ -66,6 +66,23 @@ cJSON *cl_profile_for_prompts(const cJSON *project)
     return p;
 }
 
+int cl_create_brief_body(const cJSON *body, int64_t *project_id, const char **prompt, const char **channel,
+                         cl_body_err *e)
+{
+    const cJSON *chan = cJSON_GetObjectItem(body, "channel");
+    *project_id = cl_json_id(cJSON_GetObjectItem(body, "project_id"));
+    *prompt = cJSON_GetStringValue(cJSON_GetObjectItem(body, "prompt"));
+    *channel = cJSON_GetStringValue(chan);
+    if (!*project_id)
+        return cl_body_field(e, 422, "project_id", "Choose one of your projects");
+    if (!*prompt || strlen(*prompt) < 3 || strlen(*prompt) > 2000)
+        return cl_body_field(e, 422, "prompt", "Describe the promotion in 3 to 2000 characters");
+    if (chan && !cJSON_IsNull(chan) &&
+        (!*channel || (strcmp(*channel, "instagram") && strcmp(*channel, "tiktok") && strcmp(*channel, "whatsapp"))))
+        return cl_body_field(e, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    return 0;
+}
+
 static void brief(cl_req *req, cl_res *res)
 {
     char err[512];
@@ -78,22 +95,11 @@ static void brief(cl_req *req, cl_res *res)
     char *brief_json = NULL, *prompt_with_channel = NULL;
     if (!(body = cl_req_json(req, res)))
         goto out;
-    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
-    const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItem(body, "prompt"));
-    const cJSON *chan = cJSON_GetObjectItem(body, "channel");
-    int64_t project_id = cl_json_id(pid);
-    if (!project_id) {
-        cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
-        goto out;
-    }
-    if (!prompt || strlen(prompt) < 3 || strlen(prompt) > 2000) {
-        cl_auth_field_error(res, 422, "prompt", "Describe the promotion in 3 to 2000 characters");
-        goto out;
-    }
-    const char *channel = cJSON_GetStringValue(chan);
-    if (chan && !cJSON_IsNull(chan) &&
-        (!channel || (strcmp(channel, "instagram") && strcmp(channel, "tiktok") && strcmp(channel, "whatsapp")))) {
-        cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    int64_t project_id;
+    const char *prompt, *channel;
+    cl_body_err be = {0};
+    if (cl_create_brief_body(body, &project_id, &prompt, &channel, &be) != 0) {
+        cl_res_body_error(res, &be);
         goto out;
     }
     /* Owner check first: another user's project is a 404. */

@@ -455,6 +455,34 @@ static void cost(cl_req *req, cl_res *res)
     cl_db_release(c);
 }
 
+int cl_create_generate_body(const cJSON *body, cl_generate_in *out, cl_body_err *e)
+{
+    const cJSON *render = cJSON_GetObjectItem(body, "render");
+    out->project_id = cl_json_id(cJSON_GetObjectItem(body, "project_id"));
+    out->brief = cJSON_GetObjectItem(body, "brief");
+    out->request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    out->channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
+    out->render = render ? cJSON_IsTrue(render) : 1;
+    if (!out->project_id)
+        return cl_body_field(e, 422, "project_id", "Choose one of your projects");
+    if (!cJSON_IsObject(out->brief))
+        return cl_body_field(e, 422, "brief", "brief must be the brief object from /api/create/brief");
+    if (out->channel && strcmp(out->channel, "instagram") && strcmp(out->channel, "tiktok") &&
+        strcmp(out->channel, "whatsapp"))
+        return cl_body_field(e, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    if (!cl_generate_valid_ref(out->request_id))
+        return cl_body_field(e, 422, "request_id",
+                             "request_id must be 8-100 characters of letters, digits, : _ - (one per generate click)");
+    if (render && !cJSON_IsBool(render))
+        return cl_body_field(e, 422, "render", "render must be true or false");
+    cJSON *problems = cJSON_CreateObject();
+    /* nothing is charged for a brief the channel cannot make */
+    if (cl_brief_check(out->brief, out->channel, problems) > 0)
+        return cl_body_invalid(e, problems);
+    cJSON_Delete(problems);
+    return 0;
+}
+
 /* POST /api/create/generate */
 static void generate(cl_req *req, cl_res *res)
 {
@@ -467,41 +495,24 @@ static void generate(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    const cJSON *pid = cJSON_GetObjectItem(body, "project_id");
-    const cJSON *brief = cJSON_GetObjectItem(body, "brief");
-    const char *ref = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
-    const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
-    const cJSON *render = cJSON_GetObjectItem(body, "render");
     char *brief_text = NULL;
-    cJSON *problems = cJSON_CreateObject();
-    int64_t project_id = cl_json_id(pid);
-    if (!project_id) {
-        cl_auth_field_error(res, 422, "project_id", "Choose one of your projects");
-    } else if (!cJSON_IsObject(brief)) {
-        cl_auth_field_error(res, 422, "brief", "brief must be the brief object from /api/create/brief");
-    } else if (channel && strcmp(channel, "instagram") && strcmp(channel, "tiktok") && strcmp(channel, "whatsapp")) {
-        cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
-    } else if (!cl_generate_valid_ref(ref)) {
-        cl_auth_field_error(res, 422, "request_id",
-                            "request_id must be 8-100 characters of letters, digits, : _ - (one per generate click)");
-    } else if (render && !cJSON_IsBool(render)) {
-        cl_auth_field_error(res, 422, "render", "render must be true or false");
-    } else if (cl_brief_check(brief, channel, problems) > 0) {
-        /* nothing is charged for a brief the channel cannot make */
-        cl_res_invalid(res, problems);
-        problems = NULL;
+    cl_generate_in in;
+    cl_body_err be = {0};
+    if (cl_create_generate_body(body, &in, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else {
-        brief_text = cJSON_PrintUnformatted(brief);
+        const char *ref = in.request_id, *channel = in.channel;
+        int64_t project_id = in.project_id;
+        brief_text = cJSON_PrintUnformatted(in.brief);
         char ref_full[128];
         snprintf(ref_full, sizeof ref_full, "create:%s", ref ? ref : "");
         cl_generate_params p = {project_id, brief_text, channel, ref_full, "create",
-                                render ? cJSON_IsTrue(render) : 1, req->call};
+                                in.render, req->call};
         cl_generate_result g;
         if (cl_generate_promo(c, &u, &p, &g, res) == 0)
             cl_res_json(res, g.replayed ? 200 : 201, cl_generate_result_json(&g));
     }
     free(brief_text);
-    cJSON_Delete(problems);
     cJSON_Delete(body);
     cl_db_release(c);
 }

@@ -138,6 +138,13 @@ int cl_credits_can_afford(PGconn *c, int64_t user_id, const char *action, int64_
                           int64_t *available, char *err, size_t errlen);
 
 /**
+ * The body of the test routes POST /api/_test/credits/charge and /refund
+ * {action (charge only), reference_key} (pure; fuzzed): both into body.
+ * 0 or -1 (e set).
+ */
+int cl_credits_test_body(const cJSON *body, int refund, const char **action, const char **key, cl_body_err *e);
+
+/**
  * Add units to a usage counter (reporting only) in both the week and month
  * windows containing now. For free actions such as publishes; charges
  * record their own usage. 0 or -1.

@@ -352,21 +352,29 @@ void cl_credits_reply_error(cl_res *res, int rc, const cl_receipt *r, const char
     }
 }
 
+int cl_credits_test_body(const cJSON *body, int refund, const char **action, const char **key, cl_body_err *e)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(body, "action");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(body, "reference_key");
+    *action = cJSON_GetStringValue(a);
+    *key = cJSON_GetStringValue(k);
+    if (!refund && !cJSON_IsString(a))
+        return cl_body_field(e, 422, "action", "action is required");
+    if (!cJSON_IsString(k))
+        return cl_body_field(e, 422, "reference_key", "reference_key is required");
+    return 0;
+}
+
 /* Test-only: charge or refund as the session's user, behind the product gate. */
 static void test_credit_op(cl_req *req, cl_res *res, int refund)
 {
     cJSON *j = cl_req_json(req, res);
     if (!j)
         return;
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "action");
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "reference_key");
-    if (!refund && !cJSON_IsString(a)) {
-        cl_auth_field_error(res, 422, "action", "action is required");
-        cJSON_Delete(j);
-        return;
-    }
-    if (!cJSON_IsString(k)) {
-        cl_auth_field_error(res, 422, "reference_key", "reference_key is required");
+    const char *action, *key;
+    cl_body_err be = {0};
+    if (cl_credits_test_body(j, refund, &action, &key, &be) != 0) {
+        cl_res_body_error(res, &be);
         cJSON_Delete(j);
         return;
     }
@@ -384,8 +392,8 @@ static void test_credit_op(cl_req *req, cl_res *res, int refund)
         return;
     }
     cl_receipt r;
-    int rc = refund ? cl_credits_refund(c, u.id, k->valuestring, &r, err, sizeof err)
-                    : cl_credits_charge(c, u.id, a->valuestring, k->valuestring, &r, err, sizeof err);
+    int rc = refund ? cl_credits_refund(c, u.id, key, &r, err, sizeof err)
+                    : cl_credits_charge(c, u.id, action, key, &r, err, sizeof err);
     cl_db_release(c);
     cJSON_Delete(j);
     if (rc != CL_CREDITS_OK) {

@@ -22,6 +22,7 @@
 #ifndef CL_CYCLES_CYCLES_H
 #define CL_CYCLES_CYCLES_H
 
+#include "http/http.h"
 #include "jobs/jobs.h"
 
 #include <libpq-fe.h>
@@ -32,6 +33,36 @@
 
 /** Register the cycle routes (serve). */
 void cl_cycles_register_routes(void);
+
+/* ---- request bodies: pure, no database (fuzzed); strings point into the body ---- */
+
+/** POST /api/projects/:id/strategy-cycles {week_start?, brief?}: NULL when absent. 0 or -1 (e set). */
+int cl_cycle_create_body(const cJSON *body, const char **week_start, const char **brief, cl_body_err *e);
+/** POST /api/content-items/:id/schedule {at}: a local or absolute time (*absolute). 0 or -1 (e set). */
+int cl_cycle_schedule_item_body(const cJSON *body, const char **at, int *absolute, cl_body_err *e);
+/** POST /api/strategy-cycles/:id/schedule: explicit slots, or days and a time. */
+typedef struct {
+    int by_days;
+    int n; /**< slots: how many are valid before the first bad one (the handler resolves those first) */
+    struct {
+        int by_item;    /**< ref is an item id, else a position */
+        double ref;
+        const char *at; /**< "YYYY-MM-DDTHH:MM…" */
+    } slots[32];
+    int days[7], ndays; /**< by_days: 0 = Monday */
+    const char *time;   /**< by_days: "HH:MM" */
+} cl_schedule_plan;
+/** 0, or -1 with e set (a bad slot after out->n good ones, time, days, or neither form). */
+int cl_cycle_schedule_body(const cJSON *body, cl_schedule_plan *out, cl_body_err *e);
+/** POST /api/strategy-cycles/:id/generate-posts {request_id, replace?, brief?}. 0 or -1 (e set). */
+int cl_pack_generate_body(const cJSON *body, const char **request_id, int *replace, const char **brief, cl_body_err *e);
+/** POST /api/content-items/:id/regenerate {request_id, feedback?}. 0 or -1 (e set). */
+int cl_pack_regenerate_body(const cJSON *body, const char **request_id, const char **feedback, cl_body_err *e);
+/** PATCH /api/content-items/:id {channel?, publish_strategy?, caption?, cta?}: NULL when absent. */
+typedef struct {
+    const char *channel, *strategy, *caption, *cta;
+} cl_item_patch;
+int cl_pack_patch_body(const cJSON *body, cl_item_patch *out, cl_body_err *e);
 /** Register the "publish.content_item" job kind (worker). 0 or -1. */
 int cl_cycles_register_jobs(void);
 

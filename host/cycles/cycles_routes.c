@@ -301,19 +301,15 @@ static void create_cycle(cl_req *req, cl_res *res)
         return;
     }
     int64_t pid = cl_req_param_id(req, "id");
-    const cJSON *ws = cJSON_GetObjectItem(body, "week_start");
-    const cJSON *brief = cJSON_GetObjectItem(body, "brief");
-    if (ws && !cJSON_IsNull(ws) && !(cJSON_IsString(ws) && valid_date(ws->valuestring))) {
-        cl_auth_field_error(res, 422, "week_start", "week_start must be a date YYYY-MM-DD (any day of the week)");
-    } else if (brief && !cJSON_IsNull(brief) &&
-               !(cJSON_IsString(brief) && strlen(brief->valuestring) <= CL_CYCLE_BRIEF_MAX)) {
-        cl_auth_field_error(res, 422, "brief", "brief must be text of at most 1000 characters");
+    const char *date, *brief;
+    cl_body_err be = {0};
+    if (cl_cycle_create_body(body, &date, &brief, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else {
         char spid[24], uid[24];
         snprintf(spid, sizeof spid, "%" PRId64, pid);
         snprintf(uid, sizeof uid, "%" PRId64, u.id);
-        const char *date = cJSON_IsString(ws) ? ws->valuestring : NULL;
-        const char *b = cJSON_IsString(brief) ? brief->valuestring : "";
+        const char *b = brief ? brief : "";
         const char *p[] = {spid, uid, date, b};
         /* The week's Monday, in the project's zone when no date is given. */
         PGresult *r = cl_db_query(
@@ -566,6 +562,84 @@ static int parse_at(const char *s, int *absolute)
     return -1;
 }
 
+int cl_cycle_create_body(const cJSON *body, const char **week_start, const char **brief, cl_body_err *e)
+{
+    const cJSON *ws = cJSON_GetObjectItem(body, "week_start");
+    const cJSON *b = cJSON_GetObjectItem(body, "brief");
+    *week_start = cJSON_IsString(ws) ? ws->valuestring : NULL;
+    *brief = cJSON_IsString(b) ? b->valuestring : NULL;
+    if (ws && !cJSON_IsNull(ws) && !(cJSON_IsString(ws) && valid_date(ws->valuestring)))
+        return cl_body_field(e, 422, "week_start", "week_start must be a date YYYY-MM-DD (any day of the week)");
+    if (b && !cJSON_IsNull(b) && !(cJSON_IsString(b) && strlen(b->valuestring) <= CL_CYCLE_BRIEF_MAX))
+        return cl_body_field(e, 422, "brief", "brief must be text of at most 1000 characters");
+    return 0;
+}
+
+int cl_cycle_schedule_item_body(const cJSON *body, const char **at, int *absolute, cl_body_err *e)
+{
+    *at = cJSON_GetStringValue(cJSON_GetObjectItem(body, "at"));
+    if (parse_at(*at, absolute) != 0)
+        return cl_body_field(e, 422, "at",
+                             "at must be a date and time like 2026-12-07T18:00 (in the project's time zone)");
+    return 0;
+}
+
+static int day_index(const char *d)
+{
+    static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    for (int i = 0; d && i < 7; i++)
+        if (strcasecmp(d, days[i]) == 0)
+            return i;
+    return -1;
+}
+
+int cl_cycle_schedule_body(const cJSON *body, cl_schedule_plan *out, cl_body_err *e)
+{
+    const cJSON *slots = cJSON_GetObjectItem(body, "slots"), *days = cJSON_GetObjectItem(body, "days");
+    const char *time = cJSON_GetStringValue(cJSON_GetObjectItem(body, "time"));
+    memset(out, 0, sizeof *out);
+    if (cJSON_IsArray(slots) && cJSON_GetArraySize(slots) >= 1 && cJSON_GetArraySize(slots) <= 32) {
+        const cJSON *s;
+        cJSON_ArrayForEach(s, slots)
+        {
+            const cJSON *iid = cJSON_GetObjectItem(s, "item_id"), *pos = cJSON_GetObjectItem(s, "position");
+            const char *at = cJSON_GetStringValue(cJSON_GetObjectItem(s, "at"));
+            int abs_;
+            if (!at || parse_at(at, &abs_) != 0 || (!cJSON_IsNumber(iid) && !cJSON_IsNumber(pos))) {
+                char field[32];
+                snprintf(field, sizeof field, "slots[%d]", out->n);
+                return cl_body_field(e, 422, field, "each slot needs item_id or position, and at like 2026-12-07T18:00");
+            }
+            out->slots[out->n].by_item = cJSON_IsNumber(iid);
+            out->slots[out->n].ref = cJSON_IsNumber(iid) ? iid->valuedouble : pos->valuedouble;
+            out->slots[out->n].at = at;
+            out->n++;
+        }
+        return 0;
+    }
+    if (!cJSON_IsArray(days) || !time)
+        return cl_body_field(e, 422, "slots",
+                             "Send slots [{item_id or position, at}] or days [\"mon\",…] with time \"HH:MM\"");
+    out->by_days = 1;
+    out->time = time;
+    int hh = -1, mm = -1;
+    if (strlen(time) != 5 || sscanf(time, "%2d:%2d", &hh, &mm) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59)
+        return cl_body_field(e, 422, "time", "time must be HH:MM (24 h, the project's time zone)");
+    const cJSON *d;
+    cJSON_ArrayForEach(d, days)
+    {
+        int di = day_index(cJSON_GetStringValue(d));
+        if (di < 0 || out->ndays == 7) {
+            out->ndays = 0;
+            break;
+        }
+        out->days[out->ndays++] = di;
+    }
+    if (out->ndays == 0)
+        return cl_body_field(e, 422, "days", "days must list mon, tue, wed, thu, fri, sat or sun");
+    return 0;
+}
+
 /* Resolve `at` in tz into UTC text (for a timestamptz parameter). 0 ok,
    1 in the past (*local filled), -1 error. */
 static int resolve_at(PGconn *c, const char *at, int absolute, const char *tz, char utc[40], char local[20])
@@ -651,17 +725,18 @@ static void schedule_item(cl_req *req, cl_res *res)
         return;
     }
     int64_t id = cl_req_param_id(req, "id");
-    const char *at = cJSON_GetStringValue(cJSON_GetObjectItem(body, "at"));
+    const char *at;
     char strategy[24], tz[65], utc[40], local[20];
     int absolute = 0;
+    cl_body_err be = {0};
+    int bad = cl_cycle_schedule_item_body(body, &at, &absolute, &be);
     int found = item_info(c, id, u.id, strategy, tz, NULL);
     if (found < 0) {
         cl_res_error(res, 500, "internal", "Could not read the item");
     } else if (!found) {
         cl_res_error(res, 404, "not_found", "No content item %" PRId64, id);
-    } else if (parse_at(at, &absolute) != 0) {
-        cl_auth_field_error(res, 422, "at",
-                            "at must be a date and time like 2026-12-07T18:00 (in the project's time zone)");
+    } else if (bad) {
+        cl_res_body_error(res, &be);
     } else if (strcmp(strategy, "direct_instagram") != 0) {
         manual_refusal(res, id);
     } else {
@@ -673,6 +748,7 @@ static void schedule_item(cl_req *req, cl_res *res)
         else if (schedule_one(c, res, id, u.id, utc) == CL_TRANSITION_OK)
             cl_cycles_reply_item(res, c, 200, id, u.id);
     }
+    cl_body_err_free(&be);
     cJSON_Delete(body);
     cl_db_release(c);
 }
@@ -682,15 +758,6 @@ static void schedule_item(cl_req *req, cl_res *res)
 static void unschedule_item(cl_req *req, cl_res *res)
 {
     simple_transition(req, res, CL_PUB_APPROVED, "scheduled_at = NULL, publish_job_id = NULL");
-}
-
-static int day_index(const char *d)
-{
-    static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-    for (int i = 0; d && i < 7; i++)
-        if (strcasecmp(d, days[i]) == 0)
-            return i;
-    return -1;
 }
 
 /*
@@ -716,8 +783,10 @@ static void schedule_cycle(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    const cJSON *slots = cJSON_GetObjectItem(body, "slots"), *days = cJSON_GetObjectItem(body, "days");
-    const char *time = cJSON_GetStringValue(cJSON_GetObjectItem(body, "time"));
+    cl_schedule_plan plan;
+    cl_body_err be = {0};
+    int bad = cl_cycle_schedule_body(body, &plan, &be);
+    const char *time = plan.time;
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, cy.id);
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
@@ -727,26 +796,16 @@ static void schedule_cycle(cl_req *req, cl_res *res)
     char ats[32][32];
     int n = 0;
     cJSON *not_scheduled = cJSON_CreateArray();
-    if (cJSON_IsArray(slots) && cJSON_GetArraySize(slots) >= 1 && cJSON_GetArraySize(slots) <= 32) {
-        const cJSON *s;
-        int k = 0;
-        cJSON_ArrayForEach(s, slots)
-        {
-            const cJSON *iid = cJSON_GetObjectItem(s, "item_id"), *pos = cJSON_GetObjectItem(s, "position");
-            const char *at = cJSON_GetStringValue(cJSON_GetObjectItem(s, "at"));
-            char field[32];
-            snprintf(field, sizeof field, "slots[%d]", k++);
-            int abs_;
-            if (!at || parse_at(at, &abs_) != 0 || (!cJSON_IsNumber(iid) && !cJSON_IsNumber(pos))) {
-                cl_auth_field_error(res, 422, field, "each slot needs item_id or position, and at like 2026-12-07T18:00");
-                break;
-            }
+    if (!plan.by_days) {
+        /* The slots before a bad one are looked up first: one naming no
+           item answers 404 before a later slot's 422. */
+        for (int k = 0; k < plan.n; k++) {
             int64_t item = 0;
             char q1[24];
-            snprintf(q1, sizeof q1, "%.0f", cJSON_IsNumber(iid) ? iid->valuedouble : pos->valuedouble);
+            snprintf(q1, sizeof q1, "%.0f", plan.slots[k].ref);
             const char *qp[] = {sid, uid, q1};
             PGresult *r = cl_db_query(c,
-                                      cJSON_IsNumber(iid)
+                                      plan.slots[k].by_item
                                           ? "SELECT id FROM content_items WHERE cycle_id = $1 AND user_id = $2 AND id = $3"
                                             " AND publish_status <> 'skipped'"
                                           : "SELECT id FROM content_items WHERE cycle_id = $1 AND user_id = $2"
@@ -756,88 +815,72 @@ static void schedule_cycle(cl_req *req, cl_res *res)
                 item = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             PQclear(r);
             if (!item) {
-                cl_res_error(res, 404, "not_found", "%s names no item of this week", field);
+                cl_res_error(res, 404, "not_found", "slots[%d] names no item of this week", k);
                 break;
             }
             ids[n] = item;
-            snprintf(ats[n], sizeof ats[n], "%s", at);
+            snprintf(ats[n], sizeof ats[n], "%s", plan.slots[k].at);
             n++;
         }
-    } else if (cJSON_IsArray(days) && time) {
-        int hh = -1, mm = -1;
-        if (strlen(time) != 5 || sscanf(time, "%2d:%2d", &hh, &mm) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59) {
-            cl_auth_field_error(res, 422, "time", "time must be HH:MM (24 h, the project's time zone)");
-        } else {
-            int dayidx[7], nd = 0;
-            const cJSON *d;
-            cJSON_ArrayForEach(d, days)
-            {
-                int di = day_index(cJSON_GetStringValue(d));
-                if (di < 0 || nd == 7) {
-                    nd = -1;
-                    break;
-                }
-                dayidx[nd++] = di;
-            }
-            /* Only the listed days whose time is still ahead (in the project's zone). */
-            int listed = nd, kept = 0;
-            for (int i = 0; i < nd; i++) {
-                char di[16];
-                snprintf(di, sizeof di, "%d", dayidx[i]);
-                const char *fq[] = {cy.week_start, di, time, cy.timezone};
-                PGresult *fr = cl_db_query(c, "SELECT ((($1::date + $2::int) + $3::time) AT TIME ZONE $4) > now()", 4, fq);
-                if (cl_db_ok(fr) && PQntuples(fr) == 1 && strcmp(PQgetvalue(fr, 0, 0), "t") == 0)
-                    dayidx[kept++] = dayidx[i];
-                PQclear(fr);
-            }
-            if (nd > 0)
-                nd = kept;
-            if (listed <= 0) {
-                cl_auth_field_error(res, 422, "days", "days must list mon, tue, wed, thu, fri, sat or sun");
-            } else if (nd == 0) {
-                cl_auth_field_error(res, 422, "days",
-                                    "Every listed day of this week has already passed; schedule these posts one by one"
-                                    " or plan next week");
-            } else {
-                PGresult *r = cl_db_query(c,
-                                          "SELECT id, publish_status, publish_strategy FROM content_items"
-                                          " WHERE cycle_id = $1 AND user_id = $2 AND publish_status <> 'skipped'"
-                                          " ORDER BY position, id",
-                                          2, p);
-                int next = 0;
-                for (int i = 0; cl_db_ok(r) && i < PQntuples(r); i++) {
-                    int64_t item = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-                    const char *why = strcmp(PQgetvalue(r, i, 2), "direct_instagram") != 0 ? "manual_export"
-                                      : strcmp(PQgetvalue(r, i, 1), "approved") != 0   ? PQgetvalue(r, i, 1)
-                                      : next >= nd                                      ? "no_day_left"
-                                                                                        : NULL;
-                    if (why) {
-                        cJSON *x = cJSON_CreateObject();
-                        cJSON_AddNumberToObject(x, "id", (double)item);
-                        cJSON_AddStringToObject(x, "reason", why);
-                        cJSON_AddItemToArray(not_scheduled, x);
-                        continue;
-                    }
-                    /* the day of the cycle's week, in the project's zone */
-                    const char *dq[] = {cy.week_start, (char[4]){(char)('0' + dayidx[next]), 0}};
-                    PGresult *dr = cl_db_query(c, "SELECT ($1::date + $2::int)::text", 2, dq);
-                    if (cl_db_ok(dr) && PQntuples(dr) == 1) {
-                        ids[n] = item;
-                        snprintf(ats[n], sizeof ats[n], "%sT%s", PQgetvalue(dr, 0, 0), time);
-                        n++;
-                    }
-                    PQclear(dr);
-                    next++;
-                }
-                if (!cl_db_ok(r))
-                    cl_cycles_db_failed(res, c, r, "read items");
-                PQclear(r);
-            }
-        }
+        if (bad && !res->status)
+            cl_res_body_error(res, &be);
+    } else if (bad) {
+        cl_res_body_error(res, &be);
     } else {
-        cl_auth_field_error(res, 422, "slots",
-                            "Send slots [{item_id or position, at}] or days [\"mon\",…] with time \"HH:MM\"");
+        int *dayidx = plan.days, nd = plan.ndays;
+        /* Only the listed days whose time is still ahead (in the project's zone). */
+        int kept = 0;
+        for (int i = 0; i < nd; i++) {
+            char di[16];
+            snprintf(di, sizeof di, "%d", dayidx[i]);
+            const char *fq[] = {cy.week_start, di, time, cy.timezone};
+            PGresult *fr = cl_db_query(c, "SELECT ((($1::date + $2::int) + $3::time) AT TIME ZONE $4) > now()", 4, fq);
+            if (cl_db_ok(fr) && PQntuples(fr) == 1 && strcmp(PQgetvalue(fr, 0, 0), "t") == 0)
+                dayidx[kept++] = dayidx[i];
+            PQclear(fr);
+        }
+        nd = kept;
+        if (nd == 0) {
+            cl_auth_field_error(res, 422, "days",
+                                "Every listed day of this week has already passed; schedule these posts one by one"
+                                " or plan next week");
+        } else {
+            PGresult *r = cl_db_query(c,
+                                      "SELECT id, publish_status, publish_strategy FROM content_items"
+                                      " WHERE cycle_id = $1 AND user_id = $2 AND publish_status <> 'skipped'"
+                                      " ORDER BY position, id",
+                                      2, p);
+            int next = 0;
+            for (int i = 0; cl_db_ok(r) && i < PQntuples(r); i++) {
+                int64_t item = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+                const char *why = strcmp(PQgetvalue(r, i, 2), "direct_instagram") != 0 ? "manual_export"
+                                  : strcmp(PQgetvalue(r, i, 1), "approved") != 0   ? PQgetvalue(r, i, 1)
+                                  : next >= nd                                      ? "no_day_left"
+                                                                                    : NULL;
+                if (why) {
+                    cJSON *x = cJSON_CreateObject();
+                    cJSON_AddNumberToObject(x, "id", (double)item);
+                    cJSON_AddStringToObject(x, "reason", why);
+                    cJSON_AddItemToArray(not_scheduled, x);
+                    continue;
+                }
+                /* the day of the cycle's week, in the project's zone */
+                const char *dq[] = {cy.week_start, (char[4]){(char)('0' + dayidx[next]), 0}};
+                PGresult *dr = cl_db_query(c, "SELECT ($1::date + $2::int)::text", 2, dq);
+                if (cl_db_ok(dr) && PQntuples(dr) == 1) {
+                    ids[n] = item;
+                    snprintf(ats[n], sizeof ats[n], "%sT%s", PQgetvalue(dr, 0, 0), time);
+                    n++;
+                }
+                PQclear(dr);
+                next++;
+            }
+            if (!cl_db_ok(r))
+                cl_cycles_db_failed(res, c, r, "read items");
+            PQclear(r);
+        }
     }
+    cl_body_err_free(&be);
 
     /* Validate every slot, then schedule all in one transaction. */
     char utc[32][40];

@@ -178,6 +178,62 @@ static int known_channel(const char *ch)
     return ch && (!strcmp(ch, "instagram") || !strcmp(ch, "tiktok") || !strcmp(ch, "whatsapp"));
 }
 
+/* ---- request bodies ------------------------------------------------------------ */
+
+int cl_pack_generate_body(const cJSON *body, const char **request_id, int *replace, const char **brief, cl_body_err *e)
+{
+    const cJSON *rp = cJSON_GetObjectItem(body, "replace"), *b = cJSON_GetObjectItem(body, "brief");
+    *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    *replace = cJSON_IsTrue(rp);
+    *brief = cJSON_IsString(b) ? b->valuestring : NULL;
+    if (!cl_generate_valid_ref(*request_id))
+        return cl_body_field(e, 422, "request_id",
+                             "request_id must be 8-100 characters of letters, digits, : _ - (one per click)");
+    if (rp && !cJSON_IsBool(rp))
+        return cl_body_field(e, 422, "replace", "replace must be true or false");
+    if (b && !cJSON_IsNull(b) && !(cJSON_IsString(b) && strlen(b->valuestring) <= CL_CYCLE_BRIEF_MAX))
+        return cl_body_field(e, 422, "brief", "brief must be text of at most 1000 characters");
+    return 0;
+}
+
+int cl_pack_regenerate_body(const cJSON *body, const char **request_id, const char **feedback, cl_body_err *e)
+{
+    const cJSON *f = cJSON_GetObjectItem(body, "feedback");
+    *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    *feedback = cJSON_GetStringValue(f);
+    if (!cl_generate_valid_ref(*request_id))
+        return cl_body_field(e, 422, "request_id",
+                             "request_id must be 8-100 characters of letters, digits, : _ - (one per click)");
+    if (f && !cJSON_IsNull(f) && !(cJSON_IsString(f) && strlen(f->valuestring) <= 500))
+        return cl_body_field(e, 422, "feedback", "feedback must be text of at most 500 characters");
+    return 0;
+}
+
+int cl_pack_patch_body(const cJSON *body, cl_item_patch *out, cl_body_err *e)
+{
+    const cJSON *caption = cJSON_GetObjectItem(body, "caption"), *cta = cJSON_GetObjectItem(body, "cta");
+    out->channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
+    out->strategy = cJSON_GetStringValue(cJSON_GetObjectItem(body, "publish_strategy"));
+    out->caption = out->cta = NULL;
+    const cJSON *k;
+    cJSON_ArrayForEach(k, body)
+    {
+        if (strcmp(k->string, "channel") && strcmp(k->string, "publish_strategy") && strcmp(k->string, "caption") &&
+            strcmp(k->string, "cta"))
+            return cl_body_field(e, 422, k->string, "Unknown field: send channel, publish_strategy, caption or cta");
+    }
+    if (cJSON_GetObjectItem(body, "channel") && !known_channel(out->channel))
+        return cl_body_field(e, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    if (cJSON_GetObjectItem(body, "publish_strategy") &&
+        (!out->strategy || (strcmp(out->strategy, "direct_instagram") && strcmp(out->strategy, "manual_export"))))
+        return cl_body_field(e, 422, "publish_strategy", "publish_strategy must be direct_instagram or manual_export");
+    if ((caption && !cJSON_IsString(caption)) || (cta && !cJSON_IsString(cta)))
+        return cl_body_field(e, 422, caption && !cJSON_IsString(caption) ? "caption" : "cta", "Must be text");
+    out->caption = cJSON_GetStringValue(caption);
+    out->cta = cJSON_GetStringValue(cta);
+    return 0;
+}
+
 /* ---- the pack ------------------------------------------------------------------ */
 
 /* The pack answer: exactly CL_CYCLE_PACK_SIZE posts, each a valid draft
@@ -430,19 +486,11 @@ static void generate_posts(cl_req *req, cl_res *res)
     int locked = 0;
     if (!body)
         goto out;
-    const char *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
-    const cJSON *replace = cJSON_GetObjectItem(body, "replace"), *brief = cJSON_GetObjectItem(body, "brief");
-    if (!cl_generate_valid_ref(request_id)) {
-        cl_auth_field_error(res, 422, "request_id",
-                            "request_id must be 8-100 characters of letters, digits, : _ - (one per click)");
-        goto out;
-    }
-    if (replace && !cJSON_IsBool(replace)) {
-        cl_auth_field_error(res, 422, "replace", "replace must be true or false");
-        goto out;
-    }
-    if (brief && !cJSON_IsNull(brief) && !(cJSON_IsString(brief) && strlen(brief->valuestring) <= CL_CYCLE_BRIEF_MAX)) {
-        cl_auth_field_error(res, 422, "brief", "brief must be text of at most 1000 characters");
+    const char *request_id, *brief;
+    int replace;
+    cl_body_err be = {0};
+    if (cl_pack_generate_body(body, &request_id, &replace, &brief, &be) != 0) {
+        cl_res_body_error(res, &be);
         goto out;
     }
     if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) != 1)
@@ -484,7 +532,7 @@ static void generate_posts(cl_req *req, cl_res *res)
                      "This request failed earlier and was refunded; generate again with a new request");
         goto out;
     }
-    if (strcmp(cy.pack_status, "ready") == 0 && !cJSON_IsTrue(replace)) {
+    if (strcmp(cy.pack_status, "ready") == 0 && !replace) {
         cl_res_error(res, 409, "pack_exists",
                      "This week already has its pack. Send replace:true to generate a new one (charged again).");
         goto out;
@@ -521,7 +569,7 @@ static void generate_posts(cl_req *req, cl_res *res)
             cl_warn(COMP, "mark cycle %s generating: %s", cid, err);
     }
 
-    const char *week_brief = cJSON_IsString(brief) ? brief->valuestring : cy.brief;
+    const char *week_brief = brief ? brief : cy.brief;
     pack_post posts[CL_CYCLE_PACK_SIZE];
     memset(posts, 0, sizeof posts);
     cl_error e;
@@ -675,15 +723,10 @@ static void regenerate(cl_req *req, cl_res *res)
     int64_t id = cl_req_param_id(req, "id");
     if (!body)
         goto out;
-    const char *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
-    const cJSON *feedback = cJSON_GetObjectItem(body, "feedback");
-    if (!cl_generate_valid_ref(request_id)) {
-        cl_auth_field_error(res, 422, "request_id",
-                            "request_id must be 8-100 characters of letters, digits, : _ - (one per click)");
-        goto out;
-    }
-    if (feedback && !cJSON_IsNull(feedback) && !(cJSON_IsString(feedback) && strlen(feedback->valuestring) <= 500)) {
-        cl_auth_field_error(res, 422, "feedback", "feedback must be text of at most 500 characters");
+    const char *request_id, *feedback;
+    cl_body_err be = {0};
+    if (cl_pack_regenerate_body(body, &request_id, &feedback, &be) != 0) {
+        cl_res_body_error(res, &be);
         goto out;
     }
     if (load_item(c, id, u.id, &it, res) != 1)
@@ -734,7 +777,7 @@ static void regenerate(cl_req *req, cl_res *res)
         goto out;
     char *draft = NULL;
     cl_error e;
-    int rc = regenerate_draft(c, &it, cJSON_GetStringValue(feedback), &draft, &e);
+    int rc = regenerate_draft(c, &it, feedback, &draft, &e);
     char err[512] = "";
     int64_t new_id = 0;
     if (rc == CL_OK && cl_db_begin(c) == 0) {
@@ -1072,31 +1115,13 @@ static void patch_item(cl_req *req, cl_res *res)
     int64_t id = cl_req_param_id(req, "id");
     if (!body || load_item(c, id, u.id, &it, res) != 1)
         goto out;
-    const char *channel = cJSON_GetStringValue(cJSON_GetObjectItem(body, "channel"));
-    const char *strategy = cJSON_GetStringValue(cJSON_GetObjectItem(body, "publish_strategy"));
-    const cJSON *caption = cJSON_GetObjectItem(body, "caption"), *cta = cJSON_GetObjectItem(body, "cta");
-    const cJSON *k;
-    cJSON_ArrayForEach(k, body)
-    {
-        if (strcmp(k->string, "channel") && strcmp(k->string, "publish_strategy") && strcmp(k->string, "caption") &&
-            strcmp(k->string, "cta")) {
-            cl_auth_field_error(res, 422, k->string, "Unknown field: send channel, publish_strategy, caption or cta");
-            goto out;
-        }
-    }
-    if (cJSON_GetObjectItem(body, "channel") && !known_channel(channel)) {
-        cl_auth_field_error(res, 422, "channel", "channel must be instagram, tiktok or whatsapp");
+    cl_item_patch in;
+    cl_body_err be = {0};
+    if (cl_pack_patch_body(body, &in, &be) != 0) {
+        cl_res_body_error(res, &be);
         goto out;
     }
-    if (cJSON_GetObjectItem(body, "publish_strategy") && (!strategy || (strcmp(strategy, "direct_instagram") &&
-                                                                        strcmp(strategy, "manual_export")))) {
-        cl_auth_field_error(res, 422, "publish_strategy", "publish_strategy must be direct_instagram or manual_export");
-        goto out;
-    }
-    if ((caption && !cJSON_IsString(caption)) || (cta && !cJSON_IsString(cta))) {
-        cl_auth_field_error(res, 422, caption && !cJSON_IsString(caption) ? "caption" : "cta", "Must be text");
-        goto out;
-    }
+    const char *channel = in.channel, *strategy = in.strategy, *caption = in.caption, *cta = in.cta;
     /* Editing is for items not yet on their way out. */
     cl_pub_state cur = CL_PUB_DRAFT;
     cl_pub_state_parse(it.state, &cur);
@@ -1153,21 +1178,21 @@ static void patch_item(cl_req *req, cl_res *res)
     /* Hand edits: validated against the (new) channel's rules, never cut. */
     const cJSON *tags = cJSON_GetObjectItem(draft, "hashtags");
     int ntags = cJSON_IsArray(tags) ? cJSON_GetArraySize(tags) : 0;
-    if (caption && check_text(res, "caption", caption->valuestring, target, rules, ntags))
+    if (caption && check_text(res, "caption", caption, target, rules, ntags))
         goto out;
-    if (cta && check_text(res, "cta", cta->valuestring, target, rules, 0))
+    if (cta && check_text(res, "cta", cta, target, rules, 0))
         goto out;
     cJSON *variants = cJSON_GetObjectItem(draft, "variants");
     cJSON *v = cJSON_GetObjectItem(variants, target);
     if (caption) {
-        cJSON_ReplaceItemInObject(draft, "caption", cJSON_CreateString(caption->valuestring));
+        cJSON_ReplaceItemInObject(draft, "caption", cJSON_CreateString(caption));
         if (v)
-            cJSON_ReplaceItemInObject(v, "caption", cJSON_CreateString(caption->valuestring));
+            cJSON_ReplaceItemInObject(v, "caption", cJSON_CreateString(caption));
     }
     if (cta) {
-        cJSON_ReplaceItemInObject(draft, "cta", cJSON_CreateString(cta->valuestring));
+        cJSON_ReplaceItemInObject(draft, "cta", cJSON_CreateString(cta));
         if (v)
-            cJSON_ReplaceItemInObject(v, "cta", cJSON_CreateString(cta->valuestring));
+            cJSON_ReplaceItemInObject(v, "cta", cJSON_CreateString(cta));
     }
     /* The strategy: direct publishing is Instagram only in this version. */
     const char *new_strategy = strategy ? strategy : channel && strcmp(channel, it.channel) ? default_strategy(c, it.project_id, target) : it.strategy;

@@ -187,6 +187,32 @@ void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ..
  * message, or "N fields need attention". Takes ownership of fields (an object).
  */
 void cl_res_invalid(cl_res *res, cJSON *fields);
+
+/**
+ * A request body's problem as a pure body validator reports it (no database,
+ * no I/O, so tests/fuzz/fuzz_bodies.c runs them all on arbitrary bodies); the
+ * handler answers it with cl_res_body_error at the point it always did.
+ * status 0 means no problem. With fields the answer is
+ * {"error":{"code","message","fields":{name: message}}} (cl_auth_field_error's
+ * and cl_res_invalid's shape), without it {"error":{"code","message"}}.
+ */
+typedef struct {
+    int status;
+    char code[40];
+    char message[512];
+    cJSON *fields; /**< NULL or an object; owned, freed by cl_res_body_error / cl_body_err_free */
+} cl_body_err;
+
+/** One field's problem: code validation_failed, message = msg, fields {field: msg}. Returns -1. */
+int cl_body_field(cl_body_err *e, int status, const char *field, const char *msg);
+/** cl_res_invalid's answer (422, every field in fields; takes ownership). Returns -1. */
+int cl_body_invalid(cl_body_err *e, cJSON *fields);
+/** {"error":{"code","message"}} without fields. Returns -1. */
+int cl_body_fail(cl_body_err *e, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/** Answer e on res and free its fields. */
+void cl_res_body_error(cl_res *res, cl_body_err *e);
+/** Free e's fields (a validator's error the caller does not answer). */
+void cl_body_err_free(cl_body_err *e);
 /**
  * Add a response header (copied). Silently ignores more than CL_MAX_RES_HEADERS.
  * A handler that sets Cache-Control replaces the default `no-store`.

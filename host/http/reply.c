@@ -431,20 +431,69 @@ void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ..
         res->status = 500;
 }
 
+int cl_body_invalid(cl_body_err *e, cJSON *fields)
+{
+    cl_body_err_free(e);
+    int n = cJSON_GetArraySize(fields);
+    if (n == 1 && cJSON_IsString(fields->child))
+        snprintf(e->message, sizeof e->message, "%s", fields->child->valuestring);
+    else
+        snprintf(e->message, sizeof e->message, "%d fields need attention", n);
+    e->status = 422;
+    snprintf(e->code, sizeof e->code, "validation_failed");
+    e->fields = fields;
+    return -1;
+}
+
 void cl_res_invalid(cl_res *res, cJSON *fields)
 {
-    int n = cJSON_GetArraySize(fields);
-    char msg[300];
-    if (n == 1 && cJSON_IsString(fields->child))
-        snprintf(msg, sizeof msg, "%s", fields->child->valuestring);
-    else
-        snprintf(msg, sizeof msg, "%d fields need attention", n);
+    cl_body_err e = {0};
+    cl_body_invalid(&e, fields);
+    cl_res_body_error(res, &e);
+}
+
+int cl_body_field(cl_body_err *e, int status, const char *field, const char *msg)
+{
+    cl_body_err_free(e);
+    e->status = status;
+    snprintf(e->code, sizeof e->code, "validation_failed");
+    snprintf(e->message, sizeof e->message, "%s", msg);
+    e->fields = cJSON_CreateObject();
+    cJSON_AddStringToObject(e->fields, field, msg);
+    return -1;
+}
+
+int cl_body_fail(cl_body_err *e, int status, const char *code, const char *fmt, ...)
+{
+    cl_body_err_free(e);
+    e->status = status;
+    snprintf(e->code, sizeof e->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void cl_body_err_free(cl_body_err *e)
+{
+    cJSON_Delete(e->fields);
+    e->fields = NULL;
+}
+
+void cl_res_body_error(cl_res *res, cl_body_err *e)
+{
+    if (!e->fields) {
+        cl_res_error(res, e->status ? e->status : 400, e->code, "%s", e->message);
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
-    cJSON *e = cJSON_AddObjectToObject(o, "error");
-    cJSON_AddStringToObject(e, "code", "validation_failed");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddItemToObject(e, "fields", fields);
-    cl_res_json(res, 422, o);
+    cJSON *x = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(x, "code", e->code);
+    cJSON_AddStringToObject(x, "message", e->message);
+    cJSON_AddItemToObject(x, "fields", e->fields);
+    e->fields = NULL;
+    cl_res_json(res, e->status, o);
 }
 
 void cl_res_header(cl_res *res, const char *name, const char *value)

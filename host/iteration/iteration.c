@@ -723,6 +723,15 @@ out:
     cl_cycle_clear(&cy);
 }
 
+int cl_iteration_next_body(const cJSON *body, const char **request_id, cl_body_err *e)
+{
+    *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    if (!cl_generate_valid_ref(*request_id))
+        return cl_body_field(e, 422, "request_id",
+                             "request_id must be 8-100 characters of letters, digits, : _ - (one per click)");
+    return 0;
+}
+
 /* POST /api/strategy-cycles/:id/generate-next {request_id} */
 static void generate_next(cl_req *req, cl_res *res)
 {
@@ -731,13 +740,13 @@ static void generate_next(cl_req *req, cl_res *res)
     if (!c)
         return;
     cJSON *body = cl_req_json(req, res);
-    const char *request_id = cJSON_GetStringValue(cJSON_GetObjectItem(body, "request_id"));
+    const char *request_id = NULL;
     int64_t id = cl_req_param_id(req, "id");
+    cl_body_err be = {0};
     if (!body) {
         /* reply set */
-    } else if (!cl_generate_valid_ref(request_id)) {
-        cl_auth_field_error(res, 422, "request_id",
-                            "request_id must be 8-100 characters of letters, digits, : _ - (one per click)");
+    } else if (cl_iteration_next_body(body, &request_id, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else if (id <= 0) {
         cl_res_error(res, 404, "not_found", "No strategy cycle");
     } else if (session_lock(c, LOCK_NEXT, id, 1) != 0) {

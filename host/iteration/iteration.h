@@ -12,7 +12,12 @@
 #ifndef CL_ITERATION_ITERATION_H
 #define CL_ITERATION_ITERATION_H
 
+#include "http/http.h"
+
 /** Register the routes above (serve). */
 void cl_iteration_register_routes(void);
+
+/** generate-next's body {request_id} (pure, no database; fuzzed): *request_id into body. 0 or -1 (e set). */
+int cl_iteration_next_body(const cJSON *body, const char **request_id, cl_body_err *e);
 
 #endif

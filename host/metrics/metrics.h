@@ -13,6 +13,8 @@
 #ifndef CL_METRICS_METRICS_H
 #define CL_METRICS_METRICS_H
 
+#include "http/http.h"
+
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,5 +45,12 @@ int cl_insights_task(PGconn *c, char *err, size_t errlen);
 
 /** Register the routes above (serve). */
 void cl_metrics_register_routes(void);
+
+/* ---- request bodies: pure, no database (fuzzed) ------------------------------ */
+
+/** PUT /api/content-items/:id/views {views, reach?}: whole numbers 0..1e12 as text; reach "" when absent. 0 or -1. */
+int cl_metrics_views_body(const cJSON *body, char views[24], char reach[24], cl_body_err *e);
+/** PUT /api/projects/:id/currency {currency: "NGN" | null}: upper-cased, "" for null. 0 or -1 (e set). */
+int cl_metrics_currency_body(const cJSON *body, char code[4], cl_body_err *e);
 
 #endif

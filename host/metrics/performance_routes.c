@@ -262,6 +262,43 @@ static PGconn *open_with_body(cl_req *req, cl_res *res, cl_user *u, cJSON **body
     return c;
 }
 
+static int whole(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e12 &&
+           v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
+int cl_metrics_views_body(const cJSON *body, char views[24], char reach[24], cl_body_err *e)
+{
+    const cJSON *v = cJSON_GetObjectItem(body, "views"), *r = cJSON_GetObjectItem(body, "reach");
+    views[0] = reach[0] = '\0';
+    if (!whole(v))
+        return cl_body_field(e, 422, "views", "views must be a whole number of at least 0");
+    if (r && !cJSON_IsNull(r) && !whole(r))
+        return cl_body_field(e, 422, "reach", "reach must be a whole number of at least 0");
+    snprintf(views, 24, "%.0f", v->valuedouble);
+    if (cJSON_IsNumber(r))
+        snprintf(reach, 24, "%.0f", r->valuedouble);
+    return 0;
+}
+
+int cl_metrics_currency_body(const cJSON *body, char code[4], cl_body_err *e)
+{
+    const cJSON *cur = cJSON_GetObjectItem(body, "currency");
+    int ok = cJSON_IsNull(cur);
+    memset(code, 0, 4);
+    if (cJSON_IsString(cur) && strlen(cur->valuestring) == 3) {
+        ok = 1;
+        for (int i = 0; i < 3; i++) {
+            ok &= isalpha((unsigned char)cur->valuestring[i]) != 0;
+            code[i] = (char)toupper((unsigned char)cur->valuestring[i]);
+        }
+    }
+    if (!ok)
+        return cl_body_field(e, 422, "currency", "currency must be an ISO 4217 code such as NGN or USD, or null");
+    return 0;
+}
+
 /* PUT /api/content-items/:id/views {views, reach?} — manual items only. */
 static void put_views(cl_req *req, cl_res *res)
 {
@@ -270,20 +307,13 @@ static void put_views(cl_req *req, cl_res *res)
     PGconn *c = open_with_body(req, res, &u, &body);
     if (!c)
         return;
-    const cJSON *views = cJSON_GetObjectItem(body, "views"), *reach = cJSON_GetObjectItem(body, "reach");
     char sid[24], uid[24], v[24], rch[24];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    if (!cJSON_IsNumber(views) || views->valuedouble < 0 || views->valuedouble > 1e12 ||
-        views->valuedouble != (double)(int64_t)views->valuedouble) {
-        cl_auth_field_error(res, 422, "views", "views must be a whole number of at least 0");
-    } else if (reach && !cJSON_IsNull(reach) &&
-               (!cJSON_IsNumber(reach) || reach->valuedouble < 0 || reach->valuedouble > 1e12 ||
-                reach->valuedouble != (double)(int64_t)reach->valuedouble)) {
-        cl_auth_field_error(res, 422, "reach", "reach must be a whole number of at least 0");
+    cl_body_err be = {0};
+    if (cl_metrics_views_body(body, v, rch, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else {
-        snprintf(v, sizeof v, "%.0f", views->valuedouble);
-        snprintf(rch, sizeof rch, "%.0f", cJSON_IsNumber(reach) ? reach->valuedouble : 0);
         const char *p[] = {sid, uid};
         PGresult *r = cl_db_query(c, "SELECT publish_strategy FROM content_items WHERE id = $1 AND user_id = $2", 2, p);
         if (!cl_db_ok(r)) {
@@ -294,7 +324,7 @@ static void put_views(cl_req *req, cl_res *res)
             cl_res_error(res, 409, "views_from_insights",
                          "Item %s is published directly; its views come from the channel's insights", sid);
         } else {
-            const char *q[] = {sid, v, cJSON_IsNumber(reach) ? rch : NULL};
+            const char *q[] = {sid, v, rch[0] ? rch : NULL};
             PGresult *w = cl_db_query(c,
                                       "INSERT INTO content_item_views (content_item_id, views, reach, source)"
                                       " VALUES ($1, $2, $3, 'manual') ON CONFLICT (content_item_id) DO UPDATE"
@@ -323,18 +353,10 @@ static void put_currency(cl_req *req, cl_res *res)
     PGconn *c = open_with_body(req, res, &u, &body);
     if (!c)
         return;
-    const cJSON *cur = cJSON_GetObjectItem(body, "currency");
-    char code[4] = "";
-    int ok = cJSON_IsNull(cur);
-    if (cJSON_IsString(cur) && strlen(cur->valuestring) == 3) {
-        ok = 1;
-        for (int i = 0; i < 3; i++) {
-            ok &= isalpha((unsigned char)cur->valuestring[i]) != 0;
-            code[i] = (char)toupper((unsigned char)cur->valuestring[i]);
-        }
-    }
-    if (!ok) {
-        cl_auth_field_error(res, 422, "currency", "currency must be an ISO 4217 code such as NGN or USD, or null");
+    char code[4];
+    cl_body_err be = {0};
+    if (cl_metrics_currency_body(body, code, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else {
         char spid[24], uid[24];
         snprintf(spid, sizeof spid, "%" PRId64, cl_req_param_id(req, "id"));

@@ -483,6 +483,33 @@ static PGresult *latest_run(PGconn *c, const char *pid, const char *run_id, int 
     return cl_db_query(c, sql, run_id ? 2 : 1, p);
 }
 
+int cl_projects_ingest_body(const cJSON *body, char **url, cl_body_err *e)
+{
+    cJSON *errors = cJSON_CreateObject();
+    const cJSON *it;
+    *url = NULL;
+    cJSON_ArrayForEach(it, body)
+    {
+        if (strcmp(it->string, "url") != 0)
+            cJSON_AddStringToObject(errors, it->string, "Unknown field");
+    }
+    const cJSON *ju = cJSON_GetObjectItemCaseSensitive(body, "url");
+    const char *msg = NULL;
+    if (ju && !cJSON_IsNull(ju)) {
+        if (!cJSON_IsString(ju))
+            cJSON_AddStringToObject(errors, "url", "Must be text");
+        else if (cl_profile_normalize_url(ju->valuestring, url, &msg))
+            cJSON_AddStringToObject(errors, "url", msg);
+    }
+    if (cJSON_GetArraySize(errors) > 0) {
+        free(*url);
+        *url = NULL;
+        return cl_body_invalid(e, errors);
+    }
+    cJSON_Delete(errors);
+    return 0;
+}
+
 static void start_ingest(cl_req *req, cl_res *res)
 {
     cl_user u;
@@ -501,24 +528,11 @@ static void start_ingest(cl_req *req, cl_res *res)
         cJSON *body = cl_req_json(req, res);
         if (!body)
             goto out;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, body)
-        {
-            if (strcmp(it->string, "url") != 0)
-                cJSON_AddStringToObject(errors, it->string, "Unknown field");
-        }
-        const cJSON *ju = cJSON_GetObjectItemCaseSensitive(body, "url");
-        const char *msg = NULL;
-        if (ju && !cJSON_IsNull(ju)) {
-            if (!cJSON_IsString(ju))
-                cJSON_AddStringToObject(errors, "url", "Must be text");
-            else if (cl_profile_normalize_url(ju->valuestring, &url, &msg))
-                cJSON_AddStringToObject(errors, "url", msg);
-        }
+        cl_body_err be = {0};
+        int bad = cl_projects_ingest_body(body, &url, &be);
         cJSON_Delete(body);
-        if (cJSON_GetArraySize(errors) > 0) {
-            cl_res_invalid(res, errors);
-            errors = NULL;
+        if (bad) {
+            cl_res_body_error(res, &be);
             goto out;
         }
     }

@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "db/db.h"
+#include "http/http.h"
 #include "jobs/jobs.h"
 
 #include <stddef.h>
@@ -33,6 +34,13 @@ extern const cl_db_stmt cl_projects_list_stmt;
 
 /** Register the /api/projects and /api/onboarding routes (serve.c). */
 void cl_projects_register_routes(void);
+
+/**
+ * POST /api/projects/:id/ingest's optional body {url?} (pure, no database;
+ * fuzzed): *url the normalized address (caller frees) or NULL for the
+ * profile's website. 0, or -1 with e set (every field at once).
+ */
+int cl_projects_ingest_body(const cJSON *body, char **url, cl_body_err *e);
 
 /**
  * The "ingest.website" job handler (registered in worker.c's register_kinds):

@@ -487,6 +487,20 @@ static void manual_queue(cl_req *req, cl_res *res)
     cl_db_release(c);
 }
 
+int cl_publishing_posted_body(const cJSON *body, const char **url, cl_body_err *e)
+{
+    const cJSON *v = cJSON_GetObjectItem(body, "posted_url");
+    const char *us = cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+    *url = NULL;
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+        return cl_body_field(e, 422, "posted_url", "posted_url must be a link (text)");
+    if (us && ((strncmp(us, "https://", 8) && strncmp(us, "http://", 7)) || strlen(us) > 2000 ||
+               strpbrk(us, " \t\r\n\"<>")))
+        return cl_body_field(e, 422, "posted_url", "posted_url must be an http(s) link of at most 2000 characters");
+    *url = us;
+    return 0;
+}
+
 /* POST /api/content-items/:id/mark-posted {posted_url?} */
 static void mark_posted(cl_req *req, cl_res *res)
 {
@@ -499,13 +513,10 @@ static void mark_posted(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    const cJSON *url = cJSON_GetObjectItem(body, "posted_url");
-    const char *us = cJSON_IsString(url) && url->valuestring[0] ? url->valuestring : NULL;
-    if (url && !cJSON_IsNull(url) && !cJSON_IsString(url)) {
-        cl_auth_field_error(res, 422, "posted_url", "posted_url must be a link (text)");
-    } else if (us && ((strncmp(us, "https://", 8) && strncmp(us, "http://", 7)) || strlen(us) > 2000 ||
-                      strpbrk(us, " \t\r\n\"<>"))) {
-        cl_auth_field_error(res, 422, "posted_url", "posted_url must be an http(s) link of at most 2000 characters");
+    const char *us;
+    cl_body_err be = {0};
+    if (cl_publishing_posted_body(body, &us, &be) != 0) {
+        cl_res_body_error(res, &be);
     } else {
         char sid[24], uid[24];
         snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));

@@ -22,6 +22,7 @@
 
 #include "cliploop_plugin.h"
 #include "core/buf.h"
+#include "http/http.h"
 #include "jobs/jobs.h"
 
 #include <libpq-fe.h>
@@ -32,6 +33,9 @@
 #define CL_CHANNEL_TOKEN_AAD "channel_token:v1"
 
 /** A channel connection as the publishing code sees it. token is a wiped-on-clear secret. */
+/** POST /api/content-items/:id/mark-posted {posted_url?} (pure; fuzzed): *url into body, NULL when absent or "". 0 or -1. */
+int cl_publishing_posted_body(const cJSON *body, const char **url, cl_body_err *e);
+
 typedef struct cl_channel {
     int64_t id, project_id, user_id;
     char channel[16];

@@ -452,18 +452,13 @@ static int form_has(const char *body, const char *seg)
     return 0;
 }
 
-/* POST /request-access: the form without JavaScript (urlencoded). The same
-   route as POST /api/access/request does the work; the answer is a page. */
-static void request_access_form(cl_req *req, cl_res *res)
+char *cl_site_access_form_json(const char *body)
 {
     static const char *const fields[][2] = {{"email", "300"}, {"name", "256"}, {"business", "600"}, {"note", "2100"}};
     static const char *const channels[] = {"instagram", "tiktok", "whatsapp", "other"};
-    if (req->body_len > 16384) {
-        cl_res_error(res, 413, "payload_too_large", "The form is too large");
-        return;
-    }
-    cl_req form = *req;
-    form.query = req->body ? req->body : "";
+    cl_req form;
+    memset(&form, 0, sizeof form);
+    form.query = (char *)(body ? body : "");
     cJSON *j = cJSON_CreateObject();
     char value[2200];
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
@@ -477,6 +472,18 @@ static void request_access_form(cl_req *req, cl_res *res)
     }
     char *json = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
+    return json;
+}
+
+/* POST /request-access: the form without JavaScript (urlencoded). The same
+   route as POST /api/access/request does the work; the answer is a page. */
+static void request_access_form(cl_req *req, cl_res *res)
+{
+    if (req->body_len > 16384) {
+        cl_res_error(res, 413, "payload_too_large", "The form is too large");
+        return;
+    }
+    char *json = cl_site_access_form_json(req->body);
     cl_req sub = *req;
     sub.body = json;
     sub.body_len = json ? strlen(json) : 0;

@@ -38,4 +38,11 @@ int cl_html_escape(cl_buf *out, const char *s);
 /** Register the page routes. */
 void cl_site_register_routes(void);
 
+/**
+ * POST /request-access's urlencoded form as the JSON body of POST
+ * /api/access/request ({email?, name?, business?, note?, channels:[…]}; pure,
+ * fuzzed). Malloc'd, caller frees; NULL out of memory.
+ */
+char *cl_site_access_form_json(const char *body);
+
 #endif

@@ -126,19 +126,18 @@ static int token_ok(const char *s, size_t min, size_t max, const char *extra)
     return 1;
 }
 
-/* Optional string field: 1 present (valid), 0 absent/null, -1 invalid (reply set). */
-static int opt_string(cJSON *body, const char *name, size_t max, const char *extra, const char **out,
-                      cl_res *res)
+/* Optional string field: 1 present (valid), 0 absent/null, -1 invalid (e set). */
+static int opt_string(const cJSON *body, const char *name, size_t max, const char *extra, const char **out,
+                      cl_body_err *e)
 {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
     *out = NULL;
     if (!v || cJSON_IsNull(v))
         return 0;
     char msg[160];
     if (!cJSON_IsString(v)) {
         snprintf(msg, sizeof msg, "%s must be a string", name);
-        field_error(res, name, msg);
-        return -1;
+        return cl_body_field(e, 400, name, msg);
     }
     if (extra ? !token_ok(v->valuestring, 1, max, extra)
               : (!v->valuestring[0] || strlen(v->valuestring) > max)) {
@@ -146,17 +145,16 @@ static int opt_string(cJSON *body, const char *name, size_t max, const char *ext
                  extra ? "%s must be 1-%zu characters of letters, digits and %s"
                        : "%s must be 1-%zu characters%s",
                  name, max, extra ? extra : "");
-        field_error(res, name, msg);
-        return -1;
+        return cl_body_field(e, 400, name, msg);
     }
     *out = v->valuestring;
     return 1;
 }
 
 /* Optional positive id (JSON integer or decimal string). 1/0/-1 like opt_string. */
-static int opt_id(cJSON *body, const char *name, int64_t *out, cl_res *res)
+static int opt_id(const cJSON *body, const char *name, int64_t *out, cl_body_err *e)
 {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
     *out = 0;
     if (!v || cJSON_IsNull(v))
         return 0;
@@ -173,8 +171,7 @@ static int opt_id(cJSON *body, const char *name, int64_t *out, cl_res *res)
             return 1;
     }
     snprintf(msg, sizeof msg, "%s must be a positive whole number", name);
-    field_error(res, name, msg);
-    return -1;
+    return cl_body_field(e, 400, name, msg);
 }
 
 /* ISO 4217 active codes. */
@@ -390,21 +387,10 @@ static void conversion_preflight(cl_req *req, cl_res *res)
 
 /* ---- recording an event ------------------------------------------------------------ */
 
-typedef struct {
-    const char *kind; /* conversion | revenue */
-    const char *event_type;
-    const char *event_id;
-    const char *click_id;
-    int64_t content_item_id, project_id;
-    const char *external_user_id;
-    int64_t amount;
-    char currency[4];
-    const char *source;
-    const char *origin;
-} event_in;
 
 /* Resolve attribution and insert. Sets the reply (201 new, 200 duplicate, 404 foreign ids). */
-static void record_event(PGconn *c, const key_project *kp, event_in *ev, cl_res *res)
+static void record_event(PGconn *c, const key_project *kp, const char *kind, const char *origin,
+                         const cl_track_event_in *ev, cl_res *res)
 {
     char pid[24], iid[24] = "";
     snprintf(pid, sizeof pid, "%" PRId64, kp->project_id);
@@ -474,7 +460,7 @@ static void record_event(PGconn *c, const key_project *kp, event_in *ev, cl_res 
     if (ev->event_id) {
         snprintf(dedupe, sizeof dedupe, "id:%s", ev->event_id);
         dk = dedupe;
-    } else if (strcmp(ev->kind, "conversion") == 0 && ev->click_id) {
+    } else if (strcmp(kind, "conversion") == 0 && ev->click_id) {
         snprintf(dedupe, sizeof dedupe, "auto:%s|%s|%s", ev->click_id, ev->event_type,
                  ev->external_user_id ? ev->external_user_id : "");
         dk = dedupe;
@@ -485,7 +471,7 @@ static void record_event(PGconn *c, const key_project *kp, event_in *ev, cl_res 
     if (ev->amount)
         snprintf(amount, sizeof amount, "%" PRId64, ev->amount);
     const char *p[] = {pid,
-                       ev->kind,
+                       kind,
                        ev->event_type,
                        ev->event_id,
                        dk,
@@ -498,7 +484,7 @@ static void record_event(PGconn *c, const key_project *kp, event_in *ev, cl_res 
                        ev->currency[0] ? ev->currency : NULL,
                        ev->source,
                        kp->auth,
-                       ev->origin};
+                       origin};
 #define EVENT_JSON                                                                                           \
     "json_build_object('id', e.id, 'kind', e.kind, 'event_type', e.event_type, 'event_id', e.event_id,"      \
     " 'click_id', e.click_id, 'content_item_id', e.content_item_id, 'attributed_item_id', "                  \
@@ -521,7 +507,7 @@ static void record_event(PGconn *c, const key_project *kp, event_in *ev, cl_res 
         /* Already recorded (a retry): answer with the first one. A new
            statement sees a concurrent twin that committed meanwhile. */
         PQclear(r);
-        const char *q[] = {pid, ev->kind, dk};
+        const char *q[] = {pid, kind, dk};
         r = cl_db_query(c,
                         "SELECT " EVENT_JSON ", true FROM tracking_events e"
                         " WHERE e.project_id = $1 AND e.kind = $2 AND e.dedupe_key = $3",
@@ -540,14 +526,50 @@ static void record_event(PGconn *c, const key_project *kp, event_in *ev, cl_res 
     cl_res_json(res, dup ? 200 : 201, o);
 }
 
-/* Fields common to both event kinds. 0 or -1 (reply set). */
-static int read_common(cJSON *body, event_in *ev, cl_res *res)
+/* Fields common to both event kinds. 0 or -1 (e set). */
+static int read_common(const cJSON *body, cl_track_event_in *ev, cl_body_err *e)
 {
-    if (opt_string(body, "clickId", 64, "-_", &ev->click_id, res) < 0 ||
-        opt_id(body, "contentItemId", &ev->content_item_id, res) < 0 ||
-        opt_id(body, "projectId", &ev->project_id, res) < 0 ||
-        opt_string(body, "eventId", 128, NULL, &ev->event_id, res) < 0)
+    if (opt_string(body, "clickId", 64, "-_", &ev->click_id, e) < 0 ||
+        opt_id(body, "contentItemId", &ev->content_item_id, e) < 0 ||
+        opt_id(body, "projectId", &ev->project_id, e) < 0 ||
+        opt_string(body, "eventId", 128, NULL, &ev->event_id, e) < 0)
         return -1;
+    return 0;
+}
+
+int cl_track_conversion_body(const cJSON *body, cl_track_event_in *out, cl_body_err *e)
+{
+    memset(out, 0, sizeof *out);
+    const cJSON *et = cJSON_GetObjectItemCaseSensitive(body, "eventType");
+    if (!et || cJSON_IsNull(et))
+        return cl_body_field(e, 400, "eventType", "eventType is required (for example \"signup\")");
+    if (opt_string(body, "eventType", 64, "_.:-", &out->event_type, e) < 0 || read_common(body, out, e) < 0)
+        return -1;
+    return opt_string(body, "externalUserId", 256, NULL, &out->external_user_id, e) < 0 ? -1 : 0;
+}
+
+int cl_track_revenue_body(const cJSON *body, cl_track_event_in *out, cl_body_err *e)
+{
+    memset(out, 0, sizeof *out);
+    const cJSON *amount = cJSON_GetObjectItemCaseSensitive(body, "amount");
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(body, "currency");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "eventName");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(body, "source");
+    if (!amount || !cJSON_IsNumber(amount))
+        return cl_body_field(e, 400, "amount", "amount must be a whole number of minor units (cents), for example 1999");
+    if (amount->valuedouble <= 0 || amount->valuedouble > 9e15 || floor(amount->valuedouble) != amount->valuedouble)
+        return cl_body_field(e, 400, "amount", "amount must be a whole number greater than 0 (minor units)");
+    if (!cJSON_IsString(cur) || !currency_ok(cur->valuestring, out->currency))
+        return cl_body_field(e, 400, "currency", "currency must be an ISO 4217 code such as USD, EUR or NGN");
+    if (!name || cJSON_IsNull(name))
+        return cl_body_field(e, 400, "eventName", "eventName is required (for example \"purchase\")");
+    if (opt_string(body, "eventName", 64, "_.:-", &out->event_type, e) < 0)
+        return -1;
+    if (!src || cJSON_IsNull(src))
+        return cl_body_field(e, 400, "source", "source is required (for example \"stripe\" or \"manual\")");
+    if (opt_string(body, "source", 64, "_.:-", &out->source, e) < 0 || read_common(body, out, e) < 0)
+        return -1;
+    out->amount = (int64_t)amount->valuedouble;
     return 0;
 }
 
@@ -634,17 +656,12 @@ static void conversion(cl_req *req, cl_res *res)
         cl_res_error(res, 429, "rate_limited", "Too many events for this project; try again in %s s", ra);
         return;
     }
-    event_in ev = {.kind = "conversion", .origin = origin};
-    cJSON *et = cJSON_GetObjectItemCaseSensitive(body, "eventType");
-    if (!et || cJSON_IsNull(et))
-        field_error(res, "eventType", "eventType is required (for example \"signup\")");
-    else if (opt_string(body, "eventType", 64, "_.:-", &ev.event_type, res) < 0)
-        ;
-    else if (read_common(body, &ev, res) < 0 ||
-             opt_string(body, "externalUserId", 256, NULL, &ev.external_user_id, res) < 0)
-        ;
+    cl_track_event_in ev;
+    cl_body_err be = {0};
+    if (cl_track_conversion_body(body, &ev, &be) != 0)
+        cl_res_body_error(res, &be);
     else
-        record_event(c, &kp, &ev, res);
+        record_event(c, &kp, "conversion", origin, &ev, res);
     cl_db_release(c);
     cJSON_Delete(body);
 }
@@ -700,28 +717,11 @@ static void revenue(cl_req *req, cl_res *res)
         cl_res_error(res, 403, "secret_key_required", "Revenue is never accepted with the publishable key");
         return;
     }
-    event_in ev = {.kind = "revenue"};
-    cJSON *amount = cJSON_GetObjectItemCaseSensitive(body, "amount");
-    cJSON *cur = cJSON_GetObjectItemCaseSensitive(body, "currency");
-    cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "eventName");
-    cJSON *src = cJSON_GetObjectItemCaseSensitive(body, "source");
-    if (!amount || !cJSON_IsNumber(amount))
-        field_error(res, "amount", "amount must be a whole number of minor units (cents), for example 1999");
-    else if (amount->valuedouble <= 0 || amount->valuedouble > 9e15 ||
-             floor(amount->valuedouble) != amount->valuedouble)
-        field_error(res, "amount", "amount must be a whole number greater than 0 (minor units)");
-    else if (!cJSON_IsString(cur) || !currency_ok(cur->valuestring, ev.currency))
-        field_error(res, "currency", "currency must be an ISO 4217 code such as USD, EUR or NGN");
-    else if (!name || cJSON_IsNull(name))
-        field_error(res, "eventName", "eventName is required (for example \"purchase\")");
-    else if (opt_string(body, "eventName", 64, "_.:-", &ev.event_type, res) < 0)
-        ;
-    else if (!src || cJSON_IsNull(src))
-        field_error(res, "source", "source is required (for example \"stripe\" or \"manual\")");
-    else if (opt_string(body, "source", 64, "_.:-", &ev.source, res) < 0 || read_common(body, &ev, res) < 0)
-        ;
-    else {
-        ev.amount = (int64_t)amount->valuedouble;
+    cl_track_event_in ev;
+    cl_body_err be = {0};
+    if (cl_track_revenue_body(body, &ev, &be) != 0) {
+        cl_res_body_error(res, &be);
+    } else {
         if (kp.auth && strcmp(kp.auth, "session") == 0) {
             /* The owner: the project comes from the body (or the item), and must be theirs. */
             char uid[24], xid[24];
@@ -749,12 +749,12 @@ static void revenue(cl_req *req, cl_res *res)
                     cl_res_error(res, 404, "not_found", "No such project or content item");
                 } else {
                     kp.project_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-                    record_event(c, &kp, &ev, res);
+                    record_event(c, &kp, "revenue", NULL, &ev, res);
                 }
                 PQclear(r);
             }
         } else {
-            record_event(c, &kp, &ev, res);
+            record_event(c, &kp, "revenue", NULL, &ev, res);
         }
     }
     cJSON_Delete(body);
@@ -902,6 +902,55 @@ static void get_settings(cl_req *req, cl_res *res)
     cl_db_release(c);
 }
 
+int cl_track_origins_body(const cJSON *body, int *clear, cl_buf *lit, cl_body_err *e)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(body, "allowed_origins");
+    *clear = cJSON_IsNull(arr);
+    if (!arr)
+        return cl_body_field(e, 400, "allowed_origins",
+                             "allowed_origins is required (a list of origins, or null for the website's)");
+    if (cJSON_IsNull(arr))
+        return 0;
+    if (!cJSON_IsArray(arr))
+        return cl_body_field(e, 400, "allowed_origins", "allowed_origins must be a list of origins or null");
+    if (cJSON_GetArraySize(arr) > 20)
+        return cl_body_field(e, 400, "allowed_origins", "At most 20 origins");
+    cl_buf_puts(lit, "{");
+    const cJSON *it;
+    int i = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        char o[300];
+        if (!cJSON_IsString(it) || origin_norm(it->valuestring, o, sizeof o, 0) != 0)
+            return cl_body_field(e, 400, "allowed_origins",
+                                 "Each origin is scheme://host[:port] with no path, for example https://shop.example");
+        cl_buf_printf(lit, "%s\"%s\"", i++ ? "," : "", o);
+    }
+    cl_buf_puts(lit, "}");
+    return 0;
+}
+
+int cl_track_destination_body(const cJSON *body, const char **url, cl_body_err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "cta_url");
+    *url = NULL;
+    if (!v)
+        return cl_body_field(e, 400, "cta_url", "cta_url is required (a link, or null to use the project's website)");
+    if (cJSON_IsString(v) && v->valuestring[0]) {
+        const char *u = v->valuestring;
+        int ok = (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) && strlen(u) <= 2048 &&
+                 strcspn(u, " \t\r\n\v\f") == strlen(u);
+        char o[300];
+        if (!ok || origin_norm(u, o, sizeof o, 1) != 0)
+            return cl_body_field(e, 400, "cta_url", "Enter a full link starting with https:// (at most 2048 characters)");
+        *url = u;
+        return 0;
+    }
+    if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && !v->valuestring[0]))
+        return cl_body_field(e, 400, "cta_url", "cta_url must be a link or null");
+    return 0;
+}
+
 static void patch_settings(cl_req *req, cl_res *res)
 {
     int64_t id;
@@ -913,44 +962,16 @@ static void patch_settings(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    cJSON *arr = cJSON_GetObjectItemCaseSensitive(body, "allowed_origins");
     cl_buf lit = CL_BUF_INIT;
-    int bad = 0;
-    if (!arr) {
-        field_error(res, "allowed_origins",
-                    "allowed_origins is required (a list of origins, or null for the website's)");
-        bad = 1;
-    } else if (cJSON_IsArray(arr)) {
-        if (cJSON_GetArraySize(arr) > 20) {
-            field_error(res, "allowed_origins", "At most 20 origins");
-            bad = 1;
-        }
-        cl_buf_puts(&lit, "{");
-        cJSON *it;
-        int i = 0;
-        cJSON_ArrayForEach(it, arr)
-        {
-            char o[300];
-            if (bad)
-                break;
-            if (!cJSON_IsString(it) || origin_norm(it->valuestring, o, sizeof o, 0) != 0) {
-                field_error(
-                    res, "allowed_origins",
-                    "Each origin is scheme://host[:port] with no path, for example https://shop.example");
-                bad = 1;
-                break;
-            }
-            cl_buf_printf(&lit, "%s\"%s\"", i++ ? "," : "", o);
-        }
-        cl_buf_puts(&lit, "}");
-    } else if (!cJSON_IsNull(arr)) {
-        field_error(res, "allowed_origins", "allowed_origins must be a list of origins or null");
-        bad = 1;
-    }
+    int clear = 0;
+    cl_body_err be = {0};
+    int bad = cl_track_origins_body(body, &clear, &lit, &be) != 0;
+    if (bad)
+        cl_res_body_error(res, &be);
     if (!bad) {
         char pid[24];
         snprintf(pid, sizeof pid, "%" PRId64, id);
-        const char *p[] = {pid, cJSON_IsNull(arr) ? NULL : lit.data};
+        const char *p[] = {pid, clear ? NULL : lit.data};
         if (cl_db_exec(c, "UPDATE projects SET tracking_allowed_origins = $2::text[] WHERE id = $1", 2, p,
                        NULL, 0) != 0)
             cl_res_error(res, 500, "internal", "Could not save the origins");
@@ -1156,25 +1177,11 @@ static void put_destination(cl_req *req, cl_res *res)
         cl_db_release(c);
         return;
     }
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "cta_url");
-    const char *url = NULL;
-    int bad = 0;
-    if (!v) {
-        field_error(res, "cta_url", "cta_url is required (a link, or null to use the project's website)");
-        bad = 1;
-    } else if (cJSON_IsString(v) && v->valuestring[0]) {
-        url = v->valuestring;
-        int ok = (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) &&
-                 strlen(url) <= 2048 && strcspn(url, " \t\r\n\v\f") == strlen(url);
-        char o[300];
-        if (!ok || origin_norm(url, o, sizeof o, 1) != 0) {
-            field_error(res, "cta_url", "Enter a full link starting with https:// (at most 2048 characters)");
-            bad = 1;
-        }
-    } else if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && !v->valuestring[0])) {
-        field_error(res, "cta_url", "cta_url must be a link or null");
-        bad = 1;
-    }
+    const char *url;
+    cl_body_err be = {0};
+    int bad = cl_track_destination_body(body, &url, &be) != 0;
+    if (bad)
+        cl_res_body_error(res, &be);
     if (!bad) {
         char iid[24], uid[24];
         snprintf(iid, sizeof iid, "%" PRId64, id);

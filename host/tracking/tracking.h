@@ -23,6 +23,9 @@
 #ifndef CL_TRACKING_TRACKING_H
 #define CL_TRACKING_TRACKING_H
 
+#include "core/buf.h"
+#include "http/http.h"
+
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -47,6 +50,27 @@ void cl_tracking_stop(void);
 
 /** Register /r/:slug and the /api tracking routes (serve). */
 void cl_tracking_register_routes(void);
+
+/* ---- request bodies: pure, no database (fuzzed); strings point into the body ---- */
+
+/** The fields of a conversion or revenue event body. */
+typedef struct {
+    const char *event_type, *event_id, *click_id, *external_user_id, *source;
+    int64_t content_item_id, project_id, amount;
+    char currency[4];
+} cl_track_event_in;
+/** POST /api/track/conversion {eventType, clickId?, contentItemId?, projectId?, eventId?, externalUserId?}. 0 or -1 (e set, 400). */
+int cl_track_conversion_body(const cJSON *body, cl_track_event_in *out, cl_body_err *e);
+/** POST /api/track/revenue {amount, currency, eventName, source, clickId?, contentItemId?, projectId?, eventId?}. */
+int cl_track_revenue_body(const cJSON *body, cl_track_event_in *out, cl_body_err *e);
+/**
+ * PATCH /api/projects/:id/tracking {allowed_origins: [origin…] | null}: *clear
+ * for null, else the normalized origins as a Postgres text[] literal appended
+ * to lit (the caller frees it). 0 or -1 (e set).
+ */
+int cl_track_origins_body(const cJSON *body, int *clear, cl_buf *lit, cl_body_err *e);
+/** PUT /api/content-items/:id/destination {cta_url: link | null | ""}: *url NULL to clear. 0 or -1 (e set). */
+int cl_track_destination_body(const cJSON *body, const char **url, cl_body_err *e);
 
 /**
  * The public link of a slug: PUBLIC_BASE_URL + "/r/" + slug, into out.

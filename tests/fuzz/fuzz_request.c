@@ -3,13 +3,12 @@
  * Input: "<path>[?<query>]\n<x-forwarded-for>\n<body>". Runs the router
  * (real route patterns), the boundary checks (cl_req_validate), the id and
  * query parsers, the client-address parser, and JSON body parsing with its
- * UTF-8 check, then the draft, brief and project-profile validators on the
- * body.
+ * UTF-8 check, then the draft and brief validators on the body (every
+ * route's own body validator runs in fuzz_bodies.c).
  */
 #include "core/config.h"
 #include "create/create.h"
 #include "http/http.h"
-#include "projects/profile.h"
 
 #include "fuzz_util.h"
 
@@ -96,23 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cJSON *fields = cJSON_CreateObject();
         (void)cl_brief_check(body, "tiktok", fields);
         cJSON_Delete(fields);
-        /* The project bodies: POST (create) and PATCH (update), onboarding's
-           completeness check against the body as the current project, and
-           the website address rule. */
-        for (int mode = CL_PROFILE_CREATE; mode <= CL_PROFILE_UPDATE; mode++) {
-            cl_profile_update u;
-            memset(&u, 0, sizeof u);
-            cJSON *errors = cJSON_CreateObject();
-            if (cl_profile_validate(body, (cl_profile_mode)mode, &u, errors) == 0)
-                (void)cl_profile_check_complete(body, &u, errors);
-            cl_profile_update_free(&u);
-            cJSON_Delete(errors);
-        }
-        const char *site = cJSON_GetStringValue(cJSON_GetObjectItem(body, "website_url"));
-        char *norm = NULL;
-        const char *msg = NULL;
-        if (site && cl_profile_normalize_url(site, &norm, &msg) == 0)
-            free(norm);
         free(text);
         cJSON_Delete(body);
     }
