@@ -563,8 +563,23 @@ int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const cha
     return cl_content_request_render_keyed(c, u, id, action, NULL, out, res);
 }
 
+static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, const char *charge_key,
+                          const char *set_template, cl_render_order *out, cl_res *res);
+
 int cl_content_request_render_keyed(PGconn *c, const cl_user *u, int64_t id, const char *action,
                                     const char *charge_key, cl_render_order *out, cl_res *res)
+{
+    return request_render(c, u, id, action, charge_key, NULL, out, res);
+}
+
+int cl_content_request_render_template(PGconn *c, const cl_user *u, int64_t id, const char *template_name,
+                                       cl_render_order *out, cl_res *res)
+{
+    return request_render(c, u, id, NULL, NULL, template_name, out, res);
+}
+
+static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, const char *charge_key,
+                          const char *set_template, cl_render_order *out, cl_res *res)
 {
     char sid[24], uid[24], err[512];
     memset(out, 0, sizeof *out);
@@ -598,8 +613,14 @@ int cl_content_request_render_keyed(PGconn *c, const cl_user *u, int64_t id, con
             snprintf(key, sizeof key, "%s", charge_key);
         else
             snprintf(key, sizeof key, "content_item:%" PRId64 ":render:%d", id, seq);
-        int rc = cl_credits_charge(c, u->id, action ? action : CL_ACTION_CONTENT_RENDER, key, &out->receipt, err,
-                                   sizeof err);
+        /* A template switch is part of this render: it stays only if the render is paid for. */
+        int rc = set_template && cl_db_exec(c,
+                                            "UPDATE content_items SET draft = jsonb_set(draft, '{template}',"
+                                            " to_jsonb($2::text)) WHERE id = $1",
+                                            2, (const char *[]){sid, set_template}, err, sizeof err) != 0
+                     ? CL_CREDITS_ERROR
+                     : cl_credits_charge(c, u->id, action ? action : CL_ACTION_CONTENT_RENDER, key, &out->receipt,
+                                         err, sizeof err);
         if (rc != CL_CREDITS_OK) {
             cl_credits_reply_error(res, rc, &out->receipt, err);
         } else {
@@ -705,5 +726,6 @@ void cl_content_register_routes(void)
     cl_route("DELETE", "/api/content-items/:id", delete_item, 0);
     cl_content_register_caption_routes();
     cl_route("POST", "/api/content-items/:id/render", render_item, 0);
+    cl_content_register_template_routes();
     cl_route("GET", "/api/assets/:id", get_asset, 0);
 }

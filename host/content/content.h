@@ -6,6 +6,8 @@
  *   GET  /api/content-items?limit=N        the user's items, newest first
  *   GET  /api/content-items/:id            item + assets + render progress
  *   POST /api/content-items/:id/render     charge 1 render credit, enqueue the render job (202)
+ *   POST /api/content-items/:id/template   {template}: switch the video template and render again
+ *   GET  /api/templates?channel=C          the video templates, allowed or not on channel C
  *   GET  /api/assets/:id[?download=1]      the file, owner-only, with Range support
  *
  * Rendering runs in the worker process as the durable job
@@ -60,6 +62,18 @@ int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const cha
  */
 int cl_content_request_render_keyed(PGconn *c, const cl_user *u, int64_t id, const char *action,
                                     const char *charge_key, cl_render_order *out, cl_res *res);
+
+/**
+ * As cl_content_request_render, and set the draft's "template" to
+ * template_name in the same transaction as the charge (a declined charge
+ * leaves the template as it was; a render already running is returned and
+ * the template is not changed). The caller checks the name.
+ */
+int cl_content_request_render_template(PGconn *c, const cl_user *u, int64_t id, const char *template_name,
+                                       cl_render_order *out, cl_res *res);
+
+/** GET /api/templates and POST /api/content-items/:id/template (template_routes.c). */
+void cl_content_register_template_routes(void);
 
 /** {"job":{id,kind},"already_rendering","receipt"} (caller deletes). */
 cJSON *cl_render_order_json(const cl_render_order *rr);

@@ -10,6 +10,7 @@
  * also changes the prompt, so a deterministic provider gets a new chance.
  */
 #include "create/create.h"
+#include "render/templates.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "lua/lua_runtime.h"
@@ -416,6 +417,13 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
         goto bad;
     if (!cJSON_GetObjectItemCaseSensitive(out, "caption_hint"))
         cJSON_AddStringToObject(out, "caption_hint", "");
+    /* template: the video template the model picked; a name with no script is dropped
+       (the render then chooses, docs/composition.md). */
+    if (take_str(in, out, "template", 0, why, whylen, ""))
+        goto bad;
+    const char *tpl = str_field(out, "template");
+    if (tpl && !cl_template_exists(tpl))
+        cJSON_DeleteItemFromObjectCaseSensitive(out, "template");
 
     const cJSON *variants = cJSON_GetObjectItemCaseSensitive(in, "variants");
     if (!cJSON_IsObject(variants)) {
@@ -902,8 +910,16 @@ cJSON *cl_draft_finish(cJSON *draft, const char *chan, const cJSON *all, const c
     /* the result, in a stable key order */
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "channel", chan);
+    /* A template the channel does not allow is dropped: the render chooses an allowed one. */
+    const char *tpl = str_field(draft, "template");
+    if (tpl) {
+        char *rules_text = cJSON_PrintUnformatted(rules);
+        if (!cl_template_allowed(rules_text, tpl))
+            cJSON_DeleteItemFromObjectCaseSensitive(draft, "template");
+        free(rules_text);
+    }
     static const char *const order[] = {"hook", "script", "voiceover", "caption", "cta", "caption_hint",
-                                        "hashtags", "variants"};
+                                        "hashtags", "variants", "template"};
     for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
         cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(draft, order[i]);
         if (item)
@@ -967,6 +983,21 @@ int cl_draft_generate(cl_call *call, const char *brief_json, const char *context
     cJSON_AddStringToObject(ctx, "channel", chan);
     cJSON_AddItemToObject(ctx, "rules", cJSON_Duplicate(rules, 1));
     cJSON_AddItemToObject(ctx, "all_rules", cJSON_Duplicate(all, 1));
+    /* The video templates this channel allows, for the model to pick one. */
+    char *tnames = NULL, terr[128];
+    cJSON *tlist = cJSON_AddArrayToObject(ctx, "templates");
+    if (cl_template_names(&tnames, terr, sizeof terr) == 0) {
+        cJSON *all_t = cJSON_Parse(tnames), *t;
+        char *rules_text = cJSON_PrintUnformatted(rules);
+        cJSON_ArrayForEach(t, all_t)
+        {
+            if (cJSON_IsString(t) && cl_template_allowed(rules_text, t->valuestring))
+                cJSON_AddItemToArray(tlist, cJSON_CreateString(t->valuestring));
+        }
+        free(rules_text);
+        cJSON_Delete(all_t);
+        free(tnames);
+    }
 
     cJSON *draft = NULL, *meta = cJSON_CreateObject();
     rc = cl_llm_json(call, "promo_draft", ctx, cl_draft_validate, CL_CREATE_MAX_ATTEMPTS, &draft, meta, err);

@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "create/create.h"
+#include "media/media.h"
 #include "cycles/limits.h"
 #include "db/db.h"
 #include "projects/context.h"
@@ -281,6 +282,13 @@ static int generate_locked(PGconn *c, const cl_user *u, const cl_generate_params
             e.code = CL_EIO;
             snprintf(e.message, sizeof e.message, "could not load the business context");
         } else {
+            /* The model picks the video template; showcase needs the owner's images. */
+            cl_media_item *kept = NULL;
+            size_t nkept = 0;
+            char merr[128];
+            if (cl_media_list_kept(c, p->project_id, "image", &kept, &nkept, merr, sizeof merr) == 0)
+                cl_buf_printf(&context, "\nImages the owner kept for videos: %zu\n", nkept);
+            free(kept);
             cl_draft_generate(p->call, p->brief_json, context.data, p->channel, &draft, &e);
         }
         cl_buf_free(&context);

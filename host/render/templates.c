@@ -5,6 +5,7 @@
  */
 #include "render/templates.h"
 #include "lua/lua_runtime.h"
+#include "media/brand.h"
 #include "render/composition.h"
 
 #include <cjson/cJSON.h>
@@ -159,23 +160,6 @@ void cl_template_choose(const char *draft_json, const char *rules_json, int has_
 /* Fonts and colours                                                         */
 /* ------------------------------------------------------------------------- */
 
-static const struct {
-    const char *id, *file;
-} bundled_fonts[] = {
-    {"dejavu-sans", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"},
-    {"dejavu-sans-bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"},
-    {"dejavu-serif", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"},
-    {"dejavu-serif-bold", "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf"},
-    {"liberation-sans", "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf"},
-    {"liberation-sans-bold", "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf"},
-    {"liberation-serif", "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"},
-    {"liberation-serif-bold", "/usr/share/fonts/truetype/liberation2/LiberationSerif-Bold.ttf"},
-    {"noto-sans", "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"},
-    {"noto-sans-bold", "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"},
-    {"noto-serif", "/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf"},
-    {"noto-serif-bold", "/usr/share/fonts/truetype/noto/NotoSerif-Bold.ttf"},
-};
-
 int cl_template_font_path(const char *id, const char *brand_json, char *out, size_t outlen)
 {
     if (!id)
@@ -197,11 +181,11 @@ int cl_template_font_path(const char *id, const char *brand_json, char *out, siz
         if (!id)
             id = strcmp(key, "heading_font") == 0 ? "dejavu-sans-bold" : "dejavu-sans";
     }
-    for (size_t i = 0; i < sizeof bundled_fonts / sizeof *bundled_fonts; i++)
-        if (strcmp(id, bundled_fonts[i].id) == 0 && access(bundled_fonts[i].file, R_OK) == 0) {
-            snprintf(out, outlen, "%s", bundled_fonts[i].file);
-            rc = 0;
-        }
+    const cl_brand_font *bf = cl_brand_font_find(id);
+    if (bf && cl_brand_font_installed(bf)) {
+        snprintf(out, outlen, "%s", bf->path);
+        rc = 0;
+    }
     cJSON_Delete(brand);
     return rc;
 }

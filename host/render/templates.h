@@ -76,11 +76,8 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
 /**
  * Resolve a font id to a file path into out: "heading"/"body" through the
  * brand kit (brand_json's *_font_path, else its *_font id), or a bundled id
- * (dejavu-sans, dejavu-sans-bold, dejavu-serif, dejavu-serif-bold,
- * liberation-sans, liberation-sans-bold, liberation-serif,
- * liberation-serif-bold, noto-sans, noto-sans-bold, noto-serif,
- * noto-serif-bold). Returns 0, or -1 when the id is unknown or its file is
- * not installed.
+ * (cl_brand_fonts, host/media/brand.h). Returns 0, or -1 when the id is
+ * unknown or its file is not installed.
  */
 int cl_template_font_path(const char *id, const char *brand_json, char *out, size_t outlen);
 

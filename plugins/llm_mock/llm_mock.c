@@ -346,6 +346,67 @@ static void variant(cJSON *variants, gen *g, const char *channel, const char *ct
     cJSON_AddStringToObject(v, "hook", t);
 }
 
+/* 1 when s names a price or a percentage: "20%", "$12", "N5,000", "9.99 EUR". */
+static int names_price(const char *s)
+{
+    for (const char *p = s; p && *p; p++) {
+        if (*p == '%' && p > s && isdigit((unsigned char)p[-1]))
+            return 1;
+        if ((*p == '$' || !strncmp(p, "\xe2\x82\xac", 3) || !strncmp(p, "\xc2\xa3", 2) ||
+             !strncmp(p, "\xe2\x82\xa6", 3)) &&
+            strpbrk(p, "0123456789"))
+            return 1;
+    }
+    return 0;
+}
+
+static int names_any(const char *s, const char *const *words)
+{
+    char low[1024];
+    size_t n = 0;
+    for (; s && s[n] && n < sizeof low - 1; n++)
+        low[n] = (char)tolower((unsigned char)s[n]);
+    low[n] = '\0';
+    for (; *words; words++)
+        if (strstr(low, *words))
+            return 1;
+    return 0;
+}
+
+/* The video template, as a model would pick it from the prompt: a quote or
+   review -> quote; a % or a price -> offer; kept images -> showcase; a list
+   of reasons or benefits -> three_reasons. Only names the prompt's
+   "Templates allowed:" line lists (all four when it has none). */
+static const char *pick_template(const mock_facts *f, const char *prompt, const char *hook)
+{
+    static const char *const quote_words[] = {"review", "testimonial", "quote", "customers say", "said", "stars", NULL};
+    static const char *const list_words[] = {"reasons", "benefits", "why ", "tips", "steps", "ways to", NULL};
+    const char *line = prompt ? strstr(prompt, "Templates allowed:") : NULL;
+    char allowed[256] = "showcase, offer, three_reasons, quote";
+    if (line)
+        sscanf(line, "Templates allowed: %255[^\n]", allowed);
+    const char *img = prompt ? strstr(prompt, "Images the owner kept for videos:") : NULL;
+    int images = img ? atoi(img + strlen("Images the owner kept for videos:")) : 0;
+    const char *want[8];
+    int n = 0;
+    if (names_any(f->request, quote_words) || names_any(f->title, quote_words) || names_any(f->brief_offer, quote_words))
+        want[n++] = "quote";
+    if (names_price(f->offer) || names_price(f->brief_offer) || names_price(f->request) || names_price(hook))
+        want[n++] = "offer";
+    if (images > 0)
+        want[n++] = "showcase";
+    if (names_any(f->request, list_words) || names_any(f->title, list_words))
+        want[n++] = "three_reasons";
+    want[n++] = "three_reasons";
+    want[n++] = "showcase";
+    want[n++] = "quote";
+    want[n++] = "offer";
+    for (int i = 0; i < n; i++)
+        if (strstr(allowed, want[i]))
+            return want[i];
+    return "three_reasons";
+}
+
 static void answer_draft(cJSON *o, gen *g)
 {
     const mock_facts *f = facts_of(g);
@@ -397,6 +458,7 @@ static void answer_draft(cJSON *o, gen *g)
     variant(variants, g, "instagram", cta);
     variant(variants, g, "tiktok", cta);
     variant(variants, g, "whatsapp", cta);
+    cJSON_AddStringToObject(o, "template", pick_template(f, g->prompt, hook));
 }
 
 static void reply_text(gen *g, char *out, size_t len)

@@ -10,7 +10,8 @@
 --   retry_reason = "why the previous answer was rejected" (only on a retry),
 -- }
 -- Returns { system, prompt }. The model must answer with one JSON object:
--- hook, script (beats), caption, cta, caption_hint, hashtags, variants.
+-- hook, script (beats), caption, cta, caption_hint, hashtags, variants, template
+-- (ctx.templates: the video templates the channel allows).
 -- The host validates it, retries a bounded number of times, then enforces
 -- the channel limits (caption length, hashtag count, hook words) itself.
 
@@ -62,6 +63,19 @@ return function(ctx)
     add("Business context:")
     add(string.sub(ctx.context, 1, 4000))
   end
+  local TEMPLATE_USE = {
+    showcase = "the owner's product photos, one after another with slow pans and zooms (needs kept images)",
+    offer = "a deal card: a % off or a price in huge type, a countdown, then the CTA",
+    three_reasons = "a title and three numbered reasons or benefits (your first three beats)",
+    quote = "a customer's words in quotation marks with five stars (a review or testimonial)",
+  }
+  if ctx.templates and #ctx.templates > 0 then
+    add("")
+    add("Templates allowed: " .. table.concat(ctx.templates, ", "))
+    for _, name in ipairs(ctx.templates) do
+      add("- " .. name .. ": " .. (TEMPLATE_USE[name] or "an operator's template"))
+    end
+  end
   add("")
   add("Per-channel limits (variants must respect them):")
   local names = {}
@@ -77,7 +91,8 @@ return function(ctx)
  "cta": the call to action,
  "caption_hint": one sentence on how to adapt the caption,
  "hashtags": ["#tag", ...],
- "variants": {"<channel>": {"caption": ..., "cta": ..., "hashtags": [...], "hook": ...}, ...one per channel above}}]])
+ "variants": {"<channel>": {"caption": ..., "cta": ..., "hashtags": [...], "hook": ...}, ...one per channel above},
+ "template": one of the templates allowed above, the one that fits this promo best}]])
   if ctx.retry_reason and ctx.retry_reason ~= "" then
     add("")
     add("Your previous answer was rejected: " .. ctx.retry_reason

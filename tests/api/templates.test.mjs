@@ -1,0 +1,132 @@
+// Video templates: the draft names one (the mock LLM picks it from the
+// prompt: a % or a price -> offer, a review -> quote, a list -> three_reasons),
+// the render records the one it drew, and the owner can switch template and
+// render again — charged like a render, the switch undone when the charge is
+// declined, owner-only, limited to what the channel's rules allow.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, cpSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
+
+let db, srv, storage, scripts, c, projectId;
+
+async function waitDone(id, ms = 120000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await c.get(`/api/content-items/${id}`);
+    if (r.body.status === 'rendered' || r.body.status === 'render_failed') return r.body;
+    if (Date.now() > end) throw new Error(`not rendered: ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+const renders = (id) => psql(db.url, `SELECT result->>'template' FROM jobs WHERE kind = 'render.content_item'
+  AND status = 'completed' AND (payload->>'content_item_id')::bigint = ${id} ORDER BY id`).map((r) => r[0]);
+
+before(async () => {
+  db = createDatabase('templates');
+  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-storage-'));
+  // A copy of the scripts whose whatsapp rules allow two templates only.
+  scripts = mkdtempSync(path.join(tmpdir(), 'cliploop-scripts-'));
+  cpSync(path.join(process.env.CLIPLOOP_SOURCE_DIR, 'scripts'), scripts, { recursive: true });
+  const wa = path.join(scripts, 'channels', 'whatsapp.lua');
+  writeFileSync(wa, readFileSync(wa, 'utf8').replace(/\nreturn rules\s*$/, '\nrules.templates = { "offer", "quote" }\nreturn rules\n'));
+  srv = await startServer({
+    dbUrl: db.url,
+    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
+      CLIPLOOP_SCRIPTS_DIR: scripts },
+  });
+  c = apiClient(srv.url);
+  assert.equal((await c.demoLogin()).status, 200);
+  const p = await c.post('/api/projects', {
+    name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
+    city: 'Yaba', target_audience: 'Office workers nearby', primary_offer: 'Jollof rice and small chops',
+    preferred_channels: ['instagram', 'tiktok', 'whatsapp'], language_style: 'english',
+  });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  projectId = p.body.project?.id ?? p.body.id;
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+  if (db) db.drop();
+  for (const d of [storage, scripts]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+async function generate(prompt, channel, id) {
+  const br = await c.post('/api/create/brief', { project_id: projectId, prompt, channel });
+  assert.equal(br.status, 200, JSON.stringify(br.body));
+  const g = await c.post('/api/create/generate', { project_id: projectId, brief: br.body.brief, channel, request_id: id });
+  assert.equal(g.status, 201, JSON.stringify(g.body));
+  return waitDone(g.body.content_item_id);
+}
+
+test('the draft picks the template from the prompt; the render draws it and records it', async () => {
+  const offer = await generate('Small chops platters, 20% off until Friday', 'tiktok', 'tpl-offer-0001');
+  assert.equal(offer.status, 'rendered', JSON.stringify(offer));
+  assert.equal(offer.draft.template, 'offer');
+  assert.deepEqual(renders(offer.id), ['offer']);
+
+  const list = await generate('Three reasons office workers love our jollof at lunch', 'instagram', 'tpl-list-0001');
+  assert.equal(list.draft.template, 'three_reasons');
+  assert.deepEqual(renders(list.id), ['three_reasons']);
+});
+
+test('switch template and render again: charged like a render, the new template drawn', async () => {
+  const item = (await c.get('/api/content-items')).body.items.find((i) => i.draft.template === 'offer');
+  const credits0 = (await c.get('/api/me/credits')).body;
+  const list = await c.get('/api/templates?channel=tiktok');
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.body.templates.map((t) => t.id).sort(), ['offer', 'quote', 'showcase', 'three_reasons']);
+  assert.ok(list.body.templates.every((t) => t.allowed && t.label && t.description));
+
+  const r = await c.post(`/api/content-items/${item.id}/template`, { template: 'quote' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.equal(r.body.template, 'quote');
+  assert.equal(r.body.receipt.amount, -1);
+  assert.equal(r.body.receipt.kind, 'render');
+  const done = await waitDone(item.id);
+  assert.equal(done.status, 'rendered');
+  assert.equal(done.draft.template, 'quote');
+  assert.deepEqual(renders(item.id), ['offer', 'quote']);
+  const credits1 = (await c.get('/api/me/credits')).body;
+  assert.notDeepEqual(credits1, credits0);
+  // The captions track follows the template the video was drawn with.
+  const vtt = await c.get(`/api/content-items/${item.id}/captions.vtt`);
+  assert.equal(vtt.status, 200);
+  assert.match(vtt.text, /^WEBVTT\n\nhook\n/);
+});
+
+test('bad switches: unknown template 422, a channel that does not allow it 422, a stranger 404, no credits 402 (template unchanged)', async () => {
+  const item = (await c.get('/api/content-items')).body.items.find((i) => i.status === 'rendered');
+  let r = await c.post(`/api/content-items/${item.id}/template`, { template: 'nope' });
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.ok(r.body.error.fields.template);
+  r = await c.post(`/api/content-items/${item.id}/template`, { template: '../channels/tiktok' });
+  assert.equal(r.status, 422);
+  r = await c.post(`/api/content-items/${item.id}/template`, {});
+  assert.equal(r.status, 422);
+
+  const wa = await generate('Jollof trays, 10% off today', 'whatsapp', 'tpl-wa-0001');
+  assert.ok(['offer', 'quote'].includes(wa.draft.template), wa.draft.template);
+  const waList = (await c.get('/api/templates?channel=whatsapp')).body.templates;
+  assert.deepEqual(waList.filter((t) => t.allowed).map((t) => t.id).sort(), ['offer', 'quote']);
+  r = await c.post(`/api/content-items/${wa.id}/template`, { template: 'showcase' });
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.match(r.body.error.fields.template, /whatsapp/);
+
+  const eve = await betaUser(srv.url, 'eve-templates@example.test');
+  r = await eve.post(`/api/content-items/${item.id}/template`, { template: 'quote' });
+  assert.equal(r.status, 404);
+
+  const before = item.draft.template;
+  const uid = psql(db.url, "SELECT user_id FROM content_items WHERE id = " + item.id)[0][0];
+  psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${uid}`);
+  r = await c.post(`/api/content-items/${item.id}/template`, { template: 'three_reasons' });
+  assert.equal(r.status, 402, JSON.stringify(r.body));
+  const after = (await c.get(`/api/content-items/${item.id}`)).body;
+  assert.equal(after.draft.template, before);
+  assert.equal(after.status, 'rendered');
+});
