@@ -120,10 +120,11 @@ static int keep_existing(PGconn *c, const cl_media_new *n, cl_media_item *m, cha
     return st;
 }
 
-int cl_media_add(PGconn *c, const cl_media_new *n, const char *path, cl_media_item *out, int *dup, char *code,
+int cl_media_add(PGconn **cp, const cl_media_new *n, const char *path, cl_media_item *out, int *dup, char *code,
                  size_t codelen, char *msg, size_t msglen)
 {
     *dup = 0;
+    PGconn *c = *cp;
     char sha[65], err[512];
     int64_t bytes = 0;
     if (cl_storage_file_digest(path, &bytes, sha, err, sizeof err) != 0) {
@@ -141,6 +142,10 @@ int cl_media_add(PGconn *c, const cl_media_new *n, const char *path, cl_media_it
     if (found == 1) {
         *dup = 1;
         return keep_existing(c, n, out, code, codelen, msg, msglen);
+    }
+    if (n->pooled) { /* no connection held while decoding and storing */
+        cl_db_release(c);
+        *cp = c = NULL;
     }
     char norm[1100];
     if (cl_storage_temp("media", "norm-", 0, norm, sizeof norm) != 0) {
@@ -178,6 +183,13 @@ int cl_media_add(PGconn *c, const cl_media_new *n, const char *path, cl_media_it
         snprintf(code, codelen, "storage_failed");
         snprintf(msg, msglen, "The file could not be stored; try again");
         st = 500;
+        goto undo;
+    }
+    if (!c && !(*cp = c = cl_db_acquire(10000, err, sizeof err))) {
+        cl_error(COMP, "no database connection to record the upload: %s", err);
+        snprintf(code, codelen, "database_unavailable");
+        snprintf(msg, msglen, "ClipLoop is briefly unavailable; nothing was stored. Try again in a few seconds");
+        st = 503;
         goto undo;
     }
     if (cl_db_begin(c) != 0) {
@@ -231,8 +243,10 @@ int cl_media_add(PGconn *c, const cl_media_new *n, const char *path, cl_media_it
     PQclear(r);
     return 0;
 undo:
-    /* the keys are per SHA-256: remove them only when no row uses them */
-    if (find_sha(c, n->project_id, sha, out) == 0) {
+    if (!c && (put_orig || put_norm))
+        *cp = c = cl_db_acquire(2000, err, sizeof err);
+    /* the keys are per SHA-256: remove them only when no row uses them (unknown without a connection: kept) */
+    if (c && find_sha(c, n->project_id, sha, out) == 0) {
         if (put_orig)
             cl_storage_remove(backend, key, err, sizeof err);
         if (put_norm)
@@ -297,7 +311,7 @@ int cl_media_add_url(PGconn *c, int64_t user_id, int64_t project_id, const char 
         cl_media_new n = {.user_id = user_id, .project_id = project_id, .origin = "website", .status = "suggested",
                           .filename = name, .source_url = url, .allow_mask = CL_MEDIA_ALLOW_IMAGE,
                           .min_long_side = 600};
-        st = cl_media_add(c, &n, tmp, out, dup, code, codelen, msg, msglen);
+        st = cl_media_add(&c, &n, tmp, out, dup, code, codelen, msg, msglen);
     } else {
         snprintf(code, codelen, "internal");
         snprintf(msg, msglen, "the image could not be written to a temporary file");

@@ -84,18 +84,22 @@ typedef struct cl_media_new {
     int min_long_side;      /**< images: refuse a smaller long side (website images: 600); 0 none */
     const struct cl_plan_limits *quota; /**< checked when status is "kept"; NULL none */
     const char *plan_label; /**< for the quota message ("Free") */
+    int pooled;             /**< the connection is from the pool: give it back while decoding and storing */
 } cl_media_new;
 
 /**
  * Decode, normalize and store the file at path (the caller keeps and
  * removes it) as a new asset of the project, or find the same file (same
- * SHA-256) already there. Returns 0 stored (*out filled, *dup = 0), 0 with
+ * SHA-256) already there. With n->pooled, *cp goes back to the pool while
+ * the file is decoded and stored (seconds for a large image) and a pooled
+ * connection is taken again for the insert: *cp may differ on return, or be
+ * NULL when none could be had (503); the caller releases *cp. Returns 0 stored (*out filled, *dup = 0), 0 with
  * *dup = 1 when the project already had it (*out is that row; an upload of
  * a suggested or discarded file keeps it), or an HTTP status >= 400 with
  * code and msg (413/415/422 from decoding, 409 media_quota_reached, 500).
  * Nothing is left in storage or the database on failure.
  */
-int cl_media_add(PGconn *c, const cl_media_new *n, const char *path, cl_media_item *out, int *dup, char *code,
+int cl_media_add(PGconn **cp, const cl_media_new *n, const char *path, cl_media_item *out, int *dup, char *code,
                  size_t codelen, char *msg, size_t msglen);
 
 /**

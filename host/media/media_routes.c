@@ -157,11 +157,11 @@ static void upload(cl_req *req, cl_res *res)
     }
     cl_media_new n = {.user_id = u.id, .project_id = pid, .origin = "upload", .status = "kept", .filename = name,
                       .allow_mask = CL_MEDIA_ALLOW_IMAGE | CL_MEDIA_ALLOW_AUDIO | CL_MEDIA_ALLOW_FONT,
-                      .quota = cl_policy_limits(u.plan), .plan_label = cl_plan_label(u.plan)};
+                      .quota = cl_policy_limits(u.plan), .plan_label = cl_plan_label(u.plan), .pooled = 1};
     cl_media_item m;
     int dup = 0;
     char code[48], msg[512];
-    int st = cl_media_add(c, &n, tmp, &m, &dup, code, sizeof code, msg, sizeof msg);
+    int st = cl_media_add(&c, &n, tmp, &m, &dup, code, sizeof code, msg, sizeof msg);
     unlink(tmp);
     if (st != 0) {
         cl_res_error(res, st, code, "%s", msg);

@@ -320,7 +320,9 @@ test('the plan quota: an upload that does not fit answers 409 naming the plan an
   psql(db.url, `UPDATE media_assets SET bytes = 10 WHERE project_id = ${p.id}`);
   assert.equal((await upload(u, p.id, png, 'q.png')).status, 201, 'fits once space is freed');
   const plan = await u.get('/api/me/plan');
-  if (plan.status === 200) assert.equal(plan.body.limits.media_bytes, 1024 * 1024 * 1024);
+  assert.equal(plan.status, 200);
+  assert.equal(plan.body.limits.media_bytes, 1024 * 1024 * 1024);
+  assert.equal(plan.body.limits.media_files, 500);
 });
 
 test('website images: og:image and main-content <img> >= 600 px, fetched through the guard, deduplicated, suggested', async () => {

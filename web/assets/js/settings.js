@@ -49,6 +49,7 @@ function planCard(plan, me) {
     <dl class="facts">
       <div><dt>Active projects</dt><dd>${upTo(plan.limits.active_projects)}</dd></div>
       <div><dt>Connected channels</dt><dd>${upTo(plan.limits.connected_channels)}</dd></div>
+      ${plan.limits.media_bytes ? `<div><dt>Media library</dt><dd>Up to ${plan.limits.media_bytes >= 1 << 30 ? `${plan.limits.media_bytes / (1 << 30)} GB` : `${Math.round(plan.limits.media_bytes / (1 << 20))} MB`} · ${plan.limits.media_files} files</dd></div>` : ''}
       <div><dt>Monthly credits</dt><dd>${plan.monthly_grants.generation} generation · ${plan.monthly_grants.render} render</dd></div>
     </dl>
     <p class="muted">Signed in as ${esc(me.user.email)}.</p>
