@@ -955,6 +955,21 @@ extern CL_HIDDEN cl_plugin_ctx *cl_plugin_ctx_;
 /** Append a NUL-terminated string (without the NUL). */
 #define clp_output_puts(out, str) (cl_plugin_api_->output_append((out), (str), strlen(str)))
 
+/**
+ * key's integer (config_int) when it lies in [min, max]; def when unset, not
+ * a number (the host warns) or out of range (a warning naming the variable
+ * and the range, never the value's context). For limits such as timeouts.
+ */
+static inline int64_t clp_config_range(const char *key, int64_t def, int64_t min, int64_t max)
+{
+    int64_t n = clp_config_int(key, def);
+    if (n >= min && n <= max)
+        return n;
+    clp_log(CL_LOG_WARN, "configuration %s=%lld is outside %lld..%lld; using %lld", key, (long long)n,
+            (long long)min, (long long)max, (long long)def);
+    return def;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Pinned offsets of shipped ABI 2.0 fields (never change these within 2.x)   */
 /* ------------------------------------------------------------------------- */

@@ -41,8 +41,6 @@
 #define MAX_ROBOTS_BYTES (512 * 1024)
 #define MAX_DISCOVERED 1000
 
-static const cl_host_api *api;
-static cl_plugin_ctx *self_ctx;
 
 typedef struct settings {
     int max_pages;
@@ -61,21 +59,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static long config_long(const char *key, long def, long min, long max)
-{
-    const char *v = api->config_get(self_ctx, key);
-    if (!v || !*v)
-        return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < min || n > max) {
-        api->log(self_ctx, CL_LOG_WARN, "INGEST_WEB_%s=%s is not a number in [%ld, %ld]; using %ld",
-                 key, v, min, max, def);
-        return def;
-    }
-    return n;
-}
-
 typedef struct crawl {
     cl_call *call;
     settings s;
@@ -85,7 +68,7 @@ typedef struct crawl {
     size_t n, next;
     int fetched;  /* requests made for pages */
     cl_iw_robots robots;
-    cl_iw_buf out;
+    clp_buf out;
     int entries;
 } crawl;
 
@@ -173,7 +156,7 @@ static int emit(crawl *c, const outcome *o)
         cJSON_AddItemToArray(co, cJSON_CreateString(d->colors[i]));
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
-    int e = !text || (c->entries++ && cl_iw_buf_puts(&c->out, ",")) || cl_iw_buf_puts(&c->out, text);
+    int e = !text || (c->entries++ && clp_buf_puts(&c->out, ",")) || clp_buf_puts(&c->out, text);
     free(text);
     return e ? -1 : 0;
 }
@@ -201,9 +184,9 @@ static int load_robots(crawl *c, cl_error *err, char *why, size_t whylen)
                            .timeout_ms = request_timeout(c), .max_response_bytes = MAX_ROBOTS_BYTES,
                            .flags = CL_HTTP_FOLLOW_REDIRECTS, .max_redirects = 5};
     cl_http_response res = {.size = sizeof res};
-    int rc = api->http_do(c->call, &req, &res, err);
+    int rc = clp_http_do(c->call, &req, &res, err);
     if (rc == CL_ECANCELLED || rc == CL_ENOMEM || rc == CL_EBLOCKED) {
-        api->http_response_free(&res);
+        clp_http_response_free(&res);
         return rc;
     }
     if (rc != CL_OK) {
@@ -218,7 +201,7 @@ static int load_robots(crawl *c, cl_error *err, char *why, size_t whylen)
         c->robots.disallow_all = 1;
         snprintf(why, whylen, "robots.txt answered HTTP %d; nothing may be crawled", res.status);
     } /* 4xx: no robots.txt, everything allowed (RFC 9309 2.3.1.3) */
-    api->http_response_free(&res);
+    clp_http_response_free(&res);
     return rc;
 }
 
@@ -242,9 +225,9 @@ static int fetch_page(crawl *c, const char *url)
                            .max_redirects = c->s.max_redirects};
     cl_http_response res = {.size = sizeof res};
     c->fetched++;
-    int rc = api->http_do(c->call, &req, &res, &err);
+    int rc = clp_http_do(c->call, &req, &res, &err);
     if (rc == CL_ECANCELLED || rc == CL_ENOMEM) {
-        api->http_response_free(&res);
+        clp_http_response_free(&res);
         return rc;
     }
     outcome o = {.url = url};
@@ -279,7 +262,7 @@ static int fetch_page(crawl *c, const char *url)
             snprintf(msg, sizeof msg, "Content-Type is %s", res.content_type[0] ? res.content_type : "missing");
         } else if ((erc = cl_iw_extract(res.body, res.body_len, res.content_type, MAX_TEXT_BYTES, &doc,
                                         msg, sizeof msg)) == -1) {
-            api->http_response_free(&res);
+            clp_http_response_free(&res);
             return CL_ENOMEM;
         } else if (erc == -2) {
             o.status = "error";
@@ -288,7 +271,7 @@ static int fetch_page(crawl *c, const char *url)
             if (strcmp(final, url) != 0 && enqueue(c, final)) {
                 /* remember the final URL so links to it are not fetched again */
                 cl_iw_doc_free(&doc);
-                api->http_response_free(&res);
+                clp_http_response_free(&res);
                 return CL_ENOMEM;
             }
             o.status = doc.noindex ? "noindex" : "ok";
@@ -303,7 +286,7 @@ static int fetch_page(crawl *c, const char *url)
                     if (cl_iw_url_resolve(base, doc.links[i], link, sizeof link) == 0 &&
                         enqueue(c, link)) {
                         cl_iw_doc_free(&doc);
-                        api->http_response_free(&res);
+                        clp_http_response_free(&res);
                         return CL_ENOMEM;
                     }
                 }
@@ -320,7 +303,7 @@ static int fetch_page(crawl *c, const char *url)
     }
     int e = emit(c, &o);
     cl_iw_doc_free(&doc);
-    api->http_response_free(&res);
+    clp_http_response_free(&res);
     return e ? CL_ENOMEM : CL_OK;
 }
 
@@ -344,11 +327,11 @@ static int web_ingest(void *self, cl_call *call, const cl_ingest_request *req, c
     int rc = CL_OK;
     char why[700] = "";
     cl_error rerr = {0};
-    if (cl_iw_buf_puts(&c.out, "[") || enqueue(&c, c.start)) {
+    if (clp_buf_puts(&c.out, "[") || enqueue(&c, c.start)) {
         rc = CL_ENOMEM;
         goto done;
     }
-    api->progress(call, 0, 1);
+    clp_progress(call, 0, 1);
     rc = load_robots(&c, &rerr, why, sizeof why);
     if (rc == CL_EBLOCKED) {
         /* The site itself is refused: report the start URL, fetch nothing. */
@@ -360,7 +343,7 @@ static int web_ingest(void *self, cl_call *call, const cl_ingest_request *req, c
         goto done;
 
     while (c.next < c.n) {
-        if (api->cancelled(call)) {
+        if (clp_cancelled(call)) {
             rc = CL_ECANCELLED;
             goto done;
         }
@@ -380,11 +363,11 @@ static int web_ingest(void *self, cl_call *call, const cl_ingest_request *req, c
         rc = fetch_page(&c, url);
         if (rc != CL_OK)
             goto done;
-        api->progress(call, c.fetched, progress_total(&c));
+        clp_progress(call, c.fetched, progress_total(&c));
     }
 finish:
-    api->progress(call, c.fetched, c.fetched);
-    if (cl_iw_buf_puts(&c.out, "]") || api->output_append(out, c.out.data, c.out.len))
+    clp_progress(call, c.fetched, c.fetched);
+    if (clp_buf_puts(&c.out, "]") || clp_output_append(out, c.out.data, c.out.len))
         rc = CL_ENOMEM;
 done:
     if (rc == CL_ENOMEM) {
@@ -401,29 +384,26 @@ done:
         free(c.urls[i]);
     free(c.urls);
     cl_iw_robots_free(&c.robots);
-    cl_iw_buf_free(&c.out);
+    clp_buf_free(&c.out);
     return rc;
 }
 
-static int web_init(const cl_host_api *host, cl_plugin_ctx *ctx, cl_error *err)
+static int web_setup(cl_error *err)
 {
-    api = host;
-    self_ctx = ctx;
-    defaults.max_pages = (int)config_long("MAX_PAGES", defaults.max_pages, 1, 500);
+    (void)err;
+    defaults.max_pages = (int)clp_config_range("MAX_PAGES", defaults.max_pages, 1, 500);
     defaults.max_page_bytes =
-        (size_t)config_long("MAX_PAGE_BYTES", (long)defaults.max_page_bytes, 1024, 64L * 1024 * 1024);
-    defaults.time_budget_ms = (int)config_long("TIME_BUDGET_MS", defaults.time_budget_ms, 100, 3600000);
-    defaults.max_redirects = (int)config_long("MAX_REDIRECTS", defaults.max_redirects, 0, 10);
+        (size_t)clp_config_range("MAX_PAGE_BYTES", (long)defaults.max_page_bytes, 1024, 64L * 1024 * 1024);
+    defaults.time_budget_ms = (int)clp_config_range("TIME_BUDGET_MS", defaults.time_budget_ms, 100, 3600000);
+    defaults.max_redirects = (int)clp_config_range("MAX_REDIRECTS", defaults.max_redirects, 0, 10);
     defaults.request_timeout_ms =
-        (int)config_long("REQUEST_TIMEOUT_MS", defaults.request_timeout_ms, 100, 600000);
+        (int)clp_config_range("REQUEST_TIMEOUT_MS", defaults.request_timeout_ms, 100, 600000);
     static cl_ingester ing = {
         .base = {.kind = CL_CAP_INGESTER,
                  .id = "web",
                  .description = "Crawls a website (same site, robots.txt, HTML only) and extracts readable text"},
         .ingest = web_ingest};
-    return CL_REGISTER(api, ctx, &ing);
+    return clp_register(&ing);
 }
 
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("ingest_web", "1.0.0", "INGEST_WEB", web_init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("ingest_web", "1.0.0", "INGEST_WEB", web_setup)

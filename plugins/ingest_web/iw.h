@@ -12,25 +12,9 @@
 #ifndef CL_IW_H
 #define CL_IW_H
 
+#include "cliploop_plugin.h" /* clp_buf, the SDK's header-only buffer */
+
 #include <stddef.h>
-
-/* ------------------------------------------------------------------------- */
-/* Growable byte buffer                                                      */
-/* ------------------------------------------------------------------------- */
-
-/** A growable buffer; data is NUL-terminated once anything was appended. Free with cl_iw_buf_free. */
-typedef struct cl_iw_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-} cl_iw_buf;
-
-/** Append n bytes. 0, or -1 when out of memory (the buffer is unchanged). */
-int cl_iw_buf_append(cl_iw_buf *b, const void *p, size_t n);
-/** Append a NUL-terminated string. */
-int cl_iw_buf_puts(cl_iw_buf *b, const char *s);
-/** Release the storage; the buffer is empty and reusable. */
-void cl_iw_buf_free(cl_iw_buf *b);
 
 /* ------------------------------------------------------------------------- */
 /* URLs                                                                      */
@@ -120,7 +104,7 @@ void cl_iw_detect_charset(const char *body, size_t len, const char *content_type
  * invalid sequences become U+FFFD, so the result is always valid UTF-8.
  * Appends to out. 0 or -1 (out of memory).
  */
-int cl_iw_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *out);
+int cl_iw_to_utf8(const char *body, size_t len, const char *charset, clp_buf *out);
 
 /* ------------------------------------------------------------------------- */
 /* Extraction                                                                */

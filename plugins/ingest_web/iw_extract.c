@@ -113,7 +113,7 @@ static const uint16_t cp1252_high[32] = {
     0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
 
-static int put_cp(cl_iw_buf *out, uint32_t cp)
+static int put_cp(clp_buf *out, uint32_t cp)
 {
     char b[4];
     size_t n;
@@ -136,7 +136,7 @@ static int put_cp(cl_iw_buf *out, uint32_t cp)
         b[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    return cl_iw_buf_append(out, b, n);
+    return clp_buf_append(out, b, n);
 }
 
 /* Length of a valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
@@ -195,7 +195,7 @@ static const char *iconv_name(const char *label, char *buf, size_t len)
 /* Convert with iconv(3); an invalid or incomplete sequence becomes U+FFFD and
    NUL characters are dropped. 0, -1 (out of memory) or 1 (iconv does not know
    the charset: nothing appended). */
-static int iconv_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *out)
+static int iconv_to_utf8(const char *body, size_t len, const char *charset, clp_buf *out)
 {
     char namebuf[48];
     const char *name = iconv_name(charset, namebuf, sizeof namebuf);
@@ -213,12 +213,12 @@ static int iconv_to_utf8(const char *body, size_t len, const char *charset, cl_i
         for (char *p = chunk, *z; p < o && rc == 0; p = z + 1) { /* drop NULs, keep the rest */
             z = memchr(p, 0, (size_t)(o - p));
             z = z ? z : o;
-            rc = cl_iw_buf_append(out, p, (size_t)(z - p));
+            rc = clp_buf_append(out, p, (size_t)(z - p));
         }
         if (rc || (!e && !left))
             break;
         if (e == EILSEQ || e == EINVAL) { /* one bad byte, or a sequence cut at the end */
-            rc = cl_iw_buf_puts(out, "\xEF\xBF\xBD");
+            rc = clp_buf_puts(out, "\xEF\xBF\xBD");
             in += e == EILSEQ ? 1 : left;
             left -= e == EILSEQ ? 1 : left;
         } else if (e != E2BIG && e != 0) {
@@ -226,10 +226,10 @@ static int iconv_to_utf8(const char *body, size_t len, const char *charset, cl_i
         }
     }
     iconv_close(cd);
-    return rc ? -1 : cl_iw_buf_append(out, "", 0);
+    return rc ? -1 : clp_buf_append(out, "", 0);
 }
 
-int cl_iw_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *out)
+int cl_iw_to_utf8(const char *body, size_t len, const char *charset, clp_buf *out)
 {
     const unsigned char *s = (const unsigned char *)body;
     if (charset && strcmp(charset, "utf-8") != 0 && strcmp(charset, "windows-1252") != 0) {
@@ -245,7 +245,7 @@ int cl_iw_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *
             if (c != 0 && put_cp(out, cp))
                 return -1;
         }
-        return cl_iw_buf_append(out, "", 0);
+        return clp_buf_append(out, "", 0);
     }
     size_t i = 0;
     if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
@@ -255,15 +255,15 @@ int cl_iw_to_utf8(const char *body, size_t len, const char *charset, cl_iw_buf *
         size_t l;
         while (i < len && s[i] != 0 && (l = utf8_valid_len(s + i, len - i)) > 0)
             i += l;
-        if (cl_iw_buf_append(out, s + run, i - run))
+        if (clp_buf_append(out, s + run, i - run))
             return -1;
         if (i < len) {
-            if (s[i] != 0 && cl_iw_buf_puts(out, "\xEF\xBF\xBD"))
+            if (s[i] != 0 && clp_buf_puts(out, "\xEF\xBF\xBD"))
                 return -1;
             i++;
         }
     }
-    return cl_iw_buf_append(out, "", 0);
+    return clp_buf_append(out, "", 0);
 }
 
 int cl_iw_is_html_type(const char *ct)
@@ -284,7 +284,7 @@ int cl_iw_is_html_type(const char *ct)
 /* Text accumulated with whitespace collapsed: runs of spaces (including
    no-break space) become one space, blocks are separated by one newline. */
 typedef struct text_acc {
-    cl_iw_buf b;
+    clp_buf b;
     int line_start; /* nothing on the current line yet */
     int pending_space;
     int oom;
@@ -319,9 +319,9 @@ static void acc_text(text_acc *a, const char *s)
                        *p == '\v' || (p[0] == 0xC2 && p[1] == 0xA0) ||
                        (p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0x8B)))
             p++;
-        if (a->pending_space && !a->line_start && cl_iw_buf_append(&a->b, " ", 1))
+        if (a->pending_space && !a->line_start && clp_buf_append(&a->b, " ", 1))
             a->oom = 1;
-        if (cl_iw_buf_append(&a->b, start, (size_t)(p - start)))
+        if (clp_buf_append(&a->b, start, (size_t)(p - start)))
             a->oom = 1;
         a->pending_space = 0;
         a->line_start = 0;
@@ -330,7 +330,7 @@ static void acc_text(text_acc *a, const char *s)
 
 static void acc_break(text_acc *a)
 {
-    if (!a->line_start && !a->oom && cl_iw_buf_append(&a->b, "\n", 1))
+    if (!a->line_start && !a->oom && clp_buf_append(&a->b, "\n", 1))
         a->oom = 1;
     a->line_start = 1;
     a->pending_space = 0;
@@ -340,12 +340,12 @@ static void acc_break(text_acc *a)
 static char *acc_take(text_acc *a)
 {
     if (a->oom) {
-        cl_iw_buf_free(&a->b);
+        clp_buf_free(&a->b);
         return NULL;
     }
     while (a->b.len > 0 && a->b.data[a->b.len - 1] == '\n')
         a->b.data[--a->b.len] = '\0';
-    if (!a->b.data && cl_iw_buf_append(&a->b, "", 0))
+    if (!a->b.data && clp_buf_append(&a->b, "", 0))
         return NULL;
     char *s = a->b.data;
     a->b.data = NULL;
@@ -878,14 +878,14 @@ int cl_iw_extract(const char *body, size_t len, const char *content_type, size_t
         return -2;
     }
     cl_iw_detect_charset(body, len, content_type, doc->charset, sizeof doc->charset);
-    cl_iw_buf utf8 = {0};
+    clp_buf utf8 = {0};
     if (cl_iw_to_utf8(body, len, doc->charset, &utf8)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     GumboOutput *out = gumbo_parse_with_options(&kGumboDefaultOptions, utf8.data, utf8.len);
     if (!out) {
-        cl_iw_buf_free(&utf8);
+        clp_buf_free(&utf8);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -936,10 +936,10 @@ int cl_iw_extract(const char *body, size_t len, const char *content_type, size_t
         else if (max_text)
             utf8_truncate(doc->text, max_text);
     } else {
-        cl_iw_buf_free(&w.text.b);
+        clp_buf_free(&w.text.b);
     }
     gumbo_destroy_output(&kGumboDefaultOptions, out);
-    cl_iw_buf_free(&utf8);
+    clp_buf_free(&utf8);
     if (w.oom) {
         cl_iw_doc_free(doc);
         snprintf(err, errlen, "out of memory");

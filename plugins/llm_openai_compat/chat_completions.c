@@ -95,17 +95,6 @@ static void upstream_message(const char *body, char *out, size_t outlen)
     cJSON_Delete(j);
 }
 
-/* <PREFIX>_<key> as an integer in min..max; def when unset, not a number
-   (the host warns) or out of range (warned here). */
-static long config_range(const cc_provider *p, const char *key, long def, long min, long max)
-{
-    int64_t n = clp_config_int(key, def);
-    if (n >= min && n <= max)
-        return (long)n;
-    clp_log(CL_LOG_WARN, "%s_%s=%lld is not in %ld..%ld; using %ld", p->prefix, key, (long long)n, min, max, def);
-    return def;
-}
-
 /* Build the request body. Returns a malloc'd string or NULL (err filled). */
 static char *build_body(const cc_provider *p, const char *model, const cl_llm_request *req,
                         cl_error *err)
@@ -319,8 +308,8 @@ int cc_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output 
         return fail(err, CL_EUNSUPPORTED, 0, 0, "%s: %s_API_KEY is not set", p->label, p->prefix);
     if (!model || !*model)
         return fail(err, CL_EUNSUPPORTED, 0, 0, "%s: %s_MODEL is not set", p->label, p->prefix);
-    long timeout_ms = config_range(p, "TIMEOUT_MS", CC_DEFAULT_TIMEOUT_MS, 100, 600000);
-    long max_retries = config_range(p, "MAX_RETRIES", CC_DEFAULT_MAX_RETRIES, 0, CC_MAX_RETRIES_LIMIT);
+    long timeout_ms = clp_config_range("TIMEOUT_MS", CC_DEFAULT_TIMEOUT_MS, 100, 600000);
+    long max_retries = clp_config_range("MAX_RETRIES", CC_DEFAULT_MAX_RETRIES, 0, CC_MAX_RETRIES_LIMIT);
 
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')

@@ -149,15 +149,15 @@ static void test_charsets(void)
     cl_iw_doc_free(&d);
 
     /* Invalid UTF-8 becomes U+FFFD; overlong forms and surrogates are invalid. */
-    cl_iw_buf b = {0};
+    clp_buf b = {0};
     CHECK(cl_iw_to_utf8("a\xFF" "b\xC0\xAF" "c\xED\xA0\x80" "d", 11, "utf-8", &b) == 0);
     CHECK_STR(b.data, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "d");
-    cl_iw_buf_free(&b);
+    clp_buf_free(&b);
     /* NUL bytes are dropped, a BOM is dropped. */
     CHECK(cl_iw_to_utf8("\xEF\xBB\xBFx\0y", 6, "utf-8", &b) == 0);
     CHECK_STR(b.data, "xy");
     CHECK(b.len == 2);
-    cl_iw_buf_free(&b);
+    clp_buf_free(&b);
 
     /* Other charsets through iconv(3): each page's bytes in its own encoding. */
     static const struct {
@@ -188,11 +188,11 @@ static void test_charsets(void)
     /* an invalid byte becomes U+FFFD and the rest still converts; a cut sequence at the end too */
     CHECK(cl_iw_to_utf8("\x82\xb1\xff\x82\xf1\x82", 6, "shift_jis", &b) == 0);
     CHECK_STR(b.data, "こ\xEF\xBF\xBDん\xEF\xBF\xBD");
-    cl_iw_buf_free(&b);
+    clp_buf_free(&b);
     /* a charset iconv does not know is read as UTF-8 (as before) */
     CHECK(cl_iw_to_utf8("caf\xC3\xA9", 5, "x-no-such-charset", &b) == 0);
     CHECK_STR(b.data, "caf\xC3\xA9");
-    cl_iw_buf_free(&b);
+    clp_buf_free(&b);
 
     char cs[32];
     cl_iw_detect_charset("\xEF\xBB\xBF<p>", 6, "text/html; charset=latin1", cs, sizeof cs);
@@ -225,29 +225,29 @@ static void test_limits(void)
     /* Nesting: gumbo's cost grows quadratically with depth, so a page nested
        beyond CL_IW_MAX_NESTING is refused before parsing; below it, text deeper
        than the walk's own limit is ignored without crashing. */
-    cl_iw_buf deep = {0};
+    clp_buf deep = {0};
     for (int i = 0; i < 20000; i++)
-        cl_iw_buf_puts(&deep, "<div>");
-    cl_iw_buf_puts(&deep, "deep");
+        clp_buf_puts(&deep, "<div>");
+    clp_buf_puts(&deep, "deep");
     err[0] = '\0';
     CHECK(cl_iw_extract(deep.data, deep.len, NULL, 0, &d, err, sizeof err) == -2);
     CHECK(strstr(err, "too deeply nested") != NULL);
     CHECK(d.text == NULL);
-    cl_iw_buf_free(&deep);
+    clp_buf_free(&deep);
     for (int i = 0; i < 900; i++)
-        cl_iw_buf_puts(&deep, "<span>");
-    cl_iw_buf_puts(&deep, "deep");
+        clp_buf_puts(&deep, "<span>");
+    clp_buf_puts(&deep, "deep");
     CHECK(cl_iw_extract(deep.data, deep.len, NULL, 0, &d, err, sizeof err) == 0);
     CHECK_STR(d.text, "");
     cl_iw_doc_free(&d);
-    cl_iw_buf_free(&deep);
+    clp_buf_free(&deep);
     /* So is a tag with too many attributes (quadratic duplicate checks). */
-    cl_iw_buf_puts(&deep, "<div");
+    clp_buf_puts(&deep, "<div");
     for (int i = 0; i < CL_IW_MAX_ATTRIBUTES + 1; i++)
-        cl_iw_buf_puts(&deep, " a");
-    cl_iw_buf_puts(&deep, ">x");
+        clp_buf_puts(&deep, " a");
+    clp_buf_puts(&deep, ">x");
     CHECK(cl_iw_extract(deep.data, deep.len, NULL, 0, &d, err, sizeof err) == -2);
-    cl_iw_buf_free(&deep);
+    clp_buf_free(&deep);
 
     /* The pre-scan: implicitly closed and void elements, comments, script
        text and quoted '>' do not count as nesting. */
@@ -262,13 +262,13 @@ static void test_limits(void)
     CHECK(depth == 3);
 
     /* Headings are capped in number. */
-    cl_iw_buf b = {0};
+    clp_buf b = {0};
     for (int i = 0; i < CL_IW_MAX_HEADINGS + 10; i++)
-        cl_iw_buf_puts(&b, "<h3>h</h3>");
+        clp_buf_puts(&b, "<h3>h</h3>");
     CHECK(cl_iw_extract(b.data, b.len, NULL, 0, &d, err, sizeof err) == 0);
     CHECK(d.nheadings == CL_IW_MAX_HEADINGS);
     cl_iw_doc_free(&d);
-    cl_iw_buf_free(&b);
+    clp_buf_free(&b);
 }
 
 static void resolve_is(const char *base, const char *ref, const char *want)
