@@ -483,12 +483,8 @@ cJSON *cl_auth_me_json(const cl_user *u, const char *csrf)
 /* The /api/me reply. */
 static void me_reply_body(cl_res *res, const cl_user *u)
 {
-    cl_buf b = CL_BUF_INIT;
-    if (me_write(&b, u, u->csrf_token) == 0 && b.data)
-        cl_res_json_text(res, 200, b.data);
-    else
+    if (me_write(cl_res_json_buf(res, 200, 640), u, u->csrf_token) != 0)
         cl_res_error(res, 500, "internal", "out of memory");
-    cl_buf_free(&b);
 }
 
 /* Sign a user in: session row, cookie, and the /api/me body. Replies on res. */

@@ -246,18 +246,15 @@ static void chats_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresu
     char q[256];
     cl_req_query(req, "q", q, sizeof q);
     char *qt = trimmed(q);
-    cl_buf b = CL_BUF_INIT;
-    int rc = cl_buf_puts(&b, "{\"chats\":[");
+    cl_buf *b = cl_res_json_buf(res, 200, 64 + 384 * (size_t)PQntuples(r));
+    int rc = cl_buf_puts(b, "{\"chats\":[");
     for (int i = 0; i < PQntuples(r) && rc == 0; i++)
-        rc = (i ? cl_buf_puts(&b, ",") : 0) | conv_write(&b, r, i);
-    rc |= cl_buf_puts(&b, "],\"q\":");
-    rc |= cl_buf_json_str(&b, qt ? qt : "");
-    rc |= cl_buf_puts(&b, "}");
-    if (rc == 0 && b.data && qt)
-        cl_res_json_text(res, 200, b.data);
-    else
+        rc = (i ? cl_buf_puts(b, ",") : 0) | conv_write(b, r, i);
+    rc |= cl_buf_puts(b, "],\"q\":");
+    rc |= cl_buf_json_str(b, qt ? qt : "");
+    rc |= cl_buf_puts(b, "}");
+    if (rc != 0 || !qt)
         cl_res_error(res, 500, "internal", "out of memory");
-    cl_buf_free(&b);
     free(qt);
 }
 

@@ -407,12 +407,8 @@ static void items_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresu
 {
     (void)req;
     (void)u;
-    cl_buf b = CL_BUF_INIT;
-    if (items_write(&b, r) == 0 && b.data)
-        cl_res_json_text(res, 200, b.data);
-    else
+    if (items_write(cl_res_json_buf(res, 200, 64 + 640 * (size_t)PQntuples(r)), r) != 0)
         cl_res_error(res, 500, "internal", "out of memory");
-    cl_buf_free(&b);
 }
 
 static void list_items(cl_req *req, cl_res *res)

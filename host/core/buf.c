@@ -26,6 +26,8 @@ static int reserve(cl_buf *b, size_t extra)
     return 0;
 }
 
+int cl_buf_reserve(cl_buf *b, size_t extra) { return reserve(b, extra); }
+
 int cl_buf_append(cl_buf *b, const void *data, size_t len)
 {
     if (reserve(b, len) != 0)
@@ -78,23 +80,31 @@ int cl_buf_json_str(cl_buf *b, const char *s)
 {
     if (cl_buf_append(b, "\"", 1))
         return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    /* Runs of characters that need no escape are copied at once. */
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    for (;; p++) {
+        unsigned char c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (p > run && cl_buf_append(b, run, (size_t)(p - run)))
+            return -1;
+        if (!c)
+            break;
         char esc[8];
-        const char *out = NULL;
-        switch (*p) {
+        const char *out;
+        switch (c) {
         case '"': out = "\\\""; break;
         case '\\': out = "\\\\"; break;
         case '\n': out = "\\n"; break;
         case '\r': out = "\\r"; break;
         case '\t': out = "\\t"; break;
         default:
-            if (*p < 0x20) {
-                snprintf(esc, sizeof esc, "\\u%04x", *p);
-                out = esc;
-            }
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            out = esc;
         }
-        if (out ? cl_buf_puts(b, out) : cl_buf_append(b, p, 1))
+        if (cl_buf_puts(b, out))
             return -1;
+        run = p + 1;
     }
     return cl_buf_append(b, "\"", 1);
 }

@@ -30,6 +30,8 @@ int cl_buf_append(cl_buf *b, const void *data, size_t len);
 int cl_buf_puts(cl_buf *b, const char *s);
 int cl_buf_printf(cl_buf *b, const char *fmt, ...) CL_PRINTF(2, 3);
 int cl_buf_vprintf(cl_buf *b, const char *fmt, va_list ap);
+/** Make room for extra more bytes (and the NUL) at once; 0 or -1 (unchanged). */
+int cl_buf_reserve(cl_buf *b, size_t extra);
 /** Append s as a JSON string literal (with quotes and escapes). */
 int cl_buf_json_str(cl_buf *b, const char *s);
 /** Release the storage; the buffer is empty and reusable afterwards. */

@@ -184,21 +184,18 @@ static void credits_reply(cl_req *req, cl_res *res, const cl_user *u, const PGre
     (void)req;
     (void)r;
     const cl_plan_limits *l = cl_policy_limits(u->plan);
-    cl_buf b = CL_BUF_INIT;
-    int rc = cl_buf_printf(&b,
+    cl_buf *b = cl_res_json_buf(res, 200, 256);
+    int rc = cl_buf_printf(b,
                            "{\"generation\":{\"balance\":%" PRId64 ",\"monthly_grant\":%lld},"
                            "\"render\":{\"balance\":%" PRId64 ",\"monthly_grant\":%lld},\"granted_month\":",
                            u->credits.generation, (long long)l->monthly_generation_grant, u->credits.render,
                            (long long)l->monthly_render_grant);
-    rc |= u->credits.granted_month[0] ? cl_buf_json_str(&b, u->credits.granted_month) : cl_buf_puts(&b, "null");
-    rc |= cl_buf_puts(&b, ",\"plan\":");
-    rc |= cl_buf_json_str(&b, cl_plan_id(u->plan));
-    rc |= cl_buf_puts(&b, "}");
-    if (rc == 0 && b.data)
-        cl_res_json_text(res, 200, b.data);
-    else
+    rc |= u->credits.granted_month[0] ? cl_buf_json_str(b, u->credits.granted_month) : cl_buf_puts(b, "null");
+    rc |= cl_buf_puts(b, ",\"plan\":");
+    rc |= cl_buf_json_str(b, cl_plan_id(u->plan));
+    rc |= cl_buf_puts(b, "}");
+    if (rc != 0)
         cl_res_error(res, 500, "internal", "out of memory");
-    cl_buf_free(&b);
 }
 
 static void me_credits(cl_req *req, cl_res *res)

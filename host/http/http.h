@@ -178,6 +178,13 @@ cJSON *cl_req_json(const cl_req *req, cl_res *res);
 void cl_res_json(cl_res *res, int status, cJSON *obj);
 /** Reply with raw JSON text. */
 void cl_res_json_text(cl_res *res, int status, const char *json);
+/**
+ * Reply with JSON written straight into the reply: sets status and the JSON
+ * type, empties the body, makes room for size_hint bytes and returns the
+ * body for the caller to append to (no copy). If appending fails, reply
+ * with cl_res_error instead (it replaces the body).
+ */
+cl_buf *cl_res_json_buf(cl_res *res, int status, size_t size_hint);
 /** Reply {"error":{"code":code,"message":...}} with status. */
 void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -415,6 +415,17 @@ void cl_res_json(cl_res *res, int status, cJSON *obj)
 
 void cl_res_json_text(cl_res *res, int status, const char *json) { set_body(res, status, json); }
 
+cl_buf *cl_res_json_buf(cl_res *res, int status, size_t size_hint)
+{
+    res->status = status;
+    res->content_type = "application/json; charset=utf-8";
+    res->body.len = 0;
+    if (res->body.data)
+        res->body.data[0] = '\0';
+    cl_buf_reserve(&res->body, size_hint); /* a hint: appending grows it anyway */
+    return &res->body;
+}
+
 void cl_res_error(cl_res *res, int status, const char *code, const char *fmt, ...)
 {
     char msg[1024];

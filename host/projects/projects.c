@@ -157,27 +157,87 @@ static int lock_user(cl_res *res, PGconn *c, const char *uid)
 /* Projects                                                                  */
 /* ------------------------------------------------------------------------- */
 
-/* GET /api/projects: the owner's projects and the active count in one
-   statement (tests/bench/routes runs it through pgbench too). */
+/* GET /api/projects: the owner's projects, every column PROJECT_JSON shows,
+   as plain columns the host writes as JSON (Postgres building the objects
+   cost more than the rest of the statement; docs/scale.md). Timestamps come
+   as timestamptz text in the connection's zone, UTC. tests/bench/routes runs
+   it through pgbench too. */
 const cl_db_stmt cl_projects_list_stmt = {
     "cl_projects_list",
-    "SELECT coalesce(json_agg(" PROJECT_JSON " ORDER BY p.status = 'archived', p.updated_at DESC, p.id DESC), '[]'),"
-    " count(*) FILTER (WHERE p.status = 'active')"
-    " FROM projects p WHERE p.owner_id = $1::bigint",
+    "SELECT p.id, p.name, p.project_type, p.status, p.business_name, p.category, p.city, p.state,"
+    " p.target_audience, p.primary_offer, p.price_range, p.tone, p.cta, p.instagram_handle,"
+    " p.whatsapp_number, p.website_url, to_json(p.preferred_channels), p.language_style, p.timezone,"
+    " p.onboarding_step, p.onboarded_at, (SELECT count(*) FROM context_documents d WHERE d.project_id = p.id),"
+    " p.created_at, p.updated_at"
+    " FROM projects p WHERE p.owner_id = $1::bigint"
+    " ORDER BY p.status = 'archived', p.updated_at DESC, p.id DESC",
     1,
 };
+
+/* A timestamptz column ("2026-12-06 04:36:49.123+00", UTC) as a JSON
+   timestamptz shows it ("2026-12-06T04:36:49.123+00:00"), or null. */
+static int put_jtime(cl_buf *b, const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return cl_buf_puts(b, "null");
+    const char *v = PQgetvalue(r, row, col);
+    size_t n = strlen(v);
+    char t[64];
+    if (n < 22 || n > 40 || v[10] != ' ')
+        return cl_buf_json_str(b, v);
+    memcpy(t, v, n + 1);
+    t[10] = 'T';
+    if (t[n - 3] == '+' || t[n - 3] == '-') /* "+00": JSON spells the minutes too */
+        memcpy(t + n, ":00", 4);
+    return cl_buf_json_str(b, t);
+}
+
+/* ',"key":' and the text column's value, or null. */
+static int put_text(cl_buf *b, const char *key, const PGresult *r, int row, int col)
+{
+    int rc = cl_buf_puts(b, ",\"") | cl_buf_puts(b, key) | cl_buf_puts(b, "\":");
+    return rc | (PQgetisnull(r, row, col) ? cl_buf_puts(b, "null") : cl_buf_json_str(b, PQgetvalue(r, row, col)));
+}
+
+/* The list's rows as {"projects":[...],"limits":{...}}: the keys and values
+   of PROJECT_JSON. 0 or -1. */
+static int projects_write(cl_buf *b, const PGresult *r, const cl_user *u)
+{
+    static const char *const text_keys[] = {"name", "project_type", "status", "business_name", "category",
+                                            "city", "state", "target_audience", "primary_offer", "price_range",
+                                            "tone", "cta", "instagram_handle", "whatsapp_number", "website_url"};
+    int active = 0, rc = cl_buf_puts(b, "{\"projects\":[");
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        rc |= cl_buf_puts(b, i ? ",{\"id\":" : "{\"id\":") | cl_buf_puts(b, PQgetvalue(r, i, 0));
+        for (int k = 0; k < 15; k++)
+            rc |= put_text(b, text_keys[k], r, i, 1 + k);
+        rc |= cl_buf_puts(b, ",\"preferred_channels\":");
+        rc |= cl_buf_puts(b, PQgetisnull(r, i, 16) ? "null" : PQgetvalue(r, i, 16));
+        rc |= put_text(b, "language_style", r, i, 17) | put_text(b, "timezone", r, i, 18) |
+              put_text(b, "onboarding_step", r, i, 19);
+        rc |= cl_buf_puts(b, PQgetisnull(r, i, 20) ? ",\"onboarded\":false,\"onboarded_at\":"
+                                                   : ",\"onboarded\":true,\"onboarded_at\":");
+        rc |= put_jtime(b, r, i, 20);
+        rc |= cl_buf_puts(b, ",\"documents_count\":") | cl_buf_puts(b, PQgetvalue(r, i, 21));
+        rc |= cl_buf_puts(b, ",\"created_at\":");
+        rc |= put_jtime(b, r, i, 22);
+        rc |= cl_buf_puts(b, ",\"updated_at\":");
+        rc |= put_jtime(b, r, i, 23);
+        rc |= cl_buf_puts(b, "}");
+        active += strcmp(PQgetvalue(r, i, 3), "active") == 0;
+    }
+    const cl_plan_limits *l = cl_policy_limits(u->plan);
+    rc |= cl_buf_puts(b, "],\"limits\":{\"plan\":");
+    rc |= cl_buf_json_str(b, cl_plan_id(u->plan));
+    rc |= cl_buf_printf(b, ",\"active_projects\":%d,\"max_active_projects\":%d}}", active, l->active_projects);
+    return rc ? -1 : 0;
+}
 
 static void projects_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r)
 {
     (void)req;
-    const cl_plan_limits *l = cl_policy_limits(u->plan);
-    cl_buf b = CL_BUF_INIT;
-    cl_buf_printf(&b, "{\"projects\":%s,\"limits\":{\"plan\":", PQgetvalue(r, 0, 0));
-    cl_buf_json_str(&b, cl_plan_id(u->plan));
-    cl_buf_printf(&b, ",\"active_projects\":%s,\"max_active_projects\":%d}}", PQgetvalue(r, 0, 1),
-                  l->active_projects);
-    cl_res_json_text(res, 200, b.data ? b.data : "{}");
-    cl_buf_free(&b);
+    if (projects_write(cl_res_json_buf(res, 200, 1024 + 1024 * (size_t)PQntuples(r)), r, u) != 0)
+        cl_res_error(res, 500, "internal", "out of memory");
 }
 
 static void list_projects(cl_req *req, cl_res *res)

@@ -104,6 +104,28 @@ test('the content list shows each item as the one-item route does, as a summary 
   assert.deepEqual(page.body.items.map((i) => [i.title, i.assets.length]), [['Sourdough Sunday', 2]]);
 });
 
+test('the project list shows each project as its own route does, written by the host', async () => {
+  // A second project, archived and onboarded, with quotes in its text and no channels.
+  psql(db.url, `INSERT INTO projects (owner_id, name, project_type, status, city, preferred_channels, onboarding_step, onboarded_at)
+    VALUES (${uid}, 'Say "hi" \\ Zoë', 'creator', 'archived', NULL, '{}', 'done', now() - interval '3 days')`);
+  const list = await alice.get('/api/projects');
+  assert.equal(list.status, 200, list.text);
+  assert.deepEqual(list.body.projects.map((p) => p.status), ['active', 'archived']);
+  assert.equal(list.body.limits.active_projects, 1);
+  for (const p of list.body.projects) {
+    const one = await alice.get(`/api/projects/${p.id}`);
+    assert.equal(one.status, 200, one.text);
+    const full = one.body.project ?? one.body;
+    assert.deepEqual(Object.keys(p), Object.keys(full));
+    assert.deepEqual(p, full);
+  }
+  const archived = list.body.projects[1];
+  assert.equal(archived.name, 'Say "hi" \\ Zoë');
+  assert.deepEqual(archived.preferred_channels, []);
+  assert.match(archived.onboarded_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$/);
+  psql(db.url, `DELETE FROM projects WHERE owner_id = ${uid} AND status = 'archived'`);
+});
+
 test('the chat list shows each conversation as its own route does, quotes and all', async () => {
   const chat = await alice.post('/api/chats', { project_id: projectId, title: 'Say "hi" \\ to Zoë\n' });
   assert.equal(chat.status, 201, chat.text);

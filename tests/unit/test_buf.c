@@ -80,9 +80,49 @@ static void test_utf8(void)
     CHECK(cl_utf8_clip("ab\xf0\x9f\x8d\x9e", 6, 5) == 2);
 }
 
+/* JSON strings: plain runs copied whole, every character that needs it escaped. */
+static void test_json_str(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", "\"\""},
+        {"plain text", "\"plain text\""},
+        {"say \"hi\" \\ Zo\xc3\xab", "\"say \\\"hi\\\" \\\\ Zo\xc3\xab\""},
+        {"a\nb\rc\td", "\"a\\nb\\rc\\td\""},
+        {"\x01x\x1f", "\"\\u0001x\\u001f\""},
+        {"\"", "\"\\\"\""},
+        {"end\\", "\"end\\\\\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cl_buf b = CL_BUF_INIT;
+        CHECK(cl_buf_puts(&b, "[") == 0 && cl_buf_json_str(&b, cases[i].in) == 0);
+        CHECK(b.len == strlen(cases[i].out) + 1 && strcmp(b.data + 1, cases[i].out) == 0);
+        if (strcmp(b.data + 1, cases[i].out) != 0)
+            fprintf(stderr, "json_str case %zu: %s\n", i, b.data);
+        cl_buf_free(&b);
+    }
+}
+
+/* printf into the room left, and past it (the buffer grows, one formatting). */
+static void test_printf(void)
+{
+    cl_buf b = CL_BUF_INIT;
+    CHECK(cl_buf_printf(&b, "%d-%s", 42, "x") == 0 && strcmp(b.data, "42-x") == 0 && b.len == 4);
+    char big[300];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(cl_buf_printf(&b, "<%s>", big) == 0);
+    CHECK(b.len == 4 + 2 + 299 && b.data[b.len] == '\0' && b.data[4] == '<' && b.data[b.len - 1] == '>');
+    CHECK(cl_buf_printf(&b, "%s", "") == 0 && b.len == 305);
+    cl_buf_free(&b);
+}
+
 int main(void)
 {
     test_overflow();
     test_utf8();
+    test_json_str();
+    test_printf();
     return unit_done("test_buf");
 }
