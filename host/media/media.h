@@ -99,6 +99,20 @@ struct cJSON;
 int cl_media_collect_website(PGconn *c, int64_t project_id, const struct cJSON *pages, int *added, char *err,
                              size_t errlen);
 
+/** The stored files of a project's media (opaque; cl_media_project_files). */
+typedef struct cl_media_files cl_media_files;
+
+/**
+ * Before a project is deleted (its media rows go with it, ON DELETE
+ * CASCADE): the storage keys of all its media. NULL when it has none or on a
+ * database error (logged). Caller frees with cl_media_files_free.
+ */
+cl_media_files *cl_media_project_files(PGconn *c, int64_t project_id);
+/** After the delete committed: remove every file (failures logged). NULL is fine. */
+void cl_media_files_remove(const cl_media_files *f);
+/** Free what cl_media_project_files returned. NULL is fine. */
+void cl_media_files_free(cl_media_files *f);
+
 /** Register the /api/projects/:id/media routes and GET /api/media/:id/file (serve). */
 void cl_media_register_routes(void);
 

@@ -5,6 +5,7 @@
 #include "media/media.h"
 #include "media/media_internal.h"
 #include "db/db.h"
+#include "core/log.h"
 #include "storage/storage.h"
 
 #include <errno.h>
@@ -201,4 +202,50 @@ int cl_media_materialize_id(PGconn *c, int64_t project_id, int64_t media_id, con
     if (strcmp(m->status, "kept") != 0)
         return 0;
     return cl_media_materialize(m, work_dir, path, pathlen, err, errlen) == 0 ? 1 : -1;
+}
+
+struct cl_media_files {
+    PGresult *rows; /* storage, storage_key, normalized_key */
+};
+
+cl_media_files *cl_media_project_files(PGconn *c, int64_t project_id)
+{
+    char pid[24];
+    snprintf(pid, sizeof pid, "%" PRId64, project_id);
+    const char *p[] = {pid};
+    PGresult *r = cl_db_query(c, "SELECT storage, storage_key, normalized_key FROM media_assets WHERE project_id = $1",
+                              1, p);
+    if (!cl_db_ok(r) || PQntuples(r) == 0) {
+        if (!cl_db_ok(r)) {
+            char err[256];
+            cl_db_errmsg(c, r, err, sizeof err);
+            cl_warn("media", "project %s: media files not listed before the delete: %s", pid, err);
+        }
+        PQclear(r);
+        return NULL;
+    }
+    cl_media_files *f = malloc(sizeof *f);
+    if (!f) {
+        PQclear(r);
+        return NULL;
+    }
+    f->rows = r;
+    return f;
+}
+
+void cl_media_files_remove(const cl_media_files *f)
+{
+    char err[512];
+    for (int i = 0; f && i < PQntuples(f->rows); i++)
+        for (int k = 1; k <= 2; k++)
+            if (cl_storage_remove(PQgetvalue(f->rows, i, 0), PQgetvalue(f->rows, i, k), err, sizeof err) != 0)
+                cl_warn("media", "%s", err);
+}
+
+void cl_media_files_free(cl_media_files *f)
+{
+    if (!f)
+        return;
+    PQclear(f->rows);
+    free(f);
 }

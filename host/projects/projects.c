@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "credits/policy.h"
 #include "db/db.h"
+#include "media/media.h"
 #include "http/http.h"
 #include "http/loopdb.h"
 #include "projects/context.h"
@@ -477,16 +478,20 @@ static void delete_project(cl_req *req, cl_res *res)
     if (!c)
         return;
     const char *p[] = {pid, uid};
+    /* the media library's files go once the rows are gone (docs/media.md) */
+    cl_media_files *media = cl_media_project_files(c, strtoll(pid, NULL, 10));
     PGresult *r = cl_db_query(c, "DELETE FROM projects WHERE id = $1 AND owner_id = $2 RETURNING id", 2, p);
     if (!cl_db_ok(r))
         internal(res, c, r, "delete project");
     else if (PQntuples(r) == 0)
         not_found(res);
     else {
+        cl_media_files_remove(media);
         char out[80];
         snprintf(out, sizeof out, "{\"deleted\":true,\"id\":%s}", pid);
         cl_res_json_text(res, 200, out);
     }
+    cl_media_files_free(media);
     PQclear(r);
     cl_db_release(c);
 }

@@ -323,6 +323,11 @@ test('the plan quota: an upload that does not fit answers 409 naming the plan an
   assert.equal(plan.status, 200);
   assert.equal(plan.body.limits.media_bytes, 1024 * 1024 * 1024);
   assert.equal(plan.body.limits.media_files, 500);
+  // deleting the project removes its media files too
+  const keys = psql(db.url, `SELECT storage_key, normalized_key FROM media_assets WHERE project_id = ${p.id} AND filename = 'q.png'`)[0];
+  for (const key of keys) assert.ok(fs.existsSync(path.join(tmp, 'storage', key)), `${key} stored`);
+  assert.equal((await u.request('DELETE', `/api/projects/${p.id}`)).status, 200);
+  for (const key of keys) assert.ok(!fs.existsSync(path.join(tmp, 'storage', key)), `${key} removed with the project`);
 });
 
 test('website images: og:image and main-content <img> >= 600 px, fetched through the guard, deduplicated, suggested', async () => {
