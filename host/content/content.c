@@ -3,6 +3,7 @@
  * See content.h for the routes; render_job.c holds the worker side.
  */
 #include "content/content.h"
+#include "content/soundtrack.h"
 #include "auth/auth.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -106,6 +107,9 @@ cJSON *cl_content_item_row_json(PGresult *r, int row)
     add_str_or_null(o, "exported_at", r, row, 32);
     add_str_or_null(o, "posted_at", r, row, 33);
     add_str_or_null(o, "posted_url", r, row, 34);
+    /* The owner's audio choice (migration 0029, docs/audio.md). */
+    cJSON *audio = cJSON_Parse(PQgetvalue(r, row, 35));
+    cJSON_AddItemToObject(o, "audio", audio ? audio : cJSON_CreateObject());
     return o;
 }
 
@@ -663,6 +667,48 @@ cJSON *cl_render_order_json(const cl_render_order *rr)
     return o;
 }
 
+/* Keep the body's audio choice on item id (not while it renders). 0, or -1 with the reply set. */
+static int set_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, int64_t id)
+{
+    cJSON *body = cl_req_json(req, res);
+    if (!body)
+        return -1;
+    int has = cJSON_GetObjectItemCaseSensitive(body, "voiceover") || cJSON_GetObjectItemCaseSensitive(body, "music");
+    char *text = has ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    if (!has)
+        return 0;
+    char sid[24], uid[24], err[300];
+    snprintf(sid, sizeof sid, "%" PRId64, id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
+    PGresult *r = cl_db_query(c, "SELECT project_id, status FROM content_items WHERE id = $1 AND user_id = $2", 2,
+                              (const char *[]){sid, uid});
+    int rc = -1;
+    char *choice = NULL;
+    if (!cl_db_ok(r)) {
+        db_failed(res, c, r, "read item");
+    } else if (PQntuples(r) == 0) {
+        cl_res_error(res, 404, "not_found", "No content item %s", sid);
+    } else if (strcmp(PQgetvalue(r, 0, 1), "rendering") == 0) {
+        rc = 0; /* the running render answers; its choice stays */
+    } else {
+        int ck = cl_soundtrack_check_choice(c, strtoll(PQgetvalue(r, 0, 0), NULL, 10), text, &choice, err, sizeof err);
+        if (ck == -1)
+            cl_res_error(res, 422, "invalid_audio", "%s", err);
+        else if (ck != 0)
+            cl_res_error(res, 500, "internal", "%s", err);
+        else if (cl_db_exec(c, "UPDATE content_items SET audio = $3::jsonb WHERE id = $1 AND user_id = $2", 3,
+                            (const char *[]){sid, uid, choice}, err, sizeof err) != 0)
+            db_failed(res, c, NULL, "save the audio choice");
+        else
+            rc = 0;
+    }
+    PQclear(r);
+    free(text);
+    free(choice);
+    return rc;
+}
+
 /* POST /api/content-items/:id/render */
 static void render_item(cl_req *req, cl_res *res)
 {
@@ -671,6 +717,12 @@ static void render_item(cl_req *req, cl_res *res)
     if (!c)
         return;
     cl_render_order rr;
+    /* An optional audio choice in the body ({"voiceover","music"}, docs/audio.md)
+       is checked and kept on the item before the render is requested. */
+    if (req->body_len > 0 && set_audio_choice(req, res, c, &u, cl_req_param_id(req, "id")) != 0) {
+        cl_db_release(c);
+        return;
+    }
     /* The plan's renders per month (429, nothing charged). */
     if (cl_limits_check(c, &u, CL_ACTION_CONTENT_RENDER, 1, res) == 0 &&
         cl_content_request_render(c, &u, cl_req_param_id(req, "id"), NULL, &rr, res) == 0)
@@ -723,5 +775,6 @@ void cl_content_register_routes(void)
     cl_content_register_caption_routes();
     cl_route("POST", "/api/content-items/:id/render", render_item, 0);
     cl_content_register_template_routes();
+    cl_soundtrack_register_routes();
     cl_route("GET", "/api/assets/:id", get_asset, 0);
 }

@@ -102,7 +102,7 @@ int cl_content_on_render_finished(cl_render_observer fn);
     " j.status, j.progress_done, j.progress_total, j.attempts, i.cycle_id, i.position,"            \
     " cl_iso(i.scheduled_at), cl_iso(i.published_at), i.publish_error, i.publish_attempt,"         \
     " i.publish_job_id, i.publisher, i.remote_media_id, i.permalink, cl_iso(i.exported_at),"       \
-    " cl_iso(i.posted_at), i.posted_url"
+    " cl_iso(i.posted_at), i.posted_url, i.audio::text"
 #define CL_CONTENT_ITEM_FROM " FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
 #define CL_CONTENT_ITEM_SELECT "SELECT " CL_CONTENT_ITEM_COLUMNS CL_CONTENT_ITEM_FROM
 

@@ -17,6 +17,7 @@
  */
 #include "content/content.h"
 #include "content/item_composition.h"
+#include "content/soundtrack.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -166,7 +167,8 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     snprintf(uid, sizeof uid, "%" PRId64, p.user_id);
     const char *q[] = {id, uid};
     PGresult *r = cl_db_query(c,
-                              "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text, i.project_id"
+                              "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text, i.project_id,"
+                              "       i.audio::text"
                               "  FROM content_items i JOIN projects pr ON pr.id = i.project_id"
                               " WHERE i.id = $1 AND i.user_id = $2",
                               2, q);
@@ -233,6 +235,15 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         rc = -1;
         goto fail;
     }
+    /* The voiceover, the music and the captions (soundtrack.c): a voice that
+       cannot be made fails the render with the engine's words. */
+    int scode = 0;
+    if (cl_soundtrack_apply(c, ci.project_id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 5), rules,
+                            out_dir, call, &comp, &scode, err, errlen) != 0) {
+        cl_warn(COMP, "content item %" PRId64 ": %s", p.item_id, err);
+        rc = is_retryable(scode) ? 1 : -1;
+        goto fail;
+    }
     cl_render_result res;
     cl_error rerr;
     memset(&rerr, 0, sizeof rerr);
@@ -270,7 +281,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     snprintf(vrel, sizeof vrel, "%s/%s", rel, CL_RENDER_VIDEO_NAME);
     snprintf(trel, sizeof trel, "%s/%s", rel, CL_RENDER_THUMBNAIL_NAME);
     snprintf(srel, sizeof srel, "%s/%s", rel, CL_RENDER_THUMBNAIL_SMALL_NAME);
-    int scode = 0;
+    scode = 0;
     if (!(stored_v = cl_storage_put(vrel, res.video_path, "video/mp4", &vsize, vsha, backend, &scode, err, errlen) == 0) ||
         !(stored_t = cl_storage_put(trel, res.thumbnail_path, "image/jpeg", &tsize, tsha, backend, &scode, err, errlen) == 0) ||
         !(stored_s = cl_storage_put(srel, small_path, "image/jpeg", &ssize, ssha, backend, &scode, err, errlen) == 0)) {
@@ -328,6 +339,15 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         if (role && text && !cJSON_GetObjectItemCaseSensitive(drawn, role))
             cJSON_AddStringToObject(drawn, role, text);
     }
+    /* what the soundtrack held (soundtrack.c): voice, music, caption cues */
+    const cJSON *au = cJSON_GetObjectItemCaseSensitive(cj, "audio"), *caps = cJSON_GetObjectItemCaseSensitive(cj, "captions");
+    cJSON *st = cJSON_AddObjectToObject(out, "soundtrack");
+    cJSON_AddBoolToObject(st, "voiceover", cJSON_GetObjectItemCaseSensitive(au, "voiceover") != NULL);
+    cJSON_AddBoolToObject(st, "music", cJSON_GetObjectItemCaseSensitive(au, "music") != NULL);
+    cJSON_AddNumberToObject(st, "duration", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cj, "duration")));
+    cJSON_AddNumberToObject(st, "caption_cues", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(caps, "cues")));
+    if (caps)
+        cJSON_AddStringToObject(st, "caption_mode", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(caps, "mode")) ?: "");
     cJSON_Delete(cj);
     char *out_text = cJSON_PrintUnformatted(out);
     cJSON_Delete(out);

@@ -198,6 +198,8 @@ int cl_config_load(char *err, size_t errlen)
 
     snprintf(def, sizeof def, "%s/plugins", cl_exe_dir());
     if (get_str("CLIPLOOP_PLUGIN_DIR", def, c->plugin_dir, sizeof c->plugin_dir, err, errlen)) return -1;
+    snprintf(def, sizeof def, "%s/music", cl_exe_dir());
+    if (get_str("CLIPLOOP_MUSIC_DIR", def, c->music_dir, sizeof c->music_dir, err, errlen)) return -1;
     if (get_str("CLIPLOOP_STORAGE_DIR", "var/storage", c->storage_dir, sizeof c->storage_dir, err, errlen)) return -1;
     /* storage_local reads the root from its own section (CLIPLOOP_STORAGE_DIR): give it the default too. */
     setenv("CLIPLOOP_STORAGE_DIR", c->storage_dir, 1);

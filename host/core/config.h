@@ -33,6 +33,7 @@ typedef struct cl_config {
     int db_pool_size;       /**< CLIPLOOP_DB_POOL_SIZE, default 8 */
     /* Paths */
     char plugin_dir[1024];  /**< CLIPLOOP_PLUGIN_DIR, default <exe dir>/plugins */
+    char music_dir[1024];   /**< CLIPLOOP_MUSIC_DIR: the bundled music beds, default <exe dir>/music (docs/audio.md) */
     char storage_dir[1024]; /**< CLIPLOOP_STORAGE_DIR, default var/storage */
     char storage[64];       /**< STORAGE: storage capability id (local|s3), default local (docs/storage.md) */
     int storage_url_ttl_seconds; /**< STORAGE_URL_TTL_SECONDS: lifetime of presigned download URLs, default 900 */

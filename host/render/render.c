@@ -8,12 +8,14 @@
 #include "plugins/registry.h"
 #include "render/composition.h"
 #include "render/stage.h"
+#include "render/stage_audio.h"
 
 #include <errno.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -113,6 +115,20 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
     if (cl_render_stage(composition_json, work, &staged, msg, sizeof msg) != 0) {
         cl_render_remove_tree(work);
         return cl_error_set(err, CL_EIO, "%s", msg);
+    }
+    /* The soundtrack's files go into the work directory too (stage_audio.c). */
+    char *with_audio = NULL, wabs[PATH_MAX];
+    if (!realpath(work, wabs))
+        snprintf(msg, sizeof msg, "the work directory is not usable: %s", strerror(errno));
+    if (!realpath(work, wabs) ||
+        cl_render_stage_audio(staged, wabs, &with_audio, msg, sizeof msg) != 0) {
+        free(staged);
+        cl_render_remove_tree(work);
+        return cl_error_set(err, CL_EIO, "%s", msg);
+    }
+    if (with_audio) {
+        free(staged);
+        staged = with_audio;
     }
     cl_call own;
     if (!call) {

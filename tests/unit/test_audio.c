@@ -10,6 +10,10 @@
  *     in and out, ducked under the voiceover (quieter where the voice speaks
  *     than with duck off), every mix at -14 LUFS integrated within 1.5 LU;
  *     paths outside the work directory and bad fields are refused.
+ *   - tts_openai_compat against tests/fakes/tts_fake.mjs: the WAV is measured,
+ *     estimated timings start and end where the speech does; 401/400/500/429
+ *     and a 200 that is not audio give distinct codes with the server's words
+ *     and leave no file; a 500 once is retried; a hanging server times out.
  *   - render_ffmpeg (and render_hyperframes' muxer) write that mix: the MP4's
  *     AAC track is measured with the ebur128 filter (-14 +/- 1.5 LUFS) and
  *     lasts as long as the video; without "audio" the track is silent.
@@ -34,7 +38,10 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char scratch[] = "/tmp/cl_audio_test_XXXXXX";
@@ -238,6 +245,122 @@ static void copy_file(const char *from, const char *to)
 }
 
 static char vo_wav[PATH_MAX], bed[PATH_MAX];
+static pid_t fake_pid;
+static int fake_port;
+
+/* tests/fakes/tts_fake.mjs on a free port (written to a file). 0 or -1. */
+static int start_fake(void)
+{
+    char script[PATH_MAX], port_file[PATH_MAX + 16];
+    snprintf(script, sizeof script, "%s/tests/fakes/tts_fake.mjs", getenv("CLIPLOOP_SOURCE_DIR"));
+    snprintf(port_file, sizeof port_file, "%s/port", scratch);
+    pid_t parent = getpid();
+    fake_pid = fork();
+    if (fake_pid < 0)
+        return -1;
+    if (fake_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        execlp("node", "node", script, port_file, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &fake_port) == 1;
+            fclose(f);
+            if (ok && fake_port > 0)
+                return 0;
+        }
+        usleep(50 * 1000);
+    }
+    return -1;
+}
+
+static void stop_fake(void)
+{
+    if (fake_pid > 0) {
+        kill(fake_pid, SIGTERM);
+        waitpid(fake_pid, NULL, 0);
+        fake_pid = 0;
+    }
+}
+
+/* One openai_compat call with voice (the fake's scenario), as the host makes it. */
+static int oc_call(const char *voice, const char *text, int timeout_ms, const char *out, cl_buf *meta, cl_error *err)
+{
+    const cl_tts *t = (const cl_tts *)cl_plugins_find(CL_CAP_TTS, "openai_compat");
+    if (!t)
+        return CL_EUNSUPPORTED;
+    cl_tts_request req = {.size = sizeof req, .text = text, .voice = voice, .out_path = out, .timeout_ms = timeout_ms};
+    cl_output o = {CL_BUF_INIT, 0};
+    cl_call call;
+    cl_call_init(&call, NULL, NULL);
+    int rc = CL_CAP_CALL(t, err, synthesize, &call, &req, &o, err);
+    *meta = o.buf;
+    return rc;
+}
+
+static void test_openai_compat(void)
+{
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/oc.wav", scratch);
+    cl_buf meta = CL_BUF_INIT;
+    cl_error err = CL_ERROR_INIT;
+    const char *text = "Fresh sourdough, baked this morning. Half price!";
+    /* success: the fake's 7 tone bursts from 0.25 s; timings estimated inside the speech */
+    CHECK(oc_call(NULL, text, 10000, out, &meta, &err) == CL_OK);
+    cJSON *m = cJSON_Parse(meta.data ? meta.data : "");
+    double dur = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "duration"));
+    CHECK(fabs(dur - (0.5 + 7 * 0.3 + 6 * 0.05)) < 0.01);
+    CHECK(fabs(decoded_audio_seconds(out) - dur) < 0.01);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "timings")), "estimated");
+    CHECK(check_words(m, dur) == 7);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(m, "words");
+    double s0 = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(w, 0), "start"));
+    double e6 = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(w, 6), "end"));
+    CHECK(fabs(s0 - 0.25) < 0.03);           /* speech found where it starts */
+    CHECK(fabs(e6 - (dur - 0.25)) < 0.03);   /* ... and ends */
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(w, 6), "text")), "price!");
+    cJSON_Delete(m);
+    cl_buf_free(&meta);
+    /* the request as the protocol has it */
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/requests", fake_port);
+
+    /* errors: the server's words, distinct codes, no file left */
+    struct {
+        const char *voice;
+        int code, status;
+        const char *needle;
+    } cases[] = {
+        {"fake-401", CL_EAUTH, 401, "Incorrect API key"},
+        {"fake-400", CL_EINVAL, 400, "Input is too long"},
+        {"fake-500", CL_EUPSTREAM, 500, "The server had an error"},
+        {"fake-429", CL_ERATELIMIT, 429, "Rate limit"},
+        {"fake-notaudio", CL_EMALFORMED, 200, "without decodable audio"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int rc = oc_call(cases[i].voice, text, 10000, out, &meta, &err);
+        if (rc != cases[i].code)
+            fprintf(stderr, "  %s: %d %s\n", cases[i].voice, rc, err.message);
+        CHECK(rc == cases[i].code);
+        CHECK(err.http_status == cases[i].status);
+        CHECK(strstr(err.message, cases[i].needle) != NULL);
+        CHECK(access(out, F_OK) != 0);
+        CHECK(meta.data == NULL);
+        cl_buf_free(&meta);
+    }
+    /* a 500 once is retried (MAX_RETRIES=1) and then succeeds */
+    CHECK(oc_call("fake-500once-a", text, 10000, out, &meta, &err) == CL_OK);
+    cl_buf_free(&meta);
+    /* a server that never answers: the deadline, as CL_ETIMEOUT */
+    CHECK(oc_call("fake-hang", text, 800, out, &meta, &err) == CL_ETIMEOUT);
+    CHECK(strstr(err.message, "800 ms") != NULL);
+    CHECK(access(out, F_OK) != 0);
+    cl_buf_free(&meta);
+}
 
 static void test_mix(void)
 {
@@ -428,11 +551,19 @@ int main(void)
     setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
     unsetenv("TTS_PROVIDER");
     unsetenv("TTS_ESPEAK_VOICE");
+    CHECK(start_fake() == 0);
+    char base[128];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", fake_port);
+    setenv("TTS_OPENAI_COMPAT_BASE_URL", base, 1);
+    setenv("TTS_OPENAI_COMPAT_MODEL", "tts-1", 1);
+    setenv("TTS_OPENAI_COMPAT_API_KEY", "sk-test", 1);
+    setenv("TTS_OPENAI_COMPAT_MAX_RETRIES", "1", 1);
     char err[512];
     if (cl_config_load(err, sizeof err) != 0) {
         fprintf(stderr, "config: %s\n", err);
         return 1;
     }
+    cl_cfg.http_allow_loopback = 1; /* the fake listens on 127.0.0.1 */
     CHECK(cl_http_global_init() == 0);
     CHECK(cl_plugins_load_dir(plugin_dir) > 0);
     CHECK_STR(cl_cfg.tts_provider, "espeak");
@@ -440,6 +571,8 @@ int main(void)
     test_espeak();
     test_mix();
     test_render_mix();
+    test_openai_compat();
+    stop_fake();
 
     cl_plugins_reset_for_tests();
     char cmd[PATH_MAX + 16];
