@@ -39,6 +39,11 @@ local rules = {
   script = { max_beats = 6 },
   duration = { default = 20, min = 7, max = 60 },
   aspect = "9:16",           -- Reels; use 4:5 for feed posts
+  -- Burned-in captions of the voiceover (docs/audio.md): where inside the safe
+  -- area (top | center | lower_third | bottom), pixels at 1080 wide, the
+  -- outline width, a translucent box behind the line, the spoken word's colour.
+  captions = { position = "lower_third", font_size = 60, outline = 5, box = true,
+               color = "#FFFFFF", highlight_color = "#FDE68A" },
   -- Where the post's tracking link (PUBLIC_BASE_URL/r/<slug>) goes; publishers read this.
   tracking_link = { in_caption = false, placement = "bio",
     note = "Caption links are not clickable on Instagram: the tracking link goes in the bio or a story link sticker; the caption says where." },

@@ -34,6 +34,9 @@ local rules = {
   script = { max_beats = 7 },
   duration = { default = 15, min = 7, max = 45 },
   aspect = "9:16",
+  -- Burned-in captions (see instagram.lua): big, high on the lower third, TikTok cyan.
+  captions = { position = "lower_third", font_size = 66, outline = 6, box = true,
+               color = "#FFFFFF", highlight_color = "#25F4EE" },
   -- Where the post's tracking link (PUBLIC_BASE_URL/r/<slug>) goes; publishers read this.
   tracking_link = { in_caption = false, placement = "bio",
     note = "TikTok captions do not make links clickable: the tracking link goes in the bio; the caption points there." },

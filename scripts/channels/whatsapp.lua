@@ -33,6 +33,9 @@ local rules = {
   script = { max_beats = 5 },
   duration = { default = 15, min = 5, max = 30 },  -- Status videos stay short
   aspect = "9:16",
+  -- Burned-in captions (see instagram.lua): Status has little UI at the bottom.
+  captions = { position = "bottom", font_size = 58, outline = 5, box = true,
+               color = "#FFFFFF", highlight_color = "#FDE68A" },
   -- Where the post's tracking link (PUBLIC_BASE_URL/r/<slug>) goes; publishers read this.
   tracking_link = { in_caption = true, placement = "caption",
     note = "WhatsApp makes links clickable: the tracking link goes at the end of the message." },
