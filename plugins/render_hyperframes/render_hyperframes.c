@@ -10,7 +10,11 @@
  * (no GSAP), every layer a full-length clip animated by one CSS @keyframes
  * sampled from the same curves render_ffmpeg uses (rc_layer_state), the font
  * file copied next to it, and remote images fetched beforehand through the
- * host's HTTP client (its guard applies) into the package.
+ * host's HTTP client (its guard applies) into the package. Version 2 layers:
+ * rects as divs, images copied in and moved by keyframes sampled from the
+ * same camera curve render_ffmpeg draws (rc_image_window), fonts per layer,
+ * and a small script that shrinks a text that overflows its box in 8% steps
+ * as render_ffmpeg's layout does.
  *
  * The CLI runs through posix_spawn (an argument vector, no shell) in its own
  * process group, with stdout/stderr in files of the work directory, and an
@@ -142,12 +146,15 @@ static void layer_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int id
 {
     double ts[64];
     int n = 0;
+    double in = l->fade_in > 0 ? l->fade_in : 0, out = l->fade_out > 0 ? l->fade_out : 0;
+    if (l->anim == RC_ANIM_SLIDE_UP && in < RC_ANIM_SECONDS)
+        in = RC_ANIM_SECONDS;
     ts[n++] = 0;
     ts[n++] = l->start - 0.001;
     for (int k = 0; k <= 8; k++)
-        ts[n++] = l->start + RC_ANIM_SECONDS * k / 8;
+        ts[n++] = l->start + in * k / 8;
     for (int k = 0; k <= 8; k++)
-        ts[n++] = l->end - RC_ANIM_SECONDS + RC_ANIM_SECONDS * k / 8 - (k == 8 ? 0.001 : 0);
+        ts[n++] = l->end - out + out * k / 8 - (k == 8 ? 0.001 : 0);
     ts[n++] = l->end;
     ts[n++] = c->duration;
     /* sort (tiny n) */
@@ -173,6 +180,81 @@ static void layer_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int id
         sb_printf(b, "%.4f%%{opacity:%.3f;transform:translateY(%dpx)}", pct, a, off);
     }
     sb_add(b, "}\n", 2);
+}
+
+/* An image layer's camera as CSS: the picture (src_w x src_h) placed in its
+   box so that the window rc_image_window shows fills it, sampled 48 times
+   over the layer's time (linear between samples of the smoothstep curve). */
+static void image_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int idx, int src_w, int src_h)
+{
+    sb_printf(b, "@keyframes M%d{", idx);
+    int steps = l->has_motion ? 48 : 1;
+    for (int k = 0; k <= steps; k++) {
+        double t = l->start + (l->end - l->start) * k / steps;
+        rc_view v;
+        rc_image_view(l, t, &v);
+        double sx, sy, sw, sh;
+        int ox, oy, ow, oh;
+        rc_image_window(l, &v, src_w, src_h, l->box_w, l->box_h, &sx, &sy, &sw, &sh, &ox, &oy, &ow, &oh);
+        double kx = ow / sw, ky = oh / sh;
+        double pct = l->has_motion ? t / c->duration * 100 : (k ? 100 : 0);
+        sb_printf(b, "%.4f%%{left:%.2fpx;top:%.2fpx;width:%.2fpx;height:%.2fpx}", pct, ox - sx * kx, oy - sy * ky,
+                  src_w * kx, src_h * ky);
+    }
+    sb_add(b, "}\n", 2);
+}
+
+/* Version 2 layers: each text layer's own font (copied in as fontN), rects,
+   and images (copied in as imgN) with their camera keyframes. */
+static int v2_styles(sbuf *b, const rc_comp *c, const char *dir, cl_error *err)
+{
+    char path[PATH_MAX + 64];
+    for (int i = 0; i < c->n_layers; i++) {
+        const rc_layer *l = &c->layers[i];
+        if (l->type == RC_LAYER_TEXT && l->font) {
+            snprintf(path, sizeof path, "%s/font%d.ttf", dir, i);
+            if (copy_file(l->font, path) != 0)
+                return rc_err(err, CL_EIO, "cannot copy the font %s into the HyperFrames package", l->font);
+            sb_printf(b, "@font-face{font-family:\"CLF%d\";src:url(\"font%d.ttf\");}\n.t%d{font-family:\"CLF%d\";}\n",
+                      i, i, i, i);
+        }
+        if (l->type == RC_LAYER_TEXT) {
+            static const char *const al[] = {"center", "left", "right"};
+            sb_printf(b, ".t%d{text-align:%s;%s}\n", i, al[l->align], l->shadow ? "" : "text-shadow:none;");
+            if (l->align != RC_ALIGN_CENTER)
+                sb_printf(b, ".c%d>.txt{width:100%%;}\n", i);
+            if (l->outline > 0)
+                sb_printf(b, ".t%d{-webkit-text-stroke:%dpx #%06x;paint-order:stroke fill;}\n", i, l->outline * 2,
+                          l->outline_color);
+            if (l->has_bg)
+                sb_printf(b, ".t%d span.panel{display:inline-block;background:rgba(%d,%d,%d,%.3f);padding:%dpx;"
+                             "border-radius:%dpx;box-decoration-break:clone;}\n",
+                          i, l->bg_color >> 16 & 255, l->bg_color >> 8 & 255, l->bg_color & 255, l->bg_opacity,
+                          l->bg_pad, l->radius);
+        } else if (l->type == RC_LAYER_RECT) {
+            layer_keyframes(b, c, l, i);
+            sb_printf(b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;background:#%06x;border-radius:%dpx;"
+                         "animation:L%d %.3fs linear 1 both;opacity:0;}\n",
+                      i, l->box_x, l->box_y, l->box_w, l->box_h, l->color, l->radius, i, c->duration);
+        } else {
+            AVFrame *pic = NULL;
+            int rc = rc_decode_image(l->path, "image layer", &pic, err);
+            if (rc != CL_OK)
+                return rc;
+            int w = pic->width, h = pic->height;
+            av_frame_free(&pic);
+            snprintf(path, sizeof path, "%s/img%d", dir, i);
+            if (copy_file(l->path, path) != 0)
+                return rc_err(err, CL_EIO, "cannot copy %s into the HyperFrames package", l->path);
+            layer_keyframes(b, c, l, i);
+            image_keyframes(b, c, l, i, w, h);
+            sb_printf(b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;overflow:hidden;border-radius:%dpx;"
+                         "animation:L%d %.3fs linear 1 both;opacity:0;}\n"
+                         ".c%d img{position:absolute;animation:M%d %.3fs linear 1 both;}\n",
+                      i, l->box_x, l->box_y, l->box_w, l->box_h, l->radius, i, c->duration, i, i, c->duration);
+        }
+    }
+    return CL_OK;
 }
 
 static int write_package(const rc_comp *c, const char *dir, const char *font,
@@ -210,6 +292,8 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
               W, H, c->safe_top, W, H / 10, c->duration);
     for (int i = 0; i < c->n_layers; i++) {
         const rc_layer *l = &c->layers[i];
+        if (l->type != RC_LAYER_TEXT)
+            continue;
         int shadow = l->font_size / 24 > 2 ? l->font_size / 24 : 2;
         layer_keyframes(&b, c, l, i);
         sb_printf(&b, ".t%d{animation-name:L%d;font-size:%dpx;color:#%06x;"
@@ -229,6 +313,11 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
             sb_printf(&b, ".c%d{left:%dpx;width:%dpx;top:%dpx;transform:translateY(-50%%);}\n", i, x,
                       w, ay);
     }
+    int v2 = v2_styles(&b, c, dir, err);
+    if (v2 != CL_OK) {
+        free(b.d);
+        return v2;
+    }
     sb_printf(&b,
               "</style></head>\n<body>\n"
               "<div id=\"stage\" data-composition-id=\"cliploop-%s\" data-width=\"%d\" "
@@ -245,13 +334,32 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
                       "data-duration=\"%.3f\" data-track-index=\"%d\">\n",
                   logo_file, c->duration, track++);
     for (int i = 0; i < c->n_layers; i++) {
+        const rc_layer *l = &c->layers[i];
+        if (l->type == RC_LAYER_RECT) {
+            sb_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" data-track-index=\"%d\">"
+                          "</div>\n", i, c->duration, track++);
+            continue;
+        }
+        if (l->type == RC_LAYER_IMAGE) {
+            sb_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" data-track-index=\"%d\">"
+                          "<img src=\"img%d\" alt=\"\"></div>\n", i, c->duration, track++, i);
+            continue;
+        }
+        /* data-fit: the height the text must fit in; the script below shrinks the font
+           in 8% steps down to 12 px as render_ffmpeg does. */
         sb_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" "
-                      "data-track-index=\"%d\"><div class=\"txt t%d\">",
-                  i, c->duration, track++, i);
-        sb_html(&b, c->layers[i].text);
-        sb_add(&b, "</div></div>\n", 13);
+                      "data-track-index=\"%d\" data-fit=\"%d\"><div class=\"txt t%d\">%s",
+                  i, c->duration, track++,
+                  l->has_box ? l->box_h /* a panel's padding is inside the span */
+                             : (c->height - c->safe_top - c->safe_bottom) * 2 / 5,
+                  i, l->has_bg ? "<span class=\"panel\">" : "");
+        sb_html(&b, l->text);
+        sb_printf(&b, "%s</div></div>\n", l->has_bg ? "</span>" : "");
     }
-    sb_add(&b, "</div>\n</body></html>\n", 22);
+    sb_printf(&b, "</div>\n<script>for(const c of document.querySelectorAll('.clip[data-fit]')){"
+                  "const t=c.firstElementChild,H=+c.dataset.fit;let f=parseFloat(getComputedStyle(t).fontSize);"
+                  "while(t.scrollHeight>H&&f>12){f=Math.max(12,Math.floor(f*0.92));t.style.fontSize=f+'px';}}"
+                  "</script>\n</body></html>\n");
     if (b.oom) {
         free(b.d);
         return rc_err(err, CL_ENOMEM, "out of memory");
@@ -566,6 +674,14 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
         if ((rc = rc_fetch_to_file(api, call, c.logo_url, path, "logo", err)) != CL_OK)
             goto out_rm;
         logo_file = "logo.img";
+    }
+    /* Files the layers name must be inside the work directory (the host stages them there). */
+    for (int i = 0; i < c.n_layers; i++) {
+        const char *f = c.layers[i].type == RC_LAYER_IMAGE ? c.layers[i].path : c.layers[i].font;
+        if (f && !rc_path_inside(wd, f)) {
+            rc = rc_err(err, CL_EINVAL, "layers[%d] names a file outside the render's work directory", i);
+            goto out_rm;
+        }
     }
     if ((rc = write_package(&c, pkg, font, bg_file, logo_file, err)) != CL_OK)
         goto out_rm;
