@@ -15,34 +15,24 @@
 // Screenshots of every audited page land in tests/e2e/artifacts/audit-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, startServer } from '../api/lib/harness.mjs';
-import { launch, newPage, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { newPage, demoContext, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // A <video>/<img> may cancel a download it no longer needs.
 const ALLOWED = [/GET \S+\/api\/assets\/\d+(\?\S*)? net::ERR_ABORTED$/];
 
-let db, srv, storage, browser;
+let db, srv, storage, browser, studio;
 const ids = {};
 
 before(async () => {
-  db = createDatabase('e2e_audit');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-audit-'));
-  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' } });
-  browser = await launch();
+  studio = await startStudio('e2e_audit', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
+  ({ db, srv, browser, storage } = studio);
   await seed();
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 /* The demo user with a project, a rendered promo, a chat with a reply and this week's pack. */
 async function seed() {

@@ -7,13 +7,11 @@
 // viewports go to tests/e2e/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems, ARTIFACTS, DESKTOP } from './lib/browser.mjs';
+import { psql } from '../api/lib/harness.mjs';
+import { newPage, screenshot, problems, ARTIFACTS, DESKTOP, startStudio } from './lib/browser.mjs';
 
-let db, srv, storage, browser, chatUrl;
+let db, srv, storage, browser, chatUrl, studio;
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
 const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
@@ -46,21 +44,11 @@ async function videoPlays(page) {
 }
 
 before(async () => {
-  db = createDatabase('e2e_chat');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-chat-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
-  });
-  browser = await launch();
+  studio = await startStudio('e2e_chat', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
+  ({ db, srv, browser, storage } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 test('desktop: free message, then a generate_video message whose card plays; reload keeps the thread', async () => {
   const page = await signedIn(false);

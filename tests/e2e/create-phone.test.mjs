@@ -6,22 +6,16 @@
 // a phone that opens the keyboard). The page heights are printed and bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer } from '../api/lib/harness.mjs';
-import { launch, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { demoContext, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
 
-let db, srv, browser;
+let db, srv, browser, studio;
 
 before(async () => {
-  db = createDatabase('e2e_create_phone');
-  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '0' } });
-  browser = await launch();
+  studio = await startStudio('e2e_create_phone', { env: { CLIPLOOP_WORKERS: '0' } });
+  ({ db, srv, browser } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-});
+after(() => studio?.stop());
 
 async function signedIn(mobile) {
   const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });

@@ -6,30 +6,17 @@
 // password works and the old session is signed out.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { psql } from '../api/lib/harness.mjs';
+import { newPage, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
 
-let db, srv, browser, storage;
+let db, srv, browser, storage, studio;
 
 before(async () => {
-  db = createDatabase('e2e_email');
-  // Its own storage root: the mock outbox starts empty.
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-email-'));
-  srv = await startServer({
-    dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_SCRYPT_LOG_N: '10' },
-  });
-  browser = await launch();
+  studio = await startStudio('e2e_email', { env: { CLIPLOOP_SCRYPT_LOG_N: '10' }, storage: true });
+  ({ db, srv, browser, storage } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 const open = (mobile) => newPage(browser, mobile ? { mobile } : { viewport: DESKTOP });
 // Signed-out pages ask /api/me once; a refused short password is a 422.

@@ -5,10 +5,10 @@
 // in place, without the browser's prompt box. Phone and desktop.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, screenshot, problems, demoContext } from './lib/browser.mjs';
+import { psql } from '../api/lib/harness.mjs';
+import { screenshot, problems, demoContext, startStudio } from './lib/browser.mjs';
 
-let db, srv, browser, projectId;
+let db, srv, browser, projectId, studio;
 
 /** The text a user reads: everything except closed <details> bodies. */
 const visibleText = (page, sel) => page.locator(sel).first().evaluate((el) => {
@@ -18,16 +18,11 @@ const visibleText = (page, sel) => page.locator(sel).first().evaluate((el) => {
 });
 
 before(async () => {
-  db = createDatabase('e2e_errors');
-  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' } });
-  browser = await launch();
+  studio = await startStudio('e2e_errors', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' } });
+  ({ db, srv, browser } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-});
+after(() => studio?.stop());
 
 for (const mobile of [false, true]) {
   const size = mobile ? 'phone' : 'desktop';

@@ -7,31 +7,17 @@
 // limits ("Up to 5 posts a week").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, startServer, psql, verifyEmailOf } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { psql, verifyEmailOf } from '../api/lib/harness.mjs';
+import { newPage, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
 
-let db, srv, browser, storage;
+let db, srv, browser, storage, studio;
 
 before(async () => {
-  db = createDatabase('e2e_first_use');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-first-use-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
-      CLIPLOOP_JOB_BACKOFF_MS: '100' },
-  });
-  browser = await launch();
+  studio = await startStudio('e2e_first_use', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_BACKOFF_MS: '100' }, storage: true });
+  ({ db, srv, browser, storage } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 const open = (mobile) => newPage(browser, mobile ? { mobile } : { viewport: DESKTOP });
 const VALIDATION = [/ net::ERR_ABORTED$/, /POST \S+\/api\/auth\/signup 422$/, /status of 422/, /\/api\/me\b.* 401$/, /status of 401/];

@@ -12,33 +12,23 @@
 // then left for generate-next, which this walk exercises.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, freePort, psql } from '../api/lib/harness.mjs';
-import { launch, demoContext, screenshot, problems, ARTIFACTS } from './lib/browser.mjs';
+import { freePort, psql } from '../api/lib/harness.mjs';
+import { demoContext, screenshot, problems, ARTIFACTS, startStudio } from './lib/browser.mjs';
 
-let db, srv, browser, storage;
+let db, srv, browser, storage, studio;
 
 before(async () => {
-  db = createDatabase('e2e_learning');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-learning-'));
   const port = await freePort();
-  srv = await startServer({
-    dbUrl: db.url, port,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
-      CLIPLOOP_SCHEDULER_TICK_MS: '200', CLIPLOOP_JOB_BACKOFF_MS: '100', PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-      ENCRYPTION_SECRET: 'e2e-learning-secret-0123456789abcdef' },
+  studio = await startStudio('e2e_learning', {
+    storage: true, port,
+    env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_SCHEDULER_TICK_MS: '200', CLIPLOOP_JOB_BACKOFF_MS: '100',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ENCRYPTION_SECRET: 'e2e-learning-secret-0123456789abcdef' },
   });
-  browser = await launch();
+  ({ db, srv, browser, storage } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 async function waitFor(fn, what, ms = 120000) {
   const end = Date.now() + ms;

@@ -4,13 +4,9 @@
 // is rendered again); delete it after confirming in place. Desktop and phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, startServer } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems } from './lib/browser.mjs';
+import { newPage, screenshot, problems, startStudio } from './lib/browser.mjs';
 
-let db, srv, storage, browser;
+let db, srv, storage, browser, studio;
 const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
 async function signedIn(mobile) {
@@ -44,21 +40,11 @@ async function promo(page, key) {
 }
 
 before(async () => {
-  db = createDatabase('e2e_result');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-result-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
-  });
-  browser = await launch();
+  studio = await startStudio('e2e_result', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
+  ({ db, srv, browser, storage } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 for (const mobile of [false, true]) {
   const size = mobile ? 'phone' : 'desktop';

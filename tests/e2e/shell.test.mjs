@@ -4,22 +4,16 @@
 // bar with its keyboard shortcuts, live health and the "Mock LLM" badge.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer } from '../api/lib/harness.mjs';
-import { launch, newPage, demoContext, problems } from './lib/browser.mjs';
+import { newPage, demoContext, problems, startStudio } from './lib/browser.mjs';
 
-let db, srv, browser;
+let db, srv, browser, studio;
 
 before(async () => {
-  db = createDatabase('e2e_shell');
-  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true' } });
-  browser = await launch();
+  studio = await startStudio('e2e_shell');
+  ({ db, srv, browser } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-});
+after(() => studio?.stop());
 
 test('landing page links to the studio; the studio sends a signed-out visitor to log in', async () => {
   const page = await newPage(browser);

@@ -8,13 +8,11 @@
 // errors or failed requests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems, demoContext } from './lib/browser.mjs';
+import { readFileSync } from 'node:fs';
+import { psql } from '../api/lib/harness.mjs';
+import { newPage, screenshot, problems, demoContext, startStudio } from './lib/browser.mjs';
 
-let db, srv, storage, browser;
+let db, srv, storage, browser, studio;
 const demoId = () => psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
 const getJson = async (page, p) => page.evaluate(async (u) => (await fetch(u)).json(), p);
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
@@ -34,21 +32,11 @@ async function settled(page) {
 }
 
 before(async () => {
-  db = createDatabase('e2e_studio');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-storage-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
-  });
-  browser = await launch();
+  studio = await startStudio('e2e_studio', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
+  ({ db, srv, browser, storage } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 test('demo sign-in, onboarding, dashboard, and the create flow charges once and plays the video', async () => {
   const page = await newPage(browser);

@@ -5,22 +5,17 @@
 // words ("5 of 5 used · limit reached"), never "6 of 5".
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { psql } from '../api/lib/harness.mjs';
+import { demoContext, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
 
-let db, srv, browser, limit;
+let db, srv, browser, limit, studio;
 
 before(async () => {
-  db = createDatabase('e2e_usage');
-  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '0' } });
-  browser = await launch();
+  studio = await startStudio('e2e_usage', { env: { CLIPLOOP_WORKERS: '0' } });
+  ({ db, srv, browser } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-});
+after(() => studio?.stop());
 
 test('the weekly post limit is enforced on the create flow, and nothing past it is charged', async () => {
   const page = await demoContext(browser, srv.url, { viewport: DESKTOP });

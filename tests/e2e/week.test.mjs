@@ -6,33 +6,19 @@
 // in tests/e2e/artifacts/week-*.png; no console errors or failed requests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, newPage, screenshot, problems } from './lib/browser.mjs';
+import { psql } from '../api/lib/harness.mjs';
+import { newPage, screenshot, problems, startStudio } from './lib/browser.mjs';
 
-let db, srv, storage, browser;
+let db, srv, storage, browser, studio;
 // A <video>/<img> may cancel a download it no longer needs.
 const ALLOWED = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
 before(async () => {
-  db = createDatabase('e2e_week');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-e2e-week-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_WORKER_CONCURRENCY: '2', CLIPLOOP_STORAGE_DIR: storage,
-      CLIPLOOP_JOB_POLL_MS: '100' },
-  });
-  browser = await launch();
+  studio = await startStudio('e2e_week', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_WORKER_CONCURRENCY: '2', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
+  ({ db, srv, browser, storage } = studio);
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => studio?.stop());
 
 /** A signed-in page for a new beta user with one finished project (API set-up; the week is what is walked). */
 async function userWithProject(email, mobile) {

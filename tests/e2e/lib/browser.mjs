@@ -2,9 +2,10 @@
 // CLIPLOOP_CHROMIUM) headless through playwright-core. Never downloads a
 // browser. Screenshots go to tests/e2e/artifacts/ (git-ignored).
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../../api/lib/harness.mjs';
+import { ROOT, createDatabase, startServer } from '../../api/lib/harness.mjs';
 
 export const ARTIFACTS = path.join(ROOT, 'tests', 'e2e', 'artifacts');
 
@@ -16,6 +17,34 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/**
+ * A browser test file's world: a fresh database `name`, a server in
+ * MOCK_MODE with env added (with storage, on its own storage root,
+ * CLIPLOOP_STORAGE_DIR; port fixes its port), and Chromium. Returns
+ * {db, srv, browser, storage, stop}; stop() (the file's after()) closes and
+ * removes all of it.
+ */
+export async function startStudio(name, { env = {}, storage = false, port } = {}) {
+  const s = { db: createDatabase(name) };
+  s.stop = async () => {
+    if (s.browser) await s.browser.close();
+    if (s.srv) await s.srv.stop();
+    s.db.drop();
+    if (s.storage) rmSync(s.storage, { recursive: true, force: true });
+  };
+  try {
+    if (storage) s.storage = mkdtempSync(path.join(tmpdir(), `cliploop-${name.replace(/_/g, '-')}-`));
+    s.srv = await startServer({
+      dbUrl: s.db.url, port, env: { MOCK_MODE: 'true', ...(s.storage ? { CLIPLOOP_STORAGE_DIR: s.storage } : {}), ...env },
+    });
+    s.browser = await launch();
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+  return s;
 }
 
 /** A page with a desktop (1280x800, or `viewport`) or phone (390x844) viewport. */
