@@ -11,8 +11,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer } from '../api/lib/harness.mjs';
-import { launch, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
+import { launch, newPage, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
 
 let db, srv, browser, tmp, photo, logo;
 
@@ -114,4 +114,38 @@ test('desktop: brand kit with colours from the logo, font preview and placement'
   await phone.locator('[data-kit-card]').scrollIntoViewIfNeeded();
   await screenshot(phone, 'media-phone-brand-kit');
   assert.deepEqual(problems(page), []);
+});
+
+test('phone: onboarding takes the logo and the brand colours from it', async () => {
+  const page = await newPage(browser, { mobile: true });
+  const mail = 'crumbs-onboarding@example.com';
+  await page.goto(srv.url + '/signup.html');
+  await page.getByLabel('Email').fill(mail);
+  await page.getByLabel(/Password/).fill('a good long password');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/verify-email/);
+  psql(db.url, `UPDATE users SET beta_approved = true, beta_approved_at = now(), email_verified_at = now() WHERE email = '${mail}'`);
+  await page.goto(srv.url + '/app/onboarding');
+  await page.getByLabel('Project name').fill('Crumbs');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Category').fill('Bakery');
+  await page.getByLabel('City').fill('Leeds');
+  await page.getByLabel('What do you sell?').fill('Sourdough and cakes');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Who buys from you?').fill('Families nearby');
+  await page.getByLabel('Language style').selectOption('english');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('checkbox', { name: 'Instagram' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Your logo (optional)').setInputFiles(logo);
+  await screenshot(page, 'media-onboarding-logo-phone');
+  await page.getByRole('button', { name: 'Finish' }).click();
+  await page.waitForURL(/\/app$/);
+  const pid = psql(db.url, `SELECT p.id FROM projects p JOIN users u ON u.id = p.owner_id WHERE u.email = '${mail}'`)[0][0];
+  const kit = (await page.context().request.get(`${srv.url}/api/projects/${pid}/brand-kit`).then((r) => r.json())).brand_kit;
+  assert.equal(kit.logo?.filename, 'logo.png');
+  assert.equal(kit.colors.length, 1, `one colour in the logo: ${kit.colors}`);
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(kit.colors[0].slice(i, i + 2), 16));
+  assert.ok(Math.abs(r - 0xc0) < 24 && Math.abs(g - 0x39) < 24 && Math.abs(b - 0x2b) < 24, kit.colors[0]);
+  assert.deepEqual(problems(page, [/\/api\/me\b.* 401$/, /status of 401/]), []);
 });

@@ -24,7 +24,7 @@ function contrast(a, b) {
 const secs = (ms) => `${Math.floor(ms / 60000)}:${String(Math.round(ms / 1000) % 60).padStart(2, '0')}`;
 
 /** Upload one file as the raw request body, reporting progress; resolves with the JSON answer. */
-function uploadFile(projectId, file, onProgress) {
+export function uploadFile(projectId, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/api/projects/${projectId}/media`);
@@ -44,7 +44,7 @@ function uploadFile(projectId, file, onProgress) {
 }
 
 /** A calm sentence for a refused upload. */
-function uploadError(e) {
+export function uploadError(e) {
   switch (e.code) {
     case 'unsupported_media_type': return 'This file is not an image, audio or font we can read.';
     case 'file_too_large': return 'This file is larger than 20 MB.';

@@ -324,8 +324,10 @@ function stepForm(step, p) {
     channels: `<h2>Where you post</h2>${channelBoxes(p.preferred_channels || [])}
       <div class="grid-2">${input('instagram_handle', 'Instagram handle', p.instagram_handle ? '@' + p.instagram_handle : '', { placeholder: '@yourbusiness' })}
       ${input('whatsapp_number', 'WhatsApp number', p.whatsapp_number, { placeholder: '+2348012345678', type: 'tel' })}</div>`,
-    website: `<h2>Your website (optional)</h2>${input('website_url', 'Website', p.website_url, { placeholder: 'https://yourbusiness.com', type: 'url' })}
-      <label class="chip"><input type="checkbox" name="ingest" checked> Read my website so posts can quote it</label>`,
+    website: `<h2>Your website and logo (optional)</h2>${input('website_url', 'Website', p.website_url, { placeholder: 'https://yourbusiness.com', type: 'url' })}
+      <label class="chip"><input type="checkbox" name="ingest" checked> Read my website so posts can quote it</label>
+      <label class="field">Your logo (optional)<input class="input" type="file" name="logo" accept="image/*">
+        <span class="field-hint">Videos show it, and your brand colours are taken from it — or from your website without a logo. Change both later on the project's Media page.</span></label>`,
   }[step];
   return `<form class="card stack onboarding" novalidate>${head}${body}<p data-form-status hidden></p>
     <div class="row">${i > 0 ? '<button class="button secondary" type="button" data-back>Back</button>' : '<span></span>'}
@@ -374,6 +376,49 @@ async function readWebsite(form, p) {
   return false;
 }
 
+/*
+ * Finish's brand step: the logo (if one was chosen) goes into the media
+ * library and the brand kit, with colours taken from it — or from the
+ * website's theme colours when there is no logo. true → go on; false → the
+ * logo was refused and the form says why (pick another or go on).
+ */
+async function applyBrand(form, p) {
+  const file = form.elements.logo?.files?.[0];
+  const button = form.querySelector('button[type="submit"]');
+  const kit = {};
+  try {
+    if (file) {
+      button.disabled = true;
+      button.textContent = 'Adding your logo…';
+      const { uploadFile } = await import('./media.js');
+      const r = await uploadFile(p.id, file, () => {});
+      kit.logo_media_id = r.media.id;
+      try {
+        kit.colors = (await api(`/api/projects/${p.id}/brand-kit/colors`, { method: 'POST', body: { from: 'logo', logo_media_id: r.media.id } })).colors;
+      } catch { /* a logo without a usable colour: the kit keeps the logo alone */ }
+    } else if (p.website_url) {
+      // the website's colours are stored moments after its pages
+      for (let i = 0; i < 3 && !kit.colors; i++) {
+        const { brand_kit: k } = await api(`/api/projects/${p.id}/brand-kit`);
+        if (k.site_colors.length) kit.colors = k.site_colors.slice(0, 3);
+        else await new Promise((res) => setTimeout(res, 700));
+      }
+    }
+    if (Object.keys(kit).length) await api(`/api/projects/${p.id}/brand-kit`, { method: 'PUT', body: kit });
+    return true;
+  } catch (e) {
+    const { uploadError } = await import('./media.js');
+    form.querySelector('[data-finish-status]')?.remove();
+    form.insertAdjacentHTML('beforeend', `<div class="status error" role="alert" data-finish-status>
+      <strong>We could not use that logo.</strong><span>${esc(e.status ? uploadError(e) : e.message || String(e))} Pick another image and press Finish, or go on and add it later on the project's Media page.</span>
+      <p class="cluster"><a class="button secondary small" href="/app">Go to the studio</a></p></div>`);
+    return false;
+  } finally {
+    button.disabled = false;
+    button.textContent = 'Finish';
+  }
+}
+
 async function renderOnboarding() {
   const v = view('Set up your business');
   let state;
@@ -399,6 +444,7 @@ async function renderOnboarding() {
           : await api('/api/projects', { method: 'POST', body: { ...body, ...browserZone() } });
         if (next === 'done') {
           if (form.elements.ingest?.checked && p.website_url && !(await readWebsite(form, p))) return;
+          if (!(await applyBrand(form, p))) return;
           location.assign('/app');
           return;
         }
