@@ -75,7 +75,10 @@ test('the draft picks the template from the prompt; the render draws it and reco
 });
 
 test('switch template and render again: charged like a render, the new template drawn', async () => {
-  const item = (await c.get('/api/content-items')).body.items.find((i) => i.draft.template === 'offer');
+  // The list is a summary (no draft): each item's draft comes from its own route.
+  const listed = (await c.get('/api/content-items')).body.items;
+  const item = (await Promise.all(listed.map((i) => c.get(`/api/content-items/${i.id}`)))).map((r) => r.body)
+    .find((i) => i.draft.template === 'offer');
   const credits0 = (await c.get('/api/me/credits')).body;
   const list = await c.get('/api/templates?channel=tiktok');
   assert.equal(list.status, 200);
@@ -100,7 +103,8 @@ test('switch template and render again: charged like a render, the new template 
 });
 
 test('bad switches: unknown template 422, a channel that does not allow it 422, a stranger 404, no credits 402 (template unchanged)', async () => {
-  const item = (await c.get('/api/content-items')).body.items.find((i) => i.status === 'rendered');
+  const { id } = (await c.get('/api/content-items')).body.items.find((i) => i.status === 'rendered');
+  const item = (await c.get(`/api/content-items/${id}`)).body; // the list is a summary; the draft is here
   let r = await c.post(`/api/content-items/${item.id}/template`, { template: 'nope' });
   assert.equal(r.status, 422, JSON.stringify(r.body));
   assert.ok(r.body.error.fields.template);
