@@ -33,6 +33,7 @@
  */
 #include "cliploop_plugin.h"
 #include "rc_audio.h"
+#include "rc_captions.h"
 #include "rc_comp.h"
 #include "rc_images.h"
 #include "rc_media.h"
@@ -249,6 +250,7 @@ typedef struct render_ctx {
     int wrote_file; /* the video file was created by this call */
     rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
     rc_mix mix;          /* its mixed samples; empty: the silent track */
+    rc_captions *caps;   /* the composition's "captions" (rc_captions.h), NULL when none */
 } render_ctx;
 
 static int av_fail(render_ctx *r, int code, const char *what, int averr)
@@ -983,6 +985,7 @@ static void render_ctx_free(render_ctx *r)
     rc_comp_free(&r->comp);
     rc_mix_free(&r->mix);
     rc_audio_spec_free(&r->audio);
+    rc_captions_free(r->caps);
 }
 
 static int render_frames(render_ctx *r, const cl_render_request *req)
@@ -1007,6 +1010,7 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
         goto out;
     }
     api->progress(r->call, 0, total);
+    int pcap = -2; /* the captions' state drawn last (rc_captions_state) */
     for (int64_t i = 0; i < total; i++) {
         if (api->cancelled(r->call)) {
             rc = rc_err(r->err, CL_ECANCELLED, "render cancelled after %lld of %lld frames",
@@ -1023,6 +1027,8 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
             if (alpha[k] > 0 && c->layers[k].type == RC_LAYER_IMAGE && c->layers[k].has_motion)
                 changed = 1; /* a moving picture: redrawn every frame it shows */
         }
+        int cap = rc_captions_state(r->caps, t);
+        changed |= cap != pcap;
         if (changed) {
             /* The encoder may still reference the previous picture. */
             if (av_frame_make_writable(cur) < 0) {
@@ -1030,6 +1036,8 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
                 goto out;
             }
             compose(r, cur, alpha, off, t);
+            rc_captions_draw(r->caps, cur, t); /* on top of every layer */
+            pcap = cap;
             memcpy(palpha, alpha, sizeof *alpha * (size_t)n);
             memcpy(poff, off, sizeof *off * (size_t)n);
         }
@@ -1078,7 +1086,11 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
         rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
         goto out;
     }
-    if (r.comp.n_layers > 0 &&
+    if (rc_captions_parse(req->composition_json, r.comp.duration, &r.caps, msg, sizeof msg) != 0) {
+        rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
+        goto out;
+    }
+    if ((r.comp.n_layers > 0 || r.caps) &&
         rc_find_font(api->config_get(pctx, "FONT"), api->asset_dir(pctx), r.font, sizeof r.font, msg,
                      sizeof msg) != 0) {
         rc = rc_err(err, CL_EUNSUPPORTED, "%s (RENDER_FFMPEG_FONT)", msg);
@@ -1092,6 +1104,12 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
     /* The output first: an unwritable path fails before any work is done. */
     if ((rc = open_output(&r, req->video_path)) != CL_OK)
         goto out;
+    if (r.caps && rc_captions_prepare(r.caps, r.font, r.comp.width, r.comp.height, r.comp.safe_top,
+                                      r.comp.safe_bottom, r.comp.safe_left, r.comp.safe_right, msg,
+                                      sizeof msg) != 0) {
+        rc = rc_err(err, CL_EUNSUPPORTED, "%s", msg);
+        goto out;
+    }
     if ((rc = build_base(&r)) != CL_OK || (rc = build_layers(&r)) != CL_OK ||
         (rc = rc_audio_mix(api, call, &r.audio, r.comp.duration, &r.mix, err)) != CL_OK)
         goto out;

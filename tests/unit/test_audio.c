@@ -535,6 +535,109 @@ static void test_render_mix(void)
     CHECK(access(video, F_OK) != 0);
 }
 
+/* The luma plane of the first frame at or after t seconds of a video (malloc'd, w*h), or NULL. */
+static uint8_t *luma_at(const char *path, double t, int *w, int *h)
+{
+    AVFormatContext *fmt = NULL;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    uint8_t *out = NULL;
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+        goto done;
+    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (si < 0)
+        goto done;
+    const AVCodec *c = avcodec_find_decoder(fmt->streams[si]->codecpar->codec_id);
+    if (!(dec = avcodec_alloc_context3(c)) || avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar) < 0 ||
+        avcodec_open2(dec, c, NULL) < 0)
+        goto done;
+    AVRational tb = fmt->streams[si]->time_base;
+    while (!out && av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index == si && avcodec_send_packet(dec, pkt) >= 0)
+            while (!out && avcodec_receive_frame(dec, f) >= 0) {
+                if (f->best_effort_timestamp * av_q2d(tb) + 1e-3 < t)
+                    continue;
+                *w = f->width, *h = f->height;
+                out = malloc((size_t)f->width * f->height);
+                for (int y = 0; out && y < f->height; y++)
+                    memcpy(out + (size_t)y * f->width, f->data[0] + (size_t)y * f->linesize[0], (size_t)f->width);
+            }
+        av_packet_unref(pkt);
+    }
+done:
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    return out;
+}
+
+/* Mean absolute luma difference over [x0,x1) x [y0,y1). */
+static double diff_region(const uint8_t *a, const uint8_t *b, int w, int x0, int y0, int x1, int y1)
+{
+    double s = 0;
+    long n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++, n++)
+            s += abs((int)a[(size_t)y * w + x] - (int)b[(size_t)y * w + x]);
+    return n ? s / n : 0;
+}
+
+static void test_captions(void)
+{
+    /* Two cues, word-timed; the same composition without captions as the reference. */
+    const char *base = "{\"width\":1080,\"height\":1920,\"fps\":30,\"duration\":4,"
+                       "\"background\":{\"type\":\"gradient\",\"colors\":[\"#F8FAFC\",\"#1E3A8A\"]},"
+                       "\"safe_area\":{\"top\":180,\"bottom\":480,\"left\":60,\"right\":180}";
+    char with[4096], without[1024], video_c[PATH_MAX], video_n[PATH_MAX];
+    snprintf(without, sizeof without, "%s}", base);
+    snprintf(with, sizeof with,
+             "%s,\"captions\":{\"mode\":\"words\",\"style\":{\"position\":\"lower_third\",\"font_size\":64,"
+             "\"outline\":5,\"box\":true,\"color\":\"#FFFFFF\",\"highlight_color\":\"#FDE68A\"},\"cues\":["
+             "{\"text\":\"Fresh sourdough, baked today.\",\"start\":0.2,\"end\":2.0,\"words\":["
+             "{\"text\":\"Fresh\",\"start\":0.2,\"end\":0.6},{\"text\":\"sourdough,\",\"start\":0.6,\"end\":1.2},"
+             "{\"text\":\"baked\",\"start\":1.2,\"end\":1.6},{\"text\":\"today.\",\"start\":1.6,\"end\":2.0}]},"
+             "{\"text\":\"Half price all weekend.\",\"start\":2.0,\"end\":3.6,\"words\":["
+             "{\"text\":\"Half\",\"start\":2.0,\"end\":2.4},{\"text\":\"price\",\"start\":2.4,\"end\":2.8},"
+             "{\"text\":\"all\",\"start\":2.8,\"end\":3.1},{\"text\":\"weekend.\",\"start\":3.1,\"end\":3.6}]}]}}",
+             base);
+    cl_error err = CL_ERROR_INIT;
+    int rc = render_direct("ffmpeg", with, "captions", video_c, sizeof video_c, &err);
+    if (rc != CL_OK)
+        fprintf(stderr, "  captions render: %s\n", err.message);
+    CHECK(rc == CL_OK);
+    CHECK(render_direct("ffmpeg", without, "nocaptions", video_n, sizeof video_n, &err) == CL_OK);
+    int w = 0, h = 0, w2 = 0, h2 = 0;
+    /* the caption band: the lower third of the safe area (y 180 … 1440; centre near 1087) */
+    int y0 = 900, y1 = 1300, x0 = 60, x1 = 900;
+    uint8_t *c_word1 = luma_at(video_c, 0.4, &w, &h), *n_word1 = luma_at(video_n, 0.4, &w2, &h2);
+    uint8_t *c_word3 = luma_at(video_c, 1.4, &w, &h), *c_none = luma_at(video_c, 3.8, &w, &h);
+    uint8_t *n_none = luma_at(video_n, 3.8, &w2, &h2);
+    CHECK(c_word1 && n_word1 && c_word3 && c_none && n_none && w == 1080 && h == 1920 && w2 == w);
+    if (c_word1 && n_word1 && c_word3 && c_none && n_none) {
+        double shown = diff_region(c_word1, n_word1, w, x0, y0, x1, y1);
+        double outside = diff_region(c_word1, n_word1, w, 0, 200, 1080, 700);
+        double after = diff_region(c_none, n_none, w, x0, y0, x1, y1);
+        double moved = diff_region(c_word1, c_word3, w, x0, y0, x1, y1);
+        fprintf(stderr, "  caption band vs no captions: %.2f (outside the band %.2f, after the last cue %.2f); "
+                        "word 1 vs word 3 lit: %.2f\n", shown, outside, after, moved);
+        CHECK(shown > 8);     /* words are drawn over a box where the captions are */
+        CHECK(outside < 1);   /* and nowhere else */
+        CHECK(after < 1);     /* nothing once the last cue ended */
+        CHECK(moved > 0.3);   /* the highlight moved from "Fresh" to "baked" (yellow is darker than white) */
+    }
+    free(c_word1), free(n_word1), free(c_word3), free(c_none), free(n_none);
+
+    /* bad captions are refused naming the field */
+    snprintf(with, sizeof with, "%s,\"captions\":{\"mode\":\"karaoke\",\"cues\":[]}}", base);
+    CHECK(render_direct("ffmpeg", with, "badcaptions", video_c, sizeof video_c, &err) == CL_EINVAL);
+    CHECK(strstr(err.message, "captions.mode") != NULL);
+    snprintf(with, sizeof with, "%s,\"captions\":{\"cues\":[{\"text\":\"x\",\"start\":3,\"end\":9}]}}", base);
+    CHECK(render_direct("ffmpeg", with, "badcaptions", video_c, sizeof video_c, &err) == CL_EINVAL);
+    CHECK(strstr(err.message, "captions.cues[0]") != NULL);
+}
+
 int main(void)
 {
     const char *plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
@@ -571,6 +674,7 @@ int main(void)
     test_espeak();
     test_mix();
     test_render_mix();
+    test_captions();
     test_openai_compat();
     stop_fake();
 
