@@ -11,10 +11,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, psql } from '../api/lib/harness.mjs';
-import { launch, newPage, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { psql } from '../api/lib/harness.mjs';
+import { startStudio, newPage, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
 
-let db, srv, browser, tmp, photo, logo;
+let studio, db, srv, browser, tmp, photo, logo;
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-media-'));
@@ -24,15 +24,12 @@ before(async () => {
   ff('-f', 'lavfi', '-i', 'testsrc2=size=1200x900', '-frames:v', '1', photo);
   ff('-f', 'lavfi', '-i', 'color=c=white:s=300x300', '-f', 'lavfi', '-i', 'color=c=0xC0392B:s=150x150',
     '-filter_complex', '[0][1]overlay=40:40', '-frames:v', '1', logo);
-  db = createDatabase('e2e_media');
-  srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '0', CLIPLOOP_STORAGE_DIR: path.join(tmp, 'storage') } });
-  browser = await launch();
+  studio = await startStudio('e2e_media', { storage: true, env: { CLIPLOOP_WORKERS: '0' } });
+  ({ db, srv, browser } = studio);
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (srv) await srv.stop();
-  if (db) db.drop();
+  await studio?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
