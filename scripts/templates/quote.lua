@@ -43,17 +43,17 @@ local function build(ctx)
                 box = { x = qx, y = top, w = 200 * u, h = math.min(220 * u, span * 0.22) } }
   L[#L + 1] = { role = whole and "hook" or "quote", text = words, start = 0.4, ["end"] = D, animation = "fade",
                 font = "dejavu-serif-bold", font_size = math.floor(76 * u), color = "#FFFFFF", align = "left",
-                box = { x = qx, y = top + span * 0.20, w = qw, h = span * 0.44 } }
+                box = { x = qx, y = top + span * 0.18, w = qw, h = span * 0.38 } }
   L[#L + 1] = { role = "stars", text = "\u{2605}\u{2605}\u{2605}\u{2605}\u{2605}", start = 1.2, ["end"] = D,
                 animation = "slide_up", font = "dejavu-sans-bold", font_size = math.floor(48 * u), color = b.accent,
-                align = "left", box = { x = qx, y = top + span * 0.65, w = qw, h = 70 * u } }
+                align = "left", box = { x = qx, y = top + span * 0.58, w = qw, h = 70 * u } }
   L[#L + 1] = { role = "author", text = "\u{2014} " .. who, start = 1.6, ["end"] = D, animation = "fade",
                 font = "body", font_size = math.floor(40 * u), color = "#E5E7EB", align = "left",
-                box = { x = qx, y = top + span * 0.65 + 80 * u, w = qw, h = 70 * u } }
+                box = { x = qx, y = top + span * 0.58 + 74 * u, w = qw, h = 70 * u } }
   if t.caption ~= "" then
     L[#L + 1] = { role = "caption", text = t.caption, start = D * 0.30, ["end"] = D * 0.72, animation = "fade",
                   font = "body", font_size = math.floor(36 * u), color = "#D1D5DB", align = "left",
-                  box = { x = qx, y = top + span * 0.65 + 160 * u, w = qw, h = math.max(80 * u, span * 0.35 - 160 * u - 160 * u) } }
+                  box = { x = qx, y = top + span * 0.58 + 150 * u, w = qw, h = math.max(80 * u, span * 0.42 - 150 * u - 160 * u) } }
   end
   if t.cta ~= "" then
     L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",

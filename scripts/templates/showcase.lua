@@ -36,8 +36,12 @@ local function build(ctx)
   end
 
   -- the band the words sit on: bottom 42% (left 48% when landscape)
+  -- feed shapes (1:1, 4:5) have no UI over their lower part: the words may use it
+  local feed = f.aspect == "1:1" or f.aspect == "4:5"
+  local bottom = feed and H - 50 * u or A.y + A.h
+  local top_frac = feed and 0.50 or 0.56
   local band = wide and { x = 0, y = 0, w = math.floor(W * 0.48), h = H }
-                     or { x = 0, y = math.floor(H * 0.56), w = W, h = H - math.floor(H * 0.56) }
+                     or { x = 0, y = math.floor(H * top_frac), w = W, h = H - math.floor(H * top_frac) }
   L[#L + 1] = { type = "rect", role = "band", box = band, color = b.dark, opacity = n > 0 and 0.62 or 0.0 + 0.35 }
   L[#L + 1] = { type = "rect", role = "rule", color = b.accent, opacity = 1, animation = "fade",
                 box = wide and { x = A.x, y = math.floor(H * 0.30), w = 120 * u, h = 16 * u }
@@ -46,7 +50,7 @@ local function build(ctx)
   local tx = A.x
   local tw = wide and band.w - A.x - 40 * u or A.w
   local ty = wide and math.floor(H * 0.30) + 40 * u or band.y + 80 * u
-  local th = wide and H * 0.34 or (H - A.y - A.h <= 0 and band.h * 0.45 or (A.y + A.h) - ty) * 0.62
+  local th = wide and H * 0.34 or (bottom - ty) * 0.55
   local hook_end = math.min(D * 0.55, 7)
   L[#L + 1] = { role = "hook", text = t.hook, start = 0.3, ["end"] = D, animation = "slide_up",
                 font = "heading", font_size = math.floor(84 * u), color = "#FFFFFF", align = "left",
@@ -54,7 +58,7 @@ local function build(ctx)
   if t.caption ~= "" then
     L[#L + 1] = { role = "caption", text = t.caption, start = hook_end, ["end"] = D * 0.72,
                   animation = "fade", font = "body", font_size = math.floor(44 * u), color = "#F3F4F6",
-                  align = "left", box = { x = tx, y = ty + th, w = tw, h = math.max(60 * u, (A.y + A.h) - (ty + th) - 10 * u) } }
+                  align = "left", box = { x = tx, y = ty + th, w = tw, h = math.max(60 * u, bottom - (ty + th) - 10 * u) } }
   end
   if t.business_name ~= "" then
     L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",

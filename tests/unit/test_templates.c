@@ -18,7 +18,10 @@
 #include "render/composition.h"
 #include "render/render.h"
 #include "render/templates.h"
+#include "render_probe.h"
 #include "unit.h"
+
+#include <libswscale/swscale.h>
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -288,6 +291,164 @@ static void test_choose(void)
     CHECK(cl_template_allowed(NULL, "quote") == 1);
 }
 
+
+/* The picture at t seconds of a video as rgb24 (caller frees), or NULL. */
+static AVFrame *frame_at(const char *path, double t)
+{
+    AVFormatContext *fmt = NULL;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc(), *rgb = NULL;
+    if (!pkt || !f || avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+        goto out;
+    int vs = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (vs < 0)
+        goto out;
+    const AVCodec *c = avcodec_find_decoder(fmt->streams[vs]->codecpar->codec_id);
+    if (!c || !(dec = avcodec_alloc_context3(c)) || avcodec_parameters_to_context(dec, fmt->streams[vs]->codecpar) < 0 ||
+        avcodec_open2(dec, c, NULL) < 0)
+        goto out;
+    AVRational tb = fmt->streams[vs]->time_base;
+    int got = 0;
+    while (!got && av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index == vs && avcodec_send_packet(dec, pkt) >= 0)
+            while (!got && avcodec_receive_frame(dec, f) >= 0)
+                got = f->pts != AV_NOPTS_VALUE && f->pts * av_q2d(tb) >= t - 1e-3;
+        av_packet_unref(pkt);
+    }
+    if (!got)
+        goto out;
+    rgb = av_frame_alloc();
+    rgb->format = AV_PIX_FMT_RGB24;
+    rgb->width = f->width;
+    rgb->height = f->height;
+    struct SwsContext *sws = sws_getContext(f->width, f->height, f->format, f->width, f->height, AV_PIX_FMT_RGB24,
+                                            SWS_BILINEAR, NULL, NULL, NULL);
+    if (av_frame_get_buffer(rgb, 0) < 0 || !sws) {
+        av_frame_free(&rgb);
+    } else {
+        sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, rgb->data, rgb->linesize);
+    }
+    sws_freeContext(sws);
+out:
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    av_packet_free(&pkt);
+    av_frame_free(&f);
+    return rgb;
+}
+
+/* Mean absolute difference of two rgb24 pictures over a region. */
+static double rgb_diff(const AVFrame *a, const AVFrame *b, int x, int y, int w, int h)
+{
+    double sum = 0;
+    for (int j = y; j < y + h; j++)
+        for (int i = x * 3; i < (x + w) * 3; i++)
+            sum += abs(a->data[0][(size_t)j * a->linesize[0] + i] - b->data[0][(size_t)j * b->linesize[0] + i]);
+    return sum / ((double)w * h * 3);
+}
+
+/* Write an rgb24 picture as PNG (the FFmpeg png encoder). 0 or -1. */
+static int write_png(const AVFrame *rgb, const char *path)
+{
+    const AVCodec *c = avcodec_find_encoder(AV_CODEC_ID_PNG);
+    AVCodecContext *enc = c ? avcodec_alloc_context3(c) : NULL;
+    AVPacket *pkt = av_packet_alloc();
+    int rc = -1;
+    if (!enc || !pkt)
+        goto out;
+    enc->width = rgb->width;
+    enc->height = rgb->height;
+    enc->pix_fmt = AV_PIX_FMT_RGB24;
+    enc->time_base = (AVRational){1, 1};
+    if (avcodec_open2(enc, c, NULL) < 0 || avcodec_send_frame(enc, rgb) < 0 || avcodec_send_frame(enc, NULL) < 0 ||
+        avcodec_receive_packet(enc, pkt) < 0)
+        goto out;
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        rc = fwrite(pkt->data, 1, (size_t)pkt->size, f) == (size_t)pkt->size ? 0 : -1;
+        if (fclose(f) != 0)
+            rc = -1;
+    }
+out:
+    av_packet_free(&pkt);
+    avcodec_free_context(&enc);
+    return rc;
+}
+
+/* Render template tpl (with images) at w x h for secs seconds into dir; 0 or -1. */
+static int render_template(const char *tpl, int w, int h, int secs, const char *dir, cl_render_result *res)
+{
+    char err[600], rules[64];
+    snprintf(rules, sizeof rules, "{\"duration_seconds\":%d}", secs);
+    cl_template_input in = {.draft_json = DRAFT, .profile_json = PROFILE, .channel = "instagram",
+                            .rules_json = rules, .media_json = media_json, .width = w, .height = h};
+    cl_buf comp = CL_BUF_INIT;
+    if (cl_template_build(tpl, &in, &comp, err, sizeof err) != 0) {
+        fprintf(stderr, "  %s: %s\n", tpl, err);
+        return -1;
+    }
+    cl_error e;
+    int rc = cl_render_composition(comp.data, dir, "ffmpeg", NULL, res, &e);
+    if (rc != CL_OK)
+        fprintf(stderr, "  render %s: %s\n", tpl, e.message);
+    cl_buf_free(&comp);
+    return rc == CL_OK ? 0 : -1;
+}
+
+/* render_ffmpeg draws the templates: the showcase moves; frames of each go to the artifacts. */
+static void test_render_templates(void)
+{
+    char dir[PATH_MAX + 64], art[PATH_MAX + 64], png[PATH_MAX + 128];
+    snprintf(art, sizeof art, "%s/tests/e2e/artifacts/templates", getenv("CLIPLOOP_SOURCE_DIR"));
+    char cmd[PATH_MAX + 128];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", art);
+    CHECK(system(cmd) == 0);
+    cl_render_result res;
+    snprintf(dir, sizeof dir, "%s/out-showcase", scratch);
+    CHECK(render_template("showcase", 1080, 1920, 4, dir, &res) == 0);
+    probe_info p = probe_video(res.video_path);
+    CHECK(p.ok && !strcmp(p.vcodec, "h264") && p.width == 1080 && p.height == 1920);
+    CHECK(fabs(p.duration - 4) < 0.15);
+    CHECK(p.n_audio == 1);
+    luma th;
+    char codec[32];
+    CHECK(decode_luma(res.thumbnail_path, &th, codec, sizeof codec) == 0 && th.w == 1080);
+    CHECK(th.y && region_variance(&th, 0, 300, 1080, 700) > 10); /* the picture, not a flat colour */
+    luma_free(&th);
+    (void)region_diff;
+    AVFrame *a = frame_at(res.video_path, 1.0), *b = frame_at(res.video_path, 3.0), *c = frame_at(res.video_path, 1.0 + 1.0 / 30);
+    CHECK(a && b && c);
+    if (a && b && c) {
+        /* the top half is picture only (no text): it moves between 1 s and 3 s,
+           and a little from one frame to the next (a slow move, not a cut) */
+        double d13 = rgb_diff(a, b, 0, 300, 1080, 700), d1 = rgb_diff(a, c, 0, 300, 1080, 700);
+        CHECK(d13 > 4);
+        CHECK(d1 > 0.05 && d1 < d13);
+        fprintf(stderr, "  showcase motion: 1s->3s %.2f, one frame %.3f (mean abs diff)\n", d13, d1);
+    }
+    av_frame_free(&a), av_frame_free(&b), av_frame_free(&c);
+    /* frames of every template (and the showcase in every aspect) for a person to look at */
+    for (int t = 0; t < 4; t++)
+        for (int s = 0; s < 4; s++) {
+            if (t > 0 && s > 0)
+                continue;
+            snprintf(dir, sizeof dir, "%s/out-%s-%d", scratch, templates[t], s);
+            if (render_template(templates[t], sizes[s][0], sizes[s][1], 6, dir, &res) != 0) {
+                CHECK(0);
+                continue;
+            }
+            for (int k = 0; k < 2; k++) {
+                double at = k ? 5.2 : 2.5;
+                AVFrame *f = frame_at(res.video_path, at);
+                CHECK(f && f->width == sizes[s][0] && f->height == sizes[s][1]);
+                snprintf(png, sizeof png, "%s/%s-%dx%d-t%.1f.png", art, templates[t], sizes[s][0], sizes[s][1], at);
+                CHECK(f && write_png(f, png) == 0);
+                av_frame_free(&f);
+            }
+        }
+}
+
 int main(void)
 {
     const char *plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
@@ -313,8 +474,11 @@ int main(void)
              "[{\"id\":11,\"path\":\"%s\",\"width\":1600,\"height\":1200},{\"id\":12,\"path\":\"%s\","
              "\"width\":1200,\"height\":1600},{\"id\":13,\"path\":\"%s\",\"width\":1400,\"height\":1400}]",
              img1, img2, img3);
-    char err[512];
+    char err[512], storage[PATH_MAX + 16];
+    snprintf(storage, sizeof storage, "%s/storage", scratch);
+    setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
     unsetenv("RENDERER");
+    unsetenv("RENDER_FFMPEG_FONT");
     if (cl_config_load(err, sizeof err) != 0) {
         fprintf(stderr, "config: %s\n", err);
         return 1;
@@ -324,6 +488,9 @@ int main(void)
     test_templates_build();
     test_template_refusals();
     test_choose();
+    CHECK(cl_plugins_load_dir(plugin_dir) > 0);
+    test_render_templates();
+    cl_plugins_reset_for_tests();
 
     cl_lua_thread_release();
     char cmd[PATH_MAX + 16];
