@@ -5,13 +5,13 @@
 // thread survives a reload; the phone layout keeps the conversation list in
 // a drawer and the composer fixed at the bottom. Screenshots of both
 // viewports go to tests/e2e/artifacts/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { psql } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, ARTIFACTS, DESKTOP, startStudio } from './lib/browser.mjs';
+import { newPage, screenshot, problems, ARTIFACTS, DESKTOP, useStudio } from './lib/browser.mjs';
 
-let db, srv, storage, browser, chatUrl, studio;
+let db, srv, storage, browser, chatUrl;
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
 const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
@@ -43,12 +43,7 @@ async function videoPlays(page) {
   assert.ok(played);
 }
 
-before(async () => {
-  studio = await startStudio('e2e_chat', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
-  ({ db, srv, browser, storage } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_chat', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
 
 test('desktop: free message, then a generate_video message whose card plays; reload keeps the thread', async () => {
   const page = await signedIn(false);

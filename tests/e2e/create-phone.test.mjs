@@ -4,18 +4,13 @@
 // brief and the cost steps fold too, so the result follows right after three
 // short lines. Focus never lands in a text field when the brief appears (on
 // a phone that opens the keyboard). The page heights are printed and bounded.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoContext, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
+import { demoContext, screenshot, problems, DESKTOP, useStudio } from './lib/browser.mjs';
 
-let db, srv, browser, studio;
+let db, srv, browser;
 
-before(async () => {
-  studio = await startStudio('e2e_create_phone', { env: { CLIPLOOP_WORKERS: '0' } });
-  ({ db, srv, browser } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_create_phone', { env: { CLIPLOOP_WORKERS: '0' } }, (w) => ({ db, srv, browser } = w));
 
 async function signedIn(mobile) {
   const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });

@@ -4,19 +4,14 @@
 // message, its link confirms the address and only then the invite applies;
 // "Forgot password?" on the log-in page → mail log → reset page → the new
 // password works and the old session is signed out.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
+import { newPage, screenshot, problems, DESKTOP, useStudio } from './lib/browser.mjs';
 
-let db, srv, browser, storage, studio;
+let db, srv, browser, storage;
 
-before(async () => {
-  studio = await startStudio('e2e_email', { env: { CLIPLOOP_SCRYPT_LOG_N: '10' }, storage: true });
-  ({ db, srv, browser, storage } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_email', { env: { CLIPLOOP_SCRYPT_LOG_N: '10' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
 
 const open = (mobile) => newPage(browser, mobile ? { mobile } : { viewport: DESKTOP });
 // Signed-out pages ask /api/me once; a refused short password is a 422.

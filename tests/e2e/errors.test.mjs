@@ -3,12 +3,12 @@
 // the technical text ("Internal server error", "Failed to fetch", "Could not
 // resolve host") is only inside a closed "Details" toggle. A chat is renamed
 // in place, without the browser's prompt box. Phone and desktop.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from '../api/lib/harness.mjs';
-import { screenshot, problems, demoContext, startStudio } from './lib/browser.mjs';
+import { screenshot, problems, demoContext, useStudio } from './lib/browser.mjs';
 
-let db, srv, browser, projectId, studio;
+let db, srv, browser, projectId;
 
 /** The text a user reads: everything except closed <details> bodies. */
 const visibleText = (page, sel) => page.locator(sel).first().evaluate((el) => {
@@ -17,12 +17,7 @@ const visibleText = (page, sel) => page.locator(sel).first().evaluate((el) => {
   return c.innerText;
 });
 
-before(async () => {
-  studio = await startStudio('e2e_errors', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' } });
-  ({ db, srv, browser } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_errors', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' } }, (w) => ({ db, srv, browser } = w));
 
 for (const mobile of [false, true]) {
   const size = mobile ? 'phone' : 'desktop';

@@ -5,19 +5,14 @@
 // instead of offering to read it as if nothing happened; a waitlisted
 // account's settings show no credits it cannot spend and its plan limits as
 // limits ("Up to 5 posts a week").
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql, verifyEmailOf } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
+import { newPage, screenshot, problems, DESKTOP, useStudio, fillOnboarding } from './lib/browser.mjs';
 
-let db, srv, browser, storage, studio;
+let db, srv, browser, storage;
 
-before(async () => {
-  studio = await startStudio('e2e_first_use', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_BACKOFF_MS: '100' }, storage: true });
-  ({ db, srv, browser, storage } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_first_use', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_BACKOFF_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
 
 const open = (mobile) => newPage(browser, mobile ? { mobile } : { viewport: DESKTOP });
 const VALIDATION = [/ net::ERR_ABORTED$/, /POST \S+\/api\/auth\/signup 422$/, /status of 422/, /\/api\/me\b.* 401$/, /status of 401/];
@@ -70,18 +65,7 @@ for (const mobile of [false, true]) {
     await page.waitForURL(/verify-email/);
     psql(db.url, `UPDATE users SET beta_approved = true, beta_approved_at = now(), email_verified_at = now() WHERE email = '${mail}'`);
     await page.goto(srv.url + '/app/onboarding');
-    await page.getByLabel('Project name').fill(`Bola Bakes ${size}`);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByLabel('Category').fill('Bakery');
-    await page.getByLabel('City').fill('Ibadan');
-    await page.getByLabel('What do you sell?').fill('Custom birthday cakes');
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByLabel('Who buys from you?').fill('Parents planning birthdays');
-    await page.getByLabel('Language style').selectOption('mixed');
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('checkbox', { name: 'Instagram' }).check();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('textbox', { name: 'Website' }).fill('http://127.0.0.1:1/');
+    await fillOnboarding(page, `Bola Bakes ${size}`, 'http://127.0.0.1:1/');
     await page.getByRole('button', { name: 'Finish' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'We could not read' });
     await alert.waitFor({ timeout: 20000 });

@@ -10,25 +10,20 @@
 // The week's five posts are seeded from one rendered post (copies in SQL):
 // the pack generator has its own tests, and the plan's 5 posts per week are
 // then left for generate-next, which this walk exercises.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { freePort, psql } from '../api/lib/harness.mjs';
-import { demoContext, screenshot, problems, ARTIFACTS, startStudio } from './lib/browser.mjs';
+import { demoContext, screenshot, problems, ARTIFACTS, useStudio } from './lib/browser.mjs';
 
-let db, srv, browser, storage, studio;
+let db, srv, browser, storage;
 
-before(async () => {
-  const port = await freePort();
-  studio = await startStudio('e2e_learning', {
-    storage: true, port,
-    env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_SCHEDULER_TICK_MS: '200', CLIPLOOP_JOB_BACKOFF_MS: '100',
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ENCRYPTION_SECRET: 'e2e-learning-secret-0123456789abcdef' },
-  });
-  ({ db, srv, browser, storage } = studio);
-});
-
-after(() => studio?.stop());
+const port = await freePort();
+useStudio('e2e_learning', {
+  storage: true, port,
+  env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_SCHEDULER_TICK_MS: '200', CLIPLOOP_JOB_BACKOFF_MS: '100',
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ENCRYPTION_SECRET: 'e2e-learning-secret-0123456789abcdef' },
+}, (w) => ({ db, srv, browser, storage } = w));
 
 async function waitFor(fn, what, ms = 120000) {
   const end = Date.now() + ms;

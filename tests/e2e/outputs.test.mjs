@@ -6,19 +6,14 @@
 // (server-side search, GET /api/content-items?q=), and typing a command's
 // name runs it (Settings, New chat, Sign out). "New chat" twice reuses the
 // empty chat instead of leaving another one behind.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from '../api/lib/harness.mjs';
-import { demoContext, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
+import { demoContext, screenshot, problems, DESKTOP, useStudio } from './lib/browser.mjs';
 
-let db, srv, browser, studio;
+let db, srv, browser;
 
-before(async () => {
-  studio = await startStudio('e2e_outputs', { env: { CLIPLOOP_WORKERS: '0' } });
-  ({ db, srv, browser } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_outputs', { env: { CLIPLOOP_WORKERS: '0' } }, (w) => ({ db, srv, browser } = w));
 
 const signedIn = (mobile) => demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
 

@@ -2,11 +2,11 @@
 // action and the tracking link; fix the words (checked by the channel's
 // rules, and the page says the video still shows the earlier words until it
 // is rendered again); delete it after confirming in place. Desktop and phone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPage, screenshot, problems, startStudio } from './lib/browser.mjs';
+import { newPage, screenshot, problems, useStudio } from './lib/browser.mjs';
 
-let db, srv, storage, browser, studio;
+let db, srv, storage, browser;
 const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
 async function signedIn(mobile) {
@@ -39,12 +39,7 @@ async function promo(page, key) {
   return g.content_item_id;
 }
 
-before(async () => {
-  studio = await startStudio('e2e_result', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
-  ({ db, srv, browser, storage } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_result', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
 
 for (const mobile of [false, true]) {
   const size = mobile ? 'phone' : 'desktop';

@@ -2,18 +2,13 @@
 // desktop and a phone viewport: a signed-out visitor is sent to the log-in
 // page; a signed-in one gets the sidebar (a drawer on a phone), the command
 // bar with its keyboard shortcuts, live health and the "Mock LLM" badge.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPage, demoContext, problems, startStudio } from './lib/browser.mjs';
+import { newPage, demoContext, problems, useStudio } from './lib/browser.mjs';
 
-let db, srv, browser, studio;
+let db, srv, browser;
 
-before(async () => {
-  studio = await startStudio('e2e_shell');
-  ({ db, srv, browser } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_shell', {}, (w) => ({ db, srv, browser } = w));
 
 test('landing page links to the studio; the studio sends a signed-out visitor to log in', async () => {
   const page = await newPage(browser);

@@ -6,13 +6,13 @@
 // retried with the same request id) and every main page at a desktop and a
 // phone viewport, screenshotted under tests/e2e/artifacts/, without console
 // errors or failed requests.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { psql } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, demoContext, startStudio } from './lib/browser.mjs';
+import { newPage, screenshot, problems, demoContext, useStudio, fillOnboarding } from './lib/browser.mjs';
 
-let db, srv, storage, browser, studio;
+let db, srv, storage, browser;
 const demoId = () => psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
 const getJson = async (page, p) => page.evaluate(async (u) => (await fetch(u)).json(), p);
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
@@ -31,12 +31,16 @@ async function settled(page) {
   }
 }
 
-before(async () => {
-  studio = await startStudio('e2e_studio', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
-  ({ db, srv, browser, storage } = studio);
-});
+/** The create flow with no render credits: the cost step says so and Generate is off, before anything is charged. */
+async function shortOfRenderCredits(page) {
+  await page.goto(srv.url + '/app/create');
+  await page.getByLabel('What do you want to promote?').fill('Cupcakes for the weekend');
+  await page.getByRole('button', { name: 'Write the brief' }).click();
+  await page.getByText('Not enough render credits for this.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Generate' }).isDisabled(), true);
+}
 
-after(() => studio?.stop());
+useStudio('e2e_studio', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
 
 test('demo sign-in, onboarding, dashboard, and the create flow charges once and plays the video', async () => {
   const page = await newPage(browser);
@@ -44,17 +48,7 @@ test('demo sign-in, onboarding, dashboard, and the create flow charges once and 
   await page.getByRole('button', { name: 'Continue as the demo user' }).click();
   // No project yet: /app sends the user to onboarding first.
   await page.waitForURL('**/app/onboarding');
-  await page.getByLabel('Project name').fill('Bola Bakes');
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Category').fill('Bakery');
-  await page.getByLabel('City').fill('Ibadan');
-  await page.getByLabel('What do you sell?').fill('Custom birthday cakes');
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Who buys from you?').fill('Parents planning birthdays');
-  await page.getByLabel('Language style').selectOption('mixed');
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByRole('checkbox', { name: 'Instagram' }).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await fillOnboarding(page, 'Bola Bakes');
   await page.getByRole('button', { name: 'Finish' }).click();
   await page.waitForURL(/\/app$/);
   await settled(page);
@@ -154,11 +148,7 @@ test('calm errors: short credits, a provider failure, a dropped connection retri
   // 1. Not enough render credits: the cost step says so before anything is charged; copy only still works.
   psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${uid}`);
   try {
-    await page.goto(srv.url + '/app/create');
-    await page.getByLabel('What do you want to promote?').fill('Cupcakes for the weekend');
-    await page.getByRole('button', { name: 'Write the brief' }).click();
-    await page.getByText('Not enough render credits for this.').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Generate' }).isDisabled(), true);
+    await shortOfRenderCredits(page);
     await screenshot(page, 'flow-short-credits-desktop');
     await page.getByRole('button', { name: 'Write the copy only' }).click();
     await page.waitForFunction(() => !document.querySelector('[data-generate]').disabled);
@@ -249,11 +239,7 @@ test('the create result and its calm errors on a phone: readable, no sideways sc
   const [[renderBalance]] = psql(db.url, `SELECT render_balance FROM credit_accounts WHERE user_id = ${uid}`);
   psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${uid}`);
   try {
-    await page.goto(srv.url + '/app/create');
-    await page.getByLabel('What do you want to promote?').fill('Cupcakes for the weekend');
-    await page.getByRole('button', { name: 'Write the brief' }).click();
-    await page.getByText('Not enough render credits for this.').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Generate' }).isDisabled(), true);
+    await shortOfRenderCredits(page);
     await fits('short credits');
     await screenshot(page, 'flow-short-credits-mobile');
   } finally {

@@ -3,19 +3,14 @@
 // generation past it is refused with 429 plan_limit_reached and charges
 // nothing), and the dashboard and settings show the same count in the same
 // words ("5 of 5 used · limit reached"), never "6 of 5".
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from '../api/lib/harness.mjs';
-import { demoContext, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
+import { demoContext, screenshot, problems, DESKTOP, useStudio } from './lib/browser.mjs';
 
-let db, srv, browser, limit, studio;
+let db, srv, browser, limit;
 
-before(async () => {
-  studio = await startStudio('e2e_usage', { env: { CLIPLOOP_WORKERS: '0' } });
-  ({ db, srv, browser } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_usage', { env: { CLIPLOOP_WORKERS: '0' } }, (w) => ({ db, srv, browser } = w));
 
 test('the weekly post limit is enforced on the create flow, and nothing past it is charged', async () => {
   const page = await demoContext(browser, srv.url, { viewport: DESKTOP });

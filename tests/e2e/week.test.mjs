@@ -4,21 +4,16 @@
 // all, approve all, schedule Mon–Fri at 18:00 — with the calendar strip
 // showing the times in the project's zone. Screenshots of every step land
 // in tests/e2e/artifacts/week-*.png; no console errors or failed requests.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, startStudio } from './lib/browser.mjs';
+import { newPage, screenshot, problems, useStudio } from './lib/browser.mjs';
 
-let db, srv, storage, browser, studio;
+let db, srv, storage, browser;
 // A <video>/<img> may cancel a download it no longer needs.
 const ALLOWED = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
-before(async () => {
-  studio = await startStudio('e2e_week', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_WORKER_CONCURRENCY: '2', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true });
-  ({ db, srv, browser, storage } = studio);
-});
-
-after(() => studio?.stop());
+useStudio('e2e_week', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_WORKER_CONCURRENCY: '2', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
 
 /** A signed-in page for a new beta user with one finished project (API set-up; the week is what is walked). */
 async function userWithProject(email, mobile) {

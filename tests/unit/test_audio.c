@@ -29,6 +29,7 @@
 #include "rc_audio.h"
 #include "rc_media.h"
 #include "tts/tts.h"
+#include "fake_proc.h"
 #include "unit.h"
 
 #include <libavfilter/avfilter.h>
@@ -254,37 +255,15 @@ static int start_fake(void)
     char script[PATH_MAX], port_file[PATH_MAX + 16];
     snprintf(script, sizeof script, "%s/tests/fakes/tts_fake.mjs", getenv("CLIPLOOP_SOURCE_DIR"));
     snprintf(port_file, sizeof port_file, "%s/port", scratch);
-    pid_t parent = getpid();
-    fake_pid = fork();
-    if (fake_pid < 0)
-        return -1;
-    if (fake_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1);
-        execlp("node", "node", script, port_file, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        FILE *f = fopen(port_file, "r");
-        if (f) {
-            int ok = fscanf(f, "%d", &fake_port) == 1;
-            fclose(f);
-            if (ok && fake_port > 0)
-                return 0;
-        }
-        usleep(50 * 1000);
-    }
+    fake_pid = fake_proc_start(script, port_file, &fake_port);
+    if (fake_pid > 0)
+        return 0;
     return -1;
 }
 
 static void stop_fake(void)
 {
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        waitpid(fake_pid, NULL, 0);
-        fake_pid = 0;
-    }
+    fake_proc_stop(&fake_pid);
 }
 
 /* One openai_compat call with voice (the fake's scenario), as the host makes it. */

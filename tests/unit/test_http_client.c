@@ -10,6 +10,7 @@
 #include "net/addr_guard.h"
 #include "net/http_client.h"
 #include "plugins/call.h"
+#include "fake_proc.h"
 #include "unit.h"
 
 #include <arpa/inet.h>
@@ -314,37 +315,16 @@ static int start_fake(void)
     if (!mkdtemp(fake_dir))
         return -1;
     snprintf(port_file, sizeof port_file, "%s/port", fake_dir);
-    pid_t parent = getpid();
-    fake_pid = fork();
-    if (fake_pid < 0)
-        return -1;
-    if (fake_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
-        if (getppid() != parent)
-            _exit(1);
-        execlp("node", "node", script, port_file, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) { /* up to 10 s */
-        FILE *f = fopen(port_file, "r");
-        if (f) {
-            int ok = fscanf(f, "%d", &fake_port) == 1;
-            fclose(f);
-            if (ok && fake_port > 0)
-                return 0;
-        }
-        usleep(50 * 1000);
-    }
+    fake_pid = fake_proc_start(script, port_file, &fake_port);
+    if (fake_pid > 0)
+        return 0;
     fprintf(stderr, "the fake server did not start\n");
     return -1;
 }
 
 static void stop_fake(void)
 {
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        waitpid(fake_pid, NULL, 0);
-    }
+    fake_proc_stop(&fake_pid);
     unlink(port_file);
     rmdir(fake_dir);
 }

@@ -1,6 +1,7 @@
 // browser.mjs — drives Debian's Chromium (/usr/bin/chromium, or
 // CLIPLOOP_CHROMIUM) headless through playwright-core. Never downloads a
 // browser. Screenshots go to tests/e2e/artifacts/ (git-ignored).
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,38 @@ export async function startStudio(name, { env = {}, storage = false, port } = {}
     throw e;
   }
   return s;
+}
+
+/**
+ * startStudio for the whole file: started before its tests (ready(world)
+ * gets {db, srv, browser, storage}), stopped after them.
+ */
+export function useStudio(name, opts, ready) {
+  let world;
+  before(async () => {
+    world = await startStudio(name, opts);
+    ready(world);
+  });
+  after(() => world?.stop());
+}
+
+/**
+ * The onboarding form filled with the bakery the studio tests use (project
+ * name; website when given), stopping before Finish.
+ */
+export async function fillOnboarding(page, name, website) {
+  await page.getByLabel('Project name').fill(name);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Category').fill('Bakery');
+  await page.getByLabel('City').fill('Ibadan');
+  await page.getByLabel('What do you sell?').fill('Custom birthday cakes');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Who buys from you?').fill('Parents planning birthdays');
+  await page.getByLabel('Language style').selectOption('mixed');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('checkbox', { name: 'Instagram' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  if (website) await page.getByRole('textbox', { name: 'Website' }).fill(website);
 }
 
 /** A page with a desktop (1280x800, or `viewport`) or phone (390x844) viewport. */
