@@ -60,8 +60,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
 static atomic_uint tmp_counter;
 
 /* ------------------------------------------------------------------------- */
@@ -302,7 +300,7 @@ static int fetch_and_decode(render_ctx *r, const char *url, const char *what, AV
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.%d.%u", r->work_dir, what[0] == 'l' ? "logo" : "background",
              (int)getpid(), atomic_fetch_add(&tmp_counter, 1));
-    int rc = rc_fetch_to_file(api, r->call, url, path, what, r->err);
+    int rc = rc_fetch_to_file(cl_plugin_api_, r->call, url, path, what, r->err);
     if (rc == CL_OK)
         rc = rc_decode_image(path, what, out, r->err);
     unlink(path);
@@ -810,18 +808,6 @@ static void compose(render_ctx *r, AVFrame *dst, const double *alpha, const int 
 /* Output: x264 + silent AAC in MP4                                          */
 /* ------------------------------------------------------------------------- */
 
-static int cfg_int(const char *key, int def, int lo, int hi)
-{
-    const char *v = api->config_get(pctx, key);
-    if (!v || !*v)
-        return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < lo || n > hi)
-        return def;
-    return (int)n;
-}
-
 static int open_output(render_ctx *r, const char *path)
 {
     const rc_comp *c = &r->comp;
@@ -851,13 +837,13 @@ static int open_output(render_ctx *r, const char *path)
     r->venc->colorspace = AVCOL_SPC_SMPTE170M;
     r->venc->color_primaries = AVCOL_PRI_BT709;
     r->venc->color_trc = AVCOL_TRC_BT709;
-    r->venc->thread_count = cfg_int("THREADS", 0, 0, 64);
+    r->venc->thread_count = (int)clp_config_range("THREADS", 0, 0, 64);
     if (r->oc->oformat->flags & AVFMT_GLOBALHEADER)
         r->venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    const char *preset = api->config_get(pctx, "PRESET");
+    const char *preset = clp_config("PRESET");
     AVDictionary *vopt = NULL;
     char crf[16];
-    snprintf(crf, sizeof crf, "%d", cfg_int("CRF", 23, 0, 51));
+    snprintf(crf, sizeof crf, "%d", (int)clp_config_range("CRF", 23, 0, 51));
     av_dict_set(&vopt, "crf", crf, 0);
     av_dict_set(&vopt, "preset", preset && *preset ? preset : "veryfast", 0);
     e = avcodec_open2(r->venc, vc, &vopt);
@@ -1009,10 +995,10 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
         rc = rc_err(r->err, CL_ENOMEM, "out of memory");
         goto out;
     }
-    api->progress(r->call, 0, total);
+    clp_progress(r->call, 0, total);
     int pcap = -2; /* the captions' state drawn last (rc_captions_state) */
     for (int64_t i = 0; i < total; i++) {
-        if (api->cancelled(r->call)) {
+        if (clp_cancelled(r->call)) {
             rc = rc_err(r->err, CL_ECANCELLED, "render cancelled after %lld of %lld frames",
                         (long long)i, (long long)total);
             goto out;
@@ -1051,7 +1037,7 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
         if ((rc = audio_until(r, (i + 1) * 48000 / c->fps)) != CL_OK)
             goto out;
         if ((i + 1) % c->fps == 0 || i + 1 == total)
-            api->progress(r->call, i + 1, total);
+            clp_progress(r->call, i + 1, total);
     }
     if ((rc = encode(r, r->venc, r->vst, NULL)) != CL_OK || (rc = audio_until(r, r->audio_total)) != CL_OK ||
         (rc = encode(r, r->aenc, r->ast, NULL)) != CL_OK)
@@ -1080,7 +1066,7 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
     if (rc_comp_parse(req->composition_json, &r.comp, msg, sizeof msg) != 0)
         return rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
     int rc;
-    const char *wd = req->work_dir && req->work_dir[0] ? req->work_dir : api->temp_dir(pctx);
+    const char *wd = req->work_dir && req->work_dir[0] ? req->work_dir : clp_temp_dir();
     snprintf(r.work_dir, sizeof r.work_dir, "%s", wd ? wd : "/tmp");
     if (rc_audio_parse(req->composition_json, r.work_dir, &r.audio, msg, sizeof msg) != 0) {
         rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
@@ -1091,7 +1077,7 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
         goto out;
     }
     if ((r.comp.n_layers > 0 || r.caps) &&
-        rc_find_font(api->config_get(pctx, "FONT"), api->asset_dir(pctx), r.font, sizeof r.font, msg,
+        rc_find_font(clp_config("FONT"), clp_asset_dir(), r.font, sizeof r.font, msg,
                      sizeof msg) != 0) {
         rc = rc_err(err, CL_EUNSUPPORTED, "%s (RENDER_FFMPEG_FONT)", msg);
         goto out;
@@ -1111,7 +1097,7 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
         goto out;
     }
     if ((rc = build_base(&r)) != CL_OK || (rc = build_layers(&r)) != CL_OK ||
-        (rc = rc_audio_mix(api, call, &r.audio, r.comp.duration, &r.mix, err)) != CL_OK)
+        (rc = rc_audio_mix(cl_plugin_api_, call, &r.audio, r.comp.duration, &r.mix, err)) != CL_OK)
         goto out;
     rc = render_frames(&r, req);
 out:;
@@ -1124,10 +1110,9 @@ out:;
     return rc;
 }
 
-static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
+static int setup(cl_error *err)
 {
-    api = a;
-    pctx = ctx;
+    (void)err;
     av_log_set_level(AV_LOG_ERROR);
     static cl_renderer r = {
         .base = {.kind = CL_CAP_RENDERER,
@@ -1135,9 +1120,7 @@ static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
                  .description = "FFmpeg libraries in process: libavfilter, libx264, AAC, MP4"},
         .render = ffmpeg_render,
     };
-    return CL_REGISTER(a, ctx, &r);
+    return clp_register(&r);
 }
 
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("render_ffmpeg", "1.0.0", "RENDER_FFMPEG", init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("render_ffmpeg", "1.0.0", "RENDER_FFMPEG", setup)

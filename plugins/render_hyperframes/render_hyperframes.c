@@ -60,63 +60,25 @@
 
 extern char **environ;
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
+/* The whole render's deadline unless HYPERFRAMES_TIMEOUT_MS says otherwise. */
+#define HF_TIMEOUT_MS 600000
+
 
 /* ------------------------------------------------------------------------- */
-/* A small private string builder                                            */
+/* The page, built in the SDK's clp_buf                                      */
 /* ------------------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *d;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        char *d = realloc(b->d, nc);
-        if (!d) {
-            b->oom = 1;
-            return;
-        }
-        b->d = d;
-        b->cap = nc;
-    }
-    memcpy(b->d + b->len, s, n);
-    b->len += n;
-    b->d[b->len] = '\0';
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) CL_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void sb_html(sbuf *b, const char *s)
+static void sb_html(clp_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': sb_add(b, "&amp;", 5); break;
-        case '<': sb_add(b, "&lt;", 4); break;
-        case '>': sb_add(b, "&gt;", 4); break;
-        case '"': sb_add(b, "&quot;", 6); break;
-        case '\'': sb_add(b, "&#39;", 5); break;
-        case '\n': sb_add(b, "<br>", 4); break;
-        default: sb_add(b, s, 1);
+        case '&': clp_buf_append(b, "&amp;", 5); break;
+        case '<': clp_buf_append(b, "&lt;", 4); break;
+        case '>': clp_buf_append(b, "&gt;", 4); break;
+        case '"': clp_buf_append(b, "&quot;", 6); break;
+        case '\'': clp_buf_append(b, "&#39;", 5); break;
+        case '\n': clp_buf_append(b, "<br>", 4); break;
+        default: clp_buf_append(b, s, 1);
         }
     }
 }
@@ -142,7 +104,7 @@ static int copy_file(const char *from, const char *to)
 }
 
 /* Keyframes for layer l over the whole composition, sampled from rc_layer_state. */
-static void layer_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int idx)
+static void layer_keyframes(clp_buf *b, const rc_comp *c, const rc_layer *l, int idx)
 {
     double ts[64];
     int n = 0;
@@ -164,7 +126,7 @@ static void layer_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int id
             ts[j] = ts[j - 1];
             ts[j - 1] = t;
         }
-    sb_printf(b, "@keyframes L%d{", idx);
+    clp_buf_printf(b, "@keyframes L%d{", idx);
     double last_pct = -1;
     for (int i = 0; i < n; i++) {
         double t = ts[i];
@@ -177,17 +139,17 @@ static void layer_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int id
         double a;
         int off;
         rc_layer_state(c, l, t >= c->duration ? c->duration - 1e-6 : t, &a, &off);
-        sb_printf(b, "%.4f%%{opacity:%.3f;transform:translateY(%dpx)}", pct, a, off);
+        clp_buf_printf(b, "%.4f%%{opacity:%.3f;transform:translateY(%dpx)}", pct, a, off);
     }
-    sb_add(b, "}\n", 2);
+    clp_buf_append(b, "}\n", 2);
 }
 
 /* An image layer's camera as CSS: the picture (src_w x src_h) placed in its
    box so that the window rc_image_window shows fills it, sampled 48 times
    over the layer's time (linear between samples of the smoothstep curve). */
-static void image_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int idx, int src_w, int src_h)
+static void image_keyframes(clp_buf *b, const rc_comp *c, const rc_layer *l, int idx, int src_w, int src_h)
 {
-    sb_printf(b, "@keyframes M%d{", idx);
+    clp_buf_printf(b, "@keyframes M%d{", idx);
     int steps = l->has_motion ? 48 : 1;
     for (int k = 0; k <= steps; k++) {
         double t = l->start + (l->end - l->start) * k / steps;
@@ -198,15 +160,15 @@ static void image_keyframes(sbuf *b, const rc_comp *c, const rc_layer *l, int id
         rc_image_window(l, &v, src_w, src_h, l->box_w, l->box_h, &sx, &sy, &sw, &sh, &ox, &oy, &ow, &oh);
         double kx = ow / sw, ky = oh / sh;
         double pct = l->has_motion ? t / c->duration * 100 : (k ? 100 : 0);
-        sb_printf(b, "%.4f%%{left:%.2fpx;top:%.2fpx;width:%.2fpx;height:%.2fpx}", pct, ox - sx * kx, oy - sy * ky,
+        clp_buf_printf(b, "%.4f%%{left:%.2fpx;top:%.2fpx;width:%.2fpx;height:%.2fpx}", pct, ox - sx * kx, oy - sy * ky,
                   src_w * kx, src_h * ky);
     }
-    sb_add(b, "}\n", 2);
+    clp_buf_append(b, "}\n", 2);
 }
 
 /* Version 2 layers: each text layer's own font (copied in as fontN), rects,
    and images (copied in as imgN) with their camera keyframes. */
-static int v2_styles(sbuf *b, const rc_comp *c, const char *dir, cl_error *err)
+static int v2_styles(clp_buf *b, const rc_comp *c, const char *dir, cl_error *err)
 {
     char path[PATH_MAX + 64];
     for (int i = 0; i < c->n_layers; i++) {
@@ -215,25 +177,25 @@ static int v2_styles(sbuf *b, const rc_comp *c, const char *dir, cl_error *err)
             snprintf(path, sizeof path, "%s/font%d.ttf", dir, i);
             if (copy_file(l->font, path) != 0)
                 return rc_err(err, CL_EIO, "cannot copy the font %s into the HyperFrames package", l->font);
-            sb_printf(b, "@font-face{font-family:\"CLF%d\";src:url(\"font%d.ttf\");}\n.t%d{font-family:\"CLF%d\";}\n",
+            clp_buf_printf(b, "@font-face{font-family:\"CLF%d\";src:url(\"font%d.ttf\");}\n.t%d{font-family:\"CLF%d\";}\n",
                       i, i, i, i);
         }
         if (l->type == RC_LAYER_TEXT) {
             static const char *const al[] = {"center", "left", "right"};
-            sb_printf(b, ".t%d{text-align:%s;%s}\n", i, al[l->align], l->shadow ? "" : "text-shadow:none;");
+            clp_buf_printf(b, ".t%d{text-align:%s;%s}\n", i, al[l->align], l->shadow ? "" : "text-shadow:none;");
             if (l->align != RC_ALIGN_CENTER)
-                sb_printf(b, ".c%d>.txt{width:100%%;}\n", i);
+                clp_buf_printf(b, ".c%d>.txt{width:100%%;}\n", i);
             if (l->outline > 0)
-                sb_printf(b, ".t%d{-webkit-text-stroke:%dpx #%06x;paint-order:stroke fill;}\n", i, l->outline * 2,
+                clp_buf_printf(b, ".t%d{-webkit-text-stroke:%dpx #%06x;paint-order:stroke fill;}\n", i, l->outline * 2,
                           l->outline_color);
             if (l->has_bg)
-                sb_printf(b, ".t%d span.panel{display:inline-block;background:rgba(%d,%d,%d,%.3f);padding:%dpx;"
+                clp_buf_printf(b, ".t%d span.panel{display:inline-block;background:rgba(%d,%d,%d,%.3f);padding:%dpx;"
                              "border-radius:%dpx;box-decoration-break:clone;}\n",
                           i, l->bg_color >> 16 & 255, l->bg_color >> 8 & 255, l->bg_color & 255, l->bg_opacity,
                           l->bg_pad, l->radius);
         } else if (l->type == RC_LAYER_RECT) {
             layer_keyframes(b, c, l, i);
-            sb_printf(b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;background:#%06x;border-radius:%dpx;"
+            clp_buf_printf(b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;background:#%06x;border-radius:%dpx;"
                          "animation:L%d %.3fs linear 1 both;opacity:0;}\n",
                       i, l->box_x, l->box_y, l->box_w, l->box_h, l->color, l->radius, i, c->duration);
         } else {
@@ -248,7 +210,7 @@ static int v2_styles(sbuf *b, const rc_comp *c, const char *dir, cl_error *err)
                 return rc_err(err, CL_EIO, "cannot copy %s into the HyperFrames package", l->path);
             layer_keyframes(b, c, l, i);
             image_keyframes(b, c, l, i, w, h);
-            sb_printf(b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;overflow:hidden;border-radius:%dpx;"
+            clp_buf_printf(b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;overflow:hidden;border-radius:%dpx;"
                          "animation:L%d %.3fs linear 1 both;opacity:0;}\n"
                          ".c%d img{position:absolute;animation:M%d %.3fs linear 1 both;}\n",
                       i, l->box_x, l->box_y, l->box_w, l->box_h, l->radius, i, c->duration, i, i, c->duration);
@@ -264,9 +226,9 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
     snprintf(path, sizeof path, "%s/font.ttf", dir);
     if (copy_file(font, path) != 0)
         return rc_err(err, CL_EIO, "cannot copy the font %s into the HyperFrames package", font);
-    sbuf b = {0};
+    clp_buf b = {0};
     int W = c->width, H = c->height;
-    sb_printf(&b,
+    clp_buf_printf(&b,
               "<!doctype html>\n<html><head><meta charset=\"utf-8\">\n"
               "<meta name=\"viewport\" content=\"width=%d, height=%d\">\n<style>\n"
               "@font-face{font-family:\"CLText\";src:url(\"font.ttf\") format(\"truetype\");}\n"
@@ -277,12 +239,12 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
     if (c->bg_type == RC_BG_GRADIENT) {
         /* From the top-left to the bottom-right corner, as render_ffmpeg draws it. */
         double deg = 180.0 - atan((double)W / H) * 180.0 / M_PI;
-        sb_printf(&b, "background:linear-gradient(%.3fdeg,#%06x,#%06x);", deg, c->bg_colors[0],
+        clp_buf_printf(&b, "background:linear-gradient(%.3fdeg,#%06x,#%06x);", deg, c->bg_colors[0],
                   c->bg_colors[1]);
     } else {
-        sb_printf(&b, "background:#%06x;", c->bg_color);
+        clp_buf_printf(&b, "background:#%06x;", c->bg_color);
     }
-    sb_printf(&b, "}\n"
+    clp_buf_printf(&b, "}\n"
                   ".bgimg{position:absolute;left:0;top:0;width:%dpx;height:%dpx;object-fit:cover;}\n"
                   ".logo{position:absolute;left:0;top:%dpx;width:%dpx;height:%dpx;object-fit:contain;}\n"
                   ".clip{position:absolute;}\n"
@@ -296,29 +258,29 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
             continue;
         int shadow = l->font_size / 24 > 2 ? l->font_size / 24 : 2;
         layer_keyframes(&b, c, l, i);
-        sb_printf(&b, ".t%d{animation-name:L%d;font-size:%dpx;color:#%06x;"
+        clp_buf_printf(&b, ".t%d{animation-name:L%d;font-size:%dpx;color:#%06x;"
                       "text-shadow:%dpx %dpx 0 rgba(0,0,0,0.6);}\n",
                   i, i, l->font_size, l->color, shadow, shadow);
         int x, w, ay, anchor;
         rc_layer_area(c, l, &x, &w, &ay, &anchor);
         if (l->has_box)
-            sb_printf(&b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;display:flex;"
+            clp_buf_printf(&b, ".c%d{left:%dpx;top:%dpx;width:%dpx;height:%dpx;display:flex;"
                           "align-items:center;justify-content:center;}\n",
                       i, l->box_x, l->box_y, l->box_w, l->box_h);
         else if (anchor == RC_POS_TOP)
-            sb_printf(&b, ".c%d{left:%dpx;width:%dpx;top:%dpx;}\n", i, x, w, ay);
+            clp_buf_printf(&b, ".c%d{left:%dpx;width:%dpx;top:%dpx;}\n", i, x, w, ay);
         else if (anchor == RC_POS_BOTTOM)
-            sb_printf(&b, ".c%d{left:%dpx;width:%dpx;bottom:%dpx;}\n", i, x, w, H - ay);
+            clp_buf_printf(&b, ".c%d{left:%dpx;width:%dpx;bottom:%dpx;}\n", i, x, w, H - ay);
         else
-            sb_printf(&b, ".c%d{left:%dpx;width:%dpx;top:%dpx;transform:translateY(-50%%);}\n", i, x,
+            clp_buf_printf(&b, ".c%d{left:%dpx;width:%dpx;top:%dpx;transform:translateY(-50%%);}\n", i, x,
                       w, ay);
     }
     int v2 = v2_styles(&b, c, dir, err);
     if (v2 != CL_OK) {
-        free(b.d);
+        clp_buf_free(&b);
         return v2;
     }
-    sb_printf(&b,
+    clp_buf_printf(&b,
               "</style></head>\n<body>\n"
               "<div id=\"stage\" data-composition-id=\"cliploop-%s\" data-width=\"%d\" "
               "data-height=\"%d\" data-fps=\"%d\" data-duration=\"%.3f\" data-start=\"0\" "
@@ -326,50 +288,50 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
               c->template_id, W, H, c->fps, c->duration);
     int track = 0;
     if (bg_file)
-        sb_printf(&b, "<img class=\"clip bgimg\" src=\"%s\" alt=\"\" data-start=\"0\" "
+        clp_buf_printf(&b, "<img class=\"clip bgimg\" src=\"%s\" alt=\"\" data-start=\"0\" "
                       "data-duration=\"%.3f\" data-track-index=\"%d\">\n",
                   bg_file, c->duration, track++);
     if (logo_file)
-        sb_printf(&b, "<img class=\"clip logo\" src=\"%s\" alt=\"\" data-start=\"0\" "
+        clp_buf_printf(&b, "<img class=\"clip logo\" src=\"%s\" alt=\"\" data-start=\"0\" "
                       "data-duration=\"%.3f\" data-track-index=\"%d\">\n",
                   logo_file, c->duration, track++);
     for (int i = 0; i < c->n_layers; i++) {
         const rc_layer *l = &c->layers[i];
         if (l->type == RC_LAYER_RECT) {
-            sb_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" data-track-index=\"%d\">"
+            clp_buf_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" data-track-index=\"%d\">"
                           "</div>\n", i, c->duration, track++);
             continue;
         }
         if (l->type == RC_LAYER_IMAGE) {
-            sb_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" data-track-index=\"%d\">"
+            clp_buf_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" data-track-index=\"%d\">"
                           "<img src=\"img%d\" alt=\"\"></div>\n", i, c->duration, track++, i);
             continue;
         }
         /* data-fit: the height the text must fit in; the script below shrinks the font
            in 8% steps down to 12 px as render_ffmpeg does. */
-        sb_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" "
+        clp_buf_printf(&b, "<div class=\"clip c%d\" data-start=\"0\" data-duration=\"%.3f\" "
                       "data-track-index=\"%d\" data-fit=\"%d\"><div class=\"txt t%d\">%s",
                   i, c->duration, track++,
                   l->has_box ? l->box_h /* a panel's padding is inside the span */
                              : (c->height - c->safe_top - c->safe_bottom) * 2 / 5,
                   i, l->has_bg ? "<span class=\"panel\">" : "");
         sb_html(&b, l->text);
-        sb_printf(&b, "%s</div></div>\n", l->has_bg ? "</span>" : "");
+        clp_buf_printf(&b, "%s</div></div>\n", l->has_bg ? "</span>" : "");
     }
-    sb_printf(&b, "</div>\n<script>for(const c of document.querySelectorAll('.clip[data-fit]')){"
+    clp_buf_printf(&b, "</div>\n<script>for(const c of document.querySelectorAll('.clip[data-fit]')){"
                   "const t=c.firstElementChild,H=+c.dataset.fit;let f=parseFloat(getComputedStyle(t).fontSize);"
                   "while(t.scrollHeight>H&&f>12){f=Math.max(12,Math.floor(f*0.92));t.style.fontSize=f+'px';}}"
                   "</script>\n</body></html>\n");
     if (b.oom) {
-        free(b.d);
+        clp_buf_free(&b);
         return rc_err(err, CL_ENOMEM, "out of memory");
     }
     snprintf(path, sizeof path, "%s/index.html", dir);
     FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(b.d, 1, b.len, f) == b.len;
+    int ok = f && fwrite(b.data, 1, b.len, f) == b.len;
     if (f && fclose(f) != 0)
         ok = 0;
-    free(b.d);
+    clp_buf_free(&b);
     return ok ? CL_OK : rc_err(err, CL_EIO, "cannot write %s: %s", path, strerror(errno));
 }
 
@@ -379,16 +341,11 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
 
 static const char *cfg(const char *key, const char *def)
 {
-    const char *v = api->config_get(pctx, key);
+    const char *v = clp_config(key);
     return v && *v ? v : def;
 }
 
-static int cfg_true(const char *key)
-{
-    const char *v = cfg(key, "");
-    return strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
-           strcasecmp(v, "on") == 0;
-}
+static int cfg_true(const char *key) { return clp_config_bool(key, 0); }
 
 /* The CLI as posix_spawnp runs it: a bare name is looked up in PATH by
    posix_spawnp itself; a path is made absolute, since the CLI runs in the
@@ -570,7 +527,8 @@ static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const 
                       "cannot start the HyperFrames CLI (HYPERFRAMES_BIN=%s): %s%s", bin, strerror(e),
                       e == ENOENT ? "; install it with scripts/lib/hyperframes.sh or point HYPERFRAMES_BIN at it" : "");
 
-    double deadline = now_s() + atoi(cfg("TIMEOUT_MS", "600000")) / 1000.0;
+    int64_t timeout_ms = clp_config_int("TIMEOUT_MS", HF_TIMEOUT_MS);
+    double deadline = now_s() + (double)timeout_ms / 1000.0;
     int status = 0, last_pct = -1;
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
@@ -580,21 +538,21 @@ static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const 
             kill_group(pid);
             return rc_err(err, CL_EIO, "lost the HyperFrames process: %s", strerror(errno));
         }
-        if (api->cancelled(call)) {
+        if (clp_cancelled(call)) {
             kill_group(pid);
             return rc_err(err, CL_ECANCELLED, "HyperFrames render cancelled");
         }
         if (now_s() > deadline) {
             kill_group(pid);
-            return rc_err(err, CL_ETIMEOUT, "HyperFrames render exceeded HYPERFRAMES_TIMEOUT_MS (%s ms)",
-                          cfg("TIMEOUT_MS", "600000"));
+            return rc_err(err, CL_ETIMEOUT, "HyperFrames render exceeded HYPERFRAMES_TIMEOUT_MS (%lld ms)",
+                          (long long)timeout_ms);
         }
         int pct = read_pct(log_out);
         if (pct > last_pct && pct <= 100) {
             last_pct = pct;
-            api->progress(call, (int64_t)total_frames * pct / 100, total_frames);
+            clp_progress(call, (int64_t)total_frames * pct / 100, total_frames);
         }
-        usleep(100000);
+        clp_sleep(call, 100); /* returns early on cancel: the loop's check then stops the CLI */
     }
     kill(-pid, SIGKILL); /* stray children of the CLI (browsers) go with it */
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -630,12 +588,12 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
     if (rc_comp_parse(req->composition_json, &c, msg, sizeof msg) != 0)
         return rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
     int rc;
-    if (rc_find_font(cfg("FONT", NULL), api->asset_dir(pctx), font, sizeof font, msg, sizeof msg) != 0) {
+    if (rc_find_font(cfg("FONT", NULL), clp_asset_dir(), font, sizeof font, msg, sizeof msg) != 0) {
         rc = rc_err(err, CL_EUNSUPPORTED, "%s (HYPERFRAMES_FONT)", msg);
         goto out;
     }
     /* Absolute: the CLI runs with the work directory as its cwd. */
-    const char *wd0 = req->work_dir && req->work_dir[0] ? req->work_dir : api->temp_dir(pctx);
+    const char *wd0 = req->work_dir && req->work_dir[0] ? req->work_dir : clp_temp_dir();
     char wd_abs[PATH_MAX];
     const char *wd = wd0 && realpath(wd0, wd_abs) ? wd_abs : NULL;
     if (!wd) {
@@ -665,13 +623,13 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
     const char *bg_file = NULL, *logo_file = NULL;
     if (c.bg_image_url) {
         snprintf(path, sizeof path, "%s/background.img", pkg);
-        if ((rc = rc_fetch_to_file(api, call, c.bg_image_url, path, "background image", err)) != CL_OK)
+        if ((rc = rc_fetch_to_file(cl_plugin_api_, call, c.bg_image_url, path, "background image", err)) != CL_OK)
             goto out_rm;
         bg_file = "background.img";
     }
     if (c.logo_url) {
         snprintf(path, sizeof path, "%s/logo.img", pkg);
-        if ((rc = rc_fetch_to_file(api, call, c.logo_url, path, "logo", err)) != CL_OK)
+        if ((rc = rc_fetch_to_file(cl_plugin_api_, call, c.logo_url, path, "logo", err)) != CL_OK)
             goto out_rm;
         logo_file = "logo.img";
     }
@@ -686,7 +644,7 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
     if ((rc = write_package(&c, pkg, font, bg_file, logo_file, err)) != CL_OK)
         goto out_rm;
     int total = (int)lround(c.duration * c.fps);
-    api->progress(call, 0, total);
+    clp_progress(call, 0, total);
     if ((rc = run_cli(bin, pkg, raw, wd, total, call, err)) != CL_OK)
         goto out_rm;
     struct stat st;
@@ -701,7 +659,7 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
         rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
         goto out_rm;
     }
-    rc = rc_audio_mix(api, call, &au, c.duration, &mix, err);
+    rc = rc_audio_mix(cl_plugin_api_, call, &au, c.duration, &mix, err);
     if (rc == CL_OK)
         rc = rc_mux_with_audio(raw, req->video_path, &mix, err);
     rc_mix_free(&mix);
@@ -711,7 +669,7 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
     unlink(raw);
     rc = rc_thumbnail_from_video(req->video_path, 1.0, req->thumbnail_path, err);
     if (rc == CL_OK)
-        api->progress(call, total, total);
+        clp_progress(call, total, total);
 out_rm:
     if (rc != CL_OK) {
         unlink(req->video_path);
@@ -722,19 +680,16 @@ out:
     return rc;
 }
 
-static int init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
+static int setup(cl_error *err)
 {
-    api = a;
-    pctx = ctx;
+    (void)err;
     static cl_renderer r = {
         .base = {.kind = CL_CAP_RENDERER,
                  .id = "hyperframes",
                  .description = "HyperFrames CLI (HTML composition, headless Chromium)"},
         .render = hf_render,
     };
-    return CL_REGISTER(a, ctx, &r);
+    return clp_register(&r);
 }
 
-static const cl_plugin_manifest manifest =
-    CL_MANIFEST_INIT("render_hyperframes", "1.0.0", "HYPERFRAMES", init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("render_hyperframes", "1.0.0", "HYPERFRAMES", setup)

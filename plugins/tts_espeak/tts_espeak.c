@@ -22,6 +22,7 @@
  * voice and the answer's "language" says "en" (never silently another).
  */
 #include "cliploop_plugin.h"
+#include "pl_json.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -36,9 +37,9 @@
 
 #define MAX_TEXT_BYTES 4000
 #define MAX_WORDS 1024
+/* Words per minute unless TTS_ESPEAK_RATE says otherwise. */
+#define ES_DEFAULT_WPM 165
 
-static const cl_host_api *api;
-static cl_plugin_ctx *pctx;
 static int sample_rate; /* > 0 once espeak is initialized */
 static char init_error[256];
 
@@ -90,7 +91,7 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *events)
             s->words[s->n_words - 1].sentence_end_ms = e->audio_position;
         }
     }
-    if (api->cancelled(s->call))
+    if (clp_cancelled(s->call))
         s->stop = 1;
     else if (past(&s->deadline))
         s->stop = 2;
@@ -104,7 +105,7 @@ static int ensure_init(void)
         return 0;
     if (init_error[0])
         return -1;
-    const char *data = api->config_get(pctx, "DATA");
+    const char *data = clp_config("DATA");
     int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, data && *data ? data : NULL,
                                  espeakINITIALIZE_DONT_EXIT);
     if (rate <= 0) {
@@ -121,7 +122,7 @@ static int ensure_init(void)
 /* Select the voice for lang (may be NULL). Writes the language used to used. */
 static int select_voice(const char *lang, char *used, size_t usedlen, cl_error *err)
 {
-    const char *voice = api->config_get(pctx, "VOICE");
+    const char *voice = clp_config("VOICE");
     if (voice && *voice) {
         if (espeak_SetVoiceByName(voice) != EE_OK)
             return cl_error_set(err, CL_EUNSUPPORTED, "TTS_ESPEAK_VOICE=%.64s is not an espeak-ng voice", voice);
@@ -216,10 +217,7 @@ static int es_synthesize(void *self, cl_call *call, const cl_tts_request *req, c
     int rc = select_voice(req->language, used, sizeof used, err);
     if (rc != CL_OK)
         return rc;
-    const char *r = api->config_get(pctx, "RATE");
-    int wpm = r && *r ? atoi(r) : 165;
-    if (wpm < espeakRATE_MINIMUM || wpm > espeakRATE_MAXIMUM)
-        wpm = 165;
+    int wpm = (int)clp_config_range("RATE", ES_DEFAULT_WPM, espeakRATE_MINIMUM, espeakRATE_MAXIMUM);
     espeak_SetParameter(espeakRATE, wpm, 0);
 
     synth_state *s = calloc(1, sizeof *s);
@@ -326,17 +324,10 @@ static int es_synthesize(void *self, cl_call *call, const cl_tts_request *req, c
         last_end = end;
     }
     free(s);
-    char *txt = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!txt)
-        return cl_error_set(err, CL_ENOMEM, "out of memory");
-    rc = api->output_append(out, txt, strlen(txt));
-    free(txt);
-    if (rc != CL_OK) {
+    rc = pl_out_json(out, err, o);
+    if (rc != CL_OK)
         unlink(req->out_path);
-        return cl_error_set(err, CL_ENOMEM, "out of memory");
-    }
-    return CL_OK;
+    return rc;
 }
 
 static int es_configured(void *self, char *missing, size_t missing_len)
@@ -348,10 +339,8 @@ static int es_configured(void *self, char *missing, size_t missing_len)
     return 0;
 }
 
-static int es_init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
+static int es_setup(cl_error *err)
 {
-    api = a;
-    pctx = ctx;
     cl_tts t = {
         .base = {.kind = CL_CAP_TTS,
                  .id = "espeak",
@@ -360,11 +349,8 @@ static int es_init(const cl_host_api *a, cl_plugin_ctx *ctx, cl_error *err)
         .synthesize = es_synthesize,
         .configured = es_configured,
     };
-    int rc = CL_REGISTER(api, ctx, &t);
-    if (rc != CL_OK)
-        return cl_error_set(err, rc, "registering tts 'espeak' failed (%d)", rc);
-    return CL_OK;
+    int rc = clp_register(&t);
+    return rc ? cl_error_set(err, rc, "registering tts 'espeak' failed") : CL_OK;
 }
 
-static const cl_plugin_manifest manifest = CL_MANIFEST_INIT("tts_espeak", "1.0.0", "TTS_ESPEAK", es_init);
-CL_PLUGIN_DEFINE(manifest)
+CL_PLUGIN("tts_espeak", "1.0.0", "TTS_ESPEAK", es_setup)
