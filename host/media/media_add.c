@@ -143,6 +143,12 @@ int cl_media_add(PGconn **cp, const cl_media_new *n, const char *path, cl_media_
         *dup = 1;
         return keep_existing(c, n, out, code, codelen, msg, msglen);
     }
+    /* a file that cannot fit is refused before it is decoded (checked again, locked, at the insert) */
+    if (strcmp(n->status, "kept") == 0 && n->quota) {
+        int q = cl_media_quota_check(c, n->user_id, n->quota, n->plan_label, bytes, code, codelen, msg, msglen);
+        if (q != 0)
+            return q;
+    }
     if (n->pooled) { /* no connection held while decoding and storing */
         cl_db_release(c);
         *cp = c = NULL;
