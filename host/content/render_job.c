@@ -17,6 +17,7 @@
  */
 #include "content/content.h"
 #include "content/item_composition.h"
+#include "content/variants.h"
 #include "content/soundtrack.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -177,6 +178,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     cl_buf comp = CL_BUF_INIT;
     char out_dir[2048] = "", vrel[320] = "", trel[320] = "", srel[320] = "";
     int stored_v = 0, stored_t = 0, stored_s = 0;
+    cl_variant_set vs = {0};
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, dberr, sizeof dberr);
         snprintf(err, errlen, "reading the content item failed: %s", dberr);
@@ -296,6 +298,16 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         rc = is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
         goto fail;
     }
+    /* The aspect variants the channel's rules list, from the same template and soundtrack. */
+    cJSON *pc = cJSON_Parse(comp.data);
+    int pw = cJSON_GetObjectItem(pc, "width") ? cJSON_GetObjectItem(pc, "width")->valueint : 1080;
+    int ph = cJSON_GetObjectItem(pc, "height") ? cJSON_GetObjectItem(pc, "height")->valueint : 1920;
+    cJSON_Delete(pc);
+    if (cl_variants_render(&ci, c, comp.data, pw, ph, rel, out_dir, call, &vs, &scode, err, errlen) != 0) {
+        cl_warn(COMP, "content item %" PRId64 ": %s", p.item_id, err);
+        rc = is_retryable(scode) ? 1 : -1;
+        goto fail;
+    }
     snprintf(vb, sizeof vb, "%" PRId64, vsize);
     snprintf(tb, sizeof tb, "%" PRId64, tsize);
     snprintf(sb, sizeof sb, "%" PRId64, ssize);
@@ -312,6 +324,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
                    "   SET path = EXCLUDED.path, bytes = EXCLUDED.bytes, renderer = EXCLUDED.renderer,"
                    "       storage = EXCLUDED.storage, sha256 = EXCLUDED.sha256",
                    13, a, dberr, sizeof dberr) != 0 ||
+        cl_variants_record(c, p.item_id, p.seq, res.renderer, &vs, dberr, sizeof dberr) != 0 ||
         cl_db_exec(c,
                    "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now(),"
                    "       draft = jsonb_set(draft, '{template}', to_jsonb($3::text))"
@@ -365,6 +378,7 @@ fail:
         remove_stored(trel);
     if (stored_s)
         remove_stored(srel);
+    cl_variants_unstore(&vs);
     /* Retryable failures keep the item rendering until the last attempt. */
     if (rc < 0 || job->attempt >= job->max_attempts)
         fail_and_refund(c, &p, err);

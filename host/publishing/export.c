@@ -7,7 +7,8 @@
  *   POST /api/content-items/:id/mark-posted     {posted_url?}
  *
  * A bundle holds assets/video.mp4 and assets/thumbnail.jpg (the latest
- * render, when there is one), caption.txt and cta.txt (the channel-aware
+ * render, when there is one; its aspect variants as assets/video-1x1.mp4 and
+ * the like, docs/composition.md), caption.txt and cta.txt (the channel-aware
  * text, post_text.c), manifest.json (item, project, channel, strategy, every
  * file's size and SHA-256, the tracking link) and README.txt (how to post it
  * on that channel). The ZIP is written by libarchive into a private file
@@ -161,6 +162,37 @@ static const char *readme_for(const char *channel)
            "4. Send. Then mark the item posted in ClipLoop's manual queue.\n";
 }
 
+/* The latest render's aspect variants as assets/video-<w>x<h>.mp4 (docs/composition.md). 1 or -1 (err). */
+static int add_variants(struct archive *a, PGconn *c, const char *sid, const char *prefix, cJSON *files, char *err,
+                        size_t errlen)
+{
+    PGresult *r = cl_db_query(c,
+                              "SELECT substr(kind, 7), storage, path FROM content_assets WHERE content_item_id = $1"
+                              "   AND kind LIKE 'video\\_%' AND render_seq = (SELECT max(render_seq) FROM content_assets"
+                              "   WHERE content_item_id = $1 AND kind = 'video') ORDER BY kind",
+                              1, (const char *[]){sid});
+    int rc = cl_db_ok(r) ? 1 : -1;
+    if (rc < 0)
+        cl_db_errmsg(c, r, err, errlen);
+    for (int i = 0; rc > 0 && i < PQntuples(r); i++) {
+        char src[2048], serr[512], name[64];
+        int is_temp = 0;
+        snprintf(name, sizeof name, "assets/video-%s.mp4", PQgetvalue(r, i, 0));
+        if (cl_storage_local_copy(PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), src, sizeof src, &is_temp, serr,
+                                  sizeof serr) != 0) {
+            snprintf(err, errlen, "reading the item's %s variant failed: %.400s", PQgetvalue(r, i, 0), serr);
+            rc = -1;
+        } else if (add_file(a, prefix, name, src, files) < 0) {
+            snprintf(err, errlen, "writing the item's %s variant into the ZIP failed", PQgetvalue(r, i, 0));
+            rc = -1;
+        }
+        if (is_temp)
+            unlink(src);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /*
  * Write item `sid` of user `uid` into the archive under prefix. 1 written,
  * 0 no such item (of this user), -1 error (err set).
@@ -220,6 +252,8 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
         if (is_temp)
             unlink(src);
     }
+    if (rc > 0)
+        rc = add_variants(a, c, sid, prefix, files, err, errlen);
     if (rc > 0) {
         size_t cl = strlen(caption), tl = strlen(cta);
         char *capn = malloc(cl + 2), *ctan = malloc(tl + 2);

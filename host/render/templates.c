@@ -288,7 +288,10 @@ static int frame_size(const cJSON *rules, int *w, int *h, char *err, size_t errl
     if (*w > 0 && *h > 0)
         return 0;
     *w = 1080, *h = 1920;
-    const char *size = sfield(rules, "size");
+    const char *size = sfield(rules, "size"), *aspect = sfield(rules, "aspect");
+    if (!size && aspect) /* the channel's own shape: "9:16", "1:1", "4:5", "16:9" */
+        size = !strcmp(aspect, "1:1") ? "1080x1080" : !strcmp(aspect, "4:5") ? "1080x1350"
+               : !strcmp(aspect, "16:9") ? "1920x1080" : "1080x1920";
     if (!size)
         return 0;
     if (sscanf(size, "%dx%d", w, h) != 2 ||

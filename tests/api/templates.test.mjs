@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, cpSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
@@ -28,11 +29,12 @@ const renders = (id) => psql(db.url, `SELECT result->>'template' FROM jobs WHERE
 before(async () => {
   db = createDatabase('templates');
   storage = mkdtempSync(path.join(tmpdir(), 'cliploop-storage-'));
-  // A copy of the scripts whose whatsapp rules allow two templates only.
+  // A copy of the scripts whose whatsapp rules allow two templates only and ask
+  // for 1:1 and 16:9 variants besides the 9:16 video.
   scripts = mkdtempSync(path.join(tmpdir(), 'cliploop-scripts-'));
   cpSync(path.join(process.env.CLIPLOOP_SOURCE_DIR, 'scripts'), scripts, { recursive: true });
   const wa = path.join(scripts, 'channels', 'whatsapp.lua');
-  writeFileSync(wa, readFileSync(wa, 'utf8').replace(/\nreturn rules\s*$/, '\nrules.templates = { "offer", "quote" }\nreturn rules\n'));
+  writeFileSync(wa, readFileSync(wa, 'utf8').replace(/\nreturn rules\s*$/, '\nrules.templates = { "offer", "quote" }\nrules.variants = { "1:1", "16:9" }\nreturn rules\n'));
   srv = await startServer({
     dbUrl: db.url,
     env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
@@ -133,4 +135,38 @@ test('bad switches: unknown template 422, a channel that does not allow it 422, 
   const after = (await c.get(`/api/content-items/${item.id}`)).body;
   assert.equal(after.draft.template, before);
   assert.equal(after.status, 'rendered');
+});
+
+test('aspect variants: the channel asks for 1:1 and 16:9; each is an asset of its size with its own thumbnail, and in the export', async () => {
+  const item = (await c.get('/api/content-items')).body.items.find((i) => i.channel === 'whatsapp' && i.status === 'rendered');
+  assert.ok(item, 'a rendered whatsapp item');
+  const full = (await c.get(`/api/content-items/${item.id}`)).body;
+  const seq = Math.max(...full.assets.map((a) => a.render_seq ?? 0));
+  const kinds = full.assets.filter((a) => (a.render_seq ?? seq) === seq).map((a) => a.kind).sort();
+  for (const k of ['video', 'thumbnail', 'video_1x1', 'thumbnail_1x1', 'video_16x9', 'thumbnail_16x9']) assert.ok(kinds.includes(k), `${k} in ${kinds}`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'cliploop-variants-'));
+  try {
+    const sizes = { video: '1080x1920', video_1x1: '1080x1080', video_16x9: '1920x1080', thumbnail_1x1: '1080x1080', thumbnail_16x9: '1920x1080' };
+    for (const [kind, size] of Object.entries(sizes)) {
+      const a = full.assets.find((x) => x.kind === kind && (x.render_seq ?? seq) === seq);
+      const r = await fetch(`${srv.url}/api/assets/${a.id}`, { headers: c.headers?.() ?? { cookie: c.cookie } });
+      assert.equal(r.status, 200, kind);
+      const f = path.join(dir, kind);
+      writeFileSync(f, Buffer.from(await r.arrayBuffer()));
+      const probe = JSON.parse(spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,codec_name',
+        '-of', 'json', f], { encoding: 'utf8' }).stdout);
+      const s = probe.streams[0];
+      assert.equal(`${s.width}x${s.height}`, size, kind);
+      assert.equal(s.codec_name, kind.startsWith('video') ? 'h264' : 'mjpeg', kind);
+    }
+    const z = await fetch(`${srv.url}/api/content-items/${item.id}/export`, { headers: c.headers?.() ?? { cookie: c.cookie } });
+    assert.equal(z.status, 200);
+    writeFileSync(path.join(dir, 'b.zip'), Buffer.from(await z.arrayBuffer()));
+    const list = spawnSync('unzip', ['-l', 'b.zip'], { cwd: dir, encoding: 'utf8' }).stdout;
+    assert.match(list, /assets\/video\.mp4/);
+    assert.match(list, /assets\/video-1x1\.mp4/);
+    assert.match(list, /assets\/video-16x9\.mp4/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
