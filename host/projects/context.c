@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #define MAX_DOC_HEADINGS 20
 /* Room kept for `],"documents_total":N,"documents_included":M,"truncated":false}`. */
 #define SUFFIX_RESERVE 96
+/** A document cut shorter than this is left out instead (as before: 16 bytes of text). */
+#define MIN_DOC_TEXT 16
 
 typedef struct doc {
     int position;
@@ -85,38 +88,80 @@ static int cmp_docs(const void *a, const void *b)
     return x->position - y->position;
 }
 
-/* Bytes s takes as a JSON string body (without quotes), as cl_buf_json_str writes it. */
-static size_t escaped_len(const unsigned char *s, size_t n)
+/* Bytes o takes printed (cJSON, unformatted); SIZE_MAX when out of memory. */
+static size_t printed_len(const cJSON *o)
 {
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        len += (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') ? 2 : c < 0x20 ? 6 : 1;
-    }
-    return len;
+    char *t = cJSON_PrintUnformatted(o);
+    size_t n = t ? strlen(t) : SIZE_MAX;
+    cJSON_free(t);
+    return n;
 }
 
-/* The longest prefix of text (cut at a character, preferably a word boundary)
-   whose escaped form fits in room bytes. */
-static size_t fit_prefix(const char *text, size_t room)
+/* The document as an object; its text is set by set_text. NULL when out of memory. */
+static cJSON *doc_object(const doc *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "url", d->url);
+    cJSON_AddStringToObject(o, "title", d->title);
+    cJSON_AddStringToObject(o, "description", d->description);
+    cJSON *hs = cJSON_Parse(d->headings_json);
+    if (!cJSON_IsArray(hs)) {
+        cJSON_Delete(hs);
+        hs = cJSON_CreateArray();
+    }
+    while (cJSON_GetArraySize(hs) > MAX_DOC_HEADINGS)
+        cJSON_DeleteItemFromArray(hs, MAX_DOC_HEADINGS);
+    cJSON_AddItemToObject(o, "headings", hs);
+    cJSON_AddStringToObject(o, "text", "");
+    cJSON_AddBoolToObject(o, "truncated", 0);
+    return o && cJSON_GetObjectItemCaseSensitive(o, "truncated") ? o : (cJSON_Delete(o), NULL);
+}
+
+/* o's text = the first cut bytes of text, and its truncated flag. 0 or -1. */
+static int set_text(cJSON *o, const char *text, size_t cut)
+{
+    char *piece = strndup(text, cut);
+    cJSON *t = piece ? cJSON_CreateString(piece) : NULL;
+    free(piece);
+    if (!t)
+        return -1;
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "text", t);
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "truncated", cJSON_CreateBool(text[cut] != '\0'));
+    return 0;
+}
+
+/* A cut at or before i that does not split a UTF-8 character, at a word
+   boundary when one lies in the second half. */
+static size_t cut_at(const char *text, size_t i)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t used = 0, i = 0, last_space = 0;
-    while (s[i]) {
-        unsigned char c = s[i];
-        size_t w = (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') ? 2 : c < 0x20 ? 6 : 1;
-        if (used + w > room)
-            break;
-        used += w;
-        i++;
-        if (c == ' ' || c == '\n')
-            last_space = i - 1;
-    }
-    while (i > 0 && (s[i] & 0xC0) == 0x80) /* never split a character */
+    while (i > 0 && (s[i] & 0xC0) == 0x80)
         i--;
-    if (s[i] && last_space > i / 2)
-        i = last_space;
+    for (size_t j = i; s[i] && j > i / 2; j--)
+        if (s[j - 1] == ' ' || s[j - 1] == '\n')
+            return j - 1;
     return i;
+}
+
+/* Fill o's text with the longest prefix of text whose printed object fits in
+   room bytes (binary search on the prefix length; cJSON does the escaping).
+   Returns the prefix length, or (size_t)-1 when not even an empty text fits. */
+static size_t fit_text(cJSON *o, const char *text, size_t room)
+{
+    size_t lo = 0, hi = strlen(text);
+    if (set_text(o, text, 0) != 0 || printed_len(o) > room)
+        return (size_t)-1;
+    while (lo < hi) { /* invariant: the prefix lo fits */
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (set_text(o, text, mid) != 0)
+            return (size_t)-1;
+        if (printed_len(o) <= room)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    size_t cut = cut_at(text, lo);
+    return set_text(o, text, cut) == 0 ? cut : (size_t)-1;
 }
 
 int cl_context_load(PGconn *conn, int64_t project_id, size_t budget_bytes, cl_buf *out, char *err,
@@ -186,75 +231,49 @@ int cl_context_load(PGconn *conn, int64_t project_id, size_t budget_bytes, cl_bu
     qsort(docs, (size_t)nd, sizeof *docs, cmp_docs);
 
     int rc = 0, included = 0, truncated = 0;
-    size_t start = out->len;
-    if (cl_buf_puts(out, "{\"project\":") || cl_buf_puts(out, PQgetvalue(pr, 0, 0)) ||
-        cl_buf_puts(out, ",\"documents\":["))
+    cJSON *root = cJSON_CreateObject();
+    cJSON *project = cJSON_Parse(PQgetvalue(pr, 0, 0));
+    cJSON_AddItemToObject(root, "project", project ? project : cJSON_CreateObject());
+    cJSON *arr = cJSON_AddArrayToObject(root, "documents");
+    /* What the object takes so far: the project, the array's brackets, and
+       room for the closing counts; each document adds itself and a comma. */
+    size_t used = arr ? printed_len(root) + SUFFIX_RESERVE : SIZE_MAX;
+    if (used == SIZE_MAX)
         rc = -1;
     for (int i = 0; rc == 0 && i < nd; i++) {
-        const doc *d = &docs[i];
-        size_t used = out->len - start;
-        if (used + SUFFIX_RESERVE >= budget_bytes) {
+        size_t comma = included ? 1 : 0;
+        if (used + comma >= budget_bytes) {
             truncated = 1;
             break;
         }
-        size_t room = budget_bytes - used - SUFFIX_RESERVE;
-        /* The document without its text, headings trimmed to MAX_DOC_HEADINGS. */
-        cl_buf skel = CL_BUF_INIT;
-        cJSON *hs = cJSON_Parse(d->headings_json);
-        while (cJSON_GetArraySize(hs) > MAX_DOC_HEADINGS)
-            cJSON_DeleteItemFromArray(hs, MAX_DOC_HEADINGS);
-        char *htext = hs ? cJSON_PrintUnformatted(hs) : NULL;
-        cJSON_Delete(hs);
-        int e = cl_buf_puts(&skel, included ? ",{\"url\":" : "{\"url\":") || cl_buf_json_str(&skel, d->url) ||
-                cl_buf_puts(&skel, ",\"title\":") || cl_buf_json_str(&skel, d->title) ||
-                cl_buf_puts(&skel, ",\"description\":") || cl_buf_json_str(&skel, d->description) ||
-                cl_buf_puts(&skel, ",\"headings\":") || cl_buf_puts(&skel, htext ? htext : "[]") ||
-                cl_buf_puts(&skel, ",\"text\":\"");
-        free(htext);
-        /* closing: `","truncated":false}` */
-        const size_t closing = 21;
-        if (e) {
-            cl_buf_free(&skel);
-            rc = -1;
-            break;
-        }
-        if (skel.len + closing + 16 > room) {
-            cl_buf_free(&skel);
+        size_t room = budget_bytes - used - comma;
+        cJSON *o = doc_object(&docs[i]);
+        size_t cut = o ? fit_text(o, docs[i].text, room) : (size_t)-1;
+        if (!o || cut == (size_t)-1 || (cut < strlen(docs[i].text) && cut < MIN_DOC_TEXT)) {
+            cJSON_Delete(o); /* no room for this document (or out of memory: then so says the result) */
+            if (!o)
+                rc = -1;
             truncated = 1;
             break;
         }
-        size_t tlen = strlen(d->text);
-        size_t avail = room - skel.len - closing;
-        size_t cut = escaped_len((const unsigned char *)d->text, tlen) <= avail ? tlen
-                                                                              : fit_prefix(d->text, avail);
-        int doc_truncated = cut < tlen;
-        /* Append the text escaped, through a NUL-terminated copy of the prefix. */
-        char *piece = strndup(d->text, cut);
-        cl_buf q = CL_BUF_INIT;
-        e = !piece || cl_buf_json_str(&q, piece);
-        free(piece);
-        if (!e) {
-            /* q is "\"...\"": drop the quotes, skel already opened the string. */
-            e = cl_buf_append(out, skel.data, skel.len) || cl_buf_append(out, q.data + 1, q.len - 2) ||
-                cl_buf_puts(out, doc_truncated ? "\",\"truncated\":true}" : "\",\"truncated\":false}");
-        }
-        cl_buf_free(&q);
-        cl_buf_free(&skel);
-        if (e) {
-            rc = -1;
-            break;
-        }
+        used += comma + printed_len(o);
+        cJSON_AddItemToArray(arr, o);
         included++;
-        if (doc_truncated) {
+        if (docs[i].text[cut]) {
             truncated = 1;
             break;
         }
     }
     if (rc == 0 && included < nd)
         truncated = 1;
-    if (rc == 0 && cl_buf_printf(out, "],\"documents_total\":%d,\"documents_included\":%d,\"truncated\":%s}",
-                                 nd, included, truncated ? "true" : "false"))
+    cJSON_AddNumberToObject(root, "documents_total", nd);
+    cJSON_AddNumberToObject(root, "documents_included", included);
+    cJSON_AddBoolToObject(root, "truncated", truncated);
+    char *text = rc == 0 ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!text || cl_buf_puts(out, text))
         rc = -1;
+    cJSON_free(text);
     if (rc)
         snprintf(err, errlen, "out of memory");
     free(docs);
