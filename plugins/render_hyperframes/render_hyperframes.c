@@ -37,6 +37,7 @@
  */
 #define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np */
 #include "cliploop_plugin.h"
+#include "rc_captions.h"
 #include "rc_comp.h"
 
 #include <cjson/cJSON.h>
@@ -219,7 +220,66 @@ static int v2_styles(clp_buf *b, const rc_comp *c, const char *dir, cl_error *er
     return CL_OK;
 }
 
-static int write_package(const rc_comp *c, const char *dir, const char *font,
+/* Burned-in captions (rc_captions.h) as clips on top of every layer: one box per
+   cue shown from its start to its end, each word a span whose colour switches
+   to the highlight while it is the one being spoken — CSS keyframes over the
+   whole video, as the layers are. The same placement rules as render_ffmpeg. */
+static void captions_html(clp_buf *b, const rc_comp *c, const rc_captions *caps, int *track)
+{
+    if (!caps || caps->n_cues == 0)
+        return;
+    double s = c->width / 1080.0, D = c->duration;
+    int fs = (int)lround(caps->font_size * s), ol = (int)lround(caps->outline * s);
+    int safe_w = c->width - c->safe_left - c->safe_right, safe_h = c->height - c->safe_top - c->safe_bottom;
+    clp_buf_printf(b, "<style>.cap{left:%dpx;width:%dpx;text-align:center;opacity:0;animation-duration:%.3fs;"
+                 "animation-timing-function:linear;animation-fill-mode:both;animation-iteration-count:1;}\n"
+                 ".cap>div{display:inline-block;max-width:%dpx;font-size:%dpx;line-height:1.28;font-weight:bold;"
+                 "color:#%06x;padding:%dpx;border-radius:%dpx;%s%s}\n"
+                 ".cap span{animation-duration:%.3fs;animation-timing-function:step-end;animation-fill-mode:both;"
+                 "animation-iteration-count:1;}\n",
+              c->safe_left, safe_w, D, safe_w - 2 * ol, fs, caps->color, (int)lround(fs * 0.45), fs / 5,
+              caps->box ? "background:rgba(0,0,0,0.55);" : "", "", D);
+    if (ol > 0)
+        clp_buf_printf(b, ".cap>div{-webkit-text-stroke:%dpx #000;paint-order:stroke fill;}\n", ol * 2);
+    const char *place;
+    char pl[160];
+    switch (caps->position) {
+    case RC_CAP_TOP: snprintf(pl, sizeof pl, "top:%dpx;", c->safe_top); break;
+    case RC_CAP_CENTER: snprintf(pl, sizeof pl, "top:%dpx;transform:translateY(-50%%);", c->safe_top + safe_h / 2); break;
+    case RC_CAP_BOTTOM: snprintf(pl, sizeof pl, "bottom:%dpx;", c->safe_bottom); break;
+    default: snprintf(pl, sizeof pl, "top:%dpx;transform:translateY(-50%%);", c->safe_top + (int)(safe_h * 0.72)); break;
+    }
+    place = pl;
+    clp_buf_printf(b, ".cap{%s}\n", place);
+    for (int i = 0; i < caps->n_cues; i++) {
+        const rc_cap_cue *q = &caps->cues[i];
+        /* the cue: visible in [start, end) */
+        clp_buf_printf(b, "@keyframes Q%d{0%%{opacity:0}%.4f%%{opacity:0}%.4f%%{opacity:1}%.4f%%{opacity:1}%.4f%%{opacity:0}"
+                     "100%%{opacity:0}}\n.q%d{animation-name:Q%d;}\n",
+                  i, fmax(0, q->start / D * 100 - 0.0001), q->start / D * 100, fmax(q->start / D * 100, q->end / D * 100 - 0.0001),
+                  q->end / D * 100, i, i);
+        for (int k = 0; caps->words_mode && k < q->n_words; k++) {
+            double a = q->words[k].start, e = k + 1 < q->n_words ? q->words[k + 1].start : q->end;
+            clp_buf_printf(b, "@keyframes W%d_%d{0%%{color:#%06x}%.4f%%{color:#%06x}%.4f%%{color:#%06x}}\n"
+                         ".w%d_%d{animation-name:W%d_%d;}\n",
+                      i, k, caps->color, a / D * 100, caps->highlight, e / D * 100, caps->color, i, k, i, k);
+        }
+    }
+    clp_buf_printf(b, "</style>\n");
+    for (int i = 0; i < caps->n_cues; i++) {
+        const rc_cap_cue *q = &caps->cues[i];
+        clp_buf_printf(b, "<div class=\"clip cap q%d\" data-start=\"0\" data-duration=\"%.3f\" data-track-index=\"%d\"><div>",
+                  i, D, (*track)++);
+        for (int k = 0; k < q->n_words; k++) {
+            clp_buf_printf(b, "%s<span class=\"w%d_%d\">", k ? " " : "", i, k);
+            sb_html(b, q->words[k].text);
+            clp_buf_printf(b, "</span>");
+        }
+        clp_buf_printf(b, "</div></div>\n");
+    }
+}
+
+static int write_package(const rc_comp *c, const rc_captions *caps, const char *dir, const char *font,
                          const char *bg_file, const char *logo_file, cl_error *err)
 {
     char path[PATH_MAX + 64];
@@ -318,6 +378,7 @@ static int write_package(const rc_comp *c, const char *dir, const char *font,
         sb_html(&b, l->text);
         clp_buf_printf(&b, "%s</div></div>\n", l->has_bg ? "</span>" : "");
     }
+    captions_html(&b, c, caps, &track);
     clp_buf_printf(&b, "</div>\n<script>for(const c of document.querySelectorAll('.clip[data-fit]')){"
                   "const t=c.firstElementChild,H=+c.dataset.fit;let f=parseFloat(getComputedStyle(t).fontSize);"
                   "while(t.scrollHeight>H&&f>12){f=Math.max(12,Math.floor(f*0.92));t.style.fontSize=f+'px';}}"
@@ -641,7 +702,14 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
             goto out_rm;
         }
     }
-    if ((rc = write_package(&c, pkg, font, bg_file, logo_file, err)) != CL_OK)
+    rc_captions *caps = NULL;
+    if (rc_captions_parse(req->composition_json, c.duration, &caps, msg, sizeof msg) != 0) {
+        rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
+        goto out_rm;
+    }
+    rc = write_package(&c, caps, pkg, font, bg_file, logo_file, err);
+    rc_captions_free(caps);
+    if (rc != CL_OK)
         goto out_rm;
     int total = (int)lround(c.duration * c.fps);
     clp_progress(call, 0, total);

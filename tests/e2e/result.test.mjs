@@ -70,6 +70,13 @@ for (const mobile of [false, true]) {
     await page.getByText('Words saved. The video still shows the earlier words.').waitFor();
     assert.equal(await page.getByTestId('result-cta').innerText(), 'Order on WhatsApp today');
     assert.ok(await page.getByRole('button', { name: 'Render again (1 render credit)' }).isVisible());
+    // The sound of the next render: the voiceover on, the default bed chosen, every bed offered, or none.
+    const music = page.getByRole('combobox', { name: 'Music' });
+    await music.waitFor();
+    assert.equal(await music.inputValue(), 'upbeat');
+    const options = await music.locator('option').allInnerTexts();
+    for (const bed of ['Upbeat', 'Calm', 'Bright', 'Drive', 'No music']) assert.ok(options.some((o) => o.startsWith(bed)), options.join('|'));
+    assert.ok(await page.getByRole('checkbox', { name: 'Voiceover' }).isChecked());
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `horizontal overflow ${overflow}px`);
     await screenshot(page, `result-actions-${size}`);

@@ -608,6 +608,31 @@ static void test_captions(void)
     }
     free(c_word1), free(n_word1), free(c_word3), free(c_none), free(n_none);
 
+    /* render_hyperframes draws the same captions as HTML (when scripts/test gave it the CLI):
+       the caption band while a cue shows differs from the band after the last cue, the
+       rest of the frame does not, and the band differs between word 1 and word 3 lit */
+    const char *hf = getenv("HYPERFRAMES_BIN");
+    if (hf && *hf) {
+        rc = render_direct("hyperframes", with, "hfcaptions", video_c, sizeof video_c, &err);
+        if (rc != CL_OK)
+            fprintf(stderr, "  hyperframes captions render: %s\n", err.message);
+        CHECK(rc == CL_OK);
+        uint8_t *a = luma_at(video_c, 0.4, &w, &h), *b3 = luma_at(video_c, 1.4, &w, &h), *z = luma_at(video_c, 3.8, &w, &h);
+        CHECK(a && b3 && z);
+        if (a && b3 && z) {
+            double shown = diff_region(a, z, w, x0, y0, x1, y1), outside = diff_region(a, z, w, 0, 200, 1080, 700);
+            double moved = diff_region(a, b3, w, x0, y0, x1, y1);
+            fprintf(stderr, "  hyperframes caption band shown vs after: %.2f (outside %.2f); word 1 vs word 3: %.2f\n",
+                    shown, outside, moved);
+            CHECK(shown > 8);
+            CHECK(outside < 1.5);
+            CHECK(moved > 0.3);
+        }
+        free(a), free(b3), free(z);
+    } else {
+        fprintf(stderr, "  HYPERFRAMES_BIN not set: the HTML captions are not rendered here\n");
+    }
+
     /* bad captions are refused naming the field */
     snprintf(with, sizeof with, "%s,\"captions\":{\"mode\":\"karaoke\",\"cues\":[]}}", base);
     CHECK(render_direct("ffmpeg", with, "badcaptions", video_c, sizeof video_c, &err) == CL_EINVAL);
@@ -634,6 +659,8 @@ int main(void)
     unsetenv("TTS_PROVIDER");
     unsetenv("TTS_ESPEAK_VOICE");
     CHECK(start_fake() == 0);
+    if (getenv("HYPERFRAMES_BIN"))
+        setenv("HYPERFRAMES_ENABLED", "true", 1); /* plugin settings are read at load */
     char base[128];
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", fake_port);
     setenv("TTS_OPENAI_COMPAT_BASE_URL", base, 1);

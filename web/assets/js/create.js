@@ -257,6 +257,30 @@ async function showItem(box, id, known = []) {
     const all = new Map([...known, ...mine].map((r) => [r.id, r]));
     return [...all.values()].sort((a, b) => a.id - b.id);
   };
+  /* The sound of the next render (docs/audio.md): voiceover on/off and the music —
+     a bundled bed, one of the project's uploaded tracks, or none. Sent with the render. */
+  const soundControl = async (item) => {
+    let beds = { beds: [], voiceover_available: false };
+    let tracks = [];
+    try { beds = await api('/api/music/beds'); } catch { /* the render still works with its defaults */ }
+    try { tracks = (await api(`/api/projects/${item.project_id}/media?kind=audio&status=kept`)).media || []; } catch { /* none */ }
+    const choice = item.audio || {};
+    const cur = choice.music || (beds.beds.find((b) => b.default) || {}).id || 'none';
+    const opt = (v, label) => `<option value="${esc(v)}"${v === cur ? ' selected' : ''}>${esc(label)}</option>`;
+    const vo = beds.voiceover_available
+      ? `<label class="small"><input type="checkbox" data-vo${choice.voiceover === false ? '' : ' checked'}> Voiceover</label>` : '';
+    return `<div class="row sound" data-sound>${vo}<label class="small">Music
+      <select class="input" data-music aria-label="Music">${beds.beds.map((b) => opt(b.id, `${b.title} (bed)`)).join('')}
+      ${tracks.map((t) => opt(`media:${t.id}`, `Your track: ${t.filename}`)).join('')}${opt('none', 'No music')}</select></label></div>`;
+  };
+  const soundChoice = () => {
+    const body = {};
+    const vo = box.querySelector('[data-vo]');
+    const music = box.querySelector('[data-music]');
+    if (vo) body.voiceover = vo.checked;
+    if (music) body.music = music.value;
+    return body;
+  };
   const draw = async () => {
     let item;
     try { item = await api(`/api/content-items/${id}`); } catch (e) {
@@ -300,13 +324,14 @@ async function showItem(box, id, known = []) {
     } else if (item.status === 'rendered') {
       notice = statusBlock('ok', 'Your promo is ready.', 'Preview it, then download the MP4 and the thumbnail.');
     }
-    box.innerHTML = `<div class="stack">${notice}${resultHtml(item, receipts)}<p data-render-status></p></div>`;
+    const sound = notice.includes('data-render') ? await soundControl(item) : '';
+    box.innerHTML = `<div class="stack">${notice}${sound}${resultHtml(item, receipts)}<p data-render-status></p></div>`;
     hydrateTracking(box);
     bindResultActions(box, item, { redraw: draw, onEdited: () => { edited = item.status === 'rendered'; } });
     box.querySelector('[data-render]')?.addEventListener('click', async (ev) => {
       ev.currentTarget.disabled = true;
       try {
-        await api(`/api/content-items/${id}/render`, { method: 'POST', body: {} });
+        await api(`/api/content-items/${id}/render`, { method: 'POST', body: soundChoice() });
         lastDone = -1;
         edited = false;
         draw();
