@@ -22,6 +22,7 @@ static const struct {
     {"render-file", cl_cmd_render_file, "render COMPOSITION.json into OUT_DIR (--renderer ID)"},
     {"media", cl_cmd_media, "a project's kept media and brand kit as renders see them (list, get, brand)"},
     {"storage", cl_cmd_storage, "put, get, read, stat, rm or sign a URL for a stored file (STORAGE)"},
+    {"config-doc", cl_cmd_config_doc, "print .env.example: every configuration variable, its default and meaning"},
     {"llm-complete", cl_cmd_llm_complete, "one llm_provider call: --provider ID [--purpose P] [--json] PROMPT"},
     {"tts-file", cl_cmd_tts_file, "one voiceover synthesis: [--provider ID] [--language TAG] TEXT OUT"},
 };

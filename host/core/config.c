@@ -165,6 +165,79 @@ static int is_ident(const char *s)
     return 1;
 }
 
+/* name's value must be an id ([a-z0-9_]+), as capability ids are. */
+static int check_ident(const char *name, const char *value, const char *what, char *err, size_t errlen)
+{
+    if (is_ident(value))
+        return 0;
+    snprintf(err, errlen, "%s=%s is not %s (lower-case letters, digits, _)", name, value, what);
+    return -1;
+}
+
+/* Every variable of the table that the host reads into cl_cfg, with the
+   table's default and range. 0, or -1 with err naming the variable. */
+static int load_table(cl_config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cl_config_var_count; i++) {
+        const cl_config_var *v = &cl_config_vars[i];
+        const char *d = v->def ? v->def : v->shown ? v->shown : "";
+        char def[1100];
+        if (strncmp(d, "<exe>", 5) == 0) {
+            snprintf(def, sizeof def, "%s%s", cl_exe_dir(), d + 5);
+            d = def;
+        }
+        void *field = (char *)c + v->off;
+        long n = 0;
+        int rc = 0;
+        switch (v->type) {
+        case CL_CFG_STR:
+            rc = get_str(v->name, d, field, v->size, err, errlen);
+            break;
+        case CL_CFG_INT:
+        case CL_CFG_SIZE:
+            rc = cl_config_parse_int(v->name, d, v->min, v->max, &n, err, errlen);
+            if (rc == 0 && v->type == CL_CFG_INT)
+                rc = get_int(v->name, n, v->min, v->max, field, err, errlen);
+            else if (rc == 0)
+                rc = get_size(v->name, n, v->min, v->max, field, err, errlen);
+            break;
+        case CL_CFG_BOOL: {
+            int b = 0;
+            rc = cl_config_parse_bool(v->name, d, &b, err, errlen);
+            if (rc == 0)
+                rc = get_bool(v->name, b, field, err, errlen);
+            break;
+        }
+        case CL_CFG_DOC:
+            break;
+        }
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+int cl_config_write_doc(FILE *f)
+{
+    for (size_t i = 0; i < cl_config_var_count; i++) {
+        const cl_config_var *v = &cl_config_vars[i];
+        fprintf(f, "%s%s%s=%s\n", v->before ? v->before : "", v->active ? "" : "# ", v->name,
+                v->shown ? v->shown : "");
+    }
+    fputs(cl_config_doc_tail, f);
+    return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+int cl_cmd_config_doc(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 2) {
+        fprintf(stderr, "usage: cliploop config-doc > .env.example\n");
+        return 2;
+    }
+    return cl_config_write_doc(stdout) == 0 ? 0 : 1;
+}
+
 int cl_config_load(char *err, size_t errlen)
 {
     cl_config *c = &cl_cfg;
@@ -178,61 +251,14 @@ int cl_config_load(char *err, size_t errlen)
             return -1;
     }
 
-    /* Source-tree defaults: the executable lives in <source>/build[-x]/, so
-       <exe>/../web etc. work for a build inside the checkout. */
-    char def[1100];
-    if (get_str("HOST", "127.0.0.1", c->host, sizeof c->host, err, errlen)) return -1;
-    if (get_str("CLIPLOOP_TRUSTED_PROXIES", "", c->trusted_proxies, sizeof c->trusted_proxies, err, errlen)) return -1;
-    if (get_int("PORT", 3000, 0, 65535, &c->port, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_HTTP_THREADS", 2, 1, 64, &c->http_threads, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_HTTP_POOL_THREADS", 8, 1, 256, &c->http_pool_threads, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_DB_LOOP_CONNECTIONS", 4, 0, 16, &c->db_loop_connections, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_LLM_THREADS", 16, 1, 256, &c->llm_threads, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_LLM_PER_USER", 4, 1, 256, &c->llm_per_user, err, errlen)) return -1;
-    if (get_size("CLIPLOOP_MAX_BODY_BYTES", 1 << 20, 1024, 1L << 30, &c->max_body_bytes, err, errlen)) return -1;
-    if (get_bool("CLIPLOOP_ACCESS_LOG", 1, &c->access_log, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000, &c->shutdown_timeout_ms, err, errlen)) return -1;
-
-    if (get_str("DATABASE_URL", "", c->database_url, sizeof c->database_url, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_DB_POOL_SIZE", 8, 1, 256, &c->db_pool_size, err, errlen)) return -1;
-
-    snprintf(def, sizeof def, "%s/plugins", cl_exe_dir());
-    if (get_str("CLIPLOOP_PLUGIN_DIR", def, c->plugin_dir, sizeof c->plugin_dir, err, errlen)) return -1;
-    snprintf(def, sizeof def, "%s/music", cl_exe_dir());
-    if (get_str("CLIPLOOP_MUSIC_DIR", def, c->music_dir, sizeof c->music_dir, err, errlen)) return -1;
-    if (get_str("CLIPLOOP_STORAGE_DIR", "var/storage", c->storage_dir, sizeof c->storage_dir, err, errlen)) return -1;
+    if (load_table(c, err, errlen))
+        return -1;
     /* storage_local reads the root from its own section (CLIPLOOP_STORAGE_DIR): give it the default too. */
     setenv("CLIPLOOP_STORAGE_DIR", c->storage_dir, 1);
-    if (get_str("STORAGE", "local", c->storage, sizeof c->storage, err, errlen)) return -1;
-    if (!is_ident(c->storage)) {
-        snprintf(err, errlen, "STORAGE=%s is not a storage backend name (lower-case letters, digits, _)", c->storage);
+    if (check_ident("STORAGE", c->storage, "a storage backend name", err, errlen) ||
+        check_ident("LLM_PROVIDER", c->llm_provider, "a provider name", err, errlen) ||
+        check_ident("RENDERER", c->renderer, "a renderer name", err, errlen))
         return -1;
-    }
-    if (get_int("STORAGE_URL_TTL_SECONDS", 900, 60, 604800, &c->storage_url_ttl_seconds, err, errlen)) return -1;
-    snprintf(def, sizeof def, "%s/../web", cl_exe_dir());
-    if (get_str("CLIPLOOP_WEB_DIR", def, c->web_dir, sizeof c->web_dir, err, errlen)) return -1;
-    snprintf(def, sizeof def, "%s/../migrations", cl_exe_dir());
-    if (get_str("CLIPLOOP_MIGRATIONS_DIR", def, c->migrations_dir, sizeof c->migrations_dir, err, errlen)) return -1;
-    snprintf(def, sizeof def, "%s/../assets", cl_exe_dir());
-    if (get_str("CLIPLOOP_ASSET_DIR", def, c->asset_dir, sizeof c->asset_dir, err, errlen)) return -1;
-    snprintf(def, sizeof def, "%s/../sdk/schemas", cl_exe_dir());
-    if (get_str("CLIPLOOP_SCHEMA_DIR", def, c->schema_dir, sizeof c->schema_dir, err, errlen)) return -1;
-
-    if (get_bool("MOCK_MODE", 0, &c->mock_mode, err, errlen)) return -1;
-    if (get_bool("CLIPLOOP_ALLOW_PUBLIC_MOCK", 0, &c->allow_public_mock, err, errlen)) return -1;
-    if (get_str("LLM_PROVIDER", "mock", c->llm_provider, sizeof c->llm_provider, err, errlen)) return -1;
-    if (!is_ident(c->llm_provider)) {
-        snprintf(err, errlen, "LLM_PROVIDER=%s is not a provider name (lower-case letters, digits, _)",
-                 c->llm_provider);
-        return -1;
-    }
-
-    if (get_str("RENDERER", "ffmpeg", c->renderer, sizeof c->renderer, err, errlen)) return -1;
-    if (!is_ident(c->renderer)) {
-        snprintf(err, errlen, "RENDERER=%s is not a renderer name (lower-case letters, digits, _)", c->renderer);
-        return -1;
-    }
-    if (get_str("TTS_PROVIDER", "espeak", c->tts_provider, sizeof c->tts_provider, err, errlen)) return -1;
     if (!c->tts_provider[0])
         snprintf(c->tts_provider, sizeof c->tts_provider, "none");
     if (!is_ident(c->tts_provider)) {
@@ -240,46 +266,14 @@ int cl_config_load(char *err, size_t errlen)
                  c->tts_provider);
         return -1;
     }
-    if (get_int("TTS_TIMEOUT_MS", 60000, 100, 600000, &c->tts_timeout_ms, err, errlen)) return -1;
-    if (get_str("BILLING_PROVIDER", "none", c->billing_provider, sizeof c->billing_provider, err, errlen)) return -1;
     if (!c->billing_provider[0])
         snprintf(c->billing_provider, sizeof c->billing_provider, "none");
-    if (!is_ident(c->billing_provider)) {
-        snprintf(err, errlen, "BILLING_PROVIDER=%s is not a provider name (lower-case letters, digits, _)",
-                 c->billing_provider);
+    if (check_ident("BILLING_PROVIDER", c->billing_provider, "a provider name", err, errlen))
         return -1;
-    }
-    if (get_int("CLIPLOOP_WORKERS", 1, 0, 64, &c->workers, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_WORKER_CONCURRENCY", 2, 1, 64, &c->worker_concurrency, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_JOB_LEASE_MS", 30000, 200, 86400000, &c->job_lease_ms, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_JOB_BACKOFF_MS", 2000, 0, 86400000, &c->job_backoff_ms, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_JOB_MAX_ATTEMPTS", 5, 1, 100, &c->job_max_attempts, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_SCHEDULER_TICK_MS", 500, 10, 60000, &c->scheduler_tick_ms, err, errlen)) return -1;
-
-    if (get_bool("CLIPLOOP_HTTP_ALLOW_LOOPBACK", 0, &c->http_allow_loopback, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_HTTP_TIMEOUT_MS", 30000, 100, 3600000, &c->http_timeout_ms, err, errlen)) return -1;
-    if (get_size("CLIPLOOP_HTTP_MAX_RESPONSE_BYTES", 32L << 20, 1024, 1L << 32, &c->http_max_response_bytes, err, errlen)) return -1;
-
-    if (get_bool("CLIPLOOP_TEST_ROUTES", 0, &c->test_routes, err, errlen)) return -1;
-    if (get_str("CLIPLOOP_LOG_LEVEL", "info", c->log_level, sizeof c->log_level, err, errlen)) return -1;
     if (cl_log_set_level_name(c->log_level)) {
         snprintf(err, errlen, "CLIPLOOP_LOG_LEVEL=%s is not one of debug, info, warn, error", c->log_level);
         return -1;
     }
-
-    if (get_bool("INVITE_ONLY_MODE", 1, &c->invite_only_mode, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_SESSION_TTL_SECONDS", 1209600, 1, 31536000, &c->session_ttl_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES", 5, 1, 1000, &c->login_max_failures, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_LOGIN_MAX_FAILURES_PER_ADDR", 20, 1, 100000, &c->login_max_failures_per_addr, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_LOGIN_WINDOW_SECONDS", 900, 1, 86400, &c->login_window_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_LOGIN_BACKOFF_SECONDS", 2, 1, 3600, &c->login_backoff_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_CHAT_FREE_PER_MINUTE", 10, 1, 100000, &c->chat_free_per_minute, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_CHAT_FREE_MAX_QUEUED", 5, 1, 100000, &c->chat_free_max_queued, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_SCRYPT_LOG_N", CL_SCRYPT_LOG_N_DEFAULT, 10, 20, &c->scrypt_log_n, err, errlen)) return -1;
-    if (get_bool("CLIPLOOP_COOKIE_SECURE", 0, &c->cookie_secure, err, errlen)) return -1;
-
-    if (get_str("PUBLIC_BASE_URL", "", c->public_base_url, sizeof c->public_base_url, err, errlen)) return -1;
     size_t bl = strlen(c->public_base_url);
     while (bl > 0 && c->public_base_url[bl - 1] == '/')
         c->public_base_url[--bl] = '\0';
@@ -287,19 +281,13 @@ int cl_config_load(char *err, size_t errlen)
         snprintf(err, errlen, "PUBLIC_BASE_URL=%s must start with https:// (or http://)", c->public_base_url);
         return -1;
     }
-    if (get_int("CLIPLOOP_PUBLIC_MEDIA_TTL_SECONDS", 86400, 60, 604800, &c->public_media_ttl_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_OAUTH_STATE_TTL_SECONDS", 600, 1, 86400, &c->oauth_state_ttl_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_PUBLISH_POLL_MS", 2000, 10, 60000, &c->publish_poll_ms, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_PUBLISH_POLL_BUDGET_MS", 120000, 0, 3600000, &c->publish_poll_budget_ms, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_ROLLUP_INTERVAL_MS", 60000, 10, 86400000, &c->rollup_interval_ms, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_ANALYZE_PER_HOUR", 10, 1, 10000, &c->analyze_per_hour, err, errlen)) return -1;
+    /* The one default that depends on another variable (documented in the table). */
     if (get_str("MAIL_PROVIDER", c->mock_mode ? "mock" : "none", c->mail_provider, sizeof c->mail_provider, err,
                 errlen)) return -1;
     if (!is_ident(c->mail_provider)) {
         snprintf(err, errlen, "MAIL_PROVIDER=%s is not a mailer name (smtp, mock or none)", c->mail_provider);
         return -1;
     }
-    if (get_str("MAIL_FROM", "no-reply@cliploop.test", c->mail_from, sizeof c->mail_from, err, errlen)) return -1;
     {
         /* A bare address: it goes into MAIL FROM and the From header. */
         const char *at = strchr(c->mail_from, '@');
@@ -311,13 +299,6 @@ int cl_config_load(char *err, size_t errlen)
             return -1;
         }
     }
-    if (get_str("MAIL_FROM_NAME", "ClipLoop", c->mail_from_name, sizeof c->mail_from_name, err, errlen)) return -1;
-    if (get_int("MAIL_TIMEOUT_MS", 10000, 100, 120000, &c->mail_timeout_ms, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_EMAIL_VERIFY_TTL_SECONDS", 86400, 1, 2592000, &c->email_verify_ttl_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_PASSWORD_RESET_TTL_SECONDS", 3600, 1, 86400, &c->password_reset_ttl_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_MAIL_RESEND_SECONDS", 60, 0, 86400, &c->mail_resend_seconds, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_MAIL_MAX_PER_HOUR", 5, 1, 10000, &c->mail_max_per_hour, err, errlen)) return -1;
-    if (get_int("CLIPLOOP_MAIL_MAX_PER_CLIENT_PER_HOUR", 20, 1, 100000, &c->mail_max_per_client_per_hour, err, errlen)) return -1;
     {
         cl_keyring kr;
         int bad = cl_keyring_init(&kr, getenv("ENCRYPTION_SECRET"), getenv("ENCRYPTION_SECRET_PREVIOUS"), err, errlen);

@@ -1,13 +1,15 @@
 /*
  * config.h — configuration from environment variables, optionally seeded from
  * a .env file (variables already in the environment win). Every variable is
- * listed and explained in .env.example. A malformed value fails start-up with
+ * a row of one table (core/config_vars.c) that holds its default, range and
+ * documentation; .env.example is generated from it (cliploop config-doc). A malformed value fails start-up with
  * a message naming the variable.
  */
 #ifndef CL_CORE_CONFIG_H
 #define CL_CORE_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /** Most ports CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS may list. */
 #define CL_CONFIG_MAX_LOOPBACK_PORTS 16
@@ -98,6 +100,33 @@ typedef struct cl_config {
     int mail_max_per_hour;   /**< CLIPLOOP_MAIL_MAX_PER_HOUR: account mails per e-mail address (= per account) per hour, default 5 */
     int mail_max_per_client_per_hour; /**< CLIPLOOP_MAIL_MAX_PER_CLIENT_PER_HOUR: account mails requested per client address per hour, default 20 */
 } cl_config;
+
+/** How cl_config_load reads a variable of the table (CL_CFG_DOC: it does not; a plugin,
+    core/seal.c or code of its own does, and the table only documents it). */
+typedef enum cl_cfg_type { CL_CFG_DOC = 0, CL_CFG_STR, CL_CFG_INT, CL_CFG_SIZE, CL_CFG_BOOL } cl_cfg_type;
+
+/** One configuration variable (core/config_vars.c). All strings static. */
+typedef struct cl_config_var {
+    const char *before; /**< .env.example's lines above the variable's line (headings, documentation), or NULL */
+    const char *name;   /**< the environment variable */
+    const char *shown;  /**< the value its line shows (NULL: empty); the default unless def is set */
+    int active;         /**< 1: the line is not commented out */
+    cl_cfg_type type;
+    long min, max;      /**< CL_CFG_INT / CL_CFG_SIZE range */
+    const char *def;    /**< the default when it differs from shown; "<exe>" = the executable's directory */
+    size_t off, size;   /**< the cl_config field it fills (not CL_CFG_DOC) */
+} cl_config_var;
+
+/** The table: every variable in .env.example's order. */
+extern const cl_config_var cl_config_vars[];
+extern const size_t cl_config_var_count;
+extern const char *const cl_config_doc_tail;
+
+/** Write .env.example as the table generates it to f. Returns 0, or -1 on a write error. */
+int cl_config_write_doc(FILE *f);
+
+/** `cliploop config-doc`: print .env.example (the table's documentation) on stdout. */
+int cl_cmd_config_doc(int argc, char **argv);
 
 /** The process-wide configuration, filled by cl_config_load. Read-only after start-up. */
 extern cl_config cl_cfg;
