@@ -159,8 +159,7 @@ static void dev_approve_user(cl_req *req, cl_res *res)
     int64_t id = ok && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
     char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, id);
-    const char *up[] = {uid};
+    const char *up[] = {cl_db_id(uid, id)};
     if (ok && !id && plan != CL_PLAN_BETA) {
         cl_db_rollback(c);
         cl_db_release(c);

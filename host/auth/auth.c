@@ -84,17 +84,13 @@ static void fill_user(const PGresult *r, cl_user *u)
 int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t errlen)
 {
     char id[24];
-    snprintf(id, sizeof id, "%" PRId64, user_id);
-    const char *p[] = {id};
+    const char *p[] = {cl_db_id(id, user_id)};
     PGresult *r = cl_db_query(c,
                               "SELECT " USER_COLUMNS " FROM users u"
                               " LEFT JOIN subscriptions sub ON sub.user_id = u.id WHERE u.id = $1::bigint",
                               1, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int found = PQntuples(r) == 1;
     if (found)
         fill_user(r, out);
@@ -387,13 +383,9 @@ int cl_auth_session_result(cl_req *req, cl_res *res, const PGresult *r, int leve
 
 PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level)
 {
-    char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_warn("auth", "no database connection: %s", err);
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+    PGconn *c = cl_auth_db(res);
+    if (!c)
         return NULL;
-    }
     int rc = level >= CL_AUTH_PRODUCT ? cl_auth_require_product_access(req, res, c, out)
                                       : cl_auth_require(req, res, c, out);
     if (rc == 0 && level == CL_AUTH_PROVIDER)
@@ -403,6 +395,52 @@ PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level)
         return NULL;
     }
     return c;
+}
+
+/* Routes registered one by one (cl_route_user) keep their row here: the
+   router holds a pointer to it for the life of the process. */
+#define MAX_USER_ROUTES 64
+static cl_user_route user_routes[MAX_USER_ROUTES];
+static int nuser_routes;
+
+static void run_user_route(cl_req *req, cl_res *res)
+{
+    const cl_user_route *ur = req->route_data;
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, ur->level & ~CL_AUTH_JSON);
+    if (!c)
+        return;
+    if (!(ur->level & CL_AUTH_JSON) || (req->json = cl_req_json(req, res)) != NULL)
+        ur->fn(req, res, c, &u);
+    cJSON_Delete(req->json);
+    req->json = NULL;
+    cl_db_release(c);
+}
+
+void cl_route_user_table(const cl_user_route *routes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cl_route_data(routes[i].method, routes[i].pattern, run_user_route, routes[i].flags, &routes[i]);
+}
+
+void cl_route_user(const char *method, const char *pattern, cl_user_handler_fn fn, int level, unsigned flags)
+{
+    /* The same route registered again (tests register routes more than
+       once) reuses its row. */
+    int i = 0;
+    while (i < nuser_routes && !(user_routes[i].fn == fn && user_routes[i].level == level &&
+                                 strcmp(user_routes[i].method, method) == 0 &&
+                                 strcmp(user_routes[i].pattern, pattern) == 0))
+        i++;
+    if (i == MAX_USER_ROUTES) {
+        cl_error("auth", "cannot register route %s %s: too many signed-in routes", method, pattern);
+        return;
+    }
+    if (i == nuser_routes) {
+        user_routes[i] = (cl_user_route){method, pattern, fn, level, flags};
+        nuser_routes++;
+    }
+    cl_route_data(method, pattern, run_user_route, flags, &user_routes[i]);
 }
 
 int cl_auth_require_product_access(cl_req *req, cl_res *res, PGconn *c, cl_user *out)
@@ -510,7 +548,7 @@ void cl_auth_sign_in(PGconn *c, cl_req *req, cl_res *res, int64_t user_id, int s
 PGconn *cl_auth_db(cl_res *res)
 {
     char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err);
     if (!c) {
         cl_warn("auth", "no database connection: %s", err);
         cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
@@ -752,22 +790,12 @@ static void login(cl_req *req, cl_res *res)
     cl_db_release(c);
 }
 
-static void logout(cl_req *req, cl_res *res)
+static void logout(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    PGconn *c = cl_auth_db(res);
-    if (!c)
-        return;
-    cl_user u;
-    if (cl_auth_require(req, res, c, &u) != 0) {
-        cl_db_release(c);
-        return;
-    }
     char sid[24], err[256];
-    snprintf(sid, sizeof sid, "%" PRId64, u.session_id);
-    const char *p[] = {sid};
+    const char *p[] = {cl_db_id(sid, u->session_id)};
     int rc = cl_db_exec(c, "UPDATE sessions SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL",
                         1, p, err, sizeof err);
-    cl_db_release(c);
     if (rc != 0) {
         cl_error("auth", "log-out failed: %s", err);
         cl_res_error(res, 503, "database_unavailable", "Could not sign out");
@@ -777,19 +805,10 @@ static void logout(cl_req *req, cl_res *res)
     cl_res_json_text(res, 200, "{\"signed_out\":true}");
 }
 
-static void logout_all(cl_req *req, cl_res *res)
+static void logout_all(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    PGconn *c = cl_auth_db(res);
-    if (!c)
-        return;
-    cl_user u;
-    if (cl_auth_require(req, res, c, &u) != 0) {
-        cl_db_release(c);
-        return;
-    }
     char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {uid};
+    const char *p[] = {cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c,
                               "UPDATE sessions SET revoked_at = now()"
                               " WHERE user_id = $1::bigint AND revoked_at IS NULL",
@@ -797,7 +816,6 @@ static void logout_all(cl_req *req, cl_res *res)
     int ok = cl_db_ok(r);
     long n = ok ? strtol(PQcmdTuples(r), NULL, 10) : 0;
     PQclear(r);
-    cl_db_release(c);
     if (!ok) {
         cl_res_error(res, 503, "database_unavailable", "Could not sign out");
         return;
@@ -876,8 +894,8 @@ void cl_auth_register_routes(void)
         cl_route("GET", "/api/_test/product", test_product, 0);
     cl_route("POST", "/api/auth/signup", signup, 0);
     cl_route("POST", "/api/auth/login", login, 0);
-    cl_route("POST", "/api/auth/logout", logout, 0);
-    cl_route("POST", "/api/auth/logout-all", logout_all, 0);
+    cl_route_user("POST", "/api/auth/logout", logout, CL_AUTH_SESSION, 0);
+    cl_route_user("POST", "/api/auth/logout-all", logout_all, CL_AUTH_SESSION, 0);
     cl_route_read("/api/me", &me_read);
     cl_route("GET", "/api/auth/config", auth_config, CL_ROUTE_INLINE);
     cl_access_register_routes();

@@ -1,19 +1,18 @@
 /*
  * auth.h — accounts, sessions, CSRF and the invite-only gate.
  *
- * Every /api handler that serves a signed-in user starts like this:
+ * Every /api route that serves a signed-in user is registered with
+ * cl_route_user; its handler receives the pooled connection and the user:
  *
- *     PGconn *c = cl_db_acquire(2000, err, sizeof err);
- *     if (!c) { cl_res_error(res, 503, "database_unavailable", "..."); return; }
- *     cl_user u;
- *     if (cl_auth_require(req, res, c, &u) != 0) {   // 401 / 403 already set on res
- *         cl_db_release(c);
- *         return;
+ *     static void get_thing(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
+ *     {
+ *         ... use u->id only; never take a user id from the request ...
  *     }
- *     ... use u.id only; never take a user id from the request ...
+ *     cl_route_user("GET", "/api/things/:id", get_thing, CL_AUTH_PRODUCT, 0);
  *
- * Product workflows (create, projects, chat generation, ...) call
- * cl_auth_require_product_access instead, which adds the invite-only gate.
+ * CL_AUTH_PRODUCT adds the invite-only gate (product workflows: create,
+ * projects, chat, ...); CL_AUTH_SESSION is any signed-in user. A handler that
+ * must answer before the session is resolved calls cl_auth_open itself.
  *
  * Sessions: the cookie `cliploop_session` (HttpOnly, SameSite=Lax, Path=/,
  * Secure when the request came over TLS or X-Forwarded-Proto is https, or
@@ -103,6 +102,13 @@ void cl_auth_memo_end(void);
 /** CL_AUTH_PRODUCT plus one of the user's provider slots (cl_req_provider_slot,
     429 too_many_requests beyond CLIPLOOP_LLM_PER_USER): for CL_ROUTE_PROVIDER routes. */
 #define CL_AUTH_PROVIDER 2
+/**
+ * For cl_route_user, added to a level (CL_AUTH_PRODUCT | CL_AUTH_JSON): after
+ * the user, the wrapper parses the body with cl_req_json (its 400 answered
+ * without calling the handler) into req->json, and frees it after the
+ * handler returns. The handler reads req->json and never frees it.
+ */
+#define CL_AUTH_JSON 0x100
 
 /**
  * The usual start of an /api handler: take a pooled connection and resolve
@@ -112,6 +118,40 @@ void cl_auth_memo_end(void);
  * unreachable, 401/403 from the checks).
  */
 PGconn *cl_auth_open(cl_req *req, cl_res *res, cl_user *out, int level);
+
+/**
+ * The handler of a signed-in route (cl_route_user): c is the request's
+ * pooled connection and u the resolved user, both owned by the route
+ * wrapper, which releases c after the handler returns (the handler never
+ * releases it). The handler may refresh *u (cl_credits_grant_if_owed).
+ */
+typedef void (*cl_user_handler_fn)(cl_req *req, cl_res *res, PGconn *c, cl_user *u);
+
+/**
+ * Register an /api route that serves a signed-in user: before fn runs, the
+ * wrapper does cl_auth_open(level) (503 / 401 / 403 / 429 answered without
+ * calling fn); after, it releases the connection. flags as for cl_route;
+ * method and pattern are string literals (kept, not copied). A folder with
+ * several such routes lists them in one table (cl_route_user_table).
+ */
+void cl_route_user(const char *method, const char *pattern, cl_user_handler_fn fn, int level, unsigned flags);
+
+/** One row of a table of signed-in routes (cl_route_user_table). */
+typedef struct cl_user_route {
+    const char *method;
+    const char *pattern;
+    cl_user_handler_fn fn;
+    int level;      /**< CL_AUTH_SESSION, CL_AUTH_PRODUCT or CL_AUTH_PROVIDER */
+    unsigned flags; /**< as for cl_route */
+} cl_user_route;
+
+/**
+ * cl_route_user for each of the n rows, in order. The router keeps pointers
+ * into the table: it must be static (a capability folder's `static const`).
+ */
+void cl_route_user_table(const cl_user_route *routes, size_t n);
+/** cl_route_user_table for a static array (all its rows). */
+#define CL_ROUTE_USER_TABLE(table) cl_route_user_table(table, sizeof(table) / sizeof *(table))
 
 /**
  * Same-origin check alone (for public state-changing routes such as log-in,

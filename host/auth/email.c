@@ -103,10 +103,8 @@ static int token_find(PGconn *c, const char *purpose, const char *token, int for
                                            " expires_at <= now() FROM email_tokens"
                                            " WHERE token_hash = $1 AND purpose = $2",
                               2, p);
-    if (!cl_db_ok(r)) {
-        PQclear(r);
+    if (cl_db_check(c, r, NULL, 0) != 0)
         return -1;
-    }
     int found = PQntuples(r) == 1;
     if (found) {
         t->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -138,6 +136,19 @@ static void token_refused(cl_res *res, int found, const tok *t, const char *purp
                      again);
     else
         cl_res_error(res, 410, "token_expired", "This link has expired. %s", again);
+}
+
+/* The check after token_find: 0 when the link can be used; else 1 with the
+   reply set (503 when the lookup failed, the refusal otherwise). */
+static int token_unusable(cl_res *res, int found, const tok *t, const char *purpose)
+{
+    if (found > 0 && t->state == TOK_VALID)
+        return 0;
+    if (found < 0)
+        cl_res_error(res, 503, "database_unavailable", "Could not check the link; try again shortly");
+    else
+        token_refused(res, found, t, purpose);
+    return 1;
 }
 
 /* ---- rate limits and sending ------------------------------------------------ */
@@ -233,43 +244,48 @@ static void ttl_words(int s, char *out, size_t len)
 /* The name mail speaks for: MAIL_FROM_NAME (UTF-8), default ClipLoop. */
 static const char *brand(void) { return cl_cfg.mail_from_name[0] ? cl_cfg.mail_from_name : "ClipLoop"; }
 
-static int send_verify_mail(const char *email, const char *token, cl_error *e)
+/* A mail with a one-time link: body is a format of (email, link origin,
+   token, ttl_seconds in words). */
+static int send_link_mail(const char *email, const char *token, const char *purpose, int ttl_seconds,
+                          const char *subject, const char *body, cl_error *e)
 {
     char origin[600], ttl[32], text[2048];
     cl_mail_link_origin(origin, sizeof origin);
-    ttl_words(cl_cfg.email_verify_ttl_seconds, ttl, sizeof ttl);
-    snprintf(text, sizeof text,
-             "Hi,\n\n"
-             "Confirm that %s is your address to finish setting up your ClipLoop account:\n\n"
-             "%s/verify-email.html?token=%s\n\n"
-             "The link works once and expires in %s. Until the address is confirmed, an invitation or a paid "
-             "plan for it does not apply to the account.\n\n"
-             "If you did not create a ClipLoop account, ignore this e-mail: nothing happens without a click.\n\n"
-             "— ClipLoop\n",
-             email, origin, token, ttl);
+    ttl_words(ttl_seconds, ttl, sizeof ttl);
+    snprintf(text, sizeof text, body, email, origin, token, ttl);
+    return cl_mail_send(email, purpose, subject, text, e);
+}
+
+static int send_verify_mail(const char *email, const char *token, cl_error *e)
+{
     char subject[256];
     snprintf(subject, sizeof subject, "Confirm your e-mail address for %s", brand());
-    return cl_mail_send(email, PURPOSE_VERIFY, subject, text, e);
+    return send_link_mail(
+        email, token, PURPOSE_VERIFY, cl_cfg.email_verify_ttl_seconds, subject,
+        "Hi,\n\n"
+        "Confirm that %s is your address to finish setting up your ClipLoop account:\n\n"
+        "%s/verify-email.html?token=%s\n\n"
+        "The link works once and expires in %s. Until the address is confirmed, an invitation or a paid "
+        "plan for it does not apply to the account.\n\n"
+        "If you did not create a ClipLoop account, ignore this e-mail: nothing happens without a click.\n\n"
+        "— ClipLoop\n",
+        e);
 }
 
 static int send_reset_mail(const char *email, const char *token, cl_error *e)
 {
-    char origin[600], ttl[32], text[2048];
-    cl_mail_link_origin(origin, sizeof origin);
-    ttl_words(cl_cfg.password_reset_ttl_seconds, ttl, sizeof ttl);
-    snprintf(text, sizeof text,
-             "Hi,\n\n"
-             "Someone — hopefully you — asked to reset the password of the ClipLoop account %s. "
-             "Choose a new password here:\n\n"
-             "%s/reset-password.html?token=%s\n\n"
-             "The link works once and expires in %s. After the reset, every device signed in to the account "
-             "is signed out.\n\n"
-             "If you did not ask for this, ignore this e-mail: your password stays as it is.\n\n"
-             "— ClipLoop\n",
-             email, origin, token, ttl);
     char subject[256];
     snprintf(subject, sizeof subject, "Reset your %s password", brand());
-    return cl_mail_send(email, PURPOSE_RESET, subject, text, e);
+    return send_link_mail(email, token, PURPOSE_RESET, cl_cfg.password_reset_ttl_seconds, subject,
+                          "Hi,\n\n"
+                          "Someone — hopefully you — asked to reset the password of the ClipLoop account %s. "
+                          "Choose a new password here:\n\n"
+                          "%s/reset-password.html?token=%s\n\n"
+                          "The link works once and expires in %s. After the reset, every device signed in to "
+                          "the account is signed out.\n\n"
+                          "If you did not ask for this, ignore this e-mail: your password stays as it is.\n\n"
+                          "— ClipLoop\n",
+                          e);
 }
 
 /* For an address without an account: the same kind of mail, so the answer
@@ -411,14 +427,8 @@ static void token_status(cl_req *req, cl_res *res, const char *purpose)
     tok t;
     int found = token_find(c, purpose, token, 0, &t);
     cl_db_release(c);
-    if (found < 0) {
-        cl_res_error(res, 503, "database_unavailable", "Could not check the link; try again shortly");
+    if (token_unusable(res, found, &t, purpose))
         return;
-    }
-    if (found == 0 || t.state != TOK_VALID) {
-        token_refused(res, found, &t, purpose);
-        return;
-    }
     cJSON *o = cJSON_CreateObject();
     cJSON *tj = cJSON_AddObjectToObject(o, "token");
     cJSON_AddStringToObject(tj, "purpose", purpose);
@@ -436,8 +446,7 @@ static void reset_status(cl_req *req, cl_res *res) { token_status(req, res, PURP
 static int apply_verified(PGconn *c, int64_t user_id, const char *email)
 {
     char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    const char *p[] = {uid, email};
+    const char *p[] = {cl_db_id(uid, user_id), email};
     PGresult *r = cl_db_query(
         c,
         "WITH appr AS (SELECT EXISTS (SELECT 1 FROM access_requests WHERE email = $2 AND status = 'approved') AS ok)"
@@ -466,17 +475,12 @@ static void verify_email(cl_req *req, cl_res *res)
     tok t;
     char tid[24], err[256];
     int found = cl_db_begin(c) == 0 ? token_find(c, PURPOSE_VERIFY, token, 1, &t) : -1;
-    if (found <= 0 || t.state != TOK_VALID) {
+    if (token_unusable(res, found, &t, PURPOSE_VERIFY)) {
         cl_db_rollback(c);
         cl_db_release(c);
-        if (found < 0)
-            cl_res_error(res, 503, "database_unavailable", "Could not check the link; try again shortly");
-        else
-            token_refused(res, found, &t, PURPOSE_VERIFY);
         return;
     }
-    snprintf(tid, sizeof tid, "%" PRId64, t.id);
-    const char *tp[] = {tid};
+    const char *tp[] = {cl_db_id(tid, t.id)};
     int approved = apply_verified(c, t.user_id, t.email);
     int ok = approved >= 0 &&
              cl_db_exec(c, "UPDATE email_tokens SET used_at = now() WHERE id = $1::bigint", 1, tp, err, sizeof err) == 0 &&
@@ -502,38 +506,32 @@ static void verify_email(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
-static void verify_resend(cl_req *req, cl_res *res)
+static void verify_resend(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
-    if (!c)
-        return;
-    if (u.email_verified) {
-        cl_db_release(c);
-        cl_res_error(res, 409, "already_verified", "Your address %s is already verified.", u.email);
+    if (u->email_verified) {
+        cl_res_error(res, 409, "already_verified", "Your address %s is already verified.", u->email);
         return;
     }
     if (!cl_mail_mailer()) {
-        cl_db_release(c);
         cl_error e = {.code = CL_EUNSUPPORTED};
         mail_failed(res, &e);
         return;
     }
     char addr[64], token[TOKEN_MAX];
     cl_req_client_addr(req, addr, sizeof addr);
-    if (mail_gate(c, res, u.email, addr) != 0)
+    if (mail_gate(c, res, u->email, addr) != 0)
         return;
     cl_error e = {0};
-    int rc = mail_record(c, u.email, u.id, PURPOSE_VERIFY, addr) == 0 &&
-                     token_store(c, u.id, u.email, PURPOSE_VERIFY, cl_cfg.email_verify_ttl_seconds, token) == 0
-                 ? send_verify_mail(u.email, token, &e)
+    int rc = mail_record(c, u->email, u->id, PURPOSE_VERIFY, addr) == 0 &&
+                     token_store(c, u->id, u->email, PURPOSE_VERIFY, cl_cfg.email_verify_ttl_seconds, token) == 0
+                 ? send_verify_mail(u->email, token, &e)
                  : (e.code = CL_EIO);
     OPENSSL_cleanse(token, sizeof token);
     if (mail_finish(c, res, rc, &e) != 0)
         return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "sent", 1);
-    cJSON_AddStringToObject(o, "email", u.email);
+    cJSON_AddStringToObject(o, "email", u->email);
     cJSON_AddNumberToObject(o, "resend_after_seconds", cl_cfg.mail_resend_seconds);
     cl_res_json(res, 202, o);
 }
@@ -612,14 +610,10 @@ static void password_reset(cl_req *req, cl_res *res)
     /* Check the link before spending a scrypt on it. */
     tok t;
     int found = token_find(c, PURPOSE_RESET, token, 0, &t);
-    if (found <= 0 || t.state != TOK_VALID) {
+    if (token_unusable(res, found, &t, PURPOSE_RESET)) {
         OPENSSL_cleanse(pw, strlen(pw));
         cJSON_Delete(j);
         cl_db_release(c);
-        if (found < 0)
-            cl_res_error(res, 503, "database_unavailable", "Could not check the link; try again shortly");
-        else
-            token_refused(res, found, &t, PURPOSE_RESET);
         return;
     }
     int hrc = cl_password_hash(pw, cl_cfg.scrypt_log_n, hash, sizeof hash, err, sizeof err);
@@ -634,20 +628,15 @@ static void password_reset(cl_req *req, cl_res *res)
     /* Again under a row lock: a concurrent use of the same link waits here
        and then finds it used. */
     found = cl_db_begin(c) == 0 ? token_find(c, PURPOSE_RESET, token, 1, &t) : -1;
-    if (found <= 0 || t.state != TOK_VALID) {
+    if (token_unusable(res, found, &t, PURPOSE_RESET)) {
         OPENSSL_cleanse(hash, sizeof hash);
         cl_db_rollback(c);
         cl_db_release(c);
-        if (found < 0)
-            cl_res_error(res, 503, "database_unavailable", "Could not check the link; try again shortly");
-        else
-            token_refused(res, found, &t, PURPOSE_RESET);
         return;
     }
     char uid[24], tid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, t.user_id);
     snprintf(tid, sizeof tid, "%" PRId64, t.id);
-    const char *up[] = {uid, hash, t.email};
+    const char *up[] = {cl_db_id(uid, t.user_id), hash, t.email};
     const char *tp[] = {tid, uid};
     const char *sp[] = {uid};
     const char *fp[] = {t.email};
@@ -727,7 +716,7 @@ void cl_email_register_routes(void)
 {
     cl_route("GET", "/api/auth/verify-email", verify_status, 0);
     cl_route("POST", "/api/auth/verify-email", verify_email, 0);
-    cl_route("POST", "/api/auth/verify-email/resend", verify_resend, 0);
+    cl_route_user("POST", "/api/auth/verify-email/resend", verify_resend, CL_AUTH_SESSION, 0);
     cl_route("POST", "/api/auth/password/forgot", password_forgot, 0);
     cl_route("GET", "/api/auth/password/reset", reset_status, 0);
     cl_route("POST", "/api/auth/password/reset", password_reset, 0);

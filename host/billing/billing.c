@@ -358,7 +358,7 @@ static void webhook(cl_req *req, cl_res *res)
     const char *name = unreadable ? "unreadable" : jstr(ev, "event_name");
 
     char err[512];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err);
     if (!c) {
         cJSON_Delete(ev);
         cl_res_error(res, 503, "database_unavailable", "The database is not reachable; deliver again later");
@@ -502,8 +502,7 @@ static void checkout(cl_req *req, cl_res *res)
         return;
     }
     char err[512], uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {uid, b->base.id};
+    const char *p[] = {cl_db_id(uid, u.id), b->base.id};
     /* One checkout per user at a time: concurrent clicks wait here, then
        find the first one's URL. */
     int ok = cl_db_begin(c) == 0 &&
@@ -588,8 +587,7 @@ static void portal(cl_req *req, cl_res *res)
     if (!c)
         return;
     char uid[24], sub_id[64] = "", err[512];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {uid, b->base.id};
+    const char *p[] = {cl_db_id(uid, u.id), b->base.id};
     PGresult *r = cl_db_query(c,
                               "SELECT provider_subscription_id FROM subscriptions WHERE user_id = $1::bigint"
                               " AND provider = $2 AND provider_subscription_id IS NOT NULL",
@@ -667,15 +665,10 @@ static void add_text_or_null(cJSON *o, const char *key, PGresult *r, int row, in
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-static void status_route(cl_req *req, cl_res *res)
+static void status_route(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
-    if (!c)
-        return;
     char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {uid};
+    const char *p[] = {cl_db_id(uid, u->id)};
     PGresult *s = cl_db_query(c,
                               "SELECT provider, status, cancel_at_period_end, " ISO("renews_at") ", " ISO(
                                   "ends_at") ", " ISO("trial_ends_at") ", card_brand, card_last_four,"
@@ -688,7 +681,6 @@ static void status_route(cl_req *req, cl_res *res)
                               " FROM webhook_events WHERE user_id = $1::bigint"
                               " ORDER BY received_at DESC, id DESC LIMIT 50",
                               1, p);
-    cl_db_release(c);
     if (!cl_db_ok(s) || !cl_db_ok(h)) {
         PQclear(s);
         PQclear(h);
@@ -698,9 +690,9 @@ static void status_route(cl_req *req, cl_res *res)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "configured", cl_billing_available());
     cJSON *plan = cJSON_AddObjectToObject(o, "plan");
-    cJSON_AddStringToObject(plan, "id", cl_plan_id(u.plan));
-    cJSON_AddStringToObject(plan, "label", cl_plan_label(u.plan));
-    cJSON_AddStringToObject(plan, "reason", u.plan_reason);
+    cJSON_AddStringToObject(plan, "id", cl_plan_id(u->plan));
+    cJSON_AddStringToObject(plan, "label", cl_plan_label(u->plan));
+    cJSON_AddStringToObject(plan, "reason", u->plan_reason);
     if (PQntuples(s) == 1) {
         cJSON *sub = cJSON_AddObjectToObject(o, "subscription");
         cJSON_AddStringToObject(sub, "provider", PQgetvalue(s, 0, 0));
@@ -739,7 +731,7 @@ static void status_route(cl_req *req, cl_res *res)
 
 void cl_billing_register_routes(void)
 {
-    cl_route("GET", "/api/billing", status_route, 0);
+    cl_route_user("GET", "/api/billing", status_route, CL_AUTH_SESSION, 0);
     cl_route("POST", "/api/billing/checkout", checkout, 0);
     cl_route("POST", "/api/billing/portal", portal, 0);
     cl_route("POST", "/api/webhooks/lemonsqueezy", webhook, 0);

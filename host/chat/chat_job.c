@@ -468,8 +468,7 @@ static int run_generate(chat_run *run, cl_buf *result, char *err, size_t errlen)
     }
     cl_res_clear(&res);
     char item[24];
-    snprintf(item, sizeof item, "%" PRId64, out.content_item_id);
-    const char *p[] = {run->sid, item, with_render ? "rendering" : "running"};
+    const char *p[] = {run->sid, cl_db_id(item, out.content_item_id), with_render ? "rendering" : "running"};
     if (cl_db_exec(run->c,
                    "UPDATE chat_jobs SET content_item_id = $2, status = $3, updated_at = now() WHERE id = $1", 3, p,
                    err, errlen) != 0)
@@ -606,15 +605,9 @@ static int chat_dead_letter(PGconn *c, const cl_job *job, const char *last_error
                               "SELECT user_id, ref_seq, mode, status IN ('queued', 'running') FROM chat_jobs"
                               " WHERE id = $1 AND job_id = $2",
                               2, (const char *[]){sid, jid});
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
-        return -1;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 0;
-    }
+    int one = cl_db_one(c, r, err, errlen);
+    if (one != 1)
+        return one;
     int64_t user_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     int ref_seq = atoi(PQgetvalue(r, 0, 1));
     int paid = strcmp(PQgetvalue(r, 0, 2), "chat") != 0;

@@ -17,6 +17,7 @@
 #include "http/loopdb.h"
 #include "core/config.h"
 #include "jobs/jobs.h"
+#include "http/db_reply.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -34,13 +35,6 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error(COMP, "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}
 
 static int valid_request_id(const char *s)
 {
@@ -170,7 +164,7 @@ static cJSON *load_conv(PGconn *c, const cl_user *u, int64_t id, cl_res *res)
     PGresult *r = cl_db_query(c, sql, 2, (const char *[]){sid, uid});
     cJSON *o = NULL;
     if (!cl_db_ok(r))
-        db_failed(res, c, r, "read conversation");
+        cl_res_db_failed(res, COMP, c, r, "read conversation");
     else if (PQntuples(r) == 0)
         cl_res_error(res, 404, "not_found", "No conversation %s", sid);
     else
@@ -270,7 +264,7 @@ static void list_chats(cl_req *req, cl_res *res)
     } else if (chats_plan(req, res, &u, s) == 0) {
         PGresult *r = cl_db_prepared(c, s->st, s->params);
         if (!cl_db_ok(r))
-            db_failed(res, c, r, "list conversations");
+            cl_res_db_failed(res, COMP, c, r, "list conversations");
         else
             chats_reply(req, res, &u, r);
         PQclear(r);
@@ -282,17 +276,9 @@ static void list_chats(cl_req *req, cl_res *res)
 static const cl_read_route chats_read = {list_chats, CL_AUTH_PRODUCT, chats_plan, chats_reply};
 
 /* POST /api/chats {project_id, title?} */
-static void create_chat(cl_req *req, cl_res *res)
+static void create_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
-        return;
-    }
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     char *t;
     int64_t project_id;
     cl_body_err be = {0};
@@ -300,7 +286,7 @@ static void create_chat(cl_req *req, cl_res *res)
         cl_res_body_error(res, &be);
     } else {
         char uid[24], project[24];
-        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        snprintf(uid, sizeof uid, "%" PRId64, u->id);
         snprintf(project, sizeof project, "%" PRId64, project_id);
         const char *edited = t && *t ? "true" : "false";
         PGresult *r = cl_db_query(c,
@@ -309,47 +295,32 @@ static void create_chat(cl_req *req, cl_res *res)
                                   " RETURNING id",
                                   4, (const char *[]){uid, project, t ? t : "", edited});
         if (!cl_db_ok(r)) {
-            db_failed(res, c, r, "create conversation");
+            cl_res_db_failed(res, COMP, c, r, "create conversation");
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 404, "not_found", "No project %s", project);
         } else {
             int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-            cJSON *o = load_conv(c, &u, id, res);
+            cJSON *o = load_conv(c, u, id, res);
             if (o)
                 cl_res_json(res, 201, o);
         }
         PQclear(r);
     }
     free(t);
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* GET /api/chats/:id */
-static void get_chat(cl_req *req, cl_res *res)
+static void get_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *o = load_conv(c, &u, cl_req_param_id(req, "id"), res);
+    cJSON *o = load_conv(c, u, cl_req_param_id(req, "id"), res);
     if (o)
         cl_res_json(res, 200, o);
-    cl_db_release(c);
 }
 
 /* PATCH /api/chats/:id {title} */
-static void rename_chat(cl_req *req, cl_res *res)
+static void rename_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
-        return;
-    }
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     char *t;
     cl_body_err be = {0};
     if (cl_chat_rename_body(body, &t, &be) != 0) {
@@ -357,48 +328,41 @@ static void rename_chat(cl_req *req, cl_res *res)
     } else {
         char sid[24], uid[24];
         snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
-        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        snprintf(uid, sizeof uid, "%" PRId64, u->id);
         PGresult *r = cl_db_query(c,
                                   "UPDATE conversations SET title = $3, title_edited = true"
                                   " WHERE id = $1 AND user_id = $2 RETURNING id",
                                   3, (const char *[]){sid, uid, t});
         if (!cl_db_ok(r)) {
-            db_failed(res, c, r, "rename conversation");
+            cl_res_db_failed(res, COMP, c, r, "rename conversation");
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 404, "not_found", "No conversation %s", sid);
         } else {
-            cJSON *o = load_conv(c, &u, cl_req_param_id(req, "id"), res);
+            cJSON *o = load_conv(c, u, cl_req_param_id(req, "id"), res);
             if (o)
                 cl_res_json(res, 200, o);
         }
         PQclear(r);
     }
     free(t);
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* DELETE /api/chats/:id — the conversation, its messages and chat jobs.
    Content items it produced stay in the user's library. */
-static void delete_chat(cl_req *req, cl_res *res)
+static void delete_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     PGresult *r = cl_db_query(c, "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id", 2,
                               (const char *[]){sid, uid});
     if (!cl_db_ok(r))
-        db_failed(res, c, r, "delete conversation");
+        cl_res_db_failed(res, COMP, c, r, "delete conversation");
     else if (PQntuples(r) == 0)
         cl_res_error(res, 404, "not_found", "No conversation %s", sid);
     else
         cl_res_json_text(res, 200, "{\"deleted\":true}");
     PQclear(r);
-    cl_db_release(c);
 }
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -457,18 +421,12 @@ static void sync_conversation(PGconn *c, const char *conv)
 
 /* GET /api/chats/:id/messages — the thread, oldest first, each assistant
    message with its chat job (steps, progress, card, receipts). */
-static void list_messages(cl_req *req, cl_res *res)
+static void list_messages(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
-    cJSON *conv = load_conv(c, &u, id, res);
-    if (!conv) {
-        cl_db_release(c);
+    cJSON *conv = load_conv(c, u, id, res);
+    if (!conv)
         return;
-    }
     char sid[24], lim[16], sql[1024];
     snprintf(sid, sizeof sid, "%" PRId64, id);
     snprintf(lim, sizeof lim, "%d", THREAD_LIMIT);
@@ -477,18 +435,17 @@ static void list_messages(cl_req *req, cl_res *res)
              "SELECT * FROM (%s WHERE m.conversation_id = $1 ORDER BY m.id DESC LIMIT $2) t ORDER BY id", msg_sql);
     PGresult *r = cl_db_query(c, sql, 2, (const char *[]){sid, lim});
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "list messages");
+        cl_res_db_failed(res, COMP, c, r, "list messages");
         cJSON_Delete(conv);
     } else {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "chat", conv);
         cJSON *arr = cJSON_AddArrayToObject(o, "messages");
         for (int i = 0; i < PQntuples(r); i++)
-            cJSON_AddItemToArray(arr, message_json(c, r, i, u.id));
+            cJSON_AddItemToArray(arr, message_json(c, r, i, u->id));
         cl_res_json(res, 200, o);
     }
     PQclear(r);
-    cl_db_release(c);
 }
 
 /* {user_message, assistant_message, chat_job} of chat job id. */
@@ -554,7 +511,7 @@ static int free_chat_limited(PGconn *c, const char *uid, int64_t job_id, cl_res 
         "           AND status IN ('queued', 'running')) >= $4::int",
         4, (const char *[]){uid, jid, per_min, max_q});
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
-        db_failed(res, c, r, "free chat limits");
+        cl_res_db_failed(res, COMP, c, r, "free chat limits");
         PQclear(r);
         return 1;
     }
@@ -581,17 +538,9 @@ static int free_chat_limited(PGconn *c, const char *uid, int64_t job_id, cl_res 
 /* POST /api/chats/:id/messages {mode, content, request_id} — 202 with the
    user message, the pending assistant message and the chat job; the same
    request_id again answers 200 with what the first request created. */
-static void send_message(cl_req *req, cl_res *res)
+static void send_message(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
-        return;
-    }
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     cl_chat_message_in in;
     cl_body_err be = {0};
     int bad = cl_chat_message_body(body, &in, &be);
@@ -605,15 +554,15 @@ static void send_message(cl_req *req, cl_res *res)
         cl_res_body_error(res, &be);
         goto out;
     }
-    if (!(conv = load_conv(c, &u, conv_id, res)))
+    if (!(conv = load_conv(c, u, conv_id, res)))
         goto out;
 
     char uid[24], cid[24], project[24], err[512];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     snprintf(cid, sizeof cid, "%" PRId64, conv_id);
     snprintf(project, sizeof project, "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItem(conv, "project_id")));
     if (cl_db_begin(c) != 0) {
-        db_failed(res, c, NULL, "begin");
+        cl_res_db_failed(res, COMP, c, NULL, "begin");
         goto out;
     }
     in_tx = 1;
@@ -623,7 +572,7 @@ static void send_message(cl_req *req, cl_res *res)
        so a resent request_id is answered, never limited). */
     if (free_chat && cl_db_exec(c, "SELECT pg_advisory_xact_lock(16019, hashtext($1))", 1, (const char *[]){uid}, err,
                                 sizeof err) != 0) {
-        db_failed(res, c, NULL, "lock");
+        cl_res_db_failed(res, COMP, c, NULL, "lock");
         goto out;
     }
     PGresult *r = cl_db_query(c,
@@ -631,7 +580,7 @@ static void send_message(cl_req *req, cl_res *res)
                               " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING id",
                               6, (const char *[]){cid, uid, project, mode, request_id, content});
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "insert chat job");
+        cl_res_db_failed(res, COMP, c, r, "insert chat job");
         PQclear(r);
         goto out;
     }
@@ -643,15 +592,15 @@ static void send_message(cl_req *req, cl_res *res)
         r = cl_db_query(c, "SELECT id, conversation_id FROM chat_jobs WHERE user_id = $1 AND request_id = $2", 2,
                         (const char *[]){uid, request_id});
         if (!cl_db_ok(r) || PQntuples(r) != 1) {
-            db_failed(res, c, r, "read chat job");
+            cl_res_db_failed(res, COMP, c, r, "read chat job");
         } else if (strtoll(PQgetvalue(r, 0, 1), NULL, 10) != conv_id) {
             cl_res_error(res, 409, "request_id_conflict", "This request_id was already used in another conversation");
         } else {
-            cJSON *o = send_result(c, strtoll(PQgetvalue(r, 0, 0), NULL, 10), u.id, 1);
+            cJSON *o = send_result(c, strtoll(PQgetvalue(r, 0, 0), NULL, 10), u->id, 1);
             if (o)
                 cl_res_json(res, 200, o);
             else
-                db_failed(res, c, NULL, "read chat job");
+                cl_res_db_failed(res, COMP, c, NULL, "read chat job");
         }
         PQclear(r);
         goto out;
@@ -696,19 +645,17 @@ static void send_message(cl_req *req, cl_res *res)
         goto out;
     }
     in_tx = 0;
-    cJSON *o = send_result(c, job_id, u.id, 0);
+    cJSON *o = send_result(c, job_id, u->id, 0);
     if (o)
         cl_res_json(res, 202, o);
     else
-        db_failed(res, c, NULL, "read chat job");
+        cl_res_db_failed(res, COMP, c, NULL, "read chat job");
 out:
     if (in_tx)
         cl_db_rollback(c);
     free(content);
     free(title);
     cJSON_Delete(conv);
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* ---- chat jobs --------------------------------------------------------------- */
@@ -722,7 +669,7 @@ static int owns_chat_job(PGconn *c, int64_t id, int64_t user_id, cl_res *res)
                               (const char *[]){sid, uid});
     int ok = cl_db_ok(r) && PQntuples(r) == 1;
     if (!cl_db_ok(r))
-        db_failed(res, c, r, "read chat job");
+        cl_res_db_failed(res, COMP, c, r, "read chat job");
     else if (!ok)
         cl_res_error(res, 404, "not_found", "No chat job %s", sid);
     PQclear(r);
@@ -734,7 +681,7 @@ static void reply_job(PGconn *c, cl_res *res, int64_t id, int64_t user_id, int s
     int dberr = 0;
     cJSON *job = cl_chat_job_json(c, id, user_id, &dberr);
     if (!job) {
-        db_failed(res, c, NULL, "read chat job");
+        cl_res_db_failed(res, COMP, c, NULL, "read chat job");
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -745,18 +692,13 @@ static void reply_job(PGconn *c, cl_res *res, int64_t id, int64_t user_id, int s
 }
 
 /* GET /api/chat-jobs/:id */
-static void get_chat_job(cl_req *req, cl_res *res)
+static void get_chat_job(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
-    if (owns_chat_job(c, id, u.id, res)) {
+    if (owns_chat_job(c, id, u->id, res)) {
         cl_chat_sync(c, id);
-        reply_job(c, res, id, u.id, 200, -1);
+        reply_job(c, res, id, u->id, 200, -1);
     }
-    cl_db_release(c);
 }
 
 /* POST /api/chat-jobs/:id/retry — a failed chat job runs again as the same
@@ -764,33 +706,25 @@ static void get_chat_job(cl_req *req, cl_res *res)
    reference on (":r<n>"), so the retry pays once and the refunded attempt
    stays refunded; anything charged and kept is replayed, never charged
    again. A job that is not failed is returned as it is (retried: false). */
-static void retry_chat_job(cl_req *req, cl_res *res)
+static void retry_chat_job(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
-    if (!owns_chat_job(c, id, u.id, res)) {
-        cl_db_release(c);
+    if (!owns_chat_job(c, id, u->id, res))
         return;
-    }
     cl_chat_sync(c, id); /* a render that failed meanwhile makes the job retryable */
     char sid[24], uid[24], err[512];
     snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     if (cl_db_begin(c) != 0) {
-        db_failed(res, c, NULL, "begin");
-        cl_db_release(c);
+        cl_res_db_failed(res, COMP, c, NULL, "begin");
         return;
     }
     PGresult *r = cl_db_query(c, "SELECT status, ref_seq, retries FROM chat_jobs WHERE id = $1 FOR UPDATE", 1,
                               (const char *[]){sid});
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
-        db_failed(res, c, r, "lock chat job");
+        cl_res_db_failed(res, COMP, c, r, "lock chat job");
         PQclear(r);
         cl_db_rollback(c);
-        cl_db_release(c);
         return;
     }
     int failed = !strcmp(PQgetvalue(r, 0, 0), "failed");
@@ -799,8 +733,7 @@ static void retry_chat_job(cl_req *req, cl_res *res)
     PQclear(r);
     if (!failed) {
         cl_db_rollback(c);
-        reply_job(c, res, id, u.id, 200, 0);
-        cl_db_release(c);
+        reply_job(c, res, id, u->id, 200, 0);
         return;
     }
     char ref[64], refund_key[96];
@@ -849,20 +782,23 @@ static void retry_chat_job(cl_req *req, cl_res *res)
         cl_db_rollback(c);
         cl_res_error(res, 500, "internal", "Could not retry; nothing was charged");
     } else {
-        reply_job(c, res, id, u.id, 202, 1);
+        reply_job(c, res, id, u->id, 202, 1);
     }
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"POST", "/api/chats", create_chat, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0},
+    {"GET", "/api/chats/:id", get_chat, CL_AUTH_PRODUCT, 0},
+    {"PATCH", "/api/chats/:id", rename_chat, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0},
+    {"DELETE", "/api/chats/:id", delete_chat, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/chats/:id/messages", list_messages, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/chats/:id/messages", send_message, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0},
+    {"GET", "/api/chat-jobs/:id", get_chat_job, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/chat-jobs/:id/retry", retry_chat_job, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_chat_register_routes(void)
 {
     cl_route_read("/api/chats", &chats_read);
-    cl_route("POST", "/api/chats", create_chat, 0);
-    cl_route("GET", "/api/chats/:id", get_chat, 0);
-    cl_route("PATCH", "/api/chats/:id", rename_chat, 0);
-    cl_route("DELETE", "/api/chats/:id", delete_chat, 0);
-    cl_route("GET", "/api/chats/:id/messages", list_messages, 0);
-    cl_route("POST", "/api/chats/:id/messages", send_message, 0);
-    cl_route("GET", "/api/chat-jobs/:id", get_chat_job, 0);
-    cl_route("POST", "/api/chat-jobs/:id/retry", retry_chat_job, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

@@ -64,8 +64,7 @@ int cl_chat_steps_create(PGconn *c, int64_t id, const char *mode, char *err, siz
 int cl_chat_step_set(PGconn *c, int64_t id, const char *name, const char *status, const char *detail)
 {
     char sid[24], err[256];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    const char *p[] = {sid, name, status, detail};
+    const char *p[] = {cl_db_id(sid, id), name, status, detail};
     int rc = cl_db_exec(c,
                         "UPDATE chat_job_steps SET status = $3, detail = COALESCE($4, detail),"
                         " started_at = CASE WHEN $3 = 'running' THEN now() ELSE COALESCE(started_at, now()) END,"
@@ -138,8 +137,7 @@ static void complete_with_card(PGconn *c, int64_t id, int64_t user_id, int64_t i
     int video = card && cJSON_IsString(cJSON_GetObjectItem(card, "video_url"));
     char text[160], sid[24], err[256];
     snprintf(text, sizeof text, "Here is your %s promo %s.", channel_label(ch), video ? "video" : "copy");
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    const char *p[] = {sid, from_status, card_text, text};
+    const char *p[] = {cl_db_id(sid, id), from_status, card_text, text};
     if (cl_db_begin(c) == 0) {
         PGresult *r = cl_db_query(c,
                                   "UPDATE chat_jobs SET status = 'completed', error_code = NULL, error_message = NULL,"

@@ -98,21 +98,16 @@ int cl_content_captions_vtt(const char *draft_json, const char *profile_json, co
     return rc ? -1 : 0;
 }
 
-static void captions(cl_req *req, cl_res *res)
+static void captions(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char sid[24], uid[24], err[256];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     PGresult *r = cl_db_query(c,
                               "SELECT i.draft::text, i.channel, to_jsonb(pr)::text"
                               "  FROM content_items i JOIN projects pr ON pr.id = i.project_id"
                               " WHERE i.id = $1 AND i.user_id = $2",
                               2, (const char *[]){sid, uid});
-    cl_db_release(c);
     if (!cl_db_ok(r)) {
         cl_res_error(res, 503, "database_unavailable", "Could not read the captions; try again shortly");
     } else if (PQntuples(r) == 0) {
@@ -142,5 +137,5 @@ static void captions(cl_req *req, cl_res *res)
 
 void cl_content_register_caption_routes(void)
 {
-    cl_route("GET", "/api/content-items/:id/captions.vtt", captions, 0);
+    cl_route_user("GET", "/api/content-items/:id/captions.vtt", captions, CL_AUTH_PRODUCT, 0);
 }

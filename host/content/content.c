@@ -15,6 +15,7 @@
 #include "http/loopdb.h"
 #include "jobs/jobs.h"
 #include "storage/storage.h"
+#include "http/db_reply.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,13 +26,6 @@
 
 #define COMP "content"
 
-static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error(COMP, "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}
 
 /* ---- JSON of an item --------------------------------------------------- */
 
@@ -176,24 +170,14 @@ int cl_content_item_body(const cJSON *body, cl_content_item_in *out, cl_body_err
 
 /* POST /api/content-items — store a draft as a content item of one of the
    user's projects. Free: the draft was paid for when it was generated. */
-static void create_item(cl_req *req, cl_res *res)
+static void create_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
-        return;
-    }
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     cl_content_item_in in;
     cl_body_err be = {0};
     if (cl_content_item_body(body, &in, &be) != 0) {
         free(in.draft_text);
         cl_res_body_error(res, &be);
-        cJSON_Delete(body);
-        cl_db_release(c);
         return;
     }
     int64_t project_id = in.project_id;
@@ -201,7 +185,7 @@ static void create_item(cl_req *req, cl_res *res)
     char *draft_text = in.draft_text, *brief_text = NULL;
     brief_text = in.brief ? cJSON_PrintUnformatted(in.brief) : NULL;
     char uid[24], project[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     snprintf(project, sizeof project, "%" PRId64, project_id);
     const char *p[] = {uid, project, channel, draft_text, brief_text, in.title};
     /* The project must be the user's: the INSERT selects it by owner, so
@@ -212,7 +196,7 @@ static void create_item(cl_req *req, cl_res *res)
                               "  WHERE p.id = $2 AND p.owner_id = $1 RETURNING id",
                               6, p);
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "insert content item");
+        cl_res_db_failed(res, COMP, c, r, "insert content item");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No project %s", project);
     } else {
@@ -226,14 +210,12 @@ static void create_item(cl_req *req, cl_res *res)
             cl_content_add_assets(c, item, id);
             cl_res_json(res, 201, item);
         } else {
-            db_failed(res, c, r, "read content item");
+            cl_res_db_failed(res, COMP, c, r, "read content item");
         }
     }
     PQclear(r);
     free(draft_text);
     free(brief_text);
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /*
@@ -427,7 +409,7 @@ static void list_items(cl_req *req, cl_res *res)
     } else if (items_plan(req, res, &u, s) == 0) {
         PGresult *r = cl_db_prepared(c, s->st, s->params);
         if (!cl_db_ok(r))
-            db_failed(res, c, r, "list content items");
+            cl_res_db_failed(res, COMP, c, r, "list content items");
         else
             items_reply(req, res, &u, r);
         PQclear(r);
@@ -439,20 +421,14 @@ static void list_items(cl_req *req, cl_res *res)
 static const cl_read_route items_read = {list_items, CL_AUTH_PRODUCT, items_plan, items_reply};
 
 /* GET /api/content-items/:id */
-static void get_item(cl_req *req, cl_res *res)
+static void get_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c, item_sql, 2, p);
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "read content item");
+        cl_res_db_failed(res, COMP, c, r, "read content item");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
     } else {
@@ -461,7 +437,6 @@ static void get_item(cl_req *req, cl_res *res)
         cl_res_json(res, 200, item);
     }
     PQclear(r);
-    cl_db_release(c);
 }
 
 /*
@@ -472,17 +447,11 @@ static void get_item(cl_req *req, cl_res *res)
  * The row goes in one statement (assets, click rows and rollups cascade; the
  * ledger keeps its entries, it is immutable); the rendered files go after.
  */
-static void delete_item(cl_req *req, cl_res *res)
+static void delete_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24], err[256];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c,
                               "SELECT status, publish_status, cycle_id IS NOT NULL,"
                               " coalesce((SELECT json_agg(json_build_array(storage, path)) FROM content_assets"
@@ -490,15 +459,13 @@ static void delete_item(cl_req *req, cl_res *res)
                               " FROM content_items i WHERE id = $1 AND user_id = $2",
                               2, p);
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "read content item");
+        cl_res_db_failed(res, COMP, c, r, "read content item");
         PQclear(r);
-        cl_db_release(c);
         return;
     }
     if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
         PQclear(r);
-        cl_db_release(c);
         return;
     }
     const char *status = PQgetvalue(r, 0, 0), *pub = PQgetvalue(r, 0, 1);
@@ -511,7 +478,6 @@ static void delete_item(cl_req *req, cl_res *res)
     if (why) {
         cl_res_error(res, 409, "item_in_use", "This output cannot be deleted: %s", why);
         PQclear(r);
-        cl_db_release(c);
         return;
     }
     cJSON *paths = cJSON_Parse(PQgetvalue(r, 0, 3));
@@ -546,7 +512,6 @@ static void delete_item(cl_req *req, cl_res *res)
     }
     cJSON_Delete(paths);
     PQclear(r);
-    cl_db_release(c);
 }
 
 /*
@@ -589,7 +554,7 @@ static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *a
     if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
         cl_warn(COMP, "monthly grant for user %" PRId64 " failed: %s", u->id, err);
     if (cl_db_begin(c) != 0) {
-        db_failed(res, c, NULL, "begin");
+        cl_res_db_failed(res, COMP, c, NULL, "begin");
         return -1;
     }
     const char *p[] = {sid, uid};
@@ -599,7 +564,7 @@ static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *a
                               2, p);
     int ok = 0;
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "lock content item");
+        cl_res_db_failed(res, COMP, c, r, "lock content item");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No content item %s", sid);
     } else if (strcmp(PQgetvalue(r, 0, 0), "rendering") == 0 && !PQgetisnull(r, 0, 2)) {
@@ -636,14 +601,13 @@ static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *a
             } else {
                 char seqs[16], jid[24];
                 snprintf(seqs, sizeof seqs, "%d", seq);
-                snprintf(jid, sizeof jid, "%" PRId64, out->job_id);
-                const char *q[] = {sid, seqs, jid};
+                const char *q[] = {sid, seqs, cl_db_id(jid, out->job_id)};
                 ok = cl_db_exec(c,
                                 "UPDATE content_items SET status = 'rendering', render_seq = $2,"
                                 " render_job_id = $3, render_error = NULL, updated_at = now() WHERE id = $1",
                                 3, q, err, sizeof err) == 0;
                 if (!ok)
-                    db_failed(res, c, NULL, "mark rendering");
+                    cl_res_db_failed(res, COMP, c, NULL, "mark rendering");
             }
         }
     }
@@ -652,7 +616,7 @@ static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *a
         return 0;
     cl_db_rollback(c);
     if (ok)
-        db_failed(res, c, NULL, "commit render request");
+        cl_res_db_failed(res, COMP, c, NULL, "commit render request");
     return -1;
 }
 
@@ -686,7 +650,7 @@ static int set_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *
     int rc = -1;
     char *choice = NULL;
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "read item");
+        cl_res_db_failed(res, COMP, c, r, "read item");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No content item %s", sid);
     } else if (strcmp(PQgetvalue(r, 0, 1), "rendering") == 0) {
@@ -699,7 +663,7 @@ static int set_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *
             cl_res_error(res, 500, "internal", "%s", err);
         else if (cl_db_exec(c, "UPDATE content_items SET audio = $3::jsonb WHERE id = $1 AND user_id = $2", 3,
                             (const char *[]){sid, uid, choice}, err, sizeof err) != 0)
-            db_failed(res, c, NULL, "save the audio choice");
+            cl_res_db_failed(res, COMP, c, NULL, "save the audio choice");
         else
             rc = 0;
     }
@@ -710,45 +674,32 @@ static int set_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *
 }
 
 /* POST /api/content-items/:id/render */
-static void render_item(cl_req *req, cl_res *res)
+static void render_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cl_render_order rr;
     /* An optional audio choice in the body ({"voiceover","music"}, docs/audio.md)
        is checked and kept on the item before the render is requested. */
-    if (req->body_len > 0 && set_audio_choice(req, res, c, &u, cl_req_param_id(req, "id")) != 0) {
-        cl_db_release(c);
+    if (req->body_len > 0 && set_audio_choice(req, res, c, u, cl_req_param_id(req, "id")) != 0)
         return;
-    }
     /* The plan's renders per month (429, nothing charged). */
-    if (cl_limits_check(c, &u, CL_ACTION_CONTENT_RENDER, 1, res) == 0 &&
-        cl_content_request_render(c, &u, cl_req_param_id(req, "id"), NULL, &rr, res) == 0)
+    if (cl_limits_check(c, u, CL_ACTION_CONTENT_RENDER, 1, res) == 0 &&
+        cl_content_request_render(c, u, cl_req_param_id(req, "id"), NULL, &rr, res) == 0)
         cl_res_json(res, 202, cl_render_order_json(&rr));
-    cl_db_release(c);
 }
 
 /* GET /api/assets/:id — owner-only; another user's asset is 404. */
-static void get_asset(cl_req *req, cl_res *res)
+static void get_asset(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c,
                               "SELECT a.path, a.mime, a.kind, a.content_item_id, a.storage FROM content_assets a"
                               " JOIN content_items i ON i.id = a.content_item_id"
                               " WHERE a.id = $1 AND i.user_id = $2",
                               2, p);
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "read asset");
+        cl_res_db_failed(res, COMP, c, r, "read asset");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No asset %s", cl_req_param(req, "id"));
     } else {
@@ -763,18 +714,17 @@ static void get_asset(cl_req *req, cl_res *res)
         cl_storage_reply(res, PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 0), mime, download ? name : NULL);
     }
     PQclear(r);
-    cl_db_release(c);
 }
 
 void cl_content_register_routes(void)
 {
-    cl_route("POST", "/api/content-items", create_item, 0);
+    cl_route_user("POST", "/api/content-items", create_item, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0);
     cl_route_read("/api/content-items", &items_read);
-    cl_route("GET", "/api/content-items/:id", get_item, 0);
-    cl_route("DELETE", "/api/content-items/:id", delete_item, 0);
+    cl_route_user("GET", "/api/content-items/:id", get_item, CL_AUTH_PRODUCT, 0);
+    cl_route_user("DELETE", "/api/content-items/:id", delete_item, CL_AUTH_PRODUCT, 0);
     cl_content_register_caption_routes();
-    cl_route("POST", "/api/content-items/:id/render", render_item, 0);
+    cl_route_user("POST", "/api/content-items/:id/render", render_item, CL_AUTH_PRODUCT, 0);
     cl_content_register_template_routes();
     cl_soundtrack_register_routes();
-    cl_route("GET", "/api/assets/:id", get_asset, 0);
+    cl_route_user("GET", "/api/assets/:id", get_asset, CL_AUTH_PRODUCT, 0);
 }

@@ -164,9 +164,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         return 1;
     }
     char id[24], uid[24];
-    snprintf(id, sizeof id, "%" PRId64, p.item_id);
-    snprintf(uid, sizeof uid, "%" PRId64, p.user_id);
-    const char *q[] = {id, uid};
+    const char *q[] = {cl_db_id(id, p.item_id), cl_db_id(uid, p.user_id)};
     PGresult *r = cl_db_query(c,
                               "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text, i.project_id,"
                               "       i.audio::text"
@@ -414,11 +412,8 @@ static int render_dead_letter(PGconn *c, const cl_job *job, const char *last_err
              job->attempt == 1 ? "" : "s");
     PGresult *r = cl_db_query(c, "SELECT EXISTS (SELECT 1 FROM content_assets WHERE content_item_id = $1 AND render_seq = $2)",
                               2, (const char *[]){id, seq});
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int rendered = !strcmp(PQgetvalue(r, 0, 0), "t");
     PQclear(r);
     if (rendered)

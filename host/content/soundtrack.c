@@ -88,13 +88,8 @@ char *cl_soundtrack_beds_json(void)
 }
 
 /* GET /api/music/beds — the bundled beds (signed-in users; the same for everyone). */
-static void list_beds(cl_req *req, cl_res *res)
+static void list_beds(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cl_db_release(c);
     char *beds = cl_soundtrack_beds_json();
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = beds ? cJSON_Parse(beds) : NULL;
@@ -105,7 +100,10 @@ static void list_beds(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
-void cl_soundtrack_register_routes(void) { cl_route("GET", "/api/music/beds", list_beds, 0); }
+void cl_soundtrack_register_routes(void)
+{
+    cl_route_user("GET", "/api/music/beds", list_beds, CL_AUTH_PRODUCT, 0);
+}
 
 /* ------------------------------------------------------------------------- */
 /* The per-item choice                                                       */

@@ -33,13 +33,8 @@ static const struct {
     {"quote", "Quote", "A customer's words with five stars and who said them"},
 };
 
-static void list_templates(cl_req *req, cl_res *res)
+static void list_templates(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cl_db_release(c);
     char channel[32] = "", *rules = NULL, *names = NULL, err[256];
     cl_req_query(req, "channel", channel, sizeof channel);
     if (channel[0] && cl_lua_channel_rules(channel, &rules, err, sizeof err) != 0) {
@@ -125,6 +120,6 @@ out:
 
 void cl_content_register_template_routes(void)
 {
-    cl_route("GET", "/api/templates", list_templates, 0);
+    cl_route_user("GET", "/api/templates", list_templates, CL_AUTH_PRODUCT, 0);
     cl_route("POST", "/api/content-items/:id/template", switch_template, 0);
 }

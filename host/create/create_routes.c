@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "lua/lua_runtime.h"
 #include "projects/context.h"
+#include "projects/projects.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -103,17 +104,10 @@ static void brief(cl_req *req, cl_res *res)
         goto out;
     }
     /* Owner check first: another user's project is a 404. */
-    char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, project_id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2,
-                              (const char *[]){sid, uid});
-    int owned = cl_db_ok(r) && PQntuples(r) == 1;
-    PQclear(r);
-    if (!owned) {
-        cl_res_error(res, 404, "not_found", "No project %s", sid);
+    char sid[CL_DB_ID_LEN];
+    cl_db_id(sid, project_id);
+    if (cl_project_owned(c, res, COMP, project_id, u.id) != 1)
         goto out;
-    }
     if (cl_context_load(c, project_id, CONTEXT_BUDGET, &context, err, sizeof err) != 0) {
         cl_error(COMP, "context for project %s: %s", sid, err);
         cl_res_error(res, 500, "internal", "Could not load the business context");
@@ -168,14 +162,10 @@ out:
  * Every known script is loaded first, so the list is complete. File paths
  * stay on the server: only names are shown.
  */
-static void scripts_status(cl_req *req, cl_res *res)
+static void scripts_status(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
+    /* Registered CL_AUTH_PRODUCT: not for waitlisted accounts. */
     char err[256];
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT); /* not for waitlisted accounts */
-    if (!c)
-        return;
-    cl_db_release(c);
     static const char *const prompts[] = {"brief", "promo_draft", "chat", "posts", "regenerate", "iteration"};
     for (size_t i = 0; i < sizeof prompts / sizeof *prompts; i++) {
         char *sys = NULL, *prompt = NULL;
@@ -214,6 +204,6 @@ static void scripts_status(cl_req *req, cl_res *res)
 void cl_create_register_routes(void)
 {
     cl_route("POST", "/api/create/brief", brief, CL_ROUTE_PROVIDER);
-    cl_route("GET", "/api/scripts", scripts_status, 0);
+    cl_route_user("GET", "/api/scripts", scripts_status, CL_AUTH_PRODUCT, 0);
     cl_generate_register_routes();
 }

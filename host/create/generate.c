@@ -13,6 +13,7 @@
 #include "cycles/limits.h"
 #include "db/db.h"
 #include "projects/context.h"
+#include "projects/projects.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -236,14 +237,9 @@ static int generate_locked(PGconn *c, const cl_user *u, const cl_generate_params
     snprintf(uid, sizeof uid, "%" PRId64, u->id);
     cl_generate_keys(p->ref, copy_key, render_key, sizeof copy_key);
 
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2,
-                              (const char *[]){sid, uid});
-    int owned = cl_db_ok(r) && PQntuples(r) == 1;
-    PQclear(r);
-    if (!owned) {
-        cl_res_error(res, 404, "not_found", "No project %s", sid);
+    if (cl_project_owned(c, res, COMP, p->project_id, u->id) != 1)
         return -1;
-    }
+    PGresult *r;
     if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
         cl_warn(COMP, "monthly grant for user %" PRId64 " failed: %s", u->id, err);
 
@@ -417,21 +413,16 @@ cJSON *cl_generate_result_json(const cl_generate_result *g)
 /* ---- routes ----------------------------------------------------------------- */
 
 /* GET /api/create/cost?render=0|1 — the price before anything is charged. */
-static void cost(cl_req *req, cl_res *res)
+static void cost(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char rq[8];
     int with_render = !(cl_req_query(req, "render", rq, sizeof rq) && strcmp(rq, "0") == 0);
     char err[256];
-    cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err);
+    cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err);
     cl_balance bal;
     memset(&bal, 0, sizeof bal);
-    if (cl_credits_balance(c, u.id, &bal, err, sizeof err) < 0) {
+    if (cl_credits_balance(c, u->id, &bal, err, sizeof err) < 0) {
         cl_res_error(res, 500, "internal", "Could not read your credits");
-        cl_db_release(c);
         return;
     }
     cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
@@ -460,7 +451,6 @@ static void cost(cl_req *req, cl_res *res)
     cJSON_AddNumberToObject(t, "render", (double)need_render);
     cJSON_AddBoolToObject(o, "affordable", bal.generation >= need_gen && bal.render >= need_render);
     cl_res_json(res, 200, o);
-    cl_db_release(c);
 }
 
 int cl_create_generate_body(const cJSON *body, cl_generate_in *out, cl_body_err *e)
@@ -492,17 +482,9 @@ int cl_create_generate_body(const cJSON *body, cl_generate_in *out, cl_body_err 
 }
 
 /* POST /api/create/generate */
-static void generate(cl_req *req, cl_res *res)
+static void generate(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
-        return;
-    }
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     char *brief_text = NULL;
     cl_generate_in in;
     cl_body_err be = {0};
@@ -517,16 +499,14 @@ static void generate(cl_req *req, cl_res *res)
         cl_generate_params p = {project_id, brief_text, channel, ref_full, "create",
                                 in.render, req->call};
         cl_generate_result g;
-        if (cl_generate_promo(c, &u, &p, &g, res) == 0)
+        if (cl_generate_promo(c, u, &p, &g, res) == 0)
             cl_res_json(res, g.replayed ? 200 : 201, cl_generate_result_json(&g));
     }
     free(brief_text);
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 void cl_generate_register_routes(void)
 {
-    cl_route("GET", "/api/create/cost", cost, 0);
-    cl_route("POST", "/api/create/generate", generate, CL_ROUTE_PROVIDER);
+    cl_route_user("GET", "/api/create/cost", cost, CL_AUTH_PRODUCT, 0);
+    cl_route_user("POST", "/api/create/generate", generate, CL_AUTH_PROVIDER | CL_AUTH_JSON, CL_ROUTE_PROVIDER);
 }

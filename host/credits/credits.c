@@ -279,8 +279,7 @@ static int apply(PGconn *c, int64_t uid, cl_credit_kind kind, int64_t delta, con
 int cl_credits_ensure_account(PGconn *c, int64_t user_id, char *err, size_t errlen)
 {
     char uid_s[24];
-    snprintf(uid_s, sizeof uid_s, "%" PRId64, user_id);
-    const char *p[] = {uid_s};
+    const char *p[] = {cl_db_id(uid_s, user_id)};
     return cl_db_exec(c, "INSERT INTO credit_accounts (user_id) VALUES ($1::bigint) ON CONFLICT DO NOTHING", 1,
                       p, err, errlen);
 }
@@ -421,8 +420,7 @@ int cl_credits_refund(PGconn *c, int64_t user_id, const char *charge_reference_k
         return CL_CREDITS_INVALID;
     }
     char uid_s[24];
-    snprintf(uid_s, sizeof uid_s, "%" PRId64, user_id);
-    const char *p[] = {uid_s, charge_reference_key};
+    const char *p[] = {cl_db_id(uid_s, user_id), charge_reference_key};
     PGresult *r = cl_db_query(c,
                               "SELECT id, kind, amount, action FROM credit_ledger_entries"
                               " WHERE user_id = $1::bigint AND reference_key = $2 AND reason = 'charge'",
@@ -466,17 +464,13 @@ int cl_credits_balance(PGconn *c, int64_t user_id, cl_balance *out, char *err, s
 {
     memset(out, 0, sizeof *out);
     char uid_s[24];
-    snprintf(uid_s, sizeof uid_s, "%" PRId64, user_id);
-    const char *p[] = {uid_s};
+    const char *p[] = {cl_db_id(uid_s, user_id)};
     PGresult *r = cl_db_query(c,
                               "SELECT generation_balance, render_balance, COALESCE(granted_month::text, '')"
                               " FROM credit_accounts WHERE user_id = $1::bigint",
                               1, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int found = PQntuples(r) == 1;
     if (found) {
         out->generation = get_i64(r, 0, 0);
@@ -514,9 +508,7 @@ int cl_usage_record(PGconn *c, int64_t user_id, const char *metric, int64_t unit
         return -1;
     }
     char uid_s[24], units_s[24];
-    snprintf(uid_s, sizeof uid_s, "%" PRId64, user_id);
-    snprintf(units_s, sizeof units_s, "%" PRId64, units);
-    const char *p[] = {uid_s, metric, units_s};
+    const char *p[] = {cl_db_id(uid_s, user_id), metric, cl_db_id(units_s, units)};
     return cl_db_exec(c,
                       "INSERT INTO usage_counters AS u (user_id, metric, window_kind, window_start, count)"
                       " SELECT $1::bigint, $2::text, w.kind, w.start, $3::bigint FROM"

@@ -28,24 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Acquire a connection and the session's user, applying the month's grant.
-   NULL with the reply set on failure. */
-static PGconn *begin_me(cl_req *req, cl_res *res, cl_user *u)
+/* The month's grant, applied before the read routes below answer (a failure
+   is logged; the route still answers with the balances it has). */
+static void grant_owed(PGconn *c, cl_user *u)
 {
     char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_warn("credits", "no database connection: %s", err);
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
-        return NULL;
-    }
-    if (cl_auth_require(req, res, c, u) != 0) {
-        cl_db_release(c);
-        return NULL;
-    }
     if (cl_credits_grant_if_owed(c, u, err, sizeof err) < 0)
         cl_warn("credits", "monthly grant for user %" PRId64 " failed: %s", u->id, err);
-    return c;
 }
 
 static cJSON *limits_json(cl_plan plan)
@@ -64,36 +53,32 @@ static cJSON *limits_json(cl_plan plan)
     return o;
 }
 
-static void me_plan(cl_req *req, cl_res *res)
+static void me_plan(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = begin_me(req, res, &u);
-    if (!c)
-        return;
-    cl_db_release(c);
+    grant_owed(c, u);
     cJSON *o = cJSON_CreateObject();
     cJSON *plan = cJSON_AddObjectToObject(o, "plan");
-    cJSON_AddStringToObject(plan, "id", cl_plan_id(u.plan));
-    cJSON_AddStringToObject(plan, "label", cl_plan_label(u.plan));
-    cJSON_AddStringToObject(plan, "reason", u.plan_reason);
-    cJSON_AddBoolToObject(o, "beta_approved", u.beta_approved);
-    if (u.sub.status == CL_SUB_NONE) {
+    cJSON_AddStringToObject(plan, "id", cl_plan_id(u->plan));
+    cJSON_AddStringToObject(plan, "label", cl_plan_label(u->plan));
+    cJSON_AddStringToObject(plan, "reason", u->plan_reason);
+    cJSON_AddBoolToObject(o, "beta_approved", u->beta_approved);
+    if (u->sub.status == CL_SUB_NONE) {
         cJSON_AddNullToObject(o, "subscription");
     } else {
         cJSON *s = cJSON_AddObjectToObject(o, "subscription");
         cJSON_AddStringToObject(s, "plan", "starter");
-        cJSON_AddStringToObject(s, "status", cl_sub_status_name(u.sub.status));
-        cJSON_AddBoolToObject(s, "cancel_at_period_end", u.sub.cancel_at_period_end);
-        if (u.sub.period_end)
-            cJSON_AddNumberToObject(s, "current_period_end", (double)u.sub.period_end);
+        cJSON_AddStringToObject(s, "status", cl_sub_status_name(u->sub.status));
+        cJSON_AddBoolToObject(s, "cancel_at_period_end", u->sub.cancel_at_period_end);
+        if (u->sub.period_end)
+            cJSON_AddNumberToObject(s, "current_period_end", (double)u->sub.period_end);
         else
             cJSON_AddNullToObject(s, "current_period_end");
     }
     cJSON *access = cJSON_AddObjectToObject(o, "access");
-    cJSON_AddBoolToObject(access, "product", u.product_access);
+    cJSON_AddBoolToObject(access, "product", u->product_access);
     cJSON_AddBoolToObject(access, "invite_only", cl_cfg.invite_only_mode);
-    cJSON_AddItemToObject(o, "limits", limits_json(u.plan));
-    const cl_plan_limits *l = cl_policy_limits(u.plan);
+    cJSON_AddItemToObject(o, "limits", limits_json(u->plan));
+    const cl_plan_limits *l = cl_policy_limits(u->plan);
     cJSON *grants = cJSON_AddObjectToObject(o, "monthly_grants");
     cJSON_AddNumberToObject(grants, "generation", (double)l->monthly_generation_grant);
     cJSON_AddNumberToObject(grants, "render", (double)l->monthly_render_grant);
@@ -110,15 +95,11 @@ static void me_plan(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
-static void me_usage(cl_req *req, cl_res *res)
+static void me_usage(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = begin_me(req, res, &u);
-    if (!c)
-        return;
+    grant_owed(c, u);
     char uid[24], err[256];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {uid};
+    const char *p[] = {cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c,
                               "SELECT w.kind, w.start::text, u.metric, u.count"
                               " FROM (VALUES ('week', date_trunc('week', now())::date),"
@@ -129,7 +110,6 @@ static void me_usage(cl_req *req, cl_res *res)
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, err, sizeof err);
         PQclear(r);
-        cl_db_release(c);
         cl_error("credits", "usage query failed: %s", err);
         cl_res_error(res, 503, "database_unavailable", "Could not read usage");
         return;
@@ -150,15 +130,14 @@ static void me_usage(cl_req *req, cl_res *res)
         /* The same count the limits are enforced on (cycles/limits.h: charges
            kept in the window, publishes from the counters). */
         int64_t used = 0;
-        if (cl_usage_used(c, u.id, w->metric, w->window, &used, err, sizeof err) != 0) {
+        if (cl_usage_used(c, u->id, w->metric, w->window, &used, err, sizeof err) != 0) {
             cl_error("credits", "usage count failed: %s", err);
             PQclear(r);
-            cl_db_release(c);
             cJSON_Delete(o);
             cl_res_error(res, 503, "database_unavailable", "Could not read usage");
             return;
         }
-        int limit = cl_policy_usage_limit(u.plan, w->metric, w->window);
+        int limit = cl_policy_usage_limit(u->plan, w->metric, w->window);
         cJSON *m = cJSON_AddObjectToObject(strcmp(w->window, "week") == 0 ? wm : mm, w->metric);
         cJSON_AddNumberToObject(m, "used", (double)used);
         if (limit >= 0) {
@@ -170,7 +149,6 @@ static void me_usage(cl_req *req, cl_res *res)
         }
     }
     PQclear(r);
-    cl_db_release(c);
     cJSON_AddStringToObject(o, "note",
                             "Plan limits cap how much each action can run in a week or month; credits pay for the "
                             "work. Chat, exports and the manual queue are free.");
@@ -198,12 +176,14 @@ static void credits_reply(cl_req *req, cl_res *res, const cl_user *u, const PGre
         cl_res_error(res, 500, "internal", "out of memory");
 }
 
+/* The blocking handler of the read route below (its own signature). */
 static void me_credits(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = begin_me(req, res, &u);
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
     if (!c)
         return;
+    grant_owed(c, &u);
     cl_db_release(c);
     credits_reply(req, res, &u, NULL);
 }
@@ -238,16 +218,9 @@ static void me_transactions(cl_req *req, cl_res *res)
         return;
     }
     cl_user u;
-    char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
-    if (!c) {
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; try again shortly");
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
+    if (!c)
         return;
-    }
-    if (cl_auth_require(req, res, c, &u) != 0) {
-        cl_db_release(c);
-        return;
-    }
     char uid[24], lim[24], bef[24], iid[24];
     snprintf(uid, sizeof uid, "%" PRId64, u.id);
     snprintf(lim, sizeof lim, "%lld", limit + 1); /* one extra row tells whether there is a next page */
@@ -376,7 +349,7 @@ static void test_credit_op(cl_req *req, cl_res *res, int refund)
         return;
     }
     char err[256];
-    PGconn *c = cl_db_acquire(5000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err);
     if (!c) {
         cJSON_Delete(j);
         cl_res_error(res, 503, "database_unavailable", "The database is not reachable");
@@ -411,8 +384,8 @@ void cl_credits_register_routes(void)
         cl_route("POST", "/api/_test/credits/charge", test_charge, 0);
         cl_route("POST", "/api/_test/credits/refund", test_refund, 0);
     }
-    cl_route("GET", "/api/me/plan", me_plan, 0);
-    cl_route("GET", "/api/me/usage", me_usage, 0);
+    cl_route_user("GET", "/api/me/plan", me_plan, CL_AUTH_SESSION, 0);
+    cl_route_user("GET", "/api/me/usage", me_usage, CL_AUTH_SESSION, 0);
     cl_route_read("/api/me/credits", &credits_read);
     cl_route("GET", "/api/me/transactions", me_transactions, 0);
 }

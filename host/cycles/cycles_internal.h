@@ -35,9 +35,6 @@ void cl_cycle_clear(cl_cycle *cy);
 /** Load cycle id of user (FOR UPDATE when lock). 1 found, 0 not (404 set), -1 (500 set). */
 int cl_cycle_load(PGconn *c, int64_t id, int64_t user_id, int lock, cl_cycle *out, cl_res *res);
 
-/** Log and answer 500 for a failed statement. */
-void cl_cycles_db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what);
-
 /** Roll back when a transaction is open. */
 void cl_cycles_rollback_open(PGconn *c);
 

@@ -14,6 +14,7 @@
 #include "cycles/cycles_internal.h"
 #include "cycles/limits.h"
 #include "db/db.h"
+#include "http/db_reply.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -32,13 +33,6 @@ void cl_cycle_clear(cl_cycle *cy)
     memset(cy, 0, sizeof *cy);
 }
 
-void cl_cycles_db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error(COMP, "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}
 
 void cl_cycles_rollback_open(PGconn *c)
 {
@@ -55,25 +49,16 @@ int cl_cycle_load(PGconn *c, int64_t id, int64_t user_id, int lock, cl_cycle *ou
 {
     memset(out, 0, sizeof *out);
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, user_id)};
     PGresult *r = cl_db_query(c,
                               lock ? "SELECT " CYCLE_COLS " FROM strategy_cycles y JOIN projects p ON p.id = y.project_id"
                                      " WHERE y.id = $1 AND y.user_id = $2 AND p.owner_id = $2 FOR UPDATE OF y"
                                    : "SELECT " CYCLE_COLS " FROM strategy_cycles y JOIN projects p ON p.id = y.project_id"
                                      " WHERE y.id = $1 AND y.user_id = $2 AND p.owner_id = $2",
                               2, p);
-    if (!cl_db_ok(r)) {
-        cl_cycles_db_failed(res, c, r, "load cycle");
-        PQclear(r);
-        return -1;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        cl_res_error(res, 404, "not_found", "No strategy cycle %s", sid);
-        return 0;
-    }
+    int one = cl_res_db_one(res, COMP, c, r, "load cycle", "No strategy cycle %s", sid);
+    if (one != 1)
+        return one;
     out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     out->project_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     out->user_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
@@ -131,9 +116,7 @@ cJSON *cl_cycles_items_json(PGconn *c, const char *where, int n, const char *con
 void cl_cycles_reply_item(cl_res *res, PGconn *c, int status, int64_t item_id, int64_t user_id)
 {
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, item_id);
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, item_id), cl_db_id(uid, user_id)};
     PGresult *r = cl_db_query(c, "SELECT p.timezone FROM content_items i JOIN projects p ON p.id = i.project_id"
                                  " WHERE i.id = $1 AND i.user_id = $2",
                               2, p);
@@ -195,8 +178,7 @@ static cJSON *cycle_json(PGconn *c, const cl_cycle *cy)
 {
     cJSON *o = cJSON_CreateObject();
     char sid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, cy->id);
-    const char *p[] = {sid};
+    const char *p[] = {cl_db_id(sid, cy->id)};
     PGresult *r = cl_db_query(c,
                               "SELECT y.source, y.parent_cycle_id, (y.week_start + 6)::text,"
                               " to_char(y.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
@@ -254,9 +236,7 @@ static cJSON *costs_json(void)
 void cl_cycles_reply_week(cl_res *res, PGconn *c, const cl_user *u, const cl_cycle *cy, int status, cJSON *extra)
 {
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, cy->id);
-    snprintf(uid, sizeof uid, "%" PRId64, u->id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, cy->id), cl_db_id(uid, u->id)};
     cJSON *items = cl_cycles_items_json(
         c, LIVE_ITEMS, 2,
         p, cy->timezone);
@@ -289,17 +269,11 @@ void cl_cycles_reply_week(cl_res *res, PGconn *c, const cl_user *u, const cl_cyc
 }
 
 /* POST /api/projects/:id/strategy-cycles {week_start?, brief?} */
-static void create_cycle(cl_req *req, cl_res *res)
+static void create_cycle(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cJSON *body = req->body_len ? cl_req_json(req, res) : cJSON_CreateObject();
-    if (!body) {
-        cl_db_release(c);
+    if (!body)
         return;
-    }
     int64_t pid = cl_req_param_id(req, "id");
     const char *date, *brief;
     cl_body_err be = {0};
@@ -308,7 +282,7 @@ static void create_cycle(cl_req *req, cl_res *res)
     } else {
         char spid[24], uid[24];
         snprintf(spid, sizeof spid, "%" PRId64, pid);
-        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        snprintf(uid, sizeof uid, "%" PRId64, u->id);
         const char *b = brief ? brief : "";
         const char *p[] = {spid, uid, date, b};
         /* The week's Monday, in the project's zone when no date is given. */
@@ -324,7 +298,7 @@ static void create_cycle(cl_req *req, cl_res *res)
             "  AND NOT EXISTS (SELECT 1 FROM ins)",
             4, p);
         if (!cl_db_ok(r)) {
-            cl_cycles_db_failed(res, c, r, "create cycle");
+            cl_res_db_failed(res, COMP, c, r, "create cycle");
         } else if (PQntuples(r) == 0) {
             /* no project, or a concurrent insert of the same week not yet visible */
             PGresult *o = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2, p);
@@ -338,27 +312,20 @@ static void create_cycle(cl_req *req, cl_res *res)
             int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             int created = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
             cl_cycle cy;
-            if (cl_cycle_load(c, id, u.id, 0, &cy, res) == 1)
-                cl_cycles_reply_week(res, c, &u, &cy, created ? 201 : 200, NULL);
+            if (cl_cycle_load(c, id, u->id, 0, &cy, res) == 1)
+                cl_cycles_reply_week(res, c, u, &cy, created ? 201 : 200, NULL);
             cl_cycle_clear(&cy);
         }
         PQclear(r);
     }
     cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* GET /api/projects/:id/strategy-cycles */
-static void list_cycles(cl_req *req, cl_res *res)
+static void list_cycles(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char spid[24], uid[24];
-    snprintf(spid, sizeof spid, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {spid, uid};
+    const char *p[] = {cl_db_id(spid, cl_req_param_id(req, "id")), cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(
         c,
         "SELECT json_build_object('timezone', p.timezone,"
@@ -372,28 +339,17 @@ static void list_cycles(cl_req *req, cl_res *res)
         "   ORDER BY y.week_start DESC) FROM strategy_cycles y WHERE y.project_id = p.id), '[]'::json))"
         " FROM projects p WHERE p.id = $1 AND p.owner_id = $2",
         2, p);
-    if (!cl_db_ok(r))
-        cl_cycles_db_failed(res, c, r, "list cycles");
-    else if (PQntuples(r) == 0)
-        cl_res_error(res, 404, "not_found", "No project %s", spid);
-    else
-        cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
+    cl_res_db_row(res, 200, COMP, c, r, "list cycles", "No project %s", spid);
     PQclear(r);
-    cl_db_release(c);
 }
 
 /* GET /api/strategy-cycles/:id */
-static void get_cycle(cl_req *req, cl_res *res)
+static void get_cycle(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cl_cycle cy;
-    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) == 1)
-        cl_cycles_reply_week(res, c, &u, &cy, 200, NULL);
+    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) == 1)
+        cl_cycles_reply_week(res, c, u, &cy, 200, NULL);
     cl_cycle_clear(&cy);
-    cl_db_release(c);
 }
 
 /* ---- approval -------------------------------------------------------------- */
@@ -405,21 +361,15 @@ static void get_cycle(cl_req *req, cl_res *res)
 
 /* POST /api/content-items/:id/approve — a rendered item; manual_export items
    enter the manual queue as ready_for_export. */
-static void approve(cl_req *req, cl_res *res)
+static void approve(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24], err[256] = "";
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c, "SELECT status, publish_status FROM content_items WHERE id = $1 AND user_id = $2",
                               2, p);
     if (!cl_db_ok(r)) {
-        cl_cycles_db_failed(res, c, r, "read item");
+        cl_res_db_failed(res, COMP, c, r, "read item");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No content item %s", sid);
     } else if (strcmp(PQgetvalue(r, 0, 0), "rendered") != 0 && strcmp(PQgetvalue(r, 0, 1), "draft") == 0) {
@@ -428,66 +378,53 @@ static void approve(cl_req *req, cl_res *res)
     } else {
         cl_pub_state cur;
         int rc = cl_item_transition(
-            c, id, u.id, CL_PUB_APPROVED,
+            c, id, u->id, CL_PUB_APPROVED,
             APPROVE_SET,
             0, NULL, &cur, err, sizeof err);
         if (transition_reply(res, rc, id, cur, CL_PUB_APPROVED, err) == 0)
-            cl_cycles_reply_item(res, c, 200, id, u.id);
+            cl_cycles_reply_item(res, c, 200, id, u->id);
     }
     PQclear(r);
-    cl_db_release(c);
 }
 
 /* A transition that needs nothing but the item: answer the item or the 409. */
-static void simple_transition(cl_req *req, cl_res *res, cl_pub_state to, const char *set_sql)
+static void simple_transition(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, cl_pub_state to,
+                              const char *set_sql)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
     char err[256] = "";
     cl_pub_state cur;
-    int rc = cl_item_transition(c, id, u.id, to, set_sql, 0, NULL, &cur, err, sizeof err);
+    int rc = cl_item_transition(c, id, u->id, to, set_sql, 0, NULL, &cur, err, sizeof err);
     if (transition_reply(res, rc, id, cur, to, err) == 0)
-        cl_cycles_reply_item(res, c, 200, id, u.id);
-    cl_db_release(c);
+        cl_cycles_reply_item(res, c, 200, id, u->id);
 }
 
 /* POST /api/content-items/:id/unapprove */
-static void unapprove(cl_req *req, cl_res *res)
+static void unapprove(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    simple_transition(req, res, CL_PUB_DRAFT,
+    simple_transition(req, res, c, u, CL_PUB_DRAFT,
                       "manual_status = CASE WHEN i.manual_status = 'ready_for_export' THEN NULL"
                       " ELSE i.manual_status END");
 }
 
 /* POST /api/strategy-cycles/:id/approve-all — every rendered draft item. */
-static void approve_all(cl_req *req, cl_res *res)
+static void approve_all(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cl_cycle cy;
-    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) != 1) {
+    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) != 1) {
         cl_cycle_clear(&cy);
-        cl_db_release(c);
         return;
     }
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, cy.id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, cy.id), cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c,
                               "SELECT id, status, publish_status FROM content_items WHERE cycle_id = $1 AND user_id = $2"
                               " AND publish_status <> 'skipped' ORDER BY position, id",
                               2, p);
     if (!cl_db_ok(r)) {
-        cl_cycles_db_failed(res, c, r, "read items");
+        cl_res_db_failed(res, COMP, c, r, "read items");
         PQclear(r);
         cl_cycle_clear(&cy);
-        cl_db_release(c);
         return;
     }
     cJSON *o = cJSON_CreateObject(), *done = cJSON_AddArrayToObject(o, "approved"),
@@ -502,7 +439,7 @@ static void approve_all(cl_req *req, cl_res *res)
         else {
             cl_pub_state cur;
             char err[256] = "";
-            int rc = cl_item_transition(c, id, u.id, CL_PUB_APPROVED,
+            int rc = cl_item_transition(c, id, u->id, CL_PUB_APPROVED,
                                         APPROVE_SET,
                                         0, NULL, &cur, err, sizeof err);
             if (rc == CL_TRANSITION_OK) {
@@ -523,7 +460,6 @@ static void approve_all(cl_req *req, cl_res *res)
     cJSON_AddItemToObject(o, "items", items ? items : cJSON_CreateArray());
     cl_res_json(res, 200, o);
     cl_cycle_clear(&cy);
-    cl_db_release(c);
 }
 
 /* ---- scheduling ---------------------------------------------------------------- */
@@ -666,18 +602,14 @@ static int resolve_at(PGconn *c, const char *at, int absolute, const char *tz, c
 static int item_info(PGconn *c, int64_t id, int64_t user_id, char strategy[24], char tz[65], int64_t *cycle_id)
 {
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, user_id)};
     PGresult *r = cl_db_query(c,
                               "SELECT i.publish_strategy, p.timezone, coalesce(i.cycle_id, 0)"
                               " FROM content_items i JOIN projects p ON p.id = i.project_id"
                               " WHERE i.id = $1 AND i.user_id = $2",
                               2, p);
-    if (!cl_db_ok(r)) {
-        PQclear(r);
+    if (cl_db_check(c, r, NULL, 0) != 0)
         return -1;
-    }
     int found = PQntuples(r) == 1;
     if (found) {
         snprintf(strategy, 24, "%s", PQgetvalue(r, 0, 0));
@@ -713,24 +645,16 @@ static int schedule_one(PGconn *c, cl_res *res, int64_t id, int64_t user_id, con
 }
 
 /* POST /api/content-items/:id/schedule {at} */
-static void schedule_item(cl_req *req, cl_res *res)
+static void schedule_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
-        return;
-    }
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     int64_t id = cl_req_param_id(req, "id");
     const char *at;
     char strategy[24], tz[65], utc[40], local[20];
     int absolute = 0;
     cl_body_err be = {0};
     int bad = cl_cycle_schedule_item_body(body, &at, &absolute, &be);
-    int found = item_info(c, id, u.id, strategy, tz, NULL);
+    int found = item_info(c, id, u->id, strategy, tz, NULL);
     if (found < 0) {
         cl_res_error(res, 500, "internal", "Could not read the item");
     } else if (!found) {
@@ -745,19 +669,17 @@ static void schedule_item(cl_req *req, cl_res *res)
             cl_auth_field_error(res, 422, "at", "at is not a valid time");
         else if (past)
             cl_auth_field_error(res, 422, "at", "That time has already passed; choose a time in the future");
-        else if (schedule_one(c, res, id, u.id, utc) == CL_TRANSITION_OK)
-            cl_cycles_reply_item(res, c, 200, id, u.id);
+        else if (schedule_one(c, res, id, u->id, utc) == CL_TRANSITION_OK)
+            cl_cycles_reply_item(res, c, 200, id, u->id);
     }
     cl_body_err_free(&be);
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* POST /api/content-items/:id/unschedule — a publish job already enqueued
    for this attempt finds the item no longer scheduled and completes as stale. */
-static void unschedule_item(cl_req *req, cl_res *res)
+static void unschedule_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    simple_transition(req, res, CL_PUB_APPROVED, "scheduled_at = NULL, publish_job_id = NULL");
+    simple_transition(req, res, c, u, CL_PUB_APPROVED, "scheduled_at = NULL, publish_job_id = NULL");
 }
 
 /*
@@ -768,183 +690,208 @@ static void unschedule_item(cl_req *req, cl_res *res)
  * Times in the project's zone; a past slot is a 422 naming it; nothing is
  * scheduled unless every slot is valid (one transaction).
  */
-static void schedule_cycle(cl_req *req, cl_res *res)
-{
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    cl_cycle cy;
-    memset(&cy, 0, sizeof cy);
-    if (!body || cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) != 1) {
-        cJSON_Delete(body);
-        cl_cycle_clear(&cy);
-        cl_db_release(c);
-        return;
-    }
-    cl_schedule_plan plan;
-    cl_body_err be = {0};
-    int bad = cl_cycle_schedule_body(body, &plan, &be);
-    const char *time = plan.time;
-    char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, cy.id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {sid, uid};
-    /* The plan: (item id, local "at") pairs. */
+/* The items a schedule request resolves to, their local "at", then the same
+   times in UTC once validated. */
+typedef struct schedule_targets {
+    int n;
     int64_t ids[32];
     char ats[32][32];
-    int n = 0;
-    cJSON *not_scheduled = cJSON_CreateArray();
-    if (!plan.by_days) {
-        /* The slots before a bad one are looked up first: one naming no
-           item answers 404 before a later slot's 422. */
-        for (int k = 0; k < plan.n; k++) {
-            int64_t item = 0;
-            char q1[24];
-            snprintf(q1, sizeof q1, "%.0f", plan.slots[k].ref);
-            const char *qp[] = {sid, uid, q1};
-            PGresult *r = cl_db_query(c,
-                                      plan.slots[k].by_item
-                                          ? "SELECT id FROM content_items WHERE cycle_id = $1 AND user_id = $2 AND id = $3"
-                                            " AND publish_status <> 'skipped'"
-                                          : "SELECT id FROM content_items WHERE cycle_id = $1 AND user_id = $2"
-                                            " AND position = $3 AND publish_status <> 'skipped'",
-                                      3, qp);
-            if (cl_db_ok(r) && PQntuples(r) == 1)
-                item = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-            PQclear(r);
-            if (!item) {
-                cl_res_error(res, 404, "not_found", "slots[%d] names no item of this week", k);
-                break;
-            }
-            ids[n] = item;
-            snprintf(ats[n], sizeof ats[n], "%s", plan.slots[k].at);
-            n++;
-        }
-        if (bad && !res->status)
-            cl_res_body_error(res, &be);
-    } else if (bad) {
-        cl_res_body_error(res, &be);
-    } else {
-        int *dayidx = plan.days, nd = plan.ndays;
-        /* Only the listed days whose time is still ahead (in the project's zone). */
-        int kept = 0;
-        for (int i = 0; i < nd; i++) {
-            char di[16];
-            snprintf(di, sizeof di, "%d", dayidx[i]);
-            const char *fq[] = {cy.week_start, di, time, cy.timezone};
-            PGresult *fr = cl_db_query(c, "SELECT ((($1::date + $2::int) + $3::time) AT TIME ZONE $4) > now()", 4, fq);
-            if (cl_db_ok(fr) && PQntuples(fr) == 1 && strcmp(PQgetvalue(fr, 0, 0), "t") == 0)
-                dayidx[kept++] = dayidx[i];
-            PQclear(fr);
-        }
-        nd = kept;
-        if (nd == 0) {
-            cl_auth_field_error(res, 422, "days",
-                                "Every listed day of this week has already passed; schedule these posts one by one"
-                                " or plan next week");
-        } else {
-            PGresult *r = cl_db_query(c,
-                                      "SELECT id, publish_status, publish_strategy FROM content_items"
-                                      " WHERE cycle_id = $1 AND user_id = $2 AND publish_status <> 'skipped'"
-                                      " ORDER BY position, id",
-                                      2, p);
-            int next = 0;
-            for (int i = 0; cl_db_ok(r) && i < PQntuples(r); i++) {
-                int64_t item = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-                const char *why = strcmp(PQgetvalue(r, i, 2), "direct_instagram") != 0 ? "manual_export"
-                                  : strcmp(PQgetvalue(r, i, 1), "approved") != 0   ? PQgetvalue(r, i, 1)
-                                  : next >= nd                                      ? "no_day_left"
-                                                                                    : NULL;
-                if (why) {
-                    cJSON *x = cJSON_CreateObject();
-                    cJSON_AddNumberToObject(x, "id", (double)item);
-                    cJSON_AddStringToObject(x, "reason", why);
-                    cJSON_AddItemToArray(not_scheduled, x);
-                    continue;
-                }
-                /* the day of the cycle's week, in the project's zone */
-                const char *dq[] = {cy.week_start, (char[4]){(char)('0' + dayidx[next]), 0}};
-                PGresult *dr = cl_db_query(c, "SELECT ($1::date + $2::int)::text", 2, dq);
-                if (cl_db_ok(dr) && PQntuples(dr) == 1) {
-                    ids[n] = item;
-                    snprintf(ats[n], sizeof ats[n], "%sT%s", PQgetvalue(dr, 0, 0), time);
-                    n++;
-                }
-                PQclear(dr);
-                next++;
-            }
-            if (!cl_db_ok(r))
-                cl_cycles_db_failed(res, c, r, "read items");
-            PQclear(r);
-        }
-    }
-    cl_body_err_free(&be);
-
-    /* Validate every slot, then schedule all in one transaction. */
     char utc[32][40];
-    for (int i = 0; !res->status && i < n; i++) {
+} schedule_targets;
+
+/* Slots: the item each names (p: cycle id, user id), in order; the first
+   naming no item of the week answers 404. 0, or -1 with the reply set. */
+static int slot_targets(PGconn *c, cl_res *res, const char *const p[2], const cl_schedule_plan *plan,
+                        schedule_targets *t)
+{
+    for (int k = 0; k < plan->n; k++) {
+        int64_t item = 0;
+        char q1[24];
+        snprintf(q1, sizeof q1, "%.0f", plan->slots[k].ref);
+        const char *qp[] = {p[0], p[1], q1};
+        PGresult *r = cl_db_query(c,
+                                  plan->slots[k].by_item
+                                      ? "SELECT id FROM content_items WHERE cycle_id = $1 AND user_id = $2 AND id = $3"
+                                        " AND publish_status <> 'skipped'"
+                                      : "SELECT id FROM content_items WHERE cycle_id = $1 AND user_id = $2"
+                                        " AND position = $3 AND publish_status <> 'skipped'",
+                                  3, qp);
+        if (cl_db_ok(r) && PQntuples(r) == 1)
+            item = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        if (!item) {
+            cl_res_error(res, 404, "not_found", "slots[%d] names no item of this week", k);
+            return -1;
+        }
+        t->ids[t->n] = item;
+        snprintf(t->ats[t->n], sizeof t->ats[t->n], "%s", plan->slots[k].at);
+        t->n++;
+    }
+    return 0;
+}
+
+/* Keep, in place, the days of the cycle's week whose time is still ahead in
+   the project's zone; returns how many. */
+static int future_days(PGconn *c, const cl_cycle *cy, const char *time, int *dayidx, int nd)
+{
+    int kept = 0;
+    for (int i = 0; i < nd; i++) {
+        char di[16];
+        snprintf(di, sizeof di, "%d", dayidx[i]);
+        const char *fq[] = {cy->week_start, di, time, cy->timezone};
+        PGresult *fr = cl_db_query(c, "SELECT ((($1::date + $2::int) + $3::time) AT TIME ZONE $4) > now()", 4, fq);
+        if (cl_db_ok(fr) && PQntuples(fr) == 1 && strcmp(PQgetvalue(fr, 0, 0), "t") == 0)
+            dayidx[kept++] = dayidx[i];
+        PQclear(fr);
+    }
+    return kept;
+}
+
+/* Days and a time: the week's approved direct items get the listed days
+   still ahead, in order; the others go to not_scheduled with the reason.
+   Errors are set on res. */
+static void day_targets(PGconn *c, cl_res *res, const cl_cycle *cy, const char *const p[2],
+                        cl_schedule_plan *plan, schedule_targets *t, cJSON *not_scheduled)
+{
+    const char *time = plan->time;
+    int *dayidx = plan->days, nd = future_days(c, cy, time, plan->days, plan->ndays);
+    if (nd == 0) {
+        cl_auth_field_error(res, 422, "days",
+                            "Every listed day of this week has already passed; schedule these posts one by one"
+                            " or plan next week");
+        return;
+    }
+    PGresult *r = cl_db_query(c,
+                              "SELECT id, publish_status, publish_strategy FROM content_items"
+                              " WHERE cycle_id = $1 AND user_id = $2 AND publish_status <> 'skipped'"
+                              " ORDER BY position, id",
+                              2, p);
+    int next = 0;
+    for (int i = 0; cl_db_ok(r) && i < PQntuples(r); i++) {
+        int64_t item = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        const char *why = strcmp(PQgetvalue(r, i, 2), "direct_instagram") != 0 ? "manual_export"
+                          : strcmp(PQgetvalue(r, i, 1), "approved") != 0   ? PQgetvalue(r, i, 1)
+                          : next >= nd                                      ? "no_day_left"
+                                                                            : NULL;
+        if (why) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddNumberToObject(x, "id", (double)item);
+            cJSON_AddStringToObject(x, "reason", why);
+            cJSON_AddItemToArray(not_scheduled, x);
+            continue;
+        }
+        /* the day of the cycle's week, in the project's zone */
+        const char *dq[] = {cy->week_start, (char[4]){(char)('0' + dayidx[next]), 0}};
+        PGresult *dr = cl_db_query(c, "SELECT ($1::date + $2::int)::text", 2, dq);
+        if (cl_db_ok(dr) && PQntuples(dr) == 1) {
+            t->ids[t->n] = item;
+            snprintf(t->ats[t->n], sizeof t->ats[t->n], "%sT%s", PQgetvalue(dr, 0, 0), time);
+            t->n++;
+        }
+        PQclear(dr);
+        next++;
+    }
+    if (!cl_db_ok(r))
+        cl_res_db_failed(res, COMP, c, r, "read items");
+    PQclear(r);
+}
+
+/* Every target is a direct item of the user at a future time: fills
+   t->utc. Errors are set on res. */
+static void validate_targets(PGconn *c, cl_res *res, const cl_user *u, const cl_cycle *cy, schedule_targets *t)
+{
+    for (int i = 0; !res->status && i < t->n; i++) {
         char strategy[24], tz[65], local[20];
         int abs_ = 0;
-        parse_at(ats[i], &abs_);
-        if (item_info(c, ids[i], u.id, strategy, tz, NULL) != 1) {
-            cl_res_error(res, 404, "not_found", "No content item %" PRId64, ids[i]);
+        parse_at(t->ats[i], &abs_);
+        if (item_info(c, t->ids[i], u->id, strategy, tz, NULL) != 1) {
+            cl_res_error(res, 404, "not_found", "No content item %" PRId64, t->ids[i]);
         } else if (strcmp(strategy, "direct_instagram") != 0) {
-            manual_refusal(res, ids[i]);
+            manual_refusal(res, t->ids[i]);
         } else {
-            int past = resolve_at(c, ats[i], abs_, cy.timezone, utc[i], local);
+            int past = resolve_at(c, t->ats[i], abs_, cy->timezone, t->utc[i], local);
             if (past != 0) {
                 char field[48];
-                snprintf(field, sizeof field, "item %" PRId64, ids[i]);
+                snprintf(field, sizeof field, "item %" PRId64, t->ids[i]);
                 cl_auth_field_error(res, 422, field,
                                     past < 0 ? "not a valid time" : "That time has already passed; choose a time in the future");
             }
         }
     }
-    if (!res->status) {
-        if (cl_db_begin(c) != 0) {
-            cl_res_error(res, 500, "internal", "Could not start a transaction");
-        } else {
-            for (int i = 0; !res->status && i < n; i++)
-                schedule_one(c, res, ids[i], u.id, utc[i]);
-            if (res->status || cl_db_commit(c) != 0) {
-                cl_cycles_rollback_open(c);
-                if (!res->status)
-                    cl_res_error(res, 500, "internal", "Could not save the schedule; nothing was scheduled");
-            }
-        }
+}
+
+/* Schedule every target in one transaction (all or none). */
+static void save_targets(PGconn *c, cl_res *res, const cl_user *u, const schedule_targets *t)
+{
+    if (cl_db_begin(c) != 0) {
+        cl_res_error(res, 500, "internal", "Could not start a transaction");
+        return;
     }
+    for (int i = 0; !res->status && i < t->n; i++)
+        schedule_one(c, res, t->ids[i], u->id, t->utc[i]);
+    if (res->status || cl_db_commit(c) != 0) {
+        cl_cycles_rollback_open(c);
+        if (!res->status)
+            cl_res_error(res, 500, "internal", "Could not save the schedule; nothing was scheduled");
+    }
+}
+
+static void schedule_cycle(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
+{
+    cJSON *body = cl_req_json(req, res);
+    cl_cycle cy;
+    memset(&cy, 0, sizeof cy);
+    if (!body || cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) != 1) {
+        cJSON_Delete(body);
+        cl_cycle_clear(&cy);
+        return;
+    }
+    cl_schedule_plan plan;
+    cl_body_err be = {0};
+    int bad = cl_cycle_schedule_body(body, &plan, &be);
+    char sid[24], uid[24];
+    const char *p[] = {cl_db_id(sid, cy.id), cl_db_id(uid, u->id)};
+    schedule_targets t = {0};
+    cJSON *not_scheduled = cJSON_CreateArray();
+    if (!plan.by_days) {
+        /* The slots before a bad one are looked up first: one naming no
+           item answers 404 before a later slot's 422. */
+        if (slot_targets(c, res, p, &plan, &t) == 0 && bad)
+            cl_res_body_error(res, &be);
+    } else if (bad) {
+        cl_res_body_error(res, &be);
+    } else {
+        day_targets(c, res, &cy, p, &plan, &t, not_scheduled);
+    }
+    cl_body_err_free(&be);
+    /* Validate every slot, then schedule all in one transaction. */
+    if (!res->status)
+        validate_targets(c, res, u, &cy, &t);
+    if (!res->status)
+        save_targets(c, res, u, &t);
     if (!res->status) {
         cJSON *o = cJSON_CreateObject();
         cJSON *done = cJSON_AddArrayToObject(o, "scheduled");
-        for (int i = 0; i < n; i++)
-            cJSON_AddItemToArray(done, cJSON_CreateNumber((double)ids[i]));
+        for (int i = 0; i < t.n; i++)
+            cJSON_AddItemToArray(done, cJSON_CreateNumber((double)t.ids[i]));
         cJSON_AddItemToObject(o, "not_scheduled", not_scheduled);
         not_scheduled = NULL;
-        cJSON *items = cl_cycles_items_json(
-            c, LIVE_ITEMS,
-            2, p, cy.timezone);
+        cJSON *items = cl_cycles_items_json(c, LIVE_ITEMS, 2, p, cy.timezone);
         cJSON_AddItemToObject(o, "items", items ? items : cJSON_CreateArray());
         cl_res_json(res, 200, o);
     }
     cJSON_Delete(not_scheduled);
     cJSON_Delete(body);
     cl_cycle_clear(&cy);
-    cl_db_release(c);
 }
 
 /* POST /api/strategy-cycles/:id/run-due — enqueue this week's due items now. */
-static void run_due(cl_req *req, cl_res *res)
+static void run_due(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cl_cycle cy;
-    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) == 1) {
+    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) == 1) {
         char err[256] = "";
-        int n = cl_cycles_enqueue_due(c, cy.id, u.id, 100, err, sizeof err);
+        int n = cl_cycles_enqueue_due(c, cy.id, u->id, 100, err, sizeof err);
         if (n < 0) {
             cl_error(COMP, "run-due of cycle %" PRId64 ": %s", cy.id, err);
             cl_res_error(res, 500, "internal", "Could not enqueue the due items");
@@ -955,20 +902,23 @@ static void run_due(cl_req *req, cl_res *res)
         }
     }
     cl_cycle_clear(&cy);
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"POST", "/api/projects/:id/strategy-cycles", create_cycle, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/projects/:id/strategy-cycles", list_cycles, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/strategy-cycles/:id", get_cycle, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/strategy-cycles/:id/approve-all", approve_all, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/strategy-cycles/:id/schedule", schedule_cycle, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/strategy-cycles/:id/run-due", run_due, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/content-items/:id/approve", approve, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/content-items/:id/unapprove", unapprove, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/content-items/:id/schedule", schedule_item, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0},
+    {"POST", "/api/content-items/:id/unschedule", unschedule_item, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_cycles_register_routes(void)
 {
-    cl_route("POST", "/api/projects/:id/strategy-cycles", create_cycle, 0);
-    cl_route("GET", "/api/projects/:id/strategy-cycles", list_cycles, 0);
-    cl_route("GET", "/api/strategy-cycles/:id", get_cycle, 0);
-    cl_route("POST", "/api/strategy-cycles/:id/approve-all", approve_all, 0);
-    cl_route("POST", "/api/strategy-cycles/:id/schedule", schedule_cycle, 0);
-    cl_route("POST", "/api/strategy-cycles/:id/run-due", run_due, 0);
-    cl_route("POST", "/api/content-items/:id/approve", approve, 0);
-    cl_route("POST", "/api/content-items/:id/unapprove", unapprove, 0);
-    cl_route("POST", "/api/content-items/:id/schedule", schedule_item, 0);
-    cl_route("POST", "/api/content-items/:id/unschedule", unschedule_item, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
     cl_cycles_register_pack_routes();
 }

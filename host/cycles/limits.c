@@ -33,22 +33,16 @@ int cl_usage_used(PGconn *c, int64_t user_id, const char *metric, const char *wi
                                   " AND metric = $2 AND window_kind = $3"
                                   " AND window_start = date_trunc($3::text, now())::date",
                                   3, p);
-        if (!cl_db_ok(r)) {
-            cl_db_errmsg(c, r, err, errlen);
-            PQclear(r);
+        if (cl_db_check(c, r, err, errlen) != 0)
             return -1;
-        }
         *used = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
         return 0;
     }
     const char *p[] = {uid, window};
     PGresult *r = cl_db_query(c, USED_SQL, 2, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     for (int i = 0; i < PQntuples(r); i++) {
         const cl_action_cost *a = cl_policy_action(PQgetvalue(r, i, 0));
         if (a && a->usage_metric && strcmp(a->usage_metric, metric) == 0)

@@ -27,6 +27,7 @@
 #include "cycles/limits.h"
 #include "db/db.h"
 #include "projects/context.h"
+#include "http/db_reply.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -451,8 +452,7 @@ static int store_pack(PGconn *c, const cl_user *u, const cl_cycle *cy, const cha
 static void restore_pack_status(PGconn *c, const cl_cycle *cy)
 {
     char cid[24], err[256];
-    snprintf(cid, sizeof cid, "%" PRId64, cy->id);
-    const char *q[] = {cid, strcmp(cy->pack_status, "ready") == 0 ? "ready" : "none"};
+    const char *q[] = {cl_db_id(cid, cy->id), strcmp(cy->pack_status, "ready") == 0 ? "ready" : "none"};
     if (cl_db_exec(c, "UPDATE strategy_cycles SET pack_status = $2, updated_at = now() WHERE id = $1", 2, q, err,
                    sizeof err) != 0)
         cl_error(COMP, "restore pack status of cycle %s: %s", cid, err);
@@ -474,12 +474,8 @@ static void reply_week(cl_res *res, PGconn *c, const cl_user *u, int64_t cycle_i
 }
 
 /* POST /api/strategy-cycles/:id/generate-posts {request_id, replace?, brief?} */
-static void generate_posts(cl_req *req, cl_res *res)
+static void generate_posts(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
-    if (!c)
-        return;
     cJSON *body = cl_req_json(req, res);
     cl_cycle cy;
     memset(&cy, 0, sizeof cy);
@@ -493,7 +489,7 @@ static void generate_posts(cl_req *req, cl_res *res)
         cl_res_body_error(res, &be);
         goto out;
     }
-    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) != 1)
+    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) != 1)
         goto out;
     int lk = try_lock(c, LOCK_CYCLE, cy.id, 1);
     if (lk <= 0) {
@@ -505,12 +501,12 @@ static void generate_posts(cl_req *req, cl_res *res)
     }
     locked = 1;
     cl_cycle_clear(&cy); /* re-read under the lock */
-    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) != 1)
+    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) != 1)
         goto out;
 
     char ref[160];
     snprintf(ref, sizeof ref, "cycle:%" PRId64 ":pack:%s", cy.id, request_id);
-    int state = cl_generate_charge_state(c, u.id, ref);
+    int state = cl_generate_charge_state(c, u->id, ref);
     if (state < 0) {
         cl_res_error(res, 500, "internal", "Could not read your credits; nothing was charged");
         goto out;
@@ -520,11 +516,11 @@ static void generate_posts(cl_req *req, cl_res *res)
     /* The same request again: its pack (replayed), or its refund (409). */
     if (strcmp(cy.pack_request_id, request_id) == 0 && strcmp(cy.pack_status, "ready") == 0) {
         char err[256];
-        int rc = cl_credits_charge(c, u.id, CL_ACTION_CYCLE_POSTS, ref, &receipt, err, sizeof err);
+        int rc = cl_credits_charge(c, u->id, CL_ACTION_CYCLE_POSTS, ref, &receipt, err, sizeof err);
         if (rc != CL_CREDITS_OK)
             cl_credits_reply_error(res, rc, &receipt, err);
         else
-            reply_week(res, c, &u, cy.id, 200, &receipt);
+            reply_week(res, c, u, cy.id, 200, &receipt);
         goto out;
     }
     if (state == CL_CHARGE_REFUNDED) {
@@ -558,7 +554,7 @@ static void generate_posts(cl_req *req, cl_res *res)
         }
     }
     /* Limit + charge (a retry of a request whose charge is kept continues it). */
-    if (limit_and_charge(c, &u, CL_ACTION_CYCLE_POSTS, CL_CYCLE_PACK_SIZE, ref, state == CL_CHARGE_KEPT, &receipt,
+    if (limit_and_charge(c, u, CL_ACTION_CYCLE_POSTS, CL_CYCLE_PACK_SIZE, ref, state == CL_CHARGE_KEPT, &receipt,
                          res) != 0)
         goto out;
     {
@@ -575,12 +571,12 @@ static void generate_posts(cl_req *req, cl_res *res)
     cl_error e;
     int rc = generate_pack(c, cy.project_id, cy.week_start, week_brief, NULL, NULL, posts, &e);
     char err[512] = "";
-    if (rc == CL_OK && store_pack(c, &u, &cy, request_id, ref, week_brief, posts, err, sizeof err) == 0) {
+    if (rc == CL_OK && store_pack(c, u, &cy, request_id, ref, week_brief, posts, err, sizeof err) == 0) {
         cl_info(COMP, "cycle %" PRId64 ": pack of %d posts stored (request %s)", cy.id, CL_CYCLE_PACK_SIZE, request_id);
-        reply_week(res, c, &u, cy.id, 201, &receipt);
+        reply_week(res, c, u, cy.id, 201, &receipt);
     } else {
         /* No partial pack: nothing was stored; give the credits back. */
-        int refunded = refund(c, u.id, ref) == 0;
+        int refunded = refund(c, u->id, ref) == 0;
         restore_pack_status(c, &cy);
         if (rc == CL_OK) {
             cl_error(COMP, "store pack of cycle %" PRId64 ": %s", cy.id, err);
@@ -600,7 +596,6 @@ out:
         try_lock(c, LOCK_CYCLE, cy.id, 0);
     cl_cycle_clear(&cy);
     cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* ---- regenerate one item ------------------------------------------------------------ */
@@ -631,16 +626,9 @@ static int load_item(PGconn *c, int64_t id, int64_t user_id, item_row *it, cl_re
                               " publish_strategy, publish_status, title, draft::text, coalesce(brief, '{}'::jsonb)::text"
                               " FROM content_items WHERE id = $1 AND user_id = $2",
                               2, (const char *[]){sid, uid});
-    if (!cl_db_ok(r)) {
-        cl_cycles_db_failed(res, c, r, "read item");
-        PQclear(r);
-        return -1;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        cl_res_error(res, 404, "not_found", "No content item %s", sid);
-        return 0;
-    }
+    int one = cl_res_db_one(res, COMP, c, r, "read item", "No content item %s", sid);
+    if (one != 1)
+        return one;
     it->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     it->project_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     it->cycle_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
@@ -710,12 +698,8 @@ static int regenerate_draft(PGconn *c, const item_row *it, const char *feedback,
 
 /* POST /api/content-items/:id/regenerate {request_id, feedback?} — generation 1,
    3 per week; the old item is kept as skipped, the new one takes its place. */
-static void regenerate(cl_req *req, cl_res *res)
+static void regenerate(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
-    if (!c)
-        return;
     cJSON *body = cl_req_json(req, res);
     item_row it;
     memset(&it, 0, sizeof it);
@@ -729,7 +713,7 @@ static void regenerate(cl_req *req, cl_res *res)
         cl_res_body_error(res, &be);
         goto out;
     }
-    if (load_item(c, id, u.id, &it, res) != 1)
+    if (load_item(c, id, u->id, &it, res) != 1)
         goto out;
     int lk = try_lock(c, LOCK_ITEM, id, 1);
     if (lk <= 0) {
@@ -742,22 +726,22 @@ static void regenerate(cl_req *req, cl_res *res)
     locked = 1;
     char ref[160], uid[24];
     snprintf(ref, sizeof ref, "regen:%" PRId64 ":%s", id, request_id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     /* A retry of a request that already produced its item: replay. */
     PGresult *r = cl_db_query(c, "SELECT id FROM content_items WHERE user_id = $1 AND request_key = $2", 2,
                               (const char *[]){uid, ref});
     int64_t existing = cl_db_ok(r) && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
-    int state = cl_generate_charge_state(c, u.id, ref);
+    int state = cl_generate_charge_state(c, u->id, ref);
     cl_receipt receipt;
     memset(&receipt, 0, sizeof receipt);
     if (existing) {
         char err[256];
-        int rc = cl_credits_charge(c, u.id, CL_ACTION_REGENERATE, ref, &receipt, err, sizeof err);
+        int rc = cl_credits_charge(c, u->id, CL_ACTION_REGENERATE, ref, &receipt, err, sizeof err);
         if (rc != CL_CREDITS_OK) {
             cl_credits_reply_error(res, rc, &receipt, err);
         } else {
-            cl_cycles_reply_item(res, c, 200, existing, u.id);
+            cl_cycles_reply_item(res, c, 200, existing, u->id);
         }
         goto out;
     }
@@ -773,7 +757,7 @@ static void regenerate(cl_req *req, cl_res *res)
         cl_transition_refused_reply(res, id, cur, CL_PUB_SKIPPED);
         goto out;
     }
-    if (limit_and_charge(c, &u, CL_ACTION_REGENERATE, 1, ref, state == CL_CHARGE_KEPT, &receipt, res) != 0)
+    if (limit_and_charge(c, u, CL_ACTION_REGENERATE, 1, ref, state == CL_CHARGE_KEPT, &receipt, res) != 0)
         goto out;
     char *draft = NULL;
     cl_error e;
@@ -781,7 +765,7 @@ static void regenerate(cl_req *req, cl_res *res)
     char err[512] = "";
     int64_t new_id = 0;
     if (rc == CL_OK && cl_db_begin(c) == 0) {
-        int t = cl_item_transition(c, id, u.id, CL_PUB_SKIPPED, NULL, 0, NULL, &cur, err, sizeof err);
+        int t = cl_item_transition(c, id, u->id, CL_PUB_SKIPPED, NULL, 0, NULL, &cur, err, sizeof err);
         if (t == CL_TRANSITION_OK) {
             char sid[24], pid[24], cid[24], pos[16];
             snprintf(sid, sizeof sid, "%" PRId64, id);
@@ -824,7 +808,7 @@ static void regenerate(cl_req *req, cl_res *res)
         cJSON_AddItemToArray(rs, cl_receipt_json(&receipt));
         cl_res_json(res, 201, o);
     } else {
-        int refunded = refund(c, u.id, ref) == 0;
+        int refunded = refund(c, u->id, ref) == 0;
         if (rc != CL_OK) {
             cl_warn(COMP, "regeneration of item %" PRId64 " failed (%d): %s; charge refunded", id, e.code, e.message);
             if (e.code == CL_EIO)
@@ -844,23 +828,17 @@ out:
         try_lock(c, LOCK_ITEM, id, 0);
     item_row_clear(&it);
     cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* ---- render all ---------------------------------------------------------------------- */
 
 /* POST /api/strategy-cycles/:id/render-all — render 1 per live item that is
    not rendered or rendering; all affordable (and within the plan) or none. */
-static void render_all(cl_req *req, cl_res *res)
+static void render_all(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cl_cycle cy;
-    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) != 1) {
+    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) != 1) {
         cl_cycle_clear(&cy);
-        cl_db_release(c);
         return;
     }
     int lk = try_lock(c, LOCK_CYCLE, cy.id, 1);
@@ -868,12 +846,11 @@ static void render_all(cl_req *req, cl_res *res)
         cl_res_error(res, lk < 0 ? 500 : 409, lk < 0 ? "internal" : "pack_in_progress",
                      lk < 0 ? "Could not start; nothing was charged" : "The pack is being generated; wait for it");
         cl_cycle_clear(&cy);
-        cl_db_release(c);
         return;
     }
     char cid[24], uid[24], err[256];
     snprintf(cid, sizeof cid, "%" PRId64, cy.id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     PGresult *r = cl_db_query(c,
                               "SELECT id, status FROM content_items WHERE cycle_id = $1 AND user_id = $2"
                               " AND publish_status <> 'skipped' ORDER BY position, id",
@@ -900,15 +877,15 @@ static void render_all(cl_req *req, cl_res *res)
     }
     /* All or nothing up front: the plan's renders and the render balance. */
     if (n > 0) {
-        if (cl_credits_grant_monthly(c, u.id, u.plan, NULL, err, sizeof err) < 0)
+        if (cl_credits_grant_monthly(c, u->id, u->plan, NULL, err, sizeof err) < 0)
             cl_warn(COMP, "monthly grant: %s", err);
-        if (cl_limits_check(c, &u, CL_ACTION_CONTENT_RENDER, n, res) != 0)
+        if (cl_limits_check(c, u, CL_ACTION_CONTENT_RENDER, n, res) != 0)
             goto done;
         cl_balance bal;
         memset(&bal, 0, sizeof bal);
         const cl_action_cost *a = cl_policy_action(CL_ACTION_CONTENT_RENDER);
         int64_t need = (int64_t)n * (a ? a->cost : 1);
-        if (cl_credits_balance(c, u.id, &bal, err, sizeof err) < 0) {
+        if (cl_credits_balance(c, u->id, &bal, err, sizeof err) < 0) {
             cl_res_error(res, 500, "internal", "Could not read your credits; nothing was charged");
             goto done;
         }
@@ -929,7 +906,7 @@ static void render_all(cl_req *req, cl_res *res)
         cl_render_order ord;
         cl_res one;
         memset(&one, 0, sizeof one);
-        if (cl_content_request_render(c, &u, todo[i], CL_ACTION_CONTENT_RENDER, &ord, &one) != 0) {
+        if (cl_content_request_render(c, u, todo[i], CL_ACTION_CONTENT_RENDER, &ord, &one) != 0) {
             /* this item could not be charged (e.g. credits spent meanwhile): say so, keep the others */
             cJSON *x = cJSON_CreateObject();
             cJSON_AddNumberToObject(x, "id", (double)todo[i]);
@@ -957,7 +934,6 @@ done:
     cJSON_Delete(o);
     try_lock(c, LOCK_CYCLE, cy.id, 0);
     cl_cycle_clear(&cy);
-    cl_db_release(c);
 }
 
 /* ---- PATCH an item ------------------------------------------------------------------------ */
@@ -1103,17 +1079,13 @@ static int check_text(cl_res *res, const char *field, const char *text, const ch
 }
 
 /* PATCH /api/content-items/:id {channel?, publish_strategy?, caption?, cta?} */
-static void patch_item(cl_req *req, cl_res *res)
+static void patch_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cJSON *body = cl_req_json(req, res), *draft = NULL, *names = NULL, *all = NULL, *adj = NULL;
     item_row it;
     memset(&it, 0, sizeof it);
     int64_t id = cl_req_param_id(req, "id");
-    if (!body || load_item(c, id, u.id, &it, res) != 1)
+    if (!body || load_item(c, id, u->id, &it, res) != 1)
         goto out;
     cl_item_patch in;
     cl_body_err be = {0};
@@ -1204,7 +1176,7 @@ static void patch_item(cl_req *req, cl_res *res)
     char *text = cJSON_PrintUnformatted(draft);
     char sid[24], uid[24], err[256] = "";
     snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     /* Changed copy or channel after approval: back to draft for a new look. */
     int content_changed = caption || cta || (channel && strcmp(channel, it.channel));
     if (cl_db_begin(c) != 0) {
@@ -1223,7 +1195,7 @@ static void patch_item(cl_req *req, cl_res *res)
     free(text);
     if (ok && content_changed && cur == CL_PUB_APPROVED) {
         cl_pub_state was;
-        ok = cl_item_transition(c, id, u.id, CL_PUB_DRAFT, "manual_status = NULL", 0, NULL, &was, err, sizeof err) ==
+        ok = cl_item_transition(c, id, u->id, CL_PUB_DRAFT, "manual_status = NULL", 0, NULL, &was, err, sizeof err) ==
              CL_TRANSITION_OK;
     }
     if (!ok || cl_db_commit(c) != 0) {
@@ -1232,7 +1204,7 @@ static void patch_item(cl_req *req, cl_res *res)
         cl_res_error(res, 500, "internal", "Could not save; nothing was changed");
         goto out;
     }
-    cl_cycles_reply_item(res, c, 200, id, u.id);
+    cl_cycles_reply_item(res, c, 200, id, u->id);
 out:
     cJSON_Delete(adj);
     cJSON_Delete(draft);
@@ -1240,13 +1212,16 @@ out:
     cJSON_Delete(all);
     item_row_clear(&it);
     cJSON_Delete(body);
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"POST", "/api/strategy-cycles/:id/generate-posts", generate_posts, CL_AUTH_PROVIDER, CL_ROUTE_PROVIDER},
+    {"POST", "/api/strategy-cycles/:id/render-all", render_all, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/content-items/:id/regenerate", regenerate, CL_AUTH_PROVIDER, CL_ROUTE_PROVIDER},
+    {"PATCH", "/api/content-items/:id", patch_item, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_cycles_register_pack_routes(void)
 {
-    cl_route("POST", "/api/strategy-cycles/:id/generate-posts", generate_posts, CL_ROUTE_PROVIDER);
-    cl_route("POST", "/api/strategy-cycles/:id/render-all", render_all, 0);
-    cl_route("POST", "/api/content-items/:id/regenerate", regenerate, CL_ROUTE_PROVIDER);
-    cl_route("PATCH", "/api/content-items/:id", patch_item, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

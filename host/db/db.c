@@ -2,6 +2,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -269,10 +270,37 @@ PGresult *cl_db_prepared(PGconn *c, const cl_db_stmt *st, const char *const *par
     return track_lost(c, PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL, 0));
 }
 
+char *cl_db_id(char buf[CL_DB_ID_LEN], int64_t id)
+{
+    snprintf(buf, CL_DB_ID_LEN, "%" PRId64, id);
+    return buf;
+}
+
 int cl_db_ok(const PGresult *res)
 {
     ExecStatusType st = PQresultStatus(res);
     return res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+}
+
+int cl_db_check(PGconn *conn, PGresult *r, char *err, size_t errlen)
+{
+    if (cl_db_ok(r))
+        return 0;
+    if (err)
+        cl_db_errmsg(conn, r, err, errlen);
+    PQclear(r);
+    return -1;
+}
+
+int cl_db_one(PGconn *conn, PGresult *r, char *err, size_t errlen)
+{
+    if (cl_db_check(conn, r, err, errlen) != 0)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    return 1;
 }
 
 const char *cl_db_sqlstate(const PGresult *res)

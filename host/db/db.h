@@ -11,11 +11,21 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /** Create the process-wide pool (connections are opened lazily). Returns 0 or -1. */
 int cl_db_pool_init(const char *conninfo, int size);
 /** Close every idle connection and free the pool (call after all releases). */
 void cl_db_pool_shutdown(void);
+
+/**
+ * How long a request waits for a pooled connection (cl_db_acquire's
+ * timeout_ms): the signed-in routes (cl_auth_open) and money paths wait
+ * CL_DB_WAIT_MS; the public hot paths (redirects, tracking beacons, health,
+ * the public site) wait CL_DB_WAIT_FAST_MS and rather answer 503.
+ */
+#define CL_DB_WAIT_MS 5000
+#define CL_DB_WAIT_FAST_MS 2000
 
 /**
  * Take a connection, opening one if the pool has room, waiting up to
@@ -68,8 +78,29 @@ typedef struct cl_db_stmt {
  */
 PGresult *cl_db_prepared(PGconn *conn, const cl_db_stmt *st, const char *const *params);
 
+/** Size of the text of an int64 statement parameter ("-9223372036854775808" and NUL). */
+#define CL_DB_ID_LEN 24
+/**
+ * Write id as decimal text into buf (the caller's, CL_DB_ID_LEN bytes) and
+ * return buf: a statement's text parameter, e.g.
+ * `const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};`.
+ */
+char *cl_db_id(char buf[CL_DB_ID_LEN], int64_t id);
+
 /** True when res is a command/tuples success. */
 int cl_db_ok(const PGresult *res);
+/**
+ * The check after a statement in a function that answers -1 with err set:
+ * 0 when r succeeded (r stays the caller's), else -1 with the error copied
+ * into err (unless err is NULL) and r PQcleared.
+ */
+int cl_db_check(PGconn *conn, PGresult *r, char *err, size_t errlen);
+/**
+ * The same after a statement that reads at most one row: 1 when r has a row
+ * (r stays the caller's), 0 when it has none, -1 when it failed (err set);
+ * on 0 and -1 r is PQcleared.
+ */
+int cl_db_one(PGconn *conn, PGresult *r, char *err, size_t errlen);
 /** Run a statement, discard the result; 0 on success, -1 with err filled. */
 int cl_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
                size_t errlen);
@@ -84,6 +115,12 @@ const char *cl_db_sqlstate(const PGresult *res);
 /** Copy the primary error message of res or conn into err (first line only). */
 void cl_db_errmsg(PGconn *conn, const PGresult *res, char *err, size_t errlen);
 
+/**
+ * The start-up check of serve and worker: the database at conninfo is
+ * reachable and has applied every migration in dir. 0, or -1 with the
+ * reason (how to fix it) in err.
+ */
+int cl_db_check_ready(const char *conninfo, const char *dir, char *err, size_t errlen);
 /** Count of migrations in dir that the database has not applied; -1 on error (err set). */
 int cl_db_pending_migrations(PGconn *conn, const char *dir, char *err, size_t errlen);
 /** Apply pending migrations under an advisory lock; prints what it applies. 0 or -1 (err set). */

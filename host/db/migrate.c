@@ -117,11 +117,8 @@ static int applied(PGconn *c, const migration *m, const char *checksum, char *er
 {
     const char *p[] = {m->version};
     PGresult *r = cl_db_query(c, "SELECT checksum FROM schema_migrations WHERE version = $1", 1, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int rc = PQntuples(r) > 0;
     if (rc && checksum && strcmp(PQgetvalue(r, 0, 0), checksum) != 0) {
         snprintf(err, errlen, "migration %s changed after it was applied; add a new migration instead",
@@ -135,14 +132,33 @@ static int applied(PGconn *c, const migration *m, const char *checksum, char *er
 static int table_exists(PGconn *c, char *err, size_t errlen)
 {
     PGresult *r = cl_db_query(c, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int yes = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return yes;
+}
+
+int cl_db_check_ready(const char *conninfo, const char *dir, char *err, size_t errlen)
+{
+    char why[1024];
+    PGconn *c = cl_db_connect(conninfo, why, sizeof why);
+    if (!c) {
+        snprintf(err, errlen, "cannot connect to the database (DATABASE_URL): %s", why);
+        return -1;
+    }
+    int pending = cl_db_pending_migrations(c, dir, why, sizeof why);
+    PQfinish(c);
+    if (pending < 0) {
+        snprintf(err, errlen, "cannot check migrations: %s", why);
+        return -1;
+    }
+    if (pending > 0) {
+        snprintf(err, errlen,
+                 "the database is not migrated: run `cliploop migrate` first (%d pending migration(s))", pending);
+        return -1;
+    }
+    return 0;
 }
 
 int cl_db_pending_migrations(PGconn *c, const char *dir, char *err, size_t errlen)

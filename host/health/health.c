@@ -20,7 +20,7 @@ static void healthz(cl_req *req, cl_res *res)
 {
     (void)req;
     char err[512];
-    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
     if (c) {
         PGresult *r = cl_db_query(c, "SELECT 1", 0, NULL);
         if (!cl_db_ok(r))

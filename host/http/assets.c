@@ -15,6 +15,7 @@
 
 #define LOG "assets"
 #define MAX_FILE_BYTES (8u << 20) /* larger files (videos) keep their plain names */
+#define MODULE_TAG "<script type=\"module\"" /* the start of a module script element */
 
 typedef struct {
     cl_asset a;
@@ -238,7 +239,7 @@ char *cl_assets_rewrite_html(const char *html, size_t len, const char *route_mod
     const char *end = html + len, *p = html;
     const char *first_module = NULL;
     for (const char *s = html; s && s < end; s++) {
-        s = memmem(s, (size_t)(end - s), "<script type=\"module\"", 21);
+        s = memmem(s, (size_t)(end - s), MODULE_TAG, sizeof MODULE_TAG - 1);
         if (!s)
             break;
         if (!first_module)

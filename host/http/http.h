@@ -59,6 +59,8 @@ typedef struct cl_req {
     size_t nparams;
     struct cl_call *call;  /**< CL_ROUTE_PROVIDER only (else NULL): cancelled when the client goes away */
     int64_t slot_user;     /**< the user whose provider slot this request holds, 0 none (server-owned) */
+    const void *route_data; /**< the matched route's cl_route_data pointer (not owned), else NULL */
+    cJSON *json;            /**< the parsed body of a CL_AUTH_JSON route (auth/auth.h; owned by its wrapper), else NULL */
 } cl_req;
 
 typedef struct cl_res {
@@ -89,6 +91,13 @@ void cl_res_defer(cl_res *res, cl_handler_fn fn);
  * routes from their capability folder's register function.
  */
 void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags);
+/**
+ * cl_route with a pointer the handler reads back as req->route_data, for
+ * route kinds that wrap a handler of another signature (cl_route_user). The
+ * router does not own data: it must outlive the route (static storage).
+ */
+void cl_route_data(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags,
+                   const void *data);
 
 /**
  * From a CL_ROUTE_PROVIDER handler, once the signed-in user is known and

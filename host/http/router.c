@@ -26,6 +26,7 @@ typedef struct {
     size_t seglen[2]; /* lengths of the first two segments (a quick pre-filter) */
     cl_handler_fn fn;
     unsigned flags;
+    const void *data; /* cl_route_data's pointer (not owned), handed to the handler as req->route_data */
 } route;
 
 static route routes[MAX_ROUTES];
@@ -78,6 +79,12 @@ static void index_route(int i)
 
 void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags)
 {
+    cl_route_data(method, pattern, fn, flags, NULL);
+}
+
+void cl_route_data(const char *method, const char *pattern, cl_handler_fn fn, unsigned flags,
+                   const void *data)
+{
     if (nroutes == MAX_ROUTES || strlen(method) >= sizeof routes[0].method || pattern[0] != '/') {
         cl_error("http", "cannot register route %s %s", method, pattern);
         return;
@@ -105,6 +112,7 @@ void cl_route(const char *method, const char *pattern, cl_handler_fn fn, unsigne
         r->seglen[i] = strlen(r->segs[i]);
     r->fn = fn;
     r->flags = flags;
+    r->data = data;
     index_route(nroutes);
     nroutes++;
 }
@@ -223,6 +231,8 @@ int cl_router_match(const char *method, const char *path, cl_handler_fn *fn, uns
             continue;
         }
         if (try_route(r, path, req)) {
+            if (req)
+                req->route_data = r->data;
             *fn = r->fn;
             *flags = r->flags;
             return 1;

@@ -61,30 +61,6 @@ void cl_serve_register_routes(void)
     cl_test_routes_register();
 }
 
-/* Refuse to serve an unreachable or unmigrated database: better a clear
-   start-up error than 500s on every request. */
-static int check_database(void)
-{
-    char err[1024];
-    PGconn *c = cl_db_connect(cl_cfg.database_url, err, sizeof err);
-    if (!c) {
-        cl_error("serve", "cannot connect to the database (DATABASE_URL): %s", err);
-        return -1;
-    }
-    int pending = cl_db_pending_migrations(c, cl_cfg.migrations_dir, err, sizeof err);
-    PQfinish(c);
-    if (pending < 0) {
-        cl_error("serve", "cannot check migrations: %s", err);
-        return -1;
-    }
-    if (pending > 0) {
-        cl_error("serve", "the database is not migrated (%d pending migration(s)): run `cliploop migrate` first",
-                 pending);
-        return -1;
-    }
-    return 0;
-}
-
 int cl_cmd_serve(int argc, char **argv)
 {
     (void)argc;
@@ -98,15 +74,17 @@ int cl_cmd_serve(int argc, char **argv)
         cl_error("serve", "DATABASE_URL is not set");
         return 2;
     }
-    if (check_database() != 0)
+    /* Refuse to serve an unreachable or unmigrated database: better a clear
+       start-up error than 500s on every request. */
+    if (cl_db_check_ready(cl_cfg.database_url, cl_cfg.migrations_dir, err, sizeof err) != 0) {
+        cl_error("serve", "%s", err);
         return 1;
+    }
     if (cl_http_global_init() != 0) {
         cl_error("serve", "cannot initialize the HTTP client library");
         return 1;
     }
-    if (cl_plugins_load_dir(cl_cfg.plugin_dir) < 0)
-        cl_warn("serve", "cannot read the plugin directory %s (CLIPLOOP_PLUGIN_DIR)", cl_cfg.plugin_dir);
-    if (cl_plugins_check_selection(err, sizeof err) != 0) {
+    if (cl_plugins_load_configured("serve", err, sizeof err) != 0) {
         cl_error("serve", "%s", err);
         return 2;
     }

@@ -483,6 +483,9 @@ static int copy_request(task *t, h2o_req_t *req)
  * honoured with 206 + Content-Range; an unsatisfiable one is 416. Multiple
  * ranges are answered with the whole file (allowed by RFC 9110).
  */
+/* At shutdown, how long a loop with nothing in flight waits for its last
+   responses to flush before it stops with connections still open. */
+#define DRAIN_FLUSH_MS 300
 #define FILE_CHUNK (64 * 1024)
 
 typedef struct {
@@ -1149,7 +1152,7 @@ static void *loop_main(void *arg)
         }
         /* Done when nothing is in flight and either every connection closed
            or the last responses had a moment to flush. */
-        if (drained_at && (!conns || now - drained_at > 300))
+        if (drained_at && (!conns || now - drained_at > DRAIN_FLUSH_MS))
             break;
         if (now > stop_at) {
             cl_warn("http", "shutdown timeout: %d request(s) still in flight", atomic_load(&inflight));

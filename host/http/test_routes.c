@@ -49,7 +49,7 @@ static void db_sleep_route(cl_req *req, cl_res *res)
     if (ms < 0)
         return;
     char err[256], secs[32];
-    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
     if (!c) {
         cl_res_error(res, 503, "database_unavailable", "%s", err);
         return;

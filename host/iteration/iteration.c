@@ -28,6 +28,7 @@
 #include "metrics/metrics.h"
 #include "metrics/score.h"
 #include "projects/context.h"
+#include "http/db_reply.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -322,7 +323,7 @@ static int rate_limited(PGconn *c, cl_res *res, int64_t project_id)
                               2, (const char *[]){pid, lim});
     int limited = cl_db_ok(r) && !strcmp(PQgetvalue(r, 0, 0), "t");
     if (!cl_db_ok(r)) {
-        cl_cycles_db_failed(res, c, r, "rate limit");
+        cl_res_db_failed(res, COMP, c, r, "rate limit");
         PQclear(r);
         return -1;
     }
@@ -408,9 +409,7 @@ static void analyze_locked(PGconn *c, cl_res *res, const cl_cycle *cy)
     cJSON_Delete(ctx);
     char *text = cJSON_PrintUnformatted(answer);
     char pid[24], uid[24];
-    snprintf(pid, sizeof pid, "%" PRId64, cy->project_id);
-    snprintf(uid, sizeof uid, "%" PRId64, cy->user_id);
-    const char *q[] = {sid, pid, uid, text};
+    const char *q[] = {sid, cl_db_id(pid, cy->project_id), cl_db_id(uid, cy->user_id), text};
     int ok = text && cl_db_begin(c) == 0;
     PGresult *r = ok ? cl_db_query(c,
                                    "WITH a AS (INSERT INTO cycle_analyses (cycle_id, project_id, user_id, analysis)"
@@ -426,7 +425,7 @@ static void analyze_locked(PGconn *c, cl_res *res, const cl_cycle *cy)
         cl_res_json(res, 201, o);
     } else {
         if (r)
-            cl_cycles_db_failed(res, c, r, "store analysis");
+            cl_res_db_failed(res, COMP, c, r, "store analysis");
         else
             cl_res_error(res, 500, "internal", "Could not store the analysis");
         cl_cycles_rollback_open(c);
@@ -437,14 +436,10 @@ static void analyze_locked(PGconn *c, cl_res *res, const cl_cycle *cy)
 }
 
 /* POST /api/strategy-cycles/:id/analyze — free; rate-limited per project. */
-static void analyze(cl_req *req, cl_res *res)
+static void analyze(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
-    if (!c)
-        return;
     cl_cycle cy;
-    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u.id, 0, &cy, res) == 1) {
+    if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) == 1) {
         if (session_lock(c, LOCK_ANALYZE, cy.project_id, 1) != 0) {
             cl_res_error(res, 500, "internal", "Could not start the analysis");
         } else {
@@ -453,7 +448,6 @@ static void analyze(cl_req *req, cl_res *res)
         }
     }
     cl_cycle_clear(&cy);
-    cl_db_release(c);
 }
 
 /* ---- generate-next ------------------------------------------------------------------ */
@@ -475,7 +469,7 @@ static void reply_next(cl_res *res, PGconn *c, int64_t next_id, int status, cons
         "  '[]'))::text FROM strategy_cycles y WHERE y.id = $1",
         1, (const char *[]){sid});
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
-        cl_cycles_db_failed(res, c, r, "read next week");
+        cl_res_db_failed(res, COMP, c, r, "read next week");
     } else {
         cJSON *o = cJSON_Parse(PQgetvalue(r, 0, 0));
         cJSON *rs = cJSON_AddArrayToObject(o, "receipts");
@@ -624,7 +618,7 @@ static void generate_next_locked(PGconn *c, cl_res *res, const cl_user *u, int64
     memset(&receipt, 0, sizeof receipt);
     cJSON *analysis = NULL;
     if (state < 0 || PQntuples(r) != 1) {
-        cl_cycles_db_failed(res, c, r, "read cycle");
+        cl_res_db_failed(res, COMP, c, r, "read cycle");
         goto out;
     }
     int64_t next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -733,12 +727,8 @@ int cl_iteration_next_body(const cJSON *body, const char **request_id, cl_body_e
 }
 
 /* POST /api/strategy-cycles/:id/generate-next {request_id} */
-static void generate_next(cl_req *req, cl_res *res)
+static void generate_next(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PROVIDER);
-    if (!c)
-        return;
     cJSON *body = cl_req_json(req, res);
     const char *request_id = NULL;
     int64_t id = cl_req_param_id(req, "id");
@@ -752,11 +742,10 @@ static void generate_next(cl_req *req, cl_res *res)
     } else if (session_lock(c, LOCK_NEXT, id, 1) != 0) {
         cl_res_error(res, 500, "internal", "Could not start the generation; nothing was charged");
     } else {
-        generate_next_locked(c, res, &u, id, request_id);
+        generate_next_locked(c, res, u, id, request_id);
         session_lock(c, LOCK_NEXT, id, 0);
     }
     cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* ---- lineage -------------------------------------------------------------------------- */
@@ -769,15 +758,11 @@ static void generate_next(cl_req *req, cl_res *res)
     " 'revenue_scored_minor', r.revenue_scored_minor, 'depth', n.depth)"
 
 /* GET /api/content-items/:id/lineage */
-static void lineage(cl_req *req, cl_res *res)
+static void lineage(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     PGresult *r = cl_db_query(
         c,
         "WITH RECURSIVE me AS (SELECT id, parent_id FROM content_items WHERE id = $1 AND user_id = $2),"
@@ -802,19 +787,17 @@ static void lineage(cl_req *req, cl_res *res)
         "   WHERE n.side = 'descendant'), '[]'))"
         " FROM me",
         2, (const char *[]){sid, uid});
-    if (!cl_db_ok(r))
-        cl_cycles_db_failed(res, c, r, "lineage");
-    else if (PQntuples(r) == 0)
-        cl_res_error(res, 404, "not_found", "No content item %s", sid);
-    else
-        cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
+    cl_res_db_row(res, 200, COMP, c, r, "lineage", "No content item %s", sid);
     PQclear(r);
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"POST", "/api/strategy-cycles/:id/analyze", analyze, CL_AUTH_PROVIDER, CL_ROUTE_PROVIDER},
+    {"POST", "/api/strategy-cycles/:id/generate-next", generate_next, CL_AUTH_PROVIDER, CL_ROUTE_PROVIDER},
+    {"GET", "/api/content-items/:id/lineage", lineage, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_iteration_register_routes(void)
 {
-    cl_route("POST", "/api/strategy-cycles/:id/analyze", analyze, CL_ROUTE_PROVIDER);
-    cl_route("POST", "/api/strategy-cycles/:id/generate-next", generate_next, CL_ROUTE_PROVIDER);
-    cl_route("GET", "/api/content-items/:id/lineage", lineage, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

@@ -255,9 +255,7 @@ int cl_job_progress(PGconn *conn, const cl_job *job, int64_t done, int64_t total
     char id[24], att[16], d[24], t[24];
     snprintf(id, sizeof id, "%" PRId64, job->id);
     snprintf(att, sizeof att, "%d", job->attempt);
-    snprintf(d, sizeof d, "%" PRId64, done);
-    snprintf(t, sizeof t, "%" PRId64, total);
-    const char *p[] = {id, att, d, t};
+    const char *p[] = {id, att, cl_db_id(d, done), cl_db_id(t, total)};
     return fenced(conn,
                   "UPDATE jobs SET progress_done = $3, progress_total = $4, updated_at = now()"
                   " WHERE id = $1 AND attempts = $2 AND status = 'running' RETURNING id",

@@ -451,66 +451,40 @@ static void register_kinds(void)
     cl_scheduler_add("insights.refresh", cl_cfg.rollup_interval_ms, cl_insights_task);
 }
 
-int cl_cmd_worker(int argc, char **argv)
+/* The start-up checks: configuration, a migrated database, the plugins, the
+   job kinds. 0, or the exit status (1 environment, 2 configuration). */
+static int worker_prepare(void)
 {
-    if (argc > 1) {
-        fprintf(stderr, "usage: cliploop worker\n");
-        return 2;
-    }
+    char err[1024];
     if (!cl_cfg.database_url[0]) {
         cl_error(LOG, "DATABASE_URL is not set");
         return 2;
     }
-    char err[1024];
-    PGconn *main_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err);
-    if (!main_conn) {
-        cl_error(LOG, "cannot connect to the database: %s", err);
+    if (cl_db_check_ready(cl_cfg.database_url, cl_cfg.migrations_dir, err, sizeof err) != 0) {
+        cl_error(LOG, "%s", err);
         return 1;
     }
-    int pending = cl_db_pending_migrations(main_conn, cl_cfg.migrations_dir, err, sizeof err);
-    PQfinish(main_conn);
-    if (pending < 0) {
-        cl_error(LOG, "cannot check migrations: %s", err);
-        return 1;
-    }
-    if (pending > 0) {
-        cl_error(LOG, "database is not migrated: run `cliploop migrate` (%d pending migration(s))",
-                 pending);
-        return 1;
-    }
-    /* As in serve: an unreadable plugin directory is a warning; a configured
-       selection that names no loaded plugin is a configuration error. */
-    if (cl_plugins_load_dir(cl_cfg.plugin_dir) < 0)
-        cl_warn(LOG, "cannot read the plugin directory %s (CLIPLOOP_PLUGIN_DIR)", cl_cfg.plugin_dir);
-    if (cl_plugins_check_selection(err, sizeof err)) {
+    if (cl_plugins_load_configured(LOG, err, sizeof err) != 0) {
         cl_error(LOG, "%s", err);
         return 2;
     }
     cl_job_registry_reset();
     register_kinds();
+    return 0;
+}
 
-    /* SIGTERM/SIGINT are taken synchronously by main; every thread inherits the mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
-    char host[64] = "localhost";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
-
-    int rc = 0;
+/* The threads' own connections, one per runner plus the heartbeat's and
+   the listener's. 0, or -1 (logged); what was opened is closed by
+   worker_close. */
+static int worker_connect(const char *host, PGconn **hb_conn, PGconn **listen_conn)
+{
+    char err[1024];
     int n = cl_cfg.worker_concurrency;
     W.runners = calloc((size_t)n, sizeof *W.runners);
     W.nrunners = n;
-    PGconn *hb_conn = NULL, *listen_conn = NULL;
-    pthread_t hb_thread, listen_thread;
-    int hb_started = 0, listen_started = 0;
     if (!W.runners || pipe(W.stop_pipe) != 0) {
         cl_error(LOG, "out of resources");
-        rc = 1;
-        goto out;
+        return -1;
     }
     for (int i = 0; i < n; i++) {
         runner *r = &W.runners[i];
@@ -519,46 +493,55 @@ int cl_cmd_worker(int argc, char **argv)
         r->conn = cl_db_connect(cl_cfg.database_url, err, sizeof err);
         if (!r->conn) {
             cl_error(LOG, "cannot connect to the database: %s", err);
-            rc = 1;
-            goto out;
+            return -1;
         }
     }
-    if (!(hb_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err)) ||
-        !(listen_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err))) {
+    if (!(*hb_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err)) ||
+        !(*listen_conn = cl_db_connect(cl_cfg.database_url, err, sizeof err))) {
         cl_error(LOG, "cannot connect to the database: %s", err);
-        rc = 1;
-        goto out;
+        return -1;
     }
+    return 0;
+}
+
+/* The threads a running worker has; started says which to join. */
+typedef struct worker_threads {
+    pthread_t hb, listen;
+    int hb_started, listen_started;
+} worker_threads;
+
+/* Start the runners, the heartbeat, the listener and the scheduler. 0, or
+   -1 (logged) with whatever did start recorded for worker_stop. */
+static int worker_start(PGconn *hb_conn, PGconn *listen_conn, worker_threads *t)
+{
+    int n = W.nrunners, rc = 0;
     W.nalive = n;
     for (int i = 0; i < n; i++) {
         if (pthread_create(&W.runners[i].thread, NULL, runner_main, &W.runners[i]) != 0) {
             W.nalive -= n - i;
             cl_error(LOG, "cannot start runner threads");
-            rc = 1;
+            rc = -1;
             break;
         }
         W.runners[i].started = 1;
     }
-    hb_started = rc == 0 && pthread_create(&hb_thread, NULL, heartbeat_main, hb_conn) == 0;
-    listen_started = rc == 0 && pthread_create(&listen_thread, NULL, listener_main, listen_conn) == 0;
+    t->hb_started = rc == 0 && pthread_create(&t->hb, NULL, heartbeat_main, hb_conn) == 0;
+    t->listen_started = rc == 0 && pthread_create(&t->listen, NULL, listener_main, listen_conn) == 0;
     if (rc == 0 && cl_scheduler_start(cl_cfg.database_url) != 0) {
         cl_error(LOG, "cannot start the scheduler");
-        rc = 1;
+        rc = -1;
     }
-    if (rc == 0 && (!hb_started || !listen_started)) {
+    if (rc == 0 && (!t->hb_started || !t->listen_started)) {
         cl_error(LOG, "cannot start worker threads");
-        rc = 1;
+        rc = -1;
     }
+    return rc;
+}
 
-    if (rc == 0) {
-        cl_info(LOG, "worker %s:%d ready: %d runner(s), lease %d ms, poll %d ms", host, (int)getpid(),
-                n, cl_cfg.job_lease_ms, cl_cfg.job_poll_ms);
-        int sig = 0;
-        while (sigwait(&sigs, &sig) != 0) {
-        }
-        cl_info(LOG, "received %s: no new claims; waiting up to %d ms for running jobs",
-                sig == SIGTERM ? "SIGTERM" : "SIGINT", cl_cfg.shutdown_timeout_ms);
-    }
+/* Stop claiming, give running jobs the grace period (a second signal cuts
+   it short), cancel what is left, and join every thread that started. */
+static void worker_stop(const sigset_t *sigs, worker_threads *t)
+{
     pthread_mutex_lock(&W.mu);
     W.stopping = 1;
     W.gen++;
@@ -567,14 +550,13 @@ int cl_cmd_worker(int argc, char **argv)
     if (W.stop_pipe[1] >= 0 && write(W.stop_pipe[1], "x", 1) < 0)
         cl_warn(LOG, "cannot wake the listener: %s", strerror(errno));
 
-    /* Grace period: running jobs may finish; a second signal cuts it short.
-       Signals in the first second are duplicates, not a second request: when
+    /* Signals in the first second are duplicates, not a second request: when
        serve dies, the kernel may deliver the parent-death SIGTERM once per
        exiting thread. */
     int64_t first = mono_ms(), end = first + cl_cfg.shutdown_timeout_ms;
     while (alive_runners() > 0 && mono_ms() < end) {
         struct timespec ts = {0, 100 * 1000000L};
-        if (sigtimedwait(&sigs, NULL, &ts) > 0 && mono_ms() - first >= 1000) {
+        if (sigtimedwait(sigs, NULL, &ts) > 0 && mono_ms() - first >= 1000) {
             cl_info(LOG, "second signal: cancelling running jobs");
             break;
         }
@@ -584,22 +566,23 @@ int cl_cmd_worker(int argc, char **argv)
         cancel_all();
     }
     cl_scheduler_stop();
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < W.nrunners; i++)
         if (W.runners[i].started)
             pthread_join(W.runners[i].thread, NULL);
     pthread_mutex_lock(&W.mu);
     W.hb_stop = 1;
     pthread_cond_broadcast(&W.hb_cv);
     pthread_mutex_unlock(&W.mu);
-    if (hb_started)
-        pthread_join(hb_thread, NULL);
-    if (listen_started)
-        pthread_join(listen_thread, NULL);
-    if (rc == 0)
-        cl_info(LOG, "worker stopped");
+    if (t->hb_started)
+        pthread_join(t->hb, NULL);
+    if (t->listen_started)
+        pthread_join(t->listen, NULL);
+}
 
-out:
-    for (int i = 0; W.runners && i < n; i++)
+/* Close the connections and the wake-up pipe, free the runners. */
+static void worker_close(PGconn *hb_conn, PGconn *listen_conn)
+{
+    for (int i = 0; W.runners && i < W.nrunners; i++)
         if (W.runners[i].conn)
             PQfinish(W.runners[i].conn);
     if (hb_conn)
@@ -614,5 +597,48 @@ out:
             close(W.stop_pipe[i]);
             W.stop_pipe[i] = -1;
         }
+}
+
+int cl_cmd_worker(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: cliploop worker\n");
+        return 2;
+    }
+    int rc = worker_prepare();
+    if (rc != 0)
+        return rc;
+
+    /* SIGTERM/SIGINT are taken synchronously by main; every thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+
+    PGconn *hb_conn = NULL, *listen_conn = NULL;
+    worker_threads t = {0};
+    if (worker_connect(host, &hb_conn, &listen_conn) != 0) {
+        worker_close(hb_conn, listen_conn);
+        return 1;
+    }
+    rc = worker_start(hb_conn, listen_conn, &t) != 0;
+    if (rc == 0) {
+        cl_info(LOG, "worker %s:%d ready: %d runner(s), lease %d ms, poll %d ms", host, (int)getpid(),
+                W.nrunners, cl_cfg.job_lease_ms, cl_cfg.job_poll_ms);
+        int sig = 0;
+        while (sigwait(&sigs, &sig) != 0) {
+        }
+        cl_info(LOG, "received %s: no new claims; waiting up to %d ms for running jobs",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", cl_cfg.shutdown_timeout_ms);
+    }
+    worker_stop(&sigs, &t);
+    if (rc == 0)
+        cl_info(LOG, "worker stopped");
+    worker_close(hb_conn, listen_conn);
     return rc;
 }

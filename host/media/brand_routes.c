@@ -18,6 +18,8 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "storage/storage.h"
+#include "http/db_reply.h"
+#include "projects/projects.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -92,7 +94,7 @@ static cJSON *kit_json(PGconn *c, int64_t pid, cl_res *res)
                               " FROM brand_kits WHERE project_id = $1",
                               1, p);
     if (!cl_db_ok(r)) {
-        cl_media_db_failed(res, c, r, "read brand kit");
+        cl_res_db_failed(res, COMP, c, r, "read brand kit");
         PQclear(r);
         return NULL;
     }
@@ -137,16 +139,11 @@ static void reply_kit(PGconn *c, int64_t pid, cl_res *res, int status)
 }
 
 /* GET /api/projects/:id/brand-kit */
-static void get_kit(cl_req *req, cl_res *res)
+static void get_kit(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id");
-    if (cl_media_own_project(c, &u, pid, res) == 1)
+    if (cl_project_owned(c, res, COMP, pid, u->id) == 1)
         reply_kit(c, pid, res, 200);
-    cl_db_release(c);
 }
 
 /* A kept asset of kind in the project? 1 yes, 0 no, -1 error. */
@@ -191,28 +188,19 @@ static int check_font(PGconn *c, int64_t pid, const cJSON *v, const char *name, 
 }
 
 /* PUT /api/projects/:id/brand-kit */
-static void put_kit(cl_req *req, cl_res *res)
+static void put_kit(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id");
-    if (cl_media_own_project(c, &u, pid, res) != 1) {
-        cl_db_release(c);
+    if (cl_project_owned(c, res, COMP, pid, u->id) != 1)
         return;
-    }
     cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
+    if (!body)
         return;
-    }
     cl_brand_kit cur;
     char err[256];
     if (cl_brand_load(c, pid, NULL, &cur, err, sizeof err) != 0) {
         cJSON_Delete(body);
-        cl_media_db_failed(res, c, NULL, err);
-        cl_db_release(c);
+        cl_res_db_failed(res, COMP, c, NULL, err);
         return;
     }
     cJSON *errors = cJSON_CreateObject();
@@ -291,7 +279,7 @@ static void put_kit(cl_req *req, cl_res *res)
     cJSON_Delete(body);
     if (dberr) {
         cJSON_Delete(errors);
-        cl_media_db_failed(res, c, NULL, "validate brand kit");
+        cl_res_db_failed(res, COMP, c, NULL, "validate brand kit");
     } else if (cJSON_GetArraySize(errors) > 0) {
         cl_res_invalid(res, errors);
     } else {
@@ -312,22 +300,15 @@ static void put_kit(cl_req *req, cl_res *res)
             reply_kit(c, pid, res, 200);
         }
     }
-    cl_db_release(c);
 }
 
 /* POST /api/projects/:id/brand-kit/colors */
-static void propose_colors(cl_req *req, cl_res *res)
+static void propose_colors(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id");
-    cJSON *body = cl_media_own_project(c, &u, pid, res) == 1 ? cl_req_json(req, res) : NULL;
-    if (!body) {
-        cl_db_release(c);
+    cJSON *body = cl_project_owned(c, res, COMP, pid, u->id) == 1 ? cl_req_json(req, res) : NULL;
+    if (!body)
         return;
-    }
     const cJSON *from = cJSON_GetObjectItemCaseSensitive(body, "from");
     const char *src = cJSON_IsString(from) ? from->valuestring : "";
     cJSON *out = cJSON_CreateObject();
@@ -338,7 +319,7 @@ static void propose_colors(cl_req *req, cl_res *res)
     if (strcmp(src, "logo") != 0 && strcmp(src, "website") != 0) {
         cl_res_error(res, 422, "invalid_source", "from must be \"logo\" or \"website\"");
     } else if (cl_brand_load(c, pid, NULL, &k, err, sizeof err) != 0) {
-        cl_media_db_failed(res, c, NULL, err);
+        cl_res_db_failed(res, COMP, c, NULL, err);
     } else if (strcmp(src, "website") == 0) {
         char sp[24];
         snprintf(sp, sizeof sp, "%" PRId64, pid);
@@ -346,7 +327,7 @@ static void propose_colors(cl_req *req, cl_res *res)
         PGresult *r = cl_db_query(c, "SELECT s FROM brand_kits, unnest(site_colors) s WHERE project_id = $1 LIMIT 3",
                                   1, p);
         if (!cl_db_ok(r)) {
-            cl_media_db_failed(res, c, r, "read site colours");
+            cl_res_db_failed(res, COMP, c, r, "read site colours");
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 409, "no_website_colors",
                          "No colours were found on the website; ingest the website first or pick colours by hand");
@@ -364,7 +345,7 @@ static void propose_colors(cl_req *req, cl_res *res)
         char dir[1100], file[1200] = "";
         int found = mid > 0 ? cl_media_get(c, pid, mid, &m, err, sizeof err) : 0;
         if (found < 0) {
-            cl_media_db_failed(res, c, NULL, err);
+            cl_res_db_failed(res, COMP, c, NULL, err);
         } else if (found == 0 || strcmp(m.kind, "image") != 0) {
             cl_res_error(res, 409, "no_logo", "Choose a logo image first");
         } else if (cl_storage_temp("media", "colors-", 1, dir, sizeof dir) != 0) {
@@ -392,14 +373,17 @@ static void propose_colors(cl_req *req, cl_res *res)
     }
     cJSON_Delete(out);
     cJSON_Delete(body);
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"GET", "/api/projects/:id/brand-kit", get_kit, CL_AUTH_PRODUCT, 0},
+    {"PUT", "/api/projects/:id/brand-kit", put_kit, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/projects/:id/brand-kit/colors", propose_colors, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_brand_register_routes(void)
 {
     cl_route("GET", "/api/fonts", list_fonts, 0);
     cl_route("GET", "/api/fonts/:id/file", font_file, 0);
-    cl_route("GET", "/api/projects/:id/brand-kit", get_kit, 0);
-    cl_route("PUT", "/api/projects/:id/brand-kit", put_kit, 0);
-    cl_route("POST", "/api/projects/:id/brand-kit/colors", propose_colors, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

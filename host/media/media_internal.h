@@ -26,10 +26,6 @@ cJSON *cl_media_item_json(const cl_media_item *m);
 
 struct cl_user;
 struct cl_res;
-/** Log a database error and answer 500 internal (nothing was changed). */
-void cl_media_db_failed(struct cl_res *res, PGconn *c, PGresult *r, const char *what);
-/** 1 when project pid belongs to u, 0 not (404 set on res), -1 error (500 set). */
-int cl_media_own_project(PGconn *c, const struct cl_user *u, int64_t pid, struct cl_res *res);
 
 /** File extension for a mime we produce or accept ("jpg", "wav", …; "bin" otherwise). Static. */
 const char *cl_media_ext(const char *mime);

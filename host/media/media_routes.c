@@ -18,6 +18,8 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "storage/storage.h"
+#include "http/db_reply.h"
+#include "projects/projects.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,30 +30,7 @@
 
 #define COMP "media"
 
-void cl_media_db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error(COMP, "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}
 
-int cl_media_own_project(PGconn *c, const cl_user *u, int64_t pid, cl_res *res)
-{
-    static const cl_db_stmt st = {"media_own_project", "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2};
-    char sp[24], su[24];
-    snprintf(sp, sizeof sp, "%" PRId64, pid);
-    snprintf(su, sizeof su, "%" PRId64, u->id);
-    const char *p[] = {sp, su};
-    PGresult *r = cl_db_prepared(c, &st, p);
-    int ok = cl_db_ok(r) ? PQntuples(r) == 1 : -1;
-    if (ok < 0)
-        cl_media_db_failed(res, c, r, "read project");
-    else if (ok == 0)
-        cl_res_error(res, 404, "not_found", "No project %" PRId64, pid);
-    PQclear(r);
-    return ok;
-}
 
 cJSON *cl_media_item_json(const cl_media_item *m)
 {
@@ -123,7 +102,7 @@ static void upload(cl_req *req, cl_res *res)
     if (!c)
         return;
     int64_t pid = cl_req_param_id(req, "id");
-    if (cl_media_own_project(c, &u, pid, res) != 1) {
+    if (cl_project_owned(c, res, COMP, pid, u.id) != 1) {
         cl_db_release(c);
         return;
     }
@@ -175,12 +154,8 @@ static void upload(cl_req *req, cl_res *res)
 }
 
 /* GET /api/projects/:id/media */
-static void list(cl_req *req, cl_res *res)
+static void list(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id");
     char status[16] = "", kind[16] = "";
     int has_status = cl_req_query(req, "status", status, sizeof status);
@@ -189,7 +164,7 @@ static void list(cl_req *req, cl_res *res)
         cl_res_error(res, 422, "invalid_status", "status must be kept, suggested or discarded");
     } else if (has_kind && strcmp(kind, "image") && strcmp(kind, "audio") && strcmp(kind, "font")) {
         cl_res_error(res, 422, "invalid_kind", "kind must be image, audio or font");
-    } else if (cl_media_own_project(c, &u, pid, res) == 1) {
+    } else if (cl_project_owned(c, res, COMP, pid, u->id) == 1) {
         static const cl_db_stmt st = {
             "media_list",
             "SELECT " CL_MEDIA_COLUMNS " FROM media_assets m WHERE m.project_id = $1"
@@ -200,14 +175,13 @@ static void list(cl_req *req, cl_res *res)
             "media_usage",
             "SELECT COALESCE(sum(bytes), 0), count(*) FROM media_assets WHERE user_id = $1 AND status = 'kept'", 1};
         char sp[24], su[24];
-        snprintf(sp, sizeof sp, "%" PRId64, pid);
-        snprintf(su, sizeof su, "%" PRId64, u.id);
-        const char *p[] = {sp, has_status ? status : NULL, has_kind ? kind : NULL};
+        snprintf(su, sizeof su, "%" PRId64, u->id);
+        const char *p[] = {cl_db_id(sp, pid), has_status ? status : NULL, has_kind ? kind : NULL};
         const char *q[] = {su};
         PGresult *r = cl_db_prepared(c, &st, p);
         PGresult *ru = cl_db_ok(r) ? cl_db_prepared(c, &usage, q) : NULL;
         if (!cl_db_ok(r) || !cl_db_ok(ru)) {
-            cl_media_db_failed(res, c, cl_db_ok(r) ? ru : r, "list media");
+            cl_res_db_failed(res, COMP, c, cl_db_ok(r) ? ru : r, "list media");
         } else {
             cJSON *o = cJSON_CreateObject();
             cJSON *a = cJSON_AddArrayToObject(o, "media");
@@ -216,9 +190,9 @@ static void list(cl_req *req, cl_res *res)
                 cl_media_from_row(r, i, &m);
                 cJSON_AddItemToArray(a, cl_media_item_json(&m));
             }
-            const cl_plan_limits *l = cl_policy_limits(u.plan);
+            const cl_plan_limits *l = cl_policy_limits(u->plan);
             cJSON *q2 = cJSON_AddObjectToObject(o, "quota");
-            cJSON_AddStringToObject(q2, "plan", cl_plan_label(u.plan));
+            cJSON_AddStringToObject(q2, "plan", cl_plan_label(u->plan));
             cJSON_AddNumberToObject(q2, "used_bytes", strtod(PQgetvalue(ru, 0, 0), NULL));
             cJSON_AddNumberToObject(q2, "used_files", strtod(PQgetvalue(ru, 0, 1), NULL));
             cJSON_AddNumberToObject(q2, "max_bytes", (double)l->media_bytes);
@@ -229,22 +203,17 @@ static void list(cl_req *req, cl_res *res)
         PQclear(r);
         PQclear(ru);
     }
-    cl_db_release(c);
 }
 
 /* POST …/keep and …/discard */
-static void set_status(cl_req *req, cl_res *res, const char *to)
+static void set_status(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, const char *to)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id"), mid = cl_req_param_id(req, "mid");
     cl_media_item m;
     char err[256];
-    int found = cl_media_own_project(c, &u, pid, res) == 1 ? cl_media_get(c, pid, mid, &m, err, sizeof err) : -2;
+    int found = cl_project_owned(c, res, COMP, pid, u->id) == 1 ? cl_media_get(c, pid, mid, &m, err, sizeof err) : -2;
     if (found == -1) {
-        cl_media_db_failed(res, c, NULL, "read media");
+        cl_res_db_failed(res, COMP, c, NULL, "read media");
     } else if (found == 0) {
         cl_res_error(res, 404, "not_found", "No media %" PRId64 " in this project", mid);
     } else if (found == 1) {
@@ -255,13 +224,12 @@ static void set_status(cl_req *req, cl_res *res, const char *to)
             snprintf(code, sizeof code, "internal");
             snprintf(msg, sizeof msg, "Something went wrong on our side; nothing was changed");
         } else if (strcmp(to, "kept") == 0 && strcmp(m.status, "kept") != 0) {
-            st = cl_media_quota_check(c, u.id, cl_policy_limits(u.plan), cl_plan_label(u.plan), m.bytes, code,
+            st = cl_media_quota_check(c, u->id, cl_policy_limits(u->plan), cl_plan_label(u->plan), m.bytes, code,
                                       sizeof code, msg, sizeof msg);
         }
         if (st == 0) {
             char sm[24];
-            snprintf(sm, sizeof sm, "%" PRId64, mid);
-            const char *p[] = {sm, to};
+            const char *p[] = {cl_db_id(sm, mid), to};
             if (cl_db_exec(c, "UPDATE media_assets SET status = $2 WHERE id = $1", 2, p, err, sizeof err) != 0 ||
                 cl_db_commit(c) != 0) {
                 cl_error(COMP, "set media status: %s", err);
@@ -280,22 +248,23 @@ static void set_status(cl_req *req, cl_res *res, const char *to)
             cl_res_json(res, 200, o);
         }
     }
-    cl_db_release(c);
 }
 
-static void keep(cl_req *req, cl_res *res) { set_status(req, res, "kept"); }
-static void discard(cl_req *req, cl_res *res) { set_status(req, res, "discarded"); }
+static void keep(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
+{
+    set_status(req, res, c, u, "kept");
+}
+static void discard(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
+{
+    set_status(req, res, c, u, "discarded");
+}
 
 /* DELETE /api/projects/:id/media/:mid — the row, then both files. A brand
    kit that used it as logo or font falls back to the defaults. */
-static void delete_media(cl_req *req, cl_res *res)
+static void delete_media(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id"), mid = cl_req_param_id(req, "mid");
-    if (cl_media_own_project(c, &u, pid, res) == 1) {
+    if (cl_project_owned(c, res, COMP, pid, u->id) == 1) {
         char sp[24], sm[24], font[32], err[256];
         snprintf(sp, sizeof sp, "%" PRId64, pid);
         snprintf(sm, sizeof sm, "%" PRId64, mid);
@@ -319,7 +288,7 @@ static void delete_media(cl_req *req, cl_res *res)
         }
         if (!ok || cl_db_commit(c) != 0) {
             cl_db_rollback(c);
-            cl_media_db_failed(res, c, r, "delete media");
+            cl_res_db_failed(res, COMP, c, r, "delete media");
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 404, "not_found", "No media %" PRId64 " in this project", mid);
         } else {
@@ -331,7 +300,6 @@ static void delete_media(cl_req *req, cl_res *res)
         }
         PQclear(r);
     }
-    cl_db_release(c);
 }
 
 static const char *static_mime(const char *m)
@@ -346,25 +314,19 @@ static const char *static_mime(const char *m)
 }
 
 /* GET /api/media/:id/file */
-static void get_file(cl_req *req, cl_res *res)
+static void get_file(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     static const cl_db_stmt st = {
         "media_file",
         "SELECT m.storage, m.storage_key, m.mime, m.normalized_key, m.normalized_mime, m.filename"
         " FROM media_assets m JOIN projects p ON p.id = m.project_id WHERE m.id = $1 AND p.owner_id = $2",
         2};
     char sm[24], su[24], orig[8];
-    snprintf(sm, sizeof sm, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(su, sizeof su, "%" PRId64, u.id);
-    const char *p[] = {sm, su};
+    const char *p[] = {cl_db_id(sm, cl_req_param_id(req, "id")), cl_db_id(su, u->id)};
     PGresult *r = cl_db_prepared(c, &st, p);
     int original = cl_req_query(req, "original", orig, sizeof orig) && strcmp(orig, "1") == 0;
     if (!cl_db_ok(r)) {
-        cl_media_db_failed(res, c, r, "read media");
+        cl_res_db_failed(res, COMP, c, r, "read media");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No media %s", cl_req_param(req, "id"));
     } else {
@@ -374,15 +336,18 @@ static void get_file(cl_req *req, cl_res *res)
                          static_mime(PQgetvalue(r, 0, original ? 2 : 4)), NULL);
     }
     PQclear(r);
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"GET", "/api/projects/:id/media", list, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/projects/:id/media/:mid/keep", keep, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/projects/:id/media/:mid/discard", discard, CL_AUTH_PRODUCT, 0},
+    {"DELETE", "/api/projects/:id/media/:mid", delete_media, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/media/:id/file", get_file, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_media_register_routes(void)
 {
     cl_route("POST", "/api/projects/:id/media", upload, CL_ROUTE_UPLOAD);
-    cl_route("GET", "/api/projects/:id/media", list, 0);
-    cl_route("POST", "/api/projects/:id/media/:mid/keep", keep, 0);
-    cl_route("POST", "/api/projects/:id/media/:mid/discard", discard, 0);
-    cl_route("DELETE", "/api/projects/:id/media/:mid", delete_media, 0);
-    cl_route("GET", "/api/media/:id/file", get_file, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

@@ -89,11 +89,8 @@ int cl_insights_task(PGconn *c, char *err, size_t errlen)
                               "      AND v.updated_at < now() - interval '6 hours'))"
                               " ORDER BY i.published_at DESC LIMIT 50",
                               0, NULL);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int done = 0;
     for (int i = 0; i < PQntuples(r); i++) {
         const char *item = PQgetvalue(r, i, 0);

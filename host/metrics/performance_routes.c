@@ -8,6 +8,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "metrics/metrics.h"
+#include "http/db_reply.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,13 +18,6 @@
 
 #define COMP "performance"
 
-static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error(COMP, "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}
 
 /* The scored revenue of a daily row d: its revenue in the cycle's currency ($cur). */
 #define ITEM_JSON                                                                                  \
@@ -80,7 +74,7 @@ static int reply_cycle_performance(cl_res *res, PGconn *c, const char *sid, cons
     const char *p[] = {sid, uid};
     PGresult *r = cl_db_query(c, SQL_CYCLE, 2, p);
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "cycle performance");
+        cl_res_db_failed(res, COMP, c, r, "cycle performance");
         PQclear(r);
         return -1;
     }
@@ -94,37 +88,26 @@ static int reply_cycle_performance(cl_res *res, PGconn *c, const char *sid, cons
 }
 
 /* GET /api/strategy-cycles/:id/performance */
-static void cycle_performance(cl_req *req, cl_res *res)
+static void cycle_performance(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     reply_cycle_performance(res, c, sid, uid, 200);
-    cl_db_release(c);
 }
 
 /* POST /api/strategy-cycles/:id/rollup — roll up now; the performance document. */
-static void rollup_now(cl_req *req, cl_res *res)
+static void rollup_now(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {sid, uid};
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(c,
                               "SELECT 1 FROM strategy_cycles y JOIN projects p ON p.id = y.project_id"
                               " WHERE y.id = $1 AND y.user_id = $2 AND p.owner_id = $2",
                               2, p);
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "read cycle");
+        cl_res_db_failed(res, COMP, c, r, "read cycle");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No strategy cycle %s", sid);
     } else {
@@ -137,7 +120,6 @@ static void rollup_now(cl_req *req, cl_res *res)
         }
     }
     PQclear(r);
-    cl_db_release(c);
 }
 
 /* "YYYY-MM-DD" with plausible digits (Postgres checks the calendar). */
@@ -190,21 +172,16 @@ static const char *const SQL_PROJECT =
     " ) FROM p";
 
 /* GET /api/projects/:id/performance?from=YYYY-MM-DD&to=YYYY-MM-DD (default: the last 8 weeks) */
-static void project_performance(cl_req *req, cl_res *res)
+static void project_performance(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char spid[24], uid[24], from[16] = "", to[16] = "";
     snprintf(spid, sizeof spid, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     int has_from = cl_req_query(req, "from", from, sizeof from);
     int has_to = cl_req_query(req, "to", to, sizeof to);
     if ((has_from && !date_shape(from)) || (has_to && !date_shape(to))) {
         cl_auth_field_error(res, 422, has_from && !date_shape(from) ? "from" : "to",
                             "from and to must be dates YYYY-MM-DD");
-        cl_db_release(c);
         return;
     }
     /* Defaults in the project's zone; the range checked by Postgres. */
@@ -221,7 +198,7 @@ static void project_performance(cl_req *req, cl_res *res)
         if (st && !strncmp(st, "22", 2))
             cl_auth_field_error(res, 422, "from", "from and to must be calendar dates YYYY-MM-DD");
         else
-            db_failed(res, c, r, "performance range");
+            cl_res_db_failed(res, COMP, c, r, "performance range");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No project %s", spid);
     } else {
@@ -237,29 +214,13 @@ static void project_performance(cl_req *req, cl_res *res)
             const char *q[] = {spid, uid, f, t};
             PGresult *d = cl_db_query(c, SQL_PROJECT, 4, q);
             if (!cl_db_ok(d))
-                db_failed(res, c, d, "project performance");
+                cl_res_db_failed(res, COMP, c, d, "project performance");
             else
                 cl_res_json_text(res, 200, PQgetvalue(d, 0, 0));
             PQclear(d);
         }
     }
     PQclear(r);
-    cl_db_release(c);
-}
-
-/* The preamble of a route with a JSON body: the connection, or NULL with the
-   reply set (the connection released). *body is the caller's to delete. */
-static PGconn *open_with_body(cl_req *req, cl_res *res, cl_user *u, cJSON **body)
-{
-    PGconn *c = cl_auth_open(req, res, u, CL_AUTH_PRODUCT);
-    if (!c)
-        return NULL;
-    *body = cl_req_json(req, res);
-    if (!*body) {
-        cl_db_release(c);
-        return NULL;
-    }
-    return c;
 }
 
 static int whole(const cJSON *v)
@@ -300,16 +261,12 @@ int cl_metrics_currency_body(const cJSON *body, char code[4], cl_body_err *e)
 }
 
 /* PUT /api/content-items/:id/views {views, reach?} — manual items only. */
-static void put_views(cl_req *req, cl_res *res)
+static void put_views(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    cJSON *body;
-    PGconn *c = open_with_body(req, res, &u, &body);
-    if (!c)
-        return;
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     char sid[24], uid[24], v[24], rch[24];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     cl_body_err be = {0};
     if (cl_metrics_views_body(body, v, rch, &be) != 0) {
         cl_res_body_error(res, &be);
@@ -317,7 +274,7 @@ static void put_views(cl_req *req, cl_res *res)
         const char *p[] = {sid, uid};
         PGresult *r = cl_db_query(c, "SELECT publish_strategy FROM content_items WHERE id = $1 AND user_id = $2", 2, p);
         if (!cl_db_ok(r)) {
-            db_failed(res, c, r, "read item");
+            cl_res_db_failed(res, COMP, c, r, "read item");
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 404, "not_found", "No content item %s", sid);
         } else if (strcmp(PQgetvalue(r, 0, 0), "manual_export") != 0) {
@@ -334,25 +291,19 @@ static void put_views(cl_req *req, cl_res *res)
                                       " 'reach', reach, 'source', source, 'updated_at', updated_at)",
                                       3, q);
             if (!cl_db_ok(w))
-                db_failed(res, c, w, "store views");
+                cl_res_db_failed(res, COMP, c, w, "store views");
             else
                 cl_res_json_text(res, 200, PQgetvalue(w, 0, 0));
             PQclear(w);
         }
         PQclear(r);
     }
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* PUT /api/projects/:id/currency {currency: "NGN" | null} */
-static void put_currency(cl_req *req, cl_res *res)
+static void put_currency(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    cJSON *body;
-    PGconn *c = open_with_body(req, res, &u, &body);
-    if (!c)
-        return;
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     char code[4];
     cl_body_err be = {0};
     if (cl_metrics_currency_body(body, code, &be) != 0) {
@@ -360,29 +311,26 @@ static void put_currency(cl_req *req, cl_res *res)
     } else {
         char spid[24], uid[24];
         snprintf(spid, sizeof spid, "%" PRId64, cl_req_param_id(req, "id"));
-        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        snprintf(uid, sizeof uid, "%" PRId64, u->id);
         const char *p[] = {spid, uid, code[0] ? code : NULL};
         PGresult *r = cl_db_query(c,
                                   "UPDATE projects SET currency = $3 WHERE id = $1 AND owner_id = $2"
                                   " RETURNING json_build_object('project_id', id, 'currency', currency)",
                                   3, p);
-        if (!cl_db_ok(r))
-            db_failed(res, c, r, "store currency");
-        else if (PQntuples(r) == 0)
-            cl_res_error(res, 404, "not_found", "No project %s", spid);
-        else
-            cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
+        cl_res_db_row(res, 200, COMP, c, r, "store currency", "No project %s", spid);
         PQclear(r);
     }
-    cJSON_Delete(body);
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"POST", "/api/strategy-cycles/:id/rollup", rollup_now, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/strategy-cycles/:id/performance", cycle_performance, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/projects/:id/performance", project_performance, CL_AUTH_PRODUCT, 0},
+    {"PUT", "/api/content-items/:id/views", put_views, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0},
+    {"PUT", "/api/projects/:id/currency", put_currency, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0},
+};
 
 void cl_metrics_register_routes(void)
 {
-    cl_route("POST", "/api/strategy-cycles/:id/rollup", rollup_now, 0);
-    cl_route("GET", "/api/strategy-cycles/:id/performance", cycle_performance, 0);
-    cl_route("GET", "/api/projects/:id/performance", project_performance, 0);
-    cl_route("PUT", "/api/content-items/:id/views", put_views, 0);
-    cl_route("PUT", "/api/projects/:id/currency", put_currency, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

@@ -93,8 +93,7 @@ static int64_t num(PGresult *r, int row, int col)
 int cl_rollup_cycle(PGconn *c, int64_t cycle_id, int nowait, int nightly, char *err, size_t errlen)
 {
     char sid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, cycle_id);
-    const char *p[] = {sid};
+    const char *p[] = {cl_db_id(sid, cycle_id)};
     if (cl_db_begin(c) != 0) {
         snprintf(err, errlen, "begin failed");
         return -1;
@@ -209,11 +208,8 @@ int cl_rollup_nightly_task(PGconn *c, char *err, size_t errlen)
                               " AND EXISTS (SELECT 1 FROM content_items i WHERE i.cycle_id = y.id)"
                               " ORDER BY y.id LIMIT 200",
                               0, NULL);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int done = 0;
     for (int i = 0; i < PQntuples(r); i++) {
         int64_t id = strtoll(PQgetvalue(r, i, 0), NULL, 10);

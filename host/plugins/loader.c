@@ -772,6 +772,15 @@ int cl_plugins_check_selection(char *err, size_t errlen)
     return 0;
 }
 
+int cl_plugins_load_configured(const char *comp, char *err, size_t errlen)
+{
+    /* An unreadable directory is a warning; a configured selection that
+       names no loaded plugin is a configuration error. */
+    if (cl_plugins_load_dir(cl_cfg.plugin_dir) < 0)
+        cl_warn(comp, "cannot read the plugin directory %s (CLIPLOOP_PLUGIN_DIR)", cl_cfg.plugin_dir);
+    return cl_plugins_check_selection(err, errlen) != 0 ? -1 : 0;
+}
+
 size_t cl_plugins_count(void) { return n_plugins; }
 
 int cl_plugins_info_at(size_t i, cl_plugin_info *out)

@@ -27,6 +27,14 @@ const cl_capability *cl_plugins_find(int kind, const char *id);
  */
 int cl_plugins_check_selection(char *err, size_t errlen);
 
+/**
+ * The plugin start-up of serve and worker: load CLIPLOOP_PLUGIN_DIR (an
+ * unreadable directory is a warning logged under comp) and check the
+ * configured selections. 0, or -1 with the reason in err (a configuration
+ * error).
+ */
+int cl_plugins_load_configured(const char *comp, char *err, size_t errlen);
+
 /** The services table handed to plugins. */
 const cl_host_api *cl_host_api_get(void);
 

@@ -168,8 +168,7 @@ int cl_context_load(PGconn *conn, int64_t project_id, size_t budget_bytes, cl_bu
                     size_t errlen)
 {
     char id[24];
-    snprintf(id, sizeof id, "%" PRId64, project_id);
-    const char *p[] = {id};
+    const char *p[] = {cl_db_id(id, project_id)};
     PGresult *pr = cl_db_query(
         conn,
         "SELECT json_build_object('id', p.id, 'name', p.name, 'project_type', p.project_type,"
@@ -182,11 +181,8 @@ int cl_context_load(PGconn *conn, int64_t project_id, size_t budget_bytes, cl_bu
         " concat_ws(' ', p.name, p.business_name, p.category, p.primary_offer, p.target_audience, p.city)"
         " FROM projects p WHERE p.id = $1",
         1, p);
-    if (!cl_db_ok(pr)) {
-        cl_db_errmsg(conn, pr, err, errlen);
-        PQclear(pr);
+    if (cl_db_check(conn, pr, err, errlen) != 0)
         return -1;
-    }
     if (PQntuples(pr) == 0) {
         PQclear(pr);
         return 1;

@@ -4,6 +4,7 @@
  * show each message beside its field in one round trip.
  */
 #include "projects/profile.h"
+#include "core/buf.h"
 #include "core/tz.h"
 
 #include <ctype.h>
@@ -43,18 +44,24 @@ static const char *const statuses[] = {"active", "archived", NULL};
 /* Canonical order of preferred channels. */
 static const char *const channels[] = {"instagram", "tiktok", "whatsapp", NULL};
 
+/* Length limits of the text fields, in characters. */
+#define LEN_SHORT 80  /* a name, a place, a category */
+#define LEN_NAME 120  /* a business name, a tone */
+#define LEN_CTA 160   /* a call to action */
+#define LEN_TEXT 500  /* an audience, an offer */
+
 static const field_def fields[] = {
-    {"name", F_LINE, 80, NULL, NULL, 1, 0, 0},
+    {"name", F_LINE, LEN_SHORT, NULL, NULL, 1, 0, 0},
     {"project_type", F_ENUM, 0, project_types, "Choose business, creator or app", 1, 0, 0},
-    {"business_name", F_LINE, 120, NULL, NULL, 0, 1, 0},
-    {"category", F_LINE, 80, NULL, NULL, 0, 1, 0},
-    {"city", F_LINE, 80, NULL, NULL, 0, 1, 0},
-    {"state", F_LINE, 80, NULL, NULL, 0, 1, 0},
-    {"target_audience", F_TEXT, 500, NULL, NULL, 0, 1, 0},
-    {"primary_offer", F_TEXT, 500, NULL, NULL, 0, 1, 0},
-    {"price_range", F_LINE, 80, NULL, NULL, 0, 1, 0},
-    {"tone", F_LINE, 120, NULL, NULL, 0, 1, 0},
-    {"cta", F_LINE, 160, NULL, NULL, 0, 1, 0},
+    {"business_name", F_LINE, LEN_NAME, NULL, NULL, 0, 1, 0},
+    {"category", F_LINE, LEN_SHORT, NULL, NULL, 0, 1, 0},
+    {"city", F_LINE, LEN_SHORT, NULL, NULL, 0, 1, 0},
+    {"state", F_LINE, LEN_SHORT, NULL, NULL, 0, 1, 0},
+    {"target_audience", F_TEXT, LEN_TEXT, NULL, NULL, 0, 1, 0},
+    {"primary_offer", F_TEXT, LEN_TEXT, NULL, NULL, 0, 1, 0},
+    {"price_range", F_LINE, LEN_SHORT, NULL, NULL, 0, 1, 0},
+    {"tone", F_LINE, LEN_NAME, NULL, NULL, 0, 1, 0},
+    {"cta", F_LINE, LEN_CTA, NULL, NULL, 0, 1, 0},
     {"instagram_handle", F_INSTAGRAM, 0, NULL, NULL, 0, 1, 0},
     {"whatsapp_number", F_WHATSAPP, 0, NULL, NULL, 0, 1, 0},
     {"website_url", F_URL, 0, NULL, NULL, 0, 1, 0},
@@ -82,40 +89,6 @@ static const struct {
 };
 
 /* ------------------------------------------------------------------------- */
-
-/* Valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF)? */
-static int utf8_valid(const unsigned char *s)
-{
-    while (*s) {
-        unsigned char c = *s;
-        size_t len;
-        unsigned cp;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else
-            return 0;
-        for (size_t i = 1; i < len; i++) {
-            if ((s[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        s += len;
-    }
-    return 1;
-}
 
 static size_t utf8_chars(const char *s)
 {
@@ -235,7 +208,7 @@ static const char *too_long(unsigned max)
 static int check_string(const field_def *f, const char *raw, char **value, const char **msg)
 {
     *value = NULL;
-    if (!utf8_valid((const unsigned char *)raw)) {
+    if (!cl_utf8_valid(raw, strlen(raw))) {
         *msg = "Contains characters that are not valid text";
         return 1;
     }

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "credits/policy.h"
 #include "db/db.h"
+#include "http/db_reply.h"
 #include "media/media.h"
 #include "http/http.h"
 #include "http/loopdb.h"
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #define LOG "projects"
+#define INGEST_MAX_ATTEMPTS 3 /* a crawl that failed for a passing reason runs again, at most this often */
 
 /* The project as the API shows it (the table aliased p). */
 #define PROJECT_JSON                                                                               \
@@ -102,6 +104,21 @@ static void reply_row_json(cl_res *res, PGconn *c, PGresult *r, int status, cons
         not_found(res);
     else
         cl_res_json_text(res, status, PQgetvalue(r, 0, 0));
+}
+
+int cl_project_owned(PGconn *c, cl_res *res, const char *comp, int64_t project_id, int64_t user_id)
+{
+    static const cl_db_stmt st = {"project_owned", "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2};
+    char sp[CL_DB_ID_LEN], su[CL_DB_ID_LEN];
+    const char *p[] = {cl_db_id(sp, project_id), cl_db_id(su, user_id)};
+    PGresult *r = cl_db_prepared(c, &st, p);
+    int rc = cl_db_ok(r) ? PQntuples(r) == 1 : -1;
+    if (rc < 0)
+        cl_res_db_failed(res, comp, c, r, "read project");
+    else if (rc == 0)
+        cl_res_error(res, 404, "not_found", "No project %s", sp);
+    PQclear(r);
+    return rc;
 }
 
 /* Does the user own an existing project? 1 yes, 0 no, -1 error (reply set). */
@@ -248,8 +265,7 @@ static void list_projects(cl_req *req, cl_res *res)
     if (!c)
         return;
     char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {uid};
+    const char *p[] = {cl_db_id(uid, u.id)};
     PGresult *r = cl_db_prepared(c, &cl_projects_list_stmt, p);
     if (!cl_db_ok(r))
         internal(res, c, r, "list projects");
@@ -293,23 +309,14 @@ static int step_is_done(const cl_profile_update *upd)
     return cl_profile_update_get(upd, "onboarding_step", &v) && v && strcmp(v, "done") == 0;
 }
 
-static void create_project(cl_req *req, cl_res *res)
+static void create_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
-        return;
-    }
+    cJSON *body = req->json; /* CL_AUTH_JSON */
     cJSON *errors = cJSON_CreateObject();
     cl_profile_update upd;
     int v = cl_profile_validate(body, CL_PROFILE_CREATE, &upd, errors);
     if (v == 0 && step_is_done(&upd) && cl_profile_check_complete(NULL, &upd, errors) > 0)
         v = 1;
-    cJSON_Delete(body);
     if (v != 0) {
         if (v > 0)
             cl_res_invalid(res, errors);
@@ -318,13 +325,12 @@ static void create_project(cl_req *req, cl_res *res)
             cl_res_error(res, 500, "internal", "Out of memory");
         }
         cl_profile_update_free(&upd);
-        cl_db_release(c);
         return;
     }
     cJSON_Delete(errors);
 
     char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
+    snprintf(uid, sizeof uid, "%" PRId64, u->id);
     const char *params[CL_PROFILE_MAX_FIELDS + 1] = {uid};
     for (size_t i = 0; i < upd.n; i++)
         params[i + 1] = upd.values[i];
@@ -336,7 +342,7 @@ static void create_project(cl_req *req, cl_res *res)
 
     if (cl_db_begin(c) != 0) {
         internal(res, c, NULL, "begin");
-    } else if (lock_user(res, c, uid) == 0 && check_limit(res, c, &u, uid) == 0) {
+    } else if (lock_user(res, c, uid) == 0 && check_limit(res, c, u, uid) == 0) {
         PGresult *r = cl_db_query(c, sql.data, (int)upd.n + 1, params);
         if (cl_db_ok(r) && cl_db_commit(c) == 0) {
             cl_res_json_text(res, 201, PQgetvalue(r, 0, 0));
@@ -350,50 +356,38 @@ static void create_project(cl_req *req, cl_res *res)
     cl_buf_free(&vals);
     cl_buf_free(&sql);
     cl_profile_update_free(&upd);
-    cl_db_release(c);
 }
 
-/* Resolve user and :id for the routes below; NULL with the reply set. */
-static PGconn *begin_project(cl_req *req, cl_res *res, cl_user *u, char pid[24], char uid[24])
+/* The :id of the routes below (pid) and the user's id (uid) as text; 0, or -1 with 404 set. */
+static int project_param(cl_req *req, cl_res *res, const cl_user *u, char pid[24], char uid[24])
 {
-    PGconn *c = cl_auth_open(req, res, u, CL_AUTH_PRODUCT);
-    if (!c)
-        return NULL;
     snprintf(uid, 24, "%" PRId64, u->id);
     if (parse_id(cl_req_param(req, "id"), pid, 24)) {
         not_found(res);
-        cl_db_release(c);
-        return NULL;
+        return -1;
     }
-    return c;
+    return 0;
 }
 
-static void get_project(cl_req *req, cl_res *res)
+static void get_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     const char *p[] = {pid, uid};
     PGresult *r = cl_db_query(c, "SELECT " PROJECT_JSON " FROM projects p WHERE p.id = $1 AND p.owner_id = $2", 2, p);
     reply_row_json(res, c, r, 200, "get project");
     PQclear(r);
-    cl_db_release(c);
 }
 
-static void update_project(cl_req *req, cl_res *res)
+static void update_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
+    if (!body)
         return;
-    }
     cJSON *errors = cJSON_CreateObject();
     cl_profile_update upd;
     int v = cl_profile_validate(body, CL_PROFILE_UPDATE, &upd, errors);
@@ -405,7 +399,6 @@ static void update_project(cl_req *req, cl_res *res)
             cJSON_Delete(errors);
             cl_res_error(res, 500, "internal", "Out of memory");
         }
-        cl_db_release(c);
         return;
     }
 
@@ -440,7 +433,7 @@ static void update_project(cl_req *req, cl_res *res)
     const cJSON *cur_status = cJSON_GetObjectItemCaseSensitive(current, "status");
     if (cl_profile_update_get(&upd, "status", &st) && st && strcmp(st, "active") == 0 &&
         cJSON_IsString(cur_status) && strcmp(cur_status->valuestring, "active") != 0 &&
-        check_limit(res, c, &u, uid) != 0)
+        check_limit(res, c, u, uid) != 0)
         goto out;
 
     const char *params[CL_PROFILE_MAX_FIELDS + 2] = {pid, uid};
@@ -467,15 +460,12 @@ out:
     cl_buf_free(&sets);
     cl_buf_free(&sql);
     cl_profile_update_free(&upd);
-    cl_db_release(c);
 }
 
-static void delete_project(cl_req *req, cl_res *res)
+static void delete_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     const char *p[] = {pid, uid};
     /* the media library's files go once the rows are gone (docs/media.md) */
@@ -493,22 +483,16 @@ static void delete_project(cl_req *req, cl_res *res)
     }
     cl_media_files_free(media);
     PQclear(r);
-    cl_db_release(c);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Onboarding                                                                */
 /* ------------------------------------------------------------------------- */
 
-static void get_onboarding(cl_req *req, cl_res *res)
+static void get_onboarding(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {uid};
+    const char *p[] = {cl_db_id(uid, u->id)};
     PGresult *r = cl_db_query(
         c,
         "SELECT json_build_object("
@@ -523,7 +507,6 @@ static void get_onboarding(cl_req *req, cl_res *res)
         1, p);
     reply_row_json(res, c, r, 200, "onboarding state");
     PQclear(r);
-    cl_db_release(c);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -575,12 +558,10 @@ int cl_projects_ingest_body(const cJSON *body, char **url, cl_body_err *e)
     return 0;
 }
 
-static void start_ingest(cl_req *req, cl_res *res)
+static void start_ingest(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     char *url = NULL;
     cJSON *errors = cJSON_CreateObject();
@@ -679,9 +660,9 @@ static void start_ingest(cl_req *req, cl_res *res)
     cl_buf_printf(&key, "%s:run:%s", CL_JOB_INGEST_WEBSITE, run_id);
     int64_t job_id = 0;
     char err[256];
-    int erc = payload.data && key.data
-                  ? cl_job_enqueue(c, CL_JOB_INGEST_WEBSITE, payload.data, key.data, 3, &job_id, NULL, err, sizeof err)
-                  : -1;
+    int erc = payload.data && key.data ? cl_job_enqueue(c, CL_JOB_INGEST_WEBSITE, payload.data, key.data,
+                                                       INGEST_MAX_ATTEMPTS, &job_id, NULL, err, sizeof err)
+                                       : -1;
     cl_buf_free(&payload);
     cl_buf_free(&key);
     if (erc != 0) {
@@ -690,8 +671,7 @@ static void start_ingest(cl_req *req, cl_res *res)
         goto out;
     }
     char jid[24];
-    snprintf(jid, sizeof jid, "%" PRId64, job_id);
-    const char *up[] = {run_id, jid};
+    const char *up[] = {run_id, cl_db_id(jid, job_id)};
     r = cl_db_query(c, "UPDATE ingestion_runs SET job_id = $2 WHERE id = $1", 2, up);
     if (!cl_db_ok(r) || cl_db_commit(c) != 0) {
         internal(res, c, r, "link run to job");
@@ -712,15 +692,12 @@ out:
     PQclear(r);
     cJSON_Delete(errors);
     free(url);
-    cl_db_release(c);
 }
 
-static void get_ingestion(cl_req *req, cl_res *res)
+static void get_ingestion(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     if (owns(res, c, pid, uid) == 1) {
         PGresult *r = latest_run(c, pid, NULL, 1);
@@ -734,15 +711,12 @@ static void get_ingestion(cl_req *req, cl_res *res)
         }
         PQclear(r);
     }
-    cl_db_release(c);
 }
 
-static void list_documents(cl_req *req, cl_res *res)
+static void list_documents(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     if (owns(res, c, pid, uid) == 1) {
         const char *p[] = {pid};
@@ -758,19 +732,15 @@ static void list_documents(cl_req *req, cl_res *res)
         reply_row_json(res, c, r, 200, "list documents");
         PQclear(r);
     }
-    cl_db_release(c);
 }
 
-static void get_document(cl_req *req, cl_res *res)
+static void get_document(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24], did[24];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     if (parse_id(cl_req_param(req, "doc"), did, sizeof did)) {
         cl_res_error(res, 404, "not_found", "No such document");
-        cl_db_release(c);
         return;
     }
     const char *p[] = {pid, uid, did};
@@ -788,15 +758,12 @@ static void get_document(cl_req *req, cl_res *res)
     else
         reply_row_json(res, c, r, 200, "get document");
     PQclear(r);
-    cl_db_release(c);
 }
 
-static void get_context(cl_req *req, cl_res *res)
+static void get_context(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     char pid[24], uid[24], bud[16];
-    PGconn *c = begin_project(req, res, &u, pid, uid);
-    if (!c)
+    if (project_param(req, res, u, pid, uid) != 0)
         return;
     long budget = 8000;
     if (cl_req_query(req, "budget", bud, sizeof bud)) {
@@ -804,7 +771,6 @@ static void get_context(cl_req *req, cl_res *res)
         budget = strtol(bud, &end, 10);
         if (*end || budget < CL_CONTEXT_MIN_BUDGET || budget > 200000) {
             cl_res_error(res, 400, "invalid_budget", "budget must be a number of bytes from 256 to 200000");
-            cl_db_release(c);
             return;
         }
     }
@@ -820,20 +786,23 @@ static void get_context(cl_req *req, cl_res *res)
         }
         cl_buf_free(&out);
     }
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"POST", "/api/projects", create_project, CL_AUTH_PRODUCT | CL_AUTH_JSON, 0},
+    {"GET", "/api/projects/:id", get_project, CL_AUTH_PRODUCT, 0},
+    {"PATCH", "/api/projects/:id", update_project, CL_AUTH_PRODUCT, 0},
+    {"DELETE", "/api/projects/:id", delete_project, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/projects/:id/ingest", start_ingest, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/projects/:id/ingestion", get_ingestion, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/projects/:id/documents", list_documents, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/projects/:id/documents/:doc", get_document, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/projects/:id/context", get_context, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/onboarding", get_onboarding, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_projects_register_routes(void)
 {
     cl_route_read("/api/projects", &projects_read);
-    cl_route("POST", "/api/projects", create_project, 0);
-    cl_route("GET", "/api/projects/:id", get_project, 0);
-    cl_route("PATCH", "/api/projects/:id", update_project, 0);
-    cl_route("DELETE", "/api/projects/:id", delete_project, 0);
-    cl_route("POST", "/api/projects/:id/ingest", start_ingest, 0);
-    cl_route("GET", "/api/projects/:id/ingestion", get_ingestion, 0);
-    cl_route("GET", "/api/projects/:id/documents", list_documents, 0);
-    cl_route("GET", "/api/projects/:id/documents/:doc", get_document, 0);
-    cl_route("GET", "/api/projects/:id/context", get_context, 0);
-    cl_route("GET", "/api/onboarding", get_onboarding, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

@@ -25,12 +25,21 @@
 #include "jobs/jobs.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /** The job kind that crawls a project's website. */
 #define CL_JOB_INGEST_WEBSITE "ingest.website"
 
 /** GET /api/projects' statement ($1 owner id), exposed for tests/bench/routes. */
 extern const cl_db_stmt cl_projects_list_stmt;
+
+struct cl_res;
+/**
+ * The owner check of routes that take a project id: 1 when user_id owns
+ * project_id; 0 with 404 not_found "No project <id>" set on res; -1 with
+ * the 500 of cl_res_db_failed (logged under comp) when the lookup failed.
+ */
+int cl_project_owned(PGconn *c, struct cl_res *res, const char *comp, int64_t project_id, int64_t user_id);
 
 /** Register the /api/projects and /api/onboarding routes (serve.c). */
 void cl_projects_register_routes(void);

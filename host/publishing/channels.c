@@ -20,6 +20,8 @@
 #include "plugins/call.h"
 #include "plugins/registry.h"
 #include "storage/storage.h"
+#include "http/db_reply.h"
+#include "projects/projects.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -63,23 +65,16 @@ int cl_channel_load(PGconn *c, int64_t project_id, const char *channel, int with
 {
     memset(out, 0, sizeof *out);
     char pid[24];
-    snprintf(pid, sizeof pid, "%" PRId64, project_id);
-    const char *p[] = {pid, channel};
+    const char *p[] = {cl_db_id(pid, project_id), channel};
     PGresult *r = cl_db_query(c,
                               "SELECT id, project_id, user_id, channel, status, coalesce(account_id, ''),"
                               " coalesce(username, ''), coalesce(extract(epoch FROM token_expires_at)::bigint, 0),"
                               " encode(token_ciphertext, 'hex'), token_key_id"
                               " FROM channel_connections WHERE project_id = $1 AND channel = $2",
                               2, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
-        return -1;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 0;
-    }
+    int one = cl_db_one(c, r, err, errlen);
+    if (one != 1)
+        return one;
     out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     out->project_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     out->user_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
@@ -139,9 +134,7 @@ int cl_channel_store_token(PGconn *c, int64_t id, const char *token, int64_t exp
         snprintf(hex + 2 + 2 * i, 3, "%02x", sealed[i]);
     free(sealed);
     char sid[24], exp[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(exp, sizeof exp, "%" PRId64, expires_in > 0 ? expires_in : 5184000);
-    const char *p[] = {sid, hex, key_id, exp};
+    const char *p[] = {cl_db_id(sid, id), hex, key_id, cl_db_id(exp, expires_in > 0 ? expires_in : 5184000)};
     int rc = cl_db_exec(c,
                         "UPDATE channel_connections SET token_ciphertext = $2::bytea, token_key_id = $3,"
                         " token_expires_at = now() + make_interval(secs => $4::bigint), token_refreshed_at = now(),"
@@ -154,8 +147,7 @@ int cl_channel_store_token(PGconn *c, int64_t id, const char *token, int64_t exp
 int cl_channel_set_status(PGconn *c, int64_t id, const char *status, const char *reason, char *err, size_t errlen)
 {
     char sid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    const char *p[] = {sid, status, reason};
+    const char *p[] = {cl_db_id(sid, id), status, reason};
     return cl_db_exec(c,
                       "UPDATE channel_connections SET status = $2, status_reason = $3, updated_at = now()"
                       " WHERE id = $1",
@@ -208,7 +200,7 @@ static void public_media(cl_req *req, cl_res *res)
         return;
     }
     char err[256];
-    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
     if (!c) {
         cl_res_error(res, 503, "database_unavailable", "The database is unavailable; try again shortly");
         return;
@@ -218,7 +210,7 @@ static void public_media(cl_req *req, cl_res *res)
     const char *p[] = {sid};
     PGresult *r = cl_db_query(c, "SELECT path, mime, storage FROM content_assets WHERE id = $1", 1, p);
     if (!cl_db_ok(r)) {
-        cl_publishing_db_failed(res, c, r, "read asset");
+        cl_res_db_failed(res, COMP, c, r, "read asset");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "This media link is invalid or has expired");
     } else {
@@ -231,30 +223,9 @@ static void public_media(cl_req *req, cl_res *res)
 
 /* ---- connect and callback ---------------------------------------------------------- */
 
-/* The project must be u's: 1 yes, 0 no (404 set), -1 error (500 set). */
-static int own_project(PGconn *c, const cl_user *u, int64_t pid, cl_res *res)
-{
-    char sp[24], su[24];
-    snprintf(sp, sizeof sp, "%" PRId64, pid);
-    snprintf(su, sizeof su, "%" PRId64, u->id);
-    const char *p[] = {sp, su};
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2, p);
-    int rc = cl_db_ok(r) ? PQntuples(r) == 1 : -1;
-    if (rc < 0)
-        cl_publishing_db_failed(res, c, r, "read project");
-    else if (rc == 0)
-        cl_res_error(res, 404, "not_found", "No project %s", sp);
-    PQclear(r);
-    return rc;
-}
-
 /* GET /api/integrations/instagram/connect?project_id= */
-static void connect_start(cl_req *req, cl_res *res)
+static void connect_start(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int ok_num;
     long pid = cl_req_query_long(req, "project_id", 0, &ok_num);
     const char *why = NULL;
@@ -263,7 +234,7 @@ static void connect_start(cl_req *req, cl_res *res)
     char nonce[33], payload[160], state[400], err[512];
     if (!ok_num || pid <= 0) {
         cl_res_error(res, 400, "invalid_project", "project_id must be the id of one of your projects");
-    } else if (own_project(c, &u, pid, res) != 1) {
+    } else if (cl_project_owned(c, res, COMP, pid, u->id) != 1) {
         /* reply set */
     } else if (!kr) {
         cl_res_error(res, 503, "encryption_not_configured",
@@ -274,12 +245,11 @@ static void connect_start(cl_req *req, cl_res *res)
         cl_res_error(res, 500, "internal", "Could not start the connection; try again");
     } else {
         int64_t exp = (int64_t)time(NULL) + cl_cfg.oauth_state_ttl_seconds;
-        snprintf(payload, sizeof payload, "%s.%" PRId64 ".%ld.%" PRId64, nonce, u.id, pid, exp);
+        snprintf(payload, sizeof payload, "%s.%" PRId64 ".%ld.%" PRId64, nonce, u->id, pid, exp);
         char su[24], sp[24], sexp[24];
-        snprintf(su, sizeof su, "%" PRId64, u.id);
+        snprintf(su, sizeof su, "%" PRId64, u->id);
         snprintf(sp, sizeof sp, "%ld", pid);
-        snprintf(sexp, sizeof sexp, "%" PRId64, exp);
-        const char *p[] = {nonce, su, sp, sexp};
+        const char *p[] = {nonce, su, sp, cl_db_id(sexp, exp)};
         cl_output out = {CL_BUF_INIT, 0};
         cl_error perr = CL_ERROR_INIT;
         if (cl_sign(kr, "oauth_state", payload, state, sizeof state) != 0 ||
@@ -305,7 +275,6 @@ static void connect_start(cl_req *req, cl_res *res)
         }
         cl_buf_free(&out.buf);
     }
-    cl_db_release(c);
 }
 
 /* Browsers get a redirect back to the studio; API clients get JSON. */
@@ -331,12 +300,8 @@ static void callback_error(cl_req *req, cl_res *res, long pid, int status, const
 }
 
 /* GET /api/integrations/instagram/callback?code=&state= (or error=…) */
-static void connect_callback(cl_req *req, cl_res *res)
+static void connect_callback(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char state[512], code[2100], payload[256], nonce[40], perror_[64];
     long long uid = 0, pid = 0, exp = 0;
     const cl_keyring *kr = cl_keyring_get(NULL);
@@ -347,7 +312,7 @@ static void connect_callback(cl_req *req, cl_res *res)
         callback_error(req, res, 0, 400, "invalid_state", "The connection request is not valid (state refused)");
         goto out;
     }
-    if (uid != u.id) {
+    if (uid != u->id) {
         callback_error(req, res, 0, 403, "invalid_state", "This connection was started by another account");
         goto out;
     }
@@ -363,7 +328,7 @@ static void connect_callback(cl_req *req, cl_res *res)
     int consumed = cl_db_ok(r) ? PQntuples(r) : -1;
     int fresh = consumed == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     if (consumed < 0) {
-        cl_publishing_db_failed(res, c, r, "consume oauth state");
+        cl_res_db_failed(res, COMP, c, r, "consume oauth state");
         PQclear(r);
         goto out;
     }
@@ -414,7 +379,7 @@ static void connect_callback(cl_req *req, cl_res *res)
         char err[512];
         const char *q[] = {sp, su, acct, uname ? uname : ""};
         if (cl_db_begin(c) != 0) {
-            cl_publishing_db_failed(res, c, NULL, "begin");
+            cl_res_db_failed(res, COMP, c, NULL, "begin");
         } else {
             r = cl_db_query(c,
                             "INSERT INTO channel_connections (project_id, user_id, channel, status, account_id, username)"
@@ -456,23 +421,17 @@ static void connect_callback(cl_req *req, cl_res *res)
     cJSON_Delete(ans);
 out:
     memset(code, 0, sizeof code);
-    cl_db_release(c);
 }
 
 /* ---- status and disconnect -------------------------------------------------------------- */
 
 /* GET /api/projects/:id/channels */
-static void list_channels(cl_req *req, cl_res *res)
+static void list_channels(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id");
-    if (own_project(c, &u, pid, res) == 1) {
+    if (cl_project_owned(c, res, COMP, pid, u->id) == 1) {
         char sp[24];
-        snprintf(sp, sizeof sp, "%" PRId64, pid);
-        const char *p[] = {sp};
+        const char *p[] = {cl_db_id(sp, pid)};
         PGresult *r = cl_db_query(
             c,
             "SELECT channel, status, status_reason, account_id, username,"
@@ -482,7 +441,7 @@ static void list_channels(cl_req *req, cl_res *res)
             " FROM channel_connections WHERE project_id = $1 ORDER BY channel",
             1, p);
         if (!cl_db_ok(r)) {
-            cl_publishing_db_failed(res, c, r, "list channels");
+            cl_res_db_failed(res, COMP, c, r, "list channels");
         } else {
             cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "channels");
             for (int i = 0; i < PQntuples(r); i++) {
@@ -505,36 +464,29 @@ static void list_channels(cl_req *req, cl_res *res)
         }
         PQclear(r);
     }
-    cl_db_release(c);
 }
 
 /* POST /api/projects/:id/channels/:channel/disconnect — forgets the token. */
-static void disconnect_channel(cl_req *req, cl_res *res)
+static void disconnect_channel(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t pid = cl_req_param_id(req, "id");
     const char *ch = cl_req_param(req, "channel");
-    if (own_project(c, &u, pid, res) == 1) {
+    if (cl_project_owned(c, res, COMP, pid, u->id) == 1) {
         char sp[24];
-        snprintf(sp, sizeof sp, "%" PRId64, pid);
-        const char *p[] = {sp, ch};
+        const char *p[] = {cl_db_id(sp, pid), ch};
         PGresult *r = cl_db_query(c,
                                   "UPDATE channel_connections SET status = 'disconnected', status_reason = NULL,"
                                   " token_ciphertext = NULL, token_key_id = NULL, updated_at = now()"
                                   " WHERE project_id = $1 AND channel = $2 RETURNING channel",
                                   2, p);
         if (!cl_db_ok(r))
-            cl_publishing_db_failed(res, c, r, "disconnect");
+            cl_res_db_failed(res, COMP, c, r, "disconnect");
         else if (PQntuples(r) == 0)
             cl_res_error(res, 404, "not_found", "No %s connection on this project", ch);
         else
             cl_res_json_text(res, 200, "{\"status\":\"disconnected\"}");
         PQclear(r);
     }
-    cl_db_release(c);
 }
 
 /* ---- daily token refresh ------------------------------------------------------------------ */
@@ -554,11 +506,8 @@ int cl_publishing_refresh_tokens(PGconn *c, int *refreshed, int *failed, char *e
                               " AND token_refreshed_at < now() - interval '24 hours'"
                               " AND token_expires_at < now() + interval '10 days' ORDER BY token_expires_at",
                               0, NULL);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     for (int i = 0; i < PQntuples(r); i++) {
         cl_channel ch;
         char lerr[512];
@@ -623,11 +572,15 @@ static int refresh_job(const cl_job *job, cl_call *call, cl_buf *result, char *e
 int cl_publishing_register_channel_jobs(void);
 int cl_publishing_register_channel_jobs(void) { return cl_job_register("publishing.refresh_tokens", refresh_job); }
 
+static const cl_user_route signed_in_routes[] = {
+    {"GET", "/api/integrations/instagram/connect", connect_start, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/integrations/instagram/callback", connect_callback, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/projects/:id/channels", list_channels, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/projects/:id/channels/:channel/disconnect", disconnect_channel, CL_AUTH_PRODUCT, 0},
+};
+
 void cl_publishing_register_channel_routes(void)
 {
-    cl_route("GET", "/api/integrations/instagram/connect", connect_start, 0);
-    cl_route("GET", "/api/integrations/instagram/callback", connect_callback, 0);
-    cl_route("GET", "/api/projects/:id/channels", list_channels, 0);
-    cl_route("POST", "/api/projects/:id/channels/:channel/disconnect", disconnect_channel, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
     cl_route("GET", "/api/public/media/:token", public_media, 0);
 }

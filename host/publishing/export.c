@@ -28,6 +28,7 @@
 #include "lua/lua_runtime.h"
 #include "storage/storage.h"
 #include "tracking/tracking.h"
+#include "http/db_reply.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -216,15 +217,9 @@ static int write_item(struct archive *a, PGconn *c, const char *sid, const char 
         "         ORDER BY render_seq DESC LIMIT 1)"
         "  FROM content_items i JOIN projects p ON p.id = i.project_id WHERE i.id = $1 AND i.user_id = $2",
         2, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
-        return -1;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 0;
-    }
+    int one = cl_db_one(c, r, err, errlen);
+    if (one != 1)
+        return one;
     const char *channel = PQgetvalue(r, 0, 2);
     char link[600] = "", *caption = NULL, *cta = NULL;
     if (!PQgetisnull(r, 0, 6) && cl_tracking_item_url(c, strtoll(sid, NULL, 10), link, sizeof link) != 1)
@@ -414,27 +409,18 @@ static void send_bundle(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, c
 }
 
 /* GET /api/content-items/:id/export */
-static void export_item(cl_req *req, cl_res *res)
+static void export_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     int64_t id = cl_req_param_id(req, "id");
     if (id <= 0)
         cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
     else
-        send_bundle(req, res, c, &u, &id, 1, 0);
-    cl_db_release(c);
+        send_bundle(req, res, c, u, &id, 1, 0);
 }
 
 /* GET /api/manual-queue/export?ids=1,2,3 */
-static void export_bulk(cl_req *req, cl_res *res)
+static void export_bulk(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char list[1024];
     int64_t ids[MAX_BULK];
     int n = 0, bad = !cl_req_query(req, "ids", list, sizeof list) || !list[0];
@@ -454,17 +440,12 @@ static void export_bulk(cl_req *req, cl_res *res)
     if (bad)
         cl_res_error(res, 400, "invalid_ids", "ids must be 1 to %d item ids separated by commas", MAX_BULK);
     else
-        send_bundle(req, res, c, &u, ids, n, 1);
-    cl_db_release(c);
+        send_bundle(req, res, c, u, ids, n, 1);
 }
 
 /* GET /api/manual-queue?channel=&status=&sort=&project_id= */
-static void manual_queue(cl_req *req, cl_res *res)
+static void manual_queue(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char channel[16] = "", status[24] = "", sort[16] = "", uid[24], pid[24] = "";
     cl_req_query(req, "channel", channel, sizeof channel);
     cl_req_query(req, "status", status, sizeof status);
@@ -481,7 +462,7 @@ static void manual_queue(cl_req *req, cl_res *res)
     } else if (!ok_num || project < 0) {
         cl_res_error(res, 400, "invalid_project", "project_id must be a project id");
     } else {
-        snprintf(uid, sizeof uid, "%" PRId64, u.id);
+        snprintf(uid, sizeof uid, "%" PRId64, u->id);
         if (project > 0)
             snprintf(pid, sizeof pid, "%ld", project);
         const char *p[] = {uid, channel[0] ? channel : NULL, status[0] ? status : NULL, pid[0] ? pid : NULL};
@@ -505,7 +486,7 @@ static void manual_queue(cl_req *req, cl_res *res)
                                               : "i.scheduled_at ASC NULLS LAST, i.created_at DESC, i.id DESC");
         PGresult *r = cl_db_query(c, sql, 4, p);
         if (!cl_db_ok(r)) {
-            cl_publishing_db_failed(res, c, r, "manual queue");
+            cl_res_db_failed(res, COMP, c, r, "manual queue");
         } else {
             cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
             for (int i = 0; i < PQntuples(r); i++) {
@@ -518,7 +499,6 @@ static void manual_queue(cl_req *req, cl_res *res)
         }
         PQclear(r);
     }
-    cl_db_release(c);
 }
 
 int cl_publishing_posted_body(const cJSON *body, const char **url, cl_body_err *e)
@@ -536,26 +516,18 @@ int cl_publishing_posted_body(const cJSON *body, const char **url, cl_body_err *
 }
 
 /* POST /api/content-items/:id/mark-posted {posted_url?} */
-static void mark_posted(cl_req *req, cl_res *res)
+static void mark_posted(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cJSON *body = req->body_len ? cl_req_json(req, res) : cJSON_CreateObject();
-    if (!body) {
-        cl_db_release(c);
+    if (!body)
         return;
-    }
     const char *us;
     cl_body_err be = {0};
     if (cl_publishing_posted_body(body, &us, &be) != 0) {
         cl_res_body_error(res, &be);
     } else {
         char sid[24], uid[24];
-        snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
-        snprintf(uid, sizeof uid, "%" PRId64, u.id);
-        const char *p[] = {sid, uid, us};
+        const char *p[] = {cl_db_id(sid, cl_req_param_id(req, "id")), cl_db_id(uid, u->id), us};
         PGresult *r = cl_db_query(c,
                                   "UPDATE content_items SET manual_status = 'posted', posted_at = now(),"
                                   " posted_url = coalesce($3, posted_url), updated_at = now()"
@@ -564,7 +536,7 @@ static void mark_posted(cl_req *req, cl_res *res)
                                   " to_char(posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
                                   3, p);
         if (!cl_db_ok(r)) {
-            cl_publishing_db_failed(res, c, r, "mark posted");
+            cl_res_db_failed(res, COMP, c, r, "mark posted");
         } else if (PQntuples(r) == 0) {
             /* Not the user's, or published directly (not a manual item). */
             PGresult *e = cl_db_query(c, "SELECT 1 FROM content_items WHERE id = $1 AND user_id = $2", 2, p);
@@ -587,13 +559,16 @@ static void mark_posted(cl_req *req, cl_res *res)
         PQclear(r);
     }
     cJSON_Delete(body);
-    cl_db_release(c);
 }
+
+static const cl_user_route signed_in_routes[] = {
+    {"GET", "/api/content-items/:id/export", export_item, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/content-items/:id/mark-posted", mark_posted, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/manual-queue", manual_queue, CL_AUTH_PRODUCT, 0},
+    {"GET", "/api/manual-queue/export", export_bulk, CL_AUTH_PRODUCT, 0},
+};
 
 void cl_publishing_register_export_routes(void)
 {
-    cl_route("GET", "/api/content-items/:id/export", export_item, 0);
-    cl_route("POST", "/api/content-items/:id/mark-posted", mark_posted, 0);
-    cl_route("GET", "/api/manual-queue", manual_queue, 0);
-    cl_route("GET", "/api/manual-queue/export", export_bulk, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
 }

@@ -56,8 +56,7 @@
 int cl_publishing_choose(PGconn *c, int64_t item_id, char *publisher, size_t plen, char *reason, size_t rlen)
 {
     char sid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, item_id);
-    const char *p[] = {sid};
+    const char *p[] = {cl_db_id(sid, item_id)};
     PGresult *r = cl_db_query(c,
                               "SELECT i.publisher, i.publish_container_id IS NOT NULL, i.channel,"
                               " (SELECT status FROM channel_connections cc WHERE cc.project_id = i.project_id"
@@ -629,11 +628,8 @@ int cl_publishing_stuck_task(PGconn *c, char *err, size_t errlen)
         "   FROM stuck s WHERE i.id = s.id AND s.recovered RETURNING i.id)"
         " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM gave_up)",
         0, NULL);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     int n = atoi(PQgetvalue(r, 0, 0)) + atoi(PQgetvalue(r, 0, 1));
     if (atoi(PQgetvalue(r, 0, 0)) > 0)
         PQclear(PQexec(c, "NOTIFY " CL_JOBS_CHANNEL));

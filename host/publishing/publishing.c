@@ -24,11 +24,3 @@ int cl_publishing_register_jobs(void)
         cl_warn("publishing", "tracking links in captions are unavailable: %s", err);
     return cl_publishing_register_channel_jobs();
 }
-
-void cl_publishing_db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error("publishing", "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}

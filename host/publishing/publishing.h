@@ -115,8 +115,6 @@ int cl_publishing_register_jobs(void);
 
 /* Internal: routes of export.c and channels.c. */
 struct cl_res;
-/** Log a database failure (what + the server's message) and reply 500 "nothing was changed". */
-void cl_publishing_db_failed(struct cl_res *res, PGconn *c, PGresult *r, const char *what);
 void cl_publishing_register_export_routes(void);
 void cl_publishing_register_channel_routes(void);
 

@@ -153,7 +153,7 @@ static int visitor(cl_req *req, cl_user *u)
     if (!cookie || !strstr(cookie, CL_SESSION_COOKIE "="))
         return 0;
     char err[256];
-    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
     if (!c)
         return 0;
     cl_res scratch = {0};

@@ -32,6 +32,8 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "http/db_reply.h"
+#include "projects/projects.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -50,13 +52,6 @@
 #define COMP "tracking"
 #define TRACK_BODY_MAX (16 * 1024)
 
-static void db_failed(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error(COMP, "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
-}
 
 static void field_error(cl_res *res, const char *field, const char *msg)
 {
@@ -359,7 +354,7 @@ static void conversion_preflight(cl_req *req, cl_res *res)
         return;
     }
     char err[256];
-    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
     if (!c) {
         cl_res_error(res, 503, "database_unavailable", "The database is not reachable");
         return;
@@ -406,7 +401,7 @@ static void record_event(PGconn *c, const key_project *kp, const char *kind, con
             PGresult *r = cl_db_query(
                 c, "SELECT content_item_id, project_id FROM tracking_clicks WHERE click_id = $1", 1, p);
             if (!cl_db_ok(r)) {
-                db_failed(res, c, r, "click lookup");
+                cl_res_db_failed(res, COMP, c, r, "click lookup");
                 PQclear(r);
                 return;
             }
@@ -430,11 +425,10 @@ static void record_event(PGconn *c, const key_project *kp, const char *kind, con
     }
     if (ev->content_item_id) {
         char cid[24];
-        snprintf(cid, sizeof cid, "%" PRId64, ev->content_item_id);
-        const char *p[] = {cid};
+        const char *p[] = {cl_db_id(cid, ev->content_item_id)};
         PGresult *r = cl_db_query(c, "SELECT project_id FROM content_items WHERE id = $1", 1, p);
         if (!cl_db_ok(r)) {
-            db_failed(res, c, r, "item lookup");
+            cl_res_db_failed(res, COMP, c, r, "item lookup");
             PQclear(r);
             return;
         }
@@ -514,7 +508,7 @@ static void record_event(PGconn *c, const key_project *kp, const char *kind, con
                         3, q);
     }
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
-        db_failed(res, c, r, "recording an event");
+        cl_res_db_failed(res, COMP, c, r, "recording an event");
         PQclear(r);
         return;
     }
@@ -615,7 +609,7 @@ static void conversion(cl_req *req, cl_res *res)
         return;
     }
     char err[256];
-    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
     if (!c) {
         cJSON_Delete(body);
         cl_res_error(res, 503, "database_unavailable", "The database is not reachable");
@@ -685,7 +679,7 @@ static void revenue(cl_req *req, cl_res *res)
     PGconn *c;
     key_project kp = {0};
     if (secret) {
-        c = cl_db_acquire(2000, err, sizeof err);
+        c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
         if (!c) {
             cl_res_error(res, 503, "database_unavailable", "The database is not reachable");
             return;
@@ -744,7 +738,7 @@ static void revenue(cl_req *req, cl_res *res)
                 const char *p[] = {xid, uid};
                 PGresult *r = cl_db_query(c, sql, 2, p);
                 if (!cl_db_ok(r)) {
-                    db_failed(res, c, r, "owner check");
+                    cl_res_db_failed(res, COMP, c, r, "owner check");
                 } else if (PQntuples(r) == 0) {
                     cl_res_error(res, 404, "not_found", "No such project or content item");
                 } else {
@@ -812,40 +806,19 @@ static void script_js(cl_req *req, cl_res *res)
 /* ---- owner routes --------------------------------------------------------------------- */
 
 /*
- * The owner routes' preamble: the signed-in user (product access) and their
- * project :id. Returns the connection (release it), or NULL with the reply
- * set (401/403/503, or 404 for a project that is not theirs).
+ * The owner routes' check: the project :id (into *id) is the user's. 1 yes,
+ * 0 no (404 set), -1 database error (500 set).
  */
-static PGconn *open_own_project(cl_req *req, cl_res *res, int64_t *id)
+static int own_project(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, int64_t *id)
 {
-    cl_user u;
     *id = cl_req_param_id(req, "id");
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return NULL;
-    char pid[24], uid[24];
-    snprintf(pid, sizeof pid, "%" PRId64, *id);
-    snprintf(uid, sizeof uid, "%" PRId64, u.id);
-    const char *p[] = {pid, uid};
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2, p);
-    int ok = cl_db_ok(r) && PQntuples(r) == 1;
-    if (!cl_db_ok(r))
-        db_failed(res, c, r, "project lookup");
-    else if (!ok)
-        cl_res_error(res, 404, "not_found", "No project %" PRId64, *id);
-    PQclear(r);
-    if (!ok) {
-        cl_db_release(c);
-        return NULL;
-    }
-    return c;
+    return cl_project_owned(c, res, COMP, *id, u->id);
 }
 
 static void reply_settings(PGconn *c, int64_t id, cl_res *res, const char *new_secret)
 {
     char pid[24];
-    snprintf(pid, sizeof pid, "%" PRId64, id);
-    const char *p[] = {pid};
+    const char *p[] = {cl_db_id(pid, id)};
     PGresult *r =
         cl_db_query(c,
                     "SELECT tracking_publishable_key, to_json(tracking_allowed_origins)::text, website_url,"
@@ -853,7 +826,7 @@ static void reply_settings(PGconn *c, int64_t id, cl_res *res, const char *new_s
                     "  FROM projects WHERE id = $1",
                     1, p);
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
-        db_failed(res, c, r, "tracking settings");
+        cl_res_db_failed(res, COMP, c, r, "tracking settings");
         PQclear(r);
         return;
     }
@@ -892,14 +865,12 @@ static void reply_settings(PGconn *c, int64_t id, cl_res *res, const char *new_s
     cl_res_json(res, 200, o);
 }
 
-static void get_settings(cl_req *req, cl_res *res)
+static void get_settings(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
     int64_t id;
-    PGconn *c = open_own_project(req, res, &id);
-    if (!c)
+    if (own_project(req, res, c, u, &id) != 1)
         return;
     reply_settings(c, id, res, NULL);
-    cl_db_release(c);
 }
 
 int cl_track_origins_body(const cJSON *body, int *clear, cl_buf *lit, cl_body_err *e)
@@ -951,17 +922,14 @@ int cl_track_destination_body(const cJSON *body, const char **url, cl_body_err *
     return 0;
 }
 
-static void patch_settings(cl_req *req, cl_res *res)
+static void patch_settings(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
     int64_t id;
-    PGconn *c = open_own_project(req, res, &id);
-    if (!c)
+    if (own_project(req, res, c, u, &id) != 1)
         return;
     cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
+    if (!body)
         return;
-    }
     cl_buf lit = CL_BUF_INIT;
     int clear = 0;
     cl_body_err be = {0};
@@ -970,8 +938,7 @@ static void patch_settings(cl_req *req, cl_res *res)
         cl_res_body_error(res, &be);
     if (!bad) {
         char pid[24];
-        snprintf(pid, sizeof pid, "%" PRId64, id);
-        const char *p[] = {pid, clear ? NULL : lit.data};
+        const char *p[] = {cl_db_id(pid, id), clear ? NULL : lit.data};
         if (cl_db_exec(c, "UPDATE projects SET tracking_allowed_origins = $2::text[] WHERE id = $1", 2, p,
                        NULL, 0) != 0)
             cl_res_error(res, 500, "internal", "Could not save the origins");
@@ -980,22 +947,19 @@ static void patch_settings(cl_req *req, cl_res *res)
     }
     cl_buf_free(&lit);
     cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 /* Rotate the project's secret key (secret = 1; the new key is in this reply
    only) or its publishable key. */
-static void rotate_key(cl_req *req, cl_res *res, int secret)
+static void rotate_key(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, int secret)
 {
     int64_t id;
-    PGconn *c = open_own_project(req, res, &id);
-    if (!c)
+    if (own_project(req, res, c, u, &id) != 1)
         return;
     char key[48] = "clp_sk_", hash[65], pid[24];
     random_base62(key + 7, 32);
     cl_sha256_hex(key, hash);
-    snprintf(pid, sizeof pid, "%" PRId64, id);
-    const char *p[] = {pid, hash, key + strlen(key) - 4};
+    const char *p[] = {cl_db_id(pid, id), hash, key + strlen(key) - 4};
     int rc =
         secret ? cl_db_exec(c,
                             "UPDATE projects SET tracking_secret_hash = $2, tracking_secret_hint = $3,"
@@ -1010,16 +974,15 @@ static void rotate_key(cl_req *req, cl_res *res, int secret)
     else
         reply_settings(c, id, res, secret ? key : NULL);
     OPENSSL_cleanse(key, sizeof key);
-    cl_db_release(c);
 }
 
-static void rotate_secret(cl_req *req, cl_res *res)
+static void rotate_secret(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    rotate_key(req, res, 1);
+    rotate_key(req, res, c, u, 1);
 }
-static void rotate_publishable(cl_req *req, cl_res *res)
+static void rotate_publishable(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    rotate_key(req, res, 0);
+    rotate_key(req, res, c, u, 0);
 }
 
 /* GET /api/projects/:id/tracking/events?limit=N — clicks and events, newest first. */
@@ -1032,10 +995,11 @@ static void last_events(cl_req *req, cl_res *res)
         return;
     }
     int64_t id;
-    PGconn *c = open_own_project(req, res, &id);
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
     if (!c)
         return;
-    {
+    if (own_project(req, res, c, &u, &id) == 1) {
         char pid[24], lim[24];
         snprintf(pid, sizeof pid, "%" PRId64, id);
         snprintf(lim, sizeof lim, "%ld", limit);
@@ -1058,7 +1022,7 @@ static void last_events(cl_req *req, cl_res *res)
             " ORDER BY at DESC LIMIT $2) x",
             2, p);
         if (!cl_db_ok(r))
-            db_failed(res, c, r, "last events");
+            cl_res_db_failed(res, COMP, c, r, "last events");
         else
             cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
         PQclear(r);
@@ -1096,11 +1060,10 @@ static void last_events(cl_req *req, cl_res *res)
 static void reply_items(PGconn *c, const char *ids, int64_t uid, int single, cl_res *res)
 {
     char us[24];
-    snprintf(us, sizeof us, "%" PRId64, uid);
-    const char *p[] = {ids, us};
+    const char *p[] = {ids, cl_db_id(us, uid)};
     PGresult *r = cl_db_query(c, ITEM_TRACKING_SQL, 2, p);
     if (!cl_db_ok(r)) {
-        db_failed(res, c, r, "item tracking");
+        cl_res_db_failed(res, COMP, c, r, "item tracking");
         PQclear(r);
         return;
     }
@@ -1127,17 +1090,12 @@ static void reply_items(PGconn *c, const char *ids, int64_t uid, int single, cl_
     cl_res_json(res, 200, o);
 }
 
-static void item_tracking(cl_req *req, cl_res *res)
+static void item_tracking(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     int64_t id = cl_req_param_id(req, "id");
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     char ids[40];
     snprintf(ids, sizeof ids, "{%" PRId64 "}", id);
-    reply_items(c, ids, u.id, 1, res);
-    cl_db_release(c);
+    reply_items(c, ids, u->id, 1, res);
 }
 
 static void items_tracking(cl_req *req, cl_res *res)
@@ -1165,18 +1123,12 @@ static void items_tracking(cl_req *req, cl_res *res)
 }
 
 /* PUT /api/content-items/:id/destination {cta_url} */
-static void put_destination(cl_req *req, cl_res *res)
+static void put_destination(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    cl_user u;
     int64_t id = cl_req_param_id(req, "id");
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
     cJSON *body = cl_req_json(req, res);
-    if (!body) {
-        cl_db_release(c);
+    if (!body)
         return;
-    }
     const char *url;
     cl_body_err be = {0};
     int bad = cl_track_destination_body(body, &url, &be) != 0;
@@ -1184,28 +1136,25 @@ static void put_destination(cl_req *req, cl_res *res)
         cl_res_body_error(res, &be);
     if (!bad) {
         char iid[24], uid[24];
-        snprintf(iid, sizeof iid, "%" PRId64, id);
-        snprintf(uid, sizeof uid, "%" PRId64, u.id);
-        const char *p[] = {iid, uid, url};
+        const char *p[] = {cl_db_id(iid, id), cl_db_id(uid, u->id), url};
         PGresult *r = cl_db_query(
             c,
             "UPDATE content_items i SET cta_url = $3, updated_at = now() FROM projects p"
             " WHERE i.id = $1 AND p.id = i.project_id AND p.owner_id = $2 RETURNING i.tracking_slug",
             3, p);
         if (!cl_db_ok(r)) {
-            db_failed(res, c, r, "destination");
+            cl_res_db_failed(res, COMP, c, r, "destination");
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 404, "not_found", "No content item %" PRId64, id);
         } else {
             cl_tracking_invalidate_slug(PQgetvalue(r, 0, 0));
             char ids[40];
             snprintf(ids, sizeof ids, "{%" PRId64 "}", id);
-            reply_items(c, ids, u.id, 1, res);
+            reply_items(c, ids, u->id, 1, res);
         }
         PQclear(r);
     }
     cJSON_Delete(body);
-    cl_db_release(c);
 }
 
 int cl_tracking_events_configure(char *err, size_t errlen)
@@ -1218,6 +1167,13 @@ int cl_tracking_events_configure(char *err, size_t errlen)
                : 0;
 }
 
+static const cl_user_route signed_in_routes[] = {
+    {"GET", "/api/projects/:id/tracking", get_settings, CL_AUTH_PRODUCT, 0},
+    {"PATCH", "/api/projects/:id/tracking", patch_settings, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/projects/:id/tracking/secret-key", rotate_secret, CL_AUTH_PRODUCT, 0},
+    {"POST", "/api/projects/:id/tracking/publishable-key", rotate_publishable, CL_AUTH_PRODUCT, 0},
+};
+
 void cl_tracking_register_routes(void)
 {
     load_script();
@@ -1227,11 +1183,8 @@ void cl_tracking_register_routes(void)
     cl_route("OPTIONS", "/api/track/conversion", conversion_preflight, 0);
     cl_route("POST", "/api/track/revenue", revenue, 0);
     cl_route("GET", "/api/tracking/items", items_tracking, 0);
-    cl_route("GET", "/api/projects/:id/tracking", get_settings, 0);
-    cl_route("PATCH", "/api/projects/:id/tracking", patch_settings, 0);
-    cl_route("POST", "/api/projects/:id/tracking/secret-key", rotate_secret, 0);
-    cl_route("POST", "/api/projects/:id/tracking/publishable-key", rotate_publishable, 0);
+    CL_ROUTE_USER_TABLE(signed_in_routes);
     cl_route("GET", "/api/projects/:id/tracking/events", last_events, 0);
-    cl_route("GET", "/api/content-items/:id/tracking", item_tracking, 0);
-    cl_route("PUT", "/api/content-items/:id/destination", put_destination, 0);
+    cl_route_user("GET", "/api/content-items/:id/tracking", item_tracking, CL_AUTH_PRODUCT, 0);
+    cl_route_user("PUT", "/api/content-items/:id/destination", put_destination, CL_AUTH_PRODUCT, 0);
 }

@@ -107,8 +107,7 @@ int cl_tracking_public_url(const char *slug, char *out, size_t outlen)
 int cl_tracking_item_url(PGconn *c, int64_t item_id, char *out, size_t outlen)
 {
     char id[24];
-    snprintf(id, sizeof id, "%" PRId64, item_id);
-    const char *p[] = {id};
+    const char *p[] = {cl_db_id(id, item_id)};
     PGresult *r = cl_db_query(c, "SELECT tracking_slug FROM content_items WHERE id = $1", 1, p);
     int rc = !cl_db_ok(r) ? -1 : PQntuples(r) == 0 ? 0 : 1;
     if (rc == 1 && cl_tracking_public_url(PQgetvalue(r, 0, 0), out, outlen) != 0)
@@ -546,7 +545,7 @@ static void redirect_lookup(cl_req *req, cl_res *res)
     const char *slug = cl_req_param(req, "slug");
     uint64_t gen = atomic_load(&cache.gen);
     char err[256];
-    PGconn *c = cl_db_acquire(2000, err, sizeof err);
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_FAST_MS, err, sizeof err);
     if (!c) {
         html_page(res, 503, "Please try again",
                   "This link is temporarily unavailable. Reload the page in a moment.");
@@ -948,11 +947,8 @@ static int lock_items(PGconn *c, click **rows, int n, int64_t *project, char *er
     const char *p[] = {ids.data};
     PGresult *r = PQexecPrepared(c, "tracking_lock_items", 1, p, NULL, NULL, 0);
     cl_buf_free(&ids);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, errlen);
-        PQclear(r);
+    if (cl_db_check(c, r, err, errlen) != 0)
         return -1;
-    }
     for (int k = 0; k < PQntuples(r); k++) {
         int64_t item = strtoll(PQgetvalue(r, k, 0), NULL, 10), proj = strtoll(PQgetvalue(r, k, 1), NULL, 10);
         for (int i = 0; i < n; i++)

@@ -1,0 +1,42 @@
+/*
+ * db_reply.h — the replies of /api handlers that read the database, written
+ * once: a failed statement and a query that answers one JSON value.
+ *
+ * Ownership: nothing here frees r or releases c; the caller PQclears r and
+ * keeps c. Messages are copied into res.
+ */
+#ifndef CL_HTTP_DB_REPLY_H
+#define CL_HTTP_DB_REPLY_H
+
+#include "http/http.h"
+
+#include <libpq-fe.h>
+
+/** The message of a 500 after a failed statement (nothing was committed). */
+#define CL_DB_FAILED_MESSAGE "Something went wrong on our side; nothing was changed"
+
+/**
+ * 500 internal with CL_DB_FAILED_MESSAGE, logging "what: <the database's
+ * message>" under the log component comp (the message never reaches the
+ * client). r may be NULL (a failed BEGIN/COMMIT: conn's message is logged).
+ */
+void cl_res_db_failed(cl_res *res, const char *comp, PGconn *c, const PGresult *r, const char *what);
+
+/**
+ * Reply the first column of r's first row, JSON text, with status; 404
+ * not_found with the formatted message when r has no row; cl_res_db_failed
+ * when r failed.
+ */
+void cl_res_db_row(cl_res *res, int status, const char *comp, PGconn *c, const PGresult *r, const char *what,
+                   const char *not_found_fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/**
+ * The check after a statement that reads the one row a route is about: 1
+ * when r has a row (r stays the caller's); 0 with 404 not_found (the
+ * formatted message) set and r PQcleared; -1 with the 500 of
+ * cl_res_db_failed set and r PQcleared.
+ */
+int cl_res_db_one(cl_res *res, const char *comp, PGconn *c, PGresult *r, const char *what,
+                  const char *not_found_fmt, ...) __attribute__((format(printf, 6, 7)));
+
+#endif
