@@ -256,6 +256,18 @@ test('audio is normalized to 48 kHz stereo; fonts are validated with FreeType', 
   const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=sample_rate,channels', '-of', 'csv=p=0', f], { encoding: 'utf8' });
   assert.equal(probe.stdout.trim(), '48000,2');
 
+  for (const [name, codec, mime] of [['tune.mp3', 'libmp3lame', 'audio/mpeg'], ['tune.ogg', 'libvorbis', 'audio/ogg']]) {
+    const buf = make(name, '-f', 'lavfi', '-i', `sine=frequency=${name.length * 50}:duration=1`, '-c:a', codec);
+    const a = await upload(owner, project.id, buf, name);
+    assert.equal(a.status, 201, a.text);
+    assert.equal(a.body.media.kind, 'audio');
+    assert.equal(a.body.media.mime, mime);
+    assert.ok(Math.abs(a.body.media.duration_ms - 1000) < 120, `${name}: ${a.body.media.duration_ms} ms`);
+  }
+  const video = make('clip.mp4', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:duration=1', '-f', 'lavfi', '-i', 'sine=duration=1', '-shortest');
+  const v = await upload(owner, project.id, video, 'clip.m4a');
+  assert.equal(v.status, 415, 'a video is not audio, whatever its name');
+
   const ttf = fs.readFileSync('/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf');
   const font = await upload(owner, project.id, ttf, 'MySerif.ttf');
   assert.equal(font.status, 201, font.text);
