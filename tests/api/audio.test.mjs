@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
-import { startTtsFake } from '../fakes/tts_fake.mjs';
+import { startTtsFake, speechWav } from '../fakes/tts_fake.mjs';
 
 let db, srv, failing, fake, storage;
 
@@ -43,7 +43,7 @@ async function signedIn(server, email) {
   assert.equal(p.status, 201, JSON.stringify(p.body));
   const item = await c.post('/api/content-items', { project_id: p.body.project?.id ?? p.body.id, channel: 'tiktok', draft: DRAFT });
   assert.equal(item.status, 201, JSON.stringify(item.body));
-  return { c, item: item.body };
+  return { c, item: item.body, projectId: p.body.project?.id ?? p.body.id };
 }
 
 async function waitForItem(server, c, id, pred, ms = 90000) {
@@ -72,7 +72,7 @@ after(async () => {
 });
 
 test('a render speaks the voiceover over the chosen bed, with word-timed captions, at -14 LUFS', async () => {
-  const { c, item } = await signedIn(srv, 'vo@example.com');
+  const { c, item, projectId } = await signedIn(srv, 'vo@example.com');
   const beds = await c.get('/api/music/beds');
   assert.equal(beds.status, 200);
   assert.deepEqual(beds.body.beds.map((b) => b.id).sort(), ['bright', 'calm', 'drive', 'upbeat']);
@@ -122,6 +122,29 @@ test('a render speaks the voiceover over the chosen bed, with word-timed caption
   assert.equal(r2.soundtrack.voiceover, false);
   assert.equal(r2.soundtrack.music, false);
   assert.equal(r2.soundtrack.caption_mode, 'lines'); // the draft's lines, timed across the video
+
+  // The owner's own track from the media library (uploaded, kept, normalized to 48 kHz stereo).
+  const up = await fetch(`${srv.url}/api/projects/${projectId}/media`, {
+    method: 'POST', body: speechWav('one two three four five six seven eight'),
+    headers: { cookie: c.cookie, 'x-csrf-token': c.csrf, 'x-filename': 'jingle.wav', 'content-type': 'audio/wav' },
+  });
+  const media = (await up.json()).media;
+  assert.equal(up.status, 201, JSON.stringify(media));
+  assert.equal(media.kind, 'audio');
+  const own = await c.post(`/api/content-items/${item.id}/render`, { voiceover: true, music: `media:${media.id}` });
+  assert.equal(own.status, 202, JSON.stringify(own.body));
+  const withTrack = await waitForItem(srv, c, item.id, (x) => (x.status === 'rendered' && x.render_seq === 3) || x.status === 'render_failed');
+  assert.equal(withTrack.status, 'rendered', JSON.stringify(withTrack));
+  assert.deepEqual(withTrack.audio, { voiceover: true, music: `media:${media.id}` });
+  const r3 = JSON.parse(psql(db.url, `SELECT result::text FROM jobs WHERE id = ${withTrack.render_job.id}`)[0][0]);
+  assert.equal(r3.soundtrack.music, true);
+  assert.equal(r3.soundtrack.voiceover, true);
+
+  // Someone else's track is not a choice for this item.
+  const other = await signedIn(srv, 'other@example.com');
+  const refused = await other.c.post(`/api/content-items/${other.item.id}/render`, { music: `media:${media.id}` });
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.error.code, 'invalid_audio');
 });
 
 test('a voice engine that fails: the item says why and the render credit is refunded', async () => {
