@@ -2,7 +2,8 @@
 // and the desktop (1440x900): a photo chosen through the file input (what the
 // phone's camera roll hands over) uploads with progress and appears in the
 // library; a file over 20 MB is refused before it is sent; a text file named
-// .jpg is refused by the server with a calm message; the brand kit takes its
+// .jpg is refused by the server with a calm message; website suggestions are
+// kept or discarded; the brand kit takes its
 // colours from the logo, previews the chosen fonts and saves. Screenshots go
 // to tests/e2e/artifacts/media-*.png.
 import { test, before, after } from 'node:test';
@@ -105,6 +106,27 @@ test('desktop: brand kit with colours from the logo, font preview and placement'
   assert.equal(kit.colors[0], first);
   assert.ok(kit.logo, 'the logo is saved');
   await screenshot(page, 'media-desktop');
+
+  // website suggestions: keep one, discard the other (rows marked as ingestion would leave them)
+  const ids = [];
+  for (const [name, colour] of [['shop-front.jpg', 'orange'], ['banner.jpg', 'teal']]) {
+    const f = path.join(tmp, name);
+    spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${colour}:s=900x600`, '-frames:v', '1', f]);
+    const r = await page.context().request.post(`${srv.url}/api/projects/${id}/media`, {
+      data: fs.readFileSync(f), headers: { 'x-csrf-token': page.csrf, 'x-filename': name } });
+    ids.push((await r.json()).media.id);
+  }
+  psql(db.url, `UPDATE media_assets SET origin = 'website', status = 'suggested' WHERE id IN (${ids.join(',')})`);
+  await page.reload();
+  const sug = page.locator('[data-suggested] .media-tile');
+  await sug.first().waitFor();
+  assert.equal(await sug.count(), 2);
+  await sug.filter({ hasText: 'shop-front.jpg' }).getByRole('button', { name: 'Keep' }).click();
+  await page.locator('[data-library] .media-tile').filter({ hasText: 'shop-front.jpg' }).waitFor();
+  await sug.filter({ hasText: 'banner.jpg' }).getByRole('button', { name: 'Discard' }).click();
+  await page.getByText('No website images waiting').waitFor();
+  assert.equal(await page.locator('[data-library] .media-tile').filter({ hasText: 'banner.jpg' }).count(), 0);
+  assert.deepEqual(psql(db.url, `SELECT status FROM media_assets WHERE id IN (${ids.join(',')}) ORDER BY id`).map((r) => r[0]), ['kept', 'discarded']);
   const phone = (await projectPage(true)).page;
   await phone.goto(`${srv.url}/app/projects/${id}/media`);
   await phone.locator('img.kit-logo').waitFor();
