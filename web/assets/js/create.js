@@ -149,6 +149,11 @@ function resultActions(item) {
       ${locked || item.cycle_id ? '' : '<button class="button secondary small danger" type="button" data-delete-item>Delete…</button>'}
     </div>
     <p class="small muted" role="status" aria-live="polite" data-action-status></p>
+    ${locked ? '' : `<form class="cluster" data-template-form hidden>
+      <label class="small" for="template-${item.id}">Video template</label>
+      <select class="input fit-content" id="template-${item.id}" name="template" data-testid="template-select"></select>
+      <button class="button secondary small" type="submit" data-testid="template-switch">Switch and render again (1 render credit)</button>
+    </form>`}
     <form class="stack" data-edit-form hidden>
       <div class="field"><label for="edit-caption-${item.id}">Caption</label>
         <textarea class="input" id="edit-caption-${item.id}" name="caption" rows="4"></textarea>
@@ -241,6 +246,40 @@ function bindResultActions(box, item, { redraw, onEdited }) {
   });
 }
 
+/* The template switch: the templates the item's channel allows; switching
+   re-renders (charged like a render, the cost on the button). */
+async function hydrateTemplates(box, item, onQueued) {
+  const form = box.querySelector('[data-template-form]');
+  if (!form) return;
+  let list;
+  try {
+    list = (await api(`/api/templates?channel=${encodeURIComponent(item.channel)}`)).templates.filter((t) => t.allowed);
+  } catch {
+    return; // the rest of the result still works; the switch stays hidden
+  }
+  const current = (item.draft || {}).template;
+  form.elements.template.innerHTML = list.map((t) =>
+    `<option value="${esc(t.id)}" ${t.id === current ? 'selected' : ''} title="${esc(t.description)}">${esc(t.label)}${t.id === current ? ' (current)' : ''}</option>`).join('');
+  form.hidden = list.length < 2;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const status = box.querySelector('[data-action-status]');
+    const choice = form.elements.template.value;
+    if (choice === current) {
+      if (status) status.textContent = 'That is the template the video already uses.';
+      return;
+    }
+    form.querySelector('button').disabled = true;
+    try {
+      await api(`/api/content-items/${item.id}/template`, { method: 'POST', body: { template: choice } });
+      onQueued();
+    } catch (e) {
+      if (status) status.textContent = friendlyError(e, 'switch the template').join(' ');
+      form.querySelector('button').disabled = false;
+    }
+  });
+}
+
 /**
  * Show content item `id` in box: follow a running render with a progress
  * bar, then the result; a failed render says its credit was refunded and
@@ -328,6 +367,7 @@ async function showItem(box, id, known = []) {
     box.innerHTML = `<div class="stack">${notice}${sound}${resultHtml(item, receipts)}<p data-render-status></p></div>`;
     hydrateTracking(box);
     bindResultActions(box, item, { redraw: draw, onEdited: () => { edited = item.status === 'rendered'; } });
+    hydrateTemplates(box, item, () => { lastDone = -1; edited = false; draw(); });
     box.querySelector('[data-render]')?.addEventListener('click', async (ev) => {
       ev.currentTarget.disabled = true;
       try {
