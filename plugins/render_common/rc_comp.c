@@ -3,6 +3,7 @@
  * See rc_comp.h and docs/composition.md.
  */
 #include "rc_comp.h"
+#include "pl_fs.h"
 
 #include <limits.h>
 
@@ -687,26 +688,4 @@ int rc_find_font(const char *cfg_path, const char *asset_dir, char *out, size_t 
                 cand[0] ? cand : "", cand[0] ? " and " : "", sys);
 }
 
-int rc_mkdirs_for(const char *file_path)
-{
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s", file_path) >= (int)sizeof p) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    char *slash = strrchr(p, '/');
-    if (!slash || slash == p)
-        return 0;
-    *slash = '\0';
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *q = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
+int rc_mkdirs_for(const char *file_path) { return pl_mkdirs_for(file_path); }

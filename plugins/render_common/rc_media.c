@@ -265,6 +265,25 @@ int rc_mux_with_silence(const char *in_path, const char *out_path, cl_error *err
     return rc_mux_with_audio(in_path, out_path, NULL, err);
 }
 
+/* Encode and write the mix's samples from *next until upto is passed, in
+   whole encoder frames (only the stream's last frame, at total, is short). 0 or -1. */
+static int mux_audio_until(AVFormatContext *oc, AVCodecContext *aenc, AVStream *oas, AVFrame *af, AVPacket *pkt,
+                           const rc_mix *mix, int64_t *next, int64_t upto, int64_t total)
+{
+    while (*next < upto && *next < total) {
+        int n = total - *next < aenc->frame_size ? (int)(total - *next) : aenc->frame_size;
+        if (av_frame_make_writable(af) < 0)
+            return -1;
+        af->nb_samples = n;
+        af->pts = *next;
+        rc_mix_fill(mix, *next, n, af->data);
+        if (mux_audio(oc, aenc, oas, af, pkt) < 0)
+            return -1;
+        *next += n;
+    }
+    return 0;
+}
+
 int rc_mux_with_audio(const char *in_path, const char *out_path, const rc_mix *mix, cl_error *err)
 {
     AVFormatContext *ic = NULL, *oc = NULL;
@@ -359,29 +378,11 @@ int rc_mux_with_audio(const char *in_path, const char *out_path, const rc_mix *m
             goto out;
         }
         int64_t upto = (int64_t)(t * 48000);
-        while (next < upto && next < total) {
-            int n = total - next < aenc->frame_size ? (int)(total - next) : aenc->frame_size;
-            if (av_frame_make_writable(af) < 0)
-                goto audio_fail;
-            af->nb_samples = n;
-            af->pts = next;
-            rc_mix_fill(mix, next, n, af->data);
-            if (mux_audio(oc, aenc, oas, af, pkt) < 0)
-                goto audio_fail;
-            next += n;
-        }
-    }
-    while (next < total) {
-        int n = total - next < aenc->frame_size ? (int)(total - next) : aenc->frame_size;
-        if (av_frame_make_writable(af) < 0)
+        if (mux_audio_until(oc, aenc, oas, af, pkt, mix, &next, upto, total) < 0)
             goto audio_fail;
-        af->nb_samples = n;
-        af->pts = next;
-        rc_mix_fill(mix, next, n, af->data);
-        if (mux_audio(oc, aenc, oas, af, pkt) < 0)
-            goto audio_fail;
-        next += n;
     }
+    if (mux_audio_until(oc, aenc, oas, af, pkt, mix, &next, total, total) < 0)
+        goto audio_fail;
     if (mux_audio(oc, aenc, oas, NULL, pkt) < 0)
         goto audio_fail;
     if (av_write_trailer(oc) < 0) {

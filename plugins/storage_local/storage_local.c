@@ -14,6 +14,7 @@
  * root when they become empty.
  */
 #include "cliploop_plugin.h"
+#include "pl_fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,27 +50,6 @@ static int full_path(const char *key, char *out, size_t len, cl_error *err)
     if (snprintf(out, len, "%s/%s", root, key) >= (int)len)
         return fail(err, CL_EINVAL, 0, "storage key too long for the storage directory");
     return CL_OK;
-}
-
-/* mkdir -p of path's parent directory. 0 or -1 (errno). */
-static int mkdirs_for(const char *path)
-{
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s", path);
-    char *slash = strrchr(p, '/');
-    if (!slash || slash == p)
-        return 0;
-    *slash = '\0';
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        int rc = mkdir(p, 0755);
-        *q = '/';
-        if (rc != 0 && errno != EEXIST)
-            return -1;
-    }
-    return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Copy src to the open descriptor out. 0 or -1 (errno). */
@@ -135,7 +115,7 @@ static int local_put_file(void *self, cl_call *call, const char *key, const char
     struct stat st;
     if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return fail(err, CL_EIO, 0, "cannot read the file to store: %s", strerror(errno ? errno : ENOENT));
-    if (mkdirs_for(dst) != 0)
+    if (pl_mkdirs_for(dst) != 0)
         return fail(err, CL_EIO, 0, "cannot create the folder for %s: %s", key, strerror(errno));
     char *slash = strrchr(dst, '/');
     snprintf(tmp, sizeof tmp, "%.*s/.put-%d-%s", (int)(slash - dst), dst, (int)getpid(), slash + 1);

@@ -533,6 +533,15 @@ static int key_url(const char *key, char *url, size_t len, cl_error *err)
     return CL_OK;
 }
 
+/* A bodiless request (GET, HEAD, DELETE) on key's URL with the extra headers; x collects the answer. */
+static int key_request(const char *method, const char *key, const char *const *extra, xfer *x, const char *what,
+                       cl_error *err)
+{
+    char url[4200];
+    int rc = key_url(key, url, sizeof url, err);
+    return rc == CL_OK ? perform(method, url, EMPTY_SHA, extra, -1, x, what, key, err) : rc;
+}
+
 static int s3_get_file(void *self, cl_call *call, const char *key, const char *path, cl_error *err)
 {
     (void)self;
@@ -556,16 +565,13 @@ static int s3_read_range(void *self, cl_call *call, const char *key, int64_t off
                          cl_output *out, cl_error *err)
 {
     (void)self;
-    char url[4200], range[96];
-    int rc = key_url(key, url, sizeof url, err);
-    if (rc != CL_OK)
-        return rc;
+    char range[96];
     if (offset < 0 || length <= 0)
         return fail(err, CL_EINVAL, 0, "invalid range");
     snprintf(range, sizeof range, "Range: bytes=%lld-%lld", (long long)offset, (long long)(offset + length - 1));
     const char *extra[] = {range, NULL};
     xfer x = {.call = call, .out = out};
-    rc = perform("GET", url, EMPTY_SHA, extra, -1, &x, "read", key, err);
+    int rc = key_request("GET", key, extra, &x, "read", err);
     if (rc != CL_OK)
         return rc;
     if (x.status == 200 || x.status == 206)
@@ -576,12 +582,8 @@ static int s3_read_range(void *self, cl_call *call, const char *key, int64_t off
 static int s3_stat(void *self, cl_call *call, const char *key, int64_t *bytes, cl_error *err)
 {
     (void)self;
-    char url[4200];
-    int rc = key_url(key, url, sizeof url, err);
-    if (rc != CL_OK)
-        return rc;
     xfer x = {.call = call};
-    rc = perform("HEAD", url, EMPTY_SHA, NULL, -1, &x, "stat", key, err);
+    int rc = key_request("HEAD", key, NULL, &x, "stat", err);
     if (rc != CL_OK)
         return rc;
     if (x.status < 200 || x.status >= 300)
@@ -595,12 +597,8 @@ static int s3_stat(void *self, cl_call *call, const char *key, int64_t *bytes, c
 static int s3_remove(void *self, cl_call *call, const char *key, cl_error *err)
 {
     (void)self;
-    char url[4200];
-    int rc = key_url(key, url, sizeof url, err);
-    if (rc != CL_OK)
-        return rc;
     xfer x = {.call = call};
-    rc = perform("DELETE", url, EMPTY_SHA, NULL, -1, &x, "remove", key, err);
+    int rc = key_request("DELETE", key, NULL, &x, "remove", err);
     if (rc != CL_OK)
         return rc;
     if ((x.status >= 200 && x.status < 300) || x.status == 404)
