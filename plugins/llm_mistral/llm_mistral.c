@@ -18,12 +18,5 @@
  */
 #include "chat_completions.h"
 
-static const cc_provider provider = {
-    .label = "mistral",
-    .prefix = "MISTRAL",
-    .default_model = "mistral-small-latest",
-    .key_required = 1,
-    .description = "Mistral chat completions (MISTRAL_API_KEY, MISTRAL_MODEL)",
-};
-
-CC_PLUGIN("llm_mistral", "1.0.0", provider)
+CC_PLUGIN("llm_mistral", "1.0.0", "MISTRAL", .label = "mistral", .default_model = "mistral-small-latest",
+          .key_required = 1, .description = "Mistral chat completions (MISTRAL_API_KEY, MISTRAL_MODEL)")

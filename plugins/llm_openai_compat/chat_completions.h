@@ -47,13 +47,20 @@ int cc_complete(void *self, cl_call *call, const cl_llm_request *req, cl_output 
 int cc_register(const cc_provider *p, cl_error *err);
 
 /**
- * A whole chat-completions plugin: the manifest (config section = the
- * provider's prefix), the entry point, and a setup that registers the
- * provider. Each plugin's .c file is its documentation, its cc_provider and
- * this line.
+ * A whole chat-completions plugin: the provider (config section = its
+ * prefix, a string literal), the manifest, the entry point, and a setup that
+ * registers the provider. The remaining cc_provider fields follow as
+ * designated initializers. Each plugin's .c file is its documentation and
+ * this one statement. (The prefix is a macro argument rather than read back
+ * from the struct: a static initializer may not read another object's field
+ * in ISO C, and Clang refuses it.)
  */
-#define CC_PLUGIN(name_, version_, provider_)                                                      \
-    static int cc_setup_(cl_error *err) { return cc_register(&(provider_), err); }                 \
-    CL_PLUGIN(name_, version_, (provider_).prefix, cc_setup_)
+#define CC_PLUGIN(name_, version_, prefix_, ...)                                                             \
+    static const cc_provider cc_provider_ = {.prefix = prefix_, __VA_ARGS__};                                \
+    static int cc_setup_(cl_error *err)                                                                      \
+    {                                                                                                        \
+        return cc_register(&cc_provider_, err);                                                              \
+    }                                                                                                        \
+    CL_PLUGIN(name_, version_, prefix_, cc_setup_)
 
 #endif

@@ -17,12 +17,5 @@
  */
 #include "chat_completions.h"
 
-static const cc_provider provider = {
-    .label = "openai_compat",
-    .prefix = "OPENAI_COMPAT",
-    .default_model = NULL,
-    .key_required = 0,
-    .description = "Any OpenAI-compatible chat-completions server",
-};
-
-CC_PLUGIN("llm_openai_compat", "1.0.0", provider)
+CC_PLUGIN("llm_openai_compat", "1.0.0", "OPENAI_COMPAT", .label = "openai_compat", .default_model = NULL,
+          .key_required = 0, .description = "Any OpenAI-compatible chat-completions server")
