@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -388,7 +389,18 @@ int cl_soundtrack_apply(PGconn *c, int64_t project_id, const char *draft_json, c
         cl_buf_free(&text);
         if (t != CL_OK) {
             *code = t;
-            snprintf(err, errlen, "The voiceover could not be made (%s): %s", cl_cfg.tts_provider, terr.message);
+            if (t == CL_EIO) {
+                /* A local write failed: say what happened, never where (the log has the detail). */
+                cl_warn(COMP, "voiceover: %s", terr.message);
+                int full = strstr(terr.message, strerror(ENOSPC)) || strstr(terr.message, strerror(EDQUOT)) ||
+                           strstr(terr.message, strerror(EFBIG));
+                snprintf(err, errlen, full ? "There was no room left to store the video, so nothing was kept. "
+                                             "Try the render again later."
+                                           : "The voiceover could not be made: its audio file could not be written. "
+                                             "Try the render again later.");
+            } else {
+                snprintf(err, errlen, "The voiceover could not be made (%s): %s", cl_cfg.tts_provider, terr.message);
+            }
             cl_buf_free(&m);
             goto out;
         }
