@@ -829,14 +829,10 @@ static void logout_all(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 
 static void me(cl_req *req, cl_res *res)
 {
-    PGconn *c = cl_auth_db(res);
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
     if (!c)
         return;
-    cl_user u;
-    if (cl_auth_require(req, res, c, &u) != 0) {
-        cl_db_release(c);
-        return;
-    }
     char err[256];
     if (cl_credits_grant_if_owed(c, &u, err, sizeof err) < 0)
         cl_warn("auth", "monthly grant for user %" PRId64 " failed: %s", u.id, err);
@@ -876,22 +872,15 @@ static void auth_config(cl_req *req, cl_res *res)
 }
 
 /* Test-only (CLIPLOOP_TEST_ROUTES): a stand-in product route behind the gate. */
-static void test_product(cl_req *req, cl_res *res)
+static void test_product(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
-    PGconn *c = cl_auth_db(res);
-    if (!c)
-        return;
-    cl_user u;
-    int rc = cl_auth_require_product_access(req, res, c, &u);
-    cl_db_release(c);
-    if (rc == 0)
-        cl_res_json_text(res, 200, "{\"product_access\":true}");
+    cl_res_json_text(res, 200, "{\"product_access\":true}");
 }
 
 void cl_auth_register_routes(void)
 {
     if (cl_cfg.test_routes)
-        cl_route("GET", "/api/_test/product", test_product, 0);
+        cl_route_user("GET", "/api/_test/product", test_product, CL_AUTH_PRODUCT, 0);
     cl_route("POST", "/api/auth/signup", signup, 0);
     cl_route("POST", "/api/auth/login", login, 0);
     cl_route_user("POST", "/api/auth/logout", logout, CL_AUTH_SESSION, 0);

@@ -252,25 +252,11 @@ static void chats_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresu
     free(qt);
 }
 
+static const cl_read_route chats_read;
+
 static void list_chats(cl_req *req, cl_res *res)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cl_read_stmt *s = malloc(sizeof *s);
-    if (!s) {
-        cl_res_error(res, 500, "internal", "out of memory");
-    } else if (chats_plan(req, res, &u, s) == 0) {
-        PGresult *r = cl_db_prepared(c, s->st, s->params);
-        if (!cl_db_ok(r))
-            cl_res_db_failed(res, COMP, c, r, "list conversations");
-        else
-            chats_reply(req, res, &u, r);
-        PQclear(r);
-    }
-    free(s);
-    cl_db_release(c);
+    cl_read_route_blocking(req, res, &chats_read, COMP, "list conversations");
 }
 
 static const cl_read_route chats_read = {list_chats, CL_AUTH_PRODUCT, chats_plan, chats_reply};

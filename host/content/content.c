@@ -397,25 +397,11 @@ static void items_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresu
         cl_res_error(res, 500, "internal", "out of memory");
 }
 
+static const cl_read_route items_read;
+
 static void list_items(cl_req *req, cl_res *res)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    cl_read_stmt *s = malloc(sizeof *s);
-    if (!s) {
-        cl_res_error(res, 500, "internal", "out of memory");
-    } else if (items_plan(req, res, &u, s) == 0) {
-        PGresult *r = cl_db_prepared(c, s->st, s->params);
-        if (!cl_db_ok(r))
-            cl_res_db_failed(res, COMP, c, r, "list content items");
-        else
-            items_reply(req, res, &u, r);
-        PQclear(r);
-    }
-    free(s);
-    cl_db_release(c);
+    cl_read_route_blocking(req, res, &items_read, COMP, "list content items");
 }
 
 static const cl_read_route items_read = {list_items, CL_AUTH_PRODUCT, items_plan, items_reply};

@@ -21,6 +21,7 @@
 #include "http/loopdb.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/db_reply.h"
 
 #include <h2o.h>
 
@@ -43,6 +44,28 @@ void cl_route_read(const char *pattern, const cl_read_route *rr)
         read_routes[nread_routes++] = rr;
     else
         cl_warn("http", "GET %s answers on the blocking pool only (too many read routes)", pattern);
+}
+
+void cl_read_route_blocking(cl_req *req, cl_res *res, const cl_read_route *rr, const char *comp,
+                            const char *what)
+{
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, rr->level);
+    if (!c)
+        return;
+    cl_read_stmt *s = malloc(sizeof *s); /* about 4 KB: not on a pool thread's stack */
+    if (!s) {
+        cl_res_error(res, 500, "internal", "out of memory");
+    } else if (rr->plan(req, res, &u, s) == 0) {
+        PGresult *r = cl_db_prepared(c, s->st, s->params);
+        if (!cl_db_ok(r))
+            cl_res_db_failed(res, comp, c, r, what);
+        else
+            rr->reply(req, res, &u, r);
+        PQclear(r);
+    }
+    free(s);
+    cl_db_release(c);
 }
 
 const cl_read_route *cl_read_route_of(cl_handler_fn fn)

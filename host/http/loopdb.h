@@ -56,6 +56,16 @@ typedef struct cl_read_route {
 
 /** Register a GET read route: pattern answered by rr (rr is static data). */
 void cl_route_read(const char *pattern, const cl_read_route *rr);
+/**
+ * The blocking handler's work for a read route whose plan always names its
+ * statement (it never returns 1): the user at rr->level on a pooled
+ * connection, rr->plan, the statement, rr->reply; a failed statement is the
+ * 500 of cl_res_db_failed, logged under comp as `what`. A route's handler is
+ * this one call.
+ */
+void cl_read_route_blocking(cl_req *req, cl_res *res, const cl_read_route *rr, const char *comp,
+                            const char *what);
+
 /** The read route whose blocking handler is fn, or NULL. */
 const cl_read_route *cl_read_route_of(cl_handler_fn fn);
 

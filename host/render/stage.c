@@ -19,14 +19,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int copy_file(const char *from, const char *to)
+int cl_stage_link_or_copy(const char *from, const char *to, int replace)
 {
     if (link(from, to) == 0)
+        return 0;
+    if (replace && errno == EEXIST && unlink(to) == 0 && link(from, to) == 0)
         return 0;
     int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return -1;
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int out = open(to, O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL), 0600);
     if (out < 0) {
         close(in);
         return -1;
@@ -69,7 +71,7 @@ static int stage_one(cJSON *o, const char *key, const char *work, cJSON *seen, i
             snprintf(err, errlen, "%s %s is not a readable file", key, src);
             return -1;
         }
-        if (copy_file(src, dst) != 0) {
+        if (cl_stage_link_or_copy(src, dst, 0) != 0) {
             snprintf(err, errlen, "cannot copy %s into the work directory: %s", src, strerror(errno));
             return -1;
         }

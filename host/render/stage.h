@@ -15,4 +15,11 @@
  */
 int cl_render_stage(const char *json, const char *work_dir, char **out_json, char *err, size_t errlen);
 
+/**
+ * Hard-link from at to, or copy it when a link is impossible (another file
+ * system). An existing `to` fails the call, or is replaced when replace is
+ * set. 0, or -1 (errno set; a partial copy is removed).
+ */
+int cl_stage_link_or_copy(const char *from, const char *to, int replace);
+
 #endif

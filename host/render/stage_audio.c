@@ -5,6 +5,7 @@
  * when the file is on the same file system, else a copy.
  */
 #include "render/stage_audio.h"
+#include "render/stage.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -14,34 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int link_or_copy(const char *from, const char *to)
-{
-    if (link(from, to) == 0)
-        return 0;
-    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1;
-    if (in < 0 || (out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-        if (in >= 0)
-            close(in);
-        return -1;
-    }
-    char buf[65536];
-    ssize_t n;
-    int rc = 0;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n) {
-            rc = -1;
-            break;
-        }
-    if (n < 0)
-        rc = -1;
-    close(in);
-    if (close(out) != 0)
-        rc = -1;
-    if (rc)
-        unlink(to);
-    return rc;
-}
 
 int cl_render_stage_audio(const char *json, const char *work_dir, char **out_json, char *err, size_t errlen)
 {
@@ -66,7 +39,7 @@ int cl_render_stage_audio(const char *json, const char *work_dir, char **out_jso
         if (stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
             snprintf(err, errlen, "audio.%s.path %s is not a readable file", parts[i], src);
             rc = -1;
-        } else if (link_or_copy(src, dst) != 0) {
+        } else if (cl_stage_link_or_copy(src, dst, 1) != 0) {
             snprintf(err, errlen, "cannot copy the %s into the work directory: %s", parts[i], strerror(errno));
             rc = -1;
         } else {
