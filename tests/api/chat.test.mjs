@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, demoProject } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId, userId, chatId;
 const ENV = () => ({
@@ -49,15 +49,10 @@ before(async () => {
   storage = mkdtempSync(path.join(tmpdir(), 'cliploop-chat-storage-'));
   srv = await startServer({ dbUrl: db.url, env: ENV() });
   c = apiClient(srv.url);
-  assert.equal((await c.demoLogin()).status, 200);
-  userId = psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
-  const p = await c.post('/api/projects', {
-    name: 'Ada Fabrics', project_type: 'business', business_name: 'Ada Fabrics', category: 'Fashion',
-    city: 'Lagos', target_audience: 'Young professionals', primary_offer: 'Ankara prints',
-    preferred_channels: ['instagram'], language_style: 'english',
-  });
-  assert.equal(p.status, 201, JSON.stringify(p.body));
-  projectId = p.body.project?.id ?? p.body.id;
+  ({ userId, projectId } = await demoProject(c, db.url, {
+    business_name: 'Ada Fabrics', category: 'Fashion', city: 'Lagos', target_audience: 'Young professionals',
+    primary_offer: 'Ankara prints',
+  }));
   assert.equal((await c.get('/api/create/cost')).status, 200); // the month's grant
   psql(db.url, `UPDATE credit_accounts SET generation_balance = 10, render_balance = 10 WHERE user_id = ${userId}`);
 });

@@ -9,37 +9,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
+import { DRAFT as PUBLISH_DRAFT, PROJECT as PUBLISH_PROJECT } from './lib/publishing.mjs';
 
 let db, srv, storage;
 
-const DRAFT = {
-  hook: 'Weekend jollof, half price',
-  script: ['Smoky party jollof', 'Half price Saturday and Sunday', 'Order on WhatsApp'],
-  caption: 'Half-price jollof this weekend only at Mama Put Kitchen. Come hungry!',
-  cta: 'Order now',
-  caption_hint: 'short and warm',
-  hashtags: ['#jollof', '#lagosfood'],
-  variants: {
-    tiktok: { hook: 'POV: jollof at half price', caption: 'Half-price jollof all weekend', cta: 'Tap to order' },
-  },
-};
+const DRAFT = { ...PUBLISH_DRAFT, variants: { tiktok: PUBLISH_DRAFT.variants.tiktok } };
 
-const PROJECT = {
-  name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen',
-  category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers nearby',
-  primary_offer: 'Party jollof trays', preferred_channels: ['tiktok'], language_style: 'english',
-};
+const PROJECT = { ...PUBLISH_PROJECT, preferred_channels: ['tiktok'] };
 
-async function signedIn(email) {
-  const c = apiClient(srv.url);
-  const r = await c.signup(email);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  // Product access needs beta approval (invite-only mode): approve in mock mode.
-  const a = await c.post('/api/dev/approve-user', { email, plan: 'beta' });
-  assert.equal(a.status, 200, JSON.stringify(a.body));
-  return c;
-}
+const signedIn = (email) => betaUser(srv.url, email);
 
 async function waitForItem(c, id, pred, ms = 60000) {
   const end = Date.now() + ms;

@@ -7,19 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
+import { MAMA_PUT } from './lib/weeks.mjs';
+import { createDatabase, startServer, apiClient, psql, betaUser, demoProject, waitRendered } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId;
-
-async function waitRendered(id, ms = 90000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await c.get(`/api/content-items/${id}`);
-    if (r.body.status === 'rendered' || r.body.status === 'render_failed') return r.body;
-    if (Date.now() > end) throw new Error(`not rendered: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 250));
-  }
-}
 
 // The text layers of the composition the renderer received, from the
 // render job's result.
@@ -41,14 +32,7 @@ before(async () => {
     env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
   });
   c = apiClient(srv.url);
-  assert.equal((await c.demoLogin()).status, 200);
-  const p = await c.post('/api/projects', {
-    name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
-    city: 'Yaba', target_audience: 'Office workers nearby', primary_offer: 'Jollof rice and small chops',
-    preferred_channels: ['instagram', 'tiktok', 'whatsapp'], language_style: 'english',
-  });
-  assert.equal(p.status, 201, JSON.stringify(p.body));
-  projectId = p.body.project?.id ?? p.body.id;
+  ({ projectId } = await demoProject(c, db.url, MAMA_PUT));
 });
 
 after(async () => {
@@ -76,7 +60,7 @@ for (const k of cases) {
       project_id: projectId, brief, channel: k.channel, request_id: `copy-${k.channel}-0001`,
     });
     assert.equal(g.status, 201, JSON.stringify(g.body));
-    const item = await waitRendered(g.body.content_item_id);
+    const item = await waitRendered(c, g.body.content_item_id);
     assert.equal(item.status, 'rendered', JSON.stringify(item));
     const d = item.draft;
     assert.equal(d.cta, 'Order on WhatsApp now');
@@ -143,7 +127,7 @@ test('delete: an own output goes with its files and its receipts stay; another u
   // While it renders it cannot be deleted (the render owns it).
   const early = await c.request('DELETE', `/api/content-items/${id}`);
   if (early.status === 409) assert.equal(early.body.error.code, 'item_in_use');
-  const item = await waitRendered(id);
+  const item = await waitRendered(c, id);
   const rows = psql(db.url, `SELECT kind, path FROM content_assets WHERE content_item_id = ${id} ORDER BY kind`);
   assert.deepEqual(rows.map((r) => r[0]), ['thumbnail', 'thumbnail_small', 'video']);
   const files = rows.map((r) => path.join(storage, r[1]));

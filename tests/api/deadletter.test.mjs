@@ -4,12 +4,9 @@
 // from, instead of staying "rendering" forever with the credit kept.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, startServer, startProcess, apiClient, psql, demoProject, until } from './lib/harness.mjs';
+import { startMockServer, startProcess, apiClient, psql, demoProject, until } from './lib/harness.mjs';
 
-let db, srv, storage, c, projectId, userId, env;
+let db, srv, storage, c, projectId, userId, env, world;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const one = (sql) => psql(db.url, sql)[0]?.[0];
 const net = (like) => Number(one(`SELECT coalesce(sum(amount), 0) FROM credit_ledger_entries WHERE user_id = ${userId}
@@ -30,13 +27,12 @@ async function killOnClaim(jobId, kind, attempt, extraEnv = {}, afterClaim = asy
 }
 
 before(async () => {
-  db = createDatabase('deadletter');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-deadletter-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '0', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
-      CLIPLOOP_JOB_LEASE_MS: '1000', CLIPLOOP_JOB_MAX_ATTEMPTS: '2', CLIPLOOP_WORKER_CONCURRENCY: '1' },
+  world = await startMockServer('deadletter', {
+    storage: true,
+    env: { CLIPLOOP_WORKERS: '0', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_LEASE_MS: '1000', CLIPLOOP_JOB_MAX_ATTEMPTS: '2',
+      CLIPLOOP_WORKER_CONCURRENCY: '1' },
   });
+  ({ db, srv, storage } = world);
   env = srv.env;
   c = apiClient(srv.url);
   ({ userId, projectId } = await demoProject(c, db.url, {
@@ -47,11 +43,7 @@ before(async () => {
   psql(db.url, `UPDATE credit_accounts SET generation_balance = 10, render_balance = 10 WHERE user_id = ${userId}`);
 });
 
-after(async () => {
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => world?.stop());
 
 test('a render killed on every attempt is refunded and can be rendered again', async () => {
   const brief = (await c.post('/api/create/brief', { project_id: projectId, prompt: 'Snake plant promo for Instagram' })).body.brief;

@@ -8,14 +8,13 @@
 // again from render_failed; a full render is left out here to keep the suite short.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createDatabase, startServer, startProcess, apiClient, psql, demoProject } from './lib/harness.mjs';
+import { startMockServer, startProcess, apiClient, psql, demoProject } from './lib/harness.mjs';
 import { DRAFT } from './lib/publishing.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let db, srv, storage, c, userId, projectId;
+let db, srv, storage, c, userId, projectId, world;
 
 /** Every regular file under dir (recursive), as paths relative to dir. */
 function filesUnder(dir) {
@@ -46,13 +45,12 @@ async function waitForItem(id, pred, what, proc, ms = 120000) {
 const balance = () => Number(psql(db.url, `SELECT render_balance FROM credit_accounts WHERE user_id = ${userId}`)[0][0]);
 
 before(async () => {
-  db = createDatabase('faultdisk');
-  storage = mkdtempSync(path.join(tmpdir(), 'cliploop-faultdisk-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '0', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100',
-      CLIPLOOP_JOB_BACKOFF_MS: '100', CLIPLOOP_JOB_MAX_ATTEMPTS: '2', CLIPLOOP_WORKER_CONCURRENCY: '1' },
+  world = await startMockServer('faultdisk', {
+    storage: true,
+    env: { CLIPLOOP_WORKERS: '0', CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_BACKOFF_MS: '100', CLIPLOOP_JOB_MAX_ATTEMPTS: '2',
+      CLIPLOOP_WORKER_CONCURRENCY: '1' },
   });
+  ({ db, srv, storage } = world);
   c = apiClient(srv.url);
   ({ userId, projectId } = await demoProject(c, db.url, {
     business_name: 'Mama Put Kitchen', category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers nearby',
@@ -62,11 +60,7 @@ before(async () => {
   psql(db.url, `UPDATE credit_accounts SET render_balance = 5 WHERE user_id = ${userId}`);
 });
 
-after(async () => {
-  if (srv) await srv.stop();
-  if (db) db.drop();
-  if (storage) rmSync(storage, { recursive: true, force: true });
-});
+after(() => world?.stop());
 
 test('a render that runs out of room fails clearly, refunds, and keeps no asset rows or files', async () => {
   const created = await c.post('/api/content-items', { project_id: projectId, channel: 'tiktok', title: 'Jollof weekend', draft: DRAFT });

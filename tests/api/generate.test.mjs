@@ -6,22 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, demoProject, waitRendered } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId, userId;
 
 const ledger = (where) => psql(db.url, `SELECT action, amount FROM credit_ledger_entries WHERE user_id = ${userId} ${where} ORDER BY id`)
   .map((r) => r.join(':'));
-
-async function waitRendered(id, ms = 90000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await c.get(`/api/content-items/${id}`);
-    if (r.body.status === 'rendered' || r.body.status === 'render_failed') return r.body;
-    if (Date.now() > end) throw new Error(`not rendered: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 250));
-  }
-}
 
 before(async () => {
   db = createDatabase('generate');
@@ -31,15 +21,10 @@ before(async () => {
     env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
   });
   c = apiClient(srv.url);
-  assert.equal((await c.demoLogin()).status, 200);
-  userId = psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
-  const p = await c.post('/api/projects', {
-    name: 'Bola Bakes', project_type: 'business', business_name: 'Bola Bakes', category: 'Bakery',
-    city: 'Ibadan', target_audience: 'Parents planning birthdays', primary_offer: 'Custom birthday cakes',
-    preferred_channels: ['instagram'], language_style: 'mixed',
-  });
-  assert.equal(p.status, 201, JSON.stringify(p.body));
-  projectId = p.body.project?.id ?? p.body.id;
+  ({ userId, projectId } = await demoProject(c, db.url, {
+    business_name: 'Bola Bakes', category: 'Bakery', city: 'Ibadan', target_audience: 'Parents planning birthdays',
+    primary_offer: 'Custom birthday cakes', language_style: 'mixed',
+  }));
 });
 
 after(async () => {
@@ -70,7 +55,7 @@ test('generate charges once per request, renders, and replays on retry', async (
   assert.equal(a.body.content_item_id, b.body.content_item_id);
   assert.deepEqual(ledger("AND reason = 'charge'"), ['generate_video.copy:-1', 'generate_video.render:-1']);
 
-  const item = await waitRendered(a.body.content_item_id);
+  const item = await waitRendered(c, a.body.content_item_id);
   assert.equal(item.status, 'rendered', JSON.stringify(item));
   assert.equal(item.source, 'create');
   assert.ok(item.draft.caption && item.draft.cta && item.draft.hook, JSON.stringify(item.draft));

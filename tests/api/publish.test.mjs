@@ -33,6 +33,15 @@ function startWorker(env = {}) {
   workers.add(w);
   return w;
 }
+/** Run fn with a worker (WORKER_ENV plus env) that is stopped afterwards, whatever fn did. */
+async function withWorker(fn, env = {}) {
+  const w = startWorker(env);
+  try {
+    return await fn(w);
+  } finally {
+    await stopWorker(w);
+  }
+}
 async function stopWorker(w, sig = 'SIGTERM') {
   await w.stop(sig);
   workers.delete(w);
@@ -82,26 +91,21 @@ function newItem(channel = 'instagram') {
   return id;
 }
 
-test('MOCK_MODE without a channel: the mock publisher publishes, with a remote id and a permalink', async () => {
-  const w = startWorker();
-  try {
-    const id = newItem();
-    scheduleNow(id);
-    const it = await finished(id);
-    assert.equal(it.publish_status, 'published', it.publish_error);
-    assert.equal(it.publisher, 'mock');
-    assert.match(it.remote_media_id, /^mockm_[0-9a-f]{24}$/);
-    assert.match(it.permalink, /^https:\/\/mock-platform\.cliploop\.invalid\/reel\/[0-9a-f]{24}$/);
-    assert.ok(it.published_at);
-    assert.equal(fake.totalPublishes(), 0, 'the mock never talks to Instagram');
-    const [[count]] = psql(db.url, `SELECT count FROM usage_counters WHERE user_id = ${ada.c.user.id} AND metric = 'publishes' AND window_kind = 'month'`);
-    assert.equal(count, '1');
-    const api = await ada.c.get(`/api/content-items/${id}`);
-    assert.equal(api.body.permalink, it.permalink);
-  } finally {
-    await stopWorker(w);
-  }
-});
+test('MOCK_MODE without a channel: the mock publisher publishes, with a remote id and a permalink', () => withWorker(async () => {
+  const id = newItem();
+  scheduleNow(id);
+  const it = await finished(id);
+  assert.equal(it.publish_status, 'published', it.publish_error);
+  assert.equal(it.publisher, 'mock');
+  assert.match(it.remote_media_id, /^mockm_[0-9a-f]{24}$/);
+  assert.match(it.permalink, /^https:\/\/mock-platform\.cliploop\.invalid\/reel\/[0-9a-f]{24}$/);
+  assert.ok(it.published_at);
+  assert.equal(fake.totalPublishes(), 0, 'the mock never talks to Instagram');
+  const [[count]] = psql(db.url, `SELECT count FROM usage_counters WHERE user_id = ${ada.c.user.id} AND metric = 'publishes' AND window_kind = 'month'`);
+  assert.equal(count, '1');
+  const api = await ada.c.get(`/api/content-items/${id}`);
+  assert.equal(api.body.permalink, it.permalink);
+}));
 
 test('Instagram: connected channel publishes once; the fake downloads the exact video from the public URL', async () => {
   const { done } = await connectInstagram(srv, ada.c, ada.projectId);
@@ -135,62 +139,52 @@ test('Instagram: connected channel publishes once; the fake downloads the exact 
   }
 });
 
-test('transient errors are retried: 5xx on create, rate limit and "not ready" on publish — still exactly once', async () => {
-  const w = startWorker();
-  try {
-    fake.failNext('create', { error: 'server' });
-    fake.failNext('publish', { error: 'rate_limit' });
-    fake.failNext('publish', { error: 'not_ready' });
-    const id = newItem();
-    scheduleNow(id);
-    const it = await finished(id);
-    assert.equal(it.publish_status, 'published', it.publish_error);
-    const cs = containersOf(id);
-    assert.equal(cs.length, 1, 'the failed create made no container; the retries reused the stored one');
-    assert.equal(fake.publishCount(cs[0].id), 1);
-    const events = psql(db.url, `SELECT count(*) FROM job_events WHERE job_id = ${it.publish_job_id} AND event = 'retry_scheduled'`);
-    assert.equal(events[0][0], '3');
-  } finally {
-    await stopWorker(w);
-  }
-});
+test('transient errors are retried: 5xx on create, rate limit and "not ready" on publish — still exactly once', () => withWorker(async () => {
+  fake.failNext('create', { error: 'server' });
+  fake.failNext('publish', { error: 'rate_limit' });
+  fake.failNext('publish', { error: 'not_ready' });
+  const id = newItem();
+  scheduleNow(id);
+  const it = await finished(id);
+  assert.equal(it.publish_status, 'published', it.publish_error);
+  const cs = containersOf(id);
+  assert.equal(cs.length, 1, 'the failed create made no container; the retries reused the stored one');
+  assert.equal(fake.publishCount(cs[0].id), 1);
+  const events = psql(db.url, `SELECT count(*) FROM job_events WHERE job_id = ${it.publish_job_id} AND event = 'retry_scheduled'`);
+  assert.equal(events[0][0], '3');
+}));
 
-test('permanent errors fail the item with the platform\'s message; nothing is published', async () => {
-  const w = startWorker();
-  try {
-    // Rejected at container creation (VIDEO instead of REELS style rejection).
-    fake.failNext('create', { error: 'carousel' });
-    let id = newItem();
-    scheduleNow(id);
-    let it = await finished(id);
-    assert.equal(it.publish_status, 'failed');
-    assert.match(it.publish_error, /carousel item.*2207089/);
-    const [[jobStatus]] = psql(db.url, `SELECT status FROM jobs WHERE id = ${it.publish_job_id}`);
-    assert.equal(jobStatus, 'failed', 'permanent: not retried');
+test('permanent errors fail the item with the platform\'s message; nothing is published', () => withWorker(async () => {
+  // Rejected at container creation (VIDEO instead of REELS style rejection).
+  fake.failNext('create', { error: 'carousel' });
+  let id = newItem();
+  scheduleNow(id);
+  let it = await finished(id);
+  assert.equal(it.publish_status, 'failed');
+  assert.match(it.publish_error, /carousel item.*2207089/);
+  const [[jobStatus]] = psql(db.url, `SELECT status FROM jobs WHERE id = ${it.publish_job_id}`);
+  assert.equal(jobStatus, 'failed', 'permanent: not retried');
 
-    // The container ends ERROR (audio track problem).
-    fake.options.containerOutcome = '2207082';
-    id = newItem();
-    scheduleNow(id);
-    it = await finished(id);
-    fake.options.containerOutcome = null;
-    assert.equal(it.publish_status, 'failed');
-    assert.match(it.publish_error, /audio.*2207082/);
-    assert.equal(fake.publishCount(containersOf(id)[0].id), 0);
+  // The container ends ERROR (audio track problem).
+  fake.options.containerOutcome = '2207082';
+  id = newItem();
+  scheduleNow(id);
+  it = await finished(id);
+  fake.options.containerOutcome = null;
+  assert.equal(it.publish_status, 'failed');
+  assert.match(it.publish_error, /audio.*2207082/);
+  assert.equal(fake.publishCount(containersOf(id)[0].id), 0);
 
-    // A transient error that never ends: failed after the last attempt, with the last message.
-    fake.failNext('create', { error: 'server', times: 10 });
-    id = newItem();
-    scheduleNow(id);
-    it = await finished(id);
-    fake.reset();
-    assert.equal(it.publish_status, 'failed');
-    assert.match(it.publish_error, /^gave up after 4 attempts: Instagram is unavailable \(HTTP 500\)/);
-    assert.equal(containersOf(id).length, 0);
-  } finally {
-    await stopWorker(w);
-  }
-});
+  // A transient error that never ends: failed after the last attempt, with the last message.
+  fake.failNext('create', { error: 'server', times: 10 });
+  id = newItem();
+  scheduleNow(id);
+  it = await finished(id);
+  fake.reset();
+  assert.equal(it.publish_status, 'failed');
+  assert.match(it.publish_error, /^gave up after 4 attempts: Instagram is unavailable \(HTTP 500\)/);
+  assert.equal(containersOf(id).length, 0);
+}));
 
 test('still processing after the poll budget, and an expired container: retried later, published once', async () => {
   assert.equal((await connectInstagram(srv, ada.c, ada.projectId)).done.status, 200);
@@ -232,34 +226,29 @@ test('still processing after the poll budget, and an expired container: retried 
   }
 });
 
-test('quota and plan limit: checked before a container is created, failed clearly', async () => {
-  const w = startWorker();
-  try {
-    const saved = fake.state.quotaUsage;
-    fake.state.quotaUsage = fake.options.quotaTotal;
-    let id = newItem();
-    scheduleNow(id);
-    let it = await finished(id);
-    fake.state.quotaUsage = saved;
-    assert.equal(it.publish_status, 'failed');
-    assert.match(it.publish_error, /^quota_exceeded: the account has used its publishing limit \(50 of 50 posts in 24 hours\)/);
-    assert.equal(containersOf(id).length, 0);
+test('quota and plan limit: checked before a container is created, failed clearly', () => withWorker(async () => {
+  const saved = fake.state.quotaUsage;
+  fake.state.quotaUsage = fake.options.quotaTotal;
+  let id = newItem();
+  scheduleNow(id);
+  let it = await finished(id);
+  fake.state.quotaUsage = saved;
+  assert.equal(it.publish_status, 'failed');
+  assert.match(it.publish_error, /^quota_exceeded: the account has used its publishing limit \(50 of 50 posts in 24 hours\)/);
+  assert.equal(containersOf(id).length, 0);
 
-    // The plan's 20 publishes a month (usage counters, not credits).
-    const uid = ada.c.user.id;
-    const [[before]] = psql(db.url, `SELECT count FROM usage_counters WHERE user_id = ${uid} AND metric = 'publishes' AND window_kind = 'month'`);
-    psql(db.url, `UPDATE usage_counters SET count = 20 WHERE user_id = ${uid} AND metric = 'publishes' AND window_kind = 'month'`);
-    id = newItem();
-    scheduleNow(id);
-    it = await finished(id);
-    psql(db.url, `UPDATE usage_counters SET count = ${before} WHERE user_id = ${uid} AND metric = 'publishes' AND window_kind = 'month'`);
-    assert.equal(it.publish_status, 'failed');
-    assert.match(it.publish_error, /^plan_limit_reached: your Beta plan allows 20 publishes per month and 20 were used/);
-    assert.equal(containersOf(id).length, 0);
-  } finally {
-    await stopWorker(w);
-  }
-});
+  // The plan's 20 publishes a month (usage counters, not credits).
+  const uid = ada.c.user.id;
+  const [[before]] = psql(db.url, `SELECT count FROM usage_counters WHERE user_id = ${uid} AND metric = 'publishes' AND window_kind = 'month'`);
+  psql(db.url, `UPDATE usage_counters SET count = 20 WHERE user_id = ${uid} AND metric = 'publishes' AND window_kind = 'month'`);
+  id = newItem();
+  scheduleNow(id);
+  it = await finished(id);
+  psql(db.url, `UPDATE usage_counters SET count = ${before} WHERE user_id = ${uid} AND metric = 'publishes' AND window_kind = 'month'`);
+  assert.equal(it.publish_status, 'failed');
+  assert.match(it.publish_error, /^plan_limit_reached: your Beta plan allows 20 publishes per month and 20 were used/);
+  assert.equal(containersOf(id).length, 0);
+}));
 
 /**
  * Schedule a new item, let a worker run until the fake receives `op` (the

@@ -9,19 +9,10 @@ import { mkdtempSync, rmSync, cpSync, writeFileSync, readFileSync } from 'node:f
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
+import { MAMA_PUT } from './lib/weeks.mjs';
+import { createDatabase, startServer, apiClient, psql, betaUser, demoProject, waitRendered } from './lib/harness.mjs';
 
 let db, srv, storage, scripts, c, projectId;
-
-async function waitDone(id, ms = 120000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await c.get(`/api/content-items/${id}`);
-    if (r.body.status === 'rendered' || r.body.status === 'render_failed') return r.body;
-    if (Date.now() > end) throw new Error(`not rendered: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 250));
-  }
-}
 
 const renders = (id) => psql(db.url, `SELECT result->>'template' FROM jobs WHERE kind = 'render.content_item'
   AND status = 'completed' AND (payload->>'content_item_id')::bigint = ${id} ORDER BY id`).map((r) => r[0]);
@@ -41,14 +32,7 @@ before(async () => {
       CLIPLOOP_SCRIPTS_DIR: scripts },
   });
   c = apiClient(srv.url);
-  assert.equal((await c.demoLogin()).status, 200);
-  const p = await c.post('/api/projects', {
-    name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
-    city: 'Yaba', target_audience: 'Office workers nearby', primary_offer: 'Jollof rice and small chops',
-    preferred_channels: ['instagram', 'tiktok', 'whatsapp'], language_style: 'english',
-  });
-  assert.equal(p.status, 201, JSON.stringify(p.body));
-  projectId = p.body.project?.id ?? p.body.id;
+  ({ projectId } = await demoProject(c, db.url, MAMA_PUT));
 });
 
 after(async () => {
@@ -62,7 +46,7 @@ async function generate(prompt, channel, id) {
   assert.equal(br.status, 200, JSON.stringify(br.body));
   const g = await c.post('/api/create/generate', { project_id: projectId, brief: br.body.brief, channel, request_id: id });
   assert.equal(g.status, 201, JSON.stringify(g.body));
-  return waitDone(g.body.content_item_id);
+  return waitRendered(c, g.body.content_item_id, 120000);
 }
 
 test('the draft picks the template from the prompt; the render draws it and records it', async () => {
@@ -92,7 +76,7 @@ test('switch template and render again: charged like a render, the new template 
   assert.equal(r.body.template, 'quote');
   assert.equal(r.body.receipt.amount, -1);
   assert.equal(r.body.receipt.kind, 'render');
-  const done = await waitDone(item.id);
+  const done = await waitRendered(c, item.id, 120000);
   assert.equal(done.status, 'rendered');
   assert.equal(done.draft.template, 'quote');
   assert.deepEqual(renders(item.id), ['offer', 'quote']);

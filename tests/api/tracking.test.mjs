@@ -7,37 +7,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'node:http';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
+import { DRAFT as PUBLISH_DRAFT, PROJECT as PUBLISH_PROJECT } from './lib/publishing.mjs';
 
 let db, srv;
 
-const DRAFT = {
-  hook: 'Weekend jollof, half price',
-  script: ['Smoky party jollof', 'Half price Saturday and Sunday', 'Order on WhatsApp'],
-  caption: 'Half-price jollof this weekend only at Mama Put Kitchen. Come hungry!',
-  cta: 'Order now',
-  caption_hint: 'short and warm',
-  hashtags: ['#jollof', '#lagosfood'],
-  variants: {},
-};
+const DRAFT = { ...PUBLISH_DRAFT, variants: {} };
 
-const PROJECT = {
-  name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen',
-  category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers nearby',
-  primary_offer: 'Party jollof trays', preferred_channels: ['tiktok'], language_style: 'english',
-};
+const PROJECT = { ...PUBLISH_PROJECT, preferred_channels: ['tiktok'] };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const count = (sql) => Number(psql(db.url, sql)[0][0]);
 
-async function signedIn(email) {
-  const c = apiClient(srv.url);
-  const r = await c.signup(email);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const a = await c.post('/api/dev/approve-user', { email, plan: 'beta' });
-  assert.equal(a.status, 200, JSON.stringify(a.body));
-  return c;
-}
+const signedIn = (email) => betaUser(srv.url, email);
 
 async function project(c, extra = {}) {
   const p = await c.post('/api/projects', { ...PROJECT, ...extra });

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { psql } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, ARTIFACTS, DESKTOP, useStudio } from './lib/browser.mjs';
+import { newPage, screenshot, problems, ARTIFACTS, DESKTOP, useStudio, playVideo } from './lib/browser.mjs';
 
 let db, srv, storage, browser, chatUrl;
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
@@ -24,23 +24,7 @@ async function signedIn(mobile) {
 }
 
 async function videoPlays(page) {
-  const video = page.getByTestId('chat-video').last();
-  await video.waitFor({ timeout: 120000 });
-  const duration = await video.evaluate((v) => new Promise((resolve, reject) => {
-    const done = () => resolve(v.duration);
-    if (v.readyState >= 1) done();
-    else { v.addEventListener('loadedmetadata', done); v.addEventListener('error', () => reject(new Error('video error ' + v.error?.code))); }
-  }));
-  assert.ok(duration > 0, `video duration ${duration}`);
-  const played = await video.evaluate(async (v) => {
-    v.muted = true;
-    await v.play();
-    await new Promise((r) => { const t = () => (v.currentTime > 0 ? r() : setTimeout(t, 50)); t(); });
-    v.pause();
-    v.currentTime = 0;
-    return true;
-  });
-  assert.ok(played);
+  assert.ok(await playVideo(page.getByTestId('chat-video').last(), 120000) > 0);
 }
 
 useStudio('e2e_chat', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));

@@ -7,8 +7,8 @@
 // limits ("Up to 5 posts a week").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { psql, verifyEmailOf } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, DESKTOP, useStudio, fillOnboarding } from './lib/browser.mjs';
+import { verifyEmailOf } from '../api/lib/harness.mjs';
+import { newPage, screenshot, problems, DESKTOP, useStudio, fillOnboarding, signUpForOnboarding } from './lib/browser.mjs';
 
 let db, srv, browser, storage;
 
@@ -58,13 +58,7 @@ for (const mobile of [false, true]) {
     const page = await open(mobile);
     // a fresh account, approved for the beta
     const mail = `bola-${size}@example.com`;
-    await page.goto(srv.url + '/signup.html');
-    await page.getByLabel('Email').fill(mail);
-    await page.getByLabel(/Password/).fill('a good long password');
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(/verify-email/);
-    psql(db.url, `UPDATE users SET beta_approved = true, beta_approved_at = now(), email_verified_at = now() WHERE email = '${mail}'`);
-    await page.goto(srv.url + '/app/onboarding');
+    await signUpForOnboarding(page, srv, db.url, mail);
     await fillOnboarding(page, `Bola Bakes ${size}`, 'http://127.0.0.1:1/');
     await page.getByRole('button', { name: 'Finish' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'We could not read' });

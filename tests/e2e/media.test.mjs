@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { psql } from '../api/lib/harness.mjs';
-import { startStudio, newPage, demoContext, screenshot, problems, DESKTOP } from './lib/browser.mjs';
+import { startStudio, newPage, demoContext, screenshot, problems, DESKTOP, signUpForOnboarding } from './lib/browser.mjs';
 
 let studio, db, srv, browser, tmp, photo, logo;
 
@@ -138,13 +138,7 @@ test('desktop: brand kit with colours from the logo, font preview and placement'
 test('phone: onboarding takes the logo and the brand colours from it', async () => {
   const page = await newPage(browser, { mobile: true });
   const mail = 'crumbs-onboarding@example.com';
-  await page.goto(srv.url + '/signup.html');
-  await page.getByLabel('Email').fill(mail);
-  await page.getByLabel(/Password/).fill('a good long password');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(/verify-email/);
-  psql(db.url, `UPDATE users SET beta_approved = true, beta_approved_at = now(), email_verified_at = now() WHERE email = '${mail}'`);
-  await page.goto(srv.url + '/app/onboarding');
+  await signUpForOnboarding(page, srv, db.url, mail);
   await page.getByLabel('Project name').fill('Crumbs');
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel('Category').fill('Bakery');

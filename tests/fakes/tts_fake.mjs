@@ -27,8 +27,7 @@
 //
 // GET /requests     [{method,path,headers,body,closed}…]; DELETE /requests forgets them.
 import http from 'node:http';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { listenLocal, runAsProgram } from './listen.mjs';
 
 function send(res, status, body, headers = {}) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -120,29 +119,7 @@ export function createTtsFake() {
 /** Start on 127.0.0.1 (free port). Returns { port, baseUrl, requests, close }. */
 export async function startTtsFake() {
   const f = createTtsFake();
-  await new Promise((r) => f.server.listen(0, '127.0.0.1', r));
-  const port = f.server.address().port;
-  return {
-    port,
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    requests: f.requests,
-    close: () => new Promise((r) => { f.server.closeAllConnections(); f.server.close(r); }),
-  };
+  return { ...(await listenLocal(f.server, '/v1')), requests: f.requests };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const portFile = process.argv[2];
-  const f = createTtsFake();
-  f.server.listen(0, '127.0.0.1', () => {
-    const port = String(f.server.address().port);
-    if (portFile) {
-      fs.writeFileSync(portFile + '.tmp', port);
-      fs.renameSync(portFile + '.tmp', portFile);
-    } else {
-      console.log(port);
-    }
-  });
-  const stop = () => { f.server.closeAllConnections(); f.server.close(() => process.exit(0)); };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
+runAsProgram(import.meta, createTtsFake);

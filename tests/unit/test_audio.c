@@ -30,6 +30,7 @@
 #include "rc_media.h"
 #include "tts/tts.h"
 #include "fake_proc.h"
+#include "test_util.h"
 #include "unit.h"
 
 #include <libavfilter/avfilter.h>
@@ -232,19 +233,6 @@ static double mix_lufs(const rc_mix *m, const char *name)
     return measure_lufs(wav);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    char buf[65536];
-    size_t n;
-    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        fwrite(buf, 1, n, out);
-    if (in)
-        fclose(in);
-    if (out)
-        fclose(out);
-}
-
 static char vo_wav[PATH_MAX], bed[PATH_MAX];
 static pid_t fake_pid;
 static int fake_port;
@@ -252,13 +240,9 @@ static int fake_port;
 /* tests/fakes/tts_fake.mjs on a free port (written to a file). 0 or -1. */
 static int start_fake(void)
 {
-    char script[PATH_MAX], port_file[PATH_MAX + 16];
-    snprintf(script, sizeof script, "%s/tests/fakes/tts_fake.mjs", getenv("CLIPLOOP_SOURCE_DIR"));
-    snprintf(port_file, sizeof port_file, "%s/port", scratch);
-    fake_pid = fake_proc_start(script, port_file, &fake_port);
-    if (fake_pid > 0)
-        return 0;
-    return -1;
+    char port_file[PATH_MAX + 16];
+    fake_pid = fake_proc_start("tts_fake.mjs", scratch, port_file, sizeof port_file, &fake_port);
+    return fake_pid > 0 ? 0 : -1;
 }
 
 static void stop_fake(void)

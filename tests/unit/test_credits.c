@@ -11,6 +11,7 @@
  */
 #include "credits/credits.h"
 #include "db/db.h"
+#include "test_util.h"
 #include "unit.h"
 
 #include <inttypes.h>
@@ -23,19 +24,6 @@
 #define THREADS 50
 
 static char db_url[2048];
-
-static int url_with_db(const char *admin, const char *db, char *out, size_t len)
-{
-    const char *scheme = strstr(admin, "://");
-    if (!scheme)
-        return -1;
-    const char *path = strchr(scheme + 3, '/');
-    if (!path)
-        return -1;
-    const char *rest = path + strcspn(path, "?");
-    int n = snprintf(out, len, "%.*s/%s%s", (int)(path - admin), admin, db, rest);
-    return n > 0 && (size_t)n < len ? 0 : -1;
-}
 
 static int64_t scalar_i64(PGconn *c, const char *sql, int64_t uid)
 {

@@ -31,13 +31,8 @@ static char port_file[PATH_MAX];
 
 static int start_fake(void)
 {
-    char script[PATH_MAX];
-    snprintf(script, sizeof script, "%s/tests/fakes/llm_fake.mjs", getenv("CLIPLOOP_SOURCE_DIR"));
-    snprintf(port_file, sizeof port_file, "%s/port", tmp);
-    fake_pid = fake_proc_start(script, port_file, &fake_port);
-    if (fake_pid > 0)
-        return 0;
-    return -1;
+    fake_pid = fake_proc_start("llm_fake.mjs", tmp, port_file, sizeof port_file, &fake_port);
+    return fake_pid > 0 ? 0 : -1;
 }
 
 static int fake_request_count(void)

@@ -11,6 +11,7 @@
 #include "net/http_client.h"
 #include "plugins/call.h"
 #include "fake_proc.h"
+#include "test_util.h"
 #include "unit.h"
 
 #include <arpa/inet.h>
@@ -298,43 +299,7 @@ static void test_loopback_ports_config(void)
 /* The fake upstream                                                         */
 /* ------------------------------------------------------------------------- */
 
-static pid_t fake_pid = -1;
-static int fake_port;
-static char fake_dir[] = "/tmp/cl_http_fake_XXXXXX";
-static char port_file[128];
-
-static int start_fake(void)
-{
-    const char *src = getenv("CLIPLOOP_SOURCE_DIR");
-    if (!src) {
-        fprintf(stderr, "CLIPLOOP_SOURCE_DIR is not set (run through ctest)\n");
-        return -1;
-    }
-    char script[2048];
-    snprintf(script, sizeof script, "%s/tests/fakes/http_fake.mjs", src);
-    if (!mkdtemp(fake_dir))
-        return -1;
-    snprintf(port_file, sizeof port_file, "%s/port", fake_dir);
-    fake_pid = fake_proc_start(script, port_file, &fake_port);
-    if (fake_pid > 0)
-        return 0;
-    fprintf(stderr, "the fake server did not start\n");
-    return -1;
-}
-
-static void stop_fake(void)
-{
-    fake_proc_stop(&fake_pid);
-    unlink(port_file);
-    rmdir(fake_dir);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static fake_tmp fake;
 
 static char url_buf[8][2400];
 static int url_next;
@@ -343,7 +308,7 @@ static int url_next;
 static const char *fake_url(const char *path)
 {
     char *u = url_buf[url_next++ % 8];
-    snprintf(u, sizeof url_buf[0], "http://127.0.0.1:%d%s", fake_port, path);
+    snprintf(u, sizeof url_buf[0], "http://127.0.0.1:%d%s", fake.port, path);
     return u;
 }
 
@@ -787,12 +752,12 @@ static void test_guard_e2e(void)
     CHECK(o.res.attempts == 1); /* the guard is not retried */
 
     char url[128];
-    snprintf(url, sizeof url, "http://localhost:%d/json?key=g1", fake_port);
+    snprintf(url, sizeof url, "http://localhost:%d/json?key=g1", fake.port);
     r = request("GET", url);
     o = run(NULL, &r);
     CHECK(o.rc == CL_EBLOCKED);
     CHECK(strstr(o.err.message, "loopback address") && strstr(o.err.message, "localhost"));
-    snprintf(url, sizeof url, "http://[::1]:%d/json?key=g1", fake_port);
+    snprintf(url, sizeof url, "http://[::1]:%d/json?key=g1", fake.port);
     r = request("GET", url);
     o = run(NULL, &r);
     CHECK(o.rc == CL_EBLOCKED);
@@ -844,10 +809,10 @@ static void test_guard_ports_e2e(void)
     CHECK(listen(trap, 8) == 0);
     CHECK(getsockname(trap, (struct sockaddr *)&a, &al) == 0);
     int trap_port = ntohs(a.sin_port);
-    CHECK(trap_port > 0 && trap_port != fake_port);
+    CHECK(trap_port > 0 && trap_port != fake.port);
 
     cl_cfg.http_allow_loopback = 0;
-    cl_cfg.http_allow_loopback_ports[0] = fake_port;
+    cl_cfg.http_allow_loopback_ports[0] = fake.port;
     cl_cfg.http_allow_loopback_port_count = 1;
 
     /* The listed port works. */
@@ -902,7 +867,7 @@ static void test_guard_ports_e2e(void)
     close(trap);
 
     /* A redirect to the listed port by name is followed. */
-    snprintf(path, sizeof path, "/redirect?to=http://localhost:%d/json", fake_port);
+    snprintf(path, sizeof path, "/redirect?to=http://localhost:%d/json", fake.port);
     r = request("GET", fake_url(path));
     r.flags = CL_HTTP_FOLLOW_REDIRECTS;
     o = run(NULL, &r);
@@ -911,7 +876,7 @@ static void test_guard_ports_e2e(void)
     cl_http_response_free(&o.res);
 
     /* Other inward ranges stay refused on the listed port. */
-    snprintf(path, sizeof path, "/redirect?to=http://10.0.0.1:%d/", fake_port);
+    snprintf(path, sizeof path, "/redirect?to=http://10.0.0.1:%d/", fake.port);
     r = request("GET", fake_url(path));
     r.flags = CL_HTTP_FOLLOW_REDIRECTS;
     r.timeout_ms = 5000;
@@ -987,9 +952,9 @@ int main(void)
     cl_cfg.http_allow_loopback = 1;
     cl_cfg.http_timeout_ms = 5000;
 
-    if (start_fake() != 0) {
+    if (fake_tmp_start(&fake, "http_fake.mjs") != 0) {
         unit_failed++;
-        stop_fake();
+        fake_tmp_stop(&fake);
         return unit_done("test_http_client");
     }
     test_json_ok();
@@ -1005,6 +970,6 @@ int main(void)
     test_guard_e2e();
     test_guard_ports_e2e();
     test_invalid();
-    stop_fake();
+    fake_tmp_stop(&fake);
     return unit_done("test_http_client");
 }

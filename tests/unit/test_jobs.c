@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "db/db.h"
 #include "jobs/jobs.h"
+#include "test_util.h"
 #include "unit.h"
 
 #include <inttypes.h>
@@ -19,20 +20,6 @@
 #include <unistd.h>
 
 static char db_url[2048];
-
-/* The admin URL with its database name replaced by `db`. */
-static int url_with_db(const char *admin, const char *db, char *out, size_t len)
-{
-    const char *scheme = strstr(admin, "://");
-    if (!scheme)
-        return -1;
-    const char *path = strchr(scheme + 3, '/');
-    if (!path)
-        return -1;
-    const char *rest = path + strcspn(path, "?");
-    int n = snprintf(out, len, "%.*s/%s%s", (int)(path - admin), admin, db, rest);
-    return n > 0 && (size_t)n < len ? 0 : -1;
-}
 
 static PGconn *connect_or_die(const char *url)
 {

@@ -13,6 +13,7 @@
 #include "plugins/registry.h"
 #include "plugin_env.h"
 #include "fake_proc.h"
+#include "test_util.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -23,49 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
-static pid_t fake_pid = -1;
-static int fake_port;
-static char fake_dir[] = "/tmp/cl_llm_fake_XXXXXX";
-static char port_file[128];
-
-static int start_fake(void)
-{
-    const char *src = getenv("CLIPLOOP_SOURCE_DIR");
-    if (!src) {
-        fprintf(stderr, "CLIPLOOP_SOURCE_DIR is not set (run through ctest)\n");
-        return -1;
-    }
-    char script[2048];
-    snprintf(script, sizeof script, "%s/tests/fakes/llm_fake.mjs", src);
-    if (!mkdtemp(fake_dir))
-        return -1;
-    snprintf(port_file, sizeof port_file, "%s/port", fake_dir);
-    fake_pid = fake_proc_start(script, port_file, &fake_port);
-    if (fake_pid > 0)
-        return 0;
-    fprintf(stderr, "the fake LLM server did not start\n");
-    return -1;
-}
-
-static void stop_fake(void)
-{
-    fake_proc_stop(&fake_pid);
-    unlink(port_file);
-    rmdir(fake_dir);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static fake_tmp fake;
 
 /* GET or DELETE /requests on the fake; returns the parsed array (caller deletes) or NULL. */
 static cJSON *fake_requests(const char *method)
 {
     char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/requests", fake_port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/requests", fake.port);
     cl_http_request r = {.size = sizeof r, .method = method, .url = url};
     cl_http_response res = {.size = sizeof res};
     cl_error err;
@@ -142,7 +107,7 @@ static void test_provider(const char *id, const char *prefix)
 {
     fprintf(stderr, "-- %s\n", id);
     char base[128];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1/", fake_port); /* trailing / on purpose */
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1/", fake.port); /* trailing / on purpose */
     set(prefix, "BASE_URL", base);
     set(prefix, "API_KEY", KEY);
     set(prefix, "TIMEOUT_MS", "1000");
@@ -364,7 +329,7 @@ int main(void)
     CHECK(cl_plugins_load_dir(plugin_dir) >= 2);
     CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, "mistral") != NULL);
     CHECK(cl_plugins_find(CL_CAP_LLM_PROVIDER, "openai_compat") != NULL);
-    if (start_fake() != 0) {
+    if (fake_tmp_start(&fake, "llm_fake.mjs") != 0) {
         CHECK(!"fake server started");
         cl_plugins_reset_for_tests();
         return unit_done("test_llm_providers");
@@ -372,7 +337,7 @@ int main(void)
     test_provider("mistral", "MISTRAL");
     test_provider("openai_compat", "OPENAI_COMPAT");
     test_keys_and_models();
-    stop_fake();
+    fake_tmp_stop(&fake);
     cl_plugins_reset_for_tests();
     return unit_done("test_llm_providers");
 }

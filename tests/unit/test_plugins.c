@@ -12,6 +12,7 @@
 #include "plugins/registry.h"
 #include "plugin_env.h"
 #include "plugins/llm.h"
+#include "test_util.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -204,19 +205,6 @@ static void test_refusals(void)
 
 /* The trust boundary: a directory or .so that someone else could write (or
    that someone else owns) is refused before dlopen runs any of its code. */
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    char buf[65536];
-    size_t n;
-    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        fwrite(buf, 1, n, out);
-    if (in)
-        fclose(in);
-    if (out)
-        fclose(out);
-}
-
 static void test_untrusted_files(void)
 {
     char dir[PATH_MAX], so[PATH_MAX + 16], src[PATH_MAX + 16];
@@ -1033,13 +1021,8 @@ int main(void)
         return 1;
     }
     snprintf(scratch, sizeof scratch, "%s/cl-test-plugins-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(scratch)) {
-        perror("mkdtemp");
+    if (scratch_with_storage(scratch) != 0)
         return 1;
-    }
-    char storage[PATH_MAX + 16];
-    snprintf(storage, sizeof storage, "%s/storage", scratch);
-    setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
     plugin_setenv("LLM_MOCK_FAIL", NULL);
     plugin_setenv("LLM_MOCK_DELAY_MS", NULL);
     char err[512];

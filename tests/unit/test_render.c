@@ -23,6 +23,7 @@
 #include "render_probe.h"
 #include "plugin_env.h"
 #include "fake_proc.h"
+#include "test_util.h"
 #include "unit.h"
 
 #include <limits.h>
@@ -68,13 +69,9 @@ static const char *COMP_PLAIN =
 
 static int start_fake(void)
 {
-    char script[PATH_MAX], port_file[PATH_MAX + 16];
-    snprintf(script, sizeof script, "%s/tests/fakes/http_fake.mjs", getenv("CLIPLOOP_SOURCE_DIR"));
-    snprintf(port_file, sizeof port_file, "%s/port", scratch);
-    fake_pid = fake_proc_start(script, port_file, &fake_port);
-    if (fake_pid > 0)
-        return 0;
-    return -1;
+    char port_file[PATH_MAX + 16];
+    fake_pid = fake_proc_start("http_fake.mjs", scratch, port_file, sizeof port_file, &fake_port);
+    return fake_pid > 0 ? 0 : -1;
 }
 
 static void stop_fake(void)
@@ -580,13 +577,8 @@ int main(void)
     }
     const char *hf = getenv("HYPERFRAMES_BIN");
     char *hf_bin = hf ? strdup(hf) : NULL;
-    if (!mkdtemp(scratch)) {
-        perror("mkdtemp");
+    if (scratch_with_storage(scratch) != 0)
         return 1;
-    }
-    char storage[PATH_MAX + 16];
-    snprintf(storage, sizeof storage, "%s/storage", scratch);
-    setenv("CLIPLOOP_STORAGE_DIR", storage, 1);
     unsetenv("RENDERER");
     plugin_setenv("RENDER_FFMPEG_FONT", NULL);
     char err[512];

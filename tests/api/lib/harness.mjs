@@ -6,6 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -161,6 +163,42 @@ export function apiClient(baseUrl) {
   c.login = (email, password = 'password123') => c.post('/api/auth/login', { email, password });
   c.demoLogin = () => c.post('/api/dev/demo-login');
   return c;
+}
+
+/**
+ * A test file's server: a fresh database `name` and `cliploop serve` in
+ * MOCK_MODE with env added (with storage, on a storage root of its own,
+ * CLIPLOOP_STORAGE_DIR; port fixes the port). Returns {db, srv, storage,
+ * stop}; stop() (the file's after()) stops and removes all of it.
+ */
+export async function startMockServer(name, { env = {}, storage = false, port } = {}) {
+  const w = { db: createDatabase(name) };
+  w.stop = async () => {
+    if (w.srv) await w.srv.stop();
+    w.db.drop();
+    if (w.storage) rmSync(w.storage, { recursive: true, force: true });
+  };
+  try {
+    if (storage) w.storage = mkdtempSync(path.join(tmpdir(), `cliploop-${name.replace(/_/g, '-')}-`));
+    w.srv = await startServer({
+      dbUrl: w.db.url, port, env: { MOCK_MODE: 'true', ...(w.storage ? { CLIPLOOP_STORAGE_DIR: w.storage } : {}), ...env },
+    });
+  } catch (e) {
+    await w.stop();
+    throw e;
+  }
+  return w;
+}
+
+/** Poll GET /api/content-items/:id until it is rendered or render_failed; its body. */
+export async function waitRendered(client, id, ms = 90000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await client.get(`/api/content-items/${id}`);
+    if (r.body.status === 'rendered' || r.body.status === 'render_failed') return r.body;
+    if (Date.now() > end) throw new Error(`not rendered: ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
 }
 
 /**

@@ -10,6 +10,12 @@ export const WEEK_PROJECT = {
   category: 'Restaurant', city: 'Lagos', target_audience: 'Office workers nearby',
   primary_offer: 'Party jollof trays', preferred_channels: ['instagram', 'whatsapp'], language_style: 'english',
 };
+/** The restaurant of the create-flow tests, on every channel. */
+export const MAMA_PUT = {
+  name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
+  city: 'Yaba', target_audience: 'Office workers nearby', primary_offer: 'Jollof rice and small chops',
+  preferred_channels: ['instagram', 'tiktok', 'whatsapp'], language_style: 'english',
+};
 export const WEEK_HOOKS = ['Jollof trays for the office', 'Smoke you can taste', 'Friday lunch sorted', 'Meet our chef', 'Last call for trays'];
 const ANGLES = ['offer', 'product', 'social_proof', 'behind_the_scenes', 'last_call'];
 

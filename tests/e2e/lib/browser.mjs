@@ -3,10 +3,9 @@
 // browser. Screenshots go to tests/e2e/artifacts/ (git-ignored).
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, createDatabase, startServer } from '../../api/lib/harness.mjs';
+import { ROOT, psql, startMockServer } from '../../api/lib/harness.mjs';
 
 export const ARTIFACTS = path.join(ROOT, 'tests', 'e2e', 'artifacts');
 
@@ -27,19 +26,14 @@ export async function launch() {
  * {db, srv, browser, storage, stop}; stop() (the file's after()) closes and
  * removes all of it.
  */
-export async function startStudio(name, { env = {}, storage = false, port } = {}) {
-  const s = { db: createDatabase(name) };
+export async function startStudio(name, opts = {}) {
+  const s = await startMockServer(name, opts);
+  const stopServer = s.stop;
   s.stop = async () => {
     if (s.browser) await s.browser.close();
-    if (s.srv) await s.srv.stop();
-    s.db.drop();
-    if (s.storage) rmSync(s.storage, { recursive: true, force: true });
+    await stopServer();
   };
   try {
-    if (storage) s.storage = mkdtempSync(path.join(tmpdir(), `cliploop-${name.replace(/_/g, '-')}-`));
-    s.srv = await startServer({
-      dbUrl: s.db.url, port, env: { MOCK_MODE: 'true', ...(s.storage ? { CLIPLOOP_STORAGE_DIR: s.storage } : {}), ...env },
-    });
     s.browser = await launch();
   } catch (e) {
     await s.stop();
@@ -78,6 +72,44 @@ export async function fillOnboarding(page, name, website) {
   await page.getByRole('checkbox', { name: 'Instagram' }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
   if (website) await page.getByRole('textbox', { name: 'Website' }).fill(website);
+}
+
+/**
+ * A <video> locator that shows up (within timeout ms), has a duration, and
+ * plays (muted): it is paused and rewound after a few frames. Returns the
+ * position it reached, > 0.
+ */
+export async function playVideo(video, timeout) {
+  await video.waitFor({ timeout });
+  const duration = await video.evaluate((v) => new Promise((resolve, reject) => {
+    const done = () => resolve(v.duration);
+    if (v.readyState >= 1) done();
+    else { v.addEventListener('loadedmetadata', done); v.addEventListener('error', () => reject(new Error('video error ' + v.error?.code))); }
+  }));
+  if (!(duration > 0)) throw new Error(`video duration ${duration}`);
+  return video.evaluate(async (v) => {
+    v.muted = true;
+    await v.play();
+    await new Promise((r) => { const t = () => (v.currentTime > 0 ? r() : setTimeout(t, 50)); t(); });
+    v.pause();
+    const reached = v.currentTime;
+    v.currentTime = 0;
+    return reached;
+  });
+}
+
+/**
+ * Sign up `mail` in the browser, approve and verify it in the database (as
+ * the operator and the mailed link would), and open onboarding.
+ */
+export async function signUpForOnboarding(page, srv, dbUrl, mail) {
+  await page.goto(srv.url + '/signup.html');
+  await page.getByLabel('Email').fill(mail);
+  await page.getByLabel(/Password/).fill('a good long password');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/verify-email/);
+  psql(dbUrl, `UPDATE users SET beta_approved = true, beta_approved_at = now(), email_verified_at = now() WHERE email = '${mail}'`);
+  await page.goto(srv.url + '/app/onboarding');
 }
 
 /** A page with a desktop (1280x800, or `viewport`) or phone (390x844) viewport. */
