@@ -1,6 +1,7 @@
 #include "core/buf.h"
 
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +198,15 @@ size_t cl_utf8_clip(const char *str, size_t len, size_t max)
     while (n > 0 && (s[n] & 0xC0) == 0x80)
         n--;
     return n;
+}
+
+int cl_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }

@@ -29,6 +29,12 @@ struct cl_output {
 int cl_buf_append(cl_buf *b, const void *data, size_t len);
 int cl_buf_puts(cl_buf *b, const char *s);
 int cl_buf_printf(cl_buf *b, const char *fmt, ...) CL_PRINTF(2, 3);
+
+/**
+ * Format a one-line reason into err (errlen bytes; nothing when err is NULL)
+ * and return -1: the failure of a function that answers -1 with err set.
+ */
+int cl_errf(char *err, size_t errlen, const char *fmt, ...) CL_PRINTF(3, 4);
 int cl_buf_vprintf(cl_buf *b, const char *fmt, va_list ap);
 /** Make room for extra more bytes (and the NUL) at once; 0 or -1 (unchanged). */
 int cl_buf_reserve(cl_buf *b, size_t extra);

@@ -302,16 +302,6 @@ void cl_draft_apply_rules(cJSON *draft, const cJSON *rules, const char *label, c
 /* Validation                                                                */
 /* ------------------------------------------------------------------------- */
 
-static int why_set(char *why, size_t whylen, const char *fmt, ...) CL_PRINTF(3, 4);
-static int why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Copy a string field into out; required means non-empty. */
 static int take_str(const cJSON *in, cJSON *out, const char *key, int required, char *why,
                     size_t whylen, const char *where)
@@ -319,16 +309,16 @@ static int take_str(const cJSON *in, cJSON *out, const char *key, int required, 
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
     if (!v || cJSON_IsNull(v)) {
         if (required)
-            return why_set(why, whylen, "%s'%s' is missing", where, key);
+            return cl_errf(why, whylen, "%s'%s' is missing", where, key);
         return 0;
     }
     if (!cJSON_IsString(v))
-        return why_set(why, whylen, "%s'%s' must be a string", where, key);
+        return cl_errf(why, whylen, "%s'%s' must be a string", where, key);
     const char *s = v->valuestring;
     while (isspace((unsigned char)*s))
         s++;
     if (required && !*s)
-        return why_set(why, whylen, "%s'%s' is empty", where, key);
+        return cl_errf(why, whylen, "%s'%s' is empty", where, key);
     cJSON_AddStringToObject(out, key, v->valuestring);
     return 0;
 }
@@ -340,12 +330,12 @@ static int take_tags(const cJSON *in, cJSON *out, char *why, size_t whylen, cons
     if (!v || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsArray(v))
-        return why_set(why, whylen, "%s'hashtags' must be an array of strings", where);
+        return cl_errf(why, whylen, "%s'hashtags' must be an array of strings", where);
     const cJSON *t;
     cJSON_ArrayForEach(t, v)
     {
         if (!cJSON_IsString(t))
-            return why_set(why, whylen, "%s'hashtags' must be an array of strings", where);
+            return cl_errf(why, whylen, "%s'hashtags' must be an array of strings", where);
         cJSON_AddItemToArray(arr, cJSON_CreateString(t->valuestring));
     }
     return 0;
@@ -356,7 +346,7 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
     cJSON *in = answer ? cJSON_Parse(answer) : NULL;
     if (!cJSON_IsObject(in)) {
         cJSON_Delete(in);
-        why_set(why, whylen, "the answer is not a JSON object");
+        cl_errf(why, whylen, "the answer is not a JSON object");
         return NULL;
     }
     cJSON *out = cJSON_CreateObject();
@@ -364,12 +354,12 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
         goto bad;
     const cJSON *script = cJSON_GetObjectItemCaseSensitive(in, "script");
     if (!cJSON_IsArray(script)) {
-        why_set(why, whylen, "'script' must be an array of beats (strings)");
+        cl_errf(why, whylen, "'script' must be an array of beats (strings)");
         goto bad;
     }
     int n = cJSON_GetArraySize(script);
     if (n < 1 || n > MAX_BEATS) {
-        why_set(why, whylen, "'script' must have 1 to %d beats, has %d", MAX_BEATS, n);
+        cl_errf(why, whylen, "'script' must have 1 to %d beats, has %d", MAX_BEATS, n);
         goto bad;
     }
     cJSON *beats = cJSON_AddArrayToObject(out, "script");
@@ -380,7 +370,7 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
         while (s && isspace((unsigned char)*s))
             s++;
         if (!s || !*s) {
-            why_set(why, whylen, "every 'script' beat must be a non-empty string");
+            cl_errf(why, whylen, "every 'script' beat must be a non-empty string");
             goto bad;
         }
         cJSON_AddItemToArray(beats, cJSON_CreateString(b->valuestring));
@@ -389,7 +379,7 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
     const cJSON *vo = cJSON_GetObjectItemCaseSensitive(in, "voiceover");
     if (vo && !cJSON_IsNull(vo)) {
         if (!cJSON_IsArray(vo) || cJSON_GetArraySize(vo) > 8) {
-            why_set(why, whylen, "'voiceover' must be an array of at most 8 lines (strings)");
+            cl_errf(why, whylen, "'voiceover' must be an array of at most 8 lines (strings)");
             goto bad;
         }
         cJSON *lines = cJSON_CreateArray();
@@ -399,7 +389,7 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
             const char *s = cJSON_IsString(l) ? l->valuestring : NULL;
             if (!s || strlen(s) > 300) {
                 cJSON_Delete(lines);
-                why_set(why, whylen, "every 'voiceover' line must be a string of at most 300 bytes");
+                cl_errf(why, whylen, "every 'voiceover' line must be a string of at most 300 bytes");
                 goto bad;
             }
             while (isspace((unsigned char)*s))
@@ -427,7 +417,7 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
 
     const cJSON *variants = cJSON_GetObjectItemCaseSensitive(in, "variants");
     if (!cJSON_IsObject(variants)) {
-        why_set(why, whylen, "'variants' must be an object keyed by channel");
+        cl_errf(why, whylen, "'variants' must be an object keyed by channel");
         goto bad;
     }
     cJSON *vout = cJSON_AddObjectToObject(out, "variants");
@@ -437,7 +427,7 @@ cJSON *cl_draft_validate(const char *answer, char *why, size_t whylen)
         char where[80];
         snprintf(where, sizeof where, "variants.%.40s: ", v->string);
         if (!cJSON_IsObject(v)) {
-            why_set(why, whylen, "%smust be an object", where);
+            cl_errf(why, whylen, "%smust be an object", where);
             goto bad;
         }
         cJSON *one = cJSON_CreateObject();
@@ -470,7 +460,7 @@ static int answer_conforms(const char *purpose, const char *answer, char *why, s
         return 1;
     cJSON *in = answer ? cJSON_Parse(answer) : NULL;
     int ok = cJSON_IsObject(in) ? cl_jschema_check(purpose, in, why, whylen) == 0
-                                : (why_set(why, whylen, "the answer is not a JSON object"), 0);
+                                : (cl_errf(why, whylen, "the answer is not a JSON object"), 0);
     cJSON_Delete(in);
     return ok;
 }
@@ -584,7 +574,7 @@ static cJSON *validate_brief(const char *answer, char *why, size_t whylen)
     cJSON *in = answer ? cJSON_Parse(answer) : NULL;
     if (!cJSON_IsObject(in)) {
         cJSON_Delete(in);
-        why_set(why, whylen, "the answer is not a JSON object");
+        cl_errf(why, whylen, "the answer is not a JSON object");
         return NULL;
     }
     int known = 0;
@@ -592,7 +582,7 @@ static cJSON *validate_brief(const char *answer, char *why, size_t whylen)
         known += cJSON_GetObjectItemCaseSensitive(in, keys[i]) != NULL;
     if (known < 3) {
         cJSON_Delete(in);
-        why_set(why, whylen, "the answer has almost none of the brief's keys (title, channel, tone, "
+        cl_errf(why, whylen, "the answer has almost none of the brief's keys (title, channel, tone, "
                              "duration_seconds, style, cta, caption_hint, …)");
         return NULL;
     }

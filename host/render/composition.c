@@ -6,6 +6,7 @@
  */
 #include "render/composition.h"
 #include "rc_comp.h"
+#include "core/buf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -13,16 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) CL_PRINTF(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ------------------------------------------------------------------------- */
 /* Safe areas                                                                */
@@ -88,7 +79,7 @@ static int num(const cJSON *o, const char *key, double def, double *out, const c
         return 0;
     }
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return fail(err, errlen, "%s%s must be a number", where, key);
+        return cl_errf(err, errlen, "%s%s must be a number", where, key);
     *out = v->valuedouble;
     return 0;
 }
@@ -102,7 +93,7 @@ static int str(const cJSON *o, const char *key, const char **out, const char *wh
     if (!v || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsString(v))
-        return fail(err, errlen, "%s%s must be a string", where, key);
+        return cl_errf(err, errlen, "%s%s must be a string", where, key);
     *out = v->valuestring;
     return 0;
 }
@@ -123,53 +114,53 @@ static int validate_layer(const cJSON *o, int i, int w, int h, double dur, char 
     char where[48];
     snprintf(where, sizeof where, "layers[%d].", i);
     if (!cJSON_IsObject(o))
-        return fail(err, errlen, "layers[%d] must be an object", i);
+        return cl_errf(err, errlen, "layers[%d] must be an object", i);
     const char *role, *text, *anim, *color, *pos, *type;
     if (str(o, "type", &type, where, err, errlen))
         return -1;
     if (type && strcmp(type, "text") != 0)
-        return fail(err, errlen, "%stype %.20s needs \"version\": 2", where, type);
+        return cl_errf(err, errlen, "%stype %.20s needs \"version\": 2", where, type);
     if (str(o, "role", &role, where, err, errlen) || str(o, "text", &text, where, err, errlen) ||
         str(o, "animation", &anim, where, err, errlen) || str(o, "color", &color, where, err, errlen) ||
         str(o, "position", &pos, where, err, errlen))
         return -1;
     if (!role || !one_of(role, roles))
-        return fail(err, errlen, "%srole must be one of hook, caption, cta, business_name", where);
+        return cl_errf(err, errlen, "%srole must be one of hook, caption, cta, business_name", where);
     if (!text || !text[0])
-        return fail(err, errlen, "%stext must be a non-empty string", where);
+        return cl_errf(err, errlen, "%stext must be a non-empty string", where);
     if (strlen(text) > 500)
-        return fail(err, errlen, "%stext is longer than 500 bytes", where);
+        return cl_errf(err, errlen, "%stext is longer than 500 bytes", where);
     double start, end, fs;
     if (num(o, "start", 0, &start, where, err, errlen) || num(o, "end", dur, &end, where, err, errlen) ||
         num(o, "font_size", 56, &fs, where, err, errlen))
         return -1;
     if (start < 0 || start >= dur)
-        return fail(err, errlen, "%sstart must be >= 0 and less than duration (%g)", where, dur);
+        return cl_errf(err, errlen, "%sstart must be >= 0 and less than duration (%g)", where, dur);
     if (end <= start || end > dur + 1e-6)
-        return fail(err, errlen, "%send must be greater than start and at most duration (%g)", where,
+        return cl_errf(err, errlen, "%send must be greater than start and at most duration (%g)", where,
                     dur);
     if (fs < 12 || fs > 300)
-        return fail(err, errlen, "%sfont_size must be between 12 and 300", where);
+        return cl_errf(err, errlen, "%sfont_size must be between 12 and 300", where);
     if (anim && !one_of(anim, anims))
-        return fail(err, errlen, "%sanimation must be one of none, fade, slide_up", where);
+        return cl_errf(err, errlen, "%sanimation must be one of none, fade, slide_up", where);
     if (color && !is_color(color))
-        return fail(err, errlen, "%scolor must be #RRGGBB", where);
+        return cl_errf(err, errlen, "%scolor must be #RRGGBB", where);
     if (pos && !one_of(pos, positions))
-        return fail(err, errlen, "%sposition must be one of top, center, bottom", where);
+        return cl_errf(err, errlen, "%sposition must be one of top, center, bottom", where);
     const cJSON *box = cJSON_GetObjectItemCaseSensitive(o, "box");
     if (box && !cJSON_IsNull(box)) {
         if (!cJSON_IsObject(box))
-            return fail(err, errlen, "%sbox must be an object {x,y,w,h}", where);
+            return cl_errf(err, errlen, "%sbox must be an object {x,y,w,h}", where);
         double v[4];
         static const char *const k[4] = {"x", "y", "w", "h"};
         for (int j = 0; j < 4; j++) {
             const cJSON *f = cJSON_GetObjectItemCaseSensitive(box, k[j]);
             if (!cJSON_IsNumber(f))
-                return fail(err, errlen, "%sbox.%s must be a number", where, k[j]);
+                return cl_errf(err, errlen, "%sbox.%s must be a number", where, k[j]);
             v[j] = f->valuedouble;
         }
         if (v[0] < 0 || v[1] < 0 || v[2] < 16 || v[3] < 16 || v[0] + v[2] > w || v[1] + v[3] > h)
-            return fail(err, errlen, "%sbox must lie inside the %dx%d frame (w, h >= 16)", where, w, h);
+            return cl_errf(err, errlen, "%sbox must lie inside the %dx%d frame (w, h >= 16)", where, w, h);
     }
     return 0;
 }
@@ -177,78 +168,78 @@ static int validate_layer(const cJSON *o, int i, int w, int h, double dur, char 
 static int validate_root(const cJSON *root, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(root))
-        return fail(err, errlen, "composition must be a JSON object");
+        return cl_errf(err, errlen, "composition must be a JSON object");
     const char *tpl;
     if (str(root, "template", &tpl, "", err, errlen))
         return -1;
     if (tpl && strcmp(tpl, CL_COMPOSITION_TEMPLATE) != 0)
-        return fail(err, errlen, "template must be \"%s\" (got \"%.64s\")", CL_COMPOSITION_TEMPLATE, tpl);
+        return cl_errf(err, errlen, "template must be \"%s\" (got \"%.64s\")", CL_COMPOSITION_TEMPLATE, tpl);
     double w, h, fps, dur;
     if (num(root, "width", 1080, &w, "", err, errlen) || num(root, "height", 1920, &h, "", err, errlen) ||
         num(root, "fps", 30, &fps, "", err, errlen) || num(root, "duration", 15, &dur, "", err, errlen))
         return -1;
     if (!((w == 1080 && h == 1920) || (w == 1080 && h == 1080) || (w == 1920 && h == 1080)))
-        return fail(err, errlen,
+        return cl_errf(err, errlen,
                     "width x height must be 1080x1920, 1080x1080 or 1920x1080 (got %gx%g)", w, h);
     if (fps != 24 && fps != 25 && fps != 30 && fps != 60)
-        return fail(err, errlen, "fps must be 24, 25, 30 or 60 (got %g)", fps);
+        return cl_errf(err, errlen, "fps must be 24, 25, 30 or 60 (got %g)", fps);
     if (dur < 3 || dur > 60)
-        return fail(err, errlen, "duration must be between 3 and 60 seconds (got %g)", dur);
+        return cl_errf(err, errlen, "duration must be between 3 and 60 seconds (got %g)", dur);
 
     const cJSON *bg = cJSON_GetObjectItemCaseSensitive(root, "background");
     if (bg && !cJSON_IsNull(bg)) {
         if (!cJSON_IsObject(bg))
-            return fail(err, errlen, "background must be an object");
+            return cl_errf(err, errlen, "background must be an object");
         const char *type, *color, *url;
         if (str(bg, "type", &type, "background.", err, errlen) ||
             str(bg, "color", &color, "background.", err, errlen) ||
             str(bg, "image_url", &url, "background.", err, errlen))
             return -1;
         if (color && !is_color(color))
-            return fail(err, errlen, "background.color must be #RRGGBB");
+            return cl_errf(err, errlen, "background.color must be #RRGGBB");
         if (type && strcmp(type, "gradient") == 0) {
             const cJSON *cols = cJSON_GetObjectItemCaseSensitive(bg, "colors");
             if (!cJSON_IsArray(cols) || cJSON_GetArraySize(cols) != 2)
-                return fail(err, errlen, "background.colors must be an array of two #RRGGBB colours");
+                return cl_errf(err, errlen, "background.colors must be an array of two #RRGGBB colours");
             for (int i = 0; i < 2; i++) {
                 const cJSON *c = cJSON_GetArrayItem(cols, i);
                 if (!cJSON_IsString(c) || !is_color(c->valuestring))
-                    return fail(err, errlen, "background.colors[%d] must be #RRGGBB", i);
+                    return cl_errf(err, errlen, "background.colors[%d] must be #RRGGBB", i);
             }
         } else if (type && strcmp(type, "image") == 0) {
             if (!is_http_url(url))
-                return fail(err, errlen, "background.image_url must be an http(s) URL");
+                return cl_errf(err, errlen, "background.image_url must be an http(s) URL");
         } else if (type && strcmp(type, "solid") != 0) {
-            return fail(err, errlen, "background.type must be one of solid, gradient, image");
+            return cl_errf(err, errlen, "background.type must be one of solid, gradient, image");
         }
     }
     const char *logo;
     if (str(root, "logo_url", &logo, "", err, errlen))
         return -1;
     if (logo && !is_http_url(logo))
-        return fail(err, errlen, "logo_url must be an http(s) URL or null");
+        return cl_errf(err, errlen, "logo_url must be an http(s) URL or null");
 
     const cJSON *sa = cJSON_GetObjectItemCaseSensitive(root, "safe_area");
     if (sa && !cJSON_IsNull(sa)) {
         if (!cJSON_IsObject(sa))
-            return fail(err, errlen, "safe_area must be an object {top,bottom,left,right}");
+            return cl_errf(err, errlen, "safe_area must be an object {top,bottom,left,right}");
         double v[4];
         static const char *const k[4] = {"top", "bottom", "left", "right"};
         for (int j = 0; j < 4; j++) {
             if (num(sa, k[j], 0, &v[j], "safe_area.", err, errlen))
                 return -1;
             if (v[j] < 0)
-                return fail(err, errlen, "safe_area.%s must be >= 0", k[j]);
+                return cl_errf(err, errlen, "safe_area.%s must be >= 0", k[j]);
         }
         if (v[0] + v[1] > h * 0.8 || v[2] + v[3] > w * 0.8)
-            return fail(err, errlen, "safe_area must leave at least 20%% of the frame free");
+            return cl_errf(err, errlen, "safe_area must leave at least 20%% of the frame free");
     }
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
     if (layers && !cJSON_IsNull(layers)) {
         if (!cJSON_IsArray(layers))
-            return fail(err, errlen, "layers must be an array");
+            return cl_errf(err, errlen, "layers must be an array");
         if (cJSON_GetArraySize(layers) > 16)
-            return fail(err, errlen, "layers has more than 16 entries");
+            return cl_errf(err, errlen, "layers has more than 16 entries");
         int i = 0;
         const cJSON *l;
         cJSON_ArrayForEach(l, layers)
@@ -263,10 +254,10 @@ static int validate_root(const cJSON *root, char *err, size_t errlen)
 int cl_composition_validate(const char *json, char *err, size_t errlen)
 {
     if (!json)
-        return fail(err, errlen, "composition is missing");
+        return cl_errf(err, errlen, "composition is missing");
     cJSON *root = cJSON_Parse(json);
     if (!root)
-        return fail(err, errlen, "composition is not valid JSON");
+        return cl_errf(err, errlen, "composition is not valid JSON");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (ver && !cJSON_IsNull(ver) && !(cJSON_IsNumber(ver) && ver->valuedouble == 1)) {
         /* Version 2 (and a wrong version): the renderers' own parser, so the
@@ -353,13 +344,13 @@ static int build(const cJSON *draft, const cJSON *profile, const char *channel, 
 {
     static const char *const channels[] = {"instagram", "tiktok", "whatsapp", NULL};
     if (!channel || !one_of(channel, channels))
-        return fail(err, errlen, "channel must be one of instagram, tiktok, whatsapp");
+        return cl_errf(err, errlen, "channel must be one of instagram, tiktok, whatsapp");
     if (!cJSON_IsObject(draft))
-        return fail(err, errlen, "draft must be a JSON object");
+        return cl_errf(err, errlen, "draft must be a JSON object");
     if (profile && !cJSON_IsObject(profile))
-        return fail(err, errlen, "profile must be a JSON object");
+        return cl_errf(err, errlen, "profile must be a JSON object");
     if (rules && !cJSON_IsObject(rules))
-        return fail(err, errlen, "channel rules must be a JSON object");
+        return cl_errf(err, errlen, "channel rules must be a JSON object");
     /* The draft's top-level copy is its own channel's (cl_draft_select_channel):
        the words the item shows are the words drawn. Only a draft made for
        another channel falls back to this channel's variant. */
@@ -373,7 +364,7 @@ static int build(const cJSON *draft, const cJSON *profile, const char *channel, 
     const char *caption = obj_str(variant, "caption") ? obj_str(variant, "caption") : obj_str(draft, "caption");
     const char *cta = obj_str(variant, "cta") ? obj_str(variant, "cta") : obj_str(draft, "cta");
     if (!hook)
-        return fail(err, errlen, "draft.hook is missing");
+        return cl_errf(err, errlen, "draft.hook is missing");
     const char *name = obj_str(profile, "business_name") ? obj_str(profile, "business_name")
                                                          : obj_str(profile, "name");
 
@@ -387,7 +378,7 @@ static int build(const cJSON *draft, const cJSON *profile, const char *channel, 
         else if (strcmp(size, "1920x1080") == 0)
             w = 1920, h = 1080;
         else
-            return fail(err, errlen, "channel rules: size must be 1080x1920, 1080x1080 or 1920x1080");
+            return cl_errf(err, errlen, "channel rules: size must be 1080x1920, 1080x1080 or 1920x1080");
     }
     double dur, fps;
     cl_composition_timing(draft, rules, &dur, &fps);
@@ -406,7 +397,7 @@ static int build(const cJSON *draft, const cJSON *profile, const char *channel, 
     const char *c0 = cJSON_IsString(b0) && is_color(b0->valuestring) ? b0->valuestring : NULL;
     const char *c1 = cJSON_IsString(b1) && is_color(b1->valuestring) ? b1->valuestring : NULL;
     if (!bg)
-        return fail(err, errlen, "out of memory");
+        return cl_errf(err, errlen, "out of memory");
     if (bg_url && is_http_url(bg_url)) {
         cJSON_AddStringToObject(bg, "type", "image");
         cJSON_AddStringToObject(bg, "image_url", bg_url);
@@ -441,15 +432,15 @@ static int build(const cJSON *draft, const cJSON *profile, const char *channel, 
     double cta_start = dur * 0.7;
     cJSON *layers = cJSON_AddArrayToObject(out, "layers");
     if (!layers || add_layer(layers, "hook", hook, 120, 0, hook_end, "slide_up", base * 84 / 1080, "#FFFFFF"))
-        return fail(err, errlen, "out of memory");
+        return cl_errf(err, errlen, "out of memory");
     if (caption && add_layer(layers, "caption", caption, 160, hook_end, cta_start, "fade",
                              base * 56 / 1080, "#FFFFFF"))
-        return fail(err, errlen, "out of memory");
+        return cl_errf(err, errlen, "out of memory");
     if (cta && add_layer(layers, "cta", cta, 80, cta_start, dur, "slide_up", base * 68 / 1080, "#FDE68A"))
-        return fail(err, errlen, "out of memory");
+        return cl_errf(err, errlen, "out of memory");
     if (name) {
         if (add_layer(layers, "business_name", name, 60, 0, dur, "fade", base * 44 / 1080, "#FFFFFF"))
-            return fail(err, errlen, "out of memory");
+            return cl_errf(err, errlen, "out of memory");
         if (logo && is_http_url(logo)) {
             /* The logo sits at the top centre of the safe area, at most a
                tenth of the frame high: the name goes just below it. */
@@ -477,18 +468,18 @@ int cl_composition_build(const char *draft_json, const char *profile_json, const
     char *text = NULL;
     int rc = -1;
     if (!draft)
-        fail(err, errlen, "draft is not valid JSON");
+        cl_errf(err, errlen, "draft is not valid JSON");
     else if (profile_json && !profile)
-        fail(err, errlen, "profile is not valid JSON");
+        cl_errf(err, errlen, "profile is not valid JSON");
     else if (channel_rules_json && !rules)
-        fail(err, errlen, "channel rules are not valid JSON");
+        cl_errf(err, errlen, "channel rules are not valid JSON");
     else if (!comp)
-        fail(err, errlen, "out of memory");
+        cl_errf(err, errlen, "out of memory");
     else if (build(draft, profile, channel, rules, comp, err, errlen) == 0) {
         if (!(text = cJSON_PrintUnformatted(comp)))
-            fail(err, errlen, "out of memory");
+            cl_errf(err, errlen, "out of memory");
         else if (cl_composition_validate(text, err, errlen) == 0)
-            rc = cl_buf_puts(out, text) == 0 ? 0 : fail(err, errlen, "out of memory");
+            rc = cl_buf_puts(out, text) == 0 ? 0 : cl_errf(err, errlen, "out of memory");
     }
     free(text);
     cJSON_Delete(draft);

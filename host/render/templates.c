@@ -7,6 +7,7 @@
 #include "lua/lua_runtime.h"
 #include "media/brand.h"
 #include "render/composition.h"
+#include "core/buf.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -16,16 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) CL_PRINTF(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int valid_name(const char *s)
 {
@@ -60,7 +51,7 @@ int cl_template_names(char **names_json, char *err, size_t errlen)
     struct dirent **list = NULL;
     int n = scandir(tdir, &list, is_lua, alphasort);
     if (n < 0)
-        return fail(err, errlen, "cannot read %s", tdir), CL_EIO;
+        return cl_errf(err, errlen, "cannot read %s", tdir), CL_EIO;
     cJSON *arr = cJSON_CreateArray();
     for (int i = 0; i < n; i++) {
         char name[256];
@@ -72,7 +63,7 @@ int cl_template_names(char **names_json, char *err, size_t errlen)
     free(list);
     *names_json = cJSON_PrintUnformatted(arr);
     cJSON_Delete(arr);
-    return *names_json ? 0 : (fail(err, errlen, "out of memory"), CL_ENOMEM);
+    return *names_json ? 0 : (cl_errf(err, errlen, "out of memory"), CL_ENOMEM);
 }
 
 static int allowed_in(const cJSON *rules, const char *name)
@@ -296,7 +287,8 @@ static int frame_size(const cJSON *rules, int *w, int *h, char *err, size_t errl
         return 0;
     if (sscanf(size, "%dx%d", w, h) != 2 ||
         !((*w == 1080 && (*h == 1920 || *h == 1080 || *h == 1350)) || (*w == 1920 && *h == 1080)))
-        return fail(err, errlen, "channel rules: size must be 1080x1920, 1080x1080, 1080x1350 or 1920x1080");
+        return cl_errf(err, errlen,
+                       "channel rules: size must be 1080x1920, 1080x1080, 1080x1350 or 1920x1080");
     return 0;
 }
 
@@ -339,15 +331,16 @@ static int resolve_layers(cJSON *comp, const cJSON *media, const char *brand_jso
 {
     cJSON *layers = cJSON_GetObjectItemCaseSensitive(comp, "layers");
     if (!cJSON_IsArray(layers))
-        return fail(err, errlen, "the template returned no layers array");
+        return cl_errf(err, errlen, "the template returned no layers array");
     int i = 0;
     cJSON *l;
     cJSON_ArrayForEach(l, layers)
     {
         if (!cJSON_IsObject(l))
-            return fail(err, errlen, "layers[%d] must be an object", i);
+            return cl_errf(err, errlen, "layers[%d] must be an object", i);
         if (cJSON_GetObjectItemCaseSensitive(l, "path"))
-            return fail(err, errlen, "layers[%d]: a template names images as {\"media\": id}, not a path", i);
+            return cl_errf(err, errlen,
+                           "layers[%d]: a template names images as {\"media\": id}, not a path", i);
         const cJSON *mid = cJSON_GetObjectItemCaseSensitive(l, "media");
         if (mid) {
             const char *path = NULL;
@@ -359,7 +352,7 @@ static int resolve_layers(cJSON *comp, const cJSON *media, const char *brand_jso
                     path = sfield(m, "path");
             }
             if (!path)
-                return fail(err, errlen, "layers[%d].media %g is not one of the project's images", i,
+                return cl_errf(err, errlen, "layers[%d].media %g is not one of the project's images", i,
                             cJSON_IsNumber(mid) ? mid->valuedouble : -1.0);
             cJSON_AddStringToObject(l, "path", path);
             cJSON_DeleteItemFromObjectCaseSensitive(l, "media");
@@ -368,7 +361,8 @@ static int resolve_layers(cJSON *comp, const cJSON *media, const char *brand_jso
         if (cJSON_IsString(font)) {
             char path[1024];
             if (cl_template_font_path(font->valuestring, brand_json, path, sizeof path) != 0)
-                return fail(err, errlen, "layers[%d].font \"%.60s\" is not a known font", i, font->valuestring);
+                return cl_errf(err, errlen,
+                               "layers[%d].font \"%.60s\" is not a known font", i, font->valuestring);
             cJSON_SetValuestring(font, path);
         }
         i++;
@@ -379,7 +373,7 @@ static int resolve_layers(cJSON *comp, const cJSON *media, const char *brand_jso
 int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out, char *err, size_t errlen)
 {
     if (!valid_name(name) || !cl_template_exists(name))
-        return fail(err, errlen, "template \"%.40s\" does not exist", name ? name : "");
+        return cl_errf(err, errlen, "template \"%.40s\" does not exist", name ? name : "");
     cJSON *draft = in->draft_json ? cJSON_Parse(in->draft_json) : NULL;
     cJSON *profile = in->profile_json ? cJSON_Parse(in->profile_json) : NULL;
     cJSON *rules = in->rules_json ? cJSON_Parse(in->rules_json) : NULL;
@@ -389,11 +383,11 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
     char *arg = NULL, *res = NULL, *text = NULL;
     int rc = -1, w = in->width, h = in->height;
     if (!cJSON_IsObject(draft)) {
-        fail(err, errlen, "draft must be a JSON object");
+        cl_errf(err, errlen, "draft must be a JSON object");
         goto out;
     }
     if (!cJSON_IsArray(media)) {
-        fail(err, errlen, "media must be a JSON array");
+        cl_errf(err, errlen, "media must be a JSON array");
         goto out;
     }
     if (frame_size(rules, &w, &h, err, errlen) != 0)
@@ -440,18 +434,18 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
         cJSON_AddItemToArray(imgs, one);
     }
     if (!(arg = cJSON_PrintUnformatted(ctx))) {
-        fail(err, errlen, "out of memory");
+        cl_errf(err, errlen, "out of memory");
         goto out;
     }
     char script[64], lerr[512];
     snprintf(script, sizeof script, "templates/%s", name);
     if (cl_lua_call(script, "build", arg, &res, lerr, sizeof lerr) != 0) {
-        fail(err, errlen, "template %s: %s", name, lerr);
+        cl_errf(err, errlen, "template %s: %s", name, lerr);
         goto out;
     }
     comp = cJSON_Parse(res);
     if (!cJSON_IsObject(comp)) {
-        fail(err, errlen, "template %s must return a table {background, layers}", name);
+        cl_errf(err, errlen, "template %s must return a table {background, layers}", name);
         goto out;
     }
     if (resolve_layers(comp, media, in->brand_json, err, errlen) != 0)
@@ -475,15 +469,15 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
     cJSON_AddNumberToObject(osa, "left", sa.left);
     cJSON_AddNumberToObject(osa, "right", sa.right);
     if (!(text = cJSON_PrintUnformatted(comp))) {
-        fail(err, errlen, "out of memory");
+        cl_errf(err, errlen, "out of memory");
         goto out;
     }
     char verr[400];
     if (cl_composition_validate(text, verr, sizeof verr) != 0) {
-        fail(err, errlen, "template %s made an invalid composition: %s", name, verr);
+        cl_errf(err, errlen, "template %s made an invalid composition: %s", name, verr);
         goto out;
     }
-    rc = cl_buf_puts(out, text) == 0 ? 0 : fail(err, errlen, "out of memory");
+    rc = cl_buf_puts(out, text) == 0 ? 0 : cl_errf(err, errlen, "out of memory");
 out:
     free(arg);
     free(res);
