@@ -4,39 +4,15 @@
 // is rendered again); delete it after confirming in place. Desktop and phone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPage, screenshot, problems, useStudio } from './lib/browser.mjs';
+import { demoContext, apiPromo, screenshot, problems, useStudio } from './lib/browser.mjs';
 
 let db, srv, storage, browser;
 const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
 
 async function signedIn(mobile) {
-  const page = await newPage(browser, { mobile });
+  const page = await demoContext(browser, srv.url, { mobile });
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
-  const r = await page.context().request.post(srv.url + '/api/dev/demo-login', { data: {} });
-  assert.equal(r.status(), 200);
-  page.csrf = (await r.json()).csrf_token;
   return page;
-}
-
-async function post(page, p, data) {
-  const r = await page.context().request.post(srv.url + p, { headers: { 'x-csrf-token': page.csrf }, data });
-  assert.ok(r.ok(), `${p}: ${r.status()} ${await r.text()}`);
-  return r.json();
-}
-
-/** A rendered promo made through the API; returns its id. */
-async function promo(page, key) {
-  let projectId = (await (await page.context().request.get(srv.url + '/api/projects')).json()).projects?.[0]?.id;
-  if (!projectId) {
-    projectId = (await post(page, '/api/projects', {
-      name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
-      city: 'Yaba', target_audience: 'Office workers', primary_offer: 'Jollof rice', preferred_channels: ['instagram'],
-      language_style: 'english', onboarding_step: 'done',
-    })).id;
-  }
-  const { brief } = await post(page, '/api/create/brief', { project_id: projectId, prompt: 'Half price jollof trays this weekend', channel: 'instagram' });
-  const g = await post(page, '/api/create/generate', { project_id: projectId, brief, request_id: key });
-  return g.content_item_id;
 }
 
 useStudio('e2e_result', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
@@ -45,7 +21,7 @@ for (const mobile of [false, true]) {
   const size = mobile ? 'phone' : 'desktop';
   test(`${size}: copy, edit and delete a finished promo`, async () => {
     const page = await signedIn(mobile);
-    const id = await promo(page, `result-e2e-${size}-0001`);
+    const id = await apiPromo(page, 'Half price jollof trays this weekend', `result-e2e-${size}-0001`);
     await page.goto(`${srv.url}/app/create?item=${id}`);
     await page.getByText('Your promo is ready.').waitFor({ timeout: 120000 });
 
@@ -69,7 +45,7 @@ for (const mobile of [false, true]) {
     await page.getByRole('button', { name: 'Save words' }).click();
     await page.getByText('Words saved. The video still shows the earlier words.').waitFor();
     assert.equal(await page.getByTestId('result-cta').innerText(), 'Order on WhatsApp today');
-    assert.ok(await page.getByRole('button', { name: 'Render again (1 render credit)' }).isVisible());
+    assert.ok(await page.getByRole('button', { name: 'Render again (1 render credit)', exact: true }).isVisible());
     // The sound of the next render: the voiceover on, the default bed chosen, every bed offered, or none.
     const music = page.getByRole('combobox', { name: 'Music' });
     await music.waitFor();

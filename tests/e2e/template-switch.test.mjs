@@ -4,41 +4,18 @@
 // template. Desktop and phone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPage, screenshot, problems, useStudio } from './lib/browser.mjs';
+import { demoContext, apiPromo, screenshot, problems, useStudio } from './lib/browser.mjs';
 
 let db, srv, storage, browser;
-
-async function signedIn(mobile) {
-  const page = await newPage(browser, { mobile });
-  const r = await page.context().request.post(srv.url + '/api/dev/demo-login', { data: {} });
-  assert.equal(r.status(), 200);
-  page.csrf = (await r.json()).csrf_token;
-  return page;
-}
-
-async function post(page, p, data) {
-  const r = await page.context().request.post(srv.url + p, { headers: { 'x-csrf-token': page.csrf }, data });
-  assert.ok(r.ok(), `${p}: ${r.status()} ${await r.text()}`);
-  return r.json();
-}
 
 useStudio('e2e_template', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));
 
 for (const mobile of [false, true]) {
   const size = mobile ? 'phone' : 'desktop';
   test(`${size}: switch the video template and render again`, async () => {
-    const page = await signedIn(mobile);
-    let projectId = (await (await page.context().request.get(srv.url + '/api/projects')).json()).projects?.[0]?.id;
-    if (!projectId) {
-      projectId = (await post(page, '/api/projects', {
-        name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
-        city: 'Yaba', target_audience: 'Office workers', primary_offer: 'Jollof rice', preferred_channels: ['instagram'],
-        language_style: 'english', onboarding_step: 'done',
-      })).id;
-    }
-    const { brief } = await post(page, '/api/create/brief', { project_id: projectId, prompt: 'Jollof trays, 20% off this weekend', channel: 'instagram' });
-    const g = await post(page, '/api/create/generate', { project_id: projectId, brief, request_id: `tpl-e2e-${size}-0001` });
-    await page.goto(`${srv.url}/app/create?item=${g.content_item_id}`);
+    const page = await demoContext(browser, srv.url, { mobile });
+    const itemId = await apiPromo(page, 'Jollof trays, 20% off this weekend', `tpl-e2e-${size}-0001`);
+    await page.goto(`${srv.url}/app/create?item=${itemId}`);
     await page.getByText('Your promo is ready.').waitFor({ timeout: 120000 });
     const select = page.getByTestId('template-select');
     await select.waitFor();

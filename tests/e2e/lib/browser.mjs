@@ -166,5 +166,29 @@ export async function demoContext(browser, baseUrl, { mobile = false, viewport }
   return page;
 }
 
+/**
+ * A promo made through the API for a demoContext page: in the demo user's
+ * first project (a restaurant, made when missing), from prompt, for
+ * Instagram, with request id `key`. Returns the content item id.
+ */
+export async function apiPromo(page, prompt, key) {
+  const want = async (r, what) => {
+    if (r.status < 200 || r.status > 299) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  let projectId = (await want(await page.call('GET', '/api/projects'), 'projects')).projects?.[0]?.id;
+  if (!projectId) {
+    const p = await want(await page.call('POST', '/api/projects', {
+      name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen', category: 'Restaurant',
+      city: 'Yaba', target_audience: 'Office workers', primary_offer: 'Jollof rice', preferred_channels: ['instagram'],
+      language_style: 'english', onboarding_step: 'done',
+    }), 'project');
+    projectId = p.project?.id ?? p.id;
+  }
+  const { brief } = await want(await page.call('POST', '/api/create/brief', { project_id: projectId, prompt, channel: 'instagram' }), 'brief');
+  const g = await want(await page.call('POST', '/api/create/generate', { project_id: projectId, brief, request_id: key }), 'generate');
+  return g.content_item_id;
+}
+
 /** The two sizes every studio page is checked at. */
 export const DESKTOP = { width: 1440, height: 900 };
