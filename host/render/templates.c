@@ -417,7 +417,26 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
     cJSON_AddNumberToObject(jsa, "right", sa.right);
     cJSON_AddStringToObject(ctx, "channel", in->channel ? in->channel : "");
     cJSON_AddItemToObject(ctx, "text", text_ctx(draft, profile, in->channel));
-    cJSON_AddItemToObject(ctx, "brand", brand_ctx(kit, profile));
+    cJSON *brand = brand_ctx(kit, profile);
+    cJSON_AddItemToObject(ctx, "brand", brand);
+    /* Where the logo goes (the kit's placement) as a box of this frame. */
+    const char *lp = sfield(brand, "logo_placement");
+    if (cJSON_GetObjectItemCaseSensitive(brand, "logo") && lp && strcmp(lp, "none") != 0) {
+        int s = (w < h ? w : h) * 14 / 100, x = sa.left + (w - sa.left - sa.right - s) / 2, y = sa.top;
+        if (!strcmp(lp, "top-left"))
+            x = sa.left;
+        else if (!strcmp(lp, "top-right"))
+            x = w - sa.right - s;
+        else if (!strcmp(lp, "bottom"))
+            y = h - sa.bottom - s;
+        cJSON *lb = cJSON_AddObjectToObject(brand, "logo_box");
+        cJSON_AddNumberToObject(lb, "x", x);
+        cJSON_AddNumberToObject(lb, "y", y);
+        cJSON_AddNumberToObject(lb, "w", s);
+        cJSON_AddNumberToObject(lb, "h", s);
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(brand, "logo");
+    }
     cJSON *imgs = cJSON_AddArrayToObject(ctx, "images");
     const cJSON *logo = cJSON_GetObjectItemCaseSensitive(kit, "logo_media_id");
     const cJSON *m;

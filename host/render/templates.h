@@ -13,7 +13,9 @@
  *   text    {hook, caption, cta, business_name, beats = {...}}
  *   brand   {primary, secondary, accent, on_primary, on_secondary, on_accent,
  *            dark, light (all "#RRGGBB"), heading_font, body_font (font ids),
- *            logo = media id | nil, logo_placement}
+ *            logo = media id | nil, logo_placement, logo_box = {x, y, w, h}: where
+ *            the kit's placement puts the logo in this frame (nil with no logo
+ *            or placement "none")}
  *   images  {{media = id, width, height}, ...} the project's kept images
  * Image layers name pictures as {"media": id} and text layers fonts by id
  * ("heading", "body", a bundled id such as "dejavu-serif-bold"); the host

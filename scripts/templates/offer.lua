@@ -73,10 +73,9 @@ local function build(ctx)
                   box = wide and { x = A.x, y = A.y, w = card.x - A.x - 40 * u, h = 120 * u }
                               or { x = A.x, y = card.y + card.h + 24 * u, w = A.w, h = 90 * u } }
   end
-  if b.logo then
-    local s = 140 * u
+  if b.logo then  -- where the brand kit puts it
     L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = { x = A.x + (A.w - s) / 2, y = math.max(0, card.y - s - 20 * u), w = s, h = s } }
+                  box = b.logo_box, fade_in = 0.4 }
   end
   return {
     background = { type = "gradient", colors = { b.primary, b.secondary } },

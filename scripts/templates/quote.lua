@@ -66,10 +66,9 @@ local function build(ctx)
                   font = "heading", font_size = math.floor(34 * u), color = b.on_primary, position = "top", align = "left",
                   bg = { color = b.primary, pad = 18 * u, radius = 24 * u } }
   end
-  if b.logo then
-    local s = 110 * u
+  if b.logo then  -- where the brand kit puts it
     L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = { x = A.x + A.w - s, y = A.y, w = s, h = s } }
+                  box = b.logo_box, fade_in = 0.4 }
   end
   return { background = { type = "gradient", colors = { b.dark, b.primary } }, layers = L }
 end

@@ -72,10 +72,9 @@ local function build(ctx)
                   box = { x = wide and tx or A.x + (A.w - cw) / 2, y = wide and H * 0.70 or ty + th, w = cw, h = 150 * u },
                   bg = { color = b.accent, opacity = 1, pad = 30 * u, radius = 40 * u } }
   end
-  if b.logo then
-    local s = 150 * u
+  if b.logo then  -- where the brand kit puts it
     L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = { x = A.x + A.w - s, y = A.y, w = s, h = s }, fade_in = 0.4 }
+                  box = b.logo_box, fade_in = 0.4 }
   end
   return {
     background = { type = "gradient", colors = { b.primary, b.dark } },

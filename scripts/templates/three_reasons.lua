@@ -82,10 +82,9 @@ local function build(ctx)
                   box = wide and { x = A.x, y = A.y, w = band.w - A.x - 40 * u, h = 80 * u }
                               or { x = A.x, y = math.max(0, A.y - 100 * u), w = A.w * 0.7, h = 80 * u } }
   end
-  if b.logo then
-    local s = 120 * u
+  if b.logo then  -- where the brand kit puts it
     L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = { x = wide and A.x or A.x + A.w - s, y = wide and A.y + A.h - s or math.max(0, A.y - s - 10 * u), w = s, h = s } }
+                  box = b.logo_box, fade_in = 0.4 }
   end
   return { background = { type = "solid", color = b.light }, layers = L }
 end

@@ -227,6 +227,37 @@ static void test_templates_build(void)
     CHECK(role_text(c, "author") && strstr(role_text(c, "author"), "Ada, a regular"));
     cJSON_Delete(c);
 
+    /* the brand kit's logo, where its placement says, in every template; "none" hides it */
+    for (int t = 0; t < 4; t++)
+        for (int k = 0; k < 2; k++) {
+            cl_template_input in = {.draft_json = DRAFT, .profile_json = PROFILE, .channel = "instagram",
+                                    .media_json = media_json,
+                                    .brand_json = k ? "{\"logo_media_id\":13,\"logo_placement\":\"none\"}"
+                                                    : "{\"logo_media_id\":13,\"logo_placement\":\"top-left\","
+                                                      "\"colors\":[\"#0F766E\"]}"};
+            cl_buf out = CL_BUF_INIT;
+            CHECK(cl_template_build(templates[t], &in, &out, err, sizeof err) == 0);
+            cJSON *c2 = cJSON_Parse(out.data), *logo = NULL, *l;
+            cJSON_ArrayForEach(l, cJSON_GetObjectItem(c2, "layers"))
+            {
+                const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(l, "role"));
+                if (r && !strcmp(r, "logo"))
+                    logo = l;
+                const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(l, "path"));
+                if (p && strstr(p, "photo3") && !(r && !strcmp(r, "logo")))
+                    CHECK(0); /* the logo is not one of the photos */
+            }
+            if (k) {
+                CHECK(logo == NULL);
+            } else {
+                CHECK(logo && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(logo, "path")), img3));
+                CHECK(logo && cJSON_GetObjectItem(cJSON_GetObjectItem(logo, "box"), "x")->valueint == 60);
+                CHECK(logo && cJSON_GetObjectItem(cJSON_GetObjectItem(logo, "box"), "y")->valueint == 220);
+            }
+            cJSON_Delete(c2);
+            cl_buf_free(&out);
+        }
+
     /* refusals */
     CHECK(build("nope", DRAFT, NULL, NULL, 0, 0, err, sizeof err) == NULL);
     CHECK(strstr(err, "does not exist") != NULL);
