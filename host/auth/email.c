@@ -506,32 +506,39 @@ static void verify_email(cl_req *req, cl_res *res)
     cl_res_json(res, 200, o);
 }
 
-static void verify_resend(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
+/* Not a cl_route_user route: mail_gate and mail_finish release the connection. */
+static void verify_resend(cl_req *req, cl_res *res)
 {
-    if (u->email_verified) {
-        cl_res_error(res, 409, "already_verified", "Your address %s is already verified.", u->email);
+    cl_user u;
+    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
+    if (!c)
+        return;
+    if (u.email_verified) {
+        cl_db_release(c);
+        cl_res_error(res, 409, "already_verified", "Your address %s is already verified.", u.email);
         return;
     }
     if (!cl_mail_mailer()) {
+        cl_db_release(c);
         cl_error e = {.code = CL_EUNSUPPORTED};
         mail_failed(res, &e);
         return;
     }
     char addr[64], token[TOKEN_MAX];
     cl_req_client_addr(req, addr, sizeof addr);
-    if (mail_gate(c, res, u->email, addr) != 0)
+    if (mail_gate(c, res, u.email, addr) != 0)
         return;
     cl_error e = {0};
-    int rc = mail_record(c, u->email, u->id, PURPOSE_VERIFY, addr) == 0 &&
-                     token_store(c, u->id, u->email, PURPOSE_VERIFY, cl_cfg.email_verify_ttl_seconds, token) == 0
-                 ? send_verify_mail(u->email, token, &e)
+    int rc = mail_record(c, u.email, u.id, PURPOSE_VERIFY, addr) == 0 &&
+                     token_store(c, u.id, u.email, PURPOSE_VERIFY, cl_cfg.email_verify_ttl_seconds, token) == 0
+                 ? send_verify_mail(u.email, token, &e)
                  : (e.code = CL_EIO);
     OPENSSL_cleanse(token, sizeof token);
     if (mail_finish(c, res, rc, &e) != 0)
         return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "sent", 1);
-    cJSON_AddStringToObject(o, "email", u->email);
+    cJSON_AddStringToObject(o, "email", u.email);
     cJSON_AddNumberToObject(o, "resend_after_seconds", cl_cfg.mail_resend_seconds);
     cl_res_json(res, 202, o);
 }
@@ -716,7 +723,7 @@ void cl_email_register_routes(void)
 {
     cl_route("GET", "/api/auth/verify-email", verify_status, 0);
     cl_route("POST", "/api/auth/verify-email", verify_email, 0);
-    cl_route_user("POST", "/api/auth/verify-email/resend", verify_resend, CL_AUTH_SESSION, 0);
+    cl_route("POST", "/api/auth/verify-email/resend", verify_resend, 0);
     cl_route("POST", "/api/auth/password/forgot", password_forgot, 0);
     cl_route("GET", "/api/auth/password/reset", reset_status, 0);
     cl_route("POST", "/api/auth/password/reset", password_reset, 0);

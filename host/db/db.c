@@ -181,6 +181,12 @@ void cl_db_release(PGconn *c)
         return;
     int healthy = PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
     pthread_mutex_lock(&pool.mu);
+    for (int i = 0; i < pool.nidle; i++)
+        if (pool.idle[i] == c) { /* released twice: pooling it again would hand it to two threads */
+            pthread_mutex_unlock(&pool.mu);
+            cl_error("db", "a connection was released twice; the second release is ignored");
+            return;
+        }
     if (healthy && pool.ready && pool.nidle < pool.size) {
         pool.idle[pool.nidle++] = c;
     } else {

@@ -36,7 +36,11 @@ void cl_db_pool_shutdown(void);
  * contains the password).
  */
 PGconn *cl_db_acquire(int timeout_ms, char *err, size_t errlen);
-/** Give a connection back; a broken one or one left inside a transaction is closed. */
+/**
+ * Give a connection back; a broken one or one left inside a transaction is
+ * closed. Releasing one that is already back in the pool is a bug that is
+ * logged and ignored (the pool never holds it twice).
+ */
 void cl_db_release(PGconn *conn);
 
 /**

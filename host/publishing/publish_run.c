@@ -401,6 +401,57 @@ static int finish(run_ctx *x, const char *media_id, const char *permalink, cl_bu
     return 1;
 }
 
+/*
+ * A new media container for the attempt (the plan's publish limit and the
+ * platform's quota checked first), its id stored at once so that a run that
+ * dies after this resumes from it. 0 with container filled (CONTAINER_LEN
+ * bytes), or what cl_publishing_run returns (err set). *ans is the caller's
+ * to free.
+ */
+#define CONTAINER_LEN 80
+static int new_container(run_ctx *x, const cl_job *job, char container[CONTAINER_LEN], cJSON **ans, char *err,
+                         size_t errlen)
+{
+    char reason[700], dberr[256];
+    cl_error e;
+    int over = over_plan(x, reason, sizeof reason);
+    if (over != 0) {
+        snprintf(err, errlen, "%s", over > 0 ? reason : "could not check the plan's publish limit");
+        return over > 0 ? (fail_item(x, reason) == 0 ? -1 : 1) : 1;
+    }
+    if (x->pub->quota) {
+        if (run_step(x, do_quota, NULL, ans, &e) != CL_OK)
+            return step_error(x, job, &e, "checking the publishing quota", err, errlen);
+        const cJSON *used = cJSON_GetObjectItem(*ans, "used"), *limit = cJSON_GetObjectItem(*ans, "limit");
+        if (cJSON_IsNumber(used) && cJSON_IsNumber(limit) && used->valuedouble >= limit->valuedouble) {
+            snprintf(reason, sizeof reason,
+                     "quota_exceeded: the account has used its publishing limit (%d of %d posts in 24 hours); "
+                     "schedule it again later",
+                     used->valueint, limit->valueint);
+            snprintf(err, errlen, "%s", reason);
+            return fail_item(x, reason) == 0 ? -1 : 1;
+        }
+        cJSON_Delete(*ans);
+        *ans = NULL;
+    }
+    if (run_step(x, do_create, NULL, ans, &e) != CL_OK)
+        return step_error(x, job, &e, "creating the media container", err, errlen);
+    const char *cid = cJSON_GetStringValue(cJSON_GetObjectItem(*ans, "container_id"));
+    if (!cid || !*cid || strlen(cid) >= CONTAINER_LEN) {
+        snprintf(err, errlen, "publisher '%s' created a container without an id", x->publisher);
+        return 1;
+    }
+    snprintf(container, CONTAINER_LEN, "%s", cid);
+    cJSON_Delete(*ans);
+    *ans = NULL;
+    if (item_set(x, "publish_container_id = $3, publish_container_at = now()", container, dberr, sizeof dberr) != 0) {
+        snprintf(err, errlen, "storing the container id failed: %s", dberr);
+        return 1;
+    }
+    cl_info(COMP, "item %" PRId64 " attempt %d: container %s created", x->item_id, x->attempt, container);
+    return 0;
+}
+
 int cl_publishing_run(PGconn *c, const cl_job *job, int64_t item_id, int attempt, const char *publisher,
                       cl_call *call, cl_buf *result, char *err, size_t errlen)
 {
@@ -448,60 +499,15 @@ int cl_publishing_run(PGconn *c, const cl_job *job, int64_t item_id, int attempt
         rc = 1;
         goto out;
     }
-    char container[80] = "", media[80] = "";
+    char container[CONTAINER_LEN] = "", media[80] = "";
     if (!PQgetisnull(r, 0, 0))
         snprintf(container, sizeof container, "%s", PQgetvalue(r, 0, 0));
     if (!PQgetisnull(r, 0, 1))
         snprintf(media, sizeof media, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
 
-    if (!media[0] && !container[0]) {
-        int over = over_plan(&x, reason, sizeof reason);
-        if (over != 0) {
-            snprintf(err, errlen, "%s", over > 0 ? reason : "could not check the plan's publish limit");
-            rc = over > 0 ? (fail_item(&x, reason) == 0 ? -1 : 1) : 1;
-            goto out;
-        }
-        if (x.pub->quota) {
-            if (run_step(&x, do_quota, NULL, &ans, &e) != CL_OK) {
-                rc = step_error(&x, job, &e, "checking the publishing quota", err, errlen);
-                goto out;
-            }
-            const cJSON *used = cJSON_GetObjectItem(ans, "used"), *limit = cJSON_GetObjectItem(ans, "limit");
-            if (cJSON_IsNumber(used) && cJSON_IsNumber(limit) && used->valuedouble >= limit->valuedouble) {
-                snprintf(reason, sizeof reason,
-                         "quota_exceeded: the account has used its publishing limit (%d of %d posts in 24 hours); "
-                         "schedule it again later",
-                         used->valueint, limit->valueint);
-                snprintf(err, errlen, "%s", reason);
-                rc = fail_item(&x, reason) == 0 ? -1 : 1;
-                goto out;
-            }
-            cJSON_Delete(ans);
-            ans = NULL;
-        }
-        if (run_step(&x, do_create, NULL, &ans, &e) != CL_OK) {
-            rc = step_error(&x, job, &e, "creating the media container", err, errlen);
-            goto out;
-        }
-        const char *cid = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "container_id"));
-        if (!cid || !*cid || strlen(cid) >= sizeof container) {
-            snprintf(err, errlen, "publisher '%s' created a container without an id", publisher);
-            rc = 1;
-            goto out;
-        }
-        snprintf(container, sizeof container, "%s", cid);
-        cJSON_Delete(ans);
-        ans = NULL;
-        /* Stored at once: a run that dies after this resumes from it. */
-        if (item_set(&x, "publish_container_id = $3, publish_container_at = now()", container, dberr, sizeof dberr) !=
-            0) {
-            snprintf(err, errlen, "storing the container id failed: %s", dberr);
-            rc = 1;
-            goto out;
-        }
-        cl_info(COMP, "item %" PRId64 " attempt %d: container %s created", item_id, attempt, container);
-    }
+    if (!media[0] && !container[0] && (rc = new_container(&x, job, container, &ans, err, errlen)) != 0)
+        goto out;
 
     if (!media[0]) {
         /* Poll the container: backoff from CLIPLOOP_PUBLISH_POLL_MS, bounded by the budget. */

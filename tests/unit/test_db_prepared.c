@@ -91,5 +91,19 @@ int main(void)
     CHECK(prepared_on(c, ADD_ONE.name) == 1);
 
     PQfinish(c);
+
+    /* A connection released twice is pooled once: the next two acquires
+       get two different connections, never the same one twice. */
+    CHECK(cl_db_pool_init(url, 4) == 0);
+    PGconn *p1 = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err);
+    CHECK(p1 != NULL);
+    cl_db_release(p1);
+    cl_db_release(p1);
+    PGconn *a = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err), *b = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err);
+    CHECK(a != NULL && b != NULL);
+    CHECK(a != b);
+    cl_db_release(a);
+    cl_db_release(b);
+    cl_db_pool_shutdown();
     return unit_done("test_db_prepared");
 }
