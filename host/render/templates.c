@@ -274,6 +274,61 @@ static cJSON *brand_ctx(const cJSON *kit, const cJSON *profile)
 /* Building                                                                  */
 /* ------------------------------------------------------------------------- */
 
+/* 1 when the render job will burn captions into this draft's video: it
+   speaks the draft's voiceover lines, else its hook and CTA
+   (host/content/soundtrack.c), and the channel keeps a captions style. */
+static int has_captions(const cJSON *draft, const cJSON *rules)
+{
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rules, "captions")))
+        return 0;
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(draft, "voiceover"))
+    {
+        if (cJSON_IsString(l) && l->valuestring[0])
+            return 1;
+    }
+    return sfield(draft, "hook") || sfield(draft, "cta");
+}
+
+/* The band the channel's caption style occupies (docs/audio.md): the
+   tallest box plugins/render_common/rc_captions.c draws (3 lines of the
+   style's font size scaled to the frame width, its padding), at the style's
+   position inside the safe area. */
+static void caption_band(const cJSON *rules, int w, int h, const cl_safe_area *sa, int band[4])
+{
+    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(rules, "captions");
+    const char *pos = sfield(cs, "position");
+    const cJSON *fsz = cJSON_GetObjectItemCaseSensitive(cs, "font_size");
+    int font = cJSON_IsNumber(fsz) && fsz->valuedouble >= 24 && fsz->valuedouble <= 120 ? fsz->valueint : 60;
+    int fs = (int)lround(font * ((w < h ? w : h) / 1080.0)), pad = (int)lround(fs * 0.45), line_h = (int)lround(fs * 1.28);
+    int safe_h = h - sa->top - sa->bottom, bh = 3 * line_h + 2 * pad + 4, y;
+    if (bh > safe_h)
+        bh = safe_h;
+    if (pos && !strcmp(pos, "top"))
+        y = sa->top;
+    else if (pos && !strcmp(pos, "center"))
+        y = sa->top + (safe_h - bh) / 2;
+    else if (pos && !strcmp(pos, "bottom"))
+        y = h - sa->bottom - bh;
+    else /* lower_third: centred 72% down the safe area */
+        y = sa->top + (int)(safe_h * 0.72) - bh / 2;
+    if (y + bh > h - sa->bottom)
+        y = h - sa->bottom - bh;
+    if (y < sa->top)
+        y = sa->top;
+    band[0] = sa->left, band[1] = y, band[2] = w - sa->left - sa->right, band[3] = bh;
+}
+
+static cJSON *add_box(cJSON *parent, const char *key, double x, double y, double bw, double bh)
+{
+    cJSON *o = cJSON_AddObjectToObject(parent, key);
+    cJSON_AddNumberToObject(o, "x", x);
+    cJSON_AddNumberToObject(o, "y", y);
+    cJSON_AddNumberToObject(o, "w", bw);
+    cJSON_AddNumberToObject(o, "h", bh);
+    return o;
+}
+
 static int frame_size(const cJSON *rules, int *w, int *h, char *err, size_t errlen)
 {
     if (*w > 0 && *h > 0)
@@ -410,6 +465,22 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
     cJSON_AddNumberToObject(area, "y", sa.top);
     cJSON_AddNumberToObject(area, "w", w - sa.left - sa.right);
     cJSON_AddNumberToObject(area, "h", h - sa.top - sa.bottom);
+    /* The caption band, and the content area: the larger part of the safe
+       area above or below it, a gap away (the whole safe area without captions). */
+    int band[4] = {0, 0, 0, 0}, caps = has_captions(draft, rules);
+    int ax = sa.left, ay = sa.top, aw = w - sa.left - sa.right, ah = h - sa.top - sa.bottom;
+    if (caps) {
+        caption_band(rules, w, h, &sa, band);
+        add_box(frame, "captions", band[0], band[1], band[2], band[3]);
+        int gap = (w < h ? w : h) * 24 / 1080, above = band[1] - gap - ay,
+            below = ay + ah - (band[1] + band[3] + gap);
+        if (above >= below)
+            add_box(frame, "content", ax, ay, aw, above);
+        else
+            add_box(frame, "content", ax, band[1] + band[3] + gap, aw, below);
+    } else {
+        add_box(frame, "content", ax, ay, aw, ah);
+    }
     cJSON *jsa = cJSON_AddObjectToObject(frame, "safe");
     cJSON_AddNumberToObject(jsa, "top", sa.top);
     cJSON_AddNumberToObject(jsa, "bottom", sa.bottom);
@@ -470,7 +541,8 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
     if (resolve_layers(comp, media, in->brand_json, err, errlen) != 0)
         goto out;
     /* The frame is the host's, whatever the script says. */
-    static const char *const fixed[] = {"version", "template", "width", "height", "fps", "safe_area", "logo_url"};
+    static const char *const fixed[] = {"version", "template", "width", "height", "fps", "safe_area", "logo_url",
+                                        "caption_zone"};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(comp, fixed[i]);
     cJSON_AddNumberToObject(comp, "version", 2);
@@ -482,6 +554,8 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
         cJSON_DeleteItemFromObjectCaseSensitive(comp, "duration");
         cJSON_AddNumberToObject(comp, "duration", dur);
     }
+    if (caps)
+        add_box(comp, "caption_zone", band[0], band[1], band[2], band[3]);
     cJSON *osa = cJSON_AddObjectToObject(comp, "safe_area");
     cJSON_AddNumberToObject(osa, "top", sa.top);
     cJSON_AddNumberToObject(osa, "bottom", sa.bottom);

@@ -8,7 +8,11 @@
  * returns {background = {...}, layers = {...}, duration = n?}. ctx:
  *   frame   {width, height, fps, duration, aspect ("9:16"|"1:1"|"4:5"|"16:9"),
  *            safe = {top, bottom, left, right}, area = {x, y, w, h} (the frame
- *            inside the safe area), unit (min(width, height) / 1080)}
+ *            inside the safe area), unit (min(width, height) / 1080),
+ *            captions = {x, y, w, h}: the band the channel's burned-in captions
+ *            occupy (nil when the item has none), content = {x, y, w, h}: the
+ *            part of the safe area a template lays its layers out in (the
+ *            larger side of area beside the caption band, else area itself)}
  *   channel "instagram" | "tiktok" | "whatsapp"
  *   text    {hook, caption, cta, business_name, beats = {...}}
  *   brand   {primary, secondary, accent, on_primary, on_secondary, on_accent,
@@ -69,7 +73,8 @@ void cl_template_choose(const char *draft_json, const char *rules_json, int has_
 
 /**
  * Run template `name` on in and append the version 2 composition (media and
- * font ids resolved to paths, validated) to *out. Returns 0, or -1 with err
+ * font ids resolved to paths, validated; "caption_zone" {x, y, w, h} when the
+ * item will have burned-in captions) to *out. Returns 0, or -1 with err
  * naming what failed (unknown template, script error, unknown media id,
  * invalid composition); *out is unchanged then.
  */

@@ -321,7 +321,7 @@ int rc_captions_prepare(rc_captions *c, const char *font_path, int width, int he
             FT_Done_FreeType(lib);
         return -1;
     }
-    double scale = width / 1080.0;
+    double scale = (width < height ? width : height) / 1080.0; /* as the templates' unit */
     int rc = 0;
     int safe_w = width - safe_left - safe_right, safe_h = height - safe_top - safe_bottom;
     for (int i = 0; i < c->n_cues && rc == 0; i++) {

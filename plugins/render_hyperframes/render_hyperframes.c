@@ -228,7 +228,7 @@ static void captions_html(clp_buf *b, const rc_comp *c, const rc_captions *caps,
 {
     if (!caps || caps->n_cues == 0)
         return;
-    double s = c->width / 1080.0, D = c->duration;
+    double s = (c->width < c->height ? c->width : c->height) / 1080.0, D = c->duration; /* as rc_captions */
     int fs = (int)lround(caps->font_size * s), ol = (int)lround(caps->outline * s);
     int safe_w = c->width - c->safe_left - c->safe_right, safe_h = c->height - c->safe_top - c->safe_bottom;
     clp_buf_printf(b, "<style>.cap{left:%dpx;width:%dpx;text-align:center;opacity:0;animation-duration:%.3fs;"

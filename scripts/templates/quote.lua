@@ -20,7 +20,7 @@ end
 
 local function build(ctx)
   local f, b, t = ctx.frame, ctx.brand, ctx.text
-  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.area
+  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.content or f.area  -- clear of the caption band
   local wide = W > H
   local L = {}
   local words, who, whole = quote_of(t)
@@ -38,27 +38,40 @@ local function build(ctx)
     if wide then qx, qw = box.x + box.w + 60 * u, A.x + A.w - (box.x + box.w + 60 * u) else top = box.y + box.h + 20 * u end
   end
   local span = (A.y + A.h) - top
+  -- rows from the bottom up: the CTA, the author, the stars; the quote above them
+  local cta_y = (A.y + A.h) - 150 * u
+  local stars_y = math.min(top + span * 0.58, cta_y - 154 * u)
   L[#L + 1] = { role = "mark", text = "\u{201C}", start = 0, ["end"] = D, animation = "fade",
                 font = "dejavu-serif-bold", font_size = math.floor(220 * u), color = b.accent, align = "left",
                 box = { x = qx, y = top, w = 200 * u, h = math.min(220 * u, span * 0.22) } }
-  L[#L + 1] = { role = whole and "hook" or "quote", text = words, start = 0.4, ["end"] = D, animation = "fade",
+  local cap_h = cta_y - 10 * u - (stars_y + 150 * u)
+  local cap_fits = cap_h >= 60 * u   -- else the caption takes the quote's place for a while
+  L[#L + 1] = { role = whole and "hook" or "quote", text = words, start = 0.4,
+                ["end"] = (cap_fits or t.caption == "") and D or D * 0.45, animation = "fade",
                 font = "dejavu-serif-bold", font_size = math.floor(76 * u), color = "#FFFFFF", align = "left",
-                box = { x = qx, y = top + span * 0.18, w = qw, h = span * 0.38 } }
+                box = { x = qx, y = top + span * 0.18, w = qw, h = math.max(60 * u, stars_y - (top + span * 0.18) - 8 * u) } }
   L[#L + 1] = { role = "stars", text = "\u{2605}\u{2605}\u{2605}\u{2605}\u{2605}", start = 1.2, ["end"] = D,
                 animation = "slide_up", font = "dejavu-sans-bold", font_size = math.floor(48 * u), color = b.accent,
-                align = "left", box = { x = qx, y = top + span * 0.58, w = qw, h = 70 * u } }
+                align = "left", box = { x = qx, y = stars_y, w = qw, h = 70 * u } }
   L[#L + 1] = { role = "author", text = "\u{2014} " .. who, start = 1.6, ["end"] = D, animation = "fade",
                 font = "body", font_size = math.floor(40 * u), color = "#E5E7EB", align = "left",
-                box = { x = qx, y = top + span * 0.58 + 74 * u, w = qw, h = 70 * u } }
-  if t.caption ~= "" then
-    L[#L + 1] = { role = "caption", text = t.caption, start = D * 0.30, ["end"] = D * 0.72, animation = "fade",
-                  font = "body", font_size = math.floor(36 * u), color = "#D1D5DB", align = "left",
-                  box = { x = qx, y = top + span * 0.58 + 150 * u, w = qw, h = math.max(80 * u, span * 0.42 - 150 * u - 160 * u) } }
+                box = { x = qx, y = stars_y + 74 * u, w = qw, h = 70 * u } }
+  if not cap_fits and t.caption ~= "" then  -- the quote again once the caption has had its turn
+    L[#L + 1] = { role = whole and "hook" or "quote", text = words, start = D * 0.72, ["end"] = D, animation = "fade",
+                  font = "dejavu-serif-bold", font_size = math.floor(76 * u), color = "#FFFFFF", align = "left",
+                  box = { x = qx, y = top + span * 0.18, w = qw, h = math.max(60 * u, stars_y - (top + span * 0.18) - 8 * u) } }
+  end
+  if t.caption ~= "" then  -- between the author and the CTA, else in the quote's place
+    L[#L + 1] = { role = "caption", text = t.caption, start = cap_fits and D * 0.30 or D * 0.45, ["end"] = D * 0.72,
+                  animation = "fade", font = "body", font_size = math.floor((cap_fits and 36 or 48) * u),
+                  color = "#D1D5DB", align = "left",
+                  box = cap_fits and { x = qx, y = stars_y + 150 * u, w = qw, h = cap_h }
+                                  or { x = qx, y = top + span * 0.18, w = qw, h = math.max(60 * u, stars_y - (top + span * 0.18) - 8 * u) } }
   end
   if t.cta ~= "" then
     L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
                   font = "heading", font_size = math.floor(52 * u), color = b.on_accent,
-                  box = { x = qx, y = (A.y + A.h) - 150 * u, w = qw, h = 150 * u },
+                  box = { x = qx, y = cta_y, w = qw, h = 150 * u },
                   bg = { color = b.accent, pad = 28 * u, radius = 40 * u } }
   end
   if t.business_name ~= "" then

@@ -15,7 +15,7 @@ local moves = {  -- one camera move per picture, in turn
 
 local function build(ctx)
   local f, b, t = ctx.frame, ctx.brand, ctx.text
-  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.area
+  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.content or f.area  -- clear of the caption band
   local wide = W > H
   local L = {}
   local n = math.min(#ctx.images, 5)
@@ -38,19 +38,21 @@ local function build(ctx)
   -- the band the words sit on: bottom 42% (left 48% when landscape)
   -- feed shapes (1:1, 4:5) have no UI over their lower part: the words may use it
   local feed = f.aspect == "1:1" or f.aspect == "4:5"
-  local bottom = feed and H - 50 * u or A.y + A.h
-  local top_frac = feed and 0.50 or 0.56
-  local band = wide and { x = 0, y = 0, w = math.floor(W * 0.48), h = H }
-                     or { x = 0, y = math.floor(H * top_frac), w = W, h = H - math.floor(H * top_frac) }
+  -- backdrops stop above the caption band (f.captions) when it lies below the content
+  local stop = (f.captions and f.captions.y >= A.y + A.h) and math.floor(f.captions.y - 12 * u) or H
+  local bottom = feed and math.min(H - 50 * u, A.y + A.h) or A.y + A.h
+  local top_y = math.floor(math.min(H * (feed and 0.50 or 0.56), A.y + A.h * 0.42))
+  local band = wide and { x = 0, y = 0, w = math.floor(W * 0.48), h = stop }
+                     or { x = 0, y = top_y, w = W, h = math.max(stop, bottom) - top_y }
   L[#L + 1] = { type = "rect", role = "band", box = band, color = b.dark, opacity = n > 0 and 0.62 or 0.0 + 0.35 }
   L[#L + 1] = { type = "rect", role = "rule", color = b.accent, opacity = 1, animation = "fade",
-                box = wide and { x = A.x, y = math.floor(H * 0.30), w = 120 * u, h = 16 * u }
+                box = wide and { x = A.x, y = math.floor(A.y + A.h * 0.12), w = 120 * u, h = 16 * u }
                             or { x = A.x, y = band.y + 48 * u, w = 120 * u, h = 16 * u } }
 
   local tx = A.x
   local tw = wide and band.w - A.x - 40 * u or A.w
-  local ty = wide and math.floor(H * 0.30) + 40 * u or band.y + 80 * u
-  local th = wide and H * 0.34 or (bottom - ty) * 0.55
+  local ty = wide and math.floor(A.y + A.h * 0.12) + 40 * u or band.y + 80 * u
+  local th = (bottom - ty) * 0.55
   local hook_end = math.min(D * 0.55, 7)
   L[#L + 1] = { role = "hook", text = t.hook, start = 0.3, ["end"] = D, animation = "slide_up",
                 font = "heading", font_size = math.floor(84 * u), color = "#FFFFFF", align = "left",
@@ -69,7 +71,7 @@ local function build(ctx)
     local cw = wide and tw or A.w * 0.8
     L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
                   font = "heading", font_size = math.floor(56 * u), color = b.on_accent,
-                  box = { x = wide and tx or A.x + (A.w - cw) / 2, y = wide and H * 0.70 or ty + th, w = cw, h = 150 * u },
+                  box = { x = wide and tx or A.x + (A.w - cw) / 2, y = bottom - math.min(150 * u, bottom - ty), w = cw, h = math.min(150 * u, bottom - ty) },
                   bg = { color = b.accent, opacity = 1, pad = 30 * u, radius = 40 * u } }
   end
   if b.logo then  -- where the brand kit puts it

@@ -24,13 +24,15 @@ end
 
 local function build(ctx)
   local f, b, t = ctx.frame, ctx.brand, ctx.text
-  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.area
-  local wide = W > H
+  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.content or f.area  -- clear of the caption band
+  local wide = W > H or A.h < 700 * u   -- side by side when the content area is short (captions below)
   local L = {}
   local list = reasons(t)
 
   -- title band: the top of the safe area (the left 40% when landscape)
-  local band = wide and { x = 0, y = 0, w = math.floor(W * 0.40), h = H }
+  -- backdrops stop above the caption band (f.captions) when it lies below the content
+  local stop = (f.captions and f.captions.y >= A.y + A.h) and math.floor(f.captions.y - 12 * u) or H
+  local band = wide and { x = 0, y = 0, w = math.floor(W * 0.40), h = stop }
                      or { x = 0, y = 0, w = W, h = math.floor(A.y + A.h * 0.30) }
   if #ctx.images > 0 then
     L[#L + 1] = { type = "image", media = ctx.images[1].media, start = 0, ["end"] = D, fit = "cover", box = band,
@@ -54,7 +56,7 @@ local function build(ctx)
   local lx = wide and band.x + band.w + 60 * u or A.x
   local lw = wide and W - lx - A.w * 0.06 - 40 * u or A.w
   local ly = wide and A.y + 20 * u or band.h + 50 * u
-  local lh = wide and A.h * 0.78 or (A.y + A.h) - ly - 190 * u
+  local lh = wide and math.min(A.h * 0.78, A.h - 190 * u) or (A.y + A.h) - ly - 190 * u
   local row = math.floor(lh / 3)
   local dot = math.floor(math.min(96 * u, row * 0.7))
   local step = math.max(1.2, math.min(2.2, (D * 0.72 - 1.2) / 3))
@@ -64,7 +66,7 @@ local function build(ctx)
     L[#L + 1] = { type = "rect", role = "dot", box = { x = lx, y = y + (row - dot) / 2, w = dot, h = dot },
                   color = b.accent, radius = dot / 2, start = s, ["end"] = D, animation = "slide_up" }
     L[#L + 1] = { role = "number", text = tostring(i), start = s, ["end"] = D, animation = "slide_up",
-                  font = "heading", font_size = math.floor(dot * 0.55), color = b.on_accent, shadow = false,
+                  font = "heading", font_size = math.max(14, math.floor(dot * 0.55)), color = b.on_accent, shadow = false,
                   box = { x = lx, y = y + (row - dot) / 2, w = dot, h = dot } }
     L[#L + 1] = { role = "point", text = text, start = s, ["end"] = D, animation = "slide_up",
                   font = "body", font_size = math.floor(50 * u), color = b.dark, align = "left", shadow = false,

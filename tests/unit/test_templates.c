@@ -118,6 +118,86 @@ static void test_v2_validation(void)
     expect_invalid("{\"layers\":[{\"role\":\"price\",\"text\":\"x\"}]}", "role must be one of hook");
 }
 
+static const int sizes[4][2] = {{1080, 1920}, {1080, 1080}, {1080, 1350}, {1920, 1080}};
+static const char *const templates[] = {"showcase", "offer", "three_reasons", "quote"};
+
+static int boxes_meet(const cJSON *a, const cJSON *b)
+{
+    double ax = cJSON_GetNumberValue(cJSON_GetObjectItem(a, "x")), ay = cJSON_GetNumberValue(cJSON_GetObjectItem(a, "y"));
+    double aw = cJSON_GetNumberValue(cJSON_GetObjectItem(a, "w")), ah = cJSON_GetNumberValue(cJSON_GetObjectItem(a, "h"));
+    double bx = cJSON_GetNumberValue(cJSON_GetObjectItem(b, "x")), by = cJSON_GetNumberValue(cJSON_GetObjectItem(b, "y"));
+    double bw = cJSON_GetNumberValue(cJSON_GetObjectItem(b, "w")), bh = cJSON_GetNumberValue(cJSON_GetObjectItem(b, "h"));
+    return ax < bx + bw && bx < ax + aw && ay < by + bh && by < ay + ah;
+}
+
+/* With captions, the caption band (inside the safe area) and every text and
+   rect layer of every template, in every aspect and channel, do not meet. */
+static void test_caption_zone(void)
+{
+    static const char *const channels[][2] = {
+        {"instagram", "{\"captions\":{\"position\":\"lower_third\",\"font_size\":60}}"},
+        {"tiktok", "{\"captions\":{\"position\":\"lower_third\",\"font_size\":66}}"},
+        {"whatsapp", "{\"captions\":{\"position\":\"bottom\",\"font_size\":58}}"},
+    };
+    char err[512];
+    int checked = 0;
+    for (int t = 0; t < 4; t++)
+        for (int s = 0; s < 4; s++)
+            for (int ch = 0; ch < 3; ch++)
+                for (int im = 0; im < 2; im++) {
+                    cl_template_input in = {.draft_json = DRAFT, .profile_json = PROFILE, .channel = channels[ch][0],
+                                            .rules_json = channels[ch][1], .media_json = im ? media_json : NULL,
+                                            .width = sizes[s][0], .height = sizes[s][1]};
+                    cl_buf out = CL_BUF_INIT;
+                    int ok = cl_template_build(templates[t], &in, &out, err, sizeof err) == 0;
+                    if (!ok)
+                        fprintf(stderr, "  %s %dx%d %s: %s\n", templates[t], sizes[s][0], sizes[s][1], channels[ch][0], err);
+                    CHECK(ok);
+                    cJSON *c = ok ? cJSON_Parse(out.data) : NULL;
+                    cl_buf_free(&out);
+                    const cJSON *zone = cJSON_GetObjectItem(c, "caption_zone"), *sa = cJSON_GetObjectItem(c, "safe_area");
+                    CHECK(zone != NULL);
+                    if (!zone) {
+                        cJSON_Delete(c);
+                        continue;
+                    }
+                    int zx = cJSON_GetObjectItem(zone, "x")->valueint, zy = cJSON_GetObjectItem(zone, "y")->valueint;
+                    int zw = cJSON_GetObjectItem(zone, "w")->valueint, zh = cJSON_GetObjectItem(zone, "h")->valueint;
+                    CHECK(zh >= 3 * 58 * (sizes[s][0] < sizes[s][1] ? sizes[s][0] : sizes[s][1]) / 1080); /* three lines of captions */
+                    CHECK(zx >= cJSON_GetObjectItem(sa, "left")->valueint &&
+                          zy >= cJSON_GetObjectItem(sa, "top")->valueint &&
+                          zx + zw <= sizes[s][0] - cJSON_GetObjectItem(sa, "right")->valueint &&
+                          zy + zh <= sizes[s][1] - cJSON_GetObjectItem(sa, "bottom")->valueint);
+                    const cJSON *l;
+                    cJSON_ArrayForEach(l, cJSON_GetObjectItem(c, "layers"))
+                    {
+                        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(l, "type"));
+                        const cJSON *box = cJSON_GetObjectItem(l, "box");
+                        if ((type && strcmp(type, "rect") != 0 && strcmp(type, "text") != 0) || !box)
+                            continue;
+                        if (cJSON_GetObjectItem(box, "w")->valueint >= sizes[s][0] &&
+                            cJSON_GetObjectItem(box, "h")->valueint >= sizes[s][1])
+                            continue; /* a tint over the whole frame is a backdrop, not content */
+                        checked++;
+                        if (boxes_meet(zone, box)) {
+                            fprintf(stderr, "  %s %dx%d %s: layer %s meets the caption band\n", templates[t], sizes[s][0],
+                                    sizes[s][1], channels[ch][0],
+                                    cJSON_GetStringValue(cJSON_GetObjectItem(l, "role")) ?: "(rect)");
+                            CHECK(0);
+                        }
+                    }
+                    cJSON_Delete(c);
+                }
+    CHECK(checked > 500);
+    /* a channel without captions: no band, the whole safe area */
+    cl_template_input in = {.draft_json = DRAFT, .profile_json = PROFILE, .channel = "instagram",
+                            .rules_json = "{\"captions\":false}"};
+    cl_buf out = CL_BUF_INIT;
+    CHECK(cl_template_build("quote", &in, &out, err, sizeof err) == 0);
+    CHECK(out.data && !strstr(out.data, "caption_zone"));
+    cl_buf_free(&out);
+}
+
 /* Build a template into a parsed cJSON (caller deletes) or NULL with err. */
 static cJSON *build(const char *tpl, const char *draft, const char *media, const char *rules, int w, int h,
                     char *err, size_t errlen)
@@ -162,8 +242,6 @@ static const char *role_text(const cJSON *comp, const char *role)
     return NULL;
 }
 
-static const int sizes[4][2] = {{1080, 1920}, {1080, 1080}, {1080, 1350}, {1920, 1080}};
-static const char *const templates[] = {"showcase", "offer", "three_reasons", "quote"};
 
 static void test_templates_build(void)
 {
@@ -427,6 +505,43 @@ static int render_template(const char *tpl, int w, int h, int secs, const char *
     return rc == CL_OK ? 0 : -1;
 }
 
+/* Render template tpl with burned-in captions (the Instagram style) at w x h
+   into dir and write the frame at t seconds to png; 0 or -1. */
+static int render_captioned(const char *tpl, int w, int h, const char *dir, double t, const char *png)
+{
+    char err[600];
+    cl_template_input in = {.draft_json = DRAFT, .profile_json = PROFILE, .channel = "instagram",
+                            .rules_json = "{\"duration_seconds\":6,\"captions\":{\"position\":\"lower_third\","
+                                          "\"font_size\":60}}",
+                            .media_json = media_json, .width = w, .height = h};
+    cl_buf comp = CL_BUF_INIT;
+    if (cl_template_build(tpl, &in, &comp, err, sizeof err) != 0) {
+        fprintf(stderr, "  %s: %s\n", tpl, err);
+        return -1;
+    }
+    cJSON *c = cJSON_Parse(comp.data);
+    cl_buf_free(&comp);
+    cJSON_AddItemToObject(c, "captions",
+                          cJSON_Parse("{\"mode\":\"lines\",\"style\":{\"position\":\"lower_third\",\"font_size\":60,"
+                                      "\"outline\":5,\"box\":true,\"color\":\"#FFFFFF\",\"highlight_color\":\"#FDE68A\"},"
+                                      "\"cues\":[{\"text\":\"Fresh sourdough every morning, baked at five and still "
+                                      "warm when you pick it up on your way to work\",\"start\":0,\"end\":6}]}"));
+    char *text = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    cl_render_result res;
+    cl_error e;
+    int rc = cl_render_composition(text, dir, "ffmpeg", NULL, &res, &e);
+    free(text);
+    if (rc != CL_OK) {
+        fprintf(stderr, "  render %s: %s\n", tpl, e.message);
+        return -1;
+    }
+    AVFrame *f = frame_at(res.video_path, t);
+    rc = f && write_png(f, png) == 0 ? 0 : -1;
+    av_frame_free(&f);
+    return rc;
+}
+
 /* render_ffmpeg draws the templates: the showcase moves; frames of each go to the artifacts. */
 static void test_render_templates(void)
 {
@@ -459,6 +574,15 @@ static void test_render_templates(void)
         fprintf(stderr, "  showcase motion: 1s->3s %.2f, one frame %.3f (mean abs diff)\n", d13, d1);
     }
     av_frame_free(&a), av_frame_free(&b), av_frame_free(&c);
+    /* with burned-in captions: the card clears the caption band (a frame of each to look at) */
+    for (int t = 0; t < 4; t++) {
+        snprintf(dir, sizeof dir, "%s/out-cap-%s", scratch, templates[t]);
+        snprintf(png, sizeof png, "%s/%s-captions-1080x1920.png", art, templates[t]);
+        CHECK(render_captioned(templates[t], 1080, 1920, dir, 4.6, png) == 0);
+    }
+    snprintf(dir, sizeof dir, "%s/out-cap-square", scratch);
+    snprintf(png, sizeof png, "%s/offer-captions-1080x1080.png", art);
+    CHECK(render_captioned("offer", 1080, 1080, dir, 4.6, png) == 0);
     /* frames of every template (and the showcase in every aspect) for a person to look at */
     for (int t = 0; t < 4; t++)
         for (int s = 0; s < 4; s++) {
@@ -519,6 +643,7 @@ int main(void)
     test_templates_build();
     test_template_refusals();
     test_choose();
+    test_caption_zone();
     CHECK(cl_plugins_load_dir(plugin_dir) > 0);
     test_render_templates();
     cl_plugins_reset_for_tests();
