@@ -51,7 +51,8 @@ async function fetchZip(c, url) {
   assert.equal(test_.status, 0, test_.stdout + test_.stderr);
   const list = spawnSync('unzip', ['-Z1', 'b.zip'], { cwd: dir, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   const files = {};
-  for (const name of list) files[name] = spawnSync('unzip', ['-p', 'b.zip', name], { cwd: dir }).stdout;
+  // maxBuffer: spawnSync keeps only 1 MiB of stdout by default, less than a video.
+  for (const name of list) files[name] = spawnSync('unzip', ['-p', 'b.zip', name], { cwd: dir, maxBuffer: 1 << 28 }).stdout;
   rmSync(dir, { recursive: true, force: true });
   return { list, files, headers: r.headers };
 }

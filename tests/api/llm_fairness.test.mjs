@@ -177,7 +177,14 @@ test('the provider pool\'s queue is fair: a burst from one user waits behind its
   const a = as(owner), b = as(bystander);
   const first = hangingBrief(single.url, a, projectId);
   await until('the first brief to hold the only provider thread', () => calls().length === 1);
-  const queued = [1, 2, 3].map(() => hangingBrief(single.url, a, projectId));
+  // One at a time, so the lane's order is the order below: fired together, any
+  // of the three could be queued first, and aborting queued[0] would then
+  // cancel a waiting brief instead of the one at the provider.
+  const queued = [];
+  for (let i = 0; i < 3; i++) {
+    queued.push(hangingBrief(single.url, a, projectId));
+    await sleep(100);
+  }
   assert.equal((await b.get('/api/me')).status, 200); // sessions do not wait for the provider thread
   await sleep(300); // the burst is queued before the other user's brief arrives
   const theirs = hangingBrief(single.url, b, otherProjectId);

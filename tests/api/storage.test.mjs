@@ -337,8 +337,9 @@ async function createFlow({ backend, s3 }) {
     assert.equal(r.status, 200, await r.clone().text());
     const zdir = mkdtempSync(path.join(tmpdir(), 'cliploop-zip-'));
     writeFileSync(path.join(zdir, 'b.zip'), Buffer.from(await r.arrayBuffer()));
-    const zvideo = spawnSync('unzip', ['-p', 'b.zip', 'assets/video.mp4'], { cwd: zdir }).stdout;
-    const zthumb = spawnSync('unzip', ['-p', 'b.zip', 'assets/thumbnail.jpg'], { cwd: zdir }).stdout;
+    // maxBuffer: spawnSync keeps only 1 MiB of stdout by default, less than a video.
+    const zvideo = spawnSync('unzip', ['-p', 'b.zip', 'assets/video.mp4'], { cwd: zdir, maxBuffer: 1 << 28 }).stdout;
+    const zthumb = spawnSync('unzip', ['-p', 'b.zip', 'assets/thumbnail.jpg'], { cwd: zdir, maxBuffer: 1 << 28 }).stdout;
     rmSync(zdir, { recursive: true, force: true });
     assert.equal(sha256(zvideo), v.sha);
     assert.equal(sha256(zthumb), assets.thumbnail.sha);
