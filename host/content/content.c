@@ -514,23 +514,44 @@ int cl_content_request_render(PGconn *c, const cl_user *u, int64_t id, const cha
     return cl_content_request_render_keyed(c, u, id, action, NULL, out, res);
 }
 
+/* What a render request changes on the item with its charge: only when the
+   charge goes through (a refused or failed request leaves the item as it was). */
+typedef struct {
+    const char *template_name; /* the draft's "template", or NULL */
+    const char *audio_json;    /* content_items.audio (a checked choice), or NULL */
+} render_change;
+
 static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, const char *charge_key,
-                          const char *set_template, cl_render_order *out, cl_res *res);
+                          const render_change *chg, cl_render_order *out, cl_res *res);
 
 int cl_content_request_render_keyed(PGconn *c, const cl_user *u, int64_t id, const char *action,
                                     const char *charge_key, cl_render_order *out, cl_res *res)
 {
-    return request_render(c, u, id, action, charge_key, NULL, out, res);
+    return request_render(c, u, id, action, charge_key, &(render_change){0}, out, res);
 }
 
 int cl_content_request_render_template(PGconn *c, const cl_user *u, int64_t id, const char *template_name,
                                        cl_render_order *out, cl_res *res)
 {
-    return request_render(c, u, id, NULL, NULL, template_name, out, res);
+    return request_render(c, u, id, NULL, NULL, &(render_change){.template_name = template_name}, out, res);
+}
+
+/* Write chg on item sid (inside the render's transaction). 0, or -1 with err. */
+static int apply_change(PGconn *c, const char *sid, const render_change *chg, char *err, size_t errlen)
+{
+    if (chg->template_name && cl_db_exec(c,
+                                         "UPDATE content_items SET draft = jsonb_set(draft, '{template}',"
+                                         " to_jsonb($2::text)) WHERE id = $1",
+                                         2, (const char *[]){sid, chg->template_name}, err, errlen) != 0)
+        return -1;
+    if (chg->audio_json && cl_db_exec(c, "UPDATE content_items SET audio = $2::jsonb WHERE id = $1", 2,
+                                      (const char *[]){sid, chg->audio_json}, err, errlen) != 0)
+        return -1;
+    return 0;
 }
 
 static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *action, const char *charge_key,
-                          const char *set_template, cl_render_order *out, cl_res *res)
+                          const render_change *chg, cl_render_order *out, cl_res *res)
 {
     char sid[24], uid[24], err[512];
     memset(out, 0, sizeof *out);
@@ -564,11 +585,8 @@ static int request_render(PGconn *c, const cl_user *u, int64_t id, const char *a
             snprintf(key, sizeof key, "%s", charge_key);
         else
             snprintf(key, sizeof key, "content_item:%" PRId64 ":render:%d", id, seq);
-        /* A template switch is part of this render: it stays only if the render is paid for. */
-        int rc = set_template && cl_db_exec(c,
-                                            "UPDATE content_items SET draft = jsonb_set(draft, '{template}',"
-                                            " to_jsonb($2::text)) WHERE id = $1",
-                                            2, (const char *[]){sid, set_template}, err, sizeof err) != 0
+        /* A template switch or audio choice is part of this render: it stays only if the render is paid for. */
+        int rc = apply_change(c, sid, chg, err, sizeof err) != 0
                      ? CL_CREDITS_ERROR
                      : cl_credits_charge(c, u->id, action ? action : CL_ACTION_CONTENT_RENDER, key, &out->receipt,
                                          err, sizeof err);
@@ -617,9 +635,13 @@ cJSON *cl_render_order_json(const cl_render_order *rr)
     return o;
 }
 
-/* Keep the body's audio choice on item id (not while it renders). 0, or -1 with the reply set. */
-static int set_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, int64_t id)
+/* The body's audio choice for item id, checked ({"voiceover","music"},
+   docs/audio.md): *choice is the normalized choice to keep with the render's
+   charge (malloc'd), or NULL when the body has none or a render is running
+   (that render answers; its choice stays). 0, or -1 with the reply set. */
+static int check_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *u, int64_t id, char **choice)
 {
+    *choice = NULL;
     cJSON *body = cl_req_json(req, res);
     if (!body)
         return -1;
@@ -634,28 +656,27 @@ static int set_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *
     PGresult *r = cl_db_query(c, "SELECT project_id, status FROM content_items WHERE id = $1 AND user_id = $2", 2,
                               (const char *[]){sid, uid});
     int rc = -1;
-    char *choice = NULL;
     if (!cl_db_ok(r)) {
         cl_res_db_failed(res, COMP, c, r, "read item");
     } else if (PQntuples(r) == 0) {
         cl_res_error(res, 404, "not_found", "No content item %s", sid);
     } else if (strcmp(PQgetvalue(r, 0, 1), "rendering") == 0) {
-        rc = 0; /* the running render answers; its choice stays */
+        rc = 0;
     } else {
-        int ck = cl_soundtrack_check_choice(c, strtoll(PQgetvalue(r, 0, 0), NULL, 10), text, &choice, err, sizeof err);
+        int ck = cl_soundtrack_check_choice(c, strtoll(PQgetvalue(r, 0, 0), NULL, 10), text, choice, err, sizeof err);
         if (ck == -1)
             cl_res_error(res, 422, "invalid_audio", "%s", err);
         else if (ck != 0)
             cl_res_error(res, 500, "internal", "%s", err);
-        else if (cl_db_exec(c, "UPDATE content_items SET audio = $3::jsonb WHERE id = $1 AND user_id = $2", 3,
-                            (const char *[]){sid, uid, choice}, err, sizeof err) != 0)
-            cl_res_db_failed(res, COMP, c, NULL, "save the audio choice");
         else
             rc = 0;
     }
     PQclear(r);
     free(text);
-    free(choice);
+    if (rc != 0) {
+        free(*choice);
+        *choice = NULL;
+    }
     return rc;
 }
 
@@ -663,14 +684,17 @@ static int set_audio_choice(cl_req *req, cl_res *res, PGconn *c, const cl_user *
 static void render_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
     cl_render_order rr;
-    /* An optional audio choice in the body ({"voiceover","music"}, docs/audio.md)
-       is checked and kept on the item before the render is requested. */
-    if (req->body_len > 0 && set_audio_choice(req, res, c, u, cl_req_param_id(req, "id")) != 0)
+    int64_t id = cl_req_param_id(req, "id");
+    char *choice = NULL;
+    /* An optional audio choice in the body is checked first (422) and kept on
+       the item in the render's transaction, with the charge: a request the
+       plan (429) or the credits (402) refuse leaves the item's choice as it was. */
+    if (req->body_len > 0 && check_audio_choice(req, res, c, u, id, &choice) != 0)
         return;
-    /* The plan's renders per month (429, nothing charged). */
     if (cl_limits_check(c, u, CL_ACTION_CONTENT_RENDER, 1, res) == 0 &&
-        cl_content_request_render(c, u, cl_req_param_id(req, "id"), NULL, &rr, res) == 0)
+        request_render(c, u, id, NULL, NULL, &(render_change){.audio_json = choice}, &rr, res) == 0)
         cl_res_json(res, 202, cl_render_order_json(&rr));
+    free(choice);
 }
 
 /* GET /api/assets/:id — owner-only; another user's asset is 404. */

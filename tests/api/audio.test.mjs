@@ -33,7 +33,7 @@ const PROJECT = {
 };
 
 const env = (extra) => ({ MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage,
-  CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_BACKOFF_MS: '100', CLIPLOOP_JOB_MAX_ATTEMPTS: '2', ...extra });
+  CLIPLOOP_JOB_POLL_MS: '100', CLIPLOOP_JOB_BACKOFF_MS: '100', CLIPLOOP_JOB_MAX_ATTEMPTS: '2', CLIPLOOP_TEST_ROUTES: 'true', ...extra });
 
 async function signedIn(server, email) {
   const c = apiClient(server.url);
@@ -145,6 +145,31 @@ test('a render speaks the voiceover over the chosen bed, with word-timed caption
   const refused = await other.c.post(`/api/content-items/${other.item.id}/render`, { music: `media:${media.id}` });
   assert.equal(refused.status, 422);
   assert.equal(refused.body.error.code, 'invalid_audio');
+});
+
+test('a render refused by the plan (429) or the credits (402) leaves the audio choice as it was', async () => {
+  const { c, item } = await signedIn(srv, 'refused@example.com');
+  const audioOf = async () => (await c.get(`/api/content-items/${item.id}`)).body.audio;
+  assert.deepEqual(await audioOf(), {});
+  // No render credits: 402, and the choice sent with it is not kept.
+  await c.get('/api/me/credits'); // this month's grant is in
+  const uid = psql(db.url, `SELECT user_id FROM content_items WHERE id = ${item.id}`)[0][0];
+  const balance = psql(db.url, `SELECT render_balance FROM credit_accounts WHERE user_id = ${uid}`)[0][0];
+  psql(db.url, `UPDATE credit_accounts SET render_balance = 0 WHERE user_id = ${uid}`);
+  let r = await c.post(`/api/content-items/${item.id}/render`, { voiceover: false, music: 'calm' });
+  assert.equal(r.status, 402, JSON.stringify(r.body));
+  assert.deepEqual(await audioOf(), {});
+  psql(db.url, `UPDATE credit_accounts SET render_balance = ${balance} WHERE user_id = ${uid}`);
+  // The plan's 20 renders this month used up: 429, nothing kept either.
+  for (let i = 0; i < 20; i++) {
+    const x = await c.post('/api/_test/credits/charge', { action: 'content_item.render', reference_key: `audio-used-${i}` });
+    assert.equal(x.status, 201, JSON.stringify(x.body));
+  }
+  r = await c.post(`/api/content-items/${item.id}/render`, { voiceover: false, music: 'drive' });
+  assert.equal(r.status, 429, JSON.stringify(r.body));
+  assert.equal(r.body.error.limit_name, 'renders_per_month');
+  assert.deepEqual(await audioOf(), {});
+  assert.equal(psql(db.url, `SELECT status FROM content_items WHERE id = ${item.id}`)[0][0], 'draft');
 });
 
 test('a voice engine that fails: the item says why and the render credit is refunded', async () => {
