@@ -3,11 +3,14 @@
  *
  *   GET /api/content-items/:id/captions.vtt   owner only; text/vtt
  *
- * The cues are the composition's own text layers (hook, caption, CTA) with
- * the times the renderer draws them, built by the item's template (the one
- * the render job recorded on the draft, host/render/templates.h) as the
- * render job builds it, so the track says what the video shows, when it
- * shows it. Other words (the business name, labels, list points) are not cues.
+ * The cues are the captions the video burns in (host/render/caption_track.h):
+ * the render job keeps them on the item's draft as "captions_track" (the
+ * spoken lines with their word- or line-timed times) in the transaction that
+ * records the video, and the track is written from them — the same words at
+ * the same times as on screen. A video without burned-in captions has a
+ * track without cues. Before the first render (or for a video rendered
+ * before the track was kept), the cues are the ones the item would get
+ * without a voice: the spoken lines timed across the template's duration.
  */
 #include "content/content.h"
 #include "auth/auth.h"
@@ -16,86 +19,68 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "lua/lua_runtime.h"
+#include "render/caption_track.h"
 #include "render/templates.h"
+#include "tts/tts.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define COMP "content"
 
-/* "00:00:06.000" */
-static void vtt_time(double s, char *out, size_t len)
+/* The cues an item not rendered with a kept track would get: none when it
+   will have no captions, else its spoken lines line-timed across the
+   template's duration. A new array, or NULL with err. */
+static cJSON *estimated_cues(const cJSON *draft, const char *draft_json, const char *profile_json,
+                             const char *channel, const char *rules_json, char *err, size_t errlen)
 {
-    long ms = lround(s * 1000);
-    if (ms < 0)
-        ms = 0;
-    snprintf(out, len, "%02ld:%02ld:%02ld.%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
-}
-
-/* Cue text: no blank lines (they end a cue) and no "-->" inside it. */
-static int put_cue_text(cl_buf *out, const char *s)
-{
-    int rc = 0;
-    for (const char *p = s; *p && !rc; p++) {
-        if (*p == '\n' && (p[1] == '\n' || p[1] == '\0'))
-            continue;
-        if (p[0] == '-' && p[1] == '-' && p[2] == '>') {
-            rc = cl_buf_puts(out, "--&gt;");
-            p += 2;
-        } else if (*p == '<') {
-            rc = cl_buf_puts(out, "&lt;");
-        } else if (*p == '&') {
-            rc = cl_buf_puts(out, "&amp;");
-        } else {
-            rc = cl_buf_append(out, p, 1);
-        }
-    }
-    return rc;
-}
-
-int cl_content_captions_vtt(const char *draft_json, const char *profile_json, const char *channel,
-                            const char *rules_json, cl_buf *out, char *err, size_t errlen)
-{
+    cJSON *rules = rules_json ? cJSON_Parse(rules_json) : NULL;
+    cl_captions_mode mode = cl_captions_mode_for(draft, NULL, rules, cl_tts_enabled());
+    cJSON_Delete(rules);
+    if (mode == CL_CAPTIONS_NONE)
+        return cJSON_CreateArray();
     cl_buf comp = CL_BUF_INIT;
     char tpl[64];
     cl_template_choose(draft_json, rules_json, 0, tpl, sizeof tpl);
     cl_template_input in = {.draft_json = draft_json, .profile_json = profile_json, .channel = channel,
                             .rules_json = rules_json};
     if (cl_template_build(tpl, &in, &comp, err, errlen) != 0)
-        return -1;
+        return NULL;
     cJSON *c = cJSON_Parse(comp.data);
     cl_buf_free(&comp);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
+    double duration = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "duration"));
+    cJSON_Delete(c);
+    cJSON *lines = cl_captions_spoken_lines(draft);
+    cJSON *cues = cl_captions_line_cues(lines, duration > 0 ? duration : 15);
+    cJSON_Delete(lines);
+    return cues;
+}
+
+int cl_content_captions_vtt(const char *draft_json, const char *profile_json, const char *channel,
+                            const char *rules_json, cl_buf *out, char *err, size_t errlen)
+{
+    cJSON *draft = cJSON_Parse(draft_json ? draft_json : "{}");
+    if (!cJSON_IsObject(draft)) {
+        cJSON_Delete(draft);
+        snprintf(err, errlen, "the item's draft is not readable");
         return -1;
     }
-    int rc = cl_buf_puts(out, "WEBVTT\n");
-    const cJSON *layer;
-    cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(c, "layers"))
-    {
-        const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(layer, "role"));
-        const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(layer, "text"));
-        const cJSON *start = cJSON_GetObjectItemCaseSensitive(layer, "start");
-        const cJSON *end = cJSON_GetObjectItemCaseSensitive(layer, "end");
-        if (!role || !text || !*text ||
-            (strcmp(role, "hook") != 0 && strcmp(role, "caption") != 0 && strcmp(role, "cta") != 0) ||
-            !cJSON_IsNumber(start) ||
-            !cJSON_IsNumber(end) || end->valuedouble <= start->valuedouble)
-            continue;
-        char a[32], b[32];
-        vtt_time(start->valuedouble, a, sizeof a);
-        vtt_time(end->valuedouble, b, sizeof b);
-        rc = rc || cl_buf_printf(out, "\n%s\n%s --> %s\n", role, a, b) || put_cue_text(out, text) ||
-             cl_buf_puts(out, "\n");
+    const cJSON *track = cJSON_GetObjectItemCaseSensitive(draft, "captions_track");
+    cJSON *cues = cJSON_IsObject(track)
+                      ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(track, "cues"), 1)
+                      : estimated_cues(draft, draft_json, profile_json, channel, rules_json, err, errlen);
+    int rc = -1;
+    if (cues || cJSON_IsObject(track)) {
+        rc = cl_captions_vtt(cues, out);
+        if (rc)
+            snprintf(err, errlen, "out of memory");
     }
-    cJSON_Delete(c);
-    if (rc)
-        snprintf(err, errlen, "out of memory");
-    return rc ? -1 : 0;
+    cJSON_Delete(cues);
+    cJSON_Delete(draft);
+    return rc;
 }
 
 static void captions(cl_req *req, cl_res *res, PGconn *c, cl_user *u)

@@ -143,10 +143,12 @@ int cl_content_item_body(const cJSON *body, cl_content_item_in *out, cl_body_err
 int cl_content_add_assets(PGconn *c, cJSON *item, const char *item_id);
 
 /**
- * The WebVTT captions of an item's video: one cue per text layer of the
- * composition (hook, caption, CTA) at the times the renderer draws it, from
- * the same cl_composition_build the render job uses. Appends to out (caller
- * frees); 0, or -1 with err (a draft without words, out of memory).
+ * The WebVTT captions of an item's video: the cues it burns in, as the
+ * render job kept them on the draft ("captions_track"); without a kept track
+ * the spoken lines timed across the template's duration, or no cue when the
+ * item will have no captions (captions.c, render/caption_track.h). Appends to
+ * out (caller frees); 0, or -1 with err (an unreadable draft, a template
+ * that fails, out of memory).
  */
 int cl_content_captions_vtt(const char *draft_json, const char *profile_json, const char *channel,
                             const char *rules_json, cl_buf *out, char *err, size_t errlen);

@@ -97,6 +97,7 @@ int cl_item_composition(PGconn *c, const cl_item_comp_input *in, cl_buf *out, ch
                             .rules_json = in->rules_json,
                             .brand_json = brand,
                             .media_json = media,
+                            .audio_json = in->audio_json,
                             .width = in->width,
                             .height = in->height};
     int rc = cl_template_build(name, &ti, out, err, errlen);

@@ -17,6 +17,7 @@
 typedef struct cl_item_comp_input {
     int64_t project_id;
     const char *draft_json, *profile_json, *channel, *rules_json;
+    const char *audio_json; /**< content_items.audio (decides the caption band); NULL = defaults */
     const char *work_dir; /**< where the project's images are materialized; NULL: build
                                without images (their ids are still listed, for timing) */
     int width, height;    /**< 0: the channel's size */

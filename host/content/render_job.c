@@ -152,6 +152,30 @@ static int storage_full(const char *msg)
     return 0;
 }
 
+/* The captions the video burns in, as the item keeps them for its WebVTT
+   track (captions.c): {"mode": "words"|"lines"|"none", "cues": [{"text",
+   "start", "end"}]} (malloc'd), or NULL (out of memory). */
+static char *burned_captions(const char *comp_json)
+{
+    cJSON *cj = cJSON_Parse(comp_json), *track = cJSON_CreateObject();
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(cj, "captions"), *cue;
+    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(caps, "mode"));
+    cJSON_AddStringToObject(track, "mode", mode ? mode : "none");
+    cJSON *cues = cJSON_AddArrayToObject(track, "cues");
+    cJSON_ArrayForEach(cue, cJSON_GetObjectItemCaseSensitive(caps, "cues"))
+    {
+        cJSON *one = cJSON_CreateObject();
+        static const char *const keys[] = {"text", "start", "end"};
+        for (size_t i = 0; i < 3; i++)
+            cJSON_AddItemToObject(one, keys[i], cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cue, keys[i]), 0));
+        cJSON_AddItemToArray(cues, one);
+    }
+    char *text = cJSON_PrintUnformatted(track);
+    cJSON_Delete(track);
+    cJSON_Delete(cj);
+    return text;
+}
+
 static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result, char *err, size_t errlen)
 {
     render_payload p;
@@ -229,6 +253,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
                              .profile_json = PQgetvalue(r, 0, 3),
                              .channel = channel,
                              .rules_json = rules,
+                             .audio_json = PQgetvalue(r, 0, 5),
                              .work_dir = out_dir};
     char tpl[64] = "";
     if (cl_item_composition(c, &ci, &comp, tpl, sizeof tpl, err, errlen) != 0) {
@@ -311,7 +336,10 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     snprintf(sb, sizeof sb, "%" PRId64, ssize);
     snprintf(seq, sizeof seq, "%d", p.seq);
     const char *a[] = {id, vrel, vb, trel, tb, res.renderer, seq, backend, vsha, tsha, srel, sb, ssha};
-    if (cl_db_begin(c) != 0 ||
+    char *track = burned_captions(comp.data);
+    if (!track)
+        snprintf(dberr, sizeof dberr, "out of memory");
+    if (!track || cl_db_begin(c) != 0 ||
         cl_db_exec(c,
                    "INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq,"
                    "                            storage, sha256)"
@@ -325,15 +353,18 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         cl_variants_record(c, p.item_id, p.seq, res.renderer, &vs, dberr, sizeof dberr) != 0 ||
         cl_db_exec(c,
                    "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now(),"
-                   "       draft = jsonb_set(draft, '{template}', to_jsonb($3::text))"
+                   "       draft = jsonb_set(jsonb_set(draft, '{template}', to_jsonb($3::text)),"
+                   "                         '{captions_track}', $4::jsonb)"
                    " WHERE id = $1 AND render_seq = $2",
-                   3, (const char *[]){id, seq, tpl}, dberr, sizeof dberr) != 0 ||
+                   4, (const char *[]){id, seq, tpl, track}, dberr, sizeof dberr) != 0 ||
         cl_db_commit(c) != 0) {
         cl_db_rollback(c);
+        free(track);
         snprintf(err, errlen, "recording the rendered files failed: %s", dberr);
         rc = 1;
         goto fail;
     }
+    free(track);
     /* The result names the words the renderer drew (role -> text), so what
        the item shows can be checked against what the video says. */
     cJSON *out = cJSON_CreateObject(), *drawn = cJSON_AddObjectToObject(out, "drawn");

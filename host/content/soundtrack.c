@@ -9,6 +9,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "media/media.h"
+#include "render/caption_track.h"
 #include "tts/tts.h"
 
 #include <cjson/cJSON.h>
@@ -21,8 +22,7 @@
 #include <string.h>
 
 #define COMP "soundtrack"
-/** Seconds of quiet before the voice starts, and after it ends at least. */
-#define VO_LEAD 0.3
+/** Seconds of quiet after the voice ends at least (before it: CL_CAPTIONS_LEAD). */
 #define VO_TAIL 0.6
 #define MAX_DURATION 60.0
 
@@ -197,27 +197,6 @@ static const char *str(const cJSON *o, const char *k)
     return s && *s ? s : NULL;
 }
 
-/* The spoken lines: the draft's voiceover, else its hook and CTA. A new array. */
-static cJSON *spoken_lines(const cJSON *draft)
-{
-    cJSON *lines = cJSON_CreateArray();
-    const cJSON *vo = cJSON_GetObjectItemCaseSensitive(draft, "voiceover"), *l;
-    cJSON_ArrayForEach(l, vo)
-    {
-        const char *s = cJSON_GetStringValue(l);
-        if (s && *s)
-            cJSON_AddItemToArray(lines, cJSON_CreateString(s));
-    }
-    if (cJSON_GetArraySize(lines) == 0) {
-        const char *hook = str(draft, "hook"), *cta = str(draft, "cta");
-        if (hook)
-            cJSON_AddItemToArray(lines, cJSON_CreateString(hook));
-        if (cta)
-            cJSON_AddItemToArray(lines, cJSON_CreateString(cta));
-    }
-    return lines;
-}
-
 /* The language tag for the voice: a BCP 47 "language" of the project when it
    has one, else from language_style (english, pidgin, mixed: all "en"). */
 static const char *voice_language(const cJSON *draft, const cJSON *project)
@@ -305,28 +284,6 @@ static cJSON *word_cues(const cJSON *lines, const cJSON *words, double lead, dou
     return cues;
 }
 
-/* Line-timed cues without a voice: the lines share [0.3, duration - 0.3] in
-   proportion to their length. */
-static cJSON *line_cues(const cJSON *lines, double duration)
-{
-    cJSON *cues = cJSON_CreateArray();
-    double total = 0, t0 = VO_LEAD, span = duration - 2 * VO_LEAD;
-    const cJSON *l;
-    cJSON_ArrayForEach(l, lines) total += strlen(cJSON_GetStringValue(l)) + 8;
-    double t = t0;
-    cJSON_ArrayForEach(l, lines)
-    {
-        double d = span * (strlen(cJSON_GetStringValue(l)) + 8) / total;
-        cJSON *cue = cJSON_CreateObject();
-        cJSON_AddStringToObject(cue, "text", cJSON_GetStringValue(l));
-        cJSON_AddNumberToObject(cue, "start", round(t * 1000) / 1000);
-        cJSON_AddNumberToObject(cue, "end", round((t + d) * 1000) / 1000);
-        cJSON_AddItemToArray(cues, cue);
-        t += d;
-    }
-    return cues;
-}
-
 /* The captions' style from the channel rules' "captions" table, with defaults. */
 static cJSON *caption_style(const char *rules_json)
 {
@@ -352,145 +309,194 @@ static cJSON *caption_style(const char *rules_json)
     return st;
 }
 
-int cl_soundtrack_apply(PGconn *c, int64_t project_id, const char *draft_json, const char *project_json,
-                        const char *choice_json, const char *rules_json, const char *dir, cl_call *call,
-                        cl_buf *comp, int *code, char *err, size_t errlen)
-{
-    *code = CL_OK;
-    cJSON *cj = cJSON_Parse(comp->data ? comp->data : ""), *draft = cJSON_Parse(draft_json ? draft_json : "{}");
-    cJSON *project = cJSON_Parse(project_json ? project_json : "{}"), *choice = cJSON_Parse(choice_json ? choice_json : "{}");
-    cJSON *lines = spoken_lines(draft), *audio = cJSON_CreateObject(), *meta = NULL, *beds = NULL;
-    int rc = -1;
-    if (!cJSON_IsObject(cj)) {
-        snprintf(err, errlen, "the composition is not a JSON object");
-        *code = CL_EINVAL;
-        goto out;
-    }
-    double duration = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cj, "duration"));
-    if (!(duration > 0))
-        duration = 15;
-    const cJSON *vo_choice = cJSON_GetObjectItemCaseSensitive(choice, "voiceover");
-    int want_voice = cl_tts_enabled() && !cJSON_IsFalse(vo_choice) && cJSON_GetArraySize(lines) > 0;
+/* One composition's soundtrack in the making: the inputs parsed, what is added. */
+typedef struct {
+    PGconn *c;
+    int64_t project_id;
+    const char *dir;
+    cJSON *cj, *draft, *project, *choice, *lines, *audio, *meta, *beds;
+    double duration;
+    int want_voice;
+    int *code;
+    char *err;
+    size_t errlen;
+} soundtrack;
 
-    /* 1. the voiceover */
-    if (want_voice) {
-        cl_buf text = CL_BUF_INIT, m = CL_BUF_INIT;
-        const cJSON *l;
-        cJSON_ArrayForEach(l, lines)
-        {
-            if (text.len)
-                cl_buf_puts(&text, " ");
-            cl_buf_puts(&text, cJSON_GetStringValue(l));
-        }
-        char path[1200];
-        snprintf(path, sizeof path, "%s/voiceover.audio", dir);
-        cl_error terr = CL_ERROR_INIT;
-        int t = cl_tts_synthesize(NULL, text.data, voice_language(draft, project), path, call, &m, &terr);
-        cl_buf_free(&text);
-        if (t != CL_OK) {
-            *code = t;
-            if (t == CL_EIO) {
-                /* A local write failed: say what happened, never where (the log has the detail). */
-                cl_warn(COMP, "voiceover: %s", terr.message);
-                int full = strstr(terr.message, strerror(ENOSPC)) || strstr(terr.message, strerror(EDQUOT)) ||
-                           strstr(terr.message, strerror(EFBIG));
-                snprintf(err, errlen, full ? "There was no room left to store the video, so nothing was kept. "
+/* Voice: an engine failure's message for the user (the engine's words, or
+   what happened locally, never where). */
+static void voice_error(soundtrack *st, int t, const cl_error *terr)
+{
+    *st->code = t;
+    if (t == CL_EIO) {
+        cl_warn(COMP, "voiceover: %s", terr->message);
+        int full = strstr(terr->message, strerror(ENOSPC)) || strstr(terr->message, strerror(EDQUOT)) ||
+                   strstr(terr->message, strerror(EFBIG));
+        snprintf(st->err, st->errlen, full ? "There was no room left to store the video, so nothing was kept. "
                                              "Try the render again later."
                                            : "The voiceover could not be made: its audio file could not be written. "
                                              "Try the render again later.");
-            } else {
-                snprintf(err, errlen, "The voiceover could not be made (%s): %s", cl_cfg.tts_provider, terr.message);
-            }
-            cl_buf_free(&m);
-            goto out;
-        }
-        meta = cJSON_Parse(m.data);
-        cl_buf_free(&m);
-        double vdur = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, "duration"));
-        /* A voice longer than the video makes the video longer (up to 60 s); the
-           layers that ran to the end still do. */
-        double need = ceil(VO_LEAD + vdur + VO_TAIL);
-        if (need > duration) {
-            double nd = need > MAX_DURATION ? MAX_DURATION : need;
-            cJSON *layer;
-            cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(cj, "layers"))
-            {
-                cJSON *e = cJSON_GetObjectItemCaseSensitive(layer, "end");
-                if (cJSON_IsNumber(e) && fabs(e->valuedouble - duration) < 1e-6)
-                    cJSON_SetNumberValue(e, nd);
-            }
-            cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(cj, "duration"), nd);
-            duration = nd;
-        }
-        cJSON *v = cJSON_AddObjectToObject(audio, "voiceover");
-        cJSON_AddStringToObject(v, "path", path);
-        cJSON_AddNumberToObject(v, "start", VO_LEAD);
-        cJSON_AddNumberToObject(v, "gain_db", 0);
+    } else {
+        snprintf(st->err, st->errlen, "The voiceover could not be made (%s): %s", cl_cfg.tts_provider, terr->message);
     }
+}
 
-    /* 2. the music */
-    const char *music = str(choice, "music");
+/* A voice longer than the video makes the video longer (up to 60 s); the
+   layers that ran to the end still do. */
+static void fit_duration(soundtrack *st, double voice_seconds)
+{
+    double need = ceil(CL_CAPTIONS_LEAD + voice_seconds + VO_TAIL);
+    if (need <= st->duration)
+        return;
+    double nd = need > MAX_DURATION ? MAX_DURATION : need;
+    cJSON *layer;
+    cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(st->cj, "layers"))
+    {
+        cJSON *e = cJSON_GetObjectItemCaseSensitive(layer, "end");
+        if (cJSON_IsNumber(e) && fabs(e->valuedouble - st->duration) < 1e-6)
+            cJSON_SetNumberValue(e, nd);
+    }
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(st->cj, "duration"), nd);
+    st->duration = nd;
+}
+
+/* Step 1: the voiceover of the spoken lines through the tts capability. 0 or -1. */
+static int add_voiceover(soundtrack *st, cl_call *call)
+{
+    if (!st->want_voice)
+        return 0;
+    cl_buf text = CL_BUF_INIT, m = CL_BUF_INIT;
+    const cJSON *l;
+    cJSON_ArrayForEach(l, st->lines)
+    {
+        if (text.len)
+            cl_buf_puts(&text, " ");
+        cl_buf_puts(&text, cJSON_GetStringValue(l));
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/voiceover.audio", st->dir);
+    cl_error terr = CL_ERROR_INIT;
+    int t = cl_tts_synthesize(NULL, text.data, voice_language(st->draft, st->project), path, call, &m, &terr);
+    cl_buf_free(&text);
+    if (t != CL_OK) {
+        voice_error(st, t, &terr);
+        cl_buf_free(&m);
+        return -1;
+    }
+    st->meta = cJSON_Parse(m.data);
+    cl_buf_free(&m);
+    fit_duration(st, cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st->meta, "duration")));
+    cJSON *v = cJSON_AddObjectToObject(st->audio, "voiceover");
+    cJSON_AddStringToObject(v, "path", path);
+    cJSON_AddNumberToObject(v, "start", CL_CAPTIONS_LEAD);
+    cJSON_AddNumberToObject(v, "gain_db", 0);
+    return 0;
+}
+
+/* Step 2: the music: the chosen bed or the owner's track, or none. 0 or -1. */
+static int add_music(soundtrack *st)
+{
+    const char *music = str(st->choice, "music");
     if (!music)
         music = CL_SOUNDTRACK_DEFAULT_BED;
-    if (strcmp(music, "none") != 0) {
-        int64_t mid = 0;
-        char mpath[1200];
-        double loop = 0;
-        if (media_id_of(music, &mid)) {
-            char merr[256];
-            int got = cl_media_materialize_id(c, project_id, mid, dir, mpath, sizeof mpath, NULL, merr, sizeof merr);
-            if (got <= 0) {
-                *code = got == 0 ? CL_EINVAL : CL_EIO;
-                snprintf(err, errlen, got == 0 ? "The chosen music track (%s) is no longer in the media library; "
-                                                 "pick another one and render again."
-                                               : "The chosen music track (%s) could not be read; try again later.",
-                         music);
-                if (got < 0)
-                    cl_warn(COMP, "materializing %s: %s", music, merr);
-                goto out;
-            }
-        } else {
-            beds = load_beds();
-            const cJSON *bed = find_bed(beds, music);
-            if (!bed) {
-                *code = CL_EINVAL;
-                snprintf(err, errlen, "The music bed \"%s\" is not installed (CLIPLOOP_MUSIC_DIR=%s)", music,
-                         cl_cfg.music_dir);
-                goto out;
-            }
-            snprintf(mpath, sizeof mpath, "%s/%s.flac", cl_cfg.music_dir, music);
-            loop = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(bed, "loop_seconds"));
+    if (strcmp(music, "none") == 0)
+        return 0;
+    int64_t mid = 0;
+    char mpath[1200];
+    double loop = 0;
+    if (media_id_of(music, &mid)) {
+        char merr[256];
+        int got = cl_media_materialize_id(st->c, st->project_id, mid, st->dir, mpath, sizeof mpath, NULL, merr,
+                                          sizeof merr);
+        if (got <= 0) {
+            *st->code = got == 0 ? CL_EINVAL : CL_EIO;
+            snprintf(st->err, st->errlen,
+                     got == 0 ? "The chosen music track (%s) is no longer in the media library; "
+                                "pick another one and render again."
+                              : "The chosen music track (%s) could not be read; try again later.",
+                     music);
+            if (got < 0)
+                cl_warn(COMP, "materializing %s: %s", music, merr);
+            return -1;
         }
-        cJSON *m = cJSON_AddObjectToObject(audio, "music");
-        cJSON_AddStringToObject(m, "path", mpath);
-        cJSON_AddNumberToObject(m, "gain_db", want_voice ? -10 : 0);
-        cJSON_AddBoolToObject(m, "duck", 1);
-        if (loop > 0)
-            cJSON_AddNumberToObject(m, "loop_seconds", loop);
+    } else {
+        st->beds = load_beds();
+        const cJSON *bed = find_bed(st->beds, music);
+        if (!bed) {
+            *st->code = CL_EINVAL;
+            snprintf(st->err, st->errlen, "The music bed \"%s\" is not installed (CLIPLOOP_MUSIC_DIR=%s)", music,
+                     cl_cfg.music_dir);
+            return -1;
+        }
+        snprintf(mpath, sizeof mpath, "%s/%s.flac", cl_cfg.music_dir, music);
+        loop = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(bed, "loop_seconds"));
     }
-    if (cJSON_GetObjectItemCaseSensitive(audio, "voiceover") || cJSON_GetObjectItemCaseSensitive(audio, "music")) {
-        cJSON_AddNumberToObject(audio, "target_lufs", -14);
-        cJSON_AddItemToObject(cj, "audio", audio);
-        audio = NULL;
-    }
+    cJSON *m = cJSON_AddObjectToObject(st->audio, "music");
+    cJSON_AddStringToObject(m, "path", mpath);
+    cJSON_AddNumberToObject(m, "gain_db", st->want_voice ? -10 : 0);
+    cJSON_AddBoolToObject(m, "duck", 1);
+    if (loop > 0)
+        cJSON_AddNumberToObject(m, "loop_seconds", loop);
+    return 0;
+}
 
-    /* 3. the captions: the spoken lines, word-timed with a voice, else line-timed
-       (only when the draft has voiceover lines: the hook and CTA are on screen already) */
+/* Step 3: the audio block, when there is a voice or music (else the silent track). */
+static void add_audio(soundtrack *st)
+{
+    if (!cJSON_GetObjectItemCaseSensitive(st->audio, "voiceover") && !cJSON_GetObjectItemCaseSensitive(st->audio, "music"))
+        return;
+    cJSON_AddNumberToObject(st->audio, "target_lufs", -14);
+    cJSON_AddItemToObject(st->cj, "audio", st->audio);
+    st->audio = NULL;
+}
+
+/* Step 4: the captions (host/render/caption_track.h): the spoken lines,
+   word-timed with a voice, else the draft's voiceover lines line-timed. */
+static void add_captions(soundtrack *st, const char *rules_json, cl_captions_mode mode)
+{
     cJSON *cues = NULL;
-    const char *mode = "words";
-    if (meta)
-        cues = word_cues(lines, cJSON_GetObjectItemCaseSensitive(meta, "words"), VO_LEAD, duration);
-    else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(draft, "voiceover")) > 0)
-        cues = line_cues(lines, duration), mode = "lines";
+    if (mode == CL_CAPTIONS_WORDS && st->meta)
+        cues = word_cues(st->lines, cJSON_GetObjectItemCaseSensitive(st->meta, "words"), CL_CAPTIONS_LEAD, st->duration);
+    else if (mode == CL_CAPTIONS_LINES)
+        cues = cl_captions_line_cues(st->lines, st->duration);
     if (cues && cJSON_GetArraySize(cues) > 0) {
-        cJSON *caps = cJSON_AddObjectToObject(cj, "captions");
-        cJSON_AddStringToObject(caps, "mode", mode);
+        cJSON *caps = cJSON_AddObjectToObject(st->cj, "captions");
+        cJSON_AddStringToObject(caps, "mode", cl_captions_mode_name(mode));
         cJSON_AddItemToObject(caps, "style", caption_style(rules_json));
         cJSON_AddItemToObject(caps, "cues", cues);
     } else {
         cJSON_Delete(cues);
     }
-    char *text = cJSON_PrintUnformatted(cj);
+}
+
+int cl_soundtrack_apply(PGconn *c, int64_t project_id, const char *draft_json, const char *project_json,
+                        const char *choice_json, const char *rules_json, const char *dir, cl_call *call,
+                        cl_buf *comp, int *code, char *err, size_t errlen)
+{
+    *code = CL_OK;
+    soundtrack st = {.c = c, .project_id = project_id, .dir = dir, .code = code, .err = err, .errlen = errlen};
+    st.cj = cJSON_Parse(comp->data ? comp->data : "");
+    st.draft = cJSON_Parse(draft_json ? draft_json : "{}");
+    st.project = cJSON_Parse(project_json ? project_json : "{}");
+    st.choice = cJSON_Parse(choice_json ? choice_json : "{}");
+    st.lines = cl_captions_spoken_lines(st.draft);
+    st.audio = cJSON_CreateObject();
+    cJSON *rules = rules_json ? cJSON_Parse(rules_json) : NULL;
+    int rc = -1;
+    if (!cJSON_IsObject(st.cj)) {
+        snprintf(err, errlen, "the composition is not a JSON object");
+        *code = CL_EINVAL;
+        goto out;
+    }
+    st.duration = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st.cj, "duration"));
+    if (!(st.duration > 0))
+        st.duration = 15;
+    st.want_voice = cl_captions_want_voice(st.draft, st.choice, cl_tts_enabled());
+    cl_captions_mode mode = cl_captions_mode_for(st.draft, st.choice, rules, cl_tts_enabled());
+    if (add_voiceover(&st, call) != 0 || add_music(&st) != 0)
+        goto out;
+    add_audio(&st);
+    add_captions(&st, rules_json, mode);
+    char *text = cJSON_PrintUnformatted(st.cj);
     if (!text) {
         *code = CL_ENOMEM;
         snprintf(err, errlen, "out of memory");
@@ -501,13 +507,14 @@ int cl_soundtrack_apply(PGconn *c, int64_t project_id, const char *draft_json, c
     free(text);
     rc = 0;
 out:
-    cJSON_Delete(cj);
-    cJSON_Delete(draft);
-    cJSON_Delete(project);
-    cJSON_Delete(choice);
-    cJSON_Delete(lines);
-    cJSON_Delete(audio);
-    cJSON_Delete(meta);
-    cJSON_Delete(beds);
+    cJSON_Delete(st.cj);
+    cJSON_Delete(st.draft);
+    cJSON_Delete(st.project);
+    cJSON_Delete(st.choice);
+    cJSON_Delete(st.lines);
+    cJSON_Delete(st.audio);
+    cJSON_Delete(st.meta);
+    cJSON_Delete(st.beds);
+    cJSON_Delete(rules);
     return rc;
 }

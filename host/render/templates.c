@@ -6,7 +6,9 @@
 #include "render/templates.h"
 #include "lua/lua_runtime.h"
 #include "media/brand.h"
+#include "render/caption_track.h"
 #include "render/composition.h"
+#include "tts/tts.h"
 #include "core/buf.h"
 
 #include <cjson/cJSON.h>
@@ -274,22 +276,6 @@ static cJSON *brand_ctx(const cJSON *kit, const cJSON *profile)
 /* Building                                                                  */
 /* ------------------------------------------------------------------------- */
 
-/* 1 when the render job will burn captions into this draft's video: it
-   speaks the draft's voiceover lines, else its hook and CTA
-   (host/content/soundtrack.c), and the channel keeps a captions style. */
-static int has_captions(const cJSON *draft, const cJSON *rules)
-{
-    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rules, "captions")))
-        return 0;
-    const cJSON *l;
-    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(draft, "voiceover"))
-    {
-        if (cJSON_IsString(l) && l->valuestring[0])
-            return 1;
-    }
-    return sfield(draft, "hook") || sfield(draft, "cta");
-}
-
 /* The band the channel's caption style occupies (docs/audio.md): the
    tallest box plugins/render_common/rc_captions.c draws (3 lines of the
    style's font size scaled to the frame width, its padding), at the style's
@@ -467,7 +453,9 @@ int cl_template_build(const char *name, const cl_template_input *in, cl_buf *out
     cJSON_AddNumberToObject(area, "h", h - sa.top - sa.bottom);
     /* The caption band, and the content area: the larger part of the safe
        area above or below it, a gap away (the whole safe area without captions). */
-    int band[4] = {0, 0, 0, 0}, caps = has_captions(draft, rules);
+    cJSON *choice = in->audio_json ? cJSON_Parse(in->audio_json) : NULL;
+    int band[4] = {0, 0, 0, 0}, caps = cl_captions_mode_for(draft, choice, rules, cl_tts_enabled()) != CL_CAPTIONS_NONE;
+    cJSON_Delete(choice);
     int ax = sa.left, ay = sa.top, aw = w - sa.left - sa.right, ah = h - sa.top - sa.bottom;
     if (caps) {
         caption_band(rules, w, h, &sa, band);

@@ -10,7 +10,7 @@
  *            safe = {top, bottom, left, right}, area = {x, y, w, h} (the frame
  *            inside the safe area), unit (min(width, height) / 1080),
  *            captions = {x, y, w, h}: the band the channel's burned-in captions
- *            occupy (nil when the item has none), content = {x, y, w, h}: the
+ *            occupy (nil when the item will have none: render/caption_track.h), content = {x, y, w, h}: the
  *            part of the safe area a template lays its layers out in (the
  *            larger side of area beside the caption band, else area itself)}
  *   channel "instagram" | "tiktok" | "whatsapp"
@@ -43,6 +43,8 @@ typedef struct cl_template_input {
     const char *brand_json;   /**< the brand kit: {colors[], heading_font, body_font,
                                    heading_font_path?, body_font_path?, logo_media_id?, logo_placement?} */
     const char *media_json;   /**< [{"id", "path", "width", "height"}]: kept images, materialized */
+    const char *audio_json;   /**< the item's audio choice (content_items.audio): whether a voice
+                                   speaks decides the caption band (render/caption_track.h); NULL = defaults */
     int width, height;        /**< 0: from the rules' size (default 1080x1920) */
 } cl_template_input;
 

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAMA_PUT } from './lib/weeks.mjs';
+import { vttCues, spokenLines, cueText } from './lib/vtt.mjs';
 import { createDatabase, startServer, apiClient, psql, betaUser, demoProject, waitRendered } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId;
@@ -146,25 +147,25 @@ test('delete: an own output goes with its files and its receipts stay; another u
   assert.ok(item.title);
 });
 
-test('every video has a captions track: WebVTT cues with the words the renderer drew, owner only', async () => {
-  const rows = psql(db.url, `SELECT (payload->>'content_item_id')::bigint FROM jobs WHERE kind = 'render.content_item'
-    AND status = 'completed' ORDER BY id LIMIT 1`);
+test('every video has a captions track: WebVTT cues with the captions the video burns in, owner only', async () => {
+  const rows = psql(db.url, `SELECT (payload->>'content_item_id')::bigint, result::text FROM jobs
+    WHERE kind = 'render.content_item' AND status = 'completed' ORDER BY id LIMIT 1`);
   const itemId = Number(rows[0][0]);
+  const soundtrack = JSON.parse(rows[0][1]).soundtrack;
   const r = await c.get(`/api/content-items/${itemId}/captions.vtt`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /^text\/vtt/);
-  assert.match(r.text, /^WEBVTT\n/);
-  const v = drawn(itemId);
-  const cues = r.text.trimEnd().split('\n\n').slice(1).map((b) => b.split('\n'));
-  assert.deepEqual(cues.map((x) => x[0]), ['hook', 'caption', 'cta']);
-  for (const [role, times, ...text] of cues) {
-    assert.match(times, /^\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}$/);
-    assert.equal(text.join('\n'), v[role].replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+  const cues = vttCues(r.text);
+  // One cue per burned-in caption: the spoken lines, in order, numbered from 1.
+  const item = (await c.get(`/api/content-items/${itemId}`)).body;
+  assert.equal(cues.length, soundtrack.caption_cues);
+  assert.deepEqual(cues.map((x) => x.text), spokenLines(item.draft).map(cueText));
+  assert.deepEqual(cues.map((x) => x.id), cues.map((_, i) => String(i + 1)));
+  // The cues follow each other in time, inside the video.
+  for (let i = 0; i < cues.length; i++) {
+    assert.ok(cues[i].end > cues[i].start && cues[i].end <= soundtrack.duration + 0.001, JSON.stringify(cues[i]));
+    if (i) assert.ok(cues[i].start >= cues[i - 1].start, JSON.stringify(cues));
   }
-  // The cues follow each other in time.
-  const at = (t) => t.split(':').reduce((a, x) => a * 60 + Number(x), 0);
-  const spans = cues.map((x) => x[1].split(' --> ').map(at));
-  for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][0], JSON.stringify(spans));
   const other = await betaUser(srv.url, 'copy-captions@example.test');
   assert.equal((await other.get(`/api/content-items/${itemId}/captions.vtt`)).status, 404);
 });

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAMA_PUT } from './lib/weeks.mjs';
+import { vttCues, spokenLines, cueText } from './lib/vtt.mjs';
 import { createDatabase, startServer, apiClient, psql, betaUser, demoProject, waitRendered } from './lib/harness.mjs';
 
 let db, srv, storage, scripts, c, projectId;
@@ -82,10 +83,15 @@ test('switch template and render again: charged like a render, the new template 
   assert.deepEqual(renders(item.id), ['offer', 'quote']);
   const credits1 = (await c.get('/api/me/credits')).body;
   assert.notDeepEqual(credits1, credits0);
-  // The captions track follows the template the video was drawn with.
+  // The captions track is the captions the quote video burns in: the spoken
+  // lines once each (the quote shows the hook twice; the track does not repeat it).
   const vtt = await c.get(`/api/content-items/${item.id}/captions.vtt`);
   assert.equal(vtt.status, 200);
-  assert.match(vtt.text, /^WEBVTT\n\nhook\n/);
+  const cues = vttCues(vtt.text);
+  const result = JSON.parse(psql(db.url, `SELECT result::text FROM jobs WHERE id = ${done.render_job.id}`)[0][0]);
+  assert.equal(cues.length, result.soundtrack.caption_cues);
+  assert.deepEqual(cues.map((x) => x.text), spokenLines(done.draft).map(cueText));
+  assert.equal(new Set(cues.map((x) => x.text)).size, cues.length, vtt.text);
 });
 
 test('bad switches: unknown template 422, a channel that does not allow it 422, a stranger 404, no credits 402 (template unchanged)', async () => {

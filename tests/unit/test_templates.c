@@ -196,6 +196,24 @@ static void test_caption_zone(void)
     CHECK(cl_template_build("quote", &in, &out, err, sizeof err) == 0);
     CHECK(out.data && !strstr(out.data, "caption_zone"));
     cl_buf_free(&out);
+    /* No voice (the owner turned it off) and no voiceover lines: nothing is
+       captioned (the hook and CTA are on screen already), so no band. */
+    in.rules_json = channels[0][1];
+    in.audio_json = "{\"voiceover\":false}";
+    CHECK(cl_template_build("quote", &in, &out, err, sizeof err) == 0);
+    CHECK(out.data && !strstr(out.data, "caption_zone"));
+    cl_buf_free(&out);
+    /* ... with voiceover lines they are shown line-timed: the band is kept. */
+    in.draft_json = "{\"hook\":\"Fresh sourdough\",\"cta\":\"Order today\",\"voiceover\":[\"Baked at 5am.\"]}";
+    CHECK(cl_template_build("quote", &in, &out, err, sizeof err) == 0);
+    CHECK(out.data && strstr(out.data, "caption_zone"));
+    cl_buf_free(&out);
+    /* ... and with the default choice a voice speaks the hook and CTA: the band too. */
+    in.draft_json = DRAFT;
+    in.audio_json = NULL;
+    CHECK(cl_template_build("quote", &in, &out, err, sizeof err) == 0);
+    CHECK(out.data && strstr(out.data, "caption_zone"));
+    cl_buf_free(&out);
 }
 
 /* Build a template into a parsed cJSON (caller deletes) or NULL with err. */
