@@ -23,11 +23,12 @@
 #define CL_JOB_CHAT_REPLY "chat.reply"
 
 /**
- * GET /api/chats' statement: $1 user id, $2 the trimmed search text ("" for
- * none), $3 its ILIKE pattern, $4 project id ("" for all), $5 limit.
- * Exposed for tests/bench/routes.
+ * GET /api/chats' statements. Without a search or a project (what the chat
+ * page asks for): $1 user id, $2 limit. With either: $1 user id, $2 the
+ * trimmed search text ("" for none), $3 its ILIKE pattern, $4 project id
+ * ("" for all), $5 limit. Exposed for tests/bench/routes.
  */
-extern const cl_db_stmt cl_chat_list_stmt;
+extern const cl_db_stmt cl_chat_list_stmt, cl_chat_search_stmt;
 
 /* ---- request bodies: pure, no database (fuzzed) ------------------------- */
 

@@ -28,6 +28,9 @@
 #define COMP "chat"
 /* cl_iso (migration 0021): no ':' in the statement text, so pgbench can run it (tests/bench/routes). */
 #define ISO(col) "cl_iso(" col ")"
+/* The list's preview: at most this many characters, cut on a word boundary.
+   The conversation row stores PREVIEW_CHARS + 1 (migration 0030). */
+#define PREVIEW_CHARS 120
 #define MAX_CONTENT 4000
 #define MAX_TITLE 120
 #define TITLE_FROM_MESSAGE 60
@@ -112,37 +115,45 @@ int cl_chat_message_body(const cJSON *body, cl_chat_message_in *out, cl_body_err
 
 /* ---- conversation JSON ------------------------------------------------------- */
 
-#define CONV_SQL                                                                                   \
-    "SELECT c.id, c.project_id, p.name, c.title, c.title_edited, " ISO("c.created_at") ", " ISO("c.updated_at") "," \
-    "       (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND m.content <> ''" \
-    "         ORDER BY m.id DESC LIMIT 1)," \
-    "       (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)" \
+/* The conversation as the API shows it: plain columns, the times formatted by
+   the host. The message count and the preview are stored on the row
+   (migration 0030: a trigger on messages keeps them, in the message's own
+   transaction), so a list is one scan of conversations. */
+#define CONV_SQL                                                                                             \
+    "SELECT c.id, c.project_id, p.name, c.title, c.title_edited, c.created_at, c.updated_at,"                \
+    "       c.preview, c.message_count"                                                                      \
     "  FROM conversations c JOIN projects p ON p.id = c.project_id"
 
+/* Column col of row i as it is (Postgres' digits of an integer). */
+static int put_raw(cl_buf *b, const PGresult *r, int i, int col)
+{
+    return cl_buf_append(b, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
+}
+
 /* Row i of CONV_SQL as the API's conversation object, appended to b. 0 or
-   -1 (out of memory). The ids and the count are Postgres integers' text. */
+   -1 (out of memory). Appends only: this runs for every row of a list. */
 static int conv_write(cl_buf *b, const PGresult *r, int i)
 {
-    int rc = cl_buf_printf(b, "{\"id\":%s,\"project_id\":%s,\"project_name\":", PQgetvalue(r, i, 0),
-                           PQgetvalue(r, i, 1));
-    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 2));
-    rc |= cl_buf_puts(b, ",\"title\":");
-    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 3));
-    rc |= cl_buf_printf(b, ",\"title_edited\":%s,\"created_at\":", PQgetvalue(r, i, 4)[0] == 't' ? "true" : "false");
-    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 5));
-    rc |= cl_buf_puts(b, ",\"updated_at\":");
-    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 6));
-    rc |= cl_buf_puts(b, ",\"last_activity_at\":");
-    rc |= cl_buf_json_str(b, PQgetvalue(r, i, 6));
-    rc |= cl_buf_puts(b, ",\"preview\":");
+    int rc = CL_BUF_LIT(b, "{\"id\":") | put_raw(b, r, i, 0);
+    rc |= CL_BUF_LIT(b, ",\"project_id\":") | put_raw(b, r, i, 1);
+    rc |= CL_BUF_LIT(b, ",\"project_name\":") | cl_buf_json_str(b, PQgetvalue(r, i, 2));
+    rc |= CL_BUF_LIT(b, ",\"title\":") | cl_buf_json_str(b, PQgetvalue(r, i, 3));
+    rc |= PQgetvalue(r, i, 4)[0] == 't' ? CL_BUF_LIT(b, ",\"title_edited\":true") : CL_BUF_LIT(b, ",\"title_edited\":false");
+    rc |= CL_BUF_LIT(b, ",\"created_at\":") | cl_buf_json_pg_time(b, PQgetvalue(r, i, 5));
+    rc |= CL_BUF_LIT(b, ",\"updated_at\":") | cl_buf_json_pg_time(b, PQgetvalue(r, i, 6));
+    rc |= CL_BUF_LIT(b, ",\"last_activity_at\":") | cl_buf_json_pg_time(b, PQgetvalue(r, i, 6));
+    rc |= CL_BUF_LIT(b, ",\"preview\":");
     if (PQgetisnull(r, i, 7)) {
-        rc |= cl_buf_puts(b, "null");
+        rc |= CL_BUF_LIT(b, "null");
+    } else if (PQgetlength(r, i, 7) <= PREVIEW_CHARS) {
+        rc |= cl_buf_json_str(b, PQgetvalue(r, i, 7)); /* short enough in bytes, so in characters */
     } else {
-        char *p = cl_truncate_words(PQgetvalue(r, i, 7), 120);
+        /* the stored PREVIEW_CHARS + 1 characters cut as the whole text would be */
+        char *p = cl_truncate_words(PQgetvalue(r, i, 7), PREVIEW_CHARS);
         rc |= cl_buf_json_str(b, p ? p : "");
         free(p);
     }
-    rc |= cl_buf_printf(b, ",\"message_count\":%s}", PQgetvalue(r, i, 8));
+    rc |= CL_BUF_LIT(b, ",\"message_count\":") | put_raw(b, r, i, 8) | CL_BUF_LIT(b, "}");
     return rc ? -1 : 0;
 }
 
@@ -175,9 +186,17 @@ static cJSON *load_conv(PGconn *c, const cl_user *u, int64_t id, cl_res *res)
 
 /* ---- /api/chats ---------------------------------------------------------------- */
 
-/* GET /api/chats?q=&project_id=&limit= — newest activity first. */
+/* GET /api/chats?q=&project_id=&limit= — newest activity first. The plain
+   list has a statement of its own: Postgres sets up every expression of a
+   statement on each run, the search's subquery included. */
 const cl_db_stmt cl_chat_list_stmt = {
     "cl_chat_list",
+    CONV_SQL " WHERE c.user_id = $1::bigint ORDER BY c.updated_at DESC, c.id DESC LIMIT $2::int",
+    2,
+};
+
+const cl_db_stmt cl_chat_search_stmt = {
+    "cl_chat_search",
     CONV_SQL " WHERE c.user_id = $1::bigint"
     "   AND ($2::text = '' OR c.title ILIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
     "        WHERE m.conversation_id = c.id AND m.content ILIKE $3 ESCAPE '\\'))"
@@ -186,8 +205,8 @@ const cl_db_stmt cl_chat_list_stmt = {
     5,
 };
 
-/* The list's query into s: $1 user, $2 search text, $3 its ILIKE pattern,
-   $4 project ("" for all), $5 limit. 0, or -1 with 400 set. */
+/* The list's query into s (cl_chat_list_stmt, or cl_chat_search_stmt with
+   a search or a project). 0, or -1 with 400 set. */
 static int chats_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s)
 {
     char q[256];
@@ -227,8 +246,12 @@ static int chats_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *
     if (has_project > 0)
         snprintf(s->buf[3], sizeof s->buf[3], "%" PRId64, project_id);
     snprintf(s->buf[4], sizeof s->buf[4], "%ld", limit);
-    s->st = &cl_chat_list_stmt;
-    for (int i = 0; i < 5; i++)
+    s->st = &cl_chat_search_stmt;
+    if (!s->buf[1][0] && !s->buf[3][0]) {
+        s->st = &cl_chat_list_stmt;
+        snprintf(s->buf[1], sizeof s->buf[1], "%ld", limit);
+    }
+    for (int i = 0; i < s->st->nparams; i++)
         s->params[i] = s->buf[i];
     return 0;
 }

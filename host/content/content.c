@@ -252,119 +252,112 @@ static void like_pattern(const char *q, char *out, size_t size)
  * offer and product, and the draft's hook, caption and CTA
  * (case-insensitive substring).
  *
- * Plain columns, one row per item and thumbnail (the page is limited
- * first), written as JSON by the host: Postgres building the objects cost
- * several times the statement itself (docs/scale.md).
+ * Plain columns, one row per item, written as JSON by the host: Postgres
+ * building the objects cost several times the statement itself
+ * (docs/scale.md). The thumbnails are stored on the item (list_thumb_*,
+ * migration 0031: a trigger on content_assets keeps them in the
+ * transaction that stores a render's assets), so the page is the first rows
+ * of one index range (content_items_user_list) and the render job's row.
  */
-const cl_db_stmt cl_content_list_stmt = {
-    "cl_content_list",
-    "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.status, i.render_seq,"
-    " i.publish_strategy, i.publish_status, i.manual_status, i.tracking_slug, i.cycle_id, i.position,"
-    " i.scheduled_at, i.published_at, i.publish_error, i.permalink, i.posted_at, i.posted_url,"
-    " i.created_at, i.updated_at, i.render_job_id, j.status, j.progress_done, j.progress_total, j.attempts,"
-    " a.id, a.kind, a.render_seq"
-    " FROM (SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.status, i.render_seq,"
-    "        i.publish_strategy, i.publish_status, i.manual_status, i.tracking_slug, i.cycle_id, i.position,"
-    "        i.scheduled_at, i.published_at, i.publish_error, i.permalink, i.posted_at, i.posted_url,"
-    "        i.created_at, i.updated_at, i.render_job_id"
-    "   FROM content_items i WHERE i.user_id = $1::bigint"
-    "   AND ($3::text = '' OR i.title ILIKE $3 ESCAPE '\\'"
-    "        OR i.brief->>'request' ILIKE $3 ESCAPE '\\'"
-    "        OR i.brief->>'offer' ILIKE $3 ESCAPE '\\'"
-    "        OR i.brief->>'product' ILIKE $3 ESCAPE '\\'"
-    "        OR i.draft->>'hook' ILIKE $3 ESCAPE '\\'"
-    "        OR i.draft->>'caption' ILIKE $3 ESCAPE '\\'"
-    "        OR i.draft->>'cta' ILIKE $3 ESCAPE '\\')"
-    "   ORDER BY i.created_at DESC, i.id DESC LIMIT $2::int) i"
-    " LEFT JOIN jobs j ON j.id = i.render_job_id"
-    " LEFT JOIN content_assets a ON a.content_item_id = i.id AND a.kind IN ('thumbnail', 'thumbnail_small')"
-    " ORDER BY i.created_at DESC, i.id DESC, a.render_seq DESC, a.kind",
+#define ITEMS_LIST_SQL(filter)                                                                               \
+    "SELECT i.id, i.project_id, i.parent_id, i.source, i.channel, i.title, i.status, i.render_seq,"          \
+    " i.publish_strategy, i.publish_status, i.manual_status, i.tracking_slug, i.cycle_id, i.position,"       \
+    " i.scheduled_at, i.published_at, i.publish_error, i.permalink, i.posted_at, i.posted_url,"             \
+    " i.created_at, i.updated_at, i.render_job_id, j.status, j.progress_done, j.progress_total, j.attempts," \
+    " i.list_thumb_seq, i.list_thumb_id, i.list_thumb_small_id"                                              \
+    " FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"                                      \
+    " WHERE i.user_id = $1::bigint" filter " ORDER BY i.created_at DESC, i.id DESC LIMIT $2::int"
+
+/* Without a search ($1 user, $2 limit): what the studio's pages ask for.
+   A statement of its own, since Postgres sets up every expression of a
+   statement on each run, the search's seven ILIKEs included. */
+const cl_db_stmt cl_content_list_stmt = {"cl_content_list", ITEMS_LIST_SQL(""), 2};
+
+/* With a search ($3: the ILIKE pattern). */
+const cl_db_stmt cl_content_search_stmt = {
+    "cl_content_search",
+    ITEMS_LIST_SQL(" AND (i.title ILIKE $3 ESCAPE '\\'"
+                   "      OR i.brief->>'request' ILIKE $3 ESCAPE '\\'"
+                   "      OR i.brief->>'offer' ILIKE $3 ESCAPE '\\'"
+                   "      OR i.brief->>'product' ILIKE $3 ESCAPE '\\'"
+                   "      OR i.draft->>'hook' ILIKE $3 ESCAPE '\\'"
+                   "      OR i.draft->>'caption' ILIKE $3 ESCAPE '\\'"
+                   "      OR i.draft->>'cta' ILIKE $3 ESCAPE '\\')"),
     3,
 };
 
-/* A timestamptz column (the connection's zone is UTC: "2026-12-06
-   04:36:49.123+00") as the API shows it ("2026-12-06T04:36:49Z", like
-   cl_iso), or null. */
+/* A timestamptz column as the API shows it (cl_buf_json_pg_time), or null. */
 static int put_time(cl_buf *b, const PGresult *r, int row, int col)
 {
-    if (PQgetisnull(r, row, col))
-        return cl_buf_puts(b, "null");
-    const char *v = PQgetvalue(r, row, col);
-    if (strlen(v) < 19 || v[10] != ' ')
-        return cl_buf_json_str(b, v);
-    char iso[23];
-    memcpy(iso + 1, v, 19);
-    iso[0] = '"';
-    iso[11] = 'T';
-    memcpy(iso + 20, "Z\"", 3);
-    return cl_buf_append(b, iso, 22);
+    return PQgetisnull(r, row, col) ? cl_buf_puts(b, "null") : cl_buf_json_pg_time(b, PQgetvalue(r, row, col));
 }
 
 static int put_str(cl_buf *b, const PGresult *r, int row, int col)
 {
-    return PQgetisnull(r, row, col) ? cl_buf_puts(b, "null") : cl_buf_json_str(b, PQgetvalue(r, row, col));
+    return PQgetisnull(r, row, col) ? cl_buf_append(b, "null", 4) : cl_buf_json_str(b, PQgetvalue(r, row, col));
 }
 
 /* An integer column (Postgres' digits are JSON as they are), or null. */
 static int put_num(cl_buf *b, const PGresult *r, int row, int col)
 {
-    return cl_buf_puts(b, PQgetisnull(r, row, col) ? "null" : PQgetvalue(r, row, col));
+    return PQgetisnull(r, row, col) ? cl_buf_append(b, "null", 4)
+                                    : cl_buf_append(b, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
 }
 
-/* The page's rows as {"items":[...]}: one object per item, its thumbnails
-   (rows of the same item, newest render first) as "assets". */
+/* The page's rows as {"items":[...]}: one object per item, the stored
+   thumbnails of its newest render as "assets". Appends only (no printf,
+   no strlen of a key): this runs for every row of every list request. */
 static int items_write(cl_buf *b, const PGresult *r)
 {
+#define F(k, col, put) {k, sizeof(k) - 1, col, put}
     static const struct {
         const char *key;
+        size_t len;
         int col;
         int (*put)(cl_buf *, const PGresult *, int, int);
     } fields[] = {
-        {"{\"id\":", 0, put_num}, {",\"project_id\":", 1, put_num}, {",\"parent_id\":", 2, put_num},
-        {",\"source\":", 3, put_str}, {",\"channel\":", 4, put_str}, {",\"title\":", 5, put_str},
-        {",\"status\":", 6, put_str}, {",\"render_seq\":", 7, put_num},
-        {",\"publish_strategy\":", 8, put_str}, {",\"publish_status\":", 9, put_str},
-        {",\"manual_status\":", 10, put_str}, {",\"tracking_slug\":", 11, put_str},
-        {",\"cycle_id\":", 12, put_num}, {",\"position\":", 13, put_num},
-        {",\"scheduled_at\":", 14, put_time}, {",\"published_at\":", 15, put_time},
-        {",\"publish_error\":", 16, put_str}, {",\"permalink\":", 17, put_str},
-        {",\"posted_at\":", 18, put_time}, {",\"posted_url\":", 19, put_str},
-        {",\"created_at\":", 20, put_time}, {",\"updated_at\":", 21, put_time},
+        F("{\"id\":", 0, put_num), F(",\"project_id\":", 1, put_num), F(",\"parent_id\":", 2, put_num),
+        F(",\"source\":", 3, put_str), F(",\"channel\":", 4, put_str), F(",\"title\":", 5, put_str),
+        F(",\"status\":", 6, put_str), F(",\"render_seq\":", 7, put_num),
+        F(",\"publish_strategy\":", 8, put_str), F(",\"publish_status\":", 9, put_str),
+        F(",\"manual_status\":", 10, put_str), F(",\"tracking_slug\":", 11, put_str),
+        F(",\"cycle_id\":", 12, put_num), F(",\"position\":", 13, put_num),
+        F(",\"scheduled_at\":", 14, put_time), F(",\"published_at\":", 15, put_time),
+        F(",\"publish_error\":", 16, put_str), F(",\"permalink\":", 17, put_str),
+        F(",\"posted_at\":", 18, put_time), F(",\"posted_url\":", 19, put_str),
+        F(",\"created_at\":", 20, put_time), F(",\"updated_at\":", 21, put_time),
     };
-    int rc = cl_buf_puts(b, "{\"items\":[");
+#undef F
+    static const char *const thumb_kind[] = {"thumbnail", "thumbnail_small"};
+    int rc = CL_BUF_LIT(b, "{\"items\":[");
     int n = PQntuples(r);
-    for (int i = 0; i < n && rc == 0;) {
-        rc |= i ? cl_buf_puts(b, ",") : 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc |= i ? CL_BUF_LIT(b, ",") : 0;
         for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
-            rc |= cl_buf_puts(b, fields[f].key) | fields[f].put(b, r, i, fields[f].col);
+            rc |= cl_buf_append(b, fields[f].key, fields[f].len) | fields[f].put(b, r, i, fields[f].col);
         if (PQgetisnull(r, i, 22)) {
-            rc |= cl_buf_puts(b, ",\"render_job\":null");
+            rc |= CL_BUF_LIT(b, ",\"render_job\":null");
         } else {
-            rc |= cl_buf_puts(b, ",\"render_job\":{\"id\":") | put_num(b, r, i, 22);
-            rc |= cl_buf_puts(b, ",\"status\":") | put_str(b, r, i, 23);
-            rc |= cl_buf_puts(b, ",\"progress_done\":") | put_num(b, r, i, 24);
-            rc |= cl_buf_puts(b, ",\"progress_total\":") | put_num(b, r, i, 25);
-            rc |= cl_buf_puts(b, ",\"attempts\":") | put_num(b, r, i, 26) | cl_buf_puts(b, "}");
+            rc |= CL_BUF_LIT(b, ",\"render_job\":{\"id\":") | put_num(b, r, i, 22);
+            rc |= CL_BUF_LIT(b, ",\"status\":") | put_str(b, r, i, 23);
+            rc |= CL_BUF_LIT(b, ",\"progress_done\":") | put_num(b, r, i, 24);
+            rc |= CL_BUF_LIT(b, ",\"progress_total\":") | put_num(b, r, i, 25);
+            rc |= CL_BUF_LIT(b, ",\"attempts\":") | put_num(b, r, i, 26) | CL_BUF_LIT(b, "}");
         }
-        rc |= cl_buf_puts(b, ",\"assets\":[");
-        const char *item = PQgetvalue(r, i, 0), *seq = NULL;
-        int first = 1;
-        for (; i < n && strcmp(PQgetvalue(r, i, 0), item) == 0; i++) {
-            if (PQgetisnull(r, i, 27))
+        /* the newest render's thumbnails, in the order of their kind */
+        rc |= CL_BUF_LIT(b, ",\"assets\":[");
+        for (int k = 0, first = 1; k < 2 && !PQgetisnull(r, i, 27); k++) {
+            if (PQgetisnull(r, i, 28 + k))
                 continue;
-            if (!seq)
-                seq = PQgetvalue(r, i, 29);
-            if (strcmp(seq, PQgetvalue(r, i, 29)) != 0)
-                continue; /* an older render's */
-            const char *id = PQgetvalue(r, i, 27);
-            rc |= cl_buf_printf(b, "%s{\"id\":%s,\"kind\":", first ? "" : ",", id);
-            rc |= put_str(b, r, i, 28);
-            rc |= cl_buf_printf(b, ",\"render_seq\":%s,\"url\":\"/api/assets/%s\"}", seq, id);
+            rc |= (first ? 0 : CL_BUF_LIT(b, ",")) | CL_BUF_LIT(b, "{\"id\":") | put_num(b, r, i, 28 + k);
+            rc |= CL_BUF_LIT(b, ",\"kind\":\"") | cl_buf_puts(b, thumb_kind[k]);
+            rc |= CL_BUF_LIT(b, "\",\"render_seq\":") | put_num(b, r, i, 27);
+            rc |= CL_BUF_LIT(b, ",\"url\":\"/api/assets/") | put_num(b, r, i, 28 + k) | CL_BUF_LIT(b, "\"}");
             first = 0;
         }
-        rc |= cl_buf_puts(b, "]}");
+        rc |= CL_BUF_LIT(b, "]}");
     }
-    rc |= cl_buf_puts(b, "]}");
+    rc |= CL_BUF_LIT(b, "]}");
     return rc ? -1 : 0;
 }
 
@@ -383,8 +376,8 @@ static int items_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *
     like_pattern(q, s->buf[2], sizeof s->buf[2]);
     snprintf(s->buf[0], sizeof s->buf[0], "%" PRId64, u->id);
     snprintf(s->buf[1], sizeof s->buf[1], "%ld", limit);
-    s->st = &cl_content_list_stmt;
-    for (int i = 0; i < 3; i++)
+    s->st = s->buf[2][0] ? &cl_content_search_stmt : &cl_content_list_stmt;
+    for (int i = 0; i < s->st->nparams; i++)
         s->params[i] = s->buf[i];
     return 0;
 }

@@ -119,12 +119,12 @@ int cl_content_on_render_finished(cl_render_observer fn);
     " ORDER BY a.render_seq DESC, a.kind) FROM content_assets a WHERE a.content_item_id = i.id)"
 
 /**
- * GET /api/content-items' statement: $1 user id, $2 limit, $3 ILIKE pattern
- * ("" for no search); one row per item of the page and thumbnail of it
- * (plain columns, written as the list's JSON by the host), newest first.
- * Exposed for tests/bench/routes.
+ * GET /api/content-items' statements: $1 user id, $2 limit, and for the
+ * search $3 the ILIKE pattern; one row per item of the page with its stored
+ * list thumbnails (plain columns, written as the list's JSON by the host),
+ * newest first. Exposed for tests/bench/routes.
  */
-extern const cl_db_stmt cl_content_list_stmt;
+extern const cl_db_stmt cl_content_list_stmt, cl_content_search_stmt;
 
 /** One row of CL_CONTENT_ITEM_SELECT as the API's item object (caller deletes). */
 cJSON *cl_content_item_row_json(PGresult *r, int row);

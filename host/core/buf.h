@@ -28,6 +28,8 @@ struct cl_output {
 /** Append; returns 0 or -1 when out of memory (the buffer is unchanged then). */
 int cl_buf_append(cl_buf *b, const void *data, size_t len);
 int cl_buf_puts(cl_buf *b, const char *s);
+/** Append a string literal (its length known at compile time: no strlen). */
+#define CL_BUF_LIT(b, lit) cl_buf_append((b), "" lit, sizeof(lit) - 1)
 int cl_buf_printf(cl_buf *b, const char *fmt, ...) CL_PRINTF(2, 3);
 
 /**

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void cl_res_db_failed(cl_res *res, const char *comp, PGconn *c, const PGresult *r, const char *what)
 {
@@ -54,4 +55,16 @@ void cl_res_db_row(cl_res *res, int status, const char *comp, PGconn *c, const P
     } else {
         cl_res_json_text(res, status, PQgetvalue(r, 0, 0));
     }
+}
+
+int cl_buf_json_pg_time(cl_buf *b, const char *v)
+{
+    if (strlen(v) < 19 || v[10] != ' ')
+        return cl_buf_json_str(b, v);
+    char iso[23];
+    memcpy(iso + 1, v, 19);
+    iso[0] = '"';
+    iso[11] = 'T';
+    memcpy(iso + 20, "Z\"", 3);
+    return cl_buf_append(b, iso, 22);
 }

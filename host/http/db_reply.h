@@ -10,6 +10,8 @@
 
 #include "http/http.h"
 
+#include "core/buf.h"
+
 #include <libpq-fe.h>
 
 /** The message of a 500 after a failed statement (nothing was committed). */
@@ -38,5 +40,15 @@ void cl_res_db_row(cl_res *res, int status, const char *comp, PGconn *c, const P
  */
 int cl_res_db_one(cl_res *res, const char *comp, PGconn *c, PGresult *r, const char *what,
                   const char *not_found_fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/**
+ * Append a timestamptz column's text as the API spells a time, a JSON
+ * string in whole seconds: "2026-12-06 04:36:49.123+00" (what a
+ * connection in UTC prints, cl_db's session setting) becomes
+ * "2026-12-06T04:36:49Z", like cl_iso (migration 0021) without Postgres
+ * formatting it. Text of another shape is written as it is, quoted.
+ * 0, or -1 when out of memory.
+ */
+int cl_buf_json_pg_time(cl_buf *b, const char *v);
 
 #endif

@@ -4,6 +4,9 @@
  * tests/bench/routes hands pgbench the very statements the host prepares.
  *
  *   routes_sql session|projects|content|chats
+ *
+ * content and chats: the statements of the requests the studio makes
+ * (no search, no project filter).
  */
 #include "auth/auth.h"
 #include "chat/chat.h"
