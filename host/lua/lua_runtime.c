@@ -47,12 +47,16 @@
 #define BYTES_PER_INSTR 8
 #define INSTR_PER_US 10
 #define MAX_SCRIPT_BYTES ((size_t)1 << 20)
+#define LIB_DIR "lib"          /* require("x") loads <scripts dir>/lib/x.lua */
+#define REQUIRE_MAX_DEPTH 8    /* modules requiring modules, at most this deep */
 
 /* ------------------------------------------------------------------------- */
 /* Settings                                                                  */
 /* ------------------------------------------------------------------------- */
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Recursive: a script's top level runs while its loader holds the lock, and
+   its require() takes the lock again for the module's entry. */
+static pthread_mutex_t reg_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static char *dir_override;              /* under reg_lock */
 static atomic_int epoch = 1;            /* bumped when every cache must be dropped */
 static atomic_long max_instructions = CL_LUA_DEFAULT_MAX_INSTRUCTIONS;
@@ -171,6 +175,8 @@ typedef struct lstate {
     int epoch;
     cached_module *mods;
     size_t n_mods, mods_alloc;
+    const char *requiring[REQUIRE_MAX_DEPTH]; /* the modules require() is loading, outermost first */
+    int n_requiring;
 } lstate;
 
 static pthread_key_t tls_key;
@@ -415,17 +421,22 @@ static int p_open(lua_State *L)
     return 0;
 }
 
+/* Forget every module this thread loaded (they load again on their next use). */
+static void drop_cache(lstate *ts)
+{
+    for (size_t i = 0; i < ts->n_mods; i++)
+        luaL_unref(ts->L, LUA_REGISTRYINDEX, ts->mods[i].ref);
+    ts->n_mods = 0;
+    ts->epoch = atomic_load(&epoch);
+}
+
 static lstate *get_state(char *err, size_t errlen)
 {
     pthread_once(&tls_once, tls_init);
     lstate *ts = tls_state;
     int ep = atomic_load(&epoch);
-    if (ts && ts->epoch != ep) {
-        for (size_t i = 0; i < ts->n_mods; i++)
-            luaL_unref(ts->L, LUA_REGISTRYINDEX, ts->mods[i].ref);
-        ts->n_mods = 0;
-        ts->epoch = ep;
-    }
+    if (ts && ts->epoch != ep)
+        drop_cache(ts);
     if (ts)
         return ts;
     ts = calloc(1, sizeof *ts);
@@ -640,8 +651,10 @@ static const char *const safe_globals[] = {
 static const char *const safe_libs[] = {LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME,
                                         LUA_UTF8LIBNAME, NULL};
 
+static int sb_require(lua_State *L);
+
 /* Push a fresh environment: the safe globals, copies of the safe libraries,
-   the sandbox's own pcall/print/setmetatable, and _G pointing to itself. */
+   the sandbox's own pcall/print/setmetatable/require, and _G pointing to itself. */
 static void push_env(lua_State *L)
 {
     lua_newtable(L);
@@ -673,6 +686,8 @@ static void push_env(lua_State *L)
     lua_setfield(L, env, "print");
     lua_pushcfunction(L, sb_setmetatable);
     lua_setfield(L, env, "setmetatable");
+    lua_pushcfunction(L, sb_require);
+    lua_setfield(L, env, "require");
     lua_pushvalue(L, env);
     lua_setfield(L, env, "_G");
 }
@@ -887,6 +902,30 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
     return cl_buf_steal(&b);
 }
 
+static int same_file(const script_entry *e, const struct stat *st)
+{
+    return e->seen && st->st_ino == e->ino && st->st_size == e->size && st->st_mtim.tv_sec == e->mtime.tv_sec &&
+           st->st_mtim.tv_nsec == e->mtime.tv_nsec;
+}
+
+/* 1 when a module under lib/ that a script required changed on disk (or
+   went): the scripts holding it must load again. Marks it to be read again. */
+static int libs_changed_locked(void)
+{
+    int changed = 0;
+    for (size_t i = 0; i < n_entries; i++) {
+        script_entry *e = entries[i];
+        struct stat st;
+        if (strncmp(e->name, LIB_DIR "/", sizeof LIB_DIR) != 0 || !e->seen)
+            continue;
+        if (stat(e->path, &st) != 0 || !same_file(e, &st)) {
+            e->seen = 0;
+            changed = 1;
+        }
+    }
+    return changed;
+}
+
 /* Make sure ts holds the current good version of `name`; returns its ref or
    LUA_NOREF with err. Reloads a changed file (see the file comment). */
 static int module_ref(lstate *ts, const char *name, char *err, size_t errlen)
@@ -896,6 +935,11 @@ static int module_ref(lstate *ts, const char *name, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s/%s.lua", dir, name);
 
     pthread_mutex_lock(&reg_lock);
+    if (libs_changed_locked()) {
+        /* every script loads again (their require() reads the new module) */
+        atomic_fetch_add(&epoch, 1);
+        drop_cache(ts);
+    }
     script_entry *e = entry_get_locked(name, path);
     if (!e) {
         pthread_mutex_unlock(&reg_lock);
@@ -978,6 +1022,199 @@ static int module_ref(lstate *ts, const char *name, char *err, size_t errlen)
         return LUA_NOREF;
     }
     return ref;
+}
+
+/* ------------------------------------------------------------------------- */
+/* require: shared modules from <scripts dir>/lib                            */
+/* ------------------------------------------------------------------------- */
+
+/* A module name: [a-z0-9_]{1,60}. No dots, slashes or "..": only files
+   directly in lib/ can be named. */
+static int lib_name_ok(const char *name, size_t len)
+{
+    if (len == 0 || len > 60)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+            return 0;
+    return 1;
+}
+
+typedef struct lib_text {
+    char *source;   /* malloc'd; the text to run */
+    size_t len;
+    int version;    /* > 0: the published version this text is; 0: a changed file not yet published */
+    char prev_error[512];
+} lib_text;
+
+/* The text to load for module `script` ("lib/x") and whether this thread
+   holds it already (*ref). Reads a changed file; keeps the previous good
+   version when the file went. 0, or -1 with err (no such module). Takes
+   reg_lock (recursive) and raises nothing. */
+static int lib_lookup(lstate *ts, const char *script, int *ref, lib_text *out, char *err, size_t errlen)
+{
+    char dir[1024], path[1200];
+    cl_lua_scripts_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%s.lua", dir, script);
+    *ref = LUA_NOREF;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&reg_lock);
+    script_entry *e = entry_get_locked(script, path);
+    struct stat st;
+    int rc = 0;
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    } else if (stat(path, &st) == 0 && !same_file(e, &st)) {
+        /* new or changed: read it; require() runs it and publishes it if it loads */
+        e->seen = 1;
+        e->ino = st.st_ino;
+        e->size = st.st_size;
+        e->mtime = st.st_mtim;
+        out->source = read_file(path, &out->len, err, errlen);
+        rc = out->source ? 0 : -1;
+    } else if (e->source) {
+        const cached_module *m = cache_get(ts, script);
+        if (m && m->version == e->version) {
+            *ref = m->ref;
+        } else if ((out->source = malloc(e->source_len + 1))) {
+            memcpy(out->source, e->source, e->source_len + 1);
+            out->len = e->source_len;
+            out->version = e->version;
+        } else {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    } else {
+        snprintf(err, errlen, "no module '%s' (%s.lua in the scripts directory)", script + sizeof LIB_DIR,
+                 script);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return rc;
+}
+
+/* Publish a changed module's text that loaded; record one that did not. */
+static int lib_publish(const char *script, lib_text *t, const char *error)
+{
+    int version = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (size_t i = 0; i < n_entries; i++) {
+        script_entry *e = entries[i];
+        if (strcmp(e->name, script) != 0)
+            continue;
+        if (error) {
+            snprintf(e->last_error, sizeof e->last_error, "%s", error);
+            e->error_at = wall_ms();
+            cl_warn(COMPONENT, "module %s failed to load: %s%s", script, error,
+                    e->source ? "; keeping the previous version" : "");
+        } else {
+            free(e->source);
+            e->source = t->source;
+            e->source_len = t->len;
+            t->source = NULL;
+            version = ++e->version;
+            e->loaded_at = wall_ms();
+            e->last_error[0] = '\0';
+            e->error_at = 0;
+            if (version > 1)
+                cl_info(COMPONENT, "module %s reloaded (version %d)", script, version);
+        }
+        break;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return version;
+}
+
+/* Run a module's text in its own fresh environment (the same sandbox and the
+   running call's budgets); leaves the status and the value or error on top. */
+static int lib_run(lua_State *L, const char *script, const lib_text *t)
+{
+    char chunk[128];
+    snprintf(chunk, sizeof chunk, "=%s.lua", script);
+    int st = luaL_loadbufferx(L, t->source, t->len, chunk, "t");
+    if (st != LUA_OK)
+        return st;
+    push_env(L);
+    if (!lua_setupvalue(L, -2, 1))
+        lua_pop(L, 1);
+    st = lua_pcall(L, 0, 1, 0);
+    if (st == LUA_OK && !lua_istable(L, -1) && !lua_isfunction(L, -1)) {
+        const char *got = luaL_typename(L, -1);
+        lua_pop(L, 1);
+        lua_pushfstring(L, "a module must return a table or a function, got %s", got);
+        st = LUA_ERRRUN;
+    }
+    return st;
+}
+
+/* require("name"): the module <scripts dir>/lib/name.lua — a table or a
+   function, loaded once per thread and version and shared by the scripts of
+   that thread that require it; read again when the file changes (the scripts
+   that hold it load again). Only names of [a-z0-9_] in lib/: no paths, no
+   Lua or C libraries. */
+static int sb_require(lua_State *L)
+{
+    size_t len;
+    const char *name = luaL_checklstring(L, 1, &len);
+    if (!lib_name_ok(name, len))
+        return luaL_error(L, "require: '%s' is not a module name (a file scripts/" LIB_DIR
+                             "/NAME.lua, NAME of a-z, 0-9 and _)", name);
+    lstate *ts = state_of(L);
+    char script[96], err[512];
+    snprintf(script, sizeof script, LIB_DIR "/%s", name);
+    for (int i = 0; i < ts->n_requiring; i++)
+        if (strcmp(ts->requiring[i], script) == 0)
+            return luaL_error(L, "require: '%s' requires itself (through another module)", name);
+    if (ts->n_requiring == REQUIRE_MAX_DEPTH)
+        return luaL_error(L, "require: modules nested deeper than %d", REQUIRE_MAX_DEPTH);
+    int ref;
+    lib_text t;
+    if (lib_lookup(ts, script, &ref, &t, err, sizeof err) != 0)
+        return luaL_error(L, "require: %s", err);
+    if (ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+        return 1;
+    }
+    /* run it; the text must not outlive an error raised below */
+    lua_pushstring(L, script); /* keeps the name alive for requiring[] */
+    ts->requiring[ts->n_requiring++] = lua_tostring(L, -1);
+    int st = lib_run(L, script, &t);
+    ts->n_requiring--;
+    if (st != LUA_OK && (st == LUA_ERRMEM || ts->instr_hit || ts->mem_hit)) {
+        free(t.source);
+        return lua_error(L); /* the call's limits: never caught here */
+    }
+    int version = t.version;
+    if (version == 0) /* a changed file */
+        version = lib_publish(script, &t, st == LUA_OK ? NULL : lua_tostring(L, -1));
+    free(t.source);
+    if (st != LUA_OK && t.version == 0 && lib_lookup(ts, script, &ref, &t, err, sizeof err) == 0) {
+        /* the changed file does not load: the previous version, if there is one */
+        lua_pop(L, 1);
+        if (ref != LUA_NOREF) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+            return 1;
+        }
+        ts->requiring[ts->n_requiring++] = lua_tostring(L, -1);
+        st = lib_run(L, script, &t);
+        ts->n_requiring--;
+        version = t.version;
+        free(t.source);
+        if (st != LUA_OK && (st == LUA_ERRMEM || ts->instr_hit || ts->mem_hit))
+            return lua_error(L);
+    }
+    if (st != LUA_OK) {
+        lua_pushfstring(L, "require: module '%s': %s", name, lua_tostring(L, -1));
+        return lua_error(L);
+    }
+    if (version > 0) {
+        lua_pushvalue(L, -1);
+        int r = luaL_ref(L, LUA_REGISTRYINDEX);
+        if (cache_set(ts, script, version, r) != 0)
+            luaL_unref(L, LUA_REGISTRYINDEX, r);
+    }
+    return 1;
 }
 
 typedef struct call_job {

@@ -5,9 +5,15 @@
  * - One lua_State per thread, created on first use and closed when the thread
  *   exits (or by cl_lua_thread_release). States never cross threads.
  * - Sandbox: only base (without dofile, loadfile, load, collectgarbage,
- *   xpcall, require), string (without dump), table, math and utf8. No io, os,
- *   debug, package or coroutine. Chunks are loaded as text only. Every script
- *   gets its own global table, so one script cannot change another's.
+ *   xpcall), string (without dump), table, math and utf8. No io, os, debug,
+ *   package or coroutine. Chunks are loaded as text only. Every script gets
+ *   its own global table, so one script cannot change another's.
+ * - require("NAME") loads <scripts dir>/lib/NAME.lua only (NAME of a-z, 0-9,
+ *   _: no paths, no Lua or C libraries), in the same sandbox and under the
+ *   requiring call's budget; once per thread and version, shared by that
+ *   thread's scripts. A changed module makes every script load again on its
+ *   next call; a module edit that fails keeps the previous version
+ *   (docs/prompts-and-channels.md, "Shared modules").
  * - Limits per call (loading a script's top level included): an
  *   instruction budget (count hook) and a memory budget (the state's
  *   allocator refuses to grow past it). A script cannot catch either with

@@ -6,6 +6,8 @@
 -- dropped, hooks are shortened), so a limit here is a guarantee, not a wish.
 -- `infer(request)` scores how strongly a rough request asks for this channel.
 
+local channel = require("channel")
+
 local rules = {
   name = "instagram",
   caption = {
@@ -57,17 +59,7 @@ local rules = {
 
 -- Score: 10 when the request names the channel, +2 per format keyword.
 function rules.infer(request)
-  local text = " " .. string.lower(request or "") .. " "
-  local score = 0
-  if text:find("instagram", 1, true) or text:find("[^%w]insta[^%w]") or text:find("[^%w]ig[^%w]") then
-    score = score + 10
-  end
-  for _, k in ipairs(rules.keywords) do
-    if k ~= "instagram" and k ~= "insta" and k ~= "ig" and text:find("[^%w]" .. k .. "[^%w]") then
-      score = score + 2
-    end
-  end
-  return score
+  return channel.intent(request, { "instagram" }, { "insta", "ig" }, rules.keywords)
 end
 
 return rules

@@ -1,6 +1,8 @@
 -- TikTok channel rules: a sharp opening hook, fast pacing, creator-native
 -- phrasing. See instagram.lua for how the host uses each field.
 
+local channel = require("channel")
+
 local rules = {
   name = "tiktok",
   caption = {
@@ -49,17 +51,7 @@ local rules = {
 }
 
 function rules.infer(request)
-  local text = " " .. string.lower(request or "") .. " "
-  local score = 0
-  if text:find("tiktok", 1, true) or text:find("tik tok", 1, true) then
-    score = score + 10
-  end
-  for _, k in ipairs(rules.keywords) do
-    if k ~= "tiktok" and k ~= "tik tok" and text:find("[^%w]" .. k .. "[^%w]") then
-      score = score + 2
-    end
-  end
-  return score
+  return channel.intent(request, { "tiktok", "tik tok" }, nil, rules.keywords)
 end
 
 return rules

@@ -2,6 +2,8 @@
 -- tone; no hashtags (they do nothing on WhatsApp). See instagram.lua for how
 -- the host uses each field.
 
+local channel = require("channel")
+
 local rules = {
   name = "whatsapp",
   caption = {
@@ -48,17 +50,7 @@ local rules = {
 }
 
 function rules.infer(request)
-  local text = " " .. string.lower(request or "") .. " "
-  local score = 0
-  if text:find("whatsapp", 1, true) or text:find("whats app", 1, true) then
-    score = score + 10
-  end
-  for _, k in ipairs(rules.keywords) do
-    if k ~= "whatsapp" and k ~= "whats app" and text:find("[^%w]" .. k .. "[^%w]") then
-      score = score + 2
-    end
-  end
-  return score
+  return channel.intent(request, { "whatsapp", "whats app" }, nil, rules.keywords)
 end
 
 return rules

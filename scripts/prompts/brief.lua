@@ -19,20 +19,8 @@ local BIASES = {
   "Be practical for a small business: things they can film on a phone this week, no studio shots.",
 }
 
-local function lines(t)
-  local out = {}
-  for k, v in pairs(t or {}) do
-    if type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
-      out[#out + 1] = "- " .. tostring(k) .. ": " .. tostring(v)
-    elseif type(v) == "table" then
-      local items = {}
-      for _, x in ipairs(v) do items[#items + 1] = tostring(x) end
-      if #items > 0 then out[#out + 1] = "- " .. tostring(k) .. ": " .. table.concat(items, ", ") end
-    end
-  end
-  table.sort(out)
-  return table.concat(out, "\n")
-end
+local prompt = require("prompt")
+local lines = prompt.lines
 
 return function(ctx)
   local rules = ctx.rules or {}
@@ -52,11 +40,7 @@ return function(ctx)
     "Business profile:",
     lines(ctx.profile),
   }
-  if ctx.context and ctx.context ~= "" then
-    parts[#parts + 1] = ""
-    parts[#parts + 1] = "Business context (from their documents):"
-    parts[#parts + 1] = string.sub(ctx.context, 1, 4000)
-  end
+  prompt.add_context(function(s) parts[#parts + 1] = s end, ctx.context, "Business context (from their documents):")
   parts[#parts + 1] = ""
   if channel then
     parts[#parts + 1] = "Channel: " .. channel .. " (the request asks for it)."

@@ -20,6 +20,8 @@
 -- neutral items have a hook and losers an angle, and that there are at
 -- least min_entries entries in all (host/iteration/iteration.c).
 
+local prompt = require("prompt")
+
 local function num(x)
   if x == nil then return "unknown" end
   if math.type and math.type(x) == "integer" then return tostring(x) end
@@ -55,10 +57,7 @@ return function(ctx)
   add("The summary is one paragraph on what worked and what did not, naming the real numbers above; when"
     .. " nothing was tracked, say so instead of guessing.")
   add([[Return JSON: {"summary", "hooks": [{"item_id", "from", "hook", "why"}], "angles": [{"item_id", "from", "angle", "hook"}], "recommendations": [3 concrete actions]}]])
-  if ctx.retry_reason and ctx.retry_reason ~= "" then
-    add("")
-    add("Your previous answer was rejected: " .. ctx.retry_reason .. ". Answer with only the JSON object.")
-  end
+  prompt.add_retry(add, ctx.retry_reason)
   return {
     system = "You analyse small-business promo results honestly: never invent numbers, say when data is thin, "
       .. "and improve what the numbers show worked. Answer with ONE JSON object.",

@@ -27,29 +27,12 @@ local ANGLES = {
   "last_call: the closing reminder of the week's offer",
 }
 
-local function lines(t)
-  local out = {}
-  for k, v in pairs(t or {}) do
-    if type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
-      out[#out + 1] = "- " .. tostring(k) .. ": " .. tostring(v)
-    elseif type(v) == "table" then
-      local items = {}
-      for _, x in ipairs(v) do items[#items + 1] = tostring(x) end
-      if #items > 0 then out[#out + 1] = "- " .. tostring(k) .. ": " .. table.concat(items, ", ") end
-    end
-  end
-  table.sort(out)
-  return table.concat(out, "\n")
-end
+local prompt = require("prompt")
+local lines = prompt.lines
 
 local function limits(name, r)
   if not r then return "- " .. name end
-  local h = r.hashtags or {}
-  return string.format("- %s: caption <= %d characters (aim for ~%d); %d-%d hashtags; hook <= %d words; "
-      .. "script <= %d beats; tone: %s; CTA style: %s",
-    name, r.caption and r.caption.max_chars or 300, r.caption and r.caption.ideal_chars or 150,
-    h.min or 0, h.max or 0, r.hook and r.hook.max_words or 12, r.script and r.script.max_beats or 6,
-    r.tone or "", r.cta and r.cta.style or "")
+  return prompt.limits(name, r, true)
 end
 
 return function(ctx)
@@ -109,18 +92,11 @@ return function(ctx)
   for _, name in ipairs({ "instagram", "tiktok", "whatsapp" }) do
     if rules[name] then add(limits(name, rules[name])) end
   end
-  if ctx.context and ctx.context ~= "" then
-    add("")
-    add("Business context:")
-    add(string.sub(ctx.context, 1, 4000))
-  end
+  prompt.add_context(add, ctx.context)
   add("")
   add([[Return JSON: {"posts": [{"angle", "channel", "title", "hook", "script": [beats...], "caption", "cta",
  "caption_hint", "hashtags": [...], "variants": {"instagram": {"caption","cta","hashtags","hook"},
  "tiktok": {...}, "whatsapp": {...}}}, ...]} with exactly ]] .. count .. " posts.")
-  if ctx.retry_reason and ctx.retry_reason ~= "" then
-    add("")
-    add("Your previous answer was rejected: " .. ctx.retry_reason .. ". Answer with only the JSON object.")
-  end
+  prompt.add_retry(add, ctx.retry_reason)
   return { system = system, prompt = table.concat(p, "\n") }
 end

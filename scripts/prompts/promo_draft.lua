@@ -23,13 +23,11 @@ local BIASES = {
     .. "how to order in one step.",
 }
 
+local prompt = require("prompt")
+
 local function limits(name, r)
   if not r then return "" end
-  local h = r.hashtags or {}
-  return string.format("- %s: caption <= %d characters (aim for ~%d); %d-%d hashtags; hook <= %d words; "
-      .. "tone: %s; CTA style: %s",
-    name, r.caption and r.caption.max_chars or 300, r.caption and r.caption.ideal_chars or 150,
-    h.min or 0, h.max or 0, r.hook and r.hook.max_words or 12, r.tone or "", r.cta and r.cta.style or "")
+  return prompt.limits(name, r, false)
 end
 
 return function(ctx)
@@ -58,11 +56,7 @@ return function(ctx)
   for _, k in ipairs({ "title", "tone", "duration_seconds", "style", "cta", "caption_hint", "audience", "offer" }) do
     if brief[k] ~= nil and brief[k] ~= "" then add("- " .. k .. ": " .. tostring(brief[k])) end
   end
-  if ctx.context and ctx.context ~= "" then
-    add("")
-    add("Business context:")
-    add(string.sub(ctx.context, 1, 4000))
-  end
+  prompt.add_context(add, ctx.context)
   local TEMPLATE_USE = {
     showcase = "the owner's product photos, one after another with slow pans and zooms (needs kept images)",
     offer = "a deal card: a % off or a price in huge type, a countdown, then the CTA",
@@ -93,10 +87,6 @@ return function(ctx)
  "hashtags": ["#tag", ...],
  "variants": {"<channel>": {"caption": ..., "cta": ..., "hashtags": [...], "hook": ...}, ...one per channel above},
  "template": one of the templates allowed above, the one that fits this promo best}]])
-  if ctx.retry_reason and ctx.retry_reason ~= "" then
-    add("")
-    add("Your previous answer was rejected: " .. ctx.retry_reason
-      .. ". Answer again with only the JSON object described above.")
-  end
+  prompt.add_retry(add, ctx.retry_reason, ". Answer again with only the JSON object described above.")
   return { system = system, prompt = table.concat(p, "\n") }
 end

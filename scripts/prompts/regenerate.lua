@@ -14,16 +14,7 @@ local BIASES = {
   "Offer-led hooks; urgency only when real; social proof; practical for a small business.",
 }
 
-local function lines(t)
-  local out = {}
-  for k, v in pairs(t or {}) do
-    if type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
-      out[#out + 1] = "- " .. tostring(k) .. ": " .. tostring(v)
-    end
-  end
-  table.sort(out)
-  return table.concat(out, "\n")
-end
+local prompt = require("prompt")
 
 return function(ctx)
   local prev = ctx.previous or {}
@@ -51,15 +42,12 @@ return function(ctx)
   if ctx.profile then
     p[#p + 1] = ""
     p[#p + 1] = "Business profile:"
-    p[#p + 1] = lines(ctx.profile)
+    p[#p + 1] = prompt.lines(ctx.profile, true)
   end
   if brief.week_brief and brief.week_brief ~= "" then
     p[#p + 1] = "Request: " .. brief.week_brief
   end
-  if ctx.retry_reason and ctx.retry_reason ~= "" then
-    p[#p + 1] = ""
-    p[#p + 1] = "Your previous answer was rejected: " .. ctx.retry_reason .. ". Answer with only the JSON object."
-  end
+  prompt.add_retry(function(s) p[#p + 1] = s end, ctx.retry_reason)
   return {
     system = "You rewrite short-form promo drafts for small local businesses. Answer with ONE JSON object.\n- "
       .. table.concat(BIASES, "\n- "),

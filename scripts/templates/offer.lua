@@ -5,6 +5,8 @@
 --
 -- build(ctx) returns {background, layers} (docs/composition.md, "Templates").
 
+local kit = require("template_kit")
+
 -- The deal named in the words: "50%" (+ " OFF"), or a price like "$12", "₦5,000", "9.99 EUR".
 local function deal(s)
   local pct = s:match("(%d+%s?%%)")
@@ -17,10 +19,8 @@ local function deal(s)
 end
 
 local function build(ctx)
-  local f, b, t = ctx.frame, ctx.brand, ctx.text
-  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.content or f.area  -- clear of the caption band
+  local f, b, t, W, H, D, u, A, L = kit.frame(ctx)  -- A: clear of the caption band
   local wide = W > H
-  local L = {}
   local big = deal(t.hook) or deal(t.caption) or deal(t.cta) or "TODAY ONLY"
 
   if #ctx.images > 0 then
@@ -75,26 +75,13 @@ local function build(ctx)
                   animation = "fade", fade_in = 0.15, fade_out = 0.15, font = "heading",
                   font_size = math.floor(math.min(120 * u, low.h * 0.85)), color = b.primary, shadow = false, box = low }
   end
-  if t.cta ~= "" then
-    L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
-                  font = "heading", font_size = math.floor(math.min(54 * u, low.h * 0.42)), color = b.on_accent,
-                  box = short and low or { x = card.x + pad, y = y0 + inner * 0.70, w = bw, h = inner * 0.28 },
-                  bg = { color = b.accent, pad = math.min(30 * u, low.h * 0.18), radius = 40 * u } }
-  end
-  if t.business_name ~= "" then
-    L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",
-                  font = "heading", font_size = math.floor(40 * u), color = "#FFFFFF",
-                  box = wide and { x = A.x, y = A.y, w = card.x - A.x - 40 * u, h = 120 * u }
-                              or { x = A.x, y = card.y + card.h + 24 * u, w = A.w, h = 90 * u } }
-  end
-  if b.logo then  -- where the brand kit puts it
-    L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = b.logo_box, fade_in = 0.4 }
-  end
-  return {
-    background = { type = "gradient", colors = { b.primary, b.secondary } },
-    layers = L,
-  }
+  kit.cta(L, t, D * 0.72, D, math.min(54 * u, low.h * 0.42), b.on_accent,
+          short and low or { x = card.x + pad, y = y0 + inner * 0.70, w = bw, h = inner * 0.28 },
+          { color = b.accent, pad = math.min(30 * u, low.h * 0.18), radius = 40 * u })
+  kit.business_name(L, t, D, 40 * u, "#FFFFFF",
+                    { box = wide and { x = A.x, y = A.y, w = card.x - A.x - 40 * u, h = 120 * u }
+                                  or { x = A.x, y = card.y + card.h + 24 * u, w = A.w, h = 90 * u } })
+  return kit.composition(L, b, D, { type = "gradient", colors = { b.primary, b.secondary } })
 end
 
 return { build = build }

@@ -5,6 +5,8 @@
 --
 -- build(ctx) returns {background, layers} (docs/composition.md, "Templates").
 
+local kit = require("template_kit")
+
 -- The quoted words and who said them: a "..." (or “...”) in the hook or
 -- caption, and a "- Name" after it; else the hook, said by a customer.
 local function quote_of(t)
@@ -19,10 +21,8 @@ local function quote_of(t)
 end
 
 local function build(ctx)
-  local f, b, t = ctx.frame, ctx.brand, ctx.text
-  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.content or f.area  -- clear of the caption band
+  local f, b, t, W, H, D, u, A, L = kit.frame(ctx)  -- A: clear of the caption band
   local wide = W > H
-  local L = {}
   local words, who, whole = quote_of(t)
   who = who or (t.business_name ~= "" and ("A happy " .. t.business_name .. " customer") or "A happy customer")
 
@@ -68,22 +68,11 @@ local function build(ctx)
                   box = cap_fits and { x = qx, y = stars_y + 150 * u, w = qw, h = cap_h }
                                   or { x = qx, y = top + span * 0.18, w = qw, h = math.max(60 * u, stars_y - (top + span * 0.18) - 8 * u) } }
   end
-  if t.cta ~= "" then
-    L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
-                  font = "heading", font_size = math.floor(52 * u), color = b.on_accent,
-                  box = { x = qx, y = cta_y, w = qw, h = 150 * u },
-                  bg = { color = b.accent, pad = 28 * u, radius = 40 * u } }
-  end
-  if t.business_name ~= "" then
-    L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",
-                  font = "heading", font_size = math.floor(34 * u), color = b.on_primary, position = "top", align = "left",
-                  bg = { color = b.primary, pad = 18 * u, radius = 24 * u } }
-  end
-  if b.logo then  -- where the brand kit puts it
-    L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = b.logo_box, fade_in = 0.4 }
-  end
-  return { background = { type = "gradient", colors = { b.dark, b.primary } }, layers = L }
+  kit.cta(L, t, D * 0.72, D, 52 * u, b.on_accent, { x = qx, y = cta_y, w = qw, h = 150 * u },
+          { color = b.accent, pad = 28 * u, radius = 40 * u })
+  kit.business_name(L, t, D, 34 * u, b.on_primary,
+                    { position = "top", align = "left", bg = { color = b.primary, pad = 18 * u, radius = 24 * u } })
+  return kit.composition(L, b, D, { type = "gradient", colors = { b.dark, b.primary } })
 end
 
 return { build = build }

@@ -5,6 +5,8 @@
 --
 -- build(ctx) returns {background, layers} (docs/composition.md, "Templates").
 
+local kit = require("template_kit")
+
 local moves = {  -- one camera move per picture, in turn
   { from = { scale = 1.00, cx = 0.50, cy = 0.50 }, to = { scale = 1.14, cx = 0.50, cy = 0.46 } },
   { from = { scale = 1.12, cx = 0.40, cy = 0.50 }, to = { scale = 1.12, cx = 0.60, cy = 0.50 } },
@@ -14,10 +16,8 @@ local moves = {  -- one camera move per picture, in turn
 }
 
 local function build(ctx)
-  local f, b, t = ctx.frame, ctx.brand, ctx.text
-  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.content or f.area  -- clear of the caption band
+  local f, b, t, W, H, D, u, A, L = kit.frame(ctx)  -- A: clear of the caption band
   local wide = W > H
-  local L = {}
   local n = math.min(#ctx.images, 5)
   local xf = 0.8                                  -- crossfade seconds
   if n > 0 then
@@ -39,7 +39,7 @@ local function build(ctx)
   -- feed shapes (1:1, 4:5) have no UI over their lower part: the words may use it
   local feed = f.aspect == "1:1" or f.aspect == "4:5"
   -- backdrops stop above the caption band (f.captions) when it lies below the content
-  local stop = (f.captions and f.captions.y >= A.y + A.h) and math.floor(f.captions.y - 12 * u) or H
+  local stop = kit.backdrop_stop(f, A, u, H)
   local bottom = feed and math.min(H - 50 * u, A.y + A.h) or A.y + A.h
   local top_y = math.floor(math.min(H * (feed and 0.50 or 0.56), A.y + A.h * 0.42))
   local band = wide and { x = 0, y = 0, w = math.floor(W * 0.48), h = stop }
@@ -62,26 +62,13 @@ local function build(ctx)
                   animation = "fade", font = "body", font_size = math.floor(44 * u), color = "#F3F4F6",
                   align = "left", box = { x = tx, y = ty + th, w = tw, h = math.max(60 * u, bottom - (ty + th) - 10 * u) } }
   end
-  if t.business_name ~= "" then
-    L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",
-                  font = "heading", font_size = math.floor(38 * u), color = b.on_primary, align = "left",
-                  position = "top", bg = { color = b.primary, opacity = 0.92, pad = 22 * u, radius = 14 * u } }
-  end
-  if t.cta ~= "" then
-    local cw = wide and tw or A.w * 0.8
-    L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.72, ["end"] = D, animation = "slide_up",
-                  font = "heading", font_size = math.floor(56 * u), color = b.on_accent,
-                  box = { x = wide and tx or A.x + (A.w - cw) / 2, y = bottom - math.min(150 * u, bottom - ty), w = cw, h = math.min(150 * u, bottom - ty) },
-                  bg = { color = b.accent, opacity = 1, pad = 30 * u, radius = 40 * u } }
-  end
-  if b.logo then  -- where the brand kit puts it
-    L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = b.logo_box, fade_in = 0.4 }
-  end
-  return {
-    background = { type = "gradient", colors = { b.primary, b.dark } },
-    layers = L,
-  }
+  kit.business_name(L, t, D, 38 * u, b.on_primary,
+                    { align = "left", position = "top", bg = { color = b.primary, opacity = 0.92, pad = 22 * u, radius = 14 * u } })
+  local cw = wide and tw or A.w * 0.8
+  kit.cta(L, t, D * 0.72, D, 56 * u, b.on_accent,
+          { x = wide and tx or A.x + (A.w - cw) / 2, y = bottom - math.min(150 * u, bottom - ty), w = cw, h = math.min(150 * u, bottom - ty) },
+          { color = b.accent, opacity = 1, pad = 30 * u, radius = 40 * u })
+  return kit.composition(L, b, D, { type = "gradient", colors = { b.primary, b.dark } })
 end
 
 return { build = build }

@@ -5,6 +5,8 @@
 --
 -- build(ctx) returns {background, layers} (docs/composition.md, "Templates").
 
+local kit = require("template_kit")
+
 local function reasons(t)
   local out = {}
   local beats = t.beats or {}
@@ -23,15 +25,13 @@ local function reasons(t)
 end
 
 local function build(ctx)
-  local f, b, t = ctx.frame, ctx.brand, ctx.text
-  local W, H, D, u, A = f.width, f.height, f.duration, f.unit, f.content or f.area  -- clear of the caption band
+  local f, b, t, W, H, D, u, A, L = kit.frame(ctx)  -- A: clear of the caption band
   local wide = W > H or A.h < 700 * u   -- side by side when the content area is short (captions below)
-  local L = {}
   local list = reasons(t)
 
   -- title band: the top of the safe area (the left 40% when landscape)
   -- backdrops stop above the caption band (f.captions) when it lies below the content
-  local stop = (f.captions and f.captions.y >= A.y + A.h) and math.floor(f.captions.y - 12 * u) or H
+  local stop = kit.backdrop_stop(f, A, u, H)
   local band = wide and { x = 0, y = 0, w = math.floor(W * 0.40), h = stop }
                      or { x = 0, y = 0, w = W, h = math.floor(A.y + A.h * 0.30) }
   if #ctx.images > 0 then
@@ -72,23 +72,13 @@ local function build(ctx)
                   font = "body", font_size = math.floor(50 * u), color = b.dark, align = "left", shadow = false,
                   box = { x = lx + dot + 36 * u, y = y + 6 * u, w = lw - dot - 36 * u, h = row - 12 * u } }
   end
-  if t.cta ~= "" then
-    L[#L + 1] = { role = "cta", text = t.cta, start = D * 0.74, ["end"] = D, animation = "slide_up",
-                  font = "heading", font_size = math.floor(54 * u), color = b.on_primary,
-                  box = { x = lx, y = wide and A.y + A.h - 150 * u or (A.y + A.h) - 160 * u, w = lw, h = 150 * u },
-                  bg = { color = b.primary, pad = 30 * u, radius = 40 * u } }
-  end
-  if t.business_name ~= "" then
-    L[#L + 1] = { role = "business_name", text = t.business_name, start = 0, ["end"] = D, animation = "fade",
-                  font = "heading", font_size = math.floor(36 * u), color = b.on_primary, align = "left",
-                  box = wide and { x = A.x, y = A.y, w = band.w - A.x - 40 * u, h = 80 * u }
-                              or { x = A.x, y = math.max(0, A.y - 100 * u), w = A.w * 0.7, h = 80 * u } }
-  end
-  if b.logo then  -- where the brand kit puts it
-    L[#L + 1] = { type = "image", role = "logo", media = b.logo, fit = "contain", start = 0, ["end"] = D,
-                  box = b.logo_box, fade_in = 0.4 }
-  end
-  return { background = { type = "solid", color = b.light }, layers = L }
+  kit.cta(L, t, D * 0.74, D, 54 * u, b.on_primary,
+          { x = lx, y = wide and A.y + A.h - 150 * u or (A.y + A.h) - 160 * u, w = lw, h = 150 * u },
+          { color = b.primary, pad = 30 * u, radius = 40 * u })
+  kit.business_name(L, t, D, 36 * u, b.on_primary,
+                    { align = "left", box = wide and { x = A.x, y = A.y, w = band.w - A.x - 40 * u, h = 80 * u }
+                                                  or { x = A.x, y = math.max(0, A.y - 100 * u), w = A.w * 0.7, h = 80 * u } })
+  return kit.composition(L, b, D, { type = "solid", color = b.light })
 end
 
 return { build = build }

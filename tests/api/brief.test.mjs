@@ -17,6 +17,7 @@ before(async () => {
   scripts = mkdtempSync(path.join(tmpdir(), 'cliploop-scripts-'));
   cpSync(path.join(ROOT, 'scripts', 'prompts'), path.join(scripts, 'prompts'), { recursive: true });
   cpSync(path.join(ROOT, 'scripts', 'channels'), path.join(scripts, 'channels'), { recursive: true });
+  cpSync(path.join(ROOT, 'scripts', 'lib'), path.join(scripts, 'lib'), { recursive: true, filter: (f) => !f.endsWith('.sh') });
   srv = await startServer({ dbUrl: db.url, env: { MOCK_MODE: 'true', CLIPLOOP_SCRIPTS_DIR: scripts } });
   client = apiClient(srv.url);
   assert.equal((await client.demoLogin()).status, 200);

@@ -520,9 +520,11 @@ int main(void)
         fprintf(stderr, "run through ctest (CLIPLOOP_SOURCE_DIR, CLIPLOOP_PLUGIN_DIR)\n");
         return 1;
     }
-    char cmd[3 * PATH_MAX], dir[PATH_MAX];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/scripts' && cp -R '%s/scripts/prompts' '%s/scripts/channels' '%s/scripts/'",
-             tmp, src, src, tmp);
+    char cmd[5 * PATH_MAX], dir[PATH_MAX];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/scripts/lib' && cp -R '%s/scripts/prompts' '%s/scripts/channels' '%s/scripts/' && "
+             "cp '%s'/scripts/lib/*.lua '%s/scripts/lib/'",
+             tmp, src, src, tmp, src, tmp);
     if (system(cmd) != 0)
         return 1;
     snprintf(dir, sizeof dir, "%s/scripts", tmp);

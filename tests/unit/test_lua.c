@@ -1,6 +1,7 @@
 /*
  * test_lua.c — the sandboxed Lua runtime (host/lua) and the shipped scripts:
- * sandbox escapes refused (os, io, require, load, binary chunks, __gc), an
+ * sandbox escapes refused (os, io, load, binary chunks, __gc; require only of
+ * scripts/lib modules: no paths, no Lua or C libraries), an
  * infinite loop and a memory bomb stopped (also behind pcall), a syntax error
  * or a wrong shape keeps the previous version and is reported, hot reload,
  * per-thread states, JSON round trips, channel intent inference and every
@@ -103,7 +104,7 @@ static void test_sandbox(void)
     /* no dangerous libraries or loaders */
     expect_error("misc/os", "return function() return os.execute('true') end", "global 'os'");
     expect_error("misc/io", "return function() return io.open('/etc/passwd') end", "global 'io'");
-    expect_error("misc/req", "return function() return require('os') end", "global 'require'");
+    expect_error("misc/req", "return function() return require('os') end", "no module 'os'");
     expect_error("misc/dofile", "return function() return dofile('/etc/passwd') end", "global 'dofile'");
     expect_error("misc/load", "return function() return load('return 1')() end", "global 'load'");
     expect_error("misc/dbg", "return function() return debug.getinfo(1) end", "global 'debug'");
@@ -325,6 +326,79 @@ static void test_threads(void)
     CHECK_STR(r.result, "\"two\"");
 }
 
+/* require(): modules from <scripts dir>/lib only, in the same sandbox, re-read on change. */
+static void test_require(void)
+{
+    write_script("lib/kit.lua", "local M = {} function M.twice(x) return x * 2 end return M");
+    expect_result("misc/usekit", "local kit = require('kit') return function(x) return kit.twice(x.n) end",
+                  "{\"n\":21}", "42");
+    /* also inside a call; the same table for every script of the thread */
+    expect_result("misc/usekit2",
+                  "return function(x) return require('kit') == require('kit') and require('kit').twice(x.n) end",
+                  "{\"n\":4}", "8");
+    /* modules that load but misbehave */
+    write_script("lib/escape.lua", "return { run = function() return os.time() end }");
+    write_script("lib/seven.lua", "return 7");
+    write_script("lib/loop_a.lua", "return { b = require('loop_b') }");
+    write_script("lib/loop_b.lua", "return { a = require('loop_a') }");
+    static const char *const refused[][2] = {
+        /* no paths, no Lua or C libraries: only names of files directly in lib/ */
+        {"require('../x')", "not a module name"},
+        {"require('../prompts/brief')", "not a module name"},
+        {"require('/etc/passwd')", "not a module name"},
+        {"require('lib/kit')", "not a module name"},
+        {"require('kit.x')", "not a module name"},
+        {"require('os')", "no module 'os'"},
+        {"require('string')", "no module 'string'"},
+        {"require()", "bad argument #1 to 'require'"},
+        /* a module runs in the same sandbox, returns a table or a function, requires no cycle */
+        {"require('escape').run()", "global 'os'"},
+        {"require('seven')", "must return a table or a function"},
+        {"require('loop_a')", "requires itself"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        char name[32], body[160];
+        snprintf(name, sizeof name, "misc/req_%zu", i);
+        snprintf(body, sizeof body, "return function() return %s end", refused[i][0]);
+        expect_error(name, body, refused[i][1]);
+    }
+    expect_error("misc/req_top", "local x = require('../prompts/brief') return {}", "not a module name");
+    /* its top level runs under the call's budget, which pcall cannot catch */
+    cl_lua_set_limits(200000, 0);
+    write_script("lib/spin.lua", "while true do end return {}");
+    expect_error("misc/req_spin", "return function() return pcall(require, 'spin') end", "instruction limit exceeded");
+    cl_lua_set_limits(0, 0);
+
+    /* an edited module is read again, and the scripts that hold it load again */
+    char err[512];
+    int rc;
+    write_script("lib/kit.lua", "local M = {} function M.twice(x) return x * 3 end return M");
+    char *out = call("misc/usekit", NULL, "{\"n\":21}", &rc, err);
+    CHECK(rc == CL_OK);
+    CHECK_STR(out, "63");
+    free(out);
+    /* a broken edit keeps the previous version and is reported */
+    write_script("lib/kit.lua", "return {");
+    out = call("misc/usekit", NULL, "{\"n\":1}", &rc, err);
+    if (rc != CL_OK)
+        fprintf(stderr, "  usekit: %s\n", err);
+    CHECK(rc == CL_OK);
+    CHECK_STR(out, "3");
+    free(out);
+    cJSON *root;
+    cJSON *st = status_of("lib/kit", &root);
+    CHECK(st && contains(cJSON_GetStringValue(cJSON_GetObjectItem(st, "last_error")), "lib/kit.lua:1:"));
+    cJSON_Delete(root);
+    /* another thread loads the module in its own state */
+    write_script("misc/ver.lua", "local kit = require('kit') return function() return kit.twice(5) end");
+    thread_res r = {0};
+    pthread_t t;
+    pthread_create(&t, NULL, other_thread, &r);
+    pthread_join(t, NULL);
+    CHECK(r.rc == CL_OK);
+    CHECK_STR(r.result, "15");
+}
+
 static void test_channel_shape(void)
 {
     char err[512];
@@ -464,6 +538,7 @@ int main(void)
     test_json_and_calls();
     test_reload_and_keep_previous();
     test_threads();
+    test_require();
     test_channel_shape();
     test_shipped_scripts(src);
     cl_lua_reset_for_tests();
