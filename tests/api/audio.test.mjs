@@ -10,21 +10,19 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promoDraft } from './lib/drafts.mjs';
 import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
 import { startTtsFake, speechWav } from '../fakes/tts_fake.mjs';
 
 let db, srv, failing, fake, storage;
 
-const DRAFT = {
-  hook: 'Weekend jollof, half price',
-  script: ['Open on the steaming pot', 'Half price Saturday and Sunday', 'Order on WhatsApp'],
+const DRAFT = promoDraft({
+  hook: 'Weekend jollof, half price', beats: ['Open on the steaming pot', 'Half price Saturday and Sunday', 'Order on WhatsApp'],
+  caption: 'Half-price jollof this weekend only at Mama Put Kitchen. Come hungry!', cta: 'Order on WhatsApp',
+  variant: { tiktok: { caption: 'Half-price jollof all weekend', cta: 'Order on WhatsApp' } },
   voiceover: ['Weekend jollof, half price.', 'Saturday and Sunday only.', 'Order on WhatsApp today.'],
-  caption: 'Half-price jollof this weekend only at Mama Put Kitchen. Come hungry!',
-  cta: 'Order on WhatsApp',
-  caption_hint: 'short and warm',
-  hashtags: ['#jollof'],
-  variants: { tiktok: { caption: 'Half-price jollof all weekend', cta: 'Order on WhatsApp' } },
-};
+  caption_hint: 'short and warm', hashtags: ['#jollof'],
+});
 
 const PROJECT = {
   name: 'Mama Put Kitchen', project_type: 'business', business_name: 'Mama Put Kitchen',

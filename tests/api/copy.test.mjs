@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAMA_PUT } from './lib/weeks.mjs';
 import { vttCues, spokenLines, cueText } from './lib/vtt.mjs';
-import { createDatabase, startServer, apiClient, psql, betaUser, demoProject, waitRendered } from './lib/harness.mjs';
+import { serveFresh, apiClient, psql, betaUser, demoProject, waitRendered } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId;
 
@@ -26,12 +26,8 @@ const words = (s) => s.toLowerCase().split(/\s+/).filter(Boolean);
 const hasWords = (text, phrase) => words(phrase).every((w) => (text || '').toLowerCase().includes(w));
 
 before(async () => {
-  db = createDatabase('copy');
   storage = mkdtempSync(path.join(tmpdir(), 'cliploop-storage-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
-  });
+  ({ db, srv } = await serveFresh('copy', { CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' }));
   c = apiClient(srv.url);
   ({ projectId } = await demoProject(c, db.url, MAMA_PUT));
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql, demoProject, waitRendered } from './lib/harness.mjs';
+import { serveFresh, startServer, apiClient, psql, demoProject, waitRendered } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId, userId;
 
@@ -14,12 +14,8 @@ const ledger = (where) => psql(db.url, `SELECT action, amount FROM credit_ledger
   .map((r) => r.join(':'));
 
 before(async () => {
-  db = createDatabase('generate');
   storage = mkdtempSync(path.join(tmpdir(), 'cliploop-storage-'));
-  srv = await startServer({
-    dbUrl: db.url,
-    env: { MOCK_MODE: 'true', CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' },
-  });
+  ({ db, srv } = await serveFresh('generate', { CLIPLOOP_WORKERS: '1', CLIPLOOP_STORAGE_DIR: storage, CLIPLOOP_JOB_POLL_MS: '100' }));
   c = apiClient(srv.url);
   ({ userId, projectId } = await demoProject(c, db.url, {
     business_name: 'Bola Bakes', category: 'Bakery', city: 'Ibadan', target_audience: 'Parents planning birthdays',

@@ -16,7 +16,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { createDatabase, startServer, psql, apiClient } from './lib/harness.mjs';
+import { serveFresh, psql, apiClient } from './lib/harness.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,14 +124,10 @@ let db, srv, site;
 
 before(async () => {
   site = await startSite();
-  db = createDatabase('ingest');
-  srv = await startServer({
-    dbUrl: db.url,
-    env: {
-      MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1', CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'true',
-      INGEST_WEB_MAX_PAGE_BYTES: String(200 * 1024),
-    },
-  });
+  ({ db, srv } = await serveFresh('ingest', {
+    CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1', CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'true',
+    INGEST_WEB_MAX_PAGE_BYTES: String(200 * 1024),
+  }));
 });
 
 after(async () => {
@@ -270,10 +266,8 @@ test('re-ingesting replaces the documents as a set; a failed crawl keeps the pre
 });
 
 test('with loopback not allowed the guard refuses the start URL itself and nothing reaches the site', async () => {
-  const db2 = createDatabase('ingest_guard');
-  const srv2 = await startServer({
-    dbUrl: db2.url, env: { MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1', CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'false' },
-  });
+  const { db: db2, srv: srv2 } = await serveFresh('ingest_guard',
+    { CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1', CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'false' });
   try {
     for (const k of Object.keys(site.hits)) delete site.hits[k];
     const u = await betaUser(srv2.url);
@@ -317,13 +311,9 @@ test('with loopback allowed only for the fixture\'s port, a redirect to another 
   const sitePort = site.server.address().port;
   assert.notEqual(site.trapPort, sitePort);
 
-  const db3 = createDatabase('ingest_ports');
-  const srv3 = await startServer({
-    dbUrl: db3.url,
-    env: {
-      MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1',
-      CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'false', CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: String(sitePort),
-    },
+  const { db: db3, srv: srv3 } = await serveFresh('ingest_ports', {
+    CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1',
+    CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'false', CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: String(sitePort),
   });
   try {
     site.mode = 'loopback';

@@ -6,19 +6,17 @@
 // the validated draft.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { promoDraft } from './lib/drafts.mjs';
 import { createDatabase, startServer, apiClient, psql, demoProject } from './lib/harness.mjs';
 
 let db, srv, c, projectId;
 
-const DRAFT = {
-  hook: 'Fresh bread at dawn',
-  script: ['The oven opens', 'Warm loaves on the rack', 'Order before 8'],
-  caption: 'Fresh bread every morning at Dele Bakery.',
-  cta: 'Order now',
-  caption_hint: 'warm',
-  hashtags: ['#bread'],
-  variants: { instagram: { caption: 'Fresh bread every morning', cta: 'Tap to order' } },
-};
+const DRAFT = promoDraft({
+  hook: 'Fresh bread at dawn', beats: ['The oven opens', 'Warm loaves on the rack', 'Order before 8'],
+  caption: 'Fresh bread every morning at Dele Bakery.', cta: 'Order now',
+  variant: { instagram: { caption: 'Fresh bread every morning', cta: 'Tap to order' } },
+  caption_hint: 'warm', hashtags: ['#bread'],
+});
 
 /** POST raw bytes as JSON with the session's cookie and CSRF token. */
 async function postRaw(path, bytes) {

@@ -17,7 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { BIN, createDatabase, startServer, psql, betaUser, until } from './lib/harness.mjs';
+import { BIN, createDatabase, startServer, serveFresh, psql, betaUser, until } from './lib/harness.mjs';
 import { startFakeS3 } from '../fakes/s3.mjs';
 import { startHttpFake } from '../fakes/http_fake.mjs';
 
@@ -108,14 +108,10 @@ async function download(client, url) {
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'media-test-'));
   fake = await startHttpFake();
-  db = createDatabase('media');
-  srv = await startServer({
-    dbUrl: db.url,
-    env: {
-      MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1', CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'true',
-      CLIPLOOP_STORAGE_DIR: path.join(tmp, 'storage'),
-    },
-  });
+  ({ db, srv } = await serveFresh('media', {
+    CLIPLOOP_SCRYPT_LOG_N: '10', CLIPLOOP_WORKERS: '1', CLIPLOOP_HTTP_ALLOW_LOOPBACK: 'true',
+    CLIPLOOP_STORAGE_DIR: path.join(tmp, 'storage'),
+  }));
   owner = await betaUser(srv.url, 'media-owner@example.com');
   other = await betaUser(srv.url, 'media-other@example.com');
   project = (await owner.post('/api/projects', { name: 'Bakery', project_type: 'business' })).body;

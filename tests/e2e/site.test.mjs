@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, verifyEmail, verifyEmailOf } from '../api/lib/harness.mjs';
+import { serveFresh, apiClient, verifyEmail, verifyEmailOf } from '../api/lib/harness.mjs';
 import { launch, problems, ARTIFACTS } from './lib/browser.mjs';
 import { startLemonSqueezyFake, sign, subscriptionEvent, subscriptionAttributes, paymentEvent } from '../fakes/lemonsqueezy_fake.mjs';
 
@@ -19,15 +19,11 @@ let db, srv, browser, fake;
 
 before(async () => {
   fake = await startLemonSqueezyFake();
-  db = createDatabase('e2e_site');
-  srv = await startServer({
-    dbUrl: db.url,
-    env: {
-      MOCK_MODE: 'true', CLIPLOOP_SCRYPT_LOG_N: '10', BILLING_PROVIDER: 'lemonsqueezy', LEMON_SQUEEZY_API_KEY: 'test_key',
-      LEMON_SQUEEZY_STORE_ID: '4242', LEMON_SQUEEZY_STARTER_VARIANT_ID: '777', LEMON_SQUEEZY_WEBHOOK_SECRET: SECRET,
-      LEMON_SQUEEZY_API_BASE_URL: fake.baseUrl, CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: String(fake.port),
-    },
-  });
+  ({ db, srv } = await serveFresh('e2e_site', {
+    CLIPLOOP_SCRYPT_LOG_N: '10', BILLING_PROVIDER: 'lemonsqueezy', LEMON_SQUEEZY_API_KEY: 'test_key',
+    LEMON_SQUEEZY_STORE_ID: '4242', LEMON_SQUEEZY_STARTER_VARIANT_ID: '777', LEMON_SQUEEZY_WEBHOOK_SECRET: SECRET,
+    LEMON_SQUEEZY_API_BASE_URL: fake.baseUrl, CLIPLOOP_HTTP_ALLOW_LOOPBACK_PORTS: String(fake.port),
+  }));
   browser = await launch();
 });
 

@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "test_util.h"
 #include "unit.h"
+#include "unit_db.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -37,6 +38,14 @@ static int64_t scalar_i64(PGconn *c, const char *sql, int64_t uid)
         fprintf(stderr, "query failed: %s", PQerrorMessage(c));
     PQclear(r);
     return v;
+}
+
+/* SELECT <expr> FROM credit_ledger_entries WHERE user_id = uid AND <cond> (cond may be "true"). */
+static int64_t ledger_i64(PGconn *c, int64_t uid, const char *expr, const char *cond)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT %s FROM credit_ledger_entries WHERE user_id = $1::bigint AND %s", expr, cond);
+    return scalar_i64(c, sql, uid);
 }
 
 static int64_t new_user(PGconn *c, const char *email)
@@ -163,8 +172,7 @@ static void test_same_key_concurrent(PGconn *c)
     CHECK(ws[0].receipt.amount == -1);
     CHECK(ws[0].receipt.generation_balance_after == 99);
     CHECK_STR(ws[0].receipt.reference_key, "chat_job:42:copy");
-    CHECK(scalar_i64(c, "SELECT count(*) FROM credit_ledger_entries WHERE user_id = $1::bigint"
-                        " AND reference_key = 'chat_job:42:copy'", uid) == 1);
+    CHECK(ledger_i64(c, uid, "count(*)", "reference_key = 'chat_job:42:copy'") == 1);
     CHECK(scalar_i64(c, "SELECT generation_balance FROM credit_accounts WHERE user_id = $1::bigint", uid) == 99);
     /* Usage counted once, in both windows. */
     CHECK(scalar_i64(c, "SELECT sum(count) FROM usage_counters WHERE user_id = $1::bigint"
@@ -196,13 +204,10 @@ static void test_distinct_race_for_ten(PGconn *c)
     CHECK(short_ == THREADS - 10);
     CHECK(right_shape);
     CHECK(scalar_i64(c, "SELECT generation_balance FROM credit_accounts WHERE user_id = $1::bigint", uid) == 0);
-    CHECK(scalar_i64(c, "SELECT count(*) FROM credit_ledger_entries WHERE user_id = $1::bigint"
-                        " AND reason = 'charge'", uid) == 10);
+    CHECK(ledger_i64(c, uid, "count(*)", "reason = 'charge'") == 10);
     /* Balances after form the chain 9*cost .. 0 with no gaps or repeats. */
-    CHECK(scalar_i64(c, "SELECT count(DISTINCT generation_balance_after) FROM credit_ledger_entries"
-                        " WHERE user_id = $1::bigint AND reason = 'charge'", uid) == 10);
-    CHECK(scalar_i64(c, "SELECT min(generation_balance_after) FROM credit_ledger_entries"
-                        " WHERE user_id = $1::bigint AND reason = 'charge'", uid) == 0);
+    CHECK(ledger_i64(c, uid, "count(DISTINCT generation_balance_after)", "reason = 'charge'") == 10);
+    CHECK(ledger_i64(c, uid, "min(generation_balance_after)", "reason = 'charge'") == 0);
     check_ledger_matches(c, uid);
 }
 
@@ -222,14 +227,12 @@ static void test_month_rollover(PGconn *c)
     }
     CHECK(granted == 1);
     CHECK(already == THREADS - 1);
-    CHECK(scalar_i64(c, "SELECT count(*) FROM credit_ledger_entries WHERE user_id = $1::bigint"
-                        " AND reference_key = 'grant:2026-02:beta:generation'", uid) == 1);
+    CHECK(ledger_i64(c, uid, "count(*)", "reference_key = 'grant:2026-02:beta:generation'") == 1);
     CHECK(scalar_i64(c, "SELECT generation_balance FROM credit_accounts WHERE user_id = $1::bigint", uid) ==
           2 * l->monthly_generation_grant);
     CHECK(scalar_i64(c, "SELECT render_balance FROM credit_accounts WHERE user_id = $1::bigint", uid) ==
           2 * l->monthly_render_grant);
-    CHECK(scalar_i64(c, "SELECT count(*) FROM credit_ledger_entries WHERE user_id = $1::bigint"
-                        " AND reason = 'monthly_grant'", uid) == 4);
+    CHECK(ledger_i64(c, uid, "count(*)", "reason = 'monthly_grant'") == 4);
     /* An upgrade mid-window grants the difference once; a downgrade nothing. */
     const cl_plan_limits *pro = cl_policy_limits(CL_PLAN_STARTER);
     CHECK(cl_credits_grant_monthly(c, uid, CL_PLAN_STARTER, "2026-02-01", err, sizeof err) == 1);
@@ -238,8 +241,7 @@ static void test_month_rollover(PGconn *c)
     CHECK(cl_credits_grant_monthly(c, uid, CL_PLAN_FREE, "2026-02-01", err, sizeof err) == 0);
     CHECK(scalar_i64(c, "SELECT generation_balance FROM credit_accounts WHERE user_id = $1::bigint", uid) ==
           l->monthly_generation_grant + pro->monthly_generation_grant);
-    CHECK(scalar_i64(c, "SELECT amount FROM credit_ledger_entries WHERE user_id = $1::bigint"
-                        " AND reference_key = 'grant:2026-02:starter:render'", uid) ==
+    CHECK(ledger_i64(c, uid, "amount", "reference_key = 'grant:2026-02:starter:render'") ==
           pro->monthly_render_grant - l->monthly_render_grant);
     /* A new window grants the plan's full amount again. */
     CHECK(cl_credits_grant_monthly(c, uid, CL_PLAN_STARTER, "2026-03-01", err, sizeof err) == 1);
@@ -333,8 +335,7 @@ static void test_transaction_and_lazy_account(PGconn *c)
     CHECK(cl_db_begin(c) == 0);
     CHECK(cl_credits_charge(c, uid, CL_ACTION_GENERATE_COPY, "lazy:2", &r, err, sizeof err) == CL_CREDITS_OK);
     cl_db_rollback(c);
-    CHECK(scalar_i64(c, "SELECT count(*) FROM credit_ledger_entries WHERE user_id = $1::bigint"
-                        " AND reference_key = 'lazy:2'", uid) == 0);
+    CHECK(ledger_i64(c, uid, "count(*)", "reference_key = 'lazy:2'") == 0);
     int64_t none;
     int64_t avail;
     CHECK(cl_credits_can_afford(c, uid, CL_ACTION_CYCLE_POSTS, &none, &avail, err, sizeof err) == 1);
@@ -345,44 +346,19 @@ static void test_transaction_and_lazy_account(PGconn *c)
 
 int main(void)
 {
-    const char *admin = getenv("CLIPLOOP_PG_ADMIN_URL");
-    const char *src = getenv("CLIPLOOP_SOURCE_DIR");
-    if (!admin || !*admin || !src || !*src) {
-        fprintf(stderr, "test_credits: CLIPLOOP_PG_ADMIN_URL and CLIPLOOP_SOURCE_DIR must be set "
-                        "(run through scripts/test)\n");
+    unit_db d;
+    if (unit_db_open(&d, "unit_credits") != 0)
         return 1;
+    snprintf(db_url, sizeof db_url, "%s", d.url);
+    CHECK(d.c != NULL && d.migrated);
+    if (d.c && d.migrated) {
+        test_same_key_concurrent(d.c);
+        test_distinct_race_for_ten(d.c);
+        test_month_rollover(d.c);
+        test_refund_and_conflicts(d.c);
+        test_transaction_and_lazy_account(d.c);
+        test_immutable(d.c);
     }
-    char dbname[64], sql[128], err[512], migrations[2048];
-    snprintf(dbname, sizeof dbname, "unit_credits_%d", (int)getpid());
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
-    PGconn *adm = cl_db_connect(admin, err, sizeof err);
-    if (!adm || cl_db_exec(adm, sql, 0, NULL, err, sizeof err)) {
-        fprintf(stderr, "test_credits: cannot create database: %s\n", err);
-        if (adm)
-            PQfinish(adm);
-        return 1;
-    }
-    CHECK(url_with_db(admin, dbname, db_url, sizeof db_url) == 0);
-    PGconn *c = cl_db_connect(db_url, err, sizeof err);
-    CHECK(c != NULL);
-    if (c) {
-        snprintf(migrations, sizeof migrations, "%s/migrations", src);
-        int migrated = cl_db_migrate(c, migrations, 0, err, sizeof err) == 0;
-        CHECK(migrated);
-        if (!migrated)
-            fprintf(stderr, "test_credits: migrate: %s\n", err);
-        else {
-            test_same_key_concurrent(c);
-            test_distinct_race_for_ten(c);
-            test_month_rollover(c);
-            test_refund_and_conflicts(c);
-            test_transaction_and_lazy_account(c);
-            test_immutable(c);
-        }
-        PQfinish(c);
-    }
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
-    cl_db_exec(adm, sql, 0, NULL, err, sizeof err);
-    PQfinish(adm);
+    unit_db_close(&d);
     return unit_done("test_credits");
 }

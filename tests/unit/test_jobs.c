@@ -11,6 +11,7 @@
 #include "jobs/jobs.h"
 #include "test_util.h"
 #include "unit.h"
+#include "unit_db.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -274,40 +275,19 @@ int main(void)
     test_backoff();
     test_registry();
 
-    const char *admin = getenv("CLIPLOOP_PG_ADMIN_URL");
-    const char *src = getenv("CLIPLOOP_SOURCE_DIR");
-    if (!admin || !*admin || !src) {
-        fprintf(stderr, "test_jobs: CLIPLOOP_PG_ADMIN_URL and CLIPLOOP_SOURCE_DIR must be set "
-                        "(run through scripts/test)\n");
-        return 1;
-    }
     cl_cfg.job_max_attempts = 5;
     cl_cfg.job_backoff_ms = 200;
-
-    char dbname[64], sql[128], err[512], migrations[2048];
-    snprintf(dbname, sizeof dbname, "unit_jobs_%d", (int)getpid());
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
-    PGconn *adm = connect_or_die(admin);
-    if (!adm || cl_db_exec(adm, sql, 0, NULL, err, sizeof err)) {
-        fprintf(stderr, "test_jobs: cannot create database: %s\n", adm ? err : "no connection");
-        if (adm)
-            PQfinish(adm);
+    unit_db d;
+    if (unit_db_open(&d, "unit_jobs") != 0)
         return 1;
+    snprintf(db_url, sizeof db_url, "%s", d.url);
+    CHECK(d.c != NULL && d.migrated);
+    if (d.c) {
+        test_enqueue(d.c);
+        test_fencing(d.c);
+        test_retry_dead_failed(d.c);
+        test_concurrent_claims(d.c);
     }
-    CHECK(url_with_db(admin, dbname, db_url, sizeof db_url) == 0);
-    PGconn *c = connect_or_die(db_url);
-    CHECK(c != NULL);
-    if (c) {
-        snprintf(migrations, sizeof migrations, "%s/migrations", src);
-        CHECK(cl_db_migrate(c, migrations, 0, err, sizeof err) == 0);
-        test_enqueue(c);
-        test_fencing(c);
-        test_retry_dead_failed(c);
-        test_concurrent_claims(c);
-        PQfinish(c);
-    }
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
-    cl_db_exec(adm, sql, 0, NULL, err, sizeof err);
-    PQfinish(adm);
+    unit_db_close(&d);
     return unit_done("test_jobs");
 }

@@ -104,6 +104,23 @@ static void on_progress(void *arg, int64_t done, int64_t total)
     p->last_total = total;
 }
 
+/* Render comp into dir with renderer, progress into *pl; prints and checks
+   the outcome and how long it took (the figure is logged, never asserted). */
+static int render_logged(const char *comp, const char *dir, const char *renderer, progress_log *pl,
+                         cl_render_result *res, double *took)
+{
+    cl_call call;
+    cl_call_init(&call, on_progress, pl);
+    cl_error err;
+    double t0 = now_s();
+    int rc = cl_render_composition(comp, dir, renderer, &call, res, &err);
+    *took = now_s() - t0;
+    if (rc != CL_OK)
+        fprintf(stderr, "%s: %s\n", renderer, err.message);
+    CHECK(rc == CL_OK);
+    return rc;
+}
+
 /* Replace the composition's background with an image (or add a logo) URL. */
 static char *with_background_image(const char *url)
 {
@@ -246,21 +263,16 @@ static void test_ffmpeg_render(void)
     snprintf(dir_plain, sizeof dir_plain, "%s/ff-plain", scratch);
 
     progress_log pl = {0};
-    cl_call call;
-    cl_call_init(&call, on_progress, &pl);
-    cl_error err;
     cl_render_result res;
-    double t0 = now_s();
-    int rc = cl_render_composition(COMP_TEXT, dir_text, "ffmpeg", &call, &res, &err);
-    double took = now_s() - t0;
-    if (rc != CL_OK)
-        fprintf(stderr, "render: %s\n", err.message);
-    CHECK(rc == CL_OK);
+    double took;
+    render_logged(COMP_TEXT, dir_text, "ffmpeg", &pl, &res, &took);
     fprintf(stderr, "render_ffmpeg: 3 s 1080x1920 30 fps in %.2f s\n", took);
     CHECK_STR(res.renderer, "ffmpeg");
     CHECK(pl.calls >= 2 && pl.last_done == 90 && pl.last_total == 90);
     check_video("ffmpeg", res.video_path, 3.0, 30);
 
+    cl_call call;
+    cl_error err;
     cl_call_init(&call, NULL, NULL);
     CHECK(cl_render_composition(COMP_PLAIN, dir_plain, "ffmpeg", &call, NULL, &err) == CL_OK);
 
@@ -515,17 +527,9 @@ static void test_hyperframes_real(const char *bin)
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/hf", scratch);
     progress_log pl = {0};
-    cl_call call;
-    cl_call_init(&call, on_progress, &pl);
-    cl_error err;
     cl_render_result res;
-    double t0 = now_s();
-    int rc = cl_render_composition(COMP_HF, out, "hyperframes", &call, &res, &err);
-    double took = now_s() - t0;
-    if (rc != CL_OK)
-        fprintf(stderr, "hyperframes: %s\n", err.message);
-    CHECK(rc == CL_OK);
-    if (rc != CL_OK)
+    double took;
+    if (render_logged(COMP_HF, out, "hyperframes", &pl, &res, &took) != CL_OK)
         return;
     fprintf(stderr, "render_hyperframes: 3 s 1080x1920 24 fps (draft) in %.2f s\n", took);
     CHECK(pl.last_done == 72 && pl.last_total == 72);
@@ -547,11 +551,9 @@ static void test_hyperframes_real(const char *bin)
        text region differs and an empty region does not. */
     char out2[PATH_MAX + 16], thumb2[PATH_MAX + 48];
     snprintf(out2, sizeof out2, "%s/hf-notext", scratch);
-    cl_call_init(&call, NULL, NULL);
-    rc = cl_render_composition(COMP_HF_NOTEXT, out2, "hyperframes", &call, NULL, &err);
-    if (rc != CL_OK)
-        fprintf(stderr, "hyperframes (no text): %s\n", err.message);
-    CHECK(rc == CL_OK);
+    progress_log pl2 = {0};
+    cl_render_result res2;
+    int rc = render_logged(COMP_HF_NOTEXT, out2, "hyperframes", &pl2, &res2, &took);
     snprintf(thumb2, sizeof thumb2, "%s/thumbnail.jpg", out2);
     luma plain = {0};
     if (rc == CL_OK && th.y && decode_luma(thumb2, &plain, codec, sizeof codec) == 0 && plain.y) {

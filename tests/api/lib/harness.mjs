@@ -130,6 +130,22 @@ export async function startServer({ dbUrl, env = {}, migrate = true, port: fixed
 }
 
 /**
+ * A fresh database (createDatabase(prefix)) and `cliploop serve` on it in
+ * mock mode (MOCK_MODE=true unless env says otherwise; env and opts as for
+ * startServer). Returns { db, srv }; the caller stops srv and drops db. When
+ * the server does not start, the database is dropped and the error thrown.
+ */
+export async function serveFresh(prefix, env = {}, opts = {}) {
+  const db = createDatabase(prefix);
+  try {
+    return { db, srv: await startServer({ ...opts, dbUrl: db.url, env: { MOCK_MODE: 'true', ...env } }) };
+  } catch (e) {
+    db.drop();
+    throw e;
+  }
+}
+
+/**
  * A signed-in API client for the HTTP tests: keeps the session cookie like a
  * cookie jar and sends the CSRF token header on state-changing requests.
  *   const u = apiClient(srv.url);
