@@ -28,12 +28,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     snprintf(dir, sizeof dir, "/tmp/cliploop-fuzz-lua-%d", (int)getpid());
-    char sub[300];
-    mkdir(dir, 0700);
-    snprintf(sub, sizeof sub, "%s/fuzz", dir);
-    mkdir(sub, 0700);
-    snprintf(sub, sizeof sub, "%s/prompts", dir);
-    mkdir(sub, 0700);
+    static const char *const subdirs[] = {"", "/fuzz", "/prompts"};
+    for (size_t i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
+        char sub[300];
+        snprintf(sub, sizeof sub, "%s%s", dir, subdirs[i]);
+        mkdir(sub, 0700);
+    }
     cl_lua_set_scripts_dir(dir);
     cl_lua_set_limits(200000, (size_t)8 << 20);
     return 0;

@@ -42,16 +42,12 @@ static int count(const char *hay, const char *needle)
 static void test_assets(void)
 {
     snprintf(root, sizeof root, "/tmp/cliploop-test-assets-%d", (int)getpid());
-    char d[300];
-    mkdir(root, 0700);
-    snprintf(d, sizeof d, "%s/assets", root);
-    mkdir(d, 0700);
-    snprintf(d, sizeof d, "%s/assets/js", root);
-    mkdir(d, 0700);
-    snprintf(d, sizeof d, "%s/assets/js/lib", root);
-    mkdir(d, 0700);
-    snprintf(d, sizeof d, "%s/assets/css", root);
-    mkdir(d, 0700);
+    static const char *const dirs[] = {"", "/assets", "/assets/js", "/assets/js/lib", "/assets/css"};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        char d[300];
+        snprintf(d, sizeof d, "%s%s", root, dirs[i]);
+        mkdir(d, 0700);
+    }
     put("assets/css/app.css", "body{}");
     put("assets/js/api.js", "export const x = 1;\n");
     put("assets/js/ui.js", "import { x } from './api.js';\nimport { y } from './lib/deep.js';\n");

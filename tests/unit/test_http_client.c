@@ -340,6 +340,14 @@ static outcome run(cl_call *call, const cl_http_request *req)
     return o;
 }
 
+/* GET path on the fake, retrying up to max_retries times. */
+static outcome get_retrying(const char *path, int max_retries)
+{
+    cl_http_request r = request("GET", fake_url(path));
+    r.max_retries = max_retries;
+    return run(NULL, &r);
+}
+
 /* How many requests carrying ?key=<key> reached the fake. */
 static int hits(const char *key)
 {
@@ -393,9 +401,7 @@ static void test_json_ok(void)
 
 static void test_retries_5xx(void)
 {
-    cl_http_request r = request("GET", fake_url("/flaky?key=f1&fail=2&status=500"));
-    r.max_retries = 2;
-    outcome o = run(NULL, &r);
+    outcome o = get_retrying("/flaky?key=f1&fail=2&status=500", 2);
     CHECK(o.rc == CL_OK);
     CHECK(o.res.status == 200);
     CHECK(o.res.attempts == 3);
@@ -405,9 +411,7 @@ static void test_retries_5xx(void)
     cl_http_response_free(&o.res);
 
     /* Retries exhausted: the last 5xx response is returned with CL_OK. */
-    r = request("GET", fake_url("/flaky?key=f2&fail=5&status=503"));
-    r.max_retries = 1;
-    o = run(NULL, &r);
+    o = get_retrying("/flaky?key=f2&fail=5&status=503", 1);
     CHECK(o.rc == CL_OK);
     CHECK(o.res.status == 503);
     CHECK(o.res.attempts == 2);
@@ -416,8 +420,7 @@ static void test_retries_5xx(void)
     cl_http_response_free(&o.res);
 
     /* max_retries 0: exactly one attempt. */
-    r = request("GET", fake_url("/flaky?key=f3&fail=1&status=500"));
-    o = run(NULL, &r);
+    o = get_retrying("/flaky?key=f3&fail=1&status=500", 0);
     CHECK(o.rc == CL_OK && o.res.status == 500 && o.res.attempts == 1);
     CHECK(hits("f3") == 1);
     cl_http_response_free(&o.res);
@@ -436,9 +439,7 @@ static void test_retry_after(void)
     cl_http_response_free(&o.res);
 
     /* Honoured: the retry waits the announced second, not the 200 ms backoff. */
-    r = request("GET", fake_url("/flaky?key=r1&fail=1&status=429&retry_after=1"));
-    r.max_retries = 1;
-    o = run(NULL, &r);
+    o = get_retrying("/flaky?key=r1&fail=1&status=429&retry_after=1", 1);
     CHECK(o.rc == CL_OK);
     CHECK(o.res.status == 200);
     CHECK(o.res.attempts == 2);
@@ -455,9 +456,7 @@ static void test_retry_after(void)
     cl_http_response_free(&o.res);
 
     /* Longer than a call may wait: no retry, the 429 comes back at once. */
-    r = request("GET", fake_url("/flaky?key=r2&fail=1&status=429&retry_after=120"));
-    r.max_retries = 3;
-    o = run(NULL, &r);
+    o = get_retrying("/flaky?key=r2&fail=1&status=429&retry_after=120", 3);
     CHECK(o.rc == CL_OK && o.res.status == 429 && o.res.attempts == 1);
     CHECK(o.res.retry_after_ms == 120000);
     CHECK(o.elapsed_ms < 1000);
@@ -466,9 +465,7 @@ static void test_retry_after(void)
 
 static void test_client_error_not_retried(void)
 {
-    cl_http_request r = request("GET", fake_url("/status/401?key=u1&body=bad%20token"));
-    r.max_retries = 3;
-    outcome o = run(NULL, &r);
+    outcome o = get_retrying("/status/401?key=u1&body=bad%20token", 3);
     CHECK(o.rc == CL_OK);
     CHECK(o.res.status == 401);
     CHECK(o.res.attempts == 1);
@@ -743,9 +740,7 @@ static void test_guard_e2e(void)
 {
     /* Loopback refused when not allowed: no request reaches the fake. */
     cl_cfg.http_allow_loopback = 0;
-    cl_http_request r = request("GET", fake_url("/json?key=g1"));
-    r.max_retries = 2;
-    outcome o = run(NULL, &r);
+    outcome o = get_retrying("/json?key=g1", 2);
     CHECK(o.rc == CL_EBLOCKED);
     CHECK(o.err.code == CL_EBLOCKED);
     CHECK(strstr(o.err.message, "refusing to connect to 127.0.0.1 (loopback address)") != NULL);
@@ -753,7 +748,7 @@ static void test_guard_e2e(void)
 
     char url[128];
     snprintf(url, sizeof url, "http://localhost:%d/json?key=g1", fake.port);
-    r = request("GET", url);
+    cl_http_request r = request("GET", url);
     o = run(NULL, &r);
     CHECK(o.rc == CL_EBLOCKED);
     CHECK(strstr(o.err.message, "loopback address") && strstr(o.err.message, "localhost"));

@@ -18,17 +18,17 @@
 #define AK "AKIAIOSFODNN7EXAMPLE"
 #define SK "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
+/* A presign request with AWS's example key at 2013-05-24T00:00:00Z. */
+static s3_presign example_presign(const char *scheme, const char *host, const char *path, const char *region,
+                                  int expires)
+{
+    return (s3_presign){.scheme = scheme, .host = host, .path = path, .region = region, .access_key = AK,
+                        .secret_key = SK, .now = 1369353600, .expires = expires};
+}
+
 static void test_presign_example(void)
 {
-    /* 2013-05-24T00:00:00Z */
-    s3_presign p = {.scheme = "https",
-                    .host = "examplebucket.s3.amazonaws.com",
-                    .path = "/test.txt",
-                    .region = "us-east-1",
-                    .access_key = AK,
-                    .secret_key = SK,
-                    .now = 1369353600,
-                    .expires = 86400};
+    s3_presign p = example_presign("https", "examplebucket.s3.amazonaws.com", "/test.txt", "us-east-1", 86400);
     char url[2048];
     CHECK(s3_presign_url(&p, url, sizeof url) > 0);
     CHECK_STR(url, "https://examplebucket.s3.amazonaws.com/test.txt"
@@ -96,16 +96,10 @@ static void test_encoding(void)
 
 static void test_presign_overrides(void)
 {
-    s3_presign p = {.scheme = "http",
-                    .host = "127.0.0.1:9000",
-                    .path = "/bucket/generated/content-items/1/r1/rendered.mp4",
-                    .region = "eu-west-1",
-                    .access_key = AK,
-                    .secret_key = SK,
-                    .now = 1369353600,
-                    .expires = 900,
-                    .content_disposition = "attachment; filename=\"cliploop-1-video.mp4\"",
-                    .content_type = "video/mp4"};
+    s3_presign p = example_presign("http", "127.0.0.1:9000", "/bucket/generated/content-items/1/r1/rendered.mp4",
+                                   "eu-west-1", 900);
+    p.content_disposition = "attachment; filename=\"cliploop-1-video.mp4\"";
+    p.content_type = "video/mp4";
     char url[2048];
     CHECK(s3_presign_url(&p, url, sizeof url) > 0);
     /* canonical order: upper-case X-Amz-* sort before response-*; the signature is last */
