@@ -34,11 +34,20 @@
  *     the same code. Callers decide by code, never by message text.
  *   - No longjmp, abort() or exit() may cross the boundary; return an error.
  *
- * Adding something in a minor (example: a service in 2.1): append the
- * member at the end of cl_host_api, bump CL_ABI_MINOR to 1, pin its offset
- * below under "ABI 2.1", and document it as "ABI 2.1" in its comment. A 2.0
- * plugin keeps loading on the 2.1 host; a 2.1 plugin that calls the new
- * service is refused by a 2.0 host ("ABI minor 1 is newer than the host's 0").
+ * Adding something in a minor (as 2.1 did): append the member at the end of
+ * its struct (cl_host_api, a request, a capability), bump CL_ABI_MINOR, pin
+ * its offset below under the new minor, and document it with the minor in
+ * its comment. A plugin of an older minor keeps loading; a plugin that uses
+ * the new member is refused by an older host ("ABI minor 1 is newer than the
+ * host's 0"). A capability field the host reads is feature-tested by the
+ * host (zero in the copy of an older plugin's smaller struct means absent):
+ * 2.1's cl_renderer.max_outputs is the example.
+ *
+ * ABI 2.1 (from 2.0): a renderer can make several videos in one call
+ * (cl_render_request.outputs, cl_renderer.max_outputs), e.g. the aspect
+ * variants of one render, so it decodes media and mixes the soundtrack once.
+ * A 2.0 renderer keeps loading; the host, seeing max_outputs as 0, calls it
+ * once per video.
  *
  * ABI 2.0 (from 1.5): cl_error starts with its size, cl_http_response's
  * effective_url is host-owned memory of any length, cl_llm_request's
@@ -74,7 +83,7 @@ extern "C" {
 /** "CLPL" — first field of every manifest. */
 #define CL_PLUGIN_MAGIC 0x434c504cu
 #define CL_ABI_MAJOR 2
-#define CL_ABI_MINOR 0
+#define CL_ABI_MINOR 1
 
 /** The name of the single symbol a plugin exports. */
 #define CL_PLUGIN_ENTRY_SYMBOL "cliploop_plugin_entry"
@@ -415,18 +424,48 @@ typedef struct cl_llm_provider {
 
 /* --- Renderer ------------------------------------------------------------ */
 
+/**
+ * ABI 2.1: one more video made by the same render call (an aspect variant
+ * of the request's composition: the same design laid out for another frame).
+ * Passed by pointer, so the struct can grow; all strings borrowed for the call.
+ */
+typedef struct cl_render_output {
+    size_t size;                  /**< sizeof(cl_render_output) */
+    const char *composition_json; /**< this video's composition (its own width, height, layers) */
+    const char *video_path;       /**< where to write its MP4 */
+    const char *thumbnail_path;   /**< where to write its JPEG thumbnail */
+} cl_render_output;
+
 typedef struct cl_render_request {
     size_t size;
     const char *composition_json; /**< the documented composition (docs/composition.md) */
     const char *work_dir;          /**< private scratch directory for this render */
     const char *video_path;        /**< where to write the MP4 */
     const char *thumbnail_path;    /**< where to write the JPEG thumbnail */
+    /* ---- ABI 2.1: further videos in the same call ---- */
+    /**
+     * n_outputs more videos to make besides the one above, each from its own
+     * composition; files they name are in work_dir like the first one's.
+     * The host sets them only for a renderer whose max_outputs allows
+     * 1 + n_outputs videos (a 2.0 renderer never sees them). All or nothing:
+     * on failure the renderer leaves none of the videos behind. Progress
+     * counts the frames of all the videos.
+     */
+    const cl_render_output *const *outputs;
+    int n_outputs;
 } cl_render_request;
 
 typedef struct cl_renderer {
     cl_capability base;
     /** Render; report frames done/total with api->progress; poll api->cancelled. */
     int (*render)(void *self, cl_call *call, const cl_render_request *req, cl_error *err);
+    /* ---- ABI 2.1 ---- */
+    /**
+     * How many videos one render call may make (1 + req->n_outputs). 0 or 1:
+     * one (every 2.0 renderer, whose struct ends before this field). The
+     * host feature-tests it and otherwise calls render once per video.
+     */
+    int max_outputs;
 } cl_renderer;
 
 /* --- Publisher ----------------------------------------------------------- */
@@ -1021,6 +1060,13 @@ _Static_assert(offsetof(cl_tts_request, timeout_ms) == 40, "ABI: tts_request.tim
 _Static_assert(offsetof(cl_host_api, config_int) == 96, "ABI: host_api.config_int");
 _Static_assert(offsetof(cl_host_api, config_bool) == 104, "ABI: host_api.config_bool");
 _Static_assert(offsetof(cl_host_api, sleep) == 112, "ABI: host_api.sleep");
+/* ABI 2.1: several videos per render call */
+_Static_assert(offsetof(cl_render_request, thumbnail_path) == 32, "ABI: render_request.thumbnail_path");
+_Static_assert(offsetof(cl_render_request, outputs) == 40, "ABI: render_request.outputs (2.1)");
+_Static_assert(offsetof(cl_render_request, n_outputs) == 48, "ABI: render_request.n_outputs (2.1)");
+_Static_assert(offsetof(cl_renderer, max_outputs) == 56, "ABI: renderer.max_outputs (2.1)");
+_Static_assert(offsetof(cl_render_output, composition_json) == 8, "ABI: render_output.composition_json (2.1)");
+_Static_assert(offsetof(cl_render_output, thumbnail_path) == 24, "ABI: render_output.thumbnail_path (2.1)");
 #endif
 
 #ifdef __cplusplus

@@ -201,6 +201,7 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     char out_dir[2048] = "", vrel[320] = "", trel[320] = "", srel[320] = "";
     int stored_v = 0, stored_t = 0, stored_s = 0;
     cl_variant_set vs = {0};
+    cl_buf vcomps[CL_MAX_VARIANTS] = {CL_BUF_INIT, CL_BUF_INIT, CL_BUF_INIT, CL_BUF_INIT};
     if (!cl_db_ok(r)) {
         cl_db_errmsg(c, r, dberr, sizeof dberr);
         snprintf(err, errlen, "reading the content item failed: %s", dberr);
@@ -269,10 +270,31 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         rc = is_retryable(scode) ? 1 : -1;
         goto fail;
     }
-    cl_render_result res;
+    /* The aspect variants the channel's rules list, from the same template and
+       soundtrack, rendered with the primary (one renderer call when it can). */
+    cJSON *pc = cJSON_Parse(comp.data);
+    int pw = cJSON_GetObjectItem(pc, "width") ? cJSON_GetObjectItem(pc, "width")->valueint : 1080;
+    int ph = cJSON_GetObjectItem(pc, "height") ? cJSON_GetObjectItem(pc, "height")->valueint : 1920;
+    cJSON_Delete(pc);
+    if (cl_variants_build(&ci, c, comp.data, pw, ph, &vs, vcomps, &scode, err, errlen) != 0) {
+        cl_warn(COMP, "content item %" PRId64 ": %s", p.item_id, err);
+        rc = is_retryable(scode) ? 1 : -1;
+        goto fail;
+    }
+    const char *comps[1 + CL_MAX_VARIANTS] = {comp.data};
+    const char *dirs[1 + CL_MAX_VARIANTS] = {out_dir};
+    char vdirs[CL_MAX_VARIANTS][2100];
+    for (int i = 0; i < vs.n; i++) {
+        snprintf(vdirs[i], sizeof vdirs[i], "%s/v-%s", out_dir, vs.v[i].suffix);
+        comps[1 + i] = vcomps[i].data;
+        dirs[1 + i] = vdirs[i];
+    }
+    cl_render_result all[1 + CL_MAX_VARIANTS], res;
     cl_error rerr;
     memset(&rerr, 0, sizeof rerr);
-    int code = cl_render_composition(comp.data, out_dir, NULL, call, &res, &rerr);
+    int calls = 0;
+    int code = cl_render_compositions(comps, dirs, 1 + vs.n, NULL, call, all, &calls, &rerr);
+    res = all[0];
     if (code != CL_OK) {
         if (code == CL_EIO && storage_full(rerr.message)) {
             /* The user sees this: say what happened, not where. */
@@ -321,16 +343,12 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         rc = is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
         goto fail;
     }
-    /* The aspect variants the channel's rules list, from the same template and soundtrack. */
-    cJSON *pc = cJSON_Parse(comp.data);
-    int pw = cJSON_GetObjectItem(pc, "width") ? cJSON_GetObjectItem(pc, "width")->valueint : 1080;
-    int ph = cJSON_GetObjectItem(pc, "height") ? cJSON_GetObjectItem(pc, "height")->valueint : 1920;
-    cJSON_Delete(pc);
-    if (cl_variants_render(&ci, c, comp.data, pw, ph, rel, out_dir, call, &vs, &scode, err, errlen) != 0) {
-        cl_warn(COMP, "content item %" PRId64 ": %s", p.item_id, err);
-        rc = is_retryable(scode) ? 1 : -1;
-        goto fail;
-    }
+    for (int i = 0; i < vs.n; i++)
+        if (cl_variants_store(&vs, i, rel, all[1 + i].video_path, all[1 + i].thumbnail_path, &scode, err, errlen) != 0) {
+            cl_warn(COMP, "content item %" PRId64 ": a variant could not be stored: %s", p.item_id, err);
+            rc = is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
+            goto fail;
+        }
     snprintf(vb, sizeof vb, "%" PRId64, vsize);
     snprintf(tb, sizeof tb, "%" PRId64, tsize);
     snprintf(sb, sizeof sb, "%" PRId64, ssize);
@@ -372,6 +390,9 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     cJSON_AddStringToObject(out, "renderer", res.renderer);
     cJSON_AddStringToObject(out, "template", tpl);
     cJSON_AddNumberToObject(out, "seconds", round(res.seconds * 100) / 100);
+    /* the videos (primary + variants) and the renderer calls that made them */
+    cJSON_AddNumberToObject(out, "videos", 1 + vs.n);
+    cJSON_AddNumberToObject(out, "renderer_calls", calls);
     cJSON *cj = cJSON_Parse(comp.data);
     const cJSON *layer;
     cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(cj, "layers"))
@@ -417,6 +438,8 @@ out:
     PQclear(r);
     free(rules);
     cl_buf_free(&comp);
+    for (int i = 0; i < CL_MAX_VARIANTS; i++)
+        cl_buf_free(&vcomps[i]);
     PQfinish(c);
     return rc;
 }

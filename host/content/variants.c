@@ -49,9 +49,8 @@ static int copy_sound(const char *primary, cl_buf *variant)
     return rc;
 }
 
-int cl_variants_render(const cl_item_comp_input *ci, PGconn *c, const char *primary_comp, int primary_w, int primary_h,
-                       const char *rel, const char *out_dir, cl_call *call, cl_variant_set *out, int *code, char *err,
-                       size_t errlen)
+int cl_variants_build(const cl_item_comp_input *ci, PGconn *c, const char *primary_comp, int primary_w, int primary_h,
+                      cl_variant_set *out, cl_buf *comps, int *code, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     *code = CL_OK;
@@ -72,41 +71,39 @@ int cl_variants_render(const cl_item_comp_input *ci, PGconn *c, const char *prim
             dup |= !strcmp(out->v[i].suffix, aspects[k].suffix);
         if (dup)
             continue;
-        struct cl_variant_out *v = &out->v[out->n];
-        snprintf(v->suffix, sizeof v->suffix, "%s", aspects[k].suffix);
         cl_item_comp_input vi = *ci;
         vi.width = aspects[k].w;
         vi.height = aspects[k].h;
-        cl_buf comp = CL_BUF_INIT;
-        char dir[2200], key[400];
-        snprintf(dir, sizeof dir, "%s/v-%s", out_dir, v->suffix);
-        cl_render_result res;
-        cl_error rerr;
-        memset(&rerr, 0, sizeof rerr);
-        if (cl_item_composition(c, &vi, &comp, NULL, 0, err, errlen) != 0 || copy_sound(primary_comp, &comp) != 0) {
+        cl_buf *comp = &comps[out->n];
+        comp->len = 0;
+        if (cl_item_composition(c, &vi, comp, NULL, 0, err, errlen) != 0 || copy_sound(primary_comp, comp) != 0) {
+            if (!err[0])
+                snprintf(err, errlen, "the %s variant could not be laid out", aspects[k].aspect);
             *code = CL_EINVAL;
             rc = -1;
-        } else if ((*code = cl_render_composition(comp.data, dir, NULL, call, &res, &rerr)) != CL_OK) {
-            snprintf(err, errlen, "the %s variant: %s", aspects[k].aspect, rerr.message);
-            rc = -1;
-        } else {
-            out->n++;
-            snprintf(key, sizeof key, "%s/%s/%s", rel, v->suffix, CL_RENDER_VIDEO_NAME);
-            if (cl_storage_put(key, res.video_path, "video/mp4", &v->vbytes, v->vsha, v->backend, code, err, errlen) != 0)
-                rc = -1;
-            else
-                snprintf(v->vkey, sizeof v->vkey, "%s", key);
-            snprintf(key, sizeof key, "%s/%s/%s", rel, v->suffix, CL_RENDER_THUMBNAIL_NAME);
-            if (!rc && cl_storage_put(key, res.thumbnail_path, "image/jpeg", &v->tbytes, v->tsha, v->backend, code, err,
-                                      errlen) != 0)
-                rc = -1;
-            else if (!rc)
-                snprintf(v->tkey, sizeof v->tkey, "%s", key);
+            continue;
         }
-        cl_buf_free(&comp);
+        snprintf(out->v[out->n].suffix, sizeof out->v[out->n].suffix, "%s", aspects[k].suffix);
+        out->n++;
     }
     cJSON_Delete(rules);
     return rc;
+}
+
+int cl_variants_store(cl_variant_set *set, int i, const char *rel, const char *video_path, const char *thumbnail_path,
+                      int *code, char *err, size_t errlen)
+{
+    struct cl_variant_out *v = &set->v[i];
+    char key[400];
+    snprintf(key, sizeof key, "%s/%s/%s", rel, v->suffix, CL_RENDER_VIDEO_NAME);
+    if (cl_storage_put(key, video_path, "video/mp4", &v->vbytes, v->vsha, v->backend, code, err, errlen) != 0)
+        return -1;
+    snprintf(v->vkey, sizeof v->vkey, "%s", key);
+    snprintf(key, sizeof key, "%s/%s/%s", rel, v->suffix, CL_RENDER_THUMBNAIL_NAME);
+    if (cl_storage_put(key, thumbnail_path, "image/jpeg", &v->tbytes, v->tsha, v->backend, code, err, errlen) != 0)
+        return -1;
+    snprintf(v->tkey, sizeof v->tkey, "%s", key);
+    return 0;
 }
 
 int cl_variants_record(PGconn *c, int64_t item_id, int seq, const char *renderer, const cl_variant_set *set,

@@ -8,7 +8,6 @@
 #include "plugins/registry.h"
 #include "render/composition.h"
 #include "render/stage.h"
-#include "render/stage_audio.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -78,11 +77,35 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
                           const char *renderer_id, cl_call *call, cl_render_result *res,
                           cl_error *err)
 {
+    cl_render_result local;
+    return cl_render_compositions(&composition_json, &out_dir, 1, renderer_id, call, res ? res : &local, NULL,
+                                  err);
+}
+
+/* Remove what the videos first..last-1 wrote (an all-or-nothing render failed). */
+static void remove_videos(cl_render_result *res, int first, int last)
+{
+    for (int i = first; i < last; i++) {
+        unlink(res[i].video_path);
+        unlink(res[i].thumbnail_path);
+    }
+}
+
+int cl_render_compositions(const char *const *comps, const char *const *out_dirs, int n, const char *renderer_id,
+                           cl_call *call, cl_render_result *res, int *calls, cl_error *err)
+{
     static atomic_uint seq;
     memset(err, 0, sizeof *err);
+    err->size = sizeof *err;
+    if (calls)
+        *calls = 0;
+    if (n < 1 || n > CL_RENDER_MAX_VIDEOS)
+        return cl_error_set(err, CL_EINVAL, "a render makes 1 to %d videos, not %d", CL_RENDER_MAX_VIDEOS, n);
     char msg[400];
-    if (cl_composition_validate(composition_json, msg, sizeof msg) != 0)
-        return cl_error_set(err, CL_EINVAL, "invalid composition: %s", msg);
+    for (int i = 0; i < n; i++)
+        if (cl_composition_validate(comps[i], msg, sizeof msg) != 0)
+            return n == 1 ? cl_error_set(err, CL_EINVAL, "invalid composition: %s", msg)
+                          : cl_error_set(err, CL_EINVAL, "invalid composition of video %d: %s", i + 1, msg);
     const char *id = cl_render_pick(renderer_id);
     const cl_renderer *r = (const cl_renderer *)cl_plugins_find(CL_CAP_RENDERER, id);
     if (!r)
@@ -90,60 +113,73 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
                        "renderer \"%s\" is not available (RENDERER=ffmpeg|hyperframes; is its "
                        "plugin in the plugin directory?)",
                        id);
-    if (!out_dir || !out_dir[0] || mkdirs(out_dir) != 0)
-        return cl_error_set(err, CL_EIO, "cannot create output directory %s: %s", out_dir ? out_dir : "(null)",
-                       strerror(errno));
-    cl_render_result local;
-    if (!res)
-        res = &local;
-    memset(res, 0, sizeof *res);
-    snprintf(res->renderer, sizeof res->renderer, "%s", id);
+    for (int i = 0; i < n; i++) {
+        const char *out_dir = out_dirs[i];
+        if (!out_dir || !out_dir[0] || mkdirs(out_dir) != 0)
+            return cl_error_set(err, CL_EIO, "cannot create output directory %s: %s", out_dir ? out_dir : "(null)",
+                                strerror(errno));
+        memset(&res[i], 0, sizeof res[i]);
+        snprintf(res[i].renderer, sizeof res[i].renderer, "%s", id);
+        if (snprintf(res[i].video_path, sizeof res[i].video_path, "%s/%s", out_dir, CL_RENDER_VIDEO_NAME) >=
+                (int)sizeof res[i].video_path ||
+            snprintf(res[i].thumbnail_path, sizeof res[i].thumbnail_path, "%s/%s", out_dir,
+                     CL_RENDER_THUMBNAIL_NAME) >= (int)sizeof res[i].thumbnail_path)
+            return cl_error_set(err, CL_EINVAL, "output directory path is too long");
+    }
     char work[1024];
-    if (snprintf(res->video_path, sizeof res->video_path, "%s/%s", out_dir, CL_RENDER_VIDEO_NAME) >=
-            (int)sizeof res->video_path ||
-        snprintf(res->thumbnail_path, sizeof res->thumbnail_path, "%s/%s", out_dir,
-                 CL_RENDER_THUMBNAIL_NAME) >= (int)sizeof res->thumbnail_path ||
-        snprintf(work, sizeof work, "%s/.work-%d-%u", out_dir, (int)getpid(),
-                 atomic_fetch_add(&seq, 1)) >= (int)sizeof work)
+    if (snprintf(work, sizeof work, "%s/.work-%d-%u", out_dirs[0], (int)getpid(), atomic_fetch_add(&seq, 1)) >=
+        (int)sizeof work)
         return cl_error_set(err, CL_EINVAL, "output directory path is too long");
     if (mkdir(work, 0700) != 0)
         return cl_error_set(err, CL_EIO, "cannot create work directory %s: %s", work, strerror(errno));
 
-    /* Files the layers name go into the work directory (the renderers read
-       nothing outside it). */
-    char *staged = NULL;
-    if (cl_render_stage(composition_json, work, &staged, msg, sizeof msg) != 0) {
+    /* Files the layers and the soundtrack name go into the work directory
+       (the renderers read nothing outside it), each file once. */
+    char *staged[CL_RENDER_MAX_VIDEOS] = {0};
+    if (cl_render_stage_many(comps, n, work, staged, msg, sizeof msg) != 0) {
         cl_render_remove_tree(work);
         return cl_error_set(err, CL_EIO, "%s", msg);
-    }
-    /* The soundtrack's files go into the work directory too (stage_audio.c). */
-    char *with_audio = NULL, wabs[PATH_MAX];
-    if (!realpath(work, wabs))
-        snprintf(msg, sizeof msg, "the work directory is not usable: %s", strerror(errno));
-    if (!realpath(work, wabs) ||
-        cl_render_stage_audio(staged, wabs, &with_audio, msg, sizeof msg) != 0) {
-        free(staged);
-        cl_render_remove_tree(work);
-        return cl_error_set(err, CL_EIO, "%s", msg);
-    }
-    if (with_audio) {
-        free(staged);
-        staged = with_audio;
     }
     cl_call own;
     if (!call) {
         cl_call_init(&own, NULL, NULL);
         call = &own;
     }
-    cl_render_request req = {.size = sizeof req,
-                             .composition_json = staged,
-                             .work_dir = work,
-                             .video_path = res->video_path,
-                             .thumbnail_path = res->thumbnail_path};
-    double t0 = now_s();
-    int rc = CL_CAP_CALL(r, err, render, call, &req, err);
-    res->seconds = now_s() - t0;
-    free(staged);
+    /* ABI 2.1 feature test: a 2.0 renderer's copy ends before max_outputs (zero). */
+    int per_call = r->max_outputs > 1 ? r->max_outputs : 1;
+    if (per_call > CL_RENDER_MAX_VIDEOS)
+        per_call = CL_RENDER_MAX_VIDEOS;
+    int rc = CL_OK;
+    for (int first = 0; first < n && rc == CL_OK; first += per_call) {
+        int m = n - first < per_call ? n - first : per_call;
+        cl_render_output outs[CL_RENDER_MAX_VIDEOS];
+        const cl_render_output *outp[CL_RENDER_MAX_VIDEOS];
+        for (int k = 1; k < m; k++) {
+            outs[k] = (cl_render_output){.size = sizeof outs[k],
+                                         .composition_json = staged[first + k],
+                                         .video_path = res[first + k].video_path,
+                                         .thumbnail_path = res[first + k].thumbnail_path};
+            outp[k - 1] = &outs[k];
+        }
+        cl_render_request req = {.size = sizeof req,
+                                 .composition_json = staged[first],
+                                 .work_dir = work,
+                                 .video_path = res[first].video_path,
+                                 .thumbnail_path = res[first].thumbnail_path,
+                                 .outputs = m > 1 ? outp : NULL,
+                                 .n_outputs = m - 1};
+        double t0 = now_s();
+        rc = CL_CAP_CALL(r, err, render, call, &req, err);
+        double took = now_s() - t0;
+        if (calls)
+            (*calls)++;
+        for (int k = 0; k < m; k++)
+            res[first + k].seconds = took;
+        if (rc != CL_OK)
+            remove_videos(res, 0, first); /* what earlier calls made */
+    }
+    for (int i = 0; i < n; i++)
+        free(staged[i]);
     cl_render_remove_tree(work);
     return rc;
 }

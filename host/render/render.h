@@ -45,4 +45,24 @@ int cl_render_composition(const char *composition_json, const char *out_dir,
                           const char *renderer_id, cl_call *call, cl_render_result *res,
                           cl_error *err);
 
+/** Most videos one cl_render_compositions call makes (a render and its aspect variants). */
+#define CL_RENDER_MAX_VIDEOS 8
+
+/**
+ * Render n compositions (1..CL_RENDER_MAX_VIDEOS; e.g. a video and its
+ * aspect variants) with the same renderer, comps[i] into out_dirs[i]
+ * (res[i] filled like cl_render_composition's). Every composition is
+ * validated first, and the files they name are staged into one work
+ * directory (inside out_dirs[0]), the same file once. A renderer whose
+ * max_outputs (ABI 2.1) allows it makes them all in one call (decoding the
+ * media and mixing the soundtrack once); an older one, or one that allows
+ * fewer, is called for as many videos as it takes at a time, in order.
+ * *calls (may be NULL) receives how many renderer calls were made.
+ * res[i].seconds is the time of the call that made video i. All or nothing:
+ * on failure no video remains. Returns CL_OK or a negative cl_status with
+ * err filled.
+ */
+int cl_render_compositions(const char *const *comps, const char *const *out_dirs, int n, const char *renderer_id,
+                           cl_call *call, cl_render_result *res, int *calls, cl_error *err);
+
 #endif

@@ -1,8 +1,11 @@
 /*
- * render_cmd.c — `cliploop render-file COMPOSITION.json OUT_DIR [--renderer ID]`:
- * render one composition file with a renderer plugin (debugging, benchmarks).
- * Writes OUT_DIR/rendered.mp4 and OUT_DIR/thumbnail.jpg, prints progress on
- * stderr and one JSON line on stdout: {"renderer","video","thumbnail","seconds"}.
+ * render_cmd.c — `cliploop render-file COMPOSITION.json OUT_DIR [COMPOSITION.json
+ * OUT_DIR ...] [--renderer ID]`: render composition files with a renderer
+ * plugin (debugging, benchmarks). Writes OUT_DIR/rendered.mp4 and
+ * OUT_DIR/thumbnail.jpg for each pair (several pairs are one render, like a
+ * video and its aspect variants: cl_render_compositions), prints progress on
+ * stderr and one JSON line on stdout: {"renderer","video","thumbnail","seconds"}
+ * (the first video), plus "videos" and "renderer_calls" for several pairs.
  */
 #include "commands.h"
 #include "core/buf.h"
@@ -47,7 +50,8 @@ static char *read_file(const char *path)
 
 int cl_cmd_render_file(int argc, char **argv)
 {
-    const char *comp_path = NULL, *out_dir = NULL, *renderer = NULL;
+    const char *args[2 * CL_RENDER_MAX_VIDEOS], *renderer = NULL;
+    int nargs = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--renderer") == 0 && i + 1 < argc)
             renderer = argv[++i];
@@ -55,57 +59,81 @@ int cl_cmd_render_file(int argc, char **argv)
             renderer = argv[i] + 11;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
             goto usage;
-        else if (!comp_path)
-            comp_path = argv[i];
-        else if (!out_dir)
-            out_dir = argv[i];
+        else if (nargs < 2 * CL_RENDER_MAX_VIDEOS)
+            args[nargs++] = argv[i];
         else
             goto usage;
     }
-    if (!comp_path || !out_dir)
+    if (nargs < 2 || nargs % 2)
         goto usage;
-
-    char *json = read_file(comp_path);
-    if (!json) {
-        cl_error("render", "cannot read composition %s (missing, unreadable or over 1 MiB)", comp_path);
-        return 2;
+    int n = nargs / 2;
+    char *json[CL_RENDER_MAX_VIDEOS] = {0};
+    const char *comps[CL_RENDER_MAX_VIDEOS], *dirs[CL_RENDER_MAX_VIDEOS];
+    for (int i = 0; i < n; i++) {
+        if (!(json[i] = read_file(args[2 * i]))) {
+            cl_error("render", "cannot read composition %s (missing, unreadable or over 1 MiB)", args[2 * i]);
+            for (int k = 0; k < i; k++)
+                free(json[k]);
+            return 2;
+        }
+        comps[i] = json[i];
+        dirs[i] = args[2 * i + 1];
     }
+    int rc = 1;
     if (cl_http_global_init() != 0) {
         cl_error("render", "the HTTP client could not start");
-        free(json);
-        return 1;
+        goto out;
     }
     if (cl_plugins_load_dir(cl_cfg.plugin_dir) < 0) {
         cl_error("render", "cannot read plugin directory %s (CLIPLOOP_PLUGIN_DIR)", cl_cfg.plugin_dir);
-        free(json);
-        return 2;
+        rc = 2;
+        goto out;
     }
     int tty = isatty(2);
     cl_call call;
     cl_call_init(&call, on_progress, &tty);
     cl_error err;
-    cl_render_result res;
-    int rc = cl_render_composition(json, out_dir, renderer, &call, &res, &err);
-    free(json);
-    if (rc != CL_OK) {
-        cl_error("render", "%s: %s", cl_plugins_status_name(rc), err.message);
-        return rc == CL_EINVAL ? 2 : 1;
+    cl_render_result res[CL_RENDER_MAX_VIDEOS];
+    int calls = 0;
+    int code = cl_render_compositions(comps, dirs, n, renderer, &call, res, &calls, &err);
+    if (code != CL_OK) {
+        cl_error("render", "%s: %s", cl_plugins_status_name(code), err.message);
+        rc = code == CL_EINVAL ? 2 : 1;
+        goto out;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "renderer", res.renderer);
-    cJSON_AddStringToObject(o, "video", res.video_path);
-    cJSON_AddStringToObject(o, "thumbnail", res.thumbnail_path);
-    cJSON_AddNumberToObject(o, "seconds", round(res.seconds * 1000) / 1000);
+    cJSON_AddStringToObject(o, "renderer", res[0].renderer);
+    cJSON_AddStringToObject(o, "video", res[0].video_path);
+    cJSON_AddStringToObject(o, "thumbnail", res[0].thumbnail_path);
+    cJSON_AddNumberToObject(o, "seconds", round(res[0].seconds * 1000) / 1000);
+    if (n > 1) {
+        /* every video, and how many renderer calls made them (1 when the renderer makes several at once) */
+        cJSON *vids = cJSON_AddArrayToObject(o, "videos");
+        for (int i = 0; i < n; i++) {
+            cJSON *v = cJSON_CreateObject();
+            cJSON_AddStringToObject(v, "video", res[i].video_path);
+            cJSON_AddStringToObject(v, "thumbnail", res[i].thumbnail_path);
+            cJSON_AddItemToArray(vids, v);
+        }
+        cJSON_AddNumberToObject(o, "renderer_calls", calls);
+    }
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (text)
         printf("%s\n", text);
+    rc = text ? 0 : 1;
     free(text);
-    return text ? 0 : 1;
+out:
+    for (int i = 0; i < n; i++)
+        free(json[i]);
+    return rc;
 
 usage:
-    fprintf(stderr, "usage: cliploop render-file COMPOSITION.json OUT_DIR [--renderer ffmpeg|hyperframes]\n"
+    fprintf(stderr, "usage: cliploop render-file COMPOSITION.json OUT_DIR [COMPOSITION.json OUT_DIR ...]\n"
+                    "                           [--renderer ffmpeg|hyperframes]\n"
                     "  writes OUT_DIR/" CL_RENDER_VIDEO_NAME " and OUT_DIR/" CL_RENDER_THUMBNAIL_NAME
-                    "; the renderer defaults to $RENDERER, else ffmpeg\n");
+                    " for each pair (several pairs: one render,\n"
+                    "  e.g. a video and its aspect variants, in one renderer call when the renderer can);\n"
+                    "  the renderer defaults to $RENDERER, else ffmpeg\n");
     return 2;
 }

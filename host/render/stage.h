@@ -8,12 +8,16 @@
 #include <stddef.h>
 
 /**
- * Copy (or hard-link) every file a composition's layers name ("path",
- * "font") into work_dir and write the composition with those fields
- * pointing at the copies into *out_json (malloc'd; caller frees). Returns 0,
- * or -1 with err naming the file that could not be staged.
+ * Copy (or hard-link) every file the n compositions' layers name ("path",
+ * "font") into work_dir, the same file once, and their "audio" files
+ * (cl_render_stage_audio; a composition whose "audio" differs from the
+ * first one's gets its own copies in a subdirectory), and write each
+ * composition with those fields pointing at the copies into out_jsons[i]
+ * (malloc'd; the caller frees each; all NULL on failure). Returns 0, or -1
+ * with err naming the file that could not be staged.
  */
-int cl_render_stage(const char *json, const char *work_dir, char **out_json, char *err, size_t errlen);
+int cl_render_stage_many(const char *const *jsons, int n, const char *work_dir, char **out_jsons, char *err,
+                         size_t errlen);
 
 /**
  * Hard-link from at to, or copy it when a link is impossible (another file

@@ -112,33 +112,78 @@ uint8_t rc_round_rect_cover(int x, int y, int w, int h, int radius)
     return (uint8_t)lround((0.5 - d) * 255);
 }
 
+/* One source row sampled horizontally at the destination's columns, kept
+   unrounded (0..65280) so the vertical pass gives exactly what a direct
+   bilinear tap gives. */
+static void hrow(const uint8_t *row, const int32_t *xi, const uint8_t *xf, int n, uint16_t *out)
+{
+    for (int i = 0; i < n; i++) {
+        int a = xi[i], fx = xf[i];
+        out[i] = (uint16_t)(row[a] * (256 - fx) + row[a + 1] * fx);
+    }
+}
+
+/* The vertical tap of two horizontal rows: n output pixels. Plain loops the
+   compiler vectorizes. */
+static void vrow(const uint16_t *h0, const uint16_t *h1, int fy, int n, uint8_t *out)
+{
+    uint32_t w0 = (uint32_t)(256 - fy), w1 = (uint32_t)fy;
+    for (int i = 0; i < n; i++)
+        out[i] = (uint8_t)((h0[i] * w0 + h1[i] * w1 + 32768u) >> 16);
+}
+
+/* d = v where op is 256, else v blended over d with op (0..256). */
+static void put_span(uint8_t *d, const uint8_t *v, int n, int op)
+{
+    if (op >= 256) {
+        memcpy(d, v, (size_t)n);
+        return;
+    }
+    uint32_t a = (uint32_t)op, b = 256u - a;
+    for (int i = 0; i < n; i++)
+        d[i] = (uint8_t)((v[i] * a + d[i] * b) >> 8);
+}
+
 /* Bilinear sampling of one plane: the window (wx, wy, ww, wh) of src (in
-   the plane's pixels) onto the dw x dh region at (dx, dy) of dst. Weights in
-   8 bits, positions in 16.16. cover_full/cover_h describe the rounded
-   corners in the destination plane's pixels (radius r, 0 = none). */
+   the plane's pixels) onto the dw x dh region at (dx, dy) of dst, blended
+   with op (0..256), corners rounded by r (0 = none). Weights in 8 bits.
+   Separable: each source row the region needs is sampled horizontally once
+   (a small ring of two rows), then every output row is one vertical tap of
+   two such rows; the result is bit for bit that of a 4-tap bilinear per
+   pixel. */
 static void sample_plane(const uint8_t *src, int sls, int sw, int sh, double wx, double wy, double ww,
                          double wh, uint8_t *dst, int dls, int dst_w, int dst_h, int dx, int dy, int dw,
                          int dh, int op, int r)
 {
     if (dw <= 0 || dh <= 0)
         return;
-    int32_t *xi = malloc(sizeof *xi * (size_t)dw);
-    uint8_t *xf = malloc((size_t)dw);
-    if (!xi || !xf) {
-        free(xi), free(xf);
+    /* the columns inside the frame: i0 <= i < i1 */
+    int i0 = dx < 0 ? -dx : 0, i1 = dx + dw > dst_w ? dst_w - dx : dw;
+    if (i1 <= i0)
+        return;
+    int n = i1 - i0;
+    int32_t *xi = malloc(sizeof *xi * (size_t)n);
+    uint8_t *xf = malloc((size_t)n), *vals = malloc((size_t)n);
+    uint16_t *rows = malloc(sizeof *rows * (size_t)n * 2);
+    if (!xi || !xf || !vals || !rows) {
+        free(xi), free(xf), free(vals), free(rows);
         return;
     }
     double stepx = ww / dw, stepy = wh / dh;
-    for (int i = 0; i < dw; i++) {
+    for (int k = 0; k < n; k++) {
+        int i = i0 + k;
         double s = wx + (i + 0.5) * stepx - 0.5;
         s = s < 0 ? 0 : s > sw - 1 ? sw - 1 : s;
         int si = (int)s;
         if (si >= sw - 1)
             si = sw - 2 < 0 ? 0 : sw - 2;
-        xi[i] = si;
+        xi[k] = si;
         int f = (int)lround((s - si) * 256);
-        xf[i] = (uint8_t)(f > 255 ? 255 : f);
+        xf[k] = (uint8_t)(f > 255 ? 255 : f);
     }
+    /* the ring: slot[k] holds source row tag[k] */
+    uint16_t *slot[2] = {rows, rows + n};
+    int tag[2] = {-1, -1};
     for (int j = 0; j < dh; j++) {
         int y = dy + j;
         if (y < 0 || y >= dst_h)
@@ -150,25 +195,31 @@ static void sample_plane(const uint8_t *src, int sls, int sw, int sh, double wx,
             si = sh - 2 < 0 ? 0 : sh - 2;
         int fy = (int)lround((s - si) * 256);
         fy = fy > 256 ? 256 : fy;
-        const uint8_t *r0 = src + (size_t)si * sls, *r1 = sh > 1 ? r0 + sls : r0;
-        uint8_t *d = dst + (size_t)y * dls;
-        int edge = r > 0 && (j < r || j >= dh - r);
-        for (int i = 0; i < dw; i++) {
-            int x = dx + i;
-            if (x < 0 || x >= dst_w)
-                continue;
-            int a = xi[i], fx = xf[i];
-            int top = r0[a] * (256 - fx) + r0[a + 1] * fx;
-            int bot = r1[a] * (256 - fx) + r1[a + 1] * fx;
-            int v = (top * (256 - fy) + bot * fy + 32768) >> 16;
-            int o = op;
-            if (edge && (i < r || i >= dw - r))
-                o = o * rc_round_rect_cover(i, j, dw, dh, r) / 255;
-            d[x] = o >= 256 ? (uint8_t)v : (uint8_t)((v * o + d[x] * (256 - o)) >> 8);
+        const int need[2] = {si, sh > 1 ? si + 1 : si};
+        const uint16_t *h[2];
+        for (int q = 0; q < 2; q++) {
+            int k = tag[0] == need[q] ? 0 : tag[1] == need[q] ? 1 : -1;
+            if (k < 0) {
+                k = tag[0] == need[q ^ 1] ? 1 : 0; /* keep the row the other tap uses */
+                hrow(src + (size_t)need[q] * sls, xi, xf, n, slot[k]);
+                tag[k] = need[q];
+            }
+            h[q] = slot[k];
+        }
+        vrow(h[0], h[1], fy, n, vals);
+        uint8_t *d = dst + (size_t)y * dls + dx + i0;
+        if (r > 0 && (j < r || j >= dh - r)) {
+            for (int k = 0; k < n; k++) {
+                int i = i0 + k, o = op;
+                if (i < r || i >= dw - r)
+                    o = o * rc_round_rect_cover(i, j, dw, dh, r) / 255;
+                d[k] = o >= 256 ? vals[k] : (uint8_t)((vals[k] * o + d[k] * (256 - o)) >> 8);
+            }
+        } else {
+            put_span(d, vals, n, op);
         }
     }
-    free(xi);
-    free(xf);
+    free(xi), free(xf), free(vals), free(rows);
 }
 
 void rc_image_draw(const AVFrame *src, const rc_layer *l, const rc_view *v, AVFrame *dst, int bx, int by,

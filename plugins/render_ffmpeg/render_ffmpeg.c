@@ -17,19 +17,33 @@
  *      t; when nothing changed since the previous frame the previous
  *      picture is sent to the encoder again, otherwise the base frame is
  *      copied and the visible layers are alpha-blended into their boxes.
+ *   4. a moving picture (image layer with motion) is sampled per frame from
+ *      its decoded copy, only the window the view shows, bilinear and
+ *      separable (each source row once, then one vertical tap per output
+ *      row: loops the compiler vectorizes); when it covers the frame
+ *      opaquely the background is not copied first.
  * What remains is the encoder: libx264 (CRF/preset from config, yuv420p,
- * BT.601 limited range, tagged), a silent AAC track, MP4 with +faststart,
- * and the thumbnail is the composed picture at 1 s through the mjpeg
- * encoder. Nothing shells out.
+ * BT.601 limited range, tagged), the soundtrack (rc_audio.h) or a silent AAC
+ * track, MP4 with +faststart, and the thumbnail is the composed picture at
+ * 1 s through the mjpeg encoder. Nothing shells out.
+ *
+ * Several videos per call (SDK ABI 2.1, req->outputs: a render and its
+ * aspect variants): the pictures are decoded once for all of them, a
+ * soundtrack they share is mixed once, each video's static layers are drawn
+ * once at its size, and the videos are composed and encoded in parallel
+ * threads (one per video, x264's threads shared out between them); the
+ * calling thread reports progress and passes cancellation on.
  *
  * Configuration (section RENDER_FFMPEG):
  *   RENDER_FFMPEG_CRF      x264 CRF, 0..51, default 23
  *   RENDER_FFMPEG_PRESET   x264 preset, default veryfast
- *   RENDER_FFMPEG_THREADS  encoder threads, default 0 (x264 decides)
+ *   RENDER_FFMPEG_THREADS  encoder threads per video, default 0 (x264 decides for
+ *                          one video; CPUs / videos, at least 1, for several)
  *   RENDER_FFMPEG_FONT     font file; default <asset_dir>/fonts/DejaVuSans-Bold.ttf,
  *                          then the system DejaVu Sans Bold
  *
- * Calls may run concurrently: all state lives in the call's render_ctx.
+ * Calls may run concurrently: all state lives in the call's render_ctx
+ * array and image cache.
  */
 #include "cliploop_plugin.h"
 #include "rc_audio.h"
@@ -54,6 +68,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +76,9 @@
 #include <unistd.h>
 
 static atomic_uint tmp_counter;
+
+/** Most videos one call makes (ABI 2.1 max_outputs): a render and its aspect variants. */
+#define RF_MAX_OUTPUTS 8
 
 /* ------------------------------------------------------------------------- */
 /* Text layout: wrap with FreeType's advances (the font drawtext will use)   */
@@ -234,8 +252,12 @@ typedef struct render_ctx {
     AVFrame *base;      /* background + logo, yuv420p */
     layer_img *imgs;    /* comp.n_layers: text, rect and still image layers drawn once */
     layer_img *panels;  /* comp.n_layers: the panel behind a text layer with "bg" */
-    rc_image_cache images; /* decoded pictures of image layers, by path */
+    rc_image_cache *images; /* decoded pictures of image layers, by path (shared by the call's videos) */
     const AVFrame **pics;  /* comp.n_layers: an image layer's picture (borrowed from images) */
+    const char *video_path, *thumbnail_path; /* this video's files (borrowed from the request) */
+    struct render_group *grp; /* several videos in parallel threads, else NULL */
+    cl_error terr;            /* this video's error while it runs in its own thread */
+    int rc;                   /* its result */
     /* output */
     AVFormatContext *oc;
     AVCodecContext *venc, *aenc;
@@ -246,10 +268,21 @@ typedef struct render_ctx {
     int64_t audio_total; /* samples in the whole track */
     int io_open;
     int wrote_file; /* the video file was created by this call */
+    int enc_threads; /* x264 threads when RENDER_FFMPEG_THREADS is unset; 0 = x264 decides */
     rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
-    rc_mix mix;          /* its mixed samples; empty: the silent track */
+    rc_mix own_mix;      /* its mixed samples; empty: the silent track */
+    const rc_mix *mix;   /* own_mix, or another video's identical soundtrack */
     rc_captions *caps;   /* the composition's "captions" (rc_captions.h), NULL when none */
 } render_ctx;
+
+/* The videos of one call rendered in parallel threads: the calling thread
+   reports the frames done (the sum over the videos) and watches for
+   cancellation; a failing video stops the others. */
+typedef struct render_group {
+    atomic_int stop;         /* set on cancellation or on a video's failure */
+    atomic_llong done;       /* frames encoded, all videos */
+    int64_t total;
+} render_group;
 
 static int av_fail(render_ctx *r, int code, const char *what, int averr)
 {
@@ -648,7 +681,7 @@ static int build_image_layer(render_ctx *r, int i)
     const rc_layer *l = &r->comp.layers[i];
     if (!rc_path_inside(r->work_dir, l->path))
         return rc_err(r->err, CL_EINVAL, "layers[%d].path must name a file inside the render's work directory", i);
-    int rc = rc_image_get(&r->images, l->path, &r->pics[i], r->err);
+    int rc = rc_image_get(r->images, l->path, &r->pics[i], r->err);
     if (rc != CL_OK || l->has_motion)
         return rc;
     return still_image_img(r, l, r->pics[i], &r->imgs[i]);
@@ -753,11 +786,10 @@ static void blend_plane(uint8_t *dst, int dst_ls, int dst_h, int x, int y, const
             continue;
         uint8_t *d = dst + (size_t)dy * dst_ls + x;
         const uint8_t *s = src + (size_t)j * w, *a = alpha + (size_t)j * w;
+        /* No branch on a zero alpha (it leaves d as it is anyway): the loop vectorizes. */
         for (int i = 0; i < w; i++) {
-            if (!a[i])
-                continue;
-            int aa = ((a[i] + (a[i] >> 7)) * opacity) >> 8; /* 0..256 */
-            d[i] = (uint8_t)((s[i] * aa + d[i] * (256 - aa)) >> 8);
+            uint32_t aa = ((a[i] + (a[i] >> 7u)) * (uint32_t)opacity) >> 8; /* 0..256 */
+            d[i] = (uint8_t)((s[i] * aa + d[i] * (256u - aa)) >> 8);
         }
     }
 }
@@ -772,11 +804,26 @@ static void blend_img(AVFrame *dst, const layer_img *li, int op, int off)
                 li->h / 2, op);
 }
 
+/* 1 when layer i, drawn at alpha, writes every pixel of the frame: a moving
+   picture that covers the frame, fully opaque, square corners. */
+static int covers_frame(const render_ctx *r, int i, double alpha)
+{
+    const rc_layer *l = &r->comp.layers[i];
+    return alpha >= 1 && l->type == RC_LAYER_IMAGE && l->has_motion && l->fit == RC_FIT_COVER && l->radius == 0 &&
+           l->box_x <= 0 && l->box_y <= 0 && l->box_x + l->box_w >= r->comp.width &&
+           l->box_y + l->box_h >= r->comp.height && r->pics[i];
+}
+
 static void compose(render_ctx *r, AVFrame *dst, const double *alpha, const int *offset, double t)
 {
     const AVFrame *b = r->base;
     int H = b->height;
-    for (int p = 0; p < 3; p++) {
+    /* The background is copied unless the lowest visible layer covers it. */
+    int first = 0;
+    while (first < r->comp.n_layers && alpha[first] <= 0)
+        first++;
+    int skip_base = first < r->comp.n_layers && offset[first] == 0 && covers_frame(r, first, alpha[first]);
+    for (int p = 0; p < 3 && !skip_base; p++) {
         int ph = p ? H / 2 : H, bytes = p ? b->width / 2 : b->width;
         if (dst->linesize[p] == b->linesize[p])
             memcpy(dst->data[p], b->data[p], (size_t)b->linesize[p] * ph);
@@ -838,6 +885,8 @@ static int open_output(render_ctx *r, const char *path)
     r->venc->color_primaries = AVCOL_PRI_BT709;
     r->venc->color_trc = AVCOL_TRC_BT709;
     r->venc->thread_count = (int)clp_config_range("THREADS", 0, 0, 64);
+    if (r->venc->thread_count == 0)
+        r->venc->thread_count = r->enc_threads;
     if (r->oc->oformat->flags & AVFMT_GLOBALHEADER)
         r->venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     const char *preset = clp_config("PRESET");
@@ -939,7 +988,7 @@ static int audio_until(render_ctx *r, int64_t upto)
             return rc_err(r->err, CL_ENOMEM, "out of memory");
         r->aframe->nb_samples = n;
         r->aframe->pts = r->audio_next;
-        rc_mix_fill(&r->mix, r->audio_next, n, r->aframe->data); /* silence without a mix */
+        rc_mix_fill(r->mix, r->audio_next, n, r->aframe->data); /* silence without a mix */
         int rc = encode(r, r->aenc, r->ast, r->aframe);
         if (rc != CL_OK)
             return rc;
@@ -967,14 +1016,27 @@ static void render_ctx_free(render_ctx *r)
     free(r->imgs);
     free(r->panels);
     free(r->pics);
-    rc_image_cache_free(&r->images);
     rc_comp_free(&r->comp);
-    rc_mix_free(&r->mix);
+    rc_mix_free(&r->own_mix);
     rc_audio_spec_free(&r->audio);
     rc_captions_free(r->caps);
 }
 
-static int render_frames(render_ctx *r, const cl_render_request *req)
+/* Cancellation, as the call or (several videos) the group sees it. */
+static int stopped(render_ctx *r)
+{
+    return r->grp ? atomic_load(&r->grp->stop) : clp_cancelled(r->call);
+}
+
+static void frames_done(render_ctx *r, int64_t done, int64_t total, int64_t step)
+{
+    if (r->grp)
+        atomic_fetch_add(&r->grp->done, step);
+    else
+        clp_progress(r->call, done, total);
+}
+
+static int render_frames(render_ctx *r)
 {
     const rc_comp *c = &r->comp;
     int64_t total = (int64_t)llround(c->duration * c->fps);
@@ -995,10 +1057,12 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
         rc = rc_err(r->err, CL_ENOMEM, "out of memory");
         goto out;
     }
-    clp_progress(r->call, 0, total);
+    if (!r->grp)
+        clp_progress(r->call, 0, total);
     int pcap = -2; /* the captions' state drawn last (rc_captions_state) */
+    int64_t reported = 0;
     for (int64_t i = 0; i < total; i++) {
-        if (clp_cancelled(r->call)) {
+        if (stopped(r)) {
             rc = rc_err(r->err, CL_ECANCELLED, "render cancelled after %lld of %lld frames",
                         (long long)i, (long long)total);
             goto out;
@@ -1036,8 +1100,10 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
             goto out;
         if ((rc = audio_until(r, (i + 1) * 48000 / c->fps)) != CL_OK)
             goto out;
-        if ((i + 1) % c->fps == 0 || i + 1 == total)
-            clp_progress(r->call, i + 1, total);
+        if ((i + 1) % c->fps == 0 || i + 1 == total) {
+            frames_done(r, i + 1, total, i + 1 - reported);
+            reported = i + 1;
+        }
     }
     if ((rc = encode(r, r->venc, r->vst, NULL)) != CL_OK || (rc = audio_until(r, r->audio_total)) != CL_OK ||
         (rc = encode(r, r->aenc, r->ast, NULL)) != CL_OK)
@@ -1049,7 +1115,7 @@ static int render_frames(render_ctx *r, const cl_render_request *req)
     }
     avio_closep(&r->oc->pb);
     r->io_open = 0;
-    rc = rc_write_jpeg(thumb ? thumb : cur, req->thumbnail_path, r->err);
+    rc = rc_write_jpeg(thumb ? thumb : cur, r->thumbnail_path, r->err);
 out:
     av_frame_free(&thumb);
     av_frame_free(&cur);
@@ -1057,56 +1123,200 @@ out:
     return rc;
 }
 
+/* One video's composition parsed and checked (calling thread). In the message
+   of a failure, "video N: " when the call makes several. */
+static int output_parse(render_ctx *r, const char *json, const char *video_path, const char *thumbnail_path,
+                        const char *work_dir, const char *font, int idx, int n, cl_error *err)
+{
+    char msg[400], which[32] = "";
+    if (n > 1)
+        snprintf(which, sizeof which, "video %d: ", idx + 1);
+    r->err = err;
+    r->video_path = video_path;
+    r->thumbnail_path = thumbnail_path;
+    r->mix = &r->own_mix;
+    snprintf(r->work_dir, sizeof r->work_dir, "%s", work_dir);
+    snprintf(r->font, sizeof r->font, "%s", font);
+    if (!json || !video_path || !thumbnail_path)
+        return rc_err(err, CL_EINVAL, "%srender request lacks composition_json, video_path or thumbnail_path", which);
+    if (rc_comp_parse(json, &r->comp, msg, sizeof msg) != 0 ||
+        rc_audio_parse(json, r->work_dir, &r->audio, msg, sizeof msg) != 0 ||
+        rc_captions_parse(json, r->comp.duration, &r->caps, msg, sizeof msg) != 0)
+        return rc_err(err, CL_EINVAL, "%sinvalid composition: %s", which, msg);
+    if (rc_mkdirs_for(video_path) != 0 || rc_mkdirs_for(thumbnail_path) != 0)
+        return rc_err(err, CL_EIO, "cannot create the output directory for %s: %s", video_path, strerror(errno));
+    return CL_OK;
+}
+
+/* Everything drawn once for one video, and its output opened (calling thread). */
+static int output_prepare(render_ctx *r)
+{
+    char msg[400];
+    int rc;
+    /* The output first: an unwritable path fails before any work is done. */
+    if ((rc = open_output(r, r->video_path)) != CL_OK)
+        return rc;
+    if (r->caps && rc_captions_prepare(r->caps, r->font, r->comp.width, r->comp.height, r->comp.safe_top,
+                                       r->comp.safe_bottom, r->comp.safe_left, r->comp.safe_right, msg,
+                                       sizeof msg) != 0)
+        return rc_err(r->err, CL_EUNSUPPORTED, "%s", msg);
+    if ((rc = build_base(r)) != CL_OK || (rc = build_layers(r)) != CL_OK)
+        return rc;
+    return CL_OK;
+}
+
+/* "video N: " before err's message when the call makes several videos. */
+static void name_video(cl_error *err, int idx, int n)
+{
+    if (n < 2 || !err || strncmp(err->message, "video ", 6) == 0)
+        return;
+    char m[sizeof err->message];
+    snprintf(m, sizeof m, "%s", err->message);
+    snprintf(err->message, sizeof err->message, "video %d: %.*s", idx + 1, (int)sizeof err->message - 16, m);
+}
+
+/* Two soundtracks that mix to the same samples. */
+static int same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+static int same_audio(const render_ctx *a, const render_ctx *b)
+{
+    const rc_audio_spec *x = &a->audio, *y = &b->audio;
+    return a->comp.duration == b->comp.duration && x->present == y->present && same_str(x->vo_path, y->vo_path) &&
+           x->vo_gain_db == y->vo_gain_db && x->vo_start == y->vo_start && same_str(x->music_path, y->music_path) &&
+           x->music_gain_db == y->music_gain_db && x->duck == y->duck && x->music_loop == y->music_loop &&
+           x->fade_in == y->fade_in && x->fade_out == y->fade_out && x->target_lufs == y->target_lufs;
+}
+
+static void *frames_thread(void *arg)
+{
+    render_ctx *r = arg;
+    r->rc = render_frames(r);
+    if (r->rc != CL_OK)
+        atomic_store(&r->grp->stop, 1);
+    return NULL;
+}
+
+/* Render the prepared videos r[0..n) in parallel threads; the calling thread
+   reports progress and passes cancellation on. Returns the first failure. */
+static int run_parallel(render_ctx *r, int n, cl_call *call, cl_error *err)
+{
+    render_group g = {.total = 0};
+    atomic_init(&g.stop, 0);
+    atomic_init(&g.done, 0);
+    pthread_t th[RF_MAX_OUTPUTS];
+    int started = 0, cancelled = 0;
+    for (int i = 0; i < n; i++)
+        g.total += (int64_t)llround(r[i].comp.duration * r[i].comp.fps);
+    clp_progress(call, 0, g.total);
+    for (int i = 0; i < n; i++) {
+        r[i].grp = &g;
+        r[i].terr = (cl_error)CL_ERROR_INIT;
+        r[i].err = &r[i].terr;
+        r[i].rc = CL_OK;
+        if (pthread_create(&th[i], NULL, frames_thread, &r[i]) != 0) {
+            atomic_store(&g.stop, 1);
+            r[i].rc = rc_err(&r[i].terr, CL_ENOMEM, "cannot start a render thread");
+            break;
+        }
+        started++;
+    }
+    /* Poll until every thread has stopped; they stop at the group's flag. */
+    int64_t last = -1;
+    for (;;) {
+        int64_t d = atomic_load(&g.done);
+        if (d != last)
+            clp_progress(call, d, g.total), last = d;
+        if (d >= g.total || atomic_load(&g.stop))
+            break;
+        if (clp_sleep(call, 50) == CL_ECANCELLED) {
+            cancelled = 1;
+            atomic_store(&g.stop, 1);
+            break;
+        }
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < n; i++)
+        r[i].err = err;
+    if (cancelled)
+        return rc_err(err, CL_ECANCELLED, "render cancelled after %lld of %lld frames",
+                      (long long)atomic_load(&g.done), (long long)g.total);
+    /* the video that failed first: a failure other than the stop it caused */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++)
+            if (r[i].rc != CL_OK && (pass || r[i].rc != CL_ECANCELLED)) {
+                *err = r[i].terr;
+                name_video(err, i, n);
+                return r[i].rc;
+            }
+    return CL_OK;
+}
+
+/*
+ * One call, one or several videos (ABI 2.1: req->outputs). What the videos
+ * share is done once: each picture is decoded once (the image cache), a
+ * soundtrack identical across videos is mixed once. Each video's static
+ * layers are drawn once at its size; then the videos' frames are composed and
+ * encoded in parallel threads, one per video.
+ */
 static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req, cl_error *err)
 {
-    render_ctx r = {.call = call, .err = err};
-    if (!req || !req->video_path || !req->thumbnail_path || !req->composition_json)
+    (void)self;
+    if (!req)
         return rc_err(err, CL_EINVAL, "render request lacks composition_json, video_path or thumbnail_path");
-    char msg[400];
-    if (rc_comp_parse(req->composition_json, &r.comp, msg, sizeof msg) != 0)
-        return rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
-    int rc;
+    int extra = req->outputs ? req->n_outputs : 0;
+    if (extra < 0 || extra + 1 > RF_MAX_OUTPUTS)
+        return rc_err(err, CL_EINVAL, "a render call makes 1 to %d videos, not %d", RF_MAX_OUTPUTS, extra + 1);
+    for (int k = 0; k < extra; k++)
+        if (!req->outputs[k] || req->outputs[k]->size < sizeof(cl_render_output))
+            return rc_err(err, CL_EINVAL, "render request: outputs[%d] is missing or too small", k);
+    int n = extra + 1, rc = CL_OK;
+    render_ctx r[RF_MAX_OUTPUTS];
+    memset(r, 0, sizeof r);
+    rc_image_cache images = {0};
     const char *wd = req->work_dir && req->work_dir[0] ? req->work_dir : clp_temp_dir();
-    snprintf(r.work_dir, sizeof r.work_dir, "%s", wd ? wd : "/tmp");
-    if (rc_audio_parse(req->composition_json, r.work_dir, &r.audio, msg, sizeof msg) != 0) {
-        rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
-        goto out;
+    char font[1024] = "", msg[400];
+    for (int i = 0; i < n && rc == CL_OK; i++) {
+        const cl_render_output *o = i ? req->outputs[i - 1] : NULL;
+        r[i].call = call;
+        r[i].images = &images;
+        rc = output_parse(&r[i], o ? o->composition_json : req->composition_json,
+                          o ? o->video_path : req->video_path, o ? o->thumbnail_path : req->thumbnail_path,
+                          wd ? wd : "/tmp", font, i, n, err);
+        if (rc == CL_OK && !font[0] && (r[i].comp.n_layers > 0 || r[i].caps)) {
+            if (rc_find_font(clp_config("FONT"), clp_asset_dir(), font, sizeof font, msg, sizeof msg) != 0)
+                rc = rc_err(err, CL_EUNSUPPORTED, "%s (RENDER_FFMPEG_FONT)", msg);
+            for (int k = 0; k <= i; k++)
+                snprintf(r[k].font, sizeof r[k].font, "%s", font);
+        }
     }
-    if (rc_captions_parse(req->composition_json, r.comp.duration, &r.caps, msg, sizeof msg) != 0) {
-        rc = rc_err(err, CL_EINVAL, "invalid composition: %s", msg);
-        goto out;
+    /* x264's threads: its own choice for one video; shared out between several. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = n > 1 ? (int)((ncpu > 0 ? ncpu : 1) + n - 1) / n : 0;
+    for (int i = 0; i < n && rc == CL_OK; i++) {
+        r[i].enc_threads = threads;
+        if ((rc = output_prepare(&r[i])) != CL_OK)
+            name_video(err, i, n);
     }
-    if ((r.comp.n_layers > 0 || r.caps) &&
-        rc_find_font(clp_config("FONT"), clp_asset_dir(), r.font, sizeof r.font, msg,
-                     sizeof msg) != 0) {
-        rc = rc_err(err, CL_EUNSUPPORTED, "%s (RENDER_FFMPEG_FONT)", msg);
-        goto out;
+    /* the soundtrack: mixed once for all the videos that have the same one */
+    for (int i = 0; i < n && rc == CL_OK; i++) {
+        for (int k = 0; k < i && r[i].mix == &r[i].own_mix; k++)
+            if (same_audio(&r[i], &r[k]))
+                r[i].mix = r[k].mix;
+        if (r[i].mix == &r[i].own_mix &&
+            (rc = rc_audio_mix(cl_plugin_api_, call, &r[i].audio, r[i].comp.duration, &r[i].own_mix, err)) != CL_OK)
+            name_video(err, i, n);
     }
-    if (rc_mkdirs_for(req->video_path) != 0 || rc_mkdirs_for(req->thumbnail_path) != 0) {
-        rc = rc_err(err, CL_EIO, "cannot create the output directory for %s: %s", req->video_path,
-                    strerror(errno));
-        goto out;
+    if (rc == CL_OK)
+        rc = n == 1 ? render_frames(&r[0]) : run_parallel(r, n, call, err);
+    for (int i = 0; i < n; i++) {
+        int wrote = r[i].wrote_file;
+        render_ctx_free(&r[i]);
+        if (rc != CL_OK && wrote) {
+            unlink(r[i].video_path); /* never leave a partial video behind */
+            unlink(r[i].thumbnail_path);
+        }
     }
-    /* The output first: an unwritable path fails before any work is done. */
-    if ((rc = open_output(&r, req->video_path)) != CL_OK)
-        goto out;
-    if (r.caps && rc_captions_prepare(r.caps, r.font, r.comp.width, r.comp.height, r.comp.safe_top,
-                                      r.comp.safe_bottom, r.comp.safe_left, r.comp.safe_right, msg,
-                                      sizeof msg) != 0) {
-        rc = rc_err(err, CL_EUNSUPPORTED, "%s", msg);
-        goto out;
-    }
-    if ((rc = build_base(&r)) != CL_OK || (rc = build_layers(&r)) != CL_OK ||
-        (rc = rc_audio_mix(cl_plugin_api_, call, &r.audio, r.comp.duration, &r.mix, err)) != CL_OK)
-        goto out;
-    rc = render_frames(&r, req);
-out:;
-    int wrote = r.wrote_file;
-    render_ctx_free(&r);
-    if (rc != CL_OK && wrote) {
-        unlink(req->video_path); /* never leave a partial video behind */
-        unlink(req->thumbnail_path);
-    }
+    rc_image_cache_free(&images);
     return rc;
 }
 
@@ -1119,8 +1329,35 @@ static int setup(cl_error *err)
                  .id = "ffmpeg",
                  .description = "FFmpeg libraries in process: libavfilter, libx264, AAC, MP4"},
         .render = ffmpeg_render,
+        .max_outputs = RF_MAX_OUTPUTS,
     };
+#ifdef RF_ABI_2_0
+    /* The 2.0 struct ends before max_outputs: the host sees a one-video renderer. */
+    r.base.id = "ffmpeg_abi20";
+    r.base.description = "render_ffmpeg built as an ABI 2.0 plugin (tests)";
+    return cl_plugin_api_->register_capability(cl_plugin_ctx_, &r.base, offsetof(cl_renderer, max_outputs));
+#else
     return clp_register(&r);
+#endif
 }
 
+#ifdef RF_ABI_2_0
+/* This renderer as a plugin built against ABI 2.0 (tests only; the
+   test-plugins/render_abi20 target): manifest minor 0 and the 2.0 renderer
+   struct, so the host's fallback for older renderers (one call per video) is
+   exercised with real rendering. */
+CL_HIDDEN const cl_host_api *cl_plugin_api_;
+CL_HIDDEN cl_plugin_ctx *cl_plugin_ctx_;
+static int abi20_init(const cl_host_api *api, cl_plugin_ctx *ctx, cl_error *err)
+{
+    cl_plugin_api_ = api;
+    cl_plugin_ctx_ = ctx;
+    return setup(err);
+}
+static const cl_plugin_manifest abi20_manifest = {CL_PLUGIN_MAGIC, CL_ABI_MAJOR, 0, (uint32_t)sizeof(cl_plugin_manifest),
+                                                  CL_BUILD_FINGERPRINT, "render_ffmpeg_abi20", "1.0.0",
+                                                  "RENDER_FFMPEG", abi20_init};
+CL_PLUGIN_DEFINE(abi20_manifest)
+#else
 CL_PLUGIN("render_ffmpeg", "1.0.0", "RENDER_FFMPEG", setup)
+#endif

@@ -61,6 +61,9 @@
 
 extern char **environ;
 
+/* Most videos one call makes (ABI 2.1 max_outputs; made one after the other). */
+#define HF_MAX_OUTPUTS 8
+
 /* The whole render's deadline unless HYPERFRAMES_TIMEOUT_MS says otherwise. */
 #define HF_TIMEOUT_MS 600000
 
@@ -527,6 +530,15 @@ static int env_allowed(const char *kv)
     return 0;
 }
 
+/* Progress over all the videos of a call (ABI 2.1): the frames of the videos
+   already made, and the frames of all of them (0 = just this one's). */
+static _Thread_local int64_t prog_base, prog_all;
+
+static void hf_progress(cl_call *call, int64_t done, int64_t total)
+{
+    clp_progress(call, prog_base + done, prog_all ? prog_all : total);
+}
+
 static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const char *work,
                    int total_frames, cl_call *call, cl_error *err)
 {
@@ -611,7 +623,7 @@ static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const 
         int pct = read_pct(log_out);
         if (pct > last_pct && pct <= 100) {
             last_pct = pct;
-            clp_progress(call, (int64_t)total_frames * pct / 100, total_frames);
+            hf_progress(call, (int64_t)total_frames * pct / 100, total_frames);
         }
         clp_sleep(call, 100); /* returns early on cancel: the loop's check then stops the CLI */
     }
@@ -630,7 +642,8 @@ static int run_cli(const char *bin, const char *pkg, const char *out_mp4, const 
     return CL_OK;
 }
 
-static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl_error *err)
+/* One video; its package and raw video are named after idx in the work directory. */
+static int hf_render_one(cl_call *call, const cl_render_request *req, int idx, cl_error *err)
 {
     if (!cfg_true("ENABLED"))
         return rc_err(err, CL_EUNSUPPORTED,
@@ -662,8 +675,8 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
         goto out;
     }
     char pkg[PATH_MAX + 32], raw[PATH_MAX + 32];
-    snprintf(pkg, sizeof pkg, "%s/hf-package", wd);
-    snprintf(raw, sizeof raw, "%s/hyperframes-raw.mp4", wd);
+    snprintf(pkg, sizeof pkg, idx ? "%s/hf-package-%d" : "%s/hf-package", wd, idx);
+    snprintf(raw, sizeof raw, idx ? "%s/hyperframes-raw-%d.mp4" : "%s/hyperframes-raw.mp4", wd, idx);
     if (mkdir(pkg, 0700) != 0 && errno != EEXIST) {
         rc = rc_err(err, CL_EIO, "cannot create %s: %s", pkg, strerror(errno));
         goto out;
@@ -712,7 +725,7 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
     if (rc != CL_OK)
         goto out_rm;
     int total = (int)lround(c.duration * c.fps);
-    clp_progress(call, 0, total);
+    hf_progress(call, 0, total);
     if ((rc = run_cli(bin, pkg, raw, wd, total, call, err)) != CL_OK)
         goto out_rm;
     struct stat st;
@@ -737,7 +750,7 @@ static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl
     unlink(raw);
     rc = rc_thumbnail_from_video(req->video_path, 1.0, req->thumbnail_path, err);
     if (rc == CL_OK)
-        clp_progress(call, total, total);
+        hf_progress(call, total, total);
 out_rm:
     if (rc != CL_OK) {
         unlink(req->video_path);
@@ -745,6 +758,55 @@ out_rm:
     }
 out:
     rc_comp_free(&c);
+    return rc;
+}
+
+/*
+ * The call: one video, or (ABI 2.1) several — the CLI renders one page at a
+ * time, so the videos are made one after the other (progress counts them
+ * all). All or nothing: a failure removes the videos already made.
+ */
+static int hf_render(void *self, cl_call *call, const cl_render_request *req, cl_error *err)
+{
+    (void)self;
+    int extra = req && req->outputs ? req->n_outputs : 0;
+    if (extra < 0 || extra + 1 > HF_MAX_OUTPUTS)
+        return rc_err(err, CL_EINVAL, "a render call makes 1 to %d videos, not %d", HF_MAX_OUTPUTS, extra + 1);
+    if (extra == 0)
+        return hf_render_one(call, req, 0, err);
+    cl_render_request one[HF_MAX_OUTPUTS];
+    int64_t frames[HF_MAX_OUTPUTS], all = 0;
+    for (int i = 0; i <= extra; i++) {
+        const cl_render_output *o = i ? req->outputs[i - 1] : NULL;
+        if (i && (!o || o->size < sizeof *o))
+            return rc_err(err, CL_EINVAL, "render request: outputs[%d] is missing or too small", i - 1);
+        one[i] = (cl_render_request){.size = sizeof one[i],
+                                     .composition_json = o ? o->composition_json : req->composition_json,
+                                     .work_dir = req->work_dir,
+                                     .video_path = o ? o->video_path : req->video_path,
+                                     .thumbnail_path = o ? o->thumbnail_path : req->thumbnail_path};
+        rc_comp c;
+        char msg[400];
+        if (!one[i].composition_json || rc_comp_parse(one[i].composition_json, &c, msg, sizeof msg) != 0)
+            return rc_err(err, CL_EINVAL, "video %d: invalid composition: %s", i + 1,
+                          one[i].composition_json ? msg : "missing");
+        frames[i] = (int64_t)lround(c.duration * c.fps);
+        all += frames[i];
+        rc_comp_free(&c);
+    }
+    int rc = CL_OK, made = 0;
+    prog_base = 0;
+    prog_all = all;
+    for (int i = 0; i <= extra && rc == CL_OK; i++) {
+        if ((rc = hf_render_one(call, &one[i], i, err)) == CL_OK)
+            made++;
+        prog_base += frames[i];
+    }
+    prog_base = prog_all = 0;
+    for (int i = 0; rc != CL_OK && i < made; i++) {
+        unlink(one[i].video_path);
+        unlink(one[i].thumbnail_path);
+    }
     return rc;
 }
 
@@ -756,6 +818,7 @@ static int setup(cl_error *err)
                  .id = "hyperframes",
                  .description = "HyperFrames CLI (HTML composition, headless Chromium)"},
         .render = hf_render,
+        .max_outputs = HF_MAX_OUTPUTS,
     };
     return clp_register(&r);
 }

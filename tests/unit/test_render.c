@@ -570,6 +570,98 @@ static void test_hyperframes_real(const char *bin)
     luma_free(&th);
 }
 
+/* Bytes of a file into a malloc'd buffer (*n its size), or NULL. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char *b = malloc(1 << 22);
+    *n = b ? fread(b, 1, 1 << 22, f) : 0;
+    fclose(f);
+    return b;
+}
+
+/*
+ * ABI 2.1: several videos in one renderer call. Three compositions (the text
+ * promo, the same at 1:1, the plain gradient) make three videos in ONE call
+ * of render_ffmpeg; each has its size, duration and soundtrack; progress
+ * counts all their frames; the plain one's thumbnail (the composed picture at
+ * 1 s, before any encoder) is byte for byte the one a call of its own makes.
+ * All or nothing: when the third video fails (its picture is not an image),
+ * the first two, already being written, are removed too.
+ */
+static void test_ffmpeg_multi(void)
+{
+    char square[2048];
+    snprintf(square, sizeof square, "%s", COMP_TEXT);
+    char *wh = strstr(square, "\"height\":1920");
+    CHECK(wh != NULL);
+    if (wh)
+        memcpy(wh, "\"height\":1080", 13);
+    char d[3][PATH_MAX];
+    for (int i = 0; i < 3; i++)
+        snprintf(d[i], sizeof d[i], "%s/multi-%d", scratch, i);
+    const char *comps[3] = {COMP_TEXT, square, COMP_PLAIN}, *dirs[3] = {d[0], d[1], d[2]};
+    progress_log pl = {0};
+    cl_call call;
+    cl_call_init(&call, on_progress, &pl);
+    cl_error err;
+    cl_render_result res[3];
+    int calls = 0;
+    double t0 = now_s();
+    int rc = cl_render_compositions(comps, dirs, 3, "ffmpeg", &call, res, &calls, &err);
+    if (rc != CL_OK)
+        fprintf(stderr, "multi render: %s\n", err.message);
+    CHECK(rc == CL_OK);
+    fprintf(stderr, "render_ffmpeg: three 3 s videos in one call in %.2f s\n", now_s() - t0);
+    CHECK(calls == 1);
+    CHECK(pl.last_done == 270 && pl.last_total == 270);
+    check_video("multi 9:16", res[0].video_path, 3.0, 30);
+    probe_info sq = probe_video(res[1].video_path);
+    CHECK(sq.ok && sq.width == 1080 && sq.height == 1080 && fabs(sq.duration - 3.0) <= 0.1 && sq.n_audio == 1);
+    check_video("multi plain", res[2].video_path, 3.0, 30);
+    luma th = {0};
+    char codec[32] = "";
+    CHECK(decode_luma(res[1].thumbnail_path, &th, codec, sizeof codec) == 0 && th.w == 1080 && th.h == 1080);
+    luma_free(&th);
+
+    char alone[PATH_MAX];
+    snprintf(alone, sizeof alone, "%s/multi-alone", scratch);
+    cl_render_result one;
+    CHECK(cl_render_composition(COMP_PLAIN, alone, "ffmpeg", NULL, &one, &err) == CL_OK);
+    size_t na = 0, nb = 0;
+    unsigned char *a = slurp(one.thumbnail_path, &na), *b = slurp(res[2].thumbnail_path, &nb);
+    CHECK(a && b && na > 1000 && na == nb && memcmp(a, b, na) == 0);
+    free(a), free(b);
+
+    /* the third video fails after the first two have started writing */
+    char bad[PATH_MAX + 16], comp_bad[PATH_MAX + 512], f[3][PATH_MAX];
+    snprintf(bad, sizeof bad, "%s/not-an-image.jpg", scratch);
+    FILE *fp = fopen(bad, "w");
+    CHECK(fp != NULL);
+    if (fp) {
+        fputs("this is text, not a picture\n", fp);
+        fclose(fp);
+    }
+    snprintf(comp_bad, sizeof comp_bad,
+             "{\"version\":2,\"template\":\"showcase\",\"width\":1080,\"height\":1920,\"fps\":30,\"duration\":3,"
+             "\"background\":{\"type\":\"solid\",\"color\":\"#111827\"},\"layers\":[{\"type\":\"image\",\"path\":\"%s\","
+             "\"start\":0,\"end\":3}]}",
+             bad);
+    for (int i = 0; i < 3; i++)
+        snprintf(f[i], sizeof f[i], "%s/fail-%d", scratch, i);
+    const char *comps2[3] = {COMP_TEXT, square, comp_bad}, *dirs2[3] = {f[0], f[1], f[2]};
+    rc = cl_render_compositions(comps2, dirs2, 3, "ffmpeg", NULL, res, &calls, &err);
+    fprintf(stderr, "multi render with a bad picture: %d %s\n", rc, err.message);
+    CHECK(rc != CL_OK && calls == 1);
+    CHECK(strstr(err.message, "video 3") != NULL);
+    for (int i = 0; i < 3; i++) {
+        CHECK(!exists(res[i].video_path));
+        CHECK(!exists(res[i].thumbnail_path));
+    }
+}
+
 int main(void)
 {
     const char *plugin_dir = getenv("CLIPLOOP_PLUGIN_DIR");
@@ -595,6 +687,7 @@ int main(void)
 
     test_composition();
     test_ffmpeg_render();
+    test_ffmpeg_multi();
     test_ffmpeg_errors();
     test_hyperframes_errors();
     test_hyperframes_real(hf_bin);
