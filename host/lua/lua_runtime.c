@@ -1085,6 +1085,9 @@ static int lib_lookup(lstate *ts, const char *script, int *ref, lib_text *out, c
             snprintf(err, errlen, "out of memory");
             rc = -1;
         }
+    } else if (e->seen && e->last_error[0]) {
+        snprintf(err, errlen, "module '%s' does not load: %.400s", script + sizeof LIB_DIR, e->last_error);
+        rc = -1;
     } else {
         snprintf(err, errlen, "no module '%s' (%s.lua in the scripts directory)", script + sizeof LIB_DIR,
                  script);

@@ -395,6 +395,10 @@ static void test_require(void)
     cJSON *st = status_of("lib/kit", &root);
     CHECK(st && contains(cJSON_GetStringValue(cJSON_GetObjectItem(st, "last_error")), "lib/kit.lua:1:"));
     cJSON_Delete(root);
+    /* a module that never loaded says why to every script requiring it */
+    write_script("lib/broken.lua", "return {");
+    expect_error("misc/req_broken", "return function() return require('broken') end", "lib/broken.lua:1:");
+    expect_error("misc/req_broken2", "return function() return require('broken') end", "does not load");
     /* another thread loads the module in its own state */
     write_script("misc/ver.lua", "local kit = require('kit') return function() return kit.twice(5) end");
     thread_res r = {0};
