@@ -796,6 +796,21 @@ static int p_load(lua_State *L)
     return 0;
 }
 
+/* Run fn(job) on ts's state in protected mode under the call budgets; the
+   error (if any) stays on top. Returns the pcall status; *hit says the
+   instruction budget ran out. */
+static int run_limited(lstate *ts, lua_CFunction fn, void *job, int *hit)
+{
+    lua_settop(ts->L, 0);
+    limits_arm(ts);
+    lua_pushcfunction(ts->L, fn);
+    lua_pushlightuserdata(ts->L, job);
+    int st = lua_pcall(ts->L, 1, 0, 0);
+    *hit = ts->instr_hit;
+    limits_disarm(ts);
+    return st;
+}
+
 /* Load source into ts for name; returns the module ref, or LUA_NOREF with err. */
 static int load_module(lstate *ts, const char *name, const char *source, size_t len,
                        char *err, size_t errlen)
@@ -805,13 +820,8 @@ static int load_module(lstate *ts, const char *name, const char *source, size_t 
                : strncmp(name, "channels/", 9) == 0 ? KIND_CHANNEL
                                                     : KIND_ANY;
     lua_State *L = ts->L;
-    lua_settop(L, 0);
-    limits_arm(ts);
-    lua_pushcfunction(L, p_load);
-    lua_pushlightuserdata(L, &job);
-    int st = lua_pcall(L, 1, 0, 0);
-    int hit = ts->instr_hit;
-    limits_disarm(ts);
+    int hit;
+    int st = run_limited(ts, p_load, &job, &hit);
     if (st != LUA_OK) {
         const char *m = lua_tostring(L, -1);
         if (st == LUA_ERRMEM || ts->mem_hit)
@@ -1295,13 +1305,8 @@ int cl_lua_call(const char *script, const char *fn, const char *arg_json, char *
     }
     call_job job = {.ref = ref, .fn = fn, .arg = arg, .ts = ts};
     lua_State *L = ts->L;
-    lua_settop(L, 0);
-    limits_arm(ts);
-    lua_pushcfunction(L, p_call);
-    lua_pushlightuserdata(L, &job);
-    int st = lua_pcall(L, 1, 0, 0);
-    int hit = ts->instr_hit;
-    limits_disarm(ts);
+    int hit;
+    int st = run_limited(ts, p_call, &job, &hit);
     cJSON_Delete(arg);
     if (st != LUA_OK) {
         const char *m = lua_tostring(L, -1);
