@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql, demoProject } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, demoProject, RENDER_WAIT_MS } from './lib/harness.mjs';
 
 let db, srv, storage, c, projectId, userId, chatId;
 const ENV = () => ({
@@ -191,7 +191,7 @@ test('a video chat job completes when its render does, even if nobody is reading
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const id = r.body.chat_job.id;
   // No API reads from here on (a read would complete it lazily): watch the database only.
-  const end = Date.now() + 90000;
+  const end = Date.now() + RENDER_WAIT_MS;
   let row;
   for (;;) {
     row = psql(db.url, `SELECT cj.status, i.status FROM chat_jobs cj LEFT JOIN content_items i ON i.id = cj.content_item_id WHERE cj.id = ${id}`)[0];

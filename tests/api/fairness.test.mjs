@@ -2,6 +2,7 @@
 // limits (429 with Retry-After), and workers claim paid work before free
 // work, so a render is picked up at once while another user has 1,000 free
 // chat replies queued.
+// run-alone: it measures how soon a paid render is claimed behind 1,000 free replies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

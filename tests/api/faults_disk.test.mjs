@@ -6,6 +6,7 @@
 // credit, and leave no asset rows and no files; the worker keeps running
 // (SIGXFSZ is ignored). content.test.mjs and deadletter.test.mjs render
 // again from render_failed; a full render is left out here to keep the suite short.
+// run-alone: fault suite: a worker under a file-size limit, renders it expects to fail part-way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';

@@ -10,6 +10,7 @@
 //     claim, one attempt): an outcome that could not be written while the
 //     database was down is written when it is back, not dropped to be run
 //     again after its lease expires.
+// run-alone: fault suite: it stops and restarts Postgres under running requests and jobs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, startProcess, apiClient, cliploop, psql } from './lib/harness.mjs';

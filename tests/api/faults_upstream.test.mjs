@@ -11,6 +11,7 @@
 // message instead of a request that hangs or a generic 500; every charge is
 // refunded and nothing is half-written. While they hang, the server keeps
 // answering others.
+// run-alone: fault suite: 1 s deadlines on hanging upstreams, timed against the rest.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -2,6 +2,7 @@
 // shell, /healthz against a database that goes away, the blocking pool not
 // stalling the event loop, graceful stop with a request in flight, config
 // errors at start-up.
+// run-alone: it checks that the event loop answers within 1 s while handlers sleep.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';

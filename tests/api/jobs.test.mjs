@@ -1,6 +1,7 @@
 // jobs.test.mjs — the durable job queue through the real binary: `cliploop
 // jobs`, `cliploop worker` (retries, backoff, dead, leases after SIGKILL,
 // graceful shutdown) and the supervisor inside `cliploop serve`.
+// run-alone: lease expiry and heartbeats of 1.5 s leases, SIGKILL and SIGTERM timing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, cliploop, startProcess, startServer, psql } from './lib/harness.mjs';

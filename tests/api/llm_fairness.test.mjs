@@ -5,6 +5,7 @@
 // provider call (the provider sees its connection closed), keeps no charge
 // and frees its slot. Behaviour only: the provider hangs until cancelled, and
 // every assertion is about order (answered while the others are outstanding).
+// run-alone: it measures a bystander's wait while another user's burst holds the provider pool.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, startServer, apiClient, psql, demoProject, betaUser, until } from './lib/harness.mjs';

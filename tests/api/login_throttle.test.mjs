@@ -4,6 +4,7 @@
 // header from anyone else changes nothing); each account backs off
 // exponentially; check and record are atomic, so concurrent guesses cannot
 // all slip through.
+// run-alone: it sleeps through Retry-After windows of whole seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, startServer, apiClient } from './lib/harness.mjs';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, betaUser, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, betaUser, psql, RENDER_WAIT_MS } from './lib/harness.mjs';
 import { startLlmFake } from '../fakes/llm_fake.mjs';
 
 let db, srv, storage;
@@ -387,7 +387,7 @@ test('render-all: 402 before anything is charged when the render balance is shor
     assert.equal(r.status, 202, JSON.stringify(r.body));
     assert.equal(r.body.charged, 5);
     assert.deepEqual(r.body.receipts.map((x) => x.amount), [-1, -1, -1, -1, -1]);
-    const end = Date.now() + 60000;
+    const end = Date.now() + RENDER_WAIT_MS;
     for (;;) {
       const w = (await c.get(`/api/strategy-cycles/${cycle.id}`)).body;
       if (w.items.every((i) => i.status === 'render_failed')) break;

@@ -3,6 +3,7 @@
 // synchronous_commit and full_page_writes on, and a running non-durable one
 // is restarted durable; the one scripts/test uses (var/pg-test) keeps them
 // off for speed and never shares data with the first.
+// run-alone: it starts and restarts Postgres clusters of its own (initdb, fsync on).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -4,6 +4,7 @@
 // duplicates), and every one must be claimed by a runner within 2 s of its
 // item's time (a correctness bound on "picked up at its time", not a
 // benchmark; the measured figures are printed).
+// run-alone: it checks that every due post is claimed within 2 s of its time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, psql, cliploop, startProcess } from './lib/harness.mjs';

@@ -47,7 +47,7 @@ async function generate(prompt, channel, id) {
   assert.equal(br.status, 200, JSON.stringify(br.body));
   const g = await c.post('/api/create/generate', { project_id: projectId, brief: br.body.brief, channel, request_id: id });
   assert.equal(g.status, 201, JSON.stringify(g.body));
-  return waitRendered(c, g.body.content_item_id, 120000);
+  return waitRendered(c, g.body.content_item_id);
 }
 
 test('the draft picks the template from the prompt; the render draws it and records it', async () => {
@@ -77,7 +77,7 @@ test('switch template and render again: charged like a render, the new template 
   assert.equal(r.body.template, 'quote');
   assert.equal(r.body.receipt.amount, -1);
   assert.equal(r.body.receipt.kind, 'render');
-  const done = await waitRendered(c, item.id, 120000);
+  const done = await waitRendered(c, item.id);
   assert.equal(done.status, 'rendered');
   assert.equal(done.draft.template, 'quote');
   assert.deepEqual(renders(item.id), ['offer', 'quote']);

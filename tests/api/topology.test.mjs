@@ -9,6 +9,7 @@
 // generate request) and of one worker (during a render) loses no job and no
 // credit: every request is charged exactly once, every render completes, the
 // balances moved by exactly the ledger's entries.
+// run-alone: it SIGKILLs hosts and workers in the middle of requests and renders.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, startProcess, apiClient, psql, until, ROOT } from './lib/harness.mjs';
+import { createDatabase, startServer, startProcess, apiClient, psql, until, ROOT, RENDER_WAIT_MS } from './lib/harness.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let db, s3, endpoint, dirs = [], hosts = [], workers = [];
@@ -137,7 +138,7 @@ test('the create flow across 2 hosts and 3 workers survives a killed host and a 
   const running = await until('a running render', () => {
     const rows = psql(db.url, "SELECT id, locked_by FROM jobs WHERE kind = 'render.content_item' AND status = 'running'");
     return rows.find(([, by]) => workers.some((w) => by.includes(`:${w.child.pid}:`)));
-  }, 120000);
+  }, RENDER_WAIT_MS);
   const victim = workers.findIndex((w) => running[1].includes(`:${w.child.pid}:`));
   await workers[victim].stop('SIGKILL');
 
@@ -146,7 +147,7 @@ test('the create flow across 2 hosts and 3 workers survives a killed host and a 
     const item = await until(`item ${f.itemId} rendered`, async () => {
       const r = await on(f.itemId % 2, f.u.c).get(`/api/content-items/${f.itemId}`);
       return ['rendered', 'render_failed'].includes(r.body.status) ? r.body : null;
-    }, 120000);
+    }, RENDER_WAIT_MS);
     assert.equal(item.status, 'rendered', JSON.stringify(item));
     f.item = item;
   }

@@ -5,6 +5,7 @@
 //     slug cache, clicks queue up to the bound and the rest are dropped
 //     (counted in /healthz and the log); when it comes back the queue drains:
 //     rows = redirects answered - dropped, exactly.
+// run-alone: it SIGKILLs the click writer and counts what one batch window lost.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';

@@ -17,7 +17,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { newPage, demoContext, screenshot, problems, DESKTOP, startStudio } from './lib/browser.mjs';
+import { newPage, demoContext, screenshot, problems, DESKTOP, startStudio, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // A <video>/<img> may cancel a download it no longer needs.
@@ -55,10 +55,10 @@ async function seed() {
   const gen = await call('POST', '/api/create/generate', { project_id: project.id, brief, channel: 'instagram', render: true, request_id: 'audit-generate-1' });
   ids.item = gen.content_item_id;
   assert.ok(ids.item, JSON.stringify(gen));
-  for (let i = 0; i < 300; i++) {
+  for (const end = Date.now() + RENDER_WAIT_MS; ;) {
     const it = await call('GET', `/api/content-items/${ids.item}`);
     if (it.assets?.some((a) => a.kind === 'video')) break;
-    if (i === 299) assert.fail('the render did not finish: ' + JSON.stringify(it));
+    if (Date.now() > end) assert.fail('the render did not finish: ' + JSON.stringify(it));
     await new Promise((r) => setTimeout(r, 200));
   }
   const chat = await call('POST', '/api/chats', { project_id: project.id });

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { psql } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, ARTIFACTS, DESKTOP, useStudio, playVideo } from './lib/browser.mjs';
+import { newPage, screenshot, problems, ARTIFACTS, DESKTOP, useStudio, playVideo, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 let db, srv, storage, browser, chatUrl;
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
@@ -24,7 +24,7 @@ async function signedIn(mobile) {
 }
 
 async function videoPlays(page) {
-  assert.ok(await playVideo(page.getByTestId('chat-video').last(), 120000) > 0);
+  assert.ok(await playVideo(page.getByTestId('chat-video').last(), RENDER_WAIT_MS) > 0);
 }
 
 useStudio('e2e_chat', { env: { CLIPLOOP_WORKERS: '1', CLIPLOOP_JOB_POLL_MS: '100' }, storage: true }, (w) => ({ db, srv, browser, storage } = w));

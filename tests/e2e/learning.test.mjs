@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { freePort, psql } from '../api/lib/harness.mjs';
-import { demoContext, screenshot, problems, ARTIFACTS, useStudio } from './lib/browser.mjs';
+import { demoContext, screenshot, problems, ARTIFACTS, useStudio, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 let db, srv, browser, storage;
 
@@ -25,7 +25,7 @@ useStudio('e2e_learning', {
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ENCRYPTION_SECRET: 'e2e-learning-secret-0123456789abcdef' },
 }, (w) => ({ db, srv, browser, storage } = w));
 
-async function waitFor(fn, what, ms = 120000) {
+async function waitFor(fn, what, ms = RENDER_WAIT_MS) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createDatabase, psql } from '../api/lib/harness.mjs';
 import { startPublishingServer, DRAFT, PROJECT } from '../api/lib/publishing.mjs';
 import { startInstagramFake } from '../fakes/instagram_fake.mjs';
-import { launch, screenshot, problems, demoContext } from './lib/browser.mjs';
+import { launch, screenshot, problems, demoContext, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 let db, srv, fake, storage, browser;
 // A <video> cancels its first download once it has the metadata and goes on with range requests.
@@ -55,7 +55,7 @@ async function renderedItem(page, projectId, channel, title) {
   const r = await call(page, 'POST', '/api/content-items', { project_id: projectId, channel, draft: DRAFT, title });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.equal((await call(page, 'POST', `/api/content-items/${r.body.id}/render`, {})).status, 202);
-  const end = Date.now() + 120000;
+  const end = Date.now() + RENDER_WAIT_MS;
   for (;;) {
     const it = (await call(page, 'GET', `/api/content-items/${r.body.id}`)).body;
     if (it.status === 'rendered') return it;
@@ -107,7 +107,7 @@ test('connect Instagram against the fake, schedule, watch the item reach publish
   await row.waitFor();
   // The page follows it by itself: scheduled → publishing → published, with the post's link.
   await page.waitForFunction((id) => /Published/.test(document.querySelector(`[data-post="${id}"] [data-post-status]`)?.textContent || ''),
-    item.id, { timeout: 60000 });
+    item.id, { timeout: RENDER_WAIT_MS });
   const link = await row.getByRole('link', { name: 'View post' }).getAttribute('href');
   assert.match(link, /^https:\/\/www\.instagram\.com\/reel\/C[0-9a-f]{10}\/$/);
   const containers = [...fake.state.containers.values()];

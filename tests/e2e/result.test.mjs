@@ -4,7 +4,7 @@
 // is rendered again); delete it after confirming in place. Desktop and phone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoContext, apiPromo, screenshot, problems, useStudio } from './lib/browser.mjs';
+import { demoContext, apiPromo, screenshot, problems, useStudio, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 let db, srv, storage, browser;
 const MEDIA = [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/];
@@ -23,7 +23,7 @@ for (const mobile of [false, true]) {
     const page = await signedIn(mobile);
     const id = await apiPromo(page, 'Half price jollof trays this weekend', `result-e2e-${size}-0001`);
     await page.goto(`${srv.url}/app/create?item=${id}`);
-    await page.getByText('Your promo is ready.').waitFor({ timeout: 120000 });
+    await page.getByText('Your promo is ready.').waitFor({ timeout: RENDER_WAIT_MS });
 
     // Copy: the caption as it will be posted, and the call to action.
     const caption = await page.getByTestId('result-caption').innerText();

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { serveFresh, apiClient, verifyEmail, verifyEmailOf } from '../api/lib/harness.mjs';
-import { launch, problems, ARTIFACTS } from './lib/browser.mjs';
+import { launch, problems, watchRequests, ARTIFACTS } from './lib/browser.mjs';
 import { startLemonSqueezyFake, sign, subscriptionEvent, subscriptionAttributes, paymentEvent } from '../fakes/lemonsqueezy_fake.mjs';
 
 const SECRET = 'e2e_secret';
@@ -38,11 +38,9 @@ async function open(size, { js = true } = {}) {
   const context = await browser.newContext({ ...SIZES[size], javaScriptEnabled: js });
   const page = await context.newPage();
   page.consoleErrors = [];
-  page.failedRequests = [];
   page.on('console', (m) => { if (m.type() === 'error') page.consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
-  page.on('requestfailed', (r) => page.failedRequests.push(`${r.method()} ${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => { if (r.status() >= 400) page.failedRequests.push(`${r.request().method()} ${r.url()} ${r.status()}`); });
+  watchRequests(page);
   return page;
 }
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { psql } from '../api/lib/harness.mjs';
-import { newPage, screenshot, problems, demoContext, useStudio, fillOnboarding, playVideo } from './lib/browser.mjs';
+import { newPage, screenshot, problems, demoContext, useStudio, fillOnboarding, playVideo, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 let db, srv, storage, browser;
 const demoId = () => psql(db.url, "SELECT id FROM users WHERE email = 'demo@cliploop.test'")[0][0];
@@ -98,7 +98,7 @@ test('demo sign-in, onboarding, dashboard, and the create flow charges once and 
   // The render's progress bar, then the result.
   await page.getByRole('progressbar', { name: 'Render progress' }).waitFor({ timeout: 15000 });
   const video = page.getByTestId('result-video');
-  assert.ok(await playVideo(video, 90000) > 0);
+  assert.ok(await playVideo(video, RENDER_WAIT_MS) > 0);
   assert.equal(await page.getByTestId('result-channel').textContent(), 'Instagram');
   assert.ok((await page.getByTestId('result-caption').textContent()).trim().length > 0);
   assert.ok((await page.getByTestId('result-cta').textContent()).trim().length > 0);

@@ -4,7 +4,7 @@
 // template. Desktop and phone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoContext, apiPromo, screenshot, problems, useStudio } from './lib/browser.mjs';
+import { demoContext, apiPromo, screenshot, problems, useStudio, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 let db, srv, storage, browser;
 
@@ -34,7 +34,7 @@ for (const mobile of [false, true]) {
     const page = await demoContext(browser, srv.url, { mobile });
     const itemId = await apiPromo(page, 'Jollof trays, 20% off this weekend', `tpl-e2e-${size}-0001`);
     await page.goto(`${srv.url}/app/create?item=${itemId}`);
-    await page.getByText('Your promo is ready.').waitFor({ timeout: 120000 });
+    await page.getByText('Your promo is ready.').waitFor({ timeout: RENDER_WAIT_MS });
     const select = page.getByTestId('template-select');
     await select.waitFor();
     assert.match(await select.locator('option:checked').innerText(), /Offer card \(current\)/);
@@ -44,8 +44,8 @@ for (const mobile of [false, true]) {
     // nothing reaches past the right edge: neither the page nor a box clipped by a card
     assert.deepEqual(await page.evaluate(overflowing, page.viewportSize().width), { scroll: 0, cut: [], lopsided: 0 });
     await page.getByTestId('template-switch').click();
-    await page.getByText('Your promo is ready.').waitFor({ timeout: 120000 });
-    await page.waitForFunction(() => /Quote \(current\)/.test(document.querySelector('[data-testid="template-select"] option:checked')?.textContent || ''), null, { timeout: 120000 });
+    await page.getByText('Your promo is ready.').waitFor({ timeout: RENDER_WAIT_MS });
+    await page.waitForFunction(() => /Quote \(current\)/.test(document.querySelector('[data-testid="template-select"] option:checked')?.textContent || ''), null, { timeout: RENDER_WAIT_MS });
     assert.deepEqual(await page.evaluate(overflowing, page.viewportSize().width), { scroll: 0, cut: [], lopsided: 0 });
     assert.deepEqual(problems(page, [/GET \S+\/api\/assets\/\d+ net::ERR_ABORTED$/]), []);
     await page.close();

@@ -10,6 +10,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+/*
+ * The keep-alive race. fetch keeps connections open for the next request;
+ * H2O closes one that was idle for 10 s. While a test blocks node's event
+ * loop (psql and cliploop subcommands run synchronously, and take long on a
+ * busy machine) fetch cannot see that close, and sends the next request on
+ * the dead connection: "fetch failed", cause "other side closed", although
+ * the server never got the request. So every test file that imports the
+ * harness sends a GET or HEAD that failed that way once more, on a fresh
+ * connection, as browsers do. Other methods are never sent twice.
+ */
+const fetchOnce = globalThis.fetch;
+globalThis.fetch = async function fetchRetryingIdleClose(input, init) {
+  try {
+    return await fetchOnce(input, init);
+  } catch (e) {
+    const method = String(init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const code = e?.cause?.code;
+    if (!(e instanceof TypeError) || !['GET', 'HEAD'].includes(method) || !['UND_ERR_SOCKET', 'ECONNRESET'].includes(code)) throw e;
+    return fetchOnce(input, init);
+  }
+};
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = process.env.CLIPLOOP_BIN || path.join(ROOT, 'build', 'cliploop');
 const ADMIN_URL = process.env.CLIPLOOP_PG_ADMIN_URL;
@@ -60,6 +82,14 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How long a test waits for a render (or for what follows one: a chat card,
+ * a publish) before it gives up. A bound against a hang, never a measurement:
+ * a render takes seconds on a quiet machine, but several renders share 2
+ * CPUs while test files run side by side, and busy machines are slower still.
+ */
+export const RENDER_WAIT_MS = 300000;
+
 /** Poll fn (every 50 ms, up to ms) until it returns something truthy; returns that, or throws naming `what`. */
 export async function until(what, fn, ms = 30000) {
   const end = Date.now() + ms;
@@ -108,25 +138,33 @@ export function startProcess(args, env = {}, { cwd, fileSizeKiB } = {}) {
  * first), else on a free one, in working directory `cwd` when given. Returns { url, port, proc, stop() }.
  */
 export async function startServer({ dbUrl, env = {}, migrate = true, port: fixedPort, cwd } = {}) {
-  const port = fixedPort || await freePort();
-  const fullEnv = {
-    DATABASE_URL: dbUrl, HOST: '127.0.0.1', PORT: String(port), CLIPLOOP_WORKERS: '0',
-    CLIPLOOP_ENV_FILE: '/dev/null', ...env,
-  };
-  if (migrate) {
-    const m = cliploop(['migrate'], fullEnv);
-    if (m.status !== 0) throw new Error(`migrate failed: ${m.stderr}`);
+  // A port found free can be taken before serve binds it (test files run side
+  // by side, and every outgoing connection takes a port too): then another one.
+  for (let attempt = 1; ; attempt++) {
+    const port = fixedPort || await freePort();
+    const fullEnv = {
+      DATABASE_URL: dbUrl, HOST: '127.0.0.1', PORT: String(port), CLIPLOOP_WORKERS: '0',
+      CLIPLOOP_ENV_FILE: '/dev/null', ...env,
+    };
+    if (migrate && attempt === 1) {
+      const m = cliploop(['migrate'], fullEnv);
+      if (m.status !== 0) throw new Error(`migrate failed: ${m.stderr}`);
+    }
+    const proc = startProcess(['serve'], fullEnv, { cwd });
+    const url = `http://127.0.0.1:${port}`;
+    const end = Date.now() + 20000;
+    let up = false;
+    for (;;) {
+      try { await fetch(url + '/healthz'); up = true; break; } catch { /* not up yet */ }
+      if (proc.exited) break;
+      if (Date.now() > end) { await proc.stop('SIGKILL'); throw new Error(`serve did not start:\n${proc.log}`); }
+      await sleep(50);
+    }
+    if (up) return { url, port, proc, env: fullEnv, stop: (sig) => proc.stop(sig) };
+    if (fixedPort || attempt >= 3 || !/cannot listen on .*Address already in use/.test(proc.log)) {
+      throw new Error(`serve exited early: ${proc.log}`);
+    }
   }
-  const proc = startProcess(['serve'], fullEnv, { cwd });
-  const url = `http://127.0.0.1:${port}`;
-  const end = Date.now() + 20000;
-  for (;;) {
-    try { await fetch(url + '/healthz'); break; } catch { /* not up yet */ }
-    if (proc.exited) throw new Error(`serve exited early: ${proc.log}`);
-    if (Date.now() > end) { await proc.stop('SIGKILL'); throw new Error(`serve did not start:\n${proc.log}`); }
-    await sleep(50);
-  }
-  return { url, port, proc, env: fullEnv, stop: (sig) => proc.stop(sig) };
 }
 
 /**
@@ -207,7 +245,7 @@ export async function startMockServer(name, { env = {}, storage = false, port } 
 }
 
 /** Poll GET /api/content-items/:id until it is rendered or render_failed; its body. */
-export async function waitRendered(client, id, ms = 90000) {
+export async function waitRendered(client, id, ms = RENDER_WAIT_MS) {
   const end = Date.now() + ms;
   for (;;) {
     const r = await client.get(`/api/content-items/${id}`);

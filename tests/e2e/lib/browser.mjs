@@ -5,7 +5,9 @@ import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, psql, startMockServer } from '../../api/lib/harness.mjs';
+import { ROOT, psql, startMockServer, RENDER_WAIT_MS } from '../../api/lib/harness.mjs';
+
+export { RENDER_WAIT_MS };
 
 export const ARTIFACTS = path.join(ROOT, 'tests', 'e2e', 'artifacts');
 
@@ -125,11 +127,42 @@ export async function newPage(browser, { mobile = false, viewport = { width: 128
     page.consoleErrors.push(where ? `${m.text()} @ ${where}` : m.text());
   });
   page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
-  // Failed requests (network errors, aborted loads) and HTTP responses >= 400.
-  page.failedRequests = [];
-  page.on('requestfailed', (r) => page.failedRequests.push(`${r.method()} ${r.url()} ${r.failure()?.errorText || 'failed'}`));
-  page.on('response', (r) => { if (r.status() >= 400) page.failedRequests.push(`${r.request().method()} ${r.url()} ${r.status()}`); });
+  watchRequests(page);
   return page;
+}
+
+/**
+ * Collect page's failed requests (network errors, aborted loads) and HTTP
+ * responses >= 400 in page.failedRequests, as "METHOD URL reason" lines —
+ * except the requests a navigation cut off. When the page goes to another
+ * document (goto, reload, a followed link), Chromium aborts what the old
+ * one still had in flight (a poll, a late image) with net::ERR_ABORTED
+ * between the navigation's request and its commit; how often a poll is in
+ * flight just then depends only on how fast the machine answers. Such an
+ * abort is dropped once the new document commits; an abort while the page
+ * stays (or after a same-document pushState) is still a failure.
+ */
+export function watchRequests(page) {
+  page.failedRequests = [];
+  let navigating = false; // a main-frame navigation request was sent and has not committed yet
+  const cut = []; // lines of requests aborted while navigating
+  page.on('request', (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigating = true;
+  });
+  page.on('framenavigated', (f) => {
+    if (f !== page.mainFrame() || !navigating) return;
+    navigating = false;
+    for (const line of cut.splice(0)) {
+      const i = page.failedRequests.lastIndexOf(line);
+      if (i >= 0) page.failedRequests.splice(i, 1);
+    }
+  });
+  page.on('requestfailed', (r) => {
+    const line = `${r.method()} ${r.url()} ${r.failure()?.errorText || 'failed'}`;
+    page.failedRequests.push(line);
+    if (navigating && !r.isNavigationRequest() && /ERR_ABORTED/.test(line)) cut.push(line);
+  });
+  page.on('response', (r) => { if (r.status() >= 400) page.failedRequests.push(`${r.request().method()} ${r.url()} ${r.status()}`); });
 }
 
 /** Save tests/e2e/artifacts/<name>.png: the whole page, or only the viewport with fullPage: false. */
