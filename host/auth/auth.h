@@ -173,13 +173,19 @@ int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t err
  * which runs the same statement through pgbench.
  */
 extern const cl_db_stmt cl_auth_session_stmt;
+/**
+ * The same lookup without the credit account (the cl_user's credits stay
+ * unloaded, so cl_credits_grant_owed says 1): for the read routes that show
+ * no balance (cl_read_route.no_credits).
+ */
+extern const cl_db_stmt cl_auth_session_user_stmt;
 
 /**
  * The two halves of cl_auth_require for a caller that runs the session
  * lookup itself (the event loop's read routes, http/loopdb.h):
  * cl_auth_session_hash puts the SHA-256 of the request's session token into
  * hash (0, or -1 with 401 set on res); cl_auth_session_result reads a result
- * of cl_auth_session_stmt into *out and makes the checks of cl_auth_open at
+ * of cl_auth_session_stmt or cl_auth_session_user_stmt into *out and makes the checks of cl_auth_open at
  * level (CL_AUTH_SESSION or CL_AUTH_PRODUCT): 0, or -1 with the reply set
  * (503 for an error result, 401, 403).
  */

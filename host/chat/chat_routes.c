@@ -165,14 +165,21 @@ static cJSON *conv_json(PGresult *r, int i)
     return o ? o : cJSON_CreateObject();
 }
 
+/* One conversation of its owner ($1 conversation, $2 user): GET /api/chats/:id
+   and the routes that answer with the conversation. */
+static const cl_db_stmt conv_one_stmt = {
+    "cl_chat_one",
+    CONV_SQL " WHERE c.id = $1::bigint AND c.user_id = $2::bigint",
+    2,
+};
+
 /* The conversation of user u as JSON; NULL when not found (404 set) or on error (500 set). */
 static cJSON *load_conv(PGconn *c, const cl_user *u, int64_t id, cl_res *res)
 {
-    char sid[24], uid[24], sql[1024];
+    char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, id);
     snprintf(uid, sizeof uid, "%" PRId64, u->id);
-    snprintf(sql, sizeof sql, "%s WHERE c.id = $1 AND c.user_id = $2", CONV_SQL);
-    PGresult *r = cl_db_query(c, sql, 2, (const char *[]){sid, uid});
+    PGresult *r = cl_db_prepared(c, &conv_one_stmt, (const char *[]){sid, uid});
     cJSON *o = NULL;
     if (!cl_db_ok(r))
         cl_res_db_failed(res, COMP, c, r, "read conversation");
@@ -282,7 +289,7 @@ static void list_chats(cl_req *req, cl_res *res)
     cl_read_route_blocking(req, res, &chats_read, COMP, "list conversations");
 }
 
-static const cl_read_route chats_read = {list_chats, CL_AUTH_PRODUCT, chats_plan, chats_reply};
+static const cl_read_route chats_read = {list_chats, CL_AUTH_PRODUCT, chats_plan, chats_reply, 1};
 
 /* POST /api/chats {project_id, title?} */
 static void create_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)

@@ -397,7 +397,7 @@ static void list_items(cl_req *req, cl_res *res)
     cl_read_route_blocking(req, res, &items_read, COMP, "list content items");
 }
 
-static const cl_read_route items_read = {list_items, CL_AUTH_PRODUCT, items_plan, items_reply};
+static const cl_read_route items_read = {list_items, CL_AUTH_PRODUCT, items_plan, items_reply, 1};
 
 /* GET /api/content-items/:id */
 static void get_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)

@@ -197,7 +197,7 @@ static int credits_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt
     return cl_credits_grant_owed(u); /* a grant to apply: the blocking handler writes it */
 }
 
-static const cl_read_route credits_read = {me_credits, CL_AUTH_SESSION, credits_plan, credits_reply};
+static const cl_read_route credits_read = {me_credits, CL_AUTH_SESSION, credits_plan, credits_reply, 0};
 
 static void me_transactions(cl_req *req, cl_res *res)
 {

@@ -4,7 +4,8 @@
  *
  * A read route (GET, no write) registered with cl_route_read runs in two
  * steps on the loop thread that received it: the session lookup
- * (cl_auth_session_stmt), then at most one statement of the route; each is
+ * (cl_auth_session_stmt, or cl_auth_session_user_stmt for a route that shows
+ * no balance), then at most one statement of the route; each is
  * sent on one of the loop's own connections (CLIPLOOP_DB_LOOP_CONNECTIONS
  * per loop thread) behind the statements of other requests in flight on it
  * (the statements queued in one turn of the loop go in one write, with one
@@ -52,6 +53,11 @@ typedef struct cl_read_route {
     int (*plan)(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s);
     /** The reply, from r (the statement's result; NULL when there was none). */
     void (*reply)(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r);
+    /**
+     * 1: plan and reply read no credit balance, so the loop path looks the
+     * session up without the credit account (cl_auth_session_user_stmt).
+     */
+    int no_credits;
 } cl_read_route;
 
 /** Register a GET read route: pattern answered by rr (rr is static data). */

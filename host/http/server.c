@@ -867,7 +867,8 @@ static int read_start(task *t, h2o_req_t *req, const cl_read_route *rr)
         return 1;
     }
     const char *p[] = {rs->s.buf[0]};
-    if (cl_ldb_send(t->lt->db, &rs->op, &cl_auth_session_stmt, p, on_read_result) != 0) {
+    const cl_db_stmt *st = rr->no_credits ? &cl_auth_session_user_stmt : &cl_auth_session_stmt;
+    if (cl_ldb_send(t->lt->db, &rs->op, st, p, on_read_result) != 0) {
         read_release(rs);
         return 0;
     }

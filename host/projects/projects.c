@@ -175,18 +175,18 @@ static int lock_user(cl_res *res, PGconn *c, const char *uid)
 /* Projects                                                                  */
 /* ------------------------------------------------------------------------- */
 
-/* GET /api/projects: the owner's projects, every column PROJECT_JSON shows,
-   as plain columns the host writes as JSON (Postgres building the objects
-   cost more than the rest of the statement; docs/scale.md). Timestamps come
-   as timestamptz text in the connection's zone, UTC. tests/bench/routes runs
-   it through pgbench too. */
+/* GET /api/projects: the owner's projects as the studio's lists show them
+   (a summary: the project picker, the projects page's cards, the command
+   bar's index and the dashboard's active project read no more; the whole
+   profile is GET /api/projects/:id). Plain columns the host writes as JSON
+   (Postgres building the objects cost more than the rest of the statement;
+   docs/scale.md). Timestamps come as timestamptz text in the connection's
+   zone, UTC. tests/bench/routes runs it through pgbench too. */
 const cl_db_stmt cl_projects_list_stmt = {
     "cl_projects_list",
     "SELECT p.id, p.name, p.project_type, p.status, p.business_name, p.category, p.city, p.state,"
-    " p.target_audience, p.primary_offer, p.price_range, p.tone, p.cta, p.instagram_handle,"
-    " p.whatsapp_number, p.website_url, to_json(p.preferred_channels), p.language_style, p.timezone,"
-    " p.onboarding_step, p.onboarded_at, (SELECT count(*) FROM context_documents d WHERE d.project_id = p.id),"
-    " p.created_at, p.updated_at"
+    " p.website_url, p.onboarded_at IS NOT NULL,"
+    " (SELECT count(*) FROM context_documents d WHERE d.project_id = p.id), p.updated_at"
     " FROM projects p WHERE p.owner_id = $1::bigint"
     " ORDER BY p.status = 'archived', p.updated_at DESC, p.id DESC",
     1,
@@ -210,42 +210,33 @@ static int put_jtime(cl_buf *b, const PGresult *r, int row, int col)
     return cl_buf_json_str(b, t);
 }
 
-/* ',"key":' and the text column's value, or null. */
-static int put_text(cl_buf *b, const char *key, const PGresult *r, int row, int col)
-{
-    int rc = cl_buf_puts(b, ",\"") | cl_buf_puts(b, key) | cl_buf_puts(b, "\":");
-    return rc | (PQgetisnull(r, row, col) ? cl_buf_puts(b, "null") : cl_buf_json_str(b, PQgetvalue(r, row, col)));
-}
-
-/* The list's rows as {"projects":[...],"limits":{...}}: the keys and values
-   of PROJECT_JSON. 0 or -1. */
+/* The list's rows as {"projects":[...],"limits":{...}}: of each project the
+   statement's columns under the keys, in the order and with the values,
+   of PROJECT_JSON. Appends of known length only. 0 or -1. */
 static int projects_write(cl_buf *b, const PGresult *r, const cl_user *u)
 {
-    static const char *const text_keys[] = {"name", "project_type", "status", "business_name", "category",
-                                            "city", "state", "target_audience", "primary_offer", "price_range",
-                                            "tone", "cta", "instagram_handle", "whatsapp_number", "website_url"};
-    int active = 0, rc = cl_buf_puts(b, "{\"projects\":[");
+#define K(k) {",\"" k "\":", sizeof(",\"" k "\":") - 1}
+    static const struct {
+        const char *key;
+        size_t len;
+    } text_keys[] = {K("name"), K("project_type"), K("status"), K("business_name"),
+                     K("category"), K("city"), K("state"), K("website_url")};
+#undef K
+    int active = 0, rc = CL_BUF_LIT(b, "{\"projects\":[");
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
-        rc |= cl_buf_puts(b, i ? ",{\"id\":" : "{\"id\":") | cl_buf_puts(b, PQgetvalue(r, i, 0));
-        for (int k = 0; k < 15; k++)
-            rc |= put_text(b, text_keys[k], r, i, 1 + k);
-        rc |= cl_buf_puts(b, ",\"preferred_channels\":");
-        rc |= cl_buf_puts(b, PQgetisnull(r, i, 16) ? "null" : PQgetvalue(r, i, 16));
-        rc |= put_text(b, "language_style", r, i, 17) | put_text(b, "timezone", r, i, 18) |
-              put_text(b, "onboarding_step", r, i, 19);
-        rc |= cl_buf_puts(b, PQgetisnull(r, i, 20) ? ",\"onboarded\":false,\"onboarded_at\":"
-                                                   : ",\"onboarded\":true,\"onboarded_at\":");
-        rc |= put_jtime(b, r, i, 20);
-        rc |= cl_buf_puts(b, ",\"documents_count\":") | cl_buf_puts(b, PQgetvalue(r, i, 21));
-        rc |= cl_buf_puts(b, ",\"created_at\":");
-        rc |= put_jtime(b, r, i, 22);
-        rc |= cl_buf_puts(b, ",\"updated_at\":");
-        rc |= put_jtime(b, r, i, 23);
-        rc |= cl_buf_puts(b, "}");
+        rc |= i ? CL_BUF_LIT(b, ",{\"id\":") : CL_BUF_LIT(b, "{\"id\":");
+        rc |= cl_buf_append(b, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+        for (int k = 0; k < 8; k++) {
+            rc |= cl_buf_append(b, text_keys[k].key, text_keys[k].len);
+            rc |= PQgetisnull(r, i, 1 + k) ? CL_BUF_LIT(b, "null") : cl_buf_json_str(b, PQgetvalue(r, i, 1 + k));
+        }
+        rc |= PQgetvalue(r, i, 9)[0] == 't' ? CL_BUF_LIT(b, ",\"onboarded\":true") : CL_BUF_LIT(b, ",\"onboarded\":false");
+        rc |= CL_BUF_LIT(b, ",\"documents_count\":") | cl_buf_append(b, PQgetvalue(r, i, 10), (size_t)PQgetlength(r, i, 10));
+        rc |= CL_BUF_LIT(b, ",\"updated_at\":") | put_jtime(b, r, i, 11) | CL_BUF_LIT(b, "}");
         active += strcmp(PQgetvalue(r, i, 3), "active") == 0;
     }
     const cl_plan_limits *l = cl_policy_limits(u->plan);
-    rc |= cl_buf_puts(b, "],\"limits\":{\"plan\":");
+    rc |= CL_BUF_LIT(b, "],\"limits\":{\"plan\":");
     rc |= cl_buf_json_str(b, cl_plan_id(u->plan));
     rc |= cl_buf_printf(b, ",\"active_projects\":%d,\"max_active_projects\":%d}}", active, l->active_projects);
     return rc ? -1 : 0;
@@ -254,7 +245,7 @@ static int projects_write(cl_buf *b, const PGresult *r, const cl_user *u)
 static void projects_reply(cl_req *req, cl_res *res, const cl_user *u, const PGresult *r)
 {
     (void)req;
-    if (projects_write(cl_res_json_buf(res, 200, 1024 + 1024 * (size_t)PQntuples(r)), r, u) != 0)
+    if (projects_write(cl_res_json_buf(res, 200, 256 + 384 * (size_t)PQntuples(r)), r, u) != 0)
         cl_res_error(res, 500, "internal", "out of memory");
 }
 
@@ -285,7 +276,7 @@ static int projects_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stm
     return 0;
 }
 
-static const cl_read_route projects_read = {list_projects, CL_AUTH_PRODUCT, projects_plan, projects_reply};
+static const cl_read_route projects_read = {list_projects, CL_AUTH_PRODUCT, projects_plan, projects_reply, 1};
 
 /* Build "col1, col2" and "$k, $k+1::text[]" lists for the update's columns,
    with parameters starting at $first. */

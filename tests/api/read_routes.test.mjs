@@ -104,7 +104,13 @@ test('the content list shows each item as the one-item route does, as a summary 
   assert.deepEqual(page.body.items.map((i) => [i.title, i.assets.length]), [['Sourdough Sunday', 2]]);
 });
 
-test('the project list shows each project as its own route does, written by the host', async () => {
+// What the studio's lists read of a project (the picker, the projects page's
+// cards, the command bar, the dashboard's active project), in the order of
+// the project's own route.
+const PROJECT_SUMMARY = ['id', 'name', 'project_type', 'status', 'business_name', 'category', 'city', 'state',
+  'website_url', 'onboarded', 'documents_count', 'updated_at'];
+
+test('the project list shows each project as a summary of its own route, written by the host', async () => {
   // A second project, archived and onboarded, with quotes in its text and no channels.
   psql(db.url, `INSERT INTO projects (owner_id, name, project_type, status, city, preferred_channels, onboarding_step, onboarded_at)
     VALUES (${uid}, 'Say "hi" \\ Zoë', 'creator', 'archived', NULL, '{}', 'done', now() - interval '3 days')`);
@@ -116,13 +122,20 @@ test('the project list shows each project as its own route does, written by the 
     const one = await alice.get(`/api/projects/${p.id}`);
     assert.equal(one.status, 200, one.text);
     const full = one.body.project ?? one.body;
-    assert.deepEqual(Object.keys(p), Object.keys(full));
-    assert.deepEqual(p, full);
+    assert.deepEqual(Object.keys(p), PROJECT_SUMMARY);
+    assert.deepEqual(p, Object.fromEntries(PROJECT_SUMMARY.map((k) => [k, full[k]])));
   }
-  const archived = list.body.projects[1];
+  const [active, archived] = list.body.projects;
   assert.equal(archived.name, 'Say "hi" \\ Zoë');
-  assert.deepEqual(archived.preferred_channels, []);
-  assert.match(archived.onboarded_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$/);
+  assert.equal(archived.onboarded, true);
+  assert.equal(archived.city, null);
+  assert.match(archived.updated_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$/);
+  // The documents a website reading stored are counted.
+  psql(db.url, `INSERT INTO context_documents (project_id, url, title, body_text)
+    VALUES (${active.id}, 'https://bakery.example/a', 'A', 'About us'), (${active.id}, 'https://bakery.example/b', 'B', 'Menu')`);
+  const counted = (await alice.get('/api/projects')).body.projects.find((p) => p.id === active.id);
+  assert.equal(counted.documents_count, active.documents_count + 2);
+  psql(db.url, `DELETE FROM context_documents WHERE project_id = ${active.id} AND url LIKE 'https://bakery.example/_'`);
   psql(db.url, `DELETE FROM projects WHERE owner_id = ${uid} AND status = 'archived'`);
 });
 

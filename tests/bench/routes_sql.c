@@ -3,7 +3,7 @@
  * routes run, from the same static library the host links, so
  * tests/bench/routes hands pgbench the very statements the host prepares.
  *
- *   routes_sql session|projects|content|chats
+ *   routes_sql session|session_user|projects|content|chats
  *
  * content and chats: the statements of the requests the studio makes
  * (no search, no project filter).
@@ -23,6 +23,7 @@ int main(int argc, char **argv)
         const cl_db_stmt *st;
     } all[] = {
         {"session", &cl_auth_session_stmt},
+        {"session_user", &cl_auth_session_user_stmt},
         {"projects", &cl_projects_list_stmt},
         {"content", &cl_content_list_stmt},
         {"chats", &cl_chat_list_stmt},
@@ -32,6 +33,6 @@ int main(int argc, char **argv)
             puts(all[i].st->sql);
             return 0;
         }
-    fprintf(stderr, "usage: routes_sql session|projects|content|chats\n");
+    fprintf(stderr, "usage: routes_sql session|session_user|projects|content|chats\n");
     return 2;
 }
