@@ -17,7 +17,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { newPage, demoContext, screenshot, problems, DESKTOP, startStudio, RENDER_WAIT_MS } from './lib/browser.mjs';
+import { newPage, demoContext, screenshot, problems, DESKTOP, startStudio, apiQuiet, RENDER_WAIT_MS } from './lib/browser.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // A <video>/<img> may cancel a download it no longer needs.
@@ -88,7 +88,7 @@ const slug = (p) => p.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'lan
 async function settle(page, studio) {
   if (studio) await page.waitForFunction(() => document.body.dataset.ready === '1' && !document.getElementById('placeholder'), null, { timeout: 20000 });
   else await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(300); // late fills (tracking counts, week status)
+  await apiQuiet(page); // late fills (tracking counts, week status) have landed
 }
 
 for (const mobile of [false, true]) {
@@ -187,7 +187,7 @@ for (const mobile of [false, true]) {
     for (const p of ['/app/chats', `/app/chats/${ids.chat}`, '/app', '/dashboard/settings']) {
       await page.goto(srv.url + p);
       await settle(page, true);
-      await page.waitForTimeout(500);
+      await apiQuiet(page, 500); // every delayed answer is in and painted
       const cls = await page.evaluate(() => window.__cls);
       console.log(`# ${size} ${p} CLS ${cls.toFixed(4)}`);
       assert.ok(cls < 0.1, `${p}: CLS ${cls}`);

@@ -146,8 +146,15 @@ export function watchRequests(page) {
   page.failedRequests = [];
   let navigating = false; // a main-frame navigation request was sent and has not committed yet
   const cut = []; // lines of requests aborted while navigating
+  // The page's API calls (fetch, XHR) in flight, and when the last one started or ended (for apiQuiet).
+  const calls = new Set();
+  page.apiActivity = { calls, at: Date.now() };
+  const ended = (r) => { if (calls.delete(r)) page.apiActivity.at = Date.now(); };
+  page.on('requestfinished', ended);
+  page.on('requestfailed', ended);
   page.on('request', (r) => {
     if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigating = true;
+    if (['fetch', 'xhr'].includes(r.resourceType())) { calls.add(r); page.apiActivity.at = Date.now(); }
   });
   page.on('framenavigated', (f) => {
     if (f !== page.mainFrame() || !navigating) return;
@@ -163,6 +170,22 @@ export function watchRequests(page) {
     if (navigating && !r.isNavigationRequest() && /ERR_ABORTED/.test(line)) cut.push(line);
   });
   page.on('response', (r) => { if (r.status() >= 400) page.failedRequests.push(`${r.request().method()} ${r.url()} ${r.status()}`); });
+}
+
+/**
+ * Wait until page (from newPage or with watchRequests) has had no API call
+ * (fetch, XHR) in flight for quietMs: the late fills of a page (counts,
+ * statuses loaded after the first paint) have landed, however long the
+ * server took. Gives up after timeout ms.
+ */
+export async function apiQuiet(page, quietMs = 300, timeout = 20000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const { calls, at } = page.apiActivity;
+    if (calls.size === 0 && Date.now() - at >= quietMs) return;
+    if (Date.now() > end) throw new Error(`API calls still running after ${timeout} ms: ${[...calls].map((r) => r.url()).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Save tests/e2e/artifacts/<name>.png: the whole page, or only the viewport with fullPage: false. */
