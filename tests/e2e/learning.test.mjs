@@ -131,14 +131,22 @@ for (const mobile of [false, true]) {
     const tag = mobile ? 'phone' : 'desktop';
     await page.goto(`${srv.url}/app/projects/${projectId}/weeks/${cycleId}`);
     const section = page.locator('[data-week-performance]');
+    // The section as first loaded may already show an earlier rollup (charts
+    // drawn, older numbers): wait for this refresh's rollup, then for the
+    // section drawn again from it, however long the server takes.
+    const rolledUp = page.waitForResponse((r) => r.request().method() === 'POST'
+      && new URL(r.url()).pathname === `/api/strategy-cycles/${cycleId}/rollup`);
     await section.getByRole('button', { name: 'Refresh numbers' }).click();
+    assert.equal((await rolledUp).status(), 200);
+    const row1 = section.locator(`tr[data-perf-item="${items[0]}"]`);
+    await page.waitForFunction((id) => /\b3\b/.test(document.querySelector(`tr[data-perf-item="${id}"]`)?.innerText || ''), items[0])
+      .catch(async () => assert.fail(`post 1's row after the rollup: ${await row1.innerText()}`));
     await page.locator('[data-chart="scores"] [data-drawn="1"]').waitFor();
     await page.locator('[data-chart="daily"] canvas').waitFor();
     // the numbers the charts draw are also a table for screen readers
     const table = page.locator('[data-chart="daily"] [data-chart-table]');
     assert.match(await table.getAttribute('class'), /visually-hidden/);
     assert.match(await table.innerText(), /Clicks/);
-    const row1 = section.locator(`tr[data-perf-item="${items[0]}"]`);
     assert.match(await row1.innerText(), /\b3\b/); // 3 clicks
     assert.match(await row1.innerText(), /NGN 12,500/);
     assert.equal(await row1.locator('[data-class="winner"]').count(), 1);
