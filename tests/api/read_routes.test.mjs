@@ -110,6 +110,16 @@ test('the content list shows each item as the one-item route does, as a summary 
 const PROJECT_SUMMARY = ['id', 'name', 'project_type', 'status', 'business_name', 'category', 'city', 'state',
   'website_url', 'onboarded', 'documents_count', 'updated_at'];
 
+test("GET /api/me spells the account's creation time as cl_iso does (whole seconds, cut, UTC)", async () => {
+  const carol = await betaUser(srv.url, 'created@example.com');
+  psql(db.url, `UPDATE users SET created_at = '2026-03-04 05:06:07.999999+00' WHERE email = 'created@example.com'`);
+  const me = await carol.get('/api/me');
+  assert.equal(me.status, 200, me.text);
+  const user = me.body.user ?? me.body;
+  assert.equal(user.created_at, '2026-03-04T05:06:07Z');
+  assert.equal(user.created_at, psql(db.url, `SELECT cl_iso(created_at) FROM users WHERE email = 'created@example.com'`)[0][0]);
+});
+
 test('the project list shows each project as a summary of its own route, written by the host', async () => {
   // A second project, archived and onboarded, with quotes in its text and no channels.
   psql(db.url, `INSERT INTO projects (owner_id, name, project_type, status, city, preferred_channels, onboarding_step, onboarded_at)
