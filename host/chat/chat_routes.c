@@ -118,11 +118,12 @@ int cl_chat_message_body(const cJSON *body, cl_chat_message_in *out, cl_body_err
 /* The conversation as the API shows it: plain columns, the times formatted by
    the host. The message count and the preview are stored on the row
    (migration 0030: a trigger on messages keeps them, in the message's own
-   transaction), so a list is one scan of conversations. */
+   transaction), and so is the project's name (migration 0033: set with the
+   project, kept on a rename), so a list is one scan of conversations. */
 #define CONV_SQL                                                                                             \
-    "SELECT c.id, c.project_id, p.name, c.title, c.title_edited, c.created_at, c.updated_at,"                \
+    "SELECT c.id, c.project_id, c.project_name, c.title, c.title_edited, c.created_at, c.updated_at,"       \
     "       c.preview, c.message_count"                                                                      \
-    "  FROM conversations c JOIN projects p ON p.id = c.project_id"
+    "  FROM conversations c"
 
 /* Column col of row i as it is (Postgres' digits of an integer). */
 static int put_raw(cl_buf *b, const PGresult *r, int i, int col)

@@ -40,7 +40,7 @@
     " 'language_style', p.language_style, 'timezone', p.timezone,"                                 \
     " 'onboarding_step', p.onboarding_step,"                                                       \
     " 'onboarded', p.onboarded_at IS NOT NULL, 'onboarded_at', p.onboarded_at,"                   \
-    " 'documents_count', (SELECT count(*) FROM context_documents d WHERE d.project_id = p.id),"    \
+    " 'documents_count', p.documents_count,"                                                       \
     " 'created_at', p.created_at, 'updated_at', p.updated_at)"
 
 /* An ingestion run (aliased r) with its job (aliased j, LEFT JOINed). A run
@@ -178,7 +178,8 @@ static int lock_user(cl_res *res, PGconn *c, const char *uid)
 /* GET /api/projects: the owner's projects as the studio's lists show them
    (a summary: the project picker, the projects page's cards, the command
    bar's index and the dashboard's active project read no more; the whole
-   profile is GET /api/projects/:id). Plain columns the host writes as JSON
+   profile is GET /api/projects/:id). The document count is stored on the
+   project (migration 0033). Plain columns the host writes as JSON
    (Postgres building the objects cost more than the rest of the statement;
    docs/scale.md). Timestamps come as timestamptz text in the connection's
    zone, UTC. tests/bench/routes runs it through pgbench too. */
@@ -186,7 +187,7 @@ const cl_db_stmt cl_projects_list_stmt = {
     "cl_projects_list",
     "SELECT p.id, p.name, p.project_type, p.status, p.business_name, p.category, p.city, p.state,"
     " p.website_url, p.onboarded_at IS NOT NULL,"
-    " (SELECT count(*) FROM context_documents d WHERE d.project_id = p.id), p.updated_at"
+    " p.documents_count, p.updated_at"
     " FROM projects p WHERE p.owner_id = $1::bigint"
     " ORDER BY p.status = 'archived', p.updated_at DESC, p.id DESC",
     1,

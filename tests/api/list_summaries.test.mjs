@@ -221,3 +221,46 @@ test('a content item\'s list thumbnails follow its assets through a render, late
   psql(db.url, `DELETE FROM content_assets WHERE content_item_id = ${id}`);
   assert.deepEqual(await assertThumbs(id, 'every asset deleted'), []);
 });
+
+test("a project's document count and a conversation's project name follow documents, renames and moves", async () => {
+  // A second project (archived: the plan allows one active project).
+  const [[otherId]] = psql(db.url, `INSERT INTO projects (owner_id, name, project_type, status)
+    VALUES (${uid}, 'Second shop', 'business', 'archived') RETURNING id`).map((r) => [Number(r[0])]);
+  /** The project list, the project route and the documents themselves agree. */
+  const assertCounts = async (what) => {
+    const list = (await alice.get('/api/projects')).body.projects;
+    for (const id of [projectId, otherId]) {
+      const [[n]] = psql(db.url, `SELECT count(*) FROM context_documents WHERE project_id = ${id}`);
+      assert.equal(list.find((p) => p.id === id).documents_count, Number(n), `${what}: list, project ${id}`);
+      assert.equal((await alice.get(`/api/projects/${id}`)).body.documents_count, Number(n), `${what}: route, project ${id}`);
+    }
+  };
+  const doc = (pid, i) => `(${pid}, ${i}, 'https://shop.example/${i}', 'Page ${i}', 'Text ${i}')`;
+  psql(db.url, `INSERT INTO context_documents (project_id, position, url, title, body_text)
+    VALUES ${doc(projectId, 1)}, ${doc(projectId, 2)}, ${doc(projectId, 3)}, ${doc(otherId, 4)}`);
+  await assertCounts('after inserts');
+  psql(db.url, `UPDATE context_documents SET project_id = ${otherId} WHERE url = 'https://shop.example/1'`);
+  psql(db.url, `UPDATE context_documents SET title = 'Renamed page' WHERE url = 'https://shop.example/2'`);
+  await assertCounts('after a move and an edit');
+  psql(db.url, `DELETE FROM context_documents WHERE url IN ('https://shop.example/2', 'https://shop.example/4')`);
+  await assertCounts('after deletes');
+
+  // The project's name on its conversations: as made, after a rename (the
+  // API's PATCH), after a move to another project.
+  const [[chatId]] = psql(db.url, `INSERT INTO conversations (user_id, project_id, title)
+    VALUES (${uid}, ${otherId}, 'Names') RETURNING id`).map((r) => [Number(r[0])]);
+  const chat = { body: { id: chatId } };
+  const names = async () => {
+    const c = await listed(chat.body.id);
+    const [[name]] = psql(db.url, `SELECT p.name FROM conversations c JOIN projects p ON p.id = c.project_id WHERE c.id = ${chat.body.id}`);
+    assert.equal((await alice.get(`/api/chats/${chat.body.id}`)).body.project_name, c.project_name);
+    return [c.project_name, name];
+  };
+  assert.deepEqual(await names(), ['Second shop', 'Second shop']);
+  assert.equal((await alice.request('PATCH', `/api/projects/${otherId}`, { name: 'Renamed shop' })).status, 200);
+  assert.deepEqual(await names(), ['Renamed shop', 'Renamed shop']);
+  psql(db.url, `UPDATE conversations SET project_id = ${projectId} WHERE id = ${chat.body.id}`);
+  const [first] = await names();
+  assert.equal(first, (await alice.get(`/api/projects/${projectId}`)).body.name);
+  psql(db.url, `DELETE FROM projects WHERE id = ${otherId}`);
+});
