@@ -503,6 +503,57 @@ static void test_hyperframes_errors(void)
     plugin_setenv("HYPERFRAMES_TIMEOUT_MS", NULL);
     cl_call_cancel(&call);
     CHECK(cl_render_composition(COMP_HF, out, "hyperframes", &call, NULL, &err) == CL_ECANCELLED);
+
+    /* ABI 2.1: several videos in one call, made one after the other. A CLI
+       that writes a real video of the package's size (the ffmpeg program);
+       it refuses a 1080x1080 package whose text says FAIL_SQUA. */
+    f = fopen(script, "w");
+    if (f) {
+        fputs("#!/bin/sh\n"
+              "pkg=$2; out=$4\n"
+              "w=$(sed -n 's/.*data-width=\"\\([0-9]*\\)\".*/\\1/p' \"$pkg/index.html\" | head -n 1)\n"
+              "h=$(sed -n 's/.*data-height=\"\\([0-9]*\\)\".*/\\1/p' \"$pkg/index.html\" | head -n 1)\n"
+              "if [ \"$h\" = 1080 ] && grep -q FAIL_SQUA \"$pkg/index.html\"; then echo 'square refused' >&2; exit 6; fi\n"
+              "exec ffmpeg -v error -y -f lavfi -i color=c=0x336699:s=${w}x${h}:r=24:d=3 -pix_fmt yuv420p -c:v libx264 "
+              "-preset ultrafast \"$out\"\n",
+              f);
+        fclose(f);
+    }
+    char sq[1024], sq_fail[1024], hd[2][PATH_MAX];
+    snprintf(sq, sizeof sq, "%s", COMP_HF);
+    char *hp = strstr(sq, "\"height\":1920");
+    CHECK(hp != NULL);
+    if (hp)
+        memcpy(hp, "\"height\":1080", 13);
+    snprintf(sq_fail, sizeof sq_fail, "%s", sq);
+    char *hook = strstr(sq_fail, "Order now");
+    if (hook)
+        memcpy(hook, "FAIL_SQUA", 9); /* as long as "Order now" */
+    for (int i = 0; i < 2; i++)
+        snprintf(hd[i], sizeof hd[i], "%s/hf-multi-%d", scratch, i);
+    const char *comps[2] = {COMP_HF, sq}, *dirs[2] = {hd[0], hd[1]};
+    cl_render_result res[2];
+    progress_log pl = {0};
+    int calls = 0;
+    cl_call_init(&call, on_progress, &pl);
+    int rc = cl_render_compositions(comps, dirs, 2, "hyperframes", &call, res, &calls, &err);
+    if (rc != CL_OK)
+        fprintf(stderr, "hyperframes, two videos: %s\n", err.message);
+    CHECK(rc == CL_OK && calls == 1);
+    CHECK(pl.last_done == 144 && pl.last_total == 144); /* 2 x 3 s x 24 fps */
+    probe_info a = probe_video(res[0].video_path), b = probe_video(res[1].video_path);
+    CHECK(a.ok && a.width == 1080 && a.height == 1920 && a.n_audio == 1);
+    CHECK(b.ok && b.width == 1080 && b.height == 1080 && b.n_audio == 1);
+    CHECK(exists(res[0].thumbnail_path) && exists(res[1].thumbnail_path));
+    /* all or nothing: the second video fails, the first one goes too */
+    CHECK(hook != NULL);
+    const char *comps2[2] = {COMP_HF, sq_fail};
+    for (int i = 0; i < 2; i++)
+        snprintf(hd[i], sizeof hd[i], "%s/hf-multi-fail-%d", scratch, i);
+    rc = cl_render_compositions(comps2, dirs, 2, "hyperframes", NULL, res, &calls, &err);
+    fprintf(stderr, "hyperframes, second video refused: %d %s\n", rc, err.message);
+    CHECK(rc == CL_EUPSTREAM && calls == 1 && strstr(err.message, "square refused") != NULL);
+    CHECK(!exists(res[0].video_path) && !exists(res[1].video_path));
 }
 
 static void test_hyperframes_real(const char *bin)
