@@ -13,6 +13,7 @@
  * Passwords and tokens never reach the log.
  */
 #include "auth/auth.h"
+#include "core/json_out.h"
 #include "auth/auth_internal.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -115,15 +116,17 @@ int cl_user_load(PGconn *c, int64_t user_id, cl_user *out, char *err, size_t err
 
 cJSON *cl_user_json(const cl_user *u)
 {
+    static const cl_json_field fields[] = {
+        CL_JSON_I64(cl_user, id),
+        CL_JSON_CHARS(cl_user, email),
+        CL_JSON_CHARS(cl_user, created_at),
+        CL_JSON_BOOL(cl_user, is_demo),
+        CL_JSON_BOOL(cl_user, beta_approved),
+        CL_JSON_BOOL(cl_user, email_verified),
+    };
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddNumberToObject(o, "id", (double)u->id);
-    cJSON_AddStringToObject(o, "email", u->email);
-    cJSON_AddStringToObject(o, "created_at", u->created_at);
-    cJSON_AddBoolToObject(o, "is_demo", u->is_demo);
-    cJSON_AddBoolToObject(o, "beta_approved", u->beta_approved);
-    cJSON_AddBoolToObject(o, "email_verified", u->email_verified);
+    if (o)
+        cl_json_add_fields(o, u, fields, CL_JSON_NFIELDS(fields));
     return o;
 }
 
@@ -700,21 +703,19 @@ static long login_blocked_for(PGconn *c, const char *email, const char *addr)
              cl_cfg.login_max_failures_per_addr > 0 ? cl_cfg.login_max_failures_per_addr : 20);
     snprintf(backoff, sizeof backoff, "%d", cl_cfg.login_backoff_seconds > 0 ? cl_cfg.login_backoff_seconds : 2);
     const char *p[] = {email, addr, win, max_e, max_a, backoff};
-    PGresult *r = cl_db_query(
+    return (long)cl_db_int(
         c,
         "WITH e AS (SELECT count(*) AS n, max(at) AS last FROM login_failures"
         "           WHERE email = $1 AND at > now() - make_interval(secs => $3::int))"
         " SELECT GREATEST("
         "  (SELECT CASE WHEN e.n >= $4::int THEN GREATEST(0, ceil(extract(epoch FROM e.last"
         "     + make_interval(secs => LEAST($3::int::float8,"
-        "         $6::int * power(2::float8, LEAST(e.n - $4::int, 30)))) - now())))::bigint ELSE 0 END FROM e),"
+        "         $6::int * power(2::float8, LEAST(e.n - $4::int, 30)))) - now())))::bigint ELSE 0 END FROM "
+        "e),"
         "  COALESCE((SELECT ceil(extract(epoch FROM at + make_interval(secs => $3::int) - now()))::bigint"
         "   FROM login_failures WHERE addr = $2 AND at > now() - make_interval(secs => $3::int)"
         "   ORDER BY at DESC OFFSET $5::int - 1 LIMIT 1), 0))",
-        6, p);
-    long v = cl_db_ok(r) && PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
-    PQclear(r);
-    return v;
+        6, p, -1);
 }
 
 #define LOGIN_LOCK_CLASS "16018"
@@ -858,14 +859,8 @@ static void logout_all(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 static void me(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
-    if (!c)
-        return;
-    char err[256];
-    if (cl_credits_grant_if_owed(c, &u, err, sizeof err) < 0)
-        cl_warn("auth", "monthly grant for user %" PRId64 " failed: %s", u.id, err);
-    cl_db_release(c);
-    me_reply_body(res, &u);
+    if (cl_credits_user_granted(req, res, &u) == 0)
+        me_reply_body(res, &u);
 }
 
 /* GET /api/me on the event loop: the session lookup is the whole read. */

@@ -168,20 +168,20 @@ static long mail_blocked_for(PGconn *c, const char *email, const char *addr)
     snprintf(per_addr, sizeof per_addr, "%d",
              cl_cfg.mail_max_per_client_per_hour > 0 ? cl_cfg.mail_max_per_client_per_hour : 20);
     const char *p[] = {email, addr, gap, per_email, per_addr};
-    PGresult *r = cl_db_query(
+    return (long)cl_db_int(
         c,
         "SELECT GREATEST("
-        "  COALESCE((SELECT ceil(extract(epoch FROM max(at) + make_interval(secs => $3::int) - now()))::bigint"
+        "  COALESCE((SELECT ceil(extract(epoch FROM max(at) + make_interval(secs => $3::int) - "
+        "now()))::bigint"
         "   FROM mail_sends WHERE email = $1), 0),"
         "  COALESCE((SELECT ceil(extract(epoch FROM at + interval '1 hour' - now()))::bigint FROM mail_sends"
-        "   WHERE email = $1 AND at > now() - interval '1 hour' ORDER BY at DESC OFFSET $4::int - 1 LIMIT 1), 0),"
+        "   WHERE email = $1 AND at > now() - interval '1 hour' ORDER BY at DESC OFFSET $4::int - 1 LIMIT "
+        "1), 0),"
         "  COALESCE((SELECT ceil(extract(epoch FROM at + interval '1 hour' - now()))::bigint FROM mail_sends"
-        "   WHERE addr = $2 AND at > now() - interval '1 hour' ORDER BY at DESC OFFSET $5::int - 1 LIMIT 1), 0),"
+        "   WHERE addr = $2 AND at > now() - interval '1 hour' ORDER BY at DESC OFFSET $5::int - 1 LIMIT 1), "
+        "0),"
         "  0)",
-        5, p);
-    long v = cl_db_ok(r) && PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
-    PQclear(r);
-    return v;
+        5, p, -1);
 }
 
 /* Begin a transaction holding the mail lock for email. 0 or -1 (rolled back). */

@@ -314,20 +314,22 @@ static int apply_event(PGconn *c, const char *provider, const cJSON *ev, applied
     return 0;
 }
 
-static void webhook(cl_req *req, cl_res *res)
+/* The provider whose webhook this is, with the body's size and signature
+   checked (constant-time, in the plugin). NULL with the reply set. */
+static const cl_billing_provider *verified_provider(cl_req *req, cl_res *res)
 {
     const cl_billing_provider *b = require_provider(res);
     if (!b)
-        return;
+        return NULL;
     /* The route names the provider; another selected provider has no webhook here. */
     if (strcmp(b->base.id, "lemonsqueezy") != 0) {
         cl_res_error(res, 404, "not_found", "No webhook for this billing provider");
-        return;
+        return NULL;
     }
     if (req->body_len > CL_BILLING_WEBHOOK_MAX_BYTES) {
         cl_res_error(res, 413, "payload_too_large", "Webhook bodies are limited to %zu bytes",
                      CL_BILLING_WEBHOOK_MAX_BYTES);
-        return;
+        return NULL;
     }
     const char *hname = b->signature_header ? b->signature_header : "X-Signature";
     const char *sig = cl_req_header(req, hname);
@@ -335,37 +337,54 @@ static void webhook(cl_req *req, cl_res *res)
     int rc = CL_CAP_CALL(b, &e, verify_webhook, sig ? sig : "", req->body, req->body_len, &e);
     if (rc == CL_EUNSUPPORTED) {
         cl_res_error(res, 503, "billing_not_configured", "Webhooks are not set up on this server");
-        return;
+        return NULL;
     }
     if (rc != CL_OK) {
         cl_warn(LOG, "webhook refused from %s: %s", req->remote_addr, e.message);
         cl_res_error(res, 401, "invalid_signature", "The webhook signature is missing or does not match");
-        return;
+        return NULL;
     }
+    return b;
+}
 
-    char sha[65];
-    sha256_hex(req->body, req->body_len, sha);
+/* One verified delivery as the provider's parser read it. */
+typedef struct delivery {
+    char sha[65];      /* SHA-256 of the body, hex */
+    cJSON *ev;         /* the parsed event (owned; deleted by webhook) */
+    int unreadable;    /* no event object with event_key and event_name */
+    char why[400];     /* why it is unreadable */
+    char key[300];     /* the event key, "unreadable:<sha>" when unreadable */
+    const char *name;  /* the event name (points into ev), "unreadable" when unreadable */
+    char event_id[24]; /* the webhook_events row, once stored */
+} delivery;
+
+static void read_delivery(const cl_billing_provider *b, const cl_req *req, delivery *d)
+{
+    sha256_hex(req->body, req->body_len, d->sha);
+    cl_error e;
     cl_output out = {CL_BUF_INIT, MAX_PROVIDER_OUTPUT};
-    rc = CL_CAP_CALL(b, &e, parse_webhook, req->body, req->body_len, &out, &e);
-    cJSON *ev = rc == CL_OK ? cJSON_ParseWithLength(out.buf.data ? out.buf.data : "", out.buf.len) : NULL;
+    int rc = CL_CAP_CALL(b, &e, parse_webhook, req->body, req->body_len, &out, &e);
+    d->ev = rc == CL_OK ? cJSON_ParseWithLength(out.buf.data ? out.buf.data : "", out.buf.len) : NULL;
     cl_buf_free(&out.buf);
-    int unreadable = !cJSON_IsObject(ev) || !jstr(ev, "event_key") || !jstr(ev, "event_name");
-    char key[300];
-    if (unreadable)
-        snprintf(key, sizeof key, "unreadable:%s", sha);
-    else
-        snprintf(key, sizeof key, "%s", jstr(ev, "event_key"));
-    const char *name = unreadable ? "unreadable" : jstr(ev, "event_name");
-
-    char err[512];
-    PGconn *c = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err);
-    if (!c) {
-        cJSON_Delete(ev);
-        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; deliver again later");
-        return;
+    d->unreadable = !cJSON_IsObject(d->ev) || !jstr(d->ev, "event_key") || !jstr(d->ev, "event_name");
+    if (d->unreadable) {
+        snprintf(d->why, sizeof d->why, "%.399s", rc != CL_OK ? e.message : "bad provider output");
+        snprintf(d->key, sizeof d->key, "unreadable:%s", d->sha);
+        d->name = "unreadable";
+    } else {
+        snprintf(d->key, sizeof d->key, "%s", jstr(d->ev, "event_key"));
+        d->name = jstr(d->ev, "event_name");
     }
-    /* raw_body is bytea: pass it as binary so any byte survives. */
-    const char *p[] = {b->base.id, key, name, req->body, sha};
+}
+
+/* Begin the transaction and store the delivery (a redelivery counts one
+   more). 1 a new event (d->event_id set), 0 one processed before, -1 error
+   (err set, rolled back). The raw body is bytea: passed as binary so any
+   byte survives. */
+static int store_delivery(PGconn *c, const char *provider, const cl_req *req, delivery *d, char *err,
+                          size_t errlen)
+{
+    const char *p[] = {provider, d->key, d->name, req->body, d->sha};
     int lens[] = {0, 0, 0, (int)req->body_len, 0};
     int fmts[] = {0, 0, 0, 1, 0};
     int ok = cl_db_begin(c) == 0;
@@ -377,98 +396,120 @@ static void webhook(cl_req *req, cl_res *res)
                                     5, NULL, p, lens, fmts, 0)
                      : NULL;
     ok = ok && cl_db_ok(r) && PQntuples(r) == 1;
-    char event_id[24] = "";
-    int done_before = 0;
+    int rc = -1;
     if (ok) {
-        snprintf(event_id, sizeof event_id, "%s", PQgetvalue(r, 0, 0));
-        done_before = PQgetvalue(r, 0, 1)[0] == 't';
+        snprintf(d->event_id, sizeof d->event_id, "%s", PQgetvalue(r, 0, 0));
+        rc = PQgetvalue(r, 0, 1)[0] == 't' ? 0 : 1;
     } else {
-        cl_db_errmsg(c, r, err, sizeof err);
+        cl_db_errmsg(c, r, err, errlen);
+        cl_db_rollback(c);
     }
     PQclear(r);
-    if (!ok) {
-        cl_db_rollback(c);
-        cl_db_release(c);
-        cJSON_Delete(ev);
-        cl_error(LOG, "cannot store webhook: %s", err);
-        cl_res_error(res, 500, "internal", "Could not store the webhook; deliver it again");
-        return;
-    }
-    if (done_before) {
-        int committed = cl_db_commit(c) == 0;
-        cl_db_release(c);
-        if (committed) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddBoolToObject(o, "received", 1);
-            cJSON_AddBoolToObject(o, "duplicate", 1);
-            cJSON_AddStringToObject(o, "event", name); /* name points into ev */
-            cl_res_json(res, 200, o);
-        } else {
-            cl_res_error(res, 500, "internal", "Could not store the webhook; deliver it again");
-        }
-        cJSON_Delete(ev);
-        return;
-    }
+    return rc;
+}
 
-    applied a = {.outcome = "ignored"};
-    if (unreadable) {
-        a.outcome = NULL;
-        snprintf(a.error, sizeof a.error, "unreadable event: %.400s", rc != CL_OK ? e.message : "bad provider output");
+/* Apply the event under a savepoint: a failure rolls back to it and leaves
+   a->outcome NULL, with a->error saying why. */
+static void apply_delivery(PGconn *c, const char *provider, const delivery *d, applied *a)
+{
+    char err[512];
+    if (d->unreadable) {
+        a->outcome = NULL;
+        snprintf(a->error, sizeof a->error, "unreadable event: %.400s", d->why);
     } else if (cl_db_exec(c, "SAVEPOINT apply_event", 0, NULL, err, sizeof err) != 0) {
-        a.outcome = NULL;
-        snprintf(a.error, sizeof a.error, "%.400s", err);
-    } else if (apply_event(c, b->base.id, ev, &a) != 0) {
-        cl_error(LOG, "webhook %s (%s) could not be applied: %s", event_id, name, a.error);
+        a->outcome = NULL;
+        snprintf(a->error, sizeof a->error, "%.400s", err);
+    } else if (apply_event(c, provider, d->ev, a) != 0) {
+        cl_error(LOG, "webhook %s (%s) could not be applied: %s", d->event_id, d->name, a->error);
         cl_db_exec(c, "ROLLBACK TO SAVEPOINT apply_event", 0, NULL, err, sizeof err);
-        a.outcome = NULL;
+        a->outcome = NULL;
     }
+}
+
+/* The outcome on the stored event, and the transaction committed. processed_at
+   is set unless the event failed for a reason a redelivery can fix. 0, or -1
+   (err set, rolled back). */
+static int record_outcome(PGconn *c, const delivery *d, const applied *a, char *err, size_t errlen)
+{
     char uid[24] = "";
-    if (a.user_id)
-        snprintf(uid, sizeof uid, "%" PRId64, a.user_id);
-    /* processed_at: set unless the event failed for a reason a redelivery can fix. */
-    int processed = a.outcome && strcmp(a.outcome, "unmatched") != 0;
-    const char *up[] = {event_id,
+    if (a->user_id)
+        cl_db_id(uid, a->user_id);
+    int processed = a->outcome && strcmp(a->outcome, "unmatched") != 0;
+    const char *up[] = {d->event_id,
                         uid[0] ? uid : NULL,
-                        a.sub_id,
-                        a.outcome,
-                        a.amount[0] ? a.amount : NULL,
-                        a.currency,
-                        a.payment_status,
-                        a.provider_status,
+                        a->sub_id,
+                        a->outcome,
+                        a->amount[0] ? a->amount : NULL,
+                        a->currency,
+                        a->payment_status,
+                        a->provider_status,
                         processed ? "true" : "false",
-                        a.error[0] ? a.error : NULL};
-    ok = cl_db_exec(c,
-                    "UPDATE webhook_events SET user_id = $2::bigint, provider_subscription_id = $3, outcome = $4,"
-                    " amount_cents = $5::bigint, currency = $6, payment_status = $7, provider_status = $8,"
-                    " processed_at = CASE WHEN $9::boolean THEN now() END, error = $10 WHERE id = $1::bigint",
-                    10, up, err, sizeof err) == 0 &&
-         cl_db_commit(c) == 0;
-    if (!ok) {
-        cl_db_rollback(c);
-        cl_db_release(c);
-        cJSON_Delete(ev);
-        cl_error(LOG, "cannot record webhook %s: %s", event_id, err);
-        cl_res_error(res, 500, "internal", "Could not store the webhook; deliver it again");
-        return;
-    }
-    cl_db_release(c);
-    cl_info(LOG, "webhook %s %s: %s%s%s", event_id, name, a.outcome ? a.outcome : "failed", a.error[0] ? " — " : "",
-            a.error);
+                        a->error[0] ? a->error : NULL};
+    if (cl_db_exec(
+            c,
+            "UPDATE webhook_events SET user_id = $2::bigint, provider_subscription_id = $3, outcome = $4,"
+            " amount_cents = $5::bigint, currency = $6, payment_status = $7, provider_status = $8,"
+            " processed_at = CASE WHEN $9::boolean THEN now() END, error = $10 WHERE id = $1::bigint",
+            10, up, err, errlen) == 0 &&
+        cl_db_commit(c) == 0)
+        return 0;
+    cl_db_rollback(c);
+    return -1;
+}
+
+/* 200 {"received": true, "duplicate", "event"[, "outcome"]} (outcome_key: whether it has one). */
+static void reply_received(cl_res *res, const char *name, int duplicate, int outcome_key, const char *outcome)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "received", 1);
-    cJSON_AddBoolToObject(o, "duplicate", 0);
+    cJSON_AddBoolToObject(o, "duplicate", duplicate);
     cJSON_AddStringToObject(o, "event", name);
-    if (a.outcome)
-        cJSON_AddStringToObject(o, "outcome", a.outcome);
-    else
+    if (outcome_key && outcome)
+        cJSON_AddStringToObject(o, "outcome", outcome);
+    else if (outcome_key)
         cJSON_AddNullToObject(o, "outcome");
-    cJSON_Delete(ev);
-    if (unreadable) {
-        cJSON_Delete(o);
-        cl_res_error(res, 400, "invalid_payload", "The webhook body is not an event this server understands");
-        return;
-    }
     cl_res_json(res, 200, o);
+}
+
+static void webhook(cl_req *req, cl_res *res)
+{
+    const cl_billing_provider *b = verified_provider(req, res);
+    if (!b)
+        return;
+    delivery d = {.ev = NULL};
+    read_delivery(b, req, &d);
+    char err[512];
+    PGconn *c = cl_db_acquire(CL_DB_WAIT_MS, err, sizeof err);
+    int stored = c ? store_delivery(c, b->base.id, req, &d, err, sizeof err) : -1;
+    applied a = {.outcome = "ignored"};
+    if (!c) {
+        cl_res_error(res, 503, "database_unavailable", "The database is not reachable; deliver again later");
+    } else if (stored < 0) {
+        cl_error(LOG, "cannot store webhook: %s", err);
+        cl_res_error(res, 500, "internal", "Could not store the webhook; deliver it again");
+    } else if (stored == 0) {
+        if (cl_db_commit(c) == 0)
+            reply_received(res, d.name, 1, 0, NULL);
+        else
+            cl_res_error(res, 500, "internal", "Could not store the webhook; deliver it again");
+    } else {
+        apply_delivery(c, b->base.id, &d, &a);
+        if (record_outcome(c, &d, &a, err, sizeof err) != 0) {
+            cl_error(LOG, "cannot record webhook %s: %s", d.event_id, err);
+            cl_res_error(res, 500, "internal", "Could not store the webhook; deliver it again");
+        } else {
+            cl_info(LOG, "webhook %s %s: %s%s%s", d.event_id, d.name, a.outcome ? a.outcome : "failed",
+                    a.error[0] ? " — " : "", a.error);
+            if (d.unreadable)
+                cl_res_error(res, 400, "invalid_payload",
+                             "The webhook body is not an event this server understands");
+            else
+                reply_received(res, d.name, 0, 1, a.outcome);
+        }
+    }
+    if (c)
+        cl_db_release(c);
+    cJSON_Delete(d.ev);
 }
 
 /* ---- POST /api/billing/checkout --------------------------------------------------- */

@@ -306,16 +306,14 @@ static void create_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         snprintf(uid, sizeof uid, "%" PRId64, u->id);
         snprintf(project, sizeof project, "%" PRId64, project_id);
         const char *edited = t && *t ? "true" : "false";
-        PGresult *r = cl_db_query(c,
-                                  "INSERT INTO conversations (user_id, project_id, title, title_edited)"
-                                  " SELECT $1, p.id, $3, $4::boolean FROM projects p WHERE p.id = $2 AND p.owner_id = $1"
-                                  " RETURNING id",
-                                  4, (const char *[]){uid, project, t ? t : "", edited});
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "create conversation");
-        } else if (PQntuples(r) == 0) {
-            cl_res_error(res, 404, "not_found", "No project %s", project);
-        } else {
+        PGresult *r = cl_res_db_get(
+            res, COMP, c,
+            "INSERT INTO conversations (user_id, project_id, title, title_edited)"
+            " SELECT $1, p.id, $3, $4::boolean FROM projects p WHERE p.id = $2 AND p.owner_id = $1"
+            " RETURNING id",
+            4, (const char *[]){uid, project, t ? t : "", edited}, "create conversation", "No project %s",
+            project);
+        if (r) {
             int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             cJSON *o = load_conv(c, u, id, res);
             if (o)
@@ -346,15 +344,12 @@ static void rename_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         char sid[24], uid[24];
         snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
         snprintf(uid, sizeof uid, "%" PRId64, u->id);
-        PGresult *r = cl_db_query(c,
-                                  "UPDATE conversations SET title = $3, title_edited = true"
-                                  " WHERE id = $1 AND user_id = $2 RETURNING id",
-                                  3, (const char *[]){sid, uid, t});
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "rename conversation");
-        } else if (PQntuples(r) == 0) {
-            cl_res_error(res, 404, "not_found", "No conversation %s", sid);
-        } else {
+        PGresult *r =
+            cl_res_db_get(res, COMP, c,
+                          "UPDATE conversations SET title = $3, title_edited = true"
+                          " WHERE id = $1 AND user_id = $2 RETURNING id",
+                          3, (const char *[]){sid, uid, t}, "rename conversation", "No conversation %s", sid);
+        if (r) {
             cJSON *o = load_conv(c, u, cl_req_param_id(req, "id"), res);
             if (o)
                 cl_res_json(res, 200, o);
@@ -371,13 +366,10 @@ static void delete_chat(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
     snprintf(uid, sizeof uid, "%" PRId64, u->id);
-    PGresult *r = cl_db_query(c, "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id", 2,
-                              (const char *[]){sid, uid});
-    if (!cl_db_ok(r))
-        cl_res_db_failed(res, COMP, c, r, "delete conversation");
-    else if (PQntuples(r) == 0)
-        cl_res_error(res, 404, "not_found", "No conversation %s", sid);
-    else
+    PGresult *r =
+        cl_res_db_get(res, COMP, c, "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id",
+                      2, (const char *[]){sid, uid}, "delete conversation", "No conversation %s", sid);
+    if (r)
         cl_res_json_text(res, 200, "{\"deleted\":true}");
     PQclear(r);
 }
@@ -552,6 +544,16 @@ static int free_chat_limited(PGconn *c, const char *uid, int64_t job_id, cl_res 
     return 1;
 }
 
+/* The chat.reply job's payload {"chat_job_id": id}, written into out (size
+   bytes; "" when out of memory, which the enqueue then refuses). */
+static void reply_payload(int64_t id, char *out, int size)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!cJSON_AddNumberToObject(o, "chat_job_id", (double)id) || !cJSON_PrintPreallocated(o, out, size, 0))
+        out[0] = '\0';
+    cJSON_Delete(o);
+}
+
 /* POST /api/chats/:id/messages {mode, content, request_id} — 202 with the
    user message, the pending assistant message and the chat job; the same
    request_id again answers 200 with what the first request created. */
@@ -628,7 +630,7 @@ static void send_message(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         goto out;
     char jid[24], payload[64], key[64];
     snprintf(jid, sizeof jid, "%" PRId64, job_id);
-    snprintf(payload, sizeof payload, "{\"chat_job_id\":%" PRId64 "}", job_id);
+    reply_payload(job_id, payload, sizeof payload);
     snprintf(key, sizeof key, "chat.reply:%" PRId64 ":0", job_id);
     title = derive_title(content);
     int64_t durable = 0;
@@ -765,7 +767,7 @@ static void retry_chat_job(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     char seq_s[16], payload[64], key[64], tries[16];
     snprintf(seq_s, sizeof seq_s, "%d", ref_seq);
     snprintf(tries, sizeof tries, "%d", retries);
-    snprintf(payload, sizeof payload, "{\"chat_job_id\":%" PRId64 "}", id);
+    reply_payload(id, payload, sizeof payload);
     snprintf(key, sizeof key, "chat.reply:%" PRId64 ":%d", id, retries);
     int64_t durable = 0;
     int ok = cl_db_exec(c,

@@ -7,6 +7,7 @@
 #include "credits/credits.h"
 #include "credits/policy.h"
 #include "db/db.h"
+#include "db/db_row.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -241,20 +242,20 @@ cJSON *cl_chat_mode_cost_json(const char *mode)
 
 cJSON *cl_chat_card_json(PGconn *c, int64_t item_id, int64_t user_id)
 {
-    char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, item_id);
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    PGresult *r = cl_db_query(c,
-                              "SELECT i.id, i.title, i.channel, i.draft, i.status, i.render_error,"
-                              "       j.status, j.progress_done, j.progress_total,"
-                              "       (SELECT a.id FROM content_assets a WHERE a.content_item_id = i.id"
-                              "         AND a.kind = 'video' ORDER BY a.render_seq DESC LIMIT 1),"
-                              "       (SELECT a.id FROM content_assets a WHERE a.content_item_id = i.id"
-                              "         AND a.kind IN ('thumbnail', 'thumbnail_small')" /* the card's poster: the small one */
-                              "         ORDER BY a.render_seq DESC, a.kind = 'thumbnail_small' DESC LIMIT 1)"
-                              "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
-                              " WHERE i.id = $1 AND i.user_id = $2",
-                              2, (const char *[]){sid, uid});
+    char sid[CL_DB_ID_LEN], uid[CL_DB_ID_LEN];
+    const char *p[] = {cl_db_id(sid, item_id), cl_db_id(uid, user_id)};
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT i.id, i.title, i.channel, i.draft, i.status, i.render_error,"
+        "       j.status, j.progress_done, j.progress_total,"
+        "       (SELECT a.id FROM content_assets a WHERE a.content_item_id = i.id"
+        "         AND a.kind = 'video' ORDER BY a.render_seq DESC LIMIT 1),"
+        "       (SELECT a.id FROM content_assets a WHERE a.content_item_id = i.id"
+        "         AND a.kind IN ('thumbnail', 'thumbnail_small')" /* the card's poster: the small one */
+        "         ORDER BY a.render_seq DESC, a.kind = 'thumbnail_small' DESC LIMIT 1)"
+        "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
+        " WHERE i.id = $1 AND i.user_id = $2",
+        2, p);
     if (!cl_db_ok(r) || PQntuples(r) != 1) {
         PQclear(r);
         return NULL;
@@ -275,12 +276,12 @@ cJSON *cl_chat_card_json(PGconn *c, int64_t item_id, int64_t user_id)
     cJSON *script = cJSON_GetObjectItem(draft, "script");
     cJSON_AddItemToObject(o, "script", cJSON_IsArray(script) ? cJSON_Duplicate(script, 1) : cJSON_CreateArray());
     cJSON_Delete(draft);
+    static const cl_db_json_col status_cols[] = {
+        {"status", 4, CL_COL_STR},
+        {"render_error", 5, CL_COL_STR_OR_NULL},
+    };
+    cl_db_row_add_json(o, r, 0, status_cols, CL_DB_NCOLS(status_cols));
     const char *st = PQgetvalue(r, 0, 4);
-    cJSON_AddStringToObject(o, "status", st);
-    if (PQgetisnull(r, 0, 5))
-        cJSON_AddNullToObject(o, "render_error");
-    else
-        cJSON_AddStringToObject(o, "render_error", PQgetvalue(r, 0, 5));
     if (!strcmp(st, "rendering")) {
         double done = PQgetisnull(r, 0, 7) ? 0 : strtod(PQgetvalue(r, 0, 7), NULL);
         double total = PQgetisnull(r, 0, 8) ? 0 : strtod(PQgetvalue(r, 0, 8), NULL);
@@ -366,19 +367,19 @@ static cJSON *receipts_json(PGconn *c, int64_t id, int64_t user_id, int64_t item
 
 cJSON *cl_chat_job_json(PGconn *c, int64_t id, int64_t user_id, int *db_error)
 {
-    char sid[24], uid[24];
+    char sid[CL_DB_ID_LEN], uid[CL_DB_ID_LEN];
+    const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, user_id)};
     *db_error = 0;
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    PGresult *r = cl_db_query(c,
-                              "SELECT cj.id, cj.conversation_id, cj.mode, cj.status, cj.prompt, cj.channel,"
-                              "       cj.error_code, cj.error_message, cj.retries, cj.content_item_id,"
-                              "       cj.job_id, j.status, j.attempts, cj.request_id,"
-                              "       (SELECT m.id FROM messages m WHERE m.chat_job_id = cj.id AND m.role = 'assistant'),"
-                              "       " ISO("cj.created_at") ", " ISO("cj.updated_at") ", " ISO("cj.finished_at")
-                              "  FROM chat_jobs cj LEFT JOIN jobs j ON j.id = cj.job_id"
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT cj.id, cj.conversation_id, cj.mode, cj.status, cj.prompt, cj.channel,"
+        "       cj.error_code, cj.error_message, cj.retries, cj.content_item_id,"
+        "       cj.job_id, j.status, j.attempts, cj.request_id,"
+        "       (SELECT m.id FROM messages m WHERE m.chat_job_id = cj.id AND m.role = 'assistant'),"
+        "       " ISO("cj.created_at") ", " ISO("cj.updated_at") ", " ISO(
+            "cj.finished_at") "  FROM chat_jobs cj LEFT JOIN jobs j ON j.id = cj.job_id"
                               " WHERE cj.id = $1 AND cj.user_id = $2",
-                              2, (const char *[]){sid, uid});
+        2, p);
     if (!cl_db_ok(r)) {
         *db_error = 1;
         PQclear(r);
@@ -388,26 +389,25 @@ cJSON *cl_chat_job_json(PGconn *c, int64_t id, int64_t user_id, int *db_error)
         PQclear(r);
         return NULL;
     }
+    static const cl_db_json_col head_cols[] = {
+        {"id", 0, CL_COL_NUM},     {"conversation_id", 1, CL_COL_NUM}, {"mode", 2, CL_COL_STR},
+        {"status", 3, CL_COL_STR}, {"prompt", 4, CL_COL_STR},          {"channel", 5, CL_COL_STR_OR_NULL},
+    };
+    static const cl_db_json_col tail_cols[] = {
+        {"request_id", 13, CL_COL_STR},          {"assistant_message_id", 14, CL_COL_NUM_OR_NULL},
+        {"created_at", 15, CL_COL_STR},          {"updated_at", 16, CL_COL_STR},
+        {"finished_at", 17, CL_COL_STR_OR_NULL},
+    };
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)id);
-    cJSON_AddNumberToObject(o, "conversation_id", strtod(PQgetvalue(r, 0, 1), NULL));
+    cl_db_row_add_json(o, r, 0, head_cols, CL_DB_NCOLS(head_cols));
     char mode[24], status[16];
     snprintf(mode, sizeof mode, "%s", PQgetvalue(r, 0, 2));
     snprintf(status, sizeof status, "%s", PQgetvalue(r, 0, 3));
-    cJSON_AddStringToObject(o, "mode", mode);
-    cJSON_AddStringToObject(o, "status", status);
-    cJSON_AddStringToObject(o, "prompt", PQgetvalue(r, 0, 4));
-    if (PQgetisnull(r, 0, 5))
-        cJSON_AddNullToObject(o, "channel");
-    else
-        cJSON_AddStringToObject(o, "channel", PQgetvalue(r, 0, 5));
-    if (PQgetisnull(r, 0, 6)) {
-        cJSON_AddNullToObject(o, "error");
-    } else {
-        cJSON *e = cJSON_AddObjectToObject(o, "error");
-        cJSON_AddStringToObject(e, "code", PQgetvalue(r, 0, 6));
-        cJSON_AddStringToObject(e, "message", PQgetvalue(r, 0, 7));
-    }
+    static const cl_db_json_col error_cols[] = {
+        {"code", 6, CL_COL_STR},
+        {"message", 7, CL_COL_STR},
+    };
+    cl_db_row_add_object(o, "error", r, 0, 6, error_cols, CL_DB_NCOLS(error_cols));
     cJSON_AddBoolToObject(o, "can_retry", !strcmp(status, "failed"));
     cJSON_AddNumberToObject(o, "retries", strtod(PQgetvalue(r, 0, 8), NULL));
     int64_t item_id = PQgetisnull(r, 0, 9) ? 0 : strtoll(PQgetvalue(r, 0, 9), NULL, 10);
@@ -415,26 +415,15 @@ cJSON *cl_chat_job_json(PGconn *c, int64_t id, int64_t user_id, int *db_error)
         cJSON_AddNumberToObject(o, "content_item_id", (double)item_id);
     else
         cJSON_AddNullToObject(o, "content_item_id");
-    if (PQgetisnull(r, 0, 10)) {
-        cJSON_AddNullToObject(o, "job");
-    } else {
-        cJSON *j = cJSON_AddObjectToObject(o, "job");
-        cJSON_AddNumberToObject(j, "id", strtod(PQgetvalue(r, 0, 10), NULL));
+    static const cl_db_json_col job_cols[] = {
+        {"id", 10, CL_COL_NUM},
+        {"status", 11, CL_COL_STR},
+        {"attempts", 12, CL_COL_NUM},
+    };
+    cJSON *j = cl_db_row_add_object(o, "job", r, 0, 10, job_cols, CL_DB_NCOLS(job_cols));
+    if (j)
         cJSON_AddStringToObject(j, "kind", "chat.reply");
-        cJSON_AddStringToObject(j, "status", PQgetvalue(r, 0, 11));
-        cJSON_AddNumberToObject(j, "attempts", strtod(PQgetvalue(r, 0, 12), NULL));
-    }
-    cJSON_AddStringToObject(o, "request_id", PQgetvalue(r, 0, 13));
-    if (PQgetisnull(r, 0, 14))
-        cJSON_AddNullToObject(o, "assistant_message_id");
-    else
-        cJSON_AddNumberToObject(o, "assistant_message_id", strtod(PQgetvalue(r, 0, 14), NULL));
-    cJSON_AddStringToObject(o, "created_at", PQgetvalue(r, 0, 15));
-    cJSON_AddStringToObject(o, "updated_at", PQgetvalue(r, 0, 16));
-    if (PQgetisnull(r, 0, 17))
-        cJSON_AddNullToObject(o, "finished_at");
-    else
-        cJSON_AddStringToObject(o, "finished_at", PQgetvalue(r, 0, 17));
+    cl_db_row_add_json(o, r, 0, tail_cols, CL_DB_NCOLS(tail_cols));
     PQclear(r);
 
     cJSON *card = item_id ? cl_chat_card_json(c, item_id, user_id) : NULL;

@@ -16,6 +16,7 @@
 #include "jobs/jobs.h"
 #include "storage/storage.h"
 #include "http/db_reply.h"
+#include "db/db_row.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -34,73 +35,52 @@
 
 static const char *item_sql = ITEM_SELECT " WHERE i.id = $1 AND i.user_id = $2";
 
-static void add_num_or_null(cJSON *o, const char *k, PGresult *r, int row, int col)
-{
-    if (PQgetisnull(r, row, col))
-        cJSON_AddNullToObject(o, k);
-    else
-        cJSON_AddNumberToObject(o, k, strtod(PQgetvalue(r, row, col), NULL));
-}
-
-static void add_str_or_null(cJSON *o, const char *k, PGresult *r, int row, int col)
-{
-    if (PQgetisnull(r, row, col))
-        cJSON_AddNullToObject(o, k);
-    else
-        cJSON_AddStringToObject(o, k, PQgetvalue(r, row, col));
-}
-
-static void add_json_or_null(cJSON *o, const char *k, PGresult *r, int row, int col)
-{
-    cJSON *v = PQgetisnull(r, row, col) ? NULL : cJSON_Parse(PQgetvalue(r, row, col));
-    cJSON_AddItemToObject(o, k, v ? v : cJSON_CreateNull());
-}
+/* The columns of item_sql a content item's JSON shows, in order (the render
+   job, column 10 and 18..21, is an object of its own). */
+static const cl_db_json_col item_cols[] = {
+    {"id", 0, CL_COL_NUM},
+    {"project_id", 1, CL_COL_NUM},
+    {"parent_id", 2, CL_COL_NUM_OR_NULL},
+    {"source", 3, CL_COL_STR},
+    {"channel", 4, CL_COL_STR},
+    {"title", 5, CL_COL_STR},
+    {"brief", 6, CL_COL_JSON_OR_NULL},
+    {"draft", 7, CL_COL_JSON_OR_NULL},
+    {"status", 8, CL_COL_STR},
+    {"render_seq", 9, CL_COL_NUM},
+    {"render_error", 11, CL_COL_STR_OR_NULL},
+    {"publish_strategy", 12, CL_COL_STR},
+    {"publish_status", 13, CL_COL_STR},
+    {"manual_status", 14, CL_COL_STR_OR_NULL},
+    {"tracking_slug", 15, CL_COL_STR_OR_NULL},
+    {"created_at", 16, CL_COL_STR},
+    {"updated_at", 17, CL_COL_STR},
+};
+static const cl_db_json_col render_job_cols[] = {
+    {"id", 10, CL_COL_NUM},
+    {"status", 18, CL_COL_STR_OR_NULL},
+    {"progress_done", 19, CL_COL_NUM_OR_NULL},
+    {"progress_total", 20, CL_COL_NUM_OR_NULL},
+    {"attempts", 21, CL_COL_NUM_OR_NULL},
+};
+/* The schedule and the publishing bookkeeping (host/publishing, migration 0011). */
+static const cl_db_json_col publish_cols[] = {
+    {"cycle_id", 22, CL_COL_NUM_OR_NULL},        {"position", 23, CL_COL_NUM_OR_NULL},
+    {"scheduled_at", 24, CL_COL_STR_OR_NULL},    {"published_at", 25, CL_COL_STR_OR_NULL},
+    {"publish_error", 26, CL_COL_STR_OR_NULL},   {"publish_attempt", 27, CL_COL_NUM},
+    {"publish_job_id", 28, CL_COL_NUM_OR_NULL},  {"publisher", 29, CL_COL_STR_OR_NULL},
+    {"remote_media_id", 30, CL_COL_STR_OR_NULL}, {"permalink", 31, CL_COL_STR_OR_NULL},
+    {"exported_at", 32, CL_COL_STR_OR_NULL},     {"posted_at", 33, CL_COL_STR_OR_NULL},
+    {"posted_url", 34, CL_COL_STR_OR_NULL},
+};
 
 /* Build the item object from a row of item_sql. */
 cJSON *cl_content_item_row_json(PGresult *r, int row)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, row, 0), NULL));
-    cJSON_AddNumberToObject(o, "project_id", strtod(PQgetvalue(r, row, 1), NULL));
-    add_num_or_null(o, "parent_id", r, row, 2);
-    cJSON_AddStringToObject(o, "source", PQgetvalue(r, row, 3));
-    cJSON_AddStringToObject(o, "channel", PQgetvalue(r, row, 4));
-    cJSON_AddStringToObject(o, "title", PQgetvalue(r, row, 5));
-    add_json_or_null(o, "brief", r, row, 6);
-    add_json_or_null(o, "draft", r, row, 7);
-    cJSON_AddStringToObject(o, "status", PQgetvalue(r, row, 8));
-    cJSON_AddNumberToObject(o, "render_seq", strtod(PQgetvalue(r, row, 9), NULL));
-    add_str_or_null(o, "render_error", r, row, 11);
-    cJSON_AddStringToObject(o, "publish_strategy", PQgetvalue(r, row, 12));
-    cJSON_AddStringToObject(o, "publish_status", PQgetvalue(r, row, 13));
-    add_str_or_null(o, "manual_status", r, row, 14);
-    add_str_or_null(o, "tracking_slug", r, row, 15);
-    cJSON_AddStringToObject(o, "created_at", PQgetvalue(r, row, 16));
-    cJSON_AddStringToObject(o, "updated_at", PQgetvalue(r, row, 17));
-    if (PQgetisnull(r, row, 10)) {
-        cJSON_AddNullToObject(o, "render_job");
-    } else {
-        cJSON *j = cJSON_AddObjectToObject(o, "render_job");
-        cJSON_AddNumberToObject(j, "id", strtod(PQgetvalue(r, row, 10), NULL));
-        add_str_or_null(j, "status", r, row, 18);
-        add_num_or_null(j, "progress_done", r, row, 19);
-        add_num_or_null(j, "progress_total", r, row, 20);
-        add_num_or_null(j, "attempts", r, row, 21);
-    }
-    add_num_or_null(o, "cycle_id", r, row, 22);
-    add_num_or_null(o, "position", r, row, 23);
-    add_str_or_null(o, "scheduled_at", r, row, 24);
-    add_str_or_null(o, "published_at", r, row, 25);
-    add_str_or_null(o, "publish_error", r, row, 26);
-    cJSON_AddNumberToObject(o, "publish_attempt", strtod(PQgetvalue(r, row, 27), NULL));
-    add_num_or_null(o, "publish_job_id", r, row, 28);
-    /* Publishing bookkeeping (host/publishing, migration 0011). */
-    add_str_or_null(o, "publisher", r, row, 29);
-    add_str_or_null(o, "remote_media_id", r, row, 30);
-    add_str_or_null(o, "permalink", r, row, 31);
-    add_str_or_null(o, "exported_at", r, row, 32);
-    add_str_or_null(o, "posted_at", r, row, 33);
-    add_str_or_null(o, "posted_url", r, row, 34);
+    cl_db_row_add_json(o, r, row, item_cols, CL_DB_NCOLS(item_cols));
+    cl_db_row_add_object(o, "render_job", r, row, 10, render_job_cols, CL_DB_NCOLS(render_job_cols));
+    cl_db_row_add_json(o, r, row, publish_cols, CL_DB_NCOLS(publish_cols));
     /* The owner's audio choice (migration 0029, docs/audio.md). */
     cJSON *audio = cJSON_Parse(PQgetvalue(r, row, 35));
     cJSON_AddItemToObject(o, "audio", audio ? audio : cJSON_CreateObject());
@@ -190,16 +170,13 @@ static void create_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     const char *p[] = {uid, project, channel, draft_text, brief_text, in.title};
     /* The project must be the user's: the INSERT selects it by owner, so
        another user's project id inserts nothing (404, not 403). */
-    PGresult *r = cl_db_query(c,
-                              "INSERT INTO content_items (user_id, project_id, channel, draft, brief, title)"
-                              " SELECT $1, p.id, $3, $4::jsonb, $5::jsonb, $6 FROM projects p"
-                              "  WHERE p.id = $2 AND p.owner_id = $1 RETURNING id",
-                              6, p);
-    if (!cl_db_ok(r)) {
-        cl_res_db_failed(res, COMP, c, r, "insert content item");
-    } else if (PQntuples(r) == 0) {
-        cl_res_error(res, 404, "not_found", "No project %s", project);
-    } else {
+    PGresult *r =
+        cl_res_db_get(res, COMP, c,
+                      "INSERT INTO content_items (user_id, project_id, channel, draft, brief, title)"
+                      " SELECT $1, p.id, $3, $4::jsonb, $5::jsonb, $6 FROM projects p"
+                      "  WHERE p.id = $2 AND p.owner_id = $1 RETURNING id",
+                      6, p, "insert content item", "No project %s", project);
+    if (r) {
         char id[24];
         snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
@@ -405,12 +382,9 @@ static void get_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
     const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
-    PGresult *r = cl_db_query(c, item_sql, 2, p);
-    if (!cl_db_ok(r)) {
-        cl_res_db_failed(res, COMP, c, r, "read content item");
-    } else if (PQntuples(r) == 0) {
-        cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
-    } else {
+    PGresult *r = cl_res_db_get(res, COMP, c, item_sql, 2, p, "read content item", "No content item %s",
+                                cl_req_param(req, "id"));
+    if (r) {
         cJSON *item = cl_content_item_row_json(r, 0);
         cl_content_add_assets(c, item, sid);
         cl_res_json(res, 200, item);
@@ -431,22 +405,15 @@ static void delete_item(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24], err[256];
     const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
-    PGresult *r = cl_db_query(c,
-                              "SELECT status, publish_status, cycle_id IS NOT NULL,"
-                              " coalesce((SELECT json_agg(json_build_array(storage, path)) FROM content_assets"
-                              "   WHERE content_item_id = i.id), '[]')"
-                              " FROM content_items i WHERE id = $1 AND user_id = $2",
-                              2, p);
-    if (!cl_db_ok(r)) {
-        cl_res_db_failed(res, COMP, c, r, "read content item");
-        PQclear(r);
+    PGresult *r =
+        cl_res_db_get(res, COMP, c,
+                      "SELECT status, publish_status, cycle_id IS NOT NULL,"
+                      " coalesce((SELECT json_agg(json_build_array(storage, path)) FROM content_assets"
+                      "   WHERE content_item_id = i.id), '[]')"
+                      " FROM content_items i WHERE id = $1 AND user_id = $2",
+                      2, p, "read content item", "No content item %s", cl_req_param(req, "id"));
+    if (!r)
         return;
-    }
-    if (PQntuples(r) == 0) {
-        cl_res_error(res, 404, "not_found", "No content item %s", cl_req_param(req, "id"));
-        PQclear(r);
-        return;
-    }
     const char *status = PQgetvalue(r, 0, 0), *pub = PQgetvalue(r, 0, 1);
     const char *why = strcmp(status, "rendering") == 0 ? "it is rendering; wait for the render to finish"
                       : strcmp(pub, "scheduled") == 0 ? "it is scheduled; unschedule it first"
@@ -696,16 +663,13 @@ static void get_asset(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
     const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
-    PGresult *r = cl_db_query(c,
-                              "SELECT a.path, a.mime, a.kind, a.content_item_id, a.storage FROM content_assets a"
-                              " JOIN content_items i ON i.id = a.content_item_id"
-                              " WHERE a.id = $1 AND i.user_id = $2",
-                              2, p);
-    if (!cl_db_ok(r)) {
-        cl_res_db_failed(res, COMP, c, r, "read asset");
-    } else if (PQntuples(r) == 0) {
-        cl_res_error(res, 404, "not_found", "No asset %s", cl_req_param(req, "id"));
-    } else {
+    PGresult *r =
+        cl_res_db_get(res, COMP, c,
+                      "SELECT a.path, a.mime, a.kind, a.content_item_id, a.storage FROM content_assets a"
+                      " JOIN content_items i ON i.id = a.content_item_id"
+                      " WHERE a.id = $1 AND i.user_id = $2",
+                      2, p, "read asset", "No asset %s", cl_req_param(req, "id"));
+    if (r) {
         /* The mime strings come from a fixed set; keep a static copy. */
         const char *mime = strcmp(PQgetvalue(r, 0, 1), "video/mp4") == 0 ? "video/mp4" : "image/jpeg";
         char dl[8], name[96];

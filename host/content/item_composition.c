@@ -27,14 +27,7 @@ static int project_media(PGconn *c, const cl_item_comp_input *in, char **brand_j
     if (cl_brand_load(c, in->project_id, in->work_dir, &kit, err, errlen) != 0)
         return -1;
     cJSON *b = cJSON_CreateObject(), *media = cJSON_CreateArray();
-    cJSON *cols = cJSON_AddArrayToObject(b, "colors");
-    for (int i = 0; i < kit.ncolors; i++)
-        cJSON_AddItemToArray(cols, cJSON_CreateString(kit.colors[i]));
-    cJSON_AddStringToObject(b, "heading_font", kit.heading_font);
-    cJSON_AddStringToObject(b, "body_font", kit.body_font);
-    cJSON_AddStringToObject(b, "heading_font_path", kit.heading_font_path);
-    cJSON_AddStringToObject(b, "body_font_path", kit.body_font_path);
-    cJSON_AddStringToObject(b, "logo_placement", kit.logo_placement);
+    cl_brand_kit_add_json(b, &kit, 1);
     int rc = 0;
     if (in->work_dir) {
         if (kit.logo_media_id && kit.logo_path[0] && strcmp(kit.logo_placement, "none") != 0) {

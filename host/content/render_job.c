@@ -21,6 +21,7 @@
 #include "content/soundtrack.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/json_out.h"
 #include "core/log.h"
 #include "credits/credits.h"
 #include "db/db.h"
@@ -176,224 +177,260 @@ static char *burned_captions(const char *comp_json)
     return text;
 }
 
-static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result, char *err, size_t errlen)
-{
+/* One attempt's state, shared by its steps below (render_content_item owns it). */
+typedef struct render_attempt {
     render_payload p;
-    if (parse_payload(job->payload, &p, err, errlen) != 0)
-        return -1;
-    char dberr[256];
-    PGconn *c = cl_db_connect(cl_cfg.database_url, dberr, sizeof dberr);
-    if (!c) {
-        snprintf(err, errlen, "database unavailable: %s", dberr);
+    PGconn *c;
+    cl_call *call;
+    PGresult *item; /* the item's row: draft, channel, render_seq, project, project_id, audio */
+    char id[24];    /* the item id as a statement parameter */
+    char *rules;    /* the channel's Lua rules (JSON), NULL for the defaults */
+    cl_buf comp;    /* the composition the renderer draws */
+    char tpl[64];   /* the template it came from */
+    cl_item_comp_input ci;
+    char rel[256];      /* the storage key of this render's folder */
+    char out_dir[2048]; /* the private local directory the renderer writes into; "" when none */
+    cl_variant_set vs;  /* the aspect variants, their compositions and directories */
+    cl_buf vcomps[CL_MAX_VARIANTS];
+    char vdirs[CL_MAX_VARIANTS][2100];
+    cl_render_result all[1 + CL_MAX_VARIANTS]; /* the primary, then the variants */
+    int calls;                                 /* the renderer calls that made them */
+    char small_path[2400];
+    char vrel[320], trel[320], srel[320]; /* the primary's stored keys */
+    int stored_v, stored_t, stored_s;
+    int64_t vsize, tsize, ssize;
+    char vsha[65], tsha[65], ssha[65], backend[64];
+} render_attempt;
+
+#define NO_ROOM_MESSAGE                                                                                      \
+    "There was no room left to store the video, so nothing was kept. Try the render again later."
+
+/* Step 1: the item, still owned by this render, and its channel's rules. 0, or the job's rc (nothing to
+ * undo). */
+static int read_item(render_attempt *a, char *err, size_t errlen)
+{
+    char uid[24], dberr[256];
+    const char *q[] = {cl_db_id(a->id, a->p.item_id), cl_db_id(uid, a->p.user_id)};
+    a->item = cl_db_run(a->c,
+                        "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text, i.project_id,"
+                        "       i.audio::text"
+                        "  FROM content_items i JOIN projects pr ON pr.id = i.project_id"
+                        " WHERE i.id = $1 AND i.user_id = $2",
+                        2, q, dberr, sizeof dberr);
+    if (!a->item) {
+        snprintf(err, errlen, "reading the content item failed: %s", dberr);
         return 1;
     }
-    char id[24], uid[24];
-    const char *q[] = {cl_db_id(id, p.item_id), cl_db_id(uid, p.user_id)};
-    PGresult *r = cl_db_query(c,
-                              "SELECT i.draft::text, i.channel, i.render_seq, to_jsonb(pr)::text, i.project_id,"
-                              "       i.audio::text"
-                              "  FROM content_items i JOIN projects pr ON pr.id = i.project_id"
-                              " WHERE i.id = $1 AND i.user_id = $2",
-                              2, q);
-    int rc = 0;
-    char *rules = NULL;
-    cl_buf comp = CL_BUF_INIT;
-    char out_dir[2048] = "", vrel[320] = "", trel[320] = "", srel[320] = "";
-    int stored_v = 0, stored_t = 0, stored_s = 0;
-    cl_variant_set vs = {0};
-    cl_buf vcomps[CL_MAX_VARIANTS] = {CL_BUF_INIT, CL_BUF_INIT, CL_BUF_INIT, CL_BUF_INIT};
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, dberr, sizeof dberr);
-        snprintf(err, errlen, "reading the content item failed: %s", dberr);
-        rc = 1;
-        goto out;
+    if (PQntuples(a->item) == 0) {
+        snprintf(err, errlen, "content item %" PRId64 " no longer exists", a->p.item_id);
+        return -1;
     }
-    if (PQntuples(r) == 0) {
-        snprintf(err, errlen, "content item %" PRId64 " no longer exists", p.item_id);
-        rc = -1;
-        goto out;
-    }
-    if (atoi(PQgetvalue(r, 0, 2)) != p.seq) {
+    if (atoi(PQgetvalue(a->item, 0, 2)) != a->p.seq) {
         /* A newer render request replaced this one; it owns the item now. */
-        snprintf(err, errlen, "superseded by a newer render of item %" PRId64, p.item_id);
-        cl_credits_refund(c, p.user_id, p.charge_key, &(cl_receipt){0}, dberr, sizeof dberr);
-        rc = -1;
-        goto out;
+        snprintf(err, errlen, "superseded by a newer render of item %" PRId64, a->p.item_id);
+        cl_credits_refund(a->c, a->p.user_id, a->p.charge_key, &(cl_receipt){0}, dberr, sizeof dberr);
+        return -1;
     }
-    const char *channel = PQgetvalue(r, 0, 1);
+    const char *channel = PQgetvalue(a->item, 0, 1);
     char lerr[256];
-    if (cl_lua_channel_rules(channel, &rules, lerr, sizeof lerr) != 0) {
+    if (cl_lua_channel_rules(channel, &a->rules, lerr, sizeof lerr) != 0) {
         cl_warn(COMP, "channel rules for %s unavailable (%s); using defaults", channel, lerr);
-        rules = NULL;
+        a->rules = NULL;
     }
-    /* The storage key: generated/content-items/<id>/<UTC timestamp>-r<seq>/.
-       The renderer writes into a private local directory; the files are then
-       put into the configured storage (STORAGE) under that key. */
-    char rel[256], stamp[32];
+    return 0;
+}
+
+/* Step 2: the storage key generated/content-items/<id>/<UTC timestamp>-r<seq>/
+   and the private local directory the renderer writes into (the files are
+   then put into the configured storage under that key). 0 or 1 (retry). */
+static int make_work_dir(render_attempt *a, char *err, size_t errlen)
+{
+    char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(rel, sizeof rel, "generated/content-items/%" PRId64 "/%s-r%d", p.item_id, stamp, p.seq);
-    if (render_temp_dir(p.item_id, p.seq, out_dir, sizeof out_dir) != 0) {
-        int e = errno;
-        out_dir[0] = '\0';
-        if (e == ENOSPC || e == EDQUOT) {
-            snprintf(err, errlen, "There was no room left to store the video, so nothing was kept. "
-                                  "Try the render again later.");
-        } else {
-            snprintf(err, errlen, "cannot create a temporary render directory under %s/tmp/renders: %s",
-                     cl_cfg.storage_dir, strerror(e));
-        }
-        rc = 1;
-        goto fail;
-    }
-    /* The item's template on its draft, brand kit and images (materialized into out_dir). */
-    cl_item_comp_input ci = {.project_id = strtoll(PQgetvalue(r, 0, 4), NULL, 10),
-                             .draft_json = PQgetvalue(r, 0, 0),
-                             .profile_json = PQgetvalue(r, 0, 3),
-                             .channel = channel,
-                             .rules_json = rules,
-                             .audio_json = PQgetvalue(r, 0, 5),
-                             .work_dir = out_dir};
-    char tpl[64] = "";
-    if (cl_item_composition(c, &ci, &comp, tpl, sizeof tpl, err, errlen) != 0) {
-        rc = -1;
-        goto fail;
-    }
-    /* The voiceover, the music and the captions (soundtrack.c): a voice that
-       cannot be made fails the render with the engine's words. */
+    snprintf(a->rel, sizeof a->rel, "generated/content-items/%" PRId64 "/%s-r%d", a->p.item_id, stamp,
+             a->p.seq);
+    if (render_temp_dir(a->p.item_id, a->p.seq, a->out_dir, sizeof a->out_dir) == 0)
+        return 0;
+    int e = errno;
+    a->out_dir[0] = '\0';
+    if (e == ENOSPC || e == EDQUOT)
+        snprintf(err, errlen, NO_ROOM_MESSAGE);
+    else
+        snprintf(err, errlen, "cannot create a temporary render directory under %s/tmp/renders: %s",
+                 cl_cfg.storage_dir, strerror(e));
+    return 1;
+}
+
+/* Step 3: the item's template on its draft, brand kit and images
+   (materialized into out_dir); the voiceover, the music and the captions
+   (soundtrack.c: a voice that cannot be made fails with the engine's words);
+   then the aspect variants the channel's rules list, from the same template
+   and soundtrack. 0 or rc. */
+static int compose(render_attempt *a, char *err, size_t errlen)
+{
+    PGresult *r = a->item;
+    a->ci = (cl_item_comp_input){.project_id = strtoll(PQgetvalue(r, 0, 4), NULL, 10),
+                                 .draft_json = PQgetvalue(r, 0, 0),
+                                 .profile_json = PQgetvalue(r, 0, 3),
+                                 .channel = PQgetvalue(r, 0, 1),
+                                 .rules_json = a->rules,
+                                 .audio_json = PQgetvalue(r, 0, 5),
+                                 .work_dir = a->out_dir};
+    if (cl_item_composition(a->c, &a->ci, &a->comp, a->tpl, sizeof a->tpl, err, errlen) != 0)
+        return -1;
     int scode = 0;
-    if (cl_soundtrack_apply(c, ci.project_id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 5), rules,
-                            out_dir, call, &comp, &scode, err, errlen) != 0) {
-        cl_warn(COMP, "content item %" PRId64 ": %s", p.item_id, err);
-        rc = is_retryable(scode) ? 1 : -1;
-        goto fail;
+    if (cl_soundtrack_apply(a->c, a->ci.project_id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 3),
+                            PQgetvalue(r, 0, 5), a->rules, a->out_dir, a->call, &a->comp, &scode, err,
+                            errlen) != 0) {
+        cl_warn(COMP, "content item %" PRId64 ": %s", a->p.item_id, err);
+        return is_retryable(scode) ? 1 : -1;
     }
-    /* The aspect variants the channel's rules list, from the same template and
-       soundtrack, rendered with the primary (one renderer call when it can). */
-    cJSON *pc = cJSON_Parse(comp.data);
+    cJSON *pc = cJSON_Parse(a->comp.data);
     int pw = cJSON_GetObjectItem(pc, "width") ? cJSON_GetObjectItem(pc, "width")->valueint : 1080;
     int ph = cJSON_GetObjectItem(pc, "height") ? cJSON_GetObjectItem(pc, "height")->valueint : 1920;
     cJSON_Delete(pc);
-    if (cl_variants_build(&ci, c, comp.data, pw, ph, &vs, vcomps, &scode, err, errlen) != 0) {
-        cl_warn(COMP, "content item %" PRId64 ": %s", p.item_id, err);
-        rc = is_retryable(scode) ? 1 : -1;
-        goto fail;
+    if (cl_variants_build(&a->ci, a->c, a->comp.data, pw, ph, &a->vs, a->vcomps, &scode, err, errlen) != 0) {
+        cl_warn(COMP, "content item %" PRId64 ": %s", a->p.item_id, err);
+        return is_retryable(scode) ? 1 : -1;
     }
-    const char *comps[1 + CL_MAX_VARIANTS] = {comp.data};
-    const char *dirs[1 + CL_MAX_VARIANTS] = {out_dir};
-    char vdirs[CL_MAX_VARIANTS][2100];
-    for (int i = 0; i < vs.n; i++) {
-        snprintf(vdirs[i], sizeof vdirs[i], "%s/v-%s", out_dir, vs.v[i].suffix);
-        comps[1 + i] = vcomps[i].data;
-        dirs[1 + i] = vdirs[i];
+    return 0;
+}
+
+/* Step 4: the primary and its variants (one renderer call when it can), then
+   the small thumbnail for cards and lists beside the full one (FFmpeg
+   libraries). 0 or rc. */
+static int render_files(render_attempt *a, char *err, size_t errlen)
+{
+    const char *comps[1 + CL_MAX_VARIANTS] = {a->comp.data};
+    const char *dirs[1 + CL_MAX_VARIANTS] = {a->out_dir};
+    for (int i = 0; i < a->vs.n; i++) {
+        snprintf(a->vdirs[i], sizeof a->vdirs[i], "%s/v-%s", a->out_dir, a->vs.v[i].suffix);
+        comps[1 + i] = a->vcomps[i].data;
+        dirs[1 + i] = a->vdirs[i];
     }
-    cl_render_result all[1 + CL_MAX_VARIANTS], res;
     cl_error rerr;
     memset(&rerr, 0, sizeof rerr);
-    int calls = 0;
-    int code = cl_render_compositions(comps, dirs, 1 + vs.n, NULL, call, all, &calls, &rerr);
-    res = all[0];
+    int code = cl_render_compositions(comps, dirs, 1 + a->vs.n, NULL, a->call, a->all, &a->calls, &rerr);
     if (code != CL_OK) {
         if (code == CL_EIO && storage_full(rerr.message)) {
             /* The user sees this: say what happened, not where. */
-            cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", p.item_id, rerr.message);
-            snprintf(err, errlen, "There was no room left to store the video, so nothing was kept. "
-                                  "Try the render again later.");
+            cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", a->p.item_id,
+                    rerr.message);
+            snprintf(err, errlen, NO_ROOM_MESSAGE);
         } else {
             snprintf(err, errlen, "%s", rerr.message[0] ? rerr.message : "the renderer failed");
         }
-        rc = is_retryable(code) ? 1 : -1;
-        goto fail;
+        return is_retryable(code) ? 1 : -1;
     }
-
-    long long vbytes = file_size(res.video_path), tbytes = file_size(res.thumbnail_path);
-    if (vbytes <= 0 || tbytes <= 0) {
+    const cl_render_result *res = &a->all[0];
+    if (file_size(res->video_path) <= 0 || file_size(res->thumbnail_path) <= 0) {
         snprintf(err, errlen, "the renderer reported success but wrote no video or thumbnail");
-        rc = -1;
-        goto fail;
+        return -1;
     }
-    /* The small thumbnail for cards and lists, made beside the full one (FFmpeg libraries). */
-    char small_path[2400], serr[256];
-    snprintf(small_path, sizeof small_path, "%s/%s", out_dir, CL_RENDER_THUMBNAIL_SMALL_NAME);
-    if (cl_thumbnail_small(res.thumbnail_path, small_path, CL_RENDER_THUMBNAIL_SMALL_WIDTH, NULL, NULL, serr,
-                           sizeof serr) != 0) {
+    char serr[256];
+    snprintf(a->small_path, sizeof a->small_path, "%s/%s", a->out_dir, CL_RENDER_THUMBNAIL_SMALL_NAME);
+    if (cl_thumbnail_small(res->thumbnail_path, a->small_path, CL_RENDER_THUMBNAIL_SMALL_WIDTH, NULL, NULL,
+                           serr, sizeof serr) != 0) {
         snprintf(err, errlen, "making the small thumbnail failed: %s", serr);
-        rc = -1;
-        goto fail;
+        return -1;
     }
-    char vb[24], tb[24], sb[24], seq[16], vsha[65], tsha[65], ssha[65], backend[64];
-    int64_t vsize = 0, tsize = 0, ssize = 0;
-    snprintf(vrel, sizeof vrel, "%s/%s", rel, CL_RENDER_VIDEO_NAME);
-    snprintf(trel, sizeof trel, "%s/%s", rel, CL_RENDER_THUMBNAIL_NAME);
-    snprintf(srel, sizeof srel, "%s/%s", rel, CL_RENDER_THUMBNAIL_SMALL_NAME);
-    scode = 0;
-    if (!(stored_v = cl_storage_put(vrel, res.video_path, "video/mp4", &vsize, vsha, backend, &scode, err, errlen) == 0) ||
-        !(stored_t = cl_storage_put(trel, res.thumbnail_path, "image/jpeg", &tsize, tsha, backend, &scode, err, errlen) == 0) ||
-        !(stored_s = cl_storage_put(srel, small_path, "image/jpeg", &ssize, ssha, backend, &scode, err, errlen) == 0)) {
+    return 0;
+}
+
+/* Step 5: the primary's three files and the variants into the configured
+   storage under rel. 0 or rc (what was stored is undone by undo_stored). */
+static int store_files(render_attempt *a, char *err, size_t errlen)
+{
+    int scode = 0;
+    const cl_render_result *res = &a->all[0];
+    snprintf(a->vrel, sizeof a->vrel, "%s/%s", a->rel, CL_RENDER_VIDEO_NAME);
+    snprintf(a->trel, sizeof a->trel, "%s/%s", a->rel, CL_RENDER_THUMBNAIL_NAME);
+    snprintf(a->srel, sizeof a->srel, "%s/%s", a->rel, CL_RENDER_THUMBNAIL_SMALL_NAME);
+    if (!(a->stored_v = cl_storage_put(a->vrel, res->video_path, "video/mp4", &a->vsize, a->vsha, a->backend,
+                                       &scode, err, errlen) == 0) ||
+        !(a->stored_t = cl_storage_put(a->trel, res->thumbnail_path, "image/jpeg", &a->tsize, a->tsha,
+                                       a->backend, &scode, err, errlen) == 0) ||
+        !(a->stored_s = cl_storage_put(a->srel, a->small_path, "image/jpeg", &a->ssize, a->ssha, a->backend,
+                                       &scode, err, errlen) == 0)) {
         /* The user sees this: say what happened, not where (the log has the detail). */
-        cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", p.item_id, err);
+        cl_warn(COMP, "content item %" PRId64 ": the video could not be stored: %s", a->p.item_id, err);
         if (storage_full(err))
-            snprintf(err, errlen, "There was no room left to store the video, so nothing was kept. "
-                                  "Try the render again later.");
+            snprintf(err, errlen, NO_ROOM_MESSAGE);
         else
             snprintf(err, errlen, "The video could not be stored (the storage service did not accept it), "
                                   "so nothing was kept. Try the render again later.");
-        rc = is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
-        goto fail;
+        return is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
     }
-    for (int i = 0; i < vs.n; i++)
-        if (cl_variants_store(&vs, i, rel, all[1 + i].video_path, all[1 + i].thumbnail_path, &scode, err, errlen) != 0) {
-            cl_warn(COMP, "content item %" PRId64 ": a variant could not be stored: %s", p.item_id, err);
-            rc = is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
-            goto fail;
+    for (int i = 0; i < a->vs.n; i++)
+        if (cl_variants_store(&a->vs, i, a->rel, a->all[1 + i].video_path, a->all[1 + i].thumbnail_path,
+                              &scode, err, errlen) != 0) {
+            cl_warn(COMP, "content item %" PRId64 ": a variant could not be stored: %s", a->p.item_id, err);
+            return is_retryable(scode) || scode == CL_EUNSUPPORTED || scode == CL_EAUTH ? 1 : -1;
         }
-    snprintf(vb, sizeof vb, "%" PRId64, vsize);
-    snprintf(tb, sizeof tb, "%" PRId64, tsize);
-    snprintf(sb, sizeof sb, "%" PRId64, ssize);
-    snprintf(seq, sizeof seq, "%d", p.seq);
-    const char *a[] = {id, vrel, vb, trel, tb, res.renderer, seq, backend, vsha, tsha, srel, sb, ssha};
-    char *track = burned_captions(comp.data);
+    return 0;
+}
+
+/* Step 6: the stored files in content_assets and the item rendered (its
+   template and burned-in captions track on the draft), in one transaction.
+   0 or 1 (retry). */
+static int record_assets(render_attempt *a, char *err, size_t errlen)
+{
+    char vb[24], tb[24], sb[24], seq[16], dberr[256];
+    const char *renderer = a->all[0].renderer;
+    cl_db_id(vb, a->vsize), cl_db_id(tb, a->tsize), cl_db_id(sb, a->ssize);
+    snprintf(seq, sizeof seq, "%d", a->p.seq);
+    const char *q[] = {a->id,      a->vrel, vb,      a->trel, tb, renderer, seq,
+                       a->backend, a->vsha, a->tsha, a->srel, sb, a->ssha};
+    char *track = burned_captions(a->comp.data);
     if (!track)
         snprintf(dberr, sizeof dberr, "out of memory");
-    if (!track || cl_db_begin(c) != 0 ||
-        cl_db_exec(c,
-                   "INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq,"
-                   "                            storage, sha256)"
-                   " VALUES ($1, 'video', $2, 'video/mp4', $3, $6, $7, $8, $9),"
-                   "        ($1, 'thumbnail', $4, 'image/jpeg', $5, $6, $7, $8, $10),"
-                   "        ($1, 'thumbnail_small', $11, 'image/jpeg', $12, $6, $7, $8, $13)"
-                   " ON CONFLICT (content_item_id, render_seq, kind) DO UPDATE"
-                   "   SET path = EXCLUDED.path, bytes = EXCLUDED.bytes, renderer = EXCLUDED.renderer,"
-                   "       storage = EXCLUDED.storage, sha256 = EXCLUDED.sha256",
-                   13, a, dberr, sizeof dberr) != 0 ||
-        cl_variants_record(c, p.item_id, p.seq, res.renderer, &vs, dberr, sizeof dberr) != 0 ||
-        cl_db_exec(c,
+    if (!track || cl_db_begin(a->c) != 0 ||
+        cl_db_exec(
+            a->c,
+            "INSERT INTO content_assets (content_item_id, kind, path, mime, bytes, renderer, render_seq,"
+            "                            storage, sha256)"
+            " VALUES ($1, 'video', $2, 'video/mp4', $3, $6, $7, $8, $9),"
+            "        ($1, 'thumbnail', $4, 'image/jpeg', $5, $6, $7, $8, $10),"
+            "        ($1, 'thumbnail_small', $11, 'image/jpeg', $12, $6, $7, $8, $13)"
+            " ON CONFLICT (content_item_id, render_seq, kind) DO UPDATE"
+            "   SET path = EXCLUDED.path, bytes = EXCLUDED.bytes, renderer = EXCLUDED.renderer,"
+            "       storage = EXCLUDED.storage, sha256 = EXCLUDED.sha256",
+            13, q, dberr, sizeof dberr) != 0 ||
+        cl_variants_record(a->c, a->p.item_id, a->p.seq, renderer, &a->vs, dberr, sizeof dberr) != 0 ||
+        cl_db_exec(a->c,
                    "UPDATE content_items SET status = 'rendered', render_error = NULL, updated_at = now(),"
                    "       draft = jsonb_set(jsonb_set(draft, '{template}', to_jsonb($3::text)),"
                    "                         '{captions_track}', $4::jsonb)"
                    " WHERE id = $1 AND render_seq = $2",
-                   4, (const char *[]){id, seq, tpl, track}, dberr, sizeof dberr) != 0 ||
-        cl_db_commit(c) != 0) {
-        cl_db_rollback(c);
+                   4, (const char *[]){a->id, seq, a->tpl, track}, dberr, sizeof dberr) != 0 ||
+        cl_db_commit(a->c) != 0) {
+        cl_db_rollback(a->c);
         free(track);
         snprintf(err, errlen, "recording the rendered files failed: %s", dberr);
-        rc = 1;
-        goto fail;
+        return 1;
     }
     free(track);
-    /* The result names the words the renderer drew (role -> text), so what
-       the item shows can be checked against what the video says. */
+    return 0;
+}
+
+/* The job's result: the words the renderer drew (role -> text), so what the
+   item shows can be checked against what the video says; the videos
+   (primary + variants) and the renderer calls that made them; what the
+   soundtrack held (soundtrack.c): voice, music, caption cues. */
+static void write_result(const render_attempt *a, cl_buf *result)
+{
+    const cl_render_result *res = &a->all[0];
     cJSON *out = cJSON_CreateObject(), *drawn = cJSON_AddObjectToObject(out, "drawn");
-    cJSON_AddNumberToObject(out, "content_item_id", (double)p.item_id);
-    cJSON_AddStringToObject(out, "renderer", res.renderer);
-    cJSON_AddStringToObject(out, "template", tpl);
-    cJSON_AddNumberToObject(out, "seconds", round(res.seconds * 100) / 100);
-    /* the videos (primary + variants) and the renderer calls that made them */
-    cJSON_AddNumberToObject(out, "videos", 1 + vs.n);
-    cJSON_AddNumberToObject(out, "renderer_calls", calls);
-    cJSON *cj = cJSON_Parse(comp.data);
+    cJSON_AddNumberToObject(out, "content_item_id", (double)a->p.item_id);
+    cJSON_AddStringToObject(out, "renderer", res->renderer);
+    cJSON_AddStringToObject(out, "template", a->tpl);
+    cJSON_AddNumberToObject(out, "seconds", round(res->seconds * 100) / 100);
+    cJSON_AddNumberToObject(out, "videos", 1 + a->vs.n);
+    cJSON_AddNumberToObject(out, "renderer_calls", a->calls);
+    cJSON *cj = cJSON_Parse(a->comp.data);
     const cJSON *layer;
     cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(cj, "layers"))
     {
@@ -402,7 +439,6 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
         if (role && text && !cJSON_GetObjectItemCaseSensitive(drawn, role))
             cJSON_AddStringToObject(drawn, role, text);
     }
-    /* what the soundtrack held (soundtrack.c): voice, music, caption cues */
     const cJSON *au = cJSON_GetObjectItemCaseSensitive(cj, "audio"), *caps = cJSON_GetObjectItemCaseSensitive(cj, "captions");
     cJSON *st = cJSON_AddObjectToObject(out, "soundtrack");
     cJSON_AddBoolToObject(st, "voiceover", cJSON_GetObjectItemCaseSensitive(au, "voiceover") != NULL);
@@ -412,35 +448,59 @@ static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result,
     if (caps)
         cJSON_AddStringToObject(st, "caption_mode", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(caps, "mode")) ?: "");
     cJSON_Delete(cj);
-    char *out_text = cJSON_PrintUnformatted(out);
-    cJSON_Delete(out);
-    if (out_text)
-        cl_buf_puts(result, out_text);
-    free(out_text);
-    cl_info(COMP, "content item %" PRId64 " rendered by %s in %.1fs", p.item_id, res.renderer, res.seconds);
-    notify_finished(c, p.item_id);
-    goto out;
+    cl_buf_put_json(result, out);
+}
 
-fail:
-    if (stored_v)
-        remove_stored(vrel);
-    if (stored_t)
-        remove_stored(trel);
-    if (stored_s)
-        remove_stored(srel);
-    cl_variants_unstore(&vs);
-    /* Retryable failures keep the item rendering until the last attempt. */
-    if (rc < 0 || job->attempt >= job->max_attempts)
-        fail_and_refund(c, &p, err);
-out:
-    if (out_dir[0])
-        cl_render_remove_tree(out_dir);
-    PQclear(r);
-    free(rules);
-    cl_buf_free(&comp);
+/* A failed attempt keeps nothing stored: the keys it had put go again. */
+static void undo_stored(render_attempt *a)
+{
+    if (a->stored_v)
+        remove_stored(a->vrel);
+    if (a->stored_t)
+        remove_stored(a->trel);
+    if (a->stored_s)
+        remove_stored(a->srel);
+    cl_variants_unstore(&a->vs);
+}
+
+static int render_content_item(const cl_job *job, cl_call *call, cl_buf *result, char *err, size_t errlen)
+{
+    render_attempt *a = calloc(1, sizeof *a); /* about 20 KB of paths: not on the runner's stack */
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    a->call = call;
+    int rc = parse_payload(job->payload, &a->p, err, errlen);
+    char dberr[256];
+    if (rc == 0 && !(a->c = cl_db_connect(cl_cfg.database_url, dberr, sizeof dberr))) {
+        snprintf(err, errlen, "database unavailable: %s", dberr);
+        rc = 1;
+    } else if (rc == 0 && (rc = read_item(a, err, errlen)) == 0) {
+        if ((rc = make_work_dir(a, err, errlen)) == 0 && (rc = compose(a, err, errlen)) == 0 &&
+            (rc = render_files(a, err, errlen)) == 0 && (rc = store_files(a, err, errlen)) == 0 &&
+            (rc = record_assets(a, err, errlen)) == 0) {
+            write_result(a, result);
+            cl_info(COMP, "content item %" PRId64 " rendered by %s in %.1fs", a->p.item_id,
+                    a->all[0].renderer, a->all[0].seconds);
+            notify_finished(a->c, a->p.item_id);
+        } else {
+            undo_stored(a);
+            /* Retryable failures keep the item rendering until the last attempt. */
+            if (rc < 0 || job->attempt >= job->max_attempts)
+                fail_and_refund(a->c, &a->p, err);
+        }
+    }
+    if (a->out_dir[0])
+        cl_render_remove_tree(a->out_dir);
+    PQclear(a->item);
+    free(a->rules);
+    cl_buf_free(&a->comp);
     for (int i = 0; i < CL_MAX_VARIANTS; i++)
-        cl_buf_free(&vcomps[i]);
-    PQfinish(c);
+        cl_buf_free(&a->vcomps[i]);
+    if (a->c)
+        PQfinish(a->c);
+    free(a);
     return rc;
 }
 

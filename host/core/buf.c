@@ -210,3 +210,24 @@ int cl_errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
     return -1;
 }
+
+size_t cl_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+void *cl_array_room(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t na = *cap ? *cap * 2 : first;
+    if (na < *cap || na > SIZE_MAX / elem)
+        return NULL;
+    void *nv = realloc(v, na * elem);
+    if (nv)
+        *cap = na;
+    return nv;
+}

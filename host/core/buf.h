@@ -65,6 +65,19 @@ int cl_utf8_valid(const char *s, size_t n);
  * splitting a multi-byte character (len when len <= max).
  */
 size_t cl_utf8_clip(const char *s, size_t len, size_t max);
+/**
+ * Room for one more element in a malloc'd array v of n elements of size
+ * elem with capacity *cap: v itself when n < *cap, else v grown to twice
+ * its capacity (first when it has none) with *cap updated. NULL when out of
+ * memory (v is left as it was, still the caller's). The one growth rule of
+ * the host's growable arrays:
+ *   script_entry **ne = cl_array_room(entries, &alloc, n, sizeof *ne, 16);
+ *   if (!ne) return -1;
+ *   entries = ne;
+ */
+void *cl_array_room(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+/** The number of characters (code points) in the NUL-terminated UTF-8 text s. */
+size_t cl_utf8_chars(const char *s);
 
 /** The host's cl_host_api.output_append. */
 int cl_output_append(cl_output *out, const void *data, size_t len);

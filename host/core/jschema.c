@@ -3,6 +3,7 @@
  */
 #include "core/jschema.h"
 #include "core/config.h"
+#include "core/buf.h"
 #include "cliploop_plugin.h" /* CL_PRINTF */
 
 #include <math.h>
@@ -112,14 +113,6 @@ static int type_is(const cJSON *v, const char *t)
     return strcmp(t, type_of(v)) == 0;
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
 static int validate(check *c, const cJSON *schema, const cJSON *v, int depth);
 
 /* Run validate with where extended by a key or an index, then restore it. */
@@ -193,7 +186,7 @@ static int check_scalar(check *c, const cJSON *schema, const cJSON *v)
 {
     const cJSON *k;
     if (cJSON_IsString(v)) {
-        size_t n = utf8_chars(v->valuestring);
+        size_t n = cl_utf8_chars(v->valuestring);
         if (cJSON_IsNumber(k = cJSON_GetObjectItemCaseSensitive(schema, "minLength")) && n < (size_t)k->valueint)
             return n ? fail(c, "at least %d characters, has %zu", k->valueint, n) : fail(c, "must not be empty");
         if (cJSON_IsNumber(k = cJSON_GetObjectItemCaseSensitive(schema, "maxLength")) && n > (size_t)k->valueint)

@@ -124,6 +124,15 @@ int cl_credits_grant_monthly(PGconn *c, int64_t user_id, cl_plan plan, const cha
  * granted now, 0 nothing owed, -1 error (err set).
  */
 int cl_credits_grant_if_owed(PGconn *c, cl_user *u, char *err, size_t errlen);
+/**
+ * The blocking handler's start of a signed-in read that shows balances
+ * (GET /api/me, GET /api/me/credits): the user at CL_AUTH_SESSION on a
+ * pooled connection (released before returning) with the month's grant
+ * applied when owed (a failed grant is logged; the route still answers with
+ * the balances it has). 0 with *u filled, or -1 with the reply set by
+ * cl_auth_open.
+ */
+int cl_credits_user_granted(cl_req *req, cl_res *res, cl_user *u);
 /** 1 when cl_credits_grant_if_owed would run a statement for u (no account row read, or the month's grant is not in), else 0. */
 int cl_credits_grant_owed(const cl_user *u);
 

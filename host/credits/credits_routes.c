@@ -16,6 +16,7 @@
  * name another user.
  */
 #include "auth/auth.h"
+#include "core/json_out.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "credits/credits.h"
@@ -39,17 +40,15 @@ static void grant_owed(PGconn *c, cl_user *u)
 
 static cJSON *limits_json(cl_plan plan)
 {
-    const cl_plan_limits *l = cl_policy_limits(plan);
+    static const cl_json_field fields[] = {
+        CL_JSON_INT(cl_plan_limits, active_projects),    CL_JSON_INT(cl_plan_limits, posts_per_week),
+        CL_JSON_INT(cl_plan_limits, posts_per_month),    CL_JSON_INT(cl_plan_limits, regenerations_per_week),
+        CL_JSON_INT(cl_plan_limits, renders_per_month),  CL_JSON_INT(cl_plan_limits, publishes_per_month),
+        CL_JSON_INT(cl_plan_limits, connected_channels), CL_JSON_I64(cl_plan_limits, media_bytes),
+        CL_JSON_INT(cl_plan_limits, media_files),
+    };
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "active_projects", l->active_projects);
-    cJSON_AddNumberToObject(o, "posts_per_week", l->posts_per_week);
-    cJSON_AddNumberToObject(o, "posts_per_month", l->posts_per_month);
-    cJSON_AddNumberToObject(o, "regenerations_per_week", l->regenerations_per_week);
-    cJSON_AddNumberToObject(o, "renders_per_month", l->renders_per_month);
-    cJSON_AddNumberToObject(o, "publishes_per_month", l->publishes_per_month);
-    cJSON_AddNumberToObject(o, "connected_channels", l->connected_channels);
-    cJSON_AddNumberToObject(o, "media_bytes", (double)l->media_bytes);
-    cJSON_AddNumberToObject(o, "media_files", l->media_files);
+    cl_json_add_fields(o, cl_policy_limits(plan), fields, CL_JSON_NFIELDS(fields));
     return o;
 }
 
@@ -100,16 +99,14 @@ static void me_usage(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     grant_owed(c, u);
     char uid[24], err[256];
     const char *p[] = {cl_db_id(uid, u->id)};
-    PGresult *r = cl_db_query(c,
-                              "SELECT w.kind, w.start::text, u.metric, u.count"
-                              " FROM (VALUES ('week', date_trunc('week', now())::date),"
-                              " ('month', date_trunc('month', now())::date)) AS w(kind, start)"
-                              " LEFT JOIN usage_counters u ON u.user_id = $1::bigint"
-                              " AND u.window_kind = w.kind AND u.window_start = w.start",
-                              1, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, sizeof err);
-        PQclear(r);
+    PGresult *r = cl_db_run(c,
+                            "SELECT w.kind, w.start::text, u.metric, u.count"
+                            " FROM (VALUES ('week', date_trunc('week', now())::date),"
+                            " ('month', date_trunc('month', now())::date)) AS w(kind, start)"
+                            " LEFT JOIN usage_counters u ON u.user_id = $1::bigint"
+                            " AND u.window_kind = w.kind AND u.window_start = w.start",
+                            1, p, err, sizeof err);
+    if (!r) {
         cl_error("credits", "usage query failed: %s", err);
         cl_res_error(res, 503, "database_unavailable", "Could not read usage");
         return;
@@ -176,16 +173,22 @@ static void credits_reply(cl_req *req, cl_res *res, const cl_user *u, const PGre
         cl_res_error(res, 500, "internal", "out of memory");
 }
 
+int cl_credits_user_granted(cl_req *req, cl_res *res, cl_user *u)
+{
+    PGconn *c = cl_auth_open(req, res, u, CL_AUTH_SESSION);
+    if (!c)
+        return -1;
+    grant_owed(c, u);
+    cl_db_release(c);
+    return 0;
+}
+
 /* The blocking handler of the read route below (its own signature). */
 static void me_credits(cl_req *req, cl_res *res)
 {
     cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_SESSION);
-    if (!c)
-        return;
-    grant_owed(c, &u);
-    cl_db_release(c);
-    credits_reply(req, res, &u, NULL);
+    if (cl_credits_user_granted(req, res, &u) == 0)
+        credits_reply(req, res, &u, NULL);
 }
 
 /* On the event loop: the session lookup carries the balances. */

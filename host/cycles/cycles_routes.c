@@ -15,6 +15,7 @@
 #include "cycles/limits.h"
 #include "db/db.h"
 #include "http/db_reply.h"
+#include "db/db_row.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -59,16 +60,20 @@ int cl_cycle_load(PGconn *c, int64_t id, int64_t user_id, int lock, cl_cycle *ou
     int one = cl_res_db_one(res, COMP, c, r, "load cycle", "No strategy cycle %s", sid);
     if (one != 1)
         return one;
-    out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    out->project_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    out->user_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-    snprintf(out->week_start, sizeof out->week_start, "%s", PQgetvalue(r, 0, 3));
-    snprintf(out->timezone, sizeof out->timezone, "%s", PQgetvalue(r, 0, 4));
-    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(r, 0, 5));
-    snprintf(out->pack_status, sizeof out->pack_status, "%s", PQgetvalue(r, 0, 6));
-    snprintf(out->pack_request_id, sizeof out->pack_request_id, "%s", PQgetvalue(r, 0, 7));
-    out->packs_generated = atoi(PQgetvalue(r, 0, 8));
-    out->brief = strdup(PQgetvalue(r, 0, 9));
+    /* The columns of CYCLE_COLS, in order. */
+    static const cl_db_row_field fields[] = {
+        CL_ROW_I64(cl_cycle, id, 0),
+        CL_ROW_I64(cl_cycle, project_id, 1),
+        CL_ROW_I64(cl_cycle, user_id, 2),
+        CL_ROW_CHARS(cl_cycle, week_start, 3),
+        CL_ROW_CHARS(cl_cycle, timezone, 4),
+        CL_ROW_CHARS(cl_cycle, status, 5),
+        CL_ROW_CHARS(cl_cycle, pack_status, 6),
+        CL_ROW_CHARS(cl_cycle, pack_request_id, 7),
+        CL_ROW_INT(cl_cycle, packs_generated, 8),
+        CL_ROW_STRDUP(cl_cycle, brief, 9),
+    };
+    cl_db_row_read(r, 0, out, fields, CL_DB_NCOLS(fields));
     PQclear(r);
     return 1;
 }
@@ -286,20 +291,20 @@ static void create_cycle(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         const char *b = brief ? brief : "";
         const char *p[] = {spid, uid, date, b};
         /* The week's Monday, in the project's zone when no date is given. */
-        PGresult *r = cl_db_query(
-            c,
+        PGresult *r = cl_res_db_query(
+            res, COMP, c, "create cycle",
             "WITH pr AS (SELECT id, timezone FROM projects WHERE id = $1 AND owner_id = $2),"
             " ins AS (INSERT INTO strategy_cycles (user_id, project_id, week_start, brief)"
-            "  SELECT $2, pr.id, date_trunc('week', coalesce($3::date, (now() AT TIME ZONE pr.timezone)::date))::date, $4"
+            "  SELECT $2, pr.id, date_trunc('week', coalesce($3::date, (now() AT TIME ZONE "
+            "pr.timezone)::date))::date, $4"
             "  FROM pr ON CONFLICT (project_id, week_start) DO NOTHING RETURNING id)"
             " SELECT id, true FROM ins"
             " UNION ALL SELECT y.id, false FROM strategy_cycles y, pr WHERE y.project_id = pr.id"
-            "  AND y.week_start = date_trunc('week', coalesce($3::date, (now() AT TIME ZONE pr.timezone)::date))::date"
+            "  AND y.week_start = date_trunc('week', coalesce($3::date, (now() AT TIME ZONE "
+            "pr.timezone)::date))::date"
             "  AND NOT EXISTS (SELECT 1 FROM ins)",
             4, p);
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "create cycle");
-        } else if (PQntuples(r) == 0) {
+        if (r && PQntuples(r) == 0) {
             /* no project, or a concurrent insert of the same week not yet visible */
             PGresult *o = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2, p);
             int owned = cl_db_ok(o) && PQntuples(o) == 1;
@@ -308,7 +313,7 @@ static void create_cycle(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
                 cl_res_error(res, 404, "not_found", "No project %s", spid);
             else
                 cl_res_error(res, 409, "conflict", "The week is being created by another request; try again");
-        } else {
+        } else if (r) {
             int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             int created = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
             cl_cycle cy;
@@ -326,21 +331,21 @@ static void list_cycles(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
     char spid[24], uid[24];
     const char *p[] = {cl_db_id(spid, cl_req_param_id(req, "id")), cl_db_id(uid, u->id)};
-    PGresult *r = cl_db_query(
-        c,
+    cl_res_db_query_row(
+        res, 200, COMP, c,
         "SELECT json_build_object('timezone', p.timezone,"
         " 'current_week_start', date_trunc('week', (now() AT TIME ZONE p.timezone)::date)::date,"
         " 'cycles', coalesce((SELECT json_agg(json_build_object('id', y.id, 'week_start', y.week_start,"
-        "   'week_end', y.week_start + 6, 'status', y.status, 'source', y.source, 'pack_status', y.pack_status,"
+        "   'week_end', y.week_start + 6, 'status', y.status, 'source', y.source, 'pack_status', "
+        "y.pack_status,"
         "   'brief', y.brief,"
-        "   'items', (SELECT count(*) FROM content_items i WHERE i.cycle_id = y.id AND i.publish_status <> 'skipped'),"
+        "   'items', (SELECT count(*) FROM content_items i WHERE i.cycle_id = y.id AND i.publish_status <> "
+        "'skipped'),"
         "   'scheduled', (SELECT count(*) FROM content_items i WHERE i.cycle_id = y.id"
         "                  AND i.publish_status IN ('scheduled', 'publishing', 'published')))"
         "   ORDER BY y.week_start DESC) FROM strategy_cycles y WHERE y.project_id = p.id), '[]'::json))"
         " FROM projects p WHERE p.id = $1 AND p.owner_id = $2",
-        2, p);
-    cl_res_db_row(res, 200, COMP, c, r, "list cycles", "No project %s", spid);
-    PQclear(r);
+        2, p, "list cycles", "No project %s", spid);
 }
 
 /* GET /api/strategy-cycles/:id */

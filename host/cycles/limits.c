@@ -28,20 +28,21 @@ int cl_usage_used(PGconn *c, int64_t user_id, const char *metric, const char *wi
     snprintf(uid, sizeof uid, "%" PRId64, user_id);
     if (strcmp(metric, CL_METRIC_PUBLISHES) == 0) {
         const char *p[] = {uid, metric, window};
-        PGresult *r = cl_db_query(c,
-                                  "SELECT coalesce(sum(count), 0) FROM usage_counters WHERE user_id = $1::bigint"
-                                  " AND metric = $2 AND window_kind = $3"
-                                  " AND window_start = date_trunc($3::text, now())::date",
-                                  3, p);
-        if (cl_db_check(c, r, err, errlen) != 0)
+        PGresult *r =
+            cl_db_run(c,
+                      "SELECT coalesce(sum(count), 0) FROM usage_counters WHERE user_id = $1::bigint"
+                      " AND metric = $2 AND window_kind = $3"
+                      " AND window_start = date_trunc($3::text, now())::date",
+                      3, p, err, errlen);
+        if (!r)
             return -1;
         *used = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
         return 0;
     }
     const char *p[] = {uid, window};
-    PGresult *r = cl_db_query(c, USED_SQL, 2, p);
-    if (cl_db_check(c, r, err, errlen) != 0)
+    PGresult *r = cl_db_run(c, USED_SQL, 2, p, err, errlen);
+    if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
         const cl_action_cost *a = cl_policy_action(PQgetvalue(r, i, 0));

@@ -28,6 +28,7 @@
 #include "db/db.h"
 #include "projects/context.h"
 #include "http/db_reply.h"
+#include "db/db_row.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -68,6 +69,22 @@ static int try_lock(PGconn *c, const char *cls, int64_t id, int lock)
     int rc = cl_db_ok(r) && PQntuples(r) == 1 ? strcmp(PQgetvalue(r, 0, 0), "t") == 0 : -1;
     PQclear(r);
     return rc;
+}
+
+/*
+ * Take the lock (class, id) before generating: 1 taken; else 0 with the
+ * reply set: 409 busy_code/busy_message while another request holds it,
+ * 500 "Could not start <what>; nothing was charged" when the statement failed.
+ */
+static int lock_or_reply(PGconn *c, const char *cls, int64_t id, cl_res *res, const char *what,
+                         const char *busy_code, const char *busy_message)
+{
+    int lk = try_lock(c, cls, id, 1);
+    if (lk < 0)
+        cl_res_error(res, 500, "internal", "Could not start %s; nothing was charged", what);
+    else if (lk == 0)
+        cl_res_error(res, 409, busy_code, "%s", busy_message);
+    return lk > 0;
 }
 
 /* Refund charge_key in its own transaction. 0 or -1 (logged). */
@@ -395,10 +412,8 @@ int cl_cycles_limit_and_charge(PGconn *c, const cl_user *u, const char *action, 
 static int store_pack(PGconn *c, const cl_user *u, const cl_cycle *cy, const char *request_id, const char *ref,
                       const char *week_brief, pack_post posts[CL_CYCLE_PACK_SIZE], char *err, size_t errlen)
 {
-    char cid[24], uid[24], pid[24];
-    snprintf(cid, sizeof cid, "%" PRId64, cy->id);
-    snprintf(uid, sizeof uid, "%" PRId64, u->id);
-    snprintf(pid, sizeof pid, "%" PRId64, cy->project_id);
+    char cid[CL_DB_ID_LEN], uid[CL_DB_ID_LEN], pid[CL_DB_ID_LEN];
+    cl_db_id(cid, cy->id), cl_db_id(uid, u->id), cl_db_id(pid, cy->project_id);
     if (cl_db_begin(c) != 0) {
         snprintf(err, errlen, "begin failed");
         return -1;
@@ -491,14 +506,9 @@ static void generate_posts(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     }
     if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) != 1)
         goto out;
-    int lk = try_lock(c, LOCK_CYCLE, cy.id, 1);
-    if (lk <= 0) {
-        if (lk < 0)
-            cl_res_error(res, 500, "internal", "Could not start the generation; nothing was charged");
-        else
-            cl_res_error(res, 409, "pack_in_progress", "This week's pack is being generated right now; wait for it");
+    if (!lock_or_reply(c, LOCK_CYCLE, cy.id, res, "the generation", "pack_in_progress",
+                       "This week's pack is being generated right now; wait for it"))
         goto out;
-    }
     locked = 1;
     cl_cycle_clear(&cy); /* re-read under the lock */
     if (cl_cycle_load(c, cl_req_param_id(req, "id"), u->id, 0, &cy, res) != 1)
@@ -618,27 +628,25 @@ static void item_row_clear(item_row *it)
 static int load_item(PGconn *c, int64_t id, int64_t user_id, item_row *it, cl_res *res)
 {
     memset(it, 0, sizeof *it);
-    char sid[24], uid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, id);
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    PGresult *r = cl_db_query(c,
-                              "SELECT id, project_id, coalesce(cycle_id, 0), coalesce(position, 0), channel,"
-                              " publish_strategy, publish_status, title, draft::text, coalesce(brief, '{}'::jsonb)::text"
-                              " FROM content_items WHERE id = $1 AND user_id = $2",
-                              2, (const char *[]){sid, uid});
+    char sid[CL_DB_ID_LEN], uid[CL_DB_ID_LEN];
+    cl_db_id(sid, id);
+    PGresult *r = cl_db_query(
+        c,
+        "SELECT id, project_id, coalesce(cycle_id, 0), coalesce(position, 0), channel,"
+        " publish_strategy, publish_status, title, draft::text, coalesce(brief, '{}'::jsonb)::text"
+        " FROM content_items WHERE id = $1 AND user_id = $2",
+        2, (const char *[]){sid, cl_db_id(uid, user_id)});
     int one = cl_res_db_one(res, COMP, c, r, "read item", "No content item %s", sid);
     if (one != 1)
         return one;
-    it->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    it->project_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    it->cycle_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-    it->position = atoi(PQgetvalue(r, 0, 3));
-    snprintf(it->channel, sizeof it->channel, "%s", PQgetvalue(r, 0, 4));
-    snprintf(it->strategy, sizeof it->strategy, "%s", PQgetvalue(r, 0, 5));
-    snprintf(it->state, sizeof it->state, "%s", PQgetvalue(r, 0, 6));
-    snprintf(it->title, sizeof it->title, "%s", PQgetvalue(r, 0, 7));
-    it->draft = strdup(PQgetvalue(r, 0, 8));
-    it->brief = strdup(PQgetvalue(r, 0, 9));
+    static const cl_db_row_field fields[] = {
+        CL_ROW_I64(item_row, id, 0),        CL_ROW_I64(item_row, project_id, 1),
+        CL_ROW_I64(item_row, cycle_id, 2),  CL_ROW_INT(item_row, position, 3),
+        CL_ROW_CHARS(item_row, channel, 4), CL_ROW_CHARS(item_row, strategy, 5),
+        CL_ROW_CHARS(item_row, state, 6),   CL_ROW_CHARS(item_row, title, 7),
+        CL_ROW_STRDUP(item_row, draft, 8),  CL_ROW_STRDUP(item_row, brief, 9),
+    };
+    cl_db_row_read(r, 0, it, fields, CL_DB_NCOLS(fields));
     PQclear(r);
     return 1;
 }
@@ -715,14 +723,9 @@ static void regenerate(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     }
     if (load_item(c, id, u->id, &it, res) != 1)
         goto out;
-    int lk = try_lock(c, LOCK_ITEM, id, 1);
-    if (lk <= 0) {
-        if (lk < 0)
-            cl_res_error(res, 500, "internal", "Could not start the regeneration; nothing was charged");
-        else
-            cl_res_error(res, 409, "regeneration_in_progress", "This post is being regenerated right now");
+    if (!lock_or_reply(c, LOCK_ITEM, id, res, "the regeneration", "regeneration_in_progress",
+                       "This post is being regenerated right now"))
         goto out;
-    }
     locked = 1;
     char ref[160], uid[24];
     snprintf(ref, sizeof ref, "regen:%" PRId64 ":%s", id, request_id);
@@ -841,10 +844,8 @@ static void render_all(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         cl_cycle_clear(&cy);
         return;
     }
-    int lk = try_lock(c, LOCK_CYCLE, cy.id, 1);
-    if (lk <= 0) {
-        cl_res_error(res, lk < 0 ? 500 : 409, lk < 0 ? "internal" : "pack_in_progress",
-                     lk < 0 ? "Could not start; nothing was charged" : "The pack is being generated; wait for it");
+    if (!lock_or_reply(c, LOCK_CYCLE, cy.id, res, "the new week", "pack_in_progress",
+                       "The pack is being generated; wait for it")) {
         cl_cycle_clear(&cy);
         return;
     }
@@ -978,15 +979,6 @@ static int count_emoji(const char *s, int *per_line)
     return total;
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 static int inline_tags(const char *s)
 {
     int n = 0;
@@ -1028,7 +1020,7 @@ static void rule_violation(cl_res *res, const char *field, const char *channel, 
 static int check_text(cl_res *res, const char *field, const char *text, const char *channel, const cJSON *rules,
                       int tags_in_list)
 {
-    size_t n = utf8_chars(text);
+    size_t n = cl_utf8_chars(text);
     if (!*text || strspn(text, " \t\r\n") == strlen(text)) {
         rule_violation(res, field, channel, "required", "The %s cannot be empty", field);
         return 1;

@@ -27,6 +27,7 @@
 #include "cycles/states.h"
 #include "db/db.h"
 #include "publishing/publishing.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -165,9 +166,10 @@ int cl_publish_job(const cl_job *job, cl_call *call, cl_buf *result, char *err, 
         cl_db_rollback(c);
         cl_info(COMP, "item %" PRId64 " attempt %d is stale (item is %s, attempt %d); nothing to publish",
                 p.item_id, p.attempt, found ? cl_pub_state_name(cur) : "gone", attempt);
-        rc = cl_buf_printf(result, "{\"stale\":true,\"state\":\"%s\"}", found ? cl_pub_state_name(cur) : "gone")
-                 ? 1
-                 : 0;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "stale", 1);
+        cJSON_AddStringToObject(o, "state", found ? cl_pub_state_name(cur) : "gone");
+        rc = cl_buf_put_json(result, o) ? 1 : 0;
         goto out;
     }
     /* No publisher for this item: fail it now, in the same transaction,

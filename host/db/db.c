@@ -298,6 +298,21 @@ int cl_db_check(PGconn *conn, PGresult *r, char *err, size_t errlen)
     return -1;
 }
 
+PGresult *cl_db_run(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+                    size_t errlen)
+{
+    PGresult *r = cl_db_query(conn, sql, nparams, params);
+    return cl_db_check(conn, r, err, errlen) == 0 ? r : NULL;
+}
+
+int64_t cl_db_int(PGconn *conn, const char *sql, int nparams, const char *const *params, int64_t on_error)
+{
+    PGresult *r = cl_db_query(conn, sql, nparams, params);
+    int64_t v = cl_db_ok(r) && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : on_error;
+    PQclear(r);
+    return v;
+}
+
 int cl_db_one(PGconn *conn, PGresult *r, char *err, size_t errlen)
 {
     if (cl_db_check(conn, r, err, errlen) != 0)

@@ -105,6 +105,18 @@ int cl_db_check(PGconn *conn, PGresult *r, char *err, size_t errlen);
  * on 0 and -1 r is PQcleared.
  */
 int cl_db_one(PGconn *conn, PGresult *r, char *err, size_t errlen);
+/**
+ * Run a statement in a function that answers -1 with err set: its result
+ * when it succeeded (the caller PQclears it), else NULL with the error in
+ * err (cl_db_query + cl_db_check).
+ */
+PGresult *cl_db_run(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+                    size_t errlen);
+/**
+ * Run a statement that reads one integer (the first column of its one row):
+ * that value, or on_error when it failed or read no row.
+ */
+int64_t cl_db_int(PGconn *conn, const char *sql, int nparams, const char *const *params, int64_t on_error);
 /** Run a statement, discard the result; 0 on success, -1 with err filled. */
 int cl_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
                size_t errlen);

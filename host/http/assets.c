@@ -148,16 +148,12 @@ static int add_file(const char *file, const char *rel)
         free(data);
         return 0;
     }
-    if (nentries == capentries) {
-        size_t cap = capentries ? capentries * 2 : 64;
-        entry *grown = realloc(entries, cap * sizeof *entries);
-        if (!grown) {
-            free(data);
-            return -1;
-        }
-        entries = grown;
-        capentries = cap;
+    entry *grown = cl_array_room(entries, &capentries, nentries, sizeof *grown, 64);
+    if (!grown) {
+        free(data);
+        return -1;
     }
+    entries = grown;
     entry *e = &entries[nentries];
     memset(e, 0, sizeof *e);
     const char *dot = strrchr(rel, '.');

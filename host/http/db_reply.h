@@ -33,6 +33,15 @@ void cl_res_db_row(cl_res *res, int status, const char *comp, PGconn *c, const P
                    const char *not_found_fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /**
+ * Run a statement that reads one JSON value and reply it as cl_res_db_row
+ * does (status with the text; 404 with the formatted message when there is
+ * no row; the 500 of cl_res_db_failed when it failed). The result is freed.
+ */
+void cl_res_db_query_row(cl_res *res, int status, const char *comp, PGconn *c, const char *sql, int nparams,
+                         const char *const *params, const char *what, const char *not_found_fmt, ...)
+    __attribute__((format(printf, 9, 10)));
+
+/**
  * The check after a statement that reads the one row a route is about: 1
  * when r has a row (r stays the caller's); 0 with 404 not_found (the
  * formatted message) set and r PQcleared; -1 with the 500 of
@@ -50,5 +59,22 @@ int cl_res_db_one(cl_res *res, const char *comp, PGconn *c, PGresult *r, const c
  * 0, or -1 when out of memory.
  */
 int cl_buf_json_pg_time(cl_buf *b, const char *v);
+
+/**
+ * Run a route's parameterized statement (cl_db_query): its result when it
+ * succeeded (the caller PQclears it), or NULL with the 500 of
+ * cl_res_db_failed set (what names the statement in the log).
+ */
+PGresult *cl_res_db_query(cl_res *res, const char *comp, PGconn *c, const char *what, const char *sql,
+                          int nparams, const char *const *params);
+
+/**
+ * The same for the statement that reads the one row a route is about: its
+ * result when it has a row (the caller PQclears it); NULL with 404 not_found
+ * (the formatted message) or the 500 of cl_res_db_failed set.
+ */
+PGresult *cl_res_db_get(cl_res *res, const char *comp, PGconn *c, const char *sql, int nparams,
+                        const char *const *params, const char *what, const char *not_found_fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 
 #endif

@@ -520,10 +520,8 @@ static char *apply_plan(const char *draft_text, const cJSON *plan, const cJSON *
 static int64_t store_next(PGconn *c, const cl_cycle *cy, const char *request_id, const char *ref,
                           const cJSON *plans, cl_pack_post posts[CL_CYCLE_PACK_SIZE], char *err, size_t errlen)
 {
-    char sid[24], uid[24], pid[24];
-    snprintf(sid, sizeof sid, "%" PRId64, cy->id);
-    snprintf(uid, sizeof uid, "%" PRId64, cy->user_id);
-    snprintf(pid, sizeof pid, "%" PRId64, cy->project_id);
+    char sid[CL_DB_ID_LEN], uid[CL_DB_ID_LEN], pid[CL_DB_ID_LEN];
+    cl_db_id(sid, cy->id), cl_db_id(uid, cy->user_id), cl_db_id(pid, cy->project_id);
     if (cl_db_begin(c) != 0) {
         snprintf(err, errlen, "begin failed");
         return -1;
@@ -763,32 +761,35 @@ static void lineage(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     char sid[24], uid[24];
     snprintf(sid, sizeof sid, "%" PRId64, cl_req_param_id(req, "id"));
     snprintf(uid, sizeof uid, "%" PRId64, u->id);
-    PGresult *r = cl_db_query(
-        c,
+    cl_res_db_query_row(
+        res, 200, COMP, c,
         "WITH RECURSIVE me AS (SELECT id, parent_id FROM content_items WHERE id = $1 AND user_id = $2),"
         " anc AS (SELECT me.parent_id AS id, 1 AS depth FROM me WHERE me.parent_id IS NOT NULL"
         "  UNION ALL SELECT i.parent_id, a.depth + 1 FROM anc a JOIN content_items i ON i.id = a.id"
         "  WHERE i.parent_id IS NOT NULL AND a.depth < 52),"
         " des AS (SELECT i.id, 1 AS depth FROM content_items i JOIN me ON i.parent_id = me.id"
-        "  UNION ALL SELECT i.id, d.depth + 1 FROM des d JOIN content_items i ON i.parent_id = d.id WHERE d.depth < 52),"
-        " nodes AS (SELECT id, 0 AS depth, 'self' AS side FROM me UNION ALL SELECT id, depth, 'ancestor' FROM anc"
+        "  UNION ALL SELECT i.id, d.depth + 1 FROM des d JOIN content_items i ON i.parent_id = d.id WHERE "
+        "d.depth < 52),"
+        " nodes AS (SELECT id, 0 AS depth, 'self' AS side FROM me UNION ALL SELECT id, depth, 'ancestor' "
+        "FROM anc"
         "  UNION ALL SELECT id, depth, 'descendant' FROM des)"
-        " SELECT json_build_object('item', (SELECT " NODE_JSON " FROM nodes n JOIN content_items i ON i.id = n.id"
+        " SELECT json_build_object('item', (SELECT " NODE_JSON
+        " FROM nodes n JOIN content_items i ON i.id = n.id"
         "   LEFT JOIN strategy_cycles y ON y.id = i.cycle_id"
         "   LEFT JOIN item_cycle_rollups r ON r.content_item_id = i.id AND r.cycle_id = i.cycle_id"
         "   WHERE n.side = 'self'),"
         "  'ancestors', coalesce((SELECT json_agg(" NODE_JSON " ORDER BY n.depth DESC) FROM nodes n"
-        "   JOIN content_items i ON i.id = n.id AND i.user_id = $2 LEFT JOIN strategy_cycles y ON y.id = i.cycle_id"
+        "   JOIN content_items i ON i.id = n.id AND i.user_id = $2 LEFT JOIN strategy_cycles y ON y.id = "
+        "i.cycle_id"
         "   LEFT JOIN item_cycle_rollups r ON r.content_item_id = i.id AND r.cycle_id = i.cycle_id"
         "   WHERE n.side = 'ancestor'), '[]'),"
         "  'descendants', coalesce((SELECT json_agg(" NODE_JSON " ORDER BY n.depth, i.id) FROM nodes n"
-        "   JOIN content_items i ON i.id = n.id AND i.user_id = $2 LEFT JOIN strategy_cycles y ON y.id = i.cycle_id"
+        "   JOIN content_items i ON i.id = n.id AND i.user_id = $2 LEFT JOIN strategy_cycles y ON y.id = "
+        "i.cycle_id"
         "   LEFT JOIN item_cycle_rollups r ON r.content_item_id = i.id AND r.cycle_id = i.cycle_id"
         "   WHERE n.side = 'descendant'), '[]'))"
         " FROM me",
-        2, (const char *[]){sid, uid});
-    cl_res_db_row(res, 200, COMP, c, r, "lineage", "No content item %s", sid);
-    PQclear(r);
+        2, (const char *[]){sid, uid}, "lineage", "No content item %s", sid);
 }
 
 static const cl_user_route signed_in_routes[] = {

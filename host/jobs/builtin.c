@@ -10,6 +10,7 @@
  *                 returns {"slept_ms":N,"attempt":A}
  */
 #include "jobs/jobs.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -70,7 +71,10 @@ static int sleep_handler(const cl_job *job, cl_call *call, cl_buf *result, char 
         slept += slice;
         cl_job_report_progress(call, slept, ms);
     }
-    if (cl_buf_printf(result, "{\"slept_ms\":%" PRId64 ",\"attempt\":%d}", ms, job->attempt)) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "slept_ms", (double)ms);
+    cJSON_AddNumberToObject(o, "attempt", job->attempt);
+    if (cl_buf_put_json(result, o) != 0) {
         snprintf(err, errlen, "out of memory");
         return 1;
     }

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "jobs/jobs.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -104,7 +105,10 @@ static int cmd_enqueue(int argc, char **argv)
         cl_error(LOG, "cannot enqueue: %s", err);
         rc = 1;
     } else {
-        printf("{\"id\":%" PRId64 ",\"created\":%s}\n", id, created ? "true" : "false");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddBoolToObject(o, "created", created);
+        rc = cl_json_print(o);
     }
     PQfinish(c);
     return rc;

@@ -178,6 +178,18 @@ static int write_outcome(runner *r, int ok, const char *result, const char *erro
     return rc;
 }
 
+/* Log an outcome (what: "completion" or "failure") that write_outcome's w
+   did not record: refused because the lease was lost, or an error (err). */
+static void outcome_not_recorded(const cl_job *job, int w, const char *what, const char *err)
+{
+    if (w == CL_JOB_LOST)
+        cl_warn(LOG, "job %" PRId64 " kind=%s attempt=%d: %s refused, the lease was lost", job->id, job->kind,
+                job->attempt, what);
+    else
+        cl_error(LOG, "job %" PRId64 " kind=%s attempt=%d: cannot record %s: %s", job->id, job->kind,
+                 job->attempt, what, err);
+}
+
 static void run_job(runner *r)
 {
     const cl_job *job = &r->job;
@@ -230,14 +242,10 @@ static void run_job(runner *r)
     } else if (rc == 0) {
         int w = write_outcome(r, 1, result.data, NULL, 0, NULL, err, sizeof err);
         if (w == 0)
-            cl_info(LOG, "completed job %" PRId64 " kind=%s attempt=%d in %" PRId64 " ms", job->id,
-                    job->kind, job->attempt, took);
-        else if (w == CL_JOB_LOST)
-            cl_warn(LOG, "job %" PRId64 " kind=%s attempt=%d: completion refused, the lease was lost",
-                    job->id, job->kind, job->attempt);
+            cl_info(LOG, "completed job %" PRId64 " kind=%s attempt=%d in %" PRId64 " ms", job->id, job->kind,
+                    job->attempt, took);
         else
-            cl_error(LOG, "job %" PRId64 " kind=%s attempt=%d: cannot record completion: %s", job->id,
-                     job->kind, job->attempt, err);
+            outcome_not_recorded(job, w, "completion", err);
     } else {
         /* A handler that failed because the database went away did not fail
            for its own reasons: another attempt runs once it is back. */
@@ -253,12 +261,8 @@ static void run_job(runner *r)
         if (w == 0)
             cl_info(LOG, "failed job %" PRId64 " kind=%s attempt=%d/%d -> %s: %s", job->id, job->kind,
                     job->attempt, job->max_attempts, status, msg);
-        else if (w == CL_JOB_LOST)
-            cl_warn(LOG, "job %" PRId64 " kind=%s attempt=%d: failure refused, the lease was lost",
-                    job->id, job->kind, job->attempt);
         else
-            cl_error(LOG, "job %" PRId64 " kind=%s attempt=%d: cannot record failure: %s", job->id,
-                     job->kind, job->attempt, err);
+            outcome_not_recorded(job, w, "failure", err);
     }
     cl_buf_free(&result);
 }
@@ -274,16 +278,25 @@ static void sweep_dead_letters(runner *r)
         cl_info(LOG, "%s: ran the dead-letter handlers of %d job(s)", r->worker_id, n);
 }
 
+/* Whether the worker is stopping; *gen (when gen is not NULL) gets the
+   wake-up generation, read under the same lock. */
+static int stopping(uint64_t *gen)
+{
+    pthread_mutex_lock(&W.mu);
+    if (gen)
+        *gen = W.gen;
+    int stop = W.stopping;
+    pthread_mutex_unlock(&W.mu);
+    return stop;
+}
+
 static void *runner_main(void *arg)
 {
     runner *r = arg;
     int64_t last_error_log = 0;
     for (;;) {
-        pthread_mutex_lock(&W.mu);
-        uint64_t gen = W.gen;
-        int stop = W.stopping;
-        pthread_mutex_unlock(&W.mu);
-        if (stop)
+        uint64_t gen;
+        if (stopping(&gen))
             break;
 
         char err[512];
@@ -370,12 +383,7 @@ static void *listener_main(void *arg)
 {
     PGconn *conn = arg;
     int listening = 0;
-    for (;;) {
-        pthread_mutex_lock(&W.mu);
-        int stop = W.stopping;
-        pthread_mutex_unlock(&W.mu);
-        if (stop)
-            break;
+    while (!stopping(NULL)) {
         if (!listening) {
             char err[256];
             ensure_connected(conn, "listener");

@@ -137,14 +137,10 @@ static script_entry *entry_get_locked(const char *name, const char *path)
     for (size_t i = 0; i < n_entries; i++)
         if (strcmp(entries[i]->name, name) == 0)
             return entries[i];
-    if (n_entries == entries_alloc) {
-        size_t na = entries_alloc ? entries_alloc * 2 : 16;
-        script_entry **ne = realloc(entries, na * sizeof *ne);
-        if (!ne)
-            return NULL;
-        entries = ne;
-        entries_alloc = na;
-    }
+    script_entry **ne = cl_array_room(entries, &entries_alloc, n_entries, sizeof *ne, 16);
+    if (!ne)
+        return NULL;
+    entries = ne;
     script_entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
@@ -846,14 +842,10 @@ static int cache_set(lstate *ts, const char *name, int version, int ref)
             ts->mods[i].ref = ref;
             return 0;
         }
-    if (ts->n_mods == ts->mods_alloc) {
-        size_t na = ts->mods_alloc ? ts->mods_alloc * 2 : 16;
-        cached_module *nm = realloc(ts->mods, na * sizeof *nm);
-        if (!nm)
-            return -1;
-        ts->mods = nm;
-        ts->mods_alloc = na;
-    }
+    cached_module *nm = cl_array_room(ts->mods, &ts->mods_alloc, ts->n_mods, sizeof *nm, 16);
+    if (!nm)
+        return -1;
+    ts->mods = nm;
     cached_module *m = &ts->mods[ts->n_mods++];
     snprintf(m->name, sizeof m->name, "%s", name);
     m->version = version;

@@ -147,3 +147,17 @@ int cl_brand_load(PGconn *c, int64_t project_id, const char *work_dir, cl_brand_
     }
     return 0;
 }
+
+void cl_brand_kit_add_json(cJSON *o, const cl_brand_kit *k, int with_paths)
+{
+    cJSON *cs = cJSON_AddArrayToObject(o, "colors");
+    for (int i = 0; i < k->ncolors; i++)
+        cJSON_AddItemToArray(cs, cJSON_CreateString(k->colors[i]));
+    cJSON_AddStringToObject(o, "heading_font", k->heading_font);
+    cJSON_AddStringToObject(o, "body_font", k->body_font);
+    if (with_paths) {
+        cJSON_AddStringToObject(o, "heading_font_path", k->heading_font_path);
+        cJSON_AddStringToObject(o, "body_font_path", k->body_font_path);
+    }
+    cJSON_AddStringToObject(o, "logo_placement", k->logo_placement);
+}

@@ -8,6 +8,7 @@
 #ifndef CL_MEDIA_BRAND_H
 #define CL_MEDIA_BRAND_H
 
+#include <cjson/cJSON.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,14 @@ typedef struct cl_brand_kit {
     char body_font_path[1024];
     char logo_placement[16];      /**< "top" | "bottom" | "top-left" | "top-right" | "none" */
 } cl_brand_kit;
+
+/**
+ * Add the kit's look to the JSON object o (o keeps what it adds): "colors",
+ * "heading_font", "body_font", with_paths: "heading_font_path" and
+ * "body_font_path", then "logo_placement". The one writer of these fields for
+ * the brand-kit route, the template runner's input and `cliploop media brand`.
+ */
+void cl_brand_kit_add_json(cJSON *o, const cl_brand_kit *k, int with_paths);
 
 /**
  * Load project_id's kit into *out (defaults when it has none: no logo, no

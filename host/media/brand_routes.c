@@ -11,6 +11,7 @@
  *                                            proposed colours (nothing is saved)
  */
 #include "media/brand.h"
+#include "core/json_out.h"
 #include "media/media.h"
 #include "media/media_internal.h"
 #include "auth/auth.h"
@@ -33,14 +34,14 @@
 
 static cJSON *font_json(const cl_brand_font *f)
 {
+    static const cl_json_field fields[] = {
+        CL_JSON_CSTR(cl_brand_font, id),     CL_JSON_CSTR(cl_brand_font, label),
+        CL_JSON_CSTR(cl_brand_font, family), CL_JSON_BOOL(cl_brand_font, bold),
+        CL_JSON_BOOL(cl_brand_font, serif),  CL_JSON_CSTR(cl_brand_font, package),
+    };
     cJSON *o = cJSON_CreateObject();
     char url[96];
-    cJSON_AddStringToObject(o, "id", f->id);
-    cJSON_AddStringToObject(o, "label", f->label);
-    cJSON_AddStringToObject(o, "family", f->family);
-    cJSON_AddBoolToObject(o, "bold", f->bold);
-    cJSON_AddBoolToObject(o, "serif", f->serif);
-    cJSON_AddStringToObject(o, "package", f->package);
+    cl_json_add_fields(o, f, fields, CL_JSON_NFIELDS(fields));
     cJSON_AddBoolToObject(o, "installed", cl_brand_font_installed(f));
     snprintf(url, sizeof url, "/api/fonts/%s/file", f->id);
     cJSON_AddStringToObject(o, "url", url);
@@ -85,19 +86,15 @@ static cJSON *kit_json(PGconn *c, int64_t pid, cl_res *res)
         cl_res_error(res, 500, "internal", "Something went wrong on our side");
         return NULL;
     }
-    char sp[24];
-    snprintf(sp, sizeof sp, "%" PRId64, pid);
-    const char *p[] = {sp};
-    PGresult *r = cl_db_query(c,
-                              "SELECT array_to_string(site_colors, ','),"
-                              " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                              " FROM brand_kits WHERE project_id = $1",
-                              1, p);
-    if (!cl_db_ok(r)) {
-        cl_res_db_failed(res, COMP, c, r, "read brand kit");
-        PQclear(r);
+    char sp[CL_DB_ID_LEN];
+    const char *p[] = {cl_db_id(sp, pid)};
+    PGresult *r = cl_res_db_query(res, COMP, c, "read brand kit",
+                                  "SELECT array_to_string(site_colors, ','),"
+                                  " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                                  " FROM brand_kits WHERE project_id = $1",
+                                  1, p);
+    if (!r)
         return NULL;
-    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "project_id", (double)pid);
     cJSON_AddBoolToObject(o, "saved", k.saved);
@@ -109,12 +106,7 @@ static cJSON *kit_json(PGconn *c, int64_t pid, cl_res *res)
         cJSON_AddNullToObject(o, "logo_media_id");
         cJSON_AddNullToObject(o, "logo");
     }
-    cJSON *cs = cJSON_AddArrayToObject(o, "colors");
-    for (int i = 0; i < k.ncolors; i++)
-        cJSON_AddItemToArray(cs, cJSON_CreateString(k.colors[i]));
-    cJSON_AddStringToObject(o, "heading_font", k.heading_font);
-    cJSON_AddStringToObject(o, "body_font", k.body_font);
-    cJSON_AddStringToObject(o, "logo_placement", k.logo_placement);
+    cl_brand_kit_add_json(o, &k, 0);
     cJSON *sc = cJSON_AddArrayToObject(o, "site_colors");
     if (PQntuples(r) == 1) {
         char *list = PQgetvalue(r, 0, 0);
@@ -284,9 +276,8 @@ static void put_kit(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         cl_res_invalid(res, errors);
     } else {
         cJSON_Delete(errors);
-        char sp[24];
-        snprintf(sp, sizeof sp, "%" PRId64, pid);
-        const char *p[] = {sp, has_logo ? logo : NULL, colors, heading, bodyf, place};
+        char sp[CL_DB_ID_LEN];
+        const char *p[] = {cl_db_id(sp, pid), has_logo ? logo : NULL, colors, heading, bodyf, place};
         if (cl_db_exec(c,
                        "INSERT INTO brand_kits (project_id, logo_media_id, colors, heading_font, body_font,"
                        " logo_placement) VALUES ($1, $2, $3::text[], $4, $5, $6)"
@@ -294,8 +285,7 @@ static void put_kit(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
                        " colors = EXCLUDED.colors, heading_font = EXCLUDED.heading_font,"
                        " body_font = EXCLUDED.body_font, logo_placement = EXCLUDED.logo_placement, updated_at = now()",
                        6, p, err, sizeof err) != 0) {
-            cl_error(COMP, "save brand kit: %s", err);
-            cl_res_error(res, 500, "internal", "Something went wrong on our side; nothing was changed");
+            cl_res_db_failed(res, COMP, c, NULL, "save brand kit");
         } else {
             reply_kit(c, pid, res, 200);
         }
@@ -321,13 +311,13 @@ static void propose_colors(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     } else if (cl_brand_load(c, pid, NULL, &k, err, sizeof err) != 0) {
         cl_res_db_failed(res, COMP, c, NULL, err);
     } else if (strcmp(src, "website") == 0) {
-        char sp[24];
-        snprintf(sp, sizeof sp, "%" PRId64, pid);
-        const char *p[] = {sp};
-        PGresult *r = cl_db_query(c, "SELECT s FROM brand_kits, unnest(site_colors) s WHERE project_id = $1 LIMIT 3",
-                                  1, p);
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "read site colours");
+        char sp[CL_DB_ID_LEN];
+        const char *p[] = {cl_db_id(sp, pid)};
+        PGresult *r = cl_res_db_query(
+            res, COMP, c, "read site colours",
+            "SELECT s FROM brand_kits, unnest(site_colors) s WHERE project_id = $1 LIMIT 3", 1, p);
+        if (!r) {
+            /* replied */
         } else if (PQntuples(r) == 0) {
             cl_res_error(res, 409, "no_website_colors",
                          "No colours were found on the website; ingest the website first or pick colours by hand");

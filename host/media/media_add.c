@@ -31,20 +31,17 @@ static void mb(char *out, size_t len, int64_t bytes)
 int cl_media_quota_check(PGconn *c, int64_t user_id, const cl_plan_limits *l, const char *plan_label,
                          int64_t add_bytes, char *code, size_t codelen, char *msg, size_t msglen)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    const char *p[] = {uid};
-    PGresult *r = cl_db_query(c,
-                              "SELECT pg_advisory_xact_lock(7117, hashtext($1::text)),"
-                              " (SELECT COALESCE(sum(bytes), 0) FROM media_assets WHERE user_id = $1::bigint"
-                              " AND status = 'kept'),"
-                              " (SELECT count(*) FROM media_assets WHERE user_id = $1::bigint AND status = 'kept')",
-                              1, p);
-    if (!cl_db_ok(r)) {
-        char err[256];
-        cl_db_errmsg(c, r, err, sizeof err);
+    char uid[CL_DB_ID_LEN], err[256];
+    const char *p[] = {cl_db_id(uid, user_id)};
+    PGresult *r =
+        cl_db_run(c,
+                  "SELECT pg_advisory_xact_lock(7117, hashtext($1::text)),"
+                  " (SELECT COALESCE(sum(bytes), 0) FROM media_assets WHERE user_id = $1::bigint"
+                  " AND status = 'kept'),"
+                  " (SELECT count(*) FROM media_assets WHERE user_id = $1::bigint AND status = 'kept')",
+                  1, p, err, sizeof err);
+    if (!r) {
         cl_error(COMP, "media quota: %s", err);
-        PQclear(r);
         snprintf(code, codelen, "internal");
         snprintf(msg, msglen, "Something went wrong on our side; nothing was stored");
         return 500;

@@ -20,6 +20,7 @@
 #include "net/http_client.h"
 #include "plugins/registry.h"
 #include "storage/storage.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -36,17 +37,6 @@ static int usage(void)
                     "       cliploop media brand PROJECT [WORK_DIR]\n"
                     "See docs/media.md.\n");
     return 2;
-}
-
-static int print_json(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!s)
-        return 1;
-    printf("%s\n", s);
-    free(s);
-    return 0;
 }
 
 int cl_cmd_media(int argc, char **argv)
@@ -82,7 +72,7 @@ int cl_cmd_media(int argc, char **argv)
             cJSON *a = cJSON_CreateArray();
             for (size_t i = 0; i < n; i++)
                 cJSON_AddItemToArray(a, cl_media_item_json(&items[i]));
-            rc = print_json(a);
+            rc = cl_json_print(a);
         }
         free(items);
     } else if (strcmp(op, "get") == 0 && argc == 5) {
@@ -108,15 +98,8 @@ int cl_cmd_media(int argc, char **argv)
             cJSON_AddBoolToObject(o, "saved", k.saved);
             cJSON_AddNumberToObject(o, "logo_media_id", (double)k.logo_media_id);
             cJSON_AddStringToObject(o, "logo_path", k.logo_path);
-            cJSON *cs = cJSON_AddArrayToObject(o, "colors");
-            for (int i = 0; i < k.ncolors; i++)
-                cJSON_AddItemToArray(cs, cJSON_CreateString(k.colors[i]));
-            cJSON_AddStringToObject(o, "heading_font", k.heading_font);
-            cJSON_AddStringToObject(o, "heading_font_path", k.heading_font_path);
-            cJSON_AddStringToObject(o, "body_font", k.body_font);
-            cJSON_AddStringToObject(o, "body_font_path", k.body_font_path);
-            cJSON_AddStringToObject(o, "logo_placement", k.logo_placement);
-            rc = print_json(o);
+            cl_brand_kit_add_json(o, &k, 1);
+            rc = cl_json_print(o);
         }
     } else {
         rc = usage();

@@ -10,6 +10,7 @@
  *   GET    /api/media/:id/file                the normalized copy (?original=1: the original)
  */
 #include "media/media.h"
+#include "core/json_out.h"
 #include "media/media_internal.h"
 #include "auth/auth.h"
 #include "core/buf.h"
@@ -34,17 +35,16 @@
 
 cJSON *cl_media_item_json(const cl_media_item *m)
 {
+    static const cl_json_field fields[] = {
+        CL_JSON_I64(cl_media_item, id),       CL_JSON_I64(cl_media_item, project_id),
+        CL_JSON_CHARS(cl_media_item, kind),   CL_JSON_CHARS(cl_media_item, origin),
+        CL_JSON_CHARS(cl_media_item, status), CL_JSON_CHARS(cl_media_item, filename),
+        CL_JSON_CHARS(cl_media_item, mime),   CL_JSON_I64(cl_media_item, bytes),
+        CL_JSON_CHARS(cl_media_item, sha256),
+    };
     cJSON *o = cJSON_CreateObject();
     char url[64];
-    cJSON_AddNumberToObject(o, "id", (double)m->id);
-    cJSON_AddNumberToObject(o, "project_id", (double)m->project_id);
-    cJSON_AddStringToObject(o, "kind", m->kind);
-    cJSON_AddStringToObject(o, "origin", m->origin);
-    cJSON_AddStringToObject(o, "status", m->status);
-    cJSON_AddStringToObject(o, "filename", m->filename);
-    cJSON_AddStringToObject(o, "mime", m->mime);
-    cJSON_AddNumberToObject(o, "bytes", (double)m->bytes);
-    cJSON_AddStringToObject(o, "sha256", m->sha256);
+    cl_json_add_fields(o, m, fields, CL_JSON_NFIELDS(fields));
     if (m->width)
         cJSON_AddNumberToObject(o, "width", m->width), cJSON_AddNumberToObject(o, "height", m->height);
     else

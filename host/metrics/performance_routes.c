@@ -102,15 +102,11 @@ static void rollup_now(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     int64_t id = cl_req_param_id(req, "id");
     char sid[24], uid[24];
     const char *p[] = {cl_db_id(sid, id), cl_db_id(uid, u->id)};
-    PGresult *r = cl_db_query(c,
-                              "SELECT 1 FROM strategy_cycles y JOIN projects p ON p.id = y.project_id"
-                              " WHERE y.id = $1 AND y.user_id = $2 AND p.owner_id = $2",
-                              2, p);
-    if (!cl_db_ok(r)) {
-        cl_res_db_failed(res, COMP, c, r, "read cycle");
-    } else if (PQntuples(r) == 0) {
-        cl_res_error(res, 404, "not_found", "No strategy cycle %s", sid);
-    } else {
+    PGresult *r = cl_res_db_get(res, COMP, c,
+                                "SELECT 1 FROM strategy_cycles y JOIN projects p ON p.id = y.project_id"
+                                " WHERE y.id = $1 AND y.user_id = $2 AND p.owner_id = $2",
+                                2, p, "read cycle", "No strategy cycle %s", sid);
+    if (r) {
         char err[256] = "";
         if (cl_rollup_cycle(c, id, 0, 0, err, sizeof err) < 0) {
             cl_error(COMP, "roll-up of cycle %s: %s", sid, err);
@@ -212,12 +208,8 @@ static void project_performance(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
             snprintf(f, sizeof f, "%s", PQgetvalue(r, 0, 0));
             snprintf(t, sizeof t, "%s", PQgetvalue(r, 0, 1));
             const char *q[] = {spid, uid, f, t};
-            PGresult *d = cl_db_query(c, SQL_PROJECT, 4, q);
-            if (!cl_db_ok(d))
-                cl_res_db_failed(res, COMP, c, d, "project performance");
-            else
-                cl_res_json_text(res, 200, PQgetvalue(d, 0, 0));
-            PQclear(d);
+            cl_res_db_query_row(res, 200, COMP, c, SQL_PROJECT, 4, q, "project performance", "No project %s",
+                                spid);
         }
     }
     PQclear(r);
@@ -282,19 +274,15 @@ static void put_views(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
                          "Item %s is published directly; its views come from the channel's insights", sid);
         } else {
             const char *q[] = {sid, v, rch[0] ? rch : NULL};
-            PGresult *w = cl_db_query(c,
-                                      "INSERT INTO content_item_views (content_item_id, views, reach, source)"
-                                      " VALUES ($1, $2, $3, 'manual') ON CONFLICT (content_item_id) DO UPDATE"
-                                      " SET views = EXCLUDED.views, reach = EXCLUDED.reach, source = 'manual',"
-                                      " updated_at = now()"
-                                      " RETURNING json_build_object('content_item_id', content_item_id, 'views', views,"
-                                      " 'reach', reach, 'source', source, 'updated_at', updated_at)",
-                                      3, q);
-            if (!cl_db_ok(w))
-                cl_res_db_failed(res, COMP, c, w, "store views");
-            else
-                cl_res_json_text(res, 200, PQgetvalue(w, 0, 0));
-            PQclear(w);
+            cl_res_db_query_row(
+                res, 200, COMP, c,
+                "INSERT INTO content_item_views (content_item_id, views, reach, source)"
+                " VALUES ($1, $2, $3, 'manual') ON CONFLICT (content_item_id) DO UPDATE"
+                " SET views = EXCLUDED.views, reach = EXCLUDED.reach, source = 'manual',"
+                " updated_at = now()"
+                " RETURNING json_build_object('content_item_id', content_item_id, 'views', views,"
+                " 'reach', reach, 'source', source, 'updated_at', updated_at)",
+                3, q, "store views", "No content item %s", sid);
         }
         PQclear(r);
     }
@@ -313,12 +301,10 @@ static void put_currency(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         snprintf(spid, sizeof spid, "%" PRId64, cl_req_param_id(req, "id"));
         snprintf(uid, sizeof uid, "%" PRId64, u->id);
         const char *p[] = {spid, uid, code[0] ? code : NULL};
-        PGresult *r = cl_db_query(c,
-                                  "UPDATE projects SET currency = $3 WHERE id = $1 AND owner_id = $2"
-                                  " RETURNING json_build_object('project_id', id, 'currency', currency)",
-                                  3, p);
-        cl_res_db_row(res, 200, COMP, c, r, "store currency", "No project %s", spid);
-        PQclear(r);
+        cl_res_db_query_row(res, 200, COMP, c,
+                            "UPDATE projects SET currency = $3 WHERE id = $1 AND owner_id = $2"
+                            " RETURNING json_build_object('project_id', id, 'currency', currency)",
+                            3, p, "store currency", "No project %s", spid);
     }
 }
 

@@ -31,6 +31,7 @@
  * no lock. register_capability called later from a worker only reads
  * `loading`, which is NULL by then.
  */
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "plugins/call.h"
@@ -387,16 +388,12 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
                         k->name, cap->id, owner->name);
     }
 
-    if (ctx->n_caps == ctx->cap_alloc) {
-        size_t na = ctx->cap_alloc ? ctx->cap_alloc * 2 : 4;
-        cl_capability **nc = realloc(ctx->caps, na * sizeof *nc);
-        if (!nc) {
-            slot_free(copy);
-            return reg_fail(ctx, CL_ENOMEM, "out of memory");
-        }
-        ctx->caps = nc;
-        ctx->cap_alloc = na;
+    cl_capability **nc = cl_array_room(ctx->caps, &ctx->cap_alloc, ctx->n_caps, sizeof *nc, 4);
+    if (!nc) {
+        slot_free(copy);
+        return reg_fail(ctx, CL_ENOMEM, "out of memory");
     }
+    ctx->caps = nc;
     ctx->caps[ctx->n_caps++] = copy;
     return CL_OK;
 }
@@ -407,14 +404,10 @@ int cl_plugins_register(cl_plugin_ctx *ctx, const cl_capability *cap, size_t siz
 
 static int push(cl_plugin_ctx *ctx)
 {
-    if (n_plugins == plugins_alloc) {
-        size_t na = plugins_alloc ? plugins_alloc * 2 : 8;
-        cl_plugin_ctx **np = realloc(plugins, na * sizeof *np);
-        if (!np)
-            return -1;
-        plugins = np;
-        plugins_alloc = na;
-    }
+    cl_plugin_ctx **np = cl_array_room(plugins, &plugins_alloc, n_plugins, sizeof *np, 8);
+    if (!np)
+        return -1;
+    plugins = np;
     plugins[n_plugins++] = ctx;
     return 0;
 }

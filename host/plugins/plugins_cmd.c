@@ -74,10 +74,8 @@ static int print_json(const char *dir, int check_selection, const char *selectio
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *host = cJSON_AddObjectToObject(root, "host");
-    cJSON *loaded = cJSON_CreateArray();
-    cJSON *refused = cJSON_CreateArray();
-    cJSON_AddItemToObject(root, "plugins", loaded);
-    cJSON_AddItemToObject(root, "refused", refused);
+    cJSON *loaded = cJSON_AddArrayToObject(root, "plugins");
+    cJSON *refused = cJSON_AddArrayToObject(root, "refused");
     cJSON_AddStringToObject(root, "dir", dir);
     cJSON_AddNumberToObject(host, "abi_major", CL_ABI_MAJOR);
     cJSON_AddNumberToObject(host, "abi_minor", CL_ABI_MINOR);

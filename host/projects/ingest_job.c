@@ -19,6 +19,7 @@
 #include "media/media.h"
 #include "plugins/call.h"
 #include "plugins/registry.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -184,6 +185,15 @@ fail:
     return -1;
 }
 
+/* The job's result when there was nothing to do: {"run_id", "skipped": true}. */
+static void skipped_result(cl_buf *result_json, const char *run_id)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "run_id", strtod(run_id, NULL));
+    cJSON_AddBoolToObject(o, "skipped", 1);
+    cl_buf_put_json(result_json, o);
+}
+
 int cl_projects_ingest_job(const cl_job *job, cl_call *call, cl_buf *result_json, char *err,
                            size_t errlen)
 {
@@ -217,20 +227,20 @@ int cl_projects_ingest_job(const cl_job *job, cl_call *call, cl_buf *result_json
         return 1;
     }
     const char *mp[] = {run_id, project_id};
-    PGresult *r = cl_db_query(c,
-                              "UPDATE ingestion_runs SET status = 'running', error = NULL,"
-                              " started_at = coalesce(started_at, now())"
-                              " WHERE id = $1 AND project_id = $2 AND status IN ('queued', 'running') RETURNING id",
-                              2, mp);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, dberr, sizeof dberr);
+    PGresult *r =
+        cl_db_run(c,
+                  "UPDATE ingestion_runs SET status = 'running', error = NULL,"
+                  " started_at = coalesce(started_at, now())"
+                  " WHERE id = $1 AND project_id = $2 AND status IN ('queued', 'running') RETURNING id",
+                  2, mp, dberr, sizeof dberr);
+    if (!r) {
         snprintf(err, errlen, "cannot start the run: %s", dberr);
         rc = 1;
         goto out;
     }
     if (PQntuples(r) == 0) {
         /* The project (and its run) was deleted, or the run already ended. */
-        cl_buf_printf(result_json, "{\"run_id\":%s,\"skipped\":true}", run_id);
+        skipped_result(result_json, run_id);
         goto out;
     }
 
@@ -267,7 +277,7 @@ int cl_projects_ingest_job(const cl_job *job, cl_call *call, cl_buf *result_json
         snprintf(err, errlen, "cannot store the ingestion: %s", dberr);
         rc = 1;
     } else if (s == 1) {
-        cl_buf_printf(result_json, "{\"run_id\":%s,\"skipped\":true}", run_id);
+        skipped_result(result_json, run_id);
     } else if (docs == 0) {
         snprintf(err, errlen, "no page could be ingested (%d fetched)", fetched);
         rc = -1;
@@ -277,8 +287,12 @@ int cl_projects_ingest_job(const cl_job *job, cl_call *call, cl_buf *result_json
         if (cl_media_collect_website(c, (int64_t)strtoll(project_id, NULL, 10), pages, &images, dberr,
                                      sizeof dberr) != 0)
             cl_warn(LOG, "project %s: website images not collected: %s", project_id, dberr);
-        cl_buf_printf(result_json, "{\"run_id\":%s,\"pages_fetched\":%d,\"documents\":%d,\"images\":%d}", run_id,
-                      fetched, docs, images);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "run_id", strtod(run_id, NULL));
+        cJSON_AddNumberToObject(o, "pages_fetched", fetched);
+        cJSON_AddNumberToObject(o, "documents", docs);
+        cJSON_AddNumberToObject(o, "images", images);
+        cl_buf_put_json(result_json, o);
         cl_info(LOG, "project %s run %s: %d page(s) fetched, %d document(s) stored", project_id, run_id, fetched, docs);
     }
 out:

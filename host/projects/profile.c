@@ -90,15 +90,6 @@ static const struct {
 
 /* ------------------------------------------------------------------------- */
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 /* A trimmed malloc'd copy of s (ASCII whitespace). NULL when out of memory. */
 static char *trimmed(const char *s)
 {
@@ -236,7 +227,7 @@ static int check_string(const field_def *f, const char *raw, char **value, const
                 free(v);
                 return 1;
             }
-        if (utf8_chars(v) > f->max_chars) {
+        if (cl_utf8_chars(v) > f->max_chars) {
             *msg = too_long(f->max_chars);
             free(v);
             return 1;

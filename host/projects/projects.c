@@ -19,6 +19,7 @@
 #include "projects/context.h"
 #include "projects/profile.h"
 #include "tracking/tracking.h"
+#include "core/json_out.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -87,25 +88,6 @@ static void not_found(cl_res *res)
     cl_res_error(res, 404, "not_found", "No such project");
 }
 
-static void internal(cl_res *res, PGconn *c, PGresult *r, const char *what)
-{
-    char err[256];
-    cl_db_errmsg(c, r, err, sizeof err);
-    cl_error(LOG, "%s: %s", what, err);
-    cl_res_error(res, 500, "internal", "Something went wrong; try again");
-}
-
-/* Reply the single text value of a query as JSON (status), or 404 when it has no row. */
-static void reply_row_json(cl_res *res, PGconn *c, PGresult *r, int status, const char *what)
-{
-    if (!cl_db_ok(r))
-        internal(res, c, r, what);
-    else if (PQntuples(r) == 0)
-        not_found(res);
-    else
-        cl_res_json_text(res, status, PQgetvalue(r, 0, 0));
-}
-
 int cl_project_owned(PGconn *c, cl_res *res, const char *comp, int64_t project_id, int64_t user_id)
 {
     static const cl_db_stmt st = {"project_owned", "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2};
@@ -121,18 +103,10 @@ int cl_project_owned(PGconn *c, cl_res *res, const char *comp, int64_t project_i
     return rc;
 }
 
-/* Does the user own an existing project? 1 yes, 0 no, -1 error (reply set). */
-static int owns(cl_res *res, PGconn *c, const char *pid, const char *uid)
+/* Does the user own an existing project? 1 yes, 0 no (404 set), -1 error (500 set). */
+static int owns(cl_res *res, PGconn *c, const char *pid, const cl_user *u)
 {
-    const char *p[] = {pid, uid};
-    PGresult *r = cl_db_query(c, "SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2", 2, p);
-    int rc = cl_db_ok(r) ? PQntuples(r) > 0 : -1;
-    if (rc < 0)
-        internal(res, c, r, "project lookup");
-    else if (rc == 0)
-        not_found(res);
-    PQclear(r);
-    return rc;
+    return cl_project_owned(c, res, LOG, strtoll(pid, NULL, 10), u->id);
 }
 
 /* The plan's active-project limit, checked inside the caller's transaction
@@ -146,7 +120,7 @@ static int check_limit(cl_res *res, PGconn *c, const cl_user *u, const char *uid
     const char *p[] = {uid};
     PGresult *r = cl_db_query(c, "SELECT count(*) FROM projects WHERE owner_id = $1 AND status = 'active'", 1, p);
     if (!cl_db_ok(r)) {
-        internal(res, c, r, "count projects");
+        cl_res_db_failed(res, LOG, c, r, "count projects");
         PQclear(r);
         return -1;
     }
@@ -166,7 +140,7 @@ static int lock_user(cl_res *res, PGconn *c, const char *uid)
     PGresult *r = cl_db_query(c, "SELECT 1 FROM users WHERE id = $1 FOR UPDATE", 1, p);
     int ok = cl_db_ok(r);
     if (!ok)
-        internal(res, c, r, "lock user");
+        cl_res_db_failed(res, LOG, c, r, "lock user");
     PQclear(r);
     return ok ? 0 : -1;
 }
@@ -250,21 +224,11 @@ static void projects_reply(cl_req *req, cl_res *res, const cl_user *u, const PGr
         cl_res_error(res, 500, "internal", "out of memory");
 }
 
+static const cl_read_route projects_read;
+
 static void list_projects(cl_req *req, cl_res *res)
 {
-    cl_user u;
-    PGconn *c = cl_auth_open(req, res, &u, CL_AUTH_PRODUCT);
-    if (!c)
-        return;
-    char uid[24];
-    const char *p[] = {cl_db_id(uid, u.id)};
-    PGresult *r = cl_db_prepared(c, &cl_projects_list_stmt, p);
-    if (!cl_db_ok(r))
-        internal(res, c, r, "list projects");
-    else
-        projects_reply(req, res, &u, r);
-    PQclear(r);
-    cl_db_release(c);
+    cl_read_route_blocking(req, res, &projects_read, LOG, "list projects");
 }
 
 static int projects_plan(cl_req *req, cl_res *res, const cl_user *u, cl_read_stmt *s)
@@ -333,13 +297,13 @@ static void create_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
                   vals.data ? vals.data : "", step_is_done(&upd) ? ", now()" : "");
 
     if (cl_db_begin(c) != 0) {
-        internal(res, c, NULL, "begin");
+        cl_res_db_failed(res, LOG, c, NULL, "begin");
     } else if (lock_user(res, c, uid) == 0 && check_limit(res, c, u, uid) == 0) {
         PGresult *r = cl_db_query(c, sql.data, (int)upd.n + 1, params);
         if (cl_db_ok(r) && cl_db_commit(c) == 0) {
             cl_res_json_text(res, 201, PQgetvalue(r, 0, 0));
         } else {
-            internal(res, c, r, "create project");
+            cl_res_db_failed(res, LOG, c, r, "create project");
         }
         PQclear(r);
     }
@@ -367,9 +331,9 @@ static void get_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     if (project_param(req, res, u, pid, uid) != 0)
         return;
     const char *p[] = {pid, uid};
-    PGresult *r = cl_db_query(c, "SELECT " PROJECT_JSON " FROM projects p WHERE p.id = $1 AND p.owner_id = $2", 2, p);
-    reply_row_json(res, c, r, 200, "get project");
-    PQclear(r);
+    cl_res_db_query_row(res, 200, LOG, c,
+                        "SELECT " PROJECT_JSON " FROM projects p WHERE p.id = $1 AND p.owner_id = $2", 2, p,
+                        "get project", "No such project");
 }
 
 static void update_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
@@ -399,14 +363,14 @@ static void update_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     cJSON *current = NULL;
     PGresult *r = NULL;
     if (cl_db_begin(c) != 0) {
-        internal(res, c, NULL, "begin");
+        cl_res_db_failed(res, LOG, c, NULL, "begin");
         goto out;
     }
     if (lock_user(res, c, uid) != 0)
         goto out;
     r = cl_db_query(c, "SELECT " PROJECT_JSON " FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR UPDATE", 2, kp);
     if (!cl_db_ok(r) || PQntuples(r) == 0) {
-        reply_row_json(res, c, r, 200, "lock project");
+        cl_res_db_row(res, 200, LOG, c, r, "lock project", "No such project");
         goto out;
     }
     current = cJSON_Parse(PQgetvalue(r, 0, 0));
@@ -442,7 +406,7 @@ static void update_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         cl_tracking_invalidate_project(strtoll(pid, NULL, 10));
         cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
     } else {
-        internal(res, c, r, "update project");
+        cl_res_db_failed(res, LOG, c, r, "update project");
     }
 out:
     rollback_open(c);
@@ -464,14 +428,15 @@ static void delete_project(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     cl_media_files *media = cl_media_project_files(c, strtoll(pid, NULL, 10));
     PGresult *r = cl_db_query(c, "DELETE FROM projects WHERE id = $1 AND owner_id = $2 RETURNING id", 2, p);
     if (!cl_db_ok(r))
-        internal(res, c, r, "delete project");
+        cl_res_db_failed(res, LOG, c, r, "delete project");
     else if (PQntuples(r) == 0)
         not_found(res);
     else {
         cl_media_files_remove(media);
-        char out[80];
-        snprintf(out, sizeof out, "{\"deleted\":true,\"id\":%s}", pid);
-        cl_res_json_text(res, 200, out);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "deleted", 1);
+        cJSON_AddNumberToObject(o, "id", strtod(pid, NULL));
+        cl_res_json(res, 200, o);
     }
     cl_media_files_free(media);
     PQclear(r);
@@ -485,8 +450,8 @@ static void get_onboarding(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
     char uid[24];
     const char *p[] = {cl_db_id(uid, u->id)};
-    PGresult *r = cl_db_query(
-        c,
+    cl_res_db_query_row(
+        res, 200, LOG, c,
         "SELECT json_build_object("
         " 'state', CASE WHEN EXISTS (SELECT 1 FROM projects WHERE owner_id = $1 AND onboarded_at IS NOT NULL)"
         "   THEN 'done' WHEN pending.j IS NOT NULL THEN 'in_progress' ELSE 'none' END,"
@@ -496,9 +461,7 @@ static void get_onboarding(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         "   SELECT " PROJECT_JSON " AS j, p.onboarding_step AS step FROM projects p"
         "   WHERE p.owner_id = $1 AND p.onboarded_at IS NULL AND p.status = 'active'"
         "   ORDER BY p.created_at DESC, p.id DESC LIMIT 1) pending ON true",
-        1, p);
-    reply_row_json(res, c, r, 200, "onboarding state");
-    PQclear(r);
+        1, p, "onboarding state", "No such project");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -575,7 +538,7 @@ static void start_ingest(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         }
     }
     if (cl_db_begin(c) != 0) {
-        internal(res, c, NULL, "begin");
+        cl_res_db_failed(res, LOG, c, NULL, "begin");
         goto out;
     }
     const char *kp[] = {pid, uid};
@@ -584,7 +547,7 @@ static void start_ingest(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         if (cl_db_ok(r))
             not_found(res);
         else
-            internal(res, c, r, "lock project");
+            cl_res_db_failed(res, LOG, c, r, "lock project");
         goto out;
     }
     if (!url) {
@@ -611,13 +574,13 @@ static void start_ingest(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
                     " AND r.status IN ('queued', 'running') AND j.status IN ('completed', 'failed', 'dead')",
                     1, pp);
     if (!cl_db_ok(r)) {
-        internal(res, c, r, "release stale runs");
+        cl_res_db_failed(res, LOG, c, r, "release stale runs");
         goto out;
     }
     PQclear(r);
     r = latest_run(c, pid, NULL, 0);
     if (!cl_db_ok(r)) {
-        internal(res, c, r, "latest run");
+        cl_res_db_failed(res, LOG, c, r, "latest run");
         goto out;
     }
     if (PQntuples(r) > 0) {
@@ -638,7 +601,7 @@ static void start_ingest(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     const char *ip[] = {pid, url};
     r = cl_db_query(c, "INSERT INTO ingestion_runs (project_id, start_url) VALUES ($1, $2) RETURNING id", 2, ip);
     if (!cl_db_ok(r)) {
-        internal(res, c, r, "insert run");
+        cl_res_db_failed(res, LOG, c, r, "insert run");
         goto out;
     }
     char run_id[24];
@@ -646,9 +609,11 @@ static void start_ingest(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     PQclear(r);
     r = NULL;
     cl_buf payload = CL_BUF_INIT, key = CL_BUF_INIT;
-    cl_buf_printf(&payload, "{\"project_id\":%s,\"run_id\":%s,\"url\":", pid, run_id);
-    cl_buf_json_str(&payload, url);
-    cl_buf_puts(&payload, "}");
+    cJSON *pj = cJSON_CreateObject();
+    cJSON_AddNumberToObject(pj, "project_id", strtod(pid, NULL));
+    cJSON_AddNumberToObject(pj, "run_id", strtod(run_id, NULL));
+    cJSON_AddStringToObject(pj, "url", url);
+    cl_buf_put_json(&payload, pj);
     cl_buf_printf(&key, "%s:run:%s", CL_JOB_INGEST_WEBSITE, run_id);
     int64_t job_id = 0;
     char err[256];
@@ -666,18 +631,18 @@ static void start_ingest(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     const char *up[] = {run_id, cl_db_id(jid, job_id)};
     r = cl_db_query(c, "UPDATE ingestion_runs SET job_id = $2 WHERE id = $1", 2, up);
     if (!cl_db_ok(r) || cl_db_commit(c) != 0) {
-        internal(res, c, r, "link run to job");
+        cl_res_db_failed(res, LOG, c, r, "link run to job");
         goto out;
     }
     PQclear(r);
     r = latest_run(c, pid, run_id, 0);
     if (cl_db_ok(r) && PQntuples(r) == 1) {
-        cl_buf o = CL_BUF_INIT;
-        cl_buf_printf(&o, "{\"run\":%s,\"created\":true}", PQgetvalue(r, 0, 0));
-        cl_res_json_text(res, 202, o.data ? o.data : "{}");
-        cl_buf_free(&o);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddRawToObject(o, "run", PQgetvalue(r, 0, 0)); /* the statement's JSON text */
+        cJSON_AddBoolToObject(o, "created", 1);
+        cl_res_json(res, 202, o);
     } else
-        internal(res, c, r, "read run");
+        cl_res_db_failed(res, LOG, c, r, "read run");
     cl_info(LOG, "project %s: ingestion run %s queued as job %s", pid, run_id, jid);
 out:
     rollback_open(c);
@@ -691,38 +656,38 @@ static void get_ingestion(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     char pid[24], uid[24];
     if (project_param(req, res, u, pid, uid) != 0)
         return;
-    if (owns(res, c, pid, uid) == 1) {
+    if (owns(res, c, pid, u) == 1) {
         PGresult *r = latest_run(c, pid, NULL, 1);
         if (!cl_db_ok(r))
-            internal(res, c, r, "ingestion status");
+            cl_res_db_failed(res, LOG, c, r, "ingestion status");
         else {
-            cl_buf o = CL_BUF_INIT;
-            cl_buf_printf(&o, "{\"run\":%s}", PQntuples(r) ? PQgetvalue(r, 0, 0) : "null");
-            cl_res_json_text(res, 200, o.data ? o.data : "{}");
-            cl_buf_free(&o);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddRawToObject(o, "run", PQntuples(r) ? PQgetvalue(r, 0, 0) : "null");
+            cl_res_json(res, 200, o);
         }
         PQclear(r);
     }
 }
+
+/* The fields of a context document's JSON (both document routes), from d. */
+#define DOCUMENT_FIELDS                                                                                      \
+    "'id', d.id, 'url', d.url, 'title', d.title, 'description', d.description, 'headings', d.headings,"      \
+    " 'chars', char_length(d.body_text), 'position', d.position, 'charset', d.charset, 'run_id', d.run_id,"  \
+    " 'created_at', d.created_at"
 
 static void list_documents(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 {
     char pid[24], uid[24];
     if (project_param(req, res, u, pid, uid) != 0)
         return;
-    if (owns(res, c, pid, uid) == 1) {
+    if (owns(res, c, pid, u) == 1) {
         const char *p[] = {pid};
-        PGresult *r = cl_db_query(
-            c,
-            "SELECT json_build_object('documents', coalesce(json_agg(json_build_object("
-            " 'id', d.id, 'url', d.url, 'title', d.title, 'description', d.description,"
-            " 'headings', d.headings, 'excerpt', left(d.body_text, 280),"
-            " 'chars', char_length(d.body_text), 'position', d.position, 'charset', d.charset,"
-            " 'run_id', d.run_id, 'created_at', d.created_at) ORDER BY d.position, d.id), '[]'))"
+        cl_res_db_query_row(
+            res, 200, LOG, c,
+            "SELECT json_build_object('documents', coalesce(json_agg(json_build_object(" DOCUMENT_FIELDS
+            ", 'excerpt', left(d.body_text, 280)) ORDER BY d.position, d.id), '[]'))"
             " FROM context_documents d WHERE d.project_id = $1",
-            1, p);
-        reply_row_json(res, c, r, 200, "list documents");
-        PQclear(r);
+            1, p, "list documents", "No such project");
     }
 }
 
@@ -736,20 +701,11 @@ static void get_document(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         return;
     }
     const char *p[] = {pid, uid, did};
-    PGresult *r = cl_db_query(
-        c,
-        "SELECT json_build_object('id', d.id, 'url', d.url, 'title', d.title,"
-        " 'description', d.description, 'headings', d.headings, 'text', d.body_text,"
-        " 'chars', char_length(d.body_text), 'position', d.position, 'charset', d.charset,"
-        " 'run_id', d.run_id, 'created_at', d.created_at)"
-        " FROM context_documents d JOIN projects p ON p.id = d.project_id"
-        " WHERE p.id = $1 AND p.owner_id = $2 AND d.id = $3",
-        3, p);
-    if (cl_db_ok(r) && PQntuples(r) == 0)
-        cl_res_error(res, 404, "not_found", "No such document");
-    else
-        reply_row_json(res, c, r, 200, "get document");
-    PQclear(r);
+    cl_res_db_query_row(res, 200, LOG, c,
+                        "SELECT json_build_object(" DOCUMENT_FIELDS ", 'text', d.body_text)"
+                        " FROM context_documents d JOIN projects p ON p.id = d.project_id"
+                        " WHERE p.id = $1 AND p.owner_id = $2 AND d.id = $3",
+                        3, p, "get document", "No such document");
 }
 
 static void get_context(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
@@ -766,7 +722,7 @@ static void get_context(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
             return;
         }
     }
-    if (owns(res, c, pid, uid) == 1) {
+    if (owns(res, c, pid, u) == 1) {
         cl_buf out = CL_BUF_INIT;
         char err[256];
         int64_t id = strtoll(pid, NULL, 10);

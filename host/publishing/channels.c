@@ -22,6 +22,8 @@
 #include "storage/storage.h"
 #include "http/db_reply.h"
 #include "projects/projects.h"
+#include "db/db_row.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -75,14 +77,13 @@ int cl_channel_load(PGconn *c, int64_t project_id, const char *channel, int with
     int one = cl_db_one(c, r, err, errlen);
     if (one != 1)
         return one;
-    out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    out->project_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    out->user_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-    snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(r, 0, 3));
-    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(r, 0, 4));
-    snprintf(out->account_id, sizeof out->account_id, "%s", PQgetvalue(r, 0, 5));
-    snprintf(out->username, sizeof out->username, "%s", PQgetvalue(r, 0, 6));
-    out->expires_at = strtoll(PQgetvalue(r, 0, 7), NULL, 10);
+    static const cl_db_row_field fields[] = {
+        CL_ROW_I64(cl_channel, id, 0),         CL_ROW_I64(cl_channel, project_id, 1),
+        CL_ROW_I64(cl_channel, user_id, 2),    CL_ROW_CHARS(cl_channel, channel, 3),
+        CL_ROW_CHARS(cl_channel, status, 4),   CL_ROW_CHARS(cl_channel, account_id, 5),
+        CL_ROW_CHARS(cl_channel, username, 6), CL_ROW_I64(cl_channel, expires_at, 7),
+    };
+    cl_db_row_read(r, 0, out, fields, CL_DB_NCOLS(fields));
     int rc = 1;
     if (with_token && !PQgetisnull(r, 0, 8)) {
         const char *why = NULL;
@@ -208,12 +209,9 @@ static void public_media(cl_req *req, cl_res *res)
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", id);
     const char *p[] = {sid};
-    PGresult *r = cl_db_query(c, "SELECT path, mime, storage FROM content_assets WHERE id = $1", 1, p);
-    if (!cl_db_ok(r)) {
-        cl_res_db_failed(res, COMP, c, r, "read asset");
-    } else if (PQntuples(r) == 0) {
-        cl_res_error(res, 404, "not_found", "This media link is invalid or has expired");
-    } else {
+    PGresult *r = cl_res_db_get(res, COMP, c, "SELECT path, mime, storage FROM content_assets WHERE id = $1",
+                                1, p, "read asset", "This media link is invalid or has expired");
+    if (r) {
         const char *mime = strcmp(PQgetvalue(r, 0, 1), "video/mp4") == 0 ? "video/mp4" : "image/jpeg";
         cl_storage_reply(res, PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 0), mime, NULL);
     }
@@ -432,17 +430,15 @@ static void list_channels(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     if (cl_project_owned(c, res, COMP, pid, u->id) == 1) {
         char sp[24];
         const char *p[] = {cl_db_id(sp, pid)};
-        PGresult *r = cl_db_query(
-            c,
+        PGresult *r = cl_res_db_query(
+            res, COMP, c, "list channels",
             "SELECT channel, status, status_reason, account_id, username,"
             " to_char(token_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
             " to_char(token_refreshed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
             " to_char(connected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
             " FROM channel_connections WHERE project_id = $1 ORDER BY channel",
             1, p);
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "list channels");
-        } else {
+        if (r) {
             cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "channels");
             for (int i = 0; i < PQntuples(r); i++) {
                 cJSON *ch = cJSON_CreateObject();
@@ -474,16 +470,13 @@ static void disconnect_channel(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     if (cl_project_owned(c, res, COMP, pid, u->id) == 1) {
         char sp[24];
         const char *p[] = {cl_db_id(sp, pid), ch};
-        PGresult *r = cl_db_query(c,
-                                  "UPDATE channel_connections SET status = 'disconnected', status_reason = NULL,"
-                                  " token_ciphertext = NULL, token_key_id = NULL, updated_at = now()"
-                                  " WHERE project_id = $1 AND channel = $2 RETURNING channel",
-                                  2, p);
-        if (!cl_db_ok(r))
-            cl_res_db_failed(res, COMP, c, r, "disconnect");
-        else if (PQntuples(r) == 0)
-            cl_res_error(res, 404, "not_found", "No %s connection on this project", ch);
-        else
+        PGresult *r =
+            cl_res_db_get(res, COMP, c,
+                          "UPDATE channel_connections SET status = 'disconnected', status_reason = NULL,"
+                          " token_ciphertext = NULL, token_key_id = NULL, updated_at = now()"
+                          " WHERE project_id = $1 AND channel = $2 RETURNING channel",
+                          2, p, "disconnect", "No %s connection on this project", ch);
+        if (r)
             cl_res_json_text(res, 200, "{\"status\":\"disconnected\"}");
         PQclear(r);
     }
@@ -501,12 +494,12 @@ int cl_publishing_refresh_tokens(PGconn *c, int *refreshed, int *failed, char *e
                    " WHERE status = 'active' AND token_expires_at <= now()",
                    0, NULL, err, errlen) != 0)
         return -1;
-    PGresult *r = cl_db_query(c,
-                              "SELECT project_id, channel FROM channel_connections WHERE status = 'active'"
-                              " AND token_refreshed_at < now() - interval '24 hours'"
-                              " AND token_expires_at < now() + interval '10 days' ORDER BY token_expires_at",
-                              0, NULL);
-    if (cl_db_check(c, r, err, errlen) != 0)
+    PGresult *r = cl_db_run(c,
+                            "SELECT project_id, channel FROM channel_connections WHERE status = 'active'"
+                            " AND token_refreshed_at < now() - interval '24 hours'"
+                            " AND token_expires_at < now() + interval '10 days' ORDER BY token_expires_at",
+                            0, NULL, err, errlen);
+    if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
         cl_channel ch;
@@ -565,7 +558,10 @@ static int refresh_job(const cl_job *job, cl_call *call, cl_buf *result, char *e
     PQfinish(c);
     if (rc != 0)
         return 1;
-    cl_buf_printf(result, "{\"refreshed\":%d,\"failed\":%d}", ok, bad);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "refreshed", ok);
+    cJSON_AddNumberToObject(o, "failed", bad);
+    cl_buf_put_json(result, o);
     return 0;
 }
 

@@ -47,36 +47,45 @@
 #define COMP "export"
 #define MAX_BULK 50
 
-static void hex32(const unsigned char *d, char out[65])
+/* The archive header of the regular file prefix+name (size bytes, mtime). 1 written, 0 failed. */
+static int write_header(struct archive *a, const char *prefix, const char *name, int64_t size, time_t mtime)
 {
+    char path[256];
+    snprintf(path, sizeof path, "%s%s", prefix, name);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_size(e, (la_int64_t)size);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, mtime, 0);
+    int ok = archive_write_header(a, e) == ARCHIVE_OK;
+    archive_entry_free(e);
+    return ok;
+}
+
+/* Record a written file in the manifest's files: {"path", "bytes", "sha256" (hex of the digest d)}. */
+static void list_file(cJSON *files, const char *name, int64_t bytes, const unsigned char d[32])
+{
+    char hex[65];
     for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "path", name);
+    cJSON_AddNumberToObject(f, "bytes", (double)bytes);
+    cJSON_AddStringToObject(f, "sha256", hex);
+    cJSON_AddItemToArray(files, f);
 }
 
 /* Write one in-memory file into the archive and record it in files. 0 or -1. */
 static int add_bytes(struct archive *a, const char *prefix, const char *name, const void *data, size_t len,
                      cJSON *files)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s%s", prefix, name);
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, path);
-    archive_entry_set_size(e, (la_int64_t)len);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_mtime(e, time(NULL), 0);
-    int ok = archive_write_header(a, e) == ARCHIVE_OK && (len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len);
-    archive_entry_free(e);
+    int ok = write_header(a, prefix, name, (int64_t)len, time(NULL)) &&
+             (len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len);
     if (ok && files) {
         unsigned char md[32];
-        char hex[65];
         EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
-        hex32(md, hex);
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "path", name);
-        cJSON_AddNumberToObject(f, "bytes", (double)len);
-        cJSON_AddStringToObject(f, "sha256", hex);
-        cJSON_AddItemToArray(files, f);
+        list_file(files, name, (int64_t)len, md);
     }
     return ok ? 0 : -1;
 }
@@ -91,16 +100,7 @@ static int add_file(struct archive *a, const char *prefix, const char *name, con
             close(fd);
         return 1;
     }
-    char path[256];
-    snprintf(path, sizeof path, "%s%s", prefix, name);
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, path);
-    archive_entry_set_size(e, (la_int64_t)st.st_size);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_mtime(e, st.st_mtime, 0);
-    int ok = archive_write_header(a, e) == ARCHIVE_OK;
-    archive_entry_free(e);
+    int ok = write_header(a, prefix, name, (int64_t)st.st_size, st.st_mtime);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     ok = ok && md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
     static __thread char buf[64 * 1024];
@@ -120,15 +120,8 @@ static int add_file(struct archive *a, const char *prefix, const char *name, con
     unsigned char d[32];
     ok = ok && EVP_DigestFinal_ex(md, d, NULL) == 1;
     EVP_MD_CTX_free(md);
-    if (ok) {
-        char hex[65];
-        hex32(d, hex);
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "path", name);
-        cJSON_AddNumberToObject(f, "bytes", (double)total);
-        cJSON_AddStringToObject(f, "sha256", hex);
-        cJSON_AddItemToArray(files, f);
-    }
+    if (ok)
+        list_file(files, name, total, d);
     return ok ? 0 : -1;
 }
 
@@ -484,10 +477,8 @@ static void manual_queue(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
         snprintf(sql, sizeof sql, sql_sched,
                  strcmp(sort, "created") == 0 ? "i.created_at DESC, i.id DESC"
                                               : "i.scheduled_at ASC NULLS LAST, i.created_at DESC, i.id DESC");
-        PGresult *r = cl_db_query(c, sql, 4, p);
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "manual queue");
-        } else {
+        PGresult *r = cl_res_db_query(res, COMP, c, "manual queue", sql, 4, p);
+        if (r) {
             cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
             for (int i = 0; i < PQntuples(r); i++) {
                 cJSON *it = cJSON_Parse(PQgetvalue(r, i, 0));
@@ -528,16 +519,15 @@ static void mark_posted(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     } else {
         char sid[24], uid[24];
         const char *p[] = {cl_db_id(sid, cl_req_param_id(req, "id")), cl_db_id(uid, u->id), us};
-        PGresult *r = cl_db_query(c,
-                                  "UPDATE content_items SET manual_status = 'posted', posted_at = now(),"
-                                  " posted_url = coalesce($3, posted_url), updated_at = now()"
-                                  " WHERE id = $1 AND user_id = $2 AND publish_strategy = 'manual_export'"
-                                  " RETURNING manual_status, posted_url,"
-                                  " to_char(posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                                  3, p);
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "mark posted");
-        } else if (PQntuples(r) == 0) {
+        PGresult *r =
+            cl_res_db_query(res, COMP, c, "mark posted",
+                            "UPDATE content_items SET manual_status = 'posted', posted_at = now(),"
+                            " posted_url = coalesce($3, posted_url), updated_at = now()"
+                            " WHERE id = $1 AND user_id = $2 AND publish_strategy = 'manual_export'"
+                            " RETURNING manual_status, posted_url,"
+                            " to_char(posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                            3, p);
+        if (r && PQntuples(r) == 0) {
             /* Not the user's, or published directly (not a manual item). */
             PGresult *e = cl_db_query(c, "SELECT 1 FROM content_items WHERE id = $1 AND user_id = $2", 2, p);
             if (cl_db_ok(e) && PQntuples(e) == 1)
@@ -545,7 +535,7 @@ static void mark_posted(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
             else
                 cl_res_error(res, 404, "not_found", "No content item %s", sid);
             PQclear(e);
-        } else {
+        } else if (r) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", strtod(sid, NULL));
             cJSON_AddStringToObject(o, "manual_status", PQgetvalue(r, 0, 0));

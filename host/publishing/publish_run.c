@@ -41,6 +41,7 @@
 #include "tracking/tracking.h"
 #include "plugins/call.h"
 #include "storage/storage.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -387,12 +388,12 @@ static int finish(run_ctx *x, const char *media_id, const char *permalink, cl_bu
         cl_usage_record(x->c, x->user_id, CL_METRIC_PUBLISHES, 1, dberr, sizeof dberr) == 0 && cl_db_commit(x->c) == 0) {
         cl_info(COMP, "item %" PRId64 " published by %s (media %s)", x->item_id, x->publisher,
                 media_id ? media_id : "unknown");
-        cl_buf_printf(result, "{\"content_item_id\":%" PRId64 ",\"publisher\":\"%s\",\"media_id\":", x->item_id,
-                      x->publisher);
-        cl_buf_json_str(result, media_id ? media_id : "");
-        cl_buf_puts(result, ",\"permalink\":");
-        cl_buf_json_str(result, permalink ? permalink : "");
-        cl_buf_puts(result, "}");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "content_item_id", (double)x->item_id);
+        cJSON_AddStringToObject(o, "publisher", x->publisher);
+        cJSON_AddStringToObject(o, "media_id", media_id ? media_id : "");
+        cJSON_AddStringToObject(o, "permalink", permalink ? permalink : "");
+        cl_buf_put_json(result, o);
         return 0;
     }
     cl_db_rollback(x->c);
@@ -452,6 +453,151 @@ static int new_container(run_ctx *x, const cl_job *job, char container[CONTAINER
     return 0;
 }
 
+/* What a step of cl_publishing_run returns to let the run go on (anything else is the run's result). */
+#define RUN_ON 2
+#define MEDIA_LEN 80
+
+/* Where a previous run of this attempt got to: its container and media ids ("" when none). RUN_ON or 1. */
+static int read_progress(run_ctx *x, char container[CONTAINER_LEN], char media[MEDIA_LEN], char *err,
+                         size_t errlen)
+{
+    char dberr[256];
+    const char *p[] = {x->sid};
+    PGresult *r =
+        cl_db_run(x->c, "SELECT publish_container_id, remote_media_id FROM content_items WHERE id = $1", 1, p,
+                  dberr, sizeof dberr);
+    if (!r || PQntuples(r) != 1) {
+        snprintf(err, errlen, "database error: %s", r ? "the item is gone" : dberr);
+        PQclear(r);
+        return 1;
+    }
+    if (!PQgetisnull(r, 0, 0))
+        snprintf(container, CONTAINER_LEN, "%s", PQgetvalue(r, 0, 0));
+    if (!PQgetisnull(r, 0, 1))
+        snprintf(media, MEDIA_LEN, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return RUN_ON;
+}
+
+/* Poll the container until the platform is done with it: backoff from
+   CLIPLOOP_PUBLISH_POLL_MS, bounded by the budget. RUN_ON with *ans the
+   last answer, or the run's result (err set). */
+static int await_container(run_ctx *x, const cl_job *job, const char *container, cJSON **ans, char *err,
+                           size_t errlen)
+{
+    int64_t delay = cl_cfg.publish_poll_ms, spent = 0;
+    cl_error e;
+    for (;;) {
+        if (run_step(x, do_status, container, ans, &e) != CL_OK)
+            return step_error(x, job, &e, "checking the container", err, errlen);
+        const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(*ans, "status"));
+        if (!status || strcmp(status, CL_CONTAINER_IN_PROGRESS) != 0)
+            return RUN_ON;
+        if (spent >= cl_cfg.publish_poll_budget_ms) {
+            snprintf(err, errlen, "the platform is still processing the video (container %s); retrying later",
+                     container);
+            e.code = CL_EUPSTREAM;
+            snprintf(e.message, sizeof e.message, "the platform was still processing the video");
+            return step_error(x, job, &e, "waiting for the video to be processed", err, errlen);
+        }
+        cJSON_Delete(*ans);
+        *ans = NULL;
+        if (nap(x->call, delay)) {
+            snprintf(err, errlen, "cancelled while waiting for container %s", container);
+            return 1;
+        }
+        spent += delay;
+        delay = delay * 2 > 30000 ? 30000 : delay * 2;
+    }
+}
+
+/* After polling (*ans): publish a finished container and store its media id
+   in media (RUN_ON). A container already published, expired or failed ends
+   the run here (its result). */
+static int publish_container(run_ctx *x, const cl_job *job, const char *container, char media[MEDIA_LEN],
+                             cJSON **ans, cl_buf *result, char *err, size_t errlen)
+{
+    char dberr[256], reason[700];
+    cl_error e;
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(*ans, "status"));
+    if (status && strcmp(status, CL_CONTAINER_PUBLISHED) == 0) {
+        /* A previous run published it and died before storing the media id. */
+        cl_warn(COMP, "item %" PRId64 ": container %s is already published; not publishing again", x->item_id,
+                container);
+        return finish(x, NULL, NULL, result, err, errlen);
+    }
+    if (!status || strcmp(status, CL_CONTAINER_FINISHED) != 0) {
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(*ans, "message"));
+        if (status && strcmp(status, CL_CONTAINER_EXPIRED) == 0) {
+            /* Never published: forget it; the retry makes a new one. */
+            item_set(x, "publish_container_id = NULL, publish_container_at = NULL", NULL, dberr,
+                     sizeof dberr);
+            snprintf(e.message, sizeof e.message, "%s", msg ? msg : "the container expired");
+            e.code = CL_EUPSTREAM;
+            return step_error(x, job, &e, "container expired", err, errlen);
+        }
+        snprintf(reason, sizeof reason, "%s", msg ? msg : "the platform could not process the video");
+        snprintf(err, errlen, "container %s ended %s: %s", container, status ? status : "?", reason);
+        return fail_item(x, reason) == 0 ? -1 : 1;
+    }
+    cJSON_Delete(*ans);
+    *ans = NULL;
+    item_set(x, "publish_requested_at = now()", NULL, dberr, sizeof dberr);
+    if (run_step(x, do_publish, container, ans, &e) != CL_OK)
+        return step_error(x, job, &e, "publishing the container", err, errlen);
+    const char *mid = cJSON_GetStringValue(cJSON_GetObjectItem(*ans, "media_id"));
+    if (!mid || !*mid || strlen(mid) >= MEDIA_LEN) {
+        /* Published without an id: finish without one rather than publish twice. */
+        return finish(x, NULL, NULL, result, err, errlen);
+    }
+    snprintf(media, MEDIA_LEN, "%s", mid);
+    if (item_set(x, "remote_media_id = $3", media, dberr, sizeof dberr) != 0)
+        cl_warn(COMP, "item %" PRId64 ": storing media id %s failed: %s", x->item_id, media, dberr);
+    return RUN_ON;
+}
+
+/* The post's permalink into out ("" when the publisher has none or it
+   cannot be read: a nicety that never fails a published item). */
+static void read_permalink(run_ctx *x, const char *media, char *out, size_t len)
+{
+    cJSON *ans = NULL;
+    cl_error e;
+    out[0] = '\0';
+    if (!x->pub->permalink)
+        return;
+    if (run_step(x, do_permalink, media, &ans, &e) == CL_OK) {
+        const char *pl = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "permalink"));
+        if (pl && strlen(pl) < len)
+            snprintf(out, len, "%s", pl);
+    } else {
+        cl_warn(COMP, "item %" PRId64 ": permalink not read: %s", x->item_id, e.message);
+    }
+    cJSON_Delete(ans);
+}
+
+/* Check the publisher, load the item and fix the publisher for this attempt
+   before anything reaches a platform. RUN_ON or the run's result. */
+static int prepare(run_ctx *x, char *err, size_t errlen)
+{
+    char dberr[256], reason[700];
+    if (!x->pub || !x->pub->create_container || !x->pub->container_status || !x->pub->publish_container) {
+        snprintf(reason, sizeof reason,
+                 "publisher '%s' cannot publish step by step (it needs publisher ABI 1.2)", x->publisher);
+        snprintf(err, errlen, "%s", reason);
+        return fail_item(x, reason) == 0 ? -1 : 1;
+    }
+    int lr = load(x, reason, sizeof reason);
+    if (lr != 0) {
+        snprintf(err, errlen, "%s", reason);
+        return lr == -2 ? (fail_item(x, reason) == 0 ? -1 : 1) : 1;
+    }
+    if (item_set(x, "publisher = $3", x->publisher, dberr, sizeof dberr) != 0) {
+        snprintf(err, errlen, "database error: %s", dberr);
+        return 1;
+    }
+    return RUN_ON;
+}
+
 int cl_publishing_run(PGconn *c, const cl_job *job, int64_t item_id, int attempt, const char *publisher,
                       cl_call *call, cl_buf *result, char *err, size_t errlen)
 {
@@ -466,137 +612,22 @@ int cl_publishing_run(PGconn *c, const cl_job *job, int64_t item_id, int attempt
     snprintf(x.publisher, sizeof x.publisher, "%s", publisher);
     x.pub = cl_publisher_get(publisher);
     cJSON *ans = NULL;
-    cl_error e;
-    int rc = 0;
-    char dberr[256], reason[700];
-
-    if (!x.pub || !x.pub->create_container || !x.pub->container_status || !x.pub->publish_container) {
-        snprintf(reason, sizeof reason, "publisher '%s' cannot publish step by step (it needs publisher ABI 1.2)",
-                 publisher);
-        snprintf(err, errlen, "%s", reason);
-        return fail_item(&x, reason) == 0 ? -1 : 1;
+    char container[CONTAINER_LEN] = "", media[MEDIA_LEN] = "", permalink[600];
+    int rc = prepare(&x, err, errlen);
+    if (rc == RUN_ON)
+        rc = read_progress(&x, container, media, err, errlen);
+    if (rc == RUN_ON && !media[0]) {
+        if (!container[0] && (rc = new_container(&x, job, container, &ans, err, errlen)) == 0)
+            rc = RUN_ON;
+        if (rc == RUN_ON)
+            rc = await_container(&x, job, container, &ans, err, errlen);
+        if (rc == RUN_ON)
+            rc = publish_container(&x, job, container, media, &ans, result, err, errlen);
     }
-    int lr = load(&x, reason, sizeof reason);
-    if (lr != 0) {
-        snprintf(err, errlen, "%s", reason);
-        rc = lr == -2 ? (fail_item(&x, reason) == 0 ? -1 : 1) : 1;
-        goto out;
+    if (rc == RUN_ON) {
+        read_permalink(&x, media, permalink, sizeof permalink);
+        rc = finish(&x, media, permalink[0] ? permalink : NULL, result, err, errlen);
     }
-    /* Fix the publisher for this attempt before anything reaches a platform. */
-    if (item_set(&x, "publisher = $3", publisher, dberr, sizeof dberr) != 0) {
-        snprintf(err, errlen, "database error: %s", dberr);
-        rc = 1;
-        goto out;
-    }
-
-    /* Where did a previous run of this attempt get to? */
-    const char *p[] = {x.sid};
-    PGresult *r = cl_db_query(c, "SELECT publish_container_id, remote_media_id FROM content_items WHERE id = $1", 1, p);
-    if (!cl_db_ok(r) || PQntuples(r) != 1) {
-        cl_db_errmsg(c, r, dberr, sizeof dberr);
-        PQclear(r);
-        snprintf(err, errlen, "database error: %s", dberr);
-        rc = 1;
-        goto out;
-    }
-    char container[CONTAINER_LEN] = "", media[80] = "";
-    if (!PQgetisnull(r, 0, 0))
-        snprintf(container, sizeof container, "%s", PQgetvalue(r, 0, 0));
-    if (!PQgetisnull(r, 0, 1))
-        snprintf(media, sizeof media, "%s", PQgetvalue(r, 0, 1));
-    PQclear(r);
-
-    if (!media[0] && !container[0] && (rc = new_container(&x, job, container, &ans, err, errlen)) != 0)
-        goto out;
-
-    if (!media[0]) {
-        /* Poll the container: backoff from CLIPLOOP_PUBLISH_POLL_MS, bounded by the budget. */
-        int64_t delay = cl_cfg.publish_poll_ms, spent = 0;
-        const char *status = NULL;
-        for (;;) {
-            if (run_step(&x, do_status, container, &ans, &e) != CL_OK) {
-                rc = step_error(&x, job, &e, "checking the container", err, errlen);
-                goto out;
-            }
-            status = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "status"));
-            if (!status || strcmp(status, CL_CONTAINER_IN_PROGRESS) != 0)
-                break;
-            if (spent >= cl_cfg.publish_poll_budget_ms) {
-                snprintf(err, errlen, "the platform is still processing the video (container %s); retrying later",
-                         container);
-                e.code = CL_EUPSTREAM;
-                snprintf(e.message, sizeof e.message, "the platform was still processing the video");
-                rc = step_error(&x, job, &e, "waiting for the video to be processed", err, errlen);
-                goto out;
-            }
-            cJSON_Delete(ans);
-            ans = NULL;
-            if (nap(call, delay)) {
-                snprintf(err, errlen, "cancelled while waiting for container %s", container);
-                rc = 1;
-                goto out;
-            }
-            spent += delay;
-            delay = delay * 2 > 30000 ? 30000 : delay * 2;
-        }
-        if (status && strcmp(status, CL_CONTAINER_PUBLISHED) == 0) {
-            /* A previous run published it and died before storing the media id. */
-            cl_warn(COMP, "item %" PRId64 ": container %s is already published; not publishing again", item_id, container);
-            cJSON_Delete(ans);
-            ans = NULL;
-            rc = finish(&x, NULL, NULL, result, err, errlen);
-            goto out;
-        }
-        if (!status || strcmp(status, CL_CONTAINER_FINISHED) != 0) {
-            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "message"));
-            if (status && strcmp(status, CL_CONTAINER_EXPIRED) == 0) {
-                /* Never published: forget it; the retry makes a new one. */
-                item_set(&x, "publish_container_id = NULL, publish_container_at = NULL", NULL, dberr, sizeof dberr);
-                snprintf(e.message, sizeof e.message, "%s", msg ? msg : "the container expired");
-                e.code = CL_EUPSTREAM;
-                rc = step_error(&x, job, &e, "container expired", err, errlen);
-                goto out;
-            }
-            snprintf(reason, sizeof reason, "%s", msg ? msg : "the platform could not process the video");
-            snprintf(err, errlen, "container %s ended %s: %s", container, status ? status : "?", reason);
-            rc = fail_item(&x, reason) == 0 ? -1 : 1;
-            goto out;
-        }
-        cJSON_Delete(ans);
-        ans = NULL;
-        item_set(&x, "publish_requested_at = now()", NULL, dberr, sizeof dberr);
-        if (run_step(&x, do_publish, container, &ans, &e) != CL_OK) {
-            rc = step_error(&x, job, &e, "publishing the container", err, errlen);
-            goto out;
-        }
-        const char *mid = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "media_id"));
-        if (!mid || !*mid || strlen(mid) >= sizeof media) {
-            /* Published without an id: finish without one rather than publish twice. */
-            rc = finish(&x, NULL, NULL, result, err, errlen);
-            goto out;
-        }
-        snprintf(media, sizeof media, "%s", mid);
-        cJSON_Delete(ans);
-        ans = NULL;
-        if (item_set(&x, "remote_media_id = $3", media, dberr, sizeof dberr) != 0)
-            cl_warn(COMP, "item %" PRId64 ": storing media id %s failed: %s", item_id, media, dberr);
-    }
-
-    /* The permalink is a nicety: a failure here never fails a published item. */
-    char permalink[600] = "";
-    if (x.pub->permalink) {
-        if (run_step(&x, do_permalink, media, &ans, &e) == CL_OK) {
-            const char *pl = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "permalink"));
-            if (pl && strlen(pl) < sizeof permalink)
-                snprintf(permalink, sizeof permalink, "%s", pl);
-        } else {
-            cl_warn(COMP, "item %" PRId64 ": permalink not read: %s", item_id, e.message);
-        }
-        cJSON_Delete(ans);
-        ans = NULL;
-    }
-    rc = finish(&x, media, permalink[0] ? permalink : NULL, result, err, errlen);
-out:
     cJSON_Delete(ans);
     if (x.video_temp)
         unlink(x.video_path);

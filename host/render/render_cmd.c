@@ -15,6 +15,7 @@
 #include "plugins/call.h"
 #include "plugins/registry.h"
 #include "render/render.h"
+#include "core/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -117,12 +118,7 @@ int cl_cmd_render_file(int argc, char **argv)
         }
         cJSON_AddNumberToObject(o, "renderer_calls", calls);
     }
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (text)
-        printf("%s\n", text);
-    rc = text ? 0 : 1;
-    free(text);
+    rc = cl_json_print(o);
 out:
     for (int i = 0; i < n; i++)
         free(json[i]);

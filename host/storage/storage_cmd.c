@@ -28,6 +28,7 @@
 #include "plugins/call.h"
 #include "plugins/registry.h"
 #include "storage/storage.h"
+#include "core/json_out.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -129,7 +130,12 @@ static int migrate(const cl_storage *to, const char *from)
     }
     PQclear(r);
     PQfinish(c);
-    printf("{\"from\":\"%s\",\"to\":\"%s\",\"moved\":%d,\"failed\":%d}\n", from, to->base.id, moved, failed);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "from", from);
+    cJSON_AddStringToObject(o, "to", to->base.id);
+    cJSON_AddNumberToObject(o, "moved", moved);
+    cJSON_AddNumberToObject(o, "failed", failed);
+    cl_json_print(o);
     return failed ? 1 : 0;
 }
 
@@ -157,8 +163,10 @@ int cl_cmd_storage(int argc, char **argv)
         return 2;
     }
     if (strcmp(op, "check") == 0) {
-        printf("{\"storage\":\"%s\",\"configured\":true}\n", s->base.id);
-        return 0;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "storage", s->base.id);
+        cJSON_AddBoolToObject(o, "configured", 1);
+        return cl_json_print(o);
     }
     if (strcmp(op, "migrate") == 0) {
         if (argc == 2)
@@ -223,8 +231,10 @@ int cl_cmd_storage(int argc, char **argv)
         rc = CL_CAP_CALL(s, &e, stat, &call, key, &bytes, &e);
         if (rc != CL_OK)
             return failed("stat", rc, &e);
-        printf("{\"key\":\"%s\",\"bytes\":%" PRId64 "}\n", key, bytes);
-        return 0;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "key", key);
+        cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+        return cl_json_print(o);
     }
     if (strcmp(op, "rm") == 0 && argc == 3) {
         rc = CL_CAP_CALL(s, &e, remove, &call, key, &e);

@@ -34,6 +34,7 @@
 #include "http/http.h"
 #include "http/db_reply.h"
 #include "projects/projects.h"
+#include "db/db_row.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -736,12 +737,9 @@ static void revenue(cl_req *req, cl_res *res)
                             "projectId (or contentItemId) is required when entering revenue by hand");
             } else {
                 const char *p[] = {xid, uid};
-                PGresult *r = cl_db_query(c, sql, 2, p);
-                if (!cl_db_ok(r)) {
-                    cl_res_db_failed(res, COMP, c, r, "owner check");
-                } else if (PQntuples(r) == 0) {
-                    cl_res_error(res, 404, "not_found", "No such project or content item");
-                } else {
+                PGresult *r =
+                    cl_res_db_get(res, COMP, c, sql, 2, p, "owner check", "No such project or content item");
+                if (r) {
                     kp.project_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
                     record_event(c, &kp, "revenue", NULL, &ev, res);
                 }
@@ -840,13 +838,11 @@ static void reply_settings(PGconn *c, int64_t id, cl_res *res, const char *new_s
                           effective_origins(PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1),
                                             PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2)));
     cJSON_AddBoolToObject(o, "origins_from_website", !is_custom);
-    if (PQgetisnull(r, 0, 3)) {
-        cJSON_AddNullToObject(o, "secret_key");
-    } else {
-        cJSON *s = cJSON_AddObjectToObject(o, "secret_key");
-        cJSON_AddStringToObject(s, "hint", PQgetvalue(r, 0, 3));
-        cJSON_AddStringToObject(s, "created_at", PQgetvalue(r, 0, 4));
-    }
+    static const cl_db_json_col secret_cols[] = {
+        {"hint", 3, CL_COL_STR},
+        {"created_at", 4, CL_COL_STR},
+    };
+    cl_db_row_add_object(o, "secret_key", r, 0, 3, secret_cols, CL_DB_NCOLS(secret_cols));
     if (new_secret)
         cJSON_AddStringToObject(o, "new_secret_key", new_secret);
     char base[600], url[700];
@@ -1004,8 +1000,8 @@ static void last_events(cl_req *req, cl_res *res)
         snprintf(pid, sizeof pid, "%" PRId64, id);
         snprintf(lim, sizeof lim, "%ld", limit);
         const char *p[] = {pid, lim};
-        PGresult *r = cl_db_query(
-            c,
+        cl_res_db_query_row(
+            res, 200, COMP, c,
             "SELECT json_build_object('events', coalesce(json_agg(x ORDER BY x.at DESC), '[]'))::text FROM ("
             " (SELECT CASE WHEN c.is_bot THEN 'bot_click' ELSE 'click' END AS kind, c.clicked_at AS at,"
             "         c.content_item_id AS item_id, i.title AS item_title, NULL::text AS event_type,"
@@ -1020,12 +1016,7 @@ static void last_events(cl_req *req, cl_res *res)
             "    FROM tracking_events e LEFT JOIN content_items i ON i.id = e.attributed_item_id"
             "   WHERE e.project_id = $1 ORDER BY e.occurred_at DESC LIMIT $2)"
             " ORDER BY at DESC LIMIT $2) x",
-            2, p);
-        if (!cl_db_ok(r))
-            cl_res_db_failed(res, COMP, c, r, "last events");
-        else
-            cl_res_json_text(res, 200, PQgetvalue(r, 0, 0));
-        PQclear(r);
+            2, p, "last events", "No project %s", pid);
     }
     cl_db_release(c);
 }
@@ -1137,16 +1128,12 @@ static void put_destination(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
     if (!bad) {
         char iid[24], uid[24];
         const char *p[] = {cl_db_id(iid, id), cl_db_id(uid, u->id), url};
-        PGresult *r = cl_db_query(
-            c,
+        PGresult *r = cl_res_db_get(
+            res, COMP, c,
             "UPDATE content_items i SET cta_url = $3, updated_at = now() FROM projects p"
             " WHERE i.id = $1 AND p.id = i.project_id AND p.owner_id = $2 RETURNING i.tracking_slug",
-            3, p);
-        if (!cl_db_ok(r)) {
-            cl_res_db_failed(res, COMP, c, r, "destination");
-        } else if (PQntuples(r) == 0) {
-            cl_res_error(res, 404, "not_found", "No content item %" PRId64, id);
-        } else {
+            3, p, "destination", "No content item %" PRId64, id);
+        if (r) {
             cl_tracking_invalidate_slug(PQgetvalue(r, 0, 0));
             char ids[40];
             snprintf(ids, sizeof ids, "{%" PRId64 "}", id);

@@ -552,15 +552,13 @@ static void redirect_lookup(cl_req *req, cl_res *res)
         return;
     }
     const char *p[] = {slug};
-    PGresult *r = cl_db_query(c,
-                              "SELECT i.id, i.project_id, COALESCE(i.cta_url, p.website_url)"
-                              "  FROM content_items i JOIN projects p ON p.id = i.project_id"
-                              " WHERE i.tracking_slug = $1",
-                              1, p);
-    if (!cl_db_ok(r)) {
-        cl_db_errmsg(c, r, err, sizeof err);
+    PGresult *r = cl_db_run(c,
+                            "SELECT i.id, i.project_id, COALESCE(i.cta_url, p.website_url)"
+                            "  FROM content_items i JOIN projects p ON p.id = i.project_id"
+                            " WHERE i.tracking_slug = $1",
+                            1, p, err, sizeof err);
+    if (!r) {
         cl_warn(COMP, "slug lookup failed: %s", err);
-        PQclear(r);
         cl_db_release(c);
         html_page(res, 503, "Please try again",
                   "This link is temporarily unavailable. Reload the page in a moment.");
