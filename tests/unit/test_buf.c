@@ -2,9 +2,12 @@
  * test_buf.c — cl_buf and cl_output refuse sizes that would wrap around
  * (len + extra + 1 overflowing size_t) instead of writing out of bounds, and
  * the UTF-8 helpers: validation (overlong forms, surrogates, > U+10FFFF,
- * truncated sequences) and cutting at a character boundary.
+ * truncated sequences), cutting at a character boundary and counting
+ * characters; cl_array_room's growth; the table-driven JSON writer and the
+ * cJSON output helpers of core/json_out.h.
  */
 #include "core/buf.h"
+#include "core/json_out.h"
 #include "unit.h"
 
 #include <stdint.h>
@@ -118,8 +121,77 @@ static void test_printf(void)
     cl_buf_free(&b);
 }
 
+/* Characters, not bytes: ASCII, 2-, 3- and 4-byte sequences. */
+static void test_utf8_chars(void)
+{
+    CHECK(cl_utf8_chars("") == 0);
+    CHECK(cl_utf8_chars("abc") == 3);
+    CHECK(cl_utf8_chars("caf\xc3\xa9") == 4); /* café */
+    CHECK(cl_utf8_chars("\xe2\x82\xac"
+                        "5") == 2);                 /* €5 */
+    CHECK(cl_utf8_chars("\xf0\x9f\x8e\xac!") == 2); /* 🎬! */
+}
+
+/* The array grows from first to twice its capacity only when full, and a
+   size that would overflow is refused with the array left as it was. */
+static void test_array_room(void)
+{
+    int *v = NULL;
+    size_t cap = 0, n = 0;
+    for (int i = 0; i < 100; i++) {
+        int *nv = cl_array_room(v, &cap, n, sizeof *nv, 4);
+        CHECK(nv != NULL);
+        if (!nv)
+            break;
+        v = nv;
+        v[n++] = i;
+    }
+    CHECK(n == 100 && cap == 128 && v[0] == 0 && v[99] == 99);
+    size_t before = cap;
+    CHECK(cl_array_room(v, &cap, n, sizeof *v, 4) == v && cap == before); /* room left: the same array */
+    size_t huge = SIZE_MAX / 2 + 1;
+    CHECK(cl_array_room(v, &huge, huge, 4, 4) == NULL && huge == SIZE_MAX / 2 + 1);
+    free(v);
+}
+
+typedef struct fields_rec {
+    long long pad;
+    char name[16];
+    const char *label;
+    const char *missing;
+    int count;
+    int64_t big;
+    int on;
+} fields_rec;
+
+/* Every kind in table order; a NULL pointer is null; printed by cJSON. */
+static void test_json_fields(void)
+{
+    static const cl_json_field fields[] = {
+        CL_JSON_CHARS(fields_rec, name), CL_JSON_CSTR(fields_rec, label), CL_JSON_CSTR(fields_rec, missing),
+        CL_JSON_INT(fields_rec, count),  CL_JSON_I64(fields_rec, big),    CL_JSON_BOOL(fields_rec, on),
+    };
+    fields_rec r = {.name = "n\"1", .label = "L", .missing = NULL, .count = -3, .big = 5000000000LL, .on = 2};
+    cJSON *o = cJSON_CreateObject();
+    cl_json_add_fields(o, &r, fields, CL_JSON_NFIELDS(fields));
+    cl_buf b = CL_BUF_INIT;
+    CHECK(cl_buf_put_json(&b, o) == 0);
+    const char *want =
+        "{\"name\":\"n\\\"1\",\"label\":\"L\",\"missing\":null,\"count\":-3,\"big\":5000000000,"
+        "\"on\":true}";
+    CHECK(b.data && strcmp(b.data, want) == 0);
+    if (b.data && strcmp(b.data, want) != 0)
+        fprintf(stderr, "json fields: %s\n", b.data);
+    CHECK(cl_buf_put_json(&b, NULL) == -1); /* nothing to write: an error, the buffer unchanged */
+    CHECK(b.len == strlen(want));
+    cl_buf_free(&b);
+}
+
 int main(void)
 {
+    test_utf8_chars();
+    test_array_room();
+    test_json_fields();
     test_overflow();
     test_utf8();
     test_json_str();
