@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promoDraft } from './lib/drafts.mjs';
-import { createDatabase, startServer, apiClient, psql } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, RENDER_WAIT_MS } from './lib/harness.mjs';
 import { startTtsFake, speechWav } from '../fakes/tts_fake.mjs';
 
 let db, srv, failing, fake, storage;
@@ -44,7 +44,7 @@ async function signedIn(server, email) {
   return { c, item: item.body, projectId: p.body.project?.id ?? p.body.id };
 }
 
-async function waitForItem(server, c, id, pred, ms = 90000) {
+async function waitForItem(server, c, id, pred, ms = RENDER_WAIT_MS) {
   const end = Date.now() + ms;
   for (;;) {
     const r = await c.get(`/api/content-items/${id}`);

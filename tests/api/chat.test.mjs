@@ -25,7 +25,7 @@ let seq = 0;
 const rid = (tag) => `req-${tag}-${process.pid}-${++seq}`;
 
 /** Poll a chat job until pred(job) holds. */
-async function waitJob(client, id, pred, ms = 90000) {
+async function waitJob(client, id, pred, ms = RENDER_WAIT_MS) {
   const end = Date.now() + ms;
   let last;
   for (;;) {

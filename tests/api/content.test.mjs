@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, startServer, apiClient, psql, betaUser } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, betaUser, RENDER_WAIT_MS } from './lib/harness.mjs';
 import { DRAFT as PUBLISH_DRAFT, PROJECT as PUBLISH_PROJECT } from './lib/publishing.mjs';
 
 let db, srv, storage;
@@ -20,7 +20,7 @@ const PROJECT = { ...PUBLISH_PROJECT, preferred_channels: ['tiktok'] };
 
 const signedIn = (email) => betaUser(srv.url, email);
 
-async function waitForItem(c, id, pred, ms = 60000) {
+async function waitForItem(c, id, pred, ms = RENDER_WAIT_MS) {
   const end = Date.now() + ms;
   for (;;) {
     const r = await c.get(`/api/content-items/${id}`);

@@ -49,7 +49,7 @@ function ageCharges(email) {
     ALTER TABLE credit_ledger_entries ENABLE TRIGGER USER`);
 }
 
-async function waitFor(fn, ms = 60000) {
+async function waitFor(fn, ms = RENDER_WAIT_MS) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

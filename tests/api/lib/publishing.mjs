@@ -4,7 +4,7 @@
 // here independently, so a test can mint an expired or forged token).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { apiClient, freePort, psql, startServer } from './harness.mjs';
+import { apiClient, freePort, psql, startServer, RENDER_WAIT_MS } from './harness.mjs';
 
 export const SECRET = 'test-encryption-secret-0123456789abcdef';
 export const SECRET_2 = 'rotated-encryption-secret-abcdef0123456789';
@@ -85,7 +85,7 @@ export async function connectInstagram(srv, c, projectId) {
 }
 
 /** Wait until fn() returns a truthy value (polling), or fail with the last value. */
-export async function waitFor(fn, what, ms = 60000, every = 150) {
+export async function waitFor(fn, what, ms = RENDER_WAIT_MS, every = 150) {
   const end = Date.now() + ms;
   let last;
   for (;;) {
