@@ -11,24 +11,41 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /*
- * The keep-alive race. fetch keeps connections open for the next request;
- * H2O closes one that was idle for 10 s. While a test blocks node's event
- * loop (psql and cliploop subcommands run synchronously, and take long on a
- * busy machine) fetch cannot see that close, and sends the next request on
- * the dead connection: "fetch failed", cause "other side closed", although
- * the server never got the request. So every test file that imports the
- * harness sends a GET or HEAD that failed that way once more, on a fresh
- * connection, as browsers do. Other methods are never sent twice.
+ * The keep-alive race. fetch (undici) keeps a connection for the next
+ * request and drops it after 4 s idle; H2O closes one idle for 10 s. While a
+ * test blocks node's event loop (psql and cliploop subcommands run
+ * synchronously, and take long on a busy machine) undici's idle timer cannot
+ * run, so after a long block fetch sends the next request on a connection
+ * the server has closed: "fetch failed", cause "other side closed", although
+ * the server never got the request. So in every test file that imports the
+ * harness: when more than 4 s went by since fetch was last used, the next
+ * request starts on a new connection pool (what undici's timer would have
+ * done); and a GET or HEAD that still failed that way is sent once more, as
+ * browsers do. Other methods are never sent twice.
  */
+const DISPATCHER = Symbol.for('undici.globalDispatcher.1'); // where node's fetch keeps its connection pool
+const IDLE_MS = 4000;
 const fetchOnce = globalThis.fetch;
-globalThis.fetch = async function fetchRetryingIdleClose(input, init) {
+let lastUse = 0;
+function freshPoolAfterIdle() {
+  const pool = globalThis[DISPATCHER];
+  if (lastUse && Date.now() - lastUse > IDLE_MS && pool && typeof pool.close === 'function') {
+    globalThis[DISPATCHER] = new pool.constructor();
+    pool.close().catch(() => {}); // once its requests in flight are done
+  }
+}
+globalThis.fetch = async function fetchOnFreshConnections(input, init) {
+  freshPoolAfterIdle();
+  lastUse = Date.now();
   try {
     return await fetchOnce(input, init);
   } catch (e) {
     const method = String(init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const code = e?.cause?.code;
     if (!(e instanceof TypeError) || !['GET', 'HEAD'].includes(method) || !['UND_ERR_SOCKET', 'ECONNRESET'].includes(code)) throw e;
-    return fetchOnce(input, init);
+    return await fetchOnce(input, init);
+  } finally {
+    lastUse = Date.now();
   }
 };
 
