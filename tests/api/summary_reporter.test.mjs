@@ -30,7 +30,10 @@ function run(dir, files, concurrency) {
   assert.notEqual(r.status, 0, 'the fixtures fail, so node --test exits non-zero');
   const spec = {};
   for (const m of r.stdout.replace(/\x1b\[[0-9;]*m/g, '').matchAll(/^\S+ (pass|fail|cancelled|skipped|todo) (\d+)$/gm)) spec[m[1]] = Number(m[2]);
-  return { spec, summary: JSON.parse(readFileSync(json, 'utf8')), json };
+  const lines = readFileSync(json, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, files.length + 1, 'a line as each file ends, then the totals');
+  assert.ok(lines.slice(0, -1).every((l) => l.complete === false) && lines.at(-1).complete === true);
+  return { spec, summary: lines.at(-1), lines, json };
 }
 
 test('the summary counts what the spec reporter counts and names each failure with file and describe blocks', () => {
@@ -78,10 +81,15 @@ test('the totals add up two runs, list every failure and each file slowest first
     const secs = readFileSync(times, 'utf8').trim().split('\n').map((l) => Number(l.trim().split(/\s+/)[0]));
     assert.equal(secs.length, 2);
     assert.ok(secs[0] >= secs[1], `slowest first: ${secs}`);
-    // A run killed before its summary was written.
+    // A run killed before it wrote anything, and one killed after its first file
+    // (its line for that file counts, cut off in the middle of the next).
     writeFileSync(path.join(dir, 'cut.json'), '{"pass":');
     r = t(a.json, path.join(dir, 'cut.json'), path.join(dir, 'none.json'));
     assert.equal(r.stdout.trim(), `${a.summary.pass} ${a.summary.fail + a.summary.cancelled} 2`);
+    writeFileSync(path.join(dir, 'killed.json'), JSON.stringify(b.lines[0]) + '\n{"pass":');
+    r = t(path.join(dir, 'killed.json'));
+    assert.equal(r.stdout.trim(), `${b.lines[0].pass} ${b.lines[0].fail + b.lines[0].cancelled} 1`);
+    assert.ok(readFileSync(times, 'utf8').includes('tests/lib/fixtures/mixed.test.mjs'), 'the finished file is listed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

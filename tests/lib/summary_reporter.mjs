@@ -1,12 +1,14 @@
 // summary_reporter.mjs — a node:test reporter for scripts/test, used beside
 // the spec reporter (`--test-reporter=spec --test-reporter-destination=stdout
 // --test-reporter=./tests/lib/summary_reporter.mjs
-// --test-reporter-destination=FILE`). At the end of the run it writes one
-// JSON object to FILE:
+// --test-reporter-destination=FILE`). It writes one JSON object per line
+// to FILE: what is known so far each time a test file ends ("complete":
+// false; a run killed by a time bound leaves these), and the totals at the
+// end ("complete": true):
 //
 //   { "pass": N, "fail": N, "cancelled": N, "skipped": N, "todo": N,
 //     "failures": [{ "file", "suites": [...], "name", "failure", "message" }],
-//     "files": [{ "file", "ms", "ok" }] }
+//     "files": [{ "file", "ms", "ok" }], "complete": true }
 //
 // The counts are the spec reporter's ("ℹ pass N" …): tests, not suites; a
 // file that fails outside any test counts as one failed test; skipped and
@@ -33,6 +35,8 @@ export default async function* summaryReporter(source) {
     }
     if (type === 'test:complete' && data.nesting === 0 && file && data.name === file) {
       out.files.push({ file: rel(file), ms: Math.round(data.details?.duration_ms ?? 0), ok: data.passed !== false && !data.details?.error });
+      // What is known so far, in case the run is killed before its end.
+      yield JSON.stringify({ ...out, complete: false }) + '\n';
       continue;
     }
     if (type !== 'test:pass' && type !== 'test:fail') continue;
@@ -66,5 +70,5 @@ export default async function* summaryReporter(source) {
       message: message.slice(0, 240),
     });
   }
-  yield JSON.stringify(out) + '\n';
+  yield JSON.stringify({ ...out, complete: true }) + '\n';
 }

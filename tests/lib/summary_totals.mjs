@@ -5,8 +5,10 @@
 //
 // Prints "PASS FAIL MISSING": the passed tests, the failed ones (cancelled
 // and timed-out tests count as failed, as scripts/test always counted them)
-// and how many summaries are missing or unreadable (a run that was killed
-// writes none). Writes TIMES: one line per test file, "SECONDS  FILE",
+// and how many runs did not finish their summary (killed, e.g. by
+// scripts/test's time bound: what their finished files had is counted).
+// Each SUMMARY.json holds one JSON object per line; the last readable one
+// counts. Writes TIMES: one line per test file, "SECONDS  FILE",
 // slowest first; and FAILED: one line per failed test,
 // "FILE > DESCRIBE > TEST: MESSAGE".
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,13 +20,14 @@ let missing = 0;
 const files = [];
 const failed = [];
 for (const p of inputs) {
-  let s;
-  try {
-    s = JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    missing++;
-    continue;
+  let s = null;
+  let text = '';
+  try { text = readFileSync(p, 'utf8'); } catch { /* never written */ }
+  for (const line of text.split('\n').reverse()) {
+    try { s = JSON.parse(line); break; } catch { /* cut off mid-line, or empty */ }
   }
+  if (!s || !s.complete) missing++;
+  if (!s) continue;
   pass += s.pass;
   fail += s.fail + s.cancelled;
   files.push(...s.files);
