@@ -143,7 +143,8 @@ const cl_config_var cl_config_vars[] = {
         "# Which renderer plugin renders promos: ffmpeg (in-process FFmpeg libraries) or\n"
         "# hyperframes (the HyperFrames CLI with the system Chromium). A renderer that is\n"
         "# not loaded makes render requests fail with an error naming RENDERER.\n", .name = "RENDERER", .shown = "ffmpeg", .type = CL_CFG_STR, CFG_FIELD(renderer)},
-    {.before = "# render_ffmpeg: x264 quality/speed, encoder threads (0 = auto), font file.\n", .name = "RENDER_FFMPEG_CRF", .shown = "23"},
+    {.before = "# render_ffmpeg: x264 quality/speed, encoder threads per video (0 = auto for one\n"
+               "# video; CPUs / videos, at least 1, when a render makes its aspect variants too), font file.\n", .name = "RENDER_FFMPEG_CRF", .shown = "23"},
     {.name = "RENDER_FFMPEG_PRESET", .shown = "veryfast"},
     {.name = "RENDER_FFMPEG_THREADS", .shown = "0"},
     {.name = "RENDER_FFMPEG_FONT", .shown = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"},
