@@ -250,9 +250,7 @@ cJSON *cl_chat_card_json(PGconn *c, int64_t item_id, int64_t user_id)
         "       j.status, j.progress_done, j.progress_total,"
         "       (SELECT a.id FROM content_assets a WHERE a.content_item_id = i.id"
         "         AND a.kind = 'video' ORDER BY a.render_seq DESC LIMIT 1),"
-        "       (SELECT a.id FROM content_assets a WHERE a.content_item_id = i.id"
-        "         AND a.kind IN ('thumbnail', 'thumbnail_small')" /* the card's poster: the small one */
-        "         ORDER BY a.render_seq DESC, a.kind = 'thumbnail_small' DESC LIMIT 1)"
+        "       COALESCE(i.list_thumb_small_id, i.list_thumb_id)" /* the poster (migration 0031) */
         "  FROM content_items i LEFT JOIN jobs j ON j.id = i.render_job_id"
         " WHERE i.id = $1 AND i.user_id = $2",
         2, p);
