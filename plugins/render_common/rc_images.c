@@ -3,6 +3,7 @@
  */
 #include "rc_images.h"
 #include "rc_media.h"
+#include "rc_pixels.h"
 
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
@@ -112,38 +113,6 @@ uint8_t rc_round_rect_cover(int x, int y, int w, int h, int radius)
     return (uint8_t)lround((0.5 - d) * 255);
 }
 
-/* One source row sampled horizontally at the destination's columns, kept
-   unrounded (0..65280) so the vertical pass gives exactly what a direct
-   bilinear tap gives. */
-static void hrow(const uint8_t *row, const int32_t *xi, const uint8_t *xf, int n, uint16_t *out)
-{
-    for (int i = 0; i < n; i++) {
-        int a = xi[i], fx = xf[i];
-        out[i] = (uint16_t)(row[a] * (256 - fx) + row[a + 1] * fx);
-    }
-}
-
-/* The vertical tap of two horizontal rows: n output pixels. Plain loops the
-   compiler vectorizes. */
-static void vrow(const uint16_t *h0, const uint16_t *h1, int fy, int n, uint8_t *out)
-{
-    uint32_t w0 = (uint32_t)(256 - fy), w1 = (uint32_t)fy;
-    for (int i = 0; i < n; i++)
-        out[i] = (uint8_t)((h0[i] * w0 + h1[i] * w1 + 32768u) >> 16);
-}
-
-/* d = v where op is 256, else v blended over d with op (0..256). */
-static void put_span(uint8_t *d, const uint8_t *v, int n, int op)
-{
-    if (op >= 256) {
-        memcpy(d, v, (size_t)n);
-        return;
-    }
-    uint32_t a = (uint32_t)op, b = 256u - a;
-    for (int i = 0; i < n; i++)
-        d[i] = (uint8_t)((v[i] * a + d[i] * b) >> 8);
-}
-
 /* Bilinear sampling of one plane: the window (wx, wy, ww, wh) of src (in
    the plane's pixels) onto the dw x dh region at (dx, dy) of dst, blended
    with op (0..256), corners rounded by r (0 = none). Weights in 8 bits.
@@ -201,12 +170,12 @@ static void sample_plane(const uint8_t *src, int sls, int sw, int sh, double wx,
             int k = tag[0] == need[q] ? 0 : tag[1] == need[q] ? 1 : -1;
             if (k < 0) {
                 k = tag[0] == need[q ^ 1] ? 1 : 0; /* keep the row the other tap uses */
-                hrow(src + (size_t)need[q] * sls, xi, xf, n, slot[k]);
+                rc_px_hrow(src + (size_t)need[q] * sls, sls, xi, xf, n, slot[k]);
                 tag[k] = need[q];
             }
             h[q] = slot[k];
         }
-        vrow(h[0], h[1], fy, n, vals);
+        rc_px_vrow(h[0], h[1], fy, n, vals);
         uint8_t *d = dst + (size_t)y * dls + dx + i0;
         if (r > 0 && (j < r || j >= dh - r)) {
             for (int k = 0; k < n; k++) {
@@ -216,7 +185,7 @@ static void sample_plane(const uint8_t *src, int sls, int sw, int sh, double wx,
                 d[k] = o >= 256 ? vals[k] : (uint8_t)((vals[k] * o + d[k] * (256 - o)) >> 8);
             }
         } else {
-            put_span(d, vals, n, op);
+            rc_px_put(d, vals, n, op);
         }
     }
     free(xi), free(xf), free(vals), free(rows);
