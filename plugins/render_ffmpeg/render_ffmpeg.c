@@ -29,9 +29,14 @@
  * track, MP4 with +faststart, and the thumbnail is the composed picture at
  * 1 s through the mjpeg encoder. Nothing shells out.
  *
+ *   5. frames are composed by a compose thread a few frames ahead of the
+ *      encoding thread (a ring of RF_AHEAD picture references), so composing
+ *      frame i + 1 overlaps encoding frame i.
+ *
  * Several videos per call (SDK ABI 2.1, req->outputs: a render and its
  * aspect variants): the pictures are decoded once for all of them, a
- * soundtrack they share is mixed once, each video's static layers are drawn
+ * soundtrack they share is mixed once and AAC-encoded once (audio_track: the
+ * packets are copied into each MP4), each video's static layers are drawn
  * once at its size, and the videos are composed and encoded in parallel
  * threads (one per video, x264's threads shared out between them); the
  * calling thread reports progress and passes cancellation on.
@@ -263,20 +268,34 @@ typedef struct render_ctx {
     int rc;                   /* its result */
     /* output */
     AVFormatContext *oc;
-    AVCodecContext *venc, *aenc;
+    AVCodecContext *venc;
     AVStream *vst, *ast;
     AVPacket *pkt;
-    AVFrame *aframe;
-    int64_t audio_next;  /* next audio sample to encode */
-    int64_t audio_total; /* samples in the whole track */
+    struct audio_track *track; /* the AAC soundtrack, shared by the call's videos that have the same one */
+    int apkt;                  /* next packet of track to write into this video */
     int io_open;
     int wrote_file; /* the video file was created by this call */
     int enc_threads; /* x264 threads when RENDER_FFMPEG_THREADS is unset; 0 = x264 decides */
     rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
-    rc_mix own_mix;      /* its mixed samples; empty: the silent track */
-    const rc_mix *mix;   /* own_mix, or another video's identical soundtrack */
     rc_captions *caps;   /* the composition's "captions" (rc_captions.h), NULL when none */
 } render_ctx;
+
+/* A soundtrack encoded once: the mix (rc_audio.h; empty: silence) through
+   one AAC encoder into packets that every video with this soundtrack copies
+   into its MP4. Whichever video's thread first needs audio up to a time
+   encodes it, under the lock; packets [0, n) never change once published.
+   The packet count is known from the duration, so the array never moves. */
+typedef struct audio_track {
+    pthread_mutex_t mu;
+    rc_mix mix;
+    const rc_audio_spec *spec; /* borrowed from the first video with this soundtrack */
+    double duration;
+    AVCodecContext *enc;
+    AVFrame *frame;
+    int64_t next, total; /* samples encoded / in the whole track */
+    AVPacket **pkts;     /* in enc->time_base */
+    int n, cap, flushed, failed, users;
+} audio_track;
 
 /* The videos of one call rendered in parallel threads: the calling thread
    reports the frames done (the sum over the videos) and watches for
@@ -863,9 +882,6 @@ static int open_output(render_ctx *r, const char *path)
     if (!vc)
         return rc_err(r->err, CL_EUNSUPPORTED,
                       "the FFmpeg libraries have no libx264 encoder (install libavcodec with x264)");
-    const AVCodec *ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (!ac)
-        return rc_err(r->err, CL_EUNSUPPORTED, "the FFmpeg libraries have no AAC encoder");
 
     /* video */
     r->venc = avcodec_alloc_context3(vc);
@@ -902,33 +918,12 @@ static int open_output(render_ctx *r, const char *path)
     r->vst->avg_frame_rate = r->venc->framerate;
     r->vst->r_frame_rate = r->venc->framerate;
 
-    /* audio: silence, so every platform accepts the file */
-    r->aenc = avcodec_alloc_context3(ac);
+    /* audio: the call's encoded soundtrack (silence without one, so every platform accepts the file) */
     r->ast = avformat_new_stream(r->oc, NULL);
-    if (!r->aenc || !r->ast)
+    if (!r->ast)
         return rc_err(r->err, CL_ENOMEM, "out of memory");
-    r->aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    r->aenc->sample_rate = 48000;
-    r->aenc->bit_rate = 64000;
-    av_channel_layout_default(&r->aenc->ch_layout, 2);
-    r->aenc->time_base = (AVRational){1, 48000};
-    if (r->oc->oformat->flags & AVFMT_GLOBALHEADER)
-        r->aenc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if ((e = avcodec_open2(r->aenc, ac, NULL)) < 0)
-        return av_fail(r, CL_EUNSUPPORTED, "cannot open the AAC encoder", e);
-    avcodec_parameters_from_context(r->ast->codecpar, r->aenc);
-    r->ast->time_base = r->aenc->time_base;
-    r->aframe = av_frame_alloc();
-    if (!r->aframe)
-        return rc_err(r->err, CL_ENOMEM, "out of memory");
-    r->aframe->format = AV_SAMPLE_FMT_FLTP;
-    r->aframe->nb_samples = r->aenc->frame_size;
-    r->aframe->sample_rate = 48000;
-    av_channel_layout_copy(&r->aframe->ch_layout, &r->aenc->ch_layout);
-    if (av_frame_get_buffer(r->aframe, 0) < 0)
-        return rc_err(r->err, CL_ENOMEM, "out of memory");
-    av_samples_set_silence(r->aframe->data, 0, r->aframe->nb_samples, 2, AV_SAMPLE_FMT_FLTP);
-    r->audio_total = (int64_t)llround(c->duration * 48000);
+    avcodec_parameters_from_context(r->ast->codecpar, r->track->enc);
+    r->ast->time_base = r->track->enc->time_base;
 
     if (!(r->pkt = av_packet_alloc()))
         return rc_err(r->err, CL_ENOMEM, "out of memory");
@@ -972,25 +967,130 @@ static int encode(render_ctx *r, AVCodecContext *enc, AVStream *st, AVFrame *fra
     }
 }
 
-/* Encode silent audio up to sample `upto`. */
+/* The AAC encoder of a soundtrack of `duration` seconds (the mix comes later:
+   track_mixed). */
+static int track_open(audio_track *t, const rc_audio_spec *spec, double duration, cl_error *err)
+{
+    memset(t, 0, sizeof *t);
+    pthread_mutex_init(&t->mu, NULL);
+    t->spec = spec;
+    t->duration = duration;
+    t->total = (int64_t)llround(duration * 48000);
+    const AVCodec *ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    if (!ac)
+        return rc_err(err, CL_EUNSUPPORTED, "the FFmpeg libraries have no AAC encoder");
+    if (!(t->enc = avcodec_alloc_context3(ac)))
+        return rc_err(err, CL_ENOMEM, "out of memory");
+    t->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    t->enc->sample_rate = 48000;
+    t->enc->bit_rate = 64000;
+    av_channel_layout_default(&t->enc->ch_layout, 2);
+    t->enc->time_base = (AVRational){1, 48000};
+    t->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER; /* MP4 */
+    int e = avcodec_open2(t->enc, ac, NULL);
+    if (e < 0) {
+        char buf[AV_ERROR_MAX_STRING_SIZE] = "";
+        av_strerror(e, buf, sizeof buf);
+        return rc_err(err, CL_EUNSUPPORTED, "cannot open the AAC encoder: %s", buf);
+    }
+    /* every frame's packet, the encoder's delay, and the flush */
+    t->cap = (int)(t->total / t->enc->frame_size) + 64;
+    t->pkts = calloc((size_t)t->cap, sizeof *t->pkts);
+    if (!t->pkts || !(t->frame = av_frame_alloc()))
+        return rc_err(err, CL_ENOMEM, "out of memory");
+    t->frame->format = AV_SAMPLE_FMT_FLTP;
+    t->frame->nb_samples = t->enc->frame_size;
+    t->frame->sample_rate = 48000;
+    av_channel_layout_copy(&t->frame->ch_layout, &t->enc->ch_layout);
+    if (av_frame_get_buffer(t->frame, 0) < 0)
+        return rc_err(err, CL_ENOMEM, "out of memory");
+    return CL_OK;
+}
+
+static void track_free(audio_track *t)
+{
+    for (int i = 0; i < t->n; i++)
+        av_packet_free(&t->pkts[i]);
+    free(t->pkts);
+    av_frame_free(&t->frame);
+    avcodec_free_context(&t->enc);
+    rc_mix_free(&t->mix);
+    pthread_mutex_destroy(&t->mu);
+}
+
+/* Send frame (NULL flushes) to the track's encoder and keep what comes out. Under t->mu. */
+static int track_encode(audio_track *t, AVFrame *frame)
+{
+    if (avcodec_send_frame(t->enc, frame) < 0)
+        return CL_EIO;
+    for (;;) {
+        AVPacket *p = av_packet_alloc();
+        if (!p)
+            return CL_ENOMEM;
+        int e = avcodec_receive_packet(t->enc, p);
+        if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) {
+            av_packet_free(&p);
+            return CL_OK;
+        }
+        if (e < 0 || t->n == t->cap) {
+            av_packet_free(&p);
+            return CL_EIO;
+        }
+        t->pkts[t->n++] = p;
+    }
+}
+
+/* The track encoded up to sample `upto` (the whole track and the encoder
+   flushed at its end); returns the packets published. Under t->mu. */
+static int track_until(audio_track *t, int64_t upto, int *published)
+{
+    int rc = t->failed;
+    if (upto > t->total)
+        upto = t->total;
+    while (rc == CL_OK && t->next < upto) {
+        int n = t->enc->frame_size;
+        if (t->total - t->next < n)
+            n = (int)(t->total - t->next);
+        /* The encoder may hold a reference to the previous frame's buffer. */
+        if (av_frame_make_writable(t->frame) < 0) {
+            rc = CL_ENOMEM;
+            break;
+        }
+        t->frame->nb_samples = n;
+        t->frame->pts = t->next;
+        rc_mix_fill(&t->mix, t->next, n, t->frame->data); /* silence without a mix */
+        rc = track_encode(t, t->frame);
+        t->next += n;
+    }
+    if (rc == CL_OK && t->next >= t->total && !t->flushed) {
+        rc = track_encode(t, NULL);
+        t->flushed = 1;
+    }
+    t->failed = rc;
+    *published = t->n;
+    return rc;
+}
+
+/* Write the soundtrack into this video up to sample `upto`. */
 static int audio_until(render_ctx *r, int64_t upto)
 {
-    if (upto > r->audio_total)
-        upto = r->audio_total;
-    while (r->audio_next < upto) {
-        int n = r->aenc->frame_size;
-        if (r->audio_total - r->audio_next < n)
-            n = (int)(r->audio_total - r->audio_next);
-        /* The encoder may hold a reference to the previous frame's buffer. */
-        if (av_frame_make_writable(r->aframe) < 0)
+    audio_track *t = r->track;
+    int n = 0;
+    pthread_mutex_lock(&t->mu);
+    int rc = track_until(t, upto, &n);
+    pthread_mutex_unlock(&t->mu);
+    if (rc != CL_OK)
+        return rc == CL_ENOMEM ? rc_err(r->err, rc, "out of memory") : rc_err(r->err, rc, "AAC encoding failed");
+    for (; r->apkt < n; r->apkt++) {
+        if (av_packet_ref(r->pkt, t->pkts[r->apkt]) < 0)
             return rc_err(r->err, CL_ENOMEM, "out of memory");
-        r->aframe->nb_samples = n;
-        r->aframe->pts = r->audio_next;
-        rc_mix_fill(r->mix, r->audio_next, n, r->aframe->data); /* silence without a mix */
-        int rc = encode(r, r->aenc, r->ast, r->aframe);
-        if (rc != CL_OK)
-            return rc;
-        r->audio_next += n;
+        av_packet_rescale_ts(r->pkt, t->enc->time_base, r->ast->time_base);
+        r->pkt->stream_index = r->ast->index;
+        int e = av_interleaved_write_frame(r->oc, r->pkt);
+        if (e >= 0 && r->oc->pb && r->oc->pb->error < 0)
+            e = r->oc->pb->error;
+        if (e < 0)
+            return av_fail(r, CL_EIO, "cannot write to the video file", e);
     }
     return CL_OK;
 }
@@ -1001,9 +1101,7 @@ static void render_ctx_free(render_ctx *r)
         avio_closep(&r->oc->pb);
     avformat_free_context(r->oc);
     avcodec_free_context(&r->venc);
-    avcodec_free_context(&r->aenc);
     av_packet_free(&r->pkt);
-    av_frame_free(&r->aframe);
     av_frame_free(&r->base);
     for (int i = 0; i < r->comp.n_layers; i++) {
         if (r->imgs)
@@ -1015,7 +1113,6 @@ static void render_ctx_free(render_ctx *r)
     free(r->panels);
     free(r->pics);
     rc_comp_free(&r->comp);
-    rc_mix_free(&r->own_mix);
     rc_audio_spec_free(&r->audio);
     rc_captions_free(r->caps);
 }
@@ -1034,37 +1131,96 @@ static void frames_done(render_ctx *r, int64_t done, int64_t total, int64_t step
         clp_progress(r->call, done, total);
 }
 
-static int render_frames(render_ctx *r)
+/* Frames composed ahead of the encoder: the compose thread fills this ring
+   with references to composed pictures, the video's encoding thread empties
+   it, so composing frame i + 1 runs while frame i is encoded. An unchanged
+   frame is another reference to the same picture. */
+#define RF_AHEAD 3
+typedef struct composer {
+    render_ctx *r;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    AVFrame *q[RF_AHEAD];
+    int head, count;
+    int done; /* every frame is in the ring (or rc is set) */
+    int stop; /* the encoding side stopped: compose no more */
+    int rc;   /* the compose thread's failure */
+    int64_t total;
+} composer;
+
+/* Hand frame f to the encoding side (takes the reference); 0 when it stopped. */
+static int composer_put(composer *cp, AVFrame *f)
 {
+    pthread_mutex_lock(&cp->mu);
+    while (cp->count == RF_AHEAD && !cp->stop)
+        pthread_cond_wait(&cp->cv, &cp->mu);
+    int ok = !cp->stop;
+    if (ok) {
+        cp->q[(cp->head + cp->count) % RF_AHEAD] = f;
+        cp->count++;
+        pthread_cond_broadcast(&cp->cv);
+    }
+    pthread_mutex_unlock(&cp->mu);
+    if (!ok)
+        av_frame_free(&f);
+    return ok;
+}
+
+/* The next frame (the caller owns the reference), or NULL at the end or
+   after the compose thread failed (cp->rc). */
+static AVFrame *composer_get(composer *cp)
+{
+    pthread_mutex_lock(&cp->mu);
+    while (cp->count == 0 && !cp->done)
+        pthread_cond_wait(&cp->cv, &cp->mu);
+    AVFrame *f = NULL;
+    if (cp->count > 0) {
+        f = cp->q[cp->head];
+        cp->head = (cp->head + 1) % RF_AHEAD;
+        cp->count--;
+        pthread_cond_broadcast(&cp->cv);
+    }
+    pthread_mutex_unlock(&cp->mu);
+    return f;
+}
+
+static void composer_finish(composer *cp, int rc)
+{
+    pthread_mutex_lock(&cp->mu);
+    cp->done = 1;
+    if (rc != CL_OK && cp->rc == CL_OK)
+        cp->rc = rc;
+    pthread_cond_broadcast(&cp->cv);
+    pthread_mutex_unlock(&cp->mu);
+}
+
+/* A fresh yuv420p picture in f when the encoding side still references it. */
+static int writable_picture(AVFrame *f, const rc_comp *c)
+{
+    if (f->buf[0] && av_frame_is_writable(f))
+        return 0;
+    av_frame_unref(f);
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = c->width;
+    f->height = c->height;
+    return av_frame_get_buffer(f, 0) < 0 ? -1 : 0;
+}
+
+/* The compose thread: every frame's picture, composed only when a layer's
+   opacity or offset, a moving picture or the captions changed. */
+static void *compose_thread(void *arg)
+{
+    composer *cp = arg;
+    render_ctx *r = cp->r;
     const rc_comp *c = &r->comp;
-    int64_t total = (int64_t)llround(c->duration * c->fps);
-    int64_t thumb_at = c->fps; /* 1 s (durations are at least 3 s) */
-    int n = c->n_layers;
+    int n = c->n_layers, rc = CL_OK;
     double *alpha = calloc((size_t)n + 1, sizeof *alpha), *palpha = calloc((size_t)n + 1, sizeof *palpha);
     int *off = calloc((size_t)n + 1, sizeof *off), *poff = calloc((size_t)n + 1, sizeof *poff);
-    AVFrame *cur = av_frame_alloc(), *thumb = NULL;
-    int rc = CL_OK;
-    if (!alpha || !palpha || !off || !poff || !cur) {
-        rc = rc_err(r->err, CL_ENOMEM, "out of memory");
-        goto out;
-    }
-    cur->format = AV_PIX_FMT_YUV420P;
-    cur->width = c->width;
-    cur->height = c->height;
-    if (av_frame_get_buffer(cur, 0) < 0) {
-        rc = rc_err(r->err, CL_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (!r->grp)
-        clp_progress(r->call, 0, total);
+    AVFrame *cur = av_frame_alloc();
+    if (!alpha || !palpha || !off || !poff || !cur)
+        rc = CL_ENOMEM;
     int pcap = -2; /* the captions' state drawn last (rc_captions_state) */
-    int64_t reported = 0;
-    for (int64_t i = 0; i < total; i++) {
-        if (stopped(r)) {
-            rc = rc_err(r->err, CL_ECANCELLED, "render cancelled after %lld of %lld frames",
-                        (long long)i, (long long)total);
-            goto out;
-        }
+    for (int64_t i = 0; i < cp->total && rc == CL_OK; i++) {
         double t = (double)i / c->fps;
         int changed = i == 0;
         for (int k = 0; k < n; k++) {
@@ -1078,10 +1234,9 @@ static int render_frames(render_ctx *r)
         int cap = rc_captions_state(r->caps, t);
         changed |= cap != pcap;
         if (changed) {
-            /* The encoder may still reference the previous picture. */
-            if (av_frame_make_writable(cur) < 0) {
-                rc = rc_err(r->err, CL_ENOMEM, "out of memory");
-                goto out;
+            if (writable_picture(cur, c) != 0) {
+                rc = CL_ENOMEM;
+                break;
             }
             compose(r, cur, alpha, off, t);
             rc_captions_draw(r->caps, cur, t); /* on top of every layer */
@@ -1089,12 +1244,61 @@ static int render_frames(render_ctx *r)
             memcpy(palpha, alpha, sizeof *alpha * (size_t)n);
             memcpy(poff, off, sizeof *off * (size_t)n);
         }
-        cur->pts = i;
-        if (i == thumb_at && !(thumb = av_frame_clone(cur))) {
+        AVFrame *f = av_frame_clone(cur);
+        if (!f)
+            rc = CL_ENOMEM;
+        else if (!composer_put(cp, f))
+            break;
+    }
+    composer_finish(cp, rc);
+    av_frame_free(&cur);
+    free(alpha), free(palpha), free(off), free(poff);
+    return NULL;
+}
+
+/* One video: frames composed by a compose thread, encoded here with the
+   soundtrack, progress reported, the MP4 finished and the thumbnail (the
+   picture at 1 s) written. */
+static int render_frames(render_ctx *r)
+{
+    const rc_comp *c = &r->comp;
+    int64_t total = (int64_t)llround(c->duration * c->fps);
+    int64_t thumb_at = c->fps; /* 1 s (durations are at least 3 s) */
+    composer cp = {.r = r, .total = total, .rc = CL_OK};
+    pthread_mutex_init(&cp.mu, NULL);
+    pthread_cond_init(&cp.cv, NULL);
+    pthread_t th;
+    if (pthread_create(&th, NULL, compose_thread, &cp) != 0) {
+        pthread_cond_destroy(&cp.cv);
+        pthread_mutex_destroy(&cp.mu);
+        return rc_err(r->err, CL_ENOMEM, "cannot start the compose thread");
+    }
+    AVFrame *thumb = NULL, *last = NULL;
+    int rc = CL_OK;
+    if (!r->grp)
+        clp_progress(r->call, 0, total);
+    int64_t reported = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (stopped(r)) {
+            rc = rc_err(r->err, CL_ECANCELLED, "render cancelled after %lld of %lld frames",
+                        (long long)i, (long long)total);
+            goto out;
+        }
+        AVFrame *f = composer_get(&cp);
+        if (!f) {
+            rc = rc_err(r->err, cp.rc != CL_OK ? cp.rc : CL_EIO, cp.rc == CL_ENOMEM ? "out of memory"
+                                                                                  : "frame %lld was not composed",
+                        (long long)i);
+            goto out;
+        }
+        av_frame_free(&last);
+        last = f;
+        f->pts = i;
+        if (i == thumb_at && !(thumb = av_frame_clone(f))) {
             rc = rc_err(r->err, CL_ENOMEM, "out of memory");
             goto out;
         }
-        if ((rc = encode(r, r->venc, r->vst, cur)) != CL_OK)
+        if ((rc = encode(r, r->venc, r->vst, f)) != CL_OK)
             goto out;
         if ((rc = audio_until(r, (i + 1) * 48000 / c->fps)) != CL_OK)
             goto out;
@@ -1103,8 +1307,7 @@ static int render_frames(render_ctx *r)
             reported = i + 1;
         }
     }
-    if ((rc = encode(r, r->venc, r->vst, NULL)) != CL_OK || (rc = audio_until(r, r->audio_total)) != CL_OK ||
-        (rc = encode(r, r->aenc, r->ast, NULL)) != CL_OK)
+    if ((rc = encode(r, r->venc, r->vst, NULL)) != CL_OK || (rc = audio_until(r, INT64_MAX)) != CL_OK)
         goto out;
     int e = av_write_trailer(r->oc);
     if (e < 0) {
@@ -1113,13 +1316,26 @@ static int render_frames(render_ctx *r)
     }
     avio_closep(&r->oc->pb);
     r->io_open = 0;
-    rc = rc_write_jpeg(thumb ? thumb : cur, r->thumbnail_path, r->err);
+    if (!thumb && !last)
+        rc = rc_err(r->err, CL_EINVAL, "the composition has no frames");
+    else
+        rc = rc_write_jpeg(thumb ? thumb : last, r->thumbnail_path, r->err);
 out:
+    /* stop the compose thread and drop what it composed ahead */
+    pthread_mutex_lock(&cp.mu);
+    cp.stop = 1;
+    pthread_cond_broadcast(&cp.cv);
+    pthread_mutex_unlock(&cp.mu);
+    pthread_join(th, NULL);
+    for (; cp.count > 0; cp.count--, cp.head = (cp.head + 1) % RF_AHEAD)
+        av_frame_free(&cp.q[cp.head]);
+    pthread_cond_destroy(&cp.cv);
+    pthread_mutex_destroy(&cp.mu);
     av_frame_free(&thumb);
-    av_frame_free(&cur);
-    free(alpha), free(palpha), free(off), free(poff);
+    av_frame_free(&last);
     return rc;
 }
+
 
 /* One video's composition parsed and checked (calling thread). In the message
    of a failure, "video N: " when the call makes several. */
@@ -1132,7 +1348,6 @@ static int output_parse(render_ctx *r, const char *json, const char *video_path,
     r->err = err;
     r->video_path = video_path;
     r->thumbnail_path = thumbnail_path;
-    r->mix = &r->own_mix;
     snprintf(r->work_dir, sizeof r->work_dir, "%s", work_dir);
     snprintf(r->font, sizeof r->font, "%s", font);
     if (!json || !video_path || !thumbnail_path)
@@ -1287,6 +1502,18 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
                 snprintf(r[k].font, sizeof r[k].font, "%s", font);
         }
     }
+    /* the soundtracks: one AAC encoder (and below, one mix) for all the videos that have the same one */
+    audio_track tracks[RF_MAX_OUTPUTS];
+    int nt = 0;
+    for (int i = 0; i < n && rc == CL_OK; i++) {
+        for (int k = 0; k < i && !r[i].track; k++)
+            if (same_audio(&r[i], &r[k]))
+                r[i].track = r[k].track;
+        if (!r[i].track) {
+            r[i].track = &tracks[nt++];
+            rc = track_open(r[i].track, &r[i].audio, r[i].comp.duration, err);
+        }
+    }
     /* x264's threads: its own choice for one video; shared out between several. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = n > 1 ? (int)((ncpu > 0 ? ncpu : 1) + n - 1) / n : 0;
@@ -1295,15 +1522,13 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
         if ((rc = output_prepare(&r[i])) != CL_OK)
             name_video(err, i, n);
     }
-    /* the soundtrack: mixed once for all the videos that have the same one */
-    for (int i = 0; i < n && rc == CL_OK; i++) {
-        for (int k = 0; k < i && r[i].mix == &r[i].own_mix; k++)
-            if (same_audio(&r[i], &r[k]))
-                r[i].mix = r[k].mix;
-        if (r[i].mix == &r[i].own_mix &&
-            (rc = rc_audio_mix(cl_plugin_api_, call, &r[i].audio, r[i].comp.duration, &r[i].own_mix, err)) != CL_OK)
-            name_video(err, i, n);
-    }
+    for (int k = 0; k < nt && rc == CL_OK; k++)
+        if ((rc = rc_audio_mix(cl_plugin_api_, call, tracks[k].spec, tracks[k].duration, &tracks[k].mix, err)) != CL_OK)
+            for (int i = 0; i < n; i++)
+                if (r[i].track == &tracks[k]) {
+                    name_video(err, i, n);
+                    break;
+                }
     if (rc == CL_OK)
         rc = n == 1 ? render_frames(&r[0]) : run_parallel(r, n, call, err);
     for (int i = 0; i < n; i++) {
@@ -1314,6 +1539,8 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
             unlink(r[i].thumbnail_path);
         }
     }
+    for (int k = 0; k < nt; k++)
+        track_free(&tracks[k]);
     rc_image_cache_free(&images);
     return rc;
 }

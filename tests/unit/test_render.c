@@ -633,12 +633,48 @@ static unsigned char *slurp(const char *path, size_t *n)
     return b;
 }
 
+/* The audio track's packets of an MP4: how many, their total duration in
+   seconds and a hash (FNV-1a) over their bytes and timestamps. */
+typedef struct audio_packets {
+    int n;
+    double seconds;
+    uint64_t hash;
+} audio_packets;
+
+static audio_packets read_audio_packets(const char *path)
+{
+    audio_packets a = {0, 0, 1469598103934665603ull};
+    AVFormatContext *fmt = NULL;
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
+        return a;
+    int idx = avformat_find_stream_info(fmt, NULL) >= 0
+                  ? av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0)
+                  : -1;
+    AVPacket *pkt = av_packet_alloc();
+    while (idx >= 0 && pkt && av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index == idx) {
+            a.n++;
+            a.seconds += pkt->duration * av_q2d(fmt->streams[idx]->time_base);
+            for (int i = 0; i < pkt->size; i++)
+                a.hash = (a.hash ^ pkt->data[i]) * 1099511628211ull;
+            a.hash = (a.hash ^ (uint64_t)pkt->pts) * 1099511628211ull;
+        }
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    avformat_close_input(&fmt);
+    return a;
+}
+
 /*
  * ABI 2.1: several videos in one renderer call. Three compositions (the text
  * promo, the same at 1:1, the plain gradient) make three videos in ONE call
  * of render_ffmpeg; each has its size, duration and soundtrack; progress
  * counts all their frames; the plain one's thumbnail (the composed picture at
  * 1 s, before any encoder) is byte for byte the one a call of its own makes.
+ * The soundtrack they share is encoded once and copied into each MP4: every
+ * video's AAC packets are the same packets, as many as a call of its own
+ * writes, covering the whole duration.
  * All or nothing: when the third video fails (its picture is not an image),
  * the first two, already being written, are removed too.
  */
@@ -685,6 +721,14 @@ static void test_ffmpeg_multi(void)
     unsigned char *a = slurp(one.thumbnail_path, &na), *b = slurp(res[2].thumbnail_path, &nb);
     CHECK(a && b && na > 1000 && na == nb && memcmp(a, b, na) == 0);
     free(a), free(b);
+    audio_packets ap[3], ap1 = read_audio_packets(one.video_path);
+    for (int i = 0; i < 3; i++) {
+        ap[i] = read_audio_packets(res[i].video_path);
+        CHECK(ap[i].n == ap1.n && ap[i].hash == ap1.hash);
+    }
+    fprintf(stderr, "multi: %d AAC packets, %.3f s in each video; alone %d, %.3f s\n", ap[0].n, ap[0].seconds, ap1.n,
+            ap1.seconds);
+    CHECK(ap1.n > 3 * 48000 / 1024 && fabs(ap1.seconds - 3.0) < 0.05);
 
     /* the third video fails after the first two have started writing */
     char bad[PATH_MAX + 16], comp_bad[PATH_MAX + 512], f[3][PATH_MAX];
