@@ -3,6 +3,7 @@
  */
 #include "rc_captions.h"
 #include "rc_comp.h"
+#include "rc_pixels.h"
 
 #include <cjson/cJSON.h>
 #include <ft2build.h>
@@ -31,6 +32,7 @@ void rc_captions_free(rc_captions *c)
         free(q->outline_a);
     }
     free(c->cues);
+    free(c->flat);
     free(c);
 }
 
@@ -87,6 +89,7 @@ int rc_captions_parse(const char *composition_json, double duration, rc_captions
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    c->flat_state = -1;
     const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cj, "mode"));
     if (mode && strcmp(mode, "words") != 0 && strcmp(mode, "lines") != 0) {
         snprintf(err, errlen, "captions.mode must be \"words\" or \"lines\"");
@@ -434,12 +437,78 @@ static inline uint8_t rv(uint32_t c)
     return (uint8_t)((112 * R - 94 * G - 18 * B + 128) / 256 + 128);
 }
 
-static inline void mix(uint8_t *d, uint8_t v, int a /* 0..255 */)
+/* One coverage step of the overlay: a (0..255) of colour v over what is
+   below; K is how much of the pixel under the canvas still shows, B the
+   colour laid so far (premultiplied), both 0..1 and 0..255. */
+static inline void lay(double *K, double *B, int v, int a)
 {
-    *d = (uint8_t)((v * a + *d * (255 - a) + 127) / 255);
+    double al = a / 255.0;
+    *B = *B * (1 - al) + v * al;
+    *K *= 1 - al;
 }
 
-void rc_captions_draw(const rc_captions *c, AVFrame *dst, double t)
+/* K and B in 1/256, b never more than what (256 - k) of full white gives. */
+static inline void flat_put(uint16_t *k, uint16_t *b, double K, double B)
+{
+    int ki = (int)lround(K * 256), bi = (int)lround(B * 256), bmax = (256 - ki) * 255;
+    *k = (uint16_t)ki;
+    *b = (uint16_t)(bi > bmax ? bmax : bi < 0 ? 0 : bi);
+}
+
+/* Flatten cue q with word hw lit (NULL: none): the box, the outline and the
+   text, in that order, into c->flat. -1 when out of memory. */
+static int flatten(rc_captions *c, const rc_cap_cue *q, const rc_cap_word *hw)
+{
+    size_t ny = (size_t)q->w * q->h, nc = (size_t)(q->w / 2) * (q->h / 2), need = ny * 2 + nc * 3;
+    if (need > c->flat_cap) {
+        uint16_t *f = realloc(c->flat, need * sizeof *f);
+        if (!f)
+            return -1;
+        c->flat = f;
+        c->flat_cap = need;
+    }
+    uint16_t *ky = c->flat, *by = ky + ny, *kc = by + ny, *bu = kc + nc, *bv = bu + nc;
+    const int box_a = c->box ? 140 : 0; /* ~55% black */
+    const int yb = 16, ub = 128, vb = 128;
+    int yc = ry(c->color), yh = ry(c->highlight), uc = ru(c->color), vc = rv(c->color), uh = ru(c->highlight),
+        vh = rv(c->highlight);
+    for (int y = 0; y < q->h; y++)
+        for (int x = 0; x < q->w; x++) {
+            size_t k = (size_t)y * q->w + x;
+            double K = 1, B = 0;
+            if (box_a)
+                lay(&K, &B, yb, box_a);
+            if (q->outline_a && q->outline_a[k])
+                lay(&K, &B, yb, q->outline_a[k]);
+            if (q->text_a[k]) {
+                int lit = hw && x >= hw->x0 && x < hw->x1 && y >= hw->y0 && y < hw->y1;
+                lay(&K, &B, lit ? yh : yc, q->text_a[k]);
+            }
+            flat_put(&ky[k], &by[k], K, B);
+        }
+    for (int y = 0; y < q->h / 2; y++)
+        for (int x = 0; x < q->w / 2; x++) {
+            size_t k0 = (size_t)(2 * y) * q->w + 2 * x, k1 = k0 + (size_t)q->w, kk = (size_t)y * (q->w / 2) + x;
+            int ta = (q->text_a[k0] + q->text_a[k0 + 1] + q->text_a[k1] + q->text_a[k1 + 1]) / 4;
+            int oa = q->outline_a ? (q->outline_a[k0] + q->outline_a[k0 + 1] + q->outline_a[k1] + q->outline_a[k1 + 1]) / 4 : 0;
+            double K = 1, U = 0, V = 0, K2 = 1;
+            if (box_a)
+                lay(&K, &U, ub, box_a), lay(&K2, &V, vb, box_a);
+            if (oa)
+                lay(&K, &U, ub, oa), lay(&K2, &V, vb, oa);
+            if (ta) {
+                int lit = hw && 2 * x >= hw->x0 && 2 * x < hw->x1 && 2 * y >= hw->y0 && 2 * y < hw->y1;
+                lay(&K, &U, lit ? uh : uc, ta);
+                lay(&K2, &V, lit ? vh : vc, ta);
+            }
+            flat_put(&kc[kk], &bu[kk], K, U);
+            uint16_t kv;
+            flat_put(&kv, &bv[kk], K2, V); /* K2 == K: the same coverage steps */
+        }
+    return 0;
+}
+
+void rc_captions_draw(rc_captions *c, AVFrame *dst, double t)
 {
     int i = cue_at(c, t);
     if (i < 0)
@@ -447,47 +516,30 @@ void rc_captions_draw(const rc_captions *c, AVFrame *dst, double t)
     const rc_cap_cue *q = &c->cues[i];
     if (!q->text_a)
         return;
-    int cw = word_at(c, q, t);
-    const rc_cap_word *hw = cw >= 0 ? &q->words[cw] : NULL;
-    const int box_a = c->box ? 140 : 0; /* ~55% black */
-    uint8_t yc = ry(c->color), yh = ry(c->highlight), ub = 128, vb = 128, yb = 16;
-    uint8_t uc = ru(c->color), vc = rv(c->color), uh = ru(c->highlight), vh = rv(c->highlight);
-    for (int y = 0; y < q->h; y++) {
-        int fy = q->y + y;
-        if (fy < 0 || fy >= dst->height)
-            continue;
-        uint8_t *py = dst->data[0] + (size_t)fy * dst->linesize[0] + q->x;
-        for (int x = 0; x < q->w && q->x + x < dst->width; x++) {
-            size_t k = (size_t)y * q->w + x;
-            if (box_a)
-                mix(&py[x], yb, box_a);
-            if (q->outline_a && q->outline_a[k])
-                mix(&py[x], yb, q->outline_a[k]);
-            if (q->text_a[k]) {
-                int lit = hw && x >= hw->x0 && x < hw->x1 && y >= hw->y0 && y < hw->y1;
-                mix(&py[x], lit ? yh : yc, q->text_a[k]);
-            }
-        }
+    int state = rc_captions_state(c, t);
+    if (state != c->flat_state) {
+        int cw = word_at(c, q, t);
+        c->flat_state = -1;
+        if (flatten(c, q, cw >= 0 ? &q->words[cw] : NULL) != 0)
+            return; /* out of memory: this frame without captions */
+        c->flat_state = state;
     }
-    for (int y = 0; y < q->h / 2; y++) {
+    size_t ny = (size_t)q->w * q->h, nc = (size_t)(q->w / 2) * (q->h / 2);
+    const uint16_t *ky = c->flat, *by = ky + ny, *kc = by + ny, *bu = kc + nc, *bv = bu + nc;
+    int w = q->x + q->w > dst->width ? dst->width - q->x : q->w;
+    for (int y = 0; y < q->h && w > 0; y++) {
+        int fy = q->y + y;
+        if (fy >= 0 && fy < dst->height)
+            rc_px_over(dst->data[0] + (size_t)fy * dst->linesize[0] + q->x, ky + (size_t)y * q->w,
+                       by + (size_t)y * q->w, w);
+    }
+    int cw2 = q->w / 2, wc = q->x / 2 + cw2 > dst->width / 2 ? dst->width / 2 - q->x / 2 : cw2;
+    for (int y = 0; y < q->h / 2 && wc > 0; y++) {
         int fy = q->y / 2 + y;
         if (fy < 0 || fy >= dst->height / 2)
             continue;
-        uint8_t *pu = dst->data[1] + (size_t)fy * dst->linesize[1] + q->x / 2;
-        uint8_t *pv = dst->data[2] + (size_t)fy * dst->linesize[2] + q->x / 2;
-        for (int x = 0; x < q->w / 2 && q->x / 2 + x < dst->width / 2; x++) {
-            size_t k0 = (size_t)(2 * y) * q->w + 2 * x, k1 = k0 + (size_t)q->w;
-            int ta = (q->text_a[k0] + q->text_a[k0 + 1] + q->text_a[k1] + q->text_a[k1 + 1]) / 4;
-            int oa = q->outline_a ? (q->outline_a[k0] + q->outline_a[k0 + 1] + q->outline_a[k1] + q->outline_a[k1 + 1]) / 4 : 0;
-            if (box_a)
-                mix(&pu[x], ub, box_a), mix(&pv[x], vb, box_a);
-            if (oa)
-                mix(&pu[x], ub, oa), mix(&pv[x], vb, oa);
-            if (ta) {
-                int lit = hw && 2 * x >= hw->x0 && 2 * x < hw->x1 && 2 * y >= hw->y0 && 2 * y < hw->y1;
-                mix(&pu[x], lit ? uh : uc, ta);
-                mix(&pv[x], lit ? vh : vc, ta);
-            }
-        }
+        size_t o = (size_t)y * cw2;
+        rc_px_over(dst->data[1] + (size_t)fy * dst->linesize[1] + q->x / 2, kc + o, bu + o, wc);
+        rc_px_over(dst->data[2] + (size_t)fy * dst->linesize[2] + q->x / 2, kc + o, bv + o, wc);
     }
 }

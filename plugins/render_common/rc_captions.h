@@ -42,6 +42,12 @@ typedef struct rc_captions {
     int box;               /**< translucent box behind the lines */
     rc_cap_cue *cues;      /**< owned, in time order */
     int n_cues;
+    /* What the shown cue does to the pixels under it, built by
+       rc_captions_draw when the cue or its lit word changes and reused for
+       every frame until then: out = (in * k + b + 128) >> 8 (rc_px_over). */
+    int flat_state;        /**< the rc_captions_state it shows; -1: none built */
+    uint16_t *flat;        /**< owned: luma k, b (w*h each); chroma k, b for U, b for V ((w/2)*(h/2) each) */
+    size_t flat_cap;       /**< uint16_t elements allocated */
 } rc_captions;
 
 /**
@@ -64,7 +70,11 @@ int rc_captions_prepare(rc_captions *c, const char *font_path, int width, int he
 /** What is shown at t as one number (cue and current word), -1 for nothing: a change means redraw. */
 int rc_captions_state(const rc_captions *c, double t);
 
-/** Draw what is shown at t onto a yuv420p frame (after rc_captions_prepare). */
-void rc_captions_draw(const rc_captions *c, AVFrame *dst, double t);
+/**
+ * Draw what is shown at t onto a yuv420p frame (after rc_captions_prepare).
+ * Keeps the shown cue flattened in c, so one video's frames are drawn from
+ * one thread at a time.
+ */
+void rc_captions_draw(rc_captions *c, AVFrame *dst, double t);
 
 #endif

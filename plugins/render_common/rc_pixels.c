@@ -63,6 +63,12 @@ static void blend_c(uint8_t *d, const uint8_t *s, const uint8_t *a, int n, int o
     }
 }
 
+static void over_c(uint8_t *d, const uint16_t *k, const uint16_t *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = (uint8_t)((d[i] * k[i] + b[i] + 128u) >> 8);
+}
+
 /* --------------------------------------------------------------- AVX2 */
 
 #ifdef RC_PX_AVX2
@@ -145,6 +151,20 @@ AVX2 static void blend_avx2(uint8_t *d, const uint8_t *s, const uint8_t *a, int 
     }
     blend_c(d + i, s + i, a + i, n - i, opacity);
 }
+
+AVX2 static void over_avx2(uint8_t *d, const uint16_t *k, const uint16_t *b, int n)
+{
+    const __m256i half = _mm256_set1_epi16(128);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i kk = _mm256_loadu_si256((const __m256i *)(const void *)(k + i));
+        __m256i bb = _mm256_loadu_si256((const __m256i *)(const void *)(b + i));
+        /* d * k + b <= 65280 (b <= (256 - k) * 255), + 128 still fits */
+        __m256i r = _mm256_add_epi16(_mm256_add_epi16(_mm256_mullo_epi16(load16_u16(d + i), kk), bb), half);
+        store16_u8(d + i, _mm256_srli_epi16(r, 8));
+    }
+    over_c(d + i, k + i, b + i, n - i);
+}
 #endif
 
 /* ----------------------------------------------------------- dispatch */
@@ -196,4 +216,15 @@ void rc_px_blend(uint8_t *d, const uint8_t *s, const uint8_t *a, int n, int opac
     }
 #endif
     blend_c(d, s, a, n, opacity);
+}
+
+void rc_px_over(uint8_t *d, const uint16_t *k, const uint16_t *b, int n)
+{
+#ifdef RC_PX_AVX2
+    if (px_avx2()) {
+        over_avx2(d, k, b, n);
+        return;
+    }
+#endif
+    over_c(d, k, b, n);
 }

@@ -33,6 +33,13 @@ void rc_px_put(uint8_t *d, const uint8_t *v, int n, int op);
  */
 void rc_px_blend(uint8_t *d, const uint8_t *s, const uint8_t *a, int n, int opacity);
 
+/**
+ * A flattened overlay: d[i] = (d[i] * k[i] + b[i] + 128) >> 8, where k (0..256)
+ * is how much of what is under shows and b (<= (256 - k) * 255) the
+ * overlay's premultiplied colour, both in 1/256.
+ */
+void rc_px_over(uint8_t *d, const uint16_t *k, const uint16_t *b, int n);
+
 /** Tests: 0 makes every loop use the portable C version, 1 (the default) the best the CPU has. */
 void rc_px_use_simd(int on);
 

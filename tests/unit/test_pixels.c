@@ -71,6 +71,10 @@ static void test_known(void)
     rc_px_blend(d, s, al, 3, 256);
     CHECK(d[0] == 100 && d[1] == 200);   /* alpha 0 leaves d, alpha 255 at full opacity writes s */
     CHECK(d[2] == (200 * 128 + 100 * 128) >> 8);
+    uint16_t fk[3] = {256, 0, 128}, fb[3] = {0, 255 * 256, 200 * 128};
+    memset(d, 100, 3);
+    rc_px_over(d, fk, fb, 3);
+    CHECK(d[0] == 100 && d[1] == 255 && d[2] == 150); /* clear, opaque white, half of 200 over 100 */
     rc_px_use_simd(1);
 }
 
@@ -123,6 +127,18 @@ static int same_at(int n, int weight)
     rc_px_blend(d1, s, al, n, op);
     rc_px_use_simd(1);
     rc_px_blend(d2, s, al, n, op);
+    ok &= memcmp(d1, d2, (size_t)n) == 0;
+
+    /* a flattened overlay: k and b as rc_captions makes them (b <= (256 - k) * 255) */
+    for (int i = 0; i < n; i++) {
+        int k = weight >= 0 ? weight : (int)(rnd() % 257);
+        g0[i] = (uint16_t)k;
+        g1[i] = (uint16_t)(k == 256 ? 0 : rnd() % ((256u - (unsigned)k) * 255u + 1));
+    }
+    rc_px_use_simd(0);
+    rc_px_over(d1, g0, g1, n);
+    rc_px_use_simd(1);
+    rc_px_over(d2, g0, g1, n);
     ok &= memcmp(d1, d2, (size_t)n) == 0;
 
     free(row), free(xf), free(o1), free(o2), free(s), free(al), free(d1), free(d2);
