@@ -94,7 +94,8 @@ test('free chat: a reply from the worker, a derived title, never charged, never 
     assert.equal(r.body.user_message.role, 'user');
     assert.equal(r.body.user_message.mode, 'chat');
     assert.deepEqual(r.body.user_message.cost, { generation: 0, render: 0 });
-    assert.equal(r.body.assistant_message.status, 'pending');
+    // The worker may have answered before this reply was written (the mock is fast).
+    assert.ok(['pending', 'done'].includes(r.body.assistant_message.status), r.body.assistant_message.status);
     assert.ok(['queued', 'running', 'completed'].includes(r.body.chat_job.status));
     assert.deepEqual(r.body.chat_job.steps.map((s) => s.name), ['reply']);
     const job = await waitJob(c, r.body.chat_job.id, final);

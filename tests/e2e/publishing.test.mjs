@@ -169,10 +169,20 @@ test('the manual queue at phone size: filter, preview, export a ZIP, mark posted
   assert.match(names, new RegExp(`item-${tiktok.id}/manifest\\.json`));
   assert.match(names, new RegExp(`item-${wa.id}/assets/video\\.mp4`));
 
-  // Mark posted with the post's link.
+  // Mark posted with the post's link. What is open survives the list's reload
+  // (here the one after exporting another item): the half-typed link and the
+  // playing preview are still there.
   const waCard = page.locator(`[data-item="${wa.id}"]`);
   await waCard.getByRole('button', { name: 'Mark posted' }).click();
   await waCard.getByLabel(/Link to the post/).fill('https://wa.me/p/123');
+  await page.evaluate(() => { document.querySelector('.queue-list').dataset.before = '1'; });
+  const [again] = await Promise.all([page.waitForEvent('download'), card.getByRole('button', { name: 'Export ZIP' }).click()]);
+  assert.equal(again.suggestedFilename(), `cliploop-item-${tiktok.id}.zip`);
+  await page.waitForFunction(() => { const l = document.querySelector('.queue-list'); return l && !l.dataset.before; });
+  assert.equal(await waCard.getByLabel(/Link to the post/).inputValue(), 'https://wa.me/p/123');
+  assert.ok(await waCard.getByLabel(/Link to the post/).isVisible());
+  assert.equal(await card.locator('video').count(), 1, 'the preview stays open across the reload');
+  assert.equal(await card.getByRole('button', { name: 'Hide preview' }).count(), 1);
   await waCard.getByRole('button', { name: 'Save as posted' }).click();
   await page.waitForFunction((id) => /Posted/.test(document.querySelector(`[data-item="${id}"] [data-status]`)?.textContent || ''), wa.id);
   assert.deepEqual(psql(db.url, `SELECT manual_status, posted_url FROM content_items WHERE id = ${wa.id}`)[0], ['posted', 'https://wa.me/p/123']);

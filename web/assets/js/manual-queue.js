@@ -107,6 +107,50 @@ export async function renderManualQueue(view, ctx) {
     bulk.textContent = n ? `Export selected (${n})` : 'Export selected';
   };
 
+  // What the person has open survives a reload of the list (after an export,
+  // a render, and every 2 s while something renders): a "Mark posted" form
+  // with what was typed and where the cursor was, and a playing preview (the
+  // same <video> element is moved into the new card, so it keeps playing).
+  function openState() {
+    const open = new Map();
+    for (const li of list.querySelectorAll('[data-item]')) {
+      const form = li.querySelector('[data-posted-form]');
+      const video = li.querySelector('[data-preview-slot] video');
+      const input = form?.querySelector('[name=posted_url]');
+      if ((form && !form.hidden) || video) {
+        open.set(li.dataset.item, {
+          form: Boolean(form && !form.hidden), url: input?.value || '', error: form?.querySelector('[data-error]')?.textContent || '',
+          focused: document.activeElement === input, caret: document.activeElement === input ? input.selectionStart : null, video,
+        });
+      }
+    }
+    return open;
+  }
+  function restoreOpen(open) {
+    for (const [id, o] of open) {
+      const li = list.querySelector(`[data-item="${id}"]`);
+      const it = items.find((x) => String(x.id) === id);
+      if (!li || !it) continue;
+      const form = li.querySelector('[data-posted-form]');
+      if (o.form && form && it.manual_status !== 'posted') {
+        form.hidden = false;
+        const input = form.querySelector('[name=posted_url]');
+        input.value = o.url;
+        form.querySelector('[data-error]').textContent = o.error;
+        if (o.focused) {
+          input.focus();
+          if (o.caret != null) input.setSelectionRange(o.caret, o.caret);
+        }
+      }
+      const b = li.querySelector('[data-preview]');
+      if (o.video && b && it.video_asset_id && o.video.getAttribute('src') === `/api/assets/${it.video_asset_id}`) {
+        li.querySelector('[data-preview-slot]').append(o.video);
+        b.setAttribute('aria-expanded', 'true');
+        b.textContent = 'Hide preview';
+      }
+    }
+  }
+
   async function load() {
     clearTimeout(timer);
     const q = new URLSearchParams();
@@ -120,6 +164,7 @@ export async function renderManualQueue(view, ctx) {
       return;
     }
     const keep = new Set(selected());
+    const open = openState();
     items = data.items;
     if (!items.length) {
       const filtered = state.channel || state.status;
@@ -129,6 +174,7 @@ export async function renderManualQueue(view, ctx) {
     } else {
       list.innerHTML = `<ul class="stack queue-list">${items.map(itemHtml).join('')}</ul>`;
       for (const cb of list.querySelectorAll('[data-select]')) cb.checked = keep.has(Number(cb.value));
+      restoreOpen(open);
     }
     updateBulk();
     if (items.some((i) => i.render_status === 'rendering')) timer = setTimeout(load, 2000);
