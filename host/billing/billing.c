@@ -516,10 +516,22 @@ static void webhook(cl_req *req, cl_res *res)
 
 /* The start of checkout and portal: a configured provider and a signed-in
    user. NULL with the reply set otherwise. */
+/* Checkout and portal wait on the provider (up to its timeout): they run on
+   the provider pool (CL_ROUTE_PROVIDER) and take one of the user's provider
+   slots, so a slow provider holds neither the blocking pool's threads nor
+   more than CLIPLOOP_LLM_PER_USER of them per user (429 beyond). */
 static PGconn *open_billing(cl_req *req, cl_res *res, cl_user *u, const cl_billing_provider **b)
 {
     *b = require_provider(res);
-    return *b ? cl_auth_open(req, res, u, CL_AUTH_SESSION) : NULL;
+    PGconn *c = *b ? cl_auth_open(req, res, u, CL_AUTH_SESSION) : NULL;
+    if (c && cl_req_provider_slot(req, res, u->id) != 0) {
+        cl_db_release(c);
+        /* the 429 and its Retry-After stand; the words are about billing */
+        cl_res_error(res, 429, "too_many_requests",
+                     "Your other requests to the billing provider or the AI are still running; try again in a few seconds");
+        return NULL;
+    }
+    return c;
 }
 
 static void checkout(cl_req *req, cl_res *res)
@@ -773,7 +785,7 @@ static void status_route(cl_req *req, cl_res *res, PGconn *c, cl_user *u)
 void cl_billing_register_routes(void)
 {
     cl_route_user("GET", "/api/billing", status_route, CL_AUTH_SESSION, 0);
-    cl_route("POST", "/api/billing/checkout", checkout, 0);
-    cl_route("POST", "/api/billing/portal", portal, 0);
+    cl_route("POST", "/api/billing/checkout", checkout, CL_ROUTE_PROVIDER);
+    cl_route("POST", "/api/billing/portal", portal, CL_ROUTE_PROVIDER);
     cl_route("POST", "/api/webhooks/lemonsqueezy", webhook, 0);
 }

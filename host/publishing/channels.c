@@ -570,7 +570,10 @@ int cl_publishing_register_channel_jobs(void) { return cl_job_register("publishi
 
 static const cl_user_route signed_in_routes[] = {
     {"GET", "/api/integrations/instagram/connect", connect_start, CL_AUTH_PRODUCT, 0},
-    {"GET", "/api/integrations/instagram/callback", connect_callback, CL_AUTH_PRODUCT, 0},
+    /* exchanges the code for tokens at the platform (seconds, up to its timeout): the provider pool, so a
+       slow platform holds none of the blocking pool's threads; no per-user slot (a browser navigation
+       answered with a page, never a 429) */
+    {"GET", "/api/integrations/instagram/callback", connect_callback, CL_AUTH_PRODUCT, CL_ROUTE_PROVIDER},
     {"GET", "/api/projects/:id/channels", list_channels, CL_AUTH_PRODUCT, 0},
     {"POST", "/api/projects/:id/channels/:channel/disconnect", disconnect_channel, CL_AUTH_PRODUCT, 0},
 };
