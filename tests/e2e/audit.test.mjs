@@ -147,18 +147,22 @@ for (const mobile of [false, true]) {
   test(`${size}: /app's first screen takes at most 3 API calls, /api/me alongside the page's module`, async () => {
     const page = await demoContext(browser, srv.url, mobile ? { mobile } : { viewport: DESKTOP });
     const calls = [];
-    const started = {};
     page.on('request', (r) => {
       const u = new URL(r.url());
       if (u.pathname.startsWith('/api/') && ['fetch', 'xhr'].includes(r.resourceType())) calls.push(r.method() + ' ' + u.pathname + u.search);
-      const name = u.pathname.split('/').pop().replace(/\.[0-9a-f]{8,}(?=\.js$)/, '');
-      started[name] ??= Date.now();
     });
-    const finished = {};
-    page.on('requestfinished', (r) => {
-      const u = new URL(r.url());
-      const name = u.pathname.split('/').pop().replace(/\.[0-9a-f]{8,}(?=\.js$)/, '');
-      finished[name] ??= Date.now();
+    // /api/me is held until the page's module has been asked for (at most
+    // 5 s): a page that asked for its module only after the user arrived
+    // would never ask while /api/me is held.
+    let moduleAsked;
+    const asked = new Promise((r) => { moduleAsked = r; });
+    page.on('request', (r) => { if (/\/dashboard(\.[0-9a-f]{8,})?\.js$/.test(new URL(r.url()).pathname)) moduleAsked(); });
+    let askedWhileHeld = null;
+    await page.route('**/api/me', async (route) => {
+      if (askedWhileHeld === null) {
+        askedWhileHeld = await Promise.race([asked.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+      }
+      await route.continue();
     });
     const home = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/home');
     await page.goto(srv.url + '/app');
@@ -170,7 +174,7 @@ for (const mobile of [false, true]) {
     assert.ok(calls.length <= 3, calls.join(', '));
     assert.ok(calls.includes('GET /api/home'), calls.join(', '));
     // The page's module is asked for before the user arrives (not after it).
-    assert.ok(started['dashboard.js'] <= finished.me, `dashboard.js at ${started['dashboard.js']}, /api/me done at ${finished.me}`);
+    assert.equal(askedWhileHeld, true, 'dashboard.js was asked for while /api/me was unanswered');
     // what the first screen shows came with that call: counts, this week, credits
     await page.locator('[data-testid="tile-counts"]').first().waitFor();
     assert.match(await page.locator('[data-this-week-status]').textContent(), /this week/);
