@@ -24,6 +24,8 @@
 #include FT_FREETYPE_H
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -435,28 +437,107 @@ done:
 
 /* ---- audio ---------------------------------------------------------------- */
 
-static void wav_header(uint8_t h[44], uint32_t data_bytes)
+/* The normalized copy of an audio file: 48 kHz stereo 16-bit FLAC at the
+   encoder's default level (lossless; 10 minutes of music 40-70 % smaller
+   than the same samples as WAV, encoded in about a second), written through
+   the FFmpeg libraries. Samples are queued until the encoder's frame is full. */
+typedef struct flac_out {
+    AVFormatContext *oc;
+    AVCodecContext *enc;
+    AVAudioFifo *fifo;
+    AVFrame *frame;
+    AVPacket *pkt;
+    int64_t pts;
+} flac_out;
+
+static int flac_open(flac_out *o, const char *path)
 {
-    memcpy(h, "RIFF", 4);
-    uint32_t v = 36 + data_bytes;
-    memcpy(h + 4, &v, 4);
-    memcpy(h + 8, "WAVEfmt ", 8);
-    v = 16;
-    memcpy(h + 16, &v, 4);
-    uint16_t s = 1; /* PCM */
-    memcpy(h + 20, &s, 2);
-    s = 2;
-    memcpy(h + 22, &s, 2);
-    v = CL_MEDIA_AUDIO_RATE;
-    memcpy(h + 24, &v, 4);
-    v = CL_MEDIA_AUDIO_RATE * 4;
-    memcpy(h + 28, &v, 4);
-    s = 4;
-    memcpy(h + 32, &s, 2);
-    s = 16;
-    memcpy(h + 34, &s, 2);
-    memcpy(h + 36, "data", 4);
-    memcpy(h + 40, &data_bytes, 4);
+    memset(o, 0, sizeof *o);
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_FLAC);
+    if (!codec || avformat_alloc_output_context2(&o->oc, NULL, "flac", path) < 0 || !o->oc)
+        return -1;
+    AVStream *st = avformat_new_stream(o->oc, NULL);
+    o->enc = avcodec_alloc_context3(codec);
+    o->frame = av_frame_alloc();
+    o->pkt = av_packet_alloc();
+    if (!st || !o->enc || !o->frame || !o->pkt)
+        return -1;
+    o->enc->sample_fmt = AV_SAMPLE_FMT_S16;
+    o->enc->sample_rate = CL_MEDIA_AUDIO_RATE;
+    o->enc->time_base = (AVRational){1, CL_MEDIA_AUDIO_RATE};
+    av_channel_layout_default(&o->enc->ch_layout, 2);
+    if (avcodec_open2(o->enc, codec, NULL) < 0 || avcodec_parameters_from_context(st->codecpar, o->enc) < 0)
+        return -1;
+    st->time_base = o->enc->time_base;
+    o->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_S16, 2, o->enc->frame_size * 2);
+    if (!o->fifo || avio_open(&o->oc->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(o->oc, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+/* Send frame (NULL: flush) and write what comes out. */
+static int flac_encode(flac_out *o, AVFrame *frame)
+{
+    if (avcodec_send_frame(o->enc, frame) < 0)
+        return -1;
+    for (;;) {
+        int e = avcodec_receive_packet(o->enc, o->pkt);
+        if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
+            return 0;
+        if (e < 0)
+            return -1;
+        av_packet_rescale_ts(o->pkt, o->enc->time_base, o->oc->streams[0]->time_base);
+        if (av_interleaved_write_frame(o->oc, o->pkt) < 0)
+            return -1;
+    }
+}
+
+/* Encode the queued samples in whole frames (all of them when last). */
+static int flac_drain(flac_out *o, int last)
+{
+    int fs = o->enc->frame_size;
+    while (av_audio_fifo_size(o->fifo) >= fs || (last && av_audio_fifo_size(o->fifo) > 0)) {
+        int n = av_audio_fifo_size(o->fifo) < fs ? av_audio_fifo_size(o->fifo) : fs;
+        av_frame_unref(o->frame);
+        o->frame->format = AV_SAMPLE_FMT_S16;
+        o->frame->sample_rate = CL_MEDIA_AUDIO_RATE;
+        o->frame->nb_samples = n;
+        if (av_channel_layout_copy(&o->frame->ch_layout, &o->enc->ch_layout) < 0 ||
+            av_frame_get_buffer(o->frame, 0) < 0 ||
+            av_audio_fifo_read(o->fifo, (void **)o->frame->data, n) != n)
+            return -1;
+        o->frame->pts = o->pts;
+        o->pts += n;
+        if (flac_encode(o, o->frame) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* n interleaved stereo 16-bit samples. */
+static int flac_write(flac_out *o, uint8_t *s16, int n)
+{
+    return av_audio_fifo_write(o->fifo, (void **)&s16, n) == n ? flac_drain(o, 0) : -1;
+}
+
+static int flac_finish(flac_out *o)
+{
+    int rc = flac_drain(o, 1) == 0 && flac_encode(o, NULL) == 0 && av_write_trailer(o->oc) >= 0 ? 0 : -1;
+    if (o->oc->pb && o->oc->pb->error < 0)
+        rc = -1;
+    return avio_closep(&o->oc->pb) < 0 ? -1 : rc;
+}
+
+static void flac_close(flac_out *o)
+{
+    if (o->oc && o->oc->pb)
+        avio_closep(&o->oc->pb);
+    avformat_free_context(o->oc);
+    avcodec_free_context(&o->enc);
+    av_audio_fifo_free(o->fifo);
+    av_frame_free(&o->frame);
+    av_packet_free(&o->pkt);
+    memset(o, 0, sizeof *o);
 }
 
 static const char *audio_mime(const char *demuxer)
@@ -483,7 +564,7 @@ static int process_audio(const char *path, const char *norm_path, cl_media_probe
     SwrContext *swr = NULL;
     AVPacket *pkt = av_packet_alloc();
     AVFrame *fr = av_frame_alloc();
-    FILE *w = NULL;
+    flac_out w = {0};
     uint8_t *buf = NULL;
     int bufsamples = 0;
     if (!pkt || !fr)
@@ -511,11 +592,8 @@ static int process_audio(const char *path, const char *norm_path, cl_media_probe
     dc->thread_count = 1;
     if (avcodec_open2(dc, codec, NULL) < 0)
         FAIL(415, "unsupported_media_type", "This audio codec is not supported");
-    w = fopen(norm_path, "wb");
-    if (!w)
+    if (flac_open(&w, norm_path) != 0)
         FAIL(500, "internal", "The normalized copy of the audio could not be written");
-    uint8_t hdr[44] = {0};
-    fwrite(hdr, 1, sizeof hdr, w);
     int64_t samples = 0, max_samples = (int64_t)CL_MEDIA_MAX_AUDIO_MS * (CL_MEDIA_AUDIO_RATE / 1000);
     int eof = 0, bad = 0;
     while (!bad) {
@@ -557,7 +635,8 @@ static int process_audio(const char *path, const char *norm_path, cl_media_probe
             samples += got;
             if (samples > max_samples)
                 FAIL(422, "audio_too_long", "The audio is longer than %d minutes", CL_MEDIA_MAX_AUDIO_MS / 60000);
-            fwrite(buf, 4, (size_t)got, w);
+            if (flac_write(&w, buf, got) != 0)
+                FAIL(500, "internal", "The normalized copy of the audio could not be written");
         }
         if (eof)
             break; /* flushed: every frame was received above */
@@ -567,27 +646,22 @@ static int process_audio(const char *path, const char *norm_path, cl_media_probe
         if (cap > 0 && cap <= bufsamples) {
             int got = swr_convert(swr, &buf, cap, NULL, 0);
             if (got > 0) {
-                fwrite(buf, 4, (size_t)got, w);
+                if (flac_write(&w, buf, got) != 0)
+                    FAIL(500, "internal", "The normalized copy of the audio could not be written");
                 samples += got;
             }
         }
     }
     if (samples < CL_MEDIA_AUDIO_RATE / 10)
         FAIL(422, "audio_unreadable", "No audio could be decoded from this file");
-    wav_header(hdr, (uint32_t)(samples * 4));
-    if (fseek(w, 0, SEEK_SET) != 0 || fwrite(hdr, 1, sizeof hdr, w) != sizeof hdr || ferror(w))
-        FAIL(500, "internal", "The normalized copy of the audio could not be written");
-    int closed = fclose(w);
-    w = NULL;
-    if (closed != 0)
+    if (flac_finish(&w) != 0)
         FAIL(500, "internal", "The normalized copy of the audio could not be written");
     snprintf(out->kind, sizeof out->kind, "audio");
     snprintf(out->mime, sizeof out->mime, "%s", audio_mime(f->iformat->name));
-    snprintf(out->normalized_mime, sizeof out->normalized_mime, "audio/wav");
+    snprintf(out->normalized_mime, sizeof out->normalized_mime, "audio/flac");
     out->duration_ms = (int)(samples * 1000 / CL_MEDIA_AUDIO_RATE);
 done:
-    if (w)
-        fclose(w);
+    flac_close(&w);
     free(buf);
     swr_free(&swr);
     av_frame_free(&fr);

@@ -246,11 +246,16 @@ test('audio is normalized to 48 kHz stereo; fonts are validated with FreeType', 
   assert.equal(r.body.media.mime, 'audio/mp4');
   assert.ok(Math.abs(r.body.media.duration_ms - 2000) < 120, `duration ${r.body.media.duration_ms}`);
   const norm = await download(owner, r.body.media.url);
-  assert.equal(norm.type, 'audio/wav');
-  const f = path.join(tmp, 'norm.wav');
+  // lossless FLAC, smaller than the same samples as 16-bit PCM (2 s x 48 kHz x 2 channels x 2 bytes)
+  assert.equal(norm.type, 'audio/flac');
+  assert.ok(norm.buf.length < 2 * 48000 * 4 * 0.8, `${norm.buf.length} bytes`);
+  const f = path.join(tmp, 'norm.flac');
   fs.writeFileSync(f, norm.buf);
-  const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=sample_rate,channels', '-of', 'csv=p=0', f], { encoding: 'utf8' });
-  assert.equal(probe.stdout.trim(), '48000,2');
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,sample_rate,channels,sample_fmt:format=duration',
+    '-of', 'csv=p=0', f], { encoding: 'utf8' });
+  const [stream, fmt] = probe.stdout.trim().split('\n');
+  assert.equal(stream, 'flac,s16,48000,2');
+  assert.ok(Math.abs(Number(fmt) - 2) < 0.06, `duration ${fmt}`);
 
   for (const [name, codec, mime] of [['tune.mp3', 'libmp3lame', 'audio/mpeg'], ['tune.ogg', 'libvorbis', 'audio/ogg']]) {
     const buf = make(name, '-f', 'lavfi', '-i', `sine=frequency=${name.length * 50}:duration=1`, '-c:a', codec);
