@@ -32,8 +32,9 @@ const char *rc_px_simd_name(void) { return px_avx2() ? "avx2" : "c"; }
 
 /* ------------------------------------------------------------------ C */
 
-static void hrow_c(const uint8_t *row, const int32_t *xi, const uint8_t *xf, int n, uint16_t *out)
+static void hrow_c(const uint8_t *row, int row_bytes, const int32_t *xi, const uint8_t *xf, int n, uint16_t *out)
 {
+    (void)row_bytes; /* reads row[xi] and row[xi + 1] only */
     for (int i = 0; i < n; i++) {
         int a = xi[i], fx = xf[i];
         out[i] = (uint16_t)(row[a] * (256 - fx) + row[a + 1] * fx);
@@ -102,7 +103,7 @@ AVX2 static void hrow_avx2(const uint8_t *row, int row_bytes, const int32_t *xi,
         __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
         _mm_storeu_si128((__m128i *)(void *)(out + i), _mm256_castsi256_si128(p));
     }
-    hrow_c(row, xi + i, xf + i, n - i, out + i);
+    hrow_c(row, row_bytes, xi + i, xf + i, n - i, out + i);
 }
 
 AVX2 static void vrow_avx2(const uint16_t *h0, const uint16_t *h1, int fy, int n, uint8_t *out)
@@ -169,62 +170,43 @@ AVX2 static void over_avx2(uint8_t *d, const uint16_t *k, const uint16_t *b, int
 
 /* ----------------------------------------------------------- dispatch */
 
+/* name##_avx2 when the CPU has AVX2 (and tests did not ask for C), else name##_c. */
+#ifdef RC_PX_AVX2
+#define PX_DISPATCH(name, ...)                                                                                        \
+    do {                                                                                                              \
+        if (px_avx2())                                                                                                \
+            name##_avx2(__VA_ARGS__);                                                                                 \
+        else                                                                                                          \
+            name##_c(__VA_ARGS__);                                                                                    \
+    } while (0)
+#else
+#define PX_DISPATCH(name, ...) name##_c(__VA_ARGS__)
+#endif
+
 void rc_px_hrow(const uint8_t *row, int row_bytes, const int32_t *xi, const uint8_t *xf, int n, uint16_t *out)
 {
-#ifdef RC_PX_AVX2
-    if (px_avx2()) {
-        hrow_avx2(row, row_bytes, xi, xf, n, out);
-        return;
-    }
-#endif
-    (void)row_bytes;
-    hrow_c(row, xi, xf, n, out);
+    PX_DISPATCH(hrow, row, row_bytes, xi, xf, n, out);
 }
 
 void rc_px_vrow(const uint16_t *h0, const uint16_t *h1, int fy, int n, uint8_t *out)
 {
-#ifdef RC_PX_AVX2
-    if (px_avx2()) {
-        vrow_avx2(h0, h1, fy, n, out);
-        return;
-    }
-#endif
-    vrow_c(h0, h1, fy, n, out);
+    PX_DISPATCH(vrow, h0, h1, fy, n, out);
 }
 
 void rc_px_put(uint8_t *d, const uint8_t *v, int n, int op)
 {
-    if (op >= 256) {
+    if (op >= 256)
         memcpy(d, v, (size_t)n);
-        return;
-    }
-#ifdef RC_PX_AVX2
-    if (px_avx2()) {
-        put_avx2(d, v, n, op);
-        return;
-    }
-#endif
-    put_c(d, v, n, op);
+    else
+        PX_DISPATCH(put, d, v, n, op);
 }
 
 void rc_px_blend(uint8_t *d, const uint8_t *s, const uint8_t *a, int n, int opacity)
 {
-#ifdef RC_PX_AVX2
-    if (px_avx2()) {
-        blend_avx2(d, s, a, n, opacity);
-        return;
-    }
-#endif
-    blend_c(d, s, a, n, opacity);
+    PX_DISPATCH(blend, d, s, a, n, opacity);
 }
 
 void rc_px_over(uint8_t *d, const uint16_t *k, const uint16_t *b, int n)
 {
-#ifdef RC_PX_AVX2
-    if (px_avx2()) {
-        over_avx2(d, k, b, n);
-        return;
-    }
-#endif
-    over_c(d, k, b, n);
+    PX_DISPATCH(over, d, k, b, n);
 }

@@ -3,7 +3,7 @@
 // (signed fixtures, forged signatures, replays, out-of-order delivery).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, apiClient, psql, verifyEmail } from './lib/harness.mjs';
+import { createDatabase, startServer, apiClient, psql, verifyEmail, verifiedUser } from './lib/harness.mjs';
 import { startLemonSqueezyFake, sign, subscriptionEvent, paymentEvent } from '../fakes/lemonsqueezy_fake.mjs';
 
 const SECRET = 'whsec_test_0123456789';
@@ -52,14 +52,7 @@ test('checkout: an unverified address cannot buy a plan that would not apply', a
   assert.equal((await u.post('/api/billing/checkout')).status, 201);
 });
 
-async function newUser(email) {
-  const u = apiClient(srv.url);
-  const r = await u.signup(email);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  // A paid plan applies only to a verified address (docs/accounts.md).
-  await verifyEmail(u);
-  return u;
-}
+const newUser = (email) => verifiedUser(srv.url, email);
 
 const grants = (uid) => count(`SELECT count(*) FROM credit_ledger_entries WHERE user_id = ${uid} AND reason = 'monthly_grant'`);
 

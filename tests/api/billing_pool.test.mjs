@@ -8,7 +8,7 @@
 // run-alone: it holds provider calls open against a server with a two-thread blocking pool.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, apiClient, verifyEmail, until } from './lib/harness.mjs';
+import { createDatabase, startServer, verifiedUser, until } from './lib/harness.mjs';
 import { startLemonSqueezyFake } from '../fakes/lemonsqueezy_fake.mjs';
 
 const KEY = 'ls_test_key';
@@ -36,13 +36,7 @@ after(async () => {
   db?.drop();
 });
 
-async function buyer(email) {
-  const u = apiClient(srv.url);
-  const r = await u.signup(email);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  await verifyEmail(u);
-  return u;
-}
+const buyer = (email) => verifiedUser(srv.url, email);
 
 /** A checkout that is not awaited: its promise and whether it has settled. */
 function pending(u) {

@@ -313,6 +313,15 @@ export async function verifyEmail(client) {
   return verifyEmailOf(client.baseUrl, client.user && client.user.email);
 }
 
+/** A signed-up user whose address is verified (a paid plan applies only to a verified address, docs/accounts.md). */
+export async function verifiedUser(baseUrl, email) {
+  const c = apiClient(baseUrl);
+  const r = await c.signup(email);
+  if (r.status !== 201) throw new Error(`signup ${email}: ${r.status} ${JSON.stringify(r.body)}`);
+  await verifyEmail(c);
+  return c;
+}
+
 /** A signed-up user approved for the product (beta, through the mock-mode dev route). */
 export async function betaUser(baseUrl, email) {
   const c = apiClient(baseUrl);
