@@ -904,7 +904,9 @@ void cl_auth_register_routes(void)
 {
     if (cl_cfg.test_routes)
         cl_route_user("GET", "/api/_test/product", test_product, CL_AUTH_PRODUCT, 0);
-    cl_route("POST", "/api/auth/signup", signup, 0);
+    /* sends the confirmation mail (up to MAIL_TIMEOUT_MS): the provider pool, like every route that waits
+       on an outside service, so a slow mail server holds none of the blocking pool's threads */
+    cl_route("POST", "/api/auth/signup", signup, CL_ROUTE_PROVIDER);
     cl_route("POST", "/api/auth/login", login, 0);
     cl_route_user("POST", "/api/auth/logout", logout, CL_AUTH_SESSION, 0);
     cl_route_user("POST", "/api/auth/logout-all", logout_all, CL_AUTH_SESSION, 0);

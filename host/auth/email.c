@@ -723,8 +723,9 @@ void cl_email_register_routes(void)
 {
     cl_route("GET", "/api/auth/verify-email", verify_status, 0);
     cl_route("POST", "/api/auth/verify-email", verify_email, 0);
-    cl_route("POST", "/api/auth/verify-email/resend", verify_resend, 0);
-    cl_route("POST", "/api/auth/password/forgot", password_forgot, 0);
+    /* these two send mail: the provider pool (see signup in auth.c) */
+    cl_route("POST", "/api/auth/verify-email/resend", verify_resend, CL_ROUTE_PROVIDER);
+    cl_route("POST", "/api/auth/password/forgot", password_forgot, CL_ROUTE_PROVIDER);
     cl_route("GET", "/api/auth/password/reset", reset_status, 0);
     cl_route("POST", "/api/auth/password/reset", password_reset, 0);
     if (cl_cfg.mock_mode)
