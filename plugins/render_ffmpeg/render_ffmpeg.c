@@ -46,6 +46,8 @@
  *   RENDER_FFMPEG_PRESET   x264 preset, default veryfast
  *   RENDER_FFMPEG_THREADS  encoder threads per video, default 0 (x264 decides for
  *                          one video; CPUs / videos, at least 1, for several)
+ *   RENDER_FFMPEG_VARIANT_SUBME  x264 subme for a call's further videos (its
+ *                          aspect variants), 0..11, default 1; -1: the preset's
  *   RENDER_FFMPEG_FONT     font file; default <asset_dir>/fonts/DejaVuSans-Bold.ttf,
  *                          then the system DejaVu Sans Bold
  *
@@ -87,6 +89,11 @@ static atomic_uint tmp_counter;
 
 /** Most videos one call makes (ABI 2.1 max_outputs): a render and its aspect variants. */
 #define RF_MAX_OUTPUTS 8
+
+/** x264's sub-pixel refinement (subme) for a call's further videos (its
+    aspect variants) unless RENDER_FFMPEG_VARIANT_SUBME says otherwise: one
+    step below veryfast's 2 (docs/composition.md, "Encoder effort"). */
+#define RF_VARIANT_SUBME 1
 
 /* ------------------------------------------------------------------------- */
 /* Text layout: wrap with FreeType's advances (the font drawtext will use)   */
@@ -276,6 +283,7 @@ typedef struct render_ctx {
     int io_open;
     int wrote_file; /* the video file was created by this call */
     int enc_threads; /* x264 threads when RENDER_FFMPEG_THREADS is unset; 0 = x264 decides */
+    int variant;     /* a further video of the call (an aspect variant): RENDER_FFMPEG_VARIANT_SUBME applies */
     rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
     rc_captions *caps;   /* the composition's "captions" (rc_captions.h), NULL when none */
 } render_ctx;
@@ -909,6 +917,12 @@ static int open_output(render_ctx *r, const char *path)
     snprintf(crf, sizeof crf, "%d", (int)clp_config_range("CRF", 23, 0, 51));
     av_dict_set(&vopt, "crf", crf, 0);
     av_dict_set(&vopt, "preset", preset && *preset ? preset : "veryfast", 0);
+    int subme = r->variant ? (int)clp_config_range("VARIANT_SUBME", RF_VARIANT_SUBME, -1, 11) : -1;
+    if (subme >= 0) {
+        char xp[32];
+        snprintf(xp, sizeof xp, "subme=%d", subme);
+        av_dict_set(&vopt, "x264-params", xp, 0);
+    }
     e = avcodec_open2(r->venc, vc, &vopt);
     av_dict_free(&vopt);
     if (e < 0)
@@ -1519,6 +1533,7 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
     int threads = n > 1 ? (int)((ncpu > 0 ? ncpu : 1) + n - 1) / n : 0;
     for (int i = 0; i < n && rc == CL_OK; i++) {
         r[i].enc_threads = threads;
+        r[i].variant = i > 0;
         if ((rc = output_prepare(&r[i])) != CL_OK)
             name_video(err, i, n);
     }

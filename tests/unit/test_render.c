@@ -678,6 +678,22 @@ static audio_packets read_audio_packets(const char *path)
  * All or nothing: when the third video fails (its picture is not an image),
  * the first two, already being written, are removed too.
  */
+/* The "subme=N" in the x264 options that libx264 writes into the stream
+   (an SEI message, plain text): -1 when the file has none. */
+static int x264_subme(const char *path)
+{
+    size_t n = 0;
+    unsigned char *b = slurp(path, &n);
+    int v = -1;
+    for (size_t i = 0; b && i + 8 < n; i++)
+        if (memcmp(b + i, " subme=", 7) == 0 && b[i + 7] >= '0' && b[i + 7] <= '9') {
+            v = b[i + 7] - '0';
+            break;
+        }
+    free(b);
+    return v;
+}
+
 static void test_ffmpeg_multi(void)
 {
     char square[2048];
@@ -729,6 +745,31 @@ static void test_ffmpeg_multi(void)
     fprintf(stderr, "multi: %d AAC packets, %.3f s in each video; alone %d, %.3f s\n", ap[0].n, ap[0].seconds, ap1.n,
             ap1.seconds);
     CHECK(ap1.n > 3 * 48000 / 1024 && fabs(ap1.seconds - 3.0) < 0.05);
+
+    /* encoder effort: the first video at the preset's (veryfast: subme 2),
+       the variants at RENDER_FFMPEG_VARIANT_SUBME (default 1) */
+    fprintf(stderr, "x264 subme: main %d, variants %d %d, alone %d\n", x264_subme(res[0].video_path),
+            x264_subme(res[1].video_path), x264_subme(res[2].video_path), x264_subme(one.video_path));
+    CHECK(x264_subme(res[0].video_path) == 2 && x264_subme(one.video_path) == 2);
+    CHECK(x264_subme(res[1].video_path) == 1 && x264_subme(res[2].video_path) == 1);
+    static const struct {
+        const char *value;
+        int main, variant;
+    } effort[] = {{"-1", 2, 2}, {"0", 2, 0}, {"12", 2, 1}, {"fast", 2, 1}, {"", 2, 1}};
+    for (size_t k = 0; k < sizeof effort / sizeof effort[0]; k++) {
+        char e1[PATH_MAX], e2[PATH_MAX];
+        snprintf(e1, sizeof e1, "%s/effort-%zu-0", scratch, k);
+        snprintf(e2, sizeof e2, "%s/effort-%zu-1", scratch, k);
+        const char *ecomps[2] = {COMP_PLAIN, square}, *edirs[2] = {e1, e2};
+        plugin_setenv("RENDER_FFMPEG_VARIANT_SUBME", effort[k].value); /* outside 0..11 or not a number: the default */
+        CHECK(cl_render_compositions(ecomps, edirs, 2, "ffmpeg", NULL, res, &calls, &err) == CL_OK);
+        int m = x264_subme(res[0].video_path), v = x264_subme(res[1].video_path);
+        if (m != effort[k].main || v != effort[k].variant)
+            fprintf(stderr, "RENDER_FFMPEG_VARIANT_SUBME=\"%s\": subme %d and %d, expected %d and %d\n",
+                    effort[k].value, m, v, effort[k].main, effort[k].variant);
+        CHECK(m == effort[k].main && v == effort[k].variant);
+    }
+    plugin_setenv("RENDER_FFMPEG_VARIANT_SUBME", NULL);
 
     /* the third video fails after the first two have started writing */
     char bad[PATH_MAX + 16], comp_bad[PATH_MAX + 512], f[3][PATH_MAX];
