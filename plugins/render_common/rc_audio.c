@@ -4,6 +4,7 @@
 #include "rc_audio.h"
 
 #include <cjson/cJSON.h>
+#include <libavcodec/avcodec.h>
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
@@ -423,4 +424,33 @@ int rc_audio_mix(const cl_host_api *api, cl_call *call, const rc_audio_spec *a, 
     if (peak > 0.891f && (rc = limit(api, call, out, err)) != CL_OK)
         rc_mix_free(out);
     return rc;
+}
+
+int rc_aac_open(struct AVCodecContext **out, cl_error *err)
+{
+    *out = NULL;
+    const AVCodec *ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    if (!ac)
+        return cl_error_set(err, CL_EUNSUPPORTED, "the FFmpeg libraries have no AAC encoder");
+    AVCodecContext *enc = avcodec_alloc_context3(ac);
+    if (!enc)
+        return cl_error_set(err, CL_ENOMEM, "out of memory");
+    enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    enc->sample_rate = 48000;
+    enc->bit_rate = RC_AAC_BIT_RATE;
+    av_channel_layout_default(&enc->ch_layout, 2);
+    enc->time_base = (AVRational){1, 48000};
+    enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER; /* MP4 */
+    AVDictionary *opt = NULL;
+    av_dict_set(&opt, "aac_coder", RC_AAC_CODER, 0);
+    int e = avcodec_open2(enc, ac, &opt);
+    av_dict_free(&opt);
+    if (e < 0) {
+        char buf[AV_ERROR_MAX_STRING_SIZE] = "";
+        av_strerror(e, buf, sizeof buf);
+        avcodec_free_context(&enc);
+        return cl_error_set(err, CL_EUNSUPPORTED, "cannot open the AAC encoder: %s", buf);
+    }
+    *out = enc;
+    return CL_OK;
 }

@@ -69,4 +69,20 @@ void rc_mix_free(rc_mix *m);
  */
 void rc_mix_fill(const rc_mix *m, int64_t offset, int n, uint8_t *const *dst);
 
+/** The soundtrack's AAC encoding, the same on both renderers: 48 kHz stereo
+    at 128 kb/s (the usual rate for stereo AAC with music), FFmpeg's "fast" coder, which its
+    documentation names the better and much faster one at such rates (the
+    default two-loop search is for low rates). docs/audio.md. */
+#define RC_AAC_BIT_RATE 128000
+#define RC_AAC_CODER "fast"
+
+struct AVCodecContext;
+
+/**
+ * Open FFmpeg's AAC encoder as above (planar float in, global header for
+ * MP4) into *out, which the caller frees with avcodec_free_context. Returns
+ * CL_OK, or CL_EUNSUPPORTED / CL_ENOMEM with err filled (*out NULL).
+ */
+int rc_aac_open(struct AVCodecContext **out, cl_error *err);
+
 #endif

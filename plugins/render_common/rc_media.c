@@ -307,18 +307,14 @@ int rc_mux_with_audio(const char *in_path, const char *out_path, const rc_mix *m
     AVStream *ivs = ic->streams[vi];
     double dur = ivs->duration != AV_NOPTS_VALUE ? ivs->duration * av_q2d(ivs->time_base)
                                                  : ic->duration / (double)AV_TIME_BASE;
-    const AVCodec *ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (!ac) {
-        rc = rc_err(err, CL_EUNSUPPORTED, "the FFmpeg libraries have no AAC encoder");
-        goto out;
-    }
     if (avformat_alloc_output_context2(&oc, NULL, "mp4", out_path) < 0) {
         rc = rc_err(err, CL_EIO, "cannot create an MP4 muxer");
         goto out;
     }
+    if ((rc = rc_aac_open(&aenc, err)) != CL_OK)
+        goto out;
     AVStream *ovs = avformat_new_stream(oc, NULL), *oas = avformat_new_stream(oc, NULL);
-    aenc = avcodec_alloc_context3(ac);
-    if (!ovs || !oas || !aenc || avcodec_parameters_copy(ovs->codecpar, ivs->codecpar) < 0) {
+    if (!ovs || !oas || avcodec_parameters_copy(ovs->codecpar, ivs->codecpar) < 0) {
         rc = rc_err(err, CL_ENOMEM, "out of memory");
         goto out;
     }
@@ -326,15 +322,8 @@ int rc_mux_with_audio(const char *in_path, const char *out_path, const rc_mix *m
     ovs->time_base = ivs->time_base;
     ovs->avg_frame_rate = ivs->avg_frame_rate;
     ovs->r_frame_rate = ivs->r_frame_rate;
-    aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    aenc->sample_rate = 48000;
-    aenc->bit_rate = 64000;
-    av_channel_layout_default(&aenc->ch_layout, 2);
-    aenc->time_base = (AVRational){1, 48000};
-    if (oc->oformat->flags & AVFMT_GLOBALHEADER)
-        aenc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (avcodec_open2(aenc, ac, NULL) < 0 || avcodec_parameters_from_context(oas->codecpar, aenc) < 0) {
-        rc = rc_err(err, CL_EUNSUPPORTED, "cannot open the AAC encoder");
+    if (avcodec_parameters_from_context(oas->codecpar, aenc) < 0) {
+        rc = rc_err(err, CL_ENOMEM, "out of memory");
         goto out;
     }
     oas->time_base = aenc->time_base;

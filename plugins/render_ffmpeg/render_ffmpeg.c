@@ -990,23 +990,9 @@ static int track_open(audio_track *t, const rc_audio_spec *spec, double duration
     t->spec = spec;
     t->duration = duration;
     t->total = (int64_t)llround(duration * 48000);
-    const AVCodec *ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (!ac)
-        return rc_err(err, CL_EUNSUPPORTED, "the FFmpeg libraries have no AAC encoder");
-    if (!(t->enc = avcodec_alloc_context3(ac)))
-        return rc_err(err, CL_ENOMEM, "out of memory");
-    t->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    t->enc->sample_rate = 48000;
-    t->enc->bit_rate = 64000;
-    av_channel_layout_default(&t->enc->ch_layout, 2);
-    t->enc->time_base = (AVRational){1, 48000};
-    t->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER; /* MP4 */
-    int e = avcodec_open2(t->enc, ac, NULL);
-    if (e < 0) {
-        char buf[AV_ERROR_MAX_STRING_SIZE] = "";
-        av_strerror(e, buf, sizeof buf);
-        return rc_err(err, CL_EUNSUPPORTED, "cannot open the AAC encoder: %s", buf);
-    }
+    int e = rc_aac_open(&t->enc, err);
+    if (e != CL_OK)
+        return e;
     /* every frame's packet, the encoder's delay, and the flush */
     t->cap = (int)(t->total / t->enc->frame_size) + 64;
     t->pkts = calloc((size_t)t->cap, sizeof *t->pkts);

@@ -49,6 +49,32 @@
 static char scratch[] = "/tmp/cl_audio_test_XXXXXX";
 
 /* Duration in seconds of the first audio stream of path, by decoding every frame; -1 on error. */
+/* The audio stream's mean bit rate in kb/s: its packets' bytes over its
+   duration; -1 on error. */
+static double audio_kbps(const char *path)
+{
+    AVFormatContext *fmt = NULL;
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
+        return -1;
+    double kbps = -1;
+    AVPacket *pkt = av_packet_alloc();
+    int si = avformat_find_stream_info(fmt, NULL) >= 0 ? av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) : -1;
+    if (si >= 0 && pkt) {
+        long long bytes = 0, ticks = 0;
+        while (av_read_frame(fmt, pkt) >= 0) {
+            if (pkt->stream_index == si)
+                bytes += pkt->size, ticks += pkt->duration;
+            av_packet_unref(pkt);
+        }
+        double secs = ticks * av_q2d(fmt->streams[si]->time_base);
+        if (secs > 0)
+            kbps = bytes * 8 / secs / 1000;
+    }
+    av_packet_free(&pkt);
+    avformat_close_input(&fmt);
+    return kbps;
+}
+
 static double decoded_audio_seconds(const char *path)
 {
     AVFormatContext *fmt = NULL;
@@ -459,9 +485,12 @@ static void test_render_mix(void)
         fprintf(stderr, "  render: %s\n", err.message);
     CHECK(rc == CL_OK);
     double l = measure_lufs(video), secs = decoded_audio_seconds(video);
-    fprintf(stderr, "  render_ffmpeg mix: %.2f LUFS, audio %.3f s\n", l, secs);
+    double kbps = audio_kbps(video);
+    fprintf(stderr, "  render_ffmpeg mix: %.2f LUFS, audio %.3f s, %.1f kb/s\n", l, secs, kbps);
     CHECK(fabs(l - (-14)) <= 1.5);
     CHECK(fabs(secs - 6.0) < 0.05);
+    /* 128 kb/s AAC (RC_AAC_BIT_RATE): a voiceover over music gets the rate the platforms ask for */
+    CHECK(kbps > 110 && kbps < 140);
 
     /* without "audio" the track is silence (no integrated loudness above the gate) */
     rc = render_direct("ffmpeg",
@@ -482,8 +511,10 @@ static void test_render_mix(void)
     snprintf(muxed, sizeof muxed, "%s/muxed.mp4", scratch);
     CHECK(rc_mux_with_audio(video, muxed, &m, &err) == CL_OK);
     l = measure_lufs(muxed);
-    fprintf(stderr, "  muxed (hyperframes path): %.2f LUFS\n", l);
+    kbps = audio_kbps(muxed);
+    fprintf(stderr, "  muxed (hyperframes path): %.2f LUFS, %.1f kb/s\n", l, kbps);
     CHECK(fabs(l - (-14)) <= 1.5);
+    CHECK(kbps > 110 && kbps < 140);
     CHECK(fabs(decoded_audio_seconds(muxed) - 3.0) < 0.05);
     rc_mix_free(&m);
     rc_audio_spec_free(&a);
