@@ -514,12 +514,12 @@ static void webhook(cl_req *req, cl_res *res)
 
 /* ---- POST /api/billing/checkout --------------------------------------------------- */
 
-/* The start of checkout and portal: a configured provider and a signed-in
-   user. NULL with the reply set otherwise. */
-/* Checkout and portal wait on the provider (up to its timeout): they run on
-   the provider pool (CL_ROUTE_PROVIDER) and take one of the user's provider
-   slots, so a slow provider holds neither the blocking pool's threads nor
-   more than CLIPLOOP_LLM_PER_USER of them per user (429 beyond). */
+/* The start of checkout and portal: a configured provider, a signed-in user
+   and one of the user's provider slots. Both wait on the provider (up to its
+   timeout), so they run on the provider pool (CL_ROUTE_PROVIDER) and a slow
+   provider holds neither the blocking pool's threads nor more than
+   CLIPLOOP_LLM_PER_USER of them per user (429 beyond). NULL with the reply
+   set otherwise. */
 static PGconn *open_billing(cl_req *req, cl_res *res, cl_user *u, const cl_billing_provider **b)
 {
     *b = require_provider(res);

@@ -283,7 +283,7 @@ typedef struct render_ctx {
     int io_open;
     int wrote_file; /* the video file was created by this call */
     int enc_threads; /* x264 threads when RENDER_FFMPEG_THREADS is unset; 0 = x264 decides */
-    int variant;     /* a further video of the call (an aspect variant): RENDER_FFMPEG_VARIANT_SUBME applies */
+    int subme;       /* x264 subme for this video; -1 = the preset's (the call's first video) */
     rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
     rc_captions *caps;   /* the composition's "captions" (rc_captions.h), NULL when none */
 } render_ctx;
@@ -917,10 +917,9 @@ static int open_output(render_ctx *r, const char *path)
     snprintf(crf, sizeof crf, "%d", (int)clp_config_range("CRF", 23, 0, 51));
     av_dict_set(&vopt, "crf", crf, 0);
     av_dict_set(&vopt, "preset", preset && *preset ? preset : "veryfast", 0);
-    int subme = r->variant ? (int)clp_config_range("VARIANT_SUBME", RF_VARIANT_SUBME, -1, 11) : -1;
-    if (subme >= 0) {
+    if (r->subme >= 0) {
         char xp[32];
-        snprintf(xp, sizeof xp, "subme=%d", subme);
+        snprintf(xp, sizeof xp, "subme=%d", r->subme);
         av_dict_set(&vopt, "x264-params", xp, 0);
     }
     e = avcodec_open2(r->venc, vc, &vopt);
@@ -1517,9 +1516,11 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
     /* x264's threads: its own choice for one video; shared out between several. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = n > 1 ? (int)((ncpu > 0 ? ncpu : 1) + n - 1) / n : 0;
+    /* the variants' effort, read (and a bad value warned about) once per call */
+    int variant_subme = n > 1 ? (int)clp_config_range("VARIANT_SUBME", RF_VARIANT_SUBME, -1, 11) : -1;
     for (int i = 0; i < n && rc == CL_OK; i++) {
         r[i].enc_threads = threads;
-        r[i].variant = i > 0;
+        r[i].subme = i > 0 ? variant_subme : -1;
         if ((rc = output_prepare(&r[i])) != CL_OK)
             name_video(err, i, n);
     }

@@ -8,7 +8,7 @@
 // run-alone: it holds provider calls open against a server with a two-thread blocking pool.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, verifiedUser, until } from './lib/harness.mjs';
+import { createDatabase, startServer, verifiedUser, until, psql } from './lib/harness.mjs';
 import { startLemonSqueezyFake } from '../fakes/lemonsqueezy_fake.mjs';
 
 const KEY = 'ls_test_key';
@@ -70,8 +70,10 @@ test('one user\'s provider calls beyond CLIPLOOP_LLM_PER_USER (2): 429 with Retr
   fake.hangNext(1);
   const first = pending(u);
   await until('the first checkout at the provider', () => checkoutPosts() === before + 1);
-  const second = pending(u); // holds the user's second slot, waiting for the first (one checkout per user at a time)
-  await new Promise((r) => setTimeout(r, 200));
+  // holds the user's second slot, waiting for the first: one checkout per user at a time (an advisory lock)
+  const second = pending(u);
+  await until('the second checkout waiting for the first', () =>
+    psql(db.url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0] === '1');
   const third = await u.post('/api/billing/checkout');
   assert.equal(third.status, 429, third.text);
   assert.equal(third.body.error.code, 'too_many_requests');
