@@ -148,6 +148,13 @@ const cl_config_var cl_config_vars[] = {
     {.name = "RENDER_FFMPEG_PRESET", .shown = "veryfast"},
     {.name = "RENDER_FFMPEG_THREADS", .shown = "0"},
     {.name = "RENDER_FFMPEG_FONT", .shown = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"},
+    {.before = "# render_ffmpeg, a render with its aspect variants: the variants' x264 effort (subme\n"
+               "# 0..11, -1 = the preset's; SUBPART=1: the preset's sub-macroblock partitions, 0:\n"
+               "# whole macroblocks only), and BALANCE=1 gives each video's threads a CPU weight\n"
+               "# in proportion to its work, so they finish together (docs/composition.md).\n",
+     .name = "RENDER_FFMPEG_VARIANT_SUBME", .shown = "1"},
+    {.name = "RENDER_FFMPEG_VARIANT_SUBPART", .shown = "0"},
+    {.name = "RENDER_FFMPEG_BALANCE", .shown = "1"},
     {.before = "# render_hyperframes: must be enabled explicitly; the CLI and browser paths\n"
         "# (scripts/test installs the CLI under var/hyperframes), quality\n"
         "# draft|looks|delivery, parallel capture workers, a per-render deadline, font.\n", .name = "HYPERFRAMES_ENABLED", .shown = "false"},

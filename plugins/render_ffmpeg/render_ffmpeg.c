@@ -48,6 +48,16 @@
  *                          one video; CPUs / videos, at least 1, for several)
  *   RENDER_FFMPEG_VARIANT_SUBME  x264 subme for a call's further videos (its
  *                          aspect variants), 0..11, default 1; -1: the preset's
+ *   RENDER_FFMPEG_VARIANT_SUBPART  1: the further videos search the preset's
+ *                          sub-macroblock motion partitions (p8x8, b8x8);
+ *                          0, the default: whole macroblocks only, as x264's
+ *                          superfast (never more partitions than the preset's)
+ *   RENDER_FFMPEG_BALANCE  1 (default): in a call of several videos, each
+ *                          video's threads get a CPU weight in proportion
+ *                          to its expected work (their nice value raised by
+ *                          0..RF_NICE_MAX), so that where the videos outnumber
+ *                          the cores they finish together instead of the
+ *                          largest finishing alone on one core; 0: none
  *   RENDER_FFMPEG_FONT     font file; default <asset_dir>/fonts/DejaVuSans-Bold.ttf,
  *                          then the system DejaVu Sans Bold
  *
@@ -84,6 +94,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#endif
 
 static atomic_uint tmp_counter;
 
@@ -94,6 +108,24 @@ static atomic_uint tmp_counter;
     aspect variants) unless RENDER_FFMPEG_VARIANT_SUBME says otherwise: one
     step below veryfast's 2 (docs/composition.md, "Encoder effort"). */
 #define RF_VARIANT_SUBME 1
+
+/** x264's partitions for a call's further videos unless
+    RENDER_FFMPEG_VARIANT_SUBPART=1: superfast's (intra 8x8 and 4x4 in P and
+    B frames, motion in whole 16x16 macroblocks), which drops the p8x8 and
+    b8x8 searches of veryfast and slower presets (docs/composition.md,
+    "Encoder effort"). ultrafast has fewer (none) and keeps them. */
+#define RF_VARIANT_PARTITIONS "i8x8,i4x4"
+
+/** x264's time per pixel at the variants' effort, relative to veryfast's
+    (raw frames through libx264 at one thread, docs/composition.md): subme 1
+    instead of 2 takes 0.75 of it, superfast's partitions 0.93. The balance
+    (RENDER_FFMPEG_BALANCE) weighs each video's work with them. */
+#define RF_COST_SUBME_LOW 0.75
+#define RF_COST_PARTITIONS 0.93
+
+/** The most the balance raises a video's threads' nice value: 10 steps of
+    about 1.25x CPU weight each, a video with about 1/9 of another's work. */
+#define RF_NICE_MAX 10
 
 /* ------------------------------------------------------------------------- */
 /* Text layout: wrap with FreeType's advances (the font drawtext will use)   */
@@ -284,6 +316,9 @@ typedef struct render_ctx {
     int wrote_file; /* the video file was created by this call */
     int enc_threads; /* x264 threads when RENDER_FFMPEG_THREADS is unset; 0 = x264 decides */
     int subme;       /* x264 subme for this video; -1 = the preset's (the call's first video) */
+    int subpart;     /* 1: the preset's partitions; 0: at most RF_VARIANT_PARTITIONS */
+    double cost;     /* x264 time per pixel relative to the preset's (output_prepare) */
+    int nice;        /* raise its threads' nice value by this (RENDER_FFMPEG_BALANCE), 0 = as the caller */
     rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
     rc_captions *caps;   /* the composition's "captions" (rc_captions.h), NULL when none */
 } render_ctx;
@@ -917,11 +952,18 @@ static int open_output(render_ctx *r, const char *path)
     snprintf(crf, sizeof crf, "%d", (int)clp_config_range("CRF", 23, 0, 51));
     av_dict_set(&vopt, "crf", crf, 0);
     av_dict_set(&vopt, "preset", preset && *preset ? preset : "veryfast", 0);
-    if (r->subme >= 0) {
-        char xp[32];
-        snprintf(xp, sizeof xp, "subme=%d", r->subme);
+    /* a variant's effort (x264_param_parse, after the preset): its subme, and
+       at most superfast's partitions (ultrafast's none stay none) */
+    const char *pname = preset && *preset ? preset : "veryfast";
+    int cut_parts = !r->subpart && strcmp(pname, "ultrafast") != 0;
+    r->cost = (r->subme >= 0 && r->subme < 2 ? RF_COST_SUBME_LOW : 1) * (cut_parts ? RF_COST_PARTITIONS : 1);
+    char xp[64] = "";
+    if (r->subme >= 0)
+        snprintf(xp, sizeof xp, "subme=%d%s", r->subme, cut_parts ? ":" : "");
+    if (cut_parts)
+        strcat(xp, "partitions=" RF_VARIANT_PARTITIONS);
+    if (*xp)
         av_dict_set(&vopt, "x264-params", xp, 0);
-    }
     e = avcodec_open2(r->venc, vc, &vopt);
     av_dict_free(&vopt);
     if (e < 0)
@@ -1398,9 +1440,48 @@ static int same_audio(const render_ctx *a, const render_ctx *b)
            x->fade_in == y->fade_in && x->fade_out == y->fade_out && x->target_lufs == y->target_lufs;
 }
 
+/* Lower this thread's CPU weight by r->nice steps (Linux: the nice value is
+   per thread, and the compose thread it starts inherits it). A hint: a
+   failure leaves the thread at the caller's weight. x264's own threads, when
+   a video has more than one, were started by avcodec_open2 in the calling
+   thread and keep its weight. */
+static void lower_priority(const render_ctx *r)
+{
+#ifdef __linux__
+    if (r->nice <= 0)
+        return;
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, tid);
+    if (cur != -1 || errno == 0)
+        (void)setpriority(PRIO_PROCESS, tid, cur + r->nice);
+#else
+    (void)r;
+#endif
+}
+
+/* Each video's CPU weight in a call of several (RENDER_FFMPEG_BALANCE): its
+   expected work is its pixels times its encoder's cost per pixel; the video
+   with the most work keeps the caller's weight, each other one is lowered by
+   one nice step (CFS: about 1.25x less weight) per 1.25x less work. */
+static void balance(render_ctx *r, int n)
+{
+    double most = 0;
+    for (int i = 0; i < n; i++) {
+        double w = (double)r[i].comp.width * r[i].comp.height * r[i].cost;
+        most = w > most ? w : most;
+    }
+    for (int i = 0; i < n; i++) {
+        double w = (double)r[i].comp.width * r[i].comp.height * r[i].cost;
+        long k = w > 0 ? lround(log(most / w) / log(1.25)) : RF_NICE_MAX;
+        r[i].nice = (int)(k < 0 ? 0 : k > RF_NICE_MAX ? RF_NICE_MAX : k);
+    }
+}
+
 static void *frames_thread(void *arg)
 {
     render_ctx *r = arg;
+    lower_priority(r);
     r->rc = render_frames(r);
     if (r->rc != CL_OK)
         atomic_store(&r->grp->stop, 1);
@@ -1518,9 +1599,11 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
     int threads = n > 1 ? (int)((ncpu > 0 ? ncpu : 1) + n - 1) / n : 0;
     /* the variants' effort, read (and a bad value warned about) once per call */
     int variant_subme = n > 1 ? (int)clp_config_range("VARIANT_SUBME", RF_VARIANT_SUBME, -1, 11) : -1;
+    int variant_subpart = n > 1 ? (int)clp_config_range("VARIANT_SUBPART", 0, 0, 1) : 1;
     for (int i = 0; i < n && rc == CL_OK; i++) {
         r[i].enc_threads = threads;
         r[i].subme = i > 0 ? variant_subme : -1;
+        r[i].subpart = i > 0 ? variant_subpart : 1;
         if ((rc = output_prepare(&r[i])) != CL_OK)
             name_video(err, i, n);
     }
@@ -1531,6 +1614,8 @@ static int ffmpeg_render(void *self, cl_call *call, const cl_render_request *req
                     name_video(err, i, n);
                     break;
                 }
+    if (rc == CL_OK && n > 1 && clp_config_range("BALANCE", 1, 0, 1))
+        balance(r, n);
     if (rc == CL_OK)
         rc = n == 1 ? render_frames(&r[0]) : run_parallel(r, n, call, err);
     for (int i = 0; i < n; i++) {

@@ -26,10 +26,13 @@
 #include "test_util.h"
 #include "unit.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,7 +97,46 @@ static double now_s(void)
 
 typedef struct progress_log {
     int64_t calls, last_done, last_total;
+    int watch_nice;     /* on each report, look at the process's threads' nice values */
+    unsigned nice_seen; /* bit k: a thread k steps above the reporting thread's nice value */
 } progress_log;
+
+/* Bit k set when one of this process's threads has a nice value k (0..31)
+   above the calling thread's (Linux: per thread, /proc/self/task/T/stat,
+   field 19). */
+static unsigned thread_nice_raises(void)
+{
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);
+    if (base == -1 && errno)
+        return 0;
+    unsigned seen = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], buf[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread has just ended */
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        char *q = strrchr(buf, ')'); /* after the name: fields 3.. */
+        for (int field = 2; q && field < 19; field++)
+            q = strchr(q + 1, ' ');
+        if (q) {
+            int k = atoi(q + 1) - base;
+            if (k >= 0 && k < 32)
+                seen |= 1u << k;
+        }
+    }
+    if (d)
+        closedir(d);
+    return seen;
+}
 
 static void on_progress(void *arg, int64_t done, int64_t total)
 {
@@ -102,6 +144,8 @@ static void on_progress(void *arg, int64_t done, int64_t total)
     p->calls++;
     p->last_done = done;
     p->last_total = total;
+    if (p->watch_nice)
+        p->nice_seen |= thread_nice_raises();
 }
 
 /* Render comp into dir with renderer, progress into *pl; prints and checks
@@ -694,6 +738,28 @@ static int x264_subme(const char *path)
     return v;
 }
 
+/* The intra and inter partition flags ("analyse=0xI:0xP") that libx264
+   writes into the stream: P 0x113 is veryfast's (i4x4, i8x8, p8x8, b8x8),
+   0x3 superfast's (i4x4, i8x8), 0 ultrafast's. -1 when the file has none. */
+static long x264_inter_partitions(const char *path)
+{
+    size_t n = 0;
+    unsigned char *b = slurp(path, &n);
+    long v = -1;
+    for (size_t i = 0; b && i + 32 < n; i++)
+        if (memcmp(b + i, " analyse=", 9) == 0) {
+            char tmp[32];
+            memcpy(tmp, b + i + 9, sizeof tmp - 1);
+            tmp[sizeof tmp - 1] = 0;
+            char *colon = strchr(tmp, ':');
+            if (colon)
+                v = strtol(colon + 1, NULL, 16);
+            break;
+        }
+    free(b);
+    return v;
+}
+
 static void test_ffmpeg_multi(void)
 {
     char square[2048];
@@ -706,7 +772,7 @@ static void test_ffmpeg_multi(void)
     for (int i = 0; i < 3; i++)
         snprintf(d[i], sizeof d[i], "%s/multi-%d", scratch, i);
     const char *comps[3] = {COMP_TEXT, square, COMP_PLAIN}, *dirs[3] = {d[0], d[1], d[2]};
-    progress_log pl = {0};
+    progress_log pl = {.watch_nice = 1};
     cl_call call;
     cl_call_init(&call, on_progress, &pl);
     cl_error err;
@@ -719,6 +785,12 @@ static void test_ffmpeg_multi(void)
     CHECK(rc == CL_OK);
     fprintf(stderr, "render_ffmpeg: three 3 s videos in one call in %.2f s\n", now_s() - t0);
     CHECK(calls == 1);
+    /* the balance: the 9:16 video (the most work) at the caller's weight;
+       the 1:1 variant, 0.61 of its pixels at 0.70 of its cost per pixel,
+       4 nice steps lower (log(1 / 0.42) / log(1.25) = 3.9); the plain 9:16
+       variant, 0.70 of its work, 2 steps (1.6) */
+    fprintf(stderr, "multi: threads' nice raises seen 0x%x\n", pl.nice_seen);
+    CHECK(pl.nice_seen == ((1u << 0) | (1u << 2) | (1u << 4)));
     CHECK(pl.last_done == 270 && pl.last_total == 270);
     check_video("multi 9:16", res[0].video_path, 3.0, 30);
     probe_info sq = probe_video(res[1].video_path);
@@ -770,6 +842,47 @@ static void test_ffmpeg_multi(void)
         CHECK(m == effort[k].main && v == effort[k].variant);
     }
     plugin_setenv("RENDER_FFMPEG_VARIANT_SUBME", NULL);
+
+    /* the variants' partitions: superfast's (no p8x8, b8x8) unless
+       RENDER_FFMPEG_VARIANT_SUBPART=1; under ultrafast, its own (none) */
+    static const struct {
+        const char *preset, *subpart;
+        long main, variant;
+    } parts[] = {{NULL, NULL, 0x113, 0x3}, {NULL, "1", 0x113, 0x113}, {NULL, "2", 0x113, 0x3},
+                 {"ultrafast", NULL, 0, 0}, {"medium", NULL, 0x113, 0x3}};
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+        char e1[PATH_MAX], e2[PATH_MAX];
+        snprintf(e1, sizeof e1, "%s/parts-%zu-0", scratch, k);
+        snprintf(e2, sizeof e2, "%s/parts-%zu-1", scratch, k);
+        const char *ecomps[2] = {COMP_PLAIN, square}, *edirs[2] = {e1, e2};
+        plugin_setenv("RENDER_FFMPEG_PRESET", parts[k].preset);
+        plugin_setenv("RENDER_FFMPEG_VARIANT_SUBPART", parts[k].subpart); /* not 0 or 1: the default */
+        CHECK(cl_render_compositions(ecomps, edirs, 2, "ffmpeg", NULL, res, &calls, &err) == CL_OK);
+        long m = x264_inter_partitions(res[0].video_path), v = x264_inter_partitions(res[1].video_path);
+        if (m != parts[k].main || v != parts[k].variant)
+            fprintf(stderr, "preset %s, RENDER_FFMPEG_VARIANT_SUBPART=%s: partitions 0x%lx and 0x%lx, expected 0x%lx and 0x%lx\n",
+                    parts[k].preset ? parts[k].preset : "(default)", parts[k].subpart ? parts[k].subpart : "(unset)", m,
+                    v, parts[k].main, parts[k].variant);
+        CHECK(m == parts[k].main && v == parts[k].variant);
+    }
+    plugin_setenv("RENDER_FFMPEG_PRESET", NULL);
+    plugin_setenv("RENDER_FFMPEG_VARIANT_SUBPART", NULL);
+
+    /* RENDER_FFMPEG_BALANCE=0: every video's threads at the caller's weight */
+    {
+        char e1[PATH_MAX], e2[PATH_MAX];
+        snprintf(e1, sizeof e1, "%s/flat-0", scratch);
+        snprintf(e2, sizeof e2, "%s/flat-1", scratch);
+        const char *ecomps[2] = {COMP_TEXT, square}, *edirs[2] = {e1, e2};
+        progress_log fl = {.watch_nice = 1};
+        cl_call fc;
+        cl_call_init(&fc, on_progress, &fl);
+        plugin_setenv("RENDER_FFMPEG_BALANCE", "0");
+        CHECK(cl_render_compositions(ecomps, edirs, 2, "ffmpeg", &fc, res, &calls, &err) == CL_OK);
+        plugin_setenv("RENDER_FFMPEG_BALANCE", NULL);
+        fprintf(stderr, "RENDER_FFMPEG_BALANCE=0: nice raises seen 0x%x\n", fl.nice_seen);
+        CHECK(fl.calls > 2 && fl.nice_seen == 1u);
+    }
 
     /* the third video fails after the first two have started writing */
     char bad[PATH_MAX + 16], comp_bad[PATH_MAX + 512], f[3][PATH_MAX];
