@@ -103,6 +103,7 @@ for (const mobile of [false, true]) {
     await item.waitFor();
     await item.locator('a[href*="/reset-password.html?token="]').click();
     await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await page.locator('#reset-for').waitFor(); // shown once the token's check has answered and filled it in
     assert.match(await page.locator('#reset-for').innerText(), new RegExp(email));
     await page.getByLabel(/New password/).fill('short');
     await page.getByRole('button', { name: 'Set the new password' }).click();

@@ -140,6 +140,12 @@ for (const mobile of [false, true]) {
     const { pid, item, none } = await setup(page);
     // One click and one revenue entry so the counts are not all zero.
     await fetch(`${srv.url}/r/${item.tracking_slug}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (iPhone) Safari' } });
+    // Clicks are written in batches (CLIPLOOP_TRACKING_FLUSH_MS) and the card reads the counts once:
+    // wait for the click to be stored, or a busy machine shows 0 for good.
+    for (const until = Date.now() + 10000; psql(db.url, `SELECT count(*) FROM tracking_clicks WHERE content_item_id = ${item.id}`)[0][0] !== '1';) {
+      assert.ok(Date.now() < until, 'the click was stored within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
 
     await page.goto(`${srv.url}/app/create?item=${item.id}`);
     const block = page.getByTestId('tracking-block');

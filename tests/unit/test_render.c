@@ -790,7 +790,12 @@ static void test_ffmpeg_multi(void)
        4 nice steps lower (log(1 / 0.42) / log(1.25) = 3.9); the plain 9:16
        variant, 0.70 of its work, 2 steps (1.6) */
     fprintf(stderr, "multi: threads' nice raises seen 0x%x\n", pl.nice_seen);
-    CHECK(pl.nice_seen == ((1u << 0) | (1u << 2) | (1u << 4)));
+    errno = 0;
+    int base_nice = getpriority(PRIO_PROCESS, 0);
+    if (base_nice > 19 - 4) /* already near the lowest weight: the raises are cut off at 19 */
+        fprintf(stderr, "multi: this process runs at nice %d; the balance's raises are not checked\n", base_nice);
+    else
+        CHECK(pl.nice_seen == ((1u << 0) | (1u << 2) | (1u << 4)));
     CHECK(pl.last_done == 270 && pl.last_total == 270);
     check_video("multi 9:16", res[0].video_path, 3.0, 30);
     probe_info sq = probe_video(res[1].video_path);
