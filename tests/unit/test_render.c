@@ -746,7 +746,7 @@ static long x264_inter_partitions(const char *path)
     size_t n = 0;
     unsigned char *b = slurp(path, &n);
     long v = -1;
-    for (size_t i = 0; b && i + 32 < n; i++)
+    for (size_t i = 0; b && i + 9 + 31 <= n; i++)
         if (memcmp(b + i, " analyse=", 9) == 0) {
             char tmp[32];
             memcpy(tmp, b + i + 9, sizeof tmp - 1);
