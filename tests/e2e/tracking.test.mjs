@@ -152,6 +152,9 @@ for (const mobile of [false, true]) {
     await block.waitFor();
     assert.equal(await page.getByTestId('tracking-url').inputValue(), `${srv.url}/r/${item.tracking_slug}`);
     await page.waitForFunction(() => document.querySelector('[data-testid="tracking-clicks"]')?.textContent === '1');
+    // A click while the card is open shows up without a reload (the counts are read again every 5 s).
+    await fetch(`${srv.url}/r/${item.tracking_slug}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Android) Chrome' } });
+    await page.waitForFunction(() => document.querySelector('[data-testid="tracking-clicks"]')?.textContent === '2', null, { timeout: 15000 });
     await page.getByTestId('copy-link').click();
     await page.getByRole('button', { name: 'Copied' }).waitFor();
     await screenshot(page, `tracking-result-${mobile ? 'phone' : 'desktop'}`);

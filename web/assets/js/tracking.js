@@ -1,7 +1,8 @@
 // tracking.js — the tracking pieces of the studio:
 //   trackingSlot(itemId) / hydrateTracking(root): on any item or result
 //     card, the item's link with a copy button, its clicks, sign-ups and
-//     revenue, and the "add a destination" state with an inline form;
+//     revenue (read again every 5 s while the page is visible), and the
+//     "add a destination" state with an inline form;
 //   trackingCount(itemId) / hydrateCounts(root): a one-line summary for
 //     compact tiles (no controls);
 //   renderTrackingSection(el, projectId): the project page's "Tracking"
@@ -132,6 +133,30 @@ export async function hydrateTracking(root) {
     s.innerHTML = blockHtml(t);
     bind(s, t);
   }
+  refreshStats(slots);
+}
+
+/** Clicks are stored in batches, seconds after they happen: while the cards are on the page and it is
+    visible, their counts are read again every STATS_EVERY_MS (only the counts: a destination being
+    edited stays as it is). Stops once none of the cards is on the page. */
+const STATS_EVERY_MS = 5000;
+function refreshStats(slots) {
+  const tick = async () => {
+    const live = slots.filter((s) => s.isConnected);
+    if (!live.length) return;
+    if (document.visibilityState === 'visible') {
+      try {
+        const byId = await fetchItems([...new Set(live.map((s) => s.dataset.trackingItem))]);
+        for (const s of live) {
+          const t = byId.get(s.dataset.trackingItem);
+          const stats = s.querySelector('.tracking-stats');
+          if (t && stats) stats.outerHTML = statsHtml(t);
+        }
+      } catch { /* keep the last counts; the next tick tries again */ }
+    }
+    setTimeout(tick, STATS_EVERY_MS);
+  };
+  setTimeout(tick, STATS_EVERY_MS);
 }
 
 /** Fill every [data-tracking-count] under root with "12 clicks · 3 sign-ups · $40.00". */
