@@ -317,7 +317,7 @@ typedef struct render_ctx {
     int enc_threads; /* x264 threads when RENDER_FFMPEG_THREADS is unset; 0 = x264 decides */
     int subme;       /* x264 subme for this video; -1 = the preset's (the call's first video) */
     int subpart;     /* 1: the preset's partitions; 0: at most RF_VARIANT_PARTITIONS */
-    double cost;     /* x264 time per pixel relative to the preset's (output_prepare) */
+    double cost;     /* x264 time per pixel relative to the preset's (set by open_output) */
     int nice;        /* raise its threads' nice value by this (RENDER_FFMPEG_BALANCE), 0 = as the caller */
     rc_audio_spec audio; /* the composition's "audio" (rc_audio.h) */
     rc_captions *caps;   /* the composition's "captions" (rc_captions.h), NULL when none */
@@ -1466,14 +1466,13 @@ static void lower_priority(const render_ctx *r)
    one nice step (CFS: about 1.25x less weight) per 1.25x less work. */
 static void balance(render_ctx *r, int n)
 {
-    double most = 0;
+    double work[RF_MAX_OUTPUTS], most = 0;
     for (int i = 0; i < n; i++) {
-        double w = (double)r[i].comp.width * r[i].comp.height * r[i].cost;
-        most = w > most ? w : most;
+        work[i] = (double)r[i].comp.width * r[i].comp.height * r[i].cost;
+        most = work[i] > most ? work[i] : most;
     }
     for (int i = 0; i < n; i++) {
-        double w = (double)r[i].comp.width * r[i].comp.height * r[i].cost;
-        long k = w > 0 ? lround(log(most / w) / log(1.25)) : RF_NICE_MAX;
+        long k = work[i] > 0 ? lround(log(most / work[i]) / log(1.25)) : RF_NICE_MAX;
         r[i].nice = (int)(k < 0 ? 0 : k > RF_NICE_MAX ? RF_NICE_MAX : k);
     }
 }
